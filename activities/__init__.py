@@ -1,0 +1,42 @@
+"""Temporal activities: each one short transaction over the domain, idempotent under retry.
+
+A domain refusal inside an activity is a business answer, not a fault: it becomes a
+non-retryable ApplicationError whose `type` is the error kind, so the workflow (and through it
+the API) can tell a Conflict from a crash."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from temporalio.exceptions import ApplicationError
+
+from domain.errors import DomainError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def business_errors(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DomainError as e:
+            raise ApplicationError(e.message, type=e.kind, non_retryable=True) from e
+
+    return wrapper  # type: ignore[return-value]
+
+
+def all_activities(db: Any) -> list[Callable[..., Any]]:
+    """Every activity of the platform, bound to one database."""
+    from activities.approvals import ApprovalActivities
+    from activities.expenses import ExpenseActivities
+    from activities.purchasing import PurchaseActivities
+
+    out: list[Callable[..., Any]] = []
+    for cls in (ApprovalActivities, ExpenseActivities, PurchaseActivities):
+        obj = cls(db)
+        out += [getattr(obj, name) for name in dir(obj)
+                if hasattr(getattr(obj, name), "__temporal_activity_definition")]
+    return out

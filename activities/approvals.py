@@ -1,0 +1,39 @@
+"""Activities of the approval engine: the inbox projection and the approval trail."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities import business_errors
+from domain import approvals as rules
+from domain.db import Database
+from domain.services import approvals, org
+
+
+class ApprovalActivities:
+    def __init__(self, db: Database):
+        self.db = db
+
+    @activity.defn
+    @business_errors
+    def open_task(self, spec: rules.TaskSpec) -> None:
+        with self.db.write() as s:
+            approvals.open_task(s, spec)
+
+    @activity.defn
+    @business_errors
+    def change_task(self, change: rules.TaskChange) -> None:
+        with self.db.write() as s:
+            approvals.apply_change(s, change)
+
+    @activity.defn
+    @business_errors
+    def close_open_tasks(self, workflow_id: str, status: str, reason: str) -> int:
+        with self.db.write() as s:
+            return approvals.close_open_tasks(s, workflow_id, status, reason)
+
+    @activity.defn
+    @business_errors
+    def escalation_target(self, step: rules.ChainStep, excluded: list[str]) -> rules.ChainStep | None:
+        with self.db.read() as s:
+            return rules.escalation_target(step, org.people(s), org.role_escalation(s), set(excluded))

@@ -1,0 +1,34 @@
+"""Activities of the expense claim process."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities import business_errors
+from domain import approvals as approval_rules
+from domain.db import Database
+from domain.expenses import ClaimDraft
+from domain.services import approvals, expenses, processes
+
+
+class ExpenseActivities:
+    def __init__(self, db: Database):
+        self.db = db
+
+    @activity.defn
+    @business_errors
+    def record_claim(self, draft: ClaimDraft, process_id: str) -> list[approval_rules.ChainStep]:
+        """The claim document, its process row and its approval chain, in one transaction."""
+        with self.db.write() as s:
+            expenses.record(s, draft, process_id)
+            processes.start(s, process_id, "expense_claim", draft.number, title=f"Expense claim {draft.number}",
+                            owner=draft.requester, amount=draft.total)
+            return approvals.chain_for(s, "expense_claim", draft.total, draft.requester)
+
+    @activity.defn
+    @business_errors
+    def set_claim_status(self, number: str, process_id: str, status: str, stage: str, post_key: str | None,
+                         close: bool) -> None:
+        with self.db.write() as s:
+            expenses.set_status(s, number, status, post_key=post_key)
+            processes.advance(s, process_id, stage, status="completed" if close else None, close=close)

@@ -1,0 +1,63 @@
+"""Activities of the purchase process."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from temporalio import activity
+
+from activities import business_errors
+from domain import approvals as approval_rules
+from domain import purchasing as rules
+from domain.db import Database
+from domain.services import approvals, processes, purchasing
+
+
+class PurchaseActivities:
+    def __init__(self, db: Database):
+        self.db = db
+
+    @activity.defn
+    @business_errors
+    def record_requisition(self, draft: rules.RequisitionDraft, process_id: str) -> list[approval_rules.ChainStep]:
+        with self.db.write() as s:
+            purchasing.record_requisition(s, draft, process_id)
+            processes.start(s, process_id, "purchase", draft.number, title=f"Purchase requisition {draft.number}",
+                            owner=draft.requester, amount=draft.total)
+            return approvals.chain_for(s, "purchase_requisition", draft.total, draft.requester)
+
+    @activity.defn
+    @business_errors
+    def set_requisition_status(self, number: str, process_id: str, status: str, stage: str, close: bool) -> None:
+        with self.db.write() as s:
+            purchasing.set_requisition_status(s, number, status)
+            processes.advance(s, process_id, stage, status=("completed" if status != "cancelled" else "cancelled")
+                              if close else None, close=close)
+
+    @activity.defn
+    @business_errors
+    def create_purchase_order(self, requisition_number: str, process_id: str, buyer: str, today: date,
+                              key: str) -> rules.OrderState:
+        with self.db.write() as s:
+            state = purchasing.create_order(s, requisition_number, buyer=buyer, today=today, key=key)
+            processes.advance(s, process_id, "awaiting goods", detail=f"{state.number} sent to supplier")
+            return state
+
+    @activity.defn
+    @business_errors
+    def receive_goods(self, po_number: str, process_id: str, lines: list[rules.ReceiptLineIn], actor: str,
+                      key: str) -> rules.OrderState:
+        with self.db.write() as s:
+            state = purchasing.receive(s, po_number, lines, actor=actor, key=key)
+            done = state.fully_received
+            received = sum(1 for ln in state.lines if ln.received_qty >= ln.qty)
+            processes.advance(s, process_id, "received" if done else "awaiting goods",
+                              detail=f"{received} of {len(state.lines)} lines received", close=done,
+                              status="completed" if done else None)
+            return state
+
+    @activity.defn
+    @business_errors
+    def open_alert(self, spec: approval_rules.TaskSpec) -> None:
+        with self.db.write() as s:
+            approvals.open_task(s, spec)

@@ -1,0 +1,184 @@
+"""The application's handle on Temporal and the database: what the HTTP routes and the UI call.
+
+Everything that changes a process goes to its workflow (start, Update); everything that reads
+goes to the database projection. Domain refusals come back as DomainError, whichever side
+raised them, so the HTTP layer maps them once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from anyio import to_thread
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain import approvals as approval_rules
+from domain import expenses, purchasing
+from domain.db import Database
+from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable, from_kind
+from domain.schema import Task
+from domain.services import approvals, common, org
+from domain.services import purchasing as purchasing_svc
+from workflows.approval import Approval
+from workflows.common import AMOUNT, BUSINESS_KEY, OWNER, PROCESS_TYPE, STAGE
+from workflows.expense_claim import ExpenseClaim
+from workflows.purchase import Purchase
+
+T = TypeVar("T")
+
+
+UPDATE_TIMEOUT = 30.0  # seconds: a process that does not answer by then has no worker running
+
+
+def expense_process_id(number: str, prefix: str = "") -> str:
+    return f"{prefix}expense-claim-{number}"
+
+
+def purchase_process_id(number: str, prefix: str = "") -> str:
+    return f"{prefix}purchase-{number}"
+
+
+def _as_domain_error(err: BaseException) -> DomainError:
+    cause = err.cause if isinstance(err, WorkflowUpdateFailedError) else err
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.type:
+            return from_kind(cause.type, cause.message)
+        cause = getattr(cause, "cause", None)
+    if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
+        return Conflict("this process has ended; nothing more can be done on it")
+    return Conflict(str(err) or "the process refused the request")
+
+
+class Platform:
+    def __init__(self, client: Client, db: Database, task_queue: str, id_prefix: str = ""):
+        # id_prefix keeps business keys apart when several databases share one Temporal (tests).
+        self.client, self.db, self.task_queue, self.id_prefix = client, db, task_queue, id_prefix
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        def job() -> T:
+            with self.db.read() as s:
+                return fn(s, *args)
+        return await to_thread.run_sync(job)
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        def job() -> T:
+            with self.db.write() as s:
+                return fn(s, *args)
+        return await to_thread.run_sync(job)
+
+    async def update(self, handle: WorkflowHandle[Any, Any], update: Any, *args: Any) -> Any:
+        try:
+            async with asyncio.timeout(UPDATE_TIMEOUT):
+                return await handle.execute_update(update, *args)
+        except (WorkflowUpdateFailedError, RPCError) as e:
+            raise _as_domain_error(e) from None
+        except TimeoutError:
+            raise Unavailable(f"process {handle.id} did not answer in {UPDATE_TIMEOUT:.0f} s; "
+                              "is a worker running?") from None
+
+    def _search(self, type_: str, key: str, owner: str, amount: Any) -> TypedSearchAttributes:
+        return TypedSearchAttributes([
+            SearchAttributePair(PROCESS_TYPE, type_), SearchAttributePair(BUSINESS_KEY, key),
+            SearchAttributePair(OWNER, owner), SearchAttributePair(AMOUNT, float(amount)),
+            SearchAttributePair(STAGE, "submitted")])
+
+    # --- expense claims ---------------------------------------------------------------------------
+
+    async def submit_expense_claim(self, requester: str, lines: list[expenses.ExpenseLineIn]) -> dict[str, Any]:
+        total, currency = expenses.total_of(lines)
+
+        def allocate(s: Any) -> str:
+            approvals.chain_for(s, "expense_claim", total, requester)  # refuse now what could never be approved
+            return common.next_number(s, "EC")
+
+        number = await self.write(allocate)
+        draft = expenses.ClaimDraft(number=number, requester=requester, currency=currency, total=total, lines=lines)
+        handle = await self.client.start_workflow(
+            ExpenseClaim.run, draft, id=expense_process_id(number, self.id_prefix), task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=self._search("expense_claim", number, requester, total))
+        status = await self.update(handle, ExpenseClaim.recorded_state)
+        return {"claim_id": number, "process_id": handle.id, "status": status, "total": total}
+
+    async def cancel_expense_claim(self, actor: approval_rules.Actor, number: str) -> str:
+        handle = self.client.get_workflow_handle(expense_process_id(number, self.id_prefix))
+        return await self.update(handle, ExpenseClaim.cancel, actor)  # type: ignore[no-any-return]
+
+    async def pay_expense_claim(self, actor: approval_rules.Actor, number: str) -> str:
+        handle = self.client.get_workflow_handle(expense_process_id(number, self.id_prefix))
+        return await self.update(handle, ExpenseClaim.pay, actor)  # type: ignore[no-any-return]
+
+    # --- purchasing -------------------------------------------------------------------------------
+
+    async def submit_requisition(self, requester: str, lines: list[purchasing.RequisitionLineIn],
+                                 justification: str, supplier_id: int | None) -> dict[str, Any]:
+        total = purchasing.requisition_total(lines)
+
+        def allocate(s: Any) -> tuple[str, int, int]:
+            items = purchasing_svc.stock.items_by_sku(s, [ln.sku for ln in lines])
+            supplier = purchasing_svc.supplier_for(s, [ln.sku for ln in lines], supplier_id)
+            approvals.chain_for(s, "purchase_requisition", total, requester)
+            lead = max(i.lead_time_days for i in items.values())
+            return common.next_number(s, "PR"), supplier.id, lead
+
+        number, sup_id, lead = await self.write(allocate)
+        draft = purchasing.RequisitionDraft(number=number, requester=requester, supplier_id=sup_id,
+                                            justification=justification, total=total, lines=lines,
+                                            lead_time_days=lead)
+        handle = await self.client.start_workflow(
+            Purchase.run, draft, id=purchase_process_id(number, self.id_prefix), task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=self._search("purchase", number, requester, total))
+        status = await self.update(handle, Purchase.recorded_state)
+        return {"requisition_id": number, "process_id": handle.id, "status": status, "total": total}
+
+    async def receive_goods(self, actor: approval_rules.Actor, po_number: str,
+                            lines: list[purchasing.ReceiptLineIn]) -> purchasing.OrderState:
+        po = await self.read(purchasing_svc.order, po_number)
+        handle = self.client.get_workflow_handle(po.process_id)
+        return await self.update(handle, Purchase.receive,  # type: ignore[no-any-return]
+                                 purchasing.ReceiveCommand(actor=actor, lines=lines))
+
+    async def cancel_requisition(self, actor: approval_rules.Actor, number: str) -> str:
+        handle = self.client.get_workflow_handle(purchase_process_id(number, self.id_prefix))
+        return await self.update(handle, Purchase.cancel, actor)  # type: ignore[no-any-return]
+
+    # --- tasks ------------------------------------------------------------------------------------
+
+    async def _open_task(self, task_id: str) -> Task:
+        task = await self.read(lambda s, tid: s.get(Task, tid), task_id)
+        if task is None:
+            raise NotFound(f"no task {task_id}")
+        if task.status != "open":
+            raise Conflict(f"this task is already {task.status}")
+        if task.kind != "approval":
+            raise Conflict("this is an alert; it closes by itself when its cause is resolved")
+        return task
+
+    async def decide(self, actor: approval_rules.Actor, task_id: str, decision: str, comment: str) -> Task:
+        task = await self._open_task(task_id)
+        if decision not in ("approve", "reject"):
+            raise Invalid("decision must be approve or reject")
+        handle = self.client.get_workflow_handle(task.workflow_id)
+        await self.update(handle, Approval.decide, approval_rules.DecideCommand(
+            task_id=task_id, actor=actor, decision=decision, comment=comment))  # type: ignore[arg-type]
+        return await self.read(lambda s, tid: s.get(Task, tid), task_id)
+
+    async def task_command(self, verb: str, actor: approval_rules.Actor, task_id: str,
+                           target: str | None = None, delegate: bool = False) -> Task:
+        task = await self._open_task(task_id)
+        target_actor = None
+        if target is not None:
+            target_actor = await self.read(org.actor, target)
+        update = {"claim": Approval.claim, "unclaim": Approval.unclaim, "reassign": Approval.reassign}[verb]
+        handle = self.client.get_workflow_handle(task.workflow_id)
+        await self.update(handle, update, approval_rules.TaskCommand(task_id=task_id, actor=actor,
+                                                                     target=target_actor, delegate=delegate))
+        return await self.read(lambda s, tid: s.get(Task, tid), task_id)
+
+
+__all__ = ["Platform", "Forbidden"]

@@ -1,0 +1,254 @@
+"""Approval policy as pure rules: tier selection by amount, chain resolution over the org chart,
+segregation of duties (SoD) and escalation. No I/O: the workflow and the API both call these."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from domain.errors import Conflict, Forbidden, Invalid
+
+DEFAULT_SLA_HOURS = 48
+
+
+class StepSpec(BaseModel):
+    """One step of a policy tier: the requester's manager, anyone holding a role, or a named user."""
+
+    kind: Literal["manager", "role", "user"]
+    value: str = ""
+    sla_hours: int = Field(default=DEFAULT_SLA_HOURS, gt=0, le=24 * 365)
+
+    def describe(self) -> str:
+        return {"manager": "manager", "role": self.value, "user": self.value}[self.kind]
+
+
+class PolicyTier(BaseModel):
+    above: Decimal = Field(ge=0)
+    steps: list[StepSpec] = Field(min_length=1, max_length=10)
+
+
+class Person(BaseModel):
+    username: str
+    roles: frozenset[str] = frozenset()
+    manager: str | None = None
+    active: bool = True
+
+
+class ChainStep(BaseModel):
+    index: int
+    label: str
+    candidate_role: str | None = None
+    candidate_user: str | None = None
+    sla_hours: int = DEFAULT_SLA_HOURS
+
+
+class Actor(BaseModel):
+    """Who acts on a task, as the API authenticated them."""
+
+    username: str
+    roles: list[str] = []
+
+
+def select_tier(tiers: Sequence[PolicyTier], amount: Decimal) -> PolicyTier:
+    """The tier with the highest threshold strictly below `amount` (≤ 1,000 → first tier, …)."""
+    if amount <= 0:
+        raise Invalid("the amount to approve must be greater than zero")
+    fitting = [t for t in tiers if amount > t.above]
+    if not fitting:
+        raise Invalid(f"no approval policy covers an amount of {amount}")
+    return max(fitting, key=lambda t: t.above)
+
+
+def _eligible(step: ChainStep, people: Mapping[str, Person]) -> set[str]:
+    if step.candidate_user:
+        p = people.get(step.candidate_user)
+        return {p.username} if p and p.active else set()
+    return {p.username for p in people.values() if p.active and step.candidate_role in p.roles}
+
+
+def _assignable(sets: list[set[str]]) -> bool:
+    """Can every step get a different person? (bipartite matching; chains are short)."""
+    match: dict[str, int] = {}
+
+    def augment(i: int, seen: set[str]) -> bool:
+        for person in sorted(sets[i]):
+            if person in seen:
+                continue
+            seen.add(person)
+            if person not in match or augment(match[person], seen):
+                match[person] = i
+                return True
+        return False
+
+    return all(augment(i, set()) for i in range(len(sets)))
+
+
+def resolve_chain(tier: PolicyTier, requester: str, people: Mapping[str, Person]) -> list[ChainStep]:
+    """Concrete steps for `requester`. A named approver who also holds the role of a later step is
+    folded into that later step (the higher authority covers both), so one person never has to
+    fill two steps. Raises Invalid when the chain cannot be staffed without the requester."""
+    me = people.get(requester)
+    if me is None:
+        raise Invalid(f"unknown requester {requester!r}")
+    raw: list[ChainStep] = []
+    for spec in tier.steps:
+        if spec.kind == "manager":
+            if not me.manager:
+                raise Invalid(f"{requester} has no manager, so the approval chain cannot start")
+            raw.append(ChainStep(index=0, label="manager", candidate_user=me.manager, sla_hours=spec.sla_hours))
+        elif spec.kind == "role":
+            raw.append(ChainStep(index=0, label=spec.value, candidate_role=spec.value, sla_hours=spec.sla_hours))
+        else:
+            raw.append(ChainStep(index=0, label=spec.value, candidate_user=spec.value, sla_hours=spec.sla_hours))
+    steps: list[ChainStep] = []
+    for i, step in enumerate(raw):
+        later_roles = {s.candidate_role for s in raw[i + 1:] if s.candidate_role}
+        if step.candidate_user and step.candidate_user in people:
+            if people[step.candidate_user].roles & later_roles:
+                continue  # folded into the later step that this person fills anyway
+        steps.append(step)
+    steps = [s.model_copy(update={"index": i + 1}) for i, s in enumerate(steps)]
+    sets = [_eligible(s, people) - {requester} for s in steps]
+    for step, eligible in zip(steps, sets, strict=True):
+        if not eligible:
+            who = step.candidate_user or f"role {step.candidate_role}"
+            raise Invalid(f"step {step.index} ({step.label}) has nobody to approve it but the requester ({who})")
+    if not _assignable(sets):
+        raise Invalid("the approval chain needs more distinct approvers than the organisation has")
+    return steps
+
+
+def check_may_decide(step: ChainStep, actor: Actor, requester: str, prior_deciders: Iterable[str],
+                     assignee: str | None) -> None:
+    """SoD and eligibility for deciding a task; raises Forbidden / Conflict with the reason."""
+    if actor.username == requester:
+        raise Forbidden("nobody approves their own request")
+    if actor.username in set(prior_deciders):
+        raise Forbidden(f"{actor.username} already decided an earlier step of this chain")
+    if step.candidate_user and actor.username != step.candidate_user:
+        raise Forbidden(f"this task is for {step.candidate_user}")
+    if step.candidate_role and not step.candidate_user and step.candidate_role not in actor.roles:
+        raise Forbidden(f"this task needs the role {step.candidate_role}")
+    if assignee and assignee != actor.username:
+        raise Conflict(f"this task is claimed by {assignee}")
+
+
+def check_may_take(step: ChainStep, target: Actor, requester: str, prior_deciders: Iterable[str]) -> None:
+    """May `target` be given this task (claim, reassign, delegate)? Same SoD as deciding."""
+    if target.username == requester:
+        raise Forbidden(f"{target.username} made this request and cannot approve it")
+    if target.username in set(prior_deciders):
+        raise Forbidden(f"{target.username} already decided an earlier step of this chain")
+    if step.candidate_role and not step.candidate_user and step.candidate_role not in target.roles:
+        raise Forbidden(f"{target.username} does not hold the role {step.candidate_role}")
+
+
+def escalation_target(step: ChainStep, people: Mapping[str, Person], role_escalation: Mapping[str, str | None],
+                      excluded: set[str]) -> ChainStep | None:
+    """The next one up from `step`: a named user's manager, a role's escalation role. Skips people
+    who may not take it (the requester, earlier deciders). None when there is no one higher."""
+    if step.candidate_user:
+        seen: set[str] = set()
+        current = people.get(step.candidate_user)
+        while current and current.manager and current.manager not in seen:
+            seen.add(current.manager)
+            nxt = people.get(current.manager)
+            if nxt and nxt.active and nxt.username not in excluded:
+                return step.model_copy(update={"candidate_user": nxt.username, "candidate_role": None,
+                                               "label": f"{step.label} → {nxt.username}"})
+            current = nxt
+        return None
+    role = step.candidate_role
+    seen_roles: set[str] = set()
+    while role and role not in seen_roles:
+        seen_roles.add(role)
+        role = role_escalation.get(role)
+        if role and any(p.active and role in p.roles and p.username not in excluded for p in people.values()):
+            return step.model_copy(update={"candidate_role": role, "candidate_user": None,
+                                           "label": f"{step.label} → {role}"})
+    return None
+
+
+# --- Messages between processes, the approval workflow and its activities -------------------------
+
+Decision = Literal["approve", "reject"]
+
+
+class ApprovalRequest(BaseModel):
+    """What a business process asks of the approval engine."""
+
+    process_id: str
+    process_type: str
+    business_key: str
+    title: str
+    amount: Decimal | None = None
+    requester: str
+    steps: list[ChainStep] = Field(min_length=1)
+    priority: int = 50
+
+
+class TaskSpec(BaseModel):
+    task_id: str
+    workflow_id: str
+    process_id: str
+    process_type: str
+    kind: str = "approval"
+    title: str
+    business_key: str
+    amount: Decimal | None = None
+    requester: str = ""
+    step: ChainStep | None = None
+    candidate_role: str | None = None
+    candidate_user: str | None = None
+    priority: int = 50
+    due_hours: int = DEFAULT_SLA_HOURS
+
+
+class DecideCommand(BaseModel):
+    task_id: str
+    actor: Actor
+    decision: Decision
+    comment: str = Field(default="", max_length=2000)
+
+
+class TaskCommand(BaseModel):
+    """claim / unclaim / reassign: `target` is who gets the task (None to unclaim)."""
+
+    task_id: str
+    actor: Actor
+    target: Actor | None = None
+    delegate: bool = False
+
+
+class DecisionRecord(BaseModel):
+    step: int
+    role: str
+    decided_by: str
+    decision: Decision
+    comment: str = ""
+
+
+class ApprovalOutcome(BaseModel):
+    approved: bool
+    decisions: list[DecisionRecord] = []
+    rejected_at_step: int | None = None
+
+
+class TaskChange(BaseModel):
+    """A change the approval workflow made to one of its tasks, for the projection."""
+
+    task_id: str
+    event: str  # claimed | unclaimed | reassigned | delegated | reminded | escalated | decided | cancelled
+    seq: int  # the workflow's counter: part of the idempotency key
+    actor: str = "system"
+    detail: str = ""
+    assignee: str | None = None
+    clear_assignee: bool = False
+    candidate_user: str | None = None
+    candidate_role: str | None = None
+    due_hours: int | None = None
+    status: str | None = None
+    decision: DecisionRecord | None = None

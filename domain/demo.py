@@ -1,0 +1,115 @@
+"""The demo company of shared/API.md: loaded by `valueloop up --demo` into an empty database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain import accounting
+from domain.approvals import PolicyTier, StepSpec
+from domain.schema import Customer, Item, Role, Supplier, User, UserRole
+from domain.services import approvals, ledger, org, stock
+
+ROLES: dict[str, str | None] = {
+    # role: where its overdue tasks escalate to
+    "employee": "manager", "sales": "sales_manager", "sales_manager": "cfo", "planner": "manager",
+    "buyer": "manager", "manager": "cfo", "finance": "cfo", "cfo": None, "warehouse": "manager", "admin": None,
+}
+USERS: list[tuple[str, str, list[str], str | None]] = [
+    # username, full name, roles, manager
+    ("heidi", "Heidi Hall", ["cfo", "manager", "employee"], None),
+    ("bob", "Bob Brown", ["sales_manager", "manager", "employee"], "heidi"),
+    ("frank", "Frank Fischer", ["manager", "employee"], "heidi"),
+    ("grace", "Grace Green", ["finance", "employee"], "heidi"),
+    ("alice", "Alice Adams", ["sales", "employee"], "bob"),
+    ("carol", "Carol Chen", ["planner", "employee"], "frank"),
+    ("dave", "Dave Diaz", ["buyer", "employee"], "frank"),
+    ("erin", "Erin Evans", ["employee"], "frank"),
+    ("ivan", "Ivan Ivanov", ["warehouse", "employee"], "frank"),
+    ("admin", "Administrator", ["admin"], None),
+]
+POLICIES: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
+    "expense_claim": [("0", [("manager", "")]),
+                      ("1000", [("manager", ""), ("role", "finance")]),
+                      ("10000", [("manager", ""), ("role", "finance"), ("role", "cfo")])],
+    "purchase_requisition": [("0", [("manager", "")]),
+                             ("5000", [("manager", ""), ("role", "cfo")])],
+}
+SUPPLIERS = ["Acme Metals", "Volt Motors", "Northwind Components"]
+CUSTOMERS = [("Globex Corporation", "50000"), ("Initech", "20000"), ("Umbrella Retail", "100000")]
+ITEMS: list[tuple[str, str, str, str, int, str, str, str | None, str]] = [
+    # sku, name, kind, standard cost, lead days, safety stock, min order qty, supplier, opening stock
+    ("STEEL-SHEET", "Steel sheet 2 mm", "purchased", "12.50", 5, "20", "50", "Acme Metals", "120"),
+    ("BOLT-M8", "Bolt M8 x 30", "purchased", "0.15", 3, "500", "1000", "Acme Metals", "2000"),
+    ("MOTOR-200W", "Motor 200 W", "purchased", "200.00", 10, "5", "10", "Volt Motors", "30"),
+    ("BEARING-6204", "Ball bearing 6204", "purchased", "3.20", 7, "20", "100", "Volt Motors", "80"),
+    ("PAINT-RED", "Powder paint red (kg)", "purchased", "8.00", 4, "10", "25", "Northwind Components", "40"),
+    ("FAN-HOUSING", "Fan housing", "manufactured", "45.00", 2, "0", "1", None, "10"),
+    ("FAN-200", "Industrial fan 200 W", "manufactured", "320.00", 3, "0", "1", None, "5"),
+]
+
+
+@lru_cache
+def _demo_hash() -> str:
+    return org.hash_password("demo")  # one argon2 hash for every demo user (they share the password)
+
+
+def seed_reference(session: Session) -> None:
+    """What every company needs: roles and the chart of accounts. Idempotent."""
+    have = set(session.execute(select(Role.name)).scalars())
+    for name, esc in ROLES.items():
+        if name not in have:
+            session.add(Role(name=name, escalates_to=None))
+    session.flush()
+    for name, esc in ROLES.items():
+        session.get(Role, name).escalates_to = esc  # type: ignore[union-attr]
+    ledger.ensure_chart(session)
+    session.flush()
+
+
+def is_empty(session: Session) -> bool:
+    return session.execute(select(func.count()).select_from(User)).scalar_one() == 0
+
+
+def load(session: Session) -> bool:
+    """Load the demo company if the database has no users yet. Returns whether it loaded."""
+    seed_reference(session)
+    if not is_empty(session):
+        return False
+    ids: dict[str, int] = {}
+    for username, full_name, roles, manager in USERS:
+        user = User(username=username, full_name=full_name, email=f"{username}@demo.valueloop.dev",
+                    password_hash=_demo_hash(), manager_id=ids[manager] if manager else None)
+        user.role_rows = [UserRole(role=r) for r in roles]
+        session.add(user)
+        session.flush()
+        ids[username] = user.id
+    for kind, tiers in POLICIES.items():
+        approvals.replace_policy(session, kind, [
+            PolicyTier(above=Decimal(above), steps=[StepSpec(kind=k, value=v) for k, v in steps])  # type: ignore[arg-type]
+            for above, steps in tiers])
+    suppliers = {}
+    for name in SUPPLIERS:
+        sup = Supplier(name=name, currency="USD")
+        session.add(sup)
+        session.flush()
+        suppliers[name] = sup.id
+    for name, limit in CUSTOMERS:
+        session.add(Customer(name=name, credit_limit=Decimal(limit), currency="USD"))
+    for sku, name, kind, cost, lead, safety, moq, supplier, opening in ITEMS:
+        session.add(Item(sku=sku, name=name, kind=kind, uom="ea", standard_cost=Decimal(cost), lead_time_days=lead,
+                         safety_stock=Decimal(safety), min_order_qty=Decimal(moq),
+                         default_supplier_id=suppliers[supplier] if supplier else None))
+    session.flush()
+    opening_value = Decimal(0)
+    for sku, _n, _k, cost, *_rest, opening in ITEMS:
+        entry = stock.move(session, sku, Decimal(opening), unit_cost=Decimal(cost), voucher_type="opening_stock",
+                           voucher_no="OPENING", key=f"demo:opening:{sku}", reason="opening stock")
+        opening_value += entry.value_change
+    ledger.post(session, accounting.entry("Opening stock", {accounting.INVENTORY: opening_value},
+                                          {accounting.OPENING_EQUITY: opening_value}),
+                "opening_stock", "OPENING", "demo:opening:journal")
+    return True

@@ -1,0 +1,66 @@
+"""Expense claims: input shape, totals and their journal entries. Pure."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from domain import accounting
+from domain.errors import Invalid
+from domain.money import MAX_AMOUNT, money
+
+CATEGORY_ACCOUNTS: dict[str, str] = {
+    "travel": "6100",
+    "transport": "6100",
+    "meals": "6200",
+    "entertainment": "6200",
+    "lodging": "6300",
+    "office": "6400",
+    "training": "6500",
+    "other": "6900",
+}
+Category = Literal["travel", "transport", "meals", "entertainment", "lodging", "office", "training", "other"]
+ClaimStatus = Literal["pending_approval", "approved", "rejected", "cancelled", "paid"]
+
+
+class ExpenseLineIn(BaseModel):
+    category: Category
+    amount: Decimal = Field(gt=0, le=MAX_AMOUNT, decimal_places=2)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    date: date
+    description: str = Field(default="", max_length=500)
+
+
+class ClaimDraft(BaseModel):
+    """What the workflow receives: the claim as submitted, numbered."""
+
+    number: str
+    requester: str
+    currency: str
+    total: Decimal
+    lines: list[ExpenseLineIn]
+
+
+def total_of(lines: list[ExpenseLineIn]) -> tuple[Decimal, str]:
+    """The claim total, in its one currency (no exchange rates: one claim, one currency)."""
+    if not lines:
+        raise Invalid("an expense claim needs at least one line")
+    currencies = {line.currency for line in lines}
+    if len(currencies) > 1:
+        raise Invalid(f"all lines of one claim must be in one currency, got {', '.join(sorted(currencies))}")
+    return money(sum((line.amount for line in lines), Decimal(0))), currencies.pop()
+
+
+def accrual_entry(claim: ClaimDraft) -> accounting.JournalDraft:
+    """On approval: each category's expense account against what we owe the employee."""
+    debits = accounting.sum_by([(CATEGORY_ACCOUNTS[ln.category], money(ln.amount)) for ln in claim.lines])
+    return accounting.entry(f"Expense claim {claim.number} approved", debits,
+                            {accounting.EMPLOYEE_PAYABLE: claim.total})
+
+
+def payment_entry(number: str, total: Decimal) -> accounting.JournalDraft:
+    return accounting.entry(f"Expense claim {number} paid", {accounting.EMPLOYEE_PAYABLE: total},
+                            {accounting.BANK: total})

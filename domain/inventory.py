@@ -1,0 +1,29 @@
+"""Stock rules: on-hand never negative; moving-average valuation. Pure."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from domain.errors import Conflict, Invalid
+from domain.money import money
+
+
+def after_move(sku: str, on_hand: Decimal, stock_value: Decimal, qty: Decimal,
+               unit_cost: Decimal | None) -> tuple[Decimal, Decimal, Decimal]:
+    """(new on_hand, new stock value, unit cost used) for a move of `qty` (+ in, - out).
+
+    Receipts come in at their own cost; issues go out at the current moving average."""
+    if qty == 0:
+        raise Invalid("a stock move needs a quantity other than zero")
+    new_on_hand = on_hand + qty
+    if new_on_hand < 0:
+        raise Conflict(f"not enough {sku} on hand: {on_hand.normalize()} on hand, {(-qty).normalize()} asked")
+    if qty > 0:
+        if unit_cost is None or unit_cost < 0:
+            raise Invalid("stock coming in needs a unit cost of zero or more")
+        cost = unit_cost
+        new_value = stock_value + money(qty * cost)
+    else:
+        cost = (stock_value / on_hand) if on_hand else Decimal(0)
+        new_value = Decimal(0) if new_on_hand == 0 else stock_value - money(-qty * cost)
+    return new_on_hand, new_value, cost

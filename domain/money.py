@@ -1,0 +1,19 @@
+"""Decimal helpers: money and quantities are Decimal end to end, never float."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("1000000000")  # a single line above a billion is a typo, not a claim
+
+
+def money(value: Decimal | int | str) -> Decimal:
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def fmt(value: Decimal | None, places: int = 2) -> str | None:
+    """Decimal string for API responses ("1250.00")."""
+    if value is None:
+        return None
+    return str(Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))

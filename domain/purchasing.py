@@ -1,0 +1,104 @@
+"""Requisitions, purchase orders and receipts: pure rules."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+from domain import accounting
+from domain.approvals import Actor
+from domain.errors import Conflict, Invalid
+from domain.money import MAX_AMOUNT, money
+
+MAX_QTY = Decimal("100000000")
+
+
+class RequisitionLineIn(BaseModel):
+    sku: str = Field(min_length=1, max_length=60)
+    qty: Decimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
+    est_unit_price: Decimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=4)
+
+
+class RequisitionDraft(BaseModel):
+    number: str
+    requester: str
+    supplier_id: int
+    justification: str
+    total: Decimal
+    lines: list[RequisitionLineIn]
+    lead_time_days: int = 0
+
+
+class ReceiptLineIn(BaseModel):
+    sku: str = Field(min_length=1, max_length=60)
+    qty: Decimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
+
+
+class OrderLineState(BaseModel):
+    sku: str
+    qty: Decimal
+    received_qty: Decimal = Decimal(0)
+    unit_price: Decimal
+
+
+class OrderState(BaseModel):
+    number: str
+    lines: list[OrderLineState]
+    expected_date: date | None = None
+
+    @property
+    def fully_received(self) -> bool:
+        return all(ln.received_qty >= ln.qty for ln in self.lines)
+
+    @property
+    def status(self) -> str:
+        if self.fully_received:
+            return "received"
+        if any(ln.received_qty > 0 for ln in self.lines):
+            return "partially_received"
+        return "open"
+
+
+def requisition_total(lines: list[RequisitionLineIn]) -> Decimal:
+    if not lines:
+        raise Invalid("a purchase requisition needs at least one line")
+    skus = [ln.sku for ln in lines]
+    if len(set(skus)) != len(skus):
+        raise Invalid("each SKU may appear once per requisition; add the quantities together")
+    return money(sum((ln.qty * ln.est_unit_price for ln in lines), Decimal(0)))
+
+
+def apply_receipt(order: OrderState, receipt: list[ReceiptLineIn]) -> OrderState:
+    """The order after `receipt`; refuses unknown SKUs, over-receipt and receipts on a closed order."""
+    if not receipt:
+        raise Invalid("a receipt needs at least one line")
+    if order.fully_received:
+        raise Conflict(f"purchase order {order.number} is fully received; nothing more can be received")
+    by_sku = {ln.sku: ln.model_copy() for ln in order.lines}
+    for r in receipt:
+        line = by_sku.get(r.sku)
+        if line is None:
+            raise Invalid(f"{r.sku} is not on purchase order {order.number}")
+        open_qty = line.qty - line.received_qty
+        if r.qty > open_qty:
+            raise Conflict(f"over-receipt of {r.sku}: {r.qty} received but only {open_qty.normalize()} still open")
+        line.received_qty += r.qty
+    return order.model_copy(update={"lines": [by_sku[ln.sku] for ln in order.lines]})
+
+
+def receipt_value(order: OrderState, receipt: list[ReceiptLineIn]) -> Decimal:
+    prices = {ln.sku: ln.unit_price for ln in order.lines}
+    return money(sum((r.qty * prices[r.sku] for r in receipt), Decimal(0)))
+
+
+def receipt_entry(po_number: str, value: Decimal) -> accounting.JournalDraft:
+    """Goods in: inventory up against goods-received-not-invoiced (cleared by the supplier invoice)."""
+    return accounting.entry(f"Goods received on {po_number}", {accounting.INVENTORY: value},
+                            {accounting.GRNI: value})
+
+
+class ReceiveCommand(BaseModel):
+    actor: Actor
+    lines: list[ReceiptLineIn] = Field(min_length=1, max_length=500)

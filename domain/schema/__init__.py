@@ -1,0 +1,24 @@
+"""Every SQL table of the domain. Importing this package registers them all on `Base.metadata`."""
+
+from domain.schema.accounting import Account, JournalEntry, JournalLine
+from domain.schema.approvals import ApprovalDecision, ApprovalPolicyTier, Task, TaskEvent
+from domain.schema.expenses import ExpenseClaim, ExpenseLine
+from domain.schema.inventory import Item, StockBalance, StockLedgerEntry
+from domain.schema.parties import Customer, Role, Supplier, User, UserRole
+from domain.schema.processes import IdempotencyRecord, Process, ProcessStep, Sequence
+from domain.schema.purchasing import (
+    GoodsReceipt,
+    GoodsReceiptLine,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseRequisition,
+    RequisitionLine,
+)
+
+__all__ = [
+    "Account", "ApprovalDecision", "ApprovalPolicyTier", "Customer", "ExpenseClaim", "ExpenseLine",
+    "GoodsReceipt", "GoodsReceiptLine", "IdempotencyRecord", "Item", "JournalEntry", "JournalLine",
+    "Process", "ProcessStep", "PurchaseOrder", "PurchaseOrderLine", "PurchaseRequisition",
+    "RequisitionLine", "Role", "Sequence", "StockBalance", "StockLedgerEntry", "Supplier", "Task",
+    "TaskEvent", "User", "UserRole",
+]

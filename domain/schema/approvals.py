@@ -1,0 +1,91 @@
+"""Approval policies (data, editable by admin), the inbox's tasks and the approval trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.db import Base
+from domain.schema.types import Amount, UTCDateTime, utcnow
+
+
+class ApprovalPolicyTier(Base):
+    """For documents of `process_kind` whose amount is above `above_amount`, these steps apply
+    (the tier with the highest threshold below the amount wins)."""
+
+    __tablename__ = "approval_policy_tiers"
+    __table_args__ = (UniqueConstraint("process_kind", "above_amount"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_kind: Mapped[str] = mapped_column(String(40), index=True)
+    above_amount: Mapped[Decimal] = mapped_column(Amount)
+    # [{"kind": "manager"|"role"|"user", "value": "finance", "sla_hours": 48}, ...]
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class Task(Base):
+    """A human task: a projection of what a workflow waits for, written only by activities."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_open_role_due", "status", "candidate_role", "due_at"),
+        Index("ix_tasks_open_user_due", "status", "candidate_user", "due_at"),
+        Index("ix_tasks_open_assignee_due", "status", "assignee", "due_at"),
+        Index("ix_tasks_status_due", "status", "due_at"),
+    )
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(200), index=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    process_type: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(40))  # approval | alert
+    title: Mapped[str] = mapped_column(String(300))
+    business_key: Mapped[str] = mapped_column(String(60), index=True)
+    amount: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    requester: Mapped[str] = mapped_column(String(60), default="")
+    step: Mapped[int] = mapped_column(default=0)
+    step_label: Mapped[str] = mapped_column(String(120), default="")
+    candidate_role: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    candidate_user: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    assignee: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | completed | cancelled | escalated
+    priority: Mapped[int] = mapped_column(default=50)
+    decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    comment: Mapped[str] = mapped_column(String(2000), default="")
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TaskEvent(Base):
+    """What happened to a task, in order: created, claimed, reassigned, reminded, escalated, decided."""
+
+    __tablename__ = "task_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(64), index=True)
+    event: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(60), default="system")
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApprovalDecision(Base):
+    """The approval trail of a business document."""
+
+    __tablename__ = "approval_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    business_key: Mapped[str] = mapped_column(String(60), index=True)
+    task_id: Mapped[str] = mapped_column(String(64))
+    step: Mapped[int] = mapped_column()
+    role: Mapped[str] = mapped_column(String(60))
+    decided_by: Mapped[str] = mapped_column(String(60))
+    decision: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(String(2000), default="")
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

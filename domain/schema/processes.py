@@ -1,0 +1,65 @@
+"""The monitor's projection of every process, numbering series and idempotency records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from domain.db import Base
+from domain.schema.types import Amount, UTCDateTime, utcnow
+
+
+class Process(Base):
+    __tablename__ = "processes"
+    __table_args__ = (
+        Index("ix_processes_type_status", "type", "status", "started_at"),
+        Index("ix_processes_status_started", "status", "started_at"),
+    )
+    process_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    type: Mapped[str] = mapped_column(String(40))
+    business_key: Mapped[str] = mapped_column(String(60), index=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    owner: Mapped[str] = mapped_column(String(60), default="", index=True)
+    amount: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | completed | cancelled | failed
+    stage: Mapped[str] = mapped_column(String(60), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    steps: Mapped[list[ProcessStep]] = relationship(
+        lazy="selectin", order_by="ProcessStep.seq", primaryjoin="Process.process_id == foreign(ProcessStep.process_id)"
+    )
+
+
+class ProcessStep(Base):
+    __tablename__ = "process_steps"
+    __table_args__ = (UniqueConstraint("process_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    seq: Mapped[int] = mapped_column()
+    name: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | done | skipped | failed
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Sequence(Base):
+    """Numbering series (EC-00017): one row per prefix, incremented under the write lock."""
+
+    __tablename__ = "sequences"
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    next_value: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class IdempotencyRecord(Base):
+    """One row per side-effecting activity step, written in the transaction of its effect."""
+
+    __tablename__ = "idempotency_records"
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    result: Mapped[Any] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,37 @@
+"""Numbering series and idempotent effects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.schema import IdempotencyRecord, Sequence
+
+T = TypeVar("T")
+
+
+def next_number(session: Session, prefix: str, width: int = 5) -> str:
+    """EC-00001, EC-00002, …: gap-free per prefix, serialized by the row lock."""
+    seq = session.execute(select(Sequence).where(Sequence.name == prefix).with_for_update()).scalar_one_or_none()
+    if seq is None:
+        seq = Sequence(name=prefix, next_value=1)
+        session.add(seq)
+    value = seq.next_value
+    seq.next_value = value + 1
+    session.flush()
+    return f"{prefix}-{value:0{width}d}"
+
+
+def once(session: Session, key: str, effect: Callable[[], Any]) -> Any:
+    """Run `effect` unless `key` already ran; store its (JSON) result with the effect, in the same
+    transaction, so a retried activity returns the first result instead of acting twice."""
+    done = session.get(IdempotencyRecord, key)
+    if done is not None:
+        return done.result
+    result = effect()
+    session.add(IdempotencyRecord(key=key, result=result))
+    session.flush()
+    return result

@@ -1,0 +1,69 @@
+"""People and roles: the org chart the approval rules read."""
+
+from __future__ import annotations
+
+from pwdlib import PasswordHash
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.approvals import Actor, Person
+from domain.errors import Invalid, NotFound
+from domain.schema import Role, User, UserRole
+
+_hasher = PasswordHash.recommended()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    try:
+        return _hasher.verify(password, hashed)
+    except Exception:
+        return False
+
+
+def user_by_name(session: Session, username: str) -> User:
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return user
+
+
+def actor(session: Session, username: str) -> Actor:
+    user = user_by_name(session, username)
+    if not user.active:
+        raise Invalid(f"{username} is not active")
+    return Actor(username=user.username, roles=sorted(user.roles))
+
+
+def people(session: Session) -> dict[str, Person]:
+    users = session.execute(select(User)).scalars().all()
+    by_id = {u.id: u.username for u in users}
+    return {
+        u.username: Person(username=u.username, roles=frozenset(u.roles),
+                           manager=by_id.get(u.manager_id) if u.manager_id else None, active=u.active)
+        for u in users
+    }
+
+
+def role_escalation(session: Session) -> dict[str, str | None]:
+    return {r.name: r.escalates_to for r in session.execute(select(Role)).scalars()}
+
+
+def create_user(session: Session, username: str, password: str, roles: list[str], full_name: str = "",
+                manager: str | None = None) -> User:
+    known = {r for r in session.execute(select(Role.name)).scalars()}
+    unknown = set(roles) - known
+    if unknown:
+        raise Invalid(f"unknown role(s): {', '.join(sorted(unknown))}")
+    if session.execute(select(User.id).where(User.username == username)).first():
+        raise Invalid(f"user {username!r} exists already")
+    manager_id = user_by_name(session, manager).id if manager else None
+    user = User(username=username, full_name=full_name or username.title(), password_hash=hash_password(password),
+                manager_id=manager_id)
+    user.role_rows = [UserRole(role=r) for r in roles]
+    session.add(user)
+    session.flush()
+    return user

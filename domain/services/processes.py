@@ -1,0 +1,56 @@
+"""The monitor's projection: where each process stands, step by step."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain.schema import Process, ProcessStep
+from domain.schema.types import utcnow
+
+
+def start(session: Session, process_id: str, type_: str, business_key: str, *, title: str = "", owner: str = "",
+          amount: Decimal | None = None, first_step: str = "submitted") -> Process:
+    proc = session.get(Process, process_id)
+    if proc is None:
+        proc = Process(process_id=process_id, type=type_, business_key=business_key, title=title, owner=owner,
+                       amount=amount, status="running", stage=first_step)
+        session.add(proc)
+        session.flush()
+        advance(session, process_id, first_step)
+    return proc
+
+
+def advance(session: Session, process_id: str, step: str, *, detail: str = "", status: str | None = None,
+            close: bool = False) -> None:
+    """Finish the active step, open `step` (or mark it done when `close`), set the stage; idempotent."""
+    proc = session.get(Process, process_id)
+    if proc is None:
+        return
+    now = utcnow()
+    existing = session.execute(
+        select(ProcessStep).where(ProcessStep.process_id == process_id, ProcessStep.name == step)
+    ).scalar_one_or_none()
+    for active in session.execute(
+        select(ProcessStep).where(ProcessStep.process_id == process_id, ProcessStep.status == "active",
+                                  ProcessStep.name != step)
+    ).scalars():
+        active.status, active.finished_at = "done", now
+    if existing is None:
+        seq = session.execute(select(func.count()).select_from(ProcessStep)
+                              .where(ProcessStep.process_id == process_id)).scalar_one()
+        existing = ProcessStep(process_id=process_id, seq=seq + 1, name=step, status="active", detail=detail,
+                               started_at=now)
+        session.add(existing)
+    elif detail:
+        existing.detail = detail
+    proc.stage = step
+    if close:
+        existing.status, existing.finished_at = "done", existing.finished_at or now
+    if status:
+        proc.status = status
+        if status != "running":
+            proc.closed_at = proc.closed_at or now
+    session.flush()

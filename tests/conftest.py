@@ -1,0 +1,120 @@
+"""Shared fixtures, shaped after temporalio/samples-python: one Temporal environment per session,
+a fresh database (a SQLite file, or a PostgreSQL schema when DATABASE_URL says so) and a worker on
+a fresh task queue per test, so tests never see each other's data or tasks."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import create_engine, text
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from domain import demo
+from domain.db import Database
+from settings import venv_binary
+from worker import build_worker
+from workflows.common import SEARCH_ATTRIBUTES, register_search_attributes
+
+PG_URL = os.environ.get("DATABASE_URL", "")
+USE_PG = PG_URL.startswith("postgres")
+
+
+def _pg_admin_url() -> str:
+    url = PG_URL
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.split("://", 1)[1]
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture
+def fresh_db(tmp_path) -> Iterator[Database]:
+    """An empty database with every table."""
+    if USE_PG:
+        schema = f"test_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE SCHEMA "{schema}"'))
+        db = Database(PG_URL, schema=schema)
+        try:
+            db.create_all()
+            yield db
+        finally:
+            db.dispose()
+            with admin.connect() as c:
+                c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+    else:
+        db = Database(f"sqlite:///{tmp_path}/valueloop.db")
+        db.create_all()
+        yield db
+        db.dispose()
+
+
+@pytest.fixture
+def db(fresh_db: Database) -> Database:
+    """A database holding the demo company."""
+    with fresh_db.write() as s:
+        demo.load(s)
+    return fresh_db
+
+
+@pytest_asyncio.fixture
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server per test: one whose update was rejected by a validator no longer
+    skips time (seen with temporal-test-server 1.40), so tests must not share one."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(venv_binary("temporal-test-server")),
+    )
+    await register_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(venv_binary("temporal")),
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_log_level="error",
+        dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"tq-{uuid.uuid4()}"
+
+
+@pytest_asyncio.fixture
+async def worker(time_env: WorkflowEnvironment, db: Database, task_queue: str) -> AsyncIterator[Client]:
+    """A worker for this test on the time-skipping server; yields the client."""
+    w = build_worker(time_env.client, db, task_queue, threads=8)
+    async with w:
+        yield time_env.client
+        await terminate_processes(time_env.client, db)
+
+
+async def terminate_processes(client: Client, db: Database) -> None:
+    """End what a test left running: the time-skipping server cannot skip time while workflows of
+    earlier tests wait for workers that are gone."""
+    from sqlalchemy import select
+
+    from domain.schema import Process
+
+    with db.read() as s:
+        ids = list(s.execute(select(Process.process_id).where(Process.status == "running")).scalars())
+    for pid in ids:
+        try:
+            await client.get_workflow_handle(pid).terminate("test finished")
+        except Exception as e:
+            print("terminate", pid, e)

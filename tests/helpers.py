@@ -1,0 +1,50 @@
+"""Small helpers the workflow and end-to-end tests share."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from api.platform import Platform
+from domain.approvals import Actor
+from domain.db import Database
+from domain.expenses import ExpenseLineIn
+from domain.schema import Task
+from domain.services import org
+
+
+def actor(db: Database, username: str) -> Actor:
+    with db.read() as s:
+        return org.actor(s, username)
+
+
+def claim_lines(total: str, n: int = 1) -> list[ExpenseLineIn]:
+    each = Decimal(total) / n
+    return [ExpenseLineIn(category="travel", amount=each, currency="USD", date=date(2026, 11, 2),
+                          description=f"trip {i}") for i in range(n)]
+
+
+async def open_task_for(db: Database, business_key: str, timeout: float = 10.0) -> Task:
+    """The open task of a document, once the workflow's activity has written it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        with db.read() as s:
+            task = s.execute(select(Task).where(Task.business_key == business_key, Task.status == "open",
+                                                Task.kind == "approval")).scalar_one_or_none()
+        if task is not None:
+            return task
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no open task for {business_key}")
+        await asyncio.sleep(0.05)
+
+
+async def approve_chain(p: Platform, db: Database, key: str, approvers: list[str]) -> list[Any]:
+    out = []
+    for who in approvers:
+        task = await open_task_for(db, key)
+        out.append(await p.decide(actor(db, who), task.id, "approve", f"ok by {who}"))
+    return out

@@ -1,0 +1,213 @@
+"""Approval: the one approval engine every business process uses as a child workflow.
+
+Process: one human task per step of the resolved chain, in order; the first reject ends it.
+Waits: on people (decisions, claims, reassignments arrive as Updates with validators that enforce
+segregation of duties) and on SLA timers: a task not decided in time gets a reminder, and if it
+is still waiting after another SLA period it is escalated to the next one up.
+Children: none. Cancelled by its parent (the requester withdrew): open tasks are closed."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.workflow import ActivityCancellationType
+
+with workflow.unsafe.imports_passed_through():
+    from activities.approvals import ApprovalActivities
+    from domain import approvals as rules
+    from domain.errors import Conflict, DomainError, Forbidden, Invalid
+
+from workflows.common import refusal, run
+
+_SAFE = {"cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED}
+
+
+@workflow.defn
+class Approval:
+    def __init__(self) -> None:
+        self.req: rules.ApprovalRequest | None = None
+        self.step: rules.ChainStep | None = None
+        self.task_id: str | None = None
+        self.assignee: str | None = None
+        self.deciding: rules.DecideCommand | None = None  # taken synchronously: blocks a second decision
+        self.decided: rules.DecideCommand | None = None  # set once the decision is recorded
+        self.decisions: list[rules.DecisionRecord] = []
+        self.seq = 0
+
+    @workflow.run
+    async def run(self, req: rules.ApprovalRequest) -> rules.ApprovalOutcome:
+        self.req = req
+        try:
+            for step in req.steps:
+                decision = await self._step(step)
+                if decision.decision == "reject":
+                    await workflow.wait_condition(workflow.all_handlers_finished)
+                    return rules.ApprovalOutcome(approved=False, decisions=self.decisions,
+                                                 rejected_at_step=step.index)
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return rules.ApprovalOutcome(approved=True, decisions=self.decisions)
+        except asyncio.CancelledError:
+            await run(ApprovalActivities.close_open_tasks, workflow.info().workflow_id, "cancelled",
+                      "the request was withdrawn", **_SAFE)
+            raise
+
+    async def _step(self, step: rules.ChainStep) -> rules.DecideCommand:
+        assert self.req is not None
+        self.step, self.assignee, self.deciding, self.decided = step, None, None, None
+        self.task_id = str(workflow.uuid4())
+        await run(ApprovalActivities.open_task, rules.TaskSpec(
+            task_id=self.task_id, workflow_id=workflow.info().workflow_id, process_id=self.req.process_id,
+            process_type=self.req.process_type, title=self.req.title, business_key=self.req.business_key,
+            amount=self.req.amount, requester=self.req.requester, step=step, priority=self.req.priority,
+            due_hours=step.sla_hours), **_SAFE)
+        reminded = False
+        while True:
+            sla = timedelta(hours=self.step.sla_hours)
+            try:
+                await workflow.wait_condition(lambda: self.decided is not None, timeout=sla)
+                assert self.decided is not None
+                return self.decided
+            except TimeoutError:
+                if self.deciding is not None:
+                    continue  # a decision is being recorded right now
+                if not reminded:
+                    reminded = True
+                    await self._change("reminded", detail=f"not decided within {self.step.sla_hours} h")
+                    continue
+                target = await run(ApprovalActivities.escalation_target, self.step, self._excluded(), **_SAFE)
+                if target is None:
+                    await self._change("escalated", detail="overdue, and there is no one higher to escalate to")
+                    await workflow.wait_condition(lambda: self.decided is not None)
+                    assert self.decided is not None
+                    return self.decided
+                self.step, self.assignee, reminded = target, None, False
+                await self._change("escalated", detail=f"overdue: escalated to {target.candidate_user or target.candidate_role}",
+                                   candidate_user=target.candidate_user, candidate_role=target.candidate_role,
+                                   clear_assignee=True, due_hours=target.sla_hours)
+
+    def _excluded(self) -> list[str]:
+        assert self.req is not None
+        return [self.req.requester, *(d.decided_by for d in self.decisions)]
+
+    async def _change(self, event: str, **kw: object) -> None:
+        assert self.task_id is not None
+        self.seq += 1
+        await run(ApprovalActivities.change_task, rules.TaskChange(task_id=self.task_id, event=event, seq=self.seq,
+                                                                   **kw), **_SAFE)  # type: ignore[arg-type]
+
+    # --- Updates: the validators answer at once; the handlers re-check (updates may interleave) ---
+
+    def _open(self, task_id: str) -> rules.ChainStep:
+        if self.step is None or task_id != self.task_id or self.deciding is not None:
+            raise Conflict("this task is already decided or no longer open")
+        return self.step
+
+    def _check_decide(self, cmd: rules.DecideCommand) -> None:
+        assert self.req is not None
+        try:
+            step = self._open(cmd.task_id)
+            rules.check_may_decide(step, cmd.actor, self.req.requester, [d.decided_by for d in self.decisions],
+                                   self.assignee)
+            if cmd.decision == "reject" and not cmd.comment.strip():
+                raise Invalid("a rejection needs a comment saying why")
+        except DomainError as e:
+            raise refusal(e) from None
+
+    @workflow.update
+    async def decide(self, cmd: rules.DecideCommand) -> rules.DecisionRecord:
+        self._check_decide(cmd)
+        assert self.step is not None
+        self.deciding = cmd
+        record = rules.DecisionRecord(step=self.step.index, role=self.step.label, decided_by=cmd.actor.username,
+                                      decision=cmd.decision, comment=cmd.comment)
+        self.seq += 1
+        await run(ApprovalActivities.change_task, rules.TaskChange(
+            task_id=cmd.task_id, event="decided", seq=self.seq, actor=cmd.actor.username,
+            detail=f"{cmd.decision}: {cmd.comment}"[:500], status="completed", decision=record), **_SAFE)
+        self.decisions.append(record)
+        self.decided = cmd
+        return record
+
+    @decide.validator
+    def _validate_decide(self, cmd: rules.DecideCommand) -> None:
+        self._check_decide(cmd)
+
+    def _check_task_command(self, cmd: rules.TaskCommand, verb: str) -> None:
+        assert self.req is not None
+        try:
+            step = self._open(cmd.task_id)
+            prior = [d.decided_by for d in self.decisions]
+            me = cmd.actor.username
+            holder = self.assignee or step.candidate_user
+            if verb == "claim":
+                rules.check_may_take(step, cmd.actor, self.req.requester, prior)
+                if step.candidate_user and step.candidate_user != me:
+                    raise Forbidden(f"this task is for {step.candidate_user}")
+                if self.assignee and self.assignee != me:
+                    raise Conflict(f"this task is claimed by {self.assignee}")
+            elif verb == "unclaim":
+                if self.assignee is None:
+                    raise Conflict("this task is not claimed")
+                if self.assignee != me and "admin" not in cmd.actor.roles:
+                    raise Forbidden(f"only {self.assignee} (or an admin) can release this task")
+            else:  # reassign / delegate
+                if cmd.target is None:
+                    raise Invalid("name the user to hand the task to")
+                may_hand_on = (me == holder or "admin" in cmd.actor.roles or
+                               (holder is None and step.candidate_role in cmd.actor.roles
+                                and me != self.req.requester))
+                if not may_hand_on:
+                    raise Forbidden("only the task's holder, a holder of its role, or an admin can hand it on")
+                rules.check_may_take(step, cmd.target, self.req.requester, prior)
+        except DomainError as e:
+            raise refusal(e) from None
+
+    @workflow.update
+    async def claim(self, cmd: rules.TaskCommand) -> str:
+        self._check_task_command(cmd, "claim")
+        self.assignee = cmd.actor.username
+        await self._change("claimed", actor=cmd.actor.username, assignee=cmd.actor.username)
+        return "claimed"
+
+    @claim.validator
+    def _validate_claim(self, cmd: rules.TaskCommand) -> None:
+        self._check_task_command(cmd, "claim")
+
+    @workflow.update
+    async def unclaim(self, cmd: rules.TaskCommand) -> str:
+        self._check_task_command(cmd, "unclaim")
+        self.assignee = None
+        await self._change("unclaimed", actor=cmd.actor.username, clear_assignee=True)
+        return "unclaimed"
+
+    @unclaim.validator
+    def _validate_unclaim(self, cmd: rules.TaskCommand) -> None:
+        self._check_task_command(cmd, "unclaim")
+
+    @workflow.update
+    async def reassign(self, cmd: rules.TaskCommand) -> str:
+        self._check_task_command(cmd, "reassign")
+        assert cmd.target is not None and self.step is not None
+        target = cmd.target.username
+        if cmd.delegate and self.step.candidate_user:
+            # Delegation of a named step makes the delegate the named approver.
+            self.step = self.step.model_copy(update={"candidate_user": target})
+            self.assignee = None
+            await self._change("delegated", actor=cmd.actor.username, detail=f"delegated to {target}",
+                               candidate_user=target, clear_assignee=True)
+        else:
+            self.assignee = target
+            await self._change("reassigned", actor=cmd.actor.username, detail=f"reassigned to {target}",
+                               assignee=target)
+        return "reassigned"
+
+    @reassign.validator
+    def _validate_reassign(self, cmd: rules.TaskCommand) -> None:
+        self._check_task_command(cmd, "reassign")
+
+    @workflow.query
+    def state(self) -> dict[str, object]:
+        return {"task_id": self.task_id, "step": self.step.model_dump() if self.step else None,
+                "assignee": self.assignee, "decisions": [d.model_dump() for d in self.decisions]}

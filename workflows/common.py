@@ -1,0 +1,59 @@
+"""What every workflow shares: activity options, search attributes, refusals as update failures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.errors import DomainError
+
+PROCESS_TYPE = SearchAttributeKey.for_keyword("ProcessType")
+STAGE = SearchAttributeKey.for_keyword("Stage")
+BUSINESS_KEY = SearchAttributeKey.for_keyword("BusinessKey")
+OWNER = SearchAttributeKey.for_keyword("Owner")
+AMOUNT = SearchAttributeKey.for_float("Amount")
+SEARCH_ATTRIBUTES = [PROCESS_TYPE, STAGE, BUSINESS_KEY, OWNER, AMOUNT]
+
+# Activities are short DB transactions: retry fast, forever (a database outage only delays).
+RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
+                    maximum_interval=timedelta(seconds=30))
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+
+
+async def run(fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """Run a (sync, method-bound) activity with the house options."""
+    return await workflow.execute_activity_method(
+        fn, args=list(args), start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY, **kw)
+
+
+def refusal(err: DomainError) -> ApplicationError:
+    """A domain refusal as the error an Update fails with; the API maps `type` to 403/404/409/422."""
+    return ApplicationError(err.message, type=err.kind, non_retryable=True)
+
+
+def set_stage(stage: str) -> None:
+    workflow.upsert_search_attributes([STAGE.value_set(stage)])
+
+
+async def register_search_attributes(client: object) -> None:
+    """Register our custom search attributes on a server that lacks them (idempotent)."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+    from temporalio.service import RPCError
+
+    kinds = {"KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+             "DOUBLE": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE}
+    request = AddSearchAttributesRequest(
+        namespace=client.namespace,  # type: ignore[attr-defined]
+        search_attributes={k.name: kinds[k.indexed_value_type.name] for k in SEARCH_ATTRIBUTES})
+    try:
+        await client.operator_service.add_search_attributes(request)  # type: ignore[attr-defined]
+    except RPCError as e:
+        if "already" not in str(e).lower():
+            raise

@@ -1,0 +1,133 @@
+"""ExpenseClaim (费用报销): an employee's claim, approved along the chain its amount calls for.
+
+Process: record the claim → Approval child (manager; + finance above 1,000; + cfo above 10,000)
+→ approved: accrual journal (expense accounts vs employee payable) → finance marks it paid:
+payment journal (employee payable vs bank) → paid. Rejected at any step → rejected.
+Waits: on the approval child, on the requester's cancel (while pending), on finance's payment.
+Children: Approval."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio import workflow
+from temporalio.exceptions import ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.expenses import ExpenseActivities
+    from domain import approvals as approval_rules
+    from domain.errors import Conflict, DomainError, Forbidden
+    from domain.expenses import ClaimDraft
+
+from workflows.approval import Approval
+from workflows.common import refusal, run, set_stage
+
+
+@workflow.defn
+class ExpenseClaim:
+    def __init__(self) -> None:
+        self.draft: ClaimDraft | None = None
+        self.status = "submitted"
+        self.recorded = False
+        self.cancel_by: str | None = None
+        self.paid_by: str | None = None
+
+    @workflow.run
+    async def run(self, draft: ClaimDraft) -> str:
+        self.draft = draft
+        wf_id = workflow.info().workflow_id
+        steps = await run(ExpenseActivities.record_claim, draft, wf_id)
+        self.status, self.recorded = "pending_approval", True
+        set_stage("approval")
+        child = await workflow.start_child_workflow(
+            Approval.run,
+            approval_rules.ApprovalRequest(process_id=wf_id, process_type="expense_claim", business_key=draft.number,
+                                           title=f"Expense claim {draft.number} by {draft.requester}: "
+                                                 f"{draft.total} {draft.currency}",
+                                           amount=draft.total, requester=draft.requester, steps=steps),
+            id=f"{wf_id}/approval",
+        )
+        await workflow.wait_condition(lambda: child.done() or self.cancel_by is not None)
+        if self.cancel_by is not None and not child.done():
+            child.cancel()
+            try:
+                await child
+            except (ChildWorkflowError, asyncio.CancelledError):
+                pass
+            return await self._finish("cancelled", f"cancelled by {self.cancel_by}")
+        outcome: approval_rules.ApprovalOutcome = child.result()
+        if not outcome.approved:
+            return await self._finish("rejected", "rejected")
+        self.status = "approved"
+        set_stage("awaiting payment")
+        await run(ExpenseActivities.set_claim_status, draft.number, wf_id, "approved", "awaiting payment",
+                  f"{wf_id}:accrual", False)
+        await workflow.wait_condition(lambda: self.paid_by is not None)
+        await run(ExpenseActivities.set_claim_status, draft.number, wf_id, "paid", "paid", f"{wf_id}:payment", True)
+        self.status = "paid"
+        set_stage("paid")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status
+
+    async def _finish(self, status: str, stage: str) -> str:
+        assert self.draft is not None
+        set_stage(status)
+        await run(ExpenseActivities.set_claim_status, self.draft.number, workflow.info().workflow_id, status,
+                  status, None, True)
+        self.status = status
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return status
+
+    @workflow.update
+    async def recorded_state(self) -> str:
+        """Answers once the claim is in the database, so the API's 201 is followed by a readable GET."""
+        await workflow.wait_condition(lambda: self.recorded)
+        return self.status
+
+    @workflow.update
+    async def cancel(self, actor: approval_rules.Actor) -> str:
+        self._check_cancel(actor)
+        self.cancel_by = actor.username
+        await workflow.wait_condition(lambda: self.status == "cancelled")
+        return self.status
+
+    @cancel.validator
+    def _validate_cancel(self, actor: approval_rules.Actor) -> None:
+        self._check_cancel(actor)
+
+    def _check_cancel(self, actor: approval_rules.Actor) -> None:
+        assert self.draft is not None
+        try:
+            if actor.username != self.draft.requester and "admin" not in actor.roles:
+                raise Forbidden("only the claimant (or an admin) can cancel a claim")
+            if self.status not in ("submitted", "pending_approval") or self.cancel_by is not None:
+                raise Conflict(f"claim {self.draft.number} is {self.status}; only a pending claim can be cancelled")
+        except DomainError as e:
+            raise refusal(e) from None
+
+    @workflow.update
+    async def pay(self, actor: approval_rules.Actor) -> str:
+        self._check_pay(actor)
+        self.paid_by = actor.username
+        await workflow.wait_condition(lambda: self.status == "paid")
+        return self.status
+
+    @pay.validator
+    def _validate_pay(self, actor: approval_rules.Actor) -> None:
+        self._check_pay(actor)
+
+    def _check_pay(self, actor: approval_rules.Actor) -> None:
+        assert self.draft is not None
+        try:
+            if "finance" not in actor.roles:
+                raise Forbidden("only finance can pay a claim")
+            if actor.username == self.draft.requester:
+                raise Forbidden("nobody pays their own claim")
+            if self.status != "approved" or self.paid_by is not None:
+                raise Conflict(f"claim {self.draft.number} is {self.status}; only an approved claim can be paid")
+        except DomainError as e:
+            raise refusal(e) from None
+
+    @workflow.query
+    def current_status(self) -> str:
+        return self.status

@@ -1,0 +1,163 @@
+"""Purchase (采购申请 → 采购订单 → 收货): a requisition approved by amount, ordered from the items'
+supplier and received, partly or wholly.
+
+Process: record the requisition → Approval child (manager; + cfo above 5,000) → purchase order to
+the supplier, on_order raised → goods receipts (Updates: an over-receipt is refused at once) each
+move stock in and post inventory vs GRNI → received.
+Waits: on the approval, on receipts, on the expected date: when it passes before everything
+arrived, an alert task goes to the buyers (closed again when the goods are in).
+Children: Approval."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, time, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.approvals import ApprovalActivities
+    from activities.purchasing import PurchaseActivities
+    from domain import approvals as approval_rules
+    from domain import purchasing as rules
+    from domain.errors import Conflict, DomainError, Forbidden
+
+from workflows.approval import Approval
+from workflows.common import refusal, run, set_stage
+
+
+@workflow.defn
+class Purchase:
+    def __init__(self) -> None:
+        self.draft: rules.RequisitionDraft | None = None
+        self.status = "submitted"
+        self.recorded = False
+        self.order: rules.OrderState | None = None
+        self.receipts = 0
+        self.cancel_by: str | None = None
+
+    @workflow.run
+    async def run(self, draft: rules.RequisitionDraft) -> str:
+        self.draft = draft
+        wf_id = workflow.info().workflow_id
+        steps = await run(PurchaseActivities.record_requisition, draft, wf_id)
+        self.status, self.recorded = "pending_approval", True
+        set_stage("approval")
+        child = await workflow.start_child_workflow(
+            Approval.run,
+            approval_rules.ApprovalRequest(process_id=wf_id, process_type="purchase", business_key=draft.number,
+                                           title=f"Purchase requisition {draft.number} by {draft.requester}: "
+                                                 f"{draft.total}",
+                                           amount=draft.total, requester=draft.requester, steps=steps),
+            id=f"{wf_id}/approval",
+        )
+        await workflow.wait_condition(lambda: child.done() or self.cancel_by is not None)
+        if self.cancel_by is not None and not child.done():
+            child.cancel()
+            try:
+                await child
+            except (ChildWorkflowError, asyncio.CancelledError):
+                pass
+            return await self._close("cancelled")
+        outcome: approval_rules.ApprovalOutcome = child.result()
+        if not outcome.approved:
+            return await self._close("rejected")
+        self.order = await run(PurchaseActivities.create_purchase_order, draft.number, wf_id, draft.requester,
+                               workflow.now().date(), f"{wf_id}:po")
+        self.status = "ordered"
+        set_stage("awaiting goods")
+        await self._await_goods(wf_id)
+        self.status = "received"
+        set_stage("received")
+        await run(PurchaseActivities.set_requisition_status, draft.number, wf_id, "received", "received", True)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status
+
+    async def _await_goods(self, wf_id: str) -> None:
+        assert self.order is not None and self.order.expected_date is not None
+        # Overdue once the expected day has ended (UTC).
+        deadline = datetime.combine(self.order.expected_date + timedelta(days=1), time(0),
+                                    tzinfo=workflow.now().tzinfo)
+        wait = max(deadline - workflow.now(), timedelta(seconds=1))
+        try:
+            await workflow.wait_condition(lambda: self._received(), timeout=wait)
+            return
+        except TimeoutError:
+            pass
+        alert_id = f"{wf_id}:overdue"
+        await run(PurchaseActivities.open_alert, approval_rules.TaskSpec(
+            task_id=str(workflow.uuid4()), workflow_id=alert_id, process_id=wf_id, process_type="purchase",
+            kind="alert", title=f"{self.order.number} is overdue: expected {self.order.expected_date}",
+            business_key=self.order.number, amount=self.draft.total if self.draft else None,
+            candidate_role="buyer", priority=80, due_hours=24))
+        set_stage("overdue")
+        await workflow.wait_condition(lambda: self._received())
+        await run(ApprovalActivities.close_open_tasks, alert_id, "completed", "goods received")
+
+    def _received(self) -> bool:
+        return self.order is not None and self.order.fully_received
+
+    async def _close(self, status: str) -> str:
+        assert self.draft is not None
+        set_stage(status)
+        await run(PurchaseActivities.set_requisition_status, self.draft.number, workflow.info().workflow_id,
+                  status, status, True)
+        self.status = status
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return status
+
+    @workflow.update
+    async def recorded_state(self) -> str:
+        await workflow.wait_condition(lambda: self.recorded)
+        return self.status
+
+    @workflow.update
+    async def receive(self, cmd: rules.ReceiveCommand) -> rules.OrderState:
+        new_state = self._check_receive(cmd)
+        assert self.order is not None
+        self.order = new_state  # taken at once, so a concurrent receipt is checked against it
+        self.receipts += 1
+        return await run(PurchaseActivities.receive_goods, self.order.number, workflow.info().workflow_id,
+                         cmd.lines, cmd.actor.username, f"{workflow.info().workflow_id}:receipt:{self.receipts}")
+
+    @receive.validator
+    def _validate_receive(self, cmd: rules.ReceiveCommand) -> None:
+        self._check_receive(cmd)
+
+    def _check_receive(self, cmd: rules.ReceiveCommand) -> rules.OrderState:
+        try:
+            if not {"warehouse", "buyer", "admin"} & set(cmd.actor.roles):
+                raise Forbidden("only the warehouse, a buyer or an admin can receive goods")
+            if self.order is None:
+                raise Conflict(f"requisition {self.draft.number if self.draft else ''} has no purchase order yet "
+                               f"({self.status})")
+            return rules.apply_receipt(self.order, cmd.lines)
+        except DomainError as e:
+            raise refusal(e) from None
+
+    @workflow.update
+    async def cancel(self, actor: approval_rules.Actor) -> str:
+        self._check_cancel(actor)
+        self.cancel_by = actor.username
+        await workflow.wait_condition(lambda: self.status == "cancelled")
+        return self.status
+
+    @cancel.validator
+    def _validate_cancel(self, actor: approval_rules.Actor) -> None:
+        self._check_cancel(actor)
+
+    def _check_cancel(self, actor: approval_rules.Actor) -> None:
+        assert self.draft is not None
+        try:
+            if actor.username != self.draft.requester and "admin" not in actor.roles:
+                raise Forbidden("only the requester (or an admin) can cancel a requisition")
+            if self.status not in ("submitted", "pending_approval") or self.cancel_by is not None:
+                raise Conflict(f"requisition {self.draft.number} is {self.status}; only a pending one can be cancelled")
+        except DomainError as e:
+            raise refusal(e) from None
+
+    @workflow.query
+    def current_status(self) -> str:
+        return self.status
+
