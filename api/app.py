@@ -1,0 +1,117 @@
+"""The FastAPI application: routers, error mapping, size limits, health, and its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from api.encoding import ok
+from api.platform import Platform
+from domain.db import Database
+from domain.errors import DomainError
+from settings import Settings, get_settings
+
+STATUS = {"invalid": 422, "not_found": 404, "conflict": 409, "forbidden": 403, "unavailable": 503}
+HERE = Path(__file__).parent
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "request"
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned: Database | None = None
+        if app.state.platform is None:
+            from worker import connect
+
+            owned = Database(settings.database_url)
+            client = await _connect_with_retry(lambda: connect(settings))
+            app.state.platform = Platform(client, owned, settings.task_queue)
+        yield
+        if owned is not None:
+            owned.dispose()
+
+    app = FastAPI(title="Valueloop", version="0.1.0", lifespan=lifespan,
+                  description="CRM, ERP and office approvals as one closed loop of durable processes.")
+    app.state.settings = settings
+    app.state.platform = platform
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> Response:
+        return JSONResponse({"detail": exc.message}, status_code=STATUS.get(exc.kind, 422))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        sentence = "; ".join(f"{_field(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in errors[:5])
+        return JSONResponse({"detail": sentence, "errors": [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors[:50]]},
+            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            return JSONResponse({"detail": f"request body over {settings.max_body_bytes} bytes"}, status_code=413)
+        return await call_next(request)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz(request: Request) -> Response:
+        p: Platform | None = request.app.state.platform
+        parts = {"temporal": "starting", "database": "starting"}
+        if p is not None:
+            try:
+                await asyncio.wait_for(p.client.service_client.check_health(), 3)
+                parts["temporal"] = "ok"
+            except Exception as e:  # noqa: BLE001 - any failure means "not ok", named in the answer
+                parts["temporal"] = f"error: {type(e).__name__}"
+            try:
+                await asyncio.wait_for(p.read(lambda s: s.execute(text("SELECT 1")).scalar_one()), 3)
+                parts["database"] = "ok"
+            except Exception as e:  # noqa: BLE001
+                parts["database"] = f"error: {type(e).__name__}"
+        healthy = all(v == "ok" for v in parts.values())
+        return ok({"status": "ok" if healthy else "unavailable", **parts}, 200 if healthy else 503)
+
+    from api.routes import auth, expenses, ledger, master, processes, purchasing, tasks
+
+    for r in (auth.router, tasks.router, expenses.router, purchasing.requisitions, purchasing.orders, master.router,
+              ledger.router, processes.router):
+        app.include_router(r)
+    try:
+        from api.routes import ui
+        app.include_router(ui.router)
+    except ImportError:
+        pass
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    return app
+
+
+async def _connect_with_retry(connect: Callable[[], Awaitable[Any]], attempts: int = 60) -> Any:
+    for i in range(attempts):
+        try:
+            return await connect()
+        except Exception:
+            if i == attempts - 1:
+                raise
+            await asyncio.sleep(1)
+    raise RuntimeError("unreachable")

@@ -1,0 +1,77 @@
+"""Annotated dependencies: every route states in its signature what it needs and who may call it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
+
+from api import auth
+from api.platform import Platform
+from domain.approvals import Actor
+from domain.schema import User
+from settings import Settings
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+SESSION_COOKIE = "vl_session"
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_platform(request: Request) -> Platform:
+    platform = getattr(request.app.state, "platform", None)
+    if platform is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the platform is still starting")
+    return platform  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def _unauthorized(detail: str = "not authenticated") -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def current_user(request: Request, settings: SettingsDep, platform: PlatformDep,
+                       token: Annotated[str | None, Depends(oauth2)]) -> auth.Principal:
+    token = token or request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise _unauthorized()
+    username = auth.subject(token, settings.secret_key)
+    if username is None:
+        raise _unauthorized("invalid or expired token")
+
+    def load(s: object) -> auth.Principal | None:
+        user = s.execute(select(User).where(User.username == username)).scalar_one_or_none()  # type: ignore[attr-defined]
+        if user is None or not user.active:
+            return None
+        return auth.Principal(username=user.username, roles=frozenset(user.roles), full_name=user.full_name)
+
+    principal = await platform.read(load)
+    if principal is None:
+        raise _unauthorized("this user no longer exists or is inactive")
+    return principal
+
+
+CurrentUser = Annotated[auth.Principal, Depends(current_user)]
+
+
+def require_role(*roles: str) -> Callable[..., auth.Principal]:
+    """`Depends(require_role("finance", "admin"))`: 403 unless the caller holds one of the roles."""
+
+    def check(user: CurrentUser) -> auth.Principal:
+        if not user.has(*roles):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs one of the roles: {', '.join(roles)}")
+        return user
+
+    return check
+
+
+def as_actor(user: auth.Principal) -> Actor:
+    return Actor(username=user.username, roles=sorted(user.roles))

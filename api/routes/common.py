@@ -1,0 +1,23 @@
+"""What the routers share: paging parameters and the task view."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query
+
+from domain.schema import Task
+
+Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+
+
+def task_view(t: Task) -> dict[str, Any]:
+    return {
+        "id": t.id, "process_id": t.process_id, "process_type": t.process_type, "kind": t.kind, "title": t.title,
+        "business_key": t.business_key, "amount": t.amount, "requester": t.requester, "step": t.step,
+        "step_label": t.step_label, "assignee": t.assignee, "candidate_role": t.candidate_role,
+        "candidate_user": t.candidate_user, "status": t.status, "priority": t.priority, "due_at": t.due_at,
+        "created_at": t.created_at, "closed_at": t.closed_at, "decision": t.decision, "decided_by": t.decided_by,
+        "comment": t.comment, "reminded_at": t.reminded_at,
+    }

@@ -1,0 +1,73 @@
+"""Expense claims: submit, read (owner, approvers, finance), cancel, pay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from api.auth import Principal
+from api.deps import CurrentUser, PlatformDep, as_actor, require_role
+from api.encoding import ok
+from api.routes.common import Limit, Offset
+from api.schemas import ExpenseClaimIn
+from domain.errors import NotFound
+from domain.schema import ExpenseClaim
+from domain.services import access, expenses
+
+router = APIRouter(prefix="/api/expense-claims", tags=["expense claims"])
+
+
+@router.post("", status_code=201)
+async def submit(body: ExpenseClaimIn, user: CurrentUser, platform: PlatformDep) -> Any:
+    return ok(await platform.submit_expense_claim(user.username, body.lines), 201)
+
+
+@router.get("")
+async def list_claims(user: CurrentUser, platform: PlatformDep, status: str | None = None, mine: bool = False,
+                      limit: Limit = 50, offset: Offset = 0) -> Any:
+    def load(s: Session) -> list[dict[str, Any]]:
+        q = select(ExpenseClaim)
+        if mine or not access.sees_all(set(user.roles), "expense_claim"):
+            q = q.where(or_(ExpenseClaim.requester == user.username,
+                            ExpenseClaim.process_id.in_(access.involved_process_ids(user.username, set(user.roles))))
+                        if not mine else ExpenseClaim.requester == user.username)
+        if status:
+            q = q.where(ExpenseClaim.status == status)
+        q = q.order_by(ExpenseClaim.id.desc()).limit(limit).offset(offset)
+        return [_summary(c) for c in s.execute(q).scalars()]
+    return ok(await platform.read(load))
+
+
+def _summary(c: ExpenseClaim) -> dict[str, Any]:
+    return {"id": c.number, "claim_id": c.number, "requester": c.requester, "status": c.status, "total": c.total,
+            "currency": c.currency, "process_id": c.process_id, "created_at": c.created_at}
+
+
+def visible_claim(s: Session, user: Principal, number: str) -> ExpenseClaim:
+    claim = expenses.by_number(s, number, missing_ok=True)
+    if claim is None or not access.may_see(s, user.username, set(user.roles), "expense_claim", claim.requester,
+                                           claim.process_id):
+        raise NotFound(f"no expense claim {number}")
+    return claim
+
+
+@router.get("/{number}")
+async def get_claim(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
+    return ok(await platform.read(lambda s: expenses.view(s, visible_claim(s, user, number))))
+
+
+@router.post("/{number}/cancel")
+async def cancel(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
+    await platform.read(lambda s: visible_claim(s, user, number))
+    await platform.cancel_expense_claim(as_actor(user), number)
+    return ok(await platform.read(lambda s: expenses.view(s, expenses.get(s, number))))
+
+
+@router.post("/{number}/pay")
+async def pay(number: str, platform: PlatformDep, user: Principal = Depends(require_role("finance"))) -> Any:
+    await platform.read(lambda s: visible_claim(s, user, number))
+    await platform.pay_expense_claim(as_actor(user), number)
+    return ok(await platform.read(lambda s: expenses.view(s, expenses.get(s, number))))

@@ -1,0 +1,144 @@
+"""Master data: items, customers, suppliers, stock, users and approval policies."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.auth import Principal
+from api.deps import CurrentUser, PlatformDep, require_role
+from api.encoding import ok
+from api.routes.common import Limit, Offset
+from api.schemas import CustomerIn, ItemIn, PolicyIn, StockAdjustmentIn, SupplierIn, UserIn
+from domain.errors import Invalid, NotFound
+from domain.schema import Customer, Item, Supplier, User
+from domain.services import approvals, master, org, stock
+
+router = APIRouter(prefix="/api", tags=["master data"])
+
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+ItemOwner = Annotated[Principal, Depends(require_role("admin", "buyer", "planner"))]
+CustomerReader = Annotated[Principal, Depends(require_role("admin", "sales", "sales_manager", "finance", "cfo"))]
+CustomerOwner = Annotated[Principal, Depends(require_role("admin", "sales_manager", "finance"))]
+SupplierReader = Annotated[Principal, Depends(require_role("admin", "buyer", "finance", "cfo", "warehouse",
+                                                            "planner"))]
+SupplierOwner = Annotated[Principal, Depends(require_role("admin", "buyer"))]
+StockKeeper = Annotated[Principal, Depends(require_role("admin", "warehouse"))]
+PolicyReader = Annotated[Principal, Depends(require_role("admin", "finance", "cfo"))]
+
+
+@router.get("/items")
+async def list_items(user: CurrentUser, platform: PlatformDep, limit: Limit = 50, offset: Offset = 0) -> Any:
+    q = select(Item).order_by(Item.sku).limit(limit).offset(offset)
+    return ok(await platform.read(lambda s: [master.item_view(i) for i in s.execute(q).unique().scalars()]))
+
+
+@router.get("/items/{sku}")
+async def get_item(sku: str, user: CurrentUser, platform: PlatformDep) -> Any:
+    return ok(await platform.read(lambda s: master.item_view(stock.item_by_sku(s, sku))))
+
+
+@router.post("/items", status_code=201)
+async def create_item(body: ItemIn, user: ItemOwner, platform: PlatformDep) -> Any:
+    return ok(await platform.write(lambda s: master.item_view(master.create_item(s, body.model_dump()))), 201)
+
+
+@router.get("/customers")
+async def list_customers(user: CustomerReader, platform: PlatformDep, limit: Limit = 50, offset: Offset = 0) -> Any:
+    q = select(Customer).order_by(Customer.name).limit(limit).offset(offset)
+    return ok(await platform.read(lambda s: [master.customer_view(c) for c in s.execute(q).scalars()]))
+
+
+@router.get("/customers/{customer_id}")
+async def get_customer(customer_id: int, user: CustomerReader, platform: PlatformDep) -> Any:
+    def load(s: Session) -> dict[str, Any]:
+        c = s.get(Customer, customer_id)
+        if c is None:
+            raise NotFound(f"no customer {customer_id}")
+        # Orders and margins arrive with the lead-to-order and costing processes.
+        return {**master.customer_view(c), "orders": [], "lifetime_revenue": Decimal(0),
+                "lifetime_margin": Decimal(0)}
+    return ok(await platform.read(load))
+
+
+@router.post("/customers", status_code=201)
+async def create_customer(body: CustomerIn, user: CustomerOwner, platform: PlatformDep) -> Any:
+    return ok(await platform.write(lambda s: master.customer_view(master.create_named(s, Customer,
+                                                                                       body.model_dump()))), 201)
+
+
+@router.get("/suppliers")
+async def list_suppliers(user: SupplierReader, platform: PlatformDep, limit: Limit = 50, offset: Offset = 0) -> Any:
+    q = select(Supplier).order_by(Supplier.name).limit(limit).offset(offset)
+    return ok(await platform.read(lambda s: [master.supplier_view(x) for x in s.execute(q).scalars()]))
+
+
+@router.post("/suppliers", status_code=201)
+async def create_supplier(body: SupplierIn, user: SupplierOwner, platform: PlatformDep) -> Any:
+    return ok(await platform.write(lambda s: master.supplier_view(master.create_named(s, Supplier,
+                                                                                       body.model_dump()))), 201)
+
+
+@router.get("/stock/{sku}")
+async def stock_levels(sku: str, user: CurrentUser, platform: PlatformDep) -> Any:
+    return ok(await platform.read(lambda s: stock.levels(s, sku)))
+
+
+@router.post("/stock/adjustments", status_code=201)
+async def adjust(body: StockAdjustmentIn, user: StockKeeper, platform: PlatformDep,
+                 idempotency_key: Annotated[str | None, Header(max_length=100)] = None) -> Any:
+    # A client that retries with the same Idempotency-Key adjusts once.
+    key = f"adjust:{idempotency_key or uuid.uuid4().hex}"
+    return ok(await platform.write(lambda s: master.adjust_stock(s, body.sku, body.qty, body.unit_cost, body.reason,
+                                                                 user.username, key)), 201)
+
+
+@router.get("/users")
+async def list_users(user: CurrentUser, platform: PlatformDep, limit: Limit = 100, offset: Offset = 0) -> Any:
+    """Names and roles of colleagues (for delegation); only admin sees managers and activity."""
+    def load(s: Session) -> list[dict[str, Any]]:
+        people = org.people(s)
+        users = s.execute(select(User).order_by(User.username).limit(limit).offset(offset)).scalars()
+        out = []
+        for u in users:
+            row: dict[str, Any] = {"username": u.username, "full_name": u.full_name, "roles": sorted(u.roles)}
+            if user.has("admin"):
+                row |= {"manager": people[u.username].manager, "active": u.active}
+            out.append(row)
+        return out
+    return ok(await platform.read(load))
+
+
+@router.post("/users", status_code=201)
+async def create_user(body: UserIn, user: Admin, platform: PlatformDep) -> Any:
+    def create(s: Session) -> dict[str, Any]:
+        u = org.create_user(s, body.username, body.password, body.roles, body.full_name, body.manager)
+        return {"username": u.username, "full_name": u.full_name, "roles": sorted(body.roles),
+                "manager": body.manager}
+    return ok(await platform.write(create), 201)
+
+
+POLICY_KINDS = ("expense_claim", "purchase_requisition")
+
+
+def _kind(kind: str) -> str:
+    if kind not in POLICY_KINDS:
+        raise Invalid(f"unknown policy {kind!r}; policies exist for {', '.join(POLICY_KINDS)}")
+    return kind
+
+
+@router.get("/approval-policies/{kind}")
+async def get_policy(kind: str, user: PolicyReader, platform: PlatformDep) -> Any:
+    tiers = await platform.read(lambda s: approvals.tiers(s, _kind(kind)))
+    return ok({"kind": kind, "tiers": [t.model_dump() for t in tiers]})
+
+
+@router.put("/approval-policies/{kind}")
+async def put_policy(kind: str, body: PolicyIn, user: Admin, platform: PlatformDep) -> Any:
+    await platform.write(lambda s: approvals.replace_policy(s, _kind(kind), body.tiers))
+    return await get_policy(kind, user, platform)

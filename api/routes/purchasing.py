@@ -1,0 +1,111 @@
+"""Purchase requisitions and purchase orders: submit, read, cancel, receive goods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from api.auth import Principal
+from api.deps import CurrentUser, PlatformDep, as_actor
+from api.encoding import ok
+from api.routes.common import Limit, Offset
+from api.schemas import ReceiptIn, RequisitionIn
+from domain.errors import NotFound
+from domain.schema import PurchaseOrder, PurchaseRequisition
+from domain.services import access, purchasing
+
+requisitions = APIRouter(prefix="/api/purchase-requisitions", tags=["purchasing"])
+orders = APIRouter(prefix="/api/purchase-orders", tags=["purchasing"])
+
+
+@requisitions.post("", status_code=201)
+async def submit(body: RequisitionIn, user: CurrentUser, platform: PlatformDep) -> Any:
+    return ok(await platform.submit_requisition(user.username, body.lines, body.justification, body.supplier_id), 201)
+
+
+def _visible_req(s: Session, user: Principal, number: str) -> PurchaseRequisition:
+    try:
+        req = purchasing.requisition(s, number)
+    except NotFound:
+        req = None
+    if req is None or not access.may_see(s, user.username, set(user.roles), "purchase", req.requester,
+                                         req.process_id):
+        raise NotFound(f"no purchase requisition {number}")
+    return req
+
+
+@requisitions.get("")
+async def list_requisitions(user: CurrentUser, platform: PlatformDep, status: str | None = None,
+                            limit: Limit = 50, offset: Offset = 0) -> Any:
+    def load(s: Session) -> list[dict[str, Any]]:
+        q = select(PurchaseRequisition)
+        if not access.sees_all(set(user.roles), "purchase"):
+            q = q.where(or_(PurchaseRequisition.requester == user.username,
+                            PurchaseRequisition.process_id.in_(
+                                access.involved_process_ids(user.username, set(user.roles)))))
+        if status:
+            q = q.where(PurchaseRequisition.status == status)
+        q = q.order_by(PurchaseRequisition.id.desc()).limit(limit).offset(offset)
+        return [{"id": r.number, "requisition_id": r.number, "requester": r.requester, "status": r.status,
+                 "total": r.total, "process_id": r.process_id, "created_at": r.created_at}
+                for r in s.execute(q).scalars()]
+    return ok(await platform.read(load))
+
+
+@requisitions.get("/{number}")
+async def get_requisition(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
+    return ok(await platform.read(lambda s: purchasing.requisition_view(s, _visible_req(s, user, number))))
+
+
+@requisitions.post("/{number}/cancel")
+async def cancel(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
+    await platform.read(lambda s: _visible_req(s, user, number))
+    await platform.cancel_requisition(as_actor(user), number)
+    return ok(await platform.read(lambda s: purchasing.requisition_view(s, purchasing.requisition(s, number))))
+
+
+def _visible_po(s: Session, user: Principal, number: str) -> PurchaseOrder:
+    try:
+        po = purchasing.order(s, number)
+    except NotFound:
+        po = None
+    if po is None:
+        raise NotFound(f"no purchase order {number}")
+    req = purchasing.requisition(s, po.requisition_number)
+    if not access.may_see(s, user.username, set(user.roles), "purchase", req.requester, po.process_id):
+        raise NotFound(f"no purchase order {number}")
+    return po
+
+
+@orders.get("")
+async def list_orders(user: CurrentUser, platform: PlatformDep, status: str | None = None,
+                      limit: Limit = 50, offset: Offset = 0) -> Any:
+    def load(s: Session) -> list[dict[str, Any]]:
+        q = select(PurchaseOrder)
+        if not access.sees_all(set(user.roles), "purchase"):
+            mine = select(PurchaseRequisition.number).where(PurchaseRequisition.requester == user.username)
+            q = q.where(or_(PurchaseOrder.requisition_number.in_(mine),
+                            PurchaseOrder.process_id.in_(access.involved_process_ids(user.username,
+                                                                                     set(user.roles)))))
+        if status:
+            q = q.where(PurchaseOrder.status == status)
+        q = q.order_by(PurchaseOrder.id.desc()).limit(limit).offset(offset)
+        return [{"id": p.number, "purchase_order_id": p.number, "status": p.status, "supplier_id": p.supplier_id,
+                 "total": p.total, "expected_date": p.expected_date, "requisition_id": p.requisition_number,
+                 "process_id": p.process_id} for p in s.execute(q).scalars()]
+    return ok(await platform.read(load))
+
+
+@orders.get("/{number}")
+async def get_order(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
+    return ok(await platform.read(lambda s: purchasing.order_view(s, _visible_po(s, user, number))))
+
+
+@orders.post("/{number}/receipts", status_code=201)
+async def receive(number: str, body: ReceiptIn, user: CurrentUser, platform: PlatformDep) -> Any:
+    await platform.read(lambda s: _visible_po(s, user, number))
+    await platform.receive_goods(as_actor(user), number, body.lines)
+    return ok(await platform.read(lambda s: purchasing.order_view(s, purchasing.order(s, number))), 201)

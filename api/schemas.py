@@ -1,0 +1,87 @@
+"""Request bodies. Responses are plain dicts encoded by api.encoding (decimals as strings)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.approvals import PolicyTier
+from domain.expenses import ExpenseLineIn
+from domain.money import MAX_AMOUNT
+from domain.purchasing import MAX_QTY, ReceiptLineIn, RequisitionLineIn
+
+MAX_LINES = 200
+
+
+class Body(BaseModel):
+    # Fields a caller may not set (status, owner, ids) are simply not part of any body: unknown
+    # fields are refused, so a mass-assignment attempt gets a 422 naming the field.
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExpenseClaimIn(Body):
+    lines: list[ExpenseLineIn] = Field(min_length=1, max_length=MAX_LINES)
+
+
+class RequisitionIn(Body):
+    lines: list[RequisitionLineIn] = Field(min_length=1, max_length=MAX_LINES)
+    justification: str = Field(default="", max_length=2000)
+    supplier_id: int | None = Field(default=None, gt=0)
+
+
+class ReceiptIn(Body):
+    lines: list[ReceiptLineIn] = Field(min_length=1, max_length=MAX_LINES)
+
+
+class DecisionIn(Body):
+    decision: Literal["approve", "reject"]
+    comment: str = Field(default="", max_length=2000)
+
+
+class ReassignIn(Body):
+    to: str = Field(min_length=1, max_length=60)
+    delegate: bool = False
+
+
+class ItemIn(Body):
+    sku: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["purchased", "manufactured"]
+    uom: str = Field(default="ea", min_length=1, max_length=20)
+    standard_cost: Decimal = Field(default=Decimal(0), ge=0, le=MAX_AMOUNT, decimal_places=4)
+    lead_time_days: int = Field(default=0, ge=0, le=3650)
+    safety_stock: Decimal = Field(default=Decimal(0), ge=0, le=MAX_QTY, decimal_places=4)
+    min_order_qty: Decimal = Field(default=Decimal(0), ge=0, le=MAX_QTY, decimal_places=4)
+    default_supplier_id: int | None = Field(default=None, gt=0)
+
+
+class CustomerIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    credit_limit: Decimal = Field(default=Decimal(0), ge=0, le=MAX_AMOUNT, decimal_places=2)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+
+
+class SupplierIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+
+
+class StockAdjustmentIn(Body):
+    sku: str = Field(min_length=1, max_length=60)
+    qty: Decimal = Field(ge=-MAX_QTY, le=MAX_QTY, decimal_places=4)
+    unit_cost: Decimal | None = Field(default=None, ge=0, le=MAX_AMOUNT, decimal_places=4)
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class PolicyIn(Body):
+    tiers: list[PolicyTier] = Field(min_length=1, max_length=20)
+
+
+class UserIn(Body):
+    username: str = Field(min_length=2, max_length=60, pattern=r"^[a-z][a-z0-9_.\-]*$")
+    password: str = Field(min_length=8, max_length=200)
+    full_name: str = Field(default="", max_length=120)
+    roles: list[str] = Field(min_length=1, max_length=10)
+    manager: str | None = None

@@ -1,0 +1,202 @@
+"""`valueloop`: run the platform on one machine (`up`), or its parts alone (`worker`, `api`)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from settings import Settings, venv_binary
+from workflows.common import SEARCH_ATTRIBUTES
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+err = Console(stderr=True)
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _secret(data_dir: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in the data dir."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = data_dir / "secret.key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def temporal_command(port: int, ui_port: int, db_file: Path) -> list[str]:
+    cmd = [str(venv_binary("temporal")), "server", "start-dev", "--port", str(port), "--ui-port", str(ui_port),
+           "--db-filename", str(db_file), "--ip", "127.0.0.1", "--log-level", "error",
+           "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
+    for key in SEARCH_ATTRIBUTES:
+        cmd += ["--search-attribute", f"{key.name}={'Double' if key.name == 'Amount' else 'Keyword'}"]
+    return cmd
+
+
+def prepare_database(settings: Settings, demo: bool) -> bool:
+    from domain import demo as demo_data
+    from domain.db import Database
+    from domain.migrations import upgrade
+
+    upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        with db.write() as s:
+            if demo:
+                return demo_data.load(s)
+            demo_data.seed_reference(s)
+            return False
+    finally:
+        db.dispose()
+
+
+async def serve(settings: Settings, host: str, port: int, run_worker: bool = True, run_api: bool = True,
+                on_ready: object = None) -> None:
+    """The worker and the API in one event loop until SIGINT/SIGTERM."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.platform import Platform
+    from domain.db import Database
+    from worker import build_worker, connect
+
+    client = None
+    for _ in range(120):
+        try:
+            client = await connect(settings)
+            break
+        except Exception:
+            await asyncio.sleep(0.5)
+    if client is None:
+        err.print(f"[red]Temporal did not answer at {settings.temporal_address}[/red]")
+        raise typer.Exit(1)
+    db = Database(settings.database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tasks: list[asyncio.Task[object]] = []
+    worker = build_worker(client, db, settings.task_queue, settings.activity_threads) if run_worker else None
+    server = None
+    if run_api:
+        app_ = create_app(settings, Platform(client, db, settings.task_queue))
+        config = uvicorn.Config(app_, host=host, port=port, log_level="warning", access_log=False)
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # we handle signals
+        tasks.append(asyncio.create_task(server.serve()))
+    if worker is not None:
+        tasks.append(asyncio.create_task(worker.run()))
+    if callable(on_ready):
+        on_ready()
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    console.print("[yellow]stopping…[/yellow]")
+    if server is not None:
+        server.should_exit = True
+    if worker is not None:
+        await worker.shutdown()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    db.dispose()
+    for t in done:
+        if t is not stopper and t.exception() is not None:
+            raise t.exception()  # type: ignore[misc]
+
+
+@app.command()
+def up(
+    port: Annotated[int, typer.Option(help="port of the API and web UI")] = 8000,
+    temporal_port: Annotated[int, typer.Option(help="gRPC port of the Temporal dev server (its UI: +1000)")] = 7233,
+    data_dir: Annotated[Path, typer.Option(help="where the databases live")] = Path("var"),
+    demo: Annotated[bool, typer.Option(help="load the demo company into an empty database")] = False,
+    host: Annotated[str, typer.Option(help="interface the API binds to")] = "127.0.0.1",
+) -> None:
+    """Start everything on this machine: Temporal dev server, worker, API and UI. Ctrl-C stops it."""
+    ui_port = temporal_port + 1000
+    for name, p in (("API", port), ("Temporal", temporal_port), ("Temporal UI", ui_port)):
+        if not port_free(p):
+            err.print(f"valueloop: port {p} ({name}) is already in use; choose another with "
+                      f"{'--port' if name == 'API' else '--temporal-port'}")
+            raise typer.Exit(2)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env_url = os.environ.get("DATABASE_URL")
+    settings = Settings(database_url=env_url or f"sqlite:///{data_dir.resolve()}/valueloop.db",
+                        temporal_address=f"127.0.0.1:{temporal_port}", secret_key=_secret(data_dir))
+    log = open(data_dir / "temporal.log", "ab")  # noqa: SIM115 - lives as long as the child
+    temporal = subprocess.Popen(temporal_command(temporal_port, ui_port, data_dir / "temporal.db"),
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        with console.status("preparing the database…"):
+            loaded = prepare_database(settings, demo)
+        if demo:
+            console.print("demo company loaded" if loaded else "database not empty: demo company not loaded again")
+
+        def ready() -> None:
+            table = Table(title="Valueloop is running", show_header=False, box=None)
+            table.add_row("Web UI and API", f"http://{host}:{port}/")
+            table.add_row("API docs", f"http://{host}:{port}/docs")
+            table.add_row("Temporal UI", f"http://127.0.0.1:{ui_port}/")
+            table.add_row("Temporal gRPC", f"127.0.0.1:{temporal_port}")
+            table.add_row("Data", str(data_dir.resolve()))
+            console.print(table)
+            if demo:
+                console.print("log in as alice, bob, …, admin with password [bold]demo[/bold]. Ctrl-C stops.")
+
+        asyncio.run(serve(settings, host, port, on_ready=ready))
+    finally:
+        if temporal.poll() is None:
+            temporal.send_signal(signal.SIGTERM)
+            try:
+                temporal.wait(15)
+            except subprocess.TimeoutExpired:
+                temporal.kill()
+        log.close()
+    console.print("stopped")
+
+
+@app.command()
+def worker() -> None:
+    """Run the worker alone against TEMPORAL_ADDRESS and DATABASE_URL."""
+    from worker import main
+
+    asyncio.run(main())
+
+
+@app.command()
+def api(port: int = 8000, host: str = "0.0.0.0") -> None:  # noqa: S104 - a server in a container
+    """Run the API and UI alone against TEMPORAL_ADDRESS and DATABASE_URL."""
+    asyncio.run(serve(Settings(), host, port, run_worker=False))
+
+
+@app.command()
+def migrate(demo: bool = False) -> None:
+    """Bring DATABASE_URL's schema to the latest version (and load the demo company with --demo)."""
+    prepare_database(Settings(), demo)
+    console.print("database is up to date")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
