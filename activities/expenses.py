@@ -31,4 +31,5 @@ class ExpenseActivities:
                          close: bool) -> None:
         with self.db.write() as s:
             expenses.set_status(s, number, status, post_key=post_key)
-            processes.advance(s, process_id, stage, status="completed" if close else None, close=close)
+            processes.advance(s, process_id, stage, status=processes.closing_status(status) if close else None,
+                              close=close)

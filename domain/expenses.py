@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain import accounting
 from domain.errors import Invalid
@@ -27,6 +27,8 @@ ClaimStatus = Literal["pending_approval", "approved", "rejected", "cancelled", "
 
 
 class ExpenseLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a field the caller may not set is refused
+
     category: Category
     amount: Decimal = Field(gt=0, le=MAX_AMOUNT, decimal_places=2)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain import accounting
 from domain.approvals import Actor
@@ -16,6 +16,8 @@ MAX_QTY = Decimal("100000000")
 
 
 class RequisitionLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a field the caller may not set is refused
+
     sku: str = Field(min_length=1, max_length=60)
     qty: Decimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
     est_unit_price: Decimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=4)
@@ -32,6 +34,8 @@ class RequisitionDraft(BaseModel):
 
 
 class ReceiptLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a field the caller may not set is refused
+
     sku: str = Field(min_length=1, max_length=60)
     qty: Decimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
 

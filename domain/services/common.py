@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain.schema import IdempotencyRecord, Sequence
@@ -15,10 +16,14 @@ T = TypeVar("T")
 
 def next_number(session: Session, prefix: str, width: int = 5) -> str:
     """EC-00001, EC-00002, …: gap-free per prefix, serialized by the row lock."""
-    seq = session.execute(select(Sequence).where(Sequence.name == prefix).with_for_update()).scalar_one_or_none()
-    if seq is None:
-        seq = Sequence(name=prefix, next_value=1)
-        session.add(seq)
+    if session.get(Sequence, prefix) is None:
+        try:
+            with session.begin_nested():  # two first numbers at once: one insert wins, the other reads it
+                session.add(Sequence(name=prefix, next_value=1))
+        except IntegrityError:
+            pass
+    seq = session.execute(select(Sequence).where(Sequence.name == prefix).with_for_update()
+                          .execution_options(populate_existing=True)).scalar_one()
     value = seq.next_value
     seq.next_value = value + 1
     session.flush()

@@ -54,3 +54,8 @@ def advance(session: Session, process_id: str, step: str, *, detail: str = "", s
         if status != "running":
             proc.closed_at = proc.closed_at or now
     session.flush()
+
+
+def closing_status(document_status: str) -> str:
+    """A process ends `cancelled` when its document was withdrawn, `completed` otherwise."""
+    return "cancelled" if document_status == "cancelled" else "completed"

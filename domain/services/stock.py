@@ -30,8 +30,11 @@ def items_by_sku(session: Session, skus: list[str]) -> dict[str, Item]:
 def locked_balance(session: Session, item_id: int) -> StockBalance:
     """The item's balance row, locked for this transaction (FOR UPDATE on PostgreSQL; on SQLite the
     transaction already holds the write lock from BEGIN IMMEDIATE)."""
+    # populate_existing: the row may already sit in the session (Item.balance is eager-loaded); without
+    # it the locked SELECT would hand back those stale values and two issues would both succeed.
     bal = session.execute(
         select(StockBalance).where(StockBalance.item_id == item_id).with_for_update()
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if bal is None:
         bal = StockBalance(item_id=item_id, on_hand=Decimal(0), reserved=Decimal(0), on_order=Decimal(0),
