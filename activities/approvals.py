@@ -7,7 +7,7 @@ from temporalio import activity
 from activities import business_errors
 from domain import approvals as rules
 from domain.db import Database
-from domain.services import approvals, org
+from domain.services import approvals, org, processes
 
 
 class ApprovalActivities:
@@ -17,8 +17,12 @@ class ApprovalActivities:
     @activity.defn
     @business_errors
     def open_task(self, spec: rules.TaskSpec) -> None:
+        """The inbox row, and the parent process's step moved to this approval, in one transaction."""
         with self.db.write() as s:
             approvals.open_task(s, spec)
+            if spec.step is not None:
+                who = spec.step.candidate_user or f"role {spec.step.candidate_role}"
+                processes.advance(s, spec.process_id, f"approval: {spec.step.label}", detail=f"waiting for {who}")
 
     @activity.defn
     @business_errors

@@ -60,7 +60,7 @@ def _demo_hash() -> str:
 def seed_reference(session: Session) -> None:
     """What every company needs: roles and the chart of accounts. Idempotent."""
     have = set(session.execute(select(Role.name)).scalars())
-    for name, esc in ROLES.items():
+    for name in ROLES:
         if name not in have:
             session.add(Role(name=name, escalates_to=None))
     session.flush()
@@ -99,7 +99,7 @@ def load(session: Session) -> bool:
         suppliers[name] = sup.id
     for name, limit in CUSTOMERS:
         session.add(Customer(name=name, credit_limit=Decimal(limit), currency="USD"))
-    for sku, name, kind, cost, lead, safety, moq, supplier, opening in ITEMS:
+    for sku, name, kind, cost, lead, safety, moq, supplier, _opening in ITEMS:
         session.add(Item(sku=sku, name=name, kind=kind, uom="ea", standard_cost=Decimal(cost), lead_time_days=lead,
                          safety_stock=Decimal(safety), min_order_qty=Decimal(moq),
                          default_supplier_id=suppliers[supplier] if supplier else None))

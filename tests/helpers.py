@@ -28,9 +28,9 @@ def claim_lines(total: str, n: int = 1) -> list[ExpenseLineIn]:
                           description=f"trip {i}") for i in range(n)]
 
 
-async def open_task_for(db: Database, business_key: str, timeout: float = 10.0) -> Task:
+async def open_task_for(db: Database, business_key: str, wait: float = 10.0) -> Task:
     """The open task of a document, once the workflow's activity has written it."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + wait
     while True:
         with db.read() as s:
             task = s.execute(select(Task).where(Task.business_key == business_key, Task.status == "open",

@@ -67,7 +67,7 @@ async def stack(dev_env: WorkflowEnvironment, db: Database) -> AsyncIterator[Sta
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     async with build_worker(dev_env.client, db, task_queue, threads=16):
         serving = asyncio.create_task(server.serve())
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
             await asyncio.sleep(0.02)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
             yield Stack(http=http, db=db, platform=platform)
