@@ -56,9 +56,12 @@ class ExpenseClaim:
                 pass
             return await self._finish("cancelled", f"cancelled by {self.cancel_by}")
         outcome: approval_rules.ApprovalOutcome = child.result()
+        if self.cancel_by is not None:
+            # The withdrawal was accepted while the last decision was landing: the requester wins.
+            return await self._finish("cancelled", f"cancelled by {self.cancel_by}")
         if not outcome.approved:
             return await self._finish("rejected", "rejected")
-        self.status = "approved"
+        self.status = "approved"  # from here on a cancel is refused (Conflict)
         set_stage("awaiting payment")
         await run(ExpenseActivities.set_claim_status, draft.number, wf_id, "approved", "awaiting payment",
                   f"{wf_id}:accrual", False)

@@ -61,8 +61,12 @@ class Purchase:
                 pass
             return await self._close("cancelled")
         outcome: approval_rules.ApprovalOutcome = child.result()
+        if self.cancel_by is not None:
+            # The withdrawal was accepted while the last decision was landing: the requester wins.
+            return await self._close("cancelled")
         if not outcome.approved:
             return await self._close("rejected")
+        self.status = "approved"  # from here on a cancel is refused (Conflict)
         self.order = await run(PurchaseActivities.create_purchase_order, draft.number, wf_id, draft.requester,
                                workflow.now().date(), f"{wf_id}:po")
         self.status = "ordered"

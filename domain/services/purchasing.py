@@ -94,7 +94,13 @@ def receive(session: Session, po_number: str, lines: list[purchasing.ReceiptLine
             ) -> purchasing.OrderState:
     """Goods in: stock ledger entries, on_hand up, on_order down, inventory vs GRNI journal, all under
     `key` in one transaction. Refuses over-receipt (Conflict) and unknown SKUs."""
-    po = order(session, po_number)
+    # Lock the order: two receipts at once must each see the other's received quantities.
+    po = session.execute(select(PurchaseOrder).where(PurchaseOrder.number == po_number).with_for_update()
+                         .execution_options(populate_existing=True)).scalar_one_or_none()
+    if po is None:
+        raise NotFound(f"no purchase order {po_number}")
+    session.execute(select(PurchaseOrderLine).where(PurchaseOrderLine.po_id == po.id)
+                    .execution_options(populate_existing=True)).scalars().all()  # fresh received_qty
     if session.execute(select(GoodsReceipt.id).where(GoodsReceipt.idempotency_key == key)).first():
         return order_state(po)
     state = order_state(po)

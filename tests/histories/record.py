@@ -1,0 +1,177 @@
+"""Record the workflow histories that tests/workflows/test_replay.py replays.
+
+    .venv/bin/python -m tests.histories.record
+
+Runs each process on the time-skipping test server with the real worker and activities against a
+throw-away SQLite database of the demo company, then writes every closed workflow's history to
+tests/histories/<name>.json and the workflow ids to tests/histories/manifest.json.
+
+Re-record only when a change is meant to be incompatible (and no such process can still be
+running anywhere); otherwise a failing replay test means the change needs `workflow.patched()`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from api.platform import Platform, expense_process_id, purchase_process_id
+from domain import demo
+from domain.db import Database
+from domain.purchasing import ReceiptLineIn, RequisitionLineIn
+from domain.schema import Task
+from domain.services import expenses, stock
+from domain.services import purchasing as purchasing_svc
+from settings import venv_binary
+from tests.helpers import actor, approve_chain, claim_lines, open_task_for
+from worker import build_worker
+from workflows.common import register_search_attributes
+
+HERE = Path(__file__).parent
+MANIFEST = HERE / "manifest.json"
+TASK_QUEUE = "record-histories"
+
+
+async def until(db: Database, check: Callable[[Session], Any], limit: float = 20.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + limit
+    while True:
+        with db.read() as s:
+            result = check(s)
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(f"timed out waiting for {check}")
+        await asyncio.sleep(0.05)
+
+
+def claim_is(number: str, status: str) -> Callable[[Session], bool]:
+    return lambda s: expenses.get(s, number).status == status
+
+
+def requisition_is(number: str, status: str) -> Callable[[Session], bool]:
+    return lambda s: purchasing_svc.requisition(s, number).status == status
+
+
+class Recorder:
+    def __init__(self, env: WorkflowEnvironment, client: Client, db: Database):
+        self.env, self.client, self.db = env, client, db
+        self.p = Platform(client, db, TASK_QUEUE)
+        self.recorded: dict[str, dict[str, str]] = {}
+
+    async def save(self, name: str, workflow_id: str) -> None:
+        handle = self.client.get_workflow_handle(workflow_id)
+        try:
+            await handle.result()  # closed, so the history is complete
+        except WorkflowFailureError:
+            pass  # a cancelled approval ends as cancelled: its history is what we want
+        history = await handle.fetch_history()
+        (HERE / f"{name}.json").write_text(history.to_json() + "\n")
+        desc = await handle.describe()
+        self.recorded[name] = {"workflow_id": workflow_id, "workflow_type": desc.workflow_type}
+        print(f"  {name}: {desc.workflow_type} {workflow_id} ({len(history.events)} events)")
+
+    async def purchase_received_in_two_parts_after_the_overdue_alert(self) -> None:
+        p, db = self.p, self.db
+        out = await p.submit_requisition("dave", [RequisitionLineIn(sku="MOTOR-200W", qty=Decimal(40),
+                                                                    est_unit_price=Decimal(200))],
+                                         "motors for the fan line", None)
+        number = out["requisition_id"]
+        await approve_chain(p, db, number, ["frank", "heidi"])
+        await until(db, requisition_is(number, "ordered"))
+        with db.read() as s:
+            po_number = purchasing_svc.requisition_view(s, purchasing_svc.requisition(s, number))["purchase_order_id"]
+            lead = stock.item_by_sku(s, "MOTOR-200W").lead_time_days
+        ivan = actor(db, "ivan")
+        await p.receive_goods(ivan, po_number, [ReceiptLineIn(sku="MOTOR-200W", qty=Decimal(15))])
+        await self.env.sleep(timedelta(days=lead + 2))
+        await until(db, lambda s: s.execute(select(Task).where(Task.business_key == po_number,
+                                                               Task.kind == "alert")).first())
+        await p.receive_goods(ivan, po_number, [ReceiptLineIn(sku="MOTOR-200W", qty=Decimal(25))])
+        await until(db, requisition_is(number, "received"))
+        pid = purchase_process_id(number)
+        await self.save("purchase_received", pid)
+        await self.save("approval_purchase_two_steps", f"{pid}/approval")
+
+    async def purchase_rejected(self) -> None:
+        out = await self.p.submit_requisition("dave", [RequisitionLineIn(sku="BOLT-M8", qty=Decimal(1000),
+                                                                         est_unit_price=Decimal("0.15"))],
+                                              "bolts", None)
+        number = out["requisition_id"]
+        task = await open_task_for(self.db, number)
+        await self.p.decide(actor(self.db, "frank"), task.id, "reject", "we have enough bolts")
+        await until(self.db, requisition_is(number, "rejected"))
+        await self.save("purchase_rejected", purchase_process_id(number))
+
+    async def claim_approved_by_three_and_paid(self) -> None:
+        number = (await self.p.submit_expense_claim("erin", claim_lines("20000", 2)))["claim_id"]
+        await approve_chain(self.p, self.db, number, ["frank", "grace", "heidi"])
+        await until(self.db, claim_is(number, "approved"))
+        await self.p.pay_expense_claim(actor(self.db, "grace"), number)
+        pid = expense_process_id(number)
+        await self.save("expense_claim_paid", pid)
+        await self.save("approval_three_steps", f"{pid}/approval")
+
+    async def claim_cancelled(self) -> None:
+        number = (await self.p.submit_expense_claim("erin", claim_lines("2500")))["claim_id"]
+        await open_task_for(self.db, number)
+        await self.p.cancel_expense_claim(actor(self.db, "erin"), number)
+        pid = expense_process_id(number)
+        await self.save("expense_claim_cancelled", pid)
+        await self.save("approval_cancelled", f"{pid}/approval")
+
+    async def claim_reminded_then_escalated(self) -> None:
+        db = self.db
+        number = (await self.p.submit_expense_claim("erin", claim_lines("500")))["claim_id"]
+        task = await open_task_for(db, number)
+        await self.env.sleep(timedelta(hours=49))
+        await until(db, lambda s: s.get(Task, task.id).reminded_at is not None)
+        await self.env.sleep(timedelta(hours=49))
+        await until(db, lambda s: s.get(Task, task.id).candidate_user == "heidi")
+        await self.p.decide(actor(db, "heidi"), task.id, "approve", "escalated to me")
+        await until(db, claim_is(number, "approved"))
+        await self.p.pay_expense_claim(actor(db, "grace"), number)
+        await self.save("approval_escalated", f"{expense_process_id(number)}/approval")
+
+
+async def main() -> None:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(venv_binary("temporal-test-server")),
+    )
+    try:
+        await register_search_attributes(env.client)
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Database(f"sqlite:///{tmp}/record.db")
+            db.create_all()
+            with db.write() as s:
+                demo.load(s)
+            try:
+                async with build_worker(env.client, db, TASK_QUEUE, threads=8):
+                    rec = Recorder(env, env.client, db)
+                    # The ones that skip time first: a refused update can stop the test server skipping.
+                    await rec.purchase_received_in_two_parts_after_the_overdue_alert()
+                    await rec.claim_reminded_then_escalated()
+                    await rec.claim_approved_by_three_and_paid()
+                    await rec.claim_cancelled()
+                    await rec.purchase_rejected()
+            finally:
+                db.dispose()
+        MANIFEST.write_text(json.dumps(rec.recorded, indent=2, sort_keys=True) + "\n")
+        print(f"wrote {len(rec.recorded)} histories and {MANIFEST.relative_to(Path.cwd())}")
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
