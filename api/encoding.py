@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from domain.money import qty_str
+
 CENTS = Decimal("0.01")
 
 
@@ -16,7 +18,7 @@ def decimal_str(value: Decimal) -> str:
     """Two places where that is exact (money), otherwise as many as the value has (quantities)."""
     if value == value.quantize(CENTS):
         return str(value.quantize(CENTS))
-    return format(value.normalize(), "f")
+    return qty_str(value)
 
 
 def encode(obj: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from domain.errors import Conflict, Invalid
-from domain.money import money
+from domain.money import money, qty_str
 
 
 def after_move(sku: str, on_hand: Decimal, stock_value: Decimal, qty: Decimal,
@@ -17,7 +17,7 @@ def after_move(sku: str, on_hand: Decimal, stock_value: Decimal, qty: Decimal,
         raise Invalid("a stock move needs a quantity other than zero")
     new_on_hand = on_hand + qty
     if new_on_hand < 0:
-        raise Conflict(f"not enough {sku} on hand: {on_hand.normalize()} on hand, {(-qty).normalize()} asked")
+        raise Conflict(f"not enough {sku} on hand: {qty_str(on_hand)} on hand, {qty_str(-qty)} asked")
     if qty > 0:
         if unit_cost is None or unit_cost < 0:
             raise Invalid("stock coming in needs a unit cost of zero or more")

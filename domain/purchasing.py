@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain import accounting
 from domain.approvals import Actor
 from domain.errors import Conflict, Invalid
-from domain.money import MAX_AMOUNT, money
+from domain.money import MAX_AMOUNT, money, qty_str
 
 MAX_QTY = Decimal("100000000")
 
@@ -87,7 +87,7 @@ def apply_receipt(order: OrderState, receipt: list[ReceiptLineIn]) -> OrderState
             raise Invalid(f"{r.sku} is not on purchase order {order.number}")
         open_qty = line.qty - line.received_qty
         if r.qty > open_qty:
-            raise Conflict(f"over-receipt of {r.sku}: {r.qty} received but only {open_qty.normalize()} still open")
+            raise Conflict(f"over-receipt of {r.sku}: {qty_str(r.qty)} received but only {qty_str(open_qty)} still open")
         line.received_qty += r.qty
     return order.model_copy(update={"lines": [by_sku[ln.sku] for ln in order.lines]})
 

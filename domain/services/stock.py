@@ -47,13 +47,14 @@ def locked_balance(session: Session, item_id: int) -> StockBalance:
 def move(session: Session, sku: str, qty: Decimal, *, unit_cost: Decimal | None, voucher_type: str,
          voucher_no: str, key: str, reason: str = "", actor: str = "system") -> StockLedgerEntry:
     """One stock ledger entry; on-hand never goes negative (Conflict); retried keys return the first entry."""
+    item = item_by_sku(session, sku)
+    bal = locked_balance(session, item.id)
+    # Checked under the item's lock, so a racing retry with the same key finds the first entry.
     existing = session.execute(
         select(StockLedgerEntry).where(StockLedgerEntry.idempotency_key == key)
     ).scalar_one_or_none()
     if existing is not None:
         return existing
-    item = item_by_sku(session, sku)
-    bal = locked_balance(session, item.id)
     new_on_hand, new_value, cost = inventory.after_move(sku, bal.on_hand, bal.stock_value, qty, unit_cost)
     entry = StockLedgerEntry(item_id=item.id, qty=qty, unit_cost=cost, value_change=new_value - bal.stock_value,
                              on_hand_after=new_on_hand, voucher_type=voucher_type, voucher_no=voucher_no,
