@@ -8,7 +8,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -102,7 +101,6 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
         app_ = create_app(settings, Platform(client, db, settings.task_queue))
         config = uvicorn.Config(app_, host=host, port=port, log_level="warning", access_log=False)
         server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # we handle signals
         tasks.append(asyncio.create_task(server.serve()))
     if worker is not None:
         tasks.append(asyncio.create_task(worker.run()))
@@ -199,4 +197,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
               ledger.router, processes.router):
         app.include_router(r)
     try:
-        from api.routes import ui
+        from api.routes import ui  # type: ignore[attr-defined,unused-ignore]
         app.include_router(ui.router)
     except ImportError:
         pass

@@ -43,7 +43,7 @@ def purchase_process_id(number: str, prefix: str = "") -> str:
 
 
 def _as_domain_error(err: BaseException) -> DomainError:
-    cause = err.cause if isinstance(err, WorkflowUpdateFailedError) else err
+    cause: BaseException | None = err.cause if isinstance(err, WorkflowUpdateFailedError) else err
     while cause is not None:
         if isinstance(cause, ApplicationError) and cause.type:
             return from_kind(cause.type, cause.message)

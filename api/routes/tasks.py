@@ -20,7 +20,7 @@ from domain.services import approvals
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
-SORTS = {"due": (Task.due_at.asc(), Task.priority.desc()), "priority": (Task.priority.desc(), Task.due_at.asc()),
+SORTS: dict[str, tuple[Any, ...]] = {"due": (Task.due_at.asc(), Task.priority.desc()), "priority": (Task.priority.desc(), Task.due_at.asc()),
          "created": (Task.created_at.desc(),)}
 
 

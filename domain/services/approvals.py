@@ -147,7 +147,7 @@ def visible_filter(username: str, roles: list[str]) -> Any:
 
 def task_query(username: str, roles: list[str], *, status: str | None = "open", kind: str | None = None,
                business_key: str | None = None, due_before: datetime | None = None,
-               assigned: str | None = None, see_all: bool = False) -> Select[tuple[Task]]:
+               assigned: str | None = None, see_all: bool = False) -> Select[Any]:
     q = select(Task)
     if status:
         q = q.where(Task.status == status)

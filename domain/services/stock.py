@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -72,7 +73,7 @@ def change_on_order(session: Session, sku: str, delta: Decimal) -> None:
     session.flush()
 
 
-def levels(session: Session, sku: str) -> dict[str, Decimal]:
+def levels(session: Session, sku: str) -> dict[str, Any]:
     item = item_by_sku(session, sku)
     bal = session.get(StockBalance, item.id)
     on_hand = bal.on_hand if bal else Decimal(0)

@@ -64,7 +64,6 @@ async def stack(dev_env: WorkflowEnvironment, db: Database) -> AsyncIterator[Sta
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     async with build_worker(dev_env.client, db, task_queue, threads=16):
         serving = asyncio.create_task(server.serve())
         while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
