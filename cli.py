@@ -181,8 +181,12 @@ def worker() -> None:
 
 @app.command()
 def api(port: int = 8000, host: str = "0.0.0.0") -> None:  # noqa: S104 - a server in a container
-    """Run the API and UI alone against TEMPORAL_ADDRESS and DATABASE_URL."""
-    asyncio.run(serve(Settings(), host, port, run_worker=False))
+    """Run the API and UI alone against TEMPORAL_ADDRESS and DATABASE_URL (SECRET_KEY must be set)."""
+    settings = Settings()
+    if len(settings.secret_key) < 16:
+        err.print("valueloop: set SECRET_KEY (16 characters or more, the same on every API replica)")
+        raise typer.Exit(2)
+    asyncio.run(serve(settings, host, port, run_worker=False))
 
 
 @app.command()

@@ -21,7 +21,9 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     task_queue: str = "valueloop"
-    secret_key: str = "change-me-in-production-valueloop-secret"
+    # Signs the login tokens. No default: `valueloop up` keeps a generated one in its data dir;
+    # `valueloop api` refuses to start without it (a public default would let anyone mint tokens).
+    secret_key: str = ""
     token_minutes: int = 8 * 60
     # Limits on what one request may carry: bigger bodies are refused before parsing.
     max_lines: int = 200

@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import DataError
 from temporalio.exceptions import ApplicationError
 
 from domain.errors import DomainError
@@ -24,6 +25,8 @@ def business_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except DomainError as e:
             raise ApplicationError(e.message, type=e.kind, non_retryable=True) from e
+        except (DataError, OverflowError) as e:  # a value the database cannot hold: retrying cannot help
+            raise ApplicationError(f"a value is out of range: {e}", type="invalid", non_retryable=True) from e
 
     return wrapper  # type: ignore[return-value]
 

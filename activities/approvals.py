@@ -38,6 +38,7 @@ class ApprovalActivities:
 
     @activity.defn
     @business_errors
-    def escalation_target(self, step: rules.ChainStep, excluded: list[str]) -> rules.ChainStep | None:
+    def escalation_target(self, step: rules.ChainStep, excluded: list[str],
+                          later: list[rules.ChainStep]) -> rules.ChainStep | None:
         with self.db.read() as s:
-            return rules.escalation_target(step, org.people(s), org.role_escalation(s), set(excluded))
+            return rules.escalation_target(step, org.people(s), org.role_escalation(s), set(excluded), later)

@@ -32,6 +32,9 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
     settings = settings or get_settings()
+    if len(settings.secret_key) < 16:
+        raise RuntimeError("SECRET_KEY is not set (or shorter than 16 characters); the API will not sign "
+                           "tokens with a guessable key")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

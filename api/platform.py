@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from anyio import to_thread
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -76,7 +76,7 @@ class Platform:
                 return await handle.execute_update(update, *args)
         except (WorkflowUpdateFailedError, RPCError) as e:
             raise _as_domain_error(e) from None
-        except TimeoutError:
+        except (TimeoutError, RPCTimeoutOrCancelledError):
             raise Unavailable(f"process {handle.id} did not answer in {UPDATE_TIMEOUT:.0f} s; "
                               "is a worker running?") from None
 

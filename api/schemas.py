@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.approvals import PolicyTier
 from domain.expenses import ExpenseLineIn
-from domain.money import MAX_AMOUNT
+from domain.money import MAX_AMOUNT, MAX_ID
 from domain.purchasing import MAX_QTY, ReceiptLineIn, RequisitionLineIn
 
 MAX_LINES = 200
@@ -28,7 +28,7 @@ class ExpenseClaimIn(Body):
 class RequisitionIn(Body):
     lines: list[RequisitionLineIn] = Field(min_length=1, max_length=MAX_LINES)
     justification: str = Field(default="", max_length=2000)
-    supplier_id: int | None = Field(default=None, gt=0)
+    supplier_id: int | None = Field(default=None, gt=0, le=MAX_ID)
 
 
 class ReceiptIn(Body):
@@ -54,7 +54,7 @@ class ItemIn(Body):
     lead_time_days: int = Field(default=0, ge=0, le=3650)
     safety_stock: Decimal = Field(default=Decimal(0), ge=0, le=MAX_QTY, decimal_places=4)
     min_order_qty: Decimal = Field(default=Decimal(0), ge=0, le=MAX_QTY, decimal_places=4)
-    default_supplier_id: int | None = Field(default=None, gt=0)
+    default_supplier_id: int | None = Field(default=None, gt=0, le=MAX_ID)
 
 
 class CustomerIn(Body):

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from domain.errors import Conflict, Forbidden, Invalid
+from domain.money import MAX_VALUE
 
 DEFAULT_SLA_HOURS = 48
 
@@ -26,7 +27,7 @@ class StepSpec(BaseModel):
 
 
 class PolicyTier(BaseModel):
-    above: Decimal = Field(ge=0)
+    above: Decimal = Field(ge=0, le=MAX_VALUE, decimal_places=2)
     steps: list[StepSpec] = Field(min_length=1, max_length=10)
 
 
@@ -43,6 +44,12 @@ class ChainStep(BaseModel):
     candidate_role: str | None = None
     candidate_user: str | None = None
     sla_hours: int = DEFAULT_SLA_HOURS
+    # Who may fill this step (a snapshot taken when the chain was resolved, requester excluded):
+    # lets the engine refuse any decision, hand-on or escalation that would leave a later step
+    # with nobody left to fill it.
+    eligible: list[str] = []
+    # For a step named for one person: the roles that person approves with; a delegate must hold one.
+    authority: list[str] = []
 
 
 class Actor(BaseModel):
@@ -60,6 +67,24 @@ def select_tier(tiers: Sequence[PolicyTier], amount: Decimal) -> PolicyTier:
     if not fitting:
         raise Invalid(f"no approval policy covers an amount of {amount}")
     return max(fitting, key=lambda t: t.above)
+
+
+NON_APPROVING_ROLES = frozenset({"employee", "admin"})
+
+
+def _authority(person: Person | None) -> list[str]:
+    return sorted(person.roles - NON_APPROVING_ROLES) if person else []
+
+
+def staffable(later: Sequence[ChainStep], excluded: set[str]) -> bool:
+    """Can every later step still get a different person, none of them in `excluded`?"""
+    sets = [set(s.eligible) - excluded for s in later if s.eligible]
+    return all(sets) and _assignable(sets)
+
+
+def _check_later(who: str, later: Sequence[ChainStep], excluded: set[str]) -> None:
+    if later and not staffable(later, excluded | {who}):
+        raise Forbidden(f"{who} is needed for a later step of this chain; someone else must take this one")
 
 
 def _eligible(step: ChainStep, people: Mapping[str, Person]) -> set[str]:
@@ -118,15 +143,18 @@ def resolve_chain(tier: PolicyTier, requester: str, people: Mapping[str, Person]
             raise Invalid(f"step {step.index} ({step.label}) has nobody to approve it but the requester ({who})")
     if not _assignable(sets):
         raise Invalid("the approval chain needs more distinct approvers than the organisation has")
-    return steps
+    return [s.model_copy(update={"eligible": sorted(e),
+                                 "authority": _authority(people.get(s.candidate_user)) if s.candidate_user else []})
+            for s, e in zip(steps, sets, strict=True)]
 
 
 def check_may_decide(step: ChainStep, actor: Actor, requester: str, prior_deciders: Iterable[str],
-                     assignee: str | None) -> None:
+                     assignee: str | None, later: Sequence[ChainStep] = ()) -> None:
     """SoD and eligibility for deciding a task; raises Forbidden / Conflict with the reason."""
+    prior = set(prior_deciders)
     if actor.username == requester:
         raise Forbidden("nobody approves their own request")
-    if actor.username in set(prior_deciders):
+    if actor.username in prior:
         raise Forbidden(f"{actor.username} already decided an earlier step of this chain")
     if step.candidate_user and actor.username != step.candidate_user:
         raise Forbidden(f"this task is for {step.candidate_user}")
@@ -134,31 +162,46 @@ def check_may_decide(step: ChainStep, actor: Actor, requester: str, prior_decide
         raise Forbidden(f"this task needs the role {step.candidate_role}")
     if assignee and assignee != actor.username:
         raise Conflict(f"this task is claimed by {assignee}")
+    _check_later(actor.username, later, prior | {requester})
 
 
-def check_may_take(step: ChainStep, target: Actor, requester: str, prior_deciders: Iterable[str]) -> None:
-    """May `target` be given this task (claim, reassign, delegate)? Same SoD as deciding."""
+def check_may_take(step: ChainStep, target: Actor, requester: str, prior_deciders: Iterable[str],
+                   later: Sequence[ChainStep] = ()) -> None:
+    """May `target` be given this task (claim, reassign, delegate)? Same SoD as deciding; a step named
+    for one person goes only to someone holding one of that person's approving roles."""
+    prior = set(prior_deciders)
     if target.username == requester:
         raise Forbidden(f"{target.username} made this request and cannot approve it")
-    if target.username in set(prior_deciders):
+    if target.username in prior:
         raise Forbidden(f"{target.username} already decided an earlier step of this chain")
-    if step.candidate_role and not step.candidate_user and step.candidate_role not in target.roles:
+    if step.candidate_user:
+        if target.username != step.candidate_user and not set(step.authority) & set(target.roles):
+            needed = ", ".join(step.authority) or "the named approver's own authority"
+            raise Forbidden(f"{target.username} cannot stand in for {step.candidate_user}: it needs {needed}")
+    elif step.candidate_role and step.candidate_role not in target.roles:
         raise Forbidden(f"{target.username} does not hold the role {step.candidate_role}")
+    _check_later(target.username, later, prior | {requester})
 
 
 def escalation_target(step: ChainStep, people: Mapping[str, Person], role_escalation: Mapping[str, str | None],
-                      excluded: set[str]) -> ChainStep | None:
+                      excluded: set[str], later: Sequence[ChainStep] = ()) -> ChainStep | None:
     """The next one up from `step`: a named user's manager, a role's escalation role. Skips people
-    who may not take it (the requester, earlier deciders). None when there is no one higher."""
+    who may not take it (the requester, earlier deciders, anyone a later step cannot do without).
+    None when there is no one higher."""
+
+    def fits(p: Person) -> bool:
+        return p.active and p.username not in excluded and staffable(later, excluded | {p.username})
+
     if step.candidate_user:
         seen: set[str] = set()
         current = people.get(step.candidate_user)
         while current and current.manager and current.manager not in seen:
             seen.add(current.manager)
             nxt = people.get(current.manager)
-            if nxt and nxt.active and nxt.username not in excluded:
+            if nxt and fits(nxt):
                 return step.model_copy(update={"candidate_user": nxt.username, "candidate_role": None,
-                                               "label": f"{step.label} → {nxt.username}"})
+                                               "label": f"{step.label} → {nxt.username}",
+                                               "eligible": [nxt.username], "authority": _authority(nxt)})
             current = nxt
         return None
     role = step.candidate_role
@@ -166,9 +209,11 @@ def escalation_target(step: ChainStep, people: Mapping[str, Person], role_escala
     while role and role not in seen_roles:
         seen_roles.add(role)
         role = role_escalation.get(role)
-        if role and any(p.active and role in p.roles and p.username not in excluded for p in people.values()):
-            return step.model_copy(update={"candidate_role": role, "candidate_user": None,
-                                           "label": f"{step.label} → {role}"})
+        if role:
+            takers = sorted(p.username for p in people.values() if role in p.roles and fits(p))
+            if takers:
+                return step.model_copy(update={"candidate_role": role, "candidate_user": None,
+                                               "label": f"{step.label} → {role}", "eligible": takers})
     return None
 
 

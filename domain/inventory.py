@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from domain.errors import Conflict, Invalid
-from domain.money import money, qty_str
+from domain.money import MAX_VALUE, money, qty_str
 
 
 def after_move(sku: str, on_hand: Decimal, stock_value: Decimal, qty: Decimal,
@@ -15,6 +15,8 @@ def after_move(sku: str, on_hand: Decimal, stock_value: Decimal, qty: Decimal,
     Receipts come in at their own cost; issues go out at the current moving average."""
     if qty == 0:
         raise Invalid("a stock move needs a quantity other than zero")
+    if abs(qty) * (unit_cost or Decimal(0)) > MAX_VALUE or abs(qty) > MAX_VALUE:
+        raise Invalid(f"a stock move of {qty_str(qty)} {sku} is over the limit of {MAX_VALUE}")
     new_on_hand = on_hand + qty
     if new_on_hand < 0:
         raise Conflict(f"not enough {sku} on hand: {qty_str(on_hand)} on hand, {qty_str(-qty)} asked")

@@ -6,6 +6,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("1000000000")  # a single line above a billion is a typo, not a claim
+MAX_VALUE = Decimal("100000000000")  # no document or stock move is worth more than 100 billion
+MAX_ID = 2**31 - 1
 
 
 def money(value: Decimal | int | str) -> Decimal:

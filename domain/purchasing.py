@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain import accounting
 from domain.approvals import Actor
 from domain.errors import Conflict, Invalid
-from domain.money import MAX_AMOUNT, money, qty_str
+from domain.money import MAX_AMOUNT, MAX_VALUE, money, qty_str
 
 MAX_QTY = Decimal("100000000")
 
@@ -71,7 +71,10 @@ def requisition_total(lines: list[RequisitionLineIn]) -> Decimal:
     skus = [ln.sku for ln in lines]
     if len(set(skus)) != len(skus):
         raise Invalid("each SKU may appear once per requisition; add the quantities together")
-    return money(sum((ln.qty * ln.est_unit_price for ln in lines), Decimal(0)))
+    total = money(sum((ln.qty * ln.est_unit_price for ln in lines), Decimal(0)))
+    if total > MAX_VALUE:
+        raise Invalid(f"a requisition of {total} is over the limit of {MAX_VALUE}; check quantities and prices")
+    return total
 
 
 def apply_receipt(order: OrderState, receipt: list[ReceiptLineIn]) -> OrderState:
@@ -90,6 +93,15 @@ def apply_receipt(order: OrderState, receipt: list[ReceiptLineIn]) -> OrderState
             raise Conflict(f"over-receipt of {r.sku}: {qty_str(r.qty)} received but only {qty_str(open_qty)} still open")
         line.received_qty += r.qty
     return order.model_copy(update={"lines": [by_sku[ln.sku] for ln in order.lines]})
+
+
+def unapply_receipt(order: OrderState, receipt: list[ReceiptLineIn]) -> OrderState:
+    """The order as it was before `receipt` was counted (for a receipt the database refused)."""
+    back = {ln.sku: ln.model_copy() for ln in order.lines}
+    for r in receipt:
+        if r.sku in back:
+            back[r.sku].received_qty = max(Decimal(0), back[r.sku].received_qty - r.qty)
+    return order.model_copy(update={"lines": [back[ln.sku] for ln in order.lines]})
 
 
 def receipt_value(order: OrderState, receipt: list[ReceiptLineIn]) -> Decimal:

@@ -49,6 +49,8 @@ class Approval:
             await workflow.wait_condition(workflow.all_handlers_finished)
             return rules.ApprovalOutcome(approved=True, decisions=self.decisions)
         except asyncio.CancelledError:
+            # A decision being recorded right now finishes first, so its approver gets a true answer.
+            await workflow.wait_condition(workflow.all_handlers_finished)
             await run(ApprovalActivities.close_open_tasks, workflow.info().workflow_id, "cancelled",
                       "the request was withdrawn", **_SAFE)
             raise
@@ -76,7 +78,8 @@ class Approval:
                     reminded = True
                     await self._change("reminded", detail=f"not decided within {self.step.sla_hours} h")
                     continue
-                target = await run(ApprovalActivities.escalation_target, self.step, self._excluded(), **_SAFE)
+                target = await run(ApprovalActivities.escalation_target, self.step, self._excluded(),
+                                   self._later(), **_SAFE)
                 if target is None:
                     await self._change("escalated", detail="overdue, and there is no one higher to escalate to")
                     await workflow.wait_condition(lambda: self.decided is not None)
@@ -86,6 +89,10 @@ class Approval:
                 await self._change("escalated", detail=f"overdue: escalated to {target.candidate_user or target.candidate_role}",
                                    candidate_user=target.candidate_user, candidate_role=target.candidate_role,
                                    clear_assignee=True, due_hours=target.sla_hours)
+
+    def _later(self) -> list[rules.ChainStep]:
+        assert self.req is not None and self.step is not None
+        return [s for s in self.req.steps if s.index > self.step.index]
 
     def _excluded(self) -> list[str]:
         assert self.req is not None
@@ -109,7 +116,7 @@ class Approval:
         try:
             step = self._open(cmd.task_id)
             rules.check_may_decide(step, cmd.actor, self.req.requester, [d.decided_by for d in self.decisions],
-                                   self.assignee)
+                                   self.assignee, self._later())
             if cmd.decision == "reject" and not cmd.comment.strip():
                 raise Invalid("a rejection needs a comment saying why")
         except DomainError as e:
@@ -142,7 +149,7 @@ class Approval:
             me = cmd.actor.username
             holder = self.assignee or step.candidate_user
             if verb == "claim":
-                rules.check_may_take(step, cmd.actor, self.req.requester, prior)
+                rules.check_may_take(step, cmd.actor, self.req.requester, prior, self._later())
                 if step.candidate_user and step.candidate_user != me:
                     raise Forbidden(f"this task is for {step.candidate_user}")
                 if self.assignee and self.assignee != me:
@@ -160,7 +167,9 @@ class Approval:
                                 and me != self.req.requester))
                 if not may_hand_on:
                     raise Forbidden("only the task's holder, a holder of its role, or an admin can hand it on")
-                rules.check_may_take(step, cmd.target, self.req.requester, prior)
+                if cmd.target.username == holder:
+                    raise Conflict(f"the task is already with {holder}")
+                rules.check_may_take(step, cmd.target, self.req.requester, prior, self._later())
         except DomainError as e:
             raise refusal(e) from None
 
@@ -191,9 +200,9 @@ class Approval:
         self._check_task_command(cmd, "reassign")
         assert cmd.target is not None and self.step is not None
         target = cmd.target.username
-        if cmd.delegate and self.step.candidate_user:
-            # Delegation of a named step makes the delegate the named approver.
-            self.step = self.step.model_copy(update={"candidate_user": target})
+        if self.step.candidate_user:
+            # A step named for one person is handed on by delegation: the delegate becomes the approver.
+            self.step = self.step.model_copy(update={"candidate_user": target, "eligible": [target]})
             self.assignee = None
             await self._change("delegated", actor=cmd.actor.username, detail=f"delegated to {target}",
                                candidate_user=target, clear_assignee=True)

@@ -14,7 +14,7 @@ import asyncio
 from datetime import datetime, time, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ChildWorkflowError
+from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
@@ -122,8 +122,13 @@ class Purchase:
         assert self.order is not None
         self.order = new_state  # taken at once, so a concurrent receipt is checked against it
         self.receipts += 1
-        return await run(PurchaseActivities.receive_goods, self.order.number, workflow.info().workflow_id,
-                         cmd.lines, cmd.actor.username, f"{workflow.info().workflow_id}:receipt:{self.receipts}")
+        try:
+            return await run(PurchaseActivities.receive_goods, self.order.number, workflow.info().workflow_id,
+                             cmd.lines, cmd.actor.username, f"{workflow.info().workflow_id}:receipt:{self.receipts}")
+        except ActivityError:
+            # The database refused the receipt: give back what this receipt had counted.
+            self.order = rules.unapply_receipt(self.order, cmd.lines)
+            raise
 
     @receive.validator
     def _validate_receive(self, cmd: rules.ReceiveCommand) -> None:

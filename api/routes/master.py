@@ -6,7 +6,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from api.encoding import ok
 from api.routes.common import Limit, Offset
 from api.schemas import CustomerIn, ItemIn, PolicyIn, StockAdjustmentIn, SupplierIn, UserIn
 from domain.errors import Invalid, NotFound
+from domain.money import MAX_ID
 from domain.schema import Customer, Item, Supplier, User
 from domain.services import approvals, master, org, stock
 
@@ -55,7 +56,7 @@ async def list_customers(user: CustomerReader, platform: PlatformDep, limit: Lim
 
 
 @router.get("/customers/{customer_id}")
-async def get_customer(customer_id: int, user: CustomerReader, platform: PlatformDep) -> Any:
+async def get_customer(customer_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: CustomerReader, platform: PlatformDep) -> Any:
     def load(s: Session) -> dict[str, Any]:
         c = s.get(Customer, customer_id)
         if c is None:

@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 from api.auth import Principal
 from api.deps import CurrentUser, PlatformDep, as_actor
 from api.encoding import ok
-from api.routes.common import Limit, Offset, task_view
+from api.routes.common import Limit, Offset, as_utc, task_view
 from domain.errors import Conflict, NotFound
 from domain.schema import Process, Task
 from domain.services import access
@@ -53,9 +53,9 @@ async def list_processes(user: CurrentUser, platform: PlatformDep,
         if value:
             q = q.where(col == value)
     if started_after:
-        q = q.where(Process.started_at >= started_after)
+        q = q.where(Process.started_at >= as_utc(started_after))
     if started_before:
-        q = q.where(Process.started_at < started_before)
+        q = q.where(Process.started_at < as_utc(started_before))
     q = q.order_by(Process.started_at.desc(), Process.process_id).limit(limit).offset(offset)
     return ok(await platform.read(lambda s: [process_summary(p) for p in s.execute(q).scalars()]))
 

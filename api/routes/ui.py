@@ -91,7 +91,8 @@ def redirect(path: str, **params: str) -> RedirectResponse:
 
 def _safe_next(target: str) -> str:
     """Only a path on this site: never `//evil.example` or `https://…` (no open redirect)."""
-    ok = target.startswith("/") and not target.startswith("//") and "\\" not in target and target != "/login"
+    ok = (target.startswith("/") and not target.startswith("//") and "\\" not in target and target.isprintable()
+          and not target.startswith("/login"))
     return target if ok else ""
 
 
@@ -128,7 +129,7 @@ async def viewer(request: Request, settings: SettingsDep, platform: PlatformDep)
     if not token:
         raise LoginRequired
     try:
-        user = await current_user(request, settings, platform, token)
+        user = await current_user(request=request, settings=settings, platform=platform, token=token)
     except HTTPException as e:
         if e.status_code == 401:
             raise LoginRequired from None
@@ -167,7 +168,7 @@ class PageRoute(APIRoute):
                     "This form was not sent from a current Valueloop page (its security token is missing or "
                     "wrong), so nothing was changed. Go back, reload the page and try again."))
             except DomainError as e:
-                return page("error.html", STATUS.get(e.kind, 422), title="Not possible", message=e.message)
+                return page("error.html", _error_status(e), title="Not possible", message=e.message)
             except RequestValidationError as e:
                 return page("error.html", 422, title="Invalid input", message=_sentence(e.errors()))
             except HTTPException as e:
@@ -326,9 +327,16 @@ async def _task_page(v: Viewer, task_id: str, *, status: int = 200, **ctx: Any) 
     return await _render(v, "task.html", status, section="inbox", **data, **ctx)
 
 
+async def _not_possible(v: Viewer, e: DomainError) -> Response:
+    return await _render(v, "error.html", _error_status(e), title="Not possible", message=e.message)
+
+
 @router.get("/tasks/{task_id}")
 async def task_page(task_id: str, v: ViewerDep, msg: str = "") -> Response:
-    return await _task_page(v, task_id, msg=msg[:300])
+    try:
+        return await _task_page(v, task_id, msg=msg[:300])
+    except DomainError as e:
+        return await _not_possible(v, e)
 
 
 async def _refused(v: Viewer, task_id: str, back: str, e: DomainError) -> Response:
@@ -380,7 +388,9 @@ async def _requests(v: Viewer, *, status: int = 200, form: dict[str, str] | None
             waiting[t.process_id] = f"{t.step_label or 'approval'}: {who}" if who else t.step_label
         return {
             "claims": [{"number": c.number, "created_at": c.created_at, "total": c.total, "currency": c.currency,
-                        "status": c.status, "process_id": c.process_id, "waiting": waiting.get(c.process_id, ""),
+                        "status": c.status, "process_id": c.process_id,
+                        "waiting": waiting.get(c.process_id) or ("approval starting" if c.status == "pending_approval"
+                                                                 else ""),
                         "description": "; ".join(ln.description for ln in c.lines if ln.description)}
                        for c in claims],
             "requisitions": [{"number": r.number, "created_at": r.created_at, "total": r.total, "status": r.status,
@@ -458,7 +468,7 @@ async def processes(v: ViewerDep, type_: Annotated[str, Query(alias="type", max_
     rows, types = await v.platform.read(load)
     filters = {"type": type_, "status": status}
     return await _render(v, "processes.html", section="processes", processes=rows[:PAGE_SIZE], types=types,
-                         statuses=["running", "completed", "cancelled", "failed"], type=type_, status=status,
+                         statuses=["running", "completed", "cancelled", "failed"], type=type_, status_filter=status,
                          offset=offset, page_size=PAGE_SIZE,
                          newer=urlencode({**filters, "offset": max(offset - PAGE_SIZE, 0)}) if offset else "",
                          older=urlencode({**filters, "offset": offset + PAGE_SIZE}) if len(rows) > PAGE_SIZE else "")
@@ -493,7 +503,10 @@ async def process_page(process_id: str, v: ViewerDep) -> Response:
                            "finished_at": st.finished_at} for st in proc.steps],
                 "open_tasks": [_task_row(t, now) for t in tasks if t.status == "open"]}
 
-    data = await v.platform.read(load)
+    try:
+        data = await v.platform.read(load)
+    except DomainError as e:
+        return await _not_possible(v, e)
     base = temporal_ui_url(v.settings)
     link = (f"{base}/namespaces/{quote(v.settings.temporal_namespace, safe='')}/workflows/"
             f"{quote(process_id, safe='')}") if base else ""

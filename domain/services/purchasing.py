@@ -111,7 +111,8 @@ def receive(session: Session, po_number: str, lines: list[purchasing.ReceiptLine
     session.add(receipt)
     session.flush()
     prices = {ln.sku: ln.unit_price for ln in po.lines}
-    for i, ln in enumerate(lines):
+    # Items in SKU order: two receipts touching the same items lock them in the same order (no deadlock).
+    for i, ln in sorted(enumerate(lines), key=lambda pair: pair[1].sku):
         stock.move(session, ln.sku, ln.qty, unit_cost=prices[ln.sku], voucher_type="goods_receipt",
                    voucher_no=receipt.number, key=f"{key}:{i}", actor=actor)
         stock.change_on_order(session, ln.sku, -ln.qty)

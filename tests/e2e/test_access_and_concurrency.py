@@ -170,3 +170,41 @@ async def test_bad_requisitions_and_unknown_ids(stack):
 async def test_healthz(stack):
     r = await stack.http.get("/healthz")
     assert r.status_code == 200 and r.json() == {"status": "ok", "temporal": "ok", "database": "ok"}
+
+
+async def test_reviewer_found_inputs_get_4xx_not_500(stack):
+    assert (await stack.as_("frank", "GET", "/api/tasks", params={"due_before": "2026-01-01T00:00:00"})
+            ).status_code == 200
+    assert (await stack.as_("admin", "GET", "/api/processes", params={"started_after": "2026-01-01T00:00"})
+            ).status_code == 200
+    assert (await stack.as_("admin", "GET", "/api/customers/99999999999999999999")).status_code == 422
+    r = await stack.as_("admin", "POST", "/api/items", json={"sku": "BIG-1", "name": "x", "kind": "purchased",
+                                                             "default_supplier_id": 10**20})
+    assert r.status_code == 422
+    r = await stack.as_("dave", "POST", "/api/purchase-requisitions", json={
+        "lines": [{"sku": "MOTOR-200W", "qty": 1000000, "est_unit_price": 1000000000}]})
+    assert r.status_code == 422 and "limit" in r.json()["detail"]
+    r = await stack.as_("ivan", "POST", "/api/stock/adjustments", json={"sku": "BOLT-M8", "qty": 1000000,
+                                                                        "unit_cost": 1000000000, "reason": "x"})
+    assert r.status_code == 422 and "limit" in r.json()["detail"]
+    r = await stack.as_("admin", "PUT", "/api/approval-policies/expense_claim",
+                        json={"tiers": [{"above": "1e20", "steps": [{"kind": "manager"}]}]})
+    assert r.status_code == 422
+
+
+async def test_admin_cannot_delegate_a_step_to_himself_and_heidi_is_kept_for_cfo(stack):
+    claim = (await stack.as_("erin", "POST", "/api/expense-claims", json={"lines": [
+        {**LINE, "amount": "20000"}]})).json()["claim_id"]
+    task = await stack.open_task("frank", claim)
+    r = await stack.as_("admin", "POST", f"/api/tasks/{task['id']}/reassign", json={"to": "admin", "delegate": True})
+    assert r.status_code == 403, r.text
+    r = await stack.as_("frank", "POST", f"/api/tasks/{task['id']}/reassign", json={"to": "heidi", "delegate": True})
+    assert r.status_code == 403 and "later step" in r.json()["detail"]
+    r = await stack.as_("frank", "POST", f"/api/tasks/{task['id']}/reassign", json={"to": "alice"})
+    assert r.status_code == 403  # alice is no manager: she cannot stand in for frank
+    r = await stack.as_("frank", "POST", f"/api/tasks/{task['id']}/reassign", json={"to": "bob"})
+    assert r.status_code == 200 and r.json()["candidate_user"] == "bob"
+    assert (await stack.as_("frank", "POST", f"/api/tasks/{task['id']}/complete",
+                            json={"decision": "approve"})).status_code == 403
+    assert (await stack.as_("bob", "POST", f"/api/tasks/{task['id']}/complete",
+                            json={"decision": "approve"})).status_code == 200

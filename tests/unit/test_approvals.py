@@ -269,7 +269,12 @@ def test_sod_is_checked_before_the_claim() -> None:
 
 def test_check_may_take() -> None:
     check_may_take(FINANCE_STEP, ACTORS["grace"], "erin", ["frank"])
-    check_may_take(MANAGER_STEP, ACTORS["heidi"], "erin", [])  # delegating a named step is allowed
+    named = MANAGER_STEP.model_copy(update={"authority": ["manager"]})
+    check_may_take(named, ACTORS["heidi"], "erin", [])  # another manager may stand in for frank
+    with pytest.raises(Forbidden, match="cannot stand in for frank"):
+        check_may_take(named, Actor(username="admin", roles=["admin"]), "erin", [])  # admin has no bypass
+    with pytest.raises(Forbidden, match="cannot stand in for frank"):
+        check_may_take(MANAGER_STEP, ACTORS["heidi"], "erin", [])  # no known authority: nobody stands in
     with pytest.raises(Forbidden, match="erin made this request"):
         check_may_take(FINANCE_STEP, Actor(username="erin", roles=["finance"]), "erin", [])
     with pytest.raises(Forbidden, match="frank already decided"):
@@ -336,3 +341,25 @@ def test_cfo_step_has_nobody_higher() -> None:
 
 def test_role_step_escalation_when_the_cfo_is_excluded_is_none() -> None:
     assert escalation_target(FINANCE_STEP, PEOPLE, demo.ROLES, excluded={"heidi"}) is None
+
+
+# --- nobody may take a step that a later step cannot do without ----------------------------------
+
+
+def test_a_chain_is_never_left_without_anyone_for_a_later_step() -> None:
+    tier = select_tier([PolicyTier(above=Decimal(0), steps=[StepSpec(kind="manager"),
+                                                            StepSpec(kind="role", value="finance"),
+                                                            StepSpec(kind="role", value="cfo")])], Decimal(20000))
+    steps = resolve_chain(tier, "erin", PEOPLE)
+    assert [s.eligible for s in steps] == [["frank"], ["grace"], ["heidi"]]
+    assert steps[0].authority == ["manager"]
+    later = steps[1:]
+    # heidi is the only cfo: she may not take frank's step, by delegation, claim or decision
+    with pytest.raises(Forbidden, match="heidi is needed for a later step"):
+        check_may_take(steps[0], ACTORS["heidi"], "erin", [], later)
+    with pytest.raises(Forbidden, match="heidi is needed for a later step"):
+        check_may_decide(steps[0].model_copy(update={"candidate_user": "heidi"}), ACTORS["heidi"], "erin", [],
+                         None, later)
+    check_may_take(steps[0], ACTORS["bob"], "erin", [], later)  # bob is a manager and no one later needs him
+    # escalation from frank skips heidi (the only cfo): nobody higher is left
+    assert escalation_target(steps[0], PEOPLE, demo.ROLES, {"erin"}, later) is None
