@@ -13,7 +13,7 @@ from domain.approvals import ChainStep, PolicyTier, StepSpec, TaskChange, TaskSp
 from domain.errors import Invalid, NotFound
 from domain.schema import ApprovalDecision, ApprovalPolicyTier, Task, TaskEvent
 from domain.schema.types import utcnow
-from domain.services import org
+from domain.services import org, processes
 
 
 def tiers(session: Session, process_kind: str) -> list[PolicyTier]:
@@ -108,6 +108,11 @@ def apply_change(session: Session, change: TaskChange) -> None:
         session.add(ApprovalDecision(process_id=task.process_id, business_key=task.business_key, task_id=task.id,
                                      step=d.step, role=d.role, decided_by=d.decided_by, decision=d.decision,
                                      comment=d.comment, idempotency_key=key, decided_at=now))
+        verb = "approved" if d.decision == "approve" else "rejected"
+        processes.note(session, task.process_id, f"approval: {task.step_label}", f"{verb} by {d.decided_by}")
+    elif change.event in ("escalated", "delegated", "reassigned") and task.kind == "approval":
+        who = task.assignee or task.candidate_user or f"role {task.candidate_role}"
+        processes.note(session, task.process_id, f"approval: {task.step_label}", f"waiting for {who} ({change.event})")
     _event(session, change.task_id, change.event, change.actor, change.detail, key)
     session.flush()
 

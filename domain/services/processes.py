@@ -59,3 +59,12 @@ def advance(session: Session, process_id: str, step: str, *, detail: str = "", s
 def closing_status(document_status: str) -> str:
     """A process ends `cancelled` when its document was withdrawn, `completed` otherwise."""
     return "cancelled" if document_status == "cancelled" else "completed"
+
+
+def note(session: Session, process_id: str, step: str, detail: str) -> None:
+    """Say what a step is waiting for, or how it ended, without moving the process on."""
+    row = session.execute(select(ProcessStep).where(ProcessStep.process_id == process_id,
+                                                    ProcessStep.name == step)).scalar_one_or_none()
+    if row is not None:
+        row.detail = detail[:300]
+        session.flush()

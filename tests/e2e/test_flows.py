@@ -59,6 +59,7 @@ async def test_expense_claim_of_20000_goes_to_frank_grace_heidi(stack):
     assert [s["name"] for s in proc["steps"]] == ["submitted", "approval: manager", "approval: finance",
                                                   "approval: cfo", "awaiting payment", "paid"]
     assert all(s["status"] == "done" for s in proc["steps"])
+    assert [s["detail"] for s in proc["steps"][1:4]] == ["approved by frank", "approved by grace", "approved by heidi"]
     assert proc["temporal"]["status"] == "completed"
 
 
