@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     task_queue: str = "valueloop"
+    # The Temporal web UI's base URL, for links from the process page; empty shows no link.
+    temporal_ui_url: str = ""
     # Signs the login tokens. No default: `valueloop up` keeps a generated one in its data dir;
     # `valueloop api` refuses to start without it (a public default would let anyone mint tokens).
     secret_key: str = ""

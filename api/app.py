@@ -95,16 +95,11 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         healthy = all(v == "ok" for v in parts.values())
         return ok({"status": "ok" if healthy else "unavailable", **parts}, 200 if healthy else 503)
 
-    from api.routes import auth, expenses, ledger, master, processes, purchasing, tasks
+    from api.routes import auth, expenses, ledger, master, processes, purchasing, tasks, ui
 
     for r in (auth.router, tasks.router, expenses.router, purchasing.requisitions, purchasing.orders, master.router,
-              ledger.router, processes.router):
+              ledger.router, processes.router, ui.router):
         app.include_router(r)
-    try:
-        from api.routes import ui  # type: ignore[attr-defined,unused-ignore]
-        app.include_router(ui.router)
-    except ImportError:
-        pass
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
 

@@ -32,7 +32,7 @@ def process_summary(p: Process) -> dict[str, Any]:
             "started_at": p.started_at, "closed_at": p.closed_at}
 
 
-def _scope(q: Any, user: Principal) -> Any:
+def process_scope(q: Any, user: Principal) -> Any:
     if access.sees_all(set(user.roles), "process"):
         return q
     return q.where(or_(Process.owner == user.username,
@@ -47,7 +47,7 @@ async def list_processes(user: CurrentUser, platform: PlatformDep,
                          business_key: Annotated[str | None, Query(max_length=60)] = None,
                          started_after: datetime | None = None, started_before: datetime | None = None,
                          limit: Limit = 50, offset: Offset = 0) -> Any:
-    q = _scope(select(Process), user)
+    q = process_scope(select(Process), user)
     for col, value in ((Process.type, type), (Process.status, status), (Process.stage, stage),
                        (Process.business_key, business_key)):
         if value:
@@ -62,7 +62,7 @@ async def list_processes(user: CurrentUser, platform: PlatformDep,
 
 def _visible(s: Session, user: Principal, process_id: str) -> Process:
     proc = s.get(Process, process_id)
-    if proc is None or s.execute(_scope(select(Process.process_id), user)
+    if proc is None or s.execute(process_scope(select(Process.process_id), user)
                                  .where(Process.process_id == process_id)).first() is None:
         raise NotFound(f"no process {process_id}")
     return proc

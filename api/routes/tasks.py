@@ -56,7 +56,7 @@ async def task_counts(user: CurrentUser, platform: PlatformDep) -> Any:
     return ok(await platform.read(count))
 
 
-def _visible(s: Session, user: Any, task_id: str) -> Task:
+def visible_task(s: Session, user: Any, task_id: str) -> Task:
     task = s.get(Task, task_id)
     if task is None:
         raise NotFound(f"no task {task_id}")
@@ -71,7 +71,7 @@ def _visible(s: Session, user: Any, task_id: str) -> Task:
 @router.get("/{task_id}")
 async def get_task(task_id: str, user: CurrentUser, platform: PlatformDep) -> Any:
     def load(s: Session) -> dict[str, Any]:
-        task = _visible(s, user, task_id)
+        task = visible_task(s, user, task_id)
         events = s.execute(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)).scalars()
         return {**task_view(task), "approvals": approvals.trail(s, task.process_id),
                 "events": [{"event": e.event, "actor": e.actor, "detail": e.detail, "at": e.at} for e in events]}

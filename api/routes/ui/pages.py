@@ -1,0 +1,184 @@
+"""What every page shares: rendering (templates, filters, security headers), the logged-in viewer with
+its session-bound CSRF token, and the route class that answers every refusal as a page."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+import jwt
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from api import auth
+from api.app import STATUS
+from api.deps import SESSION_COOKIE, PlatformDep, SettingsDep, current_user
+from api.platform import Platform
+from domain.errors import DomainError
+from domain.services import approvals
+from settings import Settings
+
+HEADERS = {  # no script runs on these pages at all: injected markup could not execute even if escaping failed
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+# --- rendering -------------------------------------------------------------------------------------
+
+def money(value: Decimal | None) -> str:
+    return "—" if value is None else f"{Decimal(value):,.2f}"
+
+
+def _when(value: datetime | date | None) -> str:
+    if value is None:
+        return "—"
+    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else value.isoformat()
+
+
+ENV = Environment(loader=FileSystemLoader(Path(__file__).parents[2] / "templates"),
+                  autoescape=select_autoescape(default=True, default_for_string=True),
+                  trim_blocks=True, lstrip_blocks=True)
+ENV.filters.update(money=money, when=_when, label=lambda s: str(s or "").replace("_", " "),
+                   q=lambda s: quote(str(s), safe="/"))
+
+
+def page(template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    return HTMLResponse(ENV.get_template(template).render(**ctx), status_code=status, headers=HEADERS)
+
+
+def redirect(path: str, **params: str) -> RedirectResponse:
+    query = urlencode({k: v for k, v in params.items() if v})
+    return RedirectResponse(f"{path}?{query}" if query else path, status_code=303)
+
+
+def safe_next(target: str) -> str:
+    """Only a path on this site: never `//evil.example` or `https://…` (no open redirect)."""
+    ok = (target.startswith("/") and not target.startswith("//") and "\\" not in target and target.isprintable()
+          and not target.startswith("/login"))
+    return target if ok else ""
+
+
+# --- sessions and CSRF -----------------------------------------------------------------------------
+
+class LoginRequired(Exception):
+    pass
+
+
+class CsrfRejected(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The logged-in caller of a page, with what every page needs."""
+
+    user: auth.Principal
+    csrf: str
+    platform: Platform
+    settings: Settings
+
+
+def csrf_token(secret: str, session_token: str) -> str:
+    try:
+        jti = jwt.decode(session_token, options={"verify_signature": False}).get("jti")
+    except jwt.PyJWTError:
+        jti = None
+    return hmac.new(secret.encode(), str(jti or session_token).encode(), hashlib.sha256).hexdigest()
+
+
+async def viewer(request: Request, settings: SettingsDep, platform: PlatformDep) -> Viewer:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise LoginRequired
+    try:
+        user = await current_user(request=request, settings=settings, platform=platform, token=token)
+    except HTTPException as e:
+        if e.status_code == 401:
+            raise LoginRequired from None
+        raise
+    return Viewer(user, csrf_token(settings.secret_key, token), platform, settings)
+
+
+async def poster(request: Request, v: Annotated[Viewer, Depends(viewer)]) -> Viewer:
+    """The viewer of a POST whose form carries this session's CSRF token."""
+    sent = (await request.form()).get("csrf")
+    if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), v.csrf.encode()):
+        raise CsrfRejected
+    return v
+
+
+ViewerDep = Annotated[Viewer, Depends(viewer)]
+PosterDep = Annotated[Viewer, Depends(poster)]
+
+
+# --- errors as pages -------------------------------------------------------------------------------
+
+class PageRoute(APIRoute):
+    """Turns what would be a JSON error elsewhere into a page: a redirect to the login, or an error page."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired:
+                nxt = safe_next(request.url.path) if request.method == "GET" else ""
+                response: Response = redirect("/login", next=nxt)
+                response.delete_cookie(SESSION_COOKIE, path="/")
+                return response
+            except CsrfRejected:
+                return page("error.html", 403, title="Request refused", message=(
+                    "This form was not sent from a current Valueloop page (its security token is missing or "
+                    "wrong), so nothing was changed. Go back, reload the page and try again."))
+            except DomainError as e:
+                return page("error.html", error_status(e), title="Not possible", message=e.message)
+            except RequestValidationError as e:
+                return page("error.html", 422, title="Invalid input", message=sentence(e.errors()))
+            except HTTPException as e:
+                return page("error.html", e.status_code, title="Not possible", message=str(e.detail))
+
+        return guarded
+
+
+def page_router() -> APIRouter:
+    """A router of UI pages: every route a PageRoute, none in the OpenAPI schema."""
+    return APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+def sentence(errors: Any) -> str:
+    parts = [f"{'.'.join(str(p) for p in e.get('loc', ()) if p not in ('body', 'query', 'path'))}: "
+             f"{e.get('msg', 'invalid')}" for e in list(errors)[:5]]
+    return "; ".join(parts) or "invalid input"
+
+
+def error_status(e: DomainError) -> int:
+    return STATUS.get(e.kind, 422)
+
+
+async def render(v: Viewer, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    def count(s: Session) -> int:
+        q = approvals.task_query(v.user.username, sorted(v.user.roles))
+        return int(s.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+    return page(template, status, me=v.user, roles=sorted(v.user.roles), csrf=v.csrf,
+                open_count=await v.platform.read(count), **ctx)
+
+
+async def not_possible(v: Viewer, e: DomainError) -> Response:
+    return await render(v, "error.html", error_status(e), title="Not possible", message=e.message)

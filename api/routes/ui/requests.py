@@ -1,0 +1,100 @@
+"""The requester's own documents ("my requests"): expense claims and purchase requisitions with the step
+each waits on, filing an expense claim, and cancelling one that is still pending."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Form
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from api.deps import as_actor
+from api.routes.expenses import visible_claim
+from api.routes.ui.pages import (
+    PosterDep,
+    Viewer,
+    ViewerDep,
+    error_status,
+    money,
+    page_router,
+    redirect,
+    render,
+    sentence,
+)
+from domain import expenses as expense_rules
+from domain.errors import DomainError
+from domain.schema import ExpenseClaim, PurchaseRequisition, Task
+
+router = page_router()
+
+
+async def _requests(v: Viewer, *, status: int = 200, form: dict[str, str] | None = None, **ctx: Any) -> Response:
+    me = v.user.username
+
+    def load(s: Session) -> dict[str, Any]:
+        claims = list(s.execute(select(ExpenseClaim).where(ExpenseClaim.requester == me)
+                                .order_by(ExpenseClaim.id.desc()).limit(100)).scalars())
+        reqs = list(s.execute(select(PurchaseRequisition).where(PurchaseRequisition.requester == me)
+                              .order_by(PurchaseRequisition.id.desc()).limit(100)).scalars())
+        pids = [c.process_id for c in claims] + [r.process_id for r in reqs]
+        waiting: dict[str, str] = {}
+        for t in s.execute(select(Task).where(Task.process_id.in_(pids), Task.status == "open",
+                                              Task.kind == "approval")).scalars():
+            who = t.assignee or t.candidate_user or (f"any {t.candidate_role}" if t.candidate_role else "")
+            waiting[t.process_id] = f"{t.step_label or 'approval'}: {who}" if who else t.step_label
+        return {
+            "claims": [{"number": c.number, "created_at": c.created_at, "total": c.total, "currency": c.currency,
+                        "status": c.status, "process_id": c.process_id,
+                        "waiting": waiting.get(c.process_id) or ("approval starting" if c.status == "pending_approval"
+                                                                 else ""),
+                        "description": "; ".join(ln.description for ln in c.lines if ln.description)}
+                       for c in claims],
+            "requisitions": [{"number": r.number, "created_at": r.created_at, "total": r.total, "status": r.status,
+                              "justification": r.justification, "process_id": r.process_id,
+                              "waiting": waiting.get(r.process_id, "")} for r in reqs],
+        }
+
+    data = await v.platform.read(load)
+    form = form or {"category": "travel", "currency": "USD", "date": date.today().isoformat()}
+    return await render(v, "requests.html", status, section="requests", categories=list(
+        expense_rules.CATEGORY_ACCOUNTS), form=form, **data, **ctx)
+
+
+@router.get("/requests")
+async def my_requests(v: ViewerDep, msg: str = "") -> Response:
+    return await _requests(v, msg=msg[:300])
+
+
+@router.post("/requests/expense-claims")
+async def file_expense_claim(v: PosterDep, category: Annotated[str, Form(max_length=40)] = "",
+                             amount: Annotated[str, Form(max_length=40)] = "",
+                             currency: Annotated[str, Form(max_length=3)] = "USD",
+                             date_: Annotated[str, Form(alias="date", max_length=20)] = "",
+                             description: Annotated[str, Form(max_length=500)] = "") -> Response:
+    form = {"category": category, "amount": amount, "currency": currency, "date": date_, "description": description}
+    try:
+        line = expense_rules.ExpenseLineIn.model_validate({
+            "category": category, "amount": amount.strip(), "currency": currency.strip().upper() or "USD",
+            "date": date_, "description": description.strip()})
+    except ValidationError as e:
+        return await _requests(v, status=422, form=form, error=f"The claim was not filed. {sentence(e.errors())}")
+    try:
+        out = await v.platform.submit_expense_claim(v.user.username, [line])
+    except DomainError as e:
+        return await _requests(v, status=error_status(e), form=form, error=e.message)
+    return redirect("/requests", msg=f"Expense claim {out['claim_id']} filed for {money(out['total'])} "
+                                     f"{line.currency}; it now waits for approval.")
+
+
+@router.post("/requests/expense-claims/{number}/cancel")
+async def cancel_expense_claim(number: str, v: PosterDep) -> Response:
+    try:
+        await v.platform.read(lambda s: visible_claim(s, v.user, number))
+        await v.platform.cancel_expense_claim(as_actor(v.user), number)
+    except DomainError as e:
+        return await _requests(v, status=error_status(e), error=e.message)
+    return redirect("/requests", msg=f"Expense claim {number} is cancelled.")
