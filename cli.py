@@ -138,7 +138,8 @@ def up(
     data_dir.mkdir(parents=True, exist_ok=True)
     env_url = os.environ.get("DATABASE_URL")
     settings = Settings(database_url=env_url or f"sqlite:///{data_dir.resolve()}/valueloop.db",
-                        temporal_address=f"127.0.0.1:{temporal_port}", temporal_ui_url=f"http://127.0.0.1:{ui_port}",
+                        temporal_address=f"127.0.0.1:{temporal_port}",
+                        temporal_ui_url=os.environ.get("TEMPORAL_UI_URL") or f"http://127.0.0.1:{ui_port}",
                         secret_key=_secret(data_dir))
     log = open(data_dir / "temporal.log", "ab")  # noqa: SIM115 - lives as long as the child
     temporal = subprocess.Popen(temporal_command(temporal_port, ui_port, data_dir / "temporal.db"),
