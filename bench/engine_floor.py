@@ -1,0 +1,316 @@
+"""Engine floor: expense claims per second end to end through the HTTP API, divided by the rate of a
+skeleton of the same shape (bench/skeleton.py) on the same dev server, in the same worker process,
+in the same run.
+
+Stack, as `valueloop up` runs it on one machine: the Temporal dev server with its state in a SQLite
+file in WAL mode (DESIGN.md rule 8), the domain in a SQLite file holding the demo company, our worker
+and the API (uvicorn) in this process and event loop, and N concurrent httpx client loops.
+
+Our flow per claim: erin POSTs a claim of 500 (one approval step, frank); frank polls
+GET /api/tasks?business_key=… until the task is there and POSTs …/complete approve; erin polls
+GET /api/expense-claims/{id} until it is approved. The skeleton flow: start the parent and wait on
+its recorded_state Update, poll the child with a query until its task is open, execute the child's
+decide Update, await the parent's result. Both are driven with the same concurrency, count and poll
+interval; the phases alternate (skeleton, ours, skeleton, ours, …) so that drift hits both.
+CPU seconds of this process and of the dev server are counted per flow, to show where the gap is.
+
+`--engine-features` adds a diagnostic third side (run_all uses it): the skeleton plus the engine work
+ExpenseClaim asks for beyond its shape (search attributes, Stage upserts, the SLA timer).
+`--only ours|skeleton` runs one side alone, to profile it (py-spy record --gil -- python -m …).
+
+    python -m bench.engine_floor [--count 240] [--concurrency 16] [--rounds 4] [--engine-features]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+
+from bench.common import CpuMeter, console, ms, pct, progress, serve
+from bench.skeleton import SkelApproval, SkelClaim, SkelDecision, build_skeleton_worker
+from workflows.common import AMOUNT, BUSINESS_KEY, OWNER, PROCESS_TYPE, STAGE
+
+CLAIM = {"lines": [{"category": "travel", "amount": "500", "currency": "USD", "date": "2026-11-02",
+                    "description": "bench trip"}]}
+FLOW_TIMEOUT = 120.0  # seconds one flow may take before it counts as failed
+MAX_ERRORS = 10  # failed flows on one side before the benchmark gives up (the code under test is broken)
+
+
+class FlowError(Exception):
+    pass
+
+
+@dataclass
+class Phase:
+    """What one side measured (accumulated over the rounds)."""
+
+    done: int = 0
+    elapsed: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    cpu: CpuMeter = field(default_factory=CpuMeter)
+    polls: int = 0  # empty polls (task not there yet / not approved yet)
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.elapsed if self.elapsed else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        n = max(self.done, 1)
+        return {"flows": self.done, "errors": len(self.errors), "seconds": round(self.elapsed, 2),
+                "rate_per_s": round(self.rate, 2), "p50_ms": ms(pct(self.latencies, 50)),
+                "p95_ms": ms(pct(self.latencies, 95)), "max_ms": ms(max(self.latencies, default=0.0)),
+                "empty_polls_per_flow": round(self.polls / n, 2),
+                "cpu_ms_per_flow": {"python": ms(self.cpu.python / n), "temporal_server": ms(self.cpu.children / n)},
+                "first_errors": self.errors[:3]}
+
+
+def _check(r: httpx.Response, expected: int) -> Any:
+    if r.status_code != expected:
+        raise FlowError(f"{r.request.method} {r.request.url.path} -> {r.status_code}: {r.text[:200]}")
+    return r.json()
+
+
+# --- the two flows ------------------------------------------------------------------------------------
+
+@dataclass
+class OurFlow:
+    http: httpx.AsyncClient
+    erin: dict[str, str]
+    frank: dict[str, str]
+    poll: float
+    polls: int = 0  # poll requests that found nothing yet, over all flows
+
+    async def __call__(self, _i: int) -> None:
+        claim = _check(await self.http.post("/api/expense-claims", json=CLAIM, headers=self.erin), 201)["claim_id"]
+        while not (rows := _check(await self.http.get("/api/tasks", params={"business_key": claim},
+                                                      headers=self.frank), 200)):
+            self.polls += 1
+            await asyncio.sleep(self.poll)
+        _check(await self.http.post(f"/api/tasks/{rows[0]['id']}/complete",
+                                    json={"decision": "approve", "comment": "ok"}, headers=self.frank), 200)
+        while _check(await self.http.get(f"/api/expense-claims/{claim}", headers=self.erin), 200)["status"] \
+                != "approved":
+            self.polls += 1
+            await asyncio.sleep(self.poll)
+
+
+@dataclass
+class SkeletonFlow:
+    client: Client
+    task_queue: str
+    run_id: str
+    poll: float
+    engine_features: bool = False
+    polls: int = 0
+
+    async def __call__(self, i: int) -> None:
+        number = f"SK-{i:05d}"
+        search = None
+        if self.engine_features:  # what Platform._search sets on an expense claim
+            search = TypedSearchAttributes([
+                SearchAttributePair(PROCESS_TYPE, "expense_claim"), SearchAttributePair(BUSINESS_KEY, number),
+                SearchAttributePair(OWNER, "erin"), SearchAttributePair(AMOUNT, 500.0),
+                SearchAttributePair(STAGE, "submitted")])
+        handle = await self.client.start_workflow(
+            SkelClaim.run, args=[number, self.engine_features], id=f"skel-claim-{self.run_id}-{i}",
+            task_queue=self.task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=search)
+        await handle.execute_update(SkelClaim.recorded_state)
+        child = self.client.get_workflow_handle(f"{handle.id}/approval")
+        while True:
+            try:
+                task_id = await child.query(SkelApproval.task)
+            except RPCError as e:  # the child is not there yet, or has not run its first task
+                if e.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                    raise
+                task_id = None
+            if task_id:
+                break
+            self.polls += 1
+            await asyncio.sleep(self.poll)
+        await child.execute_update(SkelApproval.decide, SkelDecision(task_id=task_id, actor="frank",
+                                                                     decision="approve"))
+        if await handle.result() != "approved":
+            raise FlowError(f"skeleton {handle.id} did not end approved")
+
+
+async def drive(flow: Callable[[int], Awaitable[None]], first: int, n: int, concurrency: int, phase: Phase,
+                on_done: Callable[[], None]) -> None:
+    """Run flows first..first+n-1 with `concurrency` loops; add the outcome to `phase`."""
+    todo = iter(range(first, first + n))
+
+    async def loop() -> None:
+        for i in todo:
+            if len(phase.errors) >= MAX_ERRORS:
+                return
+            t0 = time.perf_counter()
+            try:
+                async with asyncio.timeout(FLOW_TIMEOUT):
+                    await flow(i)
+            except Exception as e:  # noqa: BLE001 - counted and reported, the run goes on
+                phase.errors.append(f"{type(e).__name__}: {e}"[:300])
+            else:
+                phase.latencies.append(time.perf_counter() - t0)
+                phase.done += 1
+            on_done()
+
+    t0 = time.perf_counter()
+    with phase.cpu.measure():
+        await asyncio.gather(*(loop() for _ in range(concurrency)))
+    phase.elapsed += time.perf_counter() - t0
+    if len(phase.errors) >= MAX_ERRORS:
+        raise FlowError(f"{len(phase.errors)} flows failed; the first: {phase.errors[0]}")
+
+
+# --- the stack ----------------------------------------------------------------------------------------
+
+async def start_dev_server(tmp: Path) -> WorkflowEnvironment:
+    from settings import venv_binary
+    from workflows.common import SEARCH_ATTRIBUTES
+
+    return await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(venv_binary("temporal")),  # never download
+        dev_server_database_filename=str(tmp / "temporal.db"),
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_log_level="error",
+        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+                               "--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
+    )
+
+
+SIDES = {"skeleton": "skeleton (Temporal only)", "skeleton_engine_features": "skeleton + SAs, upserts, timer",
+         "ours": "expense claims via HTTP"}
+
+
+async def run(count: int = 240, concurrency: int = 16, warmup: int = 32, rounds: int = 4,
+              poll: float = 0.05, only: str | None = None, engine_features: bool = False) -> dict[str, Any]:
+    """Measure both sides. `only` ("ours" or "skeleton") runs one side alone, for profiling;
+    `engine_features` adds a third side, the skeleton plus the engine work ExpenseClaim asks for
+    beyond its shape (search attributes, Stage upserts, SLA timer), to attribute the gap."""
+    from api.app import create_app
+    from api.platform import Platform
+    from domain import demo
+    from domain.db import Database
+    from settings import Settings
+    from worker import build_worker
+
+    run_id = uuid.uuid4().hex[:8]
+    names = [n for n in SIDES if (only is None or n == only)
+             and (n != "skeleton_engine_features" or (engine_features and only is None))]
+    phases = {n: Phase() for n in names}
+    per_round = max(1, count // rounds)
+    with tempfile.TemporaryDirectory(prefix="valueloop-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        with console.status("starting the Temporal dev server (SQLite WAL) and the domain database…"):
+            env = await start_dev_server(tmp)
+            db = Database(f"sqlite:///{tmp}/valueloop.db")
+            db.create_all()
+            with db.write() as s:
+                demo.load(s)
+        try:
+            settings = Settings(database_url=db.url, task_queue=f"bench-{run_id}",
+                                secret_key=f"bench-secret-{uuid.uuid4().hex}")
+            skel_queue = f"bench-skeleton-{run_id}"
+            app = create_app(settings, Platform(env.client, db, settings.task_queue))
+            async with build_worker(env.client, db, settings.task_queue, settings.activity_threads), \
+                    build_skeleton_worker(env.client, skel_queue, settings.activity_threads), \
+                    serve(app) as base_url, \
+                    httpx.AsyncClient(base_url=base_url, timeout=60,
+                                      limits=httpx.Limits(max_connections=concurrency * 2 + 8)) as http:
+                tokens = {}
+                for user in ("erin", "frank"):
+                    r = await http.post("/api/auth/token", data={"username": user, "password": "demo"})
+                    tokens[user] = {"Authorization": f"Bearer {_check(r, 200)['access_token']}"}
+                flows: dict[str, OurFlow | SkeletonFlow] = {
+                    "skeleton": SkeletonFlow(env.client, skel_queue, f"{run_id}-p", poll),
+                    "skeleton_engine_features": SkeletonFlow(env.client, skel_queue, f"{run_id}-f", poll,
+                                                             engine_features=True),
+                    "ours": OurFlow(http, tokens["erin"], tokens["frank"], poll)}
+                with progress() as bars:
+                    warm = bars.add_task("warm-up", total=len(names) * warmup)
+                    for n in names:
+                        w = Phase()
+                        await drive(flows[n], 1_000_000, warmup, concurrency, w, lambda: bars.advance(warm))
+                        if w.errors:
+                            raise FlowError(f"{len(w.errors)} warm-up flows of {n} failed; the first: {w.errors[0]}")
+                        flows[n].polls = 0
+                    bar = {n: bars.add_task(SIDES[n], total=per_round * rounds) for n in names}
+                    for r_ in range(rounds):
+                        for n in names:
+                            await drive(flows[n], r_ * per_round, per_round, concurrency, phases[n],
+                                        lambda n=n: bars.advance(bar[n]))  # type: ignore[misc]
+                for n in names:
+                    phases[n].polls = flows[n].polls
+        finally:
+            with console.status("stopping the dev server…"):
+                db.dispose()
+                await env.shutdown()
+    skel, ours = phases.get("skeleton"), phases.get("ours")
+    ratio = ours.rate / skel.rate if skel and ours and skel.rate else 0.0
+    feat = phases.get("skeleton_engine_features")
+    extra = {"ratio_vs_skeleton_with_engine_features": round(ours.rate / feat.rate, 3)} \
+        if feat and ours and feat.rate else {}
+    return {"concurrency": concurrency, "count_each": per_round * rounds, "rounds": rounds, "warmup_each": warmup,
+            "poll_ms": ms(poll), "temporal_store": "sqlite file, journal_mode=wal, synchronous=normal",
+            **{n: p.summary() for n, p in phases.items()}, "ratio": round(ratio, 3), **extra,
+            "valid": not any(p.errors for p in phases.values())}
+
+
+def report(res: dict[str, Any]) -> None:
+    console.print(f"[bold]engine floor[/bold]: {res['count_each']} flows each, {res['concurrency']} concurrent, "
+                  f"{res['rounds']} alternating rounds, poll {res['poll_ms']:.0f} ms, dev server on SQLite WAL")
+    for key, label in SIDES.items():
+        if key not in res:
+            continue
+        p = res[key]
+        cpu = p["cpu_ms_per_flow"]
+        console.print(f"  {label:<31} {p['rate_per_s']:7.2f} /s   p50 {p['p50_ms']:7.1f} ms   "
+                      f"p95 {p['p95_ms']:7.1f} ms   cpu/flow: python {cpu['python']:.1f} ms, "
+                      f"temporal server {cpu['temporal_server']:.1f} ms   empty polls/flow {p['empty_polls_per_flow']:.1f}"
+                      + (f"   [red]{p['errors']} errors: {p['first_errors'][0]}[/red]" if p["errors"] else ""))
+    if "ratio_vs_skeleton_with_engine_features" in res:
+        console.print(f"  (diagnostic) claims / skeleton with engine features: "
+                      f"{res['ratio_vs_skeleton_with_engine_features']:.3f}")
+    console.print(f"engine-floor ratio: {res['ratio']:.3f}", markup=False)
+    if not res["valid"]:
+        console.print("[red]some flows failed: the ratio counts only the ones that finished[/red]")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=240, help="measured flows per side")
+    ap.add_argument("--concurrency", type=int, default=16, help="concurrent client loops")
+    ap.add_argument("--warmup", type=int, default=32, help="warm-up flows per side")
+    ap.add_argument("--rounds", type=int, default=4, help="alternating measurement rounds")
+    ap.add_argument("--poll", type=float, default=0.05, help="poll interval, seconds")
+    ap.add_argument("--only", choices=["ours", "skeleton"], help="run one side alone (for profiling)")
+    ap.add_argument("--engine-features", action="store_true",
+                    help="also measure the skeleton with search attributes, Stage upserts and an SLA timer")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    a = parse_args(argv)
+    res = asyncio.run(run(a.count, a.concurrency, a.warmup, a.rounds, a.poll, a.only, a.engine_features))
+    report(res)
+    return res
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Runs every benchmark, prints a summary table and writes the numbers to bench/results.json.
+
+    python -m bench.run_all          (what `make bench` runs)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from bench import engine_floor, inbox
+from bench.common import console
+
+RESULTS = Path(__file__).with_name("results.json")
+TARGET_RATIO = 0.8
+
+
+def summary_rows(res: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    ef = res["engine_floor"]
+    if "error" in ef:
+        rows.append(("engine floor", "FAILED", ef["error"][:200]))
+    else:
+        rows += _engine_rows(ef)
+    if "error" in res["inbox"]:
+        rows.append(("inbox", "FAILED", res["inbox"]["error"][:200]))
+    else:
+        rows += _inbox_rows(res["inbox"])
+    return rows
+
+
+def _engine_rows(ef: dict[str, Any]) -> list[tuple[str, str, str]]:
+    sk, ours = ef["skeleton"], ef["ours"]
+    rows = [
+        ("engine floor", "skeleton rate / p50 / p95",
+         f"{sk['rate_per_s']:.2f}/s  {sk['p50_ms']:.0f} ms  {sk['p95_ms']:.0f} ms"),
+    ]
+    if "skeleton_engine_features" in ef:
+        fx = ef["skeleton_engine_features"]
+        rows.append(("engine floor", "skeleton + SAs/upserts/timer (diagnostic)",
+                     f"{fx['rate_per_s']:.2f}/s  {fx['p50_ms']:.0f} ms  {fx['p95_ms']:.0f} ms"))
+    rows += [
+        ("engine floor", "expense claims rate / p50 / p95",
+         f"{ours['rate_per_s']:.2f}/s  {ours['p50_ms']:.0f} ms  {ours['p95_ms']:.0f} ms"),
+        ("engine floor", "engine-floor ratio (target >= 0.8)",
+         f"{ef['ratio']:.3f}  {'ok' if ef['ratio'] >= TARGET_RATIO else 'BELOW TARGET'}"
+         + ("" if ef["valid"] else "  (some flows failed)")),
+    ]
+    return rows
+
+
+def _inbox_rows(ib: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    for backend in ("sqlite", "postgresql"):
+        if backend in ib:
+            r = ib[backend]
+            rows += [
+                (f"inbox ({backend})", "GET /api/tasks p50 / p95, 100 open",
+                 f"{r['100']['http_p50_ms']:.2f} ms  {r['100']['http_p95_ms']:.2f} ms"),
+                (f"inbox ({backend})", "GET /api/tasks p50 / p95, 10,000 open",
+                 f"{r['10000']['http_p50_ms']:.2f} ms  {r['10000']['http_p95_ms']:.2f} ms"),
+                (f"inbox ({backend})", "p95 ratio 10,000 / 100 (HTTP, DB query)",
+                 f"{r['http_p95_ratio']:.2f}  {r['db_p95_ratio']:.2f}"),
+            ]
+    return rows
+
+
+async def run_all() -> dict[str, Any]:
+    load_before = os.getloadavg()
+    t0 = time.perf_counter()
+    console.rule("engine floor")
+    ef: dict[str, Any]
+    try:
+        ef = await engine_floor.run(count=200, rounds=4, engine_features=True)
+        engine_floor.report(ef)
+    except Exception as e:  # noqa: BLE001 - reported, and the other benchmark still runs
+        ef = {"error": f"{type(e).__name__}: {e}"}
+        console.print(f"[red]engine floor failed: {ef['error']}[/red]")
+    console.rule("inbox")
+    ib: dict[str, Any]
+    try:
+        ib = await inbox.run()
+        inbox.report(ib)
+    except Exception as e:  # noqa: BLE001
+        ib = {"error": f"{type(e).__name__}: {e}"}
+        console.print(f"[red]inbox failed: {ib['error']}[/red]")
+    return {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                        "loadavg_before": [round(x, 2) for x in load_before],
+                        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+                        "database_url_backend": "postgresql" if "postgresql" in ib else "sqlite"},
+            "seconds": round(time.perf_counter() - t0, 1), "engine_floor": ef, "inbox": ib}
+
+
+def main() -> int:
+    res = asyncio.run(run_all())
+    table = Table(title="Valueloop benchmarks", show_lines=False)
+    for col in ("benchmark", "measure", "result"):
+        table.add_column(col)
+    for row in summary_rows(res):
+        table.add_row(*row)
+    console.print(table)
+    RESULTS.write_text(json.dumps(res, indent=2) + "\n")
+    console.print(f"written to {RESULTS} ({res['seconds']} s; load average before "
+                  f"{res['machine']['loadavg_before'][0]}, after {res['machine']['loadavg_after'][0]})")
+    return 1 if any("error" in res[k] for k in ("engine_floor", "inbox")) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
