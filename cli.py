@@ -8,6 +8,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -70,8 +71,9 @@ def prepare_database(settings: Settings, demo: bool) -> bool:
 
 
 async def serve(settings: Settings, host: str, port: int, run_worker: bool = True, run_api: bool = True,
-                on_ready: object = None) -> None:
-    """The worker and the API in one event loop until SIGINT/SIGTERM."""
+                on_ready: object = None, children: list[subprocess.Popen[bytes]] | None = None) -> None:
+    """The API (and, with run_worker, a worker) in one event loop until SIGINT/SIGTERM, or until one
+    of `children` (the worker process of `up`) dies."""
     import uvicorn
 
     from api.app import create_app
@@ -106,9 +108,19 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
         tasks.append(asyncio.create_task(worker.run()))
     if callable(on_ready):
         on_ready()
+
+    async def watch() -> None:
+        while all(c.poll() is None for c in children or []):  # noqa: ASYNC110 - a child process has no event
+            await asyncio.sleep(1)
+        err.print("[red]the worker process stopped; stopping everything[/red]")
+
+    watcher = asyncio.create_task(watch()) if children else None
     stopper = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    done, _ = await asyncio.wait([*tasks, stopper, *([watcher] if watcher else [])],
+                                 return_when=asyncio.FIRST_COMPLETED)
     console.print("[yellow]stopping…[/yellow]")
+    if watcher is not None:
+        watcher.cancel()
     if server is not None:
         server.should_exit = True
     if worker is not None:
@@ -116,7 +128,7 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
     await asyncio.gather(*tasks, return_exceptions=True)
     db.dispose()
     for t in done:
-        if t is not stopper and t.exception() is not None:
+        if t is not stopper and t is not watcher and t.exception() is not None:
             raise t.exception()  # type: ignore[misc]
 
 
@@ -143,7 +155,8 @@ def up(
                         secret_key=_secret(data_dir))
     log = open(data_dir / "temporal.log", "ab")  # noqa: SIM115 - lives as long as the child
     temporal = subprocess.Popen(temporal_command(temporal_port, ui_port, data_dir / "temporal.db"),
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=_die_with_parent)
     try:
         with console.status("preparing the database…"):
             loaded = prepare_database(settings, demo)
@@ -161,16 +174,39 @@ def up(
             if demo:
                 console.print("log in as alice, bob, …, admin with password [bold]demo[/bold]. Ctrl-C stops.")
 
-        asyncio.run(serve(settings, host, port, on_ready=ready))
+        # The worker runs in a process of its own: API and worker each get a core's worth of Python.
+        worker_env = {**os.environ, "DATABASE_URL": settings.database_url,
+                      "TEMPORAL_ADDRESS": settings.temporal_address, "TASK_QUEUE": settings.task_queue}
+        worker_proc = subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=worker_env,
+                                       cwd=Path(__file__).parent, preexec_fn=_die_with_parent)
+        try:
+            asyncio.run(serve(settings, host, port, run_worker=False, on_ready=ready, children=[worker_proc]))
+        finally:
+            _stop_child(worker_proc)
     finally:
-        if temporal.poll() is None:
-            temporal.send_signal(signal.SIGTERM)
-            try:
-                temporal.wait(15)
-            except subprocess.TimeoutExpired:
-                temporal.kill()
+        _stop_child(temporal)
         log.close()
     console.print("stopped")
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: Linux sends it SIGTERM when `up` dies, even by kill -9."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _stop_child(proc: subprocess.Popen[bytes], grace: float = 15) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @app.command()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import compileall
+import signal
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+import workflows
 from activities import all_activities
 from domain.db import Database
 from settings import Settings, get_settings
@@ -25,6 +29,9 @@ async def connect(settings: Settings) -> Client:
 
 
 def build_worker(client: Client, db: Database, task_queue: str, threads: int = 32) -> Worker:
+    # Temporal's sandbox re-imports the workflow modules for every workflow run: keep their bytecode
+    # compiled on disk (even where PYTHONDONTWRITEBYTECODE is set) so that costs no compile.
+    compileall.compile_dir(Path(workflows.__file__).parent, quiet=1)
     return Worker(
         client,
         task_queue=task_queue,
@@ -36,11 +43,27 @@ def build_worker(client: Client, db: Database, task_queue: str, threads: int = 3
 
 
 async def main(settings: Settings | None = None) -> None:
+    """Run until SIGINT/SIGTERM, then finish the activities in flight and stop."""
     settings = settings or get_settings()
-    client = await connect(settings)
+    client = None
+    for attempt in range(120):  # the Temporal server may still be starting
+        try:
+            client = await connect(settings)
+            break
+        except Exception:
+            if attempt == 119:
+                raise
+            await asyncio.sleep(0.5)
+    assert client is not None
     db = Database(settings.database_url)
     worker = build_worker(client, db, settings.task_queue, settings.activity_threads)
-    await worker.run()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.shutdown()))
+    try:
+        await worker.run()
+    finally:
+        db.dispose()
 
 
 if __name__ == "__main__":

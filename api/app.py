@@ -70,12 +70,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return JSONResponse({"detail": f"request body over {settings.max_body_bytes} bytes"}, status_code=413)
-        return await call_next(request)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> Response:
@@ -102,6 +97,48 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         app.include_router(r)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
+
+
+class BodyLimit:
+    """413 for a body over the limit, judged by its Content-Length (a plain ASGI middleware: cheap);
+    a chunked body without a length is counted as it streams in."""
+
+    def __init__(self, app: Any, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > self.max_bytes:
+                    await self._too_large(scope, receive, send)
+                    return
+                break
+        seen = 0
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Any, receive: Any, send: Any) -> None:
+        response = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, status_code=413)
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
 
 
 async def _connect_with_retry(connect: Callable[[], Awaitable[Any]], attempts: int = 60) -> Any:

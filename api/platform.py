@@ -21,6 +21,7 @@ from domain import expenses, purchasing
 from domain.db import Database
 from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable, from_kind
 from domain.schema import Task
+from domain.schema.types import utcnow
 from domain.services import approvals, common, org
 from domain.services import purchasing as purchasing_svc
 from workflows.approval import Approval
@@ -164,9 +165,12 @@ class Platform:
         if decision not in ("approve", "reject"):
             raise Invalid("decision must be approve or reject")
         handle = self.client.get_workflow_handle(task.workflow_id)
-        await self.update(handle, Approval.decide, approval_rules.DecideCommand(
+        record: approval_rules.DecisionRecord = await self.update(handle, Approval.decide, approval_rules.DecideCommand(
             task_id=task_id, actor=actor, decision=decision, comment=comment))  # type: ignore[arg-type]
-        return await self.read(lambda s, tid: s.get(Task, tid), task_id)
+        # The workflow answered once the decision was recorded: the task as it now stands, without re-reading.
+        task.status, task.decision, task.decided_by = "completed", record.decision, record.decided_by
+        task.comment, task.closed_at = record.comment, utcnow()
+        return task
 
     async def task_command(self, verb: str, actor: approval_rules.Actor, task_id: str,
                            target: str | None = None, delegate: bool = False) -> Task:

@@ -6,9 +6,9 @@ Stack, as `valueloop up` runs it on one machine: the Temporal dev server with it
 file in WAL mode (DESIGN.md rule 8), the domain in a SQLite file holding the demo company, our worker
 and the API (uvicorn) in this process and event loop, and N concurrent httpx client loops.
 
-Our flow per claim: erin POSTs a claim of 500 (one approval step, frank); frank polls
-GET /api/tasks?business_key=… until the task is there and POSTs …/complete approve; erin polls
-GET /api/expense-claims/{id} until it is approved. The skeleton flow: start the parent and wait on
+Our flow per claim: erin POSTs a claim of 500 (one approval step, frank); frank long-polls
+GET /api/tasks?business_key=…&wait=10 until the task is there and POSTs …/complete approve; erin
+long-polls GET /api/expense-claims/{id}?wait=10&until=approved. The skeleton flow: start the parent and wait on
 its recorded_state Update, poll the child with a query until its task is open, execute the child's
 decide Update, await the parent's result. Both are driven with the same concurrency, count and poll
 interval; the phases alternate (skeleton, ours, skeleton, ours, …) so that drift hits both.
@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
+import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +44,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from bench.common import CpuMeter, console, ms, pct, progress, serve
-from bench.skeleton import SkelApproval, SkelClaim, SkelDecision, build_skeleton_worker
+from bench.skeleton import SkelApproval, SkelClaim, SkelDecision
 from workflows.common import AMOUNT, BUSINESS_KEY, OWNER, PROCESS_TYPE, STAGE
 
 CLAIM = {"lines": [{"category": "travel", "amount": "500", "currency": "USD", "date": "2026-11-02",
@@ -75,7 +78,8 @@ class Phase:
                 "rate_per_s": round(self.rate, 2), "p50_ms": ms(pct(self.latencies, 50)),
                 "p95_ms": ms(pct(self.latencies, 95)), "max_ms": ms(max(self.latencies, default=0.0)),
                 "empty_polls_per_flow": round(self.polls / n, 2),
-                "cpu_ms_per_flow": {"python": ms(self.cpu.python / n), "temporal_server": ms(self.cpu.children / n)},
+                "cpu_ms_per_flow": {"bench_and_api": ms(self.cpu.python / n),
+                                    "temporal_server_and_workers": ms(self.cpu.children / n)},
                 "first_errors": self.errors[:3]}
 
 
@@ -97,16 +101,15 @@ class OurFlow:
 
     async def __call__(self, _i: int) -> None:
         claim = _check(await self.http.post("/api/expense-claims", json=CLAIM, headers=self.erin), 201)["claim_id"]
-        while not (rows := _check(await self.http.get("/api/tasks", params={"business_key": claim},
+        # Long polls (`wait`), as the skeleton waits on Temporal's own long poll (handle.result()).
+        while not (rows := _check(await self.http.get("/api/tasks", params={"business_key": claim, "wait": 10},
                                                       headers=self.frank), 200)):
             self.polls += 1
-            await asyncio.sleep(self.poll)
         _check(await self.http.post(f"/api/tasks/{rows[0]['id']}/complete",
                                     json={"decision": "approve", "comment": "ok"}, headers=self.frank), 200)
-        while _check(await self.http.get(f"/api/expense-claims/{claim}", headers=self.erin), 200)["status"] \
-                != "approved":
+        while _check(await self.http.get(f"/api/expense-claims/{claim}", params={"wait": 10, "until": "approved"},
+                                         headers=self.erin), 200)["status"] != "approved":
             self.polls += 1
-            await asyncio.sleep(self.poll)
 
 
 @dataclass
@@ -179,6 +182,25 @@ async def drive(flow: Callable[[int], Awaitable[None]], first: int, n: int, conc
 
 # --- the stack ----------------------------------------------------------------------------------------
 
+@contextlib.asynccontextmanager
+async def worker_process(kind: str, address: str, task_queue: str, database_url: str = "") -> AsyncIterator[None]:
+    """Each side's worker in a process of its own, as `valueloop up` runs ours (API and worker do not
+    share one interpreter lock). Its CPU is counted with the other child processes."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bench.worker_proc", kind, address,
+                                                task_queue, database_url, stdout=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 60)
+    if line.strip() != b"ready":
+        raise FlowError(f"the {kind} worker did not start")
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), 30)
+        except TimeoutError:
+            proc.kill()
+
 async def start_dev_server(tmp: Path) -> WorkflowEnvironment:
     from settings import venv_binary
     from workflows.common import SEARCH_ATTRIBUTES
@@ -208,7 +230,6 @@ async def run(count: int = 240, concurrency: int = 16, warmup: int = 32, rounds:
     from domain import demo
     from domain.db import Database
     from settings import Settings
-    from worker import build_worker
 
     run_id = uuid.uuid4().hex[:8]
     names = [n for n in SIDES if (only is None or n == only)
@@ -228,8 +249,9 @@ async def run(count: int = 240, concurrency: int = 16, warmup: int = 32, rounds:
                                 secret_key=f"bench-secret-{uuid.uuid4().hex}")
             skel_queue = f"bench-skeleton-{run_id}"
             app = create_app(settings, Platform(env.client, db, settings.task_queue))
-            async with build_worker(env.client, db, settings.task_queue, settings.activity_threads), \
-                    build_skeleton_worker(env.client, skel_queue, settings.activity_threads), \
+            address = env.client.service_client.config.target_host
+            async with worker_process("ours", address, settings.task_queue, db.url), \
+                    worker_process("skeleton", address, skel_queue), \
                     serve(app) as base_url, \
                     httpx.AsyncClient(base_url=base_url, timeout=60,
                                       limits=httpx.Limits(max_connections=concurrency * 2 + 8)) as http:
@@ -281,8 +303,8 @@ def report(res: dict[str, Any]) -> None:
         p = res[key]
         cpu = p["cpu_ms_per_flow"]
         console.print(f"  {label:<31} {p['rate_per_s']:7.2f} /s   p50 {p['p50_ms']:7.1f} ms   "
-                      f"p95 {p['p95_ms']:7.1f} ms   cpu/flow: python {cpu['python']:.1f} ms, "
-                      f"temporal server {cpu['temporal_server']:.1f} ms   empty polls/flow {p['empty_polls_per_flow']:.1f}"
+                      f"p95 {p['p95_ms']:7.1f} ms   cpu/flow: bench+API {cpu['bench_and_api']:.1f} ms, "
+                      f"temporal+worker {cpu['temporal_server_and_workers']:.1f} ms   empty polls/flow {p['empty_polls_per_flow']:.1f}"
                       + (f"   [red]{p['errors']} errors: {p['first_errors'][0]}[/red]" if p["errors"] else ""))
     if "ratio_vs_skeleton_with_engine_features" in res:
         console.print(f"  (diagnostic) claims / skeleton with engine features: "

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
 
 from domain.schema import Task
+
+T = TypeVar("T")
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -30,3 +34,22 @@ def task_view(t: Task) -> dict[str, Any]:
         "created_at": t.created_at, "closed_at": t.closed_at, "decision": t.decision, "decided_by": t.decided_by,
         "comment": t.comment, "reminded_at": t.reminded_at,
     }
+
+
+Wait = Annotated[float, Query(ge=0, le=30, description="long poll: hold the answer up to this many seconds "
+                                                       "until it is not empty (or the status is reached)")]
+POLL_FIRST, POLL_MAX = 0.02, 0.25  # re-check soon, then back off: a waiting request stays cheap
+
+
+async def long_poll(fetch: Callable[[], Awaitable[T]], ready: Callable[[T], bool], wait: float) -> T:
+    """Fetch until `ready` or `wait` seconds have passed; the last fetch is the answer. Saves a
+    client's polling round trips: the re-checks are database reads inside the server."""
+    loop = asyncio.get_running_loop()
+    deadline, pause = loop.time() + wait, POLL_FIRST
+    while True:
+        result = await fetch()
+        left = deadline - loop.time()
+        if ready(result) or left <= 0:
+            return result
+        await asyncio.sleep(min(pause, left))
+        pause = min(pause * 1.5, POLL_MAX)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.deps import CurrentUser, PlatformDep, as_actor, require_role
 from api.encoding import ok
-from api.routes.common import Limit, Offset
+from api.routes.common import Limit, Offset, Wait, long_poll
 from api.schemas import ExpenseClaimIn
 from domain.errors import NotFound
 from domain.schema import ExpenseClaim
@@ -55,8 +55,12 @@ def visible_claim(s: Session, user: Principal, number: str) -> ExpenseClaim:
 
 
 @router.get("/{number}")
-async def get_claim(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    return ok(await platform.read(lambda s: expenses.view(s, visible_claim(s, user, number))))
+async def get_claim(number: str, user: CurrentUser, platform: PlatformDep, wait: Wait = 0,
+                    until: Annotated[str | None, Query(max_length=30, description="with wait: the status to wait for")]
+                    = None) -> Any:
+    view = await long_poll(lambda: platform.read(lambda s: expenses.view(s, visible_claim(s, user, number))),
+                           lambda v: until is None or v["status"] == until, wait if until else 0)
+    return ok(view)
 
 
 @router.post("/{number}/cancel")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, PlatformDep, as_actor
 from api.encoding import ok
-from api.routes.common import Limit, Offset, as_utc, task_view
+from api.routes.common import Limit, Offset, Wait, as_utc, long_poll, task_view
 from api.schemas import DecisionIn, ReassignIn
 from domain.errors import NotFound
 from domain.schema import Task, TaskEvent
@@ -33,12 +33,12 @@ async def list_tasks(user: CurrentUser, platform: PlatformDep,
                      assigned: Literal["me", "roles"] | None = None,
                      scope: Literal["mine", "all"] = "mine",
                      sort: Literal["due", "priority", "created"] = "due",
-                     limit: Limit = 50, offset: Offset = 0) -> Any:
+                     limit: Limit = 50, offset: Offset = 0, wait: Wait = 0) -> Any:
     see_all = scope == "all" and user.has("admin")
     q = approvals.task_query(user.username, sorted(user.roles), status=status, kind=kind, business_key=business_key,
                              due_before=as_utc(due_before), assigned=assigned, see_all=see_all)
     q = q.order_by(*SORTS[sort], Task.id).limit(limit).offset(offset)
-    rows = await platform.read(lambda s: list(s.execute(q).scalars()))
+    rows = await long_poll(lambda: platform.read(lambda s: list(s.execute(q).scalars())), bool, wait)
     return ok([task_view(t) for t in rows])
 
 

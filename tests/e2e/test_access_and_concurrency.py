@@ -208,3 +208,19 @@ async def test_admin_cannot_delegate_a_step_to_himself_and_heidi_is_kept_for_cfo
                             json={"decision": "approve"})).status_code == 403
     assert (await stack.as_("bob", "POST", f"/api/tasks/{task['id']}/complete",
                             json={"decision": "approve"})).status_code == 200
+
+
+async def test_long_polls_answer_as_soon_as_there_is_something(stack):
+    import time
+
+    claim = (await stack.as_("erin", "POST", "/api/expense-claims", json={"lines": [LINE]})).json()["claim_id"]
+    rows = (await stack.as_("frank", "GET", "/api/tasks", params={"business_key": claim, "wait": 10})).json()
+    assert [r["business_key"] for r in rows] == [claim]
+    t0 = time.monotonic()
+    r = await stack.as_("frank", "GET", "/api/tasks", params={"business_key": "EC-NONE", "wait": 0.5})
+    assert r.json() == [] and 0.45 <= time.monotonic() - t0 < 5
+    await stack.as_("frank", "POST", f"/api/tasks/{rows[0]['id']}/complete", json={"decision": "approve"})
+    view = (await stack.as_("erin", "GET", f"/api/expense-claims/{claim}",
+                            params={"wait": 10, "until": "approved"})).json()
+    assert view["status"] == "approved"
+    assert (await stack.as_("frank", "GET", "/api/tasks", params={"wait": 31})).status_code == 422
