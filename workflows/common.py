@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.errors import DomainError
+    from domain.approvals import ApprovalOutcome
+    from domain.errors import Conflict, DomainError, Forbidden
 
 PROCESS_TYPE = SearchAttributeKey.for_keyword("ProcessType")
 STAGE = SearchAttributeKey.for_keyword("Stage")
@@ -57,3 +59,34 @@ async def register_search_attributes(client: object) -> None:
     except RPCError as e:
         if "already" not in str(e).lower():
             raise
+
+
+WITHDRAWABLE = ("submitted", "pending_approval")
+
+
+def check_withdraw(actor: Any, requester: str, status: str, already: bool, document: str) -> None:
+    """May `actor` withdraw the document? Its requester (or an admin), while it awaits approval;
+    refusals fail the Update at once (403 / 409)."""
+    try:
+        if actor.username != requester and "admin" not in actor.roles:
+            raise Forbidden(f"only the requester (or an admin) can cancel {document}")
+        if status not in WITHDRAWABLE or already:
+            raise Conflict(f"{document} is {status}; only a pending one can be cancelled")
+    except DomainError as e:
+        raise refusal(e) from None
+
+
+async def approval_or_withdrawal(child: Any, withdrawn: Callable[[], bool]) -> ApprovalOutcome | None:
+    """Wait for the approval child, or for the requester's withdrawal (None). A withdrawal accepted
+    while the last decision was landing wins too: the requester asked first."""
+    await workflow.wait_condition(lambda: child.done() or withdrawn())
+    if withdrawn() and not child.done():
+        child.cancel()
+        try:
+            await child
+        except (ChildWorkflowError, asyncio.CancelledError):
+            pass
+    if withdrawn():
+        return None
+    outcome: ApprovalOutcome = child.result()
+    return outcome

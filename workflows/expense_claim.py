@@ -8,10 +8,7 @@ Children: Approval."""
 
 from __future__ import annotations
 
-import asyncio
-
 from temporalio import workflow
-from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.expenses import ExpenseActivities
@@ -20,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.expenses import ClaimDraft
 
 from workflows.approval import Approval
-from workflows.common import refusal, run, set_stage
+from workflows.common import approval_or_withdrawal, check_withdraw, refusal, run, set_stage
 
 
 @workflow.defn
@@ -47,17 +44,8 @@ class ExpenseClaim:
                                            amount=draft.total, requester=draft.requester, steps=steps),
             id=f"{wf_id}/approval",
         )
-        await workflow.wait_condition(lambda: child.done() or self.cancel_by is not None)
-        if self.cancel_by is not None and not child.done():
-            child.cancel()
-            try:
-                await child
-            except (ChildWorkflowError, asyncio.CancelledError):
-                pass
-            return await self._finish("cancelled", f"cancelled by {self.cancel_by}")
-        outcome: approval_rules.ApprovalOutcome = child.result()
-        if self.cancel_by is not None:
-            # The withdrawal was accepted while the last decision was landing: the requester wins.
+        outcome = await approval_or_withdrawal(child, lambda: self.cancel_by is not None)
+        if outcome is None:
             return await self._finish("cancelled", f"cancelled by {self.cancel_by}")
         if not outcome.approved:
             return await self._finish("rejected", "rejected")
@@ -100,13 +88,8 @@ class ExpenseClaim:
 
     def _check_cancel(self, actor: approval_rules.Actor) -> None:
         assert self.draft is not None
-        try:
-            if actor.username != self.draft.requester and "admin" not in actor.roles:
-                raise Forbidden("only the claimant (or an admin) can cancel a claim")
-            if self.status not in ("submitted", "pending_approval") or self.cancel_by is not None:
-                raise Conflict(f"claim {self.draft.number} is {self.status}; only a pending claim can be cancelled")
-        except DomainError as e:
-            raise refusal(e) from None
+        check_withdraw(actor, self.draft.requester, self.status, self.cancel_by is not None,
+                       f"claim {self.draft.number}")
 
     @workflow.update
     async def pay(self, actor: approval_rules.Actor) -> str:

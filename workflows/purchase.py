@@ -10,11 +10,10 @@ Children: Approval."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, time, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
@@ -24,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import Conflict, DomainError, Forbidden
 
 from workflows.approval import Approval
-from workflows.common import refusal, run, set_stage
+from workflows.common import approval_or_withdrawal, check_withdraw, refusal, run, set_stage
 
 
 @workflow.defn
@@ -52,17 +51,8 @@ class Purchase:
                                            amount=draft.total, requester=draft.requester, steps=steps),
             id=f"{wf_id}/approval",
         )
-        await workflow.wait_condition(lambda: child.done() or self.cancel_by is not None)
-        if self.cancel_by is not None and not child.done():
-            child.cancel()
-            try:
-                await child
-            except (ChildWorkflowError, asyncio.CancelledError):
-                pass
-            return await self._close("cancelled")
-        outcome: approval_rules.ApprovalOutcome = child.result()
-        if self.cancel_by is not None:
-            # The withdrawal was accepted while the last decision was landing: the requester wins.
+        outcome = await approval_or_withdrawal(child, lambda: self.cancel_by is not None)
+        if outcome is None:
             return await self._close("cancelled")
         if not outcome.approved:
             return await self._close("rejected")
@@ -158,13 +148,8 @@ class Purchase:
 
     def _check_cancel(self, actor: approval_rules.Actor) -> None:
         assert self.draft is not None
-        try:
-            if actor.username != self.draft.requester and "admin" not in actor.roles:
-                raise Forbidden("only the requester (or an admin) can cancel a requisition")
-            if self.status not in ("submitted", "pending_approval") or self.cancel_by is not None:
-                raise Conflict(f"requisition {self.draft.number} is {self.status}; only a pending one can be cancelled")
-        except DomainError as e:
-            raise refusal(e) from None
+        check_withdraw(actor, self.draft.requester, self.status, self.cancel_by is not None,
+                       f"requisition {self.draft.number}")
 
     @workflow.query
     def current_status(self) -> str:
