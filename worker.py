@@ -58,11 +58,19 @@ async def main(settings: Settings | None = None) -> None:
     db = Database(settings.database_url)
     worker = build_worker(client, db, settings.task_queue, settings.activity_threads)
     loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
+
+    def stop() -> None:  # Ctrl-C reaches us and `up` may send SIGTERM too: shut down once
+        if not stopping:
+            stopping.append(asyncio.ensure_future(worker.shutdown()))
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.shutdown()))
+        loop.add_signal_handler(sig, stop)
     try:
         await worker.run()
     finally:
+        if stopping:
+            await stopping[0]
         db.dispose()
 
 
