@@ -71,7 +71,7 @@ def prepare_database(settings: Settings, demo: bool) -> bool:
 
 
 async def serve(settings: Settings, host: str, port: int, run_worker: bool = True, run_api: bool = True,
-                on_ready: object = None, children: list[subprocess.Popen[bytes]] | None = None) -> None:
+                on_ready: object = None, children: list[subprocess.Popen[bytes]] | None = None) -> bool:
     """The API (and, with run_worker, a worker) in one event loop until SIGINT/SIGTERM, or until one
     of `children` (the worker process of `up`) dies."""
     import uvicorn
@@ -130,6 +130,7 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
     for t in done:
         if t is not stopper and t is not watcher and t.exception() is not None:
             raise t.exception()  # type: ignore[misc]
+    return watcher is None or watcher not in done  # False: a child process died under us
 
 
 @app.command()
@@ -177,16 +178,27 @@ def up(
         # The worker runs in a process of its own: API and worker each get a core's worth of Python.
         worker_env = {**os.environ, "DATABASE_URL": settings.database_url,
                       "TEMPORAL_ADDRESS": settings.temporal_address, "TASK_QUEUE": settings.task_queue}
+        clean = False
         worker_proc = subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=worker_env,
                                        cwd=Path(__file__).parent, preexec_fn=_die_with_parent)
         try:
-            asyncio.run(serve(settings, host, port, run_worker=False, on_ready=ready, children=[worker_proc]))
+            clean = asyncio.run(serve(settings, host, port, run_worker=False, on_ready=ready,
+                                      children=[worker_proc]))
         finally:
             _stop_child(worker_proc)
     finally:
         _stop_child(temporal)
         log.close()
     console.print("stopped")
+    _exit_now(0 if clean else 1)
+
+
+def _exit_now(code: int) -> None:
+    """Everything is shut down: leave without interpreter finalization, during which the Temporal
+    client's native threads can call into a dying interpreter ("PyGILState_Release" fatal error)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _die_with_parent() -> None:
@@ -215,6 +227,7 @@ def worker() -> None:
     from worker import main
 
     asyncio.run(main())
+    _exit_now(0)
 
 
 @app.command()
