@@ -11,6 +11,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import workflows
 from activities import all_activities
@@ -21,6 +22,10 @@ from workflows.expense_claim import ExpenseClaim
 from workflows.purchase import Purchase
 
 WORKFLOWS = [Approval, ExpenseClaim, Purchase]
+# The sandbox re-imports a workflow's modules for every run, to keep runs apart. Our shared workflow
+# modules hold no state (definitions and pure helpers only), so they are passed through: imported once.
+RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(
+    "workflows.common", "workflows.approval", "pydantic", "pydantic_core"))
 
 
 async def connect(settings: Settings) -> Client:
@@ -36,6 +41,7 @@ def build_worker(client: Client, db: Database, task_queue: str, threads: int = 3
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=RUNNER,
         activities=all_activities(db),
         activity_executor=ThreadPoolExecutor(max_workers=threads),
         max_concurrent_activities=threads,

@@ -92,12 +92,13 @@ class Platform:
     async def submit_expense_claim(self, requester: str, lines: list[expenses.ExpenseLineIn]) -> dict[str, Any]:
         total, currency = expenses.total_of(lines)
 
-        def allocate(s: Any) -> str:
-            approvals.chain_for(s, "expense_claim", total, requester)  # refuse now what could never be approved
-            return common.next_number(s, "EC")
+        def allocate(s: Any) -> tuple[str, list[approval_rules.ChainStep]]:
+            steps = approvals.chain_for(s, "expense_claim", total, requester)  # refuse now what can't be approved
+            return common.next_number(s, "EC"), steps
 
-        number = await self.write(allocate)
-        draft = expenses.ClaimDraft(number=number, requester=requester, currency=currency, total=total, lines=lines)
+        number, steps = await self.write(allocate)
+        draft = expenses.ClaimDraft(number=number, requester=requester, currency=currency, total=total, lines=lines,
+                                    steps=steps)
         handle = await self.client.start_workflow(
             ExpenseClaim.run, draft, id=expense_process_id(number, self.id_prefix), task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -119,17 +120,17 @@ class Platform:
                                  justification: str, supplier_id: int | None) -> dict[str, Any]:
         total = purchasing.requisition_total(lines)
 
-        def allocate(s: Any) -> tuple[str, int, int]:
+        def allocate(s: Any) -> tuple[str, int, int, list[approval_rules.ChainStep]]:
             items = purchasing_svc.stock.items_by_sku(s, [ln.sku for ln in lines])
             supplier = purchasing_svc.supplier_for(s, [ln.sku for ln in lines], supplier_id)
-            approvals.chain_for(s, "purchase_requisition", total, requester)
+            steps = approvals.chain_for(s, "purchase_requisition", total, requester)
             lead = max(i.lead_time_days for i in items.values())
-            return common.next_number(s, "PR"), supplier.id, lead
+            return common.next_number(s, "PR"), supplier.id, lead, steps
 
-        number, sup_id, lead = await self.write(allocate)
+        number, sup_id, lead, steps = await self.write(allocate)
         draft = purchasing.RequisitionDraft(number=number, requester=requester, supplier_id=sup_id,
                                             justification=justification, total=total, lines=lines,
-                                            lead_time_days=lead)
+                                            lead_time_days=lead, steps=steps)
         handle = await self.client.start_workflow(
             Purchase.run, draft, id=purchase_process_id(number, self.id_prefix), task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

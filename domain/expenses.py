@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain import accounting
+from domain.approvals import ChainStep
 from domain.errors import Invalid
 from domain.money import MAX_AMOUNT, money
 
@@ -44,6 +45,8 @@ class ClaimDraft(BaseModel):
     currency: str
     total: Decimal
     lines: list[ExpenseLineIn]
+    # The approval chain resolved at submission (a snapshot, like the approvers ERPNext fixes on submit).
+    steps: list[ChainStep] = []
 
 
 def total_of(lines: list[ExpenseLineIn]) -> tuple[Decimal, str]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain import accounting
-from domain.approvals import Actor
+from domain.approvals import Actor, ChainStep
 from domain.errors import Conflict, Invalid
 from domain.money import MAX_AMOUNT, MAX_VALUE, money, qty_str
 
@@ -31,6 +31,7 @@ class RequisitionDraft(BaseModel):
     total: Decimal
     lines: list[RequisitionLineIn]
     lead_time_days: int = 0
+    steps: list[ChainStep] = []  # the approval chain resolved at submission
 
 
 class ReceiptLineIn(BaseModel):

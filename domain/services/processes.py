@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.schema import Process, ProcessStep
@@ -30,20 +30,16 @@ def advance(session: Session, process_id: str, step: str, *, detail: str = "", s
     if proc is None:
         return
     now = utcnow()
-    existing = session.execute(
-        select(ProcessStep).where(ProcessStep.process_id == process_id, ProcessStep.name == step)
-    ).scalar_one_or_none()
-    for active in session.execute(
-        select(ProcessStep).where(ProcessStep.process_id == process_id, ProcessStep.status == "active",
-                                  ProcessStep.name != step)
-    ).scalars():
-        active.status, active.finished_at = "done", now
+    steps = list(proc.steps)  # loaded with the process (selectin): no query per step
+    existing = next((s for s in steps if s.name == step), None)
+    for active in steps:
+        if active.status == "active" and active.name != step:
+            active.status, active.finished_at = "done", now
     if existing is None:
-        seq = session.execute(select(func.count()).select_from(ProcessStep)
-                              .where(ProcessStep.process_id == process_id)).scalar_one()
-        existing = ProcessStep(process_id=process_id, seq=seq + 1, name=step, status="active", detail=detail,
-                               started_at=now)
+        existing = ProcessStep(process_id=process_id, seq=len(steps) + 1, name=step, status="active",
+                               detail=detail, started_at=now)
         session.add(existing)
+        proc.steps.append(existing)
     elif detail:
         existing.detail = detail
     proc.stage = step
