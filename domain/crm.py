@@ -200,3 +200,15 @@ def check_stage_move(current: str, new: str) -> None:
     if new not in allowed:
         raise Conflict(f"an opportunity in {current} may step back only one stage; "
                        f"from {current} it may go to {', '.join(allowed)}")
+
+
+ActivityKind = Literal["call", "email", "meeting", "note"]
+
+
+class LeadDraft(BaseModel):
+    """What the lead's process receives: the lead as entered, numbered, and who entered it."""
+
+    number: str
+    created_by: str
+    lead: LeadIn
+    owner: str | None = None  # given by the creator; otherwise assigned round robin over role sales

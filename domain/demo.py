@@ -8,10 +8,11 @@ from functools import lru_cache
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain import accounting
+from domain import accounting, crm
 from domain.approvals import PolicyTier, StepSpec
 from domain.schema import Customer, Item, Role, Supplier, User, UserRole
 from domain.services import approvals, ledger, org, stock
+from domain.services import crm as crm_services
 
 ROLES: dict[str, str | None] = {
     # role: where its overdue tasks escalate to
@@ -91,6 +92,7 @@ def load(session: Session) -> bool:
         approvals.replace_policy(session, kind, [
             PolicyTier(above=Decimal(above), steps=[StepSpec(kind=k, value=v) for k, v in steps])  # type: ignore[arg-type]
             for above, steps in tiers])
+    crm_services.replace_rules(session, list(crm.DEFAULT_SCORING_RULES))
     suppliers = {}
     for name in SUPPLIERS:
         sup = Supplier(name=name, currency="USD")

@@ -26,3 +26,19 @@ def test_upgrade_head_matches_the_models(fresh_db: Database) -> None:
         assert diff == [], diff
         if USE_PG:
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+
+
+def test_upgrade_from_0001_keeps_the_data(fresh_db: Database) -> None:
+    from alembic import command
+
+    Base.metadata.drop_all(fresh_db.write_engine)
+    with fresh_db.write_engine.begin() as conn:
+        cfg = config(fresh_db.url)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(text("INSERT INTO customers (name, credit_limit, currency, created_at) "
+                          "VALUES ('Globex', 500000000, 'USD', CURRENT_TIMESTAMP)"))
+        command.upgrade(cfg, "head")
+    with fresh_db.write_engine.connect() as conn:
+        row = conn.execute(text("SELECT name, payment_terms_days FROM customers")).one()
+        assert tuple(row) == ("Globex", 30)

@@ -2,6 +2,7 @@
 
 from domain.schema.accounting import Account, JournalEntry, JournalLine
 from domain.schema.approvals import ApprovalDecision, ApprovalPolicyTier, Task, TaskEvent
+from domain.schema.crm import Contact, Lead, LeadActivity, Opportunity, ScoringRuleRow
 from domain.schema.expenses import ExpenseClaim, ExpenseLine
 from domain.schema.inventory import Item, StockBalance, StockLedgerEntry
 from domain.schema.parties import Customer, Role, Supplier, User, UserRole
@@ -14,8 +15,11 @@ from domain.schema.purchasing import (
     PurchaseRequisition,
     RequisitionLine,
 )
+from domain.schema.sales import Quotation, QuotationLine, SalesOrder, SalesOrderLine
 
 __all__ = [
+    "Contact", "Lead", "LeadActivity", "Opportunity", "Quotation", "QuotationLine", "SalesOrder", "SalesOrderLine",
+    "ScoringRuleRow",
     "Account", "ApprovalDecision", "ApprovalPolicyTier", "Customer", "ExpenseClaim", "ExpenseLine",
     "GoodsReceipt", "GoodsReceiptLine", "IdempotencyRecord", "Item", "JournalEntry", "JournalLine",
     "Process", "ProcessStep", "PurchaseOrder", "PurchaseOrderLine", "PurchaseRequisition",

@@ -51,6 +51,7 @@ class Customer(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     credit_limit: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    payment_terms_days: Mapped[int] = mapped_column(default=30, server_default="30")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

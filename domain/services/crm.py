@@ -1,0 +1,167 @@
+"""Leads, their scoring and activities, round-robin assignment and qualification, in SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain import crm
+from domain.errors import Conflict, NotFound
+from domain.schema import Contact, Customer, Lead, LeadActivity, Opportunity, ScoringRuleRow, User, UserRole
+from domain.schema.types import utcnow
+from domain.services import common
+
+
+def rules(session: Session) -> list[crm.ScoringRule]:
+    rows = session.execute(select(ScoringRuleRow).order_by(ScoringRuleRow.position, ScoringRuleRow.id)).scalars()
+    return [crm.ScoringRule(name=r.name, kind=r.kind, param=r.param, points=r.points,  # type: ignore[arg-type]
+                            reason=r.reason) for r in rows]
+
+
+def replace_rules(session: Session, new_rules: list[crm.ScoringRule]) -> None:
+    """Admin edits the scoring rules as a whole, in one transaction; their order is kept."""
+    names = [r.name for r in new_rules]
+    if len(set(names)) != len(names):
+        raise Conflict("two scoring rules have the same name")
+    for row in session.execute(select(ScoringRuleRow)).scalars():
+        session.delete(row)
+    session.flush()
+    for i, r in enumerate(new_rules):
+        session.add(ScoringRuleRow(position=i, name=r.name, kind=r.kind, param=r.param, points=r.points,
+                                   reason=r.reason))
+    session.flush()
+
+
+def lead(session: Session, number: str) -> Lead:
+    row = session.execute(select(Lead).where(Lead.number == number)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no lead {number}")
+    return row
+
+
+def _customer_named(session: Session, company: str) -> Customer | None:
+    return session.execute(select(Customer).where(func.lower(Customer.name) == company.strip().lower())
+                           ).scalar_one_or_none()
+
+
+def _lead_in(row: Lead) -> crm.LeadIn:
+    return crm.LeadIn(company=row.company, contact=row.contact, email=row.email, phone=row.phone,
+                      source=row.source, estimated_value=row.estimated_value, notes=row.notes)  # type: ignore[arg-type]
+
+
+def rescore(session: Session, row: Lead) -> crm.LeadScore:
+    """Score the lead again from its fields, the customer list and its engagement; keep the reasons."""
+    engagement = session.execute(select(func.count()).select_from(LeadActivity)
+                                 .where(LeadActivity.lead_id == row.id)).scalar_one()
+    result = crm.score_lead(_lead_in(row), rules(session), is_customer=_customer_named(session, row.company)
+                            is not None, engagement_events=engagement)
+    row.score, row.score_reasons = result.score, [r.model_dump() for r in result.reasons]
+    session.flush()
+    return result
+
+
+def record_lead(session: Session, draft: crm.LeadDraft, process_id: str) -> Lead:
+    """The lead document, scored; a retried activity finds it by number."""
+    existing = session.execute(select(Lead).where(Lead.number == draft.number)).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    d = draft.lead
+    row = Lead(number=draft.number, company=d.company, contact=d.contact, email=d.email, phone=d.phone,
+               source=d.source, estimated_value=d.estimated_value, notes=d.notes, owner=draft.owner,
+               status="assigned" if draft.owner else "new", process_id=process_id, created_by=draft.created_by)
+    session.add(row)
+    session.flush()
+    rescore(session, row)
+    return row
+
+
+def next_salesperson(session: Session) -> str:
+    """Round robin over the active holders of role `sales`: the one after the last lead's owner."""
+    sales = list(session.execute(
+        select(User.username).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == "sales", User.active.is_(True)).order_by(User.username)).scalars())
+    if not sales:
+        raise Conflict("nobody holds the role sales, so the lead cannot be assigned")
+    last = session.execute(select(Lead.owner).where(Lead.owner.in_(sales)).order_by(Lead.id.desc()).limit(1)
+                           ).scalar_one_or_none()
+    return sales[(sales.index(last) + 1) % len(sales)] if last else sales[0]
+
+
+def assign(session: Session, number: str, owner: str | None = None) -> str:
+    row = lead(session, number)
+    if row.owner and row.status != "new":
+        return row.owner  # retried: already assigned
+    row.owner = owner or next_salesperson(session)
+    row.status = "assigned"
+    session.flush()
+    return row.owner
+
+
+def add_activity(session: Session, number: str, kind: str, note: str, actor: str, key: str) -> crm.LeadScore:
+    """Engagement on the lead: recorded once per key; the lead is rescored and its follow-up clock reset."""
+    row = lead(session, number)
+    if session.execute(select(LeadActivity.id).where(LeadActivity.idempotency_key == key)).first() is None:
+        session.add(LeadActivity(lead_id=row.id, kind=kind, note=note, actor=actor, idempotency_key=key))
+        row.last_activity_at = utcnow()
+        session.flush()
+    return rescore(session, row)
+
+
+def qualify(session: Session, number: str, *, customer_id: int | None, actor: str) -> Opportunity:
+    """Qualified: link the customer (or create it from the lead), add the contact, open an opportunity.
+    Qualifying twice is a Conflict; a retried activity gets the opportunity it opened."""
+    row = lead(session, number)
+    existing = session.execute(select(Opportunity).where(Opportunity.lead_id == row.id)).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    if row.status in ("qualified", "disqualified"):
+        raise Conflict(f"lead {number} is already {row.status}")
+    if customer_id is not None:
+        customer = session.get(Customer, customer_id)
+        if customer is None:
+            raise NotFound(f"no customer {customer_id}")
+    else:
+        customer = _customer_named(session, row.company)
+        if customer is None:
+            customer = Customer(name=row.company.strip(), currency="USD")
+            session.add(customer)
+            session.flush()
+    session.add(Contact(customer_id=customer.id, name=row.contact, email=row.email, phone=row.phone or ""))
+    probability = crm.DEFAULT_PROBABILITY["qualification"]
+    opp = Opportunity(number=common.next_number(session, "OP"), lead_id=row.id, customer_id=customer.id,
+                      name=f"{row.company}: {row.notes[:80] or 'opportunity'}", stage="qualification",
+                      probability=probability, amount=row.estimated_value,
+                      expected_value=crm.expected_value(row.estimated_value, probability),
+                      owner=row.owner or actor, process_id=row.process_id)
+    session.add(opp)
+    row.status, row.customer_id, row.qualified_at = "qualified", customer.id, utcnow()
+    session.flush()
+    return opp
+
+
+def disqualify(session: Session, number: str, reason: str) -> None:
+    row = lead(session, number)
+    if row.status == "disqualified" and row.disqualify_reason == reason:
+        return  # retried
+    if row.status in ("qualified", "disqualified"):
+        raise Conflict(f"lead {number} is already {row.status}")
+    row.status, row.disqualify_reason = "disqualified", reason
+    session.flush()
+
+
+def lead_view(session: Session, row: Lead) -> dict[str, Any]:
+    opp = session.execute(select(Opportunity).where(Opportunity.lead_id == row.id)).scalar_one_or_none()
+    activities = session.execute(select(LeadActivity).where(LeadActivity.lead_id == row.id)
+                                 .order_by(LeadActivity.id)).scalars()
+    return {
+        "id": row.number, "lead_id": row.number, "company": row.company, "contact": row.contact,
+        "email": row.email, "phone": row.phone, "source": row.source, "estimated_value": row.estimated_value,
+        "notes": row.notes, "owner": row.owner, "status": row.status, "score": row.score,
+        "score_reasons": row.score_reasons, "disqualify_reason": row.disqualify_reason or None,
+        "customer_id": row.customer_id, "opportunity_id": opp.number if opp else None,
+        "process_id": row.process_id, "created_by": row.created_by, "created_at": row.created_at,
+        "last_activity_at": row.last_activity_at,
+        "activities": [{"kind": a.kind, "note": a.note, "actor": a.actor, "at": a.at} for a in activities],
+    }
