@@ -34,11 +34,12 @@ def business_errors(fn: F) -> F:
 def all_activities(db: Any) -> list[Callable[..., Any]]:
     """Every activity of the platform, bound to one database."""
     from activities.approvals import ApprovalActivities
+    from activities.crm import CrmActivities
     from activities.expenses import ExpenseActivities
     from activities.purchasing import PurchaseActivities
 
     out: list[Callable[..., Any]] = []
-    for cls in (ApprovalActivities, ExpenseActivities, PurchaseActivities):
+    for cls in (ApprovalActivities, CrmActivities, ExpenseActivities, PurchaseActivities):
         obj = cls(db)
         out += [getattr(obj, name) for name in dir(obj)
                 if hasattr(getattr(obj, name), "__temporal_activity_definition")]

@@ -17,19 +17,22 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import approvals as approval_rules
-from domain import expenses, purchasing
+from domain import crm, expenses, purchasing
 from domain.db import Database
 from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable, from_kind
 from domain.schema import Task
 from domain.schema.types import utcnow
 from domain.services import approvals, common, org
+from domain.services import crm as crm_svc
 from domain.services import purchasing as purchasing_svc
 from workflows.approval import Approval
 from workflows.common import AMOUNT, BUSINESS_KEY, OWNER, PROCESS_TYPE, STAGE
 from workflows.expense_claim import ExpenseClaim
+from workflows.lead_to_order import LeadToOrder
 from workflows.purchase import Purchase
 
 T = TypeVar("T")
+_NOBODY = approval_rules.Person(username="")
 
 
 UPDATE_TIMEOUT = 30.0  # seconds: a process that does not answer by then has no worker running
@@ -41,6 +44,10 @@ def expense_process_id(number: str, prefix: str = "") -> str:
 
 def purchase_process_id(number: str, prefix: str = "") -> str:
     return f"{prefix}purchase-{number}"
+
+
+def lead_process_id(number: str, prefix: str = "") -> str:
+    return f"{prefix}lead-{number}"
 
 
 def _as_domain_error(err: BaseException) -> DomainError:
@@ -148,6 +155,33 @@ class Platform:
     async def cancel_requisition(self, actor: approval_rules.Actor, number: str) -> str:
         handle = self.client.get_workflow_handle(purchase_process_id(number, self.id_prefix))
         return await self.update(handle, Purchase.cancel, actor)  # type: ignore[no-any-return]
+
+    # --- leads ------------------------------------------------------------------------------------
+
+    async def create_lead(self, creator: str, lead: crm.LeadIn, owner: str | None) -> dict[str, Any]:
+        def allocate(s: Any) -> str:
+            if owner is not None and "sales" not in org.people(s).get(owner, _NOBODY).roles:
+                raise Invalid(f"{owner} does not hold the role sales, so cannot own a lead")
+            return common.next_number(s, "LD")
+
+        number = await self.write(allocate)
+        draft = crm.LeadDraft(number=number, created_by=creator, lead=lead, owner=owner)
+        handle = await self.client.start_workflow(
+            LeadToOrder.run, draft, id=lead_process_id(number, self.id_prefix), task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=self._search("lead_to_order", number, owner or creator, lead.estimated_value))
+        status = await self.update(handle, LeadToOrder.recorded_state)
+        return {"lead_id": number, "process_id": handle.id, "status": status}
+
+    async def _lead_handle(self, number: str) -> WorkflowHandle[Any, Any]:
+        process_id = await self.read(lambda s: crm_svc.lead(s, number).process_id)
+        return self.client.get_workflow_handle(process_id)
+
+    async def qualify_lead(self, cmd: crm.QualifyCommand, number: str) -> str | None:
+        return await self.update(await self._lead_handle(number), LeadToOrder.qualify, cmd)  # type: ignore[no-any-return]
+
+    async def log_lead_activity(self, cmd: crm.ActivityCommand, number: str) -> int:
+        return await self.update(await self._lead_handle(number), LeadToOrder.log_activity, cmd)  # type: ignore[no-any-return]
 
     # --- tasks ------------------------------------------------------------------------------------
 

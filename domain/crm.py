@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from domain.errors import Conflict, Invalid
+from domain.approvals import Actor
+from domain.errors import Conflict, Forbidden, Invalid
 from domain.money import MAX_AMOUNT, money
 
 # --- Leads --------------------------------------------------------------------------------------------
@@ -212,3 +213,35 @@ class LeadDraft(BaseModel):
     created_by: str
     lead: LeadIn
     owner: str | None = None  # given by the creator; otherwise assigned round robin over role sales
+
+
+class LeadRecorded(BaseModel):
+    owner: str
+    owner_manager: str | None = None
+
+
+class QualifyCommand(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    actor: Actor
+    decision: Literal["qualified", "disqualified"]
+    customer_id: int | None = Field(default=None, gt=0, le=2**31 - 1)
+    reason: str = Field(default="", max_length=500)
+
+
+class ActivityCommand(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    actor: Actor
+    kind: ActivityKind
+    note: str = Field(default="", max_length=2000)
+
+
+FOLLOW_UP_DAYS = 3  # no activity for this long: the owner gets a reminder task
+ESCALATE_DAYS = 14  # no activity for this long: the owner's manager gets a task
+
+
+def check_may_work_lead(actor: Actor, owner: str, owner_manager: str | None) -> None:
+    """Only the lead's owner, their manager or an admin may change a lead."""
+    if actor.username not in (owner, owner_manager) and "admin" not in actor.roles:
+        raise Forbidden(f"only {owner} (the lead's owner), their manager or an admin can change this lead")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import tempfile
 from collections.abc import Callable
 from datetime import timedelta
@@ -26,8 +27,8 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from api.platform import Platform, expense_process_id, purchase_process_id
-from domain import demo
+from api.platform import Platform, expense_process_id, lead_process_id, purchase_process_id
+from domain import crm, demo
 from domain.db import Database
 from domain.purchasing import ReceiptLineIn, RequisitionLineIn
 from domain.schema import Task
@@ -143,8 +144,30 @@ class Recorder:
         await self.p.pay_expense_claim(actor(db, "grace"), number)
         await self.save("approval_escalated", f"{expense_process_id(number)}/approval")
 
+    async def lead_reminded_then_qualified(self) -> None:
+        lead = crm.LeadIn(company="Wayne Enterprises", contact="Lucius Fox", email="lucius@wayne.example",
+                          source="referral", estimated_value=Decimal("60000"))  # type: ignore[arg-type]
+        number = (await self.p.create_lead("bob", lead, "alice"))["lead_id"]
+        await self.env.sleep(timedelta(days=3, hours=1))
+        await until(self.db, lambda s: s.execute(select(Task).where(Task.business_key == number,
+                                                                    Task.kind == "follow_up")).first())
+        alice = actor(self.db, "alice")
+        await self.p.log_lead_activity(crm.ActivityCommand(actor=alice, kind="call", note="intro"), number)
+        await self.p.qualify_lead(crm.QualifyCommand(actor=alice, decision="qualified"), number)
+        await self.save("lead_to_order_qualified", lead_process_id(number))
 
-async def main() -> None:
+
+# The ones that skip time first: a refused update can stop the test server skipping.
+SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_reminded_then_escalated",
+             "lead_reminded_then_qualified", "claim_approved_by_three_and_paid", "claim_cancelled",
+             "purchase_rejected"]
+
+
+async def main(only: list[str]) -> None:
+    """Record every scenario, or only those named on the command line."""
+    unknown = set(only) - set(SCENARIOS)
+    if unknown:
+        raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}; known: {', '.join(SCENARIOS)}")
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(venv_binary("temporal-test-server")),
@@ -159,19 +182,17 @@ async def main() -> None:
             try:
                 async with build_worker(env.client, db, TASK_QUEUE, threads=8):
                     rec = Recorder(env, env.client, db)
-                    # The ones that skip time first: a refused update can stop the test server skipping.
-                    await rec.purchase_received_in_two_parts_after_the_overdue_alert()
-                    await rec.claim_reminded_then_escalated()
-                    await rec.claim_approved_by_three_and_paid()
-                    await rec.claim_cancelled()
-                    await rec.purchase_rejected()
+                    for name in only or SCENARIOS:
+                        await getattr(rec, name)()
             finally:
                 db.dispose()
-        MANIFEST.write_text(json.dumps(rec.recorded, indent=2, sort_keys=True) + "\n")
+        # Recording some scenarios keeps the other histories (recorded by older code) as they are.
+        manifest = {**(json.loads(MANIFEST.read_text()) if only and MANIFEST.exists() else {}), **rec.recorded}
+        MANIFEST.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         print(f"wrote {len(rec.recorded)} histories and {MANIFEST.relative_to(Path.cwd())}")
     finally:
         await env.shutdown()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

@@ -14,11 +14,12 @@ from temporalio.worker import Replayer
 
 from workflows.approval import Approval
 from workflows.expense_claim import ExpenseClaim
+from workflows.lead_to_order import LeadToOrder
 from workflows.purchase import Purchase
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 MANIFEST: dict[str, dict[str, str]] = json.loads((HISTORIES / "manifest.json").read_text())
-WORKFLOWS = [Approval, ExpenseClaim, Purchase]
+WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, Purchase]
 
 
 def test_every_workflow_has_recorded_histories():

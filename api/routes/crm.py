@@ -1,0 +1,93 @@
+"""Leads: create, read (owner, creator, sales managers), log activities, qualify or disqualify."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import Field
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from api.auth import Principal
+from api.deps import CurrentUser, PlatformDep, as_actor, require_role
+from api.encoding import ok
+from api.routes.common import Limit, Offset
+from api.schemas import Body
+from domain import crm
+from domain.errors import NotFound
+from domain.money import MAX_ID
+from domain.schema import Lead
+from domain.services import crm as crm_svc
+
+router = APIRouter(prefix="/api/leads", tags=["crm"])
+Seller = Annotated[Principal, Depends(require_role("sales", "sales_manager", "admin"))]
+SEES_ALL_LEADS = {"sales_manager", "admin", "cfo"}
+
+
+class LeadCreateIn(crm.LeadIn):
+    owner: str | None = Field(default=None, min_length=1, max_length=60)
+
+
+class QualifyIn(Body):
+    decision: Literal["qualified", "disqualified"]
+    customer_id: int | None = Field(default=None, gt=0, le=MAX_ID)
+    reason: str = Field(default="", max_length=500)
+
+
+class ActivityIn(Body):
+    kind: crm.ActivityKind
+    note: str = Field(default="", max_length=2000)
+
+
+def _visible(s: Session, user: Principal, number: str) -> Lead:
+    try:
+        row = crm_svc.lead(s, number)
+    except NotFound:
+        row = None
+    if row is None or not (user.roles & SEES_ALL_LEADS or user.username in (row.owner, row.created_by)):
+        raise NotFound(f"no lead {number}")
+    return row
+
+
+@router.post("", status_code=201)
+async def create(body: LeadCreateIn, user: Seller, platform: PlatformDep) -> Any:
+    lead = crm.LeadIn.model_validate(body.model_dump(exclude={"owner"}))
+    return ok(await platform.create_lead(user.username, lead, body.owner), 201)
+
+
+@router.get("")
+async def list_leads(user: CurrentUser, platform: PlatformDep, status: str | None = None,
+                     limit: Limit = 50, offset: Offset = 0) -> Any:
+    q = select(Lead)
+    if not user.roles & SEES_ALL_LEADS:
+        q = q.where(or_(Lead.owner == user.username, Lead.created_by == user.username))
+    if status:
+        q = q.where(Lead.status == status)
+    q = q.order_by(Lead.id.desc()).limit(limit).offset(offset)
+    return ok(await platform.read(lambda s: [
+        {"id": r.number, "lead_id": r.number, "company": r.company, "owner": r.owner, "status": r.status,
+         "score": r.score, "estimated_value": r.estimated_value, "process_id": r.process_id}
+        for r in s.execute(q).scalars()]))
+
+
+@router.get("/{number}")
+async def get_lead(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
+    return ok(await platform.read(lambda s: crm_svc.lead_view(s, _visible(s, user, number))))
+
+
+@router.post("/{number}/activities", status_code=201)
+async def log_activity(number: str, body: ActivityIn, user: CurrentUser, platform: PlatformDep) -> Any:
+    await platform.read(lambda s: _visible(s, user, number))
+    score = await platform.log_lead_activity(crm.ActivityCommand(actor=as_actor(user), kind=body.kind,
+                                                                 note=body.note), number)
+    return ok({"lead_id": number, "score": score}, 201)
+
+
+@router.post("/{number}/qualify")
+async def qualify(number: str, body: QualifyIn, user: CurrentUser, platform: PlatformDep) -> Any:
+    await platform.read(lambda s: _visible(s, user, number))
+    opportunity = await platform.qualify_lead(crm.QualifyCommand(actor=as_actor(user), decision=body.decision,
+                                                                 customer_id=body.customer_id,
+                                                                 reason=body.reason), number)
+    return ok({"lead_id": number, "status": body.decision, "opportunity_id": opportunity})
