@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.platform import Platform
 from domain.approvals import Actor
@@ -48,3 +50,16 @@ async def approve_chain(p: Platform, db: Database, key: str, approvers: list[str
         task = await open_task_for(db, key)
         out.append(await p.decide(actor(db, who), task.id, "approve", f"ok by {who}"))
     return out
+
+
+async def eventually(db: Database, check: Callable[[Session], Any], limit: float = 10.0) -> Any:
+    """`check`'s first truthy answer, polling the database while the workflow's activities run."""
+    deadline = asyncio.get_running_loop().time() + limit
+    while True:
+        with db.read() as s:
+            result = check(s)
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not so after {limit} s: {check}")
+        await asyncio.sleep(0.05)

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,25 +34,13 @@ from domain.schema import Task
 from domain.services import expenses, stock
 from domain.services import purchasing as purchasing_svc
 from settings import venv_binary
-from tests.helpers import actor, approve_chain, claim_lines, open_task_for
+from tests.helpers import actor, approve_chain, claim_lines, eventually, open_task_for
 from worker import build_worker
 from workflows.common import register_search_attributes
 
 HERE = Path(__file__).parent
 MANIFEST = HERE / "manifest.json"
 TASK_QUEUE = "record-histories"
-
-
-async def until(db: Database, check: Callable[[Session], Any], limit: float = 20.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + limit
-    while True:
-        with db.read() as s:
-            result = check(s)
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise RuntimeError(f"timed out waiting for {check}")
-        await asyncio.sleep(0.05)
 
 
 def claim_is(number: str, status: str) -> Callable[[Session], bool]:
@@ -89,17 +76,17 @@ class Recorder:
                                          "motors for the fan line", None)
         number = out["requisition_id"]
         await approve_chain(p, db, number, ["frank", "heidi"])
-        await until(db, requisition_is(number, "ordered"))
+        await eventually(db, requisition_is(number, "ordered"))
         with db.read() as s:
             po_number = purchasing_svc.requisition_view(s, purchasing_svc.requisition(s, number))["purchase_order_id"]
             lead = stock.item_by_sku(s, "MOTOR-200W").lead_time_days
         ivan = actor(db, "ivan")
         await p.receive_goods(ivan, po_number, [ReceiptLineIn(sku="MOTOR-200W", qty=Decimal(15))])
         await self.env.sleep(timedelta(days=lead + 2))
-        await until(db, lambda s: s.execute(select(Task).where(Task.business_key == po_number,
+        await eventually(db, lambda s: s.execute(select(Task).where(Task.business_key == po_number,
                                                                Task.kind == "alert")).first())
         await p.receive_goods(ivan, po_number, [ReceiptLineIn(sku="MOTOR-200W", qty=Decimal(25))])
-        await until(db, requisition_is(number, "received"))
+        await eventually(db, requisition_is(number, "received"))
         pid = purchase_process_id(number)
         await self.save("purchase_received", pid)
         await self.save("approval_purchase_two_steps", f"{pid}/approval")
@@ -111,13 +98,13 @@ class Recorder:
         number = out["requisition_id"]
         task = await open_task_for(self.db, number)
         await self.p.decide(actor(self.db, "frank"), task.id, "reject", "we have enough bolts")
-        await until(self.db, requisition_is(number, "rejected"))
+        await eventually(self.db, requisition_is(number, "rejected"))
         await self.save("purchase_rejected", purchase_process_id(number))
 
     async def claim_approved_by_three_and_paid(self) -> None:
         number = (await self.p.submit_expense_claim("erin", claim_lines("20000", 2)))["claim_id"]
         await approve_chain(self.p, self.db, number, ["frank", "grace", "heidi"])
-        await until(self.db, claim_is(number, "approved"))
+        await eventually(self.db, claim_is(number, "approved"))
         await self.p.pay_expense_claim(actor(self.db, "grace"), number)
         pid = expense_process_id(number)
         await self.save("expense_claim_paid", pid)
@@ -136,11 +123,11 @@ class Recorder:
         number = (await self.p.submit_expense_claim("erin", claim_lines("500")))["claim_id"]
         task = await open_task_for(db, number)
         await self.env.sleep(timedelta(hours=49))
-        await until(db, lambda s: s.get(Task, task.id).reminded_at is not None)
+        await eventually(db, lambda s: s.get(Task, task.id).reminded_at is not None)
         await self.env.sleep(timedelta(hours=49))
-        await until(db, lambda s: s.get(Task, task.id).candidate_user == "heidi")
+        await eventually(db, lambda s: s.get(Task, task.id).candidate_user == "heidi")
         await self.p.decide(actor(db, "heidi"), task.id, "approve", "escalated to me")
-        await until(db, claim_is(number, "approved"))
+        await eventually(db, claim_is(number, "approved"))
         await self.p.pay_expense_claim(actor(db, "grace"), number)
         await self.save("approval_escalated", f"{expense_process_id(number)}/approval")
 
@@ -149,7 +136,7 @@ class Recorder:
                           source="referral", estimated_value=Decimal("60000"))  # type: ignore[arg-type]
         number = (await self.p.create_lead("bob", lead, "alice"))["lead_id"]
         await self.env.sleep(timedelta(days=3, hours=1))
-        await until(self.db, lambda s: s.execute(select(Task).where(Task.business_key == number,
+        await eventually(self.db, lambda s: s.execute(select(Task).where(Task.business_key == number,
                                                                     Task.kind == "follow_up")).first())
         alice = actor(self.db, "alice")
         await self.p.log_lead_activity(crm.ActivityCommand(actor=alice, kind="call", note="intro"), number)

@@ -31,24 +31,11 @@ from domain.schema import GoodsReceipt, JournalEntry, Process, PurchaseOrder, Ta
 from domain.services import ledger, stock
 from domain.services import purchasing as purchasing_svc
 from tests.conftest import terminate_processes
-from tests.helpers import actor, approve_chain, open_task_for
+from tests.helpers import actor, approve_chain, eventually, open_task_for
 from worker import WORKFLOWS
 
 SKU = "MOTOR-200W"  # demo: 200.00 each, lead time 10 days, from Volt Motors
 PRICE = Decimal("200")
-
-
-async def eventually(db: Database, check: Callable[[Session], Any], limit: float = 10.0) -> Any:
-    """`check`'s first truthy answer, polling the database while the workflow's activities run."""
-    deadline = asyncio.get_running_loop().time() + limit
-    while True:
-        with db.read() as s:
-            result = check(s)
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not so after {limit} s: {check}")
-        await asyncio.sleep(0.05)
 
 
 async def submit(p: Platform, qty: str, requester: str = "dave") -> str:
