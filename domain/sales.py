@@ -87,11 +87,14 @@ class Margin(BaseModel):
 
 def margin_at_standard(pricing: Pricing, standard_costs: dict[str, Decimal]) -> Margin:
     """What an approver needs beside a discount: the margin left at standard cost."""
-    missing = [p.sku for p in pricing.lines if p.sku not in standard_costs]
+    return margin_of(pricing.net_total, [(p.sku, p.qty) for p in pricing.lines], standard_costs)
+
+
+def margin_of(revenue: Decimal, quantities: list[tuple[str, Decimal]], standard_costs: dict[str, Decimal]) -> Margin:
+    missing = [sku for sku, _ in quantities if sku not in standard_costs]
     if missing:
         raise Invalid(f"no standard cost for {', '.join(missing)}")
-    cost = money(sum((p.qty * standard_costs[p.sku] for p in pricing.lines), Decimal(0)))
-    revenue = pricing.net_total
+    cost = money(sum((qty * standard_costs[sku] for sku, qty in quantities), Decimal(0)))
     margin = revenue - cost
     pct = (margin / revenue * HUNDRED).quantize(Decimal("0.1")) if revenue else None
     return Margin(revenue=revenue, cost=cost, margin=margin, margin_pct=pct)
@@ -142,3 +145,18 @@ def credit_check(credit_limit: Decimal, open_receivables: Decimal, open_orders: 
     return CreditCheck(credit_limit=credit_limit, open_receivables=open_receivables, open_orders=open_orders,
                        order_value=order_value, exposure=exposure, available=available,
                        over_limit=exposure > credit_limit)
+
+
+class QuotationDraft(BaseModel):
+    """A quotation as the salesperson made it, numbered: what its process records."""
+
+    number: str
+    opportunity: str
+    created_by: str
+    issued_on: date
+    valid_days: int = Field(ge=1, le=365)
+    tax_rate: Decimal = Field(default=Decimal(0), ge=0, le=100)
+    lines: list[QuotationLineIn] = Field(min_length=1, max_length=200)
+
+
+OPEN_ORDER_STATUSES = ("pending_credit", "open", "in_fulfilment")

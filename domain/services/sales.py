@@ -1,0 +1,123 @@
+"""Quotations and sales orders in SQL: recording, status, the customer's credit position, the order."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain import crm, sales
+from domain.errors import Conflict, NotFound
+from domain.schema import Customer, Opportunity, Quotation, QuotationLine, SalesOrder, SalesOrderLine
+from domain.schema.types import utcnow
+from domain.services import common, stock
+
+
+def opportunity(session: Session, number: str) -> Opportunity:
+    row = session.execute(select(Opportunity).where(Opportunity.number == number)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no opportunity {number}")
+    return row
+
+
+def quotation(session: Session, number: str) -> Quotation:
+    row = session.execute(select(Quotation).where(Quotation.number == number)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no quotation {number}")
+    return row
+
+
+def record_quotation(session: Session, draft: sales.QuotationDraft, process_id: str) -> Quotation:
+    """The priced quotation on an open opportunity; `pending_approval` when a discount needs the sales
+    manager, `sent` otherwise. Retried activities find it by number."""
+    existing = session.execute(select(Quotation).where(Quotation.number == draft.number)).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    opp = opportunity(session, draft.opportunity)
+    if opp.stage in crm.CLOSED_STAGES:
+        raise Conflict(f"opportunity {opp.number} is {opp.stage}; no more quotations on it")
+    items = stock.items_by_sku(session, [ln.sku for ln in draft.lines])
+    priced = sales.price(draft.lines, draft.tax_rate)
+    customer = session.get(Customer, opp.customer_id)
+    assert customer is not None
+    row = Quotation(number=draft.number, opportunity_id=opp.id, customer_id=opp.customer_id,
+                    status="pending_approval" if sales.needs_discount_approval(draft.lines) else "sent",
+                    currency=customer.currency, issued_on=draft.issued_on,
+                    valid_until=sales.valid_until(draft.issued_on, draft.valid_days), subtotal=priced.subtotal,
+                    discount_total=priced.discount_total, net_total=priced.net_total, tax_rate=draft.tax_rate,
+                    tax=priced.tax, total=priced.total,
+                    max_discount_pct=max(ln.discount_pct for ln in draft.lines), process_id=process_id,
+                    created_by=draft.created_by)
+    row.lines = [QuotationLine(item_id=items[p.sku].id, sku=p.sku, qty=p.qty, unit_price=p.unit_price,
+                               discount_pct=p.discount_pct, net=p.net) for p in priced.lines]
+    session.add(row)
+    if opp.stage == "qualification":  # a quotation out means the opportunity is at the proposal stage
+        opp.stage, opp.probability = "proposal", crm.DEFAULT_PROBABILITY["proposal"]
+        opp.expected_value = crm.expected_value(opp.amount, opp.probability)
+    session.flush()
+    return row
+
+
+def set_quotation_status(session: Session, number: str, status: str) -> None:
+    row = quotation(session, number)
+    row.status = status
+    if status in ("sent", "rejected", "accepted", "expired"):
+        row.decided_at = row.decided_at or utcnow()
+    session.flush()
+
+
+def margin(session: Session, row: Quotation) -> sales.Margin:
+    """The margin at standard cost an approver sees beside the discount."""
+    items = stock.items_by_sku(session, [ln.sku for ln in row.lines])
+    return sales.margin_of(row.net_total, [(ln.sku, ln.qty) for ln in row.lines],
+                           {sku: item.standard_cost for sku, item in items.items()})
+
+
+def credit_position(session: Session, customer_id: int, order_value: Decimal) -> sales.CreditCheck:
+    """The customer's exposure with this order. Open receivables count once invoicing exists (issue 5);
+    until then they are zero and open orders carry the exposure."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}")
+    open_orders = session.execute(
+        select(func.coalesce(func.sum(SalesOrder.total), 0))
+        .where(SalesOrder.customer_id == customer_id, SalesOrder.status.in_(sales.OPEN_ORDER_STATUSES))
+    ).scalar_one()
+    return sales.credit_check(customer.credit_limit, Decimal(0), Decimal(open_orders), order_value)
+
+
+def create_order(session: Session, quotation_number: str, *, owner: str, process_id: str, key: str) -> SalesOrder:
+    """The sales order of an accepted quotation (lines at their net prices), once per key."""
+    existing = session.execute(select(SalesOrder).where(SalesOrder.idempotency_key == key)).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    q = quotation(session, quotation_number)
+    order = SalesOrder(number=common.next_number(session, "SO"), customer_id=q.customer_id, quotation_number=q.number,
+                       status="open", currency=q.currency, total=q.total, owner=owner, process_id=process_id,
+                       idempotency_key=key)
+    order.lines = [SalesOrderLine(item_id=ln.item_id, sku=ln.sku, qty=ln.qty, unit_price=(ln.net / ln.qty),
+                                  net=ln.net) for ln in q.lines]
+    session.add(order)
+    q.status, q.sales_order_number, q.decided_at = "accepted", order.number, q.decided_at or utcnow()
+    opp = session.get(Opportunity, q.opportunity_id)
+    if opp is not None and opp.stage not in crm.CLOSED_STAGES:
+        opp.stage, opp.probability, opp.closed_at = "won", 100, utcnow()
+        opp.expected_value = crm.expected_value(opp.amount, 100)
+    session.flush()
+    return order
+
+
+def quotation_view(session: Session, row: Quotation) -> dict[str, Any]:
+    opp = session.get(Opportunity, row.opportunity_id)
+    return {
+        "id": row.number, "quotation_id": row.number, "opportunity_id": opp.number if opp else None,
+        "customer_id": row.customer_id, "status": row.status, "currency": row.currency, "issued_on": row.issued_on,
+        "valid_until": row.valid_until, "subtotal": row.subtotal, "discount_total": row.discount_total,
+        "net_total": row.net_total, "tax_rate": row.tax_rate, "tax": row.tax, "total": row.total,
+        "max_discount_pct": row.max_discount_pct, "sales_order_id": row.sales_order_number,
+        "process_id": row.process_id, "created_by": row.created_by, "created_at": row.created_at,
+        "lines": [{"sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price, "discount_pct": ln.discount_pct,
+                   "net": ln.net} for ln in row.lines],
+    }
