@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from anyio import to_thread
@@ -17,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import approvals as approval_rules
-from domain import crm, expenses, purchasing
+from domain import crm, expenses, purchasing, sales
 from domain.db import Database
 from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable, from_kind
 from domain.schema import Task
@@ -25,11 +27,13 @@ from domain.schema.types import utcnow
 from domain.services import approvals, common, org
 from domain.services import crm as crm_svc
 from domain.services import purchasing as purchasing_svc
+from domain.services import sales as sales_svc
 from workflows.approval import Approval
 from workflows.common import AMOUNT, BUSINESS_KEY, OWNER, PROCESS_TYPE, STAGE
 from workflows.expense_claim import ExpenseClaim
 from workflows.lead_to_order import LeadToOrder
 from workflows.purchase import Purchase
+from workflows.quotation import Quotation
 
 T = TypeVar("T")
 _NOBODY = approval_rules.Person(username="")
@@ -48,6 +52,10 @@ def purchase_process_id(number: str, prefix: str = "") -> str:
 
 def lead_process_id(number: str, prefix: str = "") -> str:
     return f"{prefix}lead-{number}"
+
+
+def quotation_process_id(number: str, prefix: str = "") -> str:
+    return f"{prefix}quotation-{number}"
 
 
 def _as_domain_error(err: BaseException) -> DomainError:
@@ -182,6 +190,38 @@ class Platform:
 
     async def log_lead_activity(self, cmd: crm.ActivityCommand, number: str) -> int:
         return await self.update(await self._lead_handle(number), LeadToOrder.log_activity, cmd)  # type: ignore[no-any-return]
+
+    # --- quotations -------------------------------------------------------------------------------
+
+    async def create_quotation(self, creator: str, opportunity: str, lines: list[sales.QuotationLineIn],
+                               valid_days: int, tax_rate: Decimal) -> dict[str, Any]:
+        priced = sales.price(lines, tax_rate)  # refuse bad lines before anything is numbered
+
+        def allocate(s: Any) -> str:
+            opp = sales_svc.opportunity(s, opportunity)
+            if opp.stage in crm.CLOSED_STAGES:
+                raise Conflict(f"opportunity {opp.number} is {opp.stage}; no more quotations on it")
+            sales_svc.stock.items_by_sku(s, [ln.sku for ln in lines])
+            return common.next_number(s, "QT")
+
+        number = await self.write(allocate)
+        draft = sales.QuotationDraft(number=number, opportunity=opportunity, created_by=creator,
+                                     issued_on=datetime.now(UTC).date(), valid_days=valid_days, tax_rate=tax_rate,
+                                     lines=lines)
+        handle = await self.client.start_workflow(
+            Quotation.run, draft, id=quotation_process_id(number, self.id_prefix), task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=self._search("quotation", number, creator, priced.total))
+        status = await self.update(handle, Quotation.recorded_state)
+        return {"quotation_id": number, "process_id": handle.id, "status": status, "total": priced.total}
+
+    async def answer_quotation(self, actor: approval_rules.Actor, number: str, accept: bool) -> sales.Accepted:
+        q = await self.read(sales_svc.quotation, number)
+        if q.status in ("accepted", "rejected", "expired"):  # its process has ended: say why, not just "ended"
+            sales.check_acceptable(number, q.status, q.valid_until, datetime.now(UTC).date())
+        handle = self.client.get_workflow_handle(q.process_id)
+        update = Quotation.accept if accept else Quotation.reject
+        return await self.update(handle, update, sales.AcceptCommand(actor=actor))  # type: ignore[no-any-return]
 
     # --- tasks ------------------------------------------------------------------------------------
 

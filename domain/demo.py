@@ -38,6 +38,9 @@ POLICIES: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
                       ("10000", [("manager", ""), ("role", "finance"), ("role", "cfo")])],
     "purchase_requisition": [("0", [("manager", "")]),
                              ("5000", [("manager", ""), ("role", "cfo")])],
+    # Chains used only when their rule calls for them (a discount above 10 %, an order over credit).
+    "quotation_discount": [("0", [("role", "sales_manager")])],
+    "sales_credit": [("0", [("role", "finance")])],
 }
 SUPPLIERS = ["Acme Metals", "Volt Motors", "Northwind Components"]
 CUSTOMERS = [("Globex Corporation", "50000"), ("Initech", "20000"), ("Umbrella Retail", "100000")]

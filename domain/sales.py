@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.approvals import Actor, ChainStep
 from domain.errors import Conflict, Invalid
 from domain.money import MAX_AMOUNT, MAX_VALUE, money
 from domain.purchasing import MAX_QTY
@@ -160,3 +161,21 @@ class QuotationDraft(BaseModel):
 
 
 OPEN_ORDER_STATUSES = ("pending_credit", "open", "in_fulfilment")
+
+
+class QuotationRecorded(BaseModel):
+    status: str
+    total: Decimal
+    customer_id: int
+    owner: str  # the opportunity's salesperson
+    valid_until: date
+    discount_steps: list[ChainStep] = []  # the chain when a discount needs approval
+
+
+class AcceptCommand(BaseModel):
+    actor: Actor
+
+
+class Accepted(BaseModel):
+    status: str  # accepted | pending_credit_approval | rejected
+    sales_order_id: str | None = None

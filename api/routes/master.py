@@ -124,7 +124,7 @@ async def create_user(body: UserIn, user: Admin, platform: PlatformDep) -> Any:
     return ok(await platform.write(create), 201)
 
 
-POLICY_KINDS = ("expense_claim", "purchase_requisition")
+POLICY_KINDS = ("expense_claim", "purchase_requisition", "quotation_discount", "sales_credit")
 
 
 def _kind(kind: str) -> str:

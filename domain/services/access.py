@@ -14,6 +14,7 @@ OVERSEERS: dict[str, set[str]] = {
     "expense_claim": {"finance", "cfo", "admin"},
     "purchase": {"buyer", "warehouse", "finance", "cfo", "admin"},
     "process": {"admin", "cfo"},
+    "quotation": {"sales_manager", "admin", "cfo", "finance"},
 }
 
 

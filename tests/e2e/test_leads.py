@@ -47,3 +47,45 @@ async def test_lead_refusals(stack):
                         json={"decision": "disqualified", "reason": "duplicate"})
     assert r.status_code == 200 and r.json()["opportunity_id"] is None
     assert (await stack.as_("alice", "GET", "/api/leads/LD-99999")).status_code == 404
+
+
+async def qualified(stack, company: str = "Globex Corporation") -> str:
+    number = (await stack.as_("alice", "POST", "/api/leads", json={**LEAD, "company": company})).json()["lead_id"]
+    r = await stack.as_("alice", "POST", f"/api/leads/{number}/qualify", json={"decision": "qualified"})
+    return r.json()["opportunity_id"]
+
+
+async def test_quotation_to_sales_order_over_http(stack):
+    opp = await qualified(stack)
+    line = {"sku": "FAN-200", "qty": 10, "unit_price": "500", "discount_pct": "5"}
+    r = await stack.as_("alice", "POST", f"/api/opportunities/{opp}/quotations", json={"lines": [line],
+                                                                                       "valid_days": 14})
+    assert r.status_code == 201 and r.json()["status"] == "sent", r.text
+    number = r.json()["quotation_id"]
+    q = (await stack.as_("alice", "GET", f"/api/quotations/{number}")).json()
+    assert q["total"] == "4750.00" and q["margin"]["margin"] == "1550.00" and q["opportunity_id"] == opp
+    assert (await stack.as_("carol", "GET", f"/api/quotations/{number}")).status_code == 404
+    r = await stack.as_("alice", "POST", f"/api/quotations/{number}/accept")
+    assert r.status_code == 200 and r.json()["status"] == "accepted" and r.json()["sales_order_id"], r.text
+    r = await stack.as_("alice", "POST", f"/api/quotations/{number}/accept")
+    assert r.status_code == 409 and "already accepted" in r.json()["detail"]
+    r = await stack.as_("alice", "POST", f"/api/opportunities/{opp}/quotations", json={"lines": [line]})
+    assert r.status_code == 409 and "won" in r.json()["detail"]  # no quotation on a closed opportunity
+
+
+async def test_quotation_bad_input(stack):
+    opp = await qualified(stack)
+    good = {"sku": "FAN-200", "qty": 1, "unit_price": "500", "discount_pct": "0"}
+    for bad, code in [({**good, "sku": "NOPE"}, 404), ({**good, "qty": 0}, 422), ({**good, "qty": -1}, 422),
+                      ({**good, "discount_pct": 101}, 422), ({**good, "discount_pct": -1}, 422),
+                      ({**good, "unit_price": -5}, 422)]:
+        r = await stack.as_("alice", "POST", f"/api/opportunities/{opp}/quotations", json={"lines": [bad]})
+        assert r.status_code == code, (bad, r.status_code, r.text)
+        assert isinstance(r.json()["detail"], str)
+    assert (await stack.as_("alice", "POST", f"/api/opportunities/{opp}/quotations",
+                            json={"lines": []})).status_code == 422
+    assert (await stack.as_("erin", "POST", f"/api/opportunities/{opp}/quotations",
+                            json={"lines": [good]})).status_code == 403
+    assert (await stack.as_("alice", "POST", "/api/opportunities/OP-99999/quotations",
+                            json={"lines": [good]})).status_code == 404
+    assert (await stack.as_("alice", "POST", "/api/quotations/QT-99999/accept")).status_code == 404

@@ -26,13 +26,20 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from api.platform import Platform, expense_process_id, lead_process_id, purchase_process_id
-from domain import crm, demo
+from api.platform import (
+    Platform,
+    expense_process_id,
+    lead_process_id,
+    purchase_process_id,
+    quotation_process_id,
+)
+from domain import crm, demo, sales
 from domain.db import Database
 from domain.purchasing import ReceiptLineIn, RequisitionLineIn
 from domain.schema import Task
 from domain.services import expenses, stock
 from domain.services import purchasing as purchasing_svc
+from domain.services import sales as sales_svc
 from settings import venv_binary
 from tests.helpers import actor, approve_chain, claim_lines, eventually, open_task_for
 from worker import build_worker
@@ -143,11 +150,28 @@ class Recorder:
         await self.p.qualify_lead(crm.QualifyCommand(actor=alice, decision="qualified"), number)
         await self.save("lead_to_order_qualified", lead_process_id(number))
 
+    async def quotation_discount_and_credit_approved(self) -> None:
+        lead = crm.LeadIn(company="Initech", contact="Bill Lumbergh", email="bill@initech.example",
+                          source="partner", estimated_value=Decimal("25000"))  # type: ignore[arg-type]
+        lead_no = (await self.p.create_lead("alice", lead, "alice"))["lead_id"]
+        alice = actor(self.db, "alice")
+        opp = await self.p.qualify_lead(crm.QualifyCommand(actor=alice, decision="qualified"), lead_no)
+        assert opp is not None
+        lines = [sales.QuotationLineIn(sku="FAN-200", qty=Decimal(60), unit_price=Decimal(500),
+                                       discount_pct=Decimal(20))]  # 24,000: a big discount and over credit
+        number = (await self.p.create_quotation("alice", opp, lines, 14, Decimal(0)))["quotation_id"]
+        await approve_chain(self.p, self.db, number, ["bob"])
+        await eventually(self.db, lambda s: sales_svc.quotation(s, number).status == "sent")
+        await self.p.answer_quotation(alice, number, accept=True)
+        await approve_chain(self.p, self.db, number, ["grace"])
+        await eventually(self.db, lambda s: sales_svc.quotation(s, number).status == "accepted")
+        await self.save("quotation_accepted_after_discount_and_credit", quotation_process_id(number))
+
 
 # The ones that skip time first: a refused update can stop the test server skipping.
 SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_reminded_then_escalated",
              "lead_reminded_then_qualified", "claim_approved_by_three_and_paid", "claim_cancelled",
-             "purchase_rejected"]
+             "purchase_rejected", "quotation_discount_and_credit_approved"]
 
 
 async def main(only: list[str]) -> None:

@@ -1,0 +1,57 @@
+"""Activities of the quotation process."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from temporalio import activity
+
+from activities import business_errors
+from domain import approvals as approval_rules
+from domain import sales as rules
+from domain.db import Database
+from domain.services import approvals, processes, sales
+
+
+class SalesActivities:
+    def __init__(self, db: Database):
+        self.db = db
+
+    @activity.defn
+    @business_errors
+    def record_quotation(self, draft: rules.QuotationDraft, process_id: str) -> rules.QuotationRecorded:
+        with self.db.write() as s:
+            q = sales.record_quotation(s, draft, process_id)
+            opp = sales.opportunity(s, draft.opportunity)
+            processes.start(s, process_id, "quotation", draft.number, title=f"Quotation {draft.number}",
+                            owner=opp.owner, amount=q.total)
+            steps: list[approval_rules.ChainStep] = []
+            if q.status == "pending_approval":
+                steps = approvals.chain_for(s, "quotation_discount", q.total, draft.created_by)
+            return rules.QuotationRecorded(status=q.status, total=q.total, customer_id=q.customer_id,
+                                           owner=opp.owner, valid_until=q.valid_until, discount_steps=steps)
+
+    @activity.defn
+    @business_errors
+    def set_quotation_status(self, number: str, process_id: str, status: str, close: bool) -> None:
+        with self.db.write() as s:
+            sales.set_quotation_status(s, number, status)
+            processes.advance(s, process_id, status, close=close, status="completed" if close else None)
+
+    @activity.defn
+    @business_errors
+    def credit_chain(self, customer_id: int, order_value: Decimal, requester: str) -> list[approval_rules.ChainStep]:
+        """The finance chain when the order would take the customer over their credit; none otherwise."""
+        with self.db.read() as s:
+            if not sales.credit_position(s, customer_id, order_value).over_limit:
+                return []
+            return approvals.chain_for(s, "sales_credit", order_value, requester)
+
+    @activity.defn
+    @business_errors
+    def create_sales_order(self, number: str, process_id: str, owner: str) -> str:
+        with self.db.write() as s:
+            order = sales.create_order(s, number, owner=owner, process_id=process_id, key=f"{process_id}:order")
+            processes.advance(s, process_id, "accepted", detail=f"sales order {order.number}", close=True,
+                              status="completed")
+            return order.number

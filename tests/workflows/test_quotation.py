@@ -1,0 +1,105 @@
+"""Quotation on the time-skipping server: discount approval, validity, credit approval, the order."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from api.platform import Platform
+from domain import crm, sales
+from domain.errors import Conflict, Forbidden
+from domain.schema import SalesOrder, Task
+from domain.services import crm as crm_svc
+from domain.services import sales as sales_svc
+from tests.helpers import actor, approve_chain, eventually, open_task_for
+
+
+def opportunity(db, company: str) -> str:
+    lead = crm.LeadIn(company=company, contact="Pat", email="pat@example.com", source="referral",
+                      estimated_value=Decimal("30000"))  # type: ignore[arg-type]
+    with db.write() as s:
+        crm_svc.record_lead(s, crm.LeadDraft(number="LD-00001", created_by="alice", lead=lead, owner="alice"), "l-1")
+        return crm_svc.qualify(s, "LD-00001", customer_id=None, actor="alice").number
+
+
+def lines(qty: str = "10", discount: str = "5") -> list[sales.QuotationLineIn]:
+    return [sales.QuotationLineIn(sku="FAN-200", qty=Decimal(qty), unit_price=Decimal("500"),
+                                  discount_pct=Decimal(discount))]
+
+
+def status(db, number: str):
+    return lambda s: sales_svc.quotation(s, number).status
+
+
+async def test_five_percent_is_sent_at_once_and_accepting_creates_the_order(worker, db, task_queue):
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    opp = opportunity(db, "Globex Corporation")
+    out = await p.create_quotation("alice", opp, lines(), 14, Decimal(0))
+    assert out["status"] == "sent"
+    with pytest.raises(Forbidden):
+        await p.answer_quotation(actor(db, "carol"), out["quotation_id"], accept=True)
+    answer = await p.answer_quotation(actor(db, "alice"), out["quotation_id"], accept=True)
+    assert answer.status == "accepted" and answer.sales_order_id == "SO-00001"
+    with pytest.raises(Conflict, match="already"):
+        await p.answer_quotation(actor(db, "alice"), out["quotation_id"], accept=True)
+    with db.read() as s:
+        assert sales_svc.opportunity(s, opp).stage == "won"
+        assert s.execute(select(SalesOrder)).scalar_one().total == Decimal("4750.00")
+
+
+async def test_twenty_five_percent_waits_for_the_sales_manager(worker, db, task_queue):
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    opp = opportunity(db, "Globex Corporation")
+    number = (await p.create_quotation("alice", opp, lines(discount="25"), 14, Decimal(0)))["quotation_id"]
+    with pytest.raises(Conflict, match="pending approval"):
+        await p.answer_quotation(actor(db, "alice"), number, accept=True)
+    task = await open_task_for(db, number)
+    assert task.candidate_role == "sales_manager"
+    await approve_chain(p, db, number, ["bob"])
+    await eventually(db, lambda s: sales_svc.quotation(s, number).status == "sent")
+    assert (await p.answer_quotation(actor(db, "alice"), number, accept=True)).status == "accepted"
+
+
+async def test_an_order_over_credit_goes_to_finance(worker, db, task_queue):
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    opp = opportunity(db, "Initech")  # demo credit limit 20,000
+    first = (await p.create_quotation("alice", opp, lines(qty="50"), 14, Decimal(0)))["quotation_id"]  # 23,750
+    answer = await p.answer_quotation(actor(db, "alice"), first, accept=True)
+    assert answer.status == "pending_credit_approval" and answer.sales_order_id is None
+    task = await open_task_for(db, first)
+    assert task.candidate_role == "finance"
+    await approve_chain(p, db, first, ["grace"])
+    await eventually(db, lambda s: sales_svc.quotation(s, first).status == "accepted")
+    with db.read() as s:
+        assert sales_svc.quotation(s, first).sales_order_number == "SO-00001"
+
+
+async def test_finance_can_refuse_the_credit(worker, db, task_queue):
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    opp = opportunity(db, "Initech")
+    number = (await p.create_quotation("alice", opp, lines(qty="50"), 14, Decimal(0)))["quotation_id"]
+    await p.answer_quotation(actor(db, "alice"), number, accept=True)
+    task = await open_task_for(db, number)
+    await p.decide(actor(db, "grace"), task.id, "reject", "customer is 90 days late on invoices")
+    await eventually(db, lambda s: sales_svc.quotation(s, number).status == "rejected")
+    with db.read() as s:
+        assert s.execute(select(SalesOrder)).first() is None
+
+
+async def test_the_salesperson_is_reminded_then_the_quotation_expires(worker, db, task_queue, time_env):
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    opp = opportunity(db, "Globex Corporation")
+    number = (await p.create_quotation("alice", opp, lines(), 5, Decimal(0)))["quotation_id"]
+    await time_env.sleep(timedelta(days=4))
+    reminder = await eventually(db, lambda s: s.execute(select(Task).where(
+        Task.business_key == number, Task.kind == "follow_up", Task.status == "open")).scalar_one_or_none())
+    assert reminder.candidate_user == "alice"
+    await time_env.sleep(timedelta(days=3))
+    await eventually(db, lambda s: sales_svc.quotation(s, number).status == "expired")
+    with pytest.raises(Conflict):
+        await p.answer_quotation(actor(db, "alice"), number, accept=True)
+    with db.read() as s:
+        assert s.get(Task, reminder.id).status == "completed"

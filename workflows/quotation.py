@@ -1,0 +1,151 @@
+"""Quotation: a priced offer on an opportunity, carried to the customer's answer.
+
+Process: record and price → a discount above 10 % goes to the sales manager first (Approval child;
+rejected → rejected) → sent → the customer accepts before it expires (the salesperson is reminded
+two days before; unanswered at the end of its last valid day → expired) → credit check: the order
+over the customer's credit goes to finance (Approval child; rejected → rejected) → sales order
+created, opportunity won → accepted.
+Waits: on approvals, on the customer's answer (accept/reject Updates), on the validity timers.
+Children: Approval (discount, credit)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.approvals import ApprovalActivities
+    from activities.crm import CrmActivities
+    from activities.sales import SalesActivities
+    from domain import approvals as approval_rules
+    from domain import sales as rules
+    from domain.errors import Conflict, DomainError, Forbidden
+
+from workflows.approval import Approval
+from workflows.common import refusal, run, set_stage
+
+MAY_ANSWER = {"sales_manager", "admin"}  # besides the opportunity's salesperson
+
+
+@workflow.defn
+class Quotation:
+    def __init__(self) -> None:
+        self.draft: rules.QuotationDraft | None = None
+        self.rec: rules.QuotationRecorded | None = None
+        self.status = "submitted"
+        self.recorded = False
+        self.answer: str | None = None  # accept | reject, once the customer has answered
+        self.answered_by: str | None = None
+        self.order: str | None = None
+
+    @workflow.run
+    async def run(self, draft: rules.QuotationDraft) -> str:
+        self.draft = draft
+        wf_id = workflow.info().workflow_id
+        self.rec = await run(SalesActivities.record_quotation, draft, wf_id)
+        self.status, self.recorded = self.rec.status, True
+        if self.rec.discount_steps:
+            set_stage("discount approval")
+            if not await self._approved(self.rec.discount_steps, "discount", f"{wf_id}/discount-approval"):
+                return await self._close("rejected")
+            await run(SalesActivities.set_quotation_status, draft.number, wf_id, "sent", False)
+            self.status = "sent"
+        set_stage("sent")
+        await self._await_answer(wf_id)
+        if self.answer != "accept":
+            return await self._close("rejected" if self.answer == "reject" else "expired")
+        steps = await run(SalesActivities.credit_chain, self.rec.customer_id, self.rec.total, draft.created_by)
+        if steps:
+            self.status = "pending_credit_approval"
+            set_stage("credit approval")
+            if not await self._approved(steps, "credit", f"{wf_id}/credit-approval"):
+                return await self._close("rejected")
+        self.order = await run(SalesActivities.create_sales_order, draft.number, wf_id, self.rec.owner)
+        self.status = "accepted"
+        set_stage("accepted")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status
+
+    async def _approved(self, steps: list[approval_rules.ChainStep], what: str, child_id: str) -> bool:
+        assert self.draft is not None and self.rec is not None
+        outcome: approval_rules.ApprovalOutcome = await workflow.execute_child_workflow(
+            Approval.run, approval_rules.ApprovalRequest(
+                process_id=workflow.info().workflow_id, process_type="quotation", business_key=self.draft.number,
+                title=f"Quotation {self.draft.number} ({what}): {self.rec.total}", amount=self.rec.total,
+                requester=self.draft.created_by, steps=steps), id=child_id)
+        return outcome.approved
+
+    async def _await_answer(self, wf_id: str) -> None:
+        """Until the customer answers, or the quotation runs out (reminding the salesperson first)."""
+        assert self.draft is not None and self.rec is not None
+        zone = workflow.now().tzinfo
+        expires = datetime.combine(self.rec.valid_until + timedelta(days=1), time(0), tzinfo=zone)
+        remind_on = rules.reminder_date(self.draft.issued_on, self.rec.valid_until)
+        if remind_on is not None:
+            remind_at = datetime.combine(remind_on, time(0), tzinfo=zone)
+            try:
+                await workflow.wait_condition(lambda: self.answer is not None,
+                                              timeout=max(remind_at - workflow.now(), timedelta(seconds=1)))
+                return
+            except TimeoutError:
+                await run(CrmActivities.open_follow_up, approval_rules.TaskSpec(
+                    task_id=str(workflow.uuid4()), workflow_id=f"{wf_id}:reminder", process_id=wf_id,
+                    process_type="quotation", kind="follow_up", business_key=self.draft.number,
+                    title=f"Quotation {self.draft.number} expires on {self.rec.valid_until}: no answer yet",
+                    amount=self.rec.total, candidate_user=self.rec.owner, due_hours=48))
+        try:
+            await workflow.wait_condition(lambda: self.answer is not None,
+                                          timeout=max(expires - workflow.now(), timedelta(seconds=1)))
+        except TimeoutError:
+            pass
+        await run(ApprovalActivities.close_open_tasks, f"{wf_id}:reminder", "completed", "quotation answered or expired")
+
+    async def _close(self, status: str) -> str:
+        assert self.draft is not None
+        set_stage(status)
+        await run(SalesActivities.set_quotation_status, self.draft.number, workflow.info().workflow_id, status, True)
+        self.status = status
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return status
+
+    @workflow.update
+    async def recorded_state(self) -> str:
+        await workflow.wait_condition(lambda: self.recorded)
+        return self.status
+
+    def _check_answer(self, cmd: rules.AcceptCommand) -> None:
+        assert self.draft is not None
+        try:
+            if self.rec is None:
+                raise Conflict(f"quotation {self.draft.number} is still being recorded")
+            if cmd.actor.username != self.rec.owner and not MAY_ANSWER & set(cmd.actor.roles):
+                raise Forbidden(f"only {self.rec.owner} (the salesperson), a sales manager or an admin can record "
+                                "the customer's answer")
+            if self.answer is not None:
+                raise Conflict(f"quotation {self.draft.number} is already {self.status.replace('_', ' ')}")
+            rules.check_acceptable(self.draft.number, self.status, self.rec.valid_until, workflow.now().date())
+        except DomainError as e:
+            raise refusal(e) from None
+
+    @workflow.update
+    async def accept(self, cmd: rules.AcceptCommand) -> rules.Accepted:
+        self._check_answer(cmd)
+        self.answer, self.answered_by = "accept", cmd.actor.username
+        await workflow.wait_condition(lambda: self.status in ("accepted", "pending_credit_approval", "rejected"))
+        return rules.Accepted(status=self.status, sales_order_id=self.order)
+
+    @accept.validator
+    def _validate_accept(self, cmd: rules.AcceptCommand) -> None:
+        self._check_answer(cmd)
+
+    @workflow.update
+    async def reject(self, cmd: rules.AcceptCommand) -> rules.Accepted:
+        self._check_answer(cmd)
+        self.answer, self.answered_by = "reject", cmd.actor.username
+        await workflow.wait_condition(lambda: self.status == "rejected")
+        return rules.Accepted(status=self.status)
+
+    @reject.validator
+    def _validate_reject(self, cmd: rules.AcceptCommand) -> None:
+        self._check_answer(cmd)
