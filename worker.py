@@ -20,10 +20,11 @@ from settings import Settings, get_settings
 from workflows.approval import Approval
 from workflows.expense_claim import ExpenseClaim
 from workflows.lead_to_order import LeadToOrder
+from workflows.order_fulfilment import OrderFulfilment
 from workflows.purchase import Purchase
 from workflows.quotation import Quotation
 
-WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, Purchase, Quotation]
+WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, Purchase, Quotation]
 # The sandbox re-imports a workflow's modules for every run, to keep runs apart. Our shared workflow
 # modules hold no state (definitions and pure helpers only), so they are passed through: imported once.
 RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(

@@ -49,9 +49,31 @@ class SalesActivities:
 
     @activity.defn
     @business_errors
-    def create_sales_order(self, number: str, process_id: str, owner: str) -> str:
+    def create_sales_order(self, number: str, process_id: str, owner: str, id_prefix: str) -> rules.OrderRef:
+        """The order, and its fulfilment process row (the process itself is started by the workflow)."""
         with self.db.write() as s:
-            order = sales.create_order(s, number, owner=owner, process_id=process_id, key=f"{process_id}:order")
+            key = f"{process_id}:order"
+            order = sales.create_order(s, number, owner=owner, process_id=key, key=key)
+            order.process_id = f"{id_prefix}sales-order-{order.number}"
             processes.advance(s, process_id, "accepted", detail=f"sales order {order.number}", close=True,
                               status="completed")
-            return order.number
+            processes.start(s, order.process_id, "sales_order", order.number, title=f"Sales order {order.number}",
+                            owner=owner, amount=order.total)
+            return rules.OrderRef(number=order.number, owner=owner)
+
+    @activity.defn
+    @business_errors
+    def reserve_sales_order(self, number: str, process_id: str) -> dict[str, str]:
+        with self.db.write() as s:
+            short: dict[str, str] = sales.reserve_order(s, number, f"{process_id}:reserve")["short"]
+            stage = "waiting for stock" if short else "reserved"
+            detail = ", ".join(f"{sku} short {qty}" for sku, qty in short.items()) or "all lines reserved"
+            processes.advance(s, process_id, stage, detail=detail)
+            return short
+
+    @activity.defn
+    @business_errors
+    def cancel_sales_order(self, number: str, process_id: str) -> None:
+        with self.db.write() as s:
+            sales.release_order(s, number, "cancelled", f"{process_id}:cancel")
+            processes.advance(s, process_id, "cancelled", close=True, status="cancelled")

@@ -207,7 +207,7 @@ class Platform:
         number = await self.write(allocate)
         draft = sales.QuotationDraft(number=number, opportunity=opportunity, created_by=creator,
                                      issued_on=datetime.now(UTC).date(), valid_days=valid_days, tax_rate=tax_rate,
-                                     lines=lines)
+                                     lines=lines, id_prefix=self.id_prefix)
         handle = await self.client.start_workflow(
             Quotation.run, draft, id=quotation_process_id(number, self.id_prefix), task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

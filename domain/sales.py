@@ -158,6 +158,7 @@ class QuotationDraft(BaseModel):
     valid_days: int = Field(ge=1, le=365)
     tax_rate: Decimal = Field(default=Decimal(0), ge=0, le=100)
     lines: list[QuotationLineIn] = Field(min_length=1, max_length=200)
+    id_prefix: str = ""  # of the sales order's process id (tests keep business keys apart with it)
 
 
 OPEN_ORDER_STATUSES = ("pending_credit", "open", "in_fulfilment")
@@ -179,3 +180,8 @@ class AcceptCommand(BaseModel):
 class Accepted(BaseModel):
     status: str  # accepted | pending_credit_approval | rejected
     sales_order_id: str | None = None
+
+
+class OrderRef(BaseModel):
+    number: str
+    owner: str

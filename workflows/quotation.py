@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from temporalio import workflow
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
@@ -24,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.approval import Approval
 from workflows.common import refusal, run, set_stage
+from workflows.order_fulfilment import OrderFulfilment
 
 MAY_ANSWER = {"sales_manager", "admin"}  # besides the opportunity's salesperson
 
@@ -61,7 +63,11 @@ class Quotation:
             set_stage("credit approval")
             if not await self._approved(steps, "credit", f"{wf_id}/credit-approval"):
                 return await self._close("rejected")
-        self.order = await run(SalesActivities.create_sales_order, draft.number, wf_id, self.rec.owner)
+        order = await run(SalesActivities.create_sales_order, draft.number, wf_id, self.rec.owner, draft.id_prefix)
+        # Fulfilment is a process of its own, under the order's business key: it outlives this one.
+        await workflow.start_child_workflow(OrderFulfilment.run, order, id=f"{draft.id_prefix}sales-order-{order.number}",
+                                            parent_close_policy=ParentClosePolicy.ABANDON)
+        self.order = order.number
         self.status = "accepted"
         set_stage("accepted")
         await workflow.wait_condition(workflow.all_handlers_finished)

@@ -19,11 +19,13 @@ from domain.errors import Conflict, NotFound
 from domain.schema import Process, Task
 from domain.services import access
 from workflows.expense_claim import ExpenseClaim
+from workflows.order_fulfilment import OrderFulfilment
 from workflows.purchase import Purchase
 
 router = APIRouter(prefix="/api/processes", tags=["monitor"])
 
-CANCEL_UPDATES = {"expense_claim": ExpenseClaim.cancel, "purchase": Purchase.cancel}
+CANCEL_UPDATES = {"expense_claim": ExpenseClaim.cancel, "purchase": Purchase.cancel,
+                  "sales_order": OrderFulfilment.cancel}
 
 
 def process_summary(p: Process) -> dict[str, Any]:

@@ -7,15 +7,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.deps import CurrentUser, PlatformDep, as_actor, require_role
 from api.encoding import ok
+from api.routes.common import Limit, Offset
 from api.schemas import Body
 from domain import sales
 from domain.errors import NotFound
-from domain.schema import Opportunity, Quotation
+from domain.schema import Opportunity, Quotation, SalesOrder
 from domain.services import access, approvals
 from domain.services import sales as sales_svc
 
@@ -83,3 +85,36 @@ async def reject(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
     await platform.read(lambda s: _quotation(s, user, number))
     answer = await platform.answer_quotation(as_actor(user), number, accept=False)
     return ok({"quotation_id": number, "status": answer.status})
+
+
+SEES_ALL_ORDERS = {"sales_manager", "admin", "cfo", "finance", "planner", "warehouse"}
+
+
+def _order(s: Session, user: Principal, number: str) -> SalesOrder:
+    try:
+        row = sales_svc.order(s, number)
+    except NotFound:
+        row = None
+    if row is None or not (row.owner == user.username or user.roles & SEES_ALL_ORDERS):
+        raise NotFound(f"no sales order {number}")
+    return row
+
+
+@router.get("/sales-orders")
+async def list_orders(user: CurrentUser, platform: PlatformDep, status: str | None = None,
+                      limit: Limit = 50, offset: Offset = 0) -> Any:
+    q = select(SalesOrder)
+    if not user.roles & SEES_ALL_ORDERS:
+        q = q.where(SalesOrder.owner == user.username)
+    if status:
+        q = q.where(SalesOrder.status == status)
+    q = q.order_by(SalesOrder.id.desc()).limit(limit).offset(offset)
+    return ok(await platform.read(lambda s: [
+        {"id": o.number, "sales_order_id": o.number, "customer_id": o.customer_id, "status": o.status,
+         "total": o.total, "owner": o.owner, "process_id": o.process_id, "created_at": o.created_at}
+        for o in s.execute(q).scalars()]))
+
+
+@router.get("/sales-orders/{number}")
+async def get_order(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
+    return ok(await platform.read(lambda s: sales_svc.order_view(s, _order(s, user, number))))

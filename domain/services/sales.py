@@ -121,3 +121,56 @@ def quotation_view(session: Session, row: Quotation) -> dict[str, Any]:
         "lines": [{"sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price, "discount_pct": ln.discount_pct,
                    "net": ln.net} for ln in row.lines],
     }
+
+
+def order(session: Session, number: str) -> SalesOrder:
+    row = session.execute(select(SalesOrder).where(SalesOrder.number == number)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no sales order {number}")
+    return row
+
+
+def reserve_order(session: Session, number: str, key: str) -> dict[str, Any]:
+    """Reserve each line's stock as far as it is available, once per key; says what is short."""
+
+    def effect() -> dict[str, Any]:
+        row = order(session, number)
+        short = {}
+        for ln in sorted(row.lines, key=lambda x: x.sku):  # one lock order for every order
+            ln.reserved_qty += stock.reserve(session, ln.sku, ln.qty - ln.reserved_qty)
+            if ln.reserved_qty < ln.qty:
+                short[ln.sku] = str(ln.qty - ln.reserved_qty)
+        row.status = "in_fulfilment"
+        session.flush()
+        return {"short": short}
+
+    result: dict[str, Any] = common.once(session, key, effect)
+    return result
+
+
+def release_order(session: Session, number: str, status: str, key: str) -> None:
+    """Give the order's reservations back (it was cancelled), once per key."""
+
+    def effect() -> None:
+        row = order(session, number)
+        for ln in sorted(row.lines, key=lambda x: x.sku):
+            if ln.reserved_qty:
+                stock.release(session, ln.sku, ln.reserved_qty)
+                ln.reserved_qty = Decimal(0)
+        row.status = status
+        session.flush()
+
+    common.once(session, key, effect)
+
+
+def order_view(session: Session, row: SalesOrder) -> dict[str, Any]:
+    return {
+        "id": row.number, "sales_order_id": row.number, "customer_id": row.customer_id,
+        "quotation_id": row.quotation_number, "status": row.status, "currency": row.currency, "total": row.total,
+        "owner": row.owner, "process_id": row.process_id, "requested_date": row.requested_date,
+        "created_at": row.created_at,
+        "lines": [{"sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price, "net": ln.net,
+                   "reserved_qty": ln.reserved_qty} for ln in row.lines],
+        # Production, purchasing, cost and margin arrive with the order-to-cost process (issue 5).
+        "production_orders": [], "purchase_orders": [], "revenue": row.total, "cost": None, "margin": None,
+    }

@@ -86,3 +86,21 @@ def levels(session: Session, sku: str) -> dict[str, Any]:
         "on_order": bal.on_order if bal else Decimal(0),
         "stock_value": bal.stock_value if bal else Decimal(0),
     }
+
+
+def reserve(session: Session, sku: str, qty: Decimal) -> Decimal:
+    """Reserve up to `qty` of what is available (on hand - reserved); returns what was reserved.
+    The caller makes it idempotent (it runs under a key in domain.services.common.once)."""
+    item = item_by_sku(session, sku)
+    bal = locked_balance(session, item.id)
+    take = max(Decimal(0), min(qty, bal.on_hand - bal.reserved))
+    bal.reserved += take
+    session.flush()
+    return take
+
+
+def release(session: Session, sku: str, qty: Decimal) -> None:
+    item = item_by_sku(session, sku)
+    bal = locked_balance(session, item.id)
+    bal.reserved = max(Decimal(0), bal.reserved - qty)
+    session.flush()

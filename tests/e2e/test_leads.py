@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -67,6 +69,18 @@ async def test_quotation_to_sales_order_over_http(stack):
     assert (await stack.as_("carol", "GET", f"/api/quotations/{number}")).status_code == 404
     r = await stack.as_("alice", "POST", f"/api/quotations/{number}/accept")
     assert r.status_code == 200 and r.json()["status"] == "accepted" and r.json()["sales_order_id"], r.text
+    order_id = r.json()["sales_order_id"]
+    for _ in range(100):
+        order = (await stack.as_("alice", "GET", f"/api/sales-orders/{order_id}")).json()
+        if order["status"] == "in_fulfilment":
+            break
+        await asyncio.sleep(0.05)
+    assert order["status"] == "in_fulfilment" and order["lines"][0]["reserved_qty"] == "5.00"  # 5 of 10 on hand
+    assert (await stack.as_("carol", "GET", f"/api/sales-orders/{order_id}")).status_code == 200  # planner
+    assert (await stack.as_("erin", "GET", f"/api/sales-orders/{order_id}")).status_code == 404
+    proc = (await stack.as_("admin", "GET", f"/api/processes/{order['process_id']}")).json()
+    assert proc["type"] == "sales_order" and proc["stage"] == "waiting for stock"
+    assert "FAN-200 short" in proc["steps"][-1]["detail"]
     r = await stack.as_("alice", "POST", f"/api/quotations/{number}/accept")
     assert r.status_code == 409 and "already accepted" in r.json()["detail"]
     r = await stack.as_("alice", "POST", f"/api/opportunities/{opp}/quotations", json={"lines": [line]})

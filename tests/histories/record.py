@@ -44,6 +44,7 @@ from settings import venv_binary
 from tests.helpers import actor, approve_chain, claim_lines, eventually, open_task_for
 from worker import build_worker
 from workflows.common import register_search_attributes
+from workflows.order_fulfilment import OrderFulfilment
 
 HERE = Path(__file__).parent
 MANIFEST = HERE / "manifest.json"
@@ -165,7 +166,13 @@ class Recorder:
         await self.p.answer_quotation(alice, number, accept=True)
         await approve_chain(self.p, self.db, number, ["grace"])
         await eventually(self.db, lambda s: sales_svc.quotation(s, number).status == "accepted")
+        with self.db.read() as s:
+            order = sales_svc.quotation(s, number).sales_order_number
+        await eventually(self.db, lambda s: sales_svc.order(s, order).status == "in_fulfilment")
+        fulfilment = self.client.get_workflow_handle(f"sales-order-{order}")
+        await fulfilment.execute_update(OrderFulfilment.cancel, alice)
         await self.save("quotation_accepted_after_discount_and_credit", quotation_process_id(number))
+        await self.save("order_fulfilment_reserved_then_cancelled", f"sales-order-{order}")
 
 
 # The ones that skip time first: a refused update can stop the test server skipping.

@@ -103,3 +103,31 @@ async def test_the_salesperson_is_reminded_then_the_quotation_expires(worker, db
         await p.answer_quotation(actor(db, "alice"), number, accept=True)
     with db.read() as s:
         assert s.get(Task, reminder.id).status == "completed"
+
+
+async def test_the_accepted_order_starts_its_own_fulfilment_which_reserves_stock(worker, db, task_queue):
+    from domain.services import stock
+
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    opp = opportunity(db, "Globex Corporation")
+    number = (await p.create_quotation("alice", opp, lines(qty="8"), 14, Decimal(0)))["quotation_id"]  # 5 on hand
+    answer = await p.answer_quotation(actor(db, "alice"), number, accept=True)
+    order_id = answer.sales_order_id
+    def reserved(s):
+        view = sales_svc.order_view(s, sales_svc.order(s, order_id))
+        return view if view["status"] == "in_fulfilment" else None
+
+    view = await eventually(db, reserved)
+    assert view["process_id"] == f"{task_queue}/sales-order-{order_id}"
+    assert [ln["reserved_qty"] for ln in view["lines"]] == [Decimal("5.0000")]  # short 3
+    with db.read() as s:
+        assert stock.levels(s, "FAN-200")["reserved"] == Decimal("5.0000")
+    handle = worker.get_workflow_handle(view["process_id"])
+    from workflows.order_fulfilment import OrderFulfilment
+
+    with pytest.raises(Exception):  # noqa: B017 - carol may not: the Update is refused
+        await handle.execute_update(OrderFulfilment.cancel, actor(db, "carol"))
+    assert await handle.execute_update(OrderFulfilment.cancel, actor(db, "alice")) == "cancelled"
+    with db.read() as s:
+        assert stock.levels(s, "FAN-200")["reserved"] == Decimal(0)
+        assert sales_svc.order(s, order_id).status == "cancelled"

@@ -1,0 +1,67 @@
+"""OrderFulfilment: a sales order on its way to the customer. This first version reserves stock and
+waits: kitting, MRP, production, delivery and costing come with the order-to-cost process.
+
+Process: reserve each line as far as stock allows (the rest is short) → wait.
+Waits: on the salesperson's (or an admin's) cancel, which gives the reservations back.
+Children: none yet."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.sales import SalesActivities
+    from domain import approvals as approval_rules
+    from domain import sales as rules
+    from domain.errors import Conflict, DomainError, Forbidden
+
+from workflows.common import refusal, run, set_stage
+
+
+@workflow.defn
+class OrderFulfilment:
+    def __init__(self) -> None:
+        self.order: rules.OrderRef | None = None
+        self.status = "reserving"
+        self.short: dict[str, str] = {}
+        self.cancel_by: str | None = None
+
+    @workflow.run
+    async def run(self, order: rules.OrderRef) -> str:
+        self.order = order
+        wf_id = workflow.info().workflow_id
+        self.short = await run(SalesActivities.reserve_sales_order, order.number, wf_id)
+        self.status = "waiting for stock" if self.short else "reserved"
+        set_stage(self.status)
+        await workflow.wait_condition(lambda: self.cancel_by is not None)
+        await run(SalesActivities.cancel_sales_order, order.number, wf_id)
+        self.status = "cancelled"
+        set_stage("cancelled")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status
+
+    def _check_cancel(self, actor: approval_rules.Actor) -> None:
+        assert self.order is not None
+        try:
+            if actor.username != self.order.owner and not {"sales_manager", "admin"} & set(actor.roles):
+                raise Forbidden(f"only {self.order.owner} (the salesperson), a sales manager or an admin can cancel "
+                                f"sales order {self.order.number}")
+            if self.cancel_by is not None:  # a cancel during reservation is honoured right after it
+                raise Conflict(f"sales order {self.order.number} is {self.status}")
+        except DomainError as e:
+            raise refusal(e) from None
+
+    @workflow.update
+    async def cancel(self, actor: approval_rules.Actor) -> str:
+        self._check_cancel(actor)
+        self.cancel_by = actor.username
+        await workflow.wait_condition(lambda: self.status == "cancelled")
+        return self.status
+
+    @cancel.validator
+    def _validate_cancel(self, actor: approval_rules.Actor) -> None:
+        self._check_cancel(actor)
+
+    @workflow.query
+    def current_status(self) -> str:
+        return self.status
