@@ -10,6 +10,7 @@ from activities import business_errors
 from domain import approvals as approval_rules
 from domain import sales as rules
 from domain.db import Database
+from domain.schema import Customer
 from domain.services import approvals, processes, sales
 
 
@@ -60,6 +61,21 @@ class SalesActivities:
             processes.start(s, order.process_id, "sales_order", order.number, title=f"Sales order {order.number}",
                             owner=owner, amount=order.total)
             return rules.OrderRef(number=order.number, owner=owner)
+
+    @activity.defn
+    @business_errors
+    def record_direct_order(self, ref: rules.OrderRef, process_id: str) -> list[approval_rules.ChainStep]:
+        """The order, its process row, and the finance chain when it takes the customer over credit."""
+        with self.db.write() as s:
+            order = sales.record_direct_order(s, ref, process_id)
+            processes.start(s, process_id, "sales_order", ref.number, title=f"Sales order {ref.number}",
+                            owner=ref.owner, amount=order.total, first_step="credit check")
+            others = sales.credit_position(s, order.customer_id, Decimal(0)).open_orders - order.total
+            check = rules.credit_check(s.get(Customer, order.customer_id).credit_limit,  # type: ignore[union-attr]
+                                       Decimal(0), max(others, Decimal(0)), order.total)
+            if not check.over_limit:
+                return []
+            return approvals.chain_for(s, "sales_credit", order.total, ref.owner)
 
     @activity.defn
     @business_errors

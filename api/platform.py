@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -22,7 +22,7 @@ from domain import approvals as approval_rules
 from domain import crm, expenses, purchasing, sales
 from domain.db import Database
 from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable, from_kind
-from domain.schema import Task
+from domain.schema import Customer, Task
 from domain.schema.types import utcnow
 from domain.services import approvals, common, org
 from domain.services import crm as crm_svc
@@ -32,6 +32,7 @@ from workflows.approval import Approval
 from workflows.common import AMOUNT, BUSINESS_KEY, OWNER, PROCESS_TYPE, STAGE
 from workflows.expense_claim import ExpenseClaim
 from workflows.lead_to_order import LeadToOrder
+from workflows.order_fulfilment import OrderFulfilment
 from workflows.purchase import Purchase
 from workflows.quotation import Quotation
 
@@ -214,6 +215,26 @@ class Platform:
             search_attributes=self._search("quotation", number, creator, priced.total))
         status = await self.update(handle, Quotation.recorded_state)
         return {"quotation_id": number, "process_id": handle.id, "status": status, "total": priced.total}
+
+    async def create_sales_order(self, owner: str, customer_id: int, lines: list[sales.OrderLineIn],
+                                 requested_date: date | None) -> dict[str, Any]:
+        total = sales.order_total(lines)
+
+        def allocate(s: Any) -> str:
+            if s.get(Customer, customer_id) is None:
+                raise NotFound(f"no customer {customer_id}")
+            sales_svc.stock.items_by_sku(s, [ln.sku for ln in lines])
+            return common.next_number(s, "SO")
+
+        number = await self.write(allocate)
+        ref = sales.OrderRef(number=number, owner=owner, customer_id=customer_id, lines=lines,
+                             requested_date=requested_date, total=total)
+        handle = await self.client.start_workflow(
+            OrderFulfilment.run, ref, id=f"{self.id_prefix}sales-order-{number}", task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=self._search("sales_order", number, owner, total))
+        await self.update(handle, OrderFulfilment.recorded_state)
+        return {"sales_order_id": number, "process_id": handle.id, "total": total}
 
     async def answer_quotation(self, actor: approval_rules.Actor, number: str, accept: bool) -> sales.Accepted:
         q = await self.read(sales_svc.quotation, number)

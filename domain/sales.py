@@ -182,6 +182,33 @@ class Accepted(BaseModel):
     sales_order_id: str | None = None
 
 
+class OrderLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field(min_length=1, max_length=60)
+    qty: Decimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
+    unit_price: Decimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=4)
+
+
 class OrderRef(BaseModel):
+    """What an order's fulfilment process starts from: an order already recorded (from a quotation,
+    credit checked there), or a direct order to record and credit-check first (`lines` given)."""
+
     number: str
     owner: str
+    customer_id: int | None = None
+    lines: list[OrderLineIn] = []
+    requested_date: date | None = None
+    total: Decimal = Decimal(0)
+
+
+def order_total(lines: list[OrderLineIn]) -> Decimal:
+    if not lines:
+        raise Invalid("a sales order needs at least one line")
+    skus = [ln.sku for ln in lines]
+    if len(set(skus)) != len(skus):
+        raise Invalid("each SKU may appear once per order; add the quantities together")
+    total = money(sum((ln.qty * ln.unit_price for ln in lines), Decimal(0)))
+    if total > MAX_VALUE:
+        raise Invalid(f"an order of {total} is over the limit of {MAX_VALUE}")
+    return total

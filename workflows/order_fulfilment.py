@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import sales as rules
     from domain.errors import Conflict, DomainError, Forbidden
 
+from workflows.approval import Approval
 from workflows.common import refusal, run, set_stage
 
 
@@ -25,11 +26,29 @@ class OrderFulfilment:
         self.status = "reserving"
         self.short: dict[str, str] = {}
         self.cancel_by: str | None = None
+        self.recorded = False
 
     @workflow.run
     async def run(self, order: rules.OrderRef) -> str:
         self.order = order
         wf_id = workflow.info().workflow_id
+        if order.lines:  # entered directly: record it, and over credit finance approves it first
+            steps = await run(SalesActivities.record_direct_order, order, wf_id)
+            self.recorded = True
+            if steps:
+                self.status = "pending_credit_approval"
+                set_stage("credit approval")
+                outcome: approval_rules.ApprovalOutcome = await workflow.execute_child_workflow(
+                    Approval.run, approval_rules.ApprovalRequest(
+                        process_id=wf_id, process_type="sales_order", business_key=order.number,
+                        title=f"Sales order {order.number} over the customer's credit", amount=order.total,
+                        requester=order.owner, steps=steps), id=f"{wf_id}/credit-approval")
+                if not outcome.approved:
+                    await run(SalesActivities.cancel_sales_order, order.number, wf_id)
+                    self.status = "rejected"
+                    set_stage("rejected")
+                    return self.status
+        self.recorded = True
         self.short = await run(SalesActivities.reserve_sales_order, order.number, wf_id)
         self.status = "waiting for stock" if self.short else "reserved"
         set_stage(self.status)
@@ -38,6 +57,12 @@ class OrderFulfilment:
         self.status = "cancelled"
         set_stage("cancelled")
         await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status
+
+    @workflow.update
+    async def recorded_state(self) -> str:
+        """Answers once the order is in the database, so the API's 201 is followed by a readable GET."""
+        await workflow.wait_condition(lambda: self.recorded)
         return self.status
 
     def _check_cancel(self, actor: approval_rules.Actor) -> None:

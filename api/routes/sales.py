@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from api.routes.common import Limit, Offset
 from api.schemas import Body
 from domain import sales
 from domain.errors import NotFound
+from domain.money import MAX_ID
 from domain.schema import Opportunity, Quotation, SalesOrder
 from domain.services import access, approvals
 from domain.services import sales as sales_svc
@@ -98,6 +100,18 @@ def _order(s: Session, user: Principal, number: str) -> SalesOrder:
     if row is None or not (row.owner == user.username or user.roles & SEES_ALL_ORDERS):
         raise NotFound(f"no sales order {number}")
     return row
+
+
+class SalesOrderIn(Body):
+    customer_id: int = Field(gt=0, le=MAX_ID)
+    lines: list[sales.OrderLineIn] = Field(min_length=1, max_length=200)
+    requested_date: date | None = None
+
+
+@router.post("/sales-orders", status_code=201)
+async def create_order(body: SalesOrderIn, user: Seller, platform: PlatformDep) -> Any:
+    return ok(await platform.create_sales_order(user.username, body.customer_id, body.lines, body.requested_date),
+              201)
 
 
 @router.get("/sales-orders")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from domain import crm, sales
 from domain.errors import Conflict, NotFound
+from domain.money import money
 from domain.schema import Customer, Opportunity, Quotation, QuotationLine, SalesOrder, SalesOrderLine
 from domain.schema.types import utcnow
 from domain.services import common, stock
@@ -174,3 +175,23 @@ def order_view(session: Session, row: SalesOrder) -> dict[str, Any]:
         # Production, purchasing, cost and margin arrive with the order-to-cost process (issue 5).
         "production_orders": [], "purchase_orders": [], "revenue": row.total, "cost": None, "margin": None,
     }
+
+
+def record_direct_order(session: Session, ref: sales.OrderRef, process_id: str) -> SalesOrder:
+    """A sales order entered directly (no quotation), `pending_credit` until its process checked the
+    credit; once per number."""
+    existing = session.execute(select(SalesOrder).where(SalesOrder.number == ref.number)).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    customer = session.get(Customer, ref.customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {ref.customer_id}")
+    items = stock.items_by_sku(session, [ln.sku for ln in ref.lines])
+    row = SalesOrder(number=ref.number, customer_id=customer.id, status="pending_credit", currency=customer.currency,
+                     requested_date=ref.requested_date, total=sales.order_total(ref.lines), owner=ref.owner,
+                     process_id=process_id, idempotency_key=f"{process_id}:order")
+    row.lines = [SalesOrderLine(item_id=items[ln.sku].id, sku=ln.sku, qty=ln.qty, unit_price=ln.unit_price,
+                                net=money(ln.qty * ln.unit_price)) for ln in ref.lines]
+    session.add(row)
+    session.flush()
+    return row

@@ -103,3 +103,49 @@ async def test_quotation_bad_input(stack):
     assert (await stack.as_("alice", "POST", "/api/opportunities/OP-99999/quotations",
                             json={"lines": [good]})).status_code == 404
     assert (await stack.as_("alice", "POST", "/api/quotations/QT-99999/accept")).status_code == 404
+
+
+async def order_status(stack, order_id: str, want: str) -> dict:
+    for _ in range(200):
+        order = (await stack.as_("alice", "GET", f"/api/sales-orders/{order_id}")).json()
+        if order["status"] == want:
+            return order
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{order_id} is {order['status']}, not {want}")
+
+
+async def test_direct_sales_orders_and_the_credit_check(stack):
+    customers = {c["name"]: c["id"] for c in (await stack.as_("alice", "GET", "/api/customers")).json()}
+    small = {"customer_id": customers["Initech"], "lines": [{"sku": "BOLT-M8", "qty": 100, "unit_price": "0.50"}],
+             "requested_date": "2026-12-15"}
+    r = await stack.as_("alice", "POST", "/api/sales-orders", json=small)
+    assert r.status_code == 201, r.text
+    order = await order_status(stack, r.json()["sales_order_id"], "in_fulfilment")
+    assert order["total"] == "50.00" and order["requested_date"] == "2026-12-15"
+    big = {"customer_id": customers["Initech"], "lines": [{"sku": "FAN-200", "qty": 50, "unit_price": "500"}]}
+    r = await stack.as_("alice", "POST", "/api/sales-orders", json=big)  # 25,000 over a 20,000 limit
+    assert r.status_code == 201, r.text
+    order_id = r.json()["sales_order_id"]
+    task = await stack.open_task("grace", order_id)
+    assert task["candidate_role"] == "finance" and task["amount"] == "25000.00"
+    assert (await stack.as_("alice", "POST", f"/api/tasks/{task['id']}/complete",
+                            json={"decision": "approve"})).status_code == 403
+    r = await stack.as_("grace", "POST", f"/api/tasks/{task['id']}/complete", json={"decision": "approve"})
+    assert r.status_code == 200, r.text
+    await order_status(stack, order_id, "in_fulfilment")
+
+
+async def test_direct_sales_order_bad_input(stack):
+    line = {"sku": "BOLT-M8", "qty": 1, "unit_price": "1"}
+    for body, code in [({"customer_id": 999999, "lines": [line]}, 404),
+                       ({"customer_id": 1, "lines": [{**line, "sku": "NOPE"}]}, 404),
+                       ({"customer_id": 1, "lines": [{**line, "qty": 0}]}, 422),
+                       ({"customer_id": 1, "lines": [{**line, "unit_price": -1}]}, 422),
+                       ({"customer_id": 1, "lines": []}, 422), ({"customer_id": 1, "lines": [line, line]}, 422),
+                       ({"customer_id": 1, "lines": [line], "status": "completed"}, 422)]:
+        r = await stack.as_("alice", "POST", "/api/sales-orders", json=body)
+        assert r.status_code == code, (body, r.status_code, r.text)
+        assert isinstance(r.json()["detail"], str)
+    assert (await stack.as_("erin", "POST", "/api/sales-orders", json={"customer_id": 1, "lines": [line]})
+            ).status_code == 403
+    assert (await stack.as_("alice", "GET", "/api/sales-orders")).json() == []
