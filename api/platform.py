@@ -29,7 +29,7 @@ from domain.services import crm as crm_svc
 from domain.services import purchasing as purchasing_svc
 from domain.services import sales as sales_svc
 from workflows.approval import Approval
-from workflows.common import AMOUNT, BUSINESS_KEY, OWNER, PROCESS_TYPE, STAGE
+from workflows.common import AMOUNT, BUSINESS_KEY, CUSTOMER, OWNER, PROCESS_TYPE, SALESPERSON, STAGE
 from workflows.expense_claim import ExpenseClaim
 from workflows.lead_to_order import LeadToOrder
 from workflows.order_fulfilment import OrderFulfilment
@@ -97,11 +97,17 @@ class Platform:
             raise Unavailable(f"process {handle.id} did not answer in {UPDATE_TIMEOUT:.0f} s; "
                               "is a worker running?") from None
 
-    def _search(self, type_: str, key: str, owner: str, amount: Any) -> TypedSearchAttributes:
-        return TypedSearchAttributes([
+    def _search(self, type_: str, key: str, owner: str, amount: Any, *, salesperson: str | None = None,
+                customer: str | None = None) -> TypedSearchAttributes:
+        pairs: list[SearchAttributePair[Any]] = [
             SearchAttributePair(PROCESS_TYPE, type_), SearchAttributePair(BUSINESS_KEY, key),
             SearchAttributePair(OWNER, owner), SearchAttributePair(AMOUNT, float(amount)),
-            SearchAttributePair(STAGE, "submitted")])
+            SearchAttributePair(STAGE, "submitted")]
+        if salesperson:
+            pairs.append(SearchAttributePair(SALESPERSON, salesperson))
+        if customer:
+            pairs.append(SearchAttributePair(CUSTOMER, customer))
+        return TypedSearchAttributes(pairs)
 
     # --- expense claims ---------------------------------------------------------------------------
 
@@ -178,7 +184,8 @@ class Platform:
         handle = await self.client.start_workflow(
             LeadToOrder.run, draft, id=lead_process_id(number, self.id_prefix), task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=self._search("lead_to_order", number, owner or creator, lead.estimated_value))
+            search_attributes=self._search("lead_to_order", number, owner or creator, lead.estimated_value,
+                                           salesperson=owner, customer=lead.company))
         status = await self.update(handle, LeadToOrder.recorded_state)
         return {"lead_id": number, "process_id": handle.id, "status": status}
 
@@ -198,21 +205,22 @@ class Platform:
                                valid_days: int, tax_rate: Decimal) -> dict[str, Any]:
         priced = sales.price(lines, tax_rate)  # refuse bad lines before anything is numbered
 
-        def allocate(s: Any) -> str:
+        def allocate(s: Any) -> tuple[str, str, str]:
             opp = sales_svc.opportunity(s, opportunity)
             if opp.stage in crm.CLOSED_STAGES:
                 raise Conflict(f"opportunity {opp.number} is {opp.stage}; no more quotations on it")
             sales_svc.stock.items_by_sku(s, [ln.sku for ln in lines])
-            return common.next_number(s, "QT")
+            return common.next_number(s, "QT"), opp.owner, s.get(Customer, opp.customer_id).name
 
-        number = await self.write(allocate)
+        number, salesperson, customer = await self.write(allocate)
         draft = sales.QuotationDraft(number=number, opportunity=opportunity, created_by=creator,
                                      issued_on=datetime.now(UTC).date(), valid_days=valid_days, tax_rate=tax_rate,
                                      lines=lines, id_prefix=self.id_prefix)
         handle = await self.client.start_workflow(
             Quotation.run, draft, id=quotation_process_id(number, self.id_prefix), task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=self._search("quotation", number, creator, priced.total))
+            search_attributes=self._search("quotation", number, creator, priced.total, salesperson=salesperson,
+                                           customer=customer))
         status = await self.update(handle, Quotation.recorded_state)
         return {"quotation_id": number, "process_id": handle.id, "status": status, "total": priced.total}
 
@@ -220,19 +228,21 @@ class Platform:
                                  requested_date: date | None) -> dict[str, Any]:
         total = sales.order_total(lines)
 
-        def allocate(s: Any) -> str:
-            if s.get(Customer, customer_id) is None:
+        def allocate(s: Any) -> tuple[str, str]:
+            customer = s.get(Customer, customer_id)
+            if customer is None:
                 raise NotFound(f"no customer {customer_id}")
             sales_svc.stock.items_by_sku(s, [ln.sku for ln in lines])
-            return common.next_number(s, "SO")
+            return common.next_number(s, "SO"), customer.name
 
-        number = await self.write(allocate)
+        number, customer_name = await self.write(allocate)
         ref = sales.OrderRef(number=number, owner=owner, customer_id=customer_id, lines=lines,
                              requested_date=requested_date, total=total)
         handle = await self.client.start_workflow(
             OrderFulfilment.run, ref, id=f"{self.id_prefix}sales-order-{number}", task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=self._search("sales_order", number, owner, total))
+            search_attributes=self._search("sales_order", number, owner, total, salesperson=owner,
+                                           customer=customer_name))
         await self.update(handle, OrderFulfilment.recorded_state)
         return {"sales_order_id": number, "process_id": handle.id, "total": total}
 

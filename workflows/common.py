@@ -20,7 +20,10 @@ STAGE = SearchAttributeKey.for_keyword("Stage")
 BUSINESS_KEY = SearchAttributeKey.for_keyword("BusinessKey")
 OWNER = SearchAttributeKey.for_keyword("Owner")
 AMOUNT = SearchAttributeKey.for_float("Amount")
-SEARCH_ATTRIBUTES: list[SearchAttributeKey[Any]] = [PROCESS_TYPE, STAGE, BUSINESS_KEY, OWNER, AMOUNT]
+SALESPERSON = SearchAttributeKey.for_keyword("Salesperson")
+CUSTOMER = SearchAttributeKey.for_keyword("Customer")
+SEARCH_ATTRIBUTES: list[SearchAttributeKey[Any]] = [PROCESS_TYPE, STAGE, BUSINESS_KEY, OWNER, AMOUNT, SALESPERSON,
+                                                    CUSTOMER]
 
 # Activities are short DB transactions: retry fast, forever (a database outage only delays).
 RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import crm as rules
     from domain.errors import Conflict, DomainError, Invalid
 
-from workflows.common import refusal, run, set_stage
+from workflows.common import SALESPERSON, STAGE, refusal, run, set_stage
 
 
 @workflow.defn
@@ -42,7 +42,7 @@ class LeadToOrder:
         wf_id = workflow.info().workflow_id
         self.who = await run(CrmActivities.record_lead, draft, wf_id)
         self.status, self.recorded = "assigned", True
-        set_stage("assigned")
+        workflow.upsert_search_attributes([STAGE.value_set("assigned"), SALESPERSON.value_set(self.who.owner)])
         await self._follow_up(wf_id)  # returns once the verdict is recorded (by the qualify Update)
         assert self.verdict is not None
         self.status = self.verdict.decision

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -24,7 +25,17 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import Conflict, DomainError, Forbidden
 
 from workflows.approval import Approval
-from workflows.common import refusal, run, set_stage
+from workflows.common import (
+    AMOUNT,
+    BUSINESS_KEY,
+    OWNER,
+    PROCESS_TYPE,
+    SALESPERSON,
+    STAGE,
+    refusal,
+    run,
+    set_stage,
+)
 from workflows.order_fulfilment import OrderFulfilment
 
 MAY_ANSWER = {"sales_manager", "admin"}  # besides the opportunity's salesperson
@@ -65,8 +76,12 @@ class Quotation:
                 return await self._close("rejected")
         order = await run(SalesActivities.create_sales_order, draft.number, wf_id, self.rec.owner, draft.id_prefix)
         # Fulfilment is a process of its own, under the order's business key: it outlives this one.
-        await workflow.start_child_workflow(OrderFulfilment.run, order, id=f"{draft.id_prefix}sales-order-{order.number}",
-                                            parent_close_policy=ParentClosePolicy.ABANDON)
+        await workflow.start_child_workflow(
+            OrderFulfilment.run, order, id=f"{draft.id_prefix}sales-order-{order.number}",
+            parent_close_policy=ParentClosePolicy.ABANDON, search_attributes=TypedSearchAttributes([
+                SearchAttributePair(PROCESS_TYPE, "sales_order"), SearchAttributePair(BUSINESS_KEY, order.number),
+                SearchAttributePair(OWNER, order.owner), SearchAttributePair(SALESPERSON, order.owner),
+                SearchAttributePair(AMOUNT, float(self.rec.total)), SearchAttributePair(STAGE, "reserving")]))
         self.order = order.number
         self.status = "accepted"
         set_stage("accepted")

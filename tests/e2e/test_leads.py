@@ -64,6 +64,12 @@ async def test_quotation_to_sales_order_over_http(stack):
                                                                                        "valid_days": 14})
     assert r.status_code == 201 and r.json()["status"] == "sent", r.text
     number = r.json()["quotation_id"]
+    from workflows.common import CUSTOMER, PROCESS_TYPE, SALESPERSON
+
+    described = await stack.platform.client.get_workflow_handle(r.json()["process_id"]).describe()
+    attrs = described.typed_search_attributes
+    assert (attrs.get(PROCESS_TYPE), attrs.get(SALESPERSON), attrs.get(CUSTOMER)) == (
+        "quotation", "alice", "Globex Corporation")
     q = (await stack.as_("alice", "GET", f"/api/quotations/{number}")).json()
     assert q["total"] == "4750.00" and q["margin"]["margin"] == "1550.00" and q["opportunity_id"] == opp
     assert (await stack.as_("carol", "GET", f"/api/quotations/{number}")).status_code == 404
