@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from settings import Settings, venv_binary
-from workflows.common import SEARCH_ATTRIBUTES
+from workflows.common import SEARCH_ATTRIBUTES, register_search_attributes
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -91,6 +91,12 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
     if client is None:
         err.print(f"[red]Temporal did not answer at {settings.temporal_address}[/red]")
         raise typer.Exit(1)
+    try:
+        added = await register_search_attributes(client)
+        if added:
+            console.print(f"registered search attributes: {', '.join(added)}")
+    except Exception as e:  # a cluster may not let us: processes still run, only filtering lacks them
+        err.print(f"[yellow]could not register search attributes ({e}); ask the cluster's operator[/yellow]")
     db = Database(settings.database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

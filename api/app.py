@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from temporalio.service import RPCError
 
 from api.encoding import ok
 from api.platform import Platform
@@ -65,6 +66,11 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         return JSONResponse({"detail": sentence, "errors": [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors[:50]]},
             status_code=422)
+
+    @app.exception_handler(RPCError)
+    async def temporal_error(_: Request, exc: RPCError) -> Response:
+        return JSONResponse({"detail": f"the workflow engine did not accept the request: {exc.message}"},
+                            status_code=503)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:

@@ -46,22 +46,23 @@ def set_stage(stage: str) -> None:
     workflow.upsert_search_attributes([STAGE.value_set(stage)])
 
 
-async def register_search_attributes(client: object) -> None:
-    """Register our custom search attributes on a server that lacks them (idempotent)."""
+async def register_search_attributes(client: object) -> list[str]:
+    """Register those of our custom search attributes the server lacks; returns their names. Idempotent,
+    and needed beyond the dev server's --search-attribute flags: those do not reach an existing store."""
     from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-    from temporalio.service import RPCError
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 
     kinds = {"KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
              "DOUBLE": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE}
-    request = AddSearchAttributesRequest(
-        namespace=client.namespace,  # type: ignore[attr-defined]
-        search_attributes={k.name: kinds[k.indexed_value_type.name] for k in SEARCH_ATTRIBUTES})
-    try:
-        await client.operator_service.add_search_attributes(request)  # type: ignore[attr-defined]
-    except RPCError as e:
-        if "already" not in str(e).lower():
-            raise
+    namespace = client.namespace  # type: ignore[attr-defined]
+    have = await client.operator_service.list_search_attributes(  # type: ignore[attr-defined]
+        ListSearchAttributesRequest(namespace=namespace))
+    missing = {k.name: kinds[k.indexed_value_type.name] for k in SEARCH_ATTRIBUTES
+               if k.name not in have.custom_attributes}
+    if missing:
+        await client.operator_service.add_search_attributes(  # type: ignore[attr-defined]
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing))
+    return sorted(missing)
 
 
 WITHDRAWABLE = ("submitted", "pending_approval")
