@@ -29,3 +29,9 @@ def after_move(sku: str, on_hand: Decimal, stock_value: Decimal, qty: Decimal,
         cost = (stock_value / on_hand) if on_hand else Decimal(0)
         new_value = Decimal(0) if new_on_hand == 0 else stock_value - money(-qty * cost)
     return new_on_hand, new_value, cost
+
+
+def one_line_per_sku(skus: list[str], document: str) -> None:
+    """A document lists each SKU once; two lines of one SKU are a typo or belong together."""
+    if len(set(skus)) != len(skus):
+        raise Invalid(f"each SKU may appear once per {document}; add the quantities together")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain import accounting
 from domain.approvals import Actor, ChainStep
 from domain.errors import Conflict, Invalid
+from domain.inventory import one_line_per_sku
 from domain.money import MAX_AMOUNT, MAX_VALUE, money, qty_str
 
 MAX_QTY = Decimal("100000000")
@@ -69,9 +70,7 @@ class OrderState(BaseModel):
 def requisition_total(lines: list[RequisitionLineIn]) -> Decimal:
     if not lines:
         raise Invalid("a purchase requisition needs at least one line")
-    skus = [ln.sku for ln in lines]
-    if len(set(skus)) != len(skus):
-        raise Invalid("each SKU may appear once per requisition; add the quantities together")
+    one_line_per_sku([ln.sku for ln in lines], "requisition")
     total = money(sum((ln.qty * ln.est_unit_price for ln in lines), Decimal(0)))
     if total > MAX_VALUE:
         raise Invalid(f"a requisition of {total} is over the limit of {MAX_VALUE}; check quantities and prices")

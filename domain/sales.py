@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.approvals import Actor, ChainStep
 from domain.errors import Conflict, Invalid
+from domain.inventory import one_line_per_sku
 from domain.money import MAX_AMOUNT, MAX_VALUE, money
 from domain.purchasing import MAX_QTY
 
@@ -52,9 +53,7 @@ def price(lines: list[QuotationLineIn], tax_rate: Decimal = Decimal(0)) -> Prici
     """Line by line, each rounded to the cent; tax on the net total (one rounding, no drift)."""
     if not lines:
         raise Invalid("a quotation needs at least one line")
-    skus = [ln.sku for ln in lines]
-    if len(set(skus)) != len(skus):
-        raise Invalid("each SKU may appear once per quotation; add the quantities together")
+    one_line_per_sku([ln.sku for ln in lines], "quotation")
     if not Decimal(0) <= tax_rate <= HUNDRED:
         raise Invalid("the tax rate must be between 0 and 100 %")
     priced = []
@@ -205,9 +204,7 @@ class OrderRef(BaseModel):
 def order_total(lines: list[OrderLineIn]) -> Decimal:
     if not lines:
         raise Invalid("a sales order needs at least one line")
-    skus = [ln.sku for ln in lines]
-    if len(set(skus)) != len(skus):
-        raise Invalid("each SKU may appear once per order; add the quantities together")
+    one_line_per_sku([ln.sku for ln in lines], "order")
     total = money(sum((ln.qty * ln.unit_price for ln in lines), Decimal(0)))
     if total > MAX_VALUE:
         raise Invalid(f"an order of {total} is over the limit of {MAX_VALUE}")
