@@ -25,7 +25,8 @@ class CrmActivities:
             processes.start(s, process_id, "lead_to_order", draft.number, title=f"Lead {draft.number}: "
                             f"{draft.lead.company}", owner=owner, amount=draft.lead.estimated_value)
             processes.advance(s, process_id, "assigned", detail=f"assigned to {owner}")
-            return rules.LeadRecorded(owner=owner, owner_manager=org.people(s)[owner].manager)
+            who = org.person(s, owner)
+            return rules.LeadRecorded(owner=owner, owner_manager=who.manager if who else None)
 
     @activity.defn
     @business_errors

@@ -10,7 +10,6 @@ from activities import business_errors
 from domain import approvals as approval_rules
 from domain import sales as rules
 from domain.db import Database
-from domain.schema import Customer
 from domain.services import approvals, processes, sales
 
 
@@ -70,10 +69,7 @@ class SalesActivities:
             order = sales.record_direct_order(s, ref, process_id)
             processes.start(s, process_id, "sales_order", ref.number, title=f"Sales order {ref.number}",
                             owner=ref.owner, amount=order.total, first_step="credit check")
-            others = sales.credit_position(s, order.customer_id, Decimal(0)).open_orders - order.total
-            check = rules.credit_check(s.get(Customer, order.customer_id).credit_limit,  # type: ignore[union-attr]
-                                       Decimal(0), max(others, Decimal(0)), order.total)
-            if not check.over_limit:
+            if not sales.credit_position(s, order.customer_id, order.total, excluding=order.number).over_limit:
                 return []
             return approvals.chain_for(s, "sales_credit", order.total, ref.owner)
 

@@ -37,7 +37,6 @@ from workflows.purchase import Purchase
 from workflows.quotation import Quotation
 
 T = TypeVar("T")
-_NOBODY = approval_rules.Person(username="")
 
 
 UPDATE_TIMEOUT = 30.0  # seconds: a process that does not answer by then has no worker running
@@ -175,7 +174,8 @@ class Platform:
 
     async def create_lead(self, creator: str, lead: crm.LeadIn, owner: str | None) -> dict[str, Any]:
         def allocate(s: Any) -> str:
-            if owner is not None and "sales" not in org.people(s).get(owner, _NOBODY).roles:
+            who = org.person(s, owner) if owner is not None else None
+            if owner is not None and (who is None or "sales" not in who.roles):
                 raise Invalid(f"{owner} does not hold the role sales, so cannot own a lead")
             return common.next_number(s, "LD")
 

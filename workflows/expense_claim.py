@@ -46,9 +46,9 @@ class ExpenseClaim:
         )
         outcome = await approval_or_withdrawal(child, lambda: self.cancel_by is not None)
         if outcome is None:
-            return await self._finish("cancelled", f"cancelled by {self.cancel_by}")
+            return await self._finish("cancelled")
         if not outcome.approved:
-            return await self._finish("rejected", "rejected")
+            return await self._finish("rejected")
         self.status = "approved"  # from here on a cancel is refused (Conflict)
         set_stage("awaiting payment")
         await run(ExpenseActivities.set_claim_status, draft.number, wf_id, "approved", "awaiting payment",
@@ -60,7 +60,7 @@ class ExpenseClaim:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
 
-    async def _finish(self, status: str, stage: str) -> str:
+    async def _finish(self, status: str) -> str:
         assert self.draft is not None
         set_stage(status)
         await run(ExpenseActivities.set_claim_status, self.draft.number, workflow.info().workflow_id, status,

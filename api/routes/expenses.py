@@ -30,10 +30,11 @@ async def list_claims(user: CurrentUser, platform: PlatformDep, status: str | No
                       limit: Limit = 50, offset: Offset = 0) -> Any:
     def load(s: Session) -> list[dict[str, Any]]:
         q = select(ExpenseClaim)
-        if mine or not access.sees_all(set(user.roles), "expense_claim"):
+        if mine:
+            q = q.where(ExpenseClaim.requester == user.username)
+        elif not access.sees_all(set(user.roles), "expense_claim"):
             q = q.where(or_(ExpenseClaim.requester == user.username,
-                            ExpenseClaim.process_id.in_(access.involved_process_ids(user.username, set(user.roles))))
-                        if not mine else ExpenseClaim.requester == user.username)
+                            ExpenseClaim.process_id.in_(access.involved_process_ids(user.username, set(user.roles)))))
         if status:
             q = q.where(ExpenseClaim.status == status)
         q = q.order_by(ExpenseClaim.id.desc()).limit(limit).offset(offset)

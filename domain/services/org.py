@@ -48,6 +48,15 @@ def people(session: Session) -> dict[str, Person]:
     }
 
 
+def person(session: Session, username: str) -> Person | None:
+    """One person of the org chart (people() loads them all, for the approval rules)."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        return None
+    return Person(username=user.username, roles=frozenset(user.roles),
+                  manager=user.manager.username if user.manager else None, active=user.active)
+
+
 def role_escalation(session: Session) -> dict[str, str | None]:
     return {r.name: r.escalates_to for r in session.execute(select(Role)).scalars()}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -178,5 +177,3 @@ def order_view(session: Session, po: PurchaseOrder) -> dict[str, Any]:
         "approvals": approvals.trail(session, po.process_id),
     }
 
-
-ZERO = Decimal(0)

@@ -76,15 +76,18 @@ def margin(session: Session, row: Quotation) -> sales.Margin:
                            {sku: item.standard_cost for sku, item in items.items()})
 
 
-def credit_position(session: Session, customer_id: int, order_value: Decimal) -> sales.CreditCheck:
+def credit_position(session: Session, customer_id: int, order_value: Decimal,
+                    excluding: str | None = None) -> sales.CreditCheck:
     """The customer's exposure with this order. Open receivables count once invoicing exists (issue 5);
-    until then they are zero and open orders carry the exposure."""
+    until then they are zero and open orders carry the exposure. `excluding`: the order being checked,
+    when it is recorded already (it is one of the open orders)."""
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id}")
     open_orders = session.execute(
         select(func.coalesce(func.sum(SalesOrder.total), 0))
-        .where(SalesOrder.customer_id == customer_id, SalesOrder.status.in_(sales.OPEN_ORDER_STATUSES))
+        .where(SalesOrder.customer_id == customer_id, SalesOrder.status.in_(sales.OPEN_ORDER_STATUSES),
+               SalesOrder.number != (excluding or ""))
     ).scalar_one()
     return sales.credit_check(customer.credit_limit, Decimal(0), Decimal(open_orders), order_value)
 
