@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from domain import crm
@@ -48,29 +48,28 @@ def pipeline(session: Session, owner: str | None, *, now: datetime | None = None
     won and lost the most recently closed first). `owner` None: everybody's."""
     since = (now or utcnow()) - timedelta(days=CLOSED_DAYS)
 
-    def scoped(q: Select[Any], stage: str | None = None) -> Select[Any]:
-        if stage is not None:
-            q = q.where(Opportunity.stage == stage)
+    def where(stage: str | None = None) -> list[ColumnElement[bool]]:
+        conds = [] if stage is None else [Opportunity.stage == stage]
         if stage in crm.CLOSED_STAGES:
-            q = q.where(Opportunity.closed_at >= since)
-        return q.where(Opportunity.owner == owner) if owner is not None else q
+            conds.append(Opportunity.closed_at >= since)
+        return conds if owner is None else [*conds, Opportunity.owner == owner]
 
     totals = {
         stage: (count, amount, expected)
-        for stage, count, amount, expected in session.execute(scoped(
+        for stage, count, amount, expected in session.execute(
             select(Opportunity.stage, func.count(), func.sum(Opportunity.amount),
                    func.sum(Opportunity.expected_value))
             .where(or_(Opportunity.stage.in_(crm.OPEN_STAGES),
-                       Opportunity.stage.in_(crm.CLOSED_STAGES) & (Opportunity.closed_at >= since)))
-            .group_by(Opportunity.stage)))
+                       Opportunity.stage.in_(crm.CLOSED_STAGES) & (Opportunity.closed_at >= since)), *where())
+            .group_by(Opportunity.stage))
     }
     stages = []
     for stage in crm.STAGES:
         count, amount, expected = totals.get(stage, (0, None, None))
         order = ((Opportunity.closed_at.desc(), Opportunity.id.desc()) if stage in crm.CLOSED_STAGES
                  else (Opportunity.expected_value.desc(), Opportunity.id))
-        rows = session.execute(scoped(select(Opportunity, Customer.name)
-                                      .join(Customer, Customer.id == Opportunity.customer_id), stage)
+        rows = session.execute(select(Opportunity, Customer.name)
+                               .join(Customer, Customer.id == Opportunity.customer_id).where(*where(stage))
                                .order_by(*order).limit(CARDS_PER_STAGE)).all()
         stages.append({"stage": stage, "closed": stage in crm.CLOSED_STAGES, "count": int(count),
                        "amount": Decimal(amount or 0), "expected_value": Decimal(expected or 0),
