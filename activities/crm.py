@@ -43,8 +43,8 @@ class CrmActivities:
 
     @activity.defn
     @business_errors
-    def settle_lead(self, number: str, process_id: str, cmd: rules.QualifyCommand) -> str | None:
-        """Qualified (customer + opportunity) or disqualified; returns the opportunity number."""
+    def settle_lead(self, number: str, process_id: str, cmd: rules.QualifyCommand) -> rules.OpportunityRef | None:
+        """Qualified (customer + opportunity: the process carries on with it) or disqualified (it ends)."""
         with self.db.write() as s:
             if cmd.decision == "disqualified":
                 crm.disqualify(s, number, cmd.reason)
@@ -52,6 +52,29 @@ class CrmActivities:
                                   close=True)
                 return None
             opp = crm.qualify(s, number, customer_id=cmd.customer_id, actor=cmd.actor.username)
-            processes.advance(s, process_id, "qualified", detail=f"opportunity {opp.number}", close=True,
-                              status="completed")
-            return opp.number
+            processes.advance(s, process_id, "qualification", detail=f"qualified: opportunity {opp.number}")
+            return crm.opportunity_ref(s, opp)
+
+    @activity.defn
+    @business_errors
+    def move_opportunity(self, number: str, process_id: str, stage: str, actor: str) -> None:
+        with self.db.write() as s:
+            crm.move_opportunity(s, number, stage)
+            processes.advance(s, process_id, stage, detail=f"moved by {actor}")
+
+    @activity.defn
+    @business_errors
+    def lose_opportunity(self, number: str, process_id: str, reason: str) -> list[str]:
+        """Lost with its reason; returns the quotations that were withdrawn with it."""
+        with self.db.write() as s:
+            withdrawn = crm.lose_opportunity(s, number, reason)
+            processes.advance(s, process_id, "lost", detail=reason[:300], status="completed", close=True)
+            return withdrawn
+
+    @activity.defn
+    @business_errors
+    def opportunity_won(self, number: str, process_id: str, quotation: str) -> None:
+        """The sales order recorded the win; the lead's process closes with it."""
+        with self.db.write() as s:
+            processes.advance(s, process_id, "won", detail=f"quotation {quotation} accepted ({number})",
+                              status="completed", close=True)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from temporalio import activity
 
 from activities import business_errors
 from domain import approvals as approval_rules
 from domain import sales as rules
 from domain.db import Database
+from domain.schema import Customer
 from domain.services import approvals, processes, sales
 
 
@@ -21,31 +20,39 @@ class SalesActivities:
     @business_errors
     def record_quotation(self, draft: rules.QuotationDraft, process_id: str) -> rules.QuotationRecorded:
         with self.db.write() as s:
+            stage = sales.opportunity(s, draft.opportunity).stage
             q = sales.record_quotation(s, draft, process_id)
             opp = sales.opportunity(s, draft.opportunity)
+            if opp.stage != stage:  # its first quotation took the opportunity to proposal
+                processes.advance(s, opp.process_id, opp.stage, detail=f"quotation {q.number}")
             processes.start(s, process_id, "quotation", draft.number, title=f"Quotation {draft.number}",
                             owner=opp.owner, amount=q.total)
             steps: list[approval_rules.ChainStep] = []
             if q.status == "pending_approval":
                 steps = approvals.chain_for(s, "quotation_discount", q.total, draft.created_by)
+            customer = s.get(Customer, q.customer_id)
             return rules.QuotationRecorded(status=q.status, total=q.total, customer_id=q.customer_id,
-                                           owner=opp.owner, valid_until=q.valid_until, discount_steps=steps)
+                                           owner=opp.owner, valid_until=q.valid_until, discount_steps=steps,
+                                           customer=customer.name if customer else "", currency=q.currency,
+                                           max_discount_pct=q.max_discount_pct)
 
     @activity.defn
     @business_errors
-    def set_quotation_status(self, number: str, process_id: str, status: str, close: bool) -> None:
+    def set_quotation_status(self, number: str, process_id: str, status: str, close: bool, reason: str = "") -> None:
         with self.db.write() as s:
-            sales.set_quotation_status(s, number, status)
-            processes.advance(s, process_id, status, close=close, status="completed" if close else None)
+            sales.set_quotation_status(s, number, status, reason)
+            processes.advance(s, process_id, status, detail=reason[:300], close=close,
+                              status="completed" if close else None)
 
     @activity.defn
     @business_errors
-    def credit_chain(self, customer_id: int, order_value: Decimal, requester: str) -> list[approval_rules.ChainStep]:
-        """The finance chain when the order would take the customer over their credit; none otherwise."""
-        with self.db.read() as s:
-            if not sales.credit_position(s, customer_id, order_value).over_limit:
-                return []
-            return approvals.chain_for(s, "sales_credit", order_value, requester)
+    def record_acceptance(self, number: str, process_id: str, requester: str) -> list[approval_rules.ChainStep]:
+        """The customer's yes, under the opportunity's lock; finance's chain when it takes them over credit."""
+        with self.db.write() as s:
+            steps = sales.record_acceptance(s, number, requester)
+            processes.note(s, process_id, "sent", "the customer accepted" + (
+                "; over the credit limit, finance decides" if steps else ""))
+            return steps
 
     @activity.defn
     @business_errors

@@ -55,6 +55,7 @@ def lead_process_id(number: str, prefix: str = "") -> str:
 
 
 def quotation_process_id(number: str, prefix: str = "") -> str:
+    """Started by the opportunity's LeadToOrder process under this id (the same formula is there)."""
     return f"{prefix}quotation-{number}"
 
 
@@ -203,26 +204,38 @@ class Platform:
 
     async def create_quotation(self, creator: str, opportunity: str, lines: list[sales.QuotationLineIn],
                                valid_days: int, tax_rate: Decimal) -> dict[str, Any]:
+        """Numbered here, started by the opportunity's process (a child of it), recorded by the child."""
         priced = sales.price(lines, tax_rate)  # refuse bad lines before anything is numbered
 
-        def allocate(s: Any) -> tuple[str, str, str]:
+        def allocate(s: Any) -> tuple[str, str, approval_rules.Actor]:
             opp = sales_svc.opportunity(s, opportunity)
             if opp.stage in crm.CLOSED_STAGES:
                 raise Conflict(f"opportunity {opp.number} is {opp.stage}; no more quotations on it")
             sales_svc.stock.items_by_sku(s, [ln.sku for ln in lines])
-            return common.next_number(s, "QT"), opp.owner, s.get(Customer, opp.customer_id).name
+            return common.next_number(s, "QT"), opp.process_id, org.actor(s, creator)
 
-        number, salesperson, customer = await self.write(allocate)
+        number, process_id, actor = await self.write(allocate)
         draft = sales.QuotationDraft(number=number, opportunity=opportunity, created_by=creator,
                                      issued_on=datetime.now(UTC).date(), valid_days=valid_days, tax_rate=tax_rate,
                                      lines=lines, id_prefix=self.id_prefix)
-        handle = await self.client.start_workflow(
-            Quotation.run, draft, id=quotation_process_id(number, self.id_prefix), task_queue=self.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=self._search("quotation", number, creator, priced.total, salesperson=salesperson,
-                                           customer=customer))
-        status = await self.update(handle, Quotation.recorded_state)
-        return {"quotation_id": number, "process_id": handle.id, "status": status, "total": priced.total}
+        child_id = await self.update(self.client.get_workflow_handle(process_id), LeadToOrder.quote,
+                                     sales.QuoteCommand(actor=actor, draft=draft))
+        status = await self.update(self.client.get_workflow_handle(child_id), Quotation.recorded_state)
+        return {"quotation_id": number, "process_id": child_id, "status": status, "total": priced.total}
+
+    async def _opportunity_handle(self, number: str) -> WorkflowHandle[Any, Any]:
+        opp = await self.read(sales_svc.opportunity, number)
+        if opp.stage in crm.CLOSED_STAGES:  # its process has ended: say why, not just "ended"
+            raise Conflict(f"opportunity {number} is already {opp.stage}")
+        return self.client.get_workflow_handle(opp.process_id)
+
+    async def move_opportunity(self, actor: approval_rules.Actor, number: str, stage: str) -> str:
+        cmd = crm.StageCommand(actor=actor, stage=stage)  # type: ignore[arg-type]
+        return await self.update(await self._opportunity_handle(number), LeadToOrder.move_stage, cmd)  # type: ignore[no-any-return]
+
+    async def lose_opportunity(self, actor: approval_rules.Actor, number: str, reason: str) -> list[str]:
+        cmd = crm.LoseCommand(actor=actor, reason=reason)
+        return await self.update(await self._opportunity_handle(number), LeadToOrder.lose, cmd)  # type: ignore[no-any-return]
 
     async def create_sales_order(self, owner: str, customer_id: int, lines: list[sales.OrderLineIn],
                                  requested_date: date | None) -> dict[str, Any]:
@@ -246,13 +259,17 @@ class Platform:
         await self.update(handle, OrderFulfilment.recorded_state)
         return {"sales_order_id": number, "process_id": handle.id, "total": total}
 
-    async def answer_quotation(self, actor: approval_rules.Actor, number: str, accept: bool) -> sales.Accepted:
+    async def answer_quotation(self, actor: approval_rules.Actor, number: str, accept: bool,
+                               reason: str = "") -> sales.Accepted:
         q = await self.read(sales_svc.quotation, number)
         if q.status in ("accepted", "rejected", "expired"):  # its process has ended: say why, not just "ended"
+            if q.status == "rejected" and q.reason:
+                raise Conflict(f"quotation {number} is rejected ({q.reason})")
             sales.check_acceptable(number, q.status, q.valid_until, datetime.now(UTC).date())
         handle = self.client.get_workflow_handle(q.process_id)
         update = Quotation.accept if accept else Quotation.reject
-        return await self.update(handle, update, sales.AcceptCommand(actor=actor))  # type: ignore[no-any-return]
+        return await self.update(handle, update,  # type: ignore[no-any-return]
+                                 sales.AcceptCommand(actor=actor, reason="" if accept else reason))
 
     # --- tasks ------------------------------------------------------------------------------------
 

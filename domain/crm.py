@@ -237,6 +237,36 @@ class ActivityCommand(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
+OpenStage = Literal["qualification", "proposal", "negotiation"]
+
+
+class StageCommand(BaseModel):
+    """Move an open opportunity to another open stage (won comes from an accepted quotation, lost from
+    LoseCommand)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: Actor
+    stage: OpenStage
+
+
+class LoseCommand(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    actor: Actor
+    reason: str = Field(max_length=500)
+
+
+class OpportunityRef(BaseModel):
+    """The opportunity a qualified lead opened: what its process carries on with."""
+
+    number: str
+    customer_id: int
+    customer: str
+    owner: str
+    stage: str = "qualification"
+
+
 FOLLOW_UP_DAYS = 3  # no activity for this long: the owner gets a reminder task
 ESCALATE_DAYS = 14  # no activity for this long: the owner's manager gets a task
 

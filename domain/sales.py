@@ -112,10 +112,14 @@ def reminder_date(issued: date, until: date, days_before: int = 2) -> date | Non
     return day if days_before > 0 and day > issued else None
 
 
+ANSWERED = ("accepted", "pending_credit_approval")  # the customer said yes (finance may still be checking)
+
+
 def check_acceptable(number: str, status: str, until: date, today: date) -> None:
     """A customer may accept a sent quotation that has not expired; anything else is a state conflict."""
-    if status == "accepted":
-        raise Conflict(f"quotation {number} is already accepted")
+    if status in ANSWERED:
+        raise Conflict(f"quotation {number} is already accepted" + (
+            "; finance is checking the customer's credit" if status == "pending_credit_approval" else ""))
     if status == "expired" or (status == "sent" and today > until):
         raise Conflict(f"quotation {number} expired on {until}")
     if status != "sent":
@@ -169,11 +173,26 @@ class QuotationRecorded(BaseModel):
     customer_id: int
     owner: str  # the opportunity's salesperson
     valid_until: date
+    customer: str = ""
+    currency: str = "USD"
+    max_discount_pct: Decimal = Decimal(0)
     discount_steps: list[ChainStep] = []  # the chain when a discount needs approval
 
 
 class AcceptCommand(BaseModel):
+    """The customer's answer, as the salesperson records it; a rejection says why."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
     actor: Actor
+    reason: str = Field(default="", max_length=500)
+
+
+class QuoteCommand(BaseModel):
+    """A new quotation on the opportunity, numbered by the API: the opportunity's process starts it."""
+
+    actor: Actor
+    draft: QuotationDraft
 
 
 class Accepted(BaseModel):

@@ -1,27 +1,46 @@
-"""LeadToOrder: a lead taken to a sales order. This first part carries the lead to its verdict.
+"""LeadToOrder: a lead taken to a sales order, one process per lead (business key: the lead number).
 
 Process: record and score the lead → assign it (given, or round robin over role sales) → wait for
 the verdict, with a follow-up clock: no activity for 3 days → a reminder task for the owner;
 14 days → a task for the owner's manager; any logged activity resets the clock and closes them →
-qualified (customer linked or created, opportunity opened) or disqualified with a reason.
-Waits: on people (activities and the verdict arrive as Updates with validators: only the owner,
-their manager or an admin) and on the follow-up timers.
-Children: none yet; quotations (with their discount-approval children) follow."""
+disqualified with a reason (the end), or qualified: customer linked or created, opportunity opened,
+and the process carries on as the opportunity → quotations on it (each a child process) and stage
+moves (qualification ⇄ proposal ⇄ negotiation) → won when the customer accepts a quotation (its sales
+order is created and fulfilment started by that quotation), or lost with a reason. Either way the
+opportunity's other quotations still open are withdrawn.
+Waits: on people (activities, the verdict, quotations, stage moves and the loss arrive as Updates with
+validators: only the owner, their manager or an admin), on the follow-up timers, on its quotations.
+Children: Quotation (with its own Approval and OrderFulfilment children)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
     from activities.crm import CrmActivities
     from domain import approvals as approval_rules
     from domain import crm as rules
+    from domain import sales as sales_rules
     from domain.errors import Conflict, DomainError, Invalid
 
-from workflows.common import SALESPERSON, STAGE, refusal, run, set_stage
+from workflows.common import (
+    AMOUNT,
+    BUSINESS_KEY,
+    CUSTOMER,
+    OWNER,
+    PROCESS_TYPE,
+    SALESPERSON,
+    STAGE,
+    refusal,
+    run,
+    set_stage,
+)
+from workflows.quotation import Quotation
 
 
 @workflow.defn
@@ -34,7 +53,12 @@ class LeadToOrder:
         self.verdict: rules.QualifyCommand | None = None  # recorded
         self.settling = False  # a verdict is being recorded: a second one waits its turn as a Conflict
         self.opportunity: str | None = None
+        self.opp: rules.OpportunityRef | None = None  # once qualified: the opportunity, its stage kept here
         self.activities = 0
+        self.quotes: dict[str, Any] = {}  # quotation number → its child handle
+        self.lost: str | None = None  # the reason, once lost
+        self.won: str | None = None  # the accepted quotation
+        self.busy: str | None = None  # a stage move or the loss being recorded: others wait their turn
 
     @workflow.run
     async def run(self, draft: rules.LeadDraft) -> str:
@@ -45,10 +69,36 @@ class LeadToOrder:
         workflow.upsert_search_attributes([STAGE.value_set("assigned"), SALESPERSON.value_set(self.who.owner)])
         await self._follow_up(wf_id)  # returns once the verdict is recorded (by the qualify Update)
         assert self.verdict is not None
-        self.status = self.verdict.decision
-        set_stage(self.status)
+        if self.opp is None:
+            self.status = self.verdict.decision
+            set_stage(self.status)
+        else:
+            self.status = await self._opportunity(wf_id, self.opp)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
+
+    async def _opportunity(self, wf_id: str, opp: rules.OpportunityRef) -> str:
+        """Until a quotation is accepted (won) or the opportunity is lost; then its other quotations still
+        open are withdrawn and waited for."""
+        self.status = opp.stage
+        workflow.upsert_search_attributes([STAGE.value_set(opp.stage), CUSTOMER.value_set(opp.customer)])
+
+        def accepted() -> str | None:
+            return next((n for n, h in self.quotes.items()
+                         if h.done() and h.exception() is None and h.result() == "accepted"), None)
+
+        await workflow.wait_condition(lambda: self.lost is not None or accepted() is not None)
+        self.won = None if self.lost is not None else accepted()
+        reason = f"opportunity lost: {self.lost}" if self.lost is not None else f"quotation {self.won} was accepted"
+        for handle in self.quotes.values():
+            if not handle.done():
+                await handle.signal(Quotation.withdraw, reason)
+        await workflow.wait_condition(lambda: all(h.done() for h in self.quotes.values()))
+        if self.won is not None:
+            await run(CrmActivities.opportunity_won, opp.number, wf_id, self.won)
+            opp.stage = "won"
+        set_stage(opp.stage)
+        return opp.stage
 
     async def _follow_up(self, wf_id: str) -> None:
         """Until the verdict: remind the owner after 3 quiet days, their manager after 14."""
@@ -118,12 +168,11 @@ class LeadToOrder:
         assert self.draft is not None
         self.settling = True
         try:
-            self.opportunity = await run(CrmActivities.settle_lead, self.draft.number, workflow.info().workflow_id,
-                                         cmd)
+            self.opp = await run(CrmActivities.settle_lead, self.draft.number, workflow.info().workflow_id, cmd)
         finally:
             self.settling = False
+        self.opportunity = self.opp.number if self.opp else None
         self.verdict = cmd
-        await workflow.wait_condition(lambda: self.status in ("qualified", "disqualified"))
         return self.opportunity
 
     @qualify.validator
@@ -149,3 +198,100 @@ class LeadToOrder:
     @log_activity.validator
     def _validate_activity(self, cmd: rules.ActivityCommand) -> None:
         self._check_activity(cmd)
+
+    # --- the opportunity ------------------------------------------------------------------------------
+
+    def _check_opportunity(self, actor: approval_rules.Actor) -> rules.OpportunityRef:
+        assert self.draft is not None
+        if self.opp is None or self.who is None:
+            raise Conflict(f"lead {self.draft.number} is {self.status}; only a qualified lead has an opportunity")
+        rules.check_may_work_lead(actor, self.who.owner, self.who.owner_manager)
+        if self.lost is not None or self.won is not None or self.opp.stage in rules.CLOSED_STAGES:
+            raise Conflict(f"opportunity {self.opp.number} is {'lost' if self.lost is not None else 'won'}")
+        if self.busy:
+            raise Conflict(f"opportunity {self.opp.number} is being {self.busy} right now; try again")
+        return self.opp
+
+    def _check_quote(self, cmd: sales_rules.QuoteCommand) -> None:
+        try:
+            opp = self._check_opportunity(cmd.actor)
+            if cmd.draft.opportunity != opp.number:
+                raise Invalid(f"the quotation is for {cmd.draft.opportunity}, not this process's {opp.number}")
+            if any(h.done() and h.exception() is None and h.result() == "accepted" for h in self.quotes.values()):
+                raise Conflict(f"opportunity {opp.number} is won")
+        except DomainError as e:
+            raise refusal(e) from None
+
+    @workflow.update
+    async def quote(self, cmd: sales_rules.QuoteCommand) -> str:
+        """Start the quotation as a child; answers its process id (the caller waits on that for its status)."""
+        self._check_quote(cmd)
+        assert self.opp is not None
+        draft = cmd.draft
+        child_id = f"{draft.id_prefix}quotation-{draft.number}"
+        total = sales_rules.price(draft.lines, draft.tax_rate).total
+        self.quotes[draft.number] = await workflow.start_child_workflow(
+            Quotation.run, draft, id=child_id, search_attributes=TypedSearchAttributes([
+                SearchAttributePair(PROCESS_TYPE, "quotation"), SearchAttributePair(BUSINESS_KEY, draft.number),
+                SearchAttributePair(OWNER, self.opp.owner), SearchAttributePair(SALESPERSON, self.opp.owner),
+                SearchAttributePair(CUSTOMER, self.opp.customer), SearchAttributePair(AMOUNT, float(total)),
+                SearchAttributePair(STAGE, "submitted")]))
+        if self.opp.stage == "qualification":  # its first quotation records the move to proposal
+            self.opp.stage = self.status = "proposal"
+            set_stage("proposal")
+        return child_id
+
+    @quote.validator
+    def _validate_quote(self, cmd: sales_rules.QuoteCommand) -> None:
+        self._check_quote(cmd)
+
+    def _check_move(self, cmd: rules.StageCommand) -> None:
+        try:
+            rules.check_stage_move(self._check_opportunity(cmd.actor).stage, cmd.stage)
+        except DomainError as e:
+            raise refusal(e) from None
+
+    @workflow.update
+    async def move_stage(self, cmd: rules.StageCommand) -> str:
+        self._check_move(cmd)
+        assert self.opp is not None
+        self.busy = "moved"
+        try:
+            await run(CrmActivities.move_opportunity, self.opp.number, workflow.info().workflow_id, cmd.stage,
+                      cmd.actor.username)
+        finally:
+            self.busy = None
+        self.opp.stage = self.status = cmd.stage
+        set_stage(cmd.stage)
+        return cmd.stage
+
+    @move_stage.validator
+    def _validate_move(self, cmd: rules.StageCommand) -> None:
+        self._check_move(cmd)
+
+    def _check_lose(self, cmd: rules.LoseCommand) -> None:
+        try:
+            self._check_opportunity(cmd.actor)
+            if not cmd.reason:
+                raise Invalid("say why the opportunity was lost")
+        except DomainError as e:
+            raise refusal(e) from None
+
+    @workflow.update
+    async def lose(self, cmd: rules.LoseCommand) -> list[str]:
+        """Lost with its reason, unless the customer has accepted one of its quotations (decided in the
+        database under the opportunity's lock); answers the quotations withdrawn with it."""
+        self._check_lose(cmd)
+        assert self.opp is not None
+        self.busy = "closed"
+        try:
+            withdrawn: list[str] = await run(CrmActivities.lose_opportunity, self.opp.number,
+                                             workflow.info().workflow_id, cmd.reason)
+        finally:
+            self.busy = None
+        self.opp.stage, self.lost = "lost", cmd.reason
+        return withdrawn
+
+    @lose.validator
+    def _validate_lose(self, cmd: rules.LoseCommand) -> None:
+        self._check_lose(cmd)

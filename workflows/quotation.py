@@ -1,12 +1,15 @@
 """Quotation: a priced offer on an opportunity, carried to the customer's answer.
 
+A child of the opportunity's LeadToOrder process, which starts it and may withdraw it (the
+opportunity was lost, or another of its quotations was accepted).
 Process: record and price → a discount above 10 % goes to the sales manager first (Approval child;
 rejected → rejected) → sent → the customer accepts before it expires (the salesperson is reminded
-two days before; unanswered at the end of its last valid day → expired) → credit check: the order
-over the customer's credit goes to finance (Approval child; rejected → rejected) → sales order
-created, opportunity won → accepted.
-Waits: on approvals, on the customer's answer (accept/reject Updates), on the validity timers.
-Children: Approval (discount, credit)."""
+two days before; unanswered at the end of its last valid day → expired) or rejects it with a reason
+→ credit check: an order over the customer's credit goes to finance (Approval child; rejected →
+rejected) → sales order created, opportunity won, its fulfilment started → accepted.
+Waits: on approvals, on the customer's answer (accept/reject Updates), on the validity timers, on the
+parent's withdrawal (signal).
+Children: Approval (discount, credit); OrderFulfilment (abandoned: it outlives the quotation)."""
 
 from __future__ import annotations
 
@@ -22,16 +25,18 @@ with workflow.unsafe.imports_passed_through():
     from activities.sales import SalesActivities
     from domain import approvals as approval_rules
     from domain import sales as rules
-    from domain.errors import Conflict, DomainError, Forbidden
+    from domain.errors import Conflict, DomainError, Forbidden, Invalid
 
 from workflows.approval import Approval
 from workflows.common import (
     AMOUNT,
     BUSINESS_KEY,
+    CUSTOMER,
     OWNER,
     PROCESS_TYPE,
     SALESPERSON,
     STAGE,
+    approval_or_withdrawal,
     refusal,
     run,
     set_stage,
@@ -50,6 +55,10 @@ class Quotation:
         self.recorded = False
         self.answer: str | None = None  # accept | reject, once the customer has answered
         self.answered_by: str | None = None
+        self.reason = ""  # why the customer rejected it
+        self.accepting = False  # the customer's yes is being recorded
+        self.credit_steps: list[approval_rules.ChainStep] = []
+        self.withdrawn: str | None = None  # why the opportunity withdrew it
         self.order: str | None = None
 
     @workflow.run
@@ -60,20 +69,25 @@ class Quotation:
         self.status, self.recorded = self.rec.status, True
         if self.rec.discount_steps:
             set_stage("discount approval")
-            if not await self._approved(self.rec.discount_steps, "discount", f"{wf_id}/discount-approval"):
-                return await self._close("rejected")
+            approved = await self._approved(self.rec.discount_steps, "discount", f"{wf_id}/discount-approval")
+            if approved is None:
+                return await self._close("rejected", self.withdrawn or "")
+            if not approved:
+                return await self._close("rejected", "the sales manager did not approve the discount")
             await run(SalesActivities.set_quotation_status, draft.number, wf_id, "sent", False)
             self.status = "sent"
         set_stage("sent")
         await self._await_answer(wf_id)
         if self.answer != "accept":
-            return await self._close("rejected" if self.answer == "reject" else "expired")
-        steps = await run(SalesActivities.credit_chain, self.rec.customer_id, self.rec.total, draft.created_by)
-        if steps:
-            self.status = "pending_credit_approval"
+            if self.answer == "reject":
+                return await self._close("rejected", self.reason)
+            if self.withdrawn is not None:
+                return await self._close("rejected", self.withdrawn)
+            return await self._close("expired")
+        if self.credit_steps:
             set_stage("credit approval")
-            if not await self._approved(steps, "credit", f"{wf_id}/credit-approval"):
-                return await self._close("rejected")
+            if not await self._approved(self.credit_steps, "credit", f"{wf_id}/credit-approval"):
+                return await self._close("rejected", "finance did not approve the customer's credit")
         order = await run(SalesActivities.create_sales_order, draft.number, wf_id, self.rec.owner, draft.id_prefix)
         # Fulfilment is a process of its own, under the order's business key: it outlives this one.
         await workflow.start_child_workflow(
@@ -81,6 +95,7 @@ class Quotation:
             parent_close_policy=ParentClosePolicy.ABANDON, search_attributes=TypedSearchAttributes([
                 SearchAttributePair(PROCESS_TYPE, "sales_order"), SearchAttributePair(BUSINESS_KEY, order.number),
                 SearchAttributePair(OWNER, order.owner), SearchAttributePair(SALESPERSON, order.owner),
+                SearchAttributePair(CUSTOMER, self.rec.customer),
                 SearchAttributePair(AMOUNT, float(self.rec.total)), SearchAttributePair(STAGE, "reserving")]))
         self.order = order.number
         self.status = "accepted"
@@ -88,17 +103,27 @@ class Quotation:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
 
-    async def _approved(self, steps: list[approval_rules.ChainStep], what: str, child_id: str) -> bool:
+    async def _approved(self, steps: list[approval_rules.ChainStep], what: str, child_id: str) -> bool | None:
+        """The approval's verdict; None when the quotation was withdrawn while it waited (a discount
+        approval only: once the customer has accepted, nothing withdraws it)."""
         assert self.draft is not None and self.rec is not None
-        outcome: approval_rules.ApprovalOutcome = await workflow.execute_child_workflow(
+        r = self.rec
+        title = (f"Quotation {self.draft.number} for {r.customer}: {r.total} {r.currency}, "
+                 + (f"discount up to {r.max_discount_pct.normalize():f} %" if what == "discount"
+                    else "over the customer's credit limit"))
+        child = await workflow.start_child_workflow(
             Approval.run, approval_rules.ApprovalRequest(
                 process_id=workflow.info().workflow_id, process_type="quotation", business_key=self.draft.number,
-                title=f"Quotation {self.draft.number} ({what}): {self.rec.total}", amount=self.rec.total,
-                requester=self.draft.created_by, steps=steps), id=child_id)
-        return outcome.approved
+                title=title, amount=r.total, requester=self.draft.created_by, steps=steps), id=child_id)
+        outcome = await approval_or_withdrawal(child, lambda: what == "discount" and self.withdrawn is not None)
+        return None if outcome is None else outcome.approved
+
+    def _answered(self) -> bool:
+        return self.answer is not None or (self.withdrawn is not None and not self.accepting)
 
     async def _await_answer(self, wf_id: str) -> None:
-        """Until the customer answers, or the quotation runs out (reminding the salesperson first)."""
+        """Until the customer answers, the opportunity withdraws the quotation, or it runs out
+        (reminding the salesperson first). An answer being recorded at the last moment is waited for."""
         assert self.draft is not None and self.rec is not None
         zone = workflow.now().tzinfo
         expires = datetime.combine(self.rec.valid_until + timedelta(days=1), time(0), tzinfo=zone)
@@ -106,7 +131,7 @@ class Quotation:
         if remind_on is not None:
             remind_at = datetime.combine(remind_on, time(0), tzinfo=zone)
             try:
-                await workflow.wait_condition(lambda: self.answer is not None,
+                await workflow.wait_condition(self._answered,
                                               timeout=max(remind_at - workflow.now(), timedelta(seconds=1)))
                 return
             except TimeoutError:
@@ -116,16 +141,16 @@ class Quotation:
                     title=f"Quotation {self.draft.number} expires on {self.rec.valid_until}: no answer yet",
                     amount=self.rec.total, candidate_user=self.rec.owner, due_hours=48))
         try:
-            await workflow.wait_condition(lambda: self.answer is not None,
-                                          timeout=max(expires - workflow.now(), timedelta(seconds=1)))
+            await workflow.wait_condition(self._answered, timeout=max(expires - workflow.now(), timedelta(seconds=1)))
         except TimeoutError:
-            pass
+            await workflow.wait_condition(lambda: not self.accepting)  # a yes being recorded as time ran out
         await run(ApprovalActivities.close_open_tasks, f"{wf_id}:reminder", "completed", "quotation answered or expired")
 
-    async def _close(self, status: str) -> str:
+    async def _close(self, status: str, reason: str = "") -> str:
         assert self.draft is not None
         set_stage(status)
-        await run(SalesActivities.set_quotation_status, self.draft.number, workflow.info().workflow_id, status, True)
+        await run(SalesActivities.set_quotation_status, self.draft.number, workflow.info().workflow_id, status, True,
+                  reason)
         self.status = status
         await workflow.wait_condition(workflow.all_handlers_finished)
         return status
@@ -135,7 +160,13 @@ class Quotation:
         await workflow.wait_condition(lambda: self.recorded)
         return self.status
 
-    def _check_answer(self, cmd: rules.AcceptCommand) -> None:
+    @workflow.signal
+    def withdraw(self, reason: str) -> None:
+        """From the opportunity: it was lost, or another quotation won it. The first reason stands."""
+        if self.withdrawn is None:
+            self.withdrawn = reason
+
+    def _check_answer(self, cmd: rules.AcceptCommand, rejecting: bool) -> None:
         assert self.draft is not None
         try:
             if self.rec is None:
@@ -145,28 +176,45 @@ class Quotation:
                                 "the customer's answer")
             if self.answer is not None:
                 raise Conflict(f"quotation {self.draft.number} is already {self.status.replace('_', ' ')}")
+            if self.accepting:
+                raise Conflict(f"the customer's acceptance of quotation {self.draft.number} is being recorded")
+            if self.withdrawn is not None:
+                raise Conflict(f"quotation {self.draft.number} was withdrawn ({self.withdrawn})")
             rules.check_acceptable(self.draft.number, self.status, self.rec.valid_until, workflow.now().date())
+            if rejecting and not cmd.reason:
+                raise Invalid("say why the customer rejected the quotation")
         except DomainError as e:
             raise refusal(e) from None
 
     @workflow.update
     async def accept(self, cmd: rules.AcceptCommand) -> rules.Accepted:
-        self._check_answer(cmd)
+        """Recorded under the opportunity's lock before it counts: a lost opportunity, or another of its
+        quotations accepted first, fails this Update and changes nothing."""
+        self._check_answer(cmd, rejecting=False)
+        assert self.draft is not None
+        self.accepting = True
+        try:
+            self.credit_steps = await run(SalesActivities.record_acceptance, self.draft.number,
+                                          workflow.info().workflow_id, self.draft.created_by)
+        finally:
+            self.accepting = False
         self.answer, self.answered_by = "accept", cmd.actor.username
+        if self.credit_steps:
+            self.status = "pending_credit_approval"
         await workflow.wait_condition(lambda: self.status in ("accepted", "pending_credit_approval", "rejected"))
         return rules.Accepted(status=self.status, sales_order_id=self.order)
 
     @accept.validator
     def _validate_accept(self, cmd: rules.AcceptCommand) -> None:
-        self._check_answer(cmd)
+        self._check_answer(cmd, rejecting=False)
 
     @workflow.update
     async def reject(self, cmd: rules.AcceptCommand) -> rules.Accepted:
-        self._check_answer(cmd)
-        self.answer, self.answered_by = "reject", cmd.actor.username
+        self._check_answer(cmd, rejecting=True)
+        self.answer, self.answered_by, self.reason = "reject", cmd.actor.username, cmd.reason
         await workflow.wait_condition(lambda: self.status == "rejected")
         return rules.Accepted(status=self.status)
 
     @reject.validator
     def _validate_reject(self, cmd: rules.AcceptCommand) -> None:
-        self._check_answer(cmd)
+        self._check_answer(cmd, rejecting=True)

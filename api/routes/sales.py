@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
@@ -16,7 +16,7 @@ from api.deps import CurrentUser, PlatformDep, as_actor, require_role
 from api.encoding import ok
 from api.routes.common import Limit, Offset
 from api.schemas import Body
-from domain import sales
+from domain import crm, sales
 from domain.errors import NotFound
 from domain.money import MAX_ID
 from domain.schema import Opportunity, Quotation, SalesOrder
@@ -33,12 +33,15 @@ class QuotationIn(Body):
     tax_rate: Decimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
 
 
+SEES_ALL_OPPORTUNITIES = {"sales_manager", "admin", "cfo"}
+
+
 def _opportunity(s: Session, user: Principal, number: str) -> Opportunity:
     try:
         opp = sales_svc.opportunity(s, number)
     except NotFound:
         opp = None
-    if opp is None or not (opp.owner == user.username or user.roles & {"sales_manager", "admin"}):
+    if opp is None or not (opp.owner == user.username or user.roles & SEES_ALL_OPPORTUNITIES):
         raise NotFound(f"no opportunity {number}")
     return opp
 
@@ -82,11 +85,68 @@ async def accept(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
                "process_id": q.process_id})
 
 
+class ReasonIn(Body):
+    reason: str = Field(max_length=500)
+
+
 @router.post("/quotations/{number}/reject")
-async def reject(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
+async def reject(number: str, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> Any:
     await platform.read(lambda s: _quotation(s, user, number))
-    answer = await platform.answer_quotation(as_actor(user), number, accept=False)
+    answer = await platform.answer_quotation(as_actor(user), number, accept=False, reason=body.reason)
     return ok({"quotation_id": number, "status": answer.status})
+
+
+@router.get("/quotations")
+async def list_quotations(user: CurrentUser, platform: PlatformDep, status: str | None = None,
+                          limit: Limit = 50, offset: Offset = 0) -> Any:
+    q = select(Quotation, Opportunity.number, Opportunity.owner).join(
+        Opportunity, Opportunity.id == Quotation.opportunity_id)
+    if not user.roles & SEES_ALL_OPPORTUNITIES:
+        q = q.where(or_(Opportunity.owner == user.username, Quotation.created_by == user.username))
+    if status:
+        q = q.where(Quotation.status == status)
+    q = q.order_by(Quotation.id.desc()).limit(limit).offset(offset)
+    return ok(await platform.read(lambda s: [
+        {"id": r.number, "quotation_id": r.number, "opportunity_id": opp, "owner": owner, "customer_id": r.customer_id,
+         "status": r.status, "total": r.total, "currency": r.currency, "max_discount_pct": r.max_discount_pct,
+         "valid_until": r.valid_until, "sales_order_id": r.sales_order_number, "process_id": r.process_id}
+        for r, opp, owner in s.execute(q).all()]))
+
+
+# --- opportunities ------------------------------------------------------------------------------------
+
+class StageIn(Body):
+    stage: crm.OpenStage
+
+
+@router.get("/opportunities")
+async def list_opportunities(user: CurrentUser, platform: PlatformDep, stage: str | None = None,
+                             limit: Limit = 50, offset: Offset = 0) -> Any:
+    q = select(Opportunity)
+    if not user.roles & SEES_ALL_OPPORTUNITIES:
+        q = q.where(Opportunity.owner == user.username)
+    if stage:
+        q = q.where(Opportunity.stage == stage)
+    q = q.order_by(Opportunity.id.desc()).limit(limit).offset(offset)
+    return ok(await platform.read(lambda s: [
+        {"id": o.number, "opportunity_id": o.number, "customer_id": o.customer_id, "name": o.name,
+         "stage": o.stage, "probability": o.probability, "amount": o.amount, "expected_value": o.expected_value,
+         "owner": o.owner, "lost_reason": o.lost_reason or None, "process_id": o.process_id}
+        for o in s.execute(q).scalars()]))
+
+
+@router.post("/opportunities/{number}/stage")
+async def move_stage(number: str, body: StageIn, user: CurrentUser, platform: PlatformDep) -> Any:
+    await platform.read(lambda s: _opportunity(s, user, number))
+    stage = await platform.move_opportunity(as_actor(user), number, body.stage)
+    return ok({"opportunity_id": number, "stage": stage})
+
+
+@router.post("/opportunities/{number}/lose")
+async def lose(number: str, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> Any:
+    await platform.read(lambda s: _opportunity(s, user, number))
+    withdrawn = await platform.lose_opportunity(as_actor(user), number, body.reason)
+    return ok({"opportunity_id": number, "stage": "lost", "withdrawn_quotations": withdrawn})
 
 
 SEES_ALL_ORDERS = {"sales_manager", "admin", "cfo", "finance", "planner", "warehouse"}

@@ -33,6 +33,7 @@ class Quotation(Base):
     process_id: Mapped[str] = mapped_column(String(200), unique=True)
     created_by: Mapped[str] = mapped_column(String(60))
     sales_order_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    reason: Mapped[str] = mapped_column(String(500), default="")  # why it was rejected
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

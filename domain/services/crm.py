@@ -9,7 +9,18 @@ from sqlalchemy.orm import Session
 
 from domain import crm
 from domain.errors import Conflict, NotFound
-from domain.schema import Contact, Customer, Lead, LeadActivity, Opportunity, ScoringRuleRow, User, UserRole
+from domain.sales import ANSWERED
+from domain.schema import (
+    Contact,
+    Customer,
+    Lead,
+    LeadActivity,
+    Opportunity,
+    Quotation,
+    ScoringRuleRow,
+    User,
+    UserRole,
+)
 from domain.schema.types import utcnow
 from domain.services import common
 
@@ -149,6 +160,60 @@ def disqualify(session: Session, number: str, reason: str) -> None:
         raise Conflict(f"lead {number} is already {row.status}")
     row.status, row.disqualify_reason = "disqualified", reason
     session.flush()
+
+
+def _locked_opportunity(session: Session, number: str) -> Opportunity:
+    """The opportunity, locked for this transaction: its stage, its loss and a customer's acceptance of
+    one of its quotations are decided one at a time."""
+    row = session.execute(select(Opportunity).where(Opportunity.number == number).with_for_update()
+                          ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no opportunity {number}")
+    return row
+
+
+def opportunity_ref(session: Session, opp: Opportunity) -> crm.OpportunityRef:
+    customer = session.get(Customer, opp.customer_id)
+    assert customer is not None
+    return crm.OpportunityRef(number=opp.number, customer_id=customer.id, customer=customer.name, owner=opp.owner,
+                              stage=opp.stage)
+
+
+def move_opportunity(session: Session, number: str, stage: str) -> None:
+    """Another open stage, with that stage's default probability. Moving to where it already is, is a
+    retry and changes nothing."""
+    opp = _locked_opportunity(session, number)
+    if opp.stage == stage:
+        return
+    crm.check_stage_move(opp.stage, stage)
+    opp.stage, opp.probability = stage, crm.DEFAULT_PROBABILITY[stage]  # type: ignore[index]
+    opp.expected_value = crm.expected_value(opp.amount, opp.probability)
+    session.flush()
+
+
+def lose_opportunity(session: Session, number: str, reason: str) -> list[str]:
+    """Lost, with the reason; its quotations still awaiting approval or the customer are rejected with
+    it. Refused once the customer has accepted one of them. Returns the quotations it rejected."""
+    opp = _locked_opportunity(session, number)
+    quotations = list(session.execute(select(Quotation).where(Quotation.opportunity_id == opp.id)
+                                      .order_by(Quotation.id)).scalars())
+    if opp.stage == "lost" and opp.lost_reason == reason:
+        return [q.number for q in quotations if q.reason == f"opportunity lost: {reason}"]  # retried
+    if opp.stage in crm.CLOSED_STAGES:
+        raise Conflict(f"opportunity {number} is already {opp.stage}")
+    accepted = [q.number for q in quotations if q.status in ANSWERED]
+    if accepted:
+        raise Conflict(f"the customer accepted quotation {accepted[0]} of opportunity {number}; "
+                       "it cannot be lost now")
+    opp.stage, opp.probability, opp.expected_value = "lost", 0, crm.expected_value(opp.amount, 0)
+    opp.lost_reason, opp.closed_at = reason, utcnow()
+    withdrawn = []
+    for q in quotations:
+        if q.status in ("pending_approval", "sent"):
+            q.status, q.reason, q.decided_at = "rejected", f"opportunity lost: {reason}", q.decided_at or utcnow()
+            withdrawn.append(q.number)
+    session.flush()
+    return withdrawn
 
 
 def lead_view(session: Session, row: Lead) -> dict[str, Any]:

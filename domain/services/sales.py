@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain import crm, sales
+from domain.approvals import ChainStep
 from domain.errors import Conflict, NotFound
 from domain.money import money
 from domain.schema import Customer, Opportunity, Quotation, QuotationLine, SalesOrder, SalesOrderLine
 from domain.schema.types import utcnow
-from domain.services import common, stock
+from domain.services import approvals, common, stock
 
 
 def opportunity(session: Session, number: str) -> Opportunity:
@@ -61,12 +62,41 @@ def record_quotation(session: Session, draft: sales.QuotationDraft, process_id: 
     return row
 
 
-def set_quotation_status(session: Session, number: str, status: str) -> None:
+def set_quotation_status(session: Session, number: str, status: str, reason: str = "") -> None:
     row = quotation(session, number)
     row.status = status
+    if reason:
+        row.reason = reason
     if status in ("sent", "rejected", "accepted", "expired"):
         row.decided_at = row.decided_at or utcnow()
     session.flush()
+
+
+def record_acceptance(session: Session, number: str, requester: str) -> list[ChainStep]:
+    """The customer accepts the quotation. Decided under the opportunity's lock, so it cannot cross the
+    opportunity being lost or another of its quotations being accepted: `pending_credit_approval` with
+    finance's chain when the order would take the customer over their credit, `accepted` otherwise
+    (the order follows). A retry finds it answered and gets the chain again."""
+    q = quotation(session, number)
+    opp = session.execute(select(Opportunity).where(Opportunity.id == q.opportunity_id).with_for_update()
+                          ).scalar_one()
+    if q.status not in sales.ANSWERED:
+        if opp.stage in crm.CLOSED_STAGES:
+            raise Conflict(f"opportunity {opp.number} is {opp.stage}; quotation {number} can no longer be accepted")
+        other = session.execute(select(Quotation.number).where(
+            Quotation.opportunity_id == opp.id, Quotation.status.in_(sales.ANSWERED), Quotation.id != q.id)
+        ).scalars().first()
+        if other is not None:
+            raise Conflict(f"the customer already accepted quotation {other} of opportunity {opp.number}")
+        if q.status != "sent":
+            raise Conflict(f"quotation {number} is {q.status.replace('_', ' ')}; only a sent quotation can be "
+                           "accepted")
+    steps: list[ChainStep] = []
+    if credit_position(session, q.customer_id, q.total).over_limit:
+        steps = approvals.chain_for(session, "sales_credit", q.total, requester)
+    q.status = "pending_credit_approval" if steps else "accepted"
+    session.flush()
+    return steps
 
 
 def margin(session: Session, row: Quotation) -> sales.Margin:
@@ -121,6 +151,7 @@ def quotation_view(session: Session, row: Quotation) -> dict[str, Any]:
         "valid_until": row.valid_until, "subtotal": row.subtotal, "discount_total": row.discount_total,
         "net_total": row.net_total, "tax_rate": row.tax_rate, "tax": row.tax, "total": row.total,
         "max_discount_pct": row.max_discount_pct, "sales_order_id": row.sales_order_number,
+        "reason": row.reason or None,
         "process_id": row.process_id, "created_by": row.created_by, "created_at": row.created_at,
         "lines": [{"sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price, "discount_pct": ln.discount_pct,
                    "net": ln.net} for ln in row.lines],

@@ -155,3 +155,91 @@ async def test_direct_sales_order_bad_input(stack):
     assert (await stack.as_("erin", "POST", "/api/sales-orders", json={"customer_id": 1, "lines": [line]})
             ).status_code == 403
     assert (await stack.as_("alice", "GET", "/api/sales-orders")).json() == []
+
+
+async def test_the_done_when_path_over_http(stack):
+    """Issue 4's 'done when', through HTTP: a lead, qualified; a quotation at 5 % (sent at once) and one at
+    25 % (bob approves it in the inbox); the customer accepts; grace approves the over-credit order; the
+    sales order exists with its fulfilment process running and listed with its stage."""
+    r = await stack.as_("alice", "POST", "/api/leads", json={**LEAD, "company": "Umbrella Corporation"})
+    lead = r.json()["lead_id"]
+    r = await stack.as_("alice", "POST", f"/api/leads/{lead}/qualify", json={"decision": "qualified"})
+    opp = r.json()["opportunity_id"]
+    five = {"sku": "FAN-200", "qty": 10, "unit_price": "500", "discount_pct": "5"}
+    r = await stack.as_("alice", "POST", f"/api/opportunities/{opp}/quotations", json={"lines": [five]})
+    assert r.status_code == 201 and r.json()["status"] == "sent", r.text
+    big = {"sku": "FAN-200", "qty": 300, "unit_price": "500", "discount_pct": "25"}  # 112,500 > 100,000 credit
+    r = await stack.as_("alice", "POST", f"/api/opportunities/{opp}/quotations", json={"lines": [big]})
+    assert r.status_code == 201 and r.json()["status"] == "pending_approval", r.text
+    quotation = r.json()["quotation_id"]
+    task = await stack.open_task("bob", quotation)
+    assert "25" in task["title"] and "Umbrella Corporation" in task["title"]
+    r = await stack.as_("bob", "POST", f"/api/tasks/{task['id']}/complete", json={"decision": "approve"})
+    assert r.status_code == 200, r.text
+    for _ in range(200):
+        if (await stack.as_("alice", "GET", f"/api/quotations/{quotation}")).json()["status"] == "sent":
+            break
+        await asyncio.sleep(0.05)
+    r = await stack.as_("alice", "POST", f"/api/quotations/{quotation}/accept")
+    assert r.status_code == 200 and r.json()["status"] == "pending_credit_approval", r.text
+    task = await stack.open_task("grace", quotation)
+    r = await stack.as_("grace", "POST", f"/api/tasks/{task['id']}/complete", json={"decision": "approve"})
+    assert r.status_code == 200, r.text
+    for _ in range(200):
+        q = (await stack.as_("alice", "GET", f"/api/quotations/{quotation}")).json()
+        if q["sales_order_id"]:
+            break
+        await asyncio.sleep(0.05)
+    assert q["status"] == "accepted" and [a["decided_by"] for a in q["approvals"]] == ["bob", "grace"]
+    order = await order_status(stack, q["sales_order_id"], "in_fulfilment")
+    procs = (await stack.as_("alice", "GET", "/api/processes", params={"type": "sales_order"})).json()
+    assert [(p["business_key"], p["status"]) for p in procs] == [(order["id"], "running")]
+    assert procs[0]["stage"] == "waiting for stock"  # 300 wanted, 5 on hand
+    opps = (await stack.as_("alice", "GET", "/api/opportunities")).json()
+    assert [(o["id"], o["stage"]) for o in opps] == [(opp, "won")]
+    quotations = (await stack.as_("alice", "GET", "/api/quotations")).json()
+    assert {x["id"]: x["status"] for x in quotations} == {quotation: "accepted",
+                                                           quotations[1]["id"]: "rejected"}  # withdrawn
+    assert quotations[1]["id"] != quotation
+
+
+async def test_opportunity_stages_loss_and_their_refusals(stack):
+    opp = await qualified(stack)
+    line = {"sku": "FAN-200", "qty": 1, "unit_price": "500", "discount_pct": "0"}
+    for body in ({"stage": "won"}, {"stage": "lost"}, {"stage": "closing"}, {}):
+        r = await stack.as_("alice", "POST", f"/api/opportunities/{opp}/stage", json=body)
+        assert r.status_code == 422, (body, r.text)
+    r = await stack.as_("alice", "POST", f"/api/opportunities/{opp}/stage", json={"stage": "negotiation"})
+    assert r.status_code == 200 and r.json()["stage"] == "negotiation", r.text
+    r = await stack.as_("alice", "POST", f"/api/opportunities/{opp}/stage", json={"stage": "qualification"})
+    assert r.status_code == 409 and "back only one" in r.json()["detail"]
+    # Another sales manager sees every opportunity but may change only those of their own people.
+    r = await stack.as_("admin", "POST", "/api/users", json={"username": "sam", "password": "demo-demo-1",
+                                                             "roles": ["sales_manager"], "full_name": "Sam"})
+    assert r.status_code == 201, r.text
+    await stack.login("sam", "demo-demo-1")
+    assert (await stack.as_("sam", "POST", f"/api/opportunities/{opp}/lose", json={"reason": "x"})).status_code == 403
+    assert (await stack.as_("carol", "POST", f"/api/opportunities/{opp}/lose",
+                            json={"reason": "x"})).status_code == 404  # cannot see it
+    r = await stack.as_("alice", "POST", f"/api/opportunities/{opp}/lose", json={"reason": " "})
+    assert r.status_code == 422 and "why" in r.json()["detail"]
+    quotation = (await stack.as_("alice", "POST", f"/api/opportunities/{opp}/quotations",
+                                 json={"lines": [line]})).json()["quotation_id"]
+    r = await stack.as_("alice", "POST", f"/api/quotations/{quotation}/reject", json={})
+    assert r.status_code == 422
+    r = await stack.as_("alice", "POST", f"/api/opportunities/{opp}/lose", json={"reason": "budget cut"})
+    assert r.status_code == 200 and r.json()["withdrawn_quotations"] == [quotation], r.text
+    detail = (await stack.as_("alice", "GET", f"/api/quotations/{quotation}")).json()
+    assert (detail["status"], detail["reason"]) == ("rejected", "opportunity lost: budget cut")
+    r = await stack.as_("alice", "POST", f"/api/opportunities/{opp}/quotations", json={"lines": [line]})
+    assert r.status_code == 409 and "lost" in r.json()["detail"]  # no quotation on a lost opportunity
+    r = await stack.as_("alice", "POST", f"/api/quotations/{quotation}/accept")
+    assert r.status_code == 409 and "budget cut" in r.json()["detail"]
+    for path, body in ((f"/api/opportunities/{opp}/lose", {"reason": "again"}),
+                       (f"/api/opportunities/{opp}/stage", {"stage": "proposal"})):
+        r = await stack.as_("alice", "POST", path, json=body)
+        assert r.status_code == 409 and "lost" in r.json()["detail"], (path, r.text)
+    assert (await stack.as_("alice", "POST", "/api/opportunities/OP-99999/lose",
+                            json={"reason": "x"})).status_code == 404
+    assert (await stack.as_("alice", "GET", "/api/opportunities", params={"stage": "lost"})).json()[0]["lost_reason"] \
+        == "budget cut"

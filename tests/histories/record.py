@@ -139,7 +139,7 @@ class Recorder:
         await self.p.pay_expense_claim(actor(db, "grace"), number)
         await self.save("approval_escalated", f"{expense_process_id(number)}/approval")
 
-    async def lead_reminded_then_qualified(self) -> None:
+    async def lead_reminded_qualified_then_lost(self) -> None:
         lead = crm.LeadIn(company="Wayne Enterprises", contact="Lucius Fox", email="lucius@wayne.example",
                           source="referral", estimated_value=Decimal("60000"))  # type: ignore[arg-type]
         number = (await self.p.create_lead("bob", lead, "alice"))["lead_id"]
@@ -148,8 +148,15 @@ class Recorder:
                                                                     Task.kind == "follow_up")).first())
         alice = actor(self.db, "alice")
         await self.p.log_lead_activity(crm.ActivityCommand(actor=alice, kind="call", note="intro"), number)
-        await self.p.qualify_lead(crm.QualifyCommand(actor=alice, decision="qualified"), number)
-        await self.save("lead_to_order_qualified", lead_process_id(number))
+        opp = await self.p.qualify_lead(crm.QualifyCommand(actor=alice, decision="qualified"), number)
+        assert opp is not None
+        lines = [sales.QuotationLineIn(sku="FAN-200", qty=Decimal(2), unit_price=Decimal(500),
+                                       discount_pct=Decimal(0))]
+        quotation = (await self.p.create_quotation("alice", opp, lines, 14, Decimal(0)))["quotation_id"]
+        await self.p.move_opportunity(alice, opp, "negotiation")
+        await self.p.lose_opportunity(alice, opp, "chose a competitor")
+        await self.save("lead_to_order_lost", lead_process_id(number))
+        await self.save("quotation_withdrawn", quotation_process_id(quotation))
 
     async def quotation_discount_and_credit_approved(self) -> None:
         lead = crm.LeadIn(company="Initech", contact="Bill Lumbergh", email="bill@initech.example",
@@ -172,12 +179,13 @@ class Recorder:
         fulfilment = self.client.get_workflow_handle(f"sales-order-{order}")
         await fulfilment.execute_update(OrderFulfilment.cancel, alice)
         await self.save("quotation_accepted_after_discount_and_credit", quotation_process_id(number))
+        await self.save("lead_to_order_won", lead_process_id(lead_no))
         await self.save("order_fulfilment_reserved_then_cancelled", f"sales-order-{order}")
 
 
 # The ones that skip time first: a refused update can stop the test server skipping.
 SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_reminded_then_escalated",
-             "lead_reminded_then_qualified", "claim_approved_by_three_and_paid", "claim_cancelled",
+             "lead_reminded_qualified_then_lost", "claim_approved_by_three_and_paid", "claim_cancelled",
              "purchase_rejected", "quotation_discount_and_credit_approved"]
 
 

@@ -55,7 +55,7 @@ async def test_qualified_by_its_owner_opens_an_opportunity(worker, db, task_queu
         view = crm_svc.lead_view(s, crm_svc.lead(s, number))
         proc = s.get(Process, out["process_id"])
     assert view["status"] == "qualified" and view["opportunity_id"] == opportunity
-    assert proc is not None and proc.stage == "qualified" and proc.status == "completed"
+    assert proc is not None and proc.stage == "qualification" and proc.status == "running"  # now the opportunity
 
 
 async def test_quiet_leads_remind_the_owner_then_the_manager_and_activity_resets_the_clock(worker, db, task_queue,

@@ -10,19 +10,20 @@ from sqlalchemy import select
 
 from api.platform import Platform
 from domain import crm, sales
-from domain.errors import Conflict, Forbidden
+from domain.errors import Conflict, Forbidden, Invalid
 from domain.schema import SalesOrder, Task
-from domain.services import crm as crm_svc
 from domain.services import sales as sales_svc
 from tests.helpers import actor, approve_chain, eventually, open_task_for
 
 
-def opportunity(db, company: str) -> str:
+async def opportunity(p: Platform, db, company: str) -> str:
+    """A lead of alice's, qualified through its process: the opportunity's process is running."""
     lead = crm.LeadIn(company=company, contact="Pat", email="pat@example.com", source="referral",
                       estimated_value=Decimal("30000"))  # type: ignore[arg-type]
-    with db.write() as s:
-        crm_svc.record_lead(s, crm.LeadDraft(number="LD-00001", created_by="alice", lead=lead, owner="alice"), "l-1")
-        return crm_svc.qualify(s, "LD-00001", customer_id=None, actor="alice").number
+    number = (await p.create_lead("alice", lead, "alice"))["lead_id"]
+    opp = await p.qualify_lead(crm.QualifyCommand(actor=actor(db, "alice"), decision="qualified"), number)
+    assert opp is not None
+    return opp
 
 
 def lines(qty: str = "10", discount: str = "5") -> list[sales.QuotationLineIn]:
@@ -36,7 +37,7 @@ def status(db, number: str):
 
 async def test_five_percent_is_sent_at_once_and_accepting_creates_the_order(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    opp = opportunity(db, "Globex Corporation")
+    opp = await opportunity(p, db, "Globex Corporation")
     out = await p.create_quotation("alice", opp, lines(), 14, Decimal(0))
     assert out["status"] == "sent"
     with pytest.raises(Forbidden):
@@ -52,7 +53,7 @@ async def test_five_percent_is_sent_at_once_and_accepting_creates_the_order(work
 
 async def test_twenty_five_percent_waits_for_the_sales_manager(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    opp = opportunity(db, "Globex Corporation")
+    opp = await opportunity(p, db, "Globex Corporation")
     number = (await p.create_quotation("alice", opp, lines(discount="25"), 14, Decimal(0)))["quotation_id"]
     with pytest.raises(Conflict, match="pending approval"):
         await p.answer_quotation(actor(db, "alice"), number, accept=True)
@@ -65,7 +66,7 @@ async def test_twenty_five_percent_waits_for_the_sales_manager(worker, db, task_
 
 async def test_an_order_over_credit_goes_to_finance(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    opp = opportunity(db, "Initech")  # demo credit limit 20,000
+    opp = await opportunity(p, db, "Initech")  # demo credit limit 20,000
     first = (await p.create_quotation("alice", opp, lines(qty="50"), 14, Decimal(0)))["quotation_id"]  # 23,750
     answer = await p.answer_quotation(actor(db, "alice"), first, accept=True)
     assert answer.status == "pending_credit_approval" and answer.sales_order_id is None
@@ -79,7 +80,7 @@ async def test_an_order_over_credit_goes_to_finance(worker, db, task_queue):
 
 async def test_finance_can_refuse_the_credit(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    opp = opportunity(db, "Initech")
+    opp = await opportunity(p, db, "Initech")
     number = (await p.create_quotation("alice", opp, lines(qty="50"), 14, Decimal(0)))["quotation_id"]
     await p.answer_quotation(actor(db, "alice"), number, accept=True)
     task = await open_task_for(db, number)
@@ -91,7 +92,7 @@ async def test_finance_can_refuse_the_credit(worker, db, task_queue):
 
 async def test_the_salesperson_is_reminded_then_the_quotation_expires(worker, db, task_queue, time_env):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    opp = opportunity(db, "Globex Corporation")
+    opp = await opportunity(p, db, "Globex Corporation")
     number = (await p.create_quotation("alice", opp, lines(), 5, Decimal(0)))["quotation_id"]
     await time_env.sleep(timedelta(days=4))
     reminder = await eventually(db, lambda s: s.execute(select(Task).where(
@@ -109,7 +110,7 @@ async def test_the_accepted_order_starts_its_own_fulfilment_which_reserves_stock
     from domain.services import stock
 
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    opp = opportunity(db, "Globex Corporation")
+    opp = await opportunity(p, db, "Globex Corporation")
     number = (await p.create_quotation("alice", opp, lines(qty="8"), 14, Decimal(0)))["quotation_id"]  # 5 on hand
     answer = await p.answer_quotation(actor(db, "alice"), number, accept=True)
     order_id = answer.sales_order_id
@@ -131,3 +132,94 @@ async def test_the_accepted_order_starts_its_own_fulfilment_which_reserves_stock
     with db.read() as s:
         assert stock.levels(s, "FAN-200")["reserved"] == Decimal(0)
         assert sales_svc.order(s, order_id).status == "cancelled"
+
+
+def process_of(db, process_id: str):
+    from domain.schema import Process
+
+    return lambda s: (lambda proc: (proc.stage, proc.status) if proc else None)(s.get(Process, process_id))
+
+
+async def test_the_opportunity_moves_through_its_stages_and_is_lost_with_a_reason(worker, db, task_queue):
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    opp = await opportunity(p, db, "Globex Corporation")
+    with db.read() as s:
+        lead_process = sales_svc.opportunity(s, opp).process_id
+    assert await eventually(db, process_of(db, lead_process)) == ("qualification", "running")
+    with pytest.raises(Conflict, match="already in qualification"):
+        await p.move_opportunity(actor(db, "alice"), opp, "qualification")  # already there
+    sent = (await p.create_quotation("alice", opp, lines(), 14, Decimal(0)))["quotation_id"]
+    pending = (await p.create_quotation("alice", opp, lines(discount="25"), 14, Decimal(0)))["quotation_id"]
+    with db.read() as s:
+        assert sales_svc.opportunity(s, opp).stage == "proposal"  # the first quotation moved it
+    with pytest.raises(Forbidden):
+        await p.move_opportunity(actor(db, "carol"), opp, "negotiation")
+    assert await p.move_opportunity(actor(db, "alice"), opp, "negotiation") == "negotiation"
+    with db.read() as s:
+        row = sales_svc.opportunity(s, opp)
+        assert (row.stage, row.probability, row.expected_value) == ("negotiation", 70, Decimal("21000.00"))
+    with pytest.raises(Invalid, match="why"):
+        await p.lose_opportunity(actor(db, "alice"), opp, "  ")
+    with pytest.raises(Forbidden):
+        await p.lose_opportunity(actor(db, "carol"), opp, "price")
+    withdrawn = await p.lose_opportunity(actor(db, "bob"), opp, "went with a cheaper supplier")
+    assert withdrawn == [sent, pending]
+    with db.read() as s:
+        row = sales_svc.opportunity(s, opp)
+        assert (row.stage, row.lost_reason, row.expected_value) == ("lost", "went with a cheaper supplier", 0)
+    for number in (sent, pending):
+        await eventually(db, lambda s, n=number: sales_svc.quotation(s, n).status == "rejected")
+    await eventually(db, lambda s: not s.execute(select(Task).where(Task.business_key == pending,
+                                                                    Task.status == "open")).first())
+    assert await eventually(db, process_of(db, lead_process)) == ("lost", "completed")
+    with db.read() as s:
+        assert sales_svc.quotation(s, sent).reason == "opportunity lost: went with a cheaper supplier"
+    with pytest.raises(Conflict, match="lost"):
+        await p.create_quotation("alice", opp, lines(), 14, Decimal(0))
+    with pytest.raises(Conflict, match="lost"):
+        await p.lose_opportunity(actor(db, "alice"), opp, "again")
+    with pytest.raises(Conflict):
+        await p.answer_quotation(actor(db, "alice"), sent, accept=True)
+    assert await worker.get_workflow_handle(lead_process).result() == "lost"
+
+
+async def test_an_accepted_quotation_wins_the_opportunity_and_withdraws_the_others(worker, db, task_queue):
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    opp = await opportunity(p, db, "Globex Corporation")
+    first = (await p.create_quotation("alice", opp, lines(), 14, Decimal(0)))["quotation_id"]
+    second = (await p.create_quotation("alice", opp, lines(qty="4"), 14, Decimal(0)))["quotation_id"]
+    with pytest.raises(Invalid, match="why"):
+        await p.answer_quotation(actor(db, "alice"), first, accept=False)  # a rejection says why
+    assert (await p.answer_quotation(actor(db, "alice"), first, accept=False, reason="too expensive")
+            ).status == "rejected"
+    with db.read() as s:
+        assert (sales_svc.quotation(s, first).reason, sales_svc.opportunity(s, opp).stage) == (
+            "too expensive", "proposal")  # the opportunity stays open for another offer
+    third = (await p.create_quotation("alice", opp, lines(qty="2"), 14, Decimal(0)))["quotation_id"]
+    answer = await p.answer_quotation(actor(db, "alice"), second, accept=True)
+    assert answer.status == "accepted" and answer.sales_order_id
+    await eventually(db, lambda s: sales_svc.quotation(s, third).status == "rejected")
+    with db.read() as s:
+        assert sales_svc.quotation(s, third).reason == f"quotation {second} was accepted"
+        lead_process = sales_svc.opportunity(s, opp).process_id
+        assert sales_svc.opportunity(s, opp).stage == "won"
+    assert await worker.get_workflow_handle(lead_process).result() == "won"
+    assert await eventually(db, process_of(db, lead_process)) == ("won", "completed")
+
+
+async def test_an_opportunity_awaiting_finance_on_an_accepted_quotation_cannot_be_lost(worker, db, task_queue):
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    opp = await opportunity(p, db, "Initech")  # credit limit 20,000
+    big = (await p.create_quotation("alice", opp, lines(qty="50"), 14, Decimal(0)))["quotation_id"]
+    other = (await p.create_quotation("alice", opp, lines(qty="1"), 14, Decimal(0)))["quotation_id"]
+    assert (await p.answer_quotation(actor(db, "alice"), big, accept=True)).status == "pending_credit_approval"
+    with pytest.raises(Conflict, match="accepted quotation"):
+        await p.lose_opportunity(actor(db, "alice"), opp, "changed their mind")
+    with pytest.raises(Conflict, match=f"already accepted quotation {big}"):
+        await p.answer_quotation(actor(db, "alice"), other, accept=True)  # one yes per opportunity
+    with db.read() as s:
+        assert sales_svc.opportunity(s, opp).stage == "proposal"
+        assert sales_svc.quotation(s, other).status == "sent"
+    await p.decide(actor(db, "grace"), (await open_task_for(db, big)).id, "reject", "over limit, no guarantee")
+    await eventually(db, lambda s: sales_svc.quotation(s, big).status == "rejected")
+    assert await p.lose_opportunity(actor(db, "alice"), opp, "no credit") == [other]

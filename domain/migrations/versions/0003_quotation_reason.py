@@ -1,0 +1,25 @@
+"""quotation reason: why a quotation was rejected (by the customer, or its opportunity was lost)
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-23 16:10:00
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0003'
+down_revision: str | None = '0002'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('quotations') as batch:
+        batch.add_column(sa.Column('reason', sa.String(length=500), nullable=False, server_default=''))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('quotations') as batch:
+        batch.drop_column('reason')
