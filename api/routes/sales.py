@@ -20,7 +20,7 @@ from domain import crm, sales
 from domain.errors import NotFound
 from domain.money import MAX_ID
 from domain.schema import Opportunity, Quotation, SalesOrder
-from domain.services import access, approvals
+from domain.services import access, approvals, pipeline
 from domain.services import sales as sales_svc
 
 router = APIRouter(prefix="/api", tags=["sales"])
@@ -133,6 +133,11 @@ async def list_opportunities(user: CurrentUser, platform: PlatformDep, stage: st
          "stage": o.stage, "probability": o.probability, "amount": o.amount, "expected_value": o.expected_value,
          "owner": o.owner, "lost_reason": o.lost_reason or None, "process_id": o.process_id}
         for o in s.execute(q).scalars()]))
+
+
+@router.get("/opportunities/{number}")
+async def get_opportunity(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
+    return ok(await platform.read(lambda s: pipeline.opportunity_view(s, _opportunity(s, user, number))))
 
 
 @router.post("/opportunities/{number}/stage")

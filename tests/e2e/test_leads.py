@@ -197,6 +197,9 @@ async def test_the_done_when_path_over_http(stack):
     assert procs[0]["stage"] == "waiting for stock"  # 300 wanted, 5 on hand
     opps = (await stack.as_("alice", "GET", "/api/opportunities")).json()
     assert [(o["id"], o["stage"]) for o in opps] == [(opp, "won")]
+    detail = (await stack.as_("alice", "GET", f"/api/opportunities/{opp}")).json()
+    assert (detail["lead_id"], detail["customer"], len(detail["quotations"])) == (lead, "Umbrella Corporation", 2)
+    assert (await stack.as_("carol", "GET", f"/api/opportunities/{opp}")).status_code == 404
     quotations = (await stack.as_("alice", "GET", "/api/quotations")).json()
     assert {x["id"]: x["status"] for x in quotations} == {quotation: "accepted",
                                                            quotations[1]["id"]: "rejected"}  # withdrawn
