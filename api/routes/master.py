@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path
@@ -19,6 +18,7 @@ from domain.errors import Invalid, NotFound
 from domain.money import MAX_ID
 from domain.schema import Customer, Item, Supplier, User
 from domain.services import approvals, master, org, stock
+from domain.services import sales as sales_svc
 
 router = APIRouter(prefix="/api", tags=["master data"])
 
@@ -61,9 +61,7 @@ async def get_customer(customer_id: Annotated[int, Path(ge=1, le=MAX_ID)], user:
         c = s.get(Customer, customer_id)
         if c is None:
             raise NotFound(f"no customer {customer_id}")
-        # Orders and margins arrive with the lead-to-order and costing processes.
-        return {**master.customer_view(c), "orders": [], "lifetime_revenue": Decimal(0),
-                "lifetime_margin": Decimal(0)}
+        return {**master.customer_view(c), **sales_svc.customer_summary(s, c)}
     return ok(await platform.read(load))
 
 

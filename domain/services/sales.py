@@ -12,7 +12,7 @@ from domain import crm, sales
 from domain.approvals import ChainStep
 from domain.errors import Conflict, NotFound
 from domain.money import money
-from domain.schema import Customer, Opportunity, Quotation, QuotationLine, SalesOrder, SalesOrderLine
+from domain.schema import Contact, Customer, Opportunity, Quotation, QuotationLine, SalesOrder, SalesOrderLine
 from domain.schema.types import utcnow
 from domain.services import approvals, common, stock
 
@@ -229,3 +229,22 @@ def record_direct_order(session: Session, ref: sales.OrderRef, process_id: str) 
     session.add(row)
     session.flush()
     return row
+
+
+def customer_summary(session: Session, customer: Customer, recent: int = 50) -> dict[str, Any]:
+    """What the customer detail adds: contacts, the most recent orders, the credit position, and the
+    lifetime value booked (orders not cancelled). Margin needs the cost of what was delivered, which
+    the order-to-cost process records (issue 5): until then it is None, not a made-up zero."""
+    orders = session.execute(select(SalesOrder).where(SalesOrder.customer_id == customer.id)
+                             .order_by(SalesOrder.id.desc()).limit(recent)).scalars().all()
+    booked = session.execute(select(func.coalesce(func.sum(SalesOrder.total), 0)).where(
+        SalesOrder.customer_id == customer.id, SalesOrder.status != "cancelled")).scalar_one()
+    contacts = session.execute(select(Contact).where(Contact.customer_id == customer.id)
+                               .order_by(Contact.id)).scalars().all()
+    return {
+        "contacts": [{"name": c.name, "email": c.email, "phone": c.phone or None} for c in contacts],
+        "orders": [{"sales_order_id": o.number, "status": o.status, "total": o.total, "currency": o.currency,
+                    "created_at": o.created_at} for o in orders],
+        "credit": credit_position(session, customer.id, Decimal(0)).model_dump(exclude={"order_value"}),
+        "lifetime_revenue": money(Decimal(booked)), "lifetime_margin": None,
+    }

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from domain import crm, sales
 from domain.db import Database
 from domain.errors import Conflict, NotFound
-from domain.schema import Opportunity, Quotation, SalesOrder
+from domain.schema import Customer, Opportunity, Quotation, SalesOrder
 from domain.services import crm as crm_svc
 from domain.services import sales as svc
 
@@ -95,3 +95,51 @@ def test_the_order_of_an_accepted_quotation_is_created_once_and_wins_the_opportu
         assert (o.stage, o.probability, o.expected_value) == ("won", 100, D("40000.00"))
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(SalesOrder)).scalar_one() == 1
+
+
+def test_acceptance_is_one_per_opportunity_and_never_crosses_a_loss(db: Database) -> None:
+    opp = opportunity(db, "Initech")  # credit limit 20,000
+    with db.write() as s:
+        small = svc.record_quotation(s, draft(opp, "QT-00001"), "q-1").number
+        big = svc.record_quotation(s, draft(opp, "QT-00002", qty="50"), "q-2").number  # 23,750
+        pending = svc.record_quotation(s, draft(opp, "QT-00003", discount="20"), "q-3").number
+    with db.write() as s:
+        steps = svc.record_acceptance(s, big, "alice")
+        assert [st.candidate_role for st in steps] == ["finance"]
+        assert svc.quotation(s, big).status == "pending_credit_approval"
+        assert svc.record_acceptance(s, big, "alice") == steps  # a retried activity
+    with db.write() as s, pytest.raises(Conflict, match=f"already accepted quotation {big}"):
+        svc.record_acceptance(s, small, "alice")
+    with db.write() as s, pytest.raises(Conflict, match="cannot be lost"):
+        crm_svc.lose_opportunity(s, opp, "too slow")
+    with db.write() as s:
+        svc.set_quotation_status(s, big, "rejected", "finance said no")
+        assert crm_svc.lose_opportunity(s, opp, "too slow") == [small, pending]
+        assert crm_svc.lose_opportunity(s, opp, "too slow") == [small, pending]  # retried
+        assert svc.quotation(s, pending).reason == "opportunity lost: too slow"
+    with db.write() as s, pytest.raises(Conflict, match="is lost"):
+        svc.record_acceptance(s, small, "alice")
+
+
+def test_stage_moves_keep_probability_and_expected_value(db: Database) -> None:
+    opp = opportunity(db)
+    with db.write() as s:
+        crm_svc.move_opportunity(s, opp, "negotiation")
+        crm_svc.move_opportunity(s, opp, "negotiation")  # a retry changes nothing
+        o = svc.opportunity(s, opp)
+        assert (o.stage, o.probability, o.expected_value) == ("negotiation", 70, D("28000.00"))
+    with db.write() as s, pytest.raises(Conflict, match="back only one"):
+        crm_svc.move_opportunity(s, opp, "qualification")
+
+
+def test_the_customer_summary_has_contacts_orders_credit_and_booked_value(db: Database) -> None:
+    opp = opportunity(db)
+    with db.write() as s:
+        q = svc.record_quotation(s, draft(opp), "quote-1")
+        svc.create_order(s, q.number, owner="alice", process_id="quote-1", key="quote-1:order")
+        customer = s.get(Customer, q.customer_id)
+        summary = svc.customer_summary(s, customer)
+    assert summary["contacts"] == [{"name": "Hank Scorpio", "email": "hank@globex.example", "phone": None}]
+    assert [(o["sales_order_id"], o["total"]) for o in summary["orders"]] == [("SO-00001", D("4750.00"))]
+    assert summary["lifetime_revenue"] == D("4750.00") and summary["lifetime_margin"] is None
+    assert (summary["credit"]["credit_limit"], summary["credit"]["open_orders"]) == (D("50000.00"), D("4750.00"))
