@@ -19,7 +19,7 @@ class Quotation(Base):
     opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     # pending_approval | sent | accepted | rejected | expired
-    status: Mapped[str] = mapped_column(String(20), default="pending_approval")
+    status: Mapped[str] = mapped_column(String(30), default="pending_approval")
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     issued_on: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)

@@ -1,4 +1,5 @@
-"""quotation reason: why a quotation was rejected (by the customer, or its opportunity was lost)
+"""quotation reason: why a quotation was rejected (by the customer, or its opportunity was lost);
+status wide enough for pending_credit_approval
 
 Revision ID: 0003
 Revises: 0002
@@ -18,8 +19,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('quotations') as batch:
         batch.add_column(sa.Column('reason', sa.String(length=500), nullable=False, server_default=''))
+        batch.alter_column('status', existing_type=sa.String(length=20), type_=sa.String(length=30),
+                           existing_nullable=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('quotations') as batch:
+        batch.alter_column('status', existing_type=sa.String(length=30), type_=sa.String(length=20),
+                           existing_nullable=False)
         batch.drop_column('reason')
