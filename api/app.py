@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     from api.routes import auth, crm, expenses, ledger, master, processes, purchasing, sales, tasks, ui
 
-    for r in (auth.router, crm.router, sales.router, tasks.router, expenses.router, purchasing.requisitions, purchasing.orders, master.router,
+    for r in (auth.router, crm.router, crm.rules_router, sales.router, tasks.router, expenses.router, purchasing.requisitions, purchasing.orders, master.router,
               ledger.router, processes.router, ui.router):
         app.include_router(r)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -21,7 +21,9 @@ from domain.schema import Lead
 from domain.services import crm as crm_svc
 
 router = APIRouter(prefix="/api/leads", tags=["crm"])
+rules_router = APIRouter(prefix="/api/scoring-rules", tags=["crm"])
 Seller = Annotated[Principal, Depends(require_role("sales", "sales_manager", "admin"))]
+Admin = Annotated[Principal, Depends(require_role("admin"))]
 SEES_ALL_LEADS = {"sales_manager", "admin", "cfo"}
 
 
@@ -91,3 +93,27 @@ async def qualify(number: str, body: QualifyIn, user: CurrentUser, platform: Pla
                                                                  customer_id=body.customer_id,
                                                                  reason=body.reason), number)
     return ok({"lead_id": number, "status": body.decision, "opportunity_id": opportunity})
+
+
+# --- the scoring rules (data: admin edits them; salespeople read them) -------------------------------
+
+class ScoringRulesIn(Body):
+    rules: list[crm.ScoringRule] = Field(max_length=200)
+
+
+def _rules(s: Session) -> dict[str, Any]:
+    return {"rules": [r.model_dump() for r in crm_svc.rules(s)]}
+
+
+@rules_router.get("")
+async def get_rules(user: Seller, platform: PlatformDep) -> Any:
+    return ok(await platform.read(_rules))
+
+
+@rules_router.put("")
+async def put_rules(body: ScoringRulesIn, user: Admin, platform: PlatformDep) -> Any:
+    """Replace the whole table (order kept) and rescore the open leads, in one transaction."""
+    def replace(s: Session) -> dict[str, Any]:
+        crm_svc.replace_rules(s, body.rules)
+        return {**_rules(s), "rescored_leads": crm_svc.rescore_open_leads(s)}
+    return ok(await platform.write(replace))

@@ -45,6 +45,17 @@ def replace_rules(session: Session, new_rules: list[crm.ScoringRule]) -> None:
     session.flush()
 
 
+def rescore_open_leads(session: Session) -> int:
+    """After the rules change: every lead still open is scored again, so no salesperson reads a score
+    the current rules would not give. Returns how many."""
+    rows = session.execute(select(Lead).where(Lead.status.in_(("new", "assigned"))).order_by(Lead.id)).scalars()
+    n = 0
+    for row in rows:
+        rescore(session, row)
+        n += 1
+    return n
+
+
 def lead(session: Session, number: str) -> Lead:
     row = session.execute(select(Lead).where(Lead.number == number)).scalar_one_or_none()
     if row is None:

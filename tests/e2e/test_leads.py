@@ -246,3 +246,22 @@ async def test_opportunity_stages_loss_and_their_refusals(stack):
                             json={"reason": "x"})).status_code == 404
     assert (await stack.as_("alice", "GET", "/api/opportunities", params={"stage": "lost"})).json()[0]["lost_reason"] \
         == "budget cut"
+
+
+async def test_admin_edits_the_scoring_rules_and_open_leads_are_rescored(stack):
+    number = (await stack.as_("alice", "POST", "/api/leads", json=LEAD)).json()["lead_id"]
+    before = (await stack.as_("alice", "GET", f"/api/leads/{number}")).json()
+    assert "trade_show" in [r["rule"] for r in before["score_reasons"]]
+    rules = (await stack.as_("alice", "GET", "/api/scoring-rules")).json()["rules"]
+    assert (await stack.as_("erin", "GET", "/api/scoring-rules")).status_code == 403
+    changed = [{**r, "points": 40} if r["name"] == "trade_show" else r for r in rules]
+    assert (await stack.as_("alice", "PUT", "/api/scoring-rules", json={"rules": changed})).status_code == 403
+    for bad in ([*rules, rules[0]], [{**rules[0], "kind": "source", "param": "tv"}],
+                [{**rules[0], "points": 101}], [{**rules[0], "name": "Bad Name"}]):
+        r = await stack.as_("admin", "PUT", "/api/scoring-rules", json={"rules": bad})
+        assert r.status_code in (409, 422) and isinstance(r.json()["detail"], str), r.text
+    assert (await stack.as_("alice", "GET", "/api/scoring-rules")).json()["rules"] == rules  # nothing changed
+    r = await stack.as_("admin", "PUT", "/api/scoring-rules", json={"rules": changed})
+    assert r.status_code == 200 and r.json()["rescored_leads"] >= 1, r.text
+    after = (await stack.as_("alice", "GET", f"/api/leads/{number}")).json()
+    assert after["score"] == min(100, before["score"] + 25)
