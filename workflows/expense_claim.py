@@ -16,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import Conflict, DomainError, Forbidden
     from domain.expenses import ClaimDraft
 
-from workflows.approval import Approval
+from workflows.approval import start_approval
 from workflows.common import approval_or_withdrawal, check_withdraw, refusal, run, set_stage
 
 
@@ -36,14 +36,12 @@ class ExpenseClaim:
         steps = await run(ExpenseActivities.record_claim, draft, wf_id)
         self.status, self.recorded = "pending_approval", True
         set_stage("approval")
-        child = await workflow.start_child_workflow(
-            Approval.run,
+        child = await start_approval(
             approval_rules.ApprovalRequest(process_id=wf_id, process_type="expense_claim", business_key=draft.number,
                                            title=f"Expense claim {draft.number} by {draft.requester}: "
                                                  f"{draft.total} {draft.currency}",
                                            amount=draft.total, requester=draft.requester, steps=steps),
-            id=f"{wf_id}/approval",
-        )
+            f"{wf_id}/approval")
         outcome = await approval_or_withdrawal(child, lambda: self.cancel_by is not None)
         if outcome is None:
             return await self._finish("cancelled")

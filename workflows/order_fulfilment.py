@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import sales as rules
     from domain.errors import Conflict, DomainError, Forbidden
 
-from workflows.approval import Approval
+from workflows.approval import start_approval
 from workflows.common import refusal, run, set_stage
 
 
@@ -38,11 +38,11 @@ class OrderFulfilment:
             if steps:
                 self.status = "pending_credit_approval"
                 set_stage("credit approval")
-                outcome: approval_rules.ApprovalOutcome = await workflow.execute_child_workflow(
-                    Approval.run, approval_rules.ApprovalRequest(
+                outcome: approval_rules.ApprovalOutcome = await (await start_approval(
+                    approval_rules.ApprovalRequest(
                         process_id=wf_id, process_type="sales_order", business_key=order.number,
                         title=f"Sales order {order.number} over the customer's credit", amount=order.total,
-                        requester=order.owner, steps=steps), id=f"{wf_id}/credit-approval")
+                        requester=order.owner, steps=steps), f"{wf_id}/credit-approval", salesperson=order.owner))
                 if not outcome.approved:
                     await run(SalesActivities.cancel_sales_order, order.number, wf_id)
                     self.status = "rejected"

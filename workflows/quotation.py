@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import sales as rules
     from domain.errors import Conflict, DomainError, Forbidden, Invalid
 
-from workflows.approval import Approval
+from workflows.approval import start_approval
 from workflows.common import (
     AMOUNT,
     BUSINESS_KEY,
@@ -111,10 +111,10 @@ class Quotation:
         title = (f"Quotation {self.draft.number} for {r.customer}: {r.total} {r.currency}, "
                  + (f"discount up to {r.max_discount_pct.normalize():f} %" if what == "discount"
                     else "over the customer's credit limit"))
-        child = await workflow.start_child_workflow(
-            Approval.run, approval_rules.ApprovalRequest(
-                process_id=workflow.info().workflow_id, process_type="quotation", business_key=self.draft.number,
-                title=title, amount=r.total, requester=self.draft.created_by, steps=steps), id=child_id)
+        child = await start_approval(approval_rules.ApprovalRequest(
+            process_id=workflow.info().workflow_id, process_type="quotation", business_key=self.draft.number,
+            title=title, amount=r.total, requester=self.draft.created_by, steps=steps), child_id,
+            customer=r.customer, salesperson=r.owner)
         outcome = await approval_or_withdrawal(child, lambda: what == "discount" and self.withdrawn is not None)
         return None if outcome is None else outcome.approved
 

@@ -173,6 +173,12 @@ async def test_the_done_when_path_over_http(stack):
     assert r.status_code == 201 and r.json()["status"] == "pending_approval", r.text
     quotation = r.json()["quotation_id"]
     task = await stack.open_task("bob", quotation)
+    from workflows.common import CUSTOMER, PROCESS_TYPE, SALESPERSON
+
+    approval = await stack.platform.client.get_workflow_handle(f"{r.json()['process_id']}/discount-approval").describe()
+    attrs = approval.typed_search_attributes  # approvals are searchable like every process
+    assert (attrs.get(PROCESS_TYPE), attrs.get(CUSTOMER), attrs.get(SALESPERSON)) == (
+        "approval", "Umbrella Corporation", "alice")
     assert "25" in task["title"] and "Umbrella Corporation" in task["title"]
     r = await stack.as_("bob", "POST", f"/api/tasks/{task['id']}/complete", json={"decision": "approve"})
     assert r.status_code == 200, r.text
