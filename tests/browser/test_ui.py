@@ -340,3 +340,116 @@ async def test_a_pending_claim_can_be_cancelled_and_the_monitor_filters_by_statu
     frank = await ui.login("frank")
     assert await frank.locator("table.inbox tbody tr", has_text=claim).count() == 0
     ui.assert_no_console_errors()
+
+
+async def quotation_badge(page: Any, number: str, status: str, tries: int = 150) -> None:
+    for _ in range(tries):
+        await page.goto(f"/quotations/{number}")
+        if await page.locator(".page-head .badge").inner_text() == status:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{number} never became {status}")
+
+
+async def new_quotation(page: Any, opportunity: str, lines: list[tuple[str, str, str, str]]) -> str:
+    await page.goto(f"/opportunities/{opportunity}")
+    for i, (sku, qty, price, discount) in enumerate(lines, start=1):
+        await page.get_by_label(f"SKU, line {i}").fill(sku)
+        await page.get_by_label(f"Quantity, line {i}").fill(qty)
+        await page.get_by_label(f"Unit price, line {i}").fill(price)
+        await page.get_by_label(f"Discount %, line {i}").fill(discount)
+    await page.get_by_label("Valid for (days)").fill("14")
+    await page.get_by_role("button", name="Create quotation").click()
+    await page.wait_for_url(re.compile(r"/quotations/QT-\d+\?msg="))
+    return re.search(r"QT-\d+", page.url).group(0)  # type: ignore[union-attr]
+
+
+async def enter_lead(page: Any, company: str, contact: str, email: str, source: str, value: str, notes: str,
+                     phone: str = "") -> str:
+    await page.goto("/pipeline")
+    await page.get_by_label("Company").fill(company)
+    await page.get_by_label("Contact").fill(contact)
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Phone").fill(phone)
+    await page.get_by_label("Source").select_option(source)
+    await page.get_by_label("Estimated value").fill(value)
+    await page.get_by_label("Notes").fill(notes)
+    await page.get_by_role("button", name="Save lead").click()
+    await page.wait_for_url(re.compile(r"/leads/LD-\d+\?msg="))
+    return re.search(r"LD-\d+", page.url).group(0)  # type: ignore[no-any-return, union-attr]
+
+
+async def test_a_lead_becomes_an_order_through_the_sales_pages(ui: UI) -> None:
+    alice = await ui.login("alice")
+    await alice.get_by_role("link", name="Sales").click()
+    await alice.wait_for_url("**/pipeline")
+    other = await enter_lead(alice, "Initech", "Bill Lumbergh", "bill@initech.example", "website", "8000",
+                             "Replacement fans for the server room")
+    lead = await enter_lead(alice, "Globex Corporation", "Hank Scorpio", "hank@globex.example", "referral", "60000",
+                            "Cooling for the new Cypress Creek plant", phone="+1 555 0100")
+    reasons = await alice.locator("#score table").inner_text()
+    assert "Referred by someone who knows us" in reasons and "+25" in reasons
+    await alice.get_by_label("Kind").select_option("meeting")
+    await alice.get_by_label("Note", exact=True).fill("Walked the plant with Hank; they need 150 fans")
+    await alice.get_by_role("button", name="Log activity").click()
+    await alice.wait_for_url(re.compile(r"/leads/LD-\d+\?msg="))
+    assert "150 fans" in await alice.locator("#activities").inner_text()
+    await screenshot(alice, "sales-lead")
+    await alice.get_by_role("button", name="Qualify: open an opportunity").click()
+    await alice.wait_for_url(re.compile(r"/opportunities/OP-\d+\?msg="))
+    opp = re.search(r"OP-\d+", alice.url).group(0)  # type: ignore[union-attr]
+
+    await alice.get_by_label("SKU, line 1").fill("FAN-200")
+    await alice.get_by_label("Quantity, line 1").fill("ten")
+    await alice.get_by_label("Unit price, line 1").fill("500")
+    await alice.get_by_role("button", name="Create quotation").click()
+    assert "Line 1: the quantity must be a number, not 'ten'" in await alice.locator(".flash.error").inner_text()
+    assert await alice.get_by_label("Quantity, line 1").input_value() == "ten"  # kept for correction
+    await screenshot(alice, "sales-opportunity-refused")
+    small = await new_quotation(alice, opp, [("FAN-200", "10", "500", "5"), ("BOLT-M8", "200", "0.50", "")])
+    assert await alice.locator(".page-head .badge").inner_text() == "sent"
+    big = await new_quotation(alice, opp, [("FAN-200", "150", "500", "25")])  # 56,250: over Globex's 50,000
+    assert await alice.locator(".page-head .badge").inner_text() == "pending approval"
+    await alice.goto(f"/opportunities/{opp}")
+    rows = await alice.locator("table.quotations tbody").inner_text()
+    assert small in rows and big in rows and "56,250.00" in rows
+    await screenshot(alice, "sales-opportunity")
+
+    bob = await ui.login("bob")
+    row = await inbox_row(bob, big)
+    await row.locator("input[name=comment]").fill("Strategic account: fine")
+    await row.get_by_role("button", name="Approve").click()
+    await bob.wait_for_url(re.compile(r"/inbox\?msg="))
+
+    await quotation_badge(alice, big, "sent")
+    await alice.get_by_role("button", name="Customer accepted").click()
+    await alice.wait_for_url(re.compile(r"/quotations/QT-\d+\?msg="))
+    assert "finance" in await alice.locator(".flash.ok").inner_text()
+    assert await alice.locator("#credit .badge").inner_text() == "over limit"
+
+    grace = await ui.login("grace")
+    row = await inbox_row(grace, big)
+    await row.get_by_role("button", name="Approve").click()
+    await grace.wait_for_url(re.compile(r"/inbox\?msg="))
+
+    await quotation_badge(alice, big, "accepted")
+    trail = await alice.locator(".card.trail").inner_text()
+    assert "bob" in trail and "grace" in trail and "Strategic account: fine" in trail
+    order = alice.get_by_role("link", name=re.compile(r"Sales order SO-\d+"))
+    assert await order.count() == 1
+    await screenshot(alice, "sales-quotation")
+    await order.click()
+    await alice.wait_for_url("**/processes/**sales-order-SO-*")
+
+    await alice.goto("/pipeline")
+    won = await alice.locator("#stage-won").inner_text()
+    assert opp in won and "60,000.00" in won
+    leads = await alice.locator("table.leads").inner_text()
+    assert other in leads and lead not in leads  # qualified: no longer an open lead
+    await bob.goto("/pipeline")
+    await bob.get_by_label("Owner").first.select_option("alice")
+    await bob.get_by_role("button", name="Show").click()
+    await bob.wait_for_url("**/pipeline?owner=alice")
+    assert opp in await bob.locator("#stage-won").inner_text()
+    await screenshot(bob, "sales-pipeline")
+    ui.assert_no_console_errors(422)  # the refused quotation

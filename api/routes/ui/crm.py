@@ -1,0 +1,286 @@
+"""The CRM pages: the pipeline by stage with the open leads and a new-lead form, a lead (score and why,
+activities, the verdict), and an opportunity with its quotations, its stage moves, its loss and the
+new-quotation form (posted to quotations.py). Every change goes to the lead's process through the
+platform; a refusal shows the page again with the reason and changes nothing. Who sees what is the JSON
+API's rule; anyone else gets a 404."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import Form, Query
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from api.auth import Principal
+from api.deps import as_actor
+from api.routes.crm import SEES_ALL_LEADS
+from api.routes.crm import _visible as visible_lead
+from api.routes.sales import _opportunity as visible_opportunity
+from api.routes.ui.pages import (
+    PosterDep,
+    Viewer,
+    ViewerDep,
+    error_status,
+    not_possible,
+    page_router,
+    redirect,
+    render,
+)
+from domain import crm
+from domain.errors import DomainError, NotFound
+from domain.schema import Customer, Item
+from domain.services import crm as crm_svc
+from domain.services import pipeline
+
+router = page_router()
+
+SELLERS = {"sales", "sales_manager", "admin"}  # who may enter leads and quotations (the JSON API's Seller)
+WORKS_ANY = {"sales_manager", "admin"}  # besides the salesperson: move, lose, record the customer's answer
+QUOTE_ROWS = 4  # empty line rows on the new-quotation form
+MAX_LINES = 50
+SOURCES = [(s, s.replace("_", " ")) for s in crm.SOURCES]
+LINE_FIELDS = {"sku": "the SKU", "qty": "the quantity", "unit_price": "the unit price", "discount_pct": "the discount"}
+LEAD_FIELDS = {"company": "the company", "contact": "the contact", "email": "the e-mail", "phone": "the phone",
+               "source": "the source", "estimated_value": "the estimated value", "notes": "the notes"}
+
+
+def _sees_all(user: Principal) -> bool:
+    return bool(user.roles & SEES_ALL_LEADS)
+
+
+def _seller(user: Principal) -> bool:
+    return bool(user.roles & SELLERS)
+
+
+def _next_stage(stage: str) -> str:
+    """The stage a move form offers first: the next one forward."""
+    later = crm.OPEN_STAGES[crm.OPEN_STAGES.index(stage) + 1:] if stage in crm.OPEN_STAGES else ()
+    return later[0] if later else ""
+
+
+def may_quote(s: Session, user: Principal, number: str) -> bool:
+    """The JSON API's rule for a new quotation: a seller who may see the opportunity."""
+    try:
+        visible_opportunity(s, user, number)
+    except NotFound:
+        return False
+    return _seller(user)
+
+
+THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
+def plain_number(text: str) -> str:
+    """A number as typed, with thousands separators dropped (1,250.50 → 1250.50); any other comma is left
+    for validation to refuse, so that 1,5 is never read as 15."""
+    text = text.strip()
+    return text.replace(",", "") if THOUSANDS.match(text) else text
+
+
+PLAIN = {  # pydantic's wording where a form user would not understand it
+    "missing": "is required", "string_too_short": "is required", "decimal_parsing": "must be a number",
+    "literal_error": "is not one of the choices",
+}
+PATTERNS = {"email": "must be an e-mail address such as name@example.com",
+            "phone": "must be a phone number: digits, spaces and + ( ) - . /"}
+
+
+def form_errors(e: ValidationError, names: dict[str, str]) -> str:
+    """pydantic's errors as one sentence, with the form's names for the fields and plain words."""
+    parts = []
+    for err in e.errors()[:5]:
+        field = ".".join(str(p) for p in err.get("loc", ()))
+        kind = err.get("type", "")
+        name = names.get(field, field.replace("_", " "))
+        if kind == "string_pattern_mismatch" or kind in PLAIN:
+            parts.append(f"{name} {PATTERNS.get(field, 'is not in the expected form') if kind not in PLAIN else PLAIN[kind]}")
+        else:
+            msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            parts.append(f"{name}: {msg[:1].lower()}{msg[1:]}" if field else msg)
+    text = "; ".join(parts) or "invalid input"
+    return text[:1].upper() + text[1:]
+
+
+# --- the pipeline -----------------------------------------------------------------------------------
+
+async def _pipeline(v: Viewer, owner: str = "", *, status: int = 200, form: dict[str, str] | None = None,
+                    **ctx: Any) -> Response:
+    me, sees_all = v.user.username, _sees_all(v.user)
+    who = (owner or None) if sees_all else me
+
+    def load(s: Session) -> dict[str, Any]:
+        return {"board": pipeline.pipeline(s, who), "leads": pipeline.open_leads(s, who),
+                "salespeople": pipeline.salespeople(s)}
+
+    data = await v.platform.read(load)
+    default_owner = me if "sales" in v.user.roles else ""
+    return await render(v, "pipeline.html", status, section="sales", sees_all=sees_all, owner=who or "",
+                        may_create=_seller(v.user), sources=SOURCES,
+                        form=form or {"source": "website", "owner": default_owner}, **data, **ctx)
+
+
+@router.get("/pipeline")
+async def pipeline_page(v: ViewerDep, owner: Annotated[str, Query(max_length=60)] = "", msg: str = "") -> Response:
+    return await _pipeline(v, owner.strip(), msg=msg[:300])
+
+
+@router.post("/pipeline/leads")
+async def create_lead(v: PosterDep, company: Annotated[str, Form(max_length=200)] = "",
+                      contact: Annotated[str, Form(max_length=200)] = "",
+                      email: Annotated[str, Form(max_length=254)] = "",
+                      phone: Annotated[str, Form(max_length=40)] = "",
+                      source: Annotated[str, Form(max_length=20)] = "",
+                      estimated_value: Annotated[str, Form(max_length=40)] = "",
+                      notes: Annotated[str, Form(max_length=2000)] = "",
+                      owner: Annotated[str, Form(max_length=60)] = "") -> Response:
+    form = {"company": company, "contact": contact, "email": email, "phone": phone, "source": source,
+            "estimated_value": estimated_value, "notes": notes, "owner": owner}
+    if not _seller(v.user):
+        return await _pipeline(v, status=403, form=form,
+                               error="Entering a lead needs one of the roles sales, sales manager or admin.")
+    data = {k: val.strip() for k, val in form.items() if k != "owner"}
+    data["estimated_value"] = plain_number(data["estimated_value"])
+    try:
+        lead = crm.LeadIn.model_validate(data)
+    except ValidationError as e:
+        return await _pipeline(v, status=422, form=form, error=f"The lead was not saved. {form_errors(e, LEAD_FIELDS)}.")
+    try:
+        out = await v.platform.create_lead(v.user.username, lead, owner.strip() or None)
+    except DomainError as e:
+        return await _pipeline(v, status=error_status(e), form=form, error=f"The lead was not saved. {e.message}")
+    return redirect(f"/leads/{out['lead_id']}", msg=f"Lead {out['lead_id']} for {lead.company} is saved and scored.")
+
+
+# --- a lead -----------------------------------------------------------------------------------------
+
+async def _lead(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Response:
+    def load(s: Session) -> dict[str, Any]:
+        view = crm_svc.lead_view(s, visible_lead(s, v.user, number))
+        customers = s.execute(select(Customer.id, Customer.name).order_by(Customer.name).limit(500)).all()
+        return {"lead": view, "customers": [{"id": c.id, "name": c.name} for c in customers]}
+
+    try:
+        data = await v.platform.read(load)
+    except DomainError as e:
+        return await not_possible(v, e)
+    lead = data["lead"]
+    may_work = lead["status"] in ("new", "assigned") and (
+        v.user.username == lead["owner"] or bool(v.user.roles & {"sales_manager", "admin"}))
+    return await render(v, "lead.html", status, section="sales", may_work=may_work,
+                        kinds=["call", "email", "meeting", "note"], **data, **ctx)
+
+
+@router.get("/leads/{number}")
+async def lead_page(number: str, v: ViewerDep, msg: str = "") -> Response:
+    return await _lead(v, number, msg=msg[:300])
+
+
+@router.post("/leads/{number}/activities")
+async def log_activity(number: str, v: PosterDep, kind: Annotated[str, Form(max_length=20)] = "",
+                       note: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    try:
+        await v.platform.read(lambda s: visible_lead(s, v.user, number))
+    except DomainError as e:
+        return await not_possible(v, e)
+    try:
+        cmd = crm.ActivityCommand(actor=as_actor(v.user), kind=kind, note=note.strip())  # type: ignore[arg-type]
+    except ValidationError:
+        return await _lead(v, number, status=422, error="Choose what kind of activity it was: a call, an e-mail, "
+                                                        "a meeting or a note. Nothing was recorded.")
+    try:
+        score = await v.platform.log_lead_activity(cmd, number)
+    except DomainError as e:
+        return await _lead(v, number, status=error_status(e), error=e.message)
+    return redirect(f"/leads/{number}", msg=f"The {kind} is recorded; the lead's score is now {score}.")
+
+
+@router.post("/leads/{number}/qualify")
+async def qualify(number: str, v: PosterDep, decision: Annotated[str, Form(max_length=20)] = "",
+                  reason: Annotated[str, Form(max_length=500)] = "",
+                  customer_id: Annotated[str, Form(max_length=12)] = "") -> Response:
+    try:
+        await v.platform.read(lambda s: visible_lead(s, v.user, number))
+    except DomainError as e:
+        return await not_possible(v, e)
+    if decision == "disqualified" and not reason.strip():
+        return await _lead(v, number, status=422, error="Say why the lead is disqualified. Nothing was changed.")
+    try:
+        cmd = crm.QualifyCommand(actor=as_actor(v.user), decision=decision,  # type: ignore[arg-type]
+                                 customer_id=int(customer_id) if customer_id.strip() else None, reason=reason.strip())
+    except (ValidationError, ValueError):
+        return await _lead(v, number, status=422, error="Choose qualify or disqualify, and a customer from the "
+                                                        "list. Nothing was changed.")
+    try:
+        opportunity = await v.platform.qualify_lead(cmd, number)
+    except DomainError as e:
+        return await _lead(v, number, status=error_status(e), error=e.message)
+    if opportunity:
+        return redirect(f"/opportunities/{opportunity}",
+                        msg=f"Lead {number} is qualified: this is its opportunity {opportunity}.")
+    return redirect(f"/leads/{number}", msg=f"Lead {number} is disqualified.")
+
+
+# --- an opportunity ---------------------------------------------------------------------------------
+
+async def render_opportunity(v: Viewer, number: str, *, status: int = 200, form: dict[str, Any] | None = None,
+                       **ctx: Any) -> Response:
+    def load(s: Session) -> dict[str, Any]:
+        opp = pipeline.opportunity_view(s, visible_opportunity(s, v.user, number))
+        items = s.execute(select(Item.sku, Item.name).order_by(Item.sku).limit(500)).all()
+        is_open = opp["stage"] not in crm.CLOSED_STAGES
+        return {"opp": opp, "items": [{"sku": i.sku, "name": i.name} for i in items],
+                "may_quote": is_open and may_quote(s, v.user, number),
+                "may_work": is_open and (v.user.username == opp["owner"] or bool(v.user.roles & WORKS_ANY)),
+                "moves": [m for m in crm.allowed_moves(opp["stage"]) if m not in crm.CLOSED_STAGES],
+                "next_stage": _next_stage(opp["stage"])}
+
+    try:
+        data = await v.platform.read(load)
+    except DomainError as e:
+        return await not_possible(v, e)
+    rows = (form or {}).get("lines") or []
+    rows = rows + [{}] * max(QUOTE_ROWS - len(rows), 1 if not rows else 0)
+    return await render(v, "opportunity.html", status, section="sales",
+                        form={"valid_days": "30", "tax_rate": "0", **(form or {}), "lines": rows}, **data, **ctx)
+
+
+@router.get("/opportunities/{number}")
+async def opportunity_page(number: str, v: ViewerDep, msg: str = "") -> Response:
+    return await render_opportunity(v, number, msg=msg[:300])
+
+
+@router.post("/opportunities/{number}/stage")
+async def move_stage(number: str, v: PosterDep, stage: Annotated[str, Form(max_length=20)] = "") -> Response:
+    try:
+        await v.platform.read(lambda s: visible_opportunity(s, v.user, number))
+    except DomainError as e:
+        return await not_possible(v, e)
+    if stage not in crm.OPEN_STAGES:
+        return await render_opportunity(v, number, status=422, error="Choose the stage to move to: qualification, "
+                                                                "proposal or negotiation. Nothing was changed.")
+    try:
+        moved = await v.platform.move_opportunity(as_actor(v.user), number, stage)
+    except DomainError as e:
+        return await render_opportunity(v, number, status=error_status(e), error=e.message)
+    return redirect(f"/opportunities/{number}", msg=f"Opportunity {number} is now at the {moved} stage.")
+
+
+@router.post("/opportunities/{number}/lose")
+async def lose(number: str, v: PosterDep, reason: Annotated[str, Form(max_length=500)] = "") -> Response:
+    try:
+        await v.platform.read(lambda s: visible_opportunity(s, v.user, number))
+    except DomainError as e:
+        return await not_possible(v, e)
+    if not reason.strip():
+        return await render_opportunity(v, number, status=422, error="Say why the opportunity was lost. Nothing was "
+                                                                "changed.")
+    try:
+        withdrawn = await v.platform.lose_opportunity(as_actor(v.user), number, reason.strip())
+    except DomainError as e:
+        return await render_opportunity(v, number, status=error_status(e), error=e.message)
+    also = f" Its open quotations {', '.join(withdrawn)} are withdrawn." if withdrawn else ""
+    return redirect(f"/opportunities/{number}", msg=f"Opportunity {number} is marked lost.{also}")

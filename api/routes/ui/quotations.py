@@ -1,0 +1,186 @@
+"""The quotation pages: a new quotation from the opportunity page's line rows, and a quotation with its
+lines, totals, margin at standard cost, the customer's credit, its approvals and the customer's answer.
+Every change goes to the quotation's process through the platform; a refusal shows the page again with
+the reason and changes nothing. Who sees a quotation is the JSON API's rule; anyone else gets a 404."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from fastapi import Form, Request
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from api.deps import as_actor
+from api.routes.sales import _quotation as visible_quotation
+from api.routes.ui.crm import (
+    LINE_FIELDS,
+    MAX_LINES,
+    WORKS_ANY,
+    form_errors,
+    may_quote,
+    plain_number,
+    render_opportunity,
+    visible_opportunity,
+)
+from api.routes.ui.inbox import task_row
+from api.routes.ui.pages import (
+    PosterDep,
+    Viewer,
+    ViewerDep,
+    error_status,
+    money,
+    not_possible,
+    page_router,
+    redirect,
+    render,
+)
+from domain import sales
+from domain.errors import DomainError, Forbidden, Invalid
+from domain.schema import Customer, Opportunity, SalesOrder, Task
+from domain.schema.types import utcnow
+from domain.services import approvals
+from domain.services import sales as sales_svc
+
+router = page_router()
+
+
+def _number(text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(plain_number(text))
+    except InvalidOperation:
+        raise Invalid(f"{what} must be a number, not {text.strip()!r}") from None
+    if not value.is_finite():
+        raise Invalid(f"{what} must be a number, not {text.strip()!r}")
+    return value
+
+
+def quotation_lines(skus: list[str], qtys: list[str], prices: list[str],
+                    discounts: list[str]) -> list[sales.QuotationLineIn]:
+    """The form's line rows as quotation lines; a wholly empty row is skipped, anything else must be a
+    complete, valid line (Invalid names the row and the field)."""
+    n = max(len(skus), len(qtys), len(prices), len(discounts))
+    if n > MAX_LINES:
+        raise Invalid(f"a quotation from this form has at most {MAX_LINES} lines")
+    lines = []
+    for i in range(n):
+        cells = [(col[i] if i < len(col) else "").strip() for col in (skus, qtys, prices, discounts)]
+        if not any(cells):
+            continue
+        sku, qty, price, discount = cells
+        row = f"Line {i + 1}"
+        missing = [name for name, cell in zip(("SKU", "quantity", "unit price"), (sku, qty, price), strict=True)
+                   if not cell]
+        if missing:
+            raise Invalid(f"{row}: the {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
+        try:
+            lines.append(sales.QuotationLineIn(sku=sku, qty=_number(qty, "the quantity"),
+                                               unit_price=_number(price, "the unit price"),
+                                               discount_pct=_number(discount, "the discount") if discount else 0))
+        except ValidationError as e:
+            msg = form_errors(e, LINE_FIELDS)
+            raise Invalid(f"{row}: {msg[:1].lower()}{msg[1:]}") from None
+        except Invalid as e:
+            raise Invalid(f"{row}: {e.message}") from None
+    if not lines:
+        raise Invalid("a quotation needs at least one line: fill in the SKU, quantity and unit price")
+    return lines
+
+
+@router.post("/opportunities/{number}/quotations")
+async def create_quotation(number: str, request: Request, v: PosterDep) -> Response:
+    raw = await request.form()
+
+    def col(name: str) -> list[str]:
+        return [str(x)[:100] for x in raw.getlist(name)][:MAX_LINES + 1]
+
+    skus, qtys, prices, discounts = col("sku"), col("qty"), col("unit_price"), col("discount_pct")
+    valid_days, tax_rate = str(raw.get("valid_days", ""))[:10].strip(), str(raw.get("tax_rate", ""))[:10].strip()
+    form = {"valid_days": valid_days, "tax_rate": tax_rate,
+            "lines": [{"sku": s, "qty": q, "unit_price": p, "discount_pct": d}
+                      for s, q, p, d in zip(skus, qtys, prices, discounts, strict=False) if s or q or p or d]}
+    try:
+        may = await v.platform.read(lambda s: (visible_opportunity(s, v.user, number),
+                                               may_quote(s, v.user, number))[1])
+    except DomainError as e:
+        return await not_possible(v, e)
+    try:
+        if not may:
+            raise Forbidden("only the opportunity's salesperson, a sales manager or an admin can quote on it")
+        lines = quotation_lines(skus, qtys, prices, discounts)
+        if not valid_days.isdigit() or not 1 <= int(valid_days) <= 365:
+            raise Invalid("a quotation is valid for 1 to 365 days: give a whole number of days")
+        tax = _number(tax_rate or "0", "the tax rate")
+        if not 0 <= tax <= 100 or tax != round(tax, 2):
+            raise Invalid("the tax rate is a percentage from 0 to 100, with at most two decimals")
+        out = await v.platform.create_quotation(v.user.username, number, lines, int(valid_days), tax)
+    except DomainError as e:
+        return await render_opportunity(v, number, status=error_status(e), form=form,
+                                  error=f"The quotation was not created. {e.message}")
+    state = ("It waits for the sales manager's approval of the discount before it goes to the customer."
+             if out["status"] == "pending_approval" else "It is sent to the customer.")
+    return redirect(f"/quotations/{out['quotation_id']}",
+                    msg=f"Quotation {out['quotation_id']} of {money(out['total'])} is created. {state}")
+
+
+# --- a quotation ------------------------------------------------------------------------------------
+
+async def _quotation(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Response:
+    now = utcnow()
+
+    def load(s: Session) -> dict[str, Any]:
+        q = visible_quotation(s, v.user, number)
+        opp = s.get(Opportunity, q.opportunity_id)
+        customer = s.get(Customer, q.customer_id)
+        order = s.execute(select(SalesOrder).where(SalesOrder.number == q.sales_order_number)
+                          ).scalar_one_or_none() if q.sales_order_number else None
+        tasks = s.execute(select(Task).where(Task.process_id == q.process_id, Task.status == "open")
+                          .order_by(Task.created_at).limit(20)).scalars()
+        return {"q": sales_svc.quotation_view(s, q), "margin": sales_svc.margin(s, q),
+                "credit": sales_svc.credit_position(s, q.customer_id, q.total, excluding=q.sales_order_number),
+                "customer": customer.name if customer else "", "opp_name": opp.name if opp else "",
+                "owner": opp.owner if opp else q.created_by,
+                "order": {"number": order.number, "status": order.status, "process_id": order.process_id,
+                          "total": order.total} if order else None,
+                "trail": approvals.trail(s, q.process_id), "open_tasks": [task_row(t, now) for t in tasks]}
+
+    try:
+        data = await v.platform.read(load)
+    except DomainError as e:
+        return await not_possible(v, e)
+    may_answer = data["q"]["status"] == "sent" and (
+        v.user.username == data["owner"] or bool(v.user.roles & WORKS_ANY))
+    return await render(v, "quotation.html", status, section="sales", may_answer=may_answer, **data, **ctx)
+
+
+@router.get("/quotations/{number}")
+async def quotation_page(number: str, v: ViewerDep, msg: str = "") -> Response:
+    return await _quotation(v, number, msg=msg[:300])
+
+
+@router.post("/quotations/{number}/answer")
+async def answer(number: str, v: PosterDep, answer: Annotated[str, Form(max_length=10)] = "",
+                 reason: Annotated[str, Form(max_length=500)] = "") -> Response:
+    try:
+        await v.platform.read(lambda s: visible_quotation(s, v.user, number))
+    except DomainError as e:
+        return await not_possible(v, e)
+    if answer not in ("accept", "reject"):
+        return await _quotation(v, number, status=422, error="Record either the customer's acceptance or their "
+                                                              "rejection. Nothing was changed.")
+    if answer == "reject" and not reason.strip():
+        return await _quotation(v, number, status=422, error="Say why the customer rejected the quotation. Nothing "
+                                                              "was changed.")
+    try:
+        out = await v.platform.answer_quotation(as_actor(v.user), number, accept=answer == "accept",
+                                                reason=reason.strip())
+    except DomainError as e:
+        return await _quotation(v, number, status=error_status(e), error=e.message)
+    msg = {"accepted": f"The customer accepted quotation {number}: sales order {out.sales_order_id} is created.",
+           "pending_credit_approval": f"The customer accepted quotation {number}. The order takes the customer over "
+                                      "their credit limit, so it waits for finance's approval.",
+           "rejected": f"The customer's rejection of quotation {number} is recorded."}
+    return redirect(f"/quotations/{number}", msg=msg.get(out.status, f"Quotation {number} is {out.status}."))
