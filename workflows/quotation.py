@@ -108,7 +108,7 @@ class Quotation:
         approval only: once the customer has accepted, nothing withdraws it)."""
         assert self.draft is not None and self.rec is not None
         r = self.rec
-        title = (f"Quotation {self.draft.number} for {r.customer}: {r.total} {r.currency}, "
+        title = (f"Quotation {self.draft.number} for {r.customer}: {r.total:,.2f} {r.currency}, "
                  + (f"discount up to {r.max_discount_pct.normalize():f} %" if what == "discount"
                     else "over the customer's credit limit"))
         child = await start_approval(approval_rules.ApprovalRequest(
