@@ -1,4 +1,5 @@
-"""What the benchmarks share: serving the app in-loop, percentiles, CPU accounting, progress bars."""
+"""What the benchmarks share: the stack (dev server, worker processes, the API served in-loop), driving
+flows concurrently, percentiles, CPU accounting, progress bars."""
 
 from __future__ import annotations
 
@@ -6,11 +7,18 @@ import asyncio
 import contextlib
 import math
 import os
+import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import httpx
 import uvicorn
 from rich.console import Console
 from rich.progress import (
@@ -22,7 +30,15 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+if TYPE_CHECKING:
+    from temporalio.client import Client
+    from temporalio.testing import WorkflowEnvironment
+
+    from domain.db import Database
+
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
+FLOW_TIMEOUT = 120.0  # seconds one flow may take before it counts as failed
+MAX_ERRORS = 10  # failed flows on one side before the benchmark gives up (the code under test is broken)
 
 
 def free_port() -> int:
@@ -111,3 +127,168 @@ def progress() -> Progress:
     """Rich progress bars on a terminal; silent when piped (the summary lines still print)."""
     return Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
+
+
+# --- driving flows ------------------------------------------------------------------------------------
+
+class FlowError(Exception):
+    pass
+
+
+def check(r: httpx.Response, expected: int) -> Any:
+    """The response's JSON, or a FlowError naming the request and the answer."""
+    if r.status_code != expected:
+        raise FlowError(f"{r.request.method} {r.request.url.path} -> {r.status_code}: {r.text[:200]}")
+    return r.json()
+
+
+@dataclass
+class Phase:
+    """What one side measured (accumulated over the rounds)."""
+
+    done: int = 0
+    elapsed: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    cpu: CpuMeter = field(default_factory=CpuMeter)
+    polls: int = 0  # empty polls (task not there yet / not approved yet)
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.elapsed if self.elapsed else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        n = max(self.done, 1)
+        return {"flows": self.done, "errors": len(self.errors), "seconds": round(self.elapsed, 2),
+                "rate_per_s": round(self.rate, 2), "p50_ms": ms(pct(self.latencies, 50)),
+                "p95_ms": ms(pct(self.latencies, 95)), "max_ms": ms(max(self.latencies, default=0.0)),
+                "empty_polls_per_flow": round(self.polls / n, 2),
+                "cpu_ms_per_flow": {"bench_and_api": ms(self.cpu.python / n),
+                                    "temporal_server_and_workers": ms(self.cpu.children / n)},
+                "first_errors": self.errors[:3]}
+
+
+async def drive(flow: Callable[[int], Awaitable[None]], first: int, n: int, concurrency: int, phase: Phase,
+                on_done: Callable[[], None]) -> None:
+    """Run flows first..first+n-1 with `concurrency` loops; add the outcome to `phase`."""
+    todo = iter(range(first, first + n))
+
+    async def loop() -> None:
+        for i in todo:
+            if len(phase.errors) >= MAX_ERRORS:
+                return
+            t0 = time.perf_counter()
+            try:
+                async with asyncio.timeout(FLOW_TIMEOUT):
+                    await flow(i)
+            except Exception as e:  # noqa: BLE001 - counted and reported, the run goes on
+                phase.errors.append(f"{type(e).__name__}: {e}"[:300])
+            else:
+                phase.latencies.append(time.perf_counter() - t0)
+                phase.done += 1
+            on_done()
+
+    t0 = time.perf_counter()
+    with phase.cpu.measure():
+        await asyncio.gather(*(loop() for _ in range(concurrency)))
+    phase.elapsed += time.perf_counter() - t0
+    if len(phase.errors) >= MAX_ERRORS:
+        raise FlowError(f"{len(phase.errors)} flows failed; the first: {phase.errors[0]}")
+
+
+# --- the stack ----------------------------------------------------------------------------------------
+
+@contextlib.asynccontextmanager
+async def worker_process(kind: str, address: str, task_queue: str, database_url: str = "") -> AsyncIterator[None]:
+    """Each side's worker in a process of its own, as `valueloop up` runs ours (API and worker do not
+    share one interpreter lock). Its CPU is counted with the other child processes."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bench.worker_proc", kind, address,
+                                                task_queue, database_url, stdout=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 60)
+    if line.strip() != b"ready":
+        raise FlowError(f"the {kind} worker did not start")
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), 30)
+        except TimeoutError:
+            proc.kill()
+
+
+async def start_dev_server(tmp: Path) -> WorkflowEnvironment:
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.testing import WorkflowEnvironment
+
+    from settings import venv_binary
+    from workflows.common import SEARCH_ATTRIBUTES
+
+    return await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(venv_binary("temporal")),  # never download
+        dev_server_database_filename=str(tmp / "temporal.db"),
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_log_level="error",
+        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+                               "--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
+    )
+
+
+@dataclass
+class Stack:
+    """The real stack, and a skeleton worker beside it on the same dev server."""
+
+    client: Client  # the dev server's, for the skeleton side
+    db: Database
+    http: httpx.AsyncClient  # to the API
+    skeleton_queue: str
+    run_id: str
+
+    async def login(self, *users: str) -> dict[str, dict[str, str]]:
+        """Authorization headers, one token per user."""
+        tokens = {}
+        for user in users:
+            r = await self.http.post("/api/auth/token", data={"username": user, "password": "demo"})
+            tokens[user] = {"Authorization": f"Bearer {check(r, 200)['access_token']}"}
+        return tokens
+
+
+@contextlib.asynccontextmanager
+async def stack(connections: int) -> AsyncIterator[Stack]:
+    """As `valueloop up` runs it on one machine: the Temporal dev server with its state in a SQLite
+    file in WAL mode (DESIGN.md rule 8), the domain in a SQLite file holding the demo company, our
+    worker in a process of its own, the API (uvicorn) in this process and event loop, an httpx client
+    to it with `connections` pooled connections; and the skeleton's worker in a process of its own."""
+    from api.app import create_app
+    from api.platform import Platform
+    from domain import demo
+    from domain.db import Database
+    from settings import Settings
+
+    run_id = uuid.uuid4().hex[:8]
+    with tempfile.TemporaryDirectory(prefix="valueloop-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        with console.status("starting the Temporal dev server (SQLite WAL) and the domain database…"):
+            env = await start_dev_server(tmp)
+            db = Database(f"sqlite:///{tmp}/valueloop.db")
+            db.create_all()
+            with db.write() as s:
+                demo.load(s)
+        try:
+            settings = Settings(database_url=db.url, task_queue=f"bench-{run_id}",
+                                secret_key=f"bench-secret-{uuid.uuid4().hex}")
+            skel_queue = f"bench-skeleton-{run_id}"
+            app = create_app(settings, Platform(env.client, db, settings.task_queue))
+            address = env.client.service_client.config.target_host
+            async with worker_process("ours", address, settings.task_queue, db.url), \
+                    worker_process("skeleton", address, skel_queue), \
+                    serve(app) as base_url, \
+                    httpx.AsyncClient(base_url=base_url, timeout=60,
+                                      limits=httpx.Limits(max_connections=connections)) as http:
+                yield Stack(env.client, db, http, skel_queue, run_id)
+        finally:
+            with console.status("stopping the dev server…"):
+                db.dispose()
+                await env.shutdown()

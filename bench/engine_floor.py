@@ -2,9 +2,10 @@
 skeleton of the same shape (bench/skeleton.py) on the same dev server, in the same worker process,
 in the same run.
 
-Stack, as `valueloop up` runs it on one machine: the Temporal dev server with its state in a SQLite
-file in WAL mode (DESIGN.md rule 8), the domain in a SQLite file holding the demo company, our worker
-and the API (uvicorn) in this process and event loop, and N concurrent httpx client loops.
+Stack (bench.common.stack), as `valueloop up` runs it on one machine: the Temporal dev server with its
+state in a SQLite file in WAL mode (DESIGN.md rule 8), the domain in a SQLite file holding the demo
+company, our worker in a process of its own, the API (uvicorn) in this process and event loop, and N
+concurrent httpx client loops; the skeleton's worker in a process of its own.
 
 Our flow per claim: erin POSTs a claim of 500 (one approval step, frank); frank long-polls
 GET /api/tasks?business_key=…&wait=10 until the task is there and POSTs …/complete approve; erin
@@ -25,68 +26,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
-import sys
-import tempfile
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.testing import WorkflowEnvironment
 
-from bench.common import CpuMeter, console, ms, pct, progress, serve
+from bench.common import FlowError, Phase, check, console, drive, ms, progress, stack
 from bench.skeleton import SkelApproval, SkelClaim, SkelDecision
 from workflows.common import AMOUNT, BUSINESS_KEY, OWNER, PROCESS_TYPE, STAGE
 
 CLAIM = {"lines": [{"category": "travel", "amount": "500", "currency": "USD", "date": "2026-11-02",
                     "description": "bench trip"}]}
-FLOW_TIMEOUT = 120.0  # seconds one flow may take before it counts as failed
-MAX_ERRORS = 10  # failed flows on one side before the benchmark gives up (the code under test is broken)
-
-
-class FlowError(Exception):
-    pass
-
-
-@dataclass
-class Phase:
-    """What one side measured (accumulated over the rounds)."""
-
-    done: int = 0
-    elapsed: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    cpu: CpuMeter = field(default_factory=CpuMeter)
-    polls: int = 0  # empty polls (task not there yet / not approved yet)
-
-    @property
-    def rate(self) -> float:
-        return self.done / self.elapsed if self.elapsed else 0.0
-
-    def summary(self) -> dict[str, Any]:
-        n = max(self.done, 1)
-        return {"flows": self.done, "errors": len(self.errors), "seconds": round(self.elapsed, 2),
-                "rate_per_s": round(self.rate, 2), "p50_ms": ms(pct(self.latencies, 50)),
-                "p95_ms": ms(pct(self.latencies, 95)), "max_ms": ms(max(self.latencies, default=0.0)),
-                "empty_polls_per_flow": round(self.polls / n, 2),
-                "cpu_ms_per_flow": {"bench_and_api": ms(self.cpu.python / n),
-                                    "temporal_server_and_workers": ms(self.cpu.children / n)},
-                "first_errors": self.errors[:3]}
-
-
-def _check(r: httpx.Response, expected: int) -> Any:
-    if r.status_code != expected:
-        raise FlowError(f"{r.request.method} {r.request.url.path} -> {r.status_code}: {r.text[:200]}")
-    return r.json()
 
 
 # --- the two flows ------------------------------------------------------------------------------------
@@ -100,15 +53,15 @@ class OurFlow:
     polls: int = 0  # poll requests that found nothing yet, over all flows
 
     async def __call__(self, _i: int) -> None:
-        claim = _check(await self.http.post("/api/expense-claims", json=CLAIM, headers=self.erin), 201)["claim_id"]
+        claim = check(await self.http.post("/api/expense-claims", json=CLAIM, headers=self.erin), 201)["claim_id"]
         # Long polls (`wait`), as the skeleton waits on Temporal's own long poll (handle.result()).
-        while not (rows := _check(await self.http.get("/api/tasks", params={"business_key": claim, "wait": 10},
-                                                      headers=self.frank), 200)):
+        while not (rows := check(await self.http.get("/api/tasks", params={"business_key": claim, "wait": 10},
+                                                     headers=self.frank), 200)):
             self.polls += 1
-        _check(await self.http.post(f"/api/tasks/{rows[0]['id']}/complete",
-                                    json={"decision": "approve", "comment": "ok"}, headers=self.frank), 200)
-        while _check(await self.http.get(f"/api/expense-claims/{claim}", params={"wait": 10, "until": "approved"},
-                                         headers=self.erin), 200)["status"] != "approved":
+        check(await self.http.post(f"/api/tasks/{rows[0]['id']}/complete",
+                                   json={"decision": "approve", "comment": "ok"}, headers=self.frank), 200)
+        while check(await self.http.get(f"/api/expense-claims/{claim}", params={"wait": 10, "until": "approved"},
+                                        headers=self.erin), 200)["status"] != "approved":
             self.polls += 1
 
 
@@ -152,70 +105,6 @@ class SkeletonFlow:
             raise FlowError(f"skeleton {handle.id} did not end approved")
 
 
-async def drive(flow: Callable[[int], Awaitable[None]], first: int, n: int, concurrency: int, phase: Phase,
-                on_done: Callable[[], None]) -> None:
-    """Run flows first..first+n-1 with `concurrency` loops; add the outcome to `phase`."""
-    todo = iter(range(first, first + n))
-
-    async def loop() -> None:
-        for i in todo:
-            if len(phase.errors) >= MAX_ERRORS:
-                return
-            t0 = time.perf_counter()
-            try:
-                async with asyncio.timeout(FLOW_TIMEOUT):
-                    await flow(i)
-            except Exception as e:  # noqa: BLE001 - counted and reported, the run goes on
-                phase.errors.append(f"{type(e).__name__}: {e}"[:300])
-            else:
-                phase.latencies.append(time.perf_counter() - t0)
-                phase.done += 1
-            on_done()
-
-    t0 = time.perf_counter()
-    with phase.cpu.measure():
-        await asyncio.gather(*(loop() for _ in range(concurrency)))
-    phase.elapsed += time.perf_counter() - t0
-    if len(phase.errors) >= MAX_ERRORS:
-        raise FlowError(f"{len(phase.errors)} flows failed; the first: {phase.errors[0]}")
-
-
-# --- the stack ----------------------------------------------------------------------------------------
-
-@contextlib.asynccontextmanager
-async def worker_process(kind: str, address: str, task_queue: str, database_url: str = "") -> AsyncIterator[None]:
-    """Each side's worker in a process of its own, as `valueloop up` runs ours (API and worker do not
-    share one interpreter lock). Its CPU is counted with the other child processes."""
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bench.worker_proc", kind, address,
-                                                task_queue, database_url, stdout=asyncio.subprocess.PIPE)
-    assert proc.stdout is not None
-    line = await asyncio.wait_for(proc.stdout.readline(), 60)
-    if line.strip() != b"ready":
-        raise FlowError(f"the {kind} worker did not start")
-    try:
-        yield
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), 30)
-        except TimeoutError:
-            proc.kill()
-
-async def start_dev_server(tmp: Path) -> WorkflowEnvironment:
-    from settings import venv_binary
-    from workflows.common import SEARCH_ATTRIBUTES
-
-    return await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
-        dev_server_existing_path=str(venv_binary("temporal")),  # never download
-        dev_server_database_filename=str(tmp / "temporal.db"),
-        search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_log_level="error",
-        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
-                               "--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
-    )
-
-
 SIDES = {"skeleton": "skeleton (Temporal only)", "skeleton_engine_features": "skeleton + SAs, upserts, timer",
          "ours": "expense claims via HTTP"}
 
@@ -225,64 +114,32 @@ async def run(count: int = 240, concurrency: int = 16, warmup: int = 32, rounds:
     """Measure both sides. `only` ("ours" or "skeleton") runs one side alone, for profiling;
     `engine_features` adds a third side, the skeleton plus the engine work ExpenseClaim asks for
     beyond its shape (search attributes, Stage upserts, SLA timer), to attribute the gap."""
-    from api.app import create_app
-    from api.platform import Platform
-    from domain import demo
-    from domain.db import Database
-    from settings import Settings
-
-    run_id = uuid.uuid4().hex[:8]
     names = [n for n in SIDES if (only is None or n == only)
              and (n != "skeleton_engine_features" or (engine_features and only is None))]
     phases = {n: Phase() for n in names}
     per_round = max(1, count // rounds)
-    with tempfile.TemporaryDirectory(prefix="valueloop-bench-") as tmp_name:
-        tmp = Path(tmp_name)
-        with console.status("starting the Temporal dev server (SQLite WAL) and the domain database…"):
-            env = await start_dev_server(tmp)
-            db = Database(f"sqlite:///{tmp}/valueloop.db")
-            db.create_all()
-            with db.write() as s:
-                demo.load(s)
-        try:
-            settings = Settings(database_url=db.url, task_queue=f"bench-{run_id}",
-                                secret_key=f"bench-secret-{uuid.uuid4().hex}")
-            skel_queue = f"bench-skeleton-{run_id}"
-            app = create_app(settings, Platform(env.client, db, settings.task_queue))
-            address = env.client.service_client.config.target_host
-            async with worker_process("ours", address, settings.task_queue, db.url), \
-                    worker_process("skeleton", address, skel_queue), \
-                    serve(app) as base_url, \
-                    httpx.AsyncClient(base_url=base_url, timeout=60,
-                                      limits=httpx.Limits(max_connections=concurrency * 2 + 8)) as http:
-                tokens = {}
-                for user in ("erin", "frank"):
-                    r = await http.post("/api/auth/token", data={"username": user, "password": "demo"})
-                    tokens[user] = {"Authorization": f"Bearer {_check(r, 200)['access_token']}"}
-                flows: dict[str, OurFlow | SkeletonFlow] = {
-                    "skeleton": SkeletonFlow(env.client, skel_queue, f"{run_id}-p", poll),
-                    "skeleton_engine_features": SkeletonFlow(env.client, skel_queue, f"{run_id}-f", poll,
-                                                             engine_features=True),
-                    "ours": OurFlow(http, tokens["erin"], tokens["frank"], poll)}
-                with progress() as bars:
-                    warm = bars.add_task("warm-up", total=len(names) * warmup)
-                    for n in names:
-                        w = Phase()
-                        await drive(flows[n], 1_000_000, warmup, concurrency, w, lambda: bars.advance(warm))
-                        if w.errors:
-                            raise FlowError(f"{len(w.errors)} warm-up flows of {n} failed; the first: {w.errors[0]}")
-                        flows[n].polls = 0
-                    bar = {n: bars.add_task(SIDES[n], total=per_round * rounds) for n in names}
-                    for r_ in range(rounds):
-                        for n in names:
-                            await drive(flows[n], r_ * per_round, per_round, concurrency, phases[n],
-                                        lambda n=n: bars.advance(bar[n]))  # type: ignore[misc]
+    async with stack(concurrency * 2 + 8) as st:
+        tokens = await st.login("erin", "frank")
+        flows: dict[str, OurFlow | SkeletonFlow] = {
+            "skeleton": SkeletonFlow(st.client, st.skeleton_queue, f"{st.run_id}-p", poll),
+            "skeleton_engine_features": SkeletonFlow(st.client, st.skeleton_queue, f"{st.run_id}-f", poll,
+                                                     engine_features=True),
+            "ours": OurFlow(st.http, tokens["erin"], tokens["frank"], poll)}
+        with progress() as bars:
+            warm = bars.add_task("warm-up", total=len(names) * warmup)
+            for n in names:
+                w = Phase()
+                await drive(flows[n], 1_000_000, warmup, concurrency, w, lambda: bars.advance(warm))
+                if w.errors:
+                    raise FlowError(f"{len(w.errors)} warm-up flows of {n} failed; the first: {w.errors[0]}")
+                flows[n].polls = 0
+            bar = {n: bars.add_task(SIDES[n], total=per_round * rounds) for n in names}
+            for r_ in range(rounds):
                 for n in names:
-                    phases[n].polls = flows[n].polls
-        finally:
-            with console.status("stopping the dev server…"):
-                db.dispose()
-                await env.shutdown()
+                    await drive(flows[n], r_ * per_round, per_round, concurrency, phases[n],
+                                lambda n=n: bars.advance(bar[n]))  # type: ignore[misc]
+        for n in names:
+            phases[n].polls = flows[n].polls
     skel, ours = phases.get("skeleton"), phases.get("ours")
     ratio = ours.rate / skel.rate if skel and ours and skel.rate else 0.0
     feat = phases.get("skeleton_engine_features")

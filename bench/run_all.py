@@ -17,7 +17,7 @@ from typing import Any
 
 from rich.table import Table
 
-from bench import engine_floor, inbox
+from bench import engine_floor, inbox, lead_to_order
 from bench.common import console
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -31,6 +31,11 @@ def summary_rows(res: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("engine floor", "FAILED", ef["error"][:200]))
     else:
         rows += _engine_rows(ef)
+    lo = res["lead_to_order"]
+    if "error" in lo:
+        rows.append(("lead to order", "FAILED", lo["error"][:200]))
+    else:
+        rows += _lead_to_order_rows(lo)
     if "error" in res["inbox"]:
         rows.append(("inbox", "FAILED", res["inbox"]["error"][:200]))
     else:
@@ -56,6 +61,17 @@ def _engine_rows(ef: dict[str, Any]) -> list[tuple[str, str, str]]:
          + ("" if ef["valid"] else "  (some flows failed)")),
     ]
     return rows
+
+
+def _lead_to_order_rows(lo: dict[str, Any]) -> list[tuple[str, str, str]]:
+    ours, sk = lo["ours"], lo["skeleton"]
+    return [
+        ("lead to order", "whole path p50 / p95 (HTTP, 1-8)",
+         f"{ours['path']['p50_ms']:.0f} ms  {ours['path']['p95_ms']:.0f} ms"),
+        ("lead to order", "skeleton p50 / p95", f"{sk['path']['p50_ms']:.0f} ms  {sk['path']['p95_ms']:.0f} ms"),
+        ("lead to order", "engine-floor ratio (skeleton p50 / ours p50)",
+         f"{lo['ratio']:.3f}" + ("" if lo["valid"] else "  (some runs failed)")),
+    ]
 
 
 def _inbox_rows(ib: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -85,6 +101,14 @@ async def run_all() -> dict[str, Any]:
     except Exception as e:  # noqa: BLE001 - reported, and the other benchmark still runs
         ef = {"error": f"{type(e).__name__}: {e}"}
         console.print(f"[red]engine floor failed: {ef['error']}[/red]")
+    console.rule("lead to order")
+    lo: dict[str, Any]
+    try:
+        lo = await lead_to_order.run(runs=200)
+        lead_to_order.report(lo)
+    except Exception as e:  # noqa: BLE001
+        lo = {"error": f"{type(e).__name__}: {e}"}
+        console.print(f"[red]lead to order failed: {lo['error']}[/red]")
     console.rule("inbox")
     ib: dict[str, Any]
     try:
@@ -98,7 +122,8 @@ async def run_all() -> dict[str, Any]:
                         "loadavg_before": [round(x, 2) for x in load_before],
                         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
                         "database_url_backend": "postgresql" if "postgresql" in ib else "sqlite"},
-            "seconds": round(time.perf_counter() - t0, 1), "engine_floor": ef, "inbox": ib}
+            "seconds": round(time.perf_counter() - t0, 1), "engine_floor": ef, "lead_to_order": lo,
+            "inbox": ib}
 
 
 def main() -> int:
@@ -112,7 +137,7 @@ def main() -> int:
     RESULTS.write_text(json.dumps(res, indent=2) + "\n")
     console.print(f"written to {RESULTS} ({res['seconds']} s; load average before "
                   f"{res['machine']['loadavg_before'][0]}, after {res['machine']['loadavg_after'][0]})")
-    return 1 if any("error" in res[k] for k in ("engine_floor", "inbox")) else 0
+    return 1 if any("error" in res[k] for k in ("engine_floor", "lead_to_order", "inbox")) else 0
 
 
 if __name__ == "__main__":
