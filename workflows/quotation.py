@@ -59,6 +59,7 @@ class Quotation:
         self.accepting = False  # the customer's yes is being recorded
         self.credit_steps: list[approval_rules.ChainStep] = []
         self.withdrawn: str | None = None  # why the opportunity withdrew it
+        self.on_record = True  # the database shows the status this workflow has
         self.order: str | None = None
 
     @workflow.run
@@ -74,8 +75,11 @@ class Quotation:
                 return await self._close("rejected", self.withdrawn or "")
             if not approved:
                 return await self._close("rejected", "the sales manager did not approve the discount")
+            # The workflow says sent before the database does, never after: whoever reads "sent" may
+            # accept at once, and an acceptance waits for the database to say so too (`on_record`).
+            self.status, self.on_record = "sent", False
             await run(SalesActivities.set_quotation_status, draft.number, wf_id, "sent", False)
-            self.status = "sent"
+            self.on_record = True
         set_stage("sent")
         await self._await_answer(wf_id)
         if self.answer != "accept":
@@ -194,6 +198,7 @@ class Quotation:
         assert self.draft is not None
         self.accepting = True
         try:
+            await workflow.wait_condition(lambda: self.on_record)
             self.credit_steps = await run(SalesActivities.record_acceptance, self.draft.number,
                                           workflow.info().workflow_id, self.draft.created_by)
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
@@ -223,3 +224,32 @@ async def test_an_opportunity_awaiting_finance_on_an_accepted_quotation_cannot_b
     await p.decide(actor(db, "grace"), (await open_task_for(db, big)).id, "reject", "over limit, no guarantee")
     await eventually(db, lambda s: sales_svc.quotation(s, big).status == "rejected")
     assert await p.lose_opportunity(actor(db, "alice"), opp, "no credit") == [other]
+
+
+async def test_a_quotation_reads_sent_only_once_it_can_be_accepted(worker, db, task_queue, monkeypatch):
+    """The workflow says sent before the database does: whoever reads "sent" may accept at once (the
+    bench caught a 409 there), and an acceptance that arrives while "sent" is being written waits for it."""
+    import threading
+    import time
+
+    from domain.services import sales as service
+
+    write = service.set_quotation_status
+    writing = threading.Event()
+
+    def slow_sent(session, number, status, reason=""):
+        if status == "sent":
+            writing.set()
+            time.sleep(1.0)
+        write(session, number, status, reason)
+
+    monkeypatch.setattr(service, "set_quotation_status", slow_sent)
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    opp = await opportunity(p, db, "Globex Corporation")
+    number = (await p.create_quotation("alice", opp, lines(discount="25"), 14, Decimal(0)))["quotation_id"]
+    await approve_chain(p, db, number, ["bob"])
+    assert await asyncio.to_thread(writing.wait, 10)
+    with db.read() as s:
+        assert sales_svc.quotation(s, number).status == "pending_approval"  # the write is in flight
+    answer = await p.answer_quotation(actor(db, "alice"), number, accept=True)
+    assert answer.status == "accepted" and answer.sales_order_id
