@@ -16,7 +16,7 @@ from api.schemas import DecisionIn, ReassignIn
 from domain.errors import NotFound
 from domain.schema import Task, TaskEvent
 from domain.schema.types import utcnow
-from domain.services import approvals
+from domain.services import approval_context, approvals
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -73,7 +73,8 @@ async def get_task(task_id: str, user: CurrentUser, platform: PlatformDep) -> An
     def load(s: Session) -> dict[str, Any]:
         task = visible_task(s, user, task_id)
         events = s.execute(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)).scalars()
-        return {**task_view(task), "approvals": approvals.trail(s, task.process_id),
+        return {**task_view(task), "context": approval_context.task_context(s, task),
+                "approvals": approvals.trail(s, task.process_id),
                 "events": [{"event": e.event, "actor": e.actor, "detail": e.detail, "at": e.at} for e in events]}
     return ok(await platform.read(load))
 

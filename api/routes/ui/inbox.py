@@ -27,7 +27,7 @@ from api.routes.ui.pages import (
 from domain.errors import DomainError, NotFound
 from domain.schema import ExpenseClaim, PurchaseRequisition, Task, TaskEvent
 from domain.schema.types import utcnow
-from domain.services import approvals, expenses, purchasing
+from domain.services import approval_context, approvals, expenses, purchasing
 
 router = page_router()
 
@@ -49,8 +49,9 @@ async def _inbox(v: Viewer, kind: str = "", business_key: str = "", *, status: i
     now = utcnow()
     q = approvals.task_query(v.user.username, sorted(v.user.roles), kind=kind or None,
                              business_key=business_key or None)
-    q = q.order_by(Task.due_at.asc(), Task.priority.desc(), Task.id).limit(200)
-    tasks = await v.platform.read(lambda s: [task_row(t, now) for t in s.execute(q).scalars()])
+    q = approval_context.with_summaries(q).order_by(Task.due_at.asc(), Task.priority.desc(), Task.id).limit(200)
+    tasks = await v.platform.read(lambda s: [{**task_row(t, now), "summary": approval_context.summary(*cols)}
+                                             for t, *cols in s.execute(q)])
     return await render(v, "inbox.html", status, section="inbox", tasks=tasks, kind=kind,
                         business_key=business_key, **ctx)
 
@@ -85,7 +86,8 @@ async def _task_page(v: Viewer, task_id: str, *, status: int = 200, **ctx: Any) 
         task = visible_task(s, v.user, task_id)
         events = s.execute(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)).scalars()
         mine = approvals.task_query(v.user.username, sorted(v.user.roles)).where(Task.id == task_id)
-        return {"task": task_row(task, now), "doc": _document(s, task), "trail": approvals.trail(s, task.process_id),
+        return {"task": task_row(task, now), "doc": _document(s, task),
+                "context": approval_context.task_context(s, task), "trail": approvals.trail(s, task.process_id),
                 "events": [{"event": e.event, "actor": e.actor, "detail": e.detail, "at": e.at} for e in events],
                 "actionable": s.execute(mine).first() is not None}
 
