@@ -42,7 +42,7 @@ class ActivityIn(Body):
     note: str = Field(default="", max_length=2000)
 
 
-def _visible(s: Session, user: Principal, number: str) -> Lead:
+def visible_lead(s: Session, user: Principal, number: str) -> Lead:
     try:
         row = crm_svc.lead(s, number)
     except NotFound:
@@ -75,12 +75,12 @@ async def list_leads(user: CurrentUser, platform: PlatformDep, status: str | Non
 
 @router.get("/{number}")
 async def get_lead(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    return ok(await platform.read(lambda s: crm_svc.lead_view(s, _visible(s, user, number))))
+    return ok(await platform.read(lambda s: crm_svc.lead_view(s, visible_lead(s, user, number))))
 
 
 @router.post("/{number}/activities", status_code=201)
 async def log_activity(number: str, body: ActivityIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: _visible(s, user, number))
+    await platform.read(lambda s: visible_lead(s, user, number))
     score = await platform.log_lead_activity(crm.ActivityCommand(actor=as_actor(user), kind=body.kind,
                                                                  note=body.note), number)
     return ok({"lead_id": number, "score": score}, 201)
@@ -88,7 +88,7 @@ async def log_activity(number: str, body: ActivityIn, user: CurrentUser, platfor
 
 @router.post("/{number}/qualify")
 async def qualify(number: str, body: QualifyIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: _visible(s, user, number))
+    await platform.read(lambda s: visible_lead(s, user, number))
     opportunity = await platform.qualify_lead(crm.QualifyCommand(actor=as_actor(user), decision=body.decision,
                                                                  customer_id=body.customer_id,
                                                                  reason=body.reason), number)

@@ -36,7 +36,7 @@ class QuotationIn(Body):
 SEES_ALL_OPPORTUNITIES = {"sales_manager", "admin", "cfo"}
 
 
-def _opportunity(s: Session, user: Principal, number: str) -> Opportunity:
+def visible_opportunity(s: Session, user: Principal, number: str) -> Opportunity:
     try:
         opp = sales_svc.opportunity(s, number)
     except NotFound:
@@ -46,7 +46,7 @@ def _opportunity(s: Session, user: Principal, number: str) -> Opportunity:
     return opp
 
 
-def _quotation(s: Session, user: Principal, number: str) -> Quotation:
+def visible_quotation(s: Session, user: Principal, number: str) -> Quotation:
     try:
         q = sales_svc.quotation(s, number)
     except NotFound:
@@ -63,7 +63,7 @@ def _quotation(s: Session, user: Principal, number: str) -> Quotation:
 
 @router.post("/opportunities/{number}/quotations", status_code=201)
 async def create(number: str, body: QuotationIn, user: Seller, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: _opportunity(s, user, number))
+    await platform.read(lambda s: visible_opportunity(s, user, number))
     return ok(await platform.create_quotation(user.username, number, body.lines, body.valid_days, body.tax_rate),
               201)
 
@@ -71,7 +71,7 @@ async def create(number: str, body: QuotationIn, user: Seller, platform: Platfor
 @router.get("/quotations/{number}")
 async def get_quotation(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
     def load(s: Session) -> dict[str, Any]:
-        q = _quotation(s, user, number)
+        q = visible_quotation(s, user, number)
         return {**sales_svc.quotation_view(s, q), "margin": sales_svc.margin(s, q).model_dump(),
                 "approvals": approvals.trail(s, q.process_id)}
     return ok(await platform.read(load))
@@ -79,7 +79,7 @@ async def get_quotation(number: str, user: CurrentUser, platform: PlatformDep) -
 
 @router.post("/quotations/{number}/accept")
 async def accept(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    q = await platform.read(lambda s: _quotation(s, user, number))
+    q = await platform.read(lambda s: visible_quotation(s, user, number))
     answer = await platform.answer_quotation(as_actor(user), number, accept=True)
     return ok({"quotation_id": number, "status": answer.status, "sales_order_id": answer.sales_order_id,
                "process_id": q.process_id})
@@ -91,7 +91,7 @@ class ReasonIn(Body):
 
 @router.post("/quotations/{number}/reject")
 async def reject(number: str, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: _quotation(s, user, number))
+    await platform.read(lambda s: visible_quotation(s, user, number))
     answer = await platform.answer_quotation(as_actor(user), number, accept=False, reason=body.reason)
     return ok({"quotation_id": number, "status": answer.status})
 
@@ -137,19 +137,19 @@ async def list_opportunities(user: CurrentUser, platform: PlatformDep, stage: st
 
 @router.get("/opportunities/{number}")
 async def get_opportunity(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    return ok(await platform.read(lambda s: pipeline.opportunity_view(s, _opportunity(s, user, number))))
+    return ok(await platform.read(lambda s: pipeline.opportunity_view(s, visible_opportunity(s, user, number))))
 
 
 @router.post("/opportunities/{number}/stage")
 async def move_stage(number: str, body: StageIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: _opportunity(s, user, number))
+    await platform.read(lambda s: visible_opportunity(s, user, number))
     stage = await platform.move_opportunity(as_actor(user), number, body.stage)
     return ok({"opportunity_id": number, "stage": stage})
 
 
 @router.post("/opportunities/{number}/lose")
 async def lose(number: str, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: _opportunity(s, user, number))
+    await platform.read(lambda s: visible_opportunity(s, user, number))
     withdrawn = await platform.lose_opportunity(as_actor(user), number, body.reason)
     return ok({"opportunity_id": number, "stage": "lost", "withdrawn_quotations": withdrawn})
 

@@ -17,9 +17,8 @@ from starlette.responses import Response
 
 from api.auth import Principal
 from api.deps import as_actor
-from api.routes.crm import SEES_ALL_LEADS
-from api.routes.crm import _visible as visible_lead
-from api.routes.sales import _opportunity as visible_opportunity
+from api.routes.crm import SEES_ALL_LEADS, visible_lead
+from api.routes.sales import visible_opportunity
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.deps import as_actor
-from api.routes.sales import _quotation as visible_quotation
+from api.routes.sales import visible_quotation
 from api.routes.ui.crm import (
     LINE_FIELDS,
     MAX_LINES,
@@ -128,7 +128,7 @@ async def create_quotation(number: str, request: Request, v: PosterDep) -> Respo
 
 # --- a quotation ------------------------------------------------------------------------------------
 
-async def _quotation(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Response:
+async def render_quotation(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Response:
     now = utcnow()
 
     def load(s: Session) -> dict[str, Any]:
@@ -158,7 +158,7 @@ async def _quotation(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -
 
 @router.get("/quotations/{number}")
 async def quotation_page(number: str, v: ViewerDep, msg: str = "") -> Response:
-    return await _quotation(v, number, msg=msg[:300])
+    return await render_quotation(v, number, msg=msg[:300])
 
 
 @router.post("/quotations/{number}/answer")
@@ -169,16 +169,16 @@ async def answer(number: str, v: PosterDep, answer: Annotated[str, Form(max_leng
     except DomainError as e:
         return await not_possible(v, e)
     if answer not in ("accept", "reject"):
-        return await _quotation(v, number, status=422, error="Record either the customer's acceptance or their "
+        return await render_quotation(v, number, status=422, error="Record either the customer's acceptance or their "
                                                               "rejection. Nothing was changed.")
     if answer == "reject" and not reason.strip():
-        return await _quotation(v, number, status=422, error="Say why the customer rejected the quotation. Nothing "
+        return await render_quotation(v, number, status=422, error="Say why the customer rejected the quotation. Nothing "
                                                               "was changed.")
     try:
         out = await v.platform.answer_quotation(as_actor(v.user), number, accept=answer == "accept",
                                                 reason=reason.strip())
     except DomainError as e:
-        return await _quotation(v, number, status=error_status(e), error=e.message)
+        return await render_quotation(v, number, status=error_status(e), error=e.message)
     msg = {"accepted": f"The customer accepted quotation {number}: sales order {out.sales_order_id} is created.",
            "pending_credit_approval": f"The customer accepted quotation {number}. The order takes the customer over "
                                       "their credit limit, so it waits for finance's approval.",
