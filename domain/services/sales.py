@@ -174,7 +174,7 @@ def reserve_order(session: Session, number: str, key: str) -> dict[str, Any]:
         for ln in sorted(row.lines, key=lambda x: x.sku):  # one lock order for every order
             ln.reserved_qty += stock.reserve(session, ln.sku, ln.qty - ln.reserved_qty)
             if ln.reserved_qty < ln.qty:
-                short[ln.sku] = str(ln.qty - ln.reserved_qty)
+                short[ln.sku] = f"{(ln.qty - ln.reserved_qty).normalize():f}"
         row.status = "in_fulfilment"
         session.flush()
         return {"short": short}

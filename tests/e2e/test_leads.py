@@ -86,7 +86,7 @@ async def test_quotation_to_sales_order_over_http(stack):
     assert (await stack.as_("erin", "GET", f"/api/sales-orders/{order_id}")).status_code == 404
     proc = (await stack.as_("admin", "GET", f"/api/processes/{order['process_id']}")).json()
     assert proc["type"] == "sales_order" and proc["stage"] == "waiting for stock"
-    assert "FAN-200 short" in proc["steps"][-1]["detail"]
+    assert proc["steps"][-1]["detail"] == "FAN-200 short 5"
     r = await stack.as_("alice", "POST", f"/api/quotations/{number}/accept")
     assert r.status_code == 409 and "already accepted" in r.json()["detail"]
     r = await stack.as_("alice", "POST", f"/api/opportunities/{opp}/quotations", json={"lines": [line]})
