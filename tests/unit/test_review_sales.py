@@ -6,9 +6,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import pytest
-from sqlalchemy import select
-
 from domain import crm, sales
 from domain.db import Database
 from domain.errors import Conflict, DomainError

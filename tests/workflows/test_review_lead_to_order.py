@@ -7,7 +7,7 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.platform import Platform
 from domain import crm, sales
@@ -126,3 +126,24 @@ async def test_a_decision_arriving_while_a_withdrawn_approval_closes_its_tasks_i
         row = s.get(Task, task.id)
         decisions = s.execute(select(ApprovalDecision).where(ApprovalDecision.task_id == task.id)).scalars().all()
         assert (row.status, row.decision, len(decisions)) == ("cancelled", None, 0)
+
+
+async def test_a_loss_racing_the_customers_acceptance_lets_exactly_one_through(worker, db, task_queue):
+    """Pins (works): the loss and the acceptance sent at once; the opportunity's lock decides, the loser is
+    refused with a 409, and the database and the processes agree on the outcome."""
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    opp = await opportunity(p, db, "Globex Corporation")
+    number = (await p.create_quotation("alice", opp, lines(), 14, Decimal(0)))["quotation_id"]
+    lost, accepted = await asyncio.gather(p.lose_opportunity(actor(db, "alice"), opp, "budget cut"),
+                                          p.answer_quotation(actor(db, "alice"), number, accept=True),
+                                          return_exceptions=True)
+    assert [isinstance(r, Conflict) for r in (lost, accepted)].count(True) == 1, (lost, accepted)
+    with db.read() as s:
+        lead_process = sales_svc.opportunity(s, opp).process_id
+    outcome = await worker.get_workflow_handle(lead_process).result()
+    want = ("won", "accepted") if isinstance(lost, Conflict) else ("lost", "rejected")
+    assert outcome == want[0]
+    await eventually(db, lambda s: (sales_svc.opportunity(s, opp).stage, sales_svc.quotation(s, number).status)
+                     == want)
+    with db.read() as s:
+        assert not s.execute(select(Task).where(Task.business_key == number, Task.status == "open")).first()
