@@ -76,6 +76,7 @@ class SalesActivities:
             order = sales.record_direct_order(s, ref, process_id)
             processes.start(s, process_id, "sales_order", ref.number, title=f"Sales order {ref.number}",
                             owner=ref.owner, amount=order.total, first_step="credit check")
+            sales.lock_customer(s, order.customer_id)
             if not sales.credit_position(s, order.customer_id, order.total, excluding=order.number).over_limit:
                 return []
             return approvals.chain_for(s, "sales_credit", order.total, ref.owner)
@@ -92,7 +93,8 @@ class SalesActivities:
 
     @activity.defn
     @business_errors
-    def cancel_sales_order(self, number: str, process_id: str) -> None:
+    def cancel_sales_order(self, number: str, process_id: str, status: str = "cancelled") -> None:
+        """Cancelled by the salesperson, or rejected by finance: reservations go back, the process ends."""
         with self.db.write() as s:
-            sales.release_order(s, number, "cancelled", f"{process_id}:cancel")
-            processes.advance(s, process_id, "cancelled", close=True, status="cancelled")
+            sales.release_order(s, number, status, f"{process_id}:cancel")
+            processes.advance(s, process_id, status, close=True, status=processes.closing_status(status))

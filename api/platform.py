@@ -212,6 +212,8 @@ class Platform:
             if opp.stage in crm.CLOSED_STAGES:
                 raise Conflict(f"opportunity {opp.number} is {opp.stage}; no more quotations on it")
             sales_svc.stock.items_by_sku(s, [ln.sku for ln in lines])
+            if sales.needs_discount_approval(lines):  # refuse now a discount nobody could approve
+                approvals.chain_for(s, "quotation_discount", priced.total, creator)
             return common.next_number(s, "QT"), opp.process_id, org.actor(s, creator)
 
         number, process_id, actor = await self.write(allocate)

@@ -55,6 +55,7 @@ class Approval:
         self.decided: rules.DecideCommand | None = None  # set once the decision is recorded
         self.decisions: list[rules.DecisionRecord] = []
         self.seq = 0
+        self.withdrawn = False  # the parent cancelled the request: its tasks are closing
 
     @workflow.run
     async def run(self, req: rules.ApprovalRequest) -> rules.ApprovalOutcome:
@@ -69,7 +70,9 @@ class Approval:
             await workflow.wait_condition(workflow.all_handlers_finished)
             return rules.ApprovalOutcome(approved=True, decisions=self.decisions)
         except asyncio.CancelledError:
-            # A decision being recorded right now finishes first, so its approver gets a true answer.
+            # From here on nothing more is decided; a decision being recorded right now finishes first,
+            # so its approver gets a true answer.
+            self.withdrawn = True
             await workflow.wait_condition(workflow.all_handlers_finished)
             await run(ApprovalActivities.close_open_tasks, workflow.info().workflow_id, "cancelled",
                       "the request was withdrawn", **_SAFE)
@@ -127,6 +130,8 @@ class Approval:
     # --- Updates: the validators answer at once; the handlers re-check (updates may interleave) ---
 
     def _open(self, task_id: str) -> rules.ChainStep:
+        if self.withdrawn:
+            raise Conflict("the request was withdrawn; this task is no longer open")
         if self.step is None or task_id != self.task_id or self.deciding is not None:
             raise Conflict("this task is already decided or no longer open")
         return self.step

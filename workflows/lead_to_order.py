@@ -54,7 +54,8 @@ class LeadToOrder:
         self.settling = False  # a verdict is being recorded: a second one waits its turn as a Conflict
         self.opportunity: str | None = None
         self.opp: rules.OpportunityRef | None = None  # once qualified: the opportunity, its stage kept here
-        self.activities = 0
+        self.activities = 0  # logged (the follow-up clock watches this)
+        self.numbered = 0  # activities given a key, logged or being logged
         self.quotes: dict[str, Any] = {}  # quotation number → its child handle
         self.lost: str | None = None  # the reason, once lost
         self.won: str | None = None  # the accepted quotation
@@ -189,10 +190,10 @@ class LeadToOrder:
     async def log_activity(self, cmd: rules.ActivityCommand) -> int:
         self._check_activity(cmd)
         assert self.draft is not None
-        n = self.activities + 1
+        self.numbered += 1  # numbered before the await: activities logged at once each get their own key
         score: int = await run(CrmActivities.log_lead_activity, self.draft.number, cmd,
-                               f"{workflow.info().workflow_id}:activity:{n}")
-        self.activities = n
+                               f"{workflow.info().workflow_id}:activity:{self.numbered}")
+        self.activities += 1
         return score
 
     @log_activity.validator

@@ -16,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import Conflict, DomainError, Forbidden
 
 from workflows.approval import start_approval
-from workflows.common import refusal, run, set_stage
+from workflows.common import approval_or_withdrawal, refusal, run, set_stage
 
 
 @workflow.defn
@@ -38,24 +38,28 @@ class OrderFulfilment:
             if steps:
                 self.status = "pending_credit_approval"
                 set_stage("credit approval")
-                outcome: approval_rules.ApprovalOutcome = await (await start_approval(
+                child = await start_approval(
                     approval_rules.ApprovalRequest(
                         process_id=wf_id, process_type="sales_order", business_key=order.number,
                         title=f"Sales order {order.number} over the customer's credit", amount=order.total,
-                        requester=order.owner, steps=steps), f"{wf_id}/credit-approval", salesperson=order.owner))
-                if not outcome.approved:
-                    await run(SalesActivities.cancel_sales_order, order.number, wf_id)
-                    self.status = "rejected"
-                    set_stage("rejected")
-                    return self.status
+                        requester=order.owner, steps=steps), f"{wf_id}/credit-approval", salesperson=order.owner)
+                # A cancel while finance decides withdraws the approval (its task closes) and the order.
+                outcome = await approval_or_withdrawal(child, lambda: self.cancel_by is not None)
+                if outcome is None or not outcome.approved:
+                    return await self._close("cancelled" if outcome is None else "rejected")
         self.recorded = True
         self.short = await run(SalesActivities.reserve_sales_order, order.number, wf_id)
         self.status = "waiting for stock" if self.short else "reserved"
         set_stage(self.status)
         await workflow.wait_condition(lambda: self.cancel_by is not None)
-        await run(SalesActivities.cancel_sales_order, order.number, wf_id)
-        self.status = "cancelled"
-        set_stage("cancelled")
+        return await self._close("cancelled")
+
+    async def _close(self, status: str) -> str:
+        """Cancelled (or refused credit): the order's reservations go back; handlers finish first."""
+        assert self.order is not None
+        await run(SalesActivities.cancel_sales_order, self.order.number, workflow.info().workflow_id, status)
+        self.status = status
+        set_stage(status)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
 
@@ -80,7 +84,7 @@ class OrderFulfilment:
     async def cancel(self, actor: approval_rules.Actor) -> str:
         self._check_cancel(actor)
         self.cancel_by = actor.username
-        await workflow.wait_condition(lambda: self.status == "cancelled")
+        await workflow.wait_condition(lambda: self.status in ("cancelled", "rejected"))
         return self.status
 
     @cancel.validator

@@ -53,7 +53,7 @@ def _quotation(session: Session, task: Task) -> Context | None:
                    "net": ln.net, "over_limit": ln.discount_pct > limit} for ln in q.lines],
         "margin": _or_none(lambda: sales_svc.margin(session, q)),
         # Once accepted the quotation is an order of its own: counted once, as this order, not again as an open one.
-        "credit": credit(session, q.customer_id, q.total, excluding=q.sales_order_number),
+        "credit": credit(session, q.customer_id, q.total, excluding=q.sales_order_number, excluding_quotation=q.number),
     }
 
 
@@ -77,10 +77,12 @@ CONTEXTS: dict[str, Callable[[Session, Task], Context | None]] = {
 }
 
 
-def credit(session: Session, customer_id: int, order_value: Decimal, excluding: str | None) -> Context:
+def credit(session: Session, customer_id: int, order_value: Decimal, excluding: str | None,
+           excluding_quotation: str | None = None) -> Context:
     """The credit check, with what an approver reads first: by how much the order goes over the limit,
     or how much room is left after it."""
-    check = sales_svc.credit_position(session, customer_id, order_value, excluding=excluding)
+    check = sales_svc.credit_position(session, customer_id, order_value, excluding=excluding,
+                                      excluding_quotation=excluding_quotation)
     return {**check.model_dump(), "over_by": _over_by(check),
             "headroom": max(Decimal(0), check.credit_limit - check.exposure)}
 
@@ -114,23 +116,29 @@ def _customer(session: Session, customer_id: int) -> Context:
 # --- the inbox list: one line per row, read in the list's own query ---------------------------------------
 
 _OpenOrder = aliased(SalesOrder)
+_Accepted = aliased(Quotation)
 
 
 def with_summaries(q: Select[Any]) -> Select[Any]:
     """A task query with each row's customer, largest discount and credit position beside it, in the same
     statement (outer joins on unique keys, one correlated sum on the indexed customer), so the inbox stays one
-    query however many rows it shows. Rows: (Task, *the columns `summary` takes). The open orders are counted
-    as `credit` counts them (sales.credit_position); a unit test holds the two together."""
+    query however many rows it shows. Rows: (Task, *the columns `summary` takes). The open orders (and the
+    accepted quotations not yet orders) are counted as `credit` counts them (sales.credit_position); a unit
+    test holds the two together."""
     customer_id = func.coalesce(Quotation.customer_id, SalesOrder.customer_id)
     open_orders = (select(func.coalesce(func.sum(_OpenOrder.total), 0))
                    .where(_OpenOrder.customer_id == customer_id, _OpenOrder.status.in_(sales.OPEN_ORDER_STATUSES),
                           _OpenOrder.number != func.coalesce(Quotation.sales_order_number, SalesOrder.number, ""))
                    .correlate(Quotation, SalesOrder).scalar_subquery())
+    accepted = (select(func.coalesce(func.sum(_Accepted.total), 0))
+                .where(_Accepted.customer_id == customer_id, _Accepted.status.in_(sales.ANSWERED),
+                       _Accepted.sales_order_number.is_(None), _Accepted.number != func.coalesce(Quotation.number, ""))
+                .correlate(Quotation, SalesOrder).scalar_subquery())
     return (q.outerjoin(Quotation, and_(Task.process_type == "quotation", Quotation.number == Task.business_key))
             .outerjoin(SalesOrder, and_(Task.process_type == "sales_order", SalesOrder.number == Task.business_key))
             .outerjoin(Customer, Customer.id == customer_id)
             .add_columns(Customer.name, Customer.credit_limit, func.coalesce(Quotation.total, SalesOrder.total),
-                         Quotation.max_discount_pct, type_coerce(open_orders, Amount)))
+                         Quotation.max_discount_pct, type_coerce(open_orders + accepted, Amount)))
 
 
 def summary(customer: str | None, credit_limit: Decimal | None, total: Decimal | None,

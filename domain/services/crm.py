@@ -64,8 +64,9 @@ def lead(session: Session, number: str) -> Lead:
 
 
 def _customer_named(session: Session, company: str) -> Customer | None:
+    """The customer of that name, whatever its case (the oldest, should older data hold two)."""
     return session.execute(select(Customer).where(func.lower(Customer.name) == company.strip().lower())
-                           ).scalar_one_or_none()
+                           .order_by(Customer.id).limit(1)).scalar_one_or_none()
 
 
 def _lead_in(row: Lead) -> crm.LeadIn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain import accounting
@@ -36,8 +36,10 @@ def item_view(item: Item) -> dict[str, Any]:
 
 
 def create_named(session: Session, cls: type[Customer] | type[Supplier], data: dict[str, Any]) -> Any:
-    if session.execute(select(cls.id).where(cls.name == data["name"])).first():
-        raise Conflict(f"{cls.__name__.lower()} {data['name']!r} exists already")
+    # Names are told apart regardless of case: leads find their customer by name that way.
+    same = session.execute(select(cls.name).where(func.lower(cls.name) == data["name"].strip().lower())).first()
+    if same:
+        raise Conflict(f"{cls.__name__.lower()} {same[0]!r} exists already")
     row = cls(**data)
     session.add(row)
     session.flush()

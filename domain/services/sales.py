@@ -91,8 +91,9 @@ def record_acceptance(session: Session, number: str, requester: str) -> list[Cha
         if q.status != "sent":
             raise Conflict(f"quotation {number} is {q.status.replace('_', ' ')}; only a sent quotation can be "
                            "accepted")
+    lock_customer(session, q.customer_id)
     steps: list[ChainStep] = []
-    if credit_position(session, q.customer_id, q.total).over_limit:
+    if credit_position(session, q.customer_id, q.total, excluding_quotation=q.number).over_limit:
         steps = approvals.chain_for(session, "sales_credit", q.total, requester)
     q.status = "pending_credit_approval" if steps else "accepted"
     session.flush()
@@ -106,11 +107,12 @@ def margin(session: Session, row: Quotation) -> sales.Margin:
                            {sku: item.standard_cost for sku, item in items.items()})
 
 
-def credit_position(session: Session, customer_id: int, order_value: Decimal,
-                    excluding: str | None = None) -> sales.CreditCheck:
+def credit_position(session: Session, customer_id: int, order_value: Decimal, excluding: str | None = None,
+                    excluding_quotation: str | None = None) -> sales.CreditCheck:
     """The customer's exposure with this order. Open receivables count once invoicing exists (issue 5);
-    until then they are zero and open orders carry the exposure. `excluding`: the order being checked,
-    when it is recorded already (it is one of the open orders)."""
+    until then they are zero and open orders carry the exposure, together with quotations the customer
+    has accepted whose order is not created yet (waiting for finance, or a moment from it). `excluding`
+    and `excluding_quotation`: the order or quotation being checked (its value is `order_value`)."""
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id}")
@@ -119,7 +121,19 @@ def credit_position(session: Session, customer_id: int, order_value: Decimal,
         .where(SalesOrder.customer_id == customer_id, SalesOrder.status.in_(sales.OPEN_ORDER_STATUSES),
                SalesOrder.number != (excluding or ""))
     ).scalar_one()
-    return sales.credit_check(customer.credit_limit, Decimal(0), Decimal(open_orders), order_value)
+    accepted = session.execute(
+        select(func.coalesce(func.sum(Quotation.total), 0))
+        .where(Quotation.customer_id == customer_id, Quotation.status.in_(sales.ANSWERED),
+               Quotation.sales_order_number.is_(None), Quotation.number != (excluding_quotation or ""))
+    ).scalar_one()
+    return sales.credit_check(customer.credit_limit, Decimal(0), Decimal(open_orders) + Decimal(accepted),
+                              order_value)
+
+
+def lock_customer(session: Session, customer_id: int) -> None:
+    """Credit decisions for one customer are taken one at a time (`FOR UPDATE` on PostgreSQL; SQLite
+    writers are serial already): two acceptances at once cannot both see the room only one of them fits."""
+    session.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update()).first()
 
 
 def create_order(session: Session, quotation_number: str, *, owner: str, process_id: str, key: str) -> SalesOrder:

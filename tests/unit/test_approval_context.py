@@ -159,6 +159,9 @@ def test_the_inbox_reads_each_rows_summary_in_its_one_query(db: Database) -> Non
         sales_svc.record_direct_order(s, sales.OrderRef(number="SO-00001", owner="alice", customer_id=initech, lines=[
             sales.OrderLineIn(sku="FAN-200", qty=D(50), unit_price=D(500))]), "sales-order-SO-00001")
     quotation(db, opportunity(db, "Initech", "LD-00002"), "QT-00003", [("FAN-200", "20", "500", "5")])  # 9,500
+    quotation(db, opportunity(db, "Initech", "LD-00003"), "QT-00004", [("FAN-200", "10", "500", "0")])  # 5,000
+    with db.write() as s:  # accepted, its order not created yet (finance decides): exposure all the same
+        assert sales_svc.record_acceptance(s, "QT-00004", "alice")
     tasks = {key: task(db, "quotation", key) for key in ("QT-00001", "QT-00002")}
     tasks |= {"SO-00001": task(db, "sales_order", "SO-00001", "credit", FINANCE),
               "QT-00003": task(db, "quotation", "QT-00003", "credit", FINANCE),
@@ -185,9 +188,9 @@ def test_the_inbox_reads_each_rows_summary_in_its_one_query(db: Database) -> Non
         "QT-00002": {"customer": "Globex Corporation", "max_discount_pct": D(10), "over_discount_limit": False,
                      "over_credit_by": D(0)},
         "QT-00003": {"customer": "Initech", "max_discount_pct": D(5), "over_discount_limit": False,
-                     "over_credit_by": D("14500.00")},  # 25,000 open + 9,500 on 20,000
+                     "over_credit_by": D("19500.00")},  # 25,000 open + 5,000 accepted + 9,500 on 20,000
         "SO-00001": {"customer": "Initech", "max_discount_pct": None, "over_discount_limit": False,
-                     "over_credit_by": D("5000.00")},  # the order itself counted once
+                     "over_credit_by": D("10000.00")},  # the order itself counted once, + 5,000 accepted
     }
     for key, task_id in tasks.items():  # the list's sum in SQL says what the task page says
         c, summary = context(db, task_id), rows[key]

@@ -23,7 +23,7 @@ LEAD = crm.LeadIn(company="Wayne Enterprises", contact="Lucius Fox", email="luci
 
 
 async def test_two_activities_logged_at_once_are_both_recorded(worker, db, task_queue):
-    """DEFECT (workflows/lead_to_order.py:192-195): log_activity computes its idempotency key from
+    """Was a defect, now fixed (workflows/lead_to_order.py:192-195): log_activity computes its idempotency key from
     self.activities + 1 before awaiting the activity and bumps the counter only afterwards, so two
     Updates that interleave get the same key `…:activity:N`; the second is deduplicated away by
     crm.add_activity, yet both callers get 201. One of the two activities is silently lost."""
@@ -40,7 +40,7 @@ async def test_two_activities_logged_at_once_are_both_recorded(worker, db, task_
 
 
 async def test_a_quotation_nobody_can_approve_is_refused_clearly_and_changes_nothing(worker, db, task_queue):
-    """DEFECT (workflows/lead_to_order.py:233-241, activities/sales.py:111-112, api/platform.py:205-224):
+    """Was a defect, now fixed (workflows/lead_to_order.py:233-241, activities/sales.py:111-112, api/platform.py:205-224):
     bob (alice's manager, the only sales manager) quotes a 25 % discount on her opportunity. The discount
     chain excludes the requester, so nobody can approve it: record_quotation raises Invalid inside the
     child, the child fails. But the quote Update had already succeeded and moved the workflow's stage to
@@ -59,7 +59,7 @@ async def test_a_quotation_nobody_can_approve_is_refused_clearly_and_changes_not
 
 
 async def test_a_direct_order_awaiting_finance_can_be_cancelled(worker, db, task_queue, monkeypatch):
-    """DEFECT (workflows/order_fulfilment.py:277-297, 321-326): cancelling a sales order while finance
+    """Was a defect, now fixed (workflows/order_fulfilment.py:277-297, 321-326): cancelling a sales order while finance
     decides its credit is accepted by the validator (cancel_by set), but the handler waits for status
     "cancelled", which run() reaches only after the approval is decided and the stock reserved. So
     POST /api/processes/{id}/cancel answers 503 after 30 s, finance's task stays open in the inbox, and if
@@ -87,7 +87,7 @@ async def test_a_direct_order_awaiting_finance_can_be_cancelled(worker, db, task
 
 async def test_a_decision_arriving_while_a_withdrawn_approval_closes_its_tasks_is_refused(worker, db, task_queue,
                                                                                           monkeypatch):
-    """DEFECT (workflows/approval.py:71-76, 129-132): once the Approval is cancelled (the quotation was
+    """Was a defect, now fixed (workflows/approval.py:71-76, 129-132): once the Approval is cancelled (the quotation was
     withdrawn: its opportunity lost), nothing marks it closed, so until run() has finished closing its tasks
     the decide validator still accepts a decision on the open task (the API reads the task as open too). The
     decision is then written over the cancelled task (completed, approved by bob, an approval decision in

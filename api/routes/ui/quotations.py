@@ -140,7 +140,8 @@ async def render_quotation(v: Viewer, number: str, *, status: int = 200, **ctx: 
         tasks = s.execute(select(Task).where(Task.process_id == q.process_id, Task.status == "open")
                           .order_by(Task.created_at).limit(20)).scalars()
         return {"q": sales_svc.quotation_view(s, q), "margin": sales_svc.margin(s, q),
-                "credit": sales_svc.credit_position(s, q.customer_id, q.total, excluding=q.sales_order_number),
+                "credit": sales_svc.credit_position(s, q.customer_id, q.total, excluding=q.sales_order_number,
+                                                    excluding_quotation=q.number),
                 "customer": customer.name if customer else "", "opp_name": opp.name if opp else "",
                 "owner": opp.owner if opp else q.created_by,
                 "order": {"number": order.number, "status": order.status, "process_id": order.process_id,
