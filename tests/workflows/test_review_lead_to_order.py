@@ -1,5 +1,5 @@
 """Review of the lead-to-order processes: races and edge cases, each test names the defect it shows.
-Tests marked DEFECT fail on the code as reviewed; the others pin behaviour that works and matters."""
+The defects they showed are fixed; the others pin behaviour that works and matters."""
 
 from __future__ import annotations
 
