@@ -60,6 +60,7 @@ class LeadToOrder:
         self.lost: str | None = None  # the reason, once lost
         self.won: str | None = None  # the accepted quotation
         self.busy: str | None = None  # a stage move or the loss being recorded: others wait their turn
+        self.starting = 0  # quotations being started: the loss waits for them, so it withdraws them too
 
     @workflow.run
     async def run(self, draft: rules.LeadDraft) -> str:
@@ -231,16 +232,24 @@ class LeadToOrder:
         draft = cmd.draft
         child_id = f"{draft.id_prefix}quotation-{draft.number}"
         total = sales_rules.price(draft.lines, draft.tax_rate).total
-        self.quotes[draft.number] = await workflow.start_child_workflow(
+        self.starting += 1
+        try:
+            self.quotes[draft.number] = await self._start_quotation(draft, child_id, total)
+        finally:
+            self.starting -= 1
+        if self.opp.stage == "qualification":  # its first quotation records the move to proposal
+            self.opp.stage = self.status = "proposal"
+            set_stage("proposal")
+        return child_id
+
+    async def _start_quotation(self, draft: sales_rules.QuotationDraft, child_id: str, total: Any) -> Any:
+        assert self.opp is not None
+        return await workflow.start_child_workflow(
             Quotation.run, draft, id=child_id, search_attributes=TypedSearchAttributes([
                 SearchAttributePair(PROCESS_TYPE, "quotation"), SearchAttributePair(BUSINESS_KEY, draft.number),
                 SearchAttributePair(OWNER, self.opp.owner), SearchAttributePair(SALESPERSON, self.opp.owner),
                 SearchAttributePair(CUSTOMER, self.opp.customer), SearchAttributePair(AMOUNT, float(total)),
                 SearchAttributePair(STAGE, "submitted")]))
-        if self.opp.stage == "qualification":  # its first quotation records the move to proposal
-            self.opp.stage = self.status = "proposal"
-            set_stage("proposal")
-        return child_id
 
     @quote.validator
     def _validate_quote(self, cmd: sales_rules.QuoteCommand) -> None:
@@ -286,6 +295,7 @@ class LeadToOrder:
         assert self.opp is not None
         self.busy = "closed"
         try:
+            await workflow.wait_condition(lambda: self.starting == 0)  # its record sees them: they are withdrawn too
             withdrawn: list[str] = await run(CrmActivities.lose_opportunity, self.opp.number,
                                              workflow.info().workflow_id, cmd.reason)
         finally:

@@ -253,3 +253,20 @@ async def test_a_quotation_reads_sent_only_once_it_can_be_accepted(worker, db, t
         assert sales_svc.quotation(s, number).status == "pending_approval"  # the write is in flight
     answer = await p.answer_quotation(actor(db, "alice"), number, accept=True)
     assert answer.status == "accepted" and answer.sales_order_id
+
+
+async def test_a_quotation_started_while_the_opportunity_is_lost_is_withdrawn_with_it(worker, db, task_queue):
+    """A quotation and the loss at once leave no quotation to expire. (The loss waits for quotations being
+    started, so it withdraws them too; this test pins the outcome, it cannot force the narrow window.)"""
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    opp = await opportunity(p, db, "Globex Corporation")
+    with db.read() as s:
+        lead_process = sales_svc.opportunity(s, opp).process_id
+    results = await asyncio.gather(p.create_quotation("alice", opp, lines(), 14, Decimal(0)),
+                                   p.lose_opportunity(actor(db, "alice"), opp, "chose a competitor"),
+                                   return_exceptions=True)
+    assert not isinstance(results[1], BaseException), results  # the loss goes through
+    assert await worker.get_workflow_handle(lead_process).result() == "lost"
+    with db.read() as s:
+        statuses = [q.status for q in s.execute(select(sales_svc.Quotation)).scalars()]
+    assert all(st == "rejected" for st in statuses), statuses  # withdrawn, not expired
