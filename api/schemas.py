@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.approvals import PolicyTier
 from domain.expenses import ExpenseLineIn
+from domain.manufacturing import ItemFields
 from domain.money import MAX_AMOUNT, MAX_ID
 from domain.purchasing import MAX_QTY, ReceiptLineIn, RequisitionLineIn
 
@@ -45,15 +46,7 @@ class ReassignIn(Body):
     delegate: bool = False
 
 
-class ItemIn(Body):
-    sku: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")
-    name: str = Field(min_length=1, max_length=200)
-    kind: Literal["purchased", "manufactured"]
-    uom: str = Field(default="ea", min_length=1, max_length=20)
-    standard_cost: Decimal = Field(default=Decimal(0), ge=0, le=MAX_AMOUNT, decimal_places=4)
-    lead_time_days: int = Field(default=0, ge=0, le=3650)
-    safety_stock: Decimal = Field(default=Decimal(0), ge=0, le=MAX_QTY, decimal_places=4)
-    min_order_qty: Decimal = Field(default=Decimal(0), ge=0, le=MAX_QTY, decimal_places=4)
+class ItemIn(Body, ItemFields):
     default_supplier_id: int | None = Field(default=None, gt=0, le=MAX_ID)
 
 

@@ -29,6 +29,9 @@ class Bom:
     lines: tuple[BomLine, ...]
     labour_hours: Decimal = Decimal(0)  # per one unit of the parent
     issue_method: IssueMethod = "kitted"
+    labour_rate: Decimal = Decimal(0)  # per labour hour (the BOM's own, else its work centre's hourly cost)
+    overhead_rate: Decimal = Decimal(0)  # per labour hour
+    work_centre: str | None = None
 
 
 def need(parent_qty: Decimal, line: BomLine) -> Decimal:

@@ -5,6 +5,7 @@ from domain.schema.approvals import ApprovalDecision, ApprovalPolicyTier, Task, 
 from domain.schema.crm import Contact, Lead, LeadActivity, Opportunity, ScoringRuleRow
 from domain.schema.expenses import ExpenseClaim, ExpenseLine
 from domain.schema.inventory import Item, StockBalance, StockLedgerEntry
+from domain.schema.manufacturing import BomLineRow, BomRow, WorkCentre
 from domain.schema.parties import Customer, Role, Supplier, User, UserRole
 from domain.schema.processes import IdempotencyRecord, Process, ProcessStep, Sequence
 from domain.schema.purchasing import (
@@ -24,5 +25,5 @@ __all__ = [
     "GoodsReceipt", "GoodsReceiptLine", "IdempotencyRecord", "Item", "JournalEntry", "JournalLine",
     "Process", "ProcessStep", "PurchaseOrder", "PurchaseOrderLine", "PurchaseRequisition",
     "RequisitionLine", "Role", "Sequence", "StockBalance", "StockLedgerEntry", "Supplier", "Task",
-    "TaskEvent", "User", "UserRole",
+    "TaskEvent", "User", "UserRole", "BomRow", "BomLineRow", "WorkCentre",
 ]

@@ -23,6 +23,8 @@ class Item(Base):
     lead_time_days: Mapped[int] = mapped_column(default=0)
     safety_stock: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
     min_order_qty: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    # Planned lots are a multiple of this (0: any quantity).
+    order_multiple: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0), server_default="0")
     default_supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
