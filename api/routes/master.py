@@ -6,18 +6,20 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.deps import CurrentUser, PlatformDep, require_role
 from api.encoding import ok
+from api.routes.boms import csv_file, csv_text
 from api.routes.common import Limit, Offset
 from api.schemas import CustomerIn, ItemIn, PolicyIn, StockAdjustmentIn, SupplierIn, UserIn
 from domain.errors import Invalid, NotFound
 from domain.money import MAX_ID
 from domain.schema import Customer, Item, Supplier, User
-from domain.services import approvals, master, org, stock
+from domain.services import approvals, imports, master, org, stock
 from domain.services import sales as sales_svc
 
 router = APIRouter(prefix="/api", tags=["master data"])
@@ -37,6 +39,18 @@ PolicyReader = Annotated[Principal, Depends(require_role("admin", "finance", "cf
 async def list_items(user: CurrentUser, platform: PlatformDep, limit: Limit = 50, offset: Offset = 0) -> Any:
     q = select(Item).order_by(Item.sku).limit(limit).offset(offset)
     return ok(await platform.read(lambda s: [master.item_view(i) for i in s.execute(q).unique().scalars()]))
+
+
+@router.get("/items.csv")
+async def export_items(user: CurrentUser, platform: PlatformDep) -> Response:
+    return csv_file(await platform.read(imports.export_items), "items.csv")
+
+
+@router.post("/items.csv")
+async def import_items(user: ItemOwner, platform: PlatformDep, text: Annotated[str, Depends(csv_text)]) -> Any:
+    """New SKUs are created, known ones updated in the file's columns: every row checked first, then all
+    stored in one transaction, or none (422 naming the line)."""
+    return ok(await platform.write(lambda s: imports.import_items(s, text)))
 
 
 @router.get("/items/{sku}")

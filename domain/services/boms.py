@@ -51,10 +51,18 @@ class Saved:
     created: bool  # False: it replaced the item's BOM
 
 
-def save_boms(session: Session, boms: Sequence[BomIn],
-              where: Callable[[str], str] = lambda sku: "") -> list[Saved]:
-    """Create or replace the BOM of each item named, all or none. `where(sku)` adds to a refusal where
-    that item's BOM came from (a CSV line), so the message can point at it."""
+def _nowhere(sku: str) -> str | None:
+    return None
+
+
+def save_boms(session: Session, boms: Sequence[BomIn], where: Callable[[str], str | None] = _nowhere) -> list[Saved]:
+    """Create or replace the BOM of each item named, all or none. `where(sku)` says where that item's BOM
+    came from ("line 4" of a file), so a refusal can point at it."""
+
+    def at(sku: str) -> str:
+        place = where(sku)
+        return f" ({place})" if place else ""
+
     # Two saves at once could each be sound alone and form a cycle together: they take turns (a row
     # lock on PostgreSQL; SQLite writers take turns anyway). Taken before reading what is stored.
     common.next_number(session, "BOM-CHANGE")
@@ -64,29 +72,34 @@ def save_boms(session: Session, boms: Sequence[BomIn],
     for b in boms:
         parent = items.get(b.item_sku)
         if parent is None:
-            raise NotFound(f"unknown SKU {b.item_sku!r}{where(b.item_sku)}")
+            raise NotFound(f"unknown SKU {b.item_sku!r}{at(b.item_sku)}")
         if parent.kind != "manufactured":
             raise Invalid(f"{b.item_sku} is a purchased item; only a manufactured item has a BOM"
-                          f"{where(b.item_sku)}")
+                          f"{at(b.item_sku)}")
         if b.item_sku in new:
-            raise Invalid(f"two BOMs for {b.item_sku}{where(b.item_sku)}")
+            raise Invalid(f"two BOMs for {b.item_sku}{at(b.item_sku)}")
         wc = None
         if b.work_centre is not None:
             wc = centres.get(b.work_centre)
             if wc is None:
-                raise NotFound(f"no work centre {b.work_centre!r}{where(b.item_sku)}")
+                raise NotFound(f"no work centre {b.work_centre!r}{at(b.item_sku)}")
         rate = b.labour_rate if b.labour_rate is not None else (wc.hourly_cost if wc else Decimal(0))
         new[b.item_sku] = b.to_bom(rate)
     for sku, bom in new.items():
         try:
             check_boms({sku: bom}, items)  # its lines and components; cycles over everything below
         except Invalid as e:
-            raise Invalid(e.message + where(sku)) from None
+            raise Invalid(e.message + at(sku)) from None
     merged = {**load_all(session), **new}
     cycle = find_cycle(merged)
     if cycle:
-        places = "".join(where(sku) for sku in dict.fromkeys(cycle) if sku in new)
-        raise Invalid(f"BOM cycle: {' → '.join(cycle)}{places}")
+        # Told from the first BOM being saved: that is the one the user can change.
+        order = {sku: n for n, sku in enumerate(new)}
+        start = min((sku for sku in cycle if sku in new), key=order.__getitem__)
+        i = cycle.index(start)
+        cycle = cycle[i:-1] + cycle[:i] + [start]
+        places = [f"{sku} on {where(sku)}" for sku in dict.fromkeys(cycle) if sku in new and where(sku)]
+        raise Invalid(f"BOM cycle: {' → '.join(cycle)}" + (f" (the BOMs of {', '.join(places)})" if places else ""))
 
     existing = {r.item_id: r for r in session.execute(
         select(BomRow).where(BomRow.item_id.in_([items[s].id for s in new]))).scalars()}
