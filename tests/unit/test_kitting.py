@@ -1,0 +1,212 @@
+"""Kitting analysis (domain/planning/kitting.py): allocation across orders and BOM levels, shortages,
+max buildable."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import pytest
+
+from domain.errors import Invalid
+from domain.planning.bom import Bom, BomLine, low_level_codes, need
+from domain.planning.kitting import KitLine, KitOrder, OrderLine, StockLevel, kit_order, kitting
+
+D = Decimal
+
+# F (finished good) = 2 A + 1 B; A (sub-assembly) = 3 X; B and X are purchased.
+KINDS = {"F": "manufactured", "A": "manufactured", "B": "purchased", "X": "purchased"}
+BOMS = {"F": Bom("F", (BomLine("A", D(2)), BomLine("B", D(1)))), "A": Bom("A", (BomLine("X", D(3)),))}
+
+
+def order(oid: str, *lines: tuple[str, str], key: tuple[object, ...] = ()) -> KitOrder:
+    return KitOrder(oid, tuple(OrderLine(s, D(q)) for s, q in lines), key)
+
+
+def stock(**qty: str) -> dict[str, StockLevel]:
+    return {s: StockLevel(D(q)) for s, q in qty.items()}
+
+
+def lines(kit: object) -> dict[str, tuple[Decimal, ...]]:
+    """sku → (required, available, allocated, shortage, to_build)"""
+    return {ln.sku: tuple(ln[1:]) for ln in kit.lines}  # type: ignore[attr-defined]
+
+
+def test_two_levels_short_on_one_leaf() -> None:
+    kit = kit_order(order("SO-1", ("F", "10")), KINDS, BOMS, stock(X="45", B="20"))
+    assert not kit.complete
+    # F needs 20 A (none in stock: built) → 60 X, of which 45 are there; 10 B of 20.
+    assert lines(kit) == {"B": (10, 20, 10, 0, 0), "X": (60, 45, 45, 15, 0)}
+    assert kit.max_buildable == 7  # 7 F: 14 A, 42 X; 8 F would need 48 X
+    assert kit.products[0].qty == 10 and kit.products[0].max_buildable == 7
+
+
+def test_sub_assembly_stock_is_used_before_it_is_exploded() -> None:
+    kit = kit_order(order("SO-1", ("F", "10")), KINDS, BOMS, stock(A="6", X="45", B="10"))
+    assert kit.complete and kit.max_buildable == 10
+    # 20 A: 6 from stock, 14 built from 42 X.
+    assert lines(kit) == {"A": (20, 6, 6, 0, 14), "B": (10, 10, 10, 0, 0), "X": (42, 45, 42, 0, 0)}
+
+
+def test_max_buildable_takes_sub_assembly_stock_first_then_builds() -> None:
+    # q F needs 2q A: 6 from stock, 2q − 6 built from 3 X each; with 30 X: 2q − 6 ≤ 10 → q ≤ 8.
+    kit = kit_order(order("SO-1", ("F", "10")), KINDS, BOMS, stock(A="6", X="30", B="10"))
+    assert not kit.complete
+    assert lines(kit)["X"] == (42, 30, 30, 12, 0)
+    assert kit.max_buildable == 8
+
+
+def test_scrap_is_required_and_rounded_up_as_bom_need() -> None:
+    boms = {"F": Bom("F", (BomLine("X", D(1), D(10)), BomLine("B", D("0.3333"), D(1))))}
+    kit = kit_order(order("SO-1", ("F", "3")), KINDS, boms, stock(X="3.3", B="100"))
+    assert lines(kit)["X"] == (D("3.3"), D("3.3"), D("3.3"), 0, 0)
+    assert lines(kit)["B"][0] == need(D(3), BomLine("B", D("0.3333"), D(1))) == D("1.0099")
+    assert kit.complete
+    short = kit_order(order("SO-1", ("F", "3")), KINDS, boms, stock(X="3.2999", B="100"))
+    assert lines(short)["X"][3] == D("0.0001") and short.max_buildable == 2
+
+
+def test_orders_compete_in_priority_order() -> None:
+    # SO-2 is requested earlier, so it is served first although it was listed (and numbered) second.
+    orders = [order("SO-1", ("F", "5"), key=(2, 1)), order("SO-2", ("F", "4"), key=(1, 1)),
+              order("SO-3", ("F", "1"), key=(2, 1))]
+    kits = kitting(orders, KINDS, BOMS, stock(X="30", B="100"))
+    assert [k.order_id for k in kits] == ["SO-2", "SO-1", "SO-3"]  # ties broken by order id
+    so2, so1, so3 = kits
+    assert so2.complete and lines(so2)["X"] == (24, 30, 24, 0, 0)
+    assert not so1.complete and lines(so1)["X"] == (30, 6, 6, 24, 0) and so1.max_buildable == 1
+    assert lines(so3)["X"] == (6, 0, 0, 6, 0) and so3.max_buildable == 0
+    assert lines(so3)["B"] == (1, 91, 1, 0, 0)  # B is plentiful: each order sees what is left
+    # Asking for one order: the orders before it take their stock first.
+    assert kitting(orders, KINDS, BOMS, stock(X="30", B="100"), only="SO-1") == [so1]
+
+
+def test_a_purchased_item_ordered_directly_is_taken_from_stock() -> None:
+    kit = kit_order(order("SO-1", ("B", "5")), KINDS, BOMS, stock(B="3"))
+    assert lines(kit) == {"B": (5, 3, 3, 2, 0)} and kit.max_buildable == 3 and not kit.complete
+
+
+def test_finished_goods_in_stock_are_taken_first() -> None:
+    kit = kit_order(order("SO-1", ("F", "10")), KINDS, BOMS, stock(F="4", X="36", B="6"))
+    assert kit.complete
+    assert lines(kit) == {"F": (10, 4, 4, 0, 6), "B": (6, 6, 6, 0, 0), "X": (36, 36, 36, 0, 0)}
+
+
+@pytest.mark.parametrize(("step", "expected"), [(D(1), D(7)), (D("0.5"), D("7.5")), (D("0.1"), D("7.5"))])
+def test_max_buildable_at_a_boundary_in_steps(step: Decimal, expected: Decimal) -> None:
+    boms = {"F": Bom("F", (BomLine("X", D(1)),))}
+    kit = kit_order(order("SO-1", ("F", "10")), KINDS, boms, stock(X="7.5"), step=step)
+    assert kit.max_buildable == expected
+    exact = kit_order(order("SO-1", ("F", "10")), KINDS, boms, stock(X="7"), step=step)
+    assert exact.max_buildable == 7
+
+
+def test_nothing_short_is_complete_with_no_shortage_anywhere() -> None:
+    kit = kit_order(order("SO-1", ("F", "2"), ("B", "1")), KINDS, BOMS, stock(X="100", B="100", A="1"))
+    assert kit.complete
+    assert all(ln.shortage == 0 for ln in kit.lines)
+    assert [(p.sku, p.max_buildable) for p in kit.products] == [("F", 2), ("B", 1)]
+    assert kit.max_buildable is None  # several items ordered: see products
+    # B: 2 for F's BOM and 1 ordered directly; available is what was free when the order's turn came.
+    assert lines(kit)["B"] == (3, 100, 3, 0, 0)
+    assert lines(kit)["A"] == (4, 1, 1, 0, 3) and lines(kit)["X"] == (9, 100, 9, 0, 0)
+
+
+def test_empty_stock() -> None:
+    kit = kit_order(order("SO-1", ("F", "3")), KINDS, BOMS, {})
+    assert not kit.complete and kit.max_buildable == 0
+    assert lines(kit) == {"B": (3, 0, 0, 3, 0), "X": (18, 0, 0, 18, 0)}
+
+
+def test_reserved_stock_is_not_available() -> None:
+    kit = kit_order(order("SO-1", ("B", "5")), KINDS, BOMS, {"B": StockLevel(D(8), D(5))})
+    assert lines(kit) == {"B": (5, 3, 3, 2, 0)}
+    over = kit_order(order("SO-1", ("B", "5")), KINDS, BOMS, {"B": StockLevel(D(2), D(5))})
+    assert lines(over) == {"B": (5, 0, 0, 5, 0)}
+
+
+def test_a_shared_component_is_summed_over_its_parents_before_stock() -> None:
+    # F = A + C; A = 2 D; C = D + 3 X; D = X. D sits under A and C: its demand is summed (3 per F).
+    kinds = {"F": "manufactured", "A": "manufactured", "C": "manufactured", "D": "manufactured", "X": "purchased"}
+    boms = {"F": Bom("F", (BomLine("A", D(1)), BomLine("C", D(1)))), "A": Bom("A", (BomLine("D", D(2)),)),
+            "C": Bom("C", (BomLine("D", D(1)), BomLine("X", D(3)))), "D": Bom("D", (BomLine("X", D(1)),))}
+    kit = kit_order(order("SO-1", ("F", "2")), kinds, boms, stock(D="4", X="100"))
+    assert lines(kit) == {"D": (6, 4, 4, 0, 2), "X": (8, 100, 8, 0, 0)}
+
+
+def test_bad_input_is_refused_naming_it() -> None:
+    with pytest.raises(Invalid, match="BOM of F: there is no item Z"):
+        kit_order(order("SO-1", ("F", "1")), {**KINDS}, {"F": Bom("F", (BomLine("Z", D(1)),))}, {})
+    with pytest.raises(Invalid, match="A is manufactured but has no BOM"):
+        kit_order(order("SO-1", ("F", "1")), KINDS, {"F": BOMS["F"]}, {})
+    with pytest.raises(Invalid, match="there is no item Q"):
+        kit_order(order("SO-1", ("Q", "1")), KINDS, BOMS, {})
+    with pytest.raises(Invalid, match="quantity of F must be above zero"):
+        kit_order(order("SO-1", ("F", "0")), KINDS, BOMS, {})
+    with pytest.raises(Invalid, match="more than four decimal places"):
+        kit_order(order("SO-1", ("F", "0.00001")), KINDS, BOMS, {})
+    cyclic = {**BOMS, "A": Bom("A", (BomLine("X", D(3)), BomLine("F", D(1))))}
+    with pytest.raises(Invalid, match="BOM cycle: F → A → F"):
+        kit_order(order("SO-1", ("F", "1")), KINDS, cyclic, {})
+    with pytest.raises(Invalid, match="no open order SO-9"):
+        kitting([order("SO-1", ("F", "1"))], KINDS, BOMS, {}, only="SO-9")
+
+
+# --- against a plain reference: Decimal and bom.need, level by level ------------------------------------
+
+def reference(orders: list[KitOrder], kinds: dict[str, str], boms: dict[str, Bom],
+              on_hand: dict[str, Decimal]) -> dict[str, dict[str, tuple[Decimal, Decimal]]]:
+    codes = low_level_codes(boms, kinds)
+    free = dict(on_hand)
+    out: dict[str, dict[str, tuple[Decimal, Decimal]]] = {}
+    for o in sorted(orders, key=lambda o: (o.key, o.order_id)):
+        got: dict[str, tuple[Decimal, Decimal]] = {}
+        wanted: dict[str, Decimal] = {}
+        for ol in o.lines:  # lines for the same item are added together first
+            wanted[ol.sku] = wanted.get(ol.sku, D(0)) + ol.qty
+        for top, qty in wanted.items():
+            demand = {top: qty}
+            for sku in sorted(kinds, key=lambda s: codes[s]):
+                d = demand.get(sku, D(0))
+                if not d:
+                    continue
+                t = min(d, free.get(sku, D(0)))
+                free[sku] = free.get(sku, D(0)) - t
+                r, a = got.get(sku, (D(0), D(0)))
+                got[sku] = (r + d, a + t)
+                if kinds[sku] == "manufactured" and d > t:
+                    for bl in boms[sku].lines:
+                        demand[bl.component] = demand.get(bl.component, D(0)) + need(d - t, bl)
+        out[o.order_id] = {s: v for s, v in got.items() if kinds[s] == "purchased" or v[1]}
+    return out
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_agrees_with_a_plain_decimal_reference(seed: int) -> None:
+    rng = random.Random(seed)
+    skus = [f"I{i}" for i in range(14)]
+    kinds = {s: ("purchased" if i >= 8 else "manufactured") for i, s in enumerate(skus)}
+    boms = {}
+    for i in range(8):
+        comps = rng.sample(skus[i + 1:], min(rng.randint(1, 4), 13 - i))
+        boms[skus[i]] = Bom(skus[i], tuple(BomLine(c, D(rng.choice(["1", "2", "0.5", "0.3333", "1.25"])),
+                                                    D(rng.choice(["0", "0", "3", "2.5"]))) for c in comps))
+    on_hand = {s: D(rng.randint(0, 40)) / rng.choice([1, 4]) for s in skus if rng.random() < 0.7}
+    orders = [order(f"SO-{n}", *[(rng.choice(skus[:4]), str(rng.randint(1, 9))) for _ in range(rng.randint(1, 2))],
+                    key=(rng.randint(1, 3),)) for n in range(6)]
+    kits = kitting(orders, kinds, boms, {s: StockLevel(q) for s, q in on_hand.items()})
+    expected = reference(orders, kinds, boms, on_hand)
+    for kit in kits:
+        assert {ln.sku: (ln.required, ln.allocated) for ln in kit.lines} == expected[kit.order_id]
+        assert kit.complete == all(ln.shortage == 0 for ln in kit.lines)
+        for ln in kit.lines:
+            assert ln.shortage + ln.to_build == ln.required - ln.allocated
+    # Deterministic: the same answer whatever order the orders and the stock come in.
+    again = kitting(list(reversed(orders)), kinds, boms,
+                    {s: StockLevel(on_hand[s]) for s in sorted(on_hand, reverse=True)})
+    assert again == kits
+
+
+def test_kit_lines_are_plain_values() -> None:
+    kit = kit_order(order("SO-1", ("B", "1")), KINDS, BOMS, stock(B="1"))
+    assert kit.lines == (KitLine("B", D(1), D(1), D(1), D(0), D(0)),)
