@@ -11,7 +11,7 @@ good is six levels deep); four in five of the others too, the rest one to three 
 parent's relative position in the lower level (a window of ±WINDOW items), so finished goods share
 sub-assemblies and parts with their neighbours and one finished good's explosion stays a few hundred
 items whatever the company's size. Quantities per parent: 1-4, some 0.5 or 0.25; one line in five has
-1-5 % scrap. Stock: about a third of the sub-assemblies and most purchased items have some, sized
+1-5 % scrap. Stock: about a third of the sub-assemblies and every purchased item have some, sized
 against what the open orders need in all (so some orders are complete and later ones run short); a
 few have some of it reserved. One purchased item in ten has an open purchase order due within 60
 days (scheduled receipts, for MRP).
@@ -155,9 +155,7 @@ def generate(scale: int = 1, seed: int = 7) -> Company:
                 continue
             on_hand = (g * Decimal(rng.randint(1, 30)) / 100).to_integral_value()
         else:
-            if rng.random() < 0.1:
-                continue
-            on_hand = (g * Decimal(rng.randint(10, 90)) / 100).to_integral_value() + rng.randint(0, 20)
+            on_hand = (g * Decimal(rng.randint(40, 160)) / 100).to_integral_value() + rng.randint(0, 20)
         reserved = (on_hand * Decimal(rng.randint(5, 20)) / 100).to_integral_value() if rng.random() < 0.1 else 0
         stock[sku] = GenStock(on_hand=Decimal(on_hand), reserved=Decimal(reserved))
 
