@@ -25,14 +25,19 @@ Output order: low-level code, SKU, due date. Input order never changes the resul
 
 from __future__ import annotations
 
+import gc
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from itertools import accumulate, chain
+from math import gcd
+from operator import neg
+from typing import Literal, NamedTuple
 
 from domain.errors import Invalid
-from domain.planning.bom import Bom, check_boms, low_level_codes, need
+from domain.planning.bom import Bom, BomLine, check_boms, low_level_codes
 
 ItemKind = Literal["purchased", "manufactured"]
 OrderKind = Literal["purchase", "production"]
@@ -74,8 +79,11 @@ class Demand:
     pegged_to: str  # "SO-00001"
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedOrder:
+class PlannedOrder(NamedTuple):
+    """A suggestion: buy or make `qty` of `sku` by `due_date`, starting on `release_date`. A named tuple, not
+    a frozen dataclass like the inputs: a run builds hundreds of thousands, and a frozen dataclass takes
+    three times as long to build."""
+
     sku: str
     kind: OrderKind
     qty: Decimal
@@ -145,133 +153,246 @@ def _check(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mapp
             raise Invalid(f"demand {d.pegged_to}: the quantity of {d.sku} must be above zero")
 
 
-def _first(req: tuple[int, Decimal, tuple[str, ...]]) -> int:
-    return req[0]
+SCALE = 10_000  # quantities are kept to four places (bom.Q4): the run computes in integer units of 0.0001
+Pegs = tuple[str, ...]
+
+
+def _units(q: Decimal, what: str) -> int:
+    u = q.scaleb(4)
+    i = int(u)
+    if i != u:
+        raise Invalid(f"{what}: quantities are kept to four decimal places, not {q}")
+    return i
+
+
+def _factor(line: BomLine) -> tuple[int, int]:
+    """`need(q, line)` as an integer ratio in lowest terms: need in units = ceil(q in units × n / d), exactly
+    what `need` computes (q × qty × (100 + scrap) / 100, rounded up to four places)."""
+    n, d = (line.qty * (100 + line.scrap_pct)).as_integer_ratio()
+    d *= 100
+    g = gcd(n, d)
+    return n // g, d // g
+
+
+class _Requirements:
+    """One item's gross requirements as three parallel lists (due day, qty in units, pegs) in arrival
+    order, so a parent's planned orders are added to each component a whole list at a time."""
+
+    __slots__ = ("days", "qtys", "pegs")
+
+    def __init__(self) -> None:
+        self.days: list[int] = []
+        self.qtys: list[int] = []
+        self.pegs: list[Pegs] = []
+
+
+class _Receipts:
+    """One item's scheduled receipts, by due day: day, what of it is not counted yet (units), the receipt."""
+
+    __slots__ = ("days", "left", "recs")
+
+    def __init__(self) -> None:
+        self.days: list[int] = []
+        self.left: list[int] = []
+        self.recs: list[ScheduledReceipt] = []
 
 
 def run_mrp(*, items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mapping[str, Decimal],
             reserved: Mapping[str, Decimal], receipts: Iterable[ScheduledReceipt], demand: Iterable[Demand],
             as_of: date) -> MrpResult:
     """Plan every item (see the module's docstring). Refuses (Invalid) a manufactured item without a BOM,
-    a BOM cycle, an unknown SKU or a quantity that is not positive."""
+    a BOM cycle, an unknown SKU, a quantity that is not positive or has more than four decimal places."""
     receipts = sorted(receipts, key=lambda r: (r.due_date, r.reference, r.sku, r.qty))
     demand = sorted(demand, key=lambda d: (d.due_date, d.pegged_to, d.sku, d.qty))
     _check(items, boms, on_hand, reserved, receipts, demand)
     codes = low_level_codes(boms, items)
+    # A run allocates millions of small objects that all live until it ends: the cyclic garbage collector
+    # would walk them again and again (a third of the time) and could free none. It runs again afterwards.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(items, boms, on_hand, reserved, receipts, demand, as_of, codes)
+    finally:
+        if collecting:
+            gc.enable()
 
-    # Requirements per item: (day ordinal, qty, pegs), appended in a deterministic order (demand sorted,
-    # then parents in processing order); a stable sort by day keeps that order within a day.
-    reqs: dict[str, list[tuple[int, Decimal, tuple[str, ...]]]] = {}
-    for d in demand:
-        reqs.setdefault(d.sku, []).append((d.due_date.toordinal(), d.qty, (d.pegged_to,)))
-    supply: dict[str, list[ScheduledReceipt]] = {}
-    for r in receipts:
-        supply.setdefault(r.sku, []).append(r)
 
+def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mapping[str, Decimal],
+         reserved: Mapping[str, Decimal], receipts: list[ScheduledReceipt], demand: list[Demand], as_of: date,
+         codes: Mapping[str, int]) -> MrpResult:
     today = as_of.toordinal()
-    fromordinal = date.fromordinal
+    reqs = {sku: _Requirements() for sku in items}
+    for dm in demand:
+        rq = reqs[dm.sku]
+        rq.days.append(dm.due_date.toordinal())
+        rq.qtys.append(_units(dm.qty, f"demand {dm.pegged_to}"))
+        rq.pegs.append((dm.pegged_to,))
+    supply: dict[str, _Receipts] = {}
+    for r in receipts:
+        rc = supply.get(r.sku)
+        if rc is None:
+            supply[r.sku] = rc = _Receipts()
+        rc.days.append(r.due_date.toordinal())
+        rc.left.append(_units(r.qty, f"scheduled receipt {r.reference}"))
+        rc.recs.append(r)
+    # Each BOM's lines as (the component's requirements, n, d): exploding is integer arithmetic over lists.
+    explode = {sku: [(reqs[ln.component], *_factor(ln)) for ln in bom.lines]
+               for sku, bom in boms.items() if items[sku].kind == "manufactured"}
+
+    dates: dict[int, date] = {}
+    qtys: dict[int, Decimal] = {}
     orders: list[PlannedOrder] = []
     exceptions: list[MrpException] = []
     for sku in sorted(items, key=lambda s: (codes[s], s)):
         item = items[sku]
-        base = on_hand.get(sku, _ZERO) - reserved.get(sku, _ZERO) - item.safety_stock
-        item_reqs = reqs.pop(sku, None)
-        if item_reqs is None:
-            if base >= 0:
-                continue
-            item_reqs = []
-        else:
-            item_reqs.sort(key=_first)
+        rq = reqs[sku]
+        base = (_units(on_hand.get(sku, _ZERO), f"on hand of {sku}")
+                - _units(reserved.get(sku, _ZERO), f"reserved of {sku}")
+                - _units(item.safety_stock, f"safety stock of {sku}"))
         if base < 0:  # below safety stock already: a requirement on as_of, before that day's demand
-            at = 0
-            while at < len(item_reqs) and item_reqs[at][0] < today:
-                at += 1
-            item_reqs.insert(at, (today, -base, ()))
-            base = _ZERO
-        planned = _net(item, item_reqs, supply.get(sku, []), base, exceptions)
+            rq.days.insert(0, today)
+            rq.qtys.insert(0, -base)
+            rq.pegs.insert(0, ())
+            base = 0
+        elif not rq.days:
+            continue
+        planned = _net(item, rq, supply.get(sku), base, exceptions)
         if not planned:
             continue
-        bom = boms.get(sku) if item.kind == "manufactured" else None
-        kind: OrderKind = "production" if bom is not None else "purchase"
+        lines = explode.get(sku)
+        kind: OrderKind = "purchase" if lines is None else "production"
         lead = item.lead_time_days
-        for due, qty, pegs in planned:
+        releases: list[int] = []
+        neg_qtys: list[int] = []
+        pegs_out: list[Pegs] = []
+        for due, qty, parts in planned:
             release = due - lead
-            pegged = tuple(dict.fromkeys(pegs))
-            order = PlannedOrder(sku, kind, qty, fromordinal(release), fromordinal(due), pegged)
-            orders.append(order)
+            pegged = parts[0]
+            if len(parts) > 1 and parts.count(pegged) < len(parts):  # (count compares by identity first)
+                pegged = tuple(dict.fromkeys(chain.from_iterable(parts)))
+            dq = qtys.get(qty)
+            if dq is None:
+                qtys[qty] = dq = Decimal(qty) / SCALE
+            rd = dates.get(release)
+            if rd is None:
+                dates[release] = rd = date.fromordinal(release)
+            dd = dates.get(due)
+            if dd is None:
+                dates[due] = dd = date.fromordinal(due)
+            orders.append(PlannedOrder(sku, kind, dq, rd, dd, pegged))
             if release < today:
                 exceptions.append(MrpException(
-                    RELEASE_IN_THE_PAST, sku, order.release_date,
-                    f"{sku}: a planned {kind} order of {qty} due {order.due_date} must be released "
-                    f"{order.release_date}, {today - release} day(s) before {as_of}", None, pegged))
-            if bom is not None:
-                for line in bom.lines:
-                    comp = reqs.get(line.component)
-                    if comp is None:
-                        reqs[line.component] = comp = []
-                    comp.append((release, need(qty, line), pegged))
+                    RELEASE_IN_THE_PAST, sku, rd,
+                    f"{sku}: a planned {kind} order of {dq} due {dd} must be released "
+                    f"{rd}, {today - release} day(s) before {as_of}", None, pegged))
+            releases.append(release)
+            neg_qtys.append(-qty)
+            pegs_out.append(pegged)
+        if lines is not None:  # each component needs ceil(qty × n / d), due when the order is released
+            for crq, n, d in lines:
+                crq.days += releases
+                crq.pegs += pegs_out
+                if d == 1:
+                    crq.qtys += map(neg, map(n.__mul__, neg_qtys))
+                else:
+                    crq.qtys += map(neg, map(d.__rfloordiv__, map(n.__mul__, neg_qtys)))
     return MrpResult(tuple(orders), tuple(exceptions))
 
 
-def _net(item: ItemPlan, item_reqs: list[tuple[int, Decimal, tuple[str, ...]]],
-         item_receipts: list[ScheduledReceipt], free: Decimal, exceptions: list[MrpException]) -> list[tuple[int, Decimal, list[str]]]:
-    """Net one item's requirements (sorted by day) against its free stock (above safety stock) and its
-    scheduled receipts (sorted by day); the planned orders as (due day, qty, pegs)."""
+# A planned order while its item is netted: (due day, qty, the pegs of the requirements it covers).
+Planned = tuple[int, int, list[Pegs]]
+
+
+def _net(item: ItemPlan, rq: _Requirements, rc: _Receipts | None, free: int,
+         exceptions: list[MrpException]) -> list[Planned]:
+    """Net one item's requirements day by day against its free stock (above safety stock, in units) and its
+    scheduled receipts; the planned orders as (due day, qty, pegs)."""
     sku = item.sku
-    moq, multiple = item.min_order_qty, item.order_multiple
-    r_days = [r.due_date.toordinal() for r in item_receipts]
-    r_left = [r.qty for r in item_receipts]  # what of each receipt is not yet counted
+    moq = _units(item.min_order_qty, f"minimum order quantity of {sku}")
+    multiple = _units(item.order_multiple, f"order multiple of {sku}")
+    r_days, r_left, r_recs = (rc.days, list(rc.left), rc.recs) if rc is not None else ([], [], [])
     n_r = len(r_days)
+    pending = sum(r_left)  # receipts neither counted in `free` nor pulled in early
     j = 0  # receipts before j are counted in `free`
-    planned: list[tuple[int, Decimal, list[str]]] = []
-    open_pegs: list[str] | None = None  # the latest planned order's pegs, while its excess lasts
-    open_left = _ZERO  # that excess; it came before any receipt counted since, so it is used first
-    i, n = 0, len(item_reqs)
-    while i < n:
-        day = item_reqs[i][0]
+    days, qtys, pegs = rq.days, rq.qtys, rq.pegs
+    if len(days) > 1:  # by day; a stable sort keeps the arrival order within a day
+        order = sorted(range(len(days)), key=days.__getitem__)
+        days = list(map(days.__getitem__, order))
+        qtys = list(map(qtys.__getitem__, order))
+        pegs = list(map(pegs.__getitem__, order))
+    cum = [0, *accumulate(qtys)]
+    planned: list[Planned] = []
+    open_pegs: list[Pegs] = []  # the latest planned order's pegs, while its excess lasts
+    open_left = 0  # that excess; it came before any receipt counted since, so it is used first
+    end = 0
+    for day in dict.fromkeys(days):  # each day once, in order
+        start, end = end, bisect_right(days, day, end)
         while j < n_r and r_days[j] <= day:
             free += r_left[j]
-            r_left[j] = _ZERO
+            pending -= r_left[j]
+            r_left[j] = 0
             j += 1
-        short = _ZERO
-        short_pegs: list[str] = []
-        while i < n and item_reqs[i][0] == day:
-            _, q, pegs = item_reqs[i]
-            i += 1
-            if open_left > 0 and open_pegs is not None:
+        total = cum[end] - cum[start]
+        if not open_left:
+            if free >= total:  # covered by stock and receipts: no planned order to peg
+                free -= total
+                continue
+            if not free and not pending:  # nothing to cover any of it: one order for the whole day
+                qty = total if total >= moq else moq
+                if multiple and qty % multiple:
+                    qty += multiple - qty % multiple
+                open_pegs = pegs[start:end]
+                open_left = qty - total
+                planned.append((day, qty, open_pegs))
+                continue
+        elif open_left >= total:  # covered by the latest order's excess
+            open_left -= total
+            open_pegs += pegs[start:end]
+            continue
+        short = 0
+        short_pegs: list[Pegs] = []
+        for i in range(start, end):
+            q, p = qtys[i], pegs[i]
+            if open_left:
                 take = q if q < open_left else open_left
                 open_left -= take
                 q -= take
-                open_pegs.extend(pegs)
+                open_pegs.append(p)
                 if not q:
                     continue
-            if free > 0:
+            if free:
                 take = q if q < free else free
                 free -= take
                 q -= take
                 if not q:
                     continue
             k = j
-            while q > 0 and k < n_r:  # open supply due later must cover it: count it now, and say so
+            while q and pending and k < n_r:  # open supply due later must cover it: count it now, say so
                 avail = r_left[k]
                 if avail:
                     take = q if q < avail else avail
                     r_left[k] = avail - take
+                    pending -= take
                     q -= take
-                    rec = item_receipts[k]
-                    when = date.fromordinal(day)
-                    whom = ", ".join(dict.fromkeys(pegs)) or "safety stock"
-                    exceptions.append(MrpException(
-                        SUPPLY_LATE, sku, when,
-                        f"{sku}: {rec.reference} is due {rec.due_date}, {r_days[k] - day} day(s) after {take} "
-                        f"of it is needed on {when} ({whom}): expedite it", rec.reference, tuple(dict.fromkeys(pegs))))
+                    exceptions.append(_late(sku, r_recs[k], take, day, p))
                 k += 1
             if q:
                 short += q
-                short_pegs.extend(pegs)
+                short_pegs.append(p)
         if short:
-            qty = lot_size(short, moq, multiple)
+            qty = short if short >= moq else moq
+            if multiple and qty % multiple:
+                qty += multiple - qty % multiple
             open_pegs = short_pegs
             open_left = qty - short
             planned.append((day, qty, short_pegs))
     return planned
+
+
+def _late(sku: str, rec: ScheduledReceipt, take: int, day: int, pegs: Pegs) -> MrpException:
+    when = date.fromordinal(day)
+    late = rec.due_date.toordinal() - day
+    return MrpException(
+        SUPPLY_LATE, sku, when,
+        f"{sku}: {rec.reference} is due {rec.due_date}, {late} day(s) after {Decimal(take) / SCALE} of it is "
+        f"needed on {when} ({', '.join(pegs) or 'safety stock'}): expedite it", rec.reference, pegs)

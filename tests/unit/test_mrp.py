@@ -10,14 +10,16 @@ from decimal import Decimal
 import pytest
 
 from domain.errors import Invalid
-from domain.planning.bom import Bom, BomLine
+from domain.planning.bom import Bom, BomLine, need
 from domain.planning.mrp import (
+    SCALE,
     Demand,
     ItemPlan,
     MrpException,
     MrpResult,
     PlannedOrder,
     ScheduledReceipt,
+    _factor,
     lot_size,
     run_mrp,
 )
@@ -256,3 +258,14 @@ def test_the_result_does_not_depend_on_the_order_of_the_input() -> None:
         res = mrp(items, boms, on_hand={"C": "30", "B": "10", "A": "20"}, reserved={"C": "10"},
                   receipts=[ScheduledReceipt("C", D(30), week(2), "PO-1")], demand=dem)
         assert res == first
+
+
+def test_the_integer_explosion_is_exactly_need() -> None:
+    # The run computes in units of 0.0001 with each line as a ratio; it must agree with bom.need to the unit.
+    rng = random.Random(11)
+    for _ in range(2000):
+        line = BomLine("X", D(rng.randint(1, 40000)) / 10000 * rng.choice((1, 10, 100)),
+                       rng.choice((D(0), D(1), D("2.5"), D("33.3333"), D(rng.randint(0, 9999)) / 100)))
+        q_units = rng.randint(1, 10**9)
+        n, d = _factor(line)
+        assert D(-((-q_units * n) // d)) / SCALE == need(D(q_units) / SCALE, line)

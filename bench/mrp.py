@@ -1,0 +1,115 @@
+"""MRP over all open demand of a generated company (bench/planning_data.py, the data kitting is timed on):
+at 1× (10,000 items, 50,000 BOM lines, 6 levels, 1,000 open orders of 1-3 lines, open purchase orders as
+scheduled receipts), 2× and 4×, best of 3 runs each. Times the pure run (domain/planning/mrp.py:
+run_mrp) from the plain inputs to every planned order and exception; the company is generated and
+converted beforehand (loading it is the services' part). Each sales order line is one demand, due on the
+order's requested date, pegged to the order's number. Target (issue 5): under 2 s at 1× on one core,
+growing about linearly.
+
+Wall-clock seconds are the figure; CPU seconds of the run are reported beside them, since on a shared
+machine the wall clock also counts other processes' turns.
+
+    python -m bench.mrp [--scales 1 2 4] [--repeat 3]   (writes "mrp" into bench/results.json)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import console, progress
+from bench.planning_data import TODAY, generate
+from domain.planning.bom import Bom
+from domain.planning.mrp import Demand, ItemPlan, ScheduledReceipt, run_mrp
+
+TARGET_S = 2.0
+RESULTS = Path(__file__).with_name("results.json")
+
+
+def inputs(scale: int) -> tuple[dict[str, Any], str]:
+    """run_mrp's keyword arguments for the generated company at `scale`, and its description."""
+    company = generate(scale)
+    items = {sku: ItemPlan(sku, "manufactured" if it.kind == "manufactured" else "purchased", it.lead_time_days,
+                           it.safety_stock, it.min_order_qty, it.order_multiple)
+             for sku, it in company.items.items()}
+    boms: dict[str, Bom] = company.boms
+    receipts = [ScheduledReceipt(r.sku, r.qty, r.due_date, f"PO-B{n + 1:06d}") for n, r in enumerate(company.receipts)]
+    demand = [Demand(ln.sku, ln.qty, o.requested_date, o.number) for o in company.orders for ln in o.lines]
+    kwargs = {"items": items, "boms": boms, "on_hand": {sku: s.on_hand for sku, s in company.stock.items()},
+              "reserved": {sku: s.reserved for sku, s in company.stock.items() if s.reserved},
+              "receipts": receipts, "demand": demand, "as_of": TODAY}
+    return kwargs, f"{company.describe()}, {len(receipts):,} open purchase orders"
+
+
+def run(scales: tuple[int, ...] = (1, 2, 4), repeat: int = 3) -> dict[str, Any]:
+    sizes: dict[str, Any] = {}
+    load_before = os.getloadavg()[0]
+    with progress() as bars:
+        task = bars.add_task("mrp", total=len(scales) * (repeat + 1))
+        for scale in scales:
+            bars.update(task, description=f"{scale}×: generating")
+            kwargs, described = inputs(scale)
+            bars.advance(task)
+            times, cpu = [], []
+            result = None
+            for i in range(repeat):
+                bars.update(task, description=f"{scale}×: MRP, run {i + 1}/{repeat}")
+                result = None  # the previous run's result is freed before the next one is timed
+                t0, c0 = time.perf_counter(), time.process_time()
+                result = run_mrp(**kwargs)
+                times.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
+                bars.advance(task)
+            assert result is not None
+            kinds: dict[str, int] = {}
+            for e in result.exceptions:
+                kinds[e.kind] = kinds.get(e.kind, 0) + 1
+            sizes[f"{scale}x"] = {
+                "company": described, "seconds": round(min(times), 3), "runs_s": [round(t, 3) for t in times],
+                "cpu_seconds": round(min(cpu), 3), "demand_lines": len(kwargs["demand"]),
+                "planned_orders": len(result.planned_orders),
+                "production_orders": sum(1 for p in result.planned_orders if p.kind == "production"),
+                "purchase_orders": sum(1 for p in result.planned_orders if p.kind == "purchase"),
+                "exceptions": kinds}
+            del result, kwargs
+    base = sizes[f"{scales[0]}x"]
+    for scale in scales:
+        s = sizes[f"{scale}x"]
+        s["growth"] = round(s["seconds"] / base["seconds"], 2)  # against the smallest size; linear: scale / scales[0]
+        s["cpu_growth"] = round(s["cpu_seconds"] / base["cpu_seconds"], 2)
+    return {"target_s": TARGET_S, "repeat": repeat, "sizes": sizes,
+            "meets_target": scales[0] != 1 or base["seconds"] < TARGET_S,
+            "loadavg_before": round(load_before, 2), "loadavg_after": round(os.getloadavg()[0], 2)}
+
+
+def report(res: dict[str, Any]) -> None:
+    console.print(f"[bold]mrp[/bold]: all open demand, regenerative, best of {res['repeat']} "
+                  f"(load average {res['loadavg_before']} before, {res['loadavg_after']} after)")
+    for key, s in res["sizes"].items():
+        exc = ", ".join(f"{n:,} {k}" for k, n in sorted(s["exceptions"].items())) or "no exceptions"
+        console.print(f"  {key:>3}  {s['seconds']:6.3f} s (CPU {s['cpu_seconds']:.3f} s)  growth {s['growth']:5.2f}   "
+                      f"{s['company']}; {s['planned_orders']:,} planned orders ({s['production_orders']:,} "
+                      f"production, {s['purchase_orders']:,} purchase), {exc}")
+    console.print(f"  target under {res['target_s']} s at 1×: {'ok' if res['meets_target'] else 'MISSED'}")
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scales", type=int, nargs="+", default=[1, 2, 4])
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args(argv)
+    res = run(tuple(a.scales), a.repeat)
+    report(res)
+    everything = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    everything["mrp"] = res  # the other benchmarks' figures stay
+    RESULTS.write_text(json.dumps(everything, indent=2) + "\n")
+    console.print(f"written to {RESULTS} (mrp)")
+    return res
+
+
+if __name__ == "__main__":
+    main()
