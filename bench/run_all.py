@@ -18,6 +18,7 @@ from typing import Any
 from rich.table import Table
 
 from bench import engine_floor, inbox, lead_to_order
+from bench import kitting as kitting_bench
 from bench.common import console
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -40,7 +41,19 @@ def summary_rows(res: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("inbox", "FAILED", res["inbox"]["error"][:200]))
     else:
         rows += _inbox_rows(res["inbox"])
+    kt = res.get("kitting", {})
+    if "error" in kt:
+        rows.append(("kitting", "FAILED", kt["error"][:200]))
+    elif kt:
+        rows += _kitting_rows(kt)
     return rows
+
+
+def _kitting_rows(kt: dict[str, Any]) -> list[tuple[str, str, str]]:
+    sizes = kt["sizes"]
+    return [("kitting", f"all open orders at {key} (growth)", f"{s['seconds']:.3f} s  ({s['growth']:.2f})"
+             + ("" if key != "1x" else f"  {'ok' if kt['meets_target'] else 'ABOVE'} target {kt['target_s']} s"))
+            for key, s in sizes.items()]
 
 
 def _engine_rows(ef: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -117,13 +130,21 @@ async def run_all() -> dict[str, Any]:
     except Exception as e:  # noqa: BLE001
         ib = {"error": f"{type(e).__name__}: {e}"}
         console.print(f"[red]inbox failed: {ib['error']}[/red]")
+    console.rule("kitting")
+    kt: dict[str, Any]
+    try:
+        kt = kitting_bench.run()
+        kitting_bench.report(kt)
+    except Exception as e:  # noqa: BLE001
+        kt = {"error": f"{type(e).__name__}: {e}"}
+        console.print(f"[red]kitting failed: {kt['error']}[/red]")
     return {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "loadavg_before": [round(x, 2) for x in load_before],
                         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
                         "database_url_backend": "postgresql" if "postgresql" in ib else "sqlite"},
             "seconds": round(time.perf_counter() - t0, 1), "engine_floor": ef, "lead_to_order": lo,
-            "inbox": ib}
+            "inbox": ib, "kitting": kt}
 
 
 def main() -> int:
@@ -137,7 +158,7 @@ def main() -> int:
     RESULTS.write_text(json.dumps(res, indent=2) + "\n")
     console.print(f"written to {RESULTS} ({res['seconds']} s; load average before "
                   f"{res['machine']['loadavg_before'][0]}, after {res['machine']['loadavg_after'][0]})")
-    return 1 if any("error" in res[k] for k in ("engine_floor", "lead_to_order", "inbox")) else 0
+    return 1 if any("error" in res[k] for k in ("engine_floor", "lead_to_order", "inbox", "kitting")) else 0
 
 
 if __name__ == "__main__":
