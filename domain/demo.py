@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from domain import accounting, crm
 from domain.approvals import PolicyTier, StepSpec
+from domain.manufacturing import BomIn, BomLineIn, WorkCentreIn
 from domain.schema import Customer, Item, Role, Supplier, User, UserRole
-from domain.services import approvals, ledger, org, stock
+from domain.services import approvals, boms, ledger, org, stock
 from domain.services import crm as crm_services
 
 ROLES: dict[str, str | None] = {
@@ -44,15 +45,34 @@ POLICIES: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
 }
 SUPPLIERS = ["Acme Metals", "Volt Motors", "Northwind Components"]
 CUSTOMERS = [("Globex Corporation", "50000"), ("Initech", "20000"), ("Umbrella Retail", "100000")]
-ITEMS: list[tuple[str, str, str, str, int, str, str, str | None, str]] = [
-    # sku, name, kind, standard cost, lead days, safety stock, min order qty, supplier, opening stock
-    ("STEEL-SHEET", "Steel sheet 2 mm", "purchased", "12.50", 5, "20", "50", "Acme Metals", "120"),
-    ("BOLT-M8", "Bolt M8 x 30", "purchased", "0.15", 3, "500", "1000", "Acme Metals", "2000"),
-    ("MOTOR-200W", "Motor 200 W", "purchased", "200.00", 10, "5", "10", "Volt Motors", "30"),
-    ("BEARING-6204", "Ball bearing 6204", "purchased", "3.20", 7, "20", "100", "Volt Motors", "80"),
-    ("PAINT-RED", "Powder paint red (kg)", "purchased", "8.00", 4, "10", "25", "Northwind Components", "40"),
-    ("FAN-HOUSING", "Fan housing", "manufactured", "45.00", 2, "0", "1", None, "10"),
-    ("FAN-200", "Industrial fan 200 W", "manufactured", "320.00", 3, "0", "1", None, "5"),
+ITEMS: list[tuple[str, str, str, str, int, str, str, str, str | None, str]] = [
+    # sku, name, kind, standard cost, lead days, safety stock, min order qty, order multiple, supplier,
+    # opening stock. An order for 10 FAN-200 is short: 5 fans on hand, 2 housings, 4 blade sets.
+    ("STEEL-SHEET", "Steel sheet 2 mm", "purchased", "12.50", 5, "20", "50", "0", "Acme Metals", "120"),
+    ("BOLT-M8", "Bolt M8 x 30", "purchased", "0.15", 3, "500", "1000", "500", "Acme Metals", "2000"),
+    ("MOTOR-200W", "Motor 200 W", "purchased", "200.00", 10, "5", "10", "0", "Volt Motors", "30"),
+    ("BEARING-6204", "Ball bearing 6204", "purchased", "3.20", 7, "20", "100", "0", "Volt Motors", "80"),
+    ("PAINT-RED", "Powder paint red (kg)", "purchased", "8.00", 4, "10", "25", "0", "Northwind Components", "40"),
+    ("BLADE-SET", "Fan blade set, 3 blades", "purchased", "18.00", 6, "0", "20", "10", "Northwind Components", "4"),
+    ("FAN-HOUSING", "Fan housing", "manufactured", "45.00", 2, "0", "1", "0", None, "2"),
+    ("FAN-200", "Industrial fan 200 W", "manufactured", "320.00", 3, "0", "1", "0", None, "5"),
+]
+WORK_CENTRES = [("ASSEMBLY", "Final assembly", "40.00"), ("FABRICATION", "Sheet metal and paint", "35.00")]
+# Two levels, costed near the standard costs: a housing 28.85 material + 0.4 h × (35 + 5 overhead) = 44.85;
+# a fan 270.62 material + 1 h × (40 + 10 overhead) = 320.62.
+BOMS = [
+    BomIn(item_sku="FAN-HOUSING", work_centre="FABRICATION", labour_hours=Decimal("0.4"), overhead_rate=Decimal(5),
+          issue_method="backflush", lines=[
+              BomLineIn(component_sku="STEEL-SHEET", qty=Decimal(2), scrap_pct=Decimal(5)),
+              BomLineIn(component_sku="BOLT-M8", qty=Decimal(4)),
+              BomLineIn(component_sku="PAINT-RED", qty=Decimal("0.25"))]),
+    BomIn(item_sku="FAN-200", work_centre="ASSEMBLY", labour_hours=Decimal(1), overhead_rate=Decimal(10),
+          issue_method="kitted", lines=[
+              BomLineIn(component_sku="MOTOR-200W", qty=Decimal(1)),
+              BomLineIn(component_sku="FAN-HOUSING", qty=Decimal(1)),
+              BomLineIn(component_sku="BLADE-SET", qty=Decimal(1)),
+              BomLineIn(component_sku="BEARING-6204", qty=Decimal(2)),
+              BomLineIn(component_sku="BOLT-M8", qty=Decimal(8), scrap_pct=Decimal(2))]),
 ]
 
 
@@ -104,11 +124,14 @@ def load(session: Session) -> bool:
         suppliers[name] = sup.id
     for name, limit in CUSTOMERS:
         session.add(Customer(name=name, credit_limit=Decimal(limit), currency="USD"))
-    for sku, name, kind, cost, lead, safety, moq, supplier, _opening in ITEMS:
+    for sku, name, kind, cost, lead, safety, moq, multiple, supplier, _opening in ITEMS:
         session.add(Item(sku=sku, name=name, kind=kind, uom="ea", standard_cost=Decimal(cost), lead_time_days=lead,
-                         safety_stock=Decimal(safety), min_order_qty=Decimal(moq),
+                         safety_stock=Decimal(safety), min_order_qty=Decimal(moq), order_multiple=Decimal(multiple),
                          default_supplier_id=suppliers[supplier] if supplier else None))
     session.flush()
+    for code, name, hourly in WORK_CENTRES:
+        boms.create_work_centre(session, WorkCentreIn(code=code, name=name, hourly_cost=Decimal(hourly)))
+    boms.save_boms(session, BOMS)
     opening_value = Decimal(0)
     for sku, _n, _k, cost, *_rest, opening in ITEMS:
         entry = stock.move(session, sku, Decimal(opening), unit_cost=Decimal(cost), voucher_type="opening_stock",
