@@ -26,15 +26,16 @@ Output order: low-level code, SKU, due date. Input order never changes the resul
 from __future__ import annotations
 
 import gc
-from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from itertools import accumulate, chain
+from functools import partial
+from itertools import accumulate, chain, repeat
 from math import gcd
-from operator import neg
-from typing import Literal, NamedTuple
+from operator import neg, sub
+from typing import Literal, NamedTuple, TypeVar
 
 from domain.errors import Invalid
 from domain.planning.bom import Bom, BomLine, check_boms, low_level_codes
@@ -155,6 +156,7 @@ def _check(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mapp
 
 SCALE = 10_000  # quantities are kept to four places (bom.Q4): the run computes in integer units of 0.0001
 Pegs = tuple[str, ...]
+_V = TypeVar("_V")
 
 
 def _units(q: Decimal, what: str) -> int:
@@ -239,8 +241,8 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
     explode = {sku: [(reqs[ln.component], *_factor(ln)) for ln in bom.lines]
                for sku, bom in boms.items() if items[sku].kind == "manufactured"}
 
-    dates: dict[int, date] = {}
-    qtys: dict[int, Decimal] = {}
+    dates = _Memo(date.fromordinal)  # day ordinal → date
+    decimals = _Decimals()
     orders: list[PlannedOrder] = []
     exceptions: list[MrpException] = []
     for sku in sorted(items, key=lambda s: (codes[s], s)):
@@ -256,57 +258,69 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
             base = 0
         elif not rq.days:
             continue
-        planned = _net(item, rq, supply.get(sku), base, exceptions)
-        if not planned:
+        dues, sizes, parts = _net(item, rq, supply.get(sku), base, exceptions)
+        if not dues:
             continue
         lines = explode.get(sku)
         kind: OrderKind = "purchase" if lines is None else "production"
-        lead = item.lead_time_days
-        releases: list[int] = []
-        neg_qtys: list[int] = []
-        pegs_out: list[Pegs] = []
-        for due, qty, parts in planned:
-            release = due - lead
-            pegged = parts[0]
-            if len(parts) > 1 and parts.count(pegged) < len(parts):  # (count compares by identity first)
-                pegged = tuple(dict.fromkeys(chain.from_iterable(parts)))
-            dq = qtys.get(qty)
-            if dq is None:
-                qtys[qty] = dq = Decimal(qty) / SCALE
-            rd = dates.get(release)
-            if rd is None:
-                dates[release] = rd = date.fromordinal(release)
-            dd = dates.get(due)
-            if dd is None:
-                dates[due] = dd = date.fromordinal(due)
-            orders.append(PlannedOrder(sku, kind, dq, rd, dd, pegged))
-            if release < today:
+        releases = list(map((-item.lead_time_days).__add__, dues))
+        pegged = [p[0] if len(p) == 1 or p.count(p[0]) == len(p)  # (count compares by identity first)
+                  else tuple(dict.fromkeys(chain.from_iterable(p))) for p in parts]
+        release_dates = list(map(dates.__getitem__, releases))
+        orders += map(tuple.__new__, repeat(PlannedOrder),  # PlannedOrder(…) without its Python-level __new__
+                      zip(repeat(sku), repeat(kind), map(decimals.__getitem__, sizes), release_dates,
+                          map(dates.__getitem__, dues), pegged))
+        if releases[0] < today:
+            for at, release in enumerate(releases):
+                if release >= today:
+                    break
                 exceptions.append(MrpException(
-                    RELEASE_IN_THE_PAST, sku, rd,
-                    f"{sku}: a planned {kind} order of {dq} due {dd} must be released "
-                    f"{rd}, {today - release} day(s) before {as_of}", None, pegged))
-            releases.append(release)
-            neg_qtys.append(-qty)
-            pegs_out.append(pegged)
+                    RELEASE_IN_THE_PAST, sku, release_dates[at],
+                    f"{sku}: a planned {kind} order of {decimals[sizes[at]]} due {dates[dues[at]]} must be "
+                    f"released {release_dates[at]}, {today - release} day(s) before {as_of}", None, pegged[at]))
         if lines is not None:  # each component needs ceil(qty × n / d), due when the order is released
+            neg_sizes = list(map(neg, sizes))
             for crq, n, d in lines:
                 crq.days += releases
-                crq.pegs += pegs_out
-                if d == 1:
-                    crq.qtys += map(neg, map(n.__mul__, neg_qtys))
+                crq.pegs += pegged
+                if d != 1:
+                    crq.qtys += map(neg, map(d.__rfloordiv__, map(n.__mul__, neg_sizes)))
+                elif n != 1:
+                    crq.qtys += map(n.__mul__, sizes)
                 else:
-                    crq.qtys += map(neg, map(d.__rfloordiv__, map(n.__mul__, neg_qtys)))
+                    crq.qtys += sizes
     return MrpResult(tuple(orders), tuple(exceptions))
 
 
-# A planned order while its item is netted: (due day, qty, the pegs of the requirements it covers).
-Planned = tuple[int, int, list[Pegs]]
+# An item's planned orders while it is netted: due days, quantities (units) and, for each, the pegs of
+# the requirements it covers.
+Planned = tuple[list[int], list[int], list[list[Pegs]]]
+
+
+class _Decimals(dict[int, Decimal]):
+    """units → Decimal, each computed once."""
+
+    def __missing__(self, units: int) -> Decimal:
+        value = self[units] = Decimal(units) / SCALE
+        return value
+
+
+class _Memo(dict[int, _V]):
+    """f(key), computed once per key; `memo.__getitem__` maps over a list at C speed."""
+
+    def __init__(self, f: Callable[[int], _V]) -> None:
+        super().__init__()
+        self.f = f
+
+    def __missing__(self, key: int) -> _V:
+        value = self[key] = self.f(key)
+        return value
 
 
 def _net(item: ItemPlan, rq: _Requirements, rc: _Receipts | None, free: int,
-         exceptions: list[MrpException]) -> list[Planned]:
+         exceptions: list[MrpException]) -> Planned:
     """Net one item's requirements day by day against its free stock (above safety stock, in units) and its
-    scheduled receipts; the planned orders as (due day, qty, pegs)."""
+    scheduled receipts; the planned orders as due days, quantities and pegs."""
     sku = item.sku
     moq = _units(item.min_order_qty, f"minimum order quantity of {sku}")
     multiple = _units(item.order_multiple, f"order multiple of {sku}")
@@ -314,19 +328,41 @@ def _net(item: ItemPlan, rq: _Requirements, rc: _Receipts | None, free: int,
     n_r = len(r_days)
     pending = sum(r_left)  # receipts neither counted in `free` nor pulled in early
     j = 0  # receipts before j are counted in `free`
-    days, qtys, pegs = rq.days, rq.qtys, rq.pegs
+    days, pegs = rq.days, rq.pegs
     if len(days) > 1:  # by day; a stable sort keeps the arrival order within a day
         order = sorted(range(len(days)), key=days.__getitem__)
         days = list(map(days.__getitem__, order))
-        qtys = list(map(qtys.__getitem__, order))
         pegs = list(map(pegs.__getitem__, order))
-    cum = [0, *accumulate(qtys)]
-    planned: list[Planned] = []
+        cum = [0, *accumulate(map(rq.qtys.__getitem__, order))]  # requirement i is cum[i + 1] − cum[i]
+    else:
+        cum = [0, *rq.qtys]
+    dues: list[int] = []
+    sizes: list[int] = []
+    parts: list[list[Pegs]] = []
     open_pegs: list[Pegs] = []  # the latest planned order's pegs, while its excess lasts
     open_left = 0  # that excess; it came before any receipt counted since, so it is used first
+    lot_for_lot = not moq and not multiple
+    n = len(days)
     end = 0
-    for day in dict.fromkeys(days):  # each day once, in order
-        start, end = end, bisect_right(days, day, end)
+    while end < n:
+        if not open_left and not pending:  # only stock from here on: whole runs of days at C speed
+            if free:  # the days it covers in full
+                last = bisect_right(cum, cum[end] + free, end) - 1  # requirements end…last − 1 are covered
+                if last >= n:
+                    break
+                stop = bisect_left(days, days[last], end)
+                free -= cum[stop] - cum[end]
+                end = stop
+            elif lot_for_lot:  # no stock left: every remaining day is one order of its total
+                todo = list(dict.fromkeys(days[end:]))
+                ends = list(map(partial(bisect_right, days), todo))
+                starts = [end, *ends[:-1]]
+                dues += todo
+                sizes += map(sub, map(cum.__getitem__, ends), map(cum.__getitem__, starts))
+                parts += map(pegs.__getitem__, map(slice, starts, ends))
+                break
+        start, day = end, days[end]
+        end = bisect_right(days, day, end)
         while j < n_r and r_days[j] <= day:
             free += r_left[j]
             pending -= r_left[j]
@@ -343,7 +379,9 @@ def _net(item: ItemPlan, rq: _Requirements, rc: _Receipts | None, free: int,
                     qty += multiple - qty % multiple
                 open_pegs = pegs[start:end]
                 open_left = qty - total
-                planned.append((day, qty, open_pegs))
+                dues.append(day)
+                sizes.append(qty)
+                parts.append(open_pegs)
                 continue
         elif open_left >= total:  # covered by the latest order's excess
             open_left -= total
@@ -352,7 +390,7 @@ def _net(item: ItemPlan, rq: _Requirements, rc: _Receipts | None, free: int,
         short = 0
         short_pegs: list[Pegs] = []
         for i in range(start, end):
-            q, p = qtys[i], pegs[i]
+            q, p = cum[i + 1] - cum[i], pegs[i]
             if open_left:
                 take = q if q < open_left else open_left
                 open_left -= take
@@ -385,8 +423,10 @@ def _net(item: ItemPlan, rq: _Requirements, rc: _Receipts | None, free: int,
                 qty += multiple - qty % multiple
             open_pegs = short_pegs
             open_left = qty - short
-            planned.append((day, qty, short_pegs))
-    return planned
+            dues.append(day)
+            sizes.append(qty)
+            parts.append(short_pegs)
+    return dues, sizes, parts
 
 
 def _late(sku: str, rec: ScheduledReceipt, take: int, day: int, pegs: Pegs) -> MrpException:
