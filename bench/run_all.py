@@ -19,6 +19,7 @@ from rich.table import Table
 
 from bench import engine_floor, inbox, lead_to_order
 from bench import kitting as kitting_bench
+from bench import mrp as mrp_bench
 from bench.common import console
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -46,7 +47,19 @@ def summary_rows(res: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("kitting", "FAILED", kt["error"][:200]))
     elif kt:
         rows += _kitting_rows(kt)
+    mr = res.get("mrp", {})
+    if "error" in mr:
+        rows.append(("mrp", "FAILED", mr["error"][:200]))
+    elif mr:
+        rows += _mrp_rows(mr)
     return rows
+
+
+def _mrp_rows(mr: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [("mrp", f"all open demand at {key} (growth)",
+             f"{s['seconds']:.3f} s  ({s['growth']:.2f})  {s['planned_orders']:,} planned orders"
+             + ("" if key != "1x" else f"  {'ok' if mr['meets_target'] else 'ABOVE'} target {mr['target_s']} s"))
+            for key, s in mr["sizes"].items()]
 
 
 def _kitting_rows(kt: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -138,13 +151,21 @@ async def run_all() -> dict[str, Any]:
     except Exception as e:  # noqa: BLE001
         kt = {"error": f"{type(e).__name__}: {e}"}
         console.print(f"[red]kitting failed: {kt['error']}[/red]")
+    console.rule("mrp")
+    mr: dict[str, Any]
+    try:
+        mr = mrp_bench.run()
+        mrp_bench.report(mr)
+    except Exception as e:  # noqa: BLE001
+        mr = {"error": f"{type(e).__name__}: {e}"}
+        console.print(f"[red]mrp failed: {mr['error']}[/red]")
     return {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "loadavg_before": [round(x, 2) for x in load_before],
                         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
                         "database_url_backend": "postgresql" if "postgresql" in ib else "sqlite"},
             "seconds": round(time.perf_counter() - t0, 1), "engine_floor": ef, "lead_to_order": lo,
-            "inbox": ib, "kitting": kt}
+            "inbox": ib, "kitting": kt, "mrp": mr}
 
 
 def main() -> int:
@@ -158,7 +179,7 @@ def main() -> int:
     RESULTS.write_text(json.dumps(res, indent=2) + "\n")
     console.print(f"written to {RESULTS} ({res['seconds']} s; load average before "
                   f"{res['machine']['loadavg_before'][0]}, after {res['machine']['loadavg_after'][0]})")
-    return 1 if any("error" in res[k] for k in ("engine_floor", "lead_to_order", "inbox", "kitting")) else 0
+    return 1 if any("error" in res[k] for k in ("engine_floor", "lead_to_order", "inbox", "kitting", "mrp")) else 0
 
 
 if __name__ == "__main__":
