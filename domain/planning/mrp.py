@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import gc
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import partial
-from itertools import accumulate, chain, repeat
+from itertools import accumulate, repeat
 from math import gcd
-from operator import neg, sub
+from operator import itemgetter, neg, sub
 from typing import Literal, NamedTuple, TypeVar
 
 from domain.errors import Invalid
@@ -46,6 +46,7 @@ ExceptionKind = Literal["release in the past", "supply late for demand"]
 RELEASE_IN_THE_PAST: ExceptionKind = "release in the past"
 SUPPLY_LATE: ExceptionKind = "supply late for demand"
 _ZERO = Decimal(0)
+_Date = date  # (MrpException has a field named date)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +94,26 @@ class PlannedOrder(NamedTuple):
     pegged_to: tuple[str, ...]  # the demand it serves, in due order; () when it only restores safety stock
 
 
-@dataclass(frozen=True, slots=True)
-class MrpException:
+class MrpException(NamedTuple):
+    """Something the planner should act on. A named tuple, like PlannedOrder: a run may raise tens of
+    thousands; the sentence is made when it is read."""
+
     kind: ExceptionKind
     sku: str
     date: date  # release in the past: the planned order's release date; supply late: when it is needed
-    message: str
+    qty: Decimal  # release in the past: the planned order's quantity; supply late: what is needed early
+    due_date: _Date  # the planned order's / the late receipt's due date
+    days: int  # how many days before as_of it must be released / how late the receipt is
+    pegged_to: tuple[str, ...]  # the demand concerned
     reference: str | None = None  # supply late: the scheduled receipt
-    pegged_to: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        if self.kind == RELEASE_IN_THE_PAST:
+            return (f"{self.sku}: the planned order of {self.qty} due {self.due_date} must be released "
+                    f"{self.date}, {self.days} day(s) ago")
+        return (f"{self.sku}: {self.reference} is due {self.due_date}, {self.days} day(s) after {self.qty} of it "
+                f"is needed on {self.date} ({', '.join(self.pegged_to) or 'safety stock'}): expedite it")
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,9 +261,13 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
     for sku in sorted(items, key=lambda s: (codes[s], s)):
         item = items[sku]
         rq = reqs[sku]
-        base = (_units(on_hand.get(sku, _ZERO), f"on hand of {sku}")
-                - _units(reserved.get(sku, _ZERO), f"reserved of {sku}")
-                - _units(item.safety_stock, f"safety stock of {sku}"))
+        stock = on_hand.get(sku)
+        base = _units(stock, f"on hand of {sku}") if stock else 0
+        held = reserved.get(sku)
+        if held:
+            base -= _units(held, f"reserved of {sku}")
+        if item.safety_stock:
+            base -= _units(item.safety_stock, f"safety stock of {sku}")
         if base < 0:  # below safety stock already: a requirement on as_of, before that day's demand
             rq.days.insert(0, today)
             rq.qtys.insert(0, -base)
@@ -265,7 +282,7 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
         kind: OrderKind = "purchase" if lines is None else "production"
         releases = list(map((-item.lead_time_days).__add__, dues))
         pegged = [p[0] if len(p) == 1 or p.count(p[0]) == len(p)  # (count compares by identity first)
-                  else tuple(dict.fromkeys(chain.from_iterable(p))) for p in parts]
+                  else tuple(dict.fromkeys(sum(p, ()))) for p in parts]
         release_dates = list(map(dates.__getitem__, releases))
         orders += map(tuple.__new__, repeat(PlannedOrder),  # PlannedOrder(…) without its Python-level __new__
                       zip(repeat(sku), repeat(kind), map(decimals.__getitem__, sizes), release_dates,
@@ -274,10 +291,8 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
             for at, release in enumerate(releases):
                 if release >= today:
                     break
-                exceptions.append(MrpException(
-                    RELEASE_IN_THE_PAST, sku, release_dates[at],
-                    f"{sku}: a planned {kind} order of {decimals[sizes[at]]} due {dates[dues[at]]} must be "
-                    f"released {release_dates[at]}, {today - release} day(s) before {as_of}", None, pegged[at]))
+                exceptions.append(MrpException(RELEASE_IN_THE_PAST, sku, release_dates[at], decimals[sizes[at]],
+                                               dates[dues[at]], today - release, pegged[at]))
         if lines is not None:  # each component needs ceil(qty × n / d), due when the order is released
             neg_sizes = list(map(neg, sizes))
             for crq, n, d in lines:
@@ -294,7 +309,7 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
 
 # An item's planned orders while it is netted: due days, quantities (units) and, for each, the pegs of
 # the requirements it covers.
-Planned = tuple[list[int], list[int], list[list[Pegs]]]
+Planned = tuple[list[int], list[int], list[Sequence[Pegs]]]
 
 
 class _Decimals(dict[int, Decimal]):
@@ -322,23 +337,24 @@ def _net(item: ItemPlan, rq: _Requirements, rc: _Receipts | None, free: int,
     """Net one item's requirements day by day against its free stock (above safety stock, in units) and its
     scheduled receipts; the planned orders as due days, quantities and pegs."""
     sku = item.sku
-    moq = _units(item.min_order_qty, f"minimum order quantity of {sku}")
-    multiple = _units(item.order_multiple, f"order multiple of {sku}")
+    moq = _units(item.min_order_qty, f"minimum order quantity of {sku}") if item.min_order_qty else 0
+    multiple = _units(item.order_multiple, f"order multiple of {sku}") if item.order_multiple else 0
     r_days, r_left, r_recs = (rc.days, list(rc.left), rc.recs) if rc is not None else ([], [], [])
     n_r = len(r_days)
     pending = sum(r_left)  # receipts neither counted in `free` nor pulled in early
     j = 0  # receipts before j are counted in `free`
-    days, pegs = rq.days, rq.pegs
+    days: Sequence[int] = rq.days
+    pegs: Sequence[Pegs] = rq.pegs
     if len(days) > 1:  # by day; a stable sort keeps the arrival order within a day
-        order = sorted(range(len(days)), key=days.__getitem__)
-        days = list(map(days.__getitem__, order))
-        pegs = list(map(pegs.__getitem__, order))
-        cum = [0, *accumulate(map(rq.qtys.__getitem__, order))]  # requirement i is cum[i + 1] − cum[i]
+        permute = itemgetter(*sorted(range(len(days)), key=days.__getitem__))
+        days = permute(days)
+        pegs = permute(pegs)
+        cum = [0, *accumulate(permute(rq.qtys))]  # requirement i is cum[i + 1] − cum[i]
     else:
         cum = [0, *rq.qtys]
     dues: list[int] = []
     sizes: list[int] = []
-    parts: list[list[Pegs]] = []
+    parts: list[Sequence[Pegs]] = []
     open_pegs: list[Pegs] = []  # the latest planned order's pegs, while its excess lasts
     open_left = 0  # that excess; it came before any receipt counted since, so it is used first
     lot_for_lot = not moq and not multiple
@@ -377,7 +393,7 @@ def _net(item: ItemPlan, rq: _Requirements, rc: _Receipts | None, free: int,
                 qty = total if total >= moq else moq
                 if multiple and qty % multiple:
                     qty += multiple - qty % multiple
-                open_pegs = pegs[start:end]
+                open_pegs = list(pegs[start:end])  # (a list: its excess may serve later days)
                 open_left = qty - total
                 dues.append(day)
                 sizes.append(qty)
@@ -430,9 +446,5 @@ def _net(item: ItemPlan, rq: _Requirements, rc: _Receipts | None, free: int,
 
 
 def _late(sku: str, rec: ScheduledReceipt, take: int, day: int, pegs: Pegs) -> MrpException:
-    when = date.fromordinal(day)
-    late = rec.due_date.toordinal() - day
-    return MrpException(
-        SUPPLY_LATE, sku, when,
-        f"{sku}: {rec.reference} is due {rec.due_date}, {late} day(s) after {Decimal(take) / SCALE} of it is "
-        f"needed on {when} ({', '.join(pegs) or 'safety stock'}): expedite it", rec.reference, pegs)
+    return MrpException(SUPPLY_LATE, sku, date.fromordinal(day), Decimal(take) / SCALE, rec.due_date,
+                        rec.due_date.toordinal() - day, pegs, rec.reference)

@@ -183,10 +183,8 @@ def test_supply_due_on_the_day_of_the_demand_counts_first() -> None:
 def test_a_release_before_as_of_is_an_exception() -> None:
     res = mrp([purchased("X", 10)], demand=[Demand("X", D(5), day(3), "SO-7")])
     assert res.planned_orders == (po("X", "5", day(3), ("SO-7",), lead=10),)
-    assert res.exceptions == (MrpException(
-        "release in the past", "X", day(-7),
-        "X: a planned purchase order of 5 due 2025-03-06 must be released 2025-02-24, 7 day(s) before 2025-03-03",
-        None, ("SO-7",)),)
+    assert res.exceptions == (MrpException("release in the past", "X", day(-7), D(5), day(3), 7, ("SO-7",)),)
+    assert res.exceptions[0].message == "X: the planned order of 5 due 2025-03-06 must be released 2025-02-24, 7 day(s) ago"
 
 
 def test_a_receipt_due_after_the_demand_it_must_cover_is_late() -> None:
@@ -199,7 +197,8 @@ def test_a_receipt_due_after_the_demand_it_must_cover_is_late() -> None:
     e = res.exceptions[0]
     assert (e.kind, e.sku, e.date, e.reference, e.pegged_to) == ("supply late for demand", "X", day(5), "PO-9",
                                                                   ("SO-1",))
-    assert "PO-9 is due 2025-03-13, 5 day(s) after 30 of it is needed on 2025-03-08 (SO-1)" in e.message
+    assert (e.qty, e.due_date, e.days) == (D(30), day(10), 5)
+    assert e.message == "X: PO-9 is due 2025-03-13, 5 day(s) after 30 of it is needed on 2025-03-08 (SO-1): expedite it"
     # A receipt bigger than the early need: only that part is pulled in; the rest still arrives on day 10.
     res = mrp([purchased("X", 2)], receipts=[ScheduledReceipt("X", D(100), day(10), "PO-9")],
               demand=[Demand("X", D(40), day(5), "SO-1"), Demand("X", D(50), day(8), "SO-2"),
