@@ -168,6 +168,7 @@ def _check(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mapp
 
 
 SCALE = 10_000  # quantities are kept to four places (bom.Q4): the run computes in integer units of 0.0001
+_D_SCALE = Decimal(SCALE)
 Pegs = tuple[str, ...]
 _V = TypeVar("_V")
 
@@ -255,7 +256,6 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
                for sku, bom in boms.items() if items[sku].kind == "manufactured"}
 
     dates = _Memo(date.fromordinal)  # day ordinal → date
-    decimals = _Decimals()
     orders: list[PlannedOrder] = []
     exceptions: list[MrpException] = []
     for sku in sorted(items, key=lambda s: (codes[s], s)):
@@ -285,39 +285,36 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
                   else tuple(dict.fromkeys(sum(p, ()))) for p in parts]
         release_dates = list(map(dates.__getitem__, releases))
         orders += map(tuple.__new__, repeat(PlannedOrder),  # PlannedOrder(…) without its Python-level __new__
-                      zip(repeat(sku), repeat(kind), map(decimals.__getitem__, sizes), release_dates,
+                      zip(repeat(sku), repeat(kind), map(_D_SCALE.__rtruediv__, map(Decimal, sizes)), release_dates,
                           map(dates.__getitem__, dues), pegged))
         if releases[0] < today:
             for at, release in enumerate(releases):
                 if release >= today:
                     break
-                exceptions.append(MrpException(RELEASE_IN_THE_PAST, sku, release_dates[at], decimals[sizes[at]],
+                exceptions.append(MrpException(RELEASE_IN_THE_PAST, sku, release_dates[at], Decimal(sizes[at]) / SCALE,
                                                dates[dues[at]], today - release, pegged[at]))
         if lines is not None:  # each component needs ceil(qty × n / d), due when the order is released
             neg_sizes = list(map(neg, sizes))
+            needs: dict[tuple[int, int], list[int]] = {}  # lines with the same ratio need the same
             for crq, n, d in lines:
                 crq.days += releases
                 crq.pegs += pegged
-                if d != 1:
-                    crq.qtys += map(neg, map(d.__rfloordiv__, map(n.__mul__, neg_sizes)))
-                elif n != 1:
-                    crq.qtys += map(n.__mul__, sizes)
-                else:
+                if d == 1 and n == 1:
                     crq.qtys += sizes
+                    continue
+                same = needs.get((n, d))
+                if same is None:
+                    if d == 1:
+                        same = needs[n, d] = list(map(n.__mul__, sizes))
+                    else:
+                        same = needs[n, d] = list(map(neg, map(d.__rfloordiv__, map(n.__mul__, neg_sizes))))
+                crq.qtys += same
     return MrpResult(tuple(orders), tuple(exceptions))
 
 
 # An item's planned orders while it is netted: due days, quantities (units) and, for each, the pegs of
 # the requirements it covers.
 Planned = tuple[list[int], list[int], list[Sequence[Pegs]]]
-
-
-class _Decimals(dict[int, Decimal]):
-    """units → Decimal, each computed once."""
-
-    def __missing__(self, units: int) -> Decimal:
-        value = self[units] = Decimal(units) / SCALE
-        return value
 
 
 class _Memo(dict[int, _V]):
