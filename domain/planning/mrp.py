@@ -38,7 +38,7 @@ from operator import itemgetter, neg, sub
 from typing import Literal, NamedTuple, TypeVar
 
 from domain.errors import Invalid
-from domain.planning.bom import Bom, BomLine, check_boms, low_level_codes
+from domain.planning.bom import Bom, check_boms, low_level_codes
 
 ItemKind = Literal["purchased", "manufactured"]
 OrderKind = Literal["purchase", "production"]
@@ -181,10 +181,11 @@ def _units(q: Decimal, what: str) -> int:
     return i
 
 
-def _factor(line: BomLine) -> tuple[int, int]:
+def _factor(qty_scrap: tuple[Decimal, Decimal]) -> tuple[int, int]:
     """`need(q, line)` as an integer ratio in lowest terms: need in units = ceil(q in units × n / d), exactly
     what `need` computes (q × qty × (100 + scrap) / 100, rounded up to four places)."""
-    n, d = (line.qty * (100 + line.scrap_pct)).as_integer_ratio()
+    qty, scrap = qty_scrap
+    n, d = (qty * (100 + scrap)).as_integer_ratio()
     d *= 100
     g = gcd(n, d)
     return n // g, d // g
@@ -252,7 +253,8 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
         rc.left.append(_units(r.qty, f"scheduled receipt {r.reference}"))
         rc.recs.append(r)
     # Each BOM's lines as (the component's requirements, n, d): exploding is integer arithmetic over lists.
-    explode = {sku: [(reqs[ln.component], *_factor(ln)) for ln in bom.lines]
+    ratios = _Memo2(_factor)
+    explode = {sku: [(reqs[ln.component], *ratios[ln.qty, ln.scrap_pct]) for ln in bom.lines]
                for sku, bom in boms.items() if items[sku].kind == "manufactured"}
 
     dates = _Memo(date.fromordinal)  # day ordinal → date
@@ -281,8 +283,7 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
         lines = explode.get(sku)
         kind: OrderKind = "purchase" if lines is None else "production"
         releases = list(map((-item.lead_time_days).__add__, dues))
-        pegged = [p[0] if len(p) == 1 or p.count(p[0]) == len(p)  # (count compares by identity first)
-                  else tuple(dict.fromkeys(sum(p, ()))) for p in parts]
+        pegged = list(map(tuple, map(dict.fromkeys, map(sum, parts, repeat(())))))  # joined, each once
         release_dates = list(map(dates.__getitem__, releases))
         orders += map(tuple.__new__, repeat(PlannedOrder),  # PlannedOrder(…) without its Python-level __new__
                       zip(repeat(sku), repeat(kind), map(_D_SCALE.__rtruediv__, map(Decimal, sizes)), release_dates,
@@ -317,6 +318,18 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
 Planned = tuple[list[int], list[int], list[Sequence[Pegs]]]
 
 
+class _Memo2(dict[tuple[Decimal, Decimal], tuple[int, int]]):
+    """A BOM line's ratio per (qty, scrap): a company has few distinct ones."""
+
+    def __init__(self, f: Callable[[tuple[Decimal, Decimal]], tuple[int, int]]) -> None:
+        super().__init__()
+        self.f = f
+
+    def __missing__(self, key: tuple[Decimal, Decimal]) -> tuple[int, int]:
+        value = self[key] = self.f(key)
+        return value
+
+
 class _Memo(dict[int, _V]):
     """f(key), computed once per key; `memo.__getitem__` maps over a list at C speed."""
 
@@ -346,7 +359,7 @@ def _net(item: ItemPlan, rq: _Requirements, rc: _Receipts | None, free: int,
         permute = itemgetter(*sorted(range(len(days)), key=days.__getitem__))
         days = permute(days)
         pegs = permute(pegs)
-        cum = [0, *accumulate(permute(rq.qtys))]  # requirement i is cum[i + 1] − cum[i]
+        cum = list(accumulate(permute(rq.qtys), initial=0))  # requirement i is cum[i + 1] − cum[i]
     else:
         cum = [0, *rq.qtys]
     dues: list[int] = []

@@ -266,5 +266,5 @@ def test_the_integer_explosion_is_exactly_need() -> None:
         line = BomLine("X", D(rng.randint(1, 40000)) / 10000 * rng.choice((1, 10, 100)),
                        rng.choice((D(0), D(1), D("2.5"), D("33.3333"), D(rng.randint(0, 9999)) / 100)))
         q_units = rng.randint(1, 10**9)
-        n, d = _factor(line)
+        n, d = _factor((line.qty, line.scrap_pct))
         assert D(-((-q_units * n) // d)) / SCALE == need(D(q_units) / SCALE, line)
