@@ -6,11 +6,12 @@ import random
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from domain.errors import Invalid
-from domain.planning.bom import Bom, BomLine, need
+from domain.planning.bom import Bom, BomLine, low_level_codes, need
 from domain.planning.mrp import (
     SCALE,
     Demand,
@@ -268,3 +269,103 @@ def test_the_integer_explosion_is_exactly_need() -> None:
         q_units = rng.randint(1, 10**9)
         n, d = _factor((line.qty, line.scrap_pct))
         assert D(-((-q_units * n) // d)) / SCALE == need(D(q_units) / SCALE, line)
+
+
+# --- against a plain reference ----------------------------------------------------------------------------
+
+def reference_mrp(items: dict[str, ItemPlan], boms: dict[str, Bom], on_hand: dict[str, Decimal],
+                  reserved: dict[str, Decimal], receipts: list[ScheduledReceipt], demand: list[Demand],
+                  as_of: date) -> tuple[list[PlannedOrder], list[tuple[str, date, str | None, tuple[str, ...]]]]:
+    """The rules of the module's docstring, written plainly: Decimals, one requirement at a time."""
+    codes = low_level_codes(boms, items)
+    reqs: dict[str, list[tuple[date, Decimal, tuple[str, ...]]]] = {sku: [] for sku in items}
+    for dm in sorted(demand, key=lambda d: (d.due_date, d.pegged_to, d.sku, d.qty)):
+        reqs[dm.sku].append((dm.due_date, dm.qty, (dm.pegged_to,)))
+    orders: list[PlannedOrder] = []
+    late: list[tuple[str, date, str | None, tuple[str, ...]]] = []
+    for sku in sorted(items, key=lambda s: (codes[s], s)):
+        it = items[sku]
+        free = on_hand.get(sku, D(0)) - reserved.get(sku, D(0)) - it.safety_stock
+        rs = sorted(reqs[sku], key=lambda r: r[0])
+        if free < 0:
+            at = next((i for i, r in enumerate(rs) if r[0] >= as_of), len(rs))
+            rs.insert(at, (as_of, -free, ()))
+            free = D(0)
+        sched: list[list[Any]] = [[r.due_date, r.qty, r.reference]
+                 for r in sorted(receipts, key=lambda r: (r.due_date, r.reference, r.sku, r.qty)) if r.sku == sku]
+        planned: list[tuple[date, Decimal, list[str]]] = []
+        open_pegs: list[str] = []
+        open_left = D(0)
+        for day in sorted({r[0] for r in rs}):
+            for sr in sched:
+                if sr[0] <= day:
+                    free += sr[1]
+                    sr[1] = D(0)
+            short, short_pegs = D(0), list[str]()
+            for _, q, pegs in (r for r in rs if r[0] == day):
+                take = min(q, open_left)
+                if take:
+                    open_left -= take
+                    q -= take
+                    open_pegs += pegs
+                take = min(q, free)
+                free -= take
+                q -= take
+                for sr in sched:
+                    if q and sr[1] and sr[0] > day:
+                        take = min(q, sr[1])
+                        sr[1] -= take
+                        q -= take
+                        late.append((sku, day, sr[2], pegs))
+                if q:
+                    short += q
+                    short_pegs += pegs
+            if short:
+                qty = lot_size(short, it.min_order_qty, it.order_multiple)
+                open_pegs, open_left = short_pegs, qty - short
+                planned.append((day, qty, short_pegs))
+        for due, qty, refs in planned:
+            release = due - timedelta(days=it.lead_time_days)
+            pegged = tuple(dict.fromkeys(refs))
+            made_here = it.kind == "manufactured"
+            orders.append(PlannedOrder(sku, "production" if made_here else "purchase", qty, release, due, pegged))
+            if made_here:
+                for line in boms[sku].lines:
+                    reqs[line.component].append((release, need(qty, line), pegged))
+    return orders, late
+
+
+def random_company(rng: random.Random) -> dict[str, Any]:
+    n = rng.randint(3, 14)
+    skus = [f"I{i:02d}" for i in range(n)]
+    boms: dict[str, Bom] = {}
+    for i, sku in enumerate(skus[:-2]):
+        if rng.random() < 0.7:  # components only further down the list: no cycles
+            comps = rng.sample(skus[i + 1:], rng.randint(1, min(4, n - i - 1)))
+            boms[sku] = Bom(sku, tuple(BomLine(c, D(rng.choice(("1", "2", "3", "0.5", "0.25", "1.3333"))),
+                                               D(rng.choice(("0", "0", "5", "2.5", "12.75")))) for c in comps))
+    qty = ("0", "0", "0", "5", "10", "25", "7.5")
+    items = {s: ItemPlan(s, "manufactured" if s in boms else "purchased", rng.randint(0, 12),
+                         D(rng.choice(qty)), D(rng.choice(qty + ("40", "100"))), D(rng.choice(qty)))
+             for s in skus}
+    on_hand = {s: D(rng.randint(0, 60)) for s in skus if rng.random() < 0.6}
+    reserved = {s: D(rng.randint(0, 30)) for s in skus if rng.random() < 0.2}
+    receipts = [ScheduledReceipt(rng.choice(skus), D(rng.randint(1, 80)), day(rng.randint(-3, 30)), f"PO-{k}")
+                for k in range(rng.randint(0, 6))]
+    demand = [Demand(rng.choice(skus[:3]), D(rng.randint(1, 50)), day(rng.randint(-2, 40)), f"SO-{k}")
+              for k in range(rng.randint(0, 8))]
+    return {"items": items, "boms": boms, "on_hand": on_hand, "reserved": reserved, "receipts": receipts,
+            "demand": demand, "as_of": AS_OF}
+
+
+def test_random_companies_agree_with_the_plain_reference() -> None:
+    rng = random.Random(2025)
+    for _ in range(300):
+        company = random_company(rng)
+        res = run_mrp(**company)
+        orders, late = reference_mrp(**company)
+        assert list(res.planned_orders) == orders
+        assert [(e.sku, e.date, e.reference, e.pegged_to) for e in res.exceptions if e.kind == "supply late for demand"] \
+            == late
+        assert [(e.sku, e.date) for e in res.exceptions if e.kind == "release in the past"] == \
+            [(p.sku, p.release_date) for p in orders if p.release_date < AS_OF]
