@@ -253,7 +253,7 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
         rc.left.append(_units(r.qty, f"scheduled receipt {r.reference}"))
         rc.recs.append(r)
     # Each BOM's lines as (the component's requirements, n, d): exploding is integer arithmetic over lists.
-    ratios = _Memo2(_factor)
+    ratios = {key: _factor(key) for key in {(ln.qty, ln.scrap_pct) for bom in boms.values() for ln in bom.lines}}
     explode = {sku: [(reqs[ln.component], *ratios[ln.qty, ln.scrap_pct]) for ln in bom.lines]
                for sku, bom in boms.items() if items[sku].kind == "manufactured"}
 
@@ -316,18 +316,6 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
 # An item's planned orders while it is netted: due days, quantities (units) and, for each, the pegs of
 # the requirements it covers.
 Planned = tuple[list[int], list[int], list[Sequence[Pegs]]]
-
-
-class _Memo2(dict[tuple[Decimal, Decimal], tuple[int, int]]):
-    """A BOM line's ratio per (qty, scrap): a company has few distinct ones."""
-
-    def __init__(self, f: Callable[[tuple[Decimal, Decimal]], tuple[int, int]]) -> None:
-        super().__init__()
-        self.f = f
-
-    def __missing__(self, key: tuple[Decimal, Decimal]) -> tuple[int, int]:
-        value = self[key] = self.f(key)
-        return value
 
 
 class _Memo(dict[int, _V]):
