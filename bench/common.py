@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import os
 import signal
@@ -292,3 +293,13 @@ async def stack(connections: int) -> AsyncIterator[Stack]:
             with console.status("stopping the dev server…"):
                 db.dispose()
                 await env.shutdown()
+
+
+RESULTS = Path(__file__).with_name("results.json")
+
+
+def save_result(key: str, res: dict[str, Any]) -> None:
+    """Write one benchmark's figures into bench/results.json under `key`; the others' figures stay."""
+    everything = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    everything[key] = res
+    RESULTS.write_text(json.dumps(everything, indent=2) + "\n")

@@ -9,17 +9,14 @@ company is generated and converted beforehand. Target (issue 5): under 1 s at 1Ã
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 from typing import Any
 
-from bench.common import console, progress
+from bench.common import RESULTS, console, progress, save_result
 from bench.planning_data import generate
 from domain.planning.kitting import KitOrder, OrderLine, StockLevel, kitting
 
 TARGET_S = 1.0
-RESULTS = Path(__file__).with_name("results.json")
 
 
 def inputs(scale: int) -> tuple[list[KitOrder], dict[str, str], dict[str, Any], dict[str, StockLevel], str]:
@@ -74,9 +71,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     a = ap.parse_args(argv)
     res = run(tuple(a.scales), a.repeat)
     report(res)
-    everything = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    everything["kitting"] = res  # the other benchmarks' figures stay
-    RESULTS.write_text(json.dumps(everything, indent=2) + "\n")
+    save_result("kitting", res)
     console.print(f"written to {RESULTS} (kitting)")
     return res
 

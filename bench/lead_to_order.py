@@ -63,7 +63,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.routes.common import POLL_FIRST
-from bench.common import FlowError, Phase, check, console, drive, ms, pct, progress, stack
+from bench.common import FlowError, Phase, check, console, drive, ms, pct, progress, save_result, stack
 from bench.skeleton import (
     SkelApproval,
     SkelDecision,
@@ -378,9 +378,7 @@ def report(res: dict[str, Any]) -> None:
 
 def save(res: dict[str, Any]) -> None:
     """Into bench/results.json under "lead_to_order", keeping what the other benchmarks wrote there."""
-    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    data["lead_to_order"] = res
-    RESULTS.write_text(json.dumps(data, indent=2) + "\n")
+    save_result("lead_to_order", res)
     console.print(f"written to {RESULTS} (lead_to_order)")
 
 

@@ -15,19 +15,16 @@ machine the wall clock also counts other processes' turns.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 
-from bench.common import console, progress
+from bench.common import RESULTS, console, progress, save_result
 from bench.planning_data import TODAY, generate
 from domain.planning.bom import Bom
 from domain.planning.mrp import Demand, ItemPlan, ScheduledReceipt, run_mrp
 
 TARGET_S = 2.0
-RESULTS = Path(__file__).with_name("results.json")
 
 
 def inputs(scale: int) -> tuple[dict[str, Any], str]:
@@ -104,9 +101,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     a = ap.parse_args(argv)
     res = run(tuple(a.scales), a.repeat)
     report(res)
-    everything = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    everything["mrp"] = res  # the other benchmarks' figures stay
-    RESULTS.write_text(json.dumps(everything, indent=2) + "\n")
+    save_result("mrp", res)
     console.print(f"written to {RESULTS} (mrp)")
     return res
 
