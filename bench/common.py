@@ -3,6 +3,7 @@ flows concurrently, percentiles, CPU accounting, progress bars."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -303,3 +304,18 @@ def save_result(key: str, res: dict[str, Any]) -> None:
     everything = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     everything[key] = res
     RESULTS.write_text(json.dumps(everything, indent=2) + "\n")
+
+
+def scaling_main(key: str, doc: str | None, run: Callable[[tuple[int, ...], int], dict[str, Any]],
+                 report: Callable[[dict[str, Any]], None], argv: list[str] | None = None) -> dict[str, Any]:
+    """The command line of a pure benchmark run at several sizes (`--scales 1 2 4 --repeat 3`): run,
+    report, and save under `key`."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scales", type=int, nargs="+", default=[1, 2, 4])
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args(argv)
+    res = run(tuple(a.scales), a.repeat)
+    report(res)
+    save_result(key, res)
+    console.print(f"written to {RESULTS} ({key})")
+    return res

@@ -8,11 +8,10 @@ company is generated and converted beforehand. Target (issue 5): under 1 s at 1Ã
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
-from bench.common import RESULTS, console, progress, save_result
+from bench.common import console, progress, scaling_main
 from bench.planning_data import generate
 from domain.planning.kitting import KitOrder, OrderLine, StockLevel, kitting
 
@@ -65,15 +64,7 @@ def report(res: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scales", type=int, nargs="+", default=[1, 2, 4])
-    ap.add_argument("--repeat", type=int, default=3)
-    a = ap.parse_args(argv)
-    res = run(tuple(a.scales), a.repeat)
-    report(res)
-    save_result("kitting", res)
-    console.print(f"written to {RESULTS} (kitting)")
-    return res
+    return scaling_main("kitting", __doc__, run, report, argv)
 
 
 if __name__ == "__main__":

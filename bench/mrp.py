@@ -14,12 +14,11 @@ machine the wall clock also counts other processes' turns.
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from typing import Any
 
-from bench.common import RESULTS, console, progress, save_result
+from bench.common import console, progress, scaling_main
 from bench.planning_data import TODAY, generate
 from domain.planning.bom import Bom
 from domain.planning.mrp import Demand, ItemPlan, ScheduledReceipt, run_mrp
@@ -95,15 +94,7 @@ def report(res: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scales", type=int, nargs="+", default=[1, 2, 4])
-    ap.add_argument("--repeat", type=int, default=3)
-    a = ap.parse_args(argv)
-    res = run(tuple(a.scales), a.repeat)
-    report(res)
-    save_result("mrp", res)
-    console.print(f"written to {RESULTS} (mrp)")
-    return res
+    return scaling_main("mrp", __doc__, run, report, argv)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import platform
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -116,49 +118,30 @@ def _inbox_rows(ib: dict[str, Any]) -> list[tuple[str, str, str]]:
     return rows
 
 
+async def _guarded(name: str, run: Callable[[], Awaitable[dict[str, Any]] | dict[str, Any]],
+                   report: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """One benchmark: its figures, reported; a failure is recorded and the others still run."""
+    console.rule(name)
+    try:
+        res = run()
+        res = await res if inspect.isawaitable(res) else res
+        report(res)
+        return res
+    except Exception as e:  # noqa: BLE001 - reported, and the other benchmarks still run
+        failed = {"error": f"{type(e).__name__}: {e}"}
+        console.print(f"[red]{name} failed: {failed['error']}[/red]")
+        return failed
+
+
 async def run_all() -> dict[str, Any]:
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    console.rule("engine floor")
-    ef: dict[str, Any]
-    try:
-        ef = await engine_floor.run(count=200, rounds=4, engine_features=True)
-        engine_floor.report(ef)
-    except Exception as e:  # noqa: BLE001 - reported, and the other benchmark still runs
-        ef = {"error": f"{type(e).__name__}: {e}"}
-        console.print(f"[red]engine floor failed: {ef['error']}[/red]")
-    console.rule("lead to order")
-    lo: dict[str, Any]
-    try:
-        lo = await lead_to_order.run(runs=200)
-        lead_to_order.report(lo)
-    except Exception as e:  # noqa: BLE001
-        lo = {"error": f"{type(e).__name__}: {e}"}
-        console.print(f"[red]lead to order failed: {lo['error']}[/red]")
-    console.rule("inbox")
-    ib: dict[str, Any]
-    try:
-        ib = await inbox.run()
-        inbox.report(ib)
-    except Exception as e:  # noqa: BLE001
-        ib = {"error": f"{type(e).__name__}: {e}"}
-        console.print(f"[red]inbox failed: {ib['error']}[/red]")
-    console.rule("kitting")
-    kt: dict[str, Any]
-    try:
-        kt = kitting_bench.run()
-        kitting_bench.report(kt)
-    except Exception as e:  # noqa: BLE001
-        kt = {"error": f"{type(e).__name__}: {e}"}
-        console.print(f"[red]kitting failed: {kt['error']}[/red]")
-    console.rule("mrp")
-    mr: dict[str, Any]
-    try:
-        mr = mrp_bench.run()
-        mrp_bench.report(mr)
-    except Exception as e:  # noqa: BLE001
-        mr = {"error": f"{type(e).__name__}: {e}"}
-        console.print(f"[red]mrp failed: {mr['error']}[/red]")
+    ef = await _guarded("engine floor", lambda: engine_floor.run(count=200, rounds=4, engine_features=True),
+                        engine_floor.report)
+    lo = await _guarded("lead to order", lambda: lead_to_order.run(runs=200), lead_to_order.report)
+    ib = await _guarded("inbox", inbox.run, inbox.report)
+    kt = await _guarded("kitting", kitting_bench.run, kitting_bench.report)
+    mr = await _guarded("mrp", mrp_bench.run, mrp_bench.report)
     return {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "loadavg_before": [round(x, 2) for x in load_before],
