@@ -85,12 +85,8 @@ class LeadToOrder:
         self.status = opp.stage
         workflow.upsert_search_attributes([STAGE.value_set(opp.stage), CUSTOMER.value_set(opp.customer)])
 
-        def accepted() -> str | None:
-            return next((n for n, h in self.quotes.items()
-                         if h.done() and h.exception() is None and h.result() == "accepted"), None)
-
-        await workflow.wait_condition(lambda: self.lost is not None or accepted() is not None)
-        self.won = None if self.lost is not None else accepted()
+        await workflow.wait_condition(lambda: self.lost is not None or self._accepted() is not None)
+        self.won = None if self.lost is not None else self._accepted()
         reason = f"opportunity lost: {self.lost}" if self.lost is not None else f"quotation {self.won} was accepted"
         for handle in self.quotes.values():
             if not handle.done():
@@ -201,6 +197,11 @@ class LeadToOrder:
     def _validate_activity(self, cmd: rules.ActivityCommand) -> None:
         self._check_activity(cmd)
 
+    def _accepted(self) -> str | None:
+        """The quotation whose process ended accepted (the customer's yes, the order created), if any."""
+        return next((n for n, h in self.quotes.items()
+                     if h.done() and h.exception() is None and h.result() == "accepted"), None)
+
     # --- the opportunity ------------------------------------------------------------------------------
 
     def _check_opportunity(self, actor: approval_rules.Actor) -> rules.OpportunityRef:
@@ -219,7 +220,7 @@ class LeadToOrder:
             opp = self._check_opportunity(cmd.actor)
             if cmd.draft.opportunity != opp.number:
                 raise Invalid(f"the quotation is for {cmd.draft.opportunity}, not this process's {opp.number}")
-            if any(h.done() and h.exception() is None and h.result() == "accepted" for h in self.quotes.values()):
+            if self._accepted() is not None:
                 raise Conflict(f"opportunity {opp.number} is won")
         except DomainError as e:
             raise refusal(e) from None
