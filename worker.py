@@ -21,10 +21,11 @@ from workflows.approval import Approval
 from workflows.expense_claim import ExpenseClaim
 from workflows.lead_to_order import LeadToOrder
 from workflows.order_fulfilment import OrderFulfilment
+from workflows.production_order import ProductionOrder
 from workflows.purchase import Purchase
 from workflows.quotation import Quotation
 
-WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, Purchase, Quotation]
+WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation]
 # The sandbox re-imports a workflow's modules for every run, to keep runs apart. Our shared workflow
 # modules hold no state (definitions and pure helpers only), so they are passed through: imported once.
 RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(

@@ -36,11 +36,13 @@ def all_activities(db: Any) -> list[Callable[..., Any]]:
     from activities.approvals import ApprovalActivities
     from activities.crm import CrmActivities
     from activities.expenses import ExpenseActivities
+    from activities.production import ProductionActivities
     from activities.purchasing import PurchaseActivities
     from activities.sales import SalesActivities
 
     out: list[Callable[..., Any]] = []
-    for cls in (ApprovalActivities, CrmActivities, ExpenseActivities, PurchaseActivities, SalesActivities):
+    for cls in (ApprovalActivities, CrmActivities, ExpenseActivities, ProductionActivities, PurchaseActivities,
+                SalesActivities):
         obj = cls(db)
         out += [getattr(obj, name) for name in dir(obj)
                 if hasattr(getattr(obj, name), "__temporal_activity_definition")]

@@ -83,10 +83,14 @@ class SalesActivities:
 
     @activity.defn
     @business_errors
-    def reserve_sales_order(self, number: str, process_id: str) -> dict[str, str]:
+    def reserve_sales_order(self, number: str, process_id: str, attempt: int = 0) -> dict[str, str]:
+        """Reserve what stock allows (again after supply arrived: `attempt` 1, 2, …); says what is short."""
         with self.db.write() as s:
-            short: dict[str, str] = sales.reserve_order(s, number, f"{process_id}:reserve")["short"]
-            stage = "waiting for stock" if short else "reserved"
+            key = f"{process_id}:reserve" + (f":{attempt}" if attempt else "")
+            short: dict[str, str] = sales.reserve_order(s, number, key)["short"]
+            if attempt and short:
+                return short  # still waiting: the monitor's step stays as it is
+            stage = "waiting for supply" if short else "ready to deliver"
             detail = ", ".join(f"{sku} short {qty}" for sku, qty in short.items()) or "all lines reserved"
             processes.advance(s, process_id, stage, detail=detail)
             return short

@@ -19,13 +19,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import approvals as approval_rules
-from domain import crm, expenses, purchasing, sales
+from domain import crm, expenses, production, purchasing, sales
 from domain.db import Database
 from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable, from_kind
 from domain.schema import Customer, Task
 from domain.schema.types import utcnow
 from domain.services import approvals, common, org
 from domain.services import crm as crm_svc
+from domain.services import production as production_svc
 from domain.services import purchasing as purchasing_svc
 from domain.services import sales as sales_svc
 from workflows.approval import Approval
@@ -33,6 +34,7 @@ from workflows.common import AMOUNT, BUSINESS_KEY, CUSTOMER, OWNER, PROCESS_TYPE
 from workflows.expense_claim import ExpenseClaim
 from workflows.lead_to_order import LeadToOrder
 from workflows.order_fulfilment import OrderFulfilment
+from workflows.production_order import ChangeCommand, ProductionOrder, ProgressCommand
 from workflows.purchase import Purchase
 from workflows.quotation import Quotation
 
@@ -272,6 +274,29 @@ class Platform:
         update = Quotation.accept if accept else Quotation.reject
         return await self.update(handle, update,  # type: ignore[no-any-return]
                                  sales.AcceptCommand(actor=actor, reason="" if accept else reason))
+
+    # --- production ---------------------------------------------------------------------------------
+
+    async def _production_handle(self, number: str) -> WorkflowHandle[Any, Any]:
+        row = await self.read(production_svc.order, number)
+        return self.client.get_workflow_handle(row.process_id)
+
+    async def report_progress(self, actor: approval_rules.Actor, number: str,
+                              progress: production.ProgressIn) -> production.ProductionState:
+        return await self.update(await self._production_handle(number),  # type: ignore[no-any-return]
+                                 ProductionOrder.progress, ProgressCommand(actor=actor, progress=progress))
+
+    async def request_production_change(self, actor: approval_rules.Actor, number: str,
+                                        change: production.ChangeIn) -> str:
+        return await self.update(await self._production_handle(number),  # type: ignore[no-any-return]
+                                 ProductionOrder.request_change, ChangeCommand(actor=actor, change=change))
+
+    async def deliver_sales_order(self, actor: approval_rules.Actor, number: str) -> str:
+        so = await self.read(sales_svc.order, number)
+        if so.status in ("completed", "cancelled"):
+            raise Conflict(f"sales order {number} is {so.status}")
+        return await self.update(self.client.get_workflow_handle(so.process_id),  # type: ignore[no-any-return]
+                                 OrderFulfilment.deliver, actor)
 
     # --- tasks ------------------------------------------------------------------------------------
 

@@ -12,12 +12,19 @@ from domain.errors import Invalid
 # The chart of accounts every company starts with.
 CHART: list[tuple[str, str, str]] = [
     ("1000", "Bank", "asset"),
+    ("1100", "Accounts receivable", "asset"),
     ("1200", "Inventory", "asset"),
+    ("1300", "Work in progress", "asset"),
     ("2000", "Accounts payable", "liability"),
     ("2100", "Goods received not invoiced", "liability"),
     ("2200", "Employee payable", "liability"),
+    ("2300", "Accrued production wages", "liability"),
+    ("2500", "Sales tax payable", "liability"),
     ("3000", "Opening balance equity", "equity"),
+    ("4000", "Sales revenue", "income"),
+    ("5000", "Cost of goods sold", "expense"),
     ("5100", "Stock adjustments", "expense"),
+    ("5400", "Production overhead absorbed", "expense"),
     ("6100", "Travel", "expense"),
     ("6200", "Meals and entertainment", "expense"),
     ("6300", "Lodging", "expense"),
@@ -27,6 +34,8 @@ CHART: list[tuple[str, str, str]] = [
 ]
 BANK, INVENTORY, GRNI, EMPLOYEE_PAYABLE, OPENING_EQUITY, STOCK_ADJUSTMENTS = (
     "1000", "1200", "2100", "2200", "3000", "5100")
+RECEIVABLES, WIP, ACCRUED_WAGES, SALES_TAX, REVENUE, COGS, OVERHEAD_ABSORBED = (
+    "1100", "1300", "2300", "2500", "4000", "5000", "5400")
 
 
 class Posting(BaseModel):

@@ -42,6 +42,8 @@ POLICIES: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
     # Chains used only when their rule calls for them (a discount above 10 %, an order over credit).
     "quotation_discount": [("0", [("role", "sales_manager")])],
     "sales_credit": [("0", [("role", "finance")])],
+    # A change to a production order (quantity or date): the planner's manager.
+    "production_change": [("0", [("manager", "")])],
 }
 SUPPLIERS = ["Acme Metals", "Volt Motors", "Northwind Components"]
 CUSTOMERS = [("Globex Corporation", "50000"), ("Initech", "20000"), ("Umbrella Retail", "100000")]

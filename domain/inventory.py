@@ -9,10 +9,15 @@ from domain.money import MAX_VALUE, money, qty_str
 
 
 def after_move(sku: str, on_hand: Decimal, stock_value: Decimal, qty: Decimal,
-               unit_cost: Decimal | None) -> tuple[Decimal, Decimal, Decimal]:
+               unit_cost: Decimal | None, value: Decimal | None = None) -> tuple[Decimal, Decimal, Decimal]:
     """(new on_hand, new stock value, unit cost used) for a move of `qty` (+ in, - out).
 
-    Receipts come in at their own cost; issues go out at the current moving average."""
+    Receipts come in at their own cost (or at an exact total `value`, as finished goods do at their actual
+    cost); issues go out at the current moving average."""
+    if value is not None and qty > 0:
+        if value < 0:
+            raise Invalid("stock coming in needs a value of zero or more")
+        unit_cost = (value / qty).quantize(Decimal("0.0001"))
     if qty == 0:
         raise Invalid("a stock move needs a quantity other than zero")
     if abs(qty) * (unit_cost or Decimal(0)) > MAX_VALUE or abs(qty) > MAX_VALUE:
@@ -24,7 +29,7 @@ def after_move(sku: str, on_hand: Decimal, stock_value: Decimal, qty: Decimal,
         if unit_cost is None or unit_cost < 0:
             raise Invalid("stock coming in needs a unit cost of zero or more")
         cost = unit_cost
-        new_value = stock_value + money(qty * cost)
+        new_value = stock_value + (money(value) if value is not None else money(qty * cost))
     else:
         cost = (stock_value / on_hand) if on_hand else Decimal(0)
         new_value = Decimal(0) if new_on_hand == 0 else stock_value - money(-qty * cost)

@@ -33,6 +33,8 @@ class RequisitionDraft(BaseModel):
     lines: list[RequisitionLineIn]
     lead_time_days: int = 0
     steps: list[ChainStep] = []  # the approval chain resolved at submission
+    sales_order: str | None = None  # planned by MRP for this sales order
+    notify: list[str] = []  # workflow ids told when goods arrive (the production orders waiting for them)
 
 
 class ReceiptLineIn(BaseModel):

@@ -1,22 +1,49 @@
-"""OrderFulfilment: a sales order on its way to the customer. This first version reserves stock and
-waits: kitting, MRP, production, delivery and costing come with the order-to-cost process.
+"""OrderFulfilment (以销定产): a sales order on its way to the customer, and back as revenue and margin.
 
-Process: reserve each line as far as stock allows (the rest is short) → wait.
-Waits: on the salesperson's (or an admin's) cancel, which gives the reservations back.
-Children: none yet."""
+Process: (direct orders: record, and finance approves one over credit) → reserve each line as far as stock
+allows → if short: kitting, then MRP for what is missing (the run is stored) → its planned orders in one
+batch (生产任务单批量新增): production orders become `ProductionOrder` processes, purchases one `Purchase`
+process per supplier (approved by amount like any requisition) → wait for supply, reserving again each time
+some arrives → ready to deliver → delivery (a Update by the warehouse, the salesperson or an admin): the
+goods leave stock, revenue and cost of goods sold are posted, and the order gets its cost and margin →
+completed.
+Waits: on supply (signals from the processes it started, and an hourly look), on delivery, and on a cancel
+by the salesperson (or an admin) until supply was ordered, which gives the reservations back.
+Children: Approval (credit); ProductionOrder and Purchase processes, started as children that outlive it
+(ABANDON), linked to it by the sales order number."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.production import ProductionActivities
     from activities.sales import SalesActivities
     from domain import approvals as approval_rules
     from domain import sales as rules
     from domain.errors import Conflict, DomainError, Forbidden
 
 from workflows.approval import start_approval
-from workflows.common import approval_or_withdrawal, refusal, run, set_stage
+from workflows.common import (
+    AMOUNT,
+    BUSINESS_KEY,
+    OWNER,
+    PROCESS_TYPE,
+    SALESPERSON,
+    STAGE,
+    approval_or_withdrawal,
+    refusal,
+    run,
+    set_stage,
+)
+from workflows.production_order import ProductionOrder
+from workflows.purchase import Purchase
+
+RECHECK = timedelta(hours=1)
 
 
 @workflow.defn
@@ -26,7 +53,11 @@ class OrderFulfilment:
         self.status = "reserving"
         self.short: dict[str, str] = {}
         self.cancel_by: str | None = None
+        self.deliver_by: str | None = None
         self.recorded = False
+        self.supply_ordered = False
+        self.arrivals = 0
+        self.seen = 0  # arrivals already looked at
 
     @workflow.run
     async def run(self, order: rules.OrderRef) -> str:
@@ -49,10 +80,64 @@ class OrderFulfilment:
                     return await self._close("cancelled" if outcome is None else "rejected")
         self.recorded = True
         self.short = await run(SalesActivities.reserve_sales_order, order.number, wf_id)
-        self.status = "waiting for stock" if self.short else "reserved"
+        if not workflow.patched("order-to-cost"):  # started before production existed: it only waits
+            self.status = "waiting for stock" if self.short else "reserved"
+            set_stage(self.status)
+            await workflow.wait_condition(lambda: self.cancel_by is not None)
+            return await self._close("cancelled")
+        if self.short and self.cancel_by is None:
+            await self._supply(order, wf_id)
+        attempt = 0
+        while self.short and self.cancel_by is None:
+            self.status = "waiting for supply"
+            self.seen = self.arrivals
+            try:
+                await workflow.wait_condition(lambda: self.arrivals > self.seen or self.cancel_by is not None,
+                                              timeout=RECHECK)
+            except TimeoutError:
+                pass
+            if self.cancel_by is None:
+                attempt += 1
+                self.short = await run(SalesActivities.reserve_sales_order, order.number, wf_id, attempt)
+        if self.cancel_by is not None:
+            return await self._close("cancelled")
+        self.status = "ready to deliver"
         set_stage(self.status)
-        await workflow.wait_condition(lambda: self.cancel_by is not None)
-        return await self._close("cancelled")
+        await workflow.wait_condition(lambda: self.cancel_by is not None or self.deliver_by is not None)
+        if self.deliver_by is None:
+            return await self._close("cancelled")
+        self.status = "delivering"
+        await run(ProductionActivities.deliver, order.number, wf_id, self.deliver_by)
+        self.status = "completed"
+        set_stage("completed")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status
+
+    async def _supply(self, order: rules.OrderRef, wf_id: str) -> None:
+        """Kitting and MRP for what is short, then every planned order started in one batch."""
+        self.status = "planning"
+        set_stage("planning")
+        plan = await run(ProductionActivities.plan_order, order.number, wf_id, workflow.now().date())
+        if not plan["planned"]:
+            return  # supply already on its way covers it: wait for it
+        prefix = wf_id[:wf_id.index("sales-order-")] if "sales-order-" in wf_id else ""
+        made, buys = await run(ProductionActivities.create_supply, order.number, plan["run_id"], wf_id, prefix)
+        self.supply_ordered = True  # from here on a cancel is refused: production and purchasing are under way
+        set_stage("waiting for supply")
+        for ref in made:
+            await workflow.start_child_workflow(
+                ProductionOrder.run, ref, id=f"{prefix}production-order-{ref.number}",
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                search_attributes=_attrs("production_order", ref.number, ref.planner, 0, order.owner))
+        for draft in buys:
+            await workflow.start_child_workflow(
+                Purchase.run, draft, id=f"{prefix}purchase-{draft.number}",
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                search_attributes=_attrs("purchase", draft.number, draft.requester, draft.total, order.owner))
+
+    @workflow.signal
+    def supply_arrived(self) -> None:
+        self.arrivals += 1
 
     async def _close(self, status: str) -> str:
         """Cancelled (or refused credit): the order's reservations go back; handlers finish first."""
@@ -77,6 +162,9 @@ class OrderFulfilment:
                                 f"sales order {self.order.number}")
             if self.cancel_by is not None:  # a cancel during reservation is honoured right after it
                 raise Conflict(f"sales order {self.order.number} is {self.status}")
+            if self.supply_ordered or self.deliver_by is not None or self.status == "completed":
+                raise Conflict(f"sales order {self.order.number} is {self.status}: production and purchasing are "
+                               f"under way for it, so it can no longer be cancelled")
         except DomainError as e:
             raise refusal(e) from None
 
@@ -91,6 +179,38 @@ class OrderFulfilment:
     def _validate_cancel(self, actor: approval_rules.Actor) -> None:
         self._check_cancel(actor)
 
+    def _check_deliver(self, actor: approval_rules.Actor) -> None:
+        assert self.order is not None
+        try:
+            if actor.username != self.order.owner and not {"warehouse", "admin"} & set(actor.roles):
+                raise Forbidden(f"only the warehouse, {self.order.owner} (the salesperson) or an admin can deliver "
+                                f"sales order {self.order.number}")
+            if self.status != "ready to deliver" or self.deliver_by is not None or self.cancel_by is not None:
+                detail = ", ".join(f"{sku} short {q}" for sku, q in self.short.items())
+                raise Conflict(f"sales order {self.order.number} is {self.status}"
+                               + (f" ({detail})" if detail and self.status == "waiting for supply" else "")
+                               + ": only an order ready to deliver can be delivered")
+        except DomainError as e:
+            raise refusal(e) from None
+
+    @workflow.update
+    async def deliver(self, actor: approval_rules.Actor) -> str:
+        self._check_deliver(actor)
+        self.deliver_by = actor.username
+        await workflow.wait_condition(lambda: self.status == "completed")
+        return self.status
+
+    @deliver.validator
+    def _validate_deliver(self, actor: approval_rules.Actor) -> None:
+        self._check_deliver(actor)
+
     @workflow.query
     def current_status(self) -> str:
         return self.status
+
+
+def _attrs(type_: str, key: str, owner: str, amount: object, salesperson: str) -> TypedSearchAttributes:
+    return TypedSearchAttributes([
+        SearchAttributePair(PROCESS_TYPE, type_), SearchAttributePair(BUSINESS_KEY, key),
+        SearchAttributePair(OWNER, owner), SearchAttributePair(AMOUNT, float(amount)),  # type: ignore[arg-type]
+        SearchAttributePair(STAGE, "submitted"), SearchAttributePair(SALESPERSON, salesperson)])

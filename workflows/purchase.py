@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.approval import start_approval
 from workflows.common import approval_or_withdrawal, check_withdraw, refusal, run, set_stage
+from workflows.production_order import notify
 
 
 @workflow.defn
@@ -111,12 +112,16 @@ class Purchase:
         self.order = new_state  # taken at once, so a concurrent receipt is checked against it
         self.receipts += 1
         try:
-            return await run(PurchaseActivities.receive_goods, self.order.number, workflow.info().workflow_id,
-                             cmd.lines, cmd.actor.username, f"{workflow.info().workflow_id}:receipt:{self.receipts}")
+            state: rules.OrderState = await run(
+                PurchaseActivities.receive_goods, self.order.number, workflow.info().workflow_id, cmd.lines,
+                cmd.actor.username, f"{workflow.info().workflow_id}:receipt:{self.receipts}")
         except ActivityError:
             # The database refused the receipt: give back what this receipt had counted.
             self.order = rules.unapply_receipt(self.order, cmd.lines)
             raise
+        if self.draft is not None and self.draft.notify:  # production orders waiting for these goods
+            await notify(self.draft.notify)
+        return state
 
     @receive.validator
     def _validate_receive(self, cmd: rules.ReceiveCommand) -> None:

@@ -8,6 +8,7 @@ from domain.schema.inventory import Item, StockBalance, StockLedgerEntry
 from domain.schema.manufacturing import BomLineRow, BomRow, WorkCentre
 from domain.schema.parties import Customer, Role, Supplier, User, UserRole
 from domain.schema.processes import IdempotencyRecord, Process, ProcessStep, Sequence
+from domain.schema.production import MrpRun, ProductionMaterial, ProductionOrder
 from domain.schema.purchasing import (
     GoodsReceipt,
     GoodsReceiptLine,
@@ -25,5 +26,6 @@ __all__ = [
     "GoodsReceipt", "GoodsReceiptLine", "IdempotencyRecord", "Item", "JournalEntry", "JournalLine",
     "Process", "ProcessStep", "PurchaseOrder", "PurchaseOrderLine", "PurchaseRequisition",
     "RequisitionLine", "Role", "Sequence", "StockBalance", "StockLedgerEntry", "Supplier", "Task",
-    "TaskEvent", "User", "UserRole", "BomRow", "BomLineRow", "WorkCentre",
+    "TaskEvent", "User", "UserRole", "BomRow", "BomLineRow", "WorkCentre", "MrpRun", "ProductionMaterial",
+    "ProductionOrder",
 ]

@@ -23,6 +23,8 @@ class PurchaseRequisition(Base):
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
     process_id: Mapped[str] = mapped_column(String(200), unique=True)
     purchase_order_id: Mapped[int | None] = mapped_column(ForeignKey("purchase_orders.id"), nullable=True)
+    # Planned by MRP for this sales order (None: asked for by hand).
+    sales_order_number: Mapped[str | None] = mapped_column(String(30), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lines: Mapped[list[RequisitionLine]] = relationship(lazy="selectin", cascade="all, delete-orphan",

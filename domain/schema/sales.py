@@ -68,6 +68,15 @@ class SalesOrder(Base):
     process_id: Mapped[str] = mapped_column(String(200), index=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Written when the goods leave (delivery): revenue net of tax, cost of the goods at their value in stock.
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revenue: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    cost_material: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    cost_labour: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    cost_overhead: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    cost_total: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    margin: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    notice: Mapped[str] = mapped_column(String(500), default="", server_default="")  # production news for sales
 
     lines: Mapped[list[SalesOrderLine]] = relationship(lazy="selectin", cascade="all, delete-orphan",
                                                        order_by="SalesOrderLine.id")

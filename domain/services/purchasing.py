@@ -29,7 +29,8 @@ def record_requisition(session: Session, draft: purchasing.RequisitionDraft, pro
         return req
     items = stock.items_by_sku(session, [ln.sku for ln in draft.lines])
     req = PurchaseRequisition(number=draft.number, requester=draft.requester, justification=draft.justification,
-                              total=draft.total, supplier_id=draft.supplier_id, process_id=process_id)
+                              total=draft.total, supplier_id=draft.supplier_id, process_id=process_id,
+                              sales_order_number=draft.sales_order)
     req.lines = [RequisitionLine(item_id=items[ln.sku].id, sku=ln.sku, qty=ln.qty, est_unit_price=ln.est_unit_price)
                  for ln in draft.lines]
     session.add(req)

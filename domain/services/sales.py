@@ -220,9 +220,20 @@ def order_view(session: Session, row: SalesOrder) -> dict[str, Any]:
         "created_at": row.created_at,
         "lines": [{"sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price, "net": ln.net,
                    "reserved_qty": ln.reserved_qty} for ln in row.lines],
-        # Production, purchasing, cost and margin arrive with the order-to-cost process (issue 5).
-        "production_orders": [], "purchase_orders": [], "revenue": row.total, "cost": None, "margin": None,
+        **supply_of(session, row.number),
+        # Revenue net of tax; cost and margin once delivered (the goods at their value in stock).
+        "revenue": row.revenue if row.revenue is not None else sum((ln.net for ln in row.lines), Decimal(0)),
+        "cost": None if row.cost_total is None else {
+            "material": row.cost_material, "labour": row.cost_labour, "overhead": row.cost_overhead,
+            "total": row.cost_total},
+        "margin": row.margin, "delivered_at": row.delivered_at, "notice": row.notice or None,
     }
+
+
+def supply_of(session: Session, number: str) -> dict[str, Any]:
+    from domain.services.production import for_sales_order  # production builds on this module
+
+    return for_sales_order(session, number)
 
 
 def record_direct_order(session: Session, ref: sales.OrderRef, process_id: str) -> SalesOrder:
@@ -246,19 +257,22 @@ def record_direct_order(session: Session, ref: sales.OrderRef, process_id: str) 
 
 
 def customer_summary(session: Session, customer: Customer, recent: int = 50) -> dict[str, Any]:
-    """What the customer detail adds: contacts, the most recent orders, the credit position, and the
-    lifetime value booked (orders not cancelled). Margin needs the cost of what was delivered, which
-    the order-to-cost process records (issue 5): until then it is None, not a made-up zero."""
+    """What the customer detail adds: contacts, the most recent orders, the credit position, the lifetime
+    value booked (orders not cancelled), and revenue and margin of what was delivered (margin None before
+    the first delivery, not a made-up zero)."""
+    from domain.services.production import customer_margin
     orders = session.execute(select(SalesOrder).where(SalesOrder.customer_id == customer.id)
                              .order_by(SalesOrder.id.desc()).limit(recent)).scalars().all()
     booked = session.execute(select(func.coalesce(func.sum(SalesOrder.total), 0)).where(
         SalesOrder.customer_id == customer.id, SalesOrder.status != "cancelled")).scalar_one()
     contacts = session.execute(select(Contact).where(Contact.customer_id == customer.id)
                                .order_by(Contact.id)).scalars().all()
+    delivered, margin_ = customer_margin(session, customer.id)
     return {
         "contacts": [{"name": c.name, "email": c.email, "phone": c.phone or None} for c in contacts],
         "orders": [{"sales_order_id": o.number, "status": o.status, "total": o.total, "currency": o.currency,
-                    "created_at": o.created_at} for o in orders],
+                    "margin": o.margin, "created_at": o.created_at} for o in orders],
         "credit": credit_position(session, customer.id, Decimal(0)).model_dump(exclude={"order_value"}),
-        "lifetime_revenue": money(Decimal(booked)), "lifetime_margin": None,
+        "lifetime_revenue": money(Decimal(booked)), "delivered_revenue": delivered,
+        "lifetime_margin": margin_,
     }

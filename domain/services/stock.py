@@ -46,7 +46,8 @@ def locked_balance(session: Session, item_id: int) -> StockBalance:
 
 
 def move(session: Session, sku: str, qty: Decimal, *, unit_cost: Decimal | None, voucher_type: str,
-         voucher_no: str, key: str, reason: str = "", actor: str = "system") -> StockLedgerEntry:
+         voucher_no: str, key: str, reason: str = "", actor: str = "system",
+         value: Decimal | None = None) -> StockLedgerEntry:
     """One stock ledger entry; on-hand never goes negative (Conflict); retried keys return the first entry."""
     item = item_by_sku(session, sku)
     bal = locked_balance(session, item.id)
@@ -56,7 +57,7 @@ def move(session: Session, sku: str, qty: Decimal, *, unit_cost: Decimal | None,
     ).scalar_one_or_none()
     if existing is not None:
         return existing
-    new_on_hand, new_value, cost = inventory.after_move(sku, bal.on_hand, bal.stock_value, qty, unit_cost)
+    new_on_hand, new_value, cost = inventory.after_move(sku, bal.on_hand, bal.stock_value, qty, unit_cost, value)
     entry = StockLedgerEntry(item_id=item.id, qty=qty, unit_cost=cost, value_change=new_value - bal.stock_value,
                              on_hand_after=new_on_hand, voucher_type=voucher_type, voucher_no=voucher_no,
                              reason=reason, created_by=actor, idempotency_key=key)

@@ -1,0 +1,123 @@
+"""Activities of order fulfilment's production path and of the ProductionOrder process."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from temporalio import activity
+
+from activities import business_errors
+from domain import approvals as approval_rules
+from domain import production as rules
+from domain import purchasing as purchasing_rules
+from domain.db import Database
+from domain.errors import Invalid
+from domain.schema import Item
+from domain.services import approvals, common, org, planning, processes, production
+
+MAX_SUPPLY_PROCESSES = 1000  # per sales order: an order needing more is split (Temporal's child limit is 2,000)
+
+
+class ProductionActivities:
+    def __init__(self, db: Database):
+        self.db = db
+
+    @activity.defn
+    @business_errors
+    def plan_order(self, number: str, process_id: str, as_of: date) -> dict[str, Any]:
+        """Kitting, then MRP for what the order still lacks; the run is stored (once per order)."""
+        with self.db.write() as s:
+            def effect() -> dict[str, Any]:
+                kit = planning.order_kitting(s, number)
+                short = [f"{ln['sku']} short {ln['shortage'].normalize():f}" for ln in kit["lines"] if ln["shortage"]]
+                processes.advance(s, process_id, "kitting", detail=("; ".join(short) or "kit complete")[:300])
+                run = planning.plan_for_order(s, number, as_of=as_of, actor="system")
+                if len(run.result["planned_orders"]) > MAX_SUPPLY_PROCESSES:
+                    raise Invalid(f"sales order {number} needs {len(run.result['planned_orders'])} planned orders; "
+                                  f"split it (at most {MAX_SUPPLY_PROCESSES} per order)")
+                processes.advance(s, process_id, "MRP", detail=f"run {run.number}: {run.planned_count} planned "
+                                                               f"order(s), {run.exception_count} exception(s)")
+                return {"run_id": run.number, "planned": run.planned_count}
+
+            result: dict[str, Any] = common.once(s, f"{process_id}:plan", effect)
+            return result
+
+    @activity.defn
+    @business_errors
+    def create_supply(self, number: str, run_id: str, process_id: str, id_prefix: str
+                      ) -> tuple[list[rules.ProductionRef], list[purchasing_rules.RequisitionDraft]]:
+        """Production orders and requisitions of the run, in one batch (生产任务单批量新增)."""
+        with self.db.write() as s:
+            people = org.people(s)
+            planner = next((p for p in sorted(people) if "planner" in people[p].roles and people[p].active), "admin")
+            out = production.create_supply(s, number, run_id, planner=planner, id_prefix=id_prefix,
+                                           notify_order=process_id, key=f"{process_id}:supply")
+            made = [rules.ProductionRef.model_validate(x) for x in out["production"]]
+            buys = [purchasing_rules.RequisitionDraft.model_validate(x) for x in out["purchases"]]
+            processes.advance(s, process_id, "waiting for supply",
+                              detail=f"{len(made)} production order(s), {len(buys)} purchase requisition(s)")
+            return made, buys
+
+    @activity.defn
+    @business_errors
+    def try_release(self, number: str, key: str) -> dict[str, Any]:
+        with self.db.write() as s:
+            return production.try_release(s, number, key)
+
+    @activity.defn
+    @business_errors
+    def report_progress(self, number: str, progress: rules.ProgressIn, actor: str, key: str
+                        ) -> rules.ProductionState:
+        with self.db.write() as s:
+            return rules.ProductionState.model_validate(
+                production.report_progress(s, number, progress, actor=actor, key=key))
+
+    @activity.defn
+    @business_errors
+    def change_steps(self, number: str, requester: str) -> list[approval_rules.ChainStep]:
+        """The change's approval chain, by the order's value at standard cost."""
+        with self.db.read() as s:
+            row = production.order(s, number)
+            item = s.get(Item, row.item_id)
+            value = max(row.qty * (item.standard_cost if item else Decimal(0)), Decimal("0.01"))
+            return approvals.chain_for(s, "production_change", value, requester)
+
+    @activity.defn
+    @business_errors
+    def apply_change(self, number: str, change: rules.ChangeIn, key: str) -> rules.ProductionState:
+        with self.db.write() as s:
+            return rules.ProductionState.model_validate(production.apply_change(s, number, change, key))
+
+    @activity.defn
+    @business_errors
+    def mark_late(self, number: str, process_id: str, key: str) -> None:
+        """The order is past due: an alert for the planners and a notice for the salesperson (进度分享)."""
+        with self.db.write() as s:
+            late = production.mark_late(s, number)
+            approvals.open_task(s, approval_rules.TaskSpec(
+                task_id=f"{key}-p", workflow_id=f"{process_id}:late", process_id=process_id,
+                process_type="production_order", kind="alert", title=late["notice"][:200], business_key=number,
+                candidate_role="planner", priority=80, due_hours=24))
+            if late["salesperson"]:
+                approvals.open_task(s, approval_rules.TaskSpec(
+                    task_id=f"{key}-s", workflow_id=f"{process_id}:late", process_id=process_id,
+                    process_type="production_order", kind="notice", title=late["notice"][:200], business_key=number,
+                    candidate_user=late["salesperson"], priority=60, due_hours=24))
+
+    @activity.defn
+    @business_errors
+    def clear_late(self, number: str, process_id: str) -> None:
+        with self.db.write() as s:
+            production.clear_late(s, number)
+            approvals.close_open_tasks(s, f"{process_id}:late", "completed", "production order completed")
+
+    @activity.defn
+    @business_errors
+    def deliver(self, number: str, process_id: str, actor: str) -> dict[str, Any]:
+        with self.db.write() as s:
+            out = production.deliver(s, number, actor=actor, key=f"{process_id}:deliver")
+            processes.advance(s, process_id, "completed", detail=f"delivered; margin {out['margin']}", close=True,
+                              status="completed")
+            return out

@@ -1,0 +1,215 @@
+"""Kitting and MRP over the database: load the company into planning's pure types, run, store the run."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.errors import Conflict, Invalid, NotFound
+from domain.planning.kitting import KitOrder, OrderLine, StockLevel, kitting
+from domain.planning.mrp import Demand, ItemPlan, MrpResult, ScheduledReceipt, run_mrp
+from domain.schema import (
+    Item,
+    MrpRun,
+    ProductionOrder,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    SalesOrder,
+    SalesOrderLine,
+    StockBalance,
+)
+from domain.services import boms as bom_service
+from domain.services import common
+from domain.services import sales as sales_service
+
+OPEN_ORDER_STATUSES = ("open", "in_fulfilment")
+ZERO = Decimal(0)
+
+
+def _items(session: Session) -> dict[str, ItemPlan]:
+    rows = session.execute(select(Item.sku, Item.kind, Item.lead_time_days, Item.safety_stock, Item.min_order_qty,
+                                  Item.order_multiple)).all()
+    return {r.sku: ItemPlan(r.sku, r.kind, r.lead_time_days, r.safety_stock, r.min_order_qty, r.order_multiple)
+            for r in rows}
+
+
+def _stock(session: Session) -> dict[str, tuple[Decimal, Decimal]]:
+    rows = session.execute(select(Item.sku, StockBalance.on_hand, StockBalance.reserved)
+                           .join(StockBalance, StockBalance.item_id == Item.id)).all()
+    return {r.sku: (r.on_hand, r.reserved) for r in rows}
+
+
+def open_receipts(session: Session, today: date) -> list[ScheduledReceipt]:
+    """Supply on its way: purchase order lines not yet received, production orders not yet finished."""
+    out = [ScheduledReceipt(r.sku, r.qty - r.received_qty, r.expected_date or today, r.number)
+           for r in session.execute(
+               select(PurchaseOrderLine.sku, PurchaseOrderLine.qty, PurchaseOrderLine.received_qty,
+                      PurchaseOrder.expected_date, PurchaseOrder.number)
+               .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.po_id)
+               .where(PurchaseOrder.status.in_(("open", "partially_received"))))
+           if r.qty > r.received_qty]
+    out += [ScheduledReceipt(r.sku, r.qty - r.completed_qty, r.due_date, r.number)
+            for r in session.execute(
+                select(ProductionOrder.sku, ProductionOrder.qty, ProductionOrder.completed_qty,
+                       ProductionOrder.due_date, ProductionOrder.number)
+                .where(ProductionOrder.status.in_(("waiting_material", "released"))))
+            if r.qty > r.completed_qty]
+    return out
+
+
+def open_demand(session: Session, today: date, only: str | None = None) -> list[Demand]:
+    """What open sales orders still need (ordered − reserved for them), due on their requested date."""
+    q = (select(SalesOrder.number, SalesOrder.requested_date, SalesOrderLine.sku, SalesOrderLine.qty,
+                SalesOrderLine.reserved_qty)
+         .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
+         .where(SalesOrder.status.in_(OPEN_ORDER_STATUSES)))
+    if only is not None:
+        q = q.where(SalesOrder.number == only)
+    return [Demand(r.sku, r.qty - r.reserved_qty, max(r.requested_date or today, today), r.number)
+            for r in session.execute(q) if r.qty > r.reserved_qty]
+
+
+def _planned_view(p: Any) -> dict[str, Any]:
+    return {"sku": p.sku, "kind": p.kind, "qty": p.qty, "release_date": p.release_date, "due_date": p.due_date,
+            "pegged_to": list(p.pegged_to)}
+
+
+def _exception_view(e: Any) -> dict[str, Any]:
+    return {"kind": e.kind, "sku": e.sku, "date": e.date, "qty": e.qty, "due_date": e.due_date, "days": e.days,
+            "pegged_to": list(e.pegged_to), "reference": e.reference, "message": e.message}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return f"{v.normalize():f}" if v == v.to_integral() else f"{v:f}"
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+def mrp(session: Session, *, as_of: date, demand: list[Demand] | None = None,
+        receipts: list[ScheduledReceipt] | None = None) -> MrpResult:
+    """One MRP run over the company as it stands (demand: all open sales orders unless given; receipts:
+    open purchase and production orders unless given)."""
+    stock = _stock(session)
+    return run_mrp(items=_items(session), boms=bom_service.load_all(session),
+                   on_hand={k: v[0] for k, v in stock.items()}, reserved={k: v[1] for k, v in stock.items()},
+                   receipts=open_receipts(session, as_of) if receipts is None else receipts,
+                   demand=open_demand(session, as_of) if demand is None else demand, as_of=as_of)
+
+
+def store_run(session: Session, result: MrpResult, *, as_of: date, scope: str, what_if: bool,
+              actor: str) -> MrpRun:
+    run = MrpRun(number=common.next_number(session, "MRP"), as_of=as_of, scope=scope, what_if=what_if,
+                 created_by=actor, planned_count=len(result.planned_orders),
+                 exception_count=len(result.exceptions),
+                 result=_jsonable({"planned_orders": [_planned_view(p) for p in result.planned_orders],
+                                   "exceptions": [_exception_view(e) for e in result.exceptions]}))
+    session.add(run)
+    session.flush()
+    return run
+
+
+def run_view(run: MrpRun) -> dict[str, Any]:
+    return {"run_id": run.number, "as_of": run.as_of, "scope": run.scope, "what_if": run.what_if,
+            "created_by": run.created_by, "created_at": run.created_at, "planned_count": run.planned_count,
+            "exception_count": run.exception_count, **run.result}
+
+
+def get_run(session: Session, number: str) -> MrpRun:
+    run = session.execute(select(MrpRun).where(MrpRun.number == number)).scalar_one_or_none()
+    if run is None:
+        raise NotFound(f"no MRP run {number}")
+    return run
+
+
+def runs(session: Session, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    rows = session.execute(select(MrpRun.number, MrpRun.as_of, MrpRun.scope, MrpRun.what_if, MrpRun.created_by,
+                                  MrpRun.created_at, MrpRun.planned_count, MrpRun.exception_count)
+                           .order_by(MrpRun.id.desc()).limit(limit).offset(offset)).all()
+    return [{"run_id": r.number, "as_of": r.as_of, "scope": r.scope, "what_if": r.what_if,
+             "created_by": r.created_by, "created_at": r.created_at, "planned_count": r.planned_count,
+             "exception_count": r.exception_count} for r in rows]
+
+
+def plan_for_order(session: Session, number: str, *, as_of: date, actor: str) -> MrpRun:
+    """MRP for what one sales order still lacks (the rest of the company's supply nets against it)."""
+    demand = open_demand(session, as_of, only=number)
+    result = mrp(session, as_of=as_of, demand=demand)
+    return store_run(session, result, as_of=as_of, scope=number, what_if=False, actor=actor)
+
+
+# --- kitting ---------------------------------------------------------------------------------------------
+
+def order_kitting(session: Session, number: str) -> dict[str, Any]:
+    """Kitting of one open sales order for what it still lacks (ordered − reserved), after the open orders
+    ahead of it in priority (requested date, then creation) took the free stock they lack."""
+    order = sales_service.order(session, number)
+    reserved = {ln.sku: ln.reserved_qty for ln in order.lines}
+    if order.status not in OPEN_ORDER_STATUSES and order.status != "pending_credit":
+        return _done_kitting(order.number, order.status, order.lines)
+    rows = session.execute(
+        select(SalesOrder.number, SalesOrder.requested_date, SalesOrder.created_at, SalesOrderLine.sku,
+               SalesOrderLine.qty, SalesOrderLine.reserved_qty)
+        .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
+        .where(SalesOrder.status.in_(OPEN_ORDER_STATUSES) | (SalesOrder.number == number))).all()
+    lines: dict[str, list[OrderLine]] = {}
+    keys: dict[str, tuple[Any, ...]] = {}
+    for r in rows:
+        keys[r.number] = (r.requested_date or date.max, r.created_at)
+        if r.qty > r.reserved_qty:
+            lines.setdefault(r.number, []).append(OrderLine(r.sku, r.qty - r.reserved_qty))
+    if number not in lines:  # everything it orders is reserved for it
+        return {"sales_order_id": number, "status": order.status, "complete": True,
+                "max_buildable": _single(order.lines, lambda ln: ln.qty),
+                "lines": [{"sku": ln.sku, "kind": "ordered", "required": ZERO, "reserved": ln.reserved_qty,
+                           "available": ZERO, "allocated": ZERO, "shortage": ZERO, "to_build": ZERO}
+                          for ln in order.lines], "products": []}
+    orders = [KitOrder(n, tuple(ls), keys[n]) for n, ls in lines.items()]
+    items: dict[str, str] = {r.sku: r.kind for r in session.execute(select(Item.sku, Item.kind))}
+    stock = {sku: StockLevel(oh, rs) for sku, (oh, rs) in _stock(session).items()}
+    kit = kitting(orders, items, bom_service.load_all(session), stock, only=number)[0]
+    products = [{"sku": p.sku, "qty": p.qty, "reserved": reserved.get(p.sku, ZERO),
+                 "max_buildable": p.max_buildable + reserved.get(p.sku, ZERO)} for p in kit.products]
+    max_buildable = products[0]["max_buildable"] if len(order.lines) == 1 and products else None
+    return {"sales_order_id": number, "status": order.status, "complete": kit.complete,
+            "max_buildable": max_buildable, "products": products,
+            "lines": [{"sku": ln.sku, "kind": items.get(ln.sku), "required": ln.required,
+                       "reserved": reserved.get(ln.sku, ZERO), "available": ln.available,
+                       "allocated": ln.allocated, "shortage": ln.shortage, "to_build": ln.to_build}
+                      for ln in kit.lines]}
+
+
+def _single(lines: Any, f: Any) -> Any:
+    return f(lines[0]) if len(lines) == 1 else None
+
+
+def _done_kitting(number: str, status: str, lines: Any) -> dict[str, Any]:
+    if status == "cancelled":
+        raise Conflict(f"sales order {number} is cancelled: there is nothing to kit")
+    return {"sales_order_id": number, "status": status, "complete": True,
+            "max_buildable": _single(lines, lambda ln: ln.qty), "products": [],
+            "lines": [{"sku": ln.sku, "kind": "ordered", "required": ZERO, "reserved": ZERO, "available": ZERO,
+                       "allocated": ZERO, "shortage": ZERO, "to_build": ZERO} for ln in lines]}
+
+
+def check_what_if(demand: list[dict[str, Any]], receipts: list[dict[str, Any]] | None, as_of: date
+                  ) -> tuple[list[Demand], list[ScheduledReceipt] | None]:
+    """Explicit demand and receipts of a what-if run as planning's types (the API validated their fields)."""
+    if not demand:
+        raise Invalid("a what-if run needs at least one demand line")
+    d = [Demand(x["sku"], x["qty"], x["due_date"], x.get("reference") or f"what-if {i + 1}")
+         for i, x in enumerate(demand)]
+    r = None if receipts is None else [
+        ScheduledReceipt(x["sku"], x["qty"], x["due_date"], x.get("reference") or f"receipt {i + 1}")
+        for i, x in enumerate(receipts)]
+    return d, r
+

@@ -1,0 +1,205 @@
+"""ProductionOrder (生产任务单): one order to make an item, from release to the last finished goods.
+
+Process: wait for the kit (every component free in stock; rechecked when supply arrives, and hourly) →
+released (a `kitted` order gets its whole kit issued now) → progress reports (Updates: good units, labour
+hours, scrap; a `backflush` order consumes its components with each) each receive finished goods into stock
+at actual cost → completed when all are made.
+Waits: on the kit, on progress, and on the due date: when it ends unfinished, an alert task for the planners
+and a notice for the sales order's salesperson (cleared at completion).
+Change requests (qty or date, 生产任务变更) go through an Approval child (the planner's manager) before they
+apply. Children: Approval. Tells its `notify` processes (the parent order, the sales order) when finished
+goods arrive."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, time, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
+    from activities.production import ProductionActivities
+    from domain import approvals as approval_rules
+    from domain import production as rules
+    from domain.errors import Conflict, DomainError, Forbidden
+
+from workflows.approval import start_approval
+from workflows.common import approval_or_withdrawal, refusal, run, set_stage
+
+RECHECK = timedelta(hours=1)  # a waiting order looks at stock again at least this often
+PRODUCTION_ROLES = {"planner", "warehouse", "admin"}
+
+
+class ProgressCommand(BaseModel):
+    actor: approval_rules.Actor
+    progress: rules.ProgressIn
+
+
+class ChangeCommand(BaseModel):
+    actor: approval_rules.Actor
+    change: rules.ChangeIn
+
+
+async def notify(workflow_ids: list[str]) -> None:
+    """Tell the processes waiting for this supply to look at stock again (a finished one is skipped)."""
+    for wf_id in workflow_ids:
+        try:
+            await workflow.get_external_workflow_handle(wf_id).signal("supply_arrived")
+        except Exception:  # noqa: BLE001 - it ended already: nothing waits any more
+            workflow.logger.info("not notifying %s: it has ended", wf_id)
+
+
+@workflow.defn
+class ProductionOrder:
+    def __init__(self) -> None:
+        self.ref: rules.ProductionRef | None = None
+        self.state: rules.ProductionState | None = None
+        self.recheck = False
+        self.reports = 0
+        self.receipts = 0  # finished-goods receipts not yet announced to `notify`
+        self.changes = 0
+        self.change_open = False
+        self.late_key: str | None = None
+        self.seen: rules.ProductionState | None = None  # the state the main loop last looked at
+
+    @workflow.run
+    async def run(self, ref: rules.ProductionRef) -> str:
+        self.ref = ref
+        self.state = rules.ProductionState(number=ref.number, sku=ref.sku, qty=ref.qty, issue_method=ref.issue_method,
+                                           due_date=ref.due_date)
+        wf_id = workflow.info().workflow_id
+        set_stage("waiting for material")
+        self.recheck = True
+        while self.state.status != "completed":
+            if self.state.status == "waiting_material" and self.recheck:
+                self.recheck = False
+                r = await run(ProductionActivities.try_release, ref.number, f"{wf_id}:release")
+                if r["status"] == "released" and self.state.status == "waiting_material":
+                    self.state = self.state.model_copy(update={"status": "released", "wait_reason": ""})
+                    set_stage("in production")
+                elif r["status"] == "waiting_material":
+                    self.state = self.state.model_copy(update={"wait_reason": r["wait_reason"]})
+            if self.receipts:
+                self.receipts = 0
+                await notify(ref.notify)
+            deadline = datetime.combine(self.state.due_date + timedelta(days=1), time(0), tzinfo=workflow.now().tzinfo)
+            if self.late_key is None and workflow.now() >= deadline:
+                self.late_key = str(workflow.uuid4())
+                await run(ProductionActivities.mark_late, ref.number, wf_id, self.late_key)
+                set_stage("late")
+            waits = [RECHECK] if self.state.status == "waiting_material" else []
+            if self.late_key is None:
+                waits.append(max(deadline - workflow.now(), timedelta(seconds=1)))
+            due, self.seen = self.state.due_date, self.state
+            try:
+                await workflow.wait_condition(lambda: self.recheck or self.receipts > 0 or self.state is not self.seen,
+                                              timeout=min(waits) if waits else None)
+            except TimeoutError:
+                self.recheck = self.state.status == "waiting_material"
+            if self.state.due_date != due and self.late_key is not None:  # a new date: lateness starts over
+                await run(ProductionActivities.clear_late, ref.number, wf_id)
+                self.late_key = None
+        await workflow.wait_condition(lambda: not self.change_open and workflow.all_handlers_finished())
+        if self.late_key is not None:
+            await run(ProductionActivities.clear_late, ref.number, wf_id)
+        await notify(ref.notify)
+        set_stage("completed")
+        return "completed"
+
+    @workflow.signal
+    def supply_arrived(self) -> None:
+        self.recheck = True
+
+    # --- progress -------------------------------------------------------------------------------------
+
+    def _check_progress(self, cmd: ProgressCommand) -> rules.ProductionState:
+        assert self.state is not None
+        try:
+            if not PRODUCTION_ROLES & set(cmd.actor.roles):
+                raise Forbidden("only a planner, the warehouse or an admin can report production progress")
+            return rules.check_progress(self.state, cmd.progress)
+        except DomainError as e:
+            raise refusal(e) from None
+
+    @workflow.update
+    async def progress(self, cmd: ProgressCommand) -> rules.ProductionState:
+        assert self.ref is not None
+        self.state = self._check_progress(cmd)  # taken at once: a concurrent report is checked against it
+        self.reports += 1
+        wf_id = workflow.info().workflow_id
+        p = cmd.progress
+        try:
+            result: rules.ProductionState = await run(ProductionActivities.report_progress, self.ref.number, p,
+                                                      cmd.actor.username, f"{wf_id}:progress:{self.reports}")
+        except ActivityError:
+            # Refused by the database (components not on hand): give back what this report had counted.
+            assert self.state is not None
+            self.state = self.state.model_copy(update={
+                "completed_qty": self.state.completed_qty - p.completed_qty,
+                "scrap_qty": self.state.scrap_qty - p.scrap_qty, "status": "released"})
+            raise
+        if p.completed_qty:
+            self.receipts += 1
+        return result
+
+    @progress.validator
+    def _validate_progress(self, cmd: ProgressCommand) -> None:
+        self._check_progress(cmd)
+
+    # --- change requests ------------------------------------------------------------------------------
+
+    def _check_change(self, cmd: ChangeCommand) -> None:
+        assert self.state is not None
+        try:
+            if not {"planner", "admin"} & set(cmd.actor.roles):
+                raise Forbidden("only a planner or an admin can ask to change a production order")
+            if self.change_open:
+                raise Conflict(f"production order {self.state.number} already has a change waiting for approval")
+            rules.check_change(self.state, cmd.change)
+        except DomainError as e:
+            raise refusal(e) from None
+
+    @workflow.update
+    async def request_change(self, cmd: ChangeCommand) -> str:
+        """Starts the approval and answers at once; the change applies when (and if) it is approved."""
+        self._check_change(cmd)
+        self.change_open = True
+        self.changes += 1
+        steps = await run(ProductionActivities.change_steps, self.state.number if self.state else "",
+                          cmd.actor.username)
+        asyncio.create_task(self._decide_change(cmd, steps, self.changes))  # noqa: RUF006 (awaited via change_open)
+        return "pending_approval"
+
+    @request_change.validator
+    def _validate_change(self, cmd: ChangeCommand) -> None:
+        self._check_change(cmd)
+
+    async def _decide_change(self, cmd: ChangeCommand, steps: list[approval_rules.ChainStep], n: int) -> None:
+        assert self.ref is not None and self.state is not None
+        wf_id = workflow.info().workflow_id
+        c = cmd.change
+        what = "; ".join(x for x in (f"quantity → {c.qty.normalize():f}" if c.qty is not None else "",
+                                     f"due → {c.due_date}" if c.due_date is not None else "") if x)
+        try:
+            child = await start_approval(approval_rules.ApprovalRequest(
+                process_id=wf_id, process_type="production_order", business_key=self.ref.number,
+                title=f"Change {self.ref.number} ({self.ref.sku}): {what}. {c.reason}"[:200],
+                amount=None, requester=cmd.actor.username, steps=steps), f"{wf_id}/change-{n}")
+            outcome = await approval_or_withdrawal(child, lambda: self.state is not None
+                                                   and self.state.status == "completed")
+            if outcome is not None and outcome.approved:
+                try:
+                    new = await run(ProductionActivities.apply_change, self.ref.number, c, f"{wf_id}:change:{n}")
+                    self.state = self.state.model_copy(update={"qty": new.qty, "due_date": new.due_date})
+                    self.recheck = True
+                except ActivityError:
+                    workflow.logger.info("change %s of %s no longer applies", n, self.ref.number)
+        finally:
+            self.change_open = False
+
+    @workflow.query
+    def current_status(self) -> str:
+        return self.state.status if self.state else "starting"
