@@ -96,10 +96,23 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         healthy = all(v == "ok" for v in parts.values())
         return ok({"status": "ok" if healthy else "unavailable", **parts}, 200 if healthy else 503)
 
-    from api.routes import auth, boms, crm, expenses, ledger, master, processes, purchasing, sales, tasks, ui
+    from api.routes import (
+        auth,
+        boms,
+        crm,
+        expenses,
+        ledger,
+        master,
+        processes,
+        production,
+        purchasing,
+        sales,
+        tasks,
+        ui,
+    )
 
     for r in (auth.router, crm.router, crm.rules_router, sales.router, tasks.router, expenses.router, purchasing.requisitions, purchasing.orders, master.router,
-              boms.router, ledger.router, processes.router, ui.router):
+              boms.router, ledger.router, processes.router, production.router, ui.router):
         app.include_router(r)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -1,0 +1,116 @@
+"""Order to production to cost over HTTP: a sales order's kitting and delivery, production orders (progress,
+change requests) and MRP runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import Field
+
+from api.auth import Principal
+from api.deps import CurrentUser, PlatformDep, as_actor, require_role
+from api.encoding import ok
+from api.routes.common import Limit, Offset
+from api.routes.sales import _order
+from api.schemas import Body
+from domain import production
+from domain.errors import Invalid
+from domain.purchasing import MAX_QTY
+from domain.services import planning
+from domain.services import production as production_svc
+
+router = APIRouter(prefix="/api", tags=["production"])
+Reader = Annotated[Principal, Depends(require_role("admin", "planner", "buyer", "warehouse", "cfo", "finance",
+                                                   "sales_manager"))]
+Planner = Annotated[Principal, Depends(require_role("admin", "planner"))]
+MAX_WHAT_IF_LINES = 10_000
+
+
+@router.get("/sales-orders/{number}/kitting")
+async def order_kitting(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
+    def read(s: Any) -> Any:
+        _order(s, user, number)  # 404 unless the caller may see the order
+        return planning.order_kitting(s, number)
+    return ok(await platform.read(read))
+
+
+@router.post("/sales-orders/{number}/deliver")
+async def deliver(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
+    await platform.read(lambda s: _order(s, user, number))
+    status = await platform.deliver_sales_order(as_actor(user), number)
+    return ok({"sales_order_id": number, "status": status})
+
+
+@router.get("/production-orders")
+async def list_production_orders(user: Reader, platform: PlatformDep, status: str | None = None,
+                                 sales_order: str | None = None, limit: Limit = 50, offset: Offset = 0) -> Any:
+    return ok(await platform.read(lambda s: production_svc.views(s, limit=limit, offset=offset, status=status,
+                                                                 sales_order=sales_order)))
+
+
+@router.get("/production-orders/{number}")
+async def get_production_order(number: str, user: Reader, platform: PlatformDep) -> Any:
+    return ok(await platform.read(lambda s: production_svc.view(s, production_svc.order(s, number))))
+
+
+@router.post("/production-orders/{number}/progress")
+async def report_progress(number: str, body: production.ProgressIn, user: CurrentUser, platform: PlatformDep) -> Any:
+    state = await platform.report_progress(as_actor(user), number, body)
+    return ok(await platform.read(lambda s: {**production_svc.view(s, production_svc.order(s, number)),
+                                             "status": state.status}))
+
+
+@router.post("/production-orders/{number}/change-requests", status_code=202)
+async def request_change(number: str, body: production.ChangeIn, user: CurrentUser, platform: PlatformDep) -> Any:
+    status = await platform.request_production_change(as_actor(user), number, body)
+    return ok({"production_order_id": number, "status": status}, 202)
+
+
+class DemandIn(Body):
+    sku: str = Field(min_length=1, max_length=60)
+    qty: Decimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
+    due_date: date
+    reference: str | None = Field(default=None, max_length=60)
+
+
+class MrpRunIn(Body):
+    demand: list[DemandIn] | None = Field(default=None, max_length=MAX_WHAT_IF_LINES)
+    scheduled_receipts: list[DemandIn] | None = Field(default=None, max_length=MAX_WHAT_IF_LINES)
+    as_of: date | None = None
+
+
+@router.post("/planning/mrp-runs", status_code=201)
+async def run_mrp(body: MrpRunIn, user: Planner, platform: PlatformDep) -> Any:
+    """No demand: every open sales order against the company's stock and open supply (stored, changes
+    nothing else: the planned orders are suggestions). Explicit demand (and receipts): a what-if run."""
+    as_of = body.as_of or datetime.now(UTC).date()
+    if body.scheduled_receipts is not None and body.demand is None:
+        raise Invalid("scheduled receipts are for a what-if run: give its demand too")
+
+    def write(s: Any) -> Any:
+        if body.demand is None:
+            result = planning.mrp(s, as_of=as_of)
+            run = planning.store_run(s, result, as_of=as_of, scope="all open sales orders", what_if=False,
+                                     actor=user.username)
+        else:
+            demand, receipts = planning.check_what_if(
+                [d.model_dump() for d in body.demand],
+                None if body.scheduled_receipts is None else [r.model_dump() for r in body.scheduled_receipts],
+                as_of)
+            result = planning.mrp(s, as_of=as_of, demand=demand, receipts=receipts)
+            run = planning.store_run(s, result, as_of=as_of, scope="what-if", what_if=True, actor=user.username)
+        return planning.run_view(run)
+    return ok(await platform.write(write), 201)
+
+
+@router.get("/planning/mrp-runs")
+async def list_mrp_runs(user: Reader, platform: PlatformDep, limit: Limit = 50, offset: Offset = 0) -> Any:
+    return ok(await platform.read(lambda s: planning.runs(s, limit, offset)))
+
+
+@router.get("/planning/mrp-runs/{number}")
+async def get_mrp_run(number: str, user: Reader, platform: PlatformDep) -> Any:
+    return ok(await platform.read(lambda s: planning.run_view(planning.get_run(s, number))))
