@@ -66,3 +66,11 @@ def test_refusal_message_reads_plain_numbers_for_database_scale() -> None:
     with pytest.raises(Conflict) as err:
         after_move("MOTOR-200W", D("30.0000"), D("6000.0000"), D("-100"), None)
     assert str(err.value) == "not enough MOTOR-200W on hand: 30 on hand, 100 asked"
+
+
+def test_finished_goods_come_in_at_an_exact_value_not_a_rounded_unit_cost() -> None:
+    # 3 units worth 100.00 in all: a unit cost of 33.3333 would book 99.9999.
+    on_hand, value, cost = after_move("FAN-200", Decimal(0), Decimal(0), Decimal(3), None, Decimal("100.00"))
+    assert (on_hand, value, cost) == (Decimal(3), Decimal("100.00"), Decimal("33.3333"))
+    with pytest.raises(Invalid):
+        after_move("FAN-200", Decimal(0), Decimal(0), Decimal(3), None, Decimal("-1"))
