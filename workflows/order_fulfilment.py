@@ -7,7 +7,7 @@ process per supplier (approved by amount like any requisition) → wait for supp
 some arrives → ready to deliver → delivery (a Update by the warehouse, the salesperson or an admin): the
 goods leave stock, revenue and cost of goods sold are posted, and the order gets its cost and margin →
 completed.
-Waits: on supply (signals from the processes it started, and an hourly look), on delivery, and on a cancel
+Waits: on supply (signals from the processes it started, and a look twice a day), on delivery, and on a cancel
 by the salesperson (or an admin) until supply was ordered, which gives the reservations back.
 Children: Approval (credit); ProductionOrder and Purchase processes, started as children that outlive it
 (ABANDON), linked to it by the sales order number."""
@@ -43,7 +43,7 @@ from workflows.common import (
 from workflows.production_order import ProductionOrder
 from workflows.purchase import Purchase
 
-RECHECK = timedelta(hours=1)
+RECHECK = timedelta(hours=12)  # a look at stock besides the signals: ~730 a year, far inside the history limit
 
 
 @workflow.defn

@@ -1,6 +1,6 @@
 """ProductionOrder (生产任务单): one order to make an item, from release to the last finished goods.
 
-Process: wait for the kit (every component free in stock; rechecked when supply arrives, and hourly) →
+Process: wait for the kit (every component free in stock; rechecked when supply arrives, and twice a day) →
 released (a `kitted` order gets its whole kit issued now) → progress reports (Updates: good units, labour
 hours, scrap; a `backflush` order consumes its components with each) each receive finished goods into stock
 at actual cost → completed when all are made.
@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.approval import start_approval
 from workflows.common import approval_or_withdrawal, refusal, run, set_stage
 
-RECHECK = timedelta(hours=1)  # a waiting order looks at stock again at least this often
+RECHECK = timedelta(hours=12)  # a waiting order looks at stock again at least this often (besides signals)
 PRODUCTION_ROLES = {"planner", "warehouse", "admin"}
 
 

@@ -16,7 +16,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,11 +33,12 @@ from api.platform import (
     purchase_process_id,
     quotation_process_id,
 )
-from domain import crm, demo, sales
+from domain import crm, demo, production, sales
 from domain.db import Database
 from domain.purchasing import ReceiptLineIn, RequisitionLineIn
-from domain.schema import Task
+from domain.schema import Customer, ProductionOrder, PurchaseRequisition, Task
 from domain.services import expenses, stock
+from domain.services import production as production_svc
 from domain.services import purchasing as purchasing_svc
 from domain.services import sales as sales_svc
 from settings import venv_binary
@@ -182,11 +183,56 @@ class Recorder:
         await self.save("lead_to_order_won", lead_process_id(lead_no))
         await self.save("order_fulfilment_reserved_then_cancelled", f"sales-order-{order}")
 
+    async def order_made_late_changed_and_delivered(self) -> None:
+        """A short order: MRP, two production orders (backflush housings, kitted fans) and a purchase; the
+        housings run late and are finished in two reports, the fans' date is changed by approval."""
+        p, db = self.p, self.db
+        with db.read() as s:
+            globex = s.execute(select(Customer.id).where(Customer.name == "Globex Corporation")).scalar_one()
+        so = (await p.create_sales_order("alice", globex, [sales.OrderLineIn(sku="FAN-200", qty=Decimal(10),
+                                                                           unit_price=Decimal(450))], None)
+              )["sales_order_id"]
+        mos = await eventually(db, lambda s: {r.sku: r for r in s.execute(
+            select(ProductionOrder).where(ProductionOrder.sales_order_number == so)).scalars()} or None)
+        req = await eventually(db, lambda s: s.execute(select(PurchaseRequisition.number).where(
+            PurchaseRequisition.sales_order_number == so)).scalar_one_or_none())
+        housing, fan = mos["FAN-HOUSING"].number, mos["FAN-200"].number
+        await eventually(db, lambda s: production_svc.order(s, housing).status == "released")
+        await approve_chain(p, db, req, ["frank"])
+        await eventually(db, requisition_is(req, "ordered"))
+        await self.env.sleep(timedelta(days=4))
+        await eventually(db, lambda s: production_svc.order(s, housing).notice)
+        carol = actor(db, "carol")
+        await p.report_progress(carol, housing, production.ProgressIn(completed_qty=Decimal(1),
+                                                                      labour_hours=Decimal("0.4")))
+        await p.report_progress(carol, housing, production.ProgressIn(completed_qty=Decimal(2),
+                                                                      labour_hours=Decimal("0.8")))
+        await p.request_production_change(carol, fan, production.ChangeIn(due_date=date(2031, 1, 6),
+                                                                          reason="customer moved the date"))
+        await approve_chain(p, db, fan, ["frank"])
+        await eventually(db, lambda s: production_svc.order(s, fan).due_date == date(2031, 1, 6))
+        with db.read() as s:
+            po_number = purchasing_svc.requisition_view(s, purchasing_svc.requisition(s, req))["purchase_order_id"]
+        await p.receive_goods(actor(db, "ivan"), po_number, [ReceiptLineIn(sku="BLADE-SET", qty=Decimal(20))])
+        await eventually(db, lambda s: production_svc.order(s, fan).status == "released")
+        await p.report_progress(carol, fan, production.ProgressIn(completed_qty=Decimal(5), labour_hours=Decimal(5)))
+        await eventually(db, lambda s: sales_svc.order(s, so).lines[0].reserved_qty == Decimal(10))
+        handle = self.client.get_workflow_handle(f"sales-order-{so}")
+        for _ in range(200):
+            if await handle.query(OrderFulfilment.current_status) == "ready to deliver":
+                break
+            await asyncio.sleep(0.05)
+        await p.deliver_sales_order(actor(db, "ivan"), so)
+        await self.save("order_fulfilment_produced_and_delivered", f"sales-order-{so}")
+        await self.save("production_order_backflush_late", f"production-order-{housing}")
+        await self.save("production_order_kitted_changed", f"production-order-{fan}")
+        await self.save("purchase_planned_by_mrp", f"purchase-{req}")
+
 
 # The ones that skip time first: a refused update can stop the test server skipping.
 SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_reminded_then_escalated",
              "lead_reminded_qualified_then_lost", "claim_approved_by_three_and_paid", "claim_cancelled",
-             "purchase_rejected", "quotation_discount_and_credit_approved"]
+             "purchase_rejected", "quotation_discount_and_credit_approved", "order_made_late_changed_and_delivered"]
 
 
 async def main(only: list[str]) -> None:

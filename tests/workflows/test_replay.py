@@ -16,12 +16,13 @@ from workflows.approval import Approval
 from workflows.expense_claim import ExpenseClaim
 from workflows.lead_to_order import LeadToOrder
 from workflows.order_fulfilment import OrderFulfilment
+from workflows.production_order import ProductionOrder
 from workflows.purchase import Purchase
 from workflows.quotation import Quotation
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 MANIFEST: dict[str, dict[str, str]] = json.loads((HISTORIES / "manifest.json").read_text())
-WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, Purchase, Quotation]
+WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation]
 
 
 def test_every_workflow_has_recorded_histories():
