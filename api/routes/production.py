@@ -83,9 +83,11 @@ class MrpRunIn(Body):
 
 
 @router.post("/planning/mrp-runs", status_code=201)
-async def run_mrp(body: MrpRunIn, user: Planner, platform: PlatformDep) -> Any:
-    """No demand: every open sales order against the company's stock and open supply (stored, changes
-    nothing else: the planned orders are suggestions). Explicit demand (and receipts): a what-if run."""
+async def run_mrp(user: Planner, platform: PlatformDep, body: MrpRunIn | None = None) -> Any:
+    """No demand (or no body at all): every open sales order against the company's stock and open supply
+    (stored, changes nothing else: the planned orders are suggestions). Explicit demand (and receipts): a
+    what-if run."""
+    body = body or MrpRunIn()
     as_of = body.as_of or datetime.now(UTC).date()
     if body.scheduled_receipts is not None and body.demand is None:
         raise Invalid("scheduled receipts are for a what-if run: give its demand too")
