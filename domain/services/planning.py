@@ -180,12 +180,43 @@ def order_kitting(session: Session, number: str) -> dict[str, Any]:
     products = [{"sku": p.sku, "qty": p.qty, "reserved": reserved.get(p.sku, ZERO),
                  "max_buildable": p.max_buildable + reserved.get(p.sku, ZERO)} for p in kit.products]
     max_buildable = products[0]["max_buildable"] if len(order.lines) == 1 and products else None
+    listed = {ln.sku for ln in kit.lines}
+    # The ordered items first, also when no free stock of them is left to list (all to be built).
+    head = [{"sku": ol.sku, "kind": items.get(ol.sku), "required": ol.qty, "reserved": reserved.get(ol.sku, ZERO),
+             "available": ZERO, "allocated": ZERO, "shortage": ZERO if items.get(ol.sku) == "manufactured" else ol.qty,
+             "to_build": ol.qty if items.get(ol.sku) == "manufactured" else ZERO}
+            for ol in lines[number] if ol.sku not in listed]
     return {"sales_order_id": number, "status": order.status, "complete": kit.complete,
             "max_buildable": max_buildable, "products": products,
-            "lines": [{"sku": ln.sku, "kind": items.get(ln.sku), "required": ln.required,
-                       "reserved": reserved.get(ln.sku, ZERO), "available": ln.available,
-                       "allocated": ln.allocated, "shortage": ln.shortage, "to_build": ln.to_build}
-                      for ln in kit.lines]}
+            "lines": head + [{"sku": ln.sku, "kind": items.get(ln.sku), "required": ln.required,
+                              "reserved": reserved.get(ln.sku, ZERO), "available": ln.available,
+                              "allocated": ln.allocated, "shortage": ln.shortage, "to_build": ln.to_build}
+                             for ln in kit.lines]}
+
+
+def all_kitting(session: Session) -> list[dict[str, Any]]:
+    """Kitting of every open sales order for what it still lacks, in priority order (requested date, then
+    creation): each takes the free stock before the next one."""
+    rows = session.execute(
+        select(SalesOrder.number, SalesOrder.requested_date, SalesOrder.created_at, SalesOrderLine.sku,
+               SalesOrderLine.qty, SalesOrderLine.reserved_qty)
+        .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
+        .where(SalesOrder.status.in_(OPEN_ORDER_STATUSES))).all()
+    lines: dict[str, list[OrderLine]] = {}
+    keys: dict[str, tuple[Any, ...]] = {}
+    for r in rows:
+        keys[r.number] = (r.requested_date or date.max, r.created_at)
+        if r.qty > r.reserved_qty:
+            lines.setdefault(r.number, []).append(OrderLine(r.sku, r.qty - r.reserved_qty))
+    if not lines:
+        return []
+    items: dict[str, str] = {r.sku: r.kind for r in session.execute(select(Item.sku, Item.kind))}
+    stock = {sku: StockLevel(oh, rs) for sku, (oh, rs) in _stock(session).items()}
+    kits = kitting([KitOrder(n, tuple(ls), keys[n]) for n, ls in lines.items()], items,
+                   bom_service.load_all(session), stock)
+    return [{"sales_order_id": k.order_id, "complete": k.complete, "max_buildable": k.max_buildable,
+             "shortages": [{"sku": ln.sku, "shortage": ln.shortage} for ln in k.lines if ln.shortage]}
+            for k in kits]
 
 
 def _single(lines: Any, f: Any) -> Any:
