@@ -37,6 +37,12 @@ async def order_kitting(number: str, user: CurrentUser, platform: PlatformDep) -
     return ok(await platform.read(read))
 
 
+@router.get("/planning/kitting")
+async def all_kitting(user: Reader, platform: PlatformDep) -> Any:
+    """Kitting of every open sales order in priority order (requested date, then creation)."""
+    return ok(await platform.read(planning.all_kitting))
+
+
 @router.post("/sales-orders/{number}/deliver")
 async def deliver(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
     await platform.read(lambda s: _order(s, user, number))
