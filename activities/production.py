@@ -46,6 +46,13 @@ class ProductionActivities:
 
     @activity.defn
     @business_errors
+    def planning_failed(self, process_id: str, message: str) -> None:
+        """Planning was refused (a manufactured item without a BOM, say): the monitor says why."""
+        with self.db.write() as s:
+            processes.advance(s, process_id, "planning failed", detail=message[:300])
+
+    @activity.defn
+    @business_errors
     def create_supply(self, number: str, run_id: str, process_id: str, id_prefix: str
                       ) -> tuple[list[rules.ProductionRef], list[purchasing_rules.RequisitionDraft]]:
         """Production orders and requisitions of the run, in one batch (生产任务单批量新增)."""

@@ -25,6 +25,7 @@ from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, U
 from domain.schema import Customer, Task
 from domain.schema.types import utcnow
 from domain.services import approvals, common, org
+from domain.services import boms as boms_svc
 from domain.services import crm as crm_svc
 from domain.services import production as production_svc
 from domain.services import purchasing as purchasing_svc
@@ -250,6 +251,7 @@ class Platform:
             if customer is None:
                 raise NotFound(f"no customer {customer_id}")
             sales_svc.stock.items_by_sku(s, [ln.sku for ln in lines])
+            boms_svc.check_makeable(s, [ln.sku for ln in lines])
             return common.next_number(s, "SO"), customer.name
 
         number, customer_name = await self.write(allocate)

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -58,6 +59,7 @@ class OrderFulfilment:
         self.supply_ordered = False
         self.arrivals = 0
         self.seen = 0  # arrivals already looked at
+        self.plan_error: str | None = None
 
     @workflow.run
     async def run(self, order: rules.OrderRef) -> str:
@@ -117,11 +119,20 @@ class OrderFulfilment:
         """Kitting and MRP for what is short, then every planned order started in one batch."""
         self.status = "planning"
         set_stage("planning")
-        plan = await run(ProductionActivities.plan_order, order.number, wf_id, workflow.now().date())
-        if not plan["planned"]:
-            return  # supply already on its way covers it: wait for it
-        prefix = wf_id[:wf_id.index("sales-order-")] if "sales-order-" in wf_id else ""
-        made, buys = await run(ProductionActivities.create_supply, order.number, plan["run_id"], wf_id, prefix)
+        try:
+            plan = await run(ProductionActivities.plan_order, order.number, wf_id, workflow.now().date())
+            if not plan["planned"]:
+                return  # supply already on its way covers it: wait for it
+            prefix = wf_id[:wf_id.index("sales-order-")] if "sales-order-" in wf_id else ""
+            made, buys = await run(ProductionActivities.create_supply, order.number, plan["run_id"], wf_id, prefix)
+        except ActivityError as e:
+            # Refused (no BOM, no supplier for a bought item): nothing was created; the order waits for
+            # stock, says why, and can still be cancelled.
+            message = e.cause.message if isinstance(e.cause, ApplicationError) else str(e)
+            self.plan_error = message
+            await run(ProductionActivities.planning_failed, wf_id, message)
+            set_stage("planning failed")
+            return
         self.supply_ordered = True  # from here on a cancel is refused: production and purchasing are under way
         set_stage("waiting for supply")
         for ref in made:

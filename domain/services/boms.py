@@ -203,3 +203,13 @@ def view(session: Session, sku: str) -> dict[str, Any]:
             raise NotFound(f"unknown SKU {sku!r}")
         raise NotFound(f"{sku} has no BOM")
     return found[0]
+
+
+def check_makeable(session: Session, skus: Iterable[str]) -> None:
+    """Every manufactured item among `skus` has a BOM (else nothing could plan its production): Invalid."""
+    rows = session.execute(select(Item.sku).outerjoin(BomRow, BomRow.item_id == Item.id)
+                           .where(Item.sku.in_(list(skus)), Item.kind == "manufactured", BomRow.id.is_(None))).all()
+    if rows:
+        missing = ", ".join(sorted(r.sku for r in rows))
+        raise Invalid(f"{missing} {'is' if len(rows) == 1 else 'are'} manufactured but "
+                      f"{'has' if len(rows) == 1 else 'have'} no BOM: add one before selling it")

@@ -99,11 +99,17 @@ def mrp(session: Session, *, as_of: date, demand: list[Demand] | None = None,
         receipts: list[ScheduledReceipt] | None = None) -> MrpResult:
     """One MRP run over the company as it stands (demand: all open sales orders unless given; receipts:
     open purchase and production orders unless given)."""
-    stock = _stock(session)
-    return run_mrp(items=_items(session), boms=bom_service.load_all(session),
-                   on_hand={k: v[0] for k, v in stock.items()}, reserved={k: v[1] for k, v in stock.items()},
-                   receipts=open_receipts(session, as_of) if receipts is None else receipts,
-                   demand=open_demand(session, as_of) if demand is None else demand, as_of=as_of)
+    boms = bom_service.load_all(session)
+    receipts = open_receipts(session, as_of) if receipts is None else receipts
+    demand = open_demand(session, as_of) if demand is None else demand
+    # A manufactured item nobody asks for and no BOM uses may lack a BOM (it is being set up): left out,
+    # so it does not stop everyone's planning. Asked for, it is refused by name.
+    used = set(boms) | {ln.component for b in boms.values() for ln in b.lines} | {d.sku for d in demand} | {
+        r.sku for r in receipts}
+    items = {k: v for k, v in _items(session).items() if v.kind == "purchased" or k in used}
+    stock = {k: v for k, v in _stock(session).items() if k in items}
+    return run_mrp(items=items, boms=boms, on_hand={k: v[0] for k, v in stock.items()},
+                   reserved={k: v[1] for k, v in stock.items()}, receipts=receipts, demand=demand, as_of=as_of)
 
 
 def store_run(session: Session, result: MrpResult, *, as_of: date, scope: str, what_if: bool,

@@ -242,3 +242,30 @@ async def test_a_change_request_applies_only_once_approved(worker, db, task_queu
 def time_env_today(env: Any) -> date:
     from datetime import UTC, datetime
     return datetime.now(UTC).date()
+
+
+async def test_planning_that_cannot_be_done_says_why_and_the_order_can_still_be_cancelled(worker, db, task_queue):
+    from domain.errors import Invalid
+    from domain.schema import Item, Process
+    from workflows.order_fulfilment import OrderFulfilment
+
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    with db.write() as s:
+        stock.item_by_sku(s, "BLADE-SET").default_supplier_id = None  # MRP would buy it from nobody
+        s.add(Item(sku="FAN-300", name="Fan without a BOM", kind="manufactured"))
+    with db.read() as s:
+        globex = s.execute(select(Customer.id).where(Customer.name == "Globex Corporation")).scalar_one()
+    with pytest.raises(Invalid, match="FAN-300 is manufactured but has no BOM"):
+        await p.create_sales_order("alice", globex, [OrderLineIn(sku="FAN-300", qty=Decimal(1),
+                                                                 unit_price=Decimal(1))], None)
+    so = await order_fans(p, db)
+    pid = f"{p.id_prefix}sales-order-{so}"
+    proc = await eventually(db, lambda s: s.get(Process, pid) if s.get(Process, pid).stage == "planning failed"
+                            else None)
+    assert "BLADE-SET, which has no default supplier" in proc.steps[-1].detail
+    with db.read() as s:
+        assert s.execute(select(func.count()).select_from(ProductionOrder)).scalar_one() == 0
+    handle = p.client.get_workflow_handle(pid)
+    assert await p.update(handle, OrderFulfilment.cancel, actor(db, "alice")) == "cancelled"
+    with db.read() as s:
+        assert stock.levels(s, FAN)["reserved"] == 0
