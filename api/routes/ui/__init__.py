@@ -1,16 +1,17 @@
 """The server-rendered UI: login, the approver's inbox, task pages, "my requests", the process
-monitor and the sales pages (pipeline, lead, opportunity, quotation). Plain HTML forms, no JavaScript.
+monitor, the sales pages (pipeline, lead, opportunity, quotation) and the order-to-cost pages (sales
+orders, production orders, planning). Plain HTML forms, no JavaScript.
 Every POST carries a CSRF token bound to the session (login, which has no session yet, uses a
 double-submit cookie instead). Pages answer HTML in every case: no session → redirect to /login; a
 refusal → the page again with the reason and its status."""
 
 from __future__ import annotations
 
-from api.routes.ui import crm, inbox, processes, quotations, requests, session
+from api.routes.ui import crm, inbox, processes, production, quotations, requests, session
 from api.routes.ui.pages import page_router
 
 router = page_router()
-for _part in (session, inbox, requests, processes, crm, quotations):
+for _part in (session, inbox, requests, processes, crm, quotations, production):
     router.include_router(_part.router)
 
 __all__ = ["router"]

@@ -1,0 +1,359 @@
+"""The order-to-cost pages: sales orders (list; one order with its lines, production notice, supply, kitting,
+delivery and, once delivered, its cost and margin), production orders (list; one order with its materials,
+actual cost against standard, variances, the progress and change-request forms) and planning (MRP runs, a
+new run over all open orders, one run's planned orders and exceptions). Every change goes to the order's
+process through the platform; a refusal shows the page again with the reason and changes nothing. Who sees
+what is the JSON API's rule: a sales order its salesperson and the roles that oversee orders (404 for anyone
+else), production and planning the roles of /api/production-orders (403 for anyone else)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Form, Query
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from api.auth import Principal
+from api.deps import as_actor
+from api.routes.sales import SEES_ALL_ORDERS, _order
+from api.routes.ui.crm import form_errors, plain_number
+from api.routes.ui.inbox import task_row
+from api.routes.ui.pages import (
+    ENV,
+    PosterDep,
+    Viewer,
+    ViewerDep,
+    error_status,
+    not_possible,
+    page_router,
+    redirect,
+    render,
+)
+from domain import production
+from domain.errors import DomainError, Forbidden, Invalid
+from domain.schema import Customer, MrpRun, Process, SalesOrder, Task
+from domain.schema.types import utcnow
+from domain.services import planning
+from domain.services import production as production_svc
+from domain.services import sales as sales_svc
+
+router = page_router()
+
+PAGE_SIZE = 50
+MAX_RUN_ROWS = 500  # planned orders (and exceptions) shown of one MRP run; the rest are counted
+READERS = {"admin", "planner", "buyer", "warehouse", "cfo", "finance", "sales_manager"}  # /api/production-orders
+PLANNERS = {"admin", "planner"}  # run MRP, ask for a production change
+REPORTERS = {"admin", "planner", "warehouse"}  # report production progress
+DELIVERERS = {"admin", "warehouse"}  # besides the order's salesperson
+OPEN_ORDER = ("open", "in_fulfilment", "pending_credit")
+ORDER_STATUSES = ["pending_credit", "open", "in_fulfilment", "completed", "cancelled", "rejected"]
+PRODUCTION_STATUSES = ["waiting_material", "released", "completed"]
+PROGRESS_FIELDS = {"completed_qty": "the completed quantity", "labour_hours": "the labour hours",
+                   "scrap_qty": "the scrap quantity"}
+CHANGE_FIELDS = {"qty": "the new quantity", "due_date": "the new due date", "reason": "the reason"}
+
+
+def _qty(value: Any) -> str:
+    """A quantity as people write it: 10, 2.5, 1,250 (never 10.0000)."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return f"{Decimal(value).normalize():,f}"
+    except (InvalidOperation, ValueError):
+        return str(value)
+
+
+ENV.filters.setdefault("qty", _qty)
+
+
+def _reader(user: Principal) -> bool:
+    return bool(user.roles & READERS)
+
+
+async def _refuse(v: Viewer) -> Response:
+    return await not_possible(v, Forbidden("production and planning are for planners, buyers, the warehouse, "
+                                           "finance, the cfo, sales managers and admins"))
+
+
+def _number(text: str, what: str) -> Decimal | None:
+    """A number typed in a form; None when left empty."""
+    text = plain_number(text)
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise Invalid(f"{what} must be a number, not {text!r}") from None
+    if not value.is_finite():
+        raise Invalid(f"{what} must be a number, not {text!r}")
+    return value
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+def _pager(path: str, filters: dict[str, str], offset: int, more: bool) -> dict[str, Any]:
+    return {"newer": f"{path}?{urlencode({**filters, 'offset': max(offset - PAGE_SIZE, 0)})}" if offset else "",
+            "older": f"{path}?{urlencode({**filters, 'offset': offset + PAGE_SIZE})}" if more else ""}
+
+
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+
+
+# --- sales orders -------------------------------------------------------------------------------------
+
+@router.get("/sales-orders")
+async def sales_orders(v: ViewerDep, status: Annotated[str, Query(max_length=20)] = "", offset: Offset = 0
+                       ) -> Response:
+    q = (select(SalesOrder, Customer.name, Process.stage)
+         .join(Customer, Customer.id == SalesOrder.customer_id)
+         .outerjoin(Process, Process.process_id == SalesOrder.process_id))
+    if not v.user.roles & SEES_ALL_ORDERS:
+        q = q.where(SalesOrder.owner == v.user.username)
+    if status:
+        q = q.where(SalesOrder.status == status)
+    q = q.order_by(SalesOrder.id.desc()).limit(PAGE_SIZE + 1).offset(offset)
+    rows = await v.platform.read(lambda s: [
+        {"number": o.number, "customer": name, "status": o.status, "stage": stage or "", "total": o.total,
+         "currency": o.currency, "owner": o.owner, "requested_date": o.requested_date, "margin": o.margin,
+         "notice": o.notice, "created_at": o.created_at} for o, name, stage in s.execute(q)])
+    return await render(v, "sales_orders.html", section="orders", orders=rows[:PAGE_SIZE], statuses=ORDER_STATUSES,
+                        status_filter=status, offset=offset,
+                        **_pager("/sales-orders", {"status": status}, offset, len(rows) > PAGE_SIZE))
+
+
+def _pct(part: Decimal | None, whole: Decimal | None) -> Decimal | None:
+    return None if part is None or not whole else (part / whole * 100).quantize(Decimal("0.1"))
+
+
+def _ready(view: dict[str, Any]) -> bool:
+    """Ready to deliver: in fulfilment with every line fully reserved (the process's own check follows)."""
+    return view["status"] == "in_fulfilment" and all(ln["reserved_qty"] >= ln["qty"] for ln in view["lines"])
+
+
+async def render_sales_order(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Response:
+    def load(s: Session) -> dict[str, Any]:
+        row = _order(s, v.user, number)
+        view = sales_svc.order_view(s, row)
+        customer = s.get(Customer, row.customer_id)
+        proc = s.get(Process, row.process_id)
+        kit, kit_error = None, ""
+        if row.status in OPEN_ORDER:
+            try:
+                kit = planning.order_kitting(s, number)
+            except DomainError as e:
+                kit_error = e.message
+        runs = s.execute(select(MrpRun.number, MrpRun.as_of, MrpRun.planned_count, MrpRun.exception_count)
+                         .where(MrpRun.scope == number).order_by(MrpRun.id.desc()).limit(10)).all()
+        return {"so": view, "customer": customer.name if customer else "", "stage": proc.stage if proc else "",
+                "kit": kit, "kit_error": kit_error,
+                "runs": [{"number": r.number, "as_of": r.as_of, "planned": r.planned_count,
+                          "exceptions": r.exception_count} for r in runs]}
+
+    try:
+        data = await v.platform.read(load)
+    except DomainError as e:
+        return await not_possible(v, e)
+    so = data["so"]
+    cost, revenue = so["cost"], so["revenue"]
+    shares = {k: _pct(x, revenue) for k, x in (cost or {}).items()}
+    margin_pct = _pct(so["margin"], revenue) if cost is not None else None
+    may_deliver = _ready(so) and (v.user.username == so["owner"] or bool(v.user.roles & DELIVERERS))
+    return await render(v, "sales_order.html", status, section="orders", may_deliver=may_deliver,
+                        ready=_ready(so), margin_pct=margin_pct, shares=shares, links_production=_reader(v.user), **data, **ctx)
+
+
+@router.get("/sales-orders/{number}")
+async def sales_order_page(number: str, v: ViewerDep, msg: str = "") -> Response:
+    return await render_sales_order(v, number, msg=msg[:300])
+
+
+@router.post("/sales-orders/{number}/deliver")
+async def deliver(number: str, v: PosterDep) -> Response:
+    try:
+        await v.platform.read(lambda s: _order(s, v.user, number))
+    except DomainError as e:
+        return await not_possible(v, e)
+    try:
+        await v.platform.deliver_sales_order(as_actor(v.user), number)
+    except DomainError as e:
+        return await render_sales_order(v, number, status=error_status(e),
+                                        error=f"The order was not delivered. {_sentence(e.message)}")
+    return redirect(f"/sales-orders/{number}",
+                    msg=f"Sales order {number} is delivered: its revenue and cost of goods sold are posted.")
+
+
+# --- production orders --------------------------------------------------------------------------------
+
+@router.get("/production-orders")
+async def production_orders(v: ViewerDep, status: Annotated[str, Query(max_length=30)] = "",
+                            sales_order: Annotated[str, Query(max_length=30)] = "", offset: Offset = 0) -> Response:
+    if not _reader(v.user):
+        return await _refuse(v)
+    rows = await v.platform.read(lambda s: production_svc.views(
+        s, limit=PAGE_SIZE + 1, offset=offset, status=status or None, sales_order=sales_order.strip() or None))
+    return await render(v, "production_orders.html", section="production", orders=rows[:PAGE_SIZE],
+                        statuses=PRODUCTION_STATUSES, status_filter=status, sales_order=sales_order.strip(),
+                        offset=offset, **_pager("/production-orders", {"status": status, "sales_order": sales_order},
+                                                offset, len(rows) > PAGE_SIZE))
+
+
+async def render_production_order(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Response:
+    now = utcnow()
+
+    def load(s: Session) -> dict[str, Any]:
+        row = production_svc.order(s, number)
+        tasks = s.execute(select(Task).where(Task.process_id == row.process_id, Task.status == "open",
+                                             Task.kind == "approval")  # the late alert is the page's notice
+                          .order_by(Task.created_at).limit(20)).scalars()
+        return {"mo": production_svc.view(s, row), "open_tasks": [task_row(t, now) for t in tasks]}
+
+    if not _reader(v.user):
+        return await _refuse(v)
+    try:
+        data = await v.platform.read(load)
+    except DomainError as e:
+        return await not_possible(v, e)
+    mo = data["mo"]
+    is_open = mo["status"] in production.OPEN_STATUSES
+    data["variance_total"] = sum(mo["variances"].values(), Decimal(0))
+    data["standard_unit"] = (mo["standard_cost"]["total"] / mo["qty"]).quantize(production.CENT4) if mo["qty"] else None
+    return await render(v, "production_order.html", status, section="production",
+                        may_report=mo["status"] == "released" and bool(v.user.roles & REPORTERS),
+                        may_change=is_open and bool(v.user.roles & PLANNERS),
+                        progress=ctx.pop("progress", {}), change=ctx.pop("change", {}), **data, **ctx)
+
+
+@router.get("/production-orders/{number}")
+async def production_order_page(number: str, v: ViewerDep, msg: str = "") -> Response:
+    return await render_production_order(v, number, msg=msg[:300])
+
+
+@router.post("/production-orders/{number}/progress")
+async def report_progress(number: str, v: PosterDep, completed_qty: Annotated[str, Form(max_length=40)] = "",
+                          labour_hours: Annotated[str, Form(max_length=40)] = "",
+                          scrap_qty: Annotated[str, Form(max_length=40)] = "") -> Response:
+    if not _reader(v.user):
+        return await _refuse(v)
+    form = {"completed_qty": completed_qty, "labour_hours": labour_hours, "scrap_qty": scrap_qty}
+    try:
+        await v.platform.read(production_svc.order, number)
+    except DomainError as e:
+        return await not_possible(v, e)
+    try:
+        if not v.user.roles & REPORTERS:
+            raise Forbidden("only a planner, the warehouse or an admin can report production progress")
+        values = {k: _number(val, PROGRESS_FIELDS[k]) for k, val in form.items()}
+        try:
+            report = production.ProgressIn.model_validate({k: x for k, x in values.items() if x is not None})
+        except ValidationError as e:
+            raise Invalid(form_errors(e, PROGRESS_FIELDS)) from None
+        after = await v.platform.report_progress(as_actor(v.user), number, report)
+    except DomainError as e:
+        return await render_production_order(v, number, status=error_status(e), progress=form,
+                                              error=f"The progress was not recorded; nothing was changed. {_sentence(e.message)}")
+    done = ("The order is completed." if after.status == "completed"
+            else f"{_qty(after.completed_qty)} of {_qty(after.qty)} made so far.")
+    return redirect(f"/production-orders/{number}", msg=f"The progress on {number} is recorded. {done}")
+
+
+@router.post("/production-orders/{number}/change-requests")
+async def request_change(number: str, v: PosterDep, qty: Annotated[str, Form(max_length=40)] = "",
+                         due_date: Annotated[str, Form(max_length=20)] = "",
+                         reason: Annotated[str, Form(max_length=500)] = "") -> Response:
+    if not _reader(v.user):
+        return await _refuse(v)
+    form = {"qty": qty, "due_date": due_date, "reason": reason}
+    try:
+        await v.platform.read(production_svc.order, number)
+    except DomainError as e:
+        return await not_possible(v, e)
+    try:
+        if not v.user.roles & PLANNERS:
+            raise Forbidden("only a planner or an admin can ask to change a production order")
+        try:
+            new_date = date.fromisoformat(due_date.strip()) if due_date.strip() else None
+        except ValueError:
+            raise Invalid(f"the new due date must be a date such as 2030-01-31, not {due_date.strip()!r}") from None
+        try:
+            change = production.ChangeIn(qty=_number(qty, "the new quantity"), due_date=new_date,
+                                         reason=reason.strip())
+        except ValidationError as e:
+            raise Invalid(form_errors(e, CHANGE_FIELDS)) from None
+        await v.platform.request_production_change(as_actor(v.user), number, change)
+    except DomainError as e:
+        return await render_production_order(v, number, status=error_status(e), change=form,
+                                              error=f"The change was not requested; nothing was changed. {_sentence(e.message)}")
+    return redirect(f"/production-orders/{number}",
+                    msg=f"The change to {number} is requested; it applies once it is approved.")
+
+
+# --- planning -----------------------------------------------------------------------------------------
+
+async def _planning(v: Viewer, offset: int = 0, *, status: int = 200, **ctx: Any) -> Response:
+    if not _reader(v.user):
+        return await _refuse(v)
+    rows = await v.platform.read(planning.runs, PAGE_SIZE + 1, offset)
+    return await render(v, "planning.html", status, section="planning", runs=rows[:PAGE_SIZE], offset=offset,
+                        may_run=bool(v.user.roles & PLANNERS),
+                        **_pager("/planning", {}, offset, len(rows) > PAGE_SIZE), **ctx)
+
+
+@router.get("/planning")
+async def planning_page(v: ViewerDep, offset: Offset = 0, msg: str = "") -> Response:
+    return await _planning(v, offset, msg=msg[:300])
+
+
+@router.post("/planning/mrp-runs")
+async def run_mrp(v: PosterDep) -> Response:
+    if not _reader(v.user):
+        return await _refuse(v)
+    if not v.user.roles & PLANNERS:
+        return await _planning(v, status=403, error="Only a planner or an admin can run MRP. Nothing was run.")
+    as_of = datetime.now(UTC).date()
+
+    def write(s: Session) -> tuple[str, int, int]:
+        result = planning.mrp(s, as_of=as_of)
+        run = planning.store_run(s, result, as_of=as_of, scope="all open sales orders", what_if=False,
+                                 actor=v.user.username)
+        return run.number, run.planned_count, run.exception_count
+
+    try:
+        number, planned, exceptions = await v.platform.write(write)
+    except DomainError as e:
+        return await _planning(v, status=error_status(e), error=f"MRP did not run. {_sentence(e.message)}")
+    return redirect(f"/planning/mrp-runs/{number}", msg=f"MRP run {number} over all open orders: {planned} planned "
+                                                        f"order(s), {exceptions} exception(s). Nothing else changed.")
+
+
+@router.get("/planning/mrp-runs/{number}")
+async def mrp_run_page(number: str, v: ViewerDep, sku: Annotated[str, Query(max_length=60)] = "",
+                       msg: str = "") -> Response:
+    if not _reader(v.user):
+        return await _refuse(v)
+    sku = sku.strip()
+
+    def load(s: Session) -> dict[str, Any]:
+        run = planning.get_run(s, number)
+        planned = run.result.get("planned_orders", [])
+        exceptions = run.result.get("exceptions", [])
+        if sku:
+            planned = [p for p in planned if p["sku"].lower() == sku.lower()]
+            exceptions = [e for e in exceptions if e["sku"].lower() == sku.lower()]
+        return {"run": {k: val for k, val in planning.run_view(run).items() if k not in ("planned_orders", "exceptions")},
+                "planned": planned[:MAX_RUN_ROWS], "planned_total": len(planned),
+                "exceptions": exceptions[:MAX_RUN_ROWS], "exceptions_total": len(exceptions)}
+
+    try:
+        data = await v.platform.read(load)
+    except DomainError as e:
+        return await not_possible(v, e)
+    return await render(v, "mrp_run.html", section="planning", sku=sku, cap=MAX_RUN_ROWS, msg=msg[:300], **data)
