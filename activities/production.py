@@ -39,6 +39,9 @@ class ProductionActivities:
                                   f"split it (at most {MAX_SUPPLY_PROCESSES} per order)")
                 processes.advance(s, process_id, "MRP", detail=f"run {run.number}: {run.planned_count} planned "
                                                                f"order(s), {run.exception_count} exception(s)")
+                if not run.planned_count:
+                    processes.advance(s, process_id, "waiting for supply",
+                                      detail="supply already on its way covers what is short")
                 return {"run_id": run.number, "planned": run.planned_count}
 
             result: dict[str, Any] = common.once(s, f"{process_id}:plan", effect)

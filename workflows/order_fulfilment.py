@@ -122,7 +122,8 @@ class OrderFulfilment:
         try:
             plan = await run(ProductionActivities.plan_order, order.number, wf_id, workflow.now().date())
             if not plan["planned"]:
-                return  # supply already on its way covers it: wait for it
+                set_stage("waiting for supply")  # supply already on its way covers it: wait for it
+                return
             prefix = wf_id[:wf_id.index("sales-order-")] if "sales-order-" in wf_id else ""
             made, buys = await run(ProductionActivities.create_supply, order.number, plan["run_id"], wf_id, prefix)
         except ActivityError as e:

@@ -74,6 +74,8 @@ class ProductionOrder:
         set_stage("waiting for material")
         self.recheck = True
         while self.state.status != "completed":
+            if self.state.status != "waiting_material":
+                self.recheck = False  # supply arriving after release changes nothing here
             if self.state.status == "waiting_material" and self.recheck:
                 self.recheck = False
                 r = await run(ProductionActivities.try_release, ref.number, f"{wf_id}:release")

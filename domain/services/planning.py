@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +15,7 @@ from domain.planning.mrp import Demand, ItemPlan, MrpResult, ScheduledReceipt, r
 from domain.schema import (
     Item,
     MrpRun,
+    ProductionMaterial,
     ProductionOrder,
     PurchaseOrder,
     PurchaseOrderLine,
@@ -61,16 +62,47 @@ def open_receipts(session: Session, today: date) -> list[ScheduledReceipt]:
     return out
 
 
+def production_demand(session: Session, today: date) -> list[Demand]:
+    """What open production orders still need of their components (required − issued), due when they
+    are released: demand MRP must net like any other, or two orders would count on the same stock."""
+    rows = session.execute(
+        select(ProductionOrder.number, ProductionOrder.release_date, ProductionMaterial.sku,
+               ProductionMaterial.required_qty, ProductionMaterial.issued_qty)
+        .join(ProductionMaterial, ProductionMaterial.order_id == ProductionOrder.id)
+        .where(ProductionOrder.status.in_(("waiting_material", "released")))).all()
+    return [Demand(r.sku, r.required_qty - r.issued_qty, max(r.release_date, today), r.number)
+            for r in rows if r.required_qty > r.issued_qty]
+
+
+def cumulative_lead_times(session: Session) -> dict[str, int]:
+    """The longest chain of lead times under each item (its own + its slowest component's, all the way
+    down): how soon it can be ready when nothing is in stock."""
+    items = {r.sku: r.lead_time_days for r in session.execute(select(Item.sku, Item.lead_time_days))}
+    boms = bom_service.load_all(session)
+    memo: dict[str, int] = {}
+
+    def lead(sku: str) -> int:
+        if sku not in memo:
+            bom = boms.get(sku)
+            memo[sku] = items.get(sku, 0) + (max((lead(ln.component) for ln in bom.lines), default=0) if bom else 0)
+        return memo[sku]
+    return {sku: lead(sku) for sku in items}
+
+
 def open_demand(session: Session, today: date, only: str | None = None) -> list[Demand]:
-    """What open sales orders still need (ordered − reserved for them), due on their requested date."""
+    """What open sales orders still need (ordered − reserved for them), due on their requested date (none:
+    as soon as it can be ready, today + the item's cumulative lead time)."""
     q = (select(SalesOrder.number, SalesOrder.requested_date, SalesOrderLine.sku, SalesOrderLine.qty,
                 SalesOrderLine.reserved_qty)
          .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
          .where(SalesOrder.status.in_(OPEN_ORDER_STATUSES)))
     if only is not None:
         q = q.where(SalesOrder.number == only)
-    return [Demand(r.sku, r.qty - r.reserved_qty, max(r.requested_date or today, today), r.number)
-            for r in session.execute(q) if r.qty > r.reserved_qty]
+    rows = [r for r in session.execute(q) if r.qty > r.reserved_qty]
+    leads = cumulative_lead_times(session) if any(r.requested_date is None for r in rows) else {}
+    return [Demand(r.sku, r.qty - r.reserved_qty,
+                   max(r.requested_date or today + timedelta(days=leads.get(r.sku, 0)), today), r.number)
+            for r in rows]
 
 
 def _planned_view(p: Any) -> dict[str, Any]:
@@ -101,7 +133,7 @@ def mrp(session: Session, *, as_of: date, demand: list[Demand] | None = None,
     open purchase and production orders unless given)."""
     boms = bom_service.load_all(session)
     receipts = open_receipts(session, as_of) if receipts is None else receipts
-    demand = open_demand(session, as_of) if demand is None else demand
+    demand = open_demand(session, as_of) + production_demand(session, as_of) if demand is None else demand
     # A manufactured item nobody asks for and no BOM uses may lack a BOM (it is being set up): left out,
     # so it does not stop everyone's planning. Asked for, it is refused by name.
     used = set(boms) | {ln.component for b in boms.values() for ln in b.lines} | {d.sku for d in demand} | {
@@ -147,9 +179,12 @@ def runs(session: Session, limit: int = 50, offset: int = 0) -> list[dict[str, A
 
 
 def plan_for_order(session: Session, number: str, *, as_of: date, actor: str) -> MrpRun:
-    """MRP for what one sales order still lacks (the rest of the company's supply nets against it)."""
-    demand = open_demand(session, as_of, only=number)
-    result = mrp(session, as_of=as_of, demand=demand)
+    """MRP for what one sales order still lacks: a regenerative run over all open demand (the other open
+    orders and the open production orders' needs come first where they are due first, so this order does
+    not count on supply that is theirs); create_supply takes only the planned orders pegged to it."""
+    if not open_demand(session, as_of, only=number):
+        raise Conflict(f"sales order {number} lacks nothing: there is nothing to plan")
+    result = mrp(session, as_of=as_of)
     return store_run(session, result, as_of=as_of, scope=number, what_if=False, actor=actor)
 
 

@@ -67,7 +67,8 @@ def create_supply(session: Session, so_number: str, run_number: str, *, planner:
 
     def effect() -> dict[str, Any]:
         run = planning.get_run(session, run_number)
-        planned = run.result["planned_orders"]
+        # A run for one order also nets the open production orders' needs: only its own planned orders count.
+        planned = [p for p in run.result["planned_orders"] if so_number in p["pegged_to"]]
         skus = sorted({p["sku"] for p in planned})
         items = stock.items_by_sku(session, skus) if skus else {}
         boms = bom_service.load_all(session)

@@ -269,3 +269,33 @@ async def test_planning_that_cannot_be_done_says_why_and_the_order_can_still_be_
     assert await p.update(handle, OrderFulfilment.cancel, actor(db, "alice")) == "cancelled"
     with db.read() as s:
         assert stock.levels(s, FAN)["reserved"] == 0
+
+
+async def test_supply_arriving_after_release_leaves_the_order_working(worker, db, task_queue):
+    """The blade sets arrive while the housings are in production: their order keeps taking progress."""
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    so = await order_fans(p, db)
+    supply = await eventually(db, supply_of(so))
+    housing = await eventually(db, lambda s: mo_for(s, so, HOUSING) if mo_for(s, so, HOUSING).status == "released"
+                               else None)
+    [req] = supply["purchase_orders"]
+    await approve_chain(p, db, req["requisition_id"], ["frank"])
+    po = await eventually(db, lambda s: purchasing_svc.requisition(s, req["requisition_id"]).purchase_order_id)
+    with db.read() as s:
+        po_no = s.get(PurchaseOrder, po).number
+    await p.receive_goods(actor(db, "ivan"), po_no, [ReceiptLineIn(sku="BLADE-SET", qty=Decimal(20))])
+    st = await p.report_progress(actor(db, "carol"), housing.number, production.ProgressIn(completed_qty=Decimal(3)))
+    assert st.status == "completed"
+    await eventually(db, status_of(so, FAN, "released"))
+
+
+async def test_a_second_order_does_not_count_on_what_the_first_ones_production_needs(worker, db, task_queue):
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    first = await order_fans(p, db)
+    await eventually(db, supply_of(first))
+    second = await order_fans(p, db, "4")
+    # The 3 housings being made are for the first order's fans (and its 2 housings on hand too):
+    # the second order needs its own.
+    mo = await eventually(db, lambda s: s.execute(select(ProductionOrder).where(
+        ProductionOrder.sales_order_number == second, ProductionOrder.sku == HOUSING)).scalar_one_or_none())
+    assert mo.qty == Decimal(4)
