@@ -84,9 +84,10 @@ async def test_quotation_to_sales_order_over_http(stack):
     assert order["status"] == "in_fulfilment" and order["lines"][0]["reserved_qty"] == "5.00"  # 5 of 10 on hand
     assert (await stack.as_("carol", "GET", f"/api/sales-orders/{order_id}")).status_code == 200  # planner
     assert (await stack.as_("erin", "GET", f"/api/sales-orders/{order_id}")).status_code == 404
-    proc = (await stack.as_("admin", "GET", f"/api/processes/{order['process_id']}")).json()
-    assert proc["type"] == "sales_order" and proc["stage"] == "waiting for stock"
-    assert proc["steps"][-1]["detail"] == "FAN-200 short 5"
+    proc = await supply_planned(stack, order["process_id"])
+    assert proc["type"] == "sales_order" and proc["stage"] == "waiting for supply"
+    kitting = next(st for st in proc["steps"] if st["name"] == "kitting")
+    assert "BLADE-SET short 1" in kitting["detail"]  # 5 fans reserved; the other 5 lack a blade set
     r = await stack.as_("alice", "POST", f"/api/quotations/{number}/accept")
     assert r.status_code == 409 and "already accepted" in r.json()["detail"]
     r = await stack.as_("alice", "POST", f"/api/opportunities/{opp}/quotations", json={"lines": [line]})
@@ -198,9 +199,10 @@ async def test_the_done_when_path_over_http(stack):
         await asyncio.sleep(0.05)
     assert q["status"] == "accepted" and [a["decided_by"] for a in q["approvals"]] == ["bob", "grace"]
     order = await order_status(stack, q["sales_order_id"], "in_fulfilment")
+    await supply_planned(stack, order["process_id"])
     procs = (await stack.as_("alice", "GET", "/api/processes", params={"type": "sales_order"})).json()
     assert [(p["business_key"], p["status"]) for p in procs] == [(order["id"], "running")]
-    assert procs[0]["stage"] == "waiting for stock"  # 300 wanted, 5 on hand
+    assert procs[0]["stage"] == "waiting for supply"  # 300 wanted, 5 on hand: production planned
     opps = (await stack.as_("alice", "GET", "/api/opportunities")).json()
     assert [(o["id"], o["stage"]) for o in opps] == [(opp, "won")]
     detail = (await stack.as_("alice", "GET", f"/api/opportunities/{opp}")).json()
@@ -271,3 +273,13 @@ async def test_admin_edits_the_scoring_rules_and_open_leads_are_rescored(stack):
     assert r.status_code == 200 and r.json()["rescored_leads"] >= 1, r.text
     after = (await stack.as_("alice", "GET", f"/api/leads/{number}")).json()
     assert after["score"] == min(100, before["score"] + 25)
+
+
+async def supply_planned(stack, process_id: str) -> dict:
+    """The sales order's process once MRP planned its supply (kitting and MRP steps done)."""
+    for _ in range(200):
+        proc = (await stack.as_("admin", "GET", f"/api/processes/{process_id}")).json()
+        if proc["stage"] == "waiting for supply" and any(st["name"] == "MRP" for st in proc["steps"]):
+            return proc
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{process_id} did not plan its supply: {proc['stage']}")
