@@ -76,7 +76,7 @@ def _name(fn: object) -> str:
     return getattr(fn, "__temporal_activity_definition").name  # noqa: B009
 
 
-def _count(db: Database, model: type, *where: object) -> int:
+def _count(db: Database, model: type, *where: Any) -> int:
     with db.read() as s:
         return s.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
 
