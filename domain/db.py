@@ -68,10 +68,13 @@ class Database:
 
     def __post_init__(self) -> None:
         self.write_engine = make_engine(self.url, immediate=True, schema=self.schema)
+        # A read sees one snapshot of the database, as a SQLite read transaction does: on PostgreSQL that is
+        # REPEATABLE READ (read committed would let two statements of one read see different commits, e.g.
+        # an order's lines before a reservation and the stock after it). Same pool as the writers.
         self.read_engine = (
             make_engine(self.url, immediate=False, schema=self.schema)
             if _is_sqlite(self.url)
-            else self.write_engine
+            else self.write_engine.execution_options(isolation_level="REPEATABLE READ")
         )
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
@@ -108,5 +111,5 @@ class Database:
 
     def dispose(self) -> None:
         self.write_engine.dispose()
-        if self.read_engine is not self.write_engine:
+        if self.is_sqlite:  # on PostgreSQL the read engine shares the writers' pool
             self.read_engine.dispose()
