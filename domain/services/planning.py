@@ -190,34 +190,47 @@ def plan_for_order(session: Session, number: str, *, as_of: date, actor: str) ->
 
 # --- kitting ---------------------------------------------------------------------------------------------
 
-def order_kitting(session: Session, number: str) -> dict[str, Any]:
-    """Kitting of one open sales order for what it still lacks (ordered − reserved), after the open orders
-    ahead of it in priority (requested date, then creation) took the free stock they lack."""
-    order = sales_service.order(session, number)
-    reserved = {ln.sku: ln.reserved_qty for ln in order.lines}
-    if order.status not in OPEN_ORDER_STATUSES and order.status != "pending_credit":
-        return _done_kitting(order.number, order.status, order.lines)
-    rows = session.execute(
-        select(SalesOrder.number, SalesOrder.requested_date, SalesOrder.created_at, SalesOrderLine.sku,
-               SalesOrderLine.qty, SalesOrderLine.reserved_qty)
-        .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
-        .where(SalesOrder.status.in_(OPEN_ORDER_STATUSES) | (SalesOrder.number == number))).all()
+def _kit_orders(session: Session, also: str | None = None) -> dict[str, KitOrder]:
+    """Open sales orders (and `also`, whatever its status) as kitting's orders for what each still lacks
+    (ordered − reserved), keyed by priority (requested date, then creation). Fully reserved orders are left out."""
+    q = (select(SalesOrder.number, SalesOrder.requested_date, SalesOrder.created_at, SalesOrderLine.sku,
+                SalesOrderLine.qty, SalesOrderLine.reserved_qty)
+         .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id))
+    open_ = SalesOrder.status.in_(OPEN_ORDER_STATUSES)
+    rows = session.execute(q.where(open_ | (SalesOrder.number == also) if also else open_)).all()
     lines: dict[str, list[OrderLine]] = {}
     keys: dict[str, tuple[Any, ...]] = {}
     for r in rows:
         keys[r.number] = (r.requested_date or date.max, r.created_at)
         if r.qty > r.reserved_qty:
             lines.setdefault(r.number, []).append(OrderLine(r.sku, r.qty - r.reserved_qty))
-    if number not in lines:  # everything it orders is reserved for it
-        return {"sales_order_id": number, "status": order.status, "complete": True,
-                "max_buildable": _single(order.lines, lambda ln: ln.qty),
-                "lines": [{"sku": ln.sku, "kind": "ordered", "required": ZERO, "reserved": ln.reserved_qty,
-                           "available": ZERO, "allocated": ZERO, "shortage": ZERO, "to_build": ZERO}
-                          for ln in order.lines], "products": []}
-    orders = [KitOrder(n, tuple(ls), keys[n]) for n, ls in lines.items()]
+    return {n: KitOrder(n, tuple(ls), keys[n]) for n, ls in lines.items()}
+
+
+def _kit(session: Session, orders: dict[str, KitOrder], only: str | None = None) -> tuple[list[Any], dict[str, str]]:
+    """Kitting of `orders` against the free stock, and every item's kind."""
     items: dict[str, str] = {r.sku: r.kind for r in session.execute(select(Item.sku, Item.kind))}
     stock = {sku: StockLevel(oh, rs) for sku, (oh, rs) in _stock(session).items()}
-    kit = kitting(orders, items, bom_service.load_all(session), stock, only=number)[0]
+    return kitting(orders.values(), items, bom_service.load_all(session), stock, only=only), items
+
+
+def order_kitting(session: Session, number: str) -> dict[str, Any]:
+    """Kitting of one open sales order for what it still lacks (ordered − reserved), after the open orders
+    ahead of it in priority (requested date, then creation) took the free stock they lack."""
+    order = sales_service.order(session, number)
+    reserved = {ln.sku: ln.reserved_qty for ln in order.lines}
+    if order.status == "cancelled":
+        raise Conflict(f"sales order {number} is cancelled: there is nothing to kit")
+    still_open = order.status in OPEN_ORDER_STATUSES or order.status == "pending_credit"
+    orders = _kit_orders(session, also=number) if still_open else {}
+    if number not in orders:  # delivered, or everything it orders is reserved for it: nothing left to kit
+        return {"sales_order_id": number, "status": order.status, "complete": True,
+                "max_buildable": order.lines[0].qty if len(order.lines) == 1 else None, "products": [],
+                "lines": [{"sku": ln.sku, "kind": "ordered", "required": ZERO,
+                           "reserved": ln.reserved_qty if still_open else ZERO, "available": ZERO,
+                           "allocated": ZERO, "shortage": ZERO, "to_build": ZERO} for ln in order.lines]}
+    kits, items = _kit(session, orders, only=number)
+    kit = kits[0]
     products = [{"sku": p.sku, "qty": p.qty, "reserved": reserved.get(p.sku, ZERO),
                  "max_buildable": p.max_buildable + reserved.get(p.sku, ZERO)} for p in kit.products]
     max_buildable = products[0]["max_buildable"] if len(order.lines) == 1 and products else None
@@ -226,7 +239,7 @@ def order_kitting(session: Session, number: str) -> dict[str, Any]:
     head = [{"sku": ol.sku, "kind": items.get(ol.sku), "required": ol.qty, "reserved": reserved.get(ol.sku, ZERO),
              "available": ZERO, "allocated": ZERO, "shortage": ZERO if items.get(ol.sku) == "manufactured" else ol.qty,
              "to_build": ol.qty if items.get(ol.sku) == "manufactured" else ZERO}
-            for ol in lines[number] if ol.sku not in listed]
+            for ol in orders[number].lines if ol.sku not in listed]
     return {"sales_order_id": number, "status": order.status, "complete": kit.complete,
             "max_buildable": max_buildable, "products": products,
             "lines": head + [{"sku": ln.sku, "kind": items.get(ln.sku), "required": ln.required,
@@ -238,39 +251,13 @@ def order_kitting(session: Session, number: str) -> dict[str, Any]:
 def all_kitting(session: Session) -> list[dict[str, Any]]:
     """Kitting of every open sales order for what it still lacks, in priority order (requested date, then
     creation): each takes the free stock before the next one."""
-    rows = session.execute(
-        select(SalesOrder.number, SalesOrder.requested_date, SalesOrder.created_at, SalesOrderLine.sku,
-               SalesOrderLine.qty, SalesOrderLine.reserved_qty)
-        .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
-        .where(SalesOrder.status.in_(OPEN_ORDER_STATUSES))).all()
-    lines: dict[str, list[OrderLine]] = {}
-    keys: dict[str, tuple[Any, ...]] = {}
-    for r in rows:
-        keys[r.number] = (r.requested_date or date.max, r.created_at)
-        if r.qty > r.reserved_qty:
-            lines.setdefault(r.number, []).append(OrderLine(r.sku, r.qty - r.reserved_qty))
-    if not lines:
+    orders = _kit_orders(session)
+    if not orders:
         return []
-    items: dict[str, str] = {r.sku: r.kind for r in session.execute(select(Item.sku, Item.kind))}
-    stock = {sku: StockLevel(oh, rs) for sku, (oh, rs) in _stock(session).items()}
-    kits = kitting([KitOrder(n, tuple(ls), keys[n]) for n, ls in lines.items()], items,
-                   bom_service.load_all(session), stock)
+    kits, _ = _kit(session, orders)
     return [{"sales_order_id": k.order_id, "complete": k.complete, "max_buildable": k.max_buildable,
              "shortages": [{"sku": ln.sku, "shortage": ln.shortage} for ln in k.lines if ln.shortage]}
             for k in kits]
-
-
-def _single(lines: Any, f: Any) -> Any:
-    return f(lines[0]) if len(lines) == 1 else None
-
-
-def _done_kitting(number: str, status: str, lines: Any) -> dict[str, Any]:
-    if status == "cancelled":
-        raise Conflict(f"sales order {number} is cancelled: there is nothing to kit")
-    return {"sales_order_id": number, "status": status, "complete": True,
-            "max_buildable": _single(lines, lambda ln: ln.qty), "products": [],
-            "lines": [{"sku": ln.sku, "kind": "ordered", "required": ZERO, "reserved": ZERO, "available": ZERO,
-                       "allocated": ZERO, "shortage": ZERO, "to_build": ZERO} for ln in lines]}
 
 
 def check_what_if(demand: list[dict[str, Any]], receipts: list[dict[str, Any]] | None, as_of: date

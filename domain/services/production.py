@@ -18,8 +18,6 @@ from domain import purchasing as purchasing_rules
 from domain.errors import Conflict, Invalid, NotFound
 from domain.planning.bom import BomLine, need
 from domain.schema import (
-    Customer,
-    Item,
     ProductionMaterial,
     ProductionOrder,
     PurchaseOrder,
@@ -410,14 +408,3 @@ def for_sales_order(session: Session, so_number: str) -> dict[str, Any]:
                              "process_id": r.process_id} for r in reqs],
     }
 
-
-def item_kind(session: Session, sku: str) -> str:
-    kind = session.execute(select(Item.kind).where(Item.sku == sku)).scalar_one_or_none()
-    if kind is None:
-        raise NotFound(f"unknown SKU {sku!r}")
-    return kind
-
-
-def customer_name(session: Session, customer_id: int) -> str:
-    c = session.get(Customer, customer_id)
-    return c.name if c else ""
