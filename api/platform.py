@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from anyio import to_thread
 from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -31,7 +31,7 @@ from domain.services import production as production_svc
 from domain.services import purchasing as purchasing_svc
 from domain.services import sales as sales_svc
 from workflows.approval import Approval
-from workflows.common import AMOUNT, BUSINESS_KEY, CUSTOMER, OWNER, PROCESS_TYPE, SALESPERSON, STAGE
+from workflows.common import search_attributes
 from workflows.expense_claim import ExpenseClaim
 from workflows.lead_to_order import LeadToOrder
 from workflows.order_fulfilment import OrderFulfilment
@@ -100,18 +100,6 @@ class Platform:
             raise Unavailable(f"process {handle.id} did not answer in {UPDATE_TIMEOUT:.0f} s; "
                               "is a worker running?") from None
 
-    def _search(self, type_: str, key: str, owner: str, amount: Any, *, salesperson: str | None = None,
-                customer: str | None = None) -> TypedSearchAttributes:
-        pairs: list[SearchAttributePair[Any]] = [
-            SearchAttributePair(PROCESS_TYPE, type_), SearchAttributePair(BUSINESS_KEY, key),
-            SearchAttributePair(OWNER, owner), SearchAttributePair(AMOUNT, float(amount)),
-            SearchAttributePair(STAGE, "submitted")]
-        if salesperson:
-            pairs.append(SearchAttributePair(SALESPERSON, salesperson))
-        if customer:
-            pairs.append(SearchAttributePair(CUSTOMER, customer))
-        return TypedSearchAttributes(pairs)
-
     # --- expense claims ---------------------------------------------------------------------------
 
     async def submit_expense_claim(self, requester: str, lines: list[expenses.ExpenseLineIn]) -> dict[str, Any]:
@@ -127,7 +115,7 @@ class Platform:
         handle = await self.client.start_workflow(
             ExpenseClaim.run, draft, id=expense_process_id(number, self.id_prefix), task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=self._search("expense_claim", number, requester, total))
+            search_attributes=search_attributes("expense_claim", number, requester, total))
         status = await self.update(handle, ExpenseClaim.recorded_state)
         return {"claim_id": number, "process_id": handle.id, "status": status, "total": total}
 
@@ -159,7 +147,7 @@ class Platform:
         handle = await self.client.start_workflow(
             Purchase.run, draft, id=purchase_process_id(number, self.id_prefix), task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=self._search("purchase", number, requester, total))
+            search_attributes=search_attributes("purchase", number, requester, total))
         status = await self.update(handle, Purchase.recorded_state)
         return {"requisition_id": number, "process_id": handle.id, "status": status, "total": total}
 
@@ -188,7 +176,7 @@ class Platform:
         handle = await self.client.start_workflow(
             LeadToOrder.run, draft, id=lead_process_id(number, self.id_prefix), task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=self._search("lead_to_order", number, owner or creator, lead.estimated_value,
+            search_attributes=search_attributes("lead_to_order", number, owner or creator, lead.estimated_value,
                                            salesperson=owner, customer=lead.company))
         status = await self.update(handle, LeadToOrder.recorded_state)
         return {"lead_id": number, "process_id": handle.id, "status": status}
@@ -260,7 +248,7 @@ class Platform:
         handle = await self.client.start_workflow(
             OrderFulfilment.run, ref, id=f"{self.id_prefix}sales-order-{number}", task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=self._search("sales_order", number, owner, total, salesperson=owner,
+            search_attributes=search_attributes("sales_order", number, owner, total, salesperson=owner,
                                            customer=customer_name))
         await self.update(handle, OrderFulfilment.recorded_state)
         return {"sales_order_id": number, "process_id": handle.id, "total": total}

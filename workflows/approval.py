@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -21,24 +20,16 @@ with workflow.unsafe.imports_passed_through():
     from domain import approvals as rules
     from domain.errors import Conflict, DomainError, Forbidden, Invalid
 
-from workflows.common import AMOUNT, BUSINESS_KEY, CUSTOMER, OWNER, PROCESS_TYPE, SALESPERSON, refusal, run
+from workflows.common import refusal, run, search_attributes
 
 
 async def start_approval(req: rules.ApprovalRequest, child_id: str, *, customer: str | None = None,
                          salesperson: str | None = None) -> Any:
     """Start the approval child of the calling process, searchable like every process (type approval,
     the business key, requester, amount, and customer and salesperson where there are)."""
-    pairs: list[SearchAttributePair[Any]] = [
-        SearchAttributePair(PROCESS_TYPE, "approval"), SearchAttributePair(BUSINESS_KEY, req.business_key),
-        SearchAttributePair(OWNER, req.requester)]
-    if req.amount is not None:
-        pairs.append(SearchAttributePair(AMOUNT, float(req.amount)))
-    if customer:
-        pairs.append(SearchAttributePair(CUSTOMER, customer))
-    if salesperson:
-        pairs.append(SearchAttributePair(SALESPERSON, salesperson))
-    return await workflow.start_child_workflow(Approval.run, req, id=child_id,
-                                               search_attributes=TypedSearchAttributes(pairs))
+    return await workflow.start_child_workflow(Approval.run, req, id=child_id, search_attributes=search_attributes(
+        "approval", req.business_key, req.requester, req.amount, stage=None, salesperson=salesperson,
+        customer=customer))
 
 
 _SAFE = {"cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED}

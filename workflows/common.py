@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
@@ -24,6 +24,23 @@ SALESPERSON = SearchAttributeKey.for_keyword("Salesperson")
 CUSTOMER = SearchAttributeKey.for_keyword("Customer")
 SEARCH_ATTRIBUTES: list[SearchAttributeKey[Any]] = [PROCESS_TYPE, STAGE, BUSINESS_KEY, OWNER, AMOUNT, SALESPERSON,
                                                     CUSTOMER]
+
+def search_attributes(type_: str, key: str, owner: str, amount: Any = None, *, stage: str | None = "submitted",
+                      salesperson: str | None = None, customer: str | None = None) -> TypedSearchAttributes:
+    """What a process is found by from its start: type, business key, owner, and the amount, stage,
+    salesperson and customer where it has them (a missing one is left out)."""
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(PROCESS_TYPE, type_), SearchAttributePair(BUSINESS_KEY, key), SearchAttributePair(OWNER, owner)]
+    if amount is not None:
+        pairs.append(SearchAttributePair(AMOUNT, float(amount)))
+    if stage:
+        pairs.append(SearchAttributePair(STAGE, stage))
+    if salesperson:
+        pairs.append(SearchAttributePair(SALESPERSON, salesperson))
+    if customer:
+        pairs.append(SearchAttributePair(CUSTOMER, customer))
+    return TypedSearchAttributes(pairs)
+
 
 # Activities are short DB transactions: retry fast, forever (a database outage only delays).
 RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,

@@ -18,7 +18,6 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
@@ -29,15 +28,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import Conflict, DomainError, Invalid
 
 from workflows.common import (
-    AMOUNT,
-    BUSINESS_KEY,
     CUSTOMER,
-    OWNER,
-    PROCESS_TYPE,
     SALESPERSON,
     STAGE,
     refusal,
     run,
+    search_attributes,
     set_stage,
 )
 from workflows.quotation import Quotation
@@ -246,11 +242,9 @@ class LeadToOrder:
     async def _start_quotation(self, draft: sales_rules.QuotationDraft, child_id: str, total: Any) -> Any:
         assert self.opp is not None
         return await workflow.start_child_workflow(
-            Quotation.run, draft, id=child_id, search_attributes=TypedSearchAttributes([
-                SearchAttributePair(PROCESS_TYPE, "quotation"), SearchAttributePair(BUSINESS_KEY, draft.number),
-                SearchAttributePair(OWNER, self.opp.owner), SearchAttributePair(SALESPERSON, self.opp.owner),
-                SearchAttributePair(CUSTOMER, self.opp.customer), SearchAttributePair(AMOUNT, float(total)),
-                SearchAttributePair(STAGE, "submitted")]))
+            Quotation.run, draft, id=child_id, search_attributes=search_attributes(
+                "quotation", draft.number, self.opp.owner, total, salesperson=self.opp.owner,
+                customer=self.opp.customer))
 
     @quote.validator
     def _validate_quote(self, cmd: sales_rules.QuoteCommand) -> None:

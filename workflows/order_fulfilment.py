@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
@@ -30,15 +29,10 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.approval import start_approval
 from workflows.common import (
-    AMOUNT,
-    BUSINESS_KEY,
-    OWNER,
-    PROCESS_TYPE,
-    SALESPERSON,
-    STAGE,
     approval_or_withdrawal,
     refusal,
     run,
+    search_attributes,
     set_stage,
 )
 from workflows.production_order import ProductionOrder
@@ -140,12 +134,14 @@ class OrderFulfilment:
             await workflow.start_child_workflow(
                 ProductionOrder.run, ref, id=f"{prefix}production-order-{ref.number}",
                 parent_close_policy=ParentClosePolicy.ABANDON,
-                search_attributes=_attrs("production_order", ref.number, ref.planner, 0, order.owner))
+                search_attributes=search_attributes("production_order", ref.number, ref.planner, 0,
+                                                    salesperson=order.owner))
         for draft in buys:
             await workflow.start_child_workflow(
                 Purchase.run, draft, id=f"{prefix}purchase-{draft.number}",
                 parent_close_policy=ParentClosePolicy.ABANDON,
-                search_attributes=_attrs("purchase", draft.number, draft.requester, draft.total, order.owner))
+                search_attributes=search_attributes("purchase", draft.number, draft.requester, draft.total,
+                                                    salesperson=order.owner))
 
     @workflow.signal
     def supply_arrived(self) -> None:
@@ -220,9 +216,3 @@ class OrderFulfilment:
     def current_status(self) -> str:
         return self.status
 
-
-def _attrs(type_: str, key: str, owner: str, amount: object, salesperson: str) -> TypedSearchAttributes:
-    return TypedSearchAttributes([
-        SearchAttributePair(PROCESS_TYPE, type_), SearchAttributePair(BUSINESS_KEY, key),
-        SearchAttributePair(OWNER, owner), SearchAttributePair(AMOUNT, float(amount)),  # type: ignore[arg-type]
-        SearchAttributePair(STAGE, "submitted"), SearchAttributePair(SALESPERSON, salesperson)])

@@ -16,7 +16,6 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -29,16 +28,10 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.approval import start_approval
 from workflows.common import (
-    AMOUNT,
-    BUSINESS_KEY,
-    CUSTOMER,
-    OWNER,
-    PROCESS_TYPE,
-    SALESPERSON,
-    STAGE,
     approval_or_withdrawal,
     refusal,
     run,
+    search_attributes,
     set_stage,
 )
 from workflows.order_fulfilment import OrderFulfilment
@@ -96,11 +89,9 @@ class Quotation:
         # Fulfilment is a process of its own, under the order's business key: it outlives this one.
         await workflow.start_child_workflow(
             OrderFulfilment.run, order, id=f"{draft.id_prefix}sales-order-{order.number}",
-            parent_close_policy=ParentClosePolicy.ABANDON, search_attributes=TypedSearchAttributes([
-                SearchAttributePair(PROCESS_TYPE, "sales_order"), SearchAttributePair(BUSINESS_KEY, order.number),
-                SearchAttributePair(OWNER, order.owner), SearchAttributePair(SALESPERSON, order.owner),
-                SearchAttributePair(CUSTOMER, self.rec.customer),
-                SearchAttributePair(AMOUNT, float(self.rec.total)), SearchAttributePair(STAGE, "reserving")]))
+            parent_close_policy=ParentClosePolicy.ABANDON, search_attributes=search_attributes(
+                "sales_order", order.number, order.owner, self.rec.total, stage="reserving", salesperson=order.owner,
+                customer=self.rec.customer))
         self.order = order.number
         self.status = "accepted"
         set_stage("accepted")
