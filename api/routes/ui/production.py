@@ -232,6 +232,18 @@ async def render_production_order(v: Viewer, number: str, *, status: int = 200, 
                         progress=ctx.pop("progress", {}), change=ctx.pop("change", {}), **data, **ctx)
 
 
+async def _unreachable(v: Viewer, number: str) -> Response | None:
+    """The page a form post on a production order answers with when the user may not see it or it does not
+    exist; None when the form may be handled."""
+    if not _reader(v.user):
+        return await _refuse(v)
+    try:
+        await v.platform.read(production_svc.order, number)
+    except DomainError as e:
+        return await not_possible(v, e)
+    return None
+
+
 @router.get("/production-orders/{number}")
 async def production_order_page(number: str, v: ViewerDep, msg: str = "") -> Response:
     return await render_production_order(v, number, msg=msg[:300])
@@ -241,13 +253,9 @@ async def production_order_page(number: str, v: ViewerDep, msg: str = "") -> Res
 async def report_progress(number: str, v: PosterDep, completed_qty: Annotated[str, Form(max_length=40)] = "",
                           labour_hours: Annotated[str, Form(max_length=40)] = "",
                           scrap_qty: Annotated[str, Form(max_length=40)] = "") -> Response:
-    if not _reader(v.user):
-        return await _refuse(v)
+    if (refused := await _unreachable(v, number)) is not None:
+        return refused
     form = {"completed_qty": completed_qty, "labour_hours": labour_hours, "scrap_qty": scrap_qty}
-    try:
-        await v.platform.read(production_svc.order, number)
-    except DomainError as e:
-        return await not_possible(v, e)
     try:
         if not v.user.roles & REPORTERS:
             raise Forbidden("only a planner, the warehouse or an admin can report production progress")
@@ -269,13 +277,9 @@ async def report_progress(number: str, v: PosterDep, completed_qty: Annotated[st
 async def request_change(number: str, v: PosterDep, qty: Annotated[str, Form(max_length=40)] = "",
                          due_date: Annotated[str, Form(max_length=20)] = "",
                          reason: Annotated[str, Form(max_length=500)] = "") -> Response:
-    if not _reader(v.user):
-        return await _refuse(v)
+    if (refused := await _unreachable(v, number)) is not None:
+        return refused
     form = {"qty": qty, "due_date": due_date, "reason": reason}
-    try:
-        await v.platform.read(production_svc.order, number)
-    except DomainError as e:
-        return await not_possible(v, e)
     try:
         if not v.user.roles & PLANNERS:
             raise Forbidden("only a planner or an admin can ask to change a production order")
