@@ -4,7 +4,8 @@ approval and receipt → progress → finished goods → delivery with cost and 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import asyncio
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,13 +14,15 @@ from sqlalchemy import func, select
 
 from api.platform import Platform
 from domain import production
-from domain.errors import Conflict, Forbidden
+from domain.errors import Conflict, Forbidden, Invalid
 from domain.purchasing import ReceiptLineIn
 from domain.sales import OrderLineIn
 from domain.schema import (
     Customer,
+    Item,
     JournalEntry,
     JournalLine,
+    Process,
     ProductionOrder,
     PurchaseOrder,
     StockLedgerEntry,
@@ -30,6 +33,7 @@ from domain.services import production as production_svc
 from domain.services import purchasing as purchasing_svc
 from domain.services import sales as sales_svc
 from tests.helpers import actor, approve_chain, eventually
+from workflows.order_fulfilment import OrderFulfilment
 
 FAN, HOUSING = "FAN-200", "FAN-HOUSING"
 
@@ -163,8 +167,6 @@ async def test_a_short_order_is_planned_made_delivered_and_costed(worker, db, ta
 
 
 async def _wait_ready(p: Platform, db: Any, so: str) -> str:
-    from workflows.order_fulfilment import OrderFulfilment
-
     def ready(s: Any) -> Any:
         return sales_svc.order(s, so).lines[0].reserved_qty == sales_svc.order(s, so).lines[0].qty
     await eventually(db, ready)
@@ -173,7 +175,6 @@ async def _wait_ready(p: Platform, db: Any, so: str) -> str:
         status: str = await handle.query(OrderFulfilment.current_status)
         if status == "ready to deliver":
             return status
-        import asyncio
         await asyncio.sleep(0.05)
     return status
 
@@ -189,7 +190,6 @@ async def test_an_order_in_stock_is_delivered_at_once_and_a_cancel_after_supply_
         await p.deliver_sales_order(actor(db, "alice"), so)
     short = await order_fans(p, db, "10")
     await eventually(db, supply_of(short))
-    from workflows.order_fulfilment import OrderFulfilment
     handle = p.client.get_workflow_handle(f"{p.id_prefix}sales-order-{short}")
     with pytest.raises(Conflict, match="under way"):
         await p.update(handle, OrderFulfilment.cancel, actor(db, "alice"))
@@ -197,7 +197,7 @@ async def test_an_order_in_stock_is_delivered_at_once_and_a_cancel_after_supply_
 
 async def test_late_production_alerts_the_planner_and_tells_the_salesperson(worker, db, task_queue, time_env):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    requested = time_env_today(time_env) + timedelta(days=10)
+    requested = datetime.now(UTC).date() + timedelta(days=10)
     so = await order_fans(p, db, "10", requested)
     await eventually(db, supply_of(so))
     housing = await eventually(db, lambda s: mo_for(s, so, HOUSING) if mo_for(s, so, HOUSING).status == "released"
@@ -239,16 +239,8 @@ async def test_a_change_request_applies_only_once_approved(worker, db, task_queu
         assert motor.required_qty == Decimal(6)
 
 
-def time_env_today(env: Any) -> date:
-    from datetime import UTC, datetime
-    return datetime.now(UTC).date()
-
 
 async def test_planning_that_cannot_be_done_says_why_and_the_order_can_still_be_cancelled(worker, db, task_queue):
-    from domain.errors import Invalid
-    from domain.schema import Item, Process
-    from workflows.order_fulfilment import OrderFulfilment
-
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     with db.write() as s:
         stock.item_by_sku(s, "BLADE-SET").default_supplier_id = None  # MRP would buy it from nobody
