@@ -23,23 +23,25 @@ Allocation rules:
   more of any item than this order line was allocated; the full quantity when the line is complete.
   Requirements grow with q, so the answer is found by searching q.
 
-A manufactured item without a BOM, an unknown item, a BOM cycle or a quantity that is not above zero
-is refused (`Invalid`) naming it. Quantities are kept to four places (`bom.Q4`); internally they are
-integers of 1/10,000 so a run over thousands of orders stays fast, with the same rounding as `need`.
+A manufactured item without a BOM, an unknown item, a BOM cycle, a quantity that is not above zero or a
+scrap outside 0–100 % is refused (`Invalid`) naming it. Quantities are kept to four places (`bom.Q4`);
+internally they are integers of 1/10,000, with the same rounding as `need`.
 
-Speed (bench/kitting.py: 10,000 items, 50,000 BOM lines, 6 levels, 1,000 open orders → 277,133 result
-lines): a BOM line is a ratio num/den in lowest terms, most of them whole (den 1: a multiplication, no
-division); each ordered item's explosion (the items it reaches, ordered by height, so every parent comes
-before its components and the purchased items come last, in a loop of their own) is worked out once per
-run; a line is served on plain lists and records what reached each item and what it took by position,
-and what was free when the order's turn came is what is free after it plus what it took, so nothing is
-reset per order; Decimals are made only for the report, as 0.0001 × int; items of an order for several
-items are added up only where their explosions share items; max buildable stops at the first purchased
-item whose requirement passes what the line took (requirements only grow while scrap is above −100 %);
-the cyclic garbage collector is paused for the run (as in mrp.py). Any order of parents before
-components gives the same numbers: an item's demand is complete before it is drawn from stock. A plain
-Decimal version of the rules is in tests/unit/test_kitting.py, and random companies must come out the
-same from both.
+How it is computed (bench/kitting.py: 10,000 items, 50,000 BOM lines, 6 levels, 1,000 open orders →
+277,133 result lines). The only thing orders share is each item's free stock, and an item's stock goes to
+the order lines that reach it in priority order. So instead of exploding one order line after another, the
+run goes item by item, from the highest items (the longest path down to a purchased item) to the lowest,
+and at each item serves every order line that reached it, in priority order: the same numbers, because
+every parent of an item is higher than it, so each line's demand for the item is complete when its turn
+comes. All the items of one height are served at once, on numpy arrays of (item, order line, quantity):
+sorted by item then line, demand from several parents added up, free stock handed out by a running total
+within each item, and what is left of a manufactured item passed down its BOM lines (a BOM line is a
+ratio num/den in lowest terms: ⌈r × num / den⌉). The integers are 64-bit when an upper bound of every
+requirement (worked out first, in floats with a wide margin) says they cannot overflow, else Python's own
+integers in object arrays (the same code, slower). Python loops are left for building the report's lines
+and for max buildable, which is searched only for the short lines (can_build: a walk of that line's items,
+stopping at the first purchased item whose requirement passes what the line took). A plain Decimal version
+of the rules is in tests/unit/test_kitting.py, and random companies must come out the same from both.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from math import gcd
-from operator import itemgetter
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from domain.errors import Invalid
 from domain.planning.bom import Q4, Bom
@@ -59,8 +62,7 @@ SCALE = 10_000  # one unit in 1/10,000ths (four places, as bom.Q4)
 _PCT = 100 * SCALE  # 100 % in scrap units of 1/10,000 %
 _DEN = SCALE * _PCT  # need = ceil(parent × qty × (100 % + scrap %) / _DEN), all three in scaled integers
 ZERO = Decimal(0)
-
-
+_SAFE = float(1 << 60)  # 64-bit arithmetic while every product stays below this (a factor of 8 to spare)
 @dataclass(frozen=True, slots=True)
 class OrderLine:
     sku: str
@@ -127,29 +129,20 @@ def _dec(n: int) -> Decimal:
 # An item's components, for the explosion: building r of it needs r × num of each (component, num) in the
 # first tuple (whole quantities, no scrap: most lines) and ⌈r × num / den⌉ of each (component, num, den) in
 # the second. num / den is qty × (100 % + scrap %) in lowest terms: the same rounding as `bom.need`.
+
+
+# An item's components with what building r of it needs of each: r × num of each (component, num) in the
+# first tuple (whole quantities, no scrap: most lines) and ⌈r × num / den⌉ of each (component, num, den) in
+# the second. num / den is qty × (100 % + scrap %) in lowest terms: the same rounding as `bom.need`.
 _Kids = tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int, int], ...]]
 _UNSEEN: list[int] = []  # marks an item whose components are not looked up yet
 _NO_CAP = 1 << 128  # above any requirement
-_SKU = itemgetter(0)  # a KitLine's sku
-
-
-class _Plan(NamedTuple):
-    """The explosion of one item, worked out once per run and reused by every order line for it: the items
-    it can reach, parents before components (`steps`: by height, so the purchased ones come last, from
-    position `leaves` on), their positions in sku order (`by_sku`) and the purchased ones (`bought`:
-    position, item)."""
-
-    steps: list[int]
-    leaves: int
-    by_sku: list[int]
-    bought: list[tuple[int, int]]
+_Records = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # item, line, required, took, free
 
 
 class _Run:
     """One kitting run's state. Items are numbered in sku order (so sorting numbers sorts skus); `free` is
-    every item's free stock, `demand` the scratch of one explosion (zero again after it). An order line's
-    explosion returns lists by position in its plan: what reached each item and what the line took of it;
-    what was free when the order's turn came is what is free after the order plus what it took."""
+    every item's free stock; `height` the longest path down to a purchased item (parents are higher)."""
 
     def __init__(self, kinds: Mapping[str, str], boms: Mapping[str, Bom], stock: Mapping[str, StockLevel]):
         self.boms = boms
@@ -166,14 +159,11 @@ class _Run:
             f = _units(lvl.on_hand, f"stock of {sku}") - _units(lvl.reserved, f"reservation of {sku}")
             if g is not None and f > 0:
                 self.free[g] = f
-        self.demand = [0] * n
-        self.taken = [0] * n  # scratch of an order for several items: what it took (demand: what it needed)
+        self.demand = [0] * n  # can_build's scratch (zero again after it)
         self.table: list[list[int] | None] = [_UNSEEN] * n  # components (None: purchased)
         self.kids: list[_Kids | None] = [None] * n  # the same with their quantities, once looked up
         self.cap = [_NO_CAP] * n  # can_build's limits (what the line took of a purchased item)
-        self.monotone = True  # whether every BOM line adds to its component (scrap above −100 %)
-        self.height = [-1] * n  # longest path down to a purchased item (so parents are higher); -1: unknown
-        self.plans: dict[int, _Plan] = {}
+        self.height = [-1] * n  # -1: not measured yet
         self.ratios: dict[tuple[Decimal, Decimal], tuple[int, int]] = {}  # (qty, scrap %) → num, den
 
     def id(self, sku: str) -> int:
@@ -202,17 +192,17 @@ class _Run:
             c = self.ids.get(ln.component)
             if c is None:
                 raise Invalid(f"BOM of {sku}: there is no item {ln.component}")
-            if not ln.qty > 0:
-                raise Invalid(f"BOM of {sku}: the quantity of {ln.component} must be above zero")
             key = (ln.qty, ln.scrap_pct)
             r = ratios.get(key)
-            if r is None:
+            if r is None:  # (a quantity and scrap met before were checked then)
+                if not ln.qty > 0:
+                    raise Invalid(f"BOM of {sku}: the quantity of {ln.component} must be above zero")
+                if not 0 <= ln.scrap_pct < 100:
+                    raise Invalid(f"BOM of {sku}: the scrap of {ln.component} must be from 0 to under 100 %")
                 m = (_units(ln.qty, f"BOM of {sku}, {ln.component}")
                      * (_PCT + _units(ln.scrap_pct, f"BOM of {sku}, scrap of {ln.component}")))
                 k = gcd(m, _DEN)
                 r = ratios[key] = (m // k, _DEN // k)
-                if m < 0:
-                    self.monotone = False
             got.append(c)
             if r[1] == 1:
                 ones.append((c, r[0]))
@@ -220,34 +210,6 @@ class _Run:
                 fracs.append((c, r[0], r[1]))
         self.kids[g] = (tuple(ones), tuple(fracs))
         self.table[g] = got
-        return got
-
-    def plan(self, top: int) -> _Plan:
-        """Every item the explosion of `top` can reach, parents before components (by height)."""
-        got = self.plans.get(top)
-        if got is not None:
-            return got
-        height, table = self.height, self.table
-        if height[top] < 0:
-            self.measure(top)
-        seen = {top}
-        todo: Iterable[int] = seen
-        while todo:  # one more level of components at a time, in C (set.update)
-            below: set[int] = set()
-            for g in todo:
-                comps = table[g]
-                if comps:
-                    below.update(comps)
-            todo = below - seen
-            seen |= todo
-        steps = sorted(seen, key=height.__getitem__, reverse=True)
-        bought = [(i, g) for i, g in enumerate(steps) if table[g] is None]
-        leaves = len(steps)
-        for i, _g in reversed(bought if self.monotone else ()):  # (a negative requirement takes the long way)
-            if i != leaves - 1:
-                break
-            leaves = i
-        got = self.plans[top] = _Plan(steps, leaves, sorted(range(len(steps)), key=steps.__getitem__), bought)
         return got
 
     def measure(self, top: int) -> None:
@@ -276,72 +238,121 @@ class _Run:
                 comps = table[g]
                 height[g] = 1 + max([height[c] for c in comps]) if comps else 0
 
-    def explode(self, plan: _Plan, qty: int) -> tuple[list[int], list[int], int]:
-        """Serve `qty` of the plan's item: take from free stock, build the rest. Returns, by position in the
-        plan, what reached each item and what this line took of it, and a guess at max buildable (qty × the
-        worst-covered share of a purchased item; qty when nothing is short)."""
-        free, demand, kids, steps, leaves = self.free, self.demand, self.kids, plan.steps, plan.leaves
-        n = len(steps)
-        dem = [0] * n
-        took = [0] * n
-        demand[steps[0]] = qty
-        guess = qty
-        i = -1
-        for g in steps[:leaves]:
-            i += 1
-            d = demand[g]
-            if not d:
-                continue
-            demand[g] = 0
-            dem[i] = d
-            f = free[g]
-            if f:
-                if d <= f:
-                    free[g] = f - d
-                    took[i] = d
-                    continue
-                free[g] = 0
-                took[i] = f
-                ks = kids[g]
-                if ks is None:
-                    if f * qty // d < guess:
-                        guess = f * qty // d
-                    continue
-                d -= f
-            else:
-                ks = kids[g]
-                if ks is None:
-                    guess = 0
-                    continue
-            ones, fracs = ks
-            for c, num in ones:
-                demand[c] += d * num
-            for c, num, den in fracs:
-                demand[c] -= -d * num // den
-        for g in steps[leaves:]:  # the purchased items: only stock to take
-            i += 1
-            d = demand[g]
-            if d:
-                demand[g] = 0
-                dem[i] = d
-                f = free[g]
-                if d <= f:
-                    free[g] = f - d
-                    took[i] = d
-                elif f:
-                    free[g] = 0
-                    took[i] = f
-                    if f * qty // d < guess:
-                        guess = f * qty // d
-                else:
-                    guess = 0
-        return dem, took, guess
+    def sweep(self, tops: list[int], qtys: list[int]) -> _Records:
+        """Serves order lines `tops[k]`, `qtys[k]` (k: the line's place in priority order) item by item, the
+        highest items first, every line that reached an item in priority order. Returns one record per item
+        and line that reached it: (item, line, required, took, free when the line's turn came), the items of
+        one height together, from the highest height down."""
+        nl = len(tops)
+        height = np.array(self.height, dtype=np.int64)
+        made = np.array(self.made, dtype=bool)
+        start, count, child, num, den = self.bom_lines()
+        dtype = object if self.too_big(tops, qtys, start, count, child, num, den) else np.int64
+        if dtype is not object:
+            num, den = num.astype(np.int64), den.astype(np.int64)
+        free = np.array(self.free, dtype=dtype)
+        # Per height, the (item, line, quantity) arrays that reached it, from the lines and from parents.
+        waiting: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
 
-    def can_build(self, plan: _Plan, qty: int, took: list[int]) -> bool:
-        """Whether `took` (one line's allocation, by position) covers building `qty` of the plan's item by
-        the same rules. A purchased item's limit is in `cap`: as requirements only add up (`monotone`), the
-        first one to pass it settles the answer."""
-        kids, demand, cap, steps = self.kids, self.demand, self.cap, plan.steps
+        def pass_down(g: np.ndarray, k: np.ndarray, q: np.ndarray) -> None:
+            h = height[g]
+            for lv, many in enumerate(np.bincount(h).tolist()):
+                if many:
+                    at = h == lv
+                    waiting.setdefault(lv, []).append((g[at], k[at], q[at]))
+
+        top = np.array(tops, dtype=np.int64)
+        pass_down(top, np.arange(nl, dtype=np.int64), np.array(qtys, dtype=dtype))
+        out: list[tuple[np.ndarray, ...]] = []
+        for lv in range(max(waiting), -1, -1):
+            parts = waiting.pop(lv, None)
+            if not parts:
+                continue
+            key = np.concatenate([p[0] for p in parts]) * nl + np.concatenate([p[1] for p in parts])
+            d = np.concatenate([p[2] for p in parts])
+            by = np.argsort(key)  # by item, then line: each item's lines in priority order
+            key, d = key[by], d[by]
+            heads = _heads(key)
+            if len(heads) < len(key):  # a line that reached an item from several parents: added up first
+                d, key = np.add.reduceat(d, heads), key[heads]
+            g = key // nl
+            k = key - g * nl
+            # each item's free stock to its lines in turn: a running total of demand within the item
+            firsts = _heads(g)
+            cum = np.cumsum(d)
+            before = cum - d
+            base = before[firsts]
+            before -= np.repeat(base, np.diff(np.append(firsts, len(g))))
+            f = free[g]
+            avail = np.maximum(f - before, 0)  # free when the line's turn came
+            took = np.minimum(avail, d)
+            items = g[firsts]
+            free[items] = np.maximum(free[items] - (cum[np.append(firsts[1:], len(g)) - 1] - base), 0)
+            out.append((g, k, d, took, avail))
+            # what stock did not cover of a manufactured item is built: its components' share, ⌈r × num / den⌉
+            rest = d - took
+            build = made[g] & (rest > 0)
+            if not build.any():
+                continue
+            g, k, rest = g[build], k[build], rest[build]
+            per = count[g]
+            total = int(per.sum())
+            if not total:
+                continue
+            e = np.arange(total) + np.repeat(start[g] - (np.cumsum(per) - per), per)  # their BOM lines
+            pass_down(child[e], np.repeat(k, per), -((-np.repeat(rest, per) * num[e]) // den[e]))
+        cols = list(zip(*out, strict=True))
+        return (np.concatenate(cols[0]), np.concatenate(cols[1]), np.concatenate(cols[2]),
+                np.concatenate(cols[3]), np.concatenate(cols[4]))
+
+    def bom_lines(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The BOM lines of the items looked up, as arrays: item g's are at start[g] … start[g] + count[g]
+        of child, num and den."""
+        n = len(self.skus)
+        start, count = [0] * n, [0] * n
+        child: list[int] = []
+        num: list[int] = []
+        den: list[int] = []
+        for g, ks in enumerate(self.kids):
+            if ks is None:
+                continue
+            ones, fracs = ks
+            start[g], count[g] = len(child), len(ones) + len(fracs)
+            for c, m in ones:
+                child.append(c)
+                num.append(m)
+                den.append(1)
+            for c, m, q in fracs:
+                child.append(c)
+                num.append(m)
+                den.append(q)
+        return (np.array(start, dtype=np.int64), np.array(count, dtype=np.int64), np.array(child, dtype=np.int64),
+                np.array(num, dtype=object), np.array(den, dtype=object))
+
+    def too_big(self, tops: list[int], qtys: list[int], start: np.ndarray, count: np.ndarray, child: np.ndarray,
+                num: np.ndarray, den: np.ndarray) -> bool:
+        """Whether 64-bit integers could overflow: an upper bound of what reaches each item (all lines added
+        up, stock ignored, each rounding up counted as a whole unit per line), in floats."""
+        n, nl = len(self.skus), len(tops)
+        numf, denf = num.astype(float), den.astype(float)
+        if numf.size and max(numf.max(), denf.max()) >= _SAFE:
+            return True
+        bound = np.zeros(n)
+        np.add.at(bound, np.array(tops, dtype=np.int64), np.array(qtys, dtype=float))
+        parent = np.repeat(np.arange(n), count)
+        ph = np.array(self.height, dtype=np.int64)[parent]
+        for lv in range(max(self.height), 0, -1):
+            at = ph == lv
+            np.add.at(bound, child[at], bound[parent[at]] * numf[at] / denf[at] + nl)
+        worst = max(bound.sum(), float(max(self.free, default=0)), float(n) * nl,
+                    float((bound[parent] * numf).max()) if parent.size else 0.0)
+        return bool(worst >= _SAFE)
+
+    def can_build(self, steps: list[int], qty: int, took: list[int]) -> bool:
+        """Whether `took` (one line's allocation, by position in `steps`: the items the line reached, parents
+        first) covers building `qty` of steps[0] by the same rules. A purchased item's limit is in `cap`: as
+        requirements only add up, the first one to pass it settles the answer."""
+        kids, demand, cap = self.kids, self.demand, self.cap
         demand[steps[0]] = qty
         i = -1
         for g in steps:
@@ -376,22 +387,23 @@ class _Run:
             demand[g] = 0
         return False
 
-    def max_buildable(self, plan: _Plan, qty: int, step: int, took: list[int], guess: int) -> int:
+    def max_buildable(self, steps: list[int], took: list[int], qty: int, step: int, guess: int) -> int:
         """The largest k × step ≤ qty that `took` can build, for a line that is short (so not qty itself).
-        Requirements grow at least in proportion to the quantity, so `guess` is (up to rounding) buildable:
-        it is tried first, and the one step above it."""
+        Requirements grow at least in proportion to the quantity, so `guess` (qty × the worst-covered share
+        of a purchased item) is about buildable: it is tried first, and the one step above it."""
         if not any(took):
             return 0
-        cap, limited = self.cap, plan.bought if self.monotone else []
+        cap, made = self.cap, self.made
+        limited = [(i, g) for i, g in enumerate(steps) if not made[g]]
         for i, g in limited:
             cap[g] = took[i]
         try:
-            return self._search(plan, qty, step, took, guess)
+            return self._search(steps, qty, step, took, guess)
         finally:
             for _i, g in limited:
                 cap[g] = _NO_CAP
 
-    def _search(self, plan: _Plan, qty: int, step: int, took: list[int], guess: int) -> int:
+    def _search(self, steps: list[int], qty: int, step: int, took: list[int], guess: int) -> int:
         hi = qty // step + 1  # the smallest count known not to be buildable
         if (hi - 1) * step == qty:
             hi -= 1
@@ -399,84 +411,25 @@ class _Run:
         g = guess // step
         for k in (g, g + 1):
             if lo < k < hi:
-                if self.can_build(plan, k * step, took):
+                if self.can_build(steps, k * step, took):
                     lo = k
                 else:
                     hi = k
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if self.can_build(plan, mid * step, took):
+            if self.can_build(steps, mid * step, took):
                 lo = mid
             else:
                 hi = mid
         return lo * step
 
-    def report(self, order_id: str, parts: list[tuple[_Plan, list[int], list[int]]],
-               products: list[ProductKit]) -> OrderKit:
-        """The order's lines from its explosions (plan, what reached each item, what was taken), by sku."""
-        lines: list[KitLine] = []
-        if len(parts) == 1:
-            plan, dem, took = parts[0]
-            complete = self.lines(plan.steps, plan.by_sku, dem, took, lines)
-        else:
-            seen: set[int] = set()
-            for plan, _dem, _took in parts:
-                if not seen.isdisjoint(plan.steps):
-                    break
-                seen.update(plan.steps)
-            else:  # the items share nothing (the usual case): each one's lines, merged by sku
-                complete = True
-                for plan, dem, took in parts:
-                    complete &= self.lines(plan.steps, plan.by_sku, dem, took, lines)
-                lines.sort(key=_SKU)
-                return OrderKit(order_id, complete, None, tuple(products), tuple(lines))
-            # they share some: add their explosions up by item (in the scratch lists, zero again after)
-            req, tk = self.demand, self.taken
-            touched: set[int] = set()
-            for plan, dem, took in parts:
-                touched.update(plan.steps)
-                for g, d, t in zip(plan.steps, dem, took, strict=True):
-                    req[g] += d
-                    tk[g] += t
-            steps = sorted(touched)
-            dem = [req[g] for g in steps]
-            took = [tk[g] for g in steps]
-            for g in steps:
-                req[g] = tk[g] = 0
-            complete = self.lines(steps, range(len(steps)), dem, took, lines)
-        return OrderKit(order_id, complete, products[0].max_buildable if len(products) == 1 else None,
-                        tuple(products), tuple(lines))
 
-    def lines(self, steps: list[int], order: Iterable[int], dem: list[int], took: list[int],
-              lines: list[KitLine]) -> bool:
-        """Adds the report's lines for `steps` (in `order`: positions by sku) to `lines`: purchased items
-        reached and manufactured items taken from stock. Whether none is short."""
-        skus, made, free, tick = self.skus, self.made, self.free, _TICK
-        new = tuple.__new__  # KitLine's own __new__ is Python code: twice as slow for the same tuple
-        add = lines.append
-        complete = True
-        for i in order:
-            d = dem[i]
-            if not d:
-                continue
-            t = took[i]
-            g = steps[i]
-            if made[g]:
-                if t:
-                    a = free[g] + t  # what was free when the order's turn came
-                    dd = tick * d
-                    add(new(KitLine, (skus[g], dd, tick * a, dd, ZERO, ZERO)) if t == d
-                        else new(KitLine, (skus[g], dd, tick * a, tick * t, ZERO, tick * (d - t))))
-            elif t == d:
-                dd = tick * d
-                add(new(KitLine, (skus[g], dd, tick * (free[g] + t), dd, ZERO, ZERO)))
-            else:
-                complete = False
-                dd = tick * d
-                a = free[g] + t
-                add(new(KitLine, (skus[g], dd, tick * a, tick * t, tick * (d - t), ZERO)) if t
-                    else new(KitLine, (skus[g], dd, tick * a if a else ZERO, ZERO, dd, ZERO)))
-        return complete
+def _heads(key: np.ndarray) -> np.ndarray:
+    """Where each run of equal values starts in a sorted array."""
+    new = np.empty(len(key), dtype=bool)
+    new[:1] = True
+    np.not_equal(key[1:], key[:-1], out=new[1:])
+    return np.flatnonzero(new)
 
 
 def kitting(orders: Iterable[KitOrder], kinds: Mapping[str, str], boms: Mapping[str, Bom],
@@ -503,11 +456,16 @@ def _kitting(orders: Iterable[KitOrder], kinds: Mapping[str, str], boms: Mapping
         raise Invalid("the step of max buildable must be above zero")
     step_u = _units(step, "step")
     queue = sorted(orders, key=lambda o: (o.key, o.order_id))
-    if only is not None and all(o.order_id != only for o in queue):
-        raise Invalid(f"there is no open order {only}")
+    if only is not None:
+        at = next((i for i, o in enumerate(queue) if o.order_id == only), None)
+        if at is None:
+            raise Invalid(f"there is no open order {only}")
+        del queue[at + 1:]  # the orders after it cannot take its stock
     run = _Run(kinds, boms, stock)
-    out: list[OrderKit] = []
-    for order in queue:
+    tops: list[int] = []  # the order lines, in priority order: item, quantity, order (its place in the queue)
+    qtys: list[int] = []
+    owner: list[int] = []
+    for o, order in enumerate(queue):
         wanted: dict[int, int] = {}
         for ol in order.lines:
             if not ol.qty > 0:
@@ -516,22 +474,95 @@ def _kitting(orders: Iterable[KitOrder], kinds: Mapping[str, str], boms: Mapping
             wanted[g] = wanted.get(g, 0) + _units(ol.qty, f"order {order.order_id}, {ol.sku}")
         if not wanted:
             raise Invalid(f"order {order.order_id} has no lines")
-        if only is not None and order.order_id != only:  # it only takes its stock before the one asked for
-            for top, qty in wanted.items():
-                run.explode(run.plan(top), qty)
-            continue
+        for g, qty in wanted.items():
+            if run.height[g] < 0:
+                run.measure(g)
+            tops.append(g)
+            qtys.append(qty)
+            owner.append(o)
+    if not tops:
+        return []
+    records = run.sweep(tops, qtys)
+    first = len(queue) - 1 if only is not None else 0  # the first order to answer for
+    return _report(run, queue[first:], first, tops, qtys, owner, records, step_u)
+
+
+def _report(run: _Run, queue: list[KitOrder], first: int, tops: list[int], qtys: list[int], owner: list[int],
+            records: _Records, step: int) -> list[OrderKit]:
+    """Each order's answer (queue[i] is order first + i) from the sweep's records."""
+    n = len(run.skus)
+    made = np.array(run.made, dtype=bool)
+    g, k, d, took, avail = records
+    line_owner = np.array(owner, dtype=np.int64)
+    if first:
+        mine = line_owner[k] >= first
+        g, k, d, took, avail = g[mine], k[mine], d[mine], took[mine], avail[mine]
+    # the lines that are short of a purchased item, and what share of it they got (max buildable's guess)
+    short = ~made[g] & (took < d)
+    short_line = np.zeros(len(tops), dtype=bool)
+    short_line[k[short]] = True
+    share = np.ones(len(tops))
+    np.minimum.at(share, k[short], took[short].astype(float) / d[short].astype(float))
+    # each order's lines, by sku: its order lines' records for the same item added up; free when the first
+    # of them came (the most: a later line's turn comes after the stock the earlier one took)
+    o = line_owner[k] - first
+    key = o * n + g
+    by = np.argsort(key)
+    key, dd, tt, aa = key[by], d[by], took[by], avail[by]
+    heads = _heads(key)
+    if len(heads) < len(key):
+        dd, tt, aa = np.add.reduceat(dd, heads), np.add.reduceat(tt, heads), np.maximum.reduceat(aa, heads)
+        key = key[heads]
+    o = key // n
+    gg = key - o * n
+    keep = ~made[gg] | (tt > 0)  # purchased items reached, manufactured items taken from stock
+    o, gg, dd, tt, aa = o[keep], gg[keep], dd[keep], tt[keep], aa[keep]
+    short_orders = np.zeros(len(queue), dtype=bool)
+    short_orders[o[~made[gg] & (tt < dd)]] = True
+    incomplete = short_orders.tolist()
+    bounds = np.searchsorted(o, np.arange(len(queue) + 1)).tolist()
+    lines = _kit_lines(run, gg.tolist(), dd.tolist(), tt.tolist(), aa.tolist())
+    # the short lines' records, by line, the highest items first (the records come height by height)
+    sk = short_line[k]
+    by = np.argsort(k[sk], kind="stable")
+    sg, sl, st = g[sk][by].tolist(), k[sk][by], took[sk][by].tolist()
+    line_bounds = np.searchsorted(sl, np.arange(len(tops) + 1)).tolist()
+    out: list[OrderKit] = []
+    short_lines, shares = short_line.tolist(), share.tolist()
+    line = owner.index(first)
+    for i, order in enumerate(queue):
         products: list[ProductKit] = []
-        parts: list[tuple[_Plan, list[int], list[int]]] = []
-        for top, qty in wanted.items():
-            plan = run.plan(top)
-            dem, took, guess = run.explode(plan, qty)
-            mb = qty if guess == qty else run.max_buildable(plan, qty, step_u, took, guess)
-            products.append(ProductKit(run.skus[top], _dec(qty), _dec(mb)))
-            parts.append((plan, dem, took))
-        out.append(run.report(order.order_id, parts, products))
-        if only is not None:
-            break
+        while line < len(tops) and owner[line] == first + i:
+            qty = qtys[line]
+            if short_lines[line]:
+                a, b = line_bounds[line], line_bounds[line + 1]
+                mb = run.max_buildable(sg[a:b], st[a:b], qty, step, int(qty * shares[line]))
+            else:
+                mb = qty
+            products.append(ProductKit(run.skus[tops[line]], _dec(qty), _dec(mb)))
+            line += 1
+        out.append(OrderKit(order.order_id, not incomplete[i], products[0].max_buildable if len(products) == 1 else None,
+                            tuple(products), tuple(lines[bounds[i]:bounds[i + 1]])))
     return out
+
+
+def _kit_lines(run: _Run, items: list[int], req: list[int], took: list[int], free: list[int]) -> list[KitLine]:
+    """The report's lines: (item, required, took, free when the order's turn came) in units of 1/10,000."""
+    skus, made, tick = run.skus, run.made, _TICK
+    new = tuple.__new__  # KitLine's own __new__ is Python code: twice as slow for the same tuple
+    lines: list[KitLine] = []
+    add = lines.append
+    for g, d, t, a in zip(items, req, took, free, strict=True):
+        dd = tick * d
+        if t == d:
+            add(new(KitLine, (skus[g], dd, tick * a, dd, ZERO, ZERO)))
+        elif made[g]:
+            add(new(KitLine, (skus[g], dd, tick * a, tick * t, ZERO, tick * (d - t))))
+        elif t:
+            add(new(KitLine, (skus[g], dd, tick * a, tick * t, tick * (d - t), ZERO)))
+        else:
+            add(new(KitLine, (skus[g], dd, tick * a if a else ZERO, ZERO, dd, ZERO)))
+    return lines
 
 
 def kit_order(order: KitOrder, kinds: Mapping[str, str], boms: Mapping[str, Bom],

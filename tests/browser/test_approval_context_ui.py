@@ -16,8 +16,8 @@ pytestmark = test_ui.pytestmark
 LEAD = {"contact": "Hank Scorpio", "email": "hank@globex.example", "source": "referral", "estimated_value": "40000"}
 
 
-async def quotation(http: httpx.AsyncClient, company: str, lines: list[dict[str, Any]]) -> str:
-    """A quotation by alice on a new opportunity of `company`, through the API."""
+async def quotation(http: httpx.AsyncClient, company: str, lines: list[dict[str, Any]]) -> tuple[str, str]:
+    """A quotation by alice on a new opportunity of `company`, through the API: its number and valid-until."""
     token = (await http.post("/api/auth/token", data={"username": "alice", "password": "demo"})).json()
     auth = {"Authorization": f"Bearer {token['access_token']}"}
     lead = (await http.post("/api/leads", json={**LEAD, "company": company}, headers=auth)).json()["lead_id"]
@@ -30,12 +30,12 @@ async def quotation(http: httpx.AsyncClient, company: str, lines: list[dict[str,
     if r.json()["status"] == "sent":  # the customer says yes: over credit it goes to finance
         r = await http.post(f"/api/quotations/{number}/accept", headers=auth)
         assert r.status_code == 200, r.text
-    return number
+    return number, (await http.get(f"/api/quotations/{number}", headers=auth)).json()["valid_until"]
 
 
 async def test_the_sales_manager_sees_the_numbers_behind_a_discount(ui: UI) -> None:
     async with httpx.AsyncClient(base_url=ui.base, timeout=30) as http:
-        number = await quotation(http, "Globex Corporation", [
+        number, valid_until = await quotation(http, "Globex Corporation", [
             {"sku": "FAN-200", "qty": 10, "unit_price": "500", "discount_pct": "25"},
             {"sku": "BOLT-M8", "qty": 1000, "unit_price": "0.50", "discount_pct": "5"}])
     bob = await ui.login("bob")
@@ -46,7 +46,7 @@ async def test_the_sales_manager_sees_the_numbers_behind_a_discount(ui: UI) -> N
     await bob.wait_for_url("**/tasks/*")
     card = bob.locator(".card.context")
     text = await card.inner_text()
-    assert "Globex Corporation" in text and "2026" in text
+    assert "Globex Corporation" in text and f"Valid until\n{valid_until}" in text
     assert await card.locator("tr.over-limit").count() == 1  # the fan, at 25 %; the bolts at 5 % are within
     assert "FAN-200" in await card.locator("tr.over-limit").inner_text()
     assert "20.7 %" in await card.locator(".panel.margin").inner_text()  # 875 on a net 4,225
@@ -57,7 +57,7 @@ async def test_the_sales_manager_sees_the_numbers_behind_a_discount(ui: UI) -> N
 
 async def test_finance_sees_by_how_much_the_customer_goes_over(ui: UI) -> None:
     async with httpx.AsyncClient(base_url=ui.base, timeout=30) as http:
-        number = await quotation(http, "Initech", [  # 23,750 net, 28,500 with tax, on a 20,000 limit
+        number, _ = await quotation(http, "Initech", [  # 23,750 net, 28,500 with tax, on a 20,000 limit
             {"sku": "FAN-200", "qty": 50, "unit_price": "500", "discount_pct": "5"}])
     grace = await ui.login("grace")
     row = await inbox_row(grace, number)

@@ -332,14 +332,25 @@ def test_the_garbage_collector_is_left_as_it_was() -> None:
     assert gc.isenabled()
 
 
-def test_a_negative_scrap_is_followed_as_computed() -> None:
-    # Not a valid BOM (bom.check_lines refuses it), but kitting does not check scrap: a requirement below
-    # zero must go the way the rules compute it (nothing is taken from an item with no stock), and max
-    # buildable must not assume that requirements grow with the quantity.
-    kinds = {"F": "manufactured", "A": "manufactured", "X": "purchased", "B": "purchased"}
-    boms = {"F": Bom("F", (BomLine("A", D(1)), BomLine("B", D(1)))), "A": Bom("A", (BomLine("X", D(1), D(-150)),))}
-    kit = kit_order(order("SO-1", ("A", "2")), kinds, boms, {})
-    assert lines(kit) == {"X": (-1, 0, 0, -1, 0)} and not kit.complete and kit.max_buildable == 0
-    kit = kit_order(order("SO-1", ("F", "3")), kinds, boms, stock(X="5", B="1"))
-    assert lines(kit) == {"B": (3, 1, 1, 2, 0), "X": (D("-1.5"), 5, D("-1.5"), 0, 0)}
+def test_a_scrap_outside_0_to_100_percent_is_refused() -> None:
+    # bom.check_lines refuses such a BOM when it is stored; kitting, given one anyway, refuses it too (its
+    # search for max buildable relies on requirements growing with the quantity).
+    kinds = {"A": "manufactured", "X": "purchased"}
+    for scrap in ("-150", "-1", "100"):
+        boms = {"A": Bom("A", (BomLine("X", D(1), D(scrap)),))}
+        with pytest.raises(Invalid, match="BOM of A: the scrap of X must be from 0 to under 100 %"):
+            kit_order(order("SO-1", ("A", "2")), kinds, boms, stock(X="5"))
+
+
+def test_quantities_too_big_for_64_bits_come_out_exact() -> None:
+    # 10^12 units of F, each needing 2 A at 10^6 X apiece: 2 × 10^18 X = 2 × 10^22 in 1/10,000ths, past
+    # 64-bit integers: the run switches to Python integers and the numbers stay exact.
+    kinds = {"F": "manufactured", "A": "manufactured", "X": "purchased"}
+    boms = {"F": Bom("F", (BomLine("A", D(2)),)), "A": Bom("A", (BomLine("X", D(10) ** 6, D("2.5")),))}
+    qty = D(10) ** 12
+    kit = kit_order(order("SO-1", ("F", str(qty))), kinds, boms, stock(A="1", X="1000"))
+    x_needed = need(2 * qty - 1, BomLine("X", D(10) ** 6, D("2.5")))
+    assert lines(kit) == {"A": (2 * qty, 1, 1, 0, 2 * qty - 1), "X": (x_needed, 1000, 1000, x_needed - 1000, 0)}
     assert not kit.complete and kit.max_buildable == 0
+    small = kit_order(order("SO-1", ("F", "3")), kinds, boms, stock(A="1", X="1000"))
+    assert lines(small)["X"] == (need(D(5), BomLine("X", D(10) ** 6, D("2.5"))), 1000, 1000, D(5125000) - 1000, 0)
