@@ -23,7 +23,8 @@ class CrmActivities:
             crm.record_lead(s, draft, process_id)
             owner = crm.assign(s, draft.number, draft.owner)
             processes.start(s, process_id, "lead_to_order", draft.number, title=f"Lead {draft.number}: "
-                            f"{draft.lead.company}", owner=owner, amount=draft.lead.estimated_value)
+                            f"{draft.lead.company}", owner=owner, amount=draft.lead.estimated_value,
+                            customer=draft.lead.company)
             processes.advance(s, process_id, "assigned", detail=f"assigned to {owner}")
             who = org.person(s, owner)
             return rules.LeadRecorded(owner=owner, owner_manager=who.manager if who else None)

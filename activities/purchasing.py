@@ -23,7 +23,8 @@ class PurchaseActivities:
         with self.db.write() as s:
             purchasing.record_requisition(s, draft, process_id)
             processes.start(s, process_id, "purchase", draft.number, title=f"Purchase requisition {draft.number}",
-                            owner=draft.requester, amount=draft.total)
+                            owner=draft.requester, amount=draft.total,
+                            parent_id=draft.notify[0] if draft.sales_order and draft.notify else None)
             return draft.steps or approvals.chain_for(s, "purchase_requisition", draft.total, draft.requester)
 
     @activity.defn

@@ -25,12 +25,13 @@ class SalesActivities:
             opp = sales.opportunity(s, draft.opportunity)
             if opp.stage != stage:  # its first quotation took the opportunity to proposal
                 processes.advance(s, opp.process_id, opp.stage, detail=f"quotation {q.number}")
+            customer = s.get(Customer, q.customer_id)
             processes.start(s, process_id, "quotation", draft.number, title=f"Quotation {draft.number}",
-                            owner=opp.owner, amount=q.total)
+                            owner=opp.owner, amount=q.total, customer=customer.name if customer else None,
+                            parent_id=opp.process_id)
             steps: list[approval_rules.ChainStep] = []
             if q.status == "pending_approval":
                 steps = approvals.chain_for(s, "quotation_discount", q.total, draft.created_by)
-            customer = s.get(Customer, q.customer_id)
             return rules.QuotationRecorded(status=q.status, total=q.total, customer_id=q.customer_id,
                                            owner=opp.owner, valid_until=q.valid_until, discount_steps=steps,
                                            customer=customer.name if customer else "", currency=q.currency,
@@ -65,7 +66,7 @@ class SalesActivities:
             processes.advance(s, process_id, "accepted", detail=f"sales order {order.number}", close=True,
                               status="completed")
             processes.start(s, order.process_id, "sales_order", order.number, title=f"Sales order {order.number}",
-                            owner=owner, amount=order.total)
+                            owner=owner, amount=order.total, parent_id=process_id)
             return rules.OrderRef(number=order.number, owner=owner)
 
     @activity.defn
@@ -74,8 +75,10 @@ class SalesActivities:
         """The order, its process row, and the finance chain when it takes the customer over credit."""
         with self.db.write() as s:
             order = sales.record_direct_order(s, ref, process_id)
+            customer = s.get(Customer, order.customer_id)
             processes.start(s, process_id, "sales_order", ref.number, title=f"Sales order {ref.number}",
-                            owner=ref.owner, amount=order.total, first_step="credit check")
+                            owner=ref.owner, amount=order.total, first_step="credit check",
+                            customer=customer.name if customer else None)
             sales.lock_customer(s, order.customer_id)
             if not sales.credit_position(s, order.customer_id, order.total, excluding=order.number).over_limit:
                 return []

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
@@ -31,7 +32,7 @@ CANCEL_UPDATES = {"expense_claim": ExpenseClaim.cancel, "purchase": Purchase.can
 def process_summary(p: Process) -> dict[str, Any]:
     return {"process_id": p.process_id, "type": p.type, "business_key": p.business_key, "title": p.title,
             "owner": p.owner, "amount": p.amount, "status": p.status, "stage": p.stage,
-            "started_at": p.started_at, "closed_at": p.closed_at}
+            "started_at": p.started_at, "closed_at": p.closed_at, "customer": p.customer, "parent_id": p.parent_id}
 
 
 def process_scope(q: Any, user: Principal) -> Any:
@@ -41,25 +42,90 @@ def process_scope(q: Any, user: Principal) -> Any:
                        Process.process_id.in_(access.involved_process_ids(user.username, set(user.roles)))))
 
 
+@dataclass(frozen=True)
+class ProcessFilter:
+    """The monitor's filters, shared by the JSON list, its counts and the page. Empty means any. The business
+    key matches as a prefix, the customer as a case-insensitive part of its name; `started_before` is exclusive."""
+
+    type: str = ""
+    status: str = ""
+    stage: str = ""
+    business_key: str = ""
+    customer: str = ""
+    owner: str = ""
+    started_after: datetime | None = None
+    started_before: datetime | None = None
+
+    def apply(self, q: Any, *, by_type_and_stage: bool = True) -> Any:
+        exact = [(Process.status, self.status), (Process.owner, self.owner)]
+        if by_type_and_stage:
+            exact += [(Process.type, self.type), (Process.stage, self.stage)]
+        for col, value in exact:
+            if value:
+                q = q.where(col == value)
+        if self.business_key:
+            q = q.where(Process.business_key.startswith(self.business_key, autoescape=True))
+        if self.customer:
+            q = q.where(Process.customer.icontains(self.customer, autoescape=True))
+        if self.started_after:
+            q = q.where(Process.started_at >= as_utc(self.started_after))
+        if self.started_before:
+            q = q.where(Process.started_at < as_utc(self.started_before))
+        return q
+
+
+def list_query(user: Principal, f: ProcessFilter, limit: int, offset: int) -> Any:
+    q = f.apply(process_scope(select(Process), user))
+    return q.order_by(Process.started_at.desc(), Process.process_id).limit(limit).offset(offset)
+
+
+def count_by_type_and_stage(s: Session, user: Principal, f: ProcessFilter) -> list[dict[str, Any]]:
+    """What the viewer may see under the filters other than type and stage, per type and per stage within it:
+    [{type, total, stages: [{stage, count}] (most first)}], the largest type first."""
+    q = f.apply(process_scope(select(Process.type, Process.stage, func.count()), user), by_type_and_stage=False)
+    out: dict[str, dict[str, Any]] = {}
+    for type_, stage, n in s.execute(q.group_by(Process.type, Process.stage)):
+        row = out.setdefault(type_, {"type": type_, "total": 0, "stages": []})
+        row["total"] += n
+        row["stages"].append({"stage": stage, "count": n})
+    for row in out.values():
+        row["stages"].sort(key=lambda x: (-x["count"], x["stage"]))
+    return sorted(out.values(), key=lambda r: (-r["total"], r["type"]))
+
+
+def _filter(type: str | None, status: str | None, stage: str | None, business_key: str | None,
+            customer: str | None, owner: str | None, started_after: datetime | None,
+            started_before: datetime | None) -> ProcessFilter:
+    return ProcessFilter(type=type or "", status=status or "", stage=stage or "",
+                         business_key=(business_key or "").strip(), customer=(customer or "").strip(),
+                         owner=(owner or "").strip(), started_after=started_after, started_before=started_before)
+
+
+TypeQ = Annotated[str | None, Query(max_length=40)]
+StatusQ = Annotated[str | None, Query(max_length=20)]
+StageQ = Annotated[str | None, Query(max_length=60)]
+KeyQ = Annotated[str | None, Query(max_length=60, description="business key prefix")]
+CustomerQ = Annotated[str | None, Query(max_length=200, description="part of the customer's name")]
+OwnerQ = Annotated[str | None, Query(max_length=60)]
+
+
 @router.get("")
-async def list_processes(user: CurrentUser, platform: PlatformDep,
-                         type: Annotated[str | None, Query(max_length=40)] = None,
-                         status: Annotated[str | None, Query(max_length=20)] = None,
-                         stage: Annotated[str | None, Query(max_length=60)] = None,
-                         business_key: Annotated[str | None, Query(max_length=60)] = None,
-                         started_after: datetime | None = None, started_before: datetime | None = None,
-                         limit: Limit = 50, offset: Offset = 0) -> Any:
-    q = process_scope(select(Process), user)
-    for col, value in ((Process.type, type), (Process.status, status), (Process.stage, stage),
-                       (Process.business_key, business_key)):
-        if value:
-            q = q.where(col == value)
-    if started_after:
-        q = q.where(Process.started_at >= as_utc(started_after))
-    if started_before:
-        q = q.where(Process.started_at < as_utc(started_before))
-    q = q.order_by(Process.started_at.desc(), Process.process_id).limit(limit).offset(offset)
+async def list_processes(user: CurrentUser, platform: PlatformDep, type: TypeQ = None, status: StatusQ = None,
+                         stage: StageQ = None, business_key: KeyQ = None, customer: CustomerQ = None,
+                         owner: OwnerQ = None, started_after: datetime | None = None,
+                         started_before: datetime | None = None, limit: Limit = 50, offset: Offset = 0) -> Any:
+    f = _filter(type, status, stage, business_key, customer, owner, started_after, started_before)
+    q = list_query(user, f, limit, offset)
     return ok(await platform.read(lambda s: [process_summary(p) for p in s.execute(q).scalars()]))
+
+
+@router.get("/counts")
+async def process_counts(user: CurrentUser, platform: PlatformDep, status: StatusQ = None,
+                         business_key: KeyQ = None, customer: CustomerQ = None, owner: OwnerQ = None,
+                         started_after: datetime | None = None, started_before: datetime | None = None) -> Any:
+    """Counts by type and stage of the processes the caller may see (the list's filters but type and stage)."""
+    f = _filter(None, status, None, business_key, customer, owner, started_after, started_before)
+    return ok(await platform.read(lambda s: count_by_type_and_stage(s, user, f)))
 
 
 def _visible(s: Session, user: Principal, process_id: str) -> Process:

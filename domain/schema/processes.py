@@ -29,6 +29,11 @@ class Process(Base):
     stage: Mapped[str] = mapped_column(String(60), default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The customer it serves (a lead's company, an order's customer; children inherit their parent's), and the
+    # process that started it (a quotation's lead, an order's quotation, the supply of a sales order). NULL on
+    # rows recorded before 0006 and for processes with neither.
+    customer: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    parent_id: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
 
     steps: Mapped[list[ProcessStep]] = relationship(
         lazy="selectin", order_by="ProcessStep.seq", primaryjoin="Process.process_id == foreign(ProcessStep.process_id)"

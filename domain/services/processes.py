@@ -12,11 +12,17 @@ from domain.schema.types import utcnow
 
 
 def start(session: Session, process_id: str, type_: str, business_key: str, *, title: str = "", owner: str = "",
-          amount: Decimal | None = None, first_step: str = "submitted") -> Process:
+          amount: Decimal | None = None, first_step: str = "submitted", customer: str | None = None,
+          parent_id: str | None = None) -> Process:
+    """The process row (once); a child without a customer of its own takes its parent's."""
     proc = session.get(Process, process_id)
     if proc is None:
+        if parent_id and not customer:
+            parent = session.get(Process, parent_id)
+            customer = parent.customer if parent is not None else None
         proc = Process(process_id=process_id, type=type_, business_key=business_key, title=title, owner=owner,
-                       amount=amount, status="running", stage=first_step)
+                       amount=amount, status="running", stage=first_step, customer=customer[:200] if customer else None,
+                       parent_id=parent_id or None)
         session.add(proc)
         session.flush()
         advance(session, process_id, first_step)

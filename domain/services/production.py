@@ -95,7 +95,7 @@ def create_supply(session: Session, so_number: str, run_number: str, *, planner:
             session.flush()
             processes.start(session, row.process_id, "production_order", number,
                             title=f"Production order {number}: {qty.normalize():f} {row.sku} for {so_number}",
-                            owner=planner, amount=None, first_step="waiting for material")
+                            owner=planner, amount=None, first_step="waiting for material", parent_id=notify_order)
             made.append((row, p))
         mo_ids = [row.process_id for row, _ in made]
         production = [rules.ProductionRef(
