@@ -1,0 +1,148 @@
+"""The managers' dashboard (processes started and completed per day, cycle time per type, SLA breaches, open
+tasks per role, margin per customer, as server-drawn SVG charts, each with its numbers as a table) and the
+admin's incidents page (activities of running processes that keep failing, with cancel and retry), plus the
+incidents as JSON at /api/incidents. The dashboard is for the roles that oversee the company (403 for anyone
+else), incidents for admin only. Cancel goes through the process monitor's cancel (a workflow Update);
+retry resets the activity in Temporal (see api/incidents.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from api import incidents as incident_svc
+from api.auth import Principal
+from api.charts import bar_chart, line_chart
+from api.deps import CurrentUser, PlatformDep
+from api.encoding import ok
+from api.platform import Platform
+from api.routes.processes import CANCEL_UPDATES, process_summary
+from api.routes.processes import cancel as cancel_process
+from api.routes.ui.pages import PosterDep, ViewerDep, not_possible, page_router, redirect, render
+from domain.errors import DomainError, Forbidden
+from domain.schema import Process
+from domain.schema.types import utcnow
+from domain.services import dashboard as figures
+
+router = page_router()
+api_router = APIRouter(prefix="/api/incidents", tags=["monitor"])
+
+READERS = {"manager", "sales_manager", "finance", "cfo", "admin"}  # the nav shows Dashboard to these
+ADMINS = {"admin"}
+
+
+def _dashboard(s: Session) -> dict[str, Any]:
+    now = utcnow()
+    per_day = figures.processes_per_day(s, now)
+    cycles = figures.cycle_times(s, now)
+    sla_days, sla_types = figures.sla_breaches(s, now)
+    roles = figures.open_tasks_per_role(s, now)
+    margins = figures.margin_per_customer(s)
+    day_labels = [d.day.strftime("%b %d") for d in per_day]
+    charts = {
+        "flow": line_chart(day_labels, [("started", [d.started for d in per_day]),
+                                        ("completed", [d.completed for d in per_day])],
+                           title="Processes started and completed per day, last 30 days"),
+        "cycle": bar_chart([c.type.replace("_", " ") for c in cycles],
+                           [("p50", [round(c.p50_hours, 1) for c in cycles]),
+                            ("p95", [round(c.p95_hours, 1) for c in cycles])],
+                           title="Cycle time per process type in hours, p50 and p95", unit=" h"),
+        "sla": line_chart(day_labels, [("decided late", [b.late for b in sla_days]),
+                                       ("open past due", [b.overdue for b in sla_days])],
+                          title="SLA breaches per due day, last 30 days"),
+        "roles": bar_chart([r.role.replace("_", " ") for r in roles],
+                           [("open", [r.open for r in roles]), ("overdue", [r.overdue for r in roles])],
+                           title="Open tasks per candidate role"),
+        "margin": bar_chart([m.customer for m in margins],
+                            [("margin %", [round(m.margin_pct or 0, 1) for m in margins])],
+                            title="Margin per customer, % of delivered revenue", unit=" %"),
+    }
+    return {"charts": {k: Markup(v) for k, v in charts.items()},  # noqa: S704 - api.charts escapes every label
+            "per_day": per_day, "cycles": cycles, "sla_days": [b for b in sla_days if b.late or b.overdue],
+            "sla_types": sla_types, "roles": roles, "margins": margins,
+            "totals": {"started": sum(d.started for d in per_day), "completed": sum(d.completed for d in per_day),
+                       "late": sum(b.late for b in sla_types), "overdue": sum(b.overdue for b in sla_types),
+                       "open": sum(r.open for r in roles)}}
+
+
+@router.get("/dashboard")
+async def dashboard(v: ViewerDep) -> Response:
+    if not v.user.roles & READERS:
+        return await not_possible(v, Forbidden("the dashboard is for managers, finance and admin"))
+    data = await v.platform.read(_dashboard)
+    return await render(v, "dashboard.html", section="dashboard", is_admin=bool(v.user.roles & ADMINS), **data)
+
+
+# --- incidents ---------------------------------------------------------------------------------------
+
+async def _incidents(platform: Platform) -> tuple[list[incident_svc.Incident], int, int]:
+    def running(s: Session) -> list[dict[str, Any]]:
+        rows = s.execute(select(Process).where(Process.status == "running")
+                         .order_by(Process.started_at.desc()).limit(incident_svc.MAX_PROCESSES)).scalars()
+        return [process_summary(p) for p in rows]
+    procs = await platform.read(running)
+    found, unreachable = await incident_svc.collect(platform.client, procs)
+    return found, len(procs), unreachable
+
+
+def _admin(user: Principal) -> None:
+    if not user.roles & ADMINS:
+        raise Forbidden("incidents are for admin")
+
+
+@router.get("/incidents")
+async def incidents_page(v: ViewerDep, msg: str = "", error: str = "") -> Response:
+    try:
+        _admin(v.user)
+    except DomainError as e:
+        return await not_possible(v, e)
+    found, scanned, unreachable = await _incidents(v.platform)
+    return await render(v, "incidents.html", section="dashboard", incidents=found, scanned=scanned,
+                        unreachable=unreachable, cancellable=set(CANCEL_UPDATES), msg=msg[:300], error=error[:300])
+
+
+@router.post("/incidents/cancel/{process_id:path}")
+async def incident_cancel(process_id: str, v: PosterDep) -> Response:
+    try:
+        _admin(v.user)
+        await cancel_process(process_id, v.user, v.platform)
+    except DomainError as e:
+        return redirect("/incidents", error=f"{process_id}: {e.message}")
+    return redirect("/incidents", msg=f"Process {process_id} is cancelled.")
+
+
+@router.post("/incidents/retry/{process_id:path}")
+async def incident_retry(process_id: str, v: PosterDep, activity_id: Annotated[str, Form(max_length=200)]) -> Response:
+    try:
+        _admin(v.user)
+    except DomainError as e:
+        return await not_possible(v, e)
+    proc = await v.platform.read(lambda s: s.get(Process, process_id))
+    if proc is None:
+        return redirect("/incidents", error=f"no process {process_id}")
+    found, _ = await incident_svc.collect(v.platform.client, [process_summary(proc)])
+    incident = next((i for i in found if i.activity_id == activity_id), None)
+    if incident is None:
+        return redirect("/incidents", msg=f"{process_id} has no failing activity {activity_id} any more.")
+    if await incident_svc.retry(v.platform.client, process_id, activity_id, f"valueloop:{v.user.username}"):
+        return redirect("/incidents", msg=f"{incident.activity_type} of {process_id} was reset: it runs again now, "
+                                          "from attempt 1.")
+    when = incident.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S UTC") if incident.next_attempt_at else "not set"
+    return redirect("/incidents", error=f"Temporal refused to reset {incident.activity_type} of {process_id}; "
+                                        f"Temporal retries it by itself, next at {when}.")
+
+
+@api_router.get("")
+async def list_incidents(user: CurrentUser, platform: PlatformDep) -> Any:
+    _admin(user)
+    found, scanned, unreachable = await _incidents(platform)
+    return ok({"incidents": [i.as_dict() for i in found], "running_processes": scanned, "unreachable": unreachable})
+
+
+router.include_router(api_router)  # a JSON route: it keeps its own route class (JSON errors, bearer token)
+__all__ = ["router"]
