@@ -64,7 +64,7 @@ def _dashboard(s: Session) -> dict[str, Any]:
     }
     return {"charts": {k: Markup(v) for k, v in charts.items()},  # noqa: S704 - api.charts escapes every label
             "per_day": per_day, "cycles": cycles, "sla_days": [b for b in sla_days if b.late or b.overdue],
-            "sla_types": sla_types, "roles": roles, "margins": margins,
+            "sla_types": sla_types, "role_loads": roles, "margins": margins,
             "totals": {"started": sum(d.started for d in per_day), "completed": sum(d.completed for d in per_day),
                        "late": sum(b.late for b in sla_types), "overdue": sum(b.overdue for b in sla_types),
                        "open": sum(r.open for r in roles)}}
