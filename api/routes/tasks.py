@@ -2,26 +2,69 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, PlatformDep, as_actor
 from api.encoding import ok
 from api.routes.common import Limit, Offset, Wait, as_utc, long_poll, task_view
 from api.schemas import DecisionIn, ReassignIn
-from domain.errors import NotFound
+from domain.errors import Invalid, NotFound
 from domain.schema import Task, TaskEvent
-from domain.schema.types import utcnow
 from domain.services import approval_context, approvals
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
-SORTS: dict[str, tuple[Any, ...]] = {"due": (Task.due_at.asc(), Task.priority.desc()), "priority": (Task.priority.desc(), Task.due_at.asc()),
-         "created": (Task.created_at.desc(),)}
+View = Literal["mine", "roles", "all"]
+Sort = Literal["due", "priority", "created"]
+Direction = Literal["asc", "desc"]
+Money = Annotated[Decimal | None, Query(ge=0, le=Decimal("1e15"), description="amount bound, inclusive")]
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """What narrows the inbox, the same for the JSON API and the page."""
+
+    view: str = "all"
+    kind: str | None = None
+    business_key: str | None = None  # exact (the API's original filter)
+    key_prefix: str | None = None
+    customer: str | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    due_before: datetime | None = None
+    overdue: bool = False
+    sort: str = "due"
+    direction: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_amount is not None and self.max_amount is not None and self.min_amount > self.max_amount:
+            raise Invalid(f"the lowest amount ({self.min_amount}) is above the highest ({self.max_amount})")
+
+
+def inbox_query(user: Any, f: InboxFilter, *, status: str | None = "open", see_all: bool = False,
+                view: str | None = None) -> Select[Any]:
+    """The tasks of one inbox view under the filter (no order, no paging)."""
+    roles = sorted(user.roles)
+    q = approvals.task_query(user.username, roles, status=status, kind=f.kind, business_key=f.business_key,
+                             due_before=as_utc(f.due_before), see_all=see_all)
+    q = q.where(approvals.view_filter(view or f.view, user.username, roles))
+    return approvals.narrow(q, key_prefix=f.key_prefix, customer=f.customer, min_amount=f.min_amount,
+                            max_amount=f.max_amount, overdue=f.overdue)
+
+
+def view_counts(s: Session, user: Any, f: InboxFilter) -> dict[str, int]:
+    """How many open tasks each view holds under the filter."""
+    def n(view: str) -> int:
+        q = inbox_query(user, f, view=view).with_only_columns(func.count()).order_by(None)
+        return int(s.execute(q).scalar_one())
+    return {v: n(v) for v in approvals.VIEWS}
 
 
 @router.get("")
@@ -32,27 +75,41 @@ async def list_tasks(user: CurrentUser, platform: PlatformDep,
                      due_before: datetime | None = None,
                      assigned: Literal["me", "roles"] | None = None,
                      scope: Literal["mine", "all"] = "mine",
-                     sort: Literal["due", "priority", "created"] = "due",
-                     limit: Limit = 50, offset: Offset = 0, wait: Wait = 0) -> Any:
+                     sort: Sort = "due",
+                     limit: Limit = 50, offset: Offset = 0, wait: Wait = 0,
+                     view: View | None = None,
+                     business_key_prefix: Annotated[str | None, Query(max_length=60)] = None,
+                     customer: Annotated[str | None, Query(max_length=100, description="name contains")] = None,
+                     min_amount: Money = None, max_amount: Money = None,
+                     overdue: bool = False,
+                     direction: Direction | None = None) -> Any:
     see_all = scope == "all" and user.has("admin")
-    q = approvals.task_query(user.username, sorted(user.roles), status=status, kind=kind, business_key=business_key,
-                             due_before=as_utc(due_before), assigned=assigned, see_all=see_all)
-    q = q.order_by(*SORTS[sort], Task.id).limit(limit).offset(offset)
+    chosen = view or {"me": "mine", "roles": "roles", None: "all"}[assigned]
+    f = InboxFilter(view=chosen, kind=kind, business_key=business_key, key_prefix=business_key_prefix,
+                    customer=customer, min_amount=min_amount, max_amount=max_amount, due_before=due_before,
+                    overdue=overdue, sort=sort, direction=direction)
+    q = inbox_query(user, f, status=status, see_all=see_all)
+    q = q.order_by(*approvals.ordering(sort, direction)).limit(limit).offset(offset)
     rows = await long_poll(lambda: platform.read(lambda s: list(s.execute(q).scalars())), bool, wait)
     return ok([task_view(t) for t in rows])
 
 
 @router.get("/counts")
-async def task_counts(user: CurrentUser, platform: PlatformDep) -> Any:
-    """How many open tasks each inbox view holds."""
+async def task_counts(user: CurrentUser, platform: PlatformDep,
+                      kind: Annotated[str | None, Query(max_length=40)] = None,
+                      business_key_prefix: Annotated[str | None, Query(max_length=60)] = None,
+                      customer: Annotated[str | None, Query(max_length=100)] = None,
+                      min_amount: Money = None, max_amount: Money = None,
+                      due_before: datetime | None = None, overdue: bool = False) -> Any:
+    """How many open tasks each inbox view holds (under the same optional filters as the list): mine, roles,
+    all; `open` is `all` (its old name) and `overdue` the overdue ones among them."""
+    f = InboxFilter(kind=kind, key_prefix=business_key_prefix, customer=customer, min_amount=min_amount,
+                    max_amount=max_amount, due_before=due_before, overdue=overdue)
+
     def count(s: Session) -> dict[str, int]:
-        base = approvals.task_query(user.username, sorted(user.roles))
-        def n(q: Any) -> int:
-            return int(s.execute(select(func.count()).select_from(q.subquery())).scalar_one())
-        return {"open": n(base), "mine": n(base.where(or_(Task.assignee == user.username,
-                                                          Task.candidate_user == user.username))),
-                "roles": n(base.where(Task.candidate_user.is_(None))),
-                "overdue": n(base.where(Task.due_at < utcnow()))}
+        counts = view_counts(s, user, f)
+        late = inbox_query(user, InboxFilter(**{**f.__dict__, "overdue": True})).with_only_columns(func.count())
+        return {**counts, "open": counts["all"], "overdue": int(s.execute(late).scalar_one())}
     return ok(await platform.read(count))
 
 

@@ -6,12 +6,29 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from domain.approvals import ChainStep, PolicyTier, StepSpec, TaskChange, TaskSpec, resolve_chain, select_tier
+from domain.approvals import (
+    NON_APPROVING_ROLES,
+    ChainStep,
+    PolicyTier,
+    StepSpec,
+    TaskChange,
+    TaskSpec,
+    resolve_chain,
+    select_tier,
+)
 from domain.errors import Invalid, NotFound
-from domain.schema import ApprovalDecision, ApprovalPolicyTier, Task, TaskEvent
+from domain.schema import (
+    ApprovalDecision,
+    ApprovalPolicyTier,
+    Customer,
+    Quotation,
+    SalesOrder,
+    Task,
+    TaskEvent,
+)
 from domain.schema.types import utcnow
 from domain.services import org, processes
 
@@ -173,3 +190,77 @@ def task_query(username: str, roles: list[str], *, status: str | None = "open", 
 
 def count_open(session: Session) -> int:
     return session.execute(select(func.count()).select_from(Task).where(Task.status == "open")).scalar_one()
+
+
+# --- the inbox's views, filters and sorting (issue 6) -------------------------------------------------
+
+VIEWS = ("mine", "roles", "all")
+SORT_KEYS = ("due", "priority", "created")
+DEFAULT_DIRECTION = {"due": "asc", "priority": "desc", "created": "desc"}
+
+
+def view_filter(view: str, username: str, roles: list[str]) -> Any:
+    """mine: claimed by me, or named to me and unclaimed; roles: for one of my roles and nobody's yet;
+    all: everything the visibility rule lets me see (no further condition)."""
+    if view == "mine":
+        return or_(Task.assignee == username, and_(Task.assignee.is_(None), Task.candidate_user == username))
+    if view == "roles":
+        return and_(Task.assignee.is_(None), Task.candidate_user.is_(None), Task.candidate_role.in_(roles or [""]))
+    return true()
+
+
+def _customer_keys(customer: str) -> Any:
+    """The business keys of the documents (quotations, sales orders) of customers whose name contains `customer`:
+    a task carries no customer of its own, its document does."""
+    named = select(Customer.id).where(func.lower(Customer.name).contains(customer.lower()))
+    return or_(
+        and_(Task.process_type == "quotation",
+             Task.business_key.in_(select(Quotation.number).where(Quotation.customer_id.in_(named)))),
+        and_(Task.process_type == "sales_order",
+             Task.business_key.in_(select(SalesOrder.number).where(SalesOrder.customer_id.in_(named)))),
+    )
+
+
+def narrow(q: Select[Any], *, key_prefix: str | None = None, customer: str | None = None,
+           min_amount: Decimal | None = None, max_amount: Decimal | None = None,
+           overdue: bool = False, now: datetime | None = None) -> Select[Any]:
+    """The inbox's further filters on a task query: business key prefix, customer, amount range, overdue."""
+    if key_prefix:
+        escaped = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        q = q.where(Task.business_key.like(f"{escaped}%", escape="\\"))
+    if customer:
+        q = q.where(_customer_keys(customer))
+    if min_amount is not None:
+        q = q.where(Task.amount >= min_amount)
+    if max_amount is not None:
+        q = q.where(Task.amount <= max_amount)
+    if overdue:
+        q = q.where(Task.due_at < (now or utcnow()))
+    return q
+
+
+def ordering(sort: str, direction: str | None = None) -> tuple[Any, ...]:
+    """ORDER BY for the inbox: the sort key in the given direction (or its natural one), ties by id; the due
+    and created orders walk the (status, due_at) index and the (status, ...) ones the planner picks."""
+    desc = (direction or DEFAULT_DIRECTION[sort]) == "desc"
+    col = {"due": Task.due_at, "priority": Task.priority, "created": Task.created_at}[sort]
+    first = col.desc() if desc else col.asc()
+    then = {"due": (Task.priority.desc(),), "priority": (Task.due_at.asc(),), "created": ()}[sort]
+    return (first, *then, Task.id.desc() if desc else Task.id.asc())
+
+
+def hand_on_candidates(session: Session, task: Task, actor: str) -> list[str]:
+    """Colleagues a task could be handed to (delegated or reassigned): active people holding the step's role,
+    or for a step named to one person one of that person's approving roles; never the requester, the current
+    holder, the actor, or anyone who decided an earlier step. The workflow still checks each hand-on."""
+    people = org.people(session)
+    if task.candidate_user:
+        named = people.get(task.candidate_user)
+        needed = set(named.roles - NON_APPROVING_ROLES) if named else set()
+    else:
+        needed = {task.candidate_role} if task.candidate_role else set()
+    deciders = set(session.execute(select(ApprovalDecision.decided_by)
+                                   .where(ApprovalDecision.process_id == task.process_id)).scalars())
+    excluded = {task.requester, task.assignee or task.candidate_user, actor} | deciders
+    return sorted(p.username for p in people.values()
+                  if p.active and p.username not in excluded and p.roles & needed)

@@ -3,18 +3,24 @@ decisions (approve, reject, claim), which go to the workflow; a refusal shows th
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import Form, Query
+from fastapi import Form, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.deps import as_actor
 from api.routes.common import task_view
-from api.routes.tasks import visible_task
+from api.routes.tasks import InboxFilter, inbox_query, view_counts, visible_task
 from api.routes.ui.pages import (
+    ENV,
+    HEADERS,
     PosterDep,
     Viewer,
     ViewerDep,
@@ -24,7 +30,7 @@ from api.routes.ui.pages import (
     redirect,
     render,
 )
-from domain.errors import DomainError, NotFound
+from domain.errors import DomainError, Invalid, NotFound
 from domain.schema import ExpenseClaim, PurchaseRequisition, Task, TaskEvent
 from domain.schema.types import utcnow
 from domain.services import approval_context, approvals, expenses, purchasing
@@ -45,21 +51,122 @@ def task_row(t: Task, now: datetime) -> dict[str, Any]:
     return row
 
 
-async def _inbox(v: Viewer, kind: str = "", business_key: str = "", *, status: int = 200, **ctx: Any) -> Response:
+PAGE = 50
+SORT_LABELS = {"due": "Due date", "priority": "Priority", "created": "Created"}
+VIEW_LABELS = {"mine": "My tasks", "roles": "My roles' tasks", "all": "All I may see"}
+FILTER_FIELDS = ("view", "kind", "business_key", "customer", "min_amount", "max_amount", "due_before", "overdue",
+                 "sort", "dir")
+# The inbox page alone runs a script (its own, from /static): the live refresh of its rows and counts.
+INBOX_CSP = HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-src 'self'"
+
+
+def _amount(raw: str, label: str, problems: list[str]) -> Decimal | None:
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw.replace(",", ""))
+    except InvalidOperation:
+        problems.append(f"{label} must be a number, not \u201c{raw}\u201d")
+        return None
+    if not value.is_finite() or value < 0:
+        problems.append(f"{label} cannot be negative" if value.is_finite() else f"{label} must be a number")
+        return None
+    return value
+
+
+def parse_filter(params: Mapping[str, str]) -> tuple[InboxFilter, dict[str, str], list[str]]:
+    """The inbox's query string as a filter, the raw values to show back in the form, and what was wrong
+    with them (a wrong value is named and left out, never guessed)."""
+    raw = {k: str(params.get(k, "")).strip()[:100] for k in FILTER_FIELDS}
+    problems: list[str] = []
+    view = raw["view"] or "all"
+    if view not in approvals.VIEWS:
+        problems.append(f"there is no view \u201c{view}\u201d")
+        view = "all"
+    sort = raw["sort"] or "due"
+    if sort not in approvals.SORT_KEYS:
+        problems.append(f"the list cannot be sorted by \u201c{sort}\u201d (due, priority or created)")
+        sort = "due"
+    direction = raw["dir"] or None
+    if direction not in (None, "asc", "desc"):
+        problems.append("the sort direction is asc or desc")
+        direction = None
+    kind = raw["kind"] or None
+    if kind not in (None, "approval", "alert"):
+        problems.append(f"there is no task kind \u201c{kind}\u201d")
+        kind = None
+    low, high = _amount(raw["min_amount"], "The lowest amount", problems), _amount(raw["max_amount"],
+                                                                                 "The highest amount", problems)
+    if low is not None and high is not None and low > high:
+        problems.append("the lowest amount is above the highest")
+        low = high = None
+    due_before = None
+    if raw["due_before"]:
+        try:
+            due_before = datetime.combine(date.fromisoformat(raw["due_before"]), time(), tzinfo=UTC)
+        except ValueError:
+            problems.append(f"\u201c{raw['due_before']}\u201d is not a date (YYYY-MM-DD)")
+    f = InboxFilter(view=view, kind=kind, key_prefix=raw["business_key"][:60] or None,
+                    customer=raw["customer"] or None, min_amount=low, max_amount=high, due_before=due_before,
+                    overdue=raw["overdue"] in ("1", "on", "true", "yes"), sort=sort, direction=direction)
+    return f, raw, problems
+
+
+def _query_string(raw: Mapping[str, str], **changes: str) -> str:
+    return urlencode({k: v for k, v in {**raw, **changes}.items() if v})
+
+
+async def _listing(v: Viewer, f: InboxFilter, page_no: int) -> dict[str, Any]:
     now = utcnow()
-    q = approvals.task_query(v.user.username, sorted(v.user.roles), kind=kind or None,
-                             business_key=business_key or None)
-    q = approval_context.with_summaries(q).order_by(Task.due_at.asc(), Task.priority.desc(), Task.id).limit(200)
-    tasks = await v.platform.read(lambda s: [{**task_row(t, now), "summary": approval_context.summary(*cols)}
-                                             for t, *cols in s.execute(q)])
-    return await render(v, "inbox.html", status, section="inbox", tasks=tasks, kind=kind,
-                        business_key=business_key, **ctx)
+    q = approval_context.with_summaries(inbox_query(v.user, f))
+    q = q.order_by(*approvals.ordering(f.sort, f.direction)).limit(PAGE + 1).offset((page_no - 1) * PAGE)
+
+    def load(s: Session) -> dict[str, Any]:
+        rows = [{**task_row(t, now), "summary": approval_context.summary(*cols)} for t, *cols in s.execute(q)]
+        return {"tasks": rows[:PAGE], "more": len(rows) > PAGE, "counts": view_counts(s, v.user, f)}
+    return await v.platform.read(load)
+
+
+def _page_no(raw: str) -> int:
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= 100_000 else 1
+
+
+async def _inbox(v: Viewer, params: Mapping[str, str] | None = None, *, status: int = 200,
+                 **ctx: Any) -> Response:
+    f, raw, problems = parse_filter(params or {})
+    page_no = _page_no(str((params or {}).get("page", "")))
+    if problems:
+        status, ctx["error"] = 422, "This filter cannot be used: " + "; ".join(problems) + ". The list is unchanged."
+        f, page_no = InboxFilter(), 1
+    listing = await _listing(v, f, page_no)
+    response = await render(v, "inbox.html", status, section="inbox", f=f, raw=raw, page_no=page_no,
+                            qs=_query_string(raw), tab_qs={view: _query_string(raw, view=view) for view in VIEW_LABELS},
+                            next_qs=_query_string(raw, page=str(page_no + 1)),
+                            prev_qs=_query_string(raw, page=str(page_no - 1)),
+                            view_labels=VIEW_LABELS, sort_labels=SORT_LABELS,
+                            filtered=any(raw[k] for k in FILTER_FIELDS if k not in ("view", "sort", "dir")),
+                            **listing, **ctx)
+    response.headers["Content-Security-Policy"] = INBOX_CSP
+    return response
 
 
 @router.get("/inbox")
-async def inbox(v: ViewerDep, kind: Annotated[str, Query(max_length=40)] = "",
-                business_key: Annotated[str, Query(max_length=60)] = "", msg: str = "") -> Response:
-    return await _inbox(v, kind.strip(), business_key.strip(), msg=msg[:300])
+async def inbox(request: Request, v: ViewerDep, msg: str = "") -> Response:
+    return await _inbox(v, request.query_params, msg=msg[:300])
+
+
+@router.get("/inbox/rows")
+async def inbox_rows(request: Request, v: ViewerDep) -> Response:
+    """The list's rows alone, rendered by the page's own template block, and the views' counts in a header:
+    what the page's script swaps in every few seconds."""
+    f, _raw, problems = parse_filter(request.query_params)
+    if problems:
+        return Response("; ".join(problems), status_code=422, media_type="text/plain", headers=HEADERS)
+    listing = await _listing(v, f, _page_no(request.query_params.get("page", "")))
+    template = ENV.get_template("inbox.html")
+    html = "".join(template.blocks["rows"](template.new_context({"csrf": v.csrf, "f": f, **listing})))
+    return Response(html, media_type="text/html", headers={
+        **HEADERS, "X-Inbox-Counts": json.dumps(listing["counts"])})
 
 
 def _document(s: Session, task: Task) -> dict[str, Any] | None:
@@ -86,10 +193,17 @@ async def _task_page(v: Viewer, task_id: str, *, status: int = 200, **ctx: Any) 
         task = visible_task(s, v.user, task_id)
         events = s.execute(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)).scalars()
         mine = approvals.task_query(v.user.username, sorted(v.user.roles)).where(Task.id == task_id)
+        actionable = s.execute(mine).first() is not None
+        me, holder = v.user.username, task.assignee or task.candidate_user
+        may_hand_on = task.status == "open" and task.kind == "approval" and (
+            v.user.has("admin") or (actionable and (holder in (None, me))))
         return {"task": task_row(task, now), "doc": _document(s, task),
+                "colleagues": approvals.hand_on_candidates(s, task, me) if may_hand_on else [],
+                "may_unclaim": task.status == "open" and task.assignee is not None and (
+                    task.assignee == me or v.user.has("admin")),
                 "context": approval_context.task_context(s, task), "trail": approvals.trail(s, task.process_id),
                 "events": [{"event": e.event, "actor": e.actor, "detail": e.detail, "at": e.at} for e in events],
-                "actionable": s.execute(mine).first() is not None}
+                "actionable": actionable}
 
     data = await v.platform.read(load)
     return await render(v, "task.html", status, section="inbox", **data, **ctx)
@@ -132,3 +246,67 @@ async def claim(task_id: str, v: PosterDep, back: Annotated[str, Form(max_length
         return await _refused(v, task_id, back, e)
     msg = f"Claimed: {task.title}. It is now assigned to you."
     return redirect(f"/tasks/{task_id}" if back == "task" else "/inbox", msg=msg)
+
+
+@router.post("/inbox/{task_id}/unclaim")
+async def unclaim(task_id: str, v: PosterDep, back: Annotated[str, Form(max_length=10)] = "task") -> Response:
+    try:
+        task = await v.platform.task_command("unclaim", as_actor(v.user), task_id)
+    except DomainError as e:
+        return await _refused(v, task_id, back, e)
+    msg = f"Released: {task.title}. Anyone with the role can take it now."
+    return redirect(f"/tasks/{task_id}" if back == "task" else "/inbox", msg=msg)
+
+
+@router.post("/inbox/{task_id}/delegate")
+async def delegate(task_id: str, v: PosterDep, to: Annotated[str, Form(max_length=60)] = "") -> Response:
+    """Hand the task to a colleague, through the approval workflow's reassign Update (the API's path)."""
+    try:
+        if not to.strip():
+            raise Invalid("choose the colleague to hand the task to")
+        task = await v.platform.task_command("reassign", as_actor(v.user), task_id, to.strip(), True)
+    except DomainError as e:
+        return await _refused(v, task_id, "task", e)
+    return redirect("/inbox", msg=f"Handed on: {task.title} is now with {to.strip()}.")
+
+
+MAX_BULK = 100
+
+
+@router.post("/inbox/approve-selected")
+async def approve_selected(request: Request, v: PosterDep,
+                           comment: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Approve the selected tasks, all of one kind, each through the same decision path as one at a time:
+    each is validated by its own workflow, and the page says which went through and which did not, and why."""
+    form = await request.form()
+    ids = list(dict.fromkeys(str(x) for x in form.getlist("task") if str(x).strip()))[:MAX_BULK + 1]
+    if not ids:
+        return await _inbox(v, status=422, error="Select the tasks to approve first: nothing was approved.")
+    if len(ids) > MAX_BULK:
+        return await _inbox(v, status=422, error=f"Approve at most {MAX_BULK} tasks at once: nothing was approved.")
+
+    def load(s: Session) -> dict[str, Task]:
+        return {t.id: t for t in s.execute(select(Task).where(Task.id.in_(ids))).scalars()}
+    found = await v.platform.read(load)
+    kinds = {(t.kind, t.process_type) for t in found.values()}
+    if len(kinds) > 1:
+        return await _inbox(v, status=422, error="Select tasks of one kind to approve together (they were "
+                            + ", ".join(sorted(f"{pt.replace('_', ' ')} {k}" for k, pt in kinds))
+                            + "): nothing was approved.")
+    results: list[dict[str, Any]] = []
+    for task_id in ids:
+        task = found.get(task_id)
+        label = task.title if task else task_id
+        try:
+            if task is None:
+                raise NotFound(f"no task {task_id}")
+            if task.kind != "approval":
+                raise Invalid("an alert is not approved: it closes by itself once resolved")
+            await v.platform.decide(as_actor(v.user), task_id, "approve", comment.strip())
+            results.append({"task": label, "ok": True, "reason": ""})
+        except DomainError as e:
+            results.append({"task": label, "ok": False, "reason": e.message})
+    done = sum(r["ok"] for r in results)
+    msg = f"Approved {done} of {len(results)} selected task{'' if len(results) == 1 else 's'}."
+    return await _inbox(v, bulk=results, msg=msg if done else "",
+                        error="" if done else "None of the selected tasks was approved.")
