@@ -103,3 +103,84 @@ async def test_filters_narrow_the_list_and_the_counts_count_what_the_viewer_sees
     # another user's process page is a 404 to erin
     assert (await erin.get(f"/processes/{lead_pid}")).status_code == 404
     assert (await stack.as_("erin", "GET", f"/api/processes/{lead_pid}")).status_code == 404
+
+
+def step_tags(r: object, cls: str = "wide") -> list[str]:
+    """The <g> tags of the map's steps, in the wide map."""
+    svg = re.search(rf'<svg class="bmap {cls}".*?</svg>', r.text, re.S).group(0)  # type: ignore[attr-defined,union-attr]
+    return re.findall(r'<g class="bmap-step[^>]*>', svg)
+
+
+async def test_the_process_page_maps_the_steps_and_says_what_it_waits_for(stack: Stack) -> None:
+    number, pid = await new_claim(stack, "erin", "120.00")
+    await eventually(stack.db, lambda s: s.get(Process, pid).stage == "approval: manager")
+    erin = await Browser(stack, "erin").start()
+    r = await erin.get(f"/processes/{pid}")
+    assert r.status_code == 200
+    for cls in ("wide", "narrow"):
+        tags = step_tags(r, cls)
+        assert [re.search(r'data-step="([^"]+)"', t).group(1) for t in tags] == [  # type: ignore[union-attr]
+            "submitted", "approval: manager", "awaiting payment", "paid"]
+        current = [t for t in tags if "is-current" in t]
+        assert len(current) == 1 and 'data-step="approval: manager"' in current[0]
+        assert 'aria-current="step"' in current[0]
+        assert 'data-state="done"' in tags[0] and 'data-state="todo"' in tags[3]
+    assert re.search(r"waiting for frank's approval \(manager\) since (just now|\d+ minutes?)", text(r))
+    page = text(r)
+    assert "task created: manager" in page and "step “submitted” began" in page
+    # frank approves: the timeline says so, with who; the map moves on
+    task = await stack.open_task("frank", number)
+    assert (await stack.as_("frank", "POST", f"/api/tasks/{task['id']}/complete",
+                            json={"decision": "approve", "comment": "ok"})).status_code == 200
+    await eventually(stack.db, lambda s: s.get(Process, pid).stage == "awaiting payment")
+    r = await erin.get(f"/processes/{pid}")
+    assert re.search(r"task decided: manager by frank", text(r))
+    current = [t for t in step_tags(r) if "is-current" in t]
+    assert len(current) == 1 and 'data-step="awaiting payment"' in current[0]
+    assert "waiting for" not in text(r) or "awaiting payment" in text(r)
+
+
+async def test_what_users_typed_is_escaped_on_the_process_page_and_in_the_list(stack: Stack) -> None:
+    number, pid = await new_lead(stack, EVIL)
+    alice = await Browser(stack, "alice").start()
+    for url in (f"/processes/{pid}", "/processes", "/processes?customer=script"):
+        r = await alice.get(url)
+        assert r.status_code == 200
+        assert "<script>alert" not in r.text
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in r.text
+    r = await alice.get(f"/processes/{pid}")
+    assert "Customer " + EVIL in text(r)
+    current = [t for t in step_tags(r) if "is-current" in t]
+    assert len(current) == 1 and 'data-step="assigned"' in current[0]
+
+
+async def test_a_sales_order_links_its_supply_and_each_child_its_parent(stack: Stack) -> None:
+    from tests.e2e.test_production_pages import order_fans, supply_of
+
+    so = await order_fans(stack, "10")
+    supply = await eventually(stack.db, supply_of(so), limit=30)
+    with stack.db.read() as s:
+        order = s.execute(select(Process).where(Process.business_key == so)).scalar_one()
+        children = s.execute(select(Process).where(Process.parent_id == order.process_id)).scalars().all()
+        assert order.customer == "Globex Corporation"
+        assert {c.type for c in children} == {"production_order", "purchase"}
+        assert {c.customer for c in children} == {"Globex Corporation"}  # inherited from the order
+    assert len(supply["production_orders"]) >= 1
+    # the salesperson sees her order, but not the planner's production orders and requisitions
+    alice = await Browser(stack, "alice").start()
+    r = await alice.get(f"/processes/{order.process_id}")
+    assert r.status_code == 200 and 'data-link="child"' not in r.text
+    admin = await Browser(stack, "admin").start()
+    r = await admin.get(f"/processes/{order.process_id}")
+    linked = re.findall(r'<tr data-link="child">.*?href="/processes/([^"]+)"', r.text, re.S)
+    assert sorted(linked) == sorted(c.process_id for c in children)
+    tags = step_tags(r)
+    assert any('data-step="kitting"' in t and 'data-state="done"' in t for t in tags)
+    assert any('data-step="MRP"' in t and 'data-state="done"' in t for t in tags)
+    child = next(c for c in children if c.type == "production_order")
+    r = await admin.get(f"/processes/{child.process_id}")
+    assert r.status_code == 200
+    assert re.search(rf'<tr data-link="parent">.*?{re.escape(so)}', r.text, re.S)
+    # the list finds the order's processes by customer
+    r = await admin.get("/processes?customer=globex")
+    assert {so} | {c.business_key for c in children} <= keys(r)

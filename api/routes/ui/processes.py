@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Query
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 from temporalio.service import RPCError
@@ -24,8 +24,9 @@ from api.routes.processes import (
 )
 from api.routes.ui.inbox import task_row
 from api.routes.ui.pages import ViewerDep, not_possible, page_router, render
+from domain import monitor
 from domain.errors import DomainError, NotFound
-from domain.schema import Process, Task
+from domain.schema import Process, ProductionOrder, PurchaseRequisition, Task, TaskEvent
 from domain.schema.types import utcnow
 from domain.services import approvals
 
@@ -94,6 +95,76 @@ async def _temporal_status(platform: Platform, process_id: str) -> str:
     return described.status.name.lower().replace("_", " ") if described.status else ""
 
 
+# The business map's geometry, in SVG user units: a wide map of rows of boxes (scaled to the card's width), and
+# a narrow one of boxes stacked, shown instead on small screens (monitor.css).
+WIDE = {"per_row": 4, "w": 220, "h": 66, "gap": 40, "row_gap": 40, "pad": 8, "chars": 27}
+NARROW = {"per_row": 1, "w": 300, "h": 58, "gap": 0, "row_gap": 26, "pad": 8, "chars": 36}
+STATE_WORDS = {"done": "done", "current": "now", "todo": "to do", "failed": "failed", "skipped": "skipped",
+               "not reached": "not reached"}
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def map_layout(steps: list[monitor.MapStep], g: dict[str, int]) -> dict[str, Any]:
+    """Boxes (x, y, texts) and arrows (SVG path data) for the map's steps; text is escaped by the template."""
+    per, w, h, gap, row_gap, pad = g["per_row"], g["w"], g["h"], g["gap"], g["row_gap"], g["pad"]
+    boxes: list[dict[str, Any]] = []
+    arrows: list[str] = []
+    for i, st in enumerate(steps):
+        row, col = divmod(i, per)
+        x, y = pad + col * (w + gap), pad + row * (h + row_gap)
+        when = st.finished_at if st.state in ("done", "failed") and st.finished_at else st.started_at
+        sub = STATE_WORDS[st.state] + (f" · {when:%d %b %H:%M}" if when else "")
+        boxes.append({"x": x, "y": y, "w": w, "h": h, "cx": x + w // 2, "name": st.name,
+                      "label": _short(st.name, g["chars"]), "sub": sub, "state": st.state.replace(" ", "-"),
+                      "current": st.current, "n": i + 1})
+        if i:
+            prev = boxes[i - 1]
+            if col:  # along the row
+                arrows.append(f"M{prev['x'] + w} {y + h // 2} H{x - 3}")
+            else:  # down to the next row's first box
+                mid = prev["y"] + h + row_gap // 2
+                arrows.append(f"M{prev['cx']} {prev['y'] + h} V{mid} H{x + w // 2} V{y - 3}")
+    rows = (len(steps) + per - 1) // per if steps else 1
+    width = pad * 2 + min(per, max(len(steps), 1)) * w + (min(per, max(len(steps), 1)) - 1) * gap
+    return {"boxes": boxes, "arrows": arrows, "width": width, "height": pad * 2 + rows * h + (rows - 1) * row_gap}
+
+
+def _timeline(steps: list[monitor.MapStep], tasks: list[Task], events: list[TaskEvent]) -> list[dict[str, Any]]:
+    """Steps begun and ended, and what happened to the tasks (created, claimed, decided, …), oldest first."""
+    out: list[dict[str, Any]] = []
+    for st in steps:
+        if st.started_at:
+            out.append({"at": st.started_at, "what": f"step “{st.name}” began", "who": "", "detail": st.detail,
+                        "kind": "step"})
+        if st.finished_at and st.state in ("done", "failed"):
+            out.append({"at": st.finished_at, "what": f"step “{st.name}” {'ended' if st.state == 'done' else 'failed'}",
+                        "who": "", "detail": "", "kind": "step"})
+    label = {t.id: t.step_label or t.title for t in tasks}
+    for e in events:
+        out.append({"at": e.at, "what": f"task {e.event}: {label.get(e.task_id, e.task_id)}",
+                    "who": "" if e.actor == "system" else e.actor, "detail": e.detail, "kind": e.event})
+    return sorted(out, key=lambda x: x["at"])
+
+
+def _linked(s: Session, user: Any, proc: Process) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The parent process and the children the viewer may see: by parent (0006 on), and for a sales order
+    recorded before that, its production orders and requisitions by the order's number."""
+    parent = None
+    if proc.parent_id:
+        found = s.execute(process_scope(select(Process), user).where(Process.process_id == proc.parent_id)).scalar()
+        parent = process_summary(found) if found is not None else None
+    child = Process.parent_id == proc.process_id
+    if proc.type == "sales_order":
+        child = or_(child, Process.process_id.in_(select(ProductionOrder.process_id).where(
+            ProductionOrder.sales_order_number == proc.business_key)), Process.process_id.in_(
+            select(PurchaseRequisition.process_id).where(PurchaseRequisition.sales_order_number == proc.business_key)))
+    q = process_scope(select(Process), user).where(child).order_by(Process.started_at, Process.process_id).limit(200)
+    return parent, [process_summary(p) for p in s.execute(q).scalars()]
+
+
 @router.get("/processes/{process_id:path}")
 async def process_page(process_id: str, v: ViewerDep) -> Response:
     now = utcnow()
@@ -103,11 +174,22 @@ async def process_page(process_id: str, v: ViewerDep) -> Response:
         if proc is None or s.execute(process_scope(select(Process.process_id), v.user)
                                      .where(Process.process_id == process_id)).first() is None:
             raise NotFound(f"no process {process_id}")
-        tasks = s.execute(select(Task).where(Task.process_id == process_id).order_by(Task.created_at)).scalars()
+        tasks = list(s.execute(select(Task).where(Task.process_id == process_id).order_by(Task.created_at)).scalars())
+        events = list(s.execute(select(TaskEvent).where(TaskEvent.task_id.in_([t.id for t in tasks]))
+                                .order_by(TaskEvent.at, TaskEvent.id)).scalars()) if tasks else []
+        steps = monitor.business_map(proc.type, [monitor.RecordedStep(
+            name=st.name, status=st.status, detail=st.detail, started_at=st.started_at, finished_at=st.finished_at)
+            for st in proc.steps], proc.stage, proc.status)
+        open_tasks = [task_row(t, now) for t in tasks if t.status == "open"]
+        current = next((st for st in steps if st.current), None)
+        parent, children = _linked(s, v.user, proc)
         return {"proc": process_summary(proc), "trail": approvals.trail(s, process_id),
                 "steps": [{"name": st.name, "status": st.status, "detail": st.detail, "started_at": st.started_at,
                            "finished_at": st.finished_at} for st in proc.steps],
-                "open_tasks": [task_row(t, now) for t in tasks if t.status == "open"]}
+                "map_steps": steps, "wide": map_layout(steps, WIDE), "narrow": map_layout(steps, NARROW),
+                "waiting": monitor.waiting_reason(open_tasks, current, now) if proc.status == "running" else "",
+                "timeline": _timeline(steps, tasks, events), "parent": parent, "children": children,
+                "open_tasks": open_tasks}
 
     try:
         data = await v.platform.read(load)
