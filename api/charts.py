@@ -36,18 +36,18 @@ def _shorten(label: str, limit: int) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
-def _frame(title: str, desc: str, height: float, body: list[str]) -> str:
+def _frame(title: str, desc: str, height: float, body: list[str], kind: str = "chart") -> str:
     n = next(_ids)
-    return (f'<svg class="chart" viewBox="0 0 {WIDTH} {_num(height)}" role="img" '
+    return (f'<svg class="{kind}" viewBox="0 0 {WIDTH} {_num(height)}" role="img" '
             f'aria-labelledby="chart{n}-t chart{n}-d" xmlns="http://www.w3.org/2000/svg" '
-            f'font-size="{FONT}" preserveAspectRatio="xMinYMin meet">'
+            f'font-size="{FONT}" preserveAspectRatio="xMidYMin meet">'
             f'<title id="chart{n}-t">{esc(title)}</title><desc id="chart{n}-d">{esc(desc)}</desc>'
             + "".join(body) + "</svg>")
 
 
 def _empty(title: str, height: float = 60) -> str:
     return _frame(title, "No data.", height, [
-        f'<text class="empty-note" x="{WIDTH / 2:g}" y="{height / 2 + 4:g}" text-anchor="middle">No data yet</text>'])
+        f'<text class="empty-note" x="{WIDTH / 2:g}" y="{height / 2 + 4:g}" text-anchor="middle">No data yet</text>'], kind="chart empty")
 
 
 def _legend(series: Sequence[str], y: float) -> list[str]:
