@@ -47,7 +47,7 @@ def _frame(title: str, desc: str, height: float, body: list[str], kind: str = "c
 
 def _empty(title: str, height: float = 60) -> str:
     return _frame(title, "No data.", height, [
-        f'<text class="empty-note" x="{WIDTH / 2:g}" y="{height / 2 + 4:g}" text-anchor="middle">No data yet</text>'], kind="chart empty")
+        f'<text class="empty-note" x="{WIDTH / 2:g}" y="{height / 2 + 4:g}" text-anchor="middle">No data yet</text>'], kind="chart nodata")
 
 
 def _legend(series: Sequence[str], y: float) -> list[str]:
