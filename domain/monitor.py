@@ -121,14 +121,19 @@ def waiting_reason(open_tasks: list[dict[str, object]], current: MapStep | None,
     ("waiting for grace's approval (finance) since 2 days"), else the current step's detail."""
     if open_tasks:
         t = min(open_tasks, key=lambda x: x["created_at"])  # type: ignore[arg-type,return-value]
-        who = t.get("assignee") or t.get("candidate_user")
-        who_text = f"{who}'s" if who else f"the {t.get('candidate_role') or 'someone'} role's"
+        who, role = t.get("assignee") or t.get("candidate_user"), t.get("candidate_role")
         kind = "approval" if t.get("kind") == "approval" else str(t.get("kind") or "action")
-        step = f" ({t['step_label']})" if t.get("step_label") else ""
+        label = str(t.get("step_label") or "")
+        if who:
+            step = f" ({label})" if label else ""
+            who_text = f"{who}'s {kind}"
+        else:
+            step = f" ({label})" if label and label != role else ""
+            who_text = f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} by someone in {role or 'the team'}"
         created = t["created_at"]
         since = waiting_since((now - created).total_seconds()) if isinstance(created, datetime) else ""
         more = f"; {len(open_tasks) - 1} more open task(s)" if len(open_tasks) > 1 else ""
-        return f"waiting for {who_text} {kind}{step} since {since}{more}"
+        return f"waiting for {who_text}{step} since {since}{more}"
     if current is None:
         return ""
     return f"{current.name}: {current.detail}" if current.detail else current.name

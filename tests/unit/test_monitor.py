@@ -95,7 +95,9 @@ def test_waiting_reason_names_who_and_since_when() -> None:
     assert waiting_reason([task], None, now) == "waiting for grace's approval (finance) since 2 days"
     by_role = {**task, "candidate_user": None}
     assert waiting_reason([by_role], None, T0 + timedelta(minutes=5)) == \
-        "waiting for the finance role's approval (finance) since 5 minutes"
+        "waiting for an approval by someone in finance since 5 minutes"
+    assert waiting_reason([{**by_role, "step_label": "second look"}], None, T0).startswith(
+        "waiting for an approval by someone in finance (second look) since")
     claimed = {**by_role, "assignee": "frank", "created_at": T0 + timedelta(hours=1)}
     assert waiting_reason([claimed, task], None, now).startswith("waiting for grace's")  # the oldest first
     assert waiting_reason([claimed, task], None, now).endswith("; 1 more open task(s)")

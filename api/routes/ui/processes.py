@@ -97,7 +97,7 @@ async def _temporal_status(platform: Platform, process_id: str) -> str:
 
 # The business map's geometry, in SVG user units: a wide map of rows of boxes (scaled to the card's width), and
 # a narrow one of boxes stacked, shown instead on small screens (monitor.css).
-WIDE = {"per_row": 4, "w": 220, "h": 66, "gap": 40, "row_gap": 40, "pad": 8, "chars": 27}
+WIDE = {"per_row": 5, "w": 220, "h": 66, "gap": 40, "row_gap": 40, "pad": 8, "chars": 27}
 NARROW = {"per_row": 1, "w": 300, "h": 58, "gap": 0, "row_gap": 26, "pad": 8, "chars": 36}
 STATE_WORDS = {"done": "done", "current": "now", "todo": "to do", "failed": "failed", "skipped": "skipped",
                "not reached": "not reached"}
@@ -110,6 +110,8 @@ def _short(text: str, limit: int) -> str:
 def map_layout(steps: list[monitor.MapStep], g: dict[str, int]) -> dict[str, Any]:
     """Boxes (x, y, texts) and arrows (SVG path data) for the map's steps; text is escaped by the template."""
     per, w, h, gap, row_gap, pad = g["per_row"], g["w"], g["h"], g["gap"], g["row_gap"], g["pad"]
+    rows = max(-(-len(steps) // per), 1)
+    per = max(-(-len(steps) // rows), 1)  # rows as even as they can be: 8 steps are two rows of 4, not 5 and 3
     boxes: list[dict[str, Any]] = []
     arrows: list[str] = []
     for i, st in enumerate(steps):
@@ -127,8 +129,7 @@ def map_layout(steps: list[monitor.MapStep], g: dict[str, int]) -> dict[str, Any
             else:  # down to the next row's first box
                 mid = prev["y"] + h + row_gap // 2
                 arrows.append(f"M{prev['cx']} {prev['y'] + h} V{mid} H{x + w // 2} V{y - 3}")
-    rows = (len(steps) + per - 1) // per if steps else 1
-    width = pad * 2 + min(per, max(len(steps), 1)) * w + (min(per, max(len(steps), 1)) - 1) * gap
+    width = pad * 2 + per * w + (per - 1) * gap
     return {"boxes": boxes, "arrows": arrows, "width": width, "height": pad * 2 + rows * h + (rows - 1) * row_gap}
 
 
@@ -136,12 +137,13 @@ def _timeline(steps: list[monitor.MapStep], tasks: list[Task], events: list[Task
     """Steps begun and ended, and what happened to the tasks (created, claimed, decided, …), oldest first."""
     out: list[dict[str, Any]] = []
     for st in steps:
-        if st.started_at:
-            out.append({"at": st.started_at, "what": f"step “{st.name}” began", "who": "", "detail": st.detail,
-                        "kind": "step"})
-        if st.finished_at and st.state in ("done", "failed"):
+        ended = st.finished_at is not None and st.state in ("done", "failed")
+        if st.started_at:  # a step's detail is its last word: said when it ended, or while it runs
+            out.append({"at": st.started_at, "what": f"step “{st.name}” began", "who": "",
+                        "detail": "" if ended else st.detail, "kind": "step"})
+        if ended:
             out.append({"at": st.finished_at, "what": f"step “{st.name}” {'ended' if st.state == 'done' else 'failed'}",
-                        "who": "", "detail": "", "kind": "step"})
+                        "who": "", "detail": st.detail, "kind": "step"})
     label = {t.id: t.step_label or t.title for t in tasks}
     for e in events:
         out.append({"at": e.at, "what": f"task {e.event}: {label.get(e.task_id, e.task_id)}",
