@@ -40,6 +40,12 @@
       var view = spans[i].getAttribute("data-count");
       if (Object.prototype.hasOwnProperty.call(counts, view)) { spans[i].textContent = String(counts[view]); }
     }
+    // the menu's badge counts what "all I may see" counts, unfiltered: only an unfiltered list can tell it
+    var nav = document.querySelector('.nav a[href="/inbox"] .count');
+    if (nav && table.getAttribute("data-unfiltered") === "1" && typeof counts.all === "number") {
+      nav.textContent = String(counts.all);
+      nav.className = counts.all ? "count has" : "count";
+    }
   }
 
   function refresh() {
