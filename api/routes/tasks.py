@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, PlatformDep, as_actor
@@ -51,22 +51,37 @@ class InboxFilter:
 
 
 def inbox_query(user: Any, f: InboxFilter, *, status: str | None = "open", see_all: bool = False,
-                view: str | None = None) -> Select[Any]:
-    """The tasks of one inbox view under the filter (no order, no paging)."""
+                view: str | None = None, listing: bool = False) -> Select[Any]:
+    """The tasks of one inbox view under the filter (no order, no paging).
+
+    For a `listing` of open tasks that one index cannot give in order (my tasks in any order; all I may see by
+    priority or creation) the tasks are gathered part by part, each part on its own index (claimed by me, named
+    to me, my roles'), and joined back: with 100,000 open tasks that is a few ms where walking every open task
+    by status takes hundreds (measured on SQLite). The due order of my roles' and of all stays a walk of the
+    (status, due_at) index, which the limit stops early."""
+    chosen = view or f.view
     roles = sorted(user.roles)
-    q = approvals.task_query(user.username, roles, status=status, kind=f.kind, business_key=f.business_key,
-                             due_before=as_utc(f.due_before), see_all=see_all)
-    q = q.where(approvals.view_filter(view or f.view, user.username, roles))
-    return approvals.narrow(q, key_prefix=f.key_prefix, customer=f.customer, min_amount=f.min_amount,
-                            max_amount=f.max_amount, overdue=f.overdue)
+
+    def base(where: Any) -> Select[Any]:
+        q = approvals.task_query(user.username, roles, status=status, kind=f.kind, business_key=f.business_key,
+                                 due_before=as_utc(f.due_before), see_all=see_all).where(where)
+        return approvals.narrow(q, key_prefix=f.key_prefix, customer=f.customer, min_amount=f.min_amount,
+                                max_amount=f.max_amount, overdue=f.overdue)
+
+    if listing and status == "open" and not see_all and (chosen == "mine" or (chosen == "all" and f.sort != "due")):
+        parts = approvals.view_parts(chosen, user.username, roles)
+        ids = union_all(*[base(part).with_only_columns(Task.id) for part in parts]).subquery()
+        return select(Task).join(ids, Task.id == ids.c.id)
+    return base(approvals.view_filter(chosen, user.username, roles))
 
 
 def view_counts(s: Session, user: Any, f: InboxFilter) -> dict[str, int]:
     """How many open tasks each view holds under the filter."""
-    def n(view: str) -> int:
-        q = inbox_query(user, f, view=view).with_only_columns(func.count()).order_by(None)
-        return int(s.execute(q).scalar_one())
-    return {v: n(v) for v in approvals.VIEWS}
+    parts = approvals.view_parts("all", user.username, sorted(user.roles))  # claimed, named to me, my roles'
+    claimed, named, roles = (int(s.execute(inbox_query(user, f, view="all").where(part)
+                                           .with_only_columns(func.count()).order_by(None)).scalar_one())
+                             for part in parts)
+    return {"mine": claimed + named, "roles": roles, "all": claimed + named + roles}
 
 
 @router.get("")
@@ -90,7 +105,7 @@ async def list_tasks(user: CurrentUser, platform: PlatformDep,
     f = InboxFilter(view=chosen, kind=kind, business_key=business_key, key_prefix=business_key_prefix,
                     customer=customer, min_amount=min_amount, max_amount=max_amount, due_before=due_before,
                     overdue=overdue, sort=sort, direction=direction)
-    q = inbox_query(user, f, status=status, see_all=see_all)
+    q = inbox_query(user, f, status=status, see_all=see_all, listing=True)
     q = q.order_by(*approvals.ordering(sort, direction)).limit(limit).offset(offset)
     rows = await long_poll(lambda: platform.read(lambda s: list(s.execute(q).scalars())), bool, wait)
     return ok([task_view(t) for t in rows])

@@ -205,8 +205,20 @@ def view_filter(view: str, username: str, roles: list[str]) -> Any:
     if view == "mine":
         return or_(Task.assignee == username, and_(Task.assignee.is_(None), Task.candidate_user == username))
     if view == "roles":
-        return and_(Task.assignee.is_(None), Task.candidate_user.is_(None), Task.candidate_role.in_(roles or [""]))
+        # "nobody's" as coalesce(...) = '' (a username is never empty): not a condition an index could serve, so
+        # SQLite's planner walks the candidate-role index instead of half the open tasks by `assignee IS NULL`.
+        return and_(func.coalesce(Task.assignee, "") == "", func.coalesce(Task.candidate_user, "") == "",
+                    Task.candidate_role.in_(roles or [""]))
     return true()
+
+
+def view_parts(view: str, username: str, roles: list[str]) -> list[Any]:
+    """A view as disjoint conditions, each with an index of its own to walk (claimed by me: the assignee index;
+    named to me: the candidate-user index; my roles': the candidate-role index): counting part by part and
+    adding up stays fast with 100,000 open tasks, where one OR over them all makes the planner scan them."""
+    mine = [Task.assignee == username, and_(Task.assignee.is_(None), Task.candidate_user == username)]
+    roles_part = [view_filter("roles", username, roles)]
+    return {"mine": mine, "roles": roles_part}.get(view, mine + roles_part)
 
 
 def _customer_keys(customer: str) -> Any:
