@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -140,12 +141,13 @@ def seed(db: Any, total: int, visible: int, seed_: int = 42) -> int:
 
 
 def inbox_query() -> Any:
-    """The statement GET /api/tasks runs by default (api/routes/tasks.py: list_tasks)."""
-    from api.routes.tasks import SORTS
-    from domain.schema import Task
+    """The statement GET /api/tasks runs by default (api/routes/tasks.py: list_tasks), as frank."""
+    from api.routes.tasks import InboxFilter
+    from api.routes.tasks import inbox_query as route_query
     from domain.services import approvals
 
-    return approvals.task_query(USER, ROLES).order_by(*SORTS["due"], Task.id).limit(50).offset(0)
+    frank = SimpleNamespace(username=USER, roles=ROLES)
+    return route_query(frank, InboxFilter(), listing=True).order_by(*approvals.ordering("due")).limit(50).offset(0)
 
 
 def plan(db: Any) -> list[str]:

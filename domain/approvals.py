@@ -72,7 +72,7 @@ def select_tier(tiers: Sequence[PolicyTier], amount: Decimal) -> PolicyTier:
 NON_APPROVING_ROLES = frozenset({"employee", "admin"})
 
 
-def _authority(person: Person | None) -> list[str]:
+def approving_roles(person: Person | None) -> list[str]:
     return sorted(person.roles - NON_APPROVING_ROLES) if person else []
 
 
@@ -144,7 +144,7 @@ def resolve_chain(tier: PolicyTier, requester: str, people: Mapping[str, Person]
     if not _assignable(sets):
         raise Invalid("the approval chain needs more distinct approvers than the organisation has")
     return [s.model_copy(update={"eligible": sorted(e),
-                                 "authority": _authority(people.get(s.candidate_user)) if s.candidate_user else []})
+                                 "authority": approving_roles(people.get(s.candidate_user)) if s.candidate_user else []})
             for s, e in zip(steps, sets, strict=True)]
 
 
@@ -201,7 +201,7 @@ def escalation_target(step: ChainStep, people: Mapping[str, Person], role_escala
             if nxt and fits(nxt):
                 return step.model_copy(update={"candidate_user": nxt.username, "candidate_role": None,
                                                "label": f"{step.label} → {nxt.username}",
-                                               "eligible": [nxt.username], "authority": _authority(nxt)})
+                                               "eligible": [nxt.username], "authority": approving_roles(nxt)})
             current = nxt
         return None
     role = step.candidate_role

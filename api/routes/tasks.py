@@ -21,8 +21,6 @@ from domain.services import approval_context, approvals
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
-# The natural order of each sort key (kept for bench/inbox.py); the list itself uses approvals.ordering.
-SORTS: dict[str, tuple[Any, ...]] = {key: approvals.ordering(key)[:-1] for key in approvals.SORT_KEYS}
 View = Literal["mine", "roles", "all"]
 Sort = Literal["due", "priority", "created"]
 Direction = Literal["asc", "desc"]

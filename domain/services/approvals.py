@@ -10,16 +10,19 @@ from sqlalchemy import Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from domain.approvals import (
-    NON_APPROVING_ROLES,
+    Actor,
     ChainStep,
+    Person,
     PolicyTier,
     StepSpec,
     TaskChange,
     TaskSpec,
+    approving_roles,
+    check_may_take,
     resolve_chain,
     select_tier,
 )
-from domain.errors import Invalid, NotFound
+from domain.errors import DomainError, Invalid, NotFound
 from domain.schema import (
     ApprovalDecision,
     ApprovalPolicyTier,
@@ -169,7 +172,7 @@ def visible_filter(username: str, roles: list[str]) -> Any:
 
 def task_query(username: str, roles: list[str], *, status: str | None = "open", kind: str | None = None,
                business_key: str | None = None, due_before: datetime | None = None,
-               assigned: str | None = None, see_all: bool = False) -> Select[Any]:
+               see_all: bool = False) -> Select[Any]:
     q = select(Task)
     if status:
         q = q.where(Task.status == status)
@@ -181,10 +184,6 @@ def task_query(username: str, roles: list[str], *, status: str | None = "open", 
         q = q.where(Task.business_key == business_key)
     if due_before:
         q = q.where(Task.due_at < due_before)
-    if assigned == "me":
-        q = q.where(or_(Task.assignee == username, Task.candidate_user == username))
-    elif assigned == "roles":
-        q = q.where(Task.candidate_user.is_(None), Task.candidate_role.in_(roles or [""]))
     return q
 
 
@@ -262,17 +261,24 @@ def ordering(sort: str, direction: str | None = None) -> tuple[Any, ...]:
 
 
 def hand_on_candidates(session: Session, task: Task, actor: str) -> list[str]:
-    """Colleagues a task could be handed to (delegated or reassigned): active people holding the step's role,
-    or for a step named to one person one of that person's approving roles; never the requester, the current
-    holder, the actor, or anyone who decided an earlier step. The workflow still checks each hand-on."""
+    """Colleagues a task could be handed to (delegated or reassigned): the active people the engine's own rule
+    (`check_may_take`: the step's role, or one of a named approver's approving roles; never the requester or an
+    earlier step's decider) lets take it, other than its current holder and the actor. The workflow still
+    checks each hand-on, including what later steps need."""
     people = org.people(session)
-    if task.candidate_user:
-        named = people.get(task.candidate_user)
-        needed = set(named.roles - NON_APPROVING_ROLES) if named else set()
-    else:
-        needed = {task.candidate_role} if task.candidate_role else set()
+    named = people.get(task.candidate_user) if task.candidate_user else None
+    step = ChainStep(index=task.step, label=task.step_label, candidate_role=task.candidate_role,
+                     candidate_user=task.candidate_user, authority=approving_roles(named))
     deciders = set(session.execute(select(ApprovalDecision.decided_by)
                                    .where(ApprovalDecision.process_id == task.process_id)).scalars())
-    excluded = {task.requester, task.assignee or task.candidate_user, actor} | deciders
+    holder = task.assignee or task.candidate_user
+
+    def may_take(p: Person) -> bool:
+        try:
+            check_may_take(step, Actor(username=p.username, roles=sorted(p.roles)), task.requester, deciders)
+        except DomainError:
+            return False
+        return True
+
     return sorted(p.username for p in people.values()
-                  if p.active and p.username not in excluded and p.roles & needed)
+                  if p.active and p.username not in (holder, actor) and may_take(p))
