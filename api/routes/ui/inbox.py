@@ -238,36 +238,36 @@ async def decide(task_id: str, v: PosterDep, decision: Annotated[str, Form(max_l
     return redirect("/inbox", msg=f"{verb}: {task.title}")
 
 
-@router.post("/inbox/{task_id}/claim")
-async def claim(task_id: str, v: PosterDep, back: Annotated[str, Form(max_length=10)] = "inbox") -> Response:
+async def _task_command(v: Viewer, task_id: str, back: str, command: str, done: str, *args: Any,
+                        then: str | None = None) -> Response:
+    """A claim, unclaim or hand-on through the task's workflow (the API's path): a refusal shows `back` with
+    the reason; done, `then` (else `back`) with the message `done`, its {title} the task's."""
     try:
-        task = await v.platform.task_command("claim", as_actor(v.user), task_id)
+        task = await v.platform.task_command(command, as_actor(v.user), task_id, *args)
     except DomainError as e:
         return await _refused(v, task_id, back, e)
-    msg = f"Claimed: {task.title}. It is now assigned to you."
-    return redirect(f"/tasks/{task_id}" if back == "task" else "/inbox", msg=msg)
+    where = then or back
+    return redirect(f"/tasks/{task_id}" if where == "task" else "/inbox", msg=done.replace("{title}", task.title))
+
+
+@router.post("/inbox/{task_id}/claim")
+async def claim(task_id: str, v: PosterDep, back: Annotated[str, Form(max_length=10)] = "inbox") -> Response:
+    return await _task_command(v, task_id, back, "claim", "Claimed: {title}. It is now assigned to you.")
 
 
 @router.post("/inbox/{task_id}/unclaim")
 async def unclaim(task_id: str, v: PosterDep, back: Annotated[str, Form(max_length=10)] = "task") -> Response:
-    try:
-        task = await v.platform.task_command("unclaim", as_actor(v.user), task_id)
-    except DomainError as e:
-        return await _refused(v, task_id, back, e)
-    msg = f"Released: {task.title}. Anyone with the role can take it now."
-    return redirect(f"/tasks/{task_id}" if back == "task" else "/inbox", msg=msg)
+    return await _task_command(v, task_id, back, "unclaim", "Released: {title}. Anyone with the role can take it now.")
 
 
 @router.post("/inbox/{task_id}/delegate")
 async def delegate(task_id: str, v: PosterDep, to: Annotated[str, Form(max_length=60)] = "") -> Response:
     """Hand the task to a colleague, through the approval workflow's reassign Update (the API's path)."""
-    try:
-        if not to.strip():
-            raise Invalid("choose the colleague to hand the task to")
-        task = await v.platform.task_command("reassign", as_actor(v.user), task_id, to.strip(), True)
-    except DomainError as e:
-        return await _refused(v, task_id, "task", e)
-    return redirect("/inbox", msg=f"Handed on: {task.title} is now with {to.strip()}.")
+    to = to.strip()
+    if not to:
+        return await _refused(v, task_id, "task", Invalid("choose the colleague to hand the task to"))
+    return await _task_command(v, task_id, "task", "reassign", "Handed on: {title} is now with " + to + ".", to, True,
+                               then="inbox")
 
 
 MAX_BULK = 100
