@@ -110,9 +110,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         tasks,
         ui,
     )
+    from api.routes.ui.dashboard import api_router as incidents
 
     for r in (auth.router, crm.router, crm.rules_router, sales.router, tasks.router, expenses.router, purchasing.requisitions, purchasing.orders, master.router,
-              boms.router, ledger.router, processes.router, production.router, ui.router):
+              boms.router, ledger.router, processes.router, production.router, incidents, ui.router):
         app.include_router(r)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -144,5 +144,4 @@ async def list_incidents(user: CurrentUser, platform: PlatformDep) -> Any:
     return ok({"incidents": [i.as_dict() for i in found], "running_processes": scanned, "unreachable": unreachable})
 
 
-router.include_router(api_router)  # a JSON route: it keeps its own route class (JSON errors, bearer token)
-__all__ = ["router"]
+__all__ = ["api_router", "router"]
