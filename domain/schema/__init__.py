@@ -6,7 +6,7 @@ from domain.schema.crm import Contact, Lead, LeadActivity, Opportunity, ScoringR
 from domain.schema.expenses import ExpenseClaim, ExpenseLine
 from domain.schema.inventory import Item, StockBalance, StockLedgerEntry
 from domain.schema.manufacturing import BomLineRow, BomRow, WorkCentre
-from domain.schema.parties import Customer, Role, Supplier, User, UserRole
+from domain.schema.parties import Customer, OutOfOffice, Role, SavedFilter, Supplier, User, UserRole
 from domain.schema.processes import IdempotencyRecord, Process, ProcessStep, Sequence
 from domain.schema.production import MrpRun, ProductionMaterial, ProductionOrder
 from domain.schema.purchasing import (
@@ -27,5 +27,5 @@ __all__ = [
     "Process", "ProcessStep", "PurchaseOrder", "PurchaseOrderLine", "PurchaseRequisition",
     "RequisitionLine", "Role", "Sequence", "StockBalance", "StockLedgerEntry", "Supplier", "Task",
     "TaskEvent", "User", "UserRole", "BomRow", "BomLineRow", "WorkCentre", "MrpRun", "ProductionMaterial",
-    "ProductionOrder",
+    "ProductionOrder", "OutOfOffice", "SavedFilter",
 ]
