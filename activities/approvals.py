@@ -7,7 +7,7 @@ from temporalio import activity
 from activities import business_errors
 from domain import approvals as rules
 from domain.db import Database
-from domain.services import approvals, org, processes
+from domain.services import absence, approvals, org, processes
 
 
 class ApprovalActivities:
@@ -42,3 +42,18 @@ class ApprovalActivities:
                           later: list[rules.ChainStep]) -> rules.ChainStep | None:
         with self.db.read() as s:
             return rules.escalation_target(step, org.people(s), org.role_escalation(s), set(excluded), later)
+
+    @activity.defn
+    @business_errors
+    def route_to_deputy(self, step: rules.ChainStep, requester: str, prior_deciders: list[str],
+                        later: list[rules.ChainStep]) -> rules.DeputyRoute | None:
+        """The step for the deputy of its named approver if that person is out of office today (and the
+        deputy may take it), else None. Reads only: the workflow records the routing on the task."""
+        if not step.candidate_user:
+            return None
+        with self.db.read() as s:
+            day = absence.today()
+            away = absence.absences_on(s, day)
+            if not away:
+                return None
+            return rules.route_to_deputy(step, day, away, org.people(s), requester, prior_deciders, later)

@@ -3,7 +3,8 @@ segregation of duties (SoD) and escalation. No I/O: the workflow and the API bot
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
@@ -215,6 +216,96 @@ def escalation_target(step: ChainStep, people: Mapping[str, Person], role_escala
                 return step.model_copy(update={"candidate_role": role, "candidate_user": None,
                                                "label": f"{step.label} → {role}", "eligible": takers})
     return None
+
+
+# --- Out of office: a task named for someone away goes to their deputy ---------------------------
+
+class Absence(BaseModel):
+    """`username` is away from `starts_on` to `ends_on` (both inclusive); `deputy` stands in."""
+
+    username: str
+    deputy: str
+    starts_on: date
+    ends_on: date
+
+    def covers(self, day: date) -> bool:
+        return self.starts_on <= day <= self.ends_on
+
+
+def away_on(username: str, day: date, absences: Iterable[Absence]) -> Absence | None:
+    """The absence of `username` that covers `day`, if any (a user's absences never overlap)."""
+    return next((a for a in absences if a.username == username and a.covers(day)), None)
+
+
+def find_deputy(username: str, day: date, absences: Sequence[Absence], people: Mapping[str, Person],
+                excluded: Iterable[str], fits: Callable[[Person], bool] = lambda _p: True,
+                ) -> tuple[str, list[Absence]]:
+    """Who takes a task named for `username` on `day`, and the absences followed to get there.
+
+    The rule: someone away hands on to their deputy; a deputy who is away too hands on to theirs, and
+    so on. The task goes to the first person on that chain who is at work, active, not `excluded` (the
+    requester, earlier deciders) and `fits` (may take this very task). A deputy who is away is passed
+    over (their own deputy is asked next); a deputy at work who is excluded or does not fit, an inactive
+    or unknown deputy, or a loop back to someone already asked ends the chain. When the chain ends
+    without a taker the task stays with `username` (returned with no absences): it is never left
+    without an approver, and its holder can still delegate it by hand."""
+    barred = set(excluded)
+    followed: list[Absence] = []
+    seen = {username}
+    current = username
+    while (absence := away_on(current, day, absences)) is not None:
+        followed.append(absence)
+        nxt = absence.deputy
+        if nxt in seen:
+            break  # a loop: everyone on it is away
+        seen.add(nxt)
+        person = people.get(nxt)
+        if person is None or not person.active:
+            break
+        if away_on(nxt, day, absences) is not None:
+            current = nxt  # away too: their own deputy is asked next
+            continue
+        if nxt not in barred and fits(person):
+            return nxt, followed
+        break  # at work, but may not take this task
+    return username, []
+
+
+class DeputyRoute(BaseModel):
+    """A step re-addressed to a deputy, and the sentence for the task's trail."""
+
+    step: ChainStep
+    deputy: str
+    reason: str
+
+
+def route_to_deputy(step: ChainStep, day: date, absences: Sequence[Absence], people: Mapping[str, Person],
+                    requester: str, prior_deciders: Iterable[str], later: Sequence[ChainStep] = ()) -> DeputyRoute | None:
+    """For a step named for one person who is out of office on `day`: the same step for their deputy
+    (see `find_deputy`), who must be allowed to take it exactly as a delegate would (`check_may_take`:
+    one of the named approver's approving roles, segregation of duties, later steps still staffable).
+    None when the step is not named for one person, that person is at work, or nobody fits.
+    Role steps are never re-routed: anyone holding the role can take them anyway."""
+    if not step.candidate_user:
+        return None
+    prior = list(prior_deciders)
+
+    def fits(p: Person) -> bool:
+        try:
+            check_may_take(step, Actor(username=p.username, roles=sorted(p.roles)), requester, prior, later)
+        except (Forbidden, Conflict):
+            return False
+        return True
+
+    deputy, followed = find_deputy(step.candidate_user, day, absences, people, [requester, *prior], fits)
+    if not followed:
+        return None
+    first, *rest = followed
+    away = ", ".join([f"{first.username} is out of office until {first.ends_on.isoformat()}",
+                      *(f"{a.username} until {a.ends_on.isoformat()}" for a in rest)])
+    reason = f"{away}: routed to deputy {deputy}"
+    return DeputyRoute(step=step.model_copy(update={"candidate_user": deputy, "eligible": [deputy]}),
+                       deputy=deputy, reason=reason)
 
 
 # --- Messages between processes, the approval workflow and its activities -------------------------

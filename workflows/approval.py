@@ -73,11 +73,16 @@ class Approval:
         assert self.req is not None
         self.step, self.assignee, self.deciding, self.decided = step, None, None, None
         self.task_id = str(workflow.uuid4())
+        routed = await self._deputy_for(step)
+        if routed is not None:
+            step = self.step = routed.step
         await run(ApprovalActivities.open_task, rules.TaskSpec(
             task_id=self.task_id, workflow_id=workflow.info().workflow_id, process_id=self.req.process_id,
             process_type=self.req.process_type, title=self.req.title, business_key=self.req.business_key,
             amount=self.req.amount, requester=self.req.requester, step=step, priority=self.req.priority,
             due_hours=step.sla_hours), **_SAFE)
+        if routed is not None:
+            await self._change("routed to deputy", detail=routed.reason)
         reminded = False
         while True:
             sla = timedelta(hours=self.step.sla_hours)
@@ -99,10 +104,29 @@ class Approval:
                     await workflow.wait_condition(lambda: self.decided is not None)
                     assert self.decided is not None
                     return self.decided
+                routed = await self._deputy_for(target)
+                escalated_to = target.candidate_user or target.candidate_role
+                if routed is not None:
+                    target = routed.step
                 self.step, self.assignee, reminded = target, None, False
-                await self._change("escalated", detail=f"overdue: escalated to {target.candidate_user or target.candidate_role}",
+                await self._change("escalated", detail=f"overdue: escalated to {escalated_to}",
                                    candidate_user=target.candidate_user, candidate_role=target.candidate_role,
                                    clear_assignee=True, due_hours=target.sla_hours)
+                if routed is not None:
+                    await self._change("routed to deputy", detail=routed.reason)
+
+    async def _deputy_for(self, step: rules.ChainStep) -> rules.DeputyRoute | None:
+        """The step re-addressed to the deputy of its named approver, who is out of office today; None
+        when the step is for a role (anyone holding it can take it), its approver is at work, or no
+        deputy may take it. Histories recorded before out-of-office replay without this activity."""
+        if not step.candidate_user or not workflow.patched("out-of-office"):
+            return None
+        assert self.req is not None
+        later = [s for s in self.req.steps if s.index > step.index]
+        routed: rules.DeputyRoute | None = await run(
+            ApprovalActivities.route_to_deputy, step, self.req.requester, [d.decided_by for d in self.decisions],
+            later, **_SAFE)
+        return routed
 
     def _later(self) -> list[rules.ChainStep]:
         assert self.req is not None and self.step is not None
