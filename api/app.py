@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         return ok({"status": "ok" if healthy else "unavailable", **parts}, 200 if healthy else 503)
 
     from api.routes import (
+        absence,
         auth,
         boms,
         crm,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     for r in (auth.router, crm.router, crm.rules_router, sales.router, tasks.router, expenses.router, purchasing.requisitions, purchasing.orders, master.router,
               boms.router, ledger.router, processes.router, production.router, incidents, ui.router):
         app.include_router(r)
+    app.include_router(absence.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
 
