@@ -79,7 +79,7 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
     from api.app import create_app
     from api.platform import Platform
     from domain.db import Database
-    from worker import build_worker, connect
+    from worker import connect, shutdown_tracing, worker_from_settings
 
     client = None
     for _ in range(120):
@@ -103,7 +103,7 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     tasks: list[asyncio.Task[object]] = []
-    worker = build_worker(client, db, settings.task_queue, settings.activity_threads) if run_worker else None
+    worker = worker_from_settings(client, db, settings) if run_worker else None
     server = None
     if run_api:
         app_ = create_app(settings, Platform(client, db, settings.task_queue))
@@ -133,6 +133,7 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
         await worker.shutdown()
     await asyncio.gather(*tasks, return_exceptions=True)
     db.dispose()
+    shutdown_tracing()
     for t in done:
         if t is not stopper and t is not watcher and t.exception() is not None:
             raise t.exception()  # type: ignore[misc]

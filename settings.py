@@ -6,6 +6,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +33,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     # Threads for the synchronous database activities of one worker.
     activity_threads: int = 32
+    # Worker tuning. Every workflow and activity runs on the one `task_queue` (activities go to their
+    # workflow's queue), so each worker polls that queue and these bound what one worker takes on at
+    # once. Activities: 0 means `activity_threads` (the thread pool grows to match a larger number).
+    # Workflow tasks: 0 keeps the SDK's default.
+    max_concurrent_activities: int = Field(default=0, ge=0)
+    max_concurrent_workflow_tasks: int = Field(default=0, ge=0)
+    # Temporal SDK metrics (worker and client: task latencies, slots, polls) served in Prometheus
+    # format on this host:port by the worker process, e.g. "0.0.0.0:9464"; empty serves none.
+    metrics_bind_address: str = ""
+    # OpenTelemetry tracing of workflow starts, workflows and activities, sent by OTLP/HTTP to this
+    # base URL (e.g. "http://otel-collector:4318"; /v1/traces is appended); empty traces nothing.
+    otel_endpoint: str = ""
+    otel_service_name: str = "valueloop"
 
 
 @lru_cache

@@ -1,4 +1,10 @@
-"""Runs the Temporal worker: every workflow and activity of the platform on one task queue."""
+"""Runs the Temporal worker: every workflow and activity of the platform on one task queue.
+
+Scaling out means more worker processes on that same queue (Temporal spreads the tasks among the
+pollers); `max_concurrent_activities` / `max_concurrent_workflow_tasks` bound one worker's share.
+`metrics_bind_address` serves the SDK's metrics in Prometheus format; `otel_endpoint` traces workflow
+starts, workflow runs and activities with OpenTelemetry (OTLP/HTTP).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,11 @@ import compileall
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -25,6 +33,9 @@ from workflows.production_order import ProductionOrder
 from workflows.purchase import Purchase
 from workflows.quotation import Quotation
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
 WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation]
 # The sandbox re-imports a workflow's modules for every run, to keep runs apart. Our shared workflow
 # modules hold no state (definitions and pure helpers only), so they are passed through: imported once.
@@ -32,33 +43,105 @@ RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_p
     "workflows.common", "workflows.approval", "pydantic", "pydantic_core"))
 
 
-async def connect(settings: Settings) -> Client:
+# One of each per process: a Runtime binds its metrics port, a tracer provider owns its exporter thread.
+_runtimes: dict[str, Runtime] = {}
+_tracer_providers: dict[tuple[str, str], TracerProvider] = {}
+
+
+def metrics_runtime(settings: Settings) -> Runtime | None:
+    """A Temporal runtime serving the SDK's metrics on `metrics_bind_address`; None when unset."""
+    address = settings.metrics_bind_address
+    if not address:
+        return None
+    if address not in _runtimes:
+        _runtimes[address] = Runtime(telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(bind_address=address, durations_as_seconds=True),
+            global_tags={"service": settings.otel_service_name}))
+    return _runtimes[address]
+
+
+def tracer_provider(settings: Settings) -> TracerProvider:
+    """An OpenTelemetry tracer provider exporting in batches to `otel_endpoint` by OTLP/HTTP."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    key = (settings.otel_endpoint, settings.otel_service_name)
+    if key not in _tracer_providers:
+        provider = TracerProvider(resource=Resource.create({"service.name": settings.otel_service_name}))
+        endpoint = settings.otel_endpoint.rstrip("/")
+        if not endpoint.endswith("/v1/traces"):
+            endpoint += "/v1/traces"
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+        _tracer_providers[key] = provider
+    return _tracer_providers[key]
+
+
+def shutdown_tracing() -> None:
+    """Send the spans still buffered; at the end of a process that traced."""
+    for provider in _tracer_providers.values():
+        provider.shutdown()
+    _tracer_providers.clear()
+
+
+def interceptors(settings: Settings, provider: TracerProvider | None = None) -> list[Interceptor]:
+    """The client interceptors: OpenTelemetry tracing when `otel_endpoint` is set (or a `provider` is
+    given). A client interceptor that is also a worker interceptor, as this one is, is used by every
+    worker built on that client: workflow and activity spans continue the trace of the start."""
+    if provider is None and not settings.otel_endpoint:
+        return []
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
+    provider = provider or tracer_provider(settings)
+    return [TracingInterceptor(provider.get_tracer("valueloop"))]
+
+
+async def connect(settings: Settings, sdk_metrics: bool = False) -> Client:
+    """A client for `settings`; `sdk_metrics`: on the runtime serving Prometheus metrics (the worker
+    process asks for it; API replicas serve their own /metrics)."""
+    runtime = metrics_runtime(settings) if sdk_metrics else None
     return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=pydantic_data_converter)
+                                data_converter=pydantic_data_converter, interceptors=interceptors(settings),
+                                runtime=runtime)
 
 
-def build_worker(client: Client, db: Database, task_queue: str, threads: int = 32) -> Worker:
+def build_worker(client: Client, db: Database, task_queue: str, threads: int = 32,
+                 max_concurrent_activities: int = 0, max_concurrent_workflow_tasks: int = 0) -> Worker:
+    """A worker polling `task_queue` for every workflow and activity. Activities are synchronous (SQL) and
+    run on a pool of `threads`, grown to `max_concurrent_activities` when that is larger (0: `threads`);
+    `max_concurrent_workflow_tasks` 0 keeps the SDK's default."""
     # Temporal's sandbox re-imports the workflow modules for every workflow run: keep their bytecode
     # compiled on disk (even where PYTHONDONTWRITEBYTECODE is set) so that costs no compile.
     compileall.compile_dir(Path(workflows.__file__).parent, quiet=1)
+    activities = max_concurrent_activities or threads
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=RUNNER,
         activities=all_activities(db),
-        activity_executor=ThreadPoolExecutor(max_workers=threads),
-        max_concurrent_activities=threads,
+        activity_executor=ThreadPoolExecutor(max_workers=max(threads, activities)),
+        max_concurrent_activities=activities,
+        max_concurrent_workflow_tasks=max_concurrent_workflow_tasks or None,
     )
+
+
+def worker_from_settings(client: Client, db: Database, settings: Settings) -> Worker:
+    """The worker `valueloop worker` runs: queue and tuning from the settings."""
+    return build_worker(client, db, settings.task_queue, settings.activity_threads,
+                        max_concurrent_activities=settings.max_concurrent_activities,
+                        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks)
 
 
 async def main(settings: Settings | None = None) -> None:
     """Run until SIGINT/SIGTERM, then finish the activities in flight and stop."""
     settings = settings or get_settings()
+    metrics_runtime(settings)  # a metrics port already taken fails now, not after the connect retries
     client = None
     for attempt in range(120):  # the Temporal server may still be starting
         try:
-            client = await connect(settings)
+            client = await connect(settings, sdk_metrics=True)
             break
         except Exception:
             if attempt == 119:
@@ -66,7 +149,7 @@ async def main(settings: Settings | None = None) -> None:
             await asyncio.sleep(0.5)
     assert client is not None
     db = Database(settings.database_url)
-    worker = build_worker(client, db, settings.task_queue, settings.activity_threads)
+    worker = worker_from_settings(client, db, settings)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []
 
@@ -82,6 +165,7 @@ async def main(settings: Settings | None = None) -> None:
         if stopping:
             await stopping[0]
         db.dispose()
+        shutdown_tracing()
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from temporalio.service import RPCError
 
+from api import metrics
 from api.encoding import ok
 from api.platform import Platform
 from domain.db import Database
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    metrics.install(app)  # outermost: counts the refused bodies too; GET /metrics
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> Response:

@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# One image for every part of Valueloop: `valueloop api` (the default), `valueloop worker`,
+# `valueloop migrate`. Configured by environment (see settings.py and docker-compose.yml).
+
+FROM python:3.12-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY cli.py worker.py settings.py ./
+COPY domain ./domain
+COPY activities ./activities
+COPY workflows ./workflows
+COPY api ./api
+# The project without its dev extras, into a virtualenv that the runtime stage copies whole.
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --upgrade pip \
+    && /opt/venv/bin/pip install . \
+    && /opt/venv/bin/python -m compileall -q /opt/venv/lib
+
+FROM python:3.12-slim
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
+COPY --from=build /opt/venv /opt/venv
+RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/valueloop valueloop
+USER 10001:10001
+WORKDIR /home/valueloop
+# 8000: API and web UI; 9464: the worker's Temporal SDK metrics (METRICS_BIND_ADDRESS)
+EXPOSE 8000 9464
+ENTRYPOINT ["valueloop"]
+CMD ["api"]
