@@ -147,7 +147,7 @@ def inbox_query() -> Any:
     from domain.services import approvals
 
     frank = SimpleNamespace(username=USER, roles=ROLES)
-    return route_query(frank, InboxFilter(), listing=True).order_by(*approvals.ordering("due")).limit(50).offset(0)
+    return route_query(frank, InboxFilter(), listing=True, window=50).order_by(*approvals.ordering("due")).limit(50).offset(0)
 
 
 def plan(db: Any) -> list[str]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
@@ -17,7 +17,7 @@ from api.deps import CurrentUser, PlatformDep, as_actor
 from api.encoding import ok
 from api.routes.common import Limit, Offset, as_utc, task_view
 from domain.errors import Conflict, NotFound
-from domain.schema import Process, Task
+from domain.schema import Customer, Lead, Process, Task
 from domain.services import access
 from workflows.expense_claim import ExpenseClaim
 from workflows.order_fulfilment import OrderFulfilment
@@ -38,8 +38,17 @@ def process_summary(p: Process) -> dict[str, Any]:
 def process_scope(q: Any, user: Principal) -> Any:
     if access.sees_all(set(user.roles), "process"):
         return q
+    # The processes I had a task on: one UNION of index lookups (named, claimed, decided, my roles' open tasks).
     return q.where(or_(Process.owner == user.username,
                        Process.process_id.in_(access.involved_process_ids(user.username, set(user.roles)))))
+
+
+def customer_names(part: str) -> Any:
+    """The names of customers and leads' companies containing `part` (any case): the values a process's
+    customer takes (domain/services/processes.py start). Matching those few names and then the index on the
+    processes' customer stays fast with 100,000 processes, where a substring match reads every row."""
+    return union(select(Customer.name).where(Customer.name.icontains(part, autoescape=True)),
+                 select(Lead.company).where(Lead.company.icontains(part, autoescape=True)))
 
 
 @dataclass(frozen=True)
@@ -66,7 +75,7 @@ class ProcessFilter:
         if self.business_key:
             q = q.where(Process.business_key.startswith(self.business_key, autoescape=True))
         if self.customer:
-            q = q.where(Process.customer.icontains(self.customer, autoescape=True))
+            q = q.where(Process.customer.in_(customer_names(self.customer)))
         if self.started_after:
             q = q.where(Process.started_at >= as_utc(self.started_after))
         if self.started_before:
@@ -75,8 +84,19 @@ class ProcessFilter:
 
 
 def list_query(user: Principal, f: ProcessFilter, limit: int, offset: int) -> Any:
-    q = f.apply(process_scope(select(Process), user))
-    return q.order_by(Process.started_at.desc(), Process.process_id).limit(limit).offset(offset)
+    """A page of the processes the user may see, newest first. Whoever sees them all walks the started index.
+    Anyone else gets the newest of those they own (on the owner index) and the newest of those they had a task
+    on, each stopped at the page's end and merged: either set may run into the tens of thousands."""
+    order = (Process.started_at.desc(), Process.process_id)
+    if access.sees_all(set(user.roles), "process"):
+        return f.apply(select(Process)).order_by(*order).limit(limit).offset(offset)
+    window = limit + offset
+    owned = f.apply(select(Process.process_id).where(Process.owner == user.username))
+    involved = f.apply(select(Process.process_id).where(
+        Process.process_id.in_(access.involved_process_ids(user.username, set(user.roles)))))
+    firsts = [part.order_by(*order).limit(window).subquery() for part in (owned, involved)]
+    ids = union(*[select(first.c.process_id) for first in firsts]).subquery()
+    return select(Process).join(ids, Process.process_id == ids.c.process_id).order_by(*order).limit(limit).offset(offset)
 
 
 def count_by_type_and_stage(s: Session, user: Principal, f: ProcessFilter) -> list[dict[str, Any]]:

@@ -31,10 +31,20 @@ class Task(Base):
 
     __tablename__ = "tasks"
     __table_args__ = (
-        Index("ix_tasks_open_role_due", "status", "candidate_role", "due_at"),
-        Index("ix_tasks_open_user_due", "status", "candidate_user", "due_at"),
-        Index("ix_tasks_open_assignee_due", "status", "assignee", "due_at"),
+        # The inbox walks one index per part of a view, in the order asked for, and stops at the page: a role's
+        # unclaimed tasks (status, role, no assignee, no candidate user) by due, priority or creation; the tasks
+        # named to a user, and those claimed by one (user first: also the monitor's "tasks I had" of any status).
+        # The requester is in each, so "not my own request" is checked without reading the row.
+        Index("ix_tasks_open_role_due", "status", "candidate_role", "assignee", "candidate_user", "due_at",
+              "requester"),
+        Index("ix_tasks_open_role_priority", "status", "candidate_role", "assignee", "candidate_user", "priority",
+              "due_at", "requester"),
+        Index("ix_tasks_open_role_created", "status", "candidate_role", "assignee", "candidate_user", "created_at",
+              "requester"),
+        Index("ix_tasks_open_user_due", "candidate_user", "status", "assignee", "due_at", "requester"),
+        Index("ix_tasks_open_assignee_due", "assignee", "status", "due_at", "requester"),
         Index("ix_tasks_status_due", "status", "due_at"),
+        Index("ix_tasks_decided_by", "decided_by"),
     )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     workflow_id: Mapped[str] = mapped_column(String(200), index=True)

@@ -16,8 +16,13 @@ from domain.schema.types import Amount, UTCDateTime, utcnow
 class Process(Base):
     __tablename__ = "processes"
     __table_args__ = (
+        # The monitor's list is newest first, under a type, a status or none; its counts group by type and stage.
         Index("ix_processes_type_status", "type", "status", "started_at"),
         Index("ix_processes_status_started", "status", "started_at"),
+        Index("ix_processes_started", "started_at", "process_id"),
+        Index("ix_processes_type_started", "type", "started_at", "process_id"),
+        Index("ix_processes_type_stage", "type", "stage", "status"),
+        Index("ix_processes_owner_started", "owner", "started_at", "process_id"),
     )
     process_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     type: Mapped[str] = mapped_column(String(40))

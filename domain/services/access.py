@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session
 
 from domain.schema import Task
@@ -18,19 +18,31 @@ OVERSEERS: dict[str, set[str]] = {
 }
 
 
+def _involvement(username: str, roles: set[str]) -> list[Any]:
+    """The ways a user is on a process's task: named, claimed, decided, or one of their roles' open tasks."""
+    return [Task.candidate_user == username, Task.assignee == username, Task.decided_by == username,
+            # "named to nobody" as coalesce(...) = '' (a username is never empty), which no index serves: the
+            # planner walks the role's tasks, not every open task named to nobody.
+            (Task.status == "open") & (func.coalesce(Task.candidate_user, "") == "")
+            & Task.candidate_role.in_(roles or {""})]
+
+
+def involved_selects(username: str, roles: set[str]) -> list[Any]:
+    """The processes on which the user has, or had, a task: one select per way of being involved, each on an
+    index of its own (one OR over them all scans every task), to be joined by a UNION."""
+    return [select(Task.process_id).where(way) for way in _involvement(username, roles)]
+
+
 def involved_process_ids(username: str, roles: set[str]) -> Any:
     """A subquery of the processes on which the user has, or had, a task."""
-    return select(Task.process_id).where(or_(
-        Task.candidate_user == username, Task.assignee == username, Task.decided_by == username,
-        (Task.status == "open") & Task.candidate_user.is_(None) & Task.candidate_role.in_(roles or {""}),
-    ))
+    return union(*involved_selects(username, roles))
 
 
 def may_see(session: Session, username: str, roles: set[str], kind: str, owner: str, process_id: str) -> bool:
     if owner == username or roles & OVERSEERS.get(kind, set()):
         return True
     return session.execute(
-        involved_process_ids(username, roles).where(Task.process_id == process_id).limit(1)
+        select(Task.process_id).where(Task.process_id == process_id, or_(*_involvement(username, roles))).limit(1)
     ).first() is not None
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, true
+from sqlalchemy import Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from domain.approvals import (
@@ -198,26 +198,34 @@ SORT_KEYS = ("due", "priority", "created")
 DEFAULT_DIRECTION = {"due": "asc", "priority": "desc", "created": "desc"}
 
 
+def _unclaimed() -> Any:
+    """Nobody's yet: neither claimed nor named to anyone (two more equalities on the candidate-role index, which
+    holds assignee and candidate user right after the role: a role's unclaimed tasks are one range of it, in due
+    order)."""
+    return and_(Task.assignee.is_(None), Task.candidate_user.is_(None))
+
+
 def view_filter(view: str, username: str, roles: list[str]) -> Any:
     """mine: claimed by me, or named to me and unclaimed; roles: for one of my roles and nobody's yet;
     all: everything the visibility rule lets me see (no further condition)."""
     if view == "mine":
         return or_(Task.assignee == username, and_(Task.assignee.is_(None), Task.candidate_user == username))
     if view == "roles":
-        # "nobody's" as coalesce(...) = '' (a username is never empty): not a condition an index could serve, so
-        # SQLite's planner walks the candidate-role index instead of half the open tasks by `assignee IS NULL`.
-        return and_(func.coalesce(Task.assignee, "") == "", func.coalesce(Task.candidate_user, "") == "",
-                    Task.candidate_role.in_(roles or [""]))
+        return and_(_unclaimed(), Task.candidate_role.in_(roles or [""]))
     return true()
 
 
 def view_parts(view: str, username: str, roles: list[str]) -> list[Any]:
-    """A view as disjoint conditions, each with an index of its own to walk (claimed by me: the assignee index;
-    named to me: the candidate-user index; my roles': the candidate-role index): counting part by part and
-    adding up stays fast with 100,000 open tasks, where one OR over them all makes the planner scan them."""
+    """A view as disjoint conditions, each with an index of its own to walk in due order (claimed by me: the
+    assignee index; named to me: the candidate-user index; for each of my roles, unclaimed: the candidate-role
+    index). Counting part by part and adding up, or taking the first tasks of each part and merging them, stays
+    fast with 100,000 open tasks, where one OR over them all makes the planner scan them. Together they are
+    `visible_filter` (each holds its condition that the requester is not me): no further visibility condition
+    is needed, and none should be added, as its OR is what leads the planner astray."""
     mine = [Task.assignee == username, and_(Task.assignee.is_(None), Task.candidate_user == username)]
-    roles_part = [view_filter("roles", username, roles)]
-    return {"mine": mine, "roles": roles_part}.get(view, mine + roles_part)
+    roles_parts = [and_(_unclaimed(), Task.candidate_role == role) for role in sorted(roles)] or [false()]
+    chosen = {"mine": mine, "roles": roles_parts}.get(view, mine + roles_parts)
+    return [and_(Task.requester != username, part) for part in chosen]
 
 
 def _customer_keys(customer: str) -> Any:
