@@ -110,13 +110,14 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         production,
         purchasing,
         sales,
+        saved_filters,
         tasks,
         ui,
     )
     from api.routes.ui.dashboard import api_router as incidents
 
     for r in (auth.router, crm.router, crm.rules_router, sales.router, tasks.router, expenses.router, purchasing.requisitions, purchasing.orders, master.router,
-              boms.router, ledger.router, processes.router, production.router, incidents, ui.router):
+              boms.router, ledger.router, processes.router, production.router, incidents, saved_filters.router, ui.router):
         app.include_router(r)
     app.include_router(absence.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

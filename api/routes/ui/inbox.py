@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import Form, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from api.deps import as_actor
 from api.routes.common import task_view
@@ -33,7 +33,7 @@ from api.routes.ui.pages import (
 from domain.errors import DomainError, Invalid, NotFound
 from domain.schema import ExpenseClaim, PurchaseRequisition, Task, TaskEvent
 from domain.schema.types import utcnow
-from domain.services import approval_context, approvals, expenses, purchasing
+from domain.services import approval_context, approvals, expenses, purchasing, saved_filters
 
 router = page_router()
 
@@ -112,6 +112,29 @@ def parse_filter(params: Mapping[str, str]) -> tuple[InboxFilter, dict[str, str]
     return f, raw, problems
 
 
+def filter_problems(params: Mapping[str, str]) -> list[str]:
+    """What keeps `params` from being an inbox filter, strictly: what `parse_filter` would refuse, and what it
+    would quietly ignore or cut (a parameter it does not know, a value past its length)."""
+    problems = [f"the inbox has no filter \u201c{k[:40]}\u201d" for k in params if k not in FILTER_FIELDS]
+    problems += [f"{k.replace('_', ' ')} is at most {n} characters" for k in FILTER_FIELDS
+                 if len(str(params.get(k, "")).strip()) > (n := 60 if k == "business_key" else 100)]
+    return problems + parse_filter(params)[2]
+
+
+def usable(query: str, check: saved_filters.Check = filter_problems) -> dict[str, str]:
+    """The parameters of a query string a form sent back, if they are a usable filter (by `check`); else none."""
+    try:
+        params = saved_filters.normalise(query)
+    except DomainError:
+        return {}
+    return {} if check(params) else params
+
+
+def list_redirect(path: str, query: str, msg: str) -> Response:
+    """Back to a list under the filter `query` (already encoded), with a notice."""
+    return RedirectResponse(f"{path}?{query}{'&' if query else ''}{urlencode({'msg': msg})}", status_code=303)
+
+
 def _query_string(raw: Mapping[str, str], **changes: str) -> str:
     return urlencode({k: v for k, v in {**raw, **changes}.items() if v})
 
@@ -139,10 +162,12 @@ async def _inbox(v: Viewer, params: Mapping[str, str] | None = None, *, status: 
         status, ctx["error"] = 422, "This filter cannot be used: " + "; ".join(problems) + ". The list is unchanged."
         f, page_no = InboxFilter(), 1
     listing = await _listing(v, f, page_no)
+    listing["saved"] = await v.platform.read(saved_filters.list_for, v.user.username, "inbox")
     response = await render(v, "inbox.html", status, section="inbox", f=f, raw=raw, page_no=page_no,
                             qs=_query_string(raw), tab_qs={view: _query_string(raw, view=view) for view in VIEW_LABELS},
                             next_qs=_query_string(raw, page=str(page_no + 1)),
                             prev_qs=_query_string(raw, page=str(page_no - 1)),
+                            saved_base="/inbox", saved_qs=saved_filters.encode({k: val for k, val in raw.items() if val}),
                             view_labels=VIEW_LABELS, sort_labels=SORT_LABELS,
                             filtered=any(raw[k] for k in FILTER_FIELDS if k not in ("view", "sort", "dir")),
                             **listing, **ctx)
@@ -153,6 +178,26 @@ async def _inbox(v: Viewer, params: Mapping[str, str] | None = None, *, status: 
 @router.get("/inbox")
 async def inbox(request: Request, v: ViewerDep, msg: str = "") -> Response:
     return await _inbox(v, request.query_params, msg=msg[:300])
+
+
+@router.post("/inbox/saved-filters")
+async def save_filter(v: PosterDep, name: Annotated[str, Form(max_length=200)] = "",
+                      query: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Keep the inbox's current filter under a name; a refusal shows the inbox again with the reason."""
+    try:
+        kept = await v.platform.write(saved_filters.save, v.user.username, "inbox", name, query, filter_problems)
+    except DomainError as e:
+        return await _inbox(v, usable(query), status=error_status(e), error=f"The filter was not saved: {e.message}.")
+    return list_redirect("/inbox", kept["query"], f"Saved the filter \u201c{kept['name']}\u201d.")
+
+
+@router.post("/inbox/saved-filters/{filter_id}/delete")
+async def delete_filter(filter_id: int, v: PosterDep, back: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    try:
+        name = await v.platform.write(saved_filters.delete, v.user.username, filter_id)
+    except DomainError as e:
+        return await _inbox(v, usable(back), status=error_status(e), error=f"Not deleted: {e.message}.")
+    return list_redirect("/inbox", saved_filters.encode(usable(back)), f"Deleted the saved filter \u201c{name}\u201d.")
 
 
 @router.get("/inbox/rows")

@@ -4,11 +4,12 @@ approval trail and open tasks, with its status in Temporal and a link to the Tem
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import Query
+from fastapi import Form, Query
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -22,13 +23,21 @@ from api.routes.processes import (
     process_scope,
     process_summary,
 )
-from api.routes.ui.inbox import task_row
-from api.routes.ui.pages import ViewerDep, not_possible, page_router, render
+from api.routes.ui.inbox import list_redirect, task_row, usable
+from api.routes.ui.pages import (
+    PosterDep,
+    Viewer,
+    ViewerDep,
+    error_status,
+    not_possible,
+    page_router,
+    render,
+)
 from domain import monitor
 from domain.errors import DomainError, NotFound
 from domain.schema import Process, ProductionOrder, PurchaseRequisition, Task, TaskEvent
 from domain.schema.types import utcnow
-from domain.services import approvals
+from domain.services import approvals, saved_filters
 
 PAGE_SIZE = 50
 
@@ -48,6 +57,40 @@ def _midnight(d: date | None, days: int = 0) -> datetime | None:
 
 
 Text = Annotated[str, Query(max_length=60)]
+# The list's filters and the longest value each takes (the route's own limits).
+FIELDS = {"type": 40, "status": 20, "stage": 60, "business_key": 60, "customer": 200, "owner": 60,
+          "started_from": 10, "started_to": 10}
+STATUSES = ["running", "completed", "cancelled", "failed"]
+
+
+def build_filter(p: Mapping[str, str]) -> tuple[ProcessFilter, dict[str, str]]:
+    """The list's filter from its parameters, and the parameters to show back (bad dates left out)."""
+    day_from, day_to = _day(p.get("started_from", "")), _day(p.get("started_to", ""))
+    f = ProcessFilter(type=p.get("type", ""), status=p.get("status", ""), stage=p.get("stage", "").strip(),
+                      business_key=p.get("business_key", "").strip(), customer=p.get("customer", "").strip(),
+                      owner=p.get("owner", "").strip(), started_after=_midnight(day_from),
+                      started_before=_midnight(day_to, 1))
+    shown = {k: val for k, val in {
+        "type": f.type, "status": f.status, "stage": f.stage, "business_key": f.business_key, "customer": f.customer,
+        "owner": f.owner, "started_from": day_from.isoformat() if day_from else "",
+        "started_to": day_to.isoformat() if day_to else ""}.items() if val}
+    return f, shown
+
+
+def filter_problems(p: Mapping[str, str]) -> list[str]:
+    """What keeps `p` from being a filter of this list, strictly (a saved filter must mean what it says: a date
+    the list would ignore is refused here)."""
+    problems = [f"the list has no filter \u201c{k[:40]}\u201d" for k in p if k not in FIELDS]
+    problems += [f"{k.replace('_', ' ')} is at most {n} characters" for k, n in FIELDS.items() if len(p.get(k, "")) > n]
+    problems += [f"{k.replace('_', ' ')} \u201c{p[k][:20]}\u201d is not a date (YYYY-MM-DD)"
+                 for k in ("started_from", "started_to") if p.get(k) and _day(p[k]) is None]
+    if p.get("status") and p["status"] not in STATUSES:
+        problems.append(f"there is no status \u201c{p['status'][:20]}\u201d ({', '.join(STATUSES)})")
+    if not problems:
+        f, _ = build_filter(p)
+        if f.started_after and f.started_before and f.started_after >= f.started_before:
+            problems.append("the first start day is after the last")
+    return problems
 
 
 @router.get("/processes")
@@ -56,34 +99,59 @@ async def processes(v: ViewerDep, type_: Annotated[str, Query(alias="type", max_
                     customer: Annotated[str, Query(max_length=200)] = "", owner: Text = "",
                     started_from: Annotated[str, Query(max_length=10)] = "",
                     started_to: Annotated[str, Query(max_length=10)] = "",
-                    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> Response:
+                    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0, msg: str = "") -> Response:
     """The list, newest first, under the filters (started from/to are UTC days, both included), and above it
     the counts by type and stage of what the viewer may see under the same filters but type and stage."""
-    day_from, day_to = _day(started_from), _day(started_to)
-    f = ProcessFilter(type=type_, status=status, stage=stage.strip(), business_key=business_key.strip(),
-                      customer=customer.strip(), owner=owner.strip(), started_after=_midnight(day_from),
-                      started_before=_midnight(day_to, 1))
+    return await _processes(v, {"type": type_, "status": status, "stage": stage, "business_key": business_key,
+                                "customer": customer, "owner": owner, "started_from": started_from,
+                                "started_to": started_to}, offset, msg=msg[:300])
+
+
+async def _processes(v: Viewer, params: Mapping[str, str], offset: int = 0, *, code: int = 200,
+                     **ctx: Any) -> Response:
+    f, filters = build_filter(params)
     q = list_query(v.user, f, PAGE_SIZE + 1, offset)
 
-    def load(s: Session) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
+    def load(s: Session) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]], list[dict[str, Any]]]:
         rows = [process_summary(p) for p in s.execute(q).scalars()]
         types = s.execute(process_scope(select(Process.type).distinct(), v.user).order_by(Process.type)).scalars()
-        return rows, list(types), count_by_type_and_stage(s, v.user, f)
+        return (rows, list(types), count_by_type_and_stage(s, v.user, f),
+                saved_filters.list_for(s, v.user.username, "processes"))
 
-    rows, types, counts = await v.platform.read(load)
-    filters = {k: val for k, val in {
-        "type": type_, "status": status, "stage": f.stage, "business_key": f.business_key, "customer": f.customer,
-        "owner": f.owner, "started_from": day_from.isoformat() if day_from else "",
-        "started_to": day_to.isoformat() if day_to else ""}.items() if val}
+    rows, types, counts, saved = await v.platform.read(load)
     # The counts' links keep every filter but type and stage, which they set.
     keep = urlencode({k: val for k, val in filters.items() if k not in ("type", "stage")})
-    return await render(v, "processes.html", section="processes", processes=rows[:PAGE_SIZE], types=types,
-                        statuses=["running", "completed", "cancelled", "failed"], type=type_, status_filter=status,
+    return await render(v, "processes.html", code, section="processes", processes=rows[:PAGE_SIZE], types=types,
+                        statuses=STATUSES, type=f.type, status_filter=f.status,
                         f=filters, counts=counts, count_total=sum(c["total"] for c in counts),
                         keep=("&" + keep) if keep else "", filtered=bool(filters),
-                        offset=offset, page_size=PAGE_SIZE,
+                        offset=offset, page_size=PAGE_SIZE, saved=saved, saved_base="/processes",
+                        saved_qs=saved_filters.encode(filters),
                         newer=urlencode({**filters, "offset": max(offset - PAGE_SIZE, 0)}) if offset else "",
-                        older=urlencode({**filters, "offset": offset + PAGE_SIZE}) if len(rows) > PAGE_SIZE else "")
+                        older=urlencode({**filters, "offset": offset + PAGE_SIZE}) if len(rows) > PAGE_SIZE else "",
+                        **ctx)
+
+
+@router.post("/processes/saved-filters")
+async def save_filter(v: PosterDep, name: Annotated[str, Form(max_length=200)] = "",
+                      query: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Keep the list's current filter under a name; a refusal shows the list again with the reason."""
+    try:
+        kept = await v.platform.write(saved_filters.save, v.user.username, "processes", name, query,
+                                      filter_problems)
+    except DomainError as e:
+        return await _processes(v, usable(query, filter_problems), code=error_status(e),
+                                error=f"The filter was not saved: {e.message}.")
+    return list_redirect("/processes", kept["query"], f"Saved the filter \u201c{kept['name']}\u201d.")
+
+
+@router.post("/processes/saved-filters/{filter_id}/delete")
+async def delete_filter(filter_id: int, v: PosterDep, back: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    try:
+        name = await v.platform.write(saved_filters.delete, v.user.username, filter_id)
+    except DomainError as e:
+        return await _processes(v, usable(back, filter_problems), code=error_status(e), error=f"Not deleted: {e.message}.")
+    return list_redirect("/processes", saved_filters.encode(usable(back, filter_problems)), f"Deleted the saved filter \u201c{name}\u201d.")
 
 
 async def _temporal_status(platform: Platform, process_id: str) -> str:
