@@ -228,6 +228,13 @@ def view_parts(view: str, username: str, roles: list[str]) -> list[Any]:
     return [and_(Task.requester != username, part) for part in chosen]
 
 
+def count_visible(session: Session, username: str, roles: list[str]) -> int:
+    """How many open tasks a user may act on (the menu's badge): the parts of the "all" view counted one by one."""
+    return sum(int(session.execute(select(func.count()).select_from(Task)
+                                   .where(Task.status == "open", part)).scalar_one())
+               for part in view_parts("all", username, roles))
+
+
 def _customer_keys(customer: str) -> Any:
     """The business keys of the documents (quotations, sales orders) of customers whose name contains `customer`:
     a task carries no customer of its own, its document does."""

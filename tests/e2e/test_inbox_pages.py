@@ -285,7 +285,8 @@ async def test_the_default_views_walk_an_index(stack: Stack) -> None:
         username, roles = "frank", frozenset({"manager", "employee"})
     for view in approvals.VIEWS:
         for sort in approvals.SORT_KEYS:
-            q = inbox_query(Frank, InboxFilter(view=view, sort=sort), listing=True).order_by(*approvals.ordering(sort)).limit(50)
+            q = inbox_query(Frank, InboxFilter(view=view, sort=sort), listing=True, window=50).order_by(
+                *approvals.ordering(sort)).limit(50)
             sql = str(q.compile(stack.db.write_engine, compile_kwargs={"literal_binds": True}))
             with stack.db.read() as s:
                 plan = " ".join(str(row[-1]) for row in s.execute(text(f"EXPLAIN QUERY PLAN {sql}")))

@@ -18,7 +18,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -174,8 +173,7 @@ def error_status(e: DomainError) -> int:
 
 async def render(v: Viewer, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     def count(s: Session) -> int:
-        q = approvals.task_query(v.user.username, sorted(v.user.roles))
-        return int(s.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+        return approvals.count_visible(s, v.user.username, sorted(v.user.roles))
     return page(template, status, me=v.user, roles=sorted(v.user.roles), csrf=v.csrf,
                 open_count=await v.platform.read(count), **ctx)
 
