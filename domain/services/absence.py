@@ -50,14 +50,15 @@ def create(session: Session, actor: str, roles: set[str] | frozenset[str], *, de
         raise Invalid("the absence is over already: its last day is in the past")
     # Locking the user's row serializes concurrent requests for the same user (PostgreSQL), so two
     # overlapping absences cannot both pass the check below.
-    user = session.execute(select(User).where(User.username == who).with_for_update()).scalar_one_or_none()
-    if user is None:
+    # (Only the id column: the mapped User joins its manager, and FOR UPDATE refuses an outer join.)
+    user_id = session.execute(select(User.id).where(User.username == who).with_for_update()).scalar_one_or_none()
+    if user_id is None:
         raise Invalid(f"there is no user {who!r}")
     if not deputy:
         raise Invalid("name the deputy who takes your tasks")
     if deputy == who:
         raise Invalid(f"{who} cannot be their own deputy")
-    stand_in = session.execute(select(User).where(User.username == deputy)).scalar_one_or_none()
+    stand_in = session.execute(select(User.active).where(User.username == deputy)).first()
     if stand_in is None:
         raise Invalid(f"the deputy {deputy!r} is not a user")
     if not stand_in.active:
