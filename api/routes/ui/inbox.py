@@ -141,7 +141,7 @@ def _query_string(raw: Mapping[str, str], **changes: str) -> str:
 
 async def _listing(v: Viewer, f: InboxFilter, page_no: int) -> dict[str, Any]:
     now = utcnow()
-    q = approval_context.with_summaries(inbox_query(v.user, f, listing=True))
+    q = approval_context.with_summaries(inbox_query(v.user, f, listing=True, window=page_no * PAGE + 1))
     q = q.order_by(*approvals.ordering(f.sort, f.direction)).limit(PAGE + 1).offset((page_no - 1) * PAGE)
 
     def load(s: Session) -> dict[str, Any]:
