@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api import auth
 from api.deps import CurrentUser, PlatformDep, SettingsDep
 from api.encoding import ok
+from api.ratelimit import client_ip, login_limiter
 from domain.schema import User
 from domain.services import org
 
@@ -25,12 +26,20 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 @router.post("/token")
-async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: SettingsDep,
+async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: SettingsDep,
                 platform: PlatformDep) -> Any:
-    user = await platform.read(check_password, form.username[:60], form.password[:200])
+    limiter, ip, username = login_limiter(request.app), client_ip(request), form.username[:60]
+    wait = limiter.retry_after(username, ip)
+    if wait:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
+                            f"too many failed logins; try again in {wait} seconds",
+                            headers={"Retry-After": str(wait)})
+    user = await platform.read(check_password, username, form.password[:200])
     if user is None:
+        limiter.failed(username, ip)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             headers={"WWW-Authenticate": "Bearer"})
+    limiter.succeeded(username)
     return ok({"access_token": auth.issue(user.username, settings.secret_key, settings.token_minutes),
                "token_type": "bearer"})
 

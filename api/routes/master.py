@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from api.auth import Principal
 from api.deps import CurrentUser, PlatformDep, require_role
 from api.encoding import ok
-from api.routes.boms import csv_file, csv_text
+from api.routes.boms import CsvResponse, csv_file, csv_text
 from api.routes.common import Limit, Offset
 from api.schemas import CustomerIn, ItemIn, PolicyIn, StockAdjustmentIn, SupplierIn, UserIn
 from domain.errors import Invalid, NotFound
@@ -41,7 +41,7 @@ async def list_items(user: CurrentUser, platform: PlatformDep, limit: Limit = 50
     return ok(await platform.read(lambda s: [master.item_view(i) for i in s.execute(q).unique().scalars()]))
 
 
-@router.get("/items.csv")
+@router.get("/items.csv", response_class=CsvResponse)
 async def export_items(user: CurrentUser, platform: PlatformDep) -> Response:
     return csv_file(await platform.read(imports.export_items), "items.csv")
 

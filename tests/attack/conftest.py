@@ -1,0 +1,108 @@
+"""The attack suite runs against the end-to-end stack: the Temporal dev server, the real worker, the demo
+company, and the API served by uvicorn (one fresh app, database and task queue per test)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest_asyncio
+import uvicorn
+from fastapi import FastAPI
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.platform import Platform
+from domain.db import Database
+from settings import Settings
+from tests.conftest import terminate_processes
+from tests.e2e.conftest import Stack, free_port
+from worker import build_worker
+
+
+@dataclass
+class AttackStack(Stack):
+    """The e2e stack, plus its app and settings (the signing key, for forging tokens) and its address."""
+
+    app: FastAPI | None = None
+    settings: Settings | None = None
+    base_url: str = ""
+
+
+@pytest_asyncio.fixture
+async def stack(dev_env: WorkflowEnvironment, db: Database) -> AsyncIterator[AttackStack]:
+    task_queue = f"attack-{uuid.uuid4()}"
+    settings = Settings(database_url=db.url, task_queue=task_queue, secret_key="attack-" + uuid.uuid4().hex)
+    platform = Platform(dev_env.client, db, task_queue, id_prefix=f"{task_queue}/")
+    app = create_app(settings, platform)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False))
+    async with build_worker(dev_env.client, db, task_queue, threads=16):
+        serving = asyncio.create_task(server.serve())
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+            await asyncio.sleep(0.02)
+        base_url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+            yield AttackStack(http=http, db=db, platform=platform, app=app, settings=settings, base_url=base_url)
+        server.should_exit = True
+        await serving
+        await terminate_processes(dev_env.client, db)
+
+# The demo users and their roles (domain/demo.py), for choosing who lacks a role.
+DEMO_ROLES: dict[str, set[str]] = {
+    "alice": {"sales"}, "bob": {"sales_manager"}, "carol": {"planner"}, "dave": {"buyer"}, "erin": {"employee"},
+    "frank": {"manager"}, "grace": {"finance"}, "heidi": {"cfo"}, "ivan": {"warehouse"}, "admin": {"admin"},
+}
+
+
+def route_table() -> list[Any]:
+    """Every route of the app as FastAPI resolves it (included routers flattened)."""
+    app = create_app(Settings(secret_key="route-table-" + "x" * 20))
+    out: list[Any] = []
+    for r in app.routes:
+        if hasattr(r, "effective_route_contexts"):
+            out.extend(r.effective_route_contexts())
+        else:
+            out.append(r)
+    return out
+
+
+def _calls(dependant: Any) -> list[Any]:
+    out = []
+    for sub in getattr(dependant, "dependencies", []):
+        out.append(sub.call)
+        out.extend(_calls(sub))
+    return out
+
+
+def needs_login(route: Any) -> bool:
+    """The route resolves the caller through api.deps.current_user (directly or via require_role)."""
+    from api.deps import current_user
+
+    return any(c is current_user for c in _calls(getattr(route, "dependant", None)))
+
+
+def required_roles(route: Any) -> set[str] | None:
+    """The roles a `require_role(...)` dependency of the route asks for; None when it has none."""
+    from api import deps
+
+    for c in _calls(getattr(route, "dependant", None)):
+        if getattr(c, "__qualname__", "").startswith(deps.require_role.__qualname__) and c.__closure__:
+            for cell in c.__closure__:
+                if isinstance(cell.cell_contents, tuple):
+                    return set(cell.cell_contents)
+    return None
+
+
+def is_page(route: Any) -> bool:
+    from api.routes.ui.pages import PageRoute
+
+    return isinstance(getattr(route, "original_route", route), PageRoute)
+
+
+__all__ = ["DEMO_ROLES", "AttackStack", "is_page", "needs_login", "required_roles", "route_table", "stack"]

@@ -1,0 +1,186 @@
+"""Object-level authorization: another user's document, asked for by its id, is 404 (or 403), never 200."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from sqlalchemy import select
+
+from domain.schema import ExpenseClaim, Lead, PurchaseRequisition
+from tests.attack.conftest import route_table
+
+pytestmark = pytest.mark.e2e
+
+LINE = {"category": "travel", "amount": "100.00", "currency": "USD", "date": "2026-11-02", "description": "taxi"}
+LEAD = {"company": "Initech", "contact": "Bill Lumbergh", "email": "bill@initech.example", "source": "website",
+        "estimated_value": "5000"}
+
+# Every id-taking route of a per-owner document, by the kind of document its id names. Shared master data
+# (items, stock, BOMs, customers, policies, MRP runs) and the role-gated production orders are not per owner:
+# their routes are covered by the role checks in test_authz.
+ROUTES = {
+    "expense_claim": ["GET /api/expense-claims/{id}", "POST /api/expense-claims/{id}/cancel",
+                      "POST /api/expense-claims/{id}/pay"],
+    "requisition": ["GET /api/purchase-requisitions/{id}", "POST /api/purchase-requisitions/{id}/cancel"],
+    "purchase_order": ["GET /api/purchase-orders/{id}", "POST /api/purchase-orders/{id}/receipts"],
+    "lead": ["GET /api/leads/{id}", "POST /api/leads/{id}/activities", "POST /api/leads/{id}/qualify"],
+    "opportunity": ["GET /api/opportunities/{id}", "POST /api/opportunities/{id}/stage",
+                    "POST /api/opportunities/{id}/lose", "POST /api/opportunities/{id}/quotations"],
+    "quotation": ["GET /api/quotations/{id}", "POST /api/quotations/{id}/accept",
+                  "POST /api/quotations/{id}/reject"],
+    "sales_order": ["GET /api/sales-orders/{id}", "GET /api/sales-orders/{id}/kitting",
+                    "POST /api/sales-orders/{id}/deliver"],
+    "task": ["GET /api/tasks/{id}", "POST /api/tasks/{id}/claim", "POST /api/tasks/{id}/reassign",
+             "POST /api/tasks/{id}/complete"],  # unclaim: see test_unclaim_of_an_unseen_task_is_404
+    "process": ["GET /api/processes/{id}", "POST /api/processes/{id}/cancel"],
+}
+SHARED = {"/api/items/{sku}", "/api/stock/{sku}", "/api/boms/{sku}", "/api/customers/{customer_id}",
+          "/api/approval-policies/{kind}", "/api/planning/mrp-runs/{number}", "/api/production-orders/{number}",
+          "/api/production-orders/{number}/progress", "/api/production-orders/{number}/change-requests"}
+# Per-owner routes being added while this suite was written (saved filters, out of office): not yet given an
+# object-level test here -- TODO: add them to ROUTES with a document maker.
+NOT_YET_COVERED = {"/api/tasks/{task_id}/unclaim",  # test_unclaim_of_an_unseen_task_is_404
+                   "/api/saved-filters/{filter_id}", "/api/me/out-of-office/{absence_id}"}
+BODIES = {"activities": {"kind": "call", "note": "x"}, "qualify": {"decision": "qualified"},
+          "stage": {"stage": "proposal"}, "lose": {"reason": "x"}, "reject": {"reason": "x"},
+          "quotations": {"lines": [{"sku": "FAN-200", "qty": 1, "unit_price": "500", "discount_pct": "0"}]},
+          "receipts": {"lines": [{"sku": "MOTOR-200W", "qty": 1}]}, "reassign": {"to": "mallory"},
+          "complete": {"decision": "approve"}}
+
+
+def test_every_id_route_of_the_app_is_in_the_table():
+    """Built from the app: a new route taking an id fails here until it is given an object-level test."""
+    covered = {re.sub(r"\{id\}", "*", r.split(" ", 1)[1]) for rs in ROUTES.values() for r in rs}
+    missing = []
+    for r in route_table():
+        path = getattr(r, "path", "") or ""
+        if path.startswith("/api/") and "{" in path and path not in SHARED | NOT_YET_COVERED:
+            if re.sub(r"\{[^}]+\}", "*", path) not in covered:
+                missing.append(path)
+    assert missing == []
+
+
+async def _poll(stack, who: str, url: str, ready, tries: int = 300) -> dict:
+    for _ in range(tries):
+        r = await stack.as_(who, "GET", url)
+        if r.status_code == 200 and ready(r.json()):
+            return r.json()  # type: ignore[no-any-return]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{url} never got ready")
+
+
+async def _documents(stack, kind: str) -> tuple[str, str]:
+    """A document of `kind` and its owner (who may see it)."""
+    if kind in ("expense_claim", "task", "process"):
+        r = await stack.as_("erin", "POST", "/api/expense-claims", json={"lines": [LINE]})
+        assert r.status_code == 201, r.text
+        if kind == "expense_claim":
+            return r.json()["claim_id"], "erin"
+        task = await stack.open_task("frank", r.json()["claim_id"])  # the process has settled at its wait
+        if kind == "process":
+            return r.json()["process_id"], "erin"
+        return str(task["id"]), "frank"
+    if kind in ("requisition", "purchase_order"):
+        r = await stack.as_("erin", "POST", "/api/purchase-requisitions", json={
+            "lines": [{"sku": "MOTOR-200W", "qty": 2, "est_unit_price": "200"}], "justification": "spares"})
+        assert r.status_code == 201, r.text
+        req = r.json()["requisition_id"]
+        if kind == "requisition":
+            return req, "erin"
+        task = await stack.open_task("frank", req)
+        assert (await stack.as_("frank", "POST", f"/api/tasks/{task['id']}/complete",
+                                json={"decision": "approve"})).status_code == 200
+        view = await _poll(stack, "erin", f"/api/purchase-requisitions/{req}", lambda v: v["purchase_order_id"])
+        return view["purchase_order_id"], "erin"
+    if kind == "sales_order":
+        customer = (await stack.as_("admin", "GET", "/api/customers")).json()[0]["id"]
+        r = await stack.as_("alice", "POST", "/api/sales-orders", json={
+            "customer_id": customer, "lines": [{"sku": "BOLT-M8", "qty": 1, "unit_price": "1"}]})
+        assert r.status_code == 201, r.text
+        so = r.json()["sales_order_id"]
+        await _poll(stack, "alice", f"/api/sales-orders/{so}", lambda v: v["status"] != "pending_credit")
+        return so, "alice"
+    r = await stack.as_("alice", "POST", "/api/leads", json=LEAD)
+    assert r.status_code == 201, r.text
+    lead = r.json()["lead_id"]
+    if kind == "lead":
+        return lead, "alice"
+    r = await stack.as_("alice", "POST", f"/api/leads/{lead}/qualify", json={"decision": "qualified"})
+    opp = r.json()["opportunity_id"]
+    if kind == "opportunity":
+        return opp, "alice"
+    r = await stack.as_("alice", "POST", f"/api/opportunities/{opp}/quotations", json=BODIES["quotations"])
+    assert r.status_code == 201, r.text
+    return r.json()["quotation_id"], "alice"
+
+
+@pytest.mark.parametrize("kind", sorted(ROUTES))
+async def test_another_users_document_is_not_found(stack, kind):
+    r = await stack.as_("admin", "POST", "/api/users", json={
+        "username": "mallory", "password": "mallory-pass", "roles": ["sales", "employee"], "manager": "bob"})
+    assert r.status_code == 201, r.text
+    doc, owner = await _documents(stack, kind)
+    get_url = ROUTES[kind][0].split(" ", 1)[1].replace("{id}", doc)
+    before = (await stack.as_(owner, "GET", get_url)).json()
+    assert (await stack.as_(owner, "GET", get_url)).status_code == 200  # the control: the owner sees it
+    # mallory holds the same roles as alice (sales) and erin (employee), yet owns none of it
+    for intruder in ("mallory", "alice" if owner == "erin" else "erin"):
+        await stack.login(intruder, "mallory-pass" if intruder == "mallory" else "demo")
+        for route in ROUTES[kind]:
+            method, url = route.split(" ", 1)
+            url = url.replace("{id}", doc)
+            body = BODIES.get(url.rsplit("/", 1)[-1]) if method == "POST" else None
+            r = await stack.as_(intruder, method, url, json=body)
+            assert r.status_code in (403, 404), (intruder, route, r.status_code, r.text)
+            assert doc not in r.text or "no " in r.json()["detail"] or r.status_code == 403, r.text
+    after = (await stack.as_(owner, "GET", get_url)).json()
+    for key in ("status", "stage", "assignee", "score", "decision"):
+        assert before.get(key) == after.get(key), (key, before.get(key), after.get(key))
+
+
+async def test_mass_assignment_is_refused_and_changes_nothing(stack):
+    """Fields a caller may not set are refused with a 422 naming them; the stored documents carry the
+    server's values."""
+    attempts = [
+        ("erin", "/api/expense-claims", {"lines": [LINE]}, ["status", "requester", "id", "approved_by", "total",
+                                                             "process_id", "number"]),
+        ("erin", "/api/purchase-requisitions", {"lines": [{"sku": "MOTOR-200W", "qty": 1, "est_unit_price": "5"}]},
+         ["status", "requester", "id", "approved_by", "purchase_order_id", "total"]),
+        ("alice", "/api/leads", LEAD, ["status", "score", "id", "created_by", "process_id", "customer_id"]),
+        ("admin", "/api/customers", {"name": "Evil Corp"}, ["id", "lifetime_revenue", "balance"]),
+        ("admin", "/api/users", {"username": "eve", "password": "eve-password", "roles": ["employee"]},
+         ["active", "id", "password_hash"]),
+    ]
+    for who, url, body, fields in attempts:
+        for f in fields:
+            r = await stack.as_(who, "POST", url, json={**body, f: "approved" if f == "status" else "x"})
+            assert r.status_code == 422, (url, f, r.status_code, r.text)
+            assert f in r.json()["detail"], r.text
+        if url == "/api/expense-claims":  # also inside a line
+            r = await stack.as_(who, "POST", url, json={"lines": [{**LINE, "status": "paid"}]})
+            assert r.status_code == 422
+    with stack.db.read() as s:
+        assert s.execute(select(ExpenseClaim)).first() is None
+        assert s.execute(select(PurchaseRequisition)).first() is None
+        assert s.execute(select(Lead)).first() is None
+    # what a caller may name, the server still checks: a lead's owner must hold the sales role
+    r = await stack.as_("alice", "POST", "/api/leads", json={**LEAD, "owner": "erin"})
+    assert r.status_code == 422
+    # and the document made from a clean body carries the server's values
+    r = await stack.as_("erin", "POST", "/api/expense-claims", json={"lines": [LINE]})
+    claim = (await stack.as_("erin", "GET", f"/api/expense-claims/{r.json()['claim_id']}")).json()
+    assert claim["requester"] == "erin" and claim["status"] == "pending_approval" and claim["approvals"] == []
+    r = await stack.as_("alice", "POST", "/api/leads", json=LEAD)
+    lead = (await stack.as_("alice", "GET", f"/api/leads/{r.json()['lead_id']}")).json()
+    assert lead["owner"] == "alice" and lead["status"] == "assigned"
+
+
+@pytest.mark.xfail(strict=True, reason="api/routes/tasks.py unclaim goes straight to platform.task_command without "
+                                       "visible_task: a stranger gets 409 'this task is not claimed' (an oracle "
+                                       "for which task ids exist) instead of 404; tasks.py is not this suite's")
+async def test_unclaim_of_an_unseen_task_is_404(stack):
+    task, _ = await _documents(stack, "task")
+    r = await stack.as_("alice", "POST", f"/api/tasks/{task}/unclaim")
+    assert r.status_code in (403, 404), r.text

@@ -1,0 +1,99 @@
+"""Oversized input: bodies over the limit (with or without a Content-Length) are 413, lists over the line
+limit and absurdly long strings are 422 -- never a 500, and nothing is stored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from domain.schema import ExpenseClaim, Lead
+
+pytestmark = pytest.mark.e2e
+
+LINE = {"category": "travel", "amount": "1.00", "currency": "USD", "date": "2026-11-02", "description": "taxi"}
+
+
+async def test_bodies_over_the_limit_are_413(stack):
+    limit = stack.settings.max_body_bytes
+    headers = {**await stack.login("erin"), "content-type": "application/json"}
+    big = json.dumps({"lines": [LINE], "pad": "x" * limit}).encode()
+    r = await stack.http.post("/api/expense-claims", content=big, headers=headers)
+    assert r.status_code == 413 and "bytes" in r.json()["detail"]
+
+    # a small chunked body still goes through
+    async def small():
+        yield json.dumps({"lines": [LINE]}).encode()
+    r = await stack.http.post("/api/expense-claims", content=small(), headers=headers)
+    assert r.status_code == 201, r.text
+    with stack.db.read() as s:
+        assert s.execute(select(func.count()).select_from(ExpenseClaim)).scalar_one() == 1
+
+
+@pytest.mark.xfail(strict=True, reason="api/app.py BodyLimit raises _TooLarge from inside receive(), but FastAPI's "
+                                       "body parsing catches it and answers 400 'There was an error parsing the "
+                                       "body'; a chunked body over the limit should be 413 (app.py is not ours)")
+async def test_a_chunked_body_over_the_limit_is_413(stack):
+    limit = stack.settings.max_body_bytes
+    headers = {**await stack.login("erin"), "content-type": "application/json"}
+
+    async def chunks():  # no Content-Length: sent chunked, counted as it streams in
+        yield b'{"lines": [' + json.dumps(LINE).encode() + b'], "pad": "'
+        for _ in range(limit // 65536 + 2):
+            yield b"x" * 65536
+        yield b'"}'
+
+    r = await stack.http.post("/api/expense-claims", content=chunks(), headers=headers)
+    assert "content-length" not in r.request.headers and r.request.headers["transfer-encoding"] == "chunked"
+    assert r.status_code == 413, r.text
+
+
+async def test_lists_over_the_line_limit_are_422(stack):
+    n = stack.settings.max_lines + 1
+    cases = [
+        ("erin", "/api/expense-claims", {"lines": [LINE] * n}),
+        ("dave", "/api/purchase-requisitions", {"lines": [{"sku": "MOTOR-200W", "qty": 1, "est_unit_price": 1}] * n}),
+        ("admin", "/api/sales-orders", {"customer_id": 1, "lines": [{"sku": "BOLT-M8", "qty": 1, "unit_price": 1}] * n}),
+        ("admin", "/api/scoring-rules", {"rules": [{"field": "source", "op": "eq", "value": "x", "points": 1}] * n}),
+    ]
+    for who, url, body in cases:
+        method = "PUT" if url == "/api/scoring-rules" else "POST"
+        r = await stack.as_(who, method, url, json=body)
+        assert r.status_code == 422, (url, r.status_code, r.text[:200])
+        assert isinstance(r.json()["detail"], str)
+    with stack.db.read() as s:
+        assert s.execute(select(func.count()).select_from(ExpenseClaim)).scalar_one() == 0
+
+
+LONG = "A" * 100_000
+
+
+async def test_absurdly_long_strings_are_422_not_500(stack):
+    bodies = [
+        ("erin", "POST", "/api/expense-claims", {"lines": [{**LINE, "description": LONG}]}),
+        ("alice", "POST", "/api/leads", {"company": LONG, "contact": "x", "email": "a@b.example", "source": "website",
+                                          "estimated_value": "1"}),
+        ("admin", "POST", "/api/items", {"sku": LONG, "name": "x", "kind": "purchased"}),
+        ("admin", "POST", "/api/customers", {"name": LONG}),
+        ("admin", "POST", "/api/users", {"username": "u" * 5000, "password": "p" * 10_000, "roles": ["employee"]}),
+        ("dave", "POST", "/api/purchase-requisitions", {"lines": [{"sku": "MOTOR-200W", "qty": 1,
+                                                                   "est_unit_price": 1}], "justification": LONG}),
+        ("ivan", "POST", "/api/stock/adjustments", {"sku": "BOLT-M8", "qty": 1, "reason": LONG}),
+        ("erin", "POST", "/api/expense-claims", {"lines": [{**LINE, "amount": "1" * 5000}]}),
+    ]
+    for who, method, url, body in bodies:
+        r = await stack.as_(who, method, url, json=body)
+        assert r.status_code == 422, (url, r.status_code, r.text[:200])
+    # long values in paths and queries: an answer, not a crash
+    for who, url in [("admin", "/api/items/" + "A" * 3000), ("admin", "/api/leads/" + "L" * 3000),
+                     ("admin", "/api/expense-claims?status=" + "s" * 5000),
+                     ("admin", "/api/processes?business_key=" + "k" * 5000),
+                     ("admin", "/api/tasks?business_key=" + "k" * 5000),
+                     ("admin", "/api/customers/" + "9" * 400)]:
+        r = await stack.as_(who, "GET", url)
+        assert r.status_code in (200, 404, 422), (url[:60], r.status_code, r.text[:200])
+    r = await stack.http.post("/api/auth/token", data={"username": LONG, "password": LONG})
+    assert r.status_code in (401, 422)
+    with stack.db.read() as s:
+        assert s.execute(select(func.count()).select_from(Lead)).scalar_one() == 0
