@@ -74,10 +74,10 @@ async def login(request: Request, settings: SettingsDep, platform: PlatformDep,
     limiter, ip = login_limiter(request.app), client_ip(request)
     wait = limiter.retry_after(username, ip)
     if wait:
-        response = _login_page(request, 429, username=username, next=safe_next(next),
-                               error=f"Too many failed logins. Please try again in {wait} seconds.")
-        response.headers["Retry-After"] = str(wait)
-        return response
+        refused = _login_page(request, 429, username=username, next=safe_next(next),
+                              error=f"Too many failed logins. Please try again in {wait} seconds.")
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     user = await platform.read(check_password, username, password)
     if user is None:
         limiter.failed(username, ip)
