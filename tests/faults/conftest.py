@@ -88,6 +88,21 @@ class Faults:
         crashed: dict[str, Any] = json.loads(self.marker.read_text())
         return crashed
 
+    async def assert_redelivered(self) -> None:
+        """The killed attempt's activity completed in the history on a later attempt: Temporal dispatched it
+        again after the timeout, and the answer came from the recovering worker."""
+        crashed = json.loads(self.marker.read_text())
+        scheduled: set[int] = set()
+        attempts = []
+        async for e in self.env.client.get_workflow_handle(crashed["workflow_id"]).fetch_history_events():
+            if e.HasField("activity_task_scheduled_event_attributes"):
+                if e.activity_task_scheduled_event_attributes.activity_type.name == crashed["activity"]:
+                    scheduled.add(e.event_id)
+            elif e.HasField("activity_task_started_event_attributes"):
+                if e.activity_task_started_event_attributes.scheduled_event_id in scheduled:
+                    attempts.append(e.activity_task_started_event_attributes.attempt)
+        assert crashed["attempt"] == 1 and max(attempts, default=0) >= 2, (crashed, attempts)
+
     async def recover(self) -> None:
         """A normal worker (in this process) on the same task queue and database, until the test ends."""
         await self.stack.enter_async_context(build_worker(self.env.client, self.db, self.task_queue, threads=8))

@@ -125,6 +125,7 @@ async def test_kill_during_sales_reservation_reserves_once(faults: Faults):
     assert entries(db, so, "delivery") == [(FAN, Decimal(-3))]
     assert process_status(db, pid) == "completed"
     balanced(db)
+    await f.assert_redelivered()
 
 
 async def test_kill_during_delivery_issues_stock_and_posts_once(faults: Faults):
@@ -145,6 +146,7 @@ async def test_kill_during_delivery_issues_stock_and_posts_once(faults: Faults):
     assert fans(db)["on_hand"] == 2 and fans(db)["reserved"] == 0
     assert process_status(db, pid) == "completed"
     balanced(db)
+    await f.assert_redelivered()
 
 
 async def test_kill_during_production_kit_issue_issues_once(faults: Faults):
@@ -180,6 +182,7 @@ async def test_kill_during_production_kit_issue_issues_once(faults: Faults):
     assert entries(db, so, "delivery") == [(FAN, Decimal(-6))]
     assert process_status(db, pid) == "completed" and process_status(db, mo_pid) == "completed"
     balanced(db)
+    await f.assert_redelivered()
 
 
 # --- purchasing: the purchase order --------------------------------------------------------------------------
@@ -218,6 +221,7 @@ async def purchase_with_kill_during_po_creation(f: Faults, limit: float) -> None
     await until(db, lambda s: process_status(db, req["process_id"]) == "completed")
     assert count(db, PurchaseOrder) == 1 and count(db, GoodsReceipt) == 1
     balanced(db)
+    await f.assert_redelivered()
 
 
 async def test_kill_during_purchase_order_creation_orders_once(faults: Faults):
@@ -258,3 +262,4 @@ async def test_kill_during_expense_claim_creates_task_and_posts_once(faults: Fau
     assert count(db, JournalEntry, JournalEntry.voucher_no == number) == 2  # the accrual and the payment
     await until(db, lambda s: process_status(db, claim["process_id"]) == "completed")
     balanced(db)
+    await f.assert_redelivered()
