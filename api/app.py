@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -121,6 +122,28 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         app.include_router(r)
     app.include_router(absence.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's schema, with 422 documented as this app answers it: a sentence, and the errors beside it."""
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                 routes=app.routes)
+            schemas = schema.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in schemas:
+                schemas["HTTPValidationError"] = {
+                    "title": "HTTPValidationError", "type": "object", "required": ["detail"],
+                    "properties": {
+                        "detail": {"title": "Detail", "type": "string",
+                                   "description": "what is wrong, as a sentence (the first five problems)"},
+                        "errors": {"title": "Errors", "type": "array", "items": {
+                            "type": "object", "properties": {
+                                "loc": {"type": "array", "items": {"anyOf": [{"type": "string"},
+                                                                             {"type": "integer"}]}},
+                                "msg": {"type": "string"}, "type": {"type": "string"}}}}}}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 
@@ -141,29 +164,34 @@ class BodyLimit:
                     await self._too_large(scope, receive, send)
                     return
                 break
-        seen = 0
+        seen, refused = 0, False
 
         async def counted() -> Any:
-            nonlocal seen
+            # Over the limit: answer 413 here and tell the app the client is gone (raising instead would reach
+            # FastAPI's body parsing, which answers 400 to whatever it caught); what it sends after is dropped.
+            nonlocal seen, refused
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and not refused:
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge()
+                    refused = True
+                    await self._too_large(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
+        async def guarded_send(message: Any) -> None:
+            if not refused:
+                await send(message)
+
         try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await self._too_large(scope, receive, send)
+            await self.app(scope, counted, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
     async def _too_large(self, scope: Any, receive: Any, send: Any) -> None:
         response = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, status_code=413)
         await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 async def _connect_with_retry(connect: Callable[[], Awaitable[Any]], attempts: int = 60) -> Any:

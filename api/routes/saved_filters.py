@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import Response
 
@@ -61,6 +61,6 @@ async def save(body: SavedFilterIn, user: CurrentUser, platform: PlatformDep) ->
 
 
 @router.delete("/{filter_id}", status_code=204, responses={404: {"description": "no such filter of the caller's"}})
-async def delete(filter_id: int, user: CurrentUser, platform: PlatformDep) -> Response:
+async def delete(filter_id: Annotated[int, Path(gt=0, le=2**31 - 1)], user: CurrentUser, platform: PlatformDep) -> Response:
     await platform.write(saved_filters.delete, user.username, filter_id)
     return Response(status_code=204)

@@ -164,6 +164,8 @@ async def claim(task_id: str, user: CurrentUser, platform: PlatformDep) -> Any:
 
 @router.post("/{task_id}/unclaim")
 async def unclaim(task_id: str, user: CurrentUser, platform: PlatformDep) -> Any:
+    # A task I may not see is not found (its workflow would answer "not claimed" and so tell that it exists).
+    await platform.read(lambda s: visible_task(s, user, task_id))
     return ok(task_view(await platform.task_command("unclaim", as_actor(user), task_id)))
 
 

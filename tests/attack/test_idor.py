@@ -177,9 +177,6 @@ async def test_mass_assignment_is_refused_and_changes_nothing(stack):
     assert lead["owner"] == "alice" and lead["status"] == "assigned"
 
 
-@pytest.mark.xfail(strict=True, reason="api/routes/tasks.py unclaim goes straight to platform.task_command without "
-                                       "visible_task: a stranger gets 409 'this task is not claimed' (an oracle "
-                                       "for which task ids exist) instead of 404; tasks.py is not this suite's")
 async def test_unclaim_of_an_unseen_task_is_404(stack):
     task, _ = await _documents(stack, "task")
     r = await stack.as_("alice", "POST", f"/api/tasks/{task}/unclaim")
