@@ -438,3 +438,165 @@ def build_skeleton_worker(client: Client, task_queue: str, threads: int = 32) ->
                   workflows=[SkelClaim, SkelApproval, SkelLeadToOrder, SkelQuotation, SkelFulfilment],
                   activities=ACTIVITIES + LEAD_TO_ORDER_ACTIVITIES,
                   activity_executor=ThreadPoolExecutor(max_workers=threads), max_concurrent_activities=threads)
+
+
+# --- the soak's shapes (bench/soak.py) -------------------------------------------------------------
+#
+# Each process of the soak driven to its end, as the engine sees it. SkelPaidClaim is SkelClaim carried on
+# to payment: approved, it posts the accrual (set_claim_status) and waits for the `pay` Update, which
+# sets the payer and answers once the payment is posted (set_claim_status, closing). A rejected claim is
+# SkelClaim itself. SkelPurchase is Purchase: record_requisition, an Approval child of one or two steps,
+# create_purchase_order, then the `receive` Update (receive_goods) until all is received, and
+# set_requisition_status (closing). The lead-to-order path is SkelLeadToOrder as it stands; its fulfilment
+# child is closed by its `cancel` signal where ours is delivered (one activity fewer on the skeleton).
+
+
+@activity.defn
+def skel_record_requisition(number: str, process_id: str, steps: list[str]) -> list[str]:
+    return steps
+
+
+@activity.defn
+def skel_create_purchase_order(number: str, process_id: str, key: str) -> str:
+    return f"PO-{number}"
+
+
+@activity.defn
+def skel_receive_goods(order: str, process_id: str, qty: int, key: str) -> None:
+    return None
+
+
+@activity.defn
+def skel_set_requisition_status(number: str, process_id: str, status: str, close: bool) -> None:
+    return None
+
+
+SOAK_ACTIVITIES: list[Callable[..., Any]] = [skel_record_requisition, skel_create_purchase_order,
+                                             skel_receive_goods, skel_set_requisition_status]
+
+
+@workflow.defn
+class SkelPaidClaim:
+    def __init__(self) -> None:
+        self.status = "submitted"
+        self.recorded = False
+        self.paid_by: str | None = None
+
+    @workflow.run
+    async def run(self, number: str) -> str:
+        wf_id = workflow.info().workflow_id
+        steps = await _act(skel_record_claim, number, wf_id)
+        self.status, self.recorded = "pending_approval", True
+        child = await workflow.start_child_workflow(SkelApproval.run, args=[steps], id=f"{wf_id}/approval")
+        await workflow.wait_condition(lambda: child.done())
+        if not child.result():
+            self.status = "rejected"
+            await _act(skel_set_claim_status, number, wf_id, "rejected", "rejected", None, True)
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return self.status
+        self.status = "approved"
+        await _act(skel_set_claim_status, number, wf_id, "approved", "awaiting payment", f"{wf_id}:accrual", False)
+        await workflow.wait_condition(lambda: self.paid_by is not None)
+        await _act(skel_set_claim_status, number, wf_id, "paid", "paid", f"{wf_id}:payment", True)
+        self.status = "paid"
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status
+
+    @workflow.update
+    async def recorded_state(self) -> str:
+        await workflow.wait_condition(lambda: self.recorded)
+        return self.status
+
+    def _check_pay(self) -> None:
+        if self.status != "approved" or self.paid_by is not None:
+            raise ApplicationError(f"the claim is {self.status}", type="conflict", non_retryable=True)
+
+    @workflow.update
+    async def pay(self, actor: str) -> str:
+        self._check_pay()
+        self.paid_by = actor
+        await workflow.wait_condition(lambda: self.status == "paid")
+        return self.status
+
+    @pay.validator
+    def _validate_pay(self, actor: str) -> None:
+        self._check_pay()
+
+    @workflow.update
+    async def reached(self, status: str) -> str:
+        """Answers once the claim is `status` or closed otherwise: the engine's wait for our GET ?wait=&until=."""
+        await workflow.wait_condition(lambda: self.status in (status, "rejected", "paid"))
+        return self.status
+
+
+@workflow.defn
+class SkelPurchase:
+    def __init__(self) -> None:
+        self.status = "submitted"
+        self.recorded = False
+        self.qty = 0
+        self.received = 0
+        self.receipts = 0
+
+    @workflow.run
+    async def run(self, number: str, qty: int, steps: list[str]) -> str:
+        wf_id = workflow.info().workflow_id
+        self.qty = qty
+        steps = await _act(skel_record_requisition, number, wf_id, steps)
+        self.status, self.recorded = "pending_approval", True
+        child = await workflow.start_child_workflow(SkelApproval.run, args=[steps], id=f"{wf_id}/approval")
+        await workflow.wait_condition(lambda: child.done())
+        if not child.result():
+            self.status = "rejected"
+            await _act(skel_set_requisition_status, number, wf_id, "rejected", True)
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return self.status
+        self.status = "approved"
+        await _act(skel_create_purchase_order, number, wf_id, f"{wf_id}:po")
+        self.status = "ordered"
+        await workflow.wait_condition(lambda: self.received >= self.qty)
+        self.status = "received"
+        await _act(skel_set_requisition_status, number, wf_id, "received", True)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status
+
+    @workflow.update
+    async def recorded_state(self) -> str:
+        await workflow.wait_condition(lambda: self.recorded)
+        return self.status
+
+    def _check_receive(self, qty: int) -> None:
+        if self.status != "ordered" or self.received + qty > self.qty:
+            raise ApplicationError(f"the requisition is {self.status}", type="conflict", non_retryable=True)
+
+    @workflow.update
+    async def receive(self, qty: int) -> str:
+        self._check_receive(qty)
+        self.received += qty
+        self.receipts += 1
+        wf_id = workflow.info().workflow_id
+        await _act(skel_receive_goods, f"PO-{wf_id}", wf_id, qty, f"{wf_id}:receipt:{self.receipts}")
+        return "received" if self.received >= self.qty else "partially_received"
+
+    @receive.validator
+    def _validate_receive(self, qty: int) -> None:
+        self._check_receive(qty)
+
+    @workflow.update
+    async def reached(self, status: str) -> str:
+        """Answers once the requisition is `status` or closed otherwise (what our client polls for)."""
+        await workflow.wait_condition(lambda: self.status in (status, "rejected", "received"))
+        return self.status
+
+
+def _build_skeleton_worker_with_soak(client: Client, task_queue: str, threads: int = 32) -> Worker:
+    """build_skeleton_worker with the soak's shapes registered too (bench/worker_proc.py asks for it by name)."""
+    return Worker(client, task_queue=task_queue,
+                  workflows=[SkelClaim, SkelApproval, SkelLeadToOrder, SkelQuotation, SkelFulfilment,
+                             SkelPaidClaim, SkelPurchase],
+                  activities=ACTIVITIES + LEAD_TO_ORDER_ACTIVITIES + SOAK_ACTIVITIES,
+                  activity_executor=ThreadPoolExecutor(max_workers=threads), max_concurrent_activities=threads)
+
+
+# Rebound here rather than edited above: bench/worker_proc.py imports build_skeleton_worker by name when it starts.
+globals()["build_skeleton_worker"] = _build_skeleton_worker_with_soak
