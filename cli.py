@@ -25,7 +25,10 @@ err = Console(stderr=True)
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Nothing listens there. With SO_REUSEADDR, as the servers bind: the connections a killed server left in
+    TIME_WAIT must not make `up` refuse to restart for a minute (a live listener still refuses the bind)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

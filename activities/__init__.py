@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from temporalio.exceptions import ApplicationError
 
 from domain.errors import DomainError
@@ -26,9 +26,20 @@ def business_errors(fn: F) -> F:
         except DomainError as e:
             raise ApplicationError(e.message, type=e.kind, non_retryable=True) from e
         except (DataError, OverflowError) as e:  # a value the database cannot hold: retrying cannot help
-            raise ApplicationError(f"a value is out of range: {e}", type="invalid", non_retryable=True) from e
+            raise ApplicationError(f"a value is out of range: {_short(e)}", type="invalid", non_retryable=True) from None
+        except SQLAlchemyError as e:
+            # Retried (the database may be back soon), under a short message: the whole error with its SQL, its
+            # parameters and the chained driver error goes over Temporal's failure size limit, and the monitor
+            # and the Temporal UI then see only "Failure exceeds size limit" instead of why it fails.
+            raise ApplicationError(f"database error: {_short(e)}", type=type(e).__name__) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _short(e: BaseException, limit: int = 300) -> str:
+    """The driver's own message (not the SQL SQLAlchemy appends), on one line, cut to `limit` characters."""
+    text = " ".join(str(getattr(e, "orig", None) or e).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def all_activities(db: Any) -> list[Callable[..., Any]]:

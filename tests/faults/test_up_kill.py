@@ -218,12 +218,7 @@ async def test_kill9_of_up_and_restart_resumes_every_process_once(tmp_path):
             assert timers[so["process_id"]] or any(timers[p] for p, t in waiting.items() if t == "production_order")
 
         up.kill9()
-        # New ports: cli.port_free binds without SO_REUSEADDR, so right after a kill -9 the old ports, with
-        # connections in TIME_WAIT, read as "in use" for up to a minute (the servers themselves could rebind).
-        up.port, up.tport = free_port(), free_port()
-        while not (0 < up.tport + 1000 < 65535) or not _free(up.tport + 1000):
-            up.tport = free_port()
-        port, tport = up.port, up.tport
+        # The same ports at once: the killed servers' connections in TIME_WAIT must not make `up` refuse them.
         up.start(demo=False)
         await up.healthy()
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
