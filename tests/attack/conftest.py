@@ -3,25 +3,18 @@ company, and the API served by uvicorn (one fresh app, database and task queue p
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest_asyncio
-import uvicorn
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from api.platform import Platform
 from domain.db import Database
 from settings import Settings
-from tests.conftest import terminate_processes
-from tests.e2e.conftest import Stack, free_port
-from worker import build_worker
+from tests.e2e.conftest import Stack, serve_stack
 
 
 @dataclass
@@ -35,23 +28,8 @@ class AttackStack(Stack):
 
 @pytest_asyncio.fixture
 async def stack(dev_env: WorkflowEnvironment, db: Database) -> AsyncIterator[AttackStack]:
-    task_queue = f"attack-{uuid.uuid4()}"
-    settings = Settings(database_url=db.url, task_queue=task_queue, secret_key="attack-" + uuid.uuid4().hex)
-    platform = Platform(dev_env.client, db, task_queue, id_prefix=f"{task_queue}/")
-    app = create_app(settings, platform)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False))
-    async with build_worker(dev_env.client, db, task_queue, threads=16):
-        serving = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-            await asyncio.sleep(0.02)
-        base_url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
-            yield AttackStack(http=http, db=db, platform=platform, app=app, settings=settings, base_url=base_url)
-        server.should_exit = True
-        await serving
-        await terminate_processes(dev_env.client, db)
+    async with serve_stack(dev_env, db, "attack") as s:
+        yield AttackStack(http=s.http, db=db, platform=s.platform, app=s.app, settings=s.settings, base_url=s.base_url)
 
 # The demo users and their roles (domain/demo.py), for choosing who lacks a role.
 DEMO_ROLES: dict[str, set[str]] = {

@@ -6,11 +6,13 @@ import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
 import pytest_asyncio
 import uvicorn
+from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -55,10 +57,20 @@ class Stack:
         raise AssertionError(f"{username} never saw a task for {business_key}")
 
 
-@pytest_asyncio.fixture
-async def stack(dev_env: WorkflowEnvironment, db: Database) -> AsyncIterator[Stack]:
-    task_queue = f"e2e-{uuid.uuid4()}"
-    settings = Settings(database_url=db.url, task_queue=task_queue, secret_key="e2e-secret-" + uuid.uuid4().hex)
+@dataclass
+class Served:
+    app: FastAPI
+    settings: Settings
+    platform: Platform
+    base_url: str
+    http: httpx.AsyncClient
+
+
+@asynccontextmanager
+async def serve_stack(dev_env: WorkflowEnvironment, db: Database, prefix: str) -> AsyncIterator[Served]:
+    """A fresh app on its own task queue served by uvicorn, with the real worker; its processes terminated after."""
+    task_queue = f"{prefix}-{uuid.uuid4()}"
+    settings = Settings(database_url=db.url, task_queue=task_queue, secret_key=f"{prefix}-secret-" + uuid.uuid4().hex)
     platform = Platform(dev_env.client, db, task_queue, id_prefix=f"{task_queue}/")
     app = create_app(settings, platform)
     port = free_port()
@@ -68,8 +80,15 @@ async def stack(dev_env: WorkflowEnvironment, db: Database) -> AsyncIterator[Sta
         serving = asyncio.create_task(server.serve())
         while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
             await asyncio.sleep(0.02)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            yield Stack(http=http, db=db, platform=platform)
+        base_url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+            yield Served(app, settings, platform, base_url, http)
         server.should_exit = True
         await serving
         await terminate_processes(dev_env.client, db)
+
+
+@pytest_asyncio.fixture
+async def stack(dev_env: WorkflowEnvironment, db: Database) -> AsyncIterator[Stack]:
+    async with serve_stack(dev_env, db, "e2e") as served:
+        yield Stack(http=served.http, db=db, platform=served.platform)

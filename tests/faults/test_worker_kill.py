@@ -9,7 +9,6 @@ hang once it committed (tests/faults/crashing_worker.py). The default run shorte
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +37,7 @@ from domain.services import ledger, stock
 from domain.services import production as production_svc
 from domain.services import sales as sales_svc
 from tests.faults.conftest import Faults
-from tests.helpers import actor, claim_lines, open_task_for
+from tests.helpers import actor, claim_lines, eventually, open_task_for
 from workflows.order_fulfilment import OrderFulfilment
 
 pytestmark = pytest.mark.e2e
@@ -48,18 +47,6 @@ FAN = "FAN-200"
 def count(db: Database, model: type, *where: Any) -> int:
     with db.read() as s:
         return int(s.execute(select(func.count()).select_from(model).where(*where)).scalar_one())
-
-
-async def until(db: Database, check: Callable[[Session], Any], limit: float = 30.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + limit
-    while True:
-        with db.read() as s:
-            result = check(s)
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not so after {limit} s")
-        await asyncio.sleep(0.1)
 
 
 def entries(db: Database, voucher_no: str, voucher_type: str) -> list[tuple[str, Decimal]]:
@@ -204,7 +191,7 @@ async def purchase_with_kill_during_po_creation(f: Faults, limit: float) -> None
             PurchaseRequisition.number == req["requisition_id"])).scalar_one()
         return r.purchase_order_id if r.status == "ordered" else None
 
-    po_id = await until(db, ordered, limit)
+    po_id = await eventually(db, ordered, limit)
     from workflows.purchase import Purchase
     handle = f.env.client.get_workflow_handle(req["process_id"])
     deadline = asyncio.get_running_loop().time() + limit
@@ -218,7 +205,7 @@ async def purchase_with_kill_during_po_creation(f: Faults, limit: float) -> None
     state = await f.platform.receive_goods(actor(db, "ivan"), po.number,
                                            [ReceiptLineIn(sku="MOTOR-200W", qty=Decimal(10))])
     assert state.fully_received
-    await until(db, lambda s: process_status(db, req["process_id"]) == "completed")
+    await eventually(db, lambda s: process_status(db, req["process_id"]) == "completed", 30)
     assert count(db, PurchaseOrder) == 1 and count(db, GoodsReceipt) == 1
     balanced(db)
     await f.assert_redelivered()
@@ -253,13 +240,13 @@ async def test_kill_during_expense_claim_creates_task_and_posts_once(faults: Fau
         await f.kill_after_commit()
         assert count(db, JournalEntry, JournalEntry.voucher_no == number) == 1
         await f.recover()
-    await until(db, lambda s: s.execute(select(ExpenseClaim.status).where(ExpenseClaim.number == number))
-                .scalar_one() == "approved")
+    await eventually(db, lambda s: s.execute(select(ExpenseClaim.status).where(ExpenseClaim.number == number))
+                .scalar_one() == "approved", 30)
     assert await f.platform.pay_expense_claim(actor(db, "grace"), number) == "paid"
     assert count(db, Task, Task.business_key == number) == 1
     assert count(db, TaskEvent, TaskEvent.task_id == task.id, TaskEvent.event == "created") == 1
     assert count(db, JournalEntry, JournalEntry.voucher_no == number, JournalEntry.voucher_type == "expense_claim") == 1
     assert count(db, JournalEntry, JournalEntry.voucher_no == number) == 2  # the accrual and the payment
-    await until(db, lambda s: process_status(db, claim["process_id"]) == "completed")
+    await eventually(db, lambda s: process_status(db, claim["process_id"]) == "completed", 30)
     balanced(db)
     await f.assert_redelivered()
