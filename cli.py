@@ -82,7 +82,7 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
     from api.app import create_app
     from api.platform import Platform
     from domain.db import Database
-    from worker import connect, shutdown_tracing, worker_from_settings
+    from worker import connect, run_workers, shutdown_tracing, workers_from_settings
 
     client = None
     for _ in range(120):
@@ -106,15 +106,15 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     tasks: list[asyncio.Task[object]] = []
-    worker = worker_from_settings(client, db, settings) if run_worker else None
+    workers = workers_from_settings(client, db, settings) if run_worker else []
     server = None
     if run_api:
-        app_ = create_app(settings, Platform(client, db, settings.task_queue))
+        app_ = create_app(settings, Platform(client, db, settings.task_queue, area_queues=settings.area_queues))
         config = uvicorn.Config(app_, host=host, port=port, log_level="warning", access_log=False)
         server = uvicorn.Server(config)
         tasks.append(asyncio.create_task(server.serve()))
-    if worker is not None:
-        tasks.append(asyncio.create_task(worker.run()))
+    if workers:
+        tasks.append(asyncio.create_task(run_workers(workers)))
     if callable(on_ready):
         on_ready()
 
@@ -132,8 +132,7 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
         watcher.cancel()
     if server is not None:
         server.should_exit = True
-    if worker is not None:
-        await worker.shutdown()
+    await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
     await asyncio.gather(*tasks, return_exceptions=True)
     db.dispose()
     shutdown_tracing()
@@ -187,7 +186,9 @@ def up(
 
         # The worker runs in a process of its own: API and worker each get a core's worth of Python.
         worker_env = {**os.environ, "DATABASE_URL": settings.database_url,
-                      "TEMPORAL_ADDRESS": settings.temporal_address, "TASK_QUEUE": settings.task_queue}
+                      "TEMPORAL_ADDRESS": settings.temporal_address, "TASK_QUEUE": settings.task_queue,
+                      # `up` is the whole platform: its worker polls every area's queue when they are split
+                      "AREA_QUEUES": str(settings.area_queues).lower(), "WORKER_AREAS": "all"}
         clean = False
         worker_proc = subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=worker_env,
                                        cwd=Path(__file__).parent, preexec_fn=_die_with_parent)

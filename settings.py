@@ -6,7 +6,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     # Workflow tasks: 0 keeps the SDK's default.
     max_concurrent_activities: int = Field(default=0, ge=0)
     max_concurrent_workflow_tasks: int = Field(default=0, ge=0)
+    # Task queues per area (off: everything on `task_queue`). On, each process runs on
+    # `<task_queue>-<area>` (expenses, purchasing, sales, production; approvals on their process's
+    # queue) and a worker polls the queues of `worker_areas` only ("all", or a comma list), so an area
+    # can have workers of its own. The API replicas must have it on too: they choose the queue at start.
+    area_queues: bool = False
+    worker_areas: str = "all"
     # Temporal SDK metrics (worker and client: task latencies, slots, polls) served in Prometheus
     # format on this host:port by the worker process, e.g. "0.0.0.0:9464"; empty serves none.
     metrics_bind_address: str = ""
@@ -46,6 +52,32 @@ class Settings(BaseSettings):
     # base URL (e.g. "http://otel-collector:4318"; /v1/traces is appended); empty traces nothing.
     otel_endpoint: str = ""
     otel_service_name: str = "valueloop"
+
+    @field_validator("worker_areas")
+    @classmethod
+    def _known_areas(cls, value: str) -> str:
+        from workflows.common import parse_areas
+
+        parse_areas(value)  # WORKER_AREAS naming no known area fails at startup, saying which there are
+        return value
+
+    @model_validator(mode="after")
+    def _base_queue_is_no_area_queue(self) -> Settings:
+        from workflows.common import AREAS, base_of_area_queue
+
+        # A workflow tells that it runs on an area queue by its queue's "-<area>" ending.
+        for area in AREAS:
+            if base_of_area_queue(self.task_queue, area) is not None:
+                raise ValueError(f"TASK_QUEUE {self.task_queue!r} ends with '-{area}', as the area queues "
+                                 "are named; choose another")
+        return self
+
+    @property
+    def polled_areas(self) -> tuple[str, ...]:
+        """The areas a worker of these settings polls (their queues), when `area_queues` is on."""
+        from workflows.common import parse_areas
+
+        return parse_areas(self.worker_areas)
 
 
 @lru_cache

@@ -2,6 +2,8 @@
 
 Scaling out means more worker processes on that same queue (Temporal spreads the tasks among the
 pollers); `max_concurrent_activities` / `max_concurrent_workflow_tasks` bound one worker's share.
+With `area_queues` on, each area's processes run on a queue of their own and the process runs one
+worker per area it polls (`worker_areas`), all on one client, one database and one activity thread pool.
 `metrics_bind_address` serves the SDK's metrics in Prometheus format; `otel_endpoint` traces workflow
 starts, workflow runs and activities with OpenTelemetry (OTLP/HTTP).
 """
@@ -26,6 +28,7 @@ from activities import all_activities
 from domain.db import Database
 from settings import Settings, get_settings
 from workflows.approval import Approval
+from workflows.common import area_queue
 from workflows.expense_claim import ExpenseClaim
 from workflows.lead_to_order import LeadToOrder
 from workflows.order_fulfilment import OrderFulfilment
@@ -107,10 +110,12 @@ async def connect(settings: Settings, sdk_metrics: bool = False) -> Client:
 
 
 def build_worker(client: Client, db: Database, task_queue: str, threads: int = 32,
-                 max_concurrent_activities: int = 0, max_concurrent_workflow_tasks: int = 0) -> Worker:
+                 max_concurrent_activities: int = 0, max_concurrent_workflow_tasks: int = 0,
+                 activity_executor: ThreadPoolExecutor | None = None) -> Worker:
     """A worker polling `task_queue` for every workflow and activity. Activities are synchronous (SQL) and
-    run on a pool of `threads`, grown to `max_concurrent_activities` when that is larger (0: `threads`);
-    `max_concurrent_workflow_tasks` 0 keeps the SDK's default."""
+    run on a pool of `threads`, grown to `max_concurrent_activities` when that is larger (0: `threads`),
+    or on `activity_executor` when given (shared by several workers); `max_concurrent_workflow_tasks`
+    0 keeps the SDK's default."""
     # Temporal's sandbox re-imports the workflow modules for every workflow run: keep their bytecode
     # compiled on disk (even where PYTHONDONTWRITEBYTECODE is set) so that costs no compile.
     compileall.compile_dir(Path(workflows.__file__).parent, quiet=1)
@@ -121,17 +126,56 @@ def build_worker(client: Client, db: Database, task_queue: str, threads: int = 3
         workflows=WORKFLOWS,
         workflow_runner=RUNNER,
         activities=all_activities(db),
-        activity_executor=ThreadPoolExecutor(max_workers=max(threads, activities)),
+        activity_executor=activity_executor or ThreadPoolExecutor(max_workers=max(threads, activities)),
         max_concurrent_activities=activities,
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks or None,
     )
 
 
+def worker_queues(settings: Settings) -> list[str]:
+    """The task queues a worker of `settings` polls: `task_queue`, or with `area_queues` on the queue of
+    each area of `worker_areas`."""
+    if not settings.area_queues:
+        return [settings.task_queue]
+    return [area_queue(settings.task_queue, area) for area in settings.polled_areas]
+
+
+def workers_from_settings(client: Client, db: Database, settings: Settings) -> list[Worker]:
+    """The workers `valueloop worker` runs: one per queue of `worker_queues`, tuning from the settings.
+    Several (area queues) share one activity thread pool: it bounds the process's database work, while
+    each may take up to `max_concurrent_activities`, so a busy area can use the whole pool."""
+    queues = worker_queues(settings)
+    activities = settings.max_concurrent_activities or settings.activity_threads
+    shared = ThreadPoolExecutor(max_workers=max(settings.activity_threads, activities)) if len(queues) > 1 else None
+    return [build_worker(client, db, queue, settings.activity_threads,
+                         max_concurrent_activities=settings.max_concurrent_activities,
+                         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+                         activity_executor=shared)
+            for queue in queues]
+
+
 def worker_from_settings(client: Client, db: Database, settings: Settings) -> Worker:
-    """The worker `valueloop worker` runs: queue and tuning from the settings."""
-    return build_worker(client, db, settings.task_queue, settings.activity_threads,
-                        max_concurrent_activities=settings.max_concurrent_activities,
-                        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks)
+    """The one worker on `task_queue` (area queues off), queue and tuning from the settings."""
+    if settings.area_queues:
+        raise ValueError("with area_queues on there is a worker per area queue: use workers_from_settings")
+    [worker] = workers_from_settings(client, db, settings)
+    return worker
+
+
+async def run_workers(workers: list[Worker]) -> None:
+    """Run the workers until all have stopped; one failing shuts the others down, then raises."""
+    runs = [asyncio.ensure_future(w.run()) for w in workers]
+    try:
+        done, _ = await asyncio.wait(runs, return_when=asyncio.FIRST_EXCEPTION)
+        failed = [t for t in done if not t.cancelled() and t.exception() is not None]
+        if failed:
+            await asyncio.gather(*(w.shutdown() for w, t in zip(workers, runs, strict=True) if not t.done()),
+                                 return_exceptions=True)
+            raise failed[0].exception()  # type: ignore[misc]
+    finally:
+        for t in runs:  # cancelled from outside (a test, `serve`): the SDK's run() shuts its worker down
+            t.cancel()
+        await asyncio.gather(*runs, return_exceptions=True)
 
 
 async def main(settings: Settings | None = None) -> None:
@@ -149,18 +193,18 @@ async def main(settings: Settings | None = None) -> None:
             await asyncio.sleep(0.5)
     assert client is not None
     db = Database(settings.database_url)
-    worker = worker_from_settings(client, db, settings)
+    workers = workers_from_settings(client, db, settings)
     loop = asyncio.get_running_loop()
-    stopping: list[asyncio.Task[None]] = []
+    stopping: list[asyncio.Future[list[None]]] = []
 
     def stop() -> None:  # Ctrl-C reaches us and `up` may send SIGTERM too: shut down once
         if not stopping:
-            stopping.append(asyncio.ensure_future(worker.shutdown()))
+            stopping.append(asyncio.gather(*(w.shutdown() for w in workers)))
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
     try:
-        await worker.run()
+        await run_workers(workers)
     finally:
         if stopping:
             await stopping[0]

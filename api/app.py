@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
             owned = Database(settings.database_url)
             client = await _connect_with_retry(lambda: connect(settings))
-            app.state.platform = Platform(client, owned, settings.task_queue)
+            app.state.platform = Platform(client, owned, settings.task_queue, area_queues=settings.area_queues)
         yield
         if owned is not None:
             owned.dispose()

@@ -31,7 +31,7 @@ from domain.services import production as production_svc
 from domain.services import purchasing as purchasing_svc
 from domain.services import sales as sales_svc
 from workflows.approval import Approval
-from workflows.common import search_attributes
+from workflows.common import WORKFLOW_AREAS, area_queue, search_attributes
 from workflows.expense_claim import ExpenseClaim
 from workflows.lead_to_order import LeadToOrder
 from workflows.order_fulfilment import OrderFulfilment
@@ -74,9 +74,15 @@ def _as_domain_error(err: BaseException) -> DomainError:
 
 
 class Platform:
-    def __init__(self, client: Client, db: Database, task_queue: str, id_prefix: str = ""):
+    def __init__(self, client: Client, db: Database, task_queue: str, id_prefix: str = "", *,
+                 area_queues: bool = False):
         # id_prefix keeps business keys apart when several databases share one Temporal (tests).
         self.client, self.db, self.task_queue, self.id_prefix = client, db, task_queue, id_prefix
+        self.area_queues = area_queues  # each process on its area's queue (settings.area_queues)
+
+    def queue_for(self, workflow_type: str) -> str:
+        """The task queue a process of `workflow_type` starts on: `task_queue`, or its area's queue."""
+        return area_queue(self.task_queue, WORKFLOW_AREAS[workflow_type]) if self.area_queues else self.task_queue
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         def job() -> T:
@@ -113,7 +119,8 @@ class Platform:
         draft = expenses.ClaimDraft(number=number, requester=requester, currency=currency, total=total, lines=lines,
                                     steps=steps)
         handle = await self.client.start_workflow(
-            ExpenseClaim.run, draft, id=expense_process_id(number, self.id_prefix), task_queue=self.task_queue,
+            ExpenseClaim.run, draft, id=expense_process_id(number, self.id_prefix),
+            task_queue=self.queue_for("ExpenseClaim"),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             search_attributes=search_attributes("expense_claim", number, requester, total))
         status = await self.update(handle, ExpenseClaim.recorded_state)
@@ -145,7 +152,8 @@ class Platform:
                                             justification=justification, total=total, lines=lines,
                                             lead_time_days=lead, steps=steps)
         handle = await self.client.start_workflow(
-            Purchase.run, draft, id=purchase_process_id(number, self.id_prefix), task_queue=self.task_queue,
+            Purchase.run, draft, id=purchase_process_id(number, self.id_prefix),
+            task_queue=self.queue_for("Purchase"),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             search_attributes=search_attributes("purchase", number, requester, total))
         status = await self.update(handle, Purchase.recorded_state)
@@ -174,7 +182,8 @@ class Platform:
         number = await self.write(allocate)
         draft = crm.LeadDraft(number=number, created_by=creator, lead=lead, owner=owner)
         handle = await self.client.start_workflow(
-            LeadToOrder.run, draft, id=lead_process_id(number, self.id_prefix), task_queue=self.task_queue,
+            LeadToOrder.run, draft, id=lead_process_id(number, self.id_prefix),
+            task_queue=self.queue_for("LeadToOrder"),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             search_attributes=search_attributes("lead_to_order", number, owner or creator, lead.estimated_value,
                                            salesperson=owner, customer=lead.company))
@@ -246,7 +255,8 @@ class Platform:
         ref = sales.OrderRef(number=number, owner=owner, customer_id=customer_id, lines=lines,
                              requested_date=requested_date, total=total)
         handle = await self.client.start_workflow(
-            OrderFulfilment.run, ref, id=f"{self.id_prefix}sales-order-{number}", task_queue=self.task_queue,
+            OrderFulfilment.run, ref, id=f"{self.id_prefix}sales-order-{number}",
+            task_queue=self.queue_for("OrderFulfilment"),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             search_attributes=search_attributes("sales_order", number, owner, total, salesperson=owner,
                                            customer=customer_name))

@@ -183,6 +183,19 @@ def test_worker_environment_tunes_the_worker():
         k.lower(): resolve(v, {"VALUELOOP_SECRET_KEY": "x" * 32}) for k, v in environment("api").items()}).task_queue
 
 
+def test_area_queues_are_off_by_default_and_switched_for_api_and_workers_alike():
+    def settings(service: str, env: dict[str, str]) -> Settings:
+        values = {k: resolve(v, {"VALUELOOP_SECRET_KEY": "x" * 32, **env})
+                  for k, v in environment(service).items()}
+        return Settings(_env_file=None, **{k.lower(): v for k, v in values.items()})
+
+    assert not settings("api", {}).area_queues and not settings("worker", {}).area_queues
+    assert settings("worker", {}).worker_areas == "all"
+    split = {"AREA_QUEUES": "true", "WORKER_AREAS": "expenses,purchasing,sales"}
+    assert settings("api", split).area_queues and settings("worker", split).area_queues
+    assert settings("worker", split).polled_areas == ("expenses", "purchasing", "sales")
+
+
 def test_dockerfile_runs_valueloop_as_a_user():
     instructions = dockerfile()
     froms = [args for word, args in instructions if word == "FROM"]

@@ -126,3 +126,60 @@ async def approval_or_withdrawal(child: Any, withdrawn: Callable[[], bool]) -> A
         return None
     outcome: ApprovalOutcome = child.result()
     return outcome
+
+
+# --- task queues per area -------------------------------------------------------------------------
+# With `area_queues` on, each process runs on `<task_queue>-<area>` so a company can give an area workers
+# of its own. Approval children run on their parent's queue (its area). Pure: no I/O, deterministic.
+AREAS: tuple[str, ...] = ("expenses", "purchasing", "sales", "production")
+WORKFLOW_AREAS: dict[str, str] = {
+    "ExpenseClaim": "expenses",
+    "Purchase": "purchasing",
+    "LeadToOrder": "sales",
+    "Quotation": "sales",
+    "OrderFulfilment": "sales",
+    "ProductionOrder": "production",
+}
+
+
+def area_queue(base: str, area: str) -> str:
+    """The task queue of `area` beside the base `task_queue`."""
+    return f"{base}-{area}"
+
+
+def parse_areas(value: str) -> tuple[str, ...]:
+    """A WORKER_AREAS value (a comma list, or "all") as areas in their canonical order; an unknown or
+    missing name is a ValueError that says which names there are."""
+    names = [n.strip().lower() for n in value.split(",") if n.strip()]
+    if not names:
+        raise ValueError(f"no area named; give a comma list of {', '.join(AREAS)}, or all")
+    if "all" in names:
+        return AREAS
+    unknown = [n for n in names if n not in AREAS]
+    if unknown:
+        raise ValueError(f"unknown area {', '.join(repr(n) for n in unknown)}; the areas are "
+                         f"{', '.join(AREAS)} (or all)")
+    return tuple(a for a in AREAS if a in names)
+
+
+def base_of_area_queue(queue: str, area: str) -> str | None:
+    """The base `task_queue` of an area queue of `area`; None when `queue` is not one (no split)."""
+    suffix = f"-{area}"
+    return queue[:-len(suffix)] if queue.endswith(suffix) and len(queue) > len(suffix) else None
+
+
+def cross_area_queue(parent_queue: str, parent_type: str, child_type: str) -> str | None:
+    """The task queue for a child of `child_type` started by a `parent_type` running on `parent_queue`:
+    when the parent runs on its area's queue (split on) and the child is of another area, that area's
+    queue beside it; otherwise None: the child runs on its parent's queue, as without the split."""
+    parent_area, child_area = WORKFLOW_AREAS.get(parent_type), WORKFLOW_AREAS.get(child_type)
+    if parent_area is None or child_area is None or child_area == parent_area:
+        return None
+    base = base_of_area_queue(parent_queue, parent_area)
+    return None if base is None else area_queue(base, child_area)
+
+
+def child_queue(child_type: str) -> str | None:
+    """In a workflow: the `task_queue` to start a child of `child_type` with (None: the parent's queue)."""
+    info = workflow.info()
+    return cross_area_queue(info.task_queue, info.workflow_type, child_type)

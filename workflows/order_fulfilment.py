@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.approval import start_approval
 from workflows.common import (
     approval_or_withdrawal,
+    child_queue,
     refusal,
     run,
     search_attributes,
@@ -133,13 +134,13 @@ class OrderFulfilment:
         for ref in made:
             await workflow.start_child_workflow(
                 ProductionOrder.run, ref, id=f"{prefix}production-order-{ref.number}",
-                parent_close_policy=ParentClosePolicy.ABANDON,
+                task_queue=child_queue("ProductionOrder"), parent_close_policy=ParentClosePolicy.ABANDON,
                 search_attributes=search_attributes("production_order", ref.number, ref.planner, 0,
                                                     salesperson=order.owner))
         for draft in buys:
             await workflow.start_child_workflow(
                 Purchase.run, draft, id=f"{prefix}purchase-{draft.number}",
-                parent_close_policy=ParentClosePolicy.ABANDON,
+                task_queue=child_queue("Purchase"), parent_close_policy=ParentClosePolicy.ABANDON,
                 search_attributes=search_attributes("purchase", draft.number, draft.requester, draft.total,
                                                     salesperson=order.owner))
 
