@@ -159,6 +159,8 @@ def main() -> int:
     for row in summary_rows(res):
         table.add_row(*row)
     console.print(table)
+    if RESULTS.exists() and "soak" in (before := json.loads(RESULTS.read_text())):
+        res["soak"] = before["soak"]  # the soak (python -m bench.soak) is not run here: its figures stay
     RESULTS.write_text(json.dumps(res, indent=2) + "\n")
     console.print(f"written to {RESULTS} ({res['seconds']} s; load average before "
                   f"{res['machine']['loadavg_before'][0]}, after {res['machine']['loadavg_after'][0]})")

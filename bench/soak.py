@@ -20,7 +20,9 @@ The mix, in a cycle of 20 (flow i is of type MIX[i % 20], interleaved); each flo
   bob, accepted, the credit approved by grace, the order in fulfilment, the lead's process completed), then
   alice delivers the order (POST /api/sales-orders/{id}/deliver) and its process is completed.
 Polls where the API has no long poll (requisitions, processes, a delivery refused while the order is still
-reserving) are repeated every POLL_FIRST (20 ms, the first pause of the API's own long polls).
+reserving, a receipt refused while the workflow does not hold the order the requisition already shows: a
+race, counted as receipts_refused_too_early) are repeated every POLL_FIRST (20 ms, the first pause of the
+API's own long polls).
 
 The skeleton side drives the same mix through the Temporal client on the same dev server: SkelPaidClaim,
 SkelClaim (rejected), SkelPurchase (one or two steps) and SkeletonPath of bench/lead_to_order.py (then the
