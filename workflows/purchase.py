@@ -107,8 +107,12 @@ class Purchase:
 
     @workflow.update
     async def receive(self, cmd: rules.ReceiveCommand) -> rules.OrderState:
+        if self.order is None and self.status == "approved":
+            # The purchase order is being placed: its row may already be there (a receipt can name it) before
+            # the workflow has the activity's answer. Wait for it rather than refuse a receipt that is right.
+            await workflow.wait_condition(lambda: self.order is not None or self.status != "approved")
         new_state = self._check_receive(cmd)
-        assert self.order is not None
+        assert self.order is not None and new_state is not None
         self.order = new_state  # taken at once, so a concurrent receipt is checked against it
         self.receipts += 1
         try:
@@ -125,12 +129,15 @@ class Purchase:
 
     @receive.validator
     def _validate_receive(self, cmd: rules.ReceiveCommand) -> None:
-        self._check_receive(cmd)
+        # While the order is being placed only who receives is checked; the lines once it is (the handler waits).
+        self._check_receive(cmd, placing=self.order is None and self.status == "approved")
 
-    def _check_receive(self, cmd: rules.ReceiveCommand) -> rules.OrderState:
+    def _check_receive(self, cmd: rules.ReceiveCommand, placing: bool = False) -> rules.OrderState | None:
         try:
             if not {"warehouse", "buyer", "admin"} & set(cmd.actor.roles):
                 raise Forbidden("only the warehouse, a buyer or an admin can receive goods")
+            if placing:
+                return None
             if self.order is None:
                 raise Conflict(f"requisition {self.draft.number if self.draft else ''} has no purchase order yet "
                                f"({self.status})")
