@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.db import Base
@@ -26,21 +26,26 @@ class ApprovalPolicyTier(Base):
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
 
 
+UNCLAIMED = "assignee IS NULL AND candidate_user IS NULL"
+
+
 class Task(Base):
     """A human task: a projection of what a workflow waits for, written only by activities."""
 
     __tablename__ = "tasks"
     __table_args__ = (
         # The inbox walks one index per part of a view, in the order asked for, and stops at the page: a role's
-        # unclaimed tasks (status, role, no assignee, no candidate user) by due, priority or creation; the tasks
-        # named to a user, and those claimed by one (user first: also the monitor's "tasks I had" of any status).
-        # The requester is in each, so "not my own request" is checked without reading the row.
-        Index("ix_tasks_open_role_due", "status", "candidate_role", "assignee", "candidate_user", "due_at",
-              "requester"),
-        Index("ix_tasks_open_role_priority", "status", "candidate_role", "assignee", "candidate_user", "priority",
-              "due_at", "requester"),
-        Index("ix_tasks_open_role_created", "status", "candidate_role", "assignee", "candidate_user", "created_at",
-              "requester"),
+        # unclaimed tasks (partial indexes over the tasks nobody has claimed or been named for, so that the role
+        # is the last equality before the order: PostgreSQL does not count `IS NULL` as one) by due, priority or
+        # creation; the tasks named to a user, and those claimed by one (user first: also the monitor's "tasks I
+        # had" of any status). The requester is in each, so "not my own request" is checked without the row.
+        Index("ix_tasks_unclaimed_due", "status", "candidate_role", "due_at", "requester",
+              sqlite_where=text(UNCLAIMED), postgresql_where=text(UNCLAIMED)),
+        Index("ix_tasks_unclaimed_priority", "status", "candidate_role", "priority", "due_at", "requester",
+              sqlite_where=text(UNCLAIMED), postgresql_where=text(UNCLAIMED)),
+        Index("ix_tasks_unclaimed_created", "status", "candidate_role", "created_at", "requester",
+              sqlite_where=text(UNCLAIMED), postgresql_where=text(UNCLAIMED)),
+        Index("ix_tasks_open_role", "status", "candidate_role", "candidate_user", "assignee"),
         Index("ix_tasks_open_user_due", "candidate_user", "status", "assignee", "due_at", "requester"),
         Index("ix_tasks_open_assignee_due", "assignee", "status", "due_at", "requester"),
         Index("ix_tasks_status_due", "status", "due_at"),
