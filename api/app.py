@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
+    app.add_middleware(StorableText)  # inside BodyLimit: reads only bodies under the limit
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     metrics.install(app)  # outermost: counts the refused bodies too; GET /metrics
 
@@ -145,6 +149,79 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_MAY_HIDE = re.compile(rb"\\u[dD][89a-fA-F]|\\u0000|%00", re.IGNORECASE)
+
+
+def _unstorable(value: Any) -> bool:
+    """Text no database should be given: a NUL (PostgreSQL refuses it) or an unpaired surrogate (not UTF-8)."""
+    if isinstance(value, str):
+        return "\x00" in value or _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(v) for v in value)
+    return False
+
+
+class StorableText:
+    """422 for a path, query string, JSON body or form holding a NUL character or an unpaired surrogate: PostgreSQL
+    refuses the one and UTF-8 cannot hold the other, so they would end as a 500 (on one database) deep inside a
+    transaction. Bodies are read whole only when their bytes may hide such a character (an escape or %00)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _unstorable(scope.get("path", "")) or "\x00" in unquote_plus(scope.get("query_string", b"").decode("latin-1")):
+            await self._refuse(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if kind not in (b"application/json", b"application/x-www-form-urlencoded"):
+            await self.app(scope, receive, send)
+            return
+        chunks, more, tail = [], True, None
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                tail = message
+                break
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if _MAY_HIDE.search(body) and self._holds_unstorable(kind, body):
+            await self._refuse(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return tail or {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)  # (a client gone before the body was whole: the app sees it leave)
+
+    @staticmethod
+    def _holds_unstorable(kind: bytes, body: bytes) -> bool:
+        try:
+            if kind == b"application/json":
+                return _unstorable(json.loads(body))
+            return "\x00" in unquote_plus(body.decode("latin-1"))
+        except ValueError:
+            return False  # not JSON: the app answers that
+
+    @staticmethod
+    async def _refuse(scope: Any, receive: Any, send: Any) -> None:
+        await JSONResponse({"detail": "text may not hold a NUL character or an unpaired surrogate"},
+                           status_code=422)(scope, receive, send)
 
 
 class BodyLimit:

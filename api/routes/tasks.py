@@ -24,7 +24,9 @@ router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 View = Literal["mine", "roles", "all"]
 Sort = Literal["due", "priority", "created"]
 Direction = Literal["asc", "desc"]
-Money = Annotated[Decimal | None, Query(ge=0, le=Decimal("1e15"), description="amount bound, inclusive")]
+# At most what an amount column holds on SQLite (integer ten-thousandths in 64 bits: 922,337,203,685,477).
+MAX_AMOUNT = Decimal("1e14")
+Money = Annotated[Decimal | None, Query(ge=0, le=MAX_AMOUNT, description="amount bound, inclusive")]
 
 
 @dataclass(frozen=True)

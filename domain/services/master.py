@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain import accounting
@@ -37,12 +38,17 @@ def item_view(item: Item) -> dict[str, Any]:
 
 def create_named(session: Session, cls: type[Customer] | type[Supplier], data: dict[str, Any]) -> Any:
     # Names are told apart regardless of case: leads find their customer by name that way.
-    same = session.execute(select(cls.name).where(func.lower(cls.name) == data["name"].strip().lower())).first()
+    # SQLite's lower() folds ASCII only: the same name ('Ä') also counts, and so does the unique index's answer.
+    name = data["name"].strip()
+    same = session.execute(select(cls.name).where(or_(func.lower(cls.name) == name.lower(), cls.name == name))).first()
     if same:
         raise Conflict(f"{cls.__name__.lower()} {same[0]!r} exists already")
-    row = cls(**data)
+    row = cls(**{**data, "name": name})
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"{cls.__name__.lower()} {name!r} exists already") from None
     return row
 
 

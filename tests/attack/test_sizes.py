@@ -94,3 +94,43 @@ async def test_absurdly_long_strings_are_422_not_500(stack):
     assert r.status_code in (401, 422)
     with stack.db.read() as s:
         assert s.execute(select(func.count()).select_from(Lead)).scalar_one() == 0
+
+
+async def test_text_no_database_can_store_is_422_not_500(stack):
+    """A NUL (PostgreSQL refuses it) or an unpaired surrogate (not UTF-8), in a JSON body, a query string, a path
+    or a form: 422 with a sentence, nothing stored; the same text with the characters escaped harmlessly (a
+    literal backslash-u, a real surrogate pair) goes through."""
+    headers = await stack.login("admin")
+    for body in ('{"name": "Acme\\u0000 Ltd", "currency": "USD"}', '{"name": "Acme \\udc00", "currency": "USD"}',
+                 '{"name": "Acme \\ud83d", "currency": "USD"}'):
+        r = await stack.http.post("/api/customers", content=body.encode(),
+                                  headers={**headers, "content-type": "application/json"})
+        assert r.status_code == 422 and "NUL" in r.json()["detail"], (body, r.text)
+    for url in ("/api/processes?customer=a%00b", "/api/processes/counts?owner=%00", "/api/items/BOLT%00"):
+        r = await stack.http.get(url, headers=headers)
+        assert r.status_code == 422, (url, r.text)
+    r = await stack.http.post("/login", content=b"username=a%00&password=x",
+                              headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 422
+    before = len((await stack.as_("admin", "GET", "/api/customers")).json())
+    for name in ("Acme \\u0000 escaped", "Acme \U0001F600 pair"):
+        r = await stack.as_("admin", "POST", "/api/customers", json={"name": name, "currency": "USD"})
+        assert r.status_code == 201, (name, r.text)
+    assert len((await stack.as_("admin", "GET", "/api/customers")).json()) == before + 2
+
+
+async def test_a_name_told_apart_only_by_case_beyond_ascii_is_409_not_500(stack):
+    """SQLite's lower() folds ASCII only: 'Ärger' twice passed the check and hit the unique index (500)."""
+    for path in ("/api/customers", "/api/suppliers"):
+        assert (await stack.as_("admin", "POST", path, json={"name": "Ärger GmbH", "currency": "EUR"})).status_code == 201
+        r = await stack.as_("admin", "POST", path, json={"name": " Ärger GmbH ", "currency": "EUR"})
+        assert r.status_code == 409 and "exists already" in r.json()["detail"], r.text
+
+
+async def test_an_amount_bound_past_what_the_column_holds_is_422_not_500(stack):
+    """An amount column holds up to ~9.2e14 on SQLite (ten-thousandths in 64 bits): 9.8e14 overflowed (500)."""
+    headers = await stack.login("frank")
+    for url in ("/api/tasks?max_amount=981520938350250", "/api/tasks/counts?min_amount=981520938350250"):
+        r = await stack.http.get(url, headers=headers)
+        assert r.status_code == 422, (url, r.text)
+    # the inbox page says the same in words: tests/e2e/test_inbox_pages.py

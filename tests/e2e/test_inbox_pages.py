@@ -110,7 +110,8 @@ async def test_bad_filters_are_a_422_from_the_api_and_a_message_on_the_page(stac
                         ("max_amount=lots", "The highest amount must be a number"),
                         ("sort=amount", "cannot be sorted by “amount”"),
                         ("due_before=31.12.2026", "is not a date"),
-                        ("min_amount=500&max_amount=100", "the lowest amount is above the highest")):
+                        ("min_amount=500&max_amount=100", "the lowest amount is above the highest"),
+                        ("max_amount=981520938350250", "The highest amount cannot be over 100,000,000,000,000")):
         r = await frank.get(f"/inbox?{query}")
         assert r.status_code == 422, query
         assert said in page_text(r) and "The list is unchanged" in page_text(r), query

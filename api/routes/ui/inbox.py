@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from api.deps import as_actor
 from api.routes.common import task_view
-from api.routes.tasks import InboxFilter, inbox_query, view_counts, visible_task
+from api.routes.tasks import MAX_AMOUNT, InboxFilter, inbox_query, view_counts, visible_task
 from api.routes.ui.pages import (
     ENV,
     HEADERS,
@@ -70,6 +70,9 @@ def _amount(raw: str, label: str, problems: list[str]) -> Decimal | None:
         return None
     if not value.is_finite() or value < 0:
         problems.append(f"{label} cannot be negative" if value.is_finite() else f"{label} must be a number")
+        return None
+    if value > MAX_AMOUNT:
+        problems.append(f"{label} cannot be over {MAX_AMOUNT:,.0f}")
         return None
     return value
 
