@@ -235,6 +235,15 @@ def count_visible(session: Session, username: str, roles: list[str]) -> int:
                for part in view_parts("all", username, roles))
 
 
+def overdue(session: Session, now: datetime, limit: int = 200) -> tuple[list[Task], int]:
+    """Every open task past its due time, the longest overdue first (at most `limit`), and how many there are:
+    what an admin looks for beside the failing activities."""
+    late = (Task.status == "open", Task.due_at < now)
+    rows = list(session.execute(select(Task).where(*late).order_by(Task.due_at, Task.id).limit(limit)).scalars())
+    total = session.execute(select(func.count()).select_from(Task).where(*late)).scalar_one()
+    return rows, int(total)
+
+
 def _customer_keys(customer: str) -> Any:
     """The business keys of the documents (quotations, sales orders) of customers whose name contains `customer`:
     a task carries no customer of its own, its document does."""

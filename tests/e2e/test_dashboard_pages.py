@@ -128,3 +128,26 @@ async def test_incidents_list_a_failing_activity_for_admin_with_retry(stack: Sta
             row = s.get(Process, wid)
             assert row is not None
             row.status = "failed"
+
+
+async def test_every_overdue_task_is_two_clicks_from_the_dashboard_for_admin(stack: Stack) -> None:
+    """Dashboard → "open past due" → the incidents page lists every open task past due, whoever it waits for
+    (the longest overdue first, titles escaped), beside the failing activities; nothing not yet due."""
+    now = utcnow()
+    with stack.db.write() as s:
+        for n, (hours, role, user) in enumerate([(-50, "finance", None), (-2, None, "heidi"), (30, "cfo", None)]):
+            s.add(Task(id=f"late-{n}", workflow_id=f"wf-{n}", process_id=f"expense-claim-EC-9{n}",
+                       process_type="expense_claim", kind="approval", title=f"<b>claim</b> EC-9{n}",
+                       business_key=f"EC-9{n}", requester="erin", candidate_role=role, candidate_user=user,
+                       status="open", due_at=now + timedelta(hours=hours)))
+    admin = await Browser(stack, "admin").start()
+    dash = await admin.get("/dashboard")
+    assert 'href="/incidents#overdue"' in dash.text
+    page = await admin.get("/incidents")
+    body = text(page)
+    assert "Overdue tasks 2" in body and "EC-90" in body and "EC-91" in body and "EC-92" not in body
+    assert body.index("EC-90") < body.index("EC-91")  # 50 h late before 2 h late
+    assert "role finance" in body and "heidi" in body and "2 d 2 h" in body
+    assert "<b>claim</b>" not in page.text and "&lt;b&gt;claim&lt;/b&gt;" in page.text
+    frank = await Browser(stack, "frank").start()
+    assert (await frank.get("/incidents")).status_code == 403

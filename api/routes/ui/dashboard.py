@@ -23,10 +23,12 @@ from api.encoding import ok
 from api.platform import Platform
 from api.routes.processes import CANCEL_UPDATES, process_summary
 from api.routes.processes import cancel as cancel_process
+from api.routes.ui.inbox import task_row
 from api.routes.ui.pages import PosterDep, ViewerDep, not_possible, page_router, redirect, render
 from domain.errors import DomainError, Forbidden
 from domain.schema import Process
 from domain.schema.types import utcnow
+from domain.services import approvals
 from domain.services import dashboard as figures
 
 router = page_router()
@@ -102,8 +104,11 @@ async def incidents_page(v: ViewerDep, msg: str = "", error: str = "") -> Respon
     except DomainError as e:
         return await not_possible(v, e)
     found, scanned, unreachable = await _incidents(v.platform)
+    now = utcnow()
+    late, late_total = await v.platform.read(lambda s: approvals.overdue(s, now))
     return await render(v, "incidents.html", section="dashboard", incidents=found, scanned=scanned,
-                        unreachable=unreachable, cancellable=set(CANCEL_UPDATES), msg=msg[:300], error=error[:300])
+                        unreachable=unreachable, cancellable=set(CANCEL_UPDATES), msg=msg[:300], error=error[:300],
+                        overdue=[task_row(t, now) for t in late], overdue_total=late_total)
 
 
 @router.post("/incidents/cancel/{process_id:path}")
