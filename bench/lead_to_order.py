@@ -224,6 +224,21 @@ class OurPath(Side):
 
 # --- the skeleton: through the Temporal client ----------------------------------------------------------
 
+async def update_when_there(client: Client, workflow_id: str, update: Any, *args: Any) -> tuple[Any, int]:
+    """A waiting Update (the engine answers when the state is reached), retried while the workflow is not there
+    yet, at the pace our long polls start with: its answer, and how many times it was retried."""
+    handle = client.get_workflow_handle(workflow_id)
+    retries = 0
+    while True:
+        try:
+            return await handle.execute_update(update, *args), retries
+        except RPCError as e:
+            if e.status != RPCStatusCode.NOT_FOUND:
+                raise
+        retries += 1
+        await asyncio.sleep(POLL_FIRST)
+
+
 @dataclass
 class SkeletonPath(Side):
     client: Client = field(kw_only=True)
@@ -231,17 +246,9 @@ class SkeletonPath(Side):
     run_id: str = field(kw_only=True)
 
     async def wait(self, workflow_id: str, update: Any, *args: Any) -> Any:
-        """A waiting Update (the engine answers when the state is reached); retried while the workflow is
-        not there yet, at the pace our long polls start with."""
-        handle = self.client.get_workflow_handle(workflow_id)
-        while True:
-            try:
-                return await handle.execute_update(update, *args)
-            except RPCError as e:
-                if e.status != RPCStatusCode.NOT_FOUND:
-                    raise
-            self.polls += 1
-            await asyncio.sleep(POLL_FIRST)
+        answer, retries = await update_when_there(self.client, workflow_id, update, *args)
+        self.polls += retries
+        return answer
 
     async def __call__(self, i: int) -> None:
         number = f"{self.run_id}-{i}"

@@ -432,14 +432,6 @@ class SkelLeadToOrder:
         self._check_quote(quote)
 
 
-def build_skeleton_worker(client: Client, task_queue: str, threads: int = 32) -> Worker:
-    """The skeleton's worker, configured like worker.build_worker (sync activities on a thread pool)."""
-    return Worker(client, task_queue=task_queue,
-                  workflows=[SkelClaim, SkelApproval, SkelLeadToOrder, SkelQuotation, SkelFulfilment],
-                  activities=ACTIVITIES + LEAD_TO_ORDER_ACTIVITIES,
-                  activity_executor=ThreadPoolExecutor(max_workers=threads), max_concurrent_activities=threads)
-
-
 # --- the soak's shapes (bench/soak.py) -------------------------------------------------------------
 #
 # Each process of the soak driven to its end, as the engine sees it. SkelPaidClaim is SkelClaim carried on
@@ -589,14 +581,11 @@ class SkelPurchase:
         return self.status
 
 
-def _build_skeleton_worker_with_soak(client: Client, task_queue: str, threads: int = 32) -> Worker:
-    """build_skeleton_worker with the soak's shapes registered too (bench/worker_proc.py asks for it by name)."""
+def build_skeleton_worker(client: Client, task_queue: str, threads: int = 32) -> Worker:
+    """The skeleton's worker with every shape above, configured like worker.build_worker (sync activities on a
+    thread pool)."""
     return Worker(client, task_queue=task_queue,
                   workflows=[SkelClaim, SkelApproval, SkelLeadToOrder, SkelQuotation, SkelFulfilment,
                              SkelPaidClaim, SkelPurchase],
                   activities=ACTIVITIES + LEAD_TO_ORDER_ACTIVITIES + SOAK_ACTIVITIES,
                   activity_executor=ThreadPoolExecutor(max_workers=threads), max_concurrent_activities=threads)
-
-
-# Rebound here rather than edited above: bench/worker_proc.py imports build_skeleton_worker by name when it starts.
-globals()["build_skeleton_worker"] = _build_skeleton_worker_with_soak

@@ -56,7 +56,6 @@ from rich.table import Table
 from sqlalchemy import func, select, text
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.routes.common import POLL_FIRST
 from bench.common import (
@@ -73,7 +72,7 @@ from bench.common import (
     save_result,
     stack,
 )
-from bench.lead_to_order import OurPath, SkeletonPath, expect
+from bench.lead_to_order import OurPath, SkeletonPath, expect, update_when_there
 from bench.skeleton import SkelApproval, SkelClaim, SkelDecision, SkelFulfilment, SkelPaidClaim, SkelPurchase
 
 TYPES = ("claim_paid", "claim_rejected", "purchase_small", "purchase_large", "lead_to_order")
@@ -232,16 +231,9 @@ class Skeleton(Side):
     run_id: str = field(kw_only=True)
 
     async def wait(self, workflow_id: str, update: Any, *args: Any) -> Any:
-        """A waiting Update, retried while the workflow is not there yet (as SkeletonPath.wait)."""
-        handle = self.client.get_workflow_handle(workflow_id)
-        while True:
-            try:
-                return await handle.execute_update(update, *args)
-            except RPCError as e:
-                if e.status != RPCStatusCode.NOT_FOUND:
-                    raise
-            self.polls += 1
-            await asyncio.sleep(POLL_FIRST)
+        answer, retries = await update_when_there(self.client, workflow_id, update, *args)
+        self.polls += retries
+        return answer
 
     async def decide(self, approval: str, decisions: list[str]) -> None:
         """Each step of an Approval child: its task once open (a new one after each decision), decided."""
