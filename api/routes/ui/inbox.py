@@ -4,7 +4,7 @@ decisions (approve, reject, claim), which go to the workflow; a refusal shows th
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -138,6 +138,30 @@ def list_redirect(path: str, query: str, msg: str) -> Response:
     return RedirectResponse(f"{path}?{query}{'&' if query else ''}{urlencode({'msg': msg})}", status_code=303)
 
 
+# A list page shown again under a filter, with an HTTP status and an error: what a refused save or delete answers.
+Again = Callable[[dict[str, str], int, str], Awaitable[Response]]
+
+
+async def keep_filter(v: Viewer, page: str, path: str, name: str, query: str, check: saved_filters.Check,
+                      again: Again) -> Response:
+    """Keep a list's current filter under a name (the list page's form); a refusal shows the list again."""
+    try:
+        kept = await v.platform.write(saved_filters.save, v.user.username, page, name, query, check)
+    except DomainError as e:
+        return await again(usable(query, check), error_status(e), f"The filter was not saved: {e.message}.")
+    return list_redirect(path, kept["query"], f"Saved the filter \u201c{kept['name']}\u201d.")
+
+
+async def drop_filter(v: Viewer, path: str, filter_id: int, back: str, check: saved_filters.Check,
+                      again: Again) -> Response:
+    """Delete one of my saved filters, back to the list under the filter it was on (`back`)."""
+    try:
+        name = await v.platform.write(saved_filters.delete, v.user.username, filter_id)
+    except DomainError as e:
+        return await again(usable(back, check), error_status(e), f"Not deleted: {e.message}.")
+    return list_redirect(path, saved_filters.encode(usable(back, check)), f"Deleted the saved filter \u201c{name}\u201d.")
+
+
 def _query_string(raw: Mapping[str, str], **changes: str) -> str:
     return urlencode({k: v for k, v in {**raw, **changes}.items() if v})
 
@@ -186,21 +210,16 @@ async def inbox(request: Request, v: ViewerDep, msg: str = "") -> Response:
 @router.post("/inbox/saved-filters")
 async def save_filter(v: PosterDep, name: Annotated[str, Form(max_length=200)] = "",
                       query: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    """Keep the inbox's current filter under a name; a refusal shows the inbox again with the reason."""
-    try:
-        kept = await v.platform.write(saved_filters.save, v.user.username, "inbox", name, query, filter_problems)
-    except DomainError as e:
-        return await _inbox(v, usable(query), status=error_status(e), error=f"The filter was not saved: {e.message}.")
-    return list_redirect("/inbox", kept["query"], f"Saved the filter \u201c{kept['name']}\u201d.")
+    return await keep_filter(v, "inbox", "/inbox", name, query, filter_problems, _again(v))
 
 
 @router.post("/inbox/saved-filters/{filter_id}/delete")
 async def delete_filter(filter_id: int, v: PosterDep, back: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    try:
-        name = await v.platform.write(saved_filters.delete, v.user.username, filter_id)
-    except DomainError as e:
-        return await _inbox(v, usable(back), status=error_status(e), error=f"Not deleted: {e.message}.")
-    return list_redirect("/inbox", saved_filters.encode(usable(back)), f"Deleted the saved filter \u201c{name}\u201d.")
+    return await drop_filter(v, "/inbox", filter_id, back, filter_problems, _again(v))
+
+
+def _again(v: Viewer) -> Again:
+    return lambda params, status, error: _inbox(v, params, status=status, error=error)
 
 
 @router.get("/inbox/rows")

@@ -23,12 +23,11 @@ from api.routes.processes import (
     process_scope,
     process_summary,
 )
-from api.routes.ui.inbox import list_redirect, task_row, usable
+from api.routes.ui.inbox import Again, drop_filter, keep_filter, task_row
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
     ViewerDep,
-    error_status,
     not_possible,
     page_router,
     render,
@@ -135,23 +134,16 @@ async def _processes(v: Viewer, params: Mapping[str, str], offset: int = 0, *, c
 @router.post("/processes/saved-filters")
 async def save_filter(v: PosterDep, name: Annotated[str, Form(max_length=200)] = "",
                       query: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    """Keep the list's current filter under a name; a refusal shows the list again with the reason."""
-    try:
-        kept = await v.platform.write(saved_filters.save, v.user.username, "processes", name, query,
-                                      filter_problems)
-    except DomainError as e:
-        return await _processes(v, usable(query, filter_problems), code=error_status(e),
-                                error=f"The filter was not saved: {e.message}.")
-    return list_redirect("/processes", kept["query"], f"Saved the filter \u201c{kept['name']}\u201d.")
+    return await keep_filter(v, "processes", "/processes", name, query, filter_problems, _again(v))
 
 
 @router.post("/processes/saved-filters/{filter_id}/delete")
 async def delete_filter(filter_id: int, v: PosterDep, back: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    try:
-        name = await v.platform.write(saved_filters.delete, v.user.username, filter_id)
-    except DomainError as e:
-        return await _processes(v, usable(back, filter_problems), code=error_status(e), error=f"Not deleted: {e.message}.")
-    return list_redirect("/processes", saved_filters.encode(usable(back, filter_problems)), f"Deleted the saved filter \u201c{name}\u201d.")
+    return await drop_filter(v, "/processes", filter_id, back, filter_problems, _again(v))
+
+
+def _again(v: Viewer) -> Again:
+    return lambda params, code, error: _processes(v, params, code=code, error=error)
 
 
 async def _temporal_status(platform: Platform, process_id: str) -> str:
