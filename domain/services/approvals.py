@@ -228,13 +228,6 @@ def view_parts(view: str, username: str, roles: list[str]) -> list[Any]:
     return [and_(Task.requester != username, part) for part in chosen]
 
 
-def count_visible(session: Session, username: str, roles: list[str]) -> int:
-    """How many open tasks a user may act on (the menu's badge): the parts of the "all" view counted one by one."""
-    return sum(int(session.execute(select(func.count()).select_from(Task)
-                                   .where(Task.status == "open", part)).scalar_one())
-               for part in view_parts("all", username, roles))
-
-
 def overdue(session: Session, now: datetime, limit: int = 200) -> tuple[list[Task], int]:
     """Every open task past its due time, the longest overdue first (at most `limit`), and how many there are:
     what an admin looks for beside the failing activities."""

@@ -83,7 +83,6 @@ def test_every_view_order_and_page_matches_the_plain_rule(tasks: Database, who: 
         counts = view_counts(s, user, InboxFilter())
         for view in approvals.VIEWS:
             assert counts[view] == len(_plain(s, user, InboxFilter(view=view))), view
-        assert approvals.count_visible(s, who, sorted(roles)) == counts["all"]
         assert counts["all"] == s.execute(select(func.count()).select_from(
             approvals.task_query(who, sorted(roles)).subquery())).scalar_one()
         assert counts["all"] > 0 or not roles

@@ -26,8 +26,8 @@ from api import auth
 from api.app import STATUS
 from api.deps import SESSION_COOKIE, PlatformDep, SettingsDep, current_user
 from api.platform import Platform
+from api.routes.tasks import InboxFilter, view_counts
 from domain.errors import DomainError
-from domain.services import approvals
 from settings import Settings
 
 HEADERS = {  # no script runs on these pages at all: injected markup could not execute even if escaping failed
@@ -173,7 +173,7 @@ def error_status(e: DomainError) -> int:
 
 async def render(v: Viewer, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     def count(s: Session) -> int:
-        return approvals.count_visible(s, v.user.username, sorted(v.user.roles))
+        return view_counts(s, v.user, InboxFilter())["all"]
     return page(template, status, me=v.user, roles=sorted(v.user.roles), csrf=v.csrf,
                 open_count=await v.platform.read(count), **ctx)
 
