@@ -13,8 +13,7 @@ from starlette.responses import HTMLResponse, Response
 from api import auth
 from api.deps import SESSION_COOKIE, PlatformDep, SettingsDep
 from api.platform import Platform
-from api.ratelimit import client_ip, login_limiter
-from api.routes.auth import check_password
+from api.routes.auth import log_in
 from api.routes.ui.pages import (
     LoginRequired,
     PosterDep,
@@ -71,19 +70,15 @@ async def login(request: Request, settings: SettingsDep, platform: PlatformDep,
     if not cookie or not hmac.compare_digest(cookie.encode(), csrf.encode()):
         return _login_page(request, 403, username=username, next=safe_next(next),
                            error="The login form had expired or was not sent from this site. Please try again.")
-    limiter, ip = login_limiter(request.app), client_ip(request)
-    wait = limiter.retry_after(username, ip)
+    user, wait = await log_in(request, platform, username, password)
     if wait:
         refused = _login_page(request, 429, username=username, next=safe_next(next),
                               error=f"Too many failed logins. Please try again in {wait} seconds.")
         refused.headers["Retry-After"] = str(wait)
         return refused
-    user = await platform.read(check_password, username, password)
     if user is None:
-        limiter.failed(username, ip)
         return _login_page(request, 401, username=username, next=safe_next(next),
                            error="Wrong username or password.")
-    limiter.succeeded(username)
     response = redirect(safe_next(next) or "/inbox")
     response.set_cookie(SESSION_COOKIE, auth.issue(user.username, settings.secret_key, settings.token_minutes),
                         max_age=settings.token_minutes * 60, path="/", httponly=True, samesite="lax",
