@@ -30,6 +30,7 @@ from domain.services import crm as crm_svc
 from domain.services import production as production_svc
 from domain.services import purchasing as purchasing_svc
 from domain.services import sales as sales_svc
+from domain.services import stock as stock_svc
 from workflows.approval import Approval
 from workflows.common import WORKFLOW_AREAS, area_queue, search_attributes
 from workflows.expense_claim import ExpenseClaim
@@ -290,6 +291,19 @@ class Platform:
                                         change: production.ChangeIn) -> str:
         return await self.update(await self._production_handle(number),  # type: ignore[no-any-return]
                                  ProductionOrder.request_change, ChangeCommand(actor=actor, change=change))
+
+    async def supply_arrived(self, sku: str) -> list[str]:
+        """Stock of `sku` was added outside a purchase (an adjustment): tell each process waiting for it, at once.
+        A signal lost to a crash right after the commit only delays: the processes look again on their own timer."""
+        told = []
+        for process_id in await self.read(stock_svc.waiting_for, sku):
+            try:
+                await self.client.get_workflow_handle(process_id).signal("supply_arrived")
+                told.append(process_id)
+            except RPCError as e:
+                if e.status != RPCStatusCode.NOT_FOUND:  # one that has just ended waits for nothing
+                    raise
+        return told
 
     async def deliver_sales_order(self, actor: approval_rules.Actor, number: str) -> str:
         so = await self.read(sales_svc.order, number)

@@ -107,8 +107,11 @@ async def adjust(body: StockAdjustmentIn, user: StockKeeper, platform: PlatformD
                  idempotency_key: Annotated[str | None, Header(max_length=100)] = None) -> Any:
     # A client that retries with the same Idempotency-Key adjusts once.
     key = f"adjust:{idempotency_key or uuid.uuid4().hex}"
-    return ok(await platform.write(lambda s: master.adjust_stock(s, body.sku, body.qty, body.unit_cost, body.reason,
-                                                                 user.username, key)), 201)
+    done = await platform.write(lambda s: master.adjust_stock(s, body.sku, body.qty, body.unit_cost, body.reason,
+                                                              user.username, key))
+    if body.qty > 0:  # a kit or an order short of this item may now be complete: tell them now, not at next look
+        await platform.supply_arrived(body.sku)
+    return ok(done, 201)
 
 
 @router.get("/users")

@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session
 
 from domain import inventory
 from domain.errors import NotFound
-from domain.schema import Item, StockBalance, StockLedgerEntry
+from domain.schema import (
+    Item,
+    ProductionMaterial,
+    ProductionOrder,
+    SalesOrder,
+    SalesOrderLine,
+    StockBalance,
+    StockLedgerEntry,
+)
 
 
 def item_by_sku(session: Session, sku: str) -> Item:
@@ -105,3 +113,18 @@ def release(session: Session, sku: str, qty: Decimal) -> None:
     bal = locked_balance(session, item.id)
     bal.reserved = max(Decimal(0), bal.reserved - qty)
     session.flush()
+
+
+def waiting_for(session: Session, sku: str) -> list[str]:
+    """The processes waiting for stock of `sku`: production orders waiting for their kit that still need it, and
+    open sales orders with a line of it not yet reserved. Whatever adds stock (a receipt, an adjustment) tells
+    them at once, so they need not wait for their next periodic look."""
+    production = select(ProductionOrder.process_id).join(
+        ProductionMaterial, ProductionMaterial.order_id == ProductionOrder.id).where(
+        ProductionOrder.status == "waiting_material", ProductionMaterial.sku == sku,
+        ProductionMaterial.issued_qty < ProductionMaterial.required_qty)
+    sales = select(SalesOrder.process_id).join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id).where(
+        SalesOrder.status.in_(("open", "in_fulfilment")), SalesOrderLine.sku == sku,
+        SalesOrderLine.reserved_qty < SalesOrderLine.qty)
+    found = [*session.execute(production).scalars(), *session.execute(sales).scalars()]
+    return sorted(set(found))
