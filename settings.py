@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Temporal SDK metrics (worker and client: task latencies, slots, polls) served in Prometheus
     # format on this host:port by the worker process, e.g. "0.0.0.0:9464"; empty serves none.
     metrics_bind_address: str = ""
+    # The API's own /metrics: answered to `Authorization: Bearer <metrics_token>` when one is set, and otherwise
+    # only to a scraper on this machine talking to the API directly (loopback, no proxy in between).
+    metrics_token: str = ""
     # OpenTelemetry tracing of workflow starts, workflows and activities, sent by OTLP/HTTP to this
     # base URL (e.g. "http://otel-collector:4318"; /v1/traces is appended); empty traces nothing.
     otel_endpoint: str = ""

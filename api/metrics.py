@@ -6,6 +6,7 @@ own numbers at /metrics, and Prometheus scrapes each replica and sums them.
 
 from __future__ import annotations
 
+import hmac
 import time
 from typing import Any
 
@@ -20,7 +21,7 @@ from prometheus_client import (
 )
 from prometheus_client.process_collector import ProcessCollector
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 # A path no route matched is counted under one label: a scanner must not grow one series per URL.
 UNMATCHED = "<unmatched>"
@@ -87,6 +88,30 @@ class MetricsMiddleware:
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - start)
 
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+FORWARDED = (b"x-forwarded-for", b"forwarded", b"x-real-ip")
+
+
+def may_scrape(request: Request, token: str) -> Response | None:
+    """None when `request` may read the numbers, else the refusal. Request counts per route and the process's
+    memory tell an outsider what the company does and when: with a token set, its bearer only; without one, only
+    a client on this machine that reached the API directly (a request relayed by a proxy names its origin in a
+    forwarding header, so it is refused)."""
+    if token:
+        given = request.headers.get("authorization", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode()):
+            return None
+        return JSONResponse({"detail": "metrics need the metrics token (Authorization: Bearer …)"},
+                            status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    host = request.client.host if request.client else ""
+    relayed = any(name in FORWARDED for name, _ in request.scope.get("headers", []))
+    if host in LOOPBACK and not relayed:
+        return None
+    return JSONResponse({"detail": "metrics are served to this machine only; set METRICS_TOKEN to scrape them "
+                                   "from elsewhere"}, status_code=403)
+
+
 def install(app: FastAPI) -> Metrics:
     """Count every request of `app` and serve the numbers at GET /metrics (Prometheus text format)."""
     metrics = Metrics()
@@ -94,7 +119,10 @@ def install(app: FastAPI) -> Metrics:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
-    async def prometheus_metrics(_: Request) -> Response:
+    async def prometheus_metrics(request: Request) -> Response:
+        refusal = may_scrape(request, getattr(request.app.state.settings, "metrics_token", ""))
+        if refusal is not None:
+            return refusal
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     return metrics

@@ -248,3 +248,22 @@ def test_proxy_reaches_the_api_replicas():
     mounts = SERVICES["proxy"]["volumes"]
     assert any(m.startswith("./deploy/nginx.conf:") for m in mounts)
     assert _depends("proxy") == {"api": "service_healthy"}
+
+
+def test_no_console_without_a_login_on_every_interface():
+    """The Temporal UI has no login: it is published on the host's loopback only and cannot change processes;
+    every port but the proxy's (which the API's own auth guards) is bound to 127.0.0.1."""
+    ui = SERVICES["temporal-ui"]
+    assert environment("temporal-ui").get("TEMPORAL_DISABLE_WRITE_ACTIONS") == "true"
+    for name, service in SERVICES.items():
+        for port in service.get("ports", []):
+            published = resolve(port)
+            if name == "proxy":
+                continue
+            assert published.startswith("127.0.0.1:"), (name, published)
+    assert ui.get("ports")
+
+
+def test_metrics_token_reaches_the_api():
+    assert "METRICS_TOKEN" in environment("api")
+    assert "metrics_token" in Settings.model_fields

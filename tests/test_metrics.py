@@ -82,3 +82,36 @@ async def test_metrics_is_not_in_the_api_schema():
     async with _client(_app()) as c:
         schema = (await c.get("/openapi.json")).json()
     assert "/metrics" not in schema["paths"] and "/healthz" in schema["paths"]
+
+
+def _client_from(app: FastAPI, host: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(host, 40000)),
+                             base_url="http://test")
+
+
+async def test_metrics_are_not_anonymous_from_elsewhere():
+    """Without a token: a scraper on this machine, talking to the API directly, reads them; any other address, or
+    a request relayed by a proxy (it names its origin), gets 403 and no numbers."""
+    app = _app()
+    for host in ("127.0.0.1", "::1"):
+        async with _client_from(app, host) as c:
+            assert (await c.get("/metrics")).status_code == 200
+    for host in ("10.1.2.3", "192.168.0.7", "203.0.113.9", "::ffff:10.0.0.1"):
+        async with _client_from(app, host) as c:
+            r = await c.get("/metrics")
+        assert r.status_code == 403 and "valueloop_http" not in r.text, (host, r.text)
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+        async with _client_from(app, "127.0.0.1") as c:
+            r = await c.get("/metrics", headers={header: "203.0.113.9"})
+        assert r.status_code == 403, header
+
+
+async def test_with_a_metrics_token_only_its_bearer_reads_them():
+    app = create_app(Settings(_env_file=None, secret_key="k" * 32, metrics_token="scrape-me-" + "x" * 20))
+    for host in ("127.0.0.1", "10.1.2.3"):
+        async with _client_from(app, host) as c:
+            assert (await c.get("/metrics")).status_code == 401
+            for wrong in ("Bearer nope", "Bearer scrape-me-", "Basic scrape-me-" + "x" * 20, "scrape-me-" + "x" * 20):
+                assert (await c.get("/metrics", headers={"Authorization": wrong})).status_code == 401, wrong
+            r = await c.get("/metrics", headers={"Authorization": "Bearer scrape-me-" + "x" * 20})
+            assert r.status_code == 200 and "valueloop_http_requests" in r.text
