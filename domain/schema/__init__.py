@@ -2,6 +2,7 @@
 
 from domain.schema.accounting import Account, JournalEntry, JournalLine
 from domain.schema.approvals import ApprovalDecision, ApprovalPolicyTier, Task, TaskEvent
+from domain.schema.auth import AuthSession
 from domain.schema.crm import Contact, Lead, LeadActivity, Opportunity, ScoringRuleRow
 from domain.schema.expenses import ExpenseClaim, ExpenseLine
 from domain.schema.inventory import Item, StockBalance, StockLedgerEntry
@@ -28,4 +29,5 @@ __all__ = [
     "RequisitionLine", "Role", "Sequence", "StockBalance", "StockLedgerEntry", "Supplier", "Task",
     "TaskEvent", "User", "UserRole", "BomRow", "BomLineRow", "WorkCentre", "MrpRun", "ProductionMaterial",
     "ProductionOrder", "OutOfOffice", "SavedFilter",
+    "AuthSession",
 ]

@@ -7,10 +7,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.approvals import Actor, Person
-from domain.errors import Invalid, NotFound
+from domain.errors import Forbidden, Invalid, NotFound
 from domain.schema import Role, User, UserRole
+from domain.services import sessions
 
 _hasher = PasswordHash.recommended()
+
+# A password is 8 to 200 characters (the login form and the token endpoint read at most 200).
+PASSWORD_MIN, PASSWORD_MAX = 8, 200
 
 
 def hash_password(password: str) -> str:
@@ -76,3 +80,61 @@ def create_user(session: Session, username: str, password: str, roles: list[str]
     session.add(user)
     session.flush()
     return user
+
+
+def password_problem(username: str, password: str) -> str | None:
+    """Why `password` may not be `username`'s new password; None when it may."""
+    if len(password) < PASSWORD_MIN:
+        return f"a password has at least {PASSWORD_MIN} characters"
+    if len(password) > PASSWORD_MAX:
+        return f"a password has at most {PASSWORD_MAX} characters"
+    if password.strip().lower() == username.lower():
+        return "a password may not be the username"
+    return None
+
+
+def change_password(session: Session, username: str, current: str, new: str) -> None:
+    """`username` changes their own password: `current` must be right (else Forbidden, nothing changed) and `new`
+    acceptable (else Invalid). Every session of the user ends, the caller's included."""
+    user = user_by_name(session, username)
+    if not user.active or not verify_password(current, user.password_hash):
+        raise Forbidden("the current password is wrong")
+    problem = password_problem(username, new)
+    if problem:
+        raise Invalid(problem)
+    if verify_password(new, user.password_hash):
+        raise Invalid("the new password is the current one")
+    user.password_hash = hash_password(new)
+    sessions.revoke_sessions(session, username, sessions.PASSWORD)
+
+
+def set_password(session: Session, username: str, new: str) -> None:
+    """An administrator sets `username`'s password (no current one asked); every session of the user ends."""
+    problem = password_problem(username, new)
+    if problem:
+        raise Invalid(problem)
+    user_by_name(session, username).password_hash = hash_password(new)
+    sessions.revoke_sessions(session, username, sessions.PASSWORD)
+
+
+def set_active(session: Session, username: str, active: bool) -> None:
+    """Activates or deactivates `username`; a deactivation ends every session of the user."""
+    user = user_by_name(session, username)
+    user.active = active
+    if not active:
+        sessions.revoke_sessions(session, username, sessions.DEACTIVATED)
+
+
+def set_roles(session: Session, username: str, roles: list[str]) -> None:
+    """Gives `username` exactly `roles`; if that changes them, every session of the user ends."""
+    known = {r for r in session.execute(select(Role.name)).scalars()}
+    unknown = set(roles) - known
+    if unknown:
+        raise Invalid(f"unknown role(s): {', '.join(sorted(unknown))}")
+    user = user_by_name(session, username)
+    if set(roles) == user.roles:
+        return
+    keep = [r for r in user.role_rows if r.role in roles]
+    user.role_rows = keep + [UserRole(role=r) for r in sorted(set(roles) - user.roles)]
+    session.flush()
+    sessions.revoke_sessions(session, username, sessions.ROLES)
