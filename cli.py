@@ -9,6 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -74,9 +77,9 @@ def prepare_database(settings: Settings, demo: bool) -> bool:
 
 
 async def serve(settings: Settings, host: str, port: int, run_worker: bool = True, run_api: bool = True,
-                on_ready: object = None, children: list[subprocess.Popen[bytes]] | None = None) -> bool:
+                on_ready: object = None, children: list[Supervised] | None = None) -> bool:
     """The API (and, with run_worker, a worker) in one event loop until SIGINT/SIGTERM, or until one
-    of `children` (the worker process of `up`) dies."""
+    of `children` (the processes `up` supervises) keeps failing."""
     import uvicorn
 
     from api.app import create_app
@@ -119,9 +122,9 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
         on_ready()
 
     async def watch() -> None:
-        while all(c.poll() is None for c in children or []):  # noqa: ASYNC110 - a child process has no event
-            await asyncio.sleep(1)
-        err.print("[red]the worker process stopped; stopping everything[/red]")
+        while all(c.check() for c in children or []):  # noqa: ASYNC110 - a child process has no event
+            await asyncio.sleep(SUPERVISE_EVERY)
+        err.print("[red]a child process keeps failing; stopping everything[/red]")
 
     watcher = asyncio.create_task(watch()) if children else None
     stopper = asyncio.create_task(stop.wait())
@@ -139,7 +142,7 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
     for t in done:
         if t is not stopper and t is not watcher and t.exception() is not None:
             raise t.exception()  # type: ignore[misc]
-    return watcher is None or watcher not in done  # False: a child process died under us
+    return watcher is None or watcher not in done  # False: a child process kept dying under us
 
 
 @app.command()
@@ -164,9 +167,9 @@ def up(
                         temporal_ui_url=os.environ.get("TEMPORAL_UI_URL") or f"http://127.0.0.1:{ui_port}",
                         secret_key=_secret(data_dir))
     log = open(data_dir / "temporal.log", "ab")  # noqa: SIM115 - lives as long as the child
-    temporal = subprocess.Popen(temporal_command(temporal_port, ui_port, data_dir / "temporal.db"),
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=_die_with_parent)
+    temporal = Supervised("Temporal server", lambda: subprocess.Popen(
+        temporal_command(temporal_port, ui_port, data_dir / "temporal.db"), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True, preexec_fn=_die_with_parent))
     try:
         with console.status("preparing the database…"):
             loaded = prepare_database(settings, demo)
@@ -190,15 +193,16 @@ def up(
                       # `up` is the whole platform: its worker polls every area's queue when they are split
                       "AREA_QUEUES": str(settings.area_queues).lower(), "WORKER_AREAS": "all"}
         clean = False
-        worker_proc = subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=worker_env,
-                                       cwd=Path(__file__).parent, preexec_fn=_die_with_parent)
+        worker_proc = Supervised("worker", lambda: subprocess.Popen(
+            [sys.executable, "-m", "cli", "worker"], env=worker_env, cwd=Path(__file__).parent,
+            preexec_fn=_die_with_parent))
         try:
             clean = asyncio.run(serve(settings, host, port, run_worker=False, on_ready=ready,
-                                      children=[worker_proc]))
+                                      children=[worker_proc, temporal]))
         finally:
-            _stop_child(worker_proc)
+            worker_proc.stop()
     finally:
-        _stop_child(temporal)
+        temporal.stop()
         log.close()
     console.print("stopped")
     _exit_now(0 if clean else 1)
@@ -220,6 +224,51 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+SUPERVISE_EVERY = 0.5  # seconds between looks at the children
+
+
+class Supervised:
+    """A child process of `up`, started by `start` and started again when it dies, after a backoff that doubles
+    from `first_delay` up to `max_delay`; `check` answers False (give up: stop everything) once it has died
+    `max_failures` times within `window` seconds. Each death and restart is logged with its exit code."""
+
+    def __init__(self, name: str, start: Callable[[], subprocess.Popen[bytes]], *, first_delay: float = 1.0,
+                 max_delay: float = 30.0, max_failures: int = 5, window: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic, say: Callable[[str], None] | None = None):
+        self.name, self._start, self.clock = name, start, clock
+        self.first_delay, self.max_delay, self.max_failures, self.window = first_delay, max_delay, max_failures, window
+        self.say = say or (lambda text: err.print(text, markup=False))
+        self.failures: deque[float] = deque()
+        self.restart_at: float | None = None
+        self.restarts = 0
+        self.proc: subprocess.Popen[bytes] | None = start()
+
+    def check(self) -> bool:
+        now = self.clock()
+        if self.restart_at is None and self.proc is not None and self.proc.poll() is not None:
+            code = self.proc.returncode
+            self.failures.append(now)
+            while self.failures and self.failures[0] < now - self.window:
+                self.failures.popleft()
+            if len(self.failures) >= self.max_failures:
+                self.say(f"valueloop: the {self.name} exited with code {code}, {len(self.failures)} times in "
+                         f"{self.window:.0f} s; giving up")
+                return False
+            delay = min(self.max_delay, self.first_delay * 2 ** (len(self.failures) - 1))
+            self.say(f"valueloop: the {self.name} exited with code {code}; starting it again in {delay:g} s")
+            self.restart_at = now + delay
+        if self.restart_at is not None and now >= self.restart_at:
+            self.restart_at, self.proc = None, self._start()
+            self.restarts += 1
+            self.say(f"valueloop: the {self.name} is running again (pid {self.proc.pid})")
+        return True
+
+    def stop(self) -> None:
+        self.restart_at = None
+        if self.proc is not None:
+            _stop_child(self.proc)
 
 
 def _stop_child(proc: subprocess.Popen[bytes], grace: float = 15) -> None:

@@ -276,3 +276,43 @@ async def test_kill9_of_up_and_restart_resumes_every_process_once(tmp_path):
     finally:
         up.stop()
         db.dispose()
+
+
+async def test_up_restarts_a_killed_worker_and_keeps_serving(tmp_path):
+    """kill -9 of the worker alone: `up` (API, Temporal) stays up, says so, starts a new worker after its backoff,
+    and a request that came in meanwhile completes; kill it twice more and it comes back each time."""
+    port, tport = free_port(), free_port()
+    while not (0 < tport + 1000 < 65535) or not _free(tport + 1000):
+        tport = free_port()
+    up = Up(tmp_path, port, tport)
+    try:
+        up.start(demo=True)
+        await up.healthy()
+        assert up.proc is not None
+
+        def worker_pid() -> int | None:
+            found = [c for c in children(up.proc.pid)  # type: ignore[union-attr]
+                     if alive(c) and b"worker" in Path(f"/proc/{c}/cmdline").read_bytes()]
+            return found[0] if found else None
+
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+            api = Api(http)
+            for n in range(3):
+                pid = await until(lambda: asyncio.sleep(0, worker_pid()))
+                os.kill(pid, signal.SIGKILL)
+                r = await api("erin", "POST", "/api/expense-claims", json={"lines": [
+                    {"category": "travel", "amount": "120", "currency": "USD", "date": "2026-11-02",
+                     "description": f"while the worker was down {n}"}]})
+                assert r.status_code == 201, r.text  # the API answered while the worker was dead
+                key = r.json()["claim_id"]
+
+                async def tasked(key: str = key) -> bool:
+                    return any(t["business_key"] == key for t in await api.inbox("frank"))
+                await until(tasked, limit=60)  # the restarted worker took it on
+                assert up.proc.poll() is None  # `up` never stopped
+                assert (await http.get("/healthz")).status_code == 200
+        log = (tmp_path / "up.log").read_text()
+        assert log.count("the worker exited with code -9; starting it again") == 3, log
+        assert log.count("the worker is running again") == 3, log
+    finally:
+        up.stop()
