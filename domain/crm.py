@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from domain.approvals import Actor
 from domain.errors import Conflict, Forbidden, Invalid
 from domain.money import MAX_AMOUNT, money
+from domain.names import check_name
 
 # --- Leads --------------------------------------------------------------------------------------------
 
@@ -44,6 +45,16 @@ class LeadIn(BaseModel):
         # An empty form field means "no phone", not a malformed one.
         return None if isinstance(value, str) and not value.strip() else value
 
+
+    @field_validator("company", "contact")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        # No bidirectional controls or control characters: the company becomes a customer's name.
+        try:
+            check_name(value)
+        except Invalid as e:
+            raise ValueError(e.message) from None
+        return value
 
 # --- Lead scoring -------------------------------------------------------------------------------------
 

@@ -6,21 +6,39 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from domain.db import Base
+from domain.names import MAX_KEY, email_key, name_key
 from domain.schema.types import Amount, UTCDateTime, utcnow
 
 
 class Contact(Base):
+    """A person at a customer. One row per person: the same e-mail (whatever its case) or the same name
+    (domain.names.name_key) at the same customer is the same contact, held by two unique keys."""
+
     __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("customer_id", "email_key", name="uq_contacts_customer_email"),
+                      UniqueConstraint("customer_id", "name_key", name="uq_contacts_customer_name"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(MAX_KEY))
     email: Mapped[str] = mapped_column(String(254), default="")
+    email_key: Mapped[str | None] = mapped_column(String(254), nullable=True)  # lower-cased; None without one
     phone: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @validates("name")
+    def _keyed(self, _: str, name: str) -> str:
+        self.name_key = name_key(name)
+        return name
+
+    @validates("email")
+    def _email_keyed(self, _: str, email: str) -> str:
+        self.email_key = email_key(email)
+        return email
 
 
 class ScoringRuleRow(Base):

@@ -6,9 +6,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from domain.db import Base
+from domain.names import MAX_KEY, name_key
 from domain.schema.types import Amount, UTCDateTime, utcnow
 
 
@@ -49,18 +50,31 @@ class Customer(Base):
     __tablename__ = "customers"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # domain.names.name_key(name), kept in step with the name: two customers whose names look the same are one.
+    name_key: Mapped[str] = mapped_column(String(MAX_KEY), unique=True)
     credit_limit: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     payment_terms_days: Mapped[int] = mapped_column(default=30, server_default="30")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @validates("name")
+    def _keyed(self, _: str, name: str) -> str:
+        self.name_key = name_key(name)
+        return name
 
 
 class Supplier(Base):
     __tablename__ = "suppliers"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    name_key: Mapped[str] = mapped_column(String(MAX_KEY), unique=True)  # as Customer.name_key
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @validates("name")
+    def _keyed(self, _: str, name: str) -> str:
+        self.name_key = name_key(name)
+        return name
 
 
 class OutOfOffice(Base):

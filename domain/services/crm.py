@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain import crm
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, Invalid, NotFound
+from domain.names import checked_key, email_key, name_key
 from domain.sales import ANSWERED
 from domain.schema import (
     Contact,
@@ -22,7 +24,7 @@ from domain.schema import (
     UserRole,
 )
 from domain.schema.types import utcnow
-from domain.services import common
+from domain.services import common, master
 
 
 def rules(session: Session) -> list[crm.ScoringRule]:
@@ -64,9 +66,40 @@ def lead(session: Session, number: str) -> Lead:
 
 
 def _customer_named(session: Session, company: str) -> Customer | None:
-    """The customer of that name, whatever its case (the oldest, should older data hold two)."""
-    return session.execute(select(Customer).where(func.lower(Customer.name) == company.strip().lower())
-                           .order_by(Customer.id).limit(1)).scalar_one_or_none()
+    """The customer whose name looks like the company's (domain.names.name_key), if any."""
+    try:
+        return master.named(session, Customer, checked_key(company, "company name")[1])
+    except Invalid:
+        return None
+
+
+def contact_for(session: Session, customer_id: int, name: str, email: str, phone: str) -> Contact:
+    """The customer's contact with that e-mail (whatever its case) or that name (as names compare), created
+    if there is none: qualifying a second lead of the same person adds no second row. The unique keys on
+    (customer, e-mail) and (customer, name) decide between two qualifications at once."""
+
+    def find() -> Contact | None:
+        conds = [Contact.name_key == name_key(name)]
+        if email_key(email):
+            conds.append(Contact.email_key == email_key(email))
+        return session.execute(select(Contact).where(Contact.customer_id == customer_id, or_(*conds))
+                               .order_by(Contact.id).limit(1)).scalar_one_or_none()
+
+    found = find()
+    if found is not None:
+        if phone and not found.phone:
+            found.phone = phone
+        return found
+    row = Contact(customer_id=customer_id, name=name, email=email, phone=phone)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        found = find()
+        if found is None:
+            raise
+        return found
+    return row
 
 
 def _lead_in(row: Lead) -> crm.LeadIn:
@@ -146,12 +179,8 @@ def qualify(session: Session, number: str, *, customer_id: int | None, actor: st
         if customer is None:
             raise NotFound(f"no customer {customer_id}")
     else:
-        customer = _customer_named(session, row.company)
-        if customer is None:
-            customer = Customer(name=row.company.strip(), currency="USD")
-            session.add(customer)
-            session.flush()
-    session.add(Contact(customer_id=customer.id, name=row.contact, email=row.email, phone=row.phone or ""))
+        customer = master.customer_named(session, row.company)
+    contact_for(session, customer.id, row.contact, row.email, row.phone or "")
     probability = crm.DEFAULT_PROBABILITY["qualification"]
     opp = Opportunity(number=common.next_number(session, "OP"), lead_id=row.id, customer_id=customer.id,
                       name=f"{row.company}: {row.notes[:80] or 'opportunity'}", stage="qualification",

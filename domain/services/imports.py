@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from domain.errors import Invalid
 from domain.manufacturing import BomIn, BomLineIn, ItemFields
 from domain.money import qty_str
+from domain.names import name_key
 from domain.schema import BomLineRow, BomRow, Item, StockBalance, Supplier, WorkCentre
 from domain.services import boms
 
@@ -113,7 +114,8 @@ def export_items(session: Session) -> str:
 def import_items(session: Session, text: str) -> dict[str, int]:
     """New SKUs are created, known ones updated in the columns the file has; all or none."""
     header, rows = _rows(text, ITEM_COLUMNS, ("sku", "name", "kind"))
-    suppliers = dict(session.execute(select(Supplier.name, Supplier.id)).all())
+    # A supplier is named as names compare (domain.names.name_key): case, spacing, look-alike letters aside.
+    suppliers = dict(session.execute(select(Supplier.name_key, Supplier.id)).all())
     existing = {i.sku: i for i in session.execute(select(Item)).unique().scalars()}
     with_bom = set(session.execute(select(Item.sku).join(BomRow, BomRow.item_id == Item.id)).scalars())
     seen: dict[str, int] = {}
@@ -124,11 +126,12 @@ def import_items(session: Session, text: str) -> dict[str, int]:
         if item.sku in seen:
             raise Invalid(f"line {line}: {item.sku} is on line {seen[item.sku]} already")
         seen[item.sku] = line
-        if supplier and supplier not in suppliers:
+        supplier_id = suppliers.get(name_key(supplier)) if supplier else None
+        if supplier and supplier_id is None:
             raise Invalid(f"line {line}: there is no supplier {supplier!r}")
         if item.kind == "purchased" and item.sku in with_bom:
             raise Invalid(f"line {line}: {item.sku} has a BOM, so it cannot become a purchased item")
-        parsed.append((item, suppliers[supplier] if supplier else None))
+        parsed.append((item, supplier_id))
     columns = [c for c in header if c not in ("sku", "default_supplier")]
     created: list[Item] = []
     for item, supplier_id in parsed:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain import accounting
 from domain.errors import Conflict, Invalid, NotFound
+from domain.names import checked_key
 from domain.schema import Customer, Item, StockBalance, Supplier
 from domain.services import ledger, stock
 
@@ -37,18 +38,46 @@ def item_view(item: Item) -> dict[str, Any]:
 
 
 def create_named(session: Session, cls: type[Customer] | type[Supplier], data: dict[str, Any]) -> Any:
-    # Names are told apart regardless of case: leads find their customer by name that way.
-    # SQLite's lower() folds ASCII only: the same name ('Ä') also counts, and so does the unique index's answer.
-    name = data["name"].strip()
-    same = session.execute(select(cls.name).where(or_(func.lower(cls.name) == name.lower(), cls.name == name))).first()
-    if same:
-        raise Conflict(f"{cls.__name__.lower()} {same[0]!r} exists already")
+    """A customer or supplier, refused (409, naming it) when one exists whose name looks the same: compared by
+    domain.names.name_key (case, width, invisible characters, spacing, look-alike letters); a name with a
+    bidirectional control or a control character is refused (422). The unique index on name_key decides
+    between two creates at once."""
+    what = cls.__name__.lower()
+    name, key = checked_key(data["name"], f"{what} name")
+    same = named(session, cls, key)
+    if same is not None:
+        raise Conflict(f"{what} {same.name!r} exists already")
     row = cls(**{**data, "name": name})
-    session.add(row)
     try:
-        session.flush()
+        with session.begin_nested():
+            session.add(row)
     except IntegrityError:
-        raise Conflict(f"{cls.__name__.lower()} {name!r} exists already") from None
+        raise Conflict(f"{what} {name!r} exists already") from None
+    return row
+
+
+def named(session: Session, cls: type[Customer] | type[Supplier], key: str) -> Any:
+    """The customer or supplier whose name has that name_key, or None."""
+    return session.execute(select(cls).where(cls.name_key == key)).scalar_one_or_none()
+
+
+def customer_named(session: Session, name: str) -> Customer:
+    """The customer whose name looks like `name`, created (with the defaults) if there is none. Two callers
+    at once: the unique index lets one insert; the other finds its row (or, when its snapshot cannot see it
+    yet, fails with a retryable database error, and the retry finds it)."""
+    name, key = checked_key(name, "company name")
+    found: Customer | None = named(session, Customer, key)
+    if found is not None:
+        return found
+    row = Customer(name=name, currency="USD")
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        found = named(session, Customer, key)
+        if found is None:
+            raise
+        return found
     return row
 
 
