@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import jwt
 
@@ -18,23 +17,26 @@ class Principal:
     username: str
     roles: frozenset[str] = field(default_factory=frozenset)
     full_name: str = ""
+    session: str = ""  # the jti of the token or cookie the request came with (what logout ends)
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))
 
 
-def issue(username: str, secret: str, minutes: int) -> str:
-    now = datetime.now(UTC)
-    claims = {"sub": username, "iat": now, "exp": now + timedelta(minutes=minutes), "jti": uuid.uuid4().hex}
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+def sign(username: str, jti: str, issued_at: datetime, expires_at: datetime, secret: str) -> str:
+    """The token of session `jti` (a row of auth_sessions: the token is honoured only while that row is live)."""
+    payload = {"sub": username, "iat": issued_at, "exp": expires_at, "jti": jti}
+    return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
-def subject(token: str, secret: str) -> str | None:
-    """The username a valid token names; None for an expired, forged or malformed one
-    (`alg: none` and any algorithm but HS256 are refused by PyJWT's allow-list)."""
+def claims(token: str, secret: str) -> tuple[str, str] | None:
+    """(username, session id) of a well-signed, unexpired token; None for an expired, forged or malformed one,
+    or one without a session id (`alg: none` and any algorithm but HS256 are refused by PyJWT's allow-list)."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
+        decoded = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "jti"]})
     except jwt.PyJWTError:
         return None
-    sub = claims.get("sub")
-    return sub if isinstance(sub, str) else None
+    sub, jti = decoded.get("sub"), decoded.get("jti")
+    if not isinstance(sub, str) or not isinstance(jti, str) or not jti:
+        return None
+    return sub, jti

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from api import auth
 from api.platform import Platform
 from domain.approvals import Actor
-from domain.schema import User, UserRole
+from domain.services import sessions
 from settings import Settings
-
-# Who a token's user is (roles, active) is re-read from the database at most every few seconds:
-# a role change or deactivation takes effect within PRINCIPAL_TTL, and a request costs no query.
-PRINCIPAL_TTL = 5.0
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 SESSION_COOKIE = "vl_session"
@@ -49,32 +42,16 @@ async def current_user(request: Request, settings: SettingsDep, platform: Platfo
     token = token or request.cookies.get(SESSION_COOKIE)
     if not token:
         raise _unauthorized()
-    username = auth.subject(token, settings.secret_key)
-    if username is None:
+    claims = auth.claims(token, settings.secret_key)
+    if claims is None:
         raise _unauthorized("invalid or expired token")
-
-    _principals: dict[str, tuple[auth.Principal, float]] = request.app.state.__dict__.setdefault("principals", {})
-    cached = _principals.get(username)
-    now = time.monotonic()
-    if cached is not None and cached[1] > now:
-        return cached[0]
-
-    def load(s: Session) -> auth.Principal | None:
-        row = s.execute(select(User.username, User.full_name, User.active).where(User.username == username)).first()
-        if row is None or not row.active:
-            return None
-        roles = s.execute(select(UserRole.role).join(User, User.id == UserRole.user_id)
-                          .where(User.username == username)).scalars()
-        return auth.Principal(username=row.username, roles=frozenset(roles), full_name=row.full_name)
-
-    principal = await platform.read(load)
-    if principal is None:
-        _principals.pop(username, None)
-        raise _unauthorized("this user no longer exists or is inactive")
-    if len(_principals) > 10_000:
-        _principals.clear()
-    _principals[username] = (principal, now + PRINCIPAL_TTL)
-    return principal
+    username, jti = claims
+    # Every request asks the database (one indexed query), so a logout, password change, deactivation or role
+    # change ends the session on every API process at once; nothing about the caller is cached here.
+    holder = await platform.read(sessions.holder, jti)
+    if holder is None or holder.username != username:
+        raise _unauthorized("this session has ended; log in again")
+    return auth.Principal(username=holder.username, roles=holder.roles, full_name=holder.full_name, session=jti)
 
 
 CurrentUser = Annotated[auth.Principal, Depends(current_user)]

@@ -10,10 +10,9 @@ from typing import Annotated, Any
 from fastapi import Form, Query, Request
 from starlette.responses import HTMLResponse, Response
 
-from api import auth
 from api.deps import SESSION_COOKIE, PlatformDep, SettingsDep
 from api.platform import Platform
-from api.routes.auth import log_in
+from api.routes.auth import log_in, set_session_cookie, start_session
 from api.routes.ui.pages import (
     LoginRequired,
     PosterDep,
@@ -24,6 +23,7 @@ from api.routes.ui.pages import (
     safe_next,
     viewer,
 )
+from domain.services import sessions
 from settings import Settings
 
 LOGIN_CSRF_COOKIE = "vl_login_csrf"
@@ -80,15 +80,15 @@ async def login(request: Request, settings: SettingsDep, platform: PlatformDep,
         return _login_page(request, 401, username=username, next=safe_next(next),
                            error="Wrong username or password.")
     response = redirect(safe_next(next) or "/inbox")
-    response.set_cookie(SESSION_COOKIE, auth.issue(user.username, settings.secret_key, settings.token_minutes),
-                        max_age=settings.token_minutes * 60, path="/", httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https")
+    set_session_cookie(request, response, settings, await start_session(platform, settings, user.username))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-async def logout(v: PosterDep) -> Response:
+async def logout(v: PosterDep, platform: PlatformDep) -> Response:
+    # The session ends in the database: the old cookie (or a copy of it) opens nothing any more.
+    await platform.write(sessions.end_session, v.user.session)
     response = redirect("/login", msg="You are logged out.")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
