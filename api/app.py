@@ -81,6 +81,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
+    from api.idempotency import Idempotency
+
+    app.add_middleware(Idempotency)  # innermost: what it fingerprints and runs once passed the checks outside it
     app.add_middleware(StorableText)  # inside BodyLimit: reads only bodies under the limit
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     metrics.install(app)  # outermost: counts the refused bodies too; GET /metrics

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Annotated, Any
 
@@ -104,9 +105,14 @@ async def stock_levels(sku: str, user: CurrentUser, platform: PlatformDep) -> An
 
 @router.post("/stock/adjustments", status_code=201)
 async def adjust(body: StockAdjustmentIn, user: StockKeeper, platform: PlatformDep,
-                 idempotency_key: Annotated[str | None, Header(max_length=100)] = None) -> Any:
-    # A client that retries with the same Idempotency-Key adjusts once.
-    key = f"adjust:{idempotency_key or uuid.uuid4().hex}"
+                 idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Any:
+    # A retry with the same Idempotency-Key gets the first answer (api.idempotency: per caller and endpoint). The
+    # stock move's own key is derived from the caller, that key and the adjustment, so a retry after an answer that
+    # was not kept (a 5xx once the move was written) moves the stock once too, and no other user's key reaches it.
+    key = f"adjust:{uuid.uuid4().hex}"
+    if idempotency_key:
+        scoped = "\n".join((user.username, idempotency_key, body.sku, str(body.qty), str(body.unit_cost), body.reason))
+        key = f"adjust:{hashlib.sha256(scoped.encode()).hexdigest()[:40]}"
     done = await platform.write(lambda s: master.adjust_stock(s, body.sku, body.qty, body.unit_cost, body.reason,
                                                               user.username, key))
     if body.qty > 0:  # a kit or an order short of this item may now be complete: tell them now, not at next look

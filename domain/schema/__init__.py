@@ -5,6 +5,7 @@ from domain.schema.approvals import ApprovalDecision, ApprovalPolicyTier, Task, 
 from domain.schema.auth import AuthSession
 from domain.schema.crm import Contact, Lead, LeadActivity, Opportunity, ScoringRuleRow
 from domain.schema.expenses import ExpenseClaim, ExpenseLine
+from domain.schema.idempotency import IdempotencyKey
 from domain.schema.inventory import Item, StockBalance, StockLedgerEntry
 from domain.schema.manufacturing import BomLineRow, BomRow, WorkCentre
 from domain.schema.parties import Customer, OutOfOffice, Role, SavedFilter, Supplier, User, UserRole
@@ -29,5 +30,6 @@ __all__ = [
     "RequisitionLine", "Role", "Sequence", "StockBalance", "StockLedgerEntry", "Supplier", "Task",
     "TaskEvent", "User", "UserRole", "BomRow", "BomLineRow", "WorkCentre", "MrpRun", "ProductionMaterial",
     "ProductionOrder", "OutOfOffice", "SavedFilter",
+    "IdempotencyKey",
     "AuthSession",
 ]

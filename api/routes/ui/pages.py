@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from api import auth
 from api.app import STATUS
 from api.deps import SESSION_COOKIE, PlatformDep, SettingsDep, current_user
+from api.idempotency import new_form_token, once_per_form
 from api.platform import Platform
 from api.routes.tasks import InboxFilter, view_counts
 from domain.errors import DomainError
@@ -129,14 +130,16 @@ PosterDep = Annotated[Viewer, Depends(poster)]
 # --- errors as pages -------------------------------------------------------------------------------
 
 class PageRoute(APIRoute):
-    """Turns what would be a JSON error elsewhere into a page: a redirect to the login, or an error page."""
+    """Turns what would be a JSON error elsewhere into a page: a redirect to the login, or an error page. A form
+    that carries a one-time `form_token` (every form that creates something) runs once per token: a double click
+    or a second tab gets the first submit's answer (api.idempotency.once_per_form)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
             try:
-                return await handler(request)
+                return await once_per_form(request, lambda: handler(request))
             except LoginRequired:
                 nxt = safe_next(request.url.path) if request.method == "GET" else ""
                 response: Response = redirect("/login", next=nxt)
@@ -175,7 +178,7 @@ async def render(v: Viewer, template: str, status: int = 200, **ctx: Any) -> HTM
     def count(s: Session) -> int:
         return view_counts(s, v.user, InboxFilter())["all"]
     return page(template, status, me=v.user, roles=sorted(v.user.roles), csrf=v.csrf,
-                open_count=await v.platform.read(count), **ctx)
+                form_token=new_form_token(), open_count=await v.platform.read(count), **ctx)
 
 
 async def not_possible(v: Viewer, e: DomainError) -> Response:
