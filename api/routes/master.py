@@ -76,7 +76,8 @@ async def get_customer(customer_id: Annotated[int, Path(ge=1, le=MAX_ID)], user:
         c = s.get(Customer, customer_id)
         if c is None:
             raise NotFound(f"no customer {customer_id}")
-        return {**master.customer_view(c), **sales_svc.customer_summary(s, c)}
+        # Its orders, and the revenue and margin summed over them, as far as the caller may open those orders.
+        return {**master.customer_view(c), **sales_svc.customer_summary(s, c, viewer=(user.username, user.roles))}
     return ok(await platform.read(load))
 
 

@@ -154,7 +154,7 @@ async def lose(number: str, body: ReasonIn, user: CurrentUser, platform: Platfor
     return ok({"opportunity_id": number, "stage": "lost", "withdrawn_quotations": withdrawn})
 
 
-SEES_ALL_ORDERS = {"sales_manager", "admin", "cfo", "finance", "planner", "warehouse"}
+SEES_ALL_ORDERS = access.SEES_ALL_ORDERS
 
 
 def _order(s: Session, user: Principal, number: str) -> SalesOrder:
@@ -162,7 +162,7 @@ def _order(s: Session, user: Principal, number: str) -> SalesOrder:
         row = sales_svc.order(s, number)
     except NotFound:
         row = None
-    if row is None or not (row.owner == user.username or user.roles & SEES_ALL_ORDERS):
+    if row is None or not access.may_see_order(user.username, user.roles, row.owner):
         raise NotFound(f"no sales order {number}")
     return row
 
@@ -183,8 +183,8 @@ async def create_order(body: SalesOrderIn, user: Seller, platform: PlatformDep) 
 async def list_orders(user: CurrentUser, platform: PlatformDep, status: str | None = None,
                       limit: Limit = 50, offset: Offset = 0) -> Any:
     q = select(SalesOrder)
-    if not user.roles & SEES_ALL_ORDERS:
-        q = q.where(SalesOrder.owner == user.username)
+    if (visible := access.orders_visible_to(user.username, user.roles)) is not None:
+        q = q.where(visible)
     if status:
         q = q.where(SalesOrder.status == status)
     q = q.order_by(SalesOrder.id.desc()).limit(limit).offset(offset)
@@ -196,4 +196,5 @@ async def list_orders(user: CurrentUser, platform: PlatformDep, status: str | No
 
 @router.get("/sales-orders/{number}")
 async def get_order(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    return ok(await platform.read(lambda s: sales_svc.order_view(s, _order(s, user, number))))
+    return ok(await platform.read(lambda s: sales_svc.order_view(s, _order(s, user, number),
+                                                                 viewer=(user.username, user.roles))))

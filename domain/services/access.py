@@ -3,12 +3,13 @@ oversee that kind of document. Everyone else gets a 404, so ids reveal nothing."
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import ColumnElement, func, or_, select, union
 from sqlalchemy.orm import Session
 
-from domain.schema import Task
+from domain.schema import PurchaseRequisition, SalesOrder, Task
 
 OVERSEERS: dict[str, set[str]] = {
     "expense_claim": {"finance", "cfo", "admin"},
@@ -48,3 +49,31 @@ def may_see(session: Session, username: str, roles: set[str], kind: str, owner: 
 
 def sees_all(roles: set[str], kind: str) -> bool:
     return bool(roles & OVERSEERS.get(kind, set()))
+
+
+# --- sales orders: one rule for the list, the detail, and every page or document that embeds them --------
+
+SEES_ALL_ORDERS = {"sales_manager", "admin", "cfo", "finance", "planner", "warehouse"}
+Viewer = tuple[str, Collection[str]]  # (username, roles) of whoever reads; None where the reader sees everything
+
+
+def orders_visible_to(username: str, roles: Collection[str]) -> ColumnElement[bool] | None:
+    """The sales orders a user may see, as a WHERE clause over SalesOrder; None when they may see them all.
+    A salesperson sees their own orders; the roles that oversee orders see every one."""
+    if set(roles) & SEES_ALL_ORDERS:
+        return None
+    return SalesOrder.owner == username
+
+
+def may_see_order(username: str, roles: Collection[str], owner: str) -> bool:
+    """The same rule as orders_visible_to, for one order."""
+    return owner == username or bool(set(roles) & SEES_ALL_ORDERS)
+
+
+def purchases_visible_to(username: str, roles: Collection[str]) -> ColumnElement[bool] | None:
+    """The purchase requisitions a user may see (as GET /api/purchase-requisitions/{id} decides), as a WHERE
+    clause over PurchaseRequisition; None when they may see them all."""
+    if sees_all(set(roles), "purchase"):
+        return None
+    return or_(PurchaseRequisition.requester == username,
+               PurchaseRequisition.process_id.in_(involved_process_ids(username, set(roles))))

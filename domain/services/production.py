@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from domain import accounting
@@ -25,8 +25,8 @@ from domain.schema import (
     SalesOrder,
 )
 from domain.schema.types import utcnow
+from domain.services import access, common, ledger, planning, processes, stock
 from domain.services import boms as bom_service
-from domain.services import common, ledger, planning, processes, stock
 from domain.services import sales as sales_service
 
 ZERO = Decimal(0)
@@ -331,12 +331,15 @@ def deliver(session: Session, so_number: str, *, actor: str, key: str) -> dict[s
     return result
 
 
-def customer_margin(session: Session, customer_id: int) -> tuple[Decimal, Decimal | None]:
-    """(revenue, margin) of the customer's delivered orders; margin None before the first delivery."""
+def customer_margin(session: Session, customer_id: int, visible: ColumnElement[bool] | None = None
+                    ) -> tuple[Decimal, Decimal | None]:
+    """(revenue, margin) of the customer's delivered orders (those `visible` lets through, if given); margin
+    None before the first delivery."""
     revenue, margin, n = session.execute(
         select(func.coalesce(func.sum(SalesOrder.revenue), 0), func.coalesce(func.sum(SalesOrder.margin), 0),
                func.count(SalesOrder.id))
-        .where(SalesOrder.customer_id == customer_id, SalesOrder.status == "completed")).one()
+        .where(SalesOrder.customer_id == customer_id, SalesOrder.status == "completed",
+               *([] if visible is None else [visible]))).one()
     return Decimal(revenue or 0), (Decimal(margin or 0) if n else None)
 
 
@@ -392,17 +395,24 @@ def summary(row: ProductionOrder) -> dict[str, Any]:
             "due_date": row.due_date, "notice": row.notice, "process_id": row.process_id}
 
 
-def for_sales_order(session: Session, so_number: str) -> dict[str, Any]:
-    """What the sales order's page shows of its supply."""
+def for_sales_order(session: Session, so_number: str, viewer: access.Viewer | None = None) -> dict[str, Any]:
+    """What the sales order's page shows of its supply: to whoever may see the order, how its supply stands.
+    A requisition's money (its total) only to those who may open it (access.purchases_visible_to, the rule
+    of GET /api/purchase-requisitions/{id}); `viewer` None: all of it."""
     mos = session.execute(select(ProductionOrder).where(ProductionOrder.sales_order_number == so_number)
                           .order_by(ProductionOrder.id)).scalars().all()
     reqs = session.execute(select(PurchaseRequisition).where(PurchaseRequisition.sales_order_number == so_number)
                            .order_by(PurchaseRequisition.id)).scalars().all()
+    priced = {r.id for r in reqs}
+    if viewer is not None and (visible := access.purchases_visible_to(*viewer)) is not None and reqs:
+        priced = set(session.execute(select(PurchaseRequisition.id).where(
+            PurchaseRequisition.id.in_([r.id for r in reqs]), visible)).scalars())
     po_ids = [r.purchase_order_id for r in reqs if r.purchase_order_id]
     pos = {p.id: p for p in session.execute(select(PurchaseOrder).where(PurchaseOrder.id.in_(po_ids))).scalars()}
     return {
         "production_orders": [summary(r) for r in mos],
-        "purchase_orders": [{"requisition_id": r.number, "status": r.status, "total": r.total,
+        "purchase_orders": [{"requisition_id": r.number, "status": r.status,
+                             "total": r.total if r.id in priced else None,
                              "purchase_order_id": pos[r.purchase_order_id].number if r.purchase_order_id else None,
                              "purchase_order_status": pos[r.purchase_order_id].status if r.purchase_order_id else None,
                              "process_id": r.process_id} for r in reqs],

@@ -14,7 +14,7 @@ from domain.errors import Conflict, NotFound
 from domain.money import money
 from domain.schema import Contact, Customer, Opportunity, Quotation, QuotationLine, SalesOrder, SalesOrderLine
 from domain.schema.types import utcnow
-from domain.services import approvals, common, stock
+from domain.services import access, approvals, common, stock
 
 
 def opportunity(session: Session, number: str) -> Opportunity:
@@ -212,7 +212,8 @@ def release_order(session: Session, number: str, status: str, key: str) -> None:
     common.once(session, key, effect)
 
 
-def order_view(session: Session, row: SalesOrder) -> dict[str, Any]:
+def order_view(session: Session, row: SalesOrder, viewer: access.Viewer | None = None) -> dict[str, Any]:
+    """The order as its page shows it; `viewer` (who reads) decides what of its supply's money they see."""
     return {
         "id": row.number, "sales_order_id": row.number, "customer_id": row.customer_id,
         "quotation_id": row.quotation_number, "status": row.status, "currency": row.currency, "total": row.total,
@@ -220,7 +221,7 @@ def order_view(session: Session, row: SalesOrder) -> dict[str, Any]:
         "created_at": row.created_at,
         "lines": [{"sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price, "net": ln.net,
                    "reserved_qty": ln.reserved_qty} for ln in row.lines],
-        **supply_of(session, row.number),
+        **supply_of(session, row.number, viewer),
         # Revenue net of tax; cost and margin once delivered (the goods at their value in stock).
         "revenue": row.revenue if row.revenue is not None else sum((ln.net for ln in row.lines), Decimal(0)),
         "cost": None if row.cost_total is None else {
@@ -230,10 +231,10 @@ def order_view(session: Session, row: SalesOrder) -> dict[str, Any]:
     }
 
 
-def supply_of(session: Session, number: str) -> dict[str, Any]:
+def supply_of(session: Session, number: str, viewer: access.Viewer | None = None) -> dict[str, Any]:
     from domain.services.production import for_sales_order  # production builds on this module
 
-    return for_sales_order(session, number)
+    return for_sales_order(session, number, viewer)
 
 
 def record_direct_order(session: Session, ref: sales.OrderRef, process_id: str) -> SalesOrder:
@@ -256,23 +257,29 @@ def record_direct_order(session: Session, ref: sales.OrderRef, process_id: str) 
     return row
 
 
-def customer_summary(session: Session, customer: Customer, recent: int = 50) -> dict[str, Any]:
+def customer_summary(session: Session, customer: Customer, recent: int = 50,
+                     viewer: access.Viewer | None = None) -> dict[str, Any]:
     """What the customer detail adds: contacts, the most recent orders, the credit position, the lifetime
     value booked (orders not cancelled), and revenue and margin of what was delivered (margin None before
-    the first delivery, not a made-up zero)."""
+    the first delivery, not a made-up zero). `viewer` (username, roles): the orders, and the sums over them,
+    are those the viewer may open (access.orders_visible_to, the rule of GET /api/sales-orders/{id});
+    None: every order."""
     from domain.services.production import customer_margin
-    orders = session.execute(select(SalesOrder).where(SalesOrder.customer_id == customer.id)
+    visible = access.orders_visible_to(*viewer) if viewer is not None else None
+    mine = [] if visible is None else [visible]
+    orders = session.execute(select(SalesOrder).where(SalesOrder.customer_id == customer.id, *mine)
                              .order_by(SalesOrder.id.desc()).limit(recent)).scalars().all()
     booked = session.execute(select(func.coalesce(func.sum(SalesOrder.total), 0)).where(
         SalesOrder.customer_id == customer.id, SalesOrder.status != "cancelled")).scalar_one()
     contacts = session.execute(select(Contact).where(Contact.customer_id == customer.id)
                                .order_by(Contact.id)).scalars().all()
-    delivered, margin_ = customer_margin(session, customer.id)
+    delivered, margin_ = customer_margin(session, customer.id, visible)
     return {
         "contacts": [{"name": c.name, "email": c.email, "phone": c.phone or None} for c in contacts],
         "orders": [{"sales_order_id": o.number, "status": o.status, "total": o.total, "currency": o.currency,
                     "margin": o.margin, "created_at": o.created_at} for o in orders],
         "credit": credit_position(session, customer.id, Decimal(0)).model_dump(exclude={"order_value"}),
         "lifetime_revenue": money(Decimal(booked)), "delivered_revenue": delivered,
+        # The customer's whole exposure against their limit: what a salesperson needs to know before an order.
         "lifetime_margin": margin_,
     }

@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from api.auth import Principal
 from api.deps import as_actor
-from api.routes.sales import SEES_ALL_ORDERS, _order
+from api.routes.sales import _order
 from api.routes.ui.crm import form_errors, plain_number
 from api.routes.ui.inbox import task_row
 from api.routes.ui.pages import (
@@ -39,7 +39,7 @@ from domain import production
 from domain.errors import DomainError, Forbidden, Invalid
 from domain.schema import Customer, MrpRun, Process, SalesOrder, Task
 from domain.schema.types import utcnow
-from domain.services import planning
+from domain.services import access, planning
 from domain.services import production as production_svc
 from domain.services import sales as sales_svc
 
@@ -116,8 +116,8 @@ async def sales_orders(v: ViewerDep, status: Annotated[str, Query(max_length=20)
     q = (select(SalesOrder, Customer.name, Process.stage)
          .join(Customer, Customer.id == SalesOrder.customer_id)
          .outerjoin(Process, Process.process_id == SalesOrder.process_id))
-    if not v.user.roles & SEES_ALL_ORDERS:
-        q = q.where(SalesOrder.owner == v.user.username)
+    if (visible := access.orders_visible_to(v.user.username, v.user.roles)) is not None:
+        q = q.where(visible)
     if status:
         q = q.where(SalesOrder.status == status)
     q = q.order_by(SalesOrder.id.desc()).limit(PAGE_SIZE + 1).offset(offset)
@@ -142,7 +142,7 @@ def _ready(view: dict[str, Any]) -> bool:
 async def render_sales_order(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Response:
     def load(s: Session) -> dict[str, Any]:
         row = _order(s, v.user, number)
-        view = sales_svc.order_view(s, row)
+        view = sales_svc.order_view(s, row, viewer=(v.user.username, v.user.roles))
         customer = s.get(Customer, row.customer_id)
         proc = s.get(Process, row.process_id)
         kit, kit_error = None, ""
