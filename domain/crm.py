@@ -45,7 +45,6 @@ class LeadIn(BaseModel):
         # An empty form field means "no phone", not a malformed one.
         return None if isinstance(value, str) and not value.strip() else value
 
-
     @field_validator("company", "contact")
     @classmethod
     def _printable_name(cls, value: str) -> str:
@@ -55,6 +54,7 @@ class LeadIn(BaseModel):
         except Invalid as e:
             raise ValueError(e.message) from None
         return value
+
 
 # --- Lead scoring -------------------------------------------------------------------------------------
 

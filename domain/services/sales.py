@@ -270,7 +270,7 @@ def customer_summary(session: Session, customer: Customer, recent: int = 50,
     orders = session.execute(select(SalesOrder).where(SalesOrder.customer_id == customer.id, *mine)
                              .order_by(SalesOrder.id.desc()).limit(recent)).scalars().all()
     booked = session.execute(select(func.coalesce(func.sum(SalesOrder.total), 0)).where(
-        SalesOrder.customer_id == customer.id, SalesOrder.status != "cancelled")).scalar_one()
+        SalesOrder.customer_id == customer.id, SalesOrder.status != "cancelled", *mine)).scalar_one()
     contacts = session.execute(select(Contact).where(Contact.customer_id == customer.id)
                                .order_by(Contact.id)).scalars().all()
     delivered, margin_ = customer_margin(session, customer.id, visible)
@@ -278,8 +278,8 @@ def customer_summary(session: Session, customer: Customer, recent: int = 50,
         "contacts": [{"name": c.name, "email": c.email, "phone": c.phone or None} for c in contacts],
         "orders": [{"sales_order_id": o.number, "status": o.status, "total": o.total, "currency": o.currency,
                     "margin": o.margin, "created_at": o.created_at} for o in orders],
+        # The customer's whole exposure against their limit: what a salesperson needs to know before an order.
         "credit": credit_position(session, customer.id, Decimal(0)).model_dump(exclude={"order_value"}),
         "lifetime_revenue": money(Decimal(booked)), "delivered_revenue": delivered,
-        # The customer's whole exposure against their limit: what a salesperson needs to know before an order.
         "lifetime_margin": margin_,
     }
