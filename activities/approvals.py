@@ -32,9 +32,16 @@ class ApprovalActivities:
 
     @activity.defn
     @business_errors
-    def close_open_tasks(self, workflow_id: str, status: str, reason: str) -> int:
+    def close_open_tasks(self, workflow_id: str, status: str, reason: str, actor: str = "system") -> int:
         with self.db.write() as s:
-            return approvals.close_open_tasks(s, workflow_id, status, reason)
+            return approvals.close_open_tasks(s, workflow_id, status, reason, actor)
+
+    @activity.defn
+    @business_errors
+    def note_late_withdrawal(self, workflow_id: str, actor: str, detail: str, refused: bool) -> None:
+        """On the trail of the approval `workflow_id`: a withdrawal came after its last decision."""
+        with self.db.write() as s:
+            approvals.note_late_withdrawal(s, workflow_id, actor, detail, refused)
 
     @activity.defn
     @business_errors

@@ -27,6 +27,7 @@ from domain.schema.types import utcnow
 from domain.services import approvals, common, org
 from domain.services import boms as boms_svc
 from domain.services import crm as crm_svc
+from domain.services import expenses as expenses_svc
 from domain.services import production as production_svc
 from domain.services import purchasing as purchasing_svc
 from domain.services import sales as sales_svc
@@ -128,10 +129,19 @@ class Platform:
         return {"claim_id": number, "process_id": handle.id, "status": status, "total": total}
 
     async def cancel_expense_claim(self, actor: approval_rules.Actor, number: str) -> str:
+        claim = await self.read(expenses_svc.get, number)
+        if claim.status not in ("submitted", "pending_approval"):  # its process may have ended: say the state
+            raise Conflict(f"claim {number} is {claim.status}; only a claim pending approval can be cancelled")
         handle = self.client.get_workflow_handle(expense_process_id(number, self.id_prefix))
         return await self.update(handle, ExpenseClaim.cancel, actor)  # type: ignore[no-any-return]
 
     async def pay_expense_claim(self, actor: approval_rules.Actor, number: str) -> str:
+        claim = await self.read(expenses_svc.get, number)
+        if claim.status == "paid":  # its process has ended: say when it was paid, not just "ended"
+            on = f" on {claim.paid_at:%Y-%m-%d %H:%M} UTC" if claim.paid_at else ""
+            raise Conflict(f"claim {number} is already paid{on}; nothing more to pay")
+        if claim.status in ("rejected", "cancelled"):
+            raise Conflict(f"claim {number} is {claim.status}; only an approved claim can be paid")
         handle = self.client.get_workflow_handle(expense_process_id(number, self.id_prefix))
         return await self.update(handle, ExpenseClaim.pay, actor)  # type: ignore[no-any-return]
 
@@ -168,6 +178,10 @@ class Platform:
                                  purchasing.ReceiveCommand(actor=actor, lines=lines))
 
     async def cancel_requisition(self, actor: approval_rules.Actor, number: str) -> str:
+        req = await self.read(purchasing_svc.requisition, number)
+        if req.status not in ("submitted", "pending_approval"):  # its process may have ended: say the state
+            raise Conflict(f"requisition {number} is {req.status}; only a requisition pending approval can be "
+                           "cancelled")
         handle = self.client.get_workflow_handle(purchase_process_id(number, self.id_prefix))
         return await self.update(handle, Purchase.cancel, actor)  # type: ignore[no-any-return]
 
@@ -308,7 +322,7 @@ class Platform:
     async def deliver_sales_order(self, actor: approval_rules.Actor, number: str) -> str:
         so = await self.read(sales_svc.order, number)
         if so.status in ("completed", "cancelled"):
-            raise Conflict(f"sales order {number} is {so.status}")
+            raise Conflict(f"sales order {number} is {so.status}; nothing more to deliver")
         return await self.update(self.client.get_workflow_handle(so.process_id),  # type: ignore[no-any-return]
                                  OrderFulfilment.deliver, actor)
 

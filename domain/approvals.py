@@ -4,7 +4,7 @@ segregation of duties (SoD) and escalation. No I/O: the workflow and the API bot
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -367,10 +367,70 @@ class DecisionRecord(BaseModel):
     comment: str = ""
 
 
+class Withdrawal(BaseModel):
+    """A process withdrawing the document its approval is for (the requester's cancel, a lost opportunity).
+    The approval workflow decides it, so that it and the last decision are taken in one order: a withdrawal
+    taken before the last decision ends the approval, one after it comes too late."""
+
+    by: str  # who withdrew it: a username, or what did ("the opportunity")
+    document: str  # "claim EC-00012"
+    what: str = "cancel"  # the act, as the trail tells it
+    reason: str = ""  # why, when it is not the requester's own cancel
+    refused_when_late: bool = True  # after the last decision: refused (a claim) or goes on against the decided one
+    at: datetime | None = None  # when the approval workflow took it
+
+
 class ApprovalOutcome(BaseModel):
     approved: bool
     decisions: list[DecisionRecord] = []
     rejected_at_step: int | None = None
+    decided_at: datetime | None = None  # when the last decision was taken
+    withdrawn: Withdrawal | None = None  # set when a withdrawal ended the approval before its last decision
+
+
+def _when(at: datetime | None) -> str:
+    return f" at {at:%Y-%m-%d %H:%M:%S} UTC" if at is not None else ""
+
+
+def _noun(document: str) -> str:
+    """"claim EC-00012" -> "claim"; "sales order SO-00003" -> "sales order"."""
+    return document.rsplit(" ", 1)[0] if " " in document else document
+
+
+def withdrawn_refusal(w: Withdrawal) -> str:
+    """The 409 for a decision (or a claim, a hand-on) that comes after the withdrawal was taken."""
+    why = f" ({w.reason})" if w.reason else ""
+    return f"{w.document} was withdrawn by {w.by}{_when(w.at)}{why}; nothing left to decide"
+
+
+def withdrawn_note(w: Withdrawal) -> str:
+    """What the trail says of the tasks a withdrawal closed."""
+    why = f": {w.reason}" if w.reason else ""
+    return f"withdrawn by {w.by}{why}"[:500]
+
+
+def _last(outcome: ApprovalOutcome) -> tuple[str, str]:
+    verb = "approved" if outcome.approved else "rejected"
+    who = outcome.decisions[-1].decided_by if outcome.decisions else "its approvers"
+    return verb, who
+
+
+def late_withdrawal_refusal(w: Withdrawal, outcome: ApprovalOutcome) -> str:
+    """The 409 for a withdrawal the approval took after its last decision."""
+    verb, who = _last(outcome)
+    article = "an" if verb[0] in "aeiou" else "a"
+    return (f"{w.document} was {verb} by {who}{_when(outcome.decided_at)}; {article} {verb} {_noun(w.document)} "
+            f"can no longer be cancelled")
+
+
+def late_withdrawal_note(w: Withdrawal, outcome: ApprovalOutcome) -> str:
+    """What the trail says of a withdrawal that came after the last decision."""
+    verb, _ = _last(outcome)
+    last = "the final approval" if outcome.approved else "the rejection"
+    who = f"{w.by}'s {w.what}" + (f" ({w.reason})" if w.reason else "")
+    if w.refused_when_late:
+        return f"{who} came after {last} and was refused"[:500]
+    return f"{who} came after {last}; it goes on against the {verb} {_noun(w.document)}"[:500]
 
 
 class TaskChange(BaseModel):

@@ -104,7 +104,7 @@ def check_progress(state: ProductionState, p: ProgressIn) -> ProductionState:
     if state.status == "waiting_material":
         raise Conflict(f"production order {state.number} is not released yet: {state.wait_reason or 'waiting for material'}")
     if state.status != "released":
-        raise Conflict(f"production order {state.number} is {state.status}")
+        raise Conflict(f"production order {state.number} is {state.status}; only a released order takes progress")
     done = state.completed_qty + p.completed_qty
     if done > state.qty:
         raise Conflict(f"production order {state.number}: {_fmt(p.completed_qty)} more would make {_fmt(done)} of "

@@ -92,7 +92,8 @@ def apply_receipt(order: OrderState, receipt: list[ReceiptLineIn]) -> OrderState
             raise Invalid(f"{r.sku} is not on purchase order {order.number}")
         open_qty = line.qty - line.received_qty
         if r.qty > open_qty:
-            raise Conflict(f"over-receipt of {r.sku}: {qty_str(r.qty)} received but only {qty_str(open_qty)} still open")
+            raise Conflict(f"over-receipt of {r.sku}: {qty_str(r.qty)} to receive, but only {qty_str(open_qty)} of "
+                           f"the {qty_str(line.qty)} ordered are still open ({qty_str(line.received_qty)} received)")
         line.received_qty += r.qty
     return order.model_copy(update={"lines": [by_sku[ln.sku] for ln in order.lines]})
 

@@ -9,7 +9,7 @@ Children: none. Cancelled by its parent (the requester withdrew): open tasks are
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -35,6 +35,10 @@ async def start_approval(req: rules.ApprovalRequest, child_id: str, *, customer:
 _SAFE = {"cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED}
 
 
+class _Withdrawn(Exception):
+    """Raised inside run() where it next looks, once a withdrawal was taken: the approval ends there."""
+
+
 @workflow.defn
 class Approval:
     def __init__(self) -> None:
@@ -47,19 +51,33 @@ class Approval:
         self.decisions: list[rules.DecisionRecord] = []
         self.seq = 0
         self.withdrawn = False  # the parent cancelled the request: its tasks are closing
+        self.withdrawal: rules.Withdrawal | None = None  # taken before the last decision: it ends the approval
+        self.last = False  # the step under way is the chain's last
+        self.final_at: datetime | None = None  # when the last decision (an approve of the last step, a reject) came
 
     @workflow.run
     async def run(self, req: rules.ApprovalRequest) -> rules.ApprovalOutcome:
         self.req = req
         try:
-            for step in req.steps:
+            for n, step in enumerate(req.steps):
+                self.last = n == len(req.steps) - 1
                 decision = await self._step(step)
                 if decision.decision == "reject":
                     await workflow.wait_condition(workflow.all_handlers_finished)
                     return rules.ApprovalOutcome(approved=False, decisions=self.decisions,
-                                                 rejected_at_step=step.index)
+                                                 rejected_at_step=step.index, decided_at=self.final_at)
+                if self.withdrawal is not None:  # taken while this (not the last) decision was being recorded
+                    raise _Withdrawn
             await workflow.wait_condition(workflow.all_handlers_finished)
-            return rules.ApprovalOutcome(approved=True, decisions=self.decisions)
+            return rules.ApprovalOutcome(approved=True, decisions=self.decisions, decided_at=self.final_at)
+        except _Withdrawn:
+            # Withdrawn before the last decision: a decision being recorded finishes first (it came first), then
+            # the open tasks close, and the parent gets the withdrawal back as the outcome.
+            assert self.withdrawal is not None
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            await run(ApprovalActivities.close_open_tasks, workflow.info().workflow_id, "cancelled",
+                      rules.withdrawn_note(self.withdrawal), self.withdrawal.by, **_SAFE)
+            return rules.ApprovalOutcome(approved=False, decisions=self.decisions, withdrawn=self.withdrawal)
         except asyncio.CancelledError:
             # From here on nothing more is decided; a decision being recorded right now finishes first,
             # so its approver gets a true answer.
@@ -74,6 +92,7 @@ class Approval:
         self.step, self.assignee, self.deciding, self.decided = step, None, None, None
         self.task_id = str(workflow.uuid4())
         routed = await self._deputy_for(step)
+        self._halt_if_withdrawn()
         if routed is not None:
             step = self.step = routed.step
         await run(ApprovalActivities.open_task, rules.TaskSpec(
@@ -81,13 +100,15 @@ class Approval:
             process_type=self.req.process_type, title=self.req.title, business_key=self.req.business_key,
             amount=self.req.amount, requester=self.req.requester, step=step, priority=self.req.priority,
             due_hours=step.sla_hours), **_SAFE)
+        self._halt_if_withdrawn()
         if routed is not None:
             await self._change("routed to deputy", detail=routed.reason)
         reminded = False
         while True:
             sla = timedelta(hours=self.step.sla_hours)
             try:
-                await workflow.wait_condition(lambda: self.decided is not None, timeout=sla)
+                await workflow.wait_condition(self._decided_or_withdrawn, timeout=sla)
+                self._halt_if_withdrawn()
                 assert self.decided is not None
                 return self.decided
             except TimeoutError:
@@ -96,15 +117,19 @@ class Approval:
                 if not reminded:
                     reminded = True
                     await self._change("reminded", detail=f"not decided within {self.step.sla_hours} h")
+                    self._halt_if_withdrawn()
                     continue
                 target = await run(ApprovalActivities.escalation_target, self.step, self._excluded(),
                                    self._later(), **_SAFE)
+                self._halt_if_withdrawn()
                 if target is None:
                     await self._change("escalated", detail="overdue, and there is no one higher to escalate to")
-                    await workflow.wait_condition(lambda: self.decided is not None)
+                    await workflow.wait_condition(self._decided_or_withdrawn)
+                    self._halt_if_withdrawn()
                     assert self.decided is not None
                     return self.decided
                 routed = await self._deputy_for(target)
+                self._halt_if_withdrawn()
                 escalated_to = target.candidate_user or target.candidate_role
                 if routed is not None:
                     target = routed.step
@@ -114,6 +139,27 @@ class Approval:
                                    clear_assignee=True, due_hours=target.sla_hours)
                 if routed is not None:
                     await self._change("routed to deputy", detail=routed.reason)
+                self._halt_if_withdrawn()
+
+    def _decided_or_withdrawn(self) -> bool:
+        return self.decided is not None or (self.withdrawal is not None and self.deciding is None)
+
+    def _halt_if_withdrawn(self) -> None:
+        """Ends the approval here if it was withdrawn, unless a decision is being recorded (it came first: it
+        lands, and the approval ends right after it)."""
+        if self.withdrawal is not None and self.deciding is None:
+            raise _Withdrawn
+
+    @workflow.signal
+    def withdraw(self, w: rules.Withdrawal) -> None:
+        """From the parent: its document is withdrawn (the requester cancelled it, its opportunity was lost).
+        Taken only before the last decision (a last decision being recorded counts as taken): then no more
+        decisions are taken, and the approval ends with the open tasks closed and the withdrawal as its outcome.
+        After the last decision it is ignored: the parent sees the decision in the outcome and answers its
+        caller (a 409 for a claim's cancel). Signals and Updates are taken in one order here, so exactly one of
+        a withdrawal and the last decision wins."""
+        if self.withdrawal is None and self.final_at is None and not self.withdrawn:
+            self.withdrawal = w.model_copy(update={"at": workflow.now()})
 
     async def _deputy_for(self, step: rules.ChainStep) -> rules.DeputyRoute | None:
         """The step re-addressed to the deputy of its named approver, who is out of office today; None
@@ -147,8 +193,13 @@ class Approval:
     def _open(self, task_id: str) -> rules.ChainStep:
         if self.withdrawn:
             raise Conflict("the request was withdrawn; this task is no longer open")
-        if self.step is None or task_id != self.task_id or self.deciding is not None:
-            raise Conflict("this task is already decided or no longer open")
+        if self.withdrawal is not None:
+            raise Conflict(rules.withdrawn_refusal(self.withdrawal))
+        if self.step is None or task_id != self.task_id:
+            raise Conflict("this task is already decided; the approval has moved on")
+        if self.deciding is not None:
+            verb = "approved" if self.deciding.decision == "approve" else "rejected"
+            raise Conflict(f"this task is already {verb} by {self.deciding.actor.username}")
         return self.step
 
     def _check_decide(self, cmd: rules.DecideCommand) -> None:
@@ -167,6 +218,8 @@ class Approval:
         self._check_decide(cmd)
         assert self.step is not None
         self.deciding = cmd
+        if cmd.decision == "reject" or self.last:
+            self.final_at = workflow.now()  # from here on a withdrawal comes too late
         record = rules.DecisionRecord(step=self.step.index, role=self.step.label, decided_by=cmd.actor.username,
                                       decision=cmd.decision, comment=cmd.comment)
         self.seq += 1

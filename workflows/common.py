@@ -9,10 +9,11 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ApplicationError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.approvals import ApprovalOutcome
+    from activities.approvals import ApprovalActivities
+    from domain.approvals import ApprovalOutcome, Withdrawal, late_withdrawal_note
     from domain.errors import Conflict, DomainError, Forbidden
 
 PROCESS_TYPE = SearchAttributeKey.for_keyword("ProcessType")
@@ -100,22 +101,47 @@ async def register_search_attributes(client: object) -> list[str]:
 WITHDRAWABLE = ("submitted", "pending_approval")
 
 
-def check_withdraw(actor: Any, requester: str, status: str, already: bool, document: str) -> None:
+def check_withdraw(actor: Any, requester: str, status: str, cancel_by: str | None, document: str) -> None:
     """May `actor` withdraw the document? Its requester (or an admin), while it awaits approval;
-    refusals fail the Update at once (403 / 409)."""
+    refusals fail the Update at once (403 / 409) and say the document's real state."""
     try:
         if actor.username != requester and "admin" not in actor.roles:
-            raise Forbidden(f"only the requester (or an admin) can cancel {document}")
-        if status not in WITHDRAWABLE or already:
-            raise Conflict(f"{document} is {status}; only a pending one can be cancelled")
+            raise Forbidden(f"only {requester} (the requester) or an admin can cancel {document}")
+        if cancel_by is not None:
+            raise Conflict(f"a cancel of {document} was already requested by {cancel_by}; it is being decided")
+        if status not in WITHDRAWABLE:
+            noun = document.rsplit(" ", 1)[0]
+            raise Conflict(f"{document} is {status}; only a {noun} pending approval can be cancelled")
     except DomainError as e:
         raise refusal(e) from None
 
 
-async def approval_or_withdrawal(child: Any, withdrawn: Callable[[], bool]) -> ApprovalOutcome | None:
-    """Wait for the approval child, or for the requester's withdrawal (None). A withdrawal accepted
-    while the last decision was landing wins too: the requester asked first."""
+WITHDRAW_PATCH = "withdraw-through-approval"
+
+
+async def approval_or_withdrawal(child: Any, withdrawn: Callable[[], bool],
+                                 withdrawal: Callable[[], Withdrawal]) -> ApprovalOutcome | None:
+    """Wait for the approval child, or for the document's withdrawal (None).
+
+    The approval child decides between a withdrawal and its last decision (`Approval.withdraw`), so exactly one
+    wins: a withdrawal it takes first ends it (None here); one that comes after its last decision (or after the
+    child closed) gets the decided outcome back, with the late withdrawal on the trail. The caller tells its own
+    caller: a claim's cancel fails with `late_withdrawal_refusal`. Before the patch the withdrawal cancelled the
+    child and won even over a decision landing at that moment."""
     await workflow.wait_condition(lambda: child.done() or withdrawn())
+    if withdrawn() and workflow.patched(WITHDRAW_PATCH):
+        w = withdrawal()
+        if not child.done():
+            try:
+                await child.signal("withdraw", w)
+            except FailureError:
+                pass  # the approval closed meanwhile: its last decision came first
+        outcome: ApprovalOutcome = await child
+        if outcome.withdrawn is not None:
+            return None
+        await run(ApprovalActivities.note_late_withdrawal, child.id, w.by, late_withdrawal_note(w, outcome),
+                  w.refused_when_late)
+        return outcome
     if withdrawn() and not child.done():
         child.cancel()
         try:
@@ -124,8 +150,8 @@ async def approval_or_withdrawal(child: Any, withdrawn: Callable[[], bool]) -> A
             pass
     if withdrawn():
         return None
-    outcome: ApprovalOutcome = child.result()
-    return outcome
+    result: ApprovalOutcome = child.result()
+    return result
 
 
 # --- task queues per area -------------------------------------------------------------------------

@@ -8,6 +8,8 @@ Children: Approval."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -27,7 +29,10 @@ class ExpenseClaim:
         self.status = "submitted"
         self.recorded = False
         self.cancel_by: str | None = None
+        self.cancel_refused: str | None = None  # the 409 for a cancel that came after the last decision
+        self.ending: str | None = None  # the status being written as the claim ends
         self.paid_by: str | None = None
+        self.paid_at: datetime | None = None
 
     @workflow.run
     async def run(self, draft: ClaimDraft) -> str:
@@ -42,9 +47,12 @@ class ExpenseClaim:
                                                  f"{draft.total} {draft.currency}",
                                            amount=draft.total, requester=draft.requester, steps=steps),
             f"{wf_id}/approval")
-        outcome = await approval_or_withdrawal(child, lambda: self.cancel_by is not None)
+        outcome = await approval_or_withdrawal(child, lambda: self.cancel_by is not None, self._withdrawal)
         if outcome is None:
             return await self._finish("cancelled")
+        if self.cancel_by is not None:  # the approval took its last decision before the cancel: refused
+            self.cancel_refused = approval_rules.late_withdrawal_refusal(self._withdrawal(), outcome)
+            self.cancel_by = None
         if not outcome.approved:
             return await self._finish("rejected")
         self.status = "approved"  # from here on a cancel is refused (Conflict)
@@ -58,8 +66,13 @@ class ExpenseClaim:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
 
+    def _withdrawal(self) -> approval_rules.Withdrawal:
+        assert self.draft is not None and self.cancel_by is not None
+        return approval_rules.Withdrawal(by=self.cancel_by, document=f"claim {self.draft.number}")
+
     async def _finish(self, status: str) -> str:
         assert self.draft is not None
+        self.ending = status
         set_stage(status)
         await run(ExpenseActivities.set_claim_status, self.draft.number, workflow.info().workflow_id, status,
                   status, None, True)
@@ -75,9 +88,13 @@ class ExpenseClaim:
 
     @workflow.update
     async def cancel(self, actor: approval_rules.Actor) -> str:
+        """Withdraws the claim through its approval, which takes it or its last decision first: a cancel that
+        comes after the last decision fails (409) and is on the trail."""
         self._check_cancel(actor)
         self.cancel_by = actor.username
-        await workflow.wait_condition(lambda: self.status == "cancelled")
+        await workflow.wait_condition(lambda: self.status == "cancelled" or self.cancel_refused is not None)
+        if self.status != "cancelled" and self.cancel_refused is not None:
+            raise refusal(Conflict(self.cancel_refused))
         return self.status
 
     @cancel.validator
@@ -86,13 +103,13 @@ class ExpenseClaim:
 
     def _check_cancel(self, actor: approval_rules.Actor) -> None:
         assert self.draft is not None
-        check_withdraw(actor, self.draft.requester, self.status, self.cancel_by is not None,
+        check_withdraw(actor, self.draft.requester, self.ending or self.status, self.cancel_by,
                        f"claim {self.draft.number}")
 
     @workflow.update
     async def pay(self, actor: approval_rules.Actor) -> str:
         self._check_pay(actor)
-        self.paid_by = actor.username
+        self.paid_by, self.paid_at = actor.username, workflow.now()
         await workflow.wait_condition(lambda: self.status == "paid")
         return self.status
 
@@ -107,8 +124,13 @@ class ExpenseClaim:
                 raise Forbidden("only finance can pay a claim")
             if actor.username == self.draft.requester:
                 raise Forbidden("nobody pays their own claim")
-            if self.status != "approved" or self.paid_by is not None:
-                raise Conflict(f"claim {self.draft.number} is {self.status}; only an approved claim can be paid")
+            if self.paid_by is not None:
+                state = "already paid" if self.status == "paid" else "being paid"
+                on = f" on {self.paid_at:%Y-%m-%d %H:%M} UTC" if self.paid_at else ""
+                raise Conflict(f"claim {self.draft.number} is {state} (by {self.paid_by}{on}); nothing more to pay")
+            if self.status != "approved":
+                raise Conflict(f"claim {self.draft.number} is {self.ending or self.status}; only an approved claim "
+                               "can be paid")
         except DomainError as e:
             raise refusal(e) from None
 

@@ -71,10 +71,13 @@ class OrderFulfilment:
                         process_id=wf_id, process_type="sales_order", business_key=order.number,
                         title=f"Sales order {order.number} over the customer's credit", amount=order.total,
                         requester=order.owner, steps=steps), f"{wf_id}/credit-approval", salesperson=order.owner)
-                # A cancel while finance decides withdraws the approval (its task closes) and the order.
-                outcome = await approval_or_withdrawal(child, lambda: self.cancel_by is not None)
-                if outcome is None or not outcome.approved:
-                    return await self._close("cancelled" if outcome is None else "rejected")
+                # A cancel while finance decides withdraws the approval (its task closes) and the order; one that
+                # comes after finance's last decision cancels the approved order (the trail says so).
+                outcome = await approval_or_withdrawal(child, lambda: self.cancel_by is not None, lambda: (
+                    approval_rules.Withdrawal(by=self.cancel_by or "", document=f"sales order {order.number}",
+                                              refused_when_late=False)))
+                if outcome is None or not outcome.approved or self.cancel_by is not None:
+                    return await self._close("cancelled" if outcome is None or outcome.approved else "rejected")
         self.recorded = True
         self.short = await run(SalesActivities.reserve_sales_order, order.number, wf_id)
         if not workflow.patched("order-to-cost"):  # started before production existed: it only waits
@@ -170,8 +173,13 @@ class OrderFulfilment:
                 raise Forbidden(f"only {self.order.owner} (the salesperson), a sales manager or an admin can cancel "
                                 f"sales order {self.order.number}")
             if self.cancel_by is not None:  # a cancel during reservation is honoured right after it
-                raise Conflict(f"sales order {self.order.number} is {self.status}")
-            if self.supply_ordered or self.deliver_by is not None or self.status == "completed":
+                raise Conflict(f"a cancel of sales order {self.order.number} was already requested by "
+                               f"{self.cancel_by}; it is being done")
+            if self.status == "completed" or self.deliver_by is not None:
+                raise Conflict(f"sales order {self.order.number} is "
+                               f"{'delivered' if self.status == 'completed' else 'being delivered'}; "
+                               "only an order not yet delivered can be cancelled")
+            if self.supply_ordered:
                 raise Conflict(f"sales order {self.order.number} is {self.status}: production and purchasing are "
                                f"under way for it, so it can no longer be cancelled")
         except DomainError as e:
@@ -194,7 +202,14 @@ class OrderFulfilment:
             if actor.username != self.order.owner and not {"warehouse", "admin"} & set(actor.roles):
                 raise Forbidden(f"only the warehouse, {self.order.owner} (the salesperson) or an admin can deliver "
                                 f"sales order {self.order.number}")
-            if self.status != "ready to deliver" or self.deliver_by is not None or self.cancel_by is not None:
+            if self.deliver_by is not None:
+                raise Conflict(f"sales order {self.order.number} is already "
+                               f"{'delivered' if self.status == 'completed' else 'being delivered'} (by "
+                               f"{self.deliver_by}); nothing more to deliver")
+            if self.cancel_by is not None:
+                raise Conflict(f"sales order {self.order.number} is being cancelled (by {self.cancel_by}); "
+                               "it can no longer be delivered")
+            if self.status != "ready to deliver":
                 detail = ", ".join(f"{sku} short {q}" for sku, q in self.short.items())
                 raise Conflict(f"sales order {self.order.number} is {self.status}"
                                + (f" ({detail})" if detail and self.status == "waiting for supply" else "")

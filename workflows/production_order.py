@@ -190,8 +190,11 @@ class ProductionOrder:
                 process_id=wf_id, process_type="production_order", business_key=self.ref.number,
                 title=f"Change {self.ref.number} ({self.ref.sku}): {what}. {c.reason}"[:200],
                 amount=None, requester=cmd.actor.username, steps=steps), f"{wf_id}/change-{n}")
-            outcome = await approval_or_withdrawal(child, lambda: self.state is not None
-                                                   and self.state.status == "completed")
+            outcome = await approval_or_withdrawal(
+                child, lambda: self.state is not None and self.state.status == "completed",
+                lambda: approval_rules.Withdrawal(by="the shop floor", document=f"production order {self.ref.number}"
+                                                  if self.ref else "production order", what="completion",
+                                                  reason="the order is completed", refused_when_late=False))
             if outcome is not None and outcome.approved:
                 try:
                     new = await run(ProductionActivities.apply_change, self.ref.number, c, f"{wf_id}:change:{n}")

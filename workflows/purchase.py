@@ -36,6 +36,8 @@ class Purchase:
         self.order: rules.OrderState | None = None
         self.receipts = 0
         self.cancel_by: str | None = None
+        self.cancel_refused: str | None = None  # the 409 for a cancel that came after the last decision
+        self.ending: str | None = None  # the status being written as the requisition ends
 
     @workflow.run
     async def run(self, draft: rules.RequisitionDraft) -> str:
@@ -50,9 +52,12 @@ class Purchase:
                                                  f"{draft.total}",
                                            amount=draft.total, requester=draft.requester, steps=steps),
             f"{wf_id}/approval")
-        outcome = await approval_or_withdrawal(child, lambda: self.cancel_by is not None)
+        outcome = await approval_or_withdrawal(child, lambda: self.cancel_by is not None, self._withdrawal)
         if outcome is None:
             return await self._close("cancelled")
+        if self.cancel_by is not None:  # the approval took its last decision before the cancel: refused
+            self.cancel_refused = approval_rules.late_withdrawal_refusal(self._withdrawal(), outcome)
+            self.cancel_by = None
         if not outcome.approved:
             return await self._close("rejected")
         self.status = "approved"  # from here on a cancel is refused (Conflict)
@@ -91,8 +96,13 @@ class Purchase:
     def _received(self) -> bool:
         return self.order is not None and self.order.fully_received
 
+    def _withdrawal(self) -> approval_rules.Withdrawal:
+        assert self.draft is not None and self.cancel_by is not None
+        return approval_rules.Withdrawal(by=self.cancel_by, document=f"requisition {self.draft.number}")
+
     async def _close(self, status: str) -> str:
         assert self.draft is not None
+        self.ending = status
         set_stage(status)
         await run(PurchaseActivities.set_requisition_status, self.draft.number, workflow.info().workflow_id,
                   status, status, True)
@@ -139,17 +149,21 @@ class Purchase:
             if placing:
                 return None
             if self.order is None:
-                raise Conflict(f"requisition {self.draft.number if self.draft else ''} has no purchase order yet "
-                               f"({self.status})")
+                raise Conflict(f"requisition {self.draft.number if self.draft else ''} is {self.ending or self.status} "
+                               "and has no purchase order; goods are received only once it is ordered")
             return rules.apply_receipt(self.order, cmd.lines)
         except DomainError as e:
             raise refusal(e) from None
 
     @workflow.update
     async def cancel(self, actor: approval_rules.Actor) -> str:
+        """Withdraws the requisition through its approval, which takes it or its last decision first: a cancel
+        that comes after the last decision fails (409) and is on the trail."""
         self._check_cancel(actor)
         self.cancel_by = actor.username
-        await workflow.wait_condition(lambda: self.status == "cancelled")
+        await workflow.wait_condition(lambda: self.status == "cancelled" or self.cancel_refused is not None)
+        if self.status != "cancelled" and self.cancel_refused is not None:
+            raise refusal(Conflict(self.cancel_refused))
         return self.status
 
     @cancel.validator
@@ -158,7 +172,7 @@ class Purchase:
 
     def _check_cancel(self, actor: approval_rules.Actor) -> None:
         assert self.draft is not None
-        check_withdraw(actor, self.draft.requester, self.status, self.cancel_by is not None,
+        check_withdraw(actor, self.draft.requester, self.ending or self.status, self.cancel_by,
                        f"requisition {self.draft.number}")
 
     @workflow.query

@@ -64,7 +64,7 @@ class Quotation:
         if self.rec.discount_steps:
             set_stage("discount approval")
             approved = await self._approved(self.rec.discount_steps, "discount", f"{wf_id}/discount-approval")
-            if approved is None:
+            if approved is None or (approved and self.withdrawn is not None):  # withdrawn (after approval too)
                 return await self._close("rejected", self.withdrawn or "")
             if not approved:
                 return await self._close("rejected", "the sales manager did not approve the discount")
@@ -110,7 +110,13 @@ class Quotation:
             process_id=workflow.info().workflow_id, process_type="quotation", business_key=self.draft.number,
             title=title, amount=r.total, requester=self.draft.created_by, steps=steps), child_id,
             customer=r.customer, salesperson=r.owner)
-        outcome = await approval_or_withdrawal(child, lambda: what == "discount" and self.withdrawn is not None)
+        # The approval decides between the withdrawal and its last decision: a decision after it is refused,
+        # one before it stands on the trail and the quotation is withdrawn once approved.
+        outcome = await approval_or_withdrawal(
+            child, lambda: what == "discount" and self.withdrawn is not None,
+            lambda: approval_rules.Withdrawal(by="the opportunity", document=f"quotation {self.draft.number}"
+                                              if self.draft else "quotation", what="withdrawal",
+                                              reason=self.withdrawn or "", refused_when_late=False))
         return None if outcome is None else outcome.approved
 
     def _answered(self) -> bool:
@@ -170,7 +176,10 @@ class Quotation:
                 raise Forbidden(f"only {self.rec.owner} (the salesperson), a sales manager or an admin can record "
                                 "the customer's answer")
             if self.answer is not None:
-                raise Conflict(f"quotation {self.draft.number} is already {self.status.replace('_', ' ')}")
+                # The answer counts before the status moves on: say the answer, not a status still "sent".
+                raise Conflict(f"quotation {self.draft.number} is already "
+                               f"{'accepted' if self.answer == 'accept' else 'rejected'} (by {self.answered_by}); "
+                               "only a sent quotation can be answered")
             if self.accepting:
                 raise Conflict(f"the customer's acceptance of quotation {self.draft.number} is being recorded")
             if self.withdrawn is not None:

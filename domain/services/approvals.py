@@ -137,16 +137,32 @@ def apply_change(session: Session, change: TaskChange) -> None:
     session.flush()
 
 
-def close_open_tasks(session: Session, workflow_id: str, status: str, reason: str) -> int:
+def close_open_tasks(session: Session, workflow_id: str, status: str, reason: str, actor: str = "system") -> int:
     tasks = session.execute(select(Task).where(Task.workflow_id == workflow_id, Task.status == "open")).scalars()
     n = 0
     now = utcnow()
     for task in tasks:
         task.status, task.closed_at = status, now
-        _event(session, task.id, status, "system", reason, f"{task.id}:close:{status}")
+        _event(session, task.id, status, actor, reason, f"{task.id}:close:{status}")
+        if task.kind == "approval" and status == "cancelled":
+            processes.note(session, task.process_id, f"approval: {task.step_label}", reason)
         n += 1
     session.flush()
     return n
+
+
+def note_late_withdrawal(session: Session, workflow_id: str, actor: str, detail: str, refused: bool) -> None:
+    """A withdrawal that came after the approval's last decision, on the trail of its last task (once)."""
+    key = f"{workflow_id}:late-withdrawal"
+    if session.execute(select(TaskEvent.id).where(TaskEvent.idempotency_key == key)).first():
+        return
+    task = session.execute(select(Task).where(Task.workflow_id == workflow_id)
+                           .order_by(Task.created_at.desc(), Task.id.desc()).limit(1)).scalar_one_or_none()
+    if task is None:
+        raise NotFound(f"no task of approval {workflow_id}")
+    _event(session, task.id, "withdrawal refused" if refused else "withdrawal late", actor, detail, key)
+    processes.note(session, task.process_id, f"approval: {task.step_label}", detail)
+    session.flush()
 
 
 def trail(session: Session, process_id: str) -> list[dict[str, Any]]:

@@ -293,7 +293,7 @@ def deliver(session: Session, so_number: str, *, actor: str, key: str) -> dict[s
         if so is None:
             raise NotFound(f"no sales order {so_number}")
         if so.status != "in_fulfilment":
-            raise Conflict(f"sales order {so_number} is {so.status}")
+            raise Conflict(f"sales order {so_number} is {so.status}; only an order in fulfilment can be delivered")
         short = [ln.sku for ln in so.lines if ln.reserved_qty < ln.qty]
         if short:
             raise Conflict(f"sales order {so_number} cannot be delivered yet: {', '.join(short)} not all in stock")

@@ -127,6 +127,63 @@ class Recorder:
         await self.save("expense_claim_cancelled", pid)
         await self.save("approval_cancelled", f"{pid}/approval")
 
+    async def claim_withdrawn_through_its_approval_after_one_step(self) -> None:
+        """Issue 15: the cancel goes to the approval (withdraw signal), which closes grace's task and ends."""
+        number = (await self.p.submit_expense_claim("erin", claim_lines("2500")))["claim_id"]
+        await approve_chain(self.p, self.db, number, ["frank"])
+        await open_task_for(self.db, number)  # grace's
+        await self.p.cancel_expense_claim(actor(self.db, "erin"), number)
+        pid = expense_process_id(number)
+        await self.save("expense_claim_withdrawn_through_approval", pid)
+        await self.save("approval_withdrawn_after_one_step", f"{pid}/approval")
+
+    async def claim_cancel_refused_after_the_last_approval(self) -> None:
+        """Issue 15: a cancel and the last approval at once, until the approval takes the approval first and the
+        cancel after it (refused, on the trail); the claim is then paid."""
+        from domain.errors import Conflict
+
+        for _ in range(40):
+            number = (await self.p.submit_expense_claim("erin", claim_lines("800")))["claim_id"]
+            task = await open_task_for(self.db, number)
+            d, c = await asyncio.gather(self.p.decide(actor(self.db, "frank"), task.id, "approve", "ok"),
+                                        self.p.cancel_expense_claim(actor(self.db, "erin"), number),
+                                        return_exceptions=True)
+            if isinstance(c, Conflict) and "can no longer be cancelled" in str(c):
+                await eventually(self.db, claim_is(number, "approved"))
+                await self.p.pay_expense_claim(actor(self.db, "grace"), number)
+                pid = expense_process_id(number)
+                await self.save("expense_claim_cancel_refused_late", pid)
+                await self.save("approval_withdrawal_too_late", f"{pid}/approval")
+                return
+            if not isinstance(d, BaseException):  # approved, the cancel refused at once: pay it to close it
+                await eventually(self.db, claim_is(number, "approved"))
+                await self.p.pay_expense_claim(actor(self.db, "grace"), number)
+        raise AssertionError("the race never went the late way in 40 tries")
+
+    async def purchase_withdrawn_through_its_approval(self) -> None:
+        out = await self.p.submit_requisition("dave", [RequisitionLineIn(sku="BOLT-M8", qty=Decimal(100),
+                                                                         est_unit_price=Decimal("0.15"))],
+                                              "bolts", None)
+        number = out["requisition_id"]
+        await open_task_for(self.db, number)
+        await self.p.cancel_requisition(actor(self.db, "dave"), number)
+        await self.save("purchase_withdrawn_through_approval", purchase_process_id(number))
+
+    async def quotation_withdrawn_during_its_discount_approval(self) -> None:
+        lead = crm.LeadIn(company="Soylent Corp", contact="Sol Roth", email="sol@soylent.example",
+                          source="referral", estimated_value=Decimal("5000"))  # type: ignore[arg-type]
+        lead_no = (await self.p.create_lead("alice", lead, "alice"))["lead_id"]
+        alice = actor(self.db, "alice")
+        opp = await self.p.qualify_lead(crm.QualifyCommand(actor=alice, decision="qualified"), lead_no)
+        assert opp is not None
+        lines = [sales.QuotationLineIn(sku="FAN-200", qty=Decimal(10), unit_price=Decimal(500),
+                                       discount_pct=Decimal(25))]
+        number = (await self.p.create_quotation("alice", opp, lines, 14, Decimal(0)))["quotation_id"]
+        await open_task_for(self.db, number)  # the sales manager's
+        await self.p.lose_opportunity(alice, opp, "went quiet")
+        await eventually(self.db, lambda s: sales_svc.quotation(s, number).status == "rejected")
+        await self.save("quotation_withdrawn_during_discount_approval", quotation_process_id(number))
+
     async def claim_reminded_then_escalated(self) -> None:
         db = self.db
         number = (await self.p.submit_expense_claim("erin", claim_lines("500")))["claim_id"]
@@ -232,7 +289,10 @@ class Recorder:
 # The ones that skip time first: a refused update can stop the test server skipping.
 SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_reminded_then_escalated",
              "lead_reminded_qualified_then_lost", "claim_approved_by_three_and_paid", "claim_cancelled",
-             "purchase_rejected", "quotation_discount_and_credit_approved", "order_made_late_changed_and_delivered"]
+             "purchase_rejected", "quotation_discount_and_credit_approved", "order_made_late_changed_and_delivered",
+             # issue 15: withdrawals through the approval (no time skipped)
+             "claim_withdrawn_through_its_approval_after_one_step", "claim_cancel_refused_after_the_last_approval",
+             "purchase_withdrawn_through_its_approval", "quotation_withdrawn_during_its_discount_approval"]
 
 
 async def main(only: list[str]) -> None:

@@ -102,7 +102,7 @@ def test_partial_then_full_receipt() -> None:
 
 def test_over_receipt_is_a_conflict_and_changes_nothing() -> None:
     o = apply_receipt(order(), [rcv("MOTOR-200W", "8")])
-    with pytest.raises(Conflict, match="over-receipt of MOTOR-200W: 3 received but only 2 still open"):
+    with pytest.raises(Conflict, match=r"over-receipt of MOTOR-200W: 3 to receive, but only 2 of the 10 ordered are still open \(8 received\)"):
         apply_receipt(o, [rcv("BOLT-M8", "10"), rcv("MOTOR-200W", "3")])
     assert received(o) == {"MOTOR-200W": Decimal(8), "BOLT-M8": Decimal(0)}
 
@@ -152,4 +152,5 @@ def test_over_receipt_message_reads_plain_numbers_for_database_scale() -> None:
                        unit_price=Decimal("12.5000"))])
     with pytest.raises(Conflict) as err:
         apply_receipt(o, [rcv("STEEL-SHEET", "25")])
-    assert str(err.value) == "over-receipt of STEEL-SHEET: 25 received but only 20 still open"
+    assert str(err.value) == ("over-receipt of STEEL-SHEET: 25 to receive, but only 20 of the 50 ordered are "
+                              "still open (30 received)")

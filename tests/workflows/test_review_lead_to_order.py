@@ -103,11 +103,11 @@ async def test_a_decision_arriving_while_a_withdrawn_approval_closes_its_tasks_i
     close = approvals_svc.close_open_tasks
     closing = threading.Event()
 
-    def slow_close(session, workflow_id, status, reason):
+    def slow_close(session, workflow_id, status, reason, *actor):
         if workflow_id.endswith("/discount-approval"):
             closing.set()
             time.sleep(1.0)
-        return close(session, workflow_id, status, reason)
+        return close(session, workflow_id, status, reason, *actor)
 
     monkeypatch.setattr(approvals_svc, "close_open_tasks", slow_close)
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
