@@ -6,10 +6,11 @@ from temporalio import activity
 
 from activities import business_errors
 from domain import approvals as approval_rules
+from domain import pricing as pricing_rules
 from domain import sales as rules
 from domain.db import Database
 from domain.schema import Customer
-from domain.services import approvals, processes, sales
+from domain.services import approvals, pricing, processes, sales
 
 
 class SalesActivities:
@@ -29,13 +30,21 @@ class SalesActivities:
             processes.start(s, process_id, "quotation", draft.number, title=f"Quotation {draft.number}",
                             owner=opp.owner, amount=q.total, customer=customer.name if customer else None,
                             parent_id=opp.process_id)
+            # The review it was recorded with decides (a retry gets the same chain); one recorded before
+            # reviews existed had only the discount rule.
+            review = pricing_rules.Review.model_validate(q.price_review) if q.price_review else None
             steps: list[approval_rules.ChainStep] = []
             if q.status == "pending_approval":
-                steps = approvals.chain_for(s, "quotation_discount", q.total, draft.created_by)
+                steps = (pricing.chain(s, review, q.total, draft.created_by) if review is not None
+                         else approvals.chain_for(s, "quotation_discount", q.total, draft.created_by))
             return rules.QuotationRecorded(status=q.status, total=q.total, customer_id=q.customer_id,
                                            owner=opp.owner, valid_until=q.valid_until, discount_steps=steps,
                                            customer=customer.name if customer else "", currency=q.currency,
-                                           max_discount_pct=q.max_discount_pct)
+                                           max_discount_pct=q.max_discount_pct,
+                                           review_reasons=review.reasons if review else [],
+                                           margin=review.margin if review else None,
+                                           margin_pct=review.margin_pct if review else None,
+                                           needs_cfo=bool(review and review.needs_cfo))
 
     @activity.defn
     @business_errors

@@ -28,6 +28,7 @@ from domain.services import approvals, common, org
 from domain.services import boms as boms_svc
 from domain.services import crm as crm_svc
 from domain.services import expenses as expenses_svc
+from domain.services import pricing as pricing_svc
 from domain.services import production as production_svc
 from domain.services import purchasing as purchasing_svc
 from domain.services import sales as sales_svc
@@ -227,8 +228,8 @@ class Platform:
             if opp.stage in crm.CLOSED_STAGES:
                 raise Conflict(f"opportunity {opp.number} is {opp.stage}; no more quotations on it")
             sales_svc.stock.items_by_sku(s, [ln.sku for ln in lines])
-            if sales.needs_discount_approval(lines):  # refuse now a discount nobody could approve
-                approvals.chain_for(s, "quotation_discount", priced.total, creator)
+            # Refuse now a price nobody could approve (a discount, a line under cost, a margin under the policy).
+            pricing_svc.chain(s, pricing_svc.review(s, lines), priced.total, creator)
             return common.next_number(s, "QT"), opp.process_id, org.actor(s, creator)
 
         number, process_id, actor = await self.write(allocate)

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from domain import accounting, crm
 from domain.approvals import PolicyTier, StepSpec
 from domain.manufacturing import BomIn, BomLineIn, WorkCentreIn
+from domain.pricing import PricingPolicy
 from domain.schema import Customer, Item, Role, Supplier, User, UserRole
-from domain.services import approvals, boms, ledger, org, stock
+from domain.services import approvals, boms, ledger, org, pricing, stock
 from domain.services import crm as crm_services
 
 ROLES: dict[str, str | None] = {
@@ -59,6 +60,14 @@ ITEMS: list[tuple[str, str, str, str, int, str, str, str, str | None, str]] = [
     ("FAN-HOUSING", "Fan housing", "manufactured", "45.00", 2, "0", "1", "0", None, "2"),
     ("FAN-200", "Industrial fan 200 W", "manufactured", "320.00", 3, "0", "1", "0", None, "5"),
 ]
+# What quotations are reviewed against (domain/pricing.py): item group and list price of what is sold.
+PRICE_LIST: dict[str, tuple[str, str | None]] = {
+    "FAN-200": ("fans", "500.00"), "FAN-HOUSING": ("fans", "70.00"), "MOTOR-200W": ("spares", "260.00"),
+    "BLADE-SET": ("spares", "30.00"), "BEARING-6204": ("spares", "5.00"), "BOLT-M8": ("spares", "0.50"),
+    "STEEL-SHEET": ("materials", None), "PAINT-RED": ("materials", None),
+}
+# The company's: at most 15 % under list, a margin of 15 % or more; under 0 % (a loss) the cfo approves too.
+PRICING = [PricingPolicy(max_below_list_pct=Decimal(15), min_margin_pct=Decimal(15), cfo_margin_pct=Decimal(0))]
 WORK_CENTRES = [("ASSEMBLY", "Final assembly", "40.00"), ("FABRICATION", "Sheet metal and paint", "35.00")]
 # Two levels, costed near the standard costs: a housing 28.85 material + 0.4 h × (35 + 5 overhead) = 44.85;
 # a fan 270.62 material + 1 h × (40 + 10 overhead) = 320.62.
@@ -81,6 +90,10 @@ BOMS = [
 @lru_cache
 def _demo_hash() -> str:
     return org.hash_password("demo")  # one argon2 hash for every demo user (they share the password)
+
+
+def _listed(price: str | None) -> Decimal | None:
+    return None if price is None else Decimal(price)
 
 
 def seed_reference(session: Session) -> None:
@@ -118,6 +131,7 @@ def load(session: Session) -> bool:
             PolicyTier(above=Decimal(above), steps=[StepSpec(kind=k, value=v) for k, v in steps])  # type: ignore[arg-type]
             for above, steps in tiers])
     crm_services.replace_rules(session, list(crm.DEFAULT_SCORING_RULES))
+    pricing.replace_policies(session, PRICING)
     suppliers = {}
     for name in SUPPLIERS:
         sup = Supplier(name=name, currency="USD")
@@ -129,7 +143,8 @@ def load(session: Session) -> bool:
     for sku, name, kind, cost, lead, safety, moq, multiple, supplier, _opening in ITEMS:
         session.add(Item(sku=sku, name=name, kind=kind, uom="ea", standard_cost=Decimal(cost), lead_time_days=lead,
                          safety_stock=Decimal(safety), min_order_qty=Decimal(moq), order_multiple=Decimal(multiple),
-                         default_supplier_id=suppliers[supplier] if supplier else None))
+                         default_supplier_id=suppliers[supplier] if supplier else None,
+                         item_group=PRICE_LIST[sku][0], list_price=_listed(PRICE_LIST[sku][1])))
     session.flush()
     for code, name, hourly in WORK_CENTRES:
         boms.create_work_centre(session, WorkCentreIn(code=code, name=name, hourly_cost=Decimal(hourly)))

@@ -2,10 +2,11 @@
 
 A child of the opportunity's LeadToOrder process, which starts it and may withdraw it (the
 opportunity was lost, or another of its quotations was accepted).
-Process: record and price → a discount above 10 % goes to the sales manager first (Approval child;
-rejected → rejected) → sent → the customer accepts before it expires (the salesperson is reminded
-two days before; unanswered at the end of its last valid day → expired) or rejects it with a reason
-→ credit check: an order over the customer's credit goes to finance (Approval child; rejected →
+Process: record and price → a discount above 10 %, a line under cost or too far under list, or a margin
+under the pricing policy goes to the sales manager first, and to the cfo after him under the policy's
+second margin threshold (Approval child; rejected → rejected) → sent → the customer accepts before it
+expires (the salesperson is reminded two days before; unanswered at the end of its last valid day →
+expired) or rejects it with a reason → credit check: an order over the customer's credit goes to finance (Approval child; rejected →
 rejected) → sales order created, opportunity won, its fulfilment started → accepted.
 Waits: on approvals, on the customer's answer (accept/reject Updates), on the validity timers, on the
 parent's withdrawal (signal).
@@ -62,12 +63,18 @@ class Quotation:
         self.rec = await run(SalesActivities.record_quotation, draft, wf_id)
         self.status, self.recorded = self.rec.status, True
         if self.rec.discount_steps:
-            set_stage("discount approval")
+            # Beside the discount rule, a price review (a line under cost or under list, a margin under the
+            # policy) may ask for it; the same Approval child, its chain says who (the cfo under the second
+            # margin threshold).
+            set_stage("discount approval" if self.rec.max_discount_pct > rules.DEFAULT_DISCOUNT_LIMIT
+                      else "price approval")
             approved = await self._approved(self.rec.discount_steps, "discount", f"{wf_id}/discount-approval")
             if approved is None or (approved and self.withdrawn is not None):  # withdrawn (after approval too)
                 return await self._close("rejected", self.withdrawn or "")
             if not approved:
-                return await self._close("rejected", "the sales manager did not approve the discount")
+                return await self._close("rejected", "the sales manager did not approve the discount"
+                                         if self.rec.max_discount_pct > rules.DEFAULT_DISCOUNT_LIMIT
+                                         else "the price was not approved")
             # The workflow says sent before the database does, never after: whoever reads "sent" may
             # accept at once, and an acceptance waits for the database to say so too (`on_record`).
             self.status, self.on_record = "sent", False
@@ -106,6 +113,11 @@ class Quotation:
         title = (f"Quotation {self.draft.number} for {r.customer}: {r.total:,.2f} {r.currency}, "
                  + (f"discount up to {r.max_discount_pct.normalize():f} %" if what == "discount"
                     else "over the customer's credit limit"))
+        if what == "discount" and r.review_reasons and r.margin is not None:
+            pct = "no revenue" if r.margin_pct is None else f"{r.margin_pct:f} %"
+            title = (f"Quotation {self.draft.number} for {r.customer}: {r.total:,.2f} {r.currency}, margin "
+                     f"{r.margin:,.2f} ({pct}): " + "; ".join(r.review_reasons))
+            title = title if len(title) <= 300 else title[:299] + "…"  # the task's title holds 300
         child = await start_approval(approval_rules.ApprovalRequest(
             process_id=workflow.info().workflow_id, process_type="quotation", business_key=self.draft.number,
             title=title, amount=r.total, requester=self.draft.created_by, steps=steps), child_id,

@@ -9,6 +9,7 @@ from domain.schema.idempotency import IdempotencyKey
 from domain.schema.inventory import Item, StockBalance, StockLedgerEntry
 from domain.schema.manufacturing import BomLineRow, BomRow, WorkCentre
 from domain.schema.parties import Customer, OutOfOffice, Role, SavedFilter, Supplier, User, UserRole
+from domain.schema.pricing import PricingPolicyRow
 from domain.schema.processes import IdempotencyRecord, Process, ProcessStep, Sequence
 from domain.schema.production import MrpRun, ProductionMaterial, ProductionOrder
 from domain.schema.purchasing import (
@@ -32,4 +33,5 @@ __all__ = [
     "ProductionOrder", "OutOfOffice", "SavedFilter",
     "IdempotencyKey",
     "AuthSession",
+    "PricingPolicyRow",
 ]

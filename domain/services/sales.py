@@ -14,7 +14,7 @@ from domain.errors import Conflict, NotFound
 from domain.money import money
 from domain.schema import Contact, Customer, Opportunity, Quotation, QuotationLine, SalesOrder, SalesOrderLine
 from domain.schema.types import utcnow
-from domain.services import access, approvals, common, stock
+from domain.services import access, approvals, common, pricing, stock
 
 
 def opportunity(session: Session, number: str) -> Opportunity:
@@ -32,8 +32,9 @@ def quotation(session: Session, number: str) -> Quotation:
 
 
 def record_quotation(session: Session, draft: sales.QuotationDraft, process_id: str) -> Quotation:
-    """The priced quotation on an open opportunity; `pending_approval` when a discount needs the sales
-    manager, `sent` otherwise. Retried activities find it by number."""
+    """The priced quotation on an open opportunity; `pending_approval` when its price review asks for approval
+    (a discount over the limit, a line under cost or too far under list, a margin under the policy's minimum),
+    `sent` otherwise. The review is kept on it. Retried activities find it by number."""
     existing = session.execute(select(Quotation).where(Quotation.number == draft.number)).scalar_one_or_none()
     if existing is not None:
         return existing
@@ -42,16 +43,17 @@ def record_quotation(session: Session, draft: sales.QuotationDraft, process_id: 
         raise Conflict(f"opportunity {opp.number} is {opp.stage}; no more quotations on it")
     items = stock.items_by_sku(session, [ln.sku for ln in draft.lines])
     priced = sales.price(draft.lines, draft.tax_rate)
+    review = pricing.review(session, draft.lines)
     customer = session.get(Customer, opp.customer_id)
     assert customer is not None
     row = Quotation(number=draft.number, opportunity_id=opp.id, customer_id=opp.customer_id,
-                    status="pending_approval" if sales.needs_discount_approval(draft.lines) else "sent",
+                    status="pending_approval" if review.needs_approval else "sent",
                     currency=customer.currency, issued_on=draft.issued_on,
                     valid_until=sales.valid_until(draft.issued_on, draft.valid_days), subtotal=priced.subtotal,
                     discount_total=priced.discount_total, net_total=priced.net_total, tax_rate=draft.tax_rate,
                     tax=priced.tax, total=priced.total,
                     max_discount_pct=max(ln.discount_pct for ln in draft.lines), process_id=process_id,
-                    created_by=draft.created_by)
+                    created_by=draft.created_by, price_review=review.model_dump(mode="json"))
     row.lines = [QuotationLine(item_id=items[p.sku].id, sku=p.sku, qty=p.qty, unit_price=p.unit_price,
                                discount_pct=p.discount_pct, net=p.net) for p in priced.lines]
     session.add(row)
