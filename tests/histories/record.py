@@ -240,6 +240,24 @@ class Recorder:
         await self.save("lead_to_order_won", lead_process_id(lead_no))
         await self.save("order_fulfilment_reserved_then_cancelled", f"sales-order-{order}")
 
+    async def quotation_under_cost_approved_by_two_then_rejected(self) -> None:
+        """Issue 15's price review: a fan under its standard cost at no discount goes to the sales manager, then
+        (a loss, under the demo's 0 % threshold) to the cfo; sent, the customer says no."""
+        lead = crm.LeadIn(company="Globex Corporation", contact="Hank Scorpio", email="hank@globex.example",
+                          source="referral", estimated_value=Decimal("1000"))  # type: ignore[arg-type]
+        lead_no = (await self.p.create_lead("alice", lead, "alice"))["lead_id"]
+        alice = actor(self.db, "alice")
+        opp = await self.p.qualify_lead(crm.QualifyCommand(actor=alice, decision="qualified"), lead_no)
+        assert opp is not None
+        lines = [sales.QuotationLineIn(sku="FAN-200", qty=Decimal(2), unit_price=Decimal(100),
+                                       discount_pct=Decimal(0))]
+        number = (await self.p.create_quotation("alice", opp, lines, 14, Decimal(0)))["quotation_id"]
+        await approve_chain(self.p, self.db, number, ["bob", "heidi"])
+        await eventually(self.db, lambda s: sales_svc.quotation(s, number).status == "sent")
+        await self.p.answer_quotation(alice, number, accept=False, reason="bought elsewhere")
+        await eventually(self.db, lambda s: sales_svc.quotation(s, number).status == "rejected")
+        await self.save("quotation_price_review_two_steps_rejected", quotation_process_id(number))
+
     async def order_made_late_changed_and_delivered(self) -> None:
         """A short order: MRP, two production orders (backflush housings, kitted fans) and a purchase; the
         housings run late and are finished in two reports, the fans' date is changed by approval."""
@@ -290,6 +308,7 @@ class Recorder:
 SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_reminded_then_escalated",
              "lead_reminded_qualified_then_lost", "claim_approved_by_three_and_paid", "claim_cancelled",
              "purchase_rejected", "quotation_discount_and_credit_approved", "order_made_late_changed_and_delivered",
+             "quotation_under_cost_approved_by_two_then_rejected",
              # issue 15: withdrawals through the approval (no time skipped)
              "claim_withdrawn_through_its_approval_after_one_step", "claim_cancel_refused_after_the_last_approval",
              "purchase_withdrawn_through_its_approval", "quotation_withdrawn_during_its_discount_approval"]
