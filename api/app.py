@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         expenses,
         ledger,
         master,
+        pricing,
         processes,
         production,
         purchasing,
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
               boms.router, ledger.router, processes.router, production.router, incidents, saved_filters.router, ui.router):
         app.include_router(r)
     app.include_router(absence.router)
+    app.include_router(pricing.router)
     app.include_router(auth.me_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

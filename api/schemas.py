@@ -11,6 +11,7 @@ from domain.approvals import PolicyTier
 from domain.expenses import ExpenseLineIn
 from domain.manufacturing import ItemFields
 from domain.money import MAX_AMOUNT, MAX_ID
+from domain.pricing import GROUP_PATTERN
 from domain.purchasing import MAX_QTY, ReceiptLineIn, RequisitionLineIn
 
 MAX_LINES = 200
@@ -48,6 +49,9 @@ class ReassignIn(Body):
 
 class ItemIn(Body, ItemFields):
     default_supplier_id: int | None = Field(default=None, gt=0, le=MAX_ID)
+    # What quotations are reviewed against (domain/pricing.py): None, no list price; "", no item group.
+    list_price: Decimal | None = Field(default=None, ge=0, le=MAX_AMOUNT, decimal_places=4)
+    item_group: str = Field(default="", max_length=60, pattern=r"^$|" + GROUP_PATTERN)
 
 
 class CustomerIn(Body):

@@ -1,7 +1,8 @@
 """What an approver needs beside a task's title and amount: the numbers of the document it is about.
 
 A quotation's discount or credit approval shows the customer, the priced lines (those above the discount
-limit marked), the totals, the margin at standard cost and the customer's credit position; a sales order's
+limit marked), the totals, the margin at standard cost, the reasons of its price review (a line under cost
+or under list, a margin under the policy) and the customer's credit position; a sales order's
 credit approval the same for the order. Other processes have no context here yet (the task page shows their
 document). Everything is read, nothing written; amounts stay Decimal (the API writes them as strings)."""
 
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
-from domain import sales
+from domain import pricing, sales
 from domain.errors import DomainError
 from domain.schema import Customer, Quotation, SalesOrder, Task
 from domain.schema.types import Amount
@@ -52,6 +53,8 @@ def _quotation(session: Session, task: Task) -> Context | None:
         "lines": [{"sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price, "discount_pct": ln.discount_pct,
                    "net": ln.net, "over_limit": ln.discount_pct > limit} for ln in q.lines],
         "margin": _or_none(lambda: sales_svc.margin(session, q)),
+        # Why it needs approval, as its price review said when it was recorded (None before reviews existed).
+        "review": pricing.Review.model_validate(q.price_review).model_dump() if q.price_review else None,
         # Once accepted the quotation is an order of its own: counted once, as this order, not again as an open one.
         "credit": credit(session, q.customer_id, q.total, excluding=q.sales_order_number, excluding_quotation=q.number),
     }

@@ -34,7 +34,8 @@ def item_view(item: Item) -> dict[str, Any]:
     return {"id": item.id, "sku": item.sku, "name": item.name, "kind": item.kind, "uom": item.uom,
             "standard_cost": item.standard_cost, "lead_time_days": item.lead_time_days,
             "safety_stock": item.safety_stock, "min_order_qty": item.min_order_qty,
-            "order_multiple": item.order_multiple, "default_supplier_id": item.default_supplier_id}
+            "order_multiple": item.order_multiple, "default_supplier_id": item.default_supplier_id,
+            "list_price": item.list_price, "item_group": item.item_group}
 
 
 def create_named(session: Session, cls: type[Customer] | type[Supplier], data: dict[str, Any]) -> Any:
