@@ -22,6 +22,7 @@ from domain import approvals as approval_rules
 from domain import crm, expenses, production, purchasing, sales
 from domain.db import Database
 from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable, from_kind
+from domain.limits import check_plan_date
 from domain.schema import Customer, Task
 from domain.schema.types import utcnow
 from domain.services import approvals, common, org
@@ -33,6 +34,7 @@ from domain.services import production as production_svc
 from domain.services import purchasing as purchasing_svc
 from domain.services import sales as sales_svc
 from domain.services import stock as stock_svc
+from domain.services import uoms as uoms_svc
 from workflows.approval import Approval
 from workflows.common import WORKFLOW_AREAS, area_queue, search_attributes
 from workflows.expense_claim import ExpenseClaim
@@ -113,6 +115,7 @@ class Platform:
 
     async def submit_expense_claim(self, requester: str, lines: list[expenses.ExpenseLineIn]) -> dict[str, Any]:
         total, currency = expenses.total_of(lines)
+        expenses.check_dates(lines, datetime.now(UTC).date())
 
         def allocate(s: Any) -> tuple[str, list[approval_rules.ChainStep]]:
             steps = approvals.chain_for(s, "expense_claim", total, requester)  # refuse now what can't be approved
@@ -154,6 +157,7 @@ class Platform:
 
         def allocate(s: Any) -> tuple[str, int, int, list[approval_rules.ChainStep]]:
             items = purchasing_svc.stock.items_by_sku(s, [ln.sku for ln in lines])
+            uoms_svc.check_lines(s, [(ln.sku, ln.qty) for ln in lines])
             supplier = purchasing_svc.supplier_for(s, [ln.sku for ln in lines], supplier_id)
             steps = approvals.chain_for(s, "purchase_requisition", total, requester)
             lead = max(i.lead_time_days for i in items.values())
@@ -174,6 +178,7 @@ class Platform:
     async def receive_goods(self, actor: approval_rules.Actor, po_number: str,
                             lines: list[purchasing.ReceiptLineIn]) -> purchasing.OrderState:
         po = await self.read(purchasing_svc.order, po_number)
+        await self.read(uoms_svc.check_lines, [(ln.sku, ln.qty) for ln in lines], "the quantity received")
         handle = self.client.get_workflow_handle(po.process_id)
         return await self.update(handle, Purchase.receive,  # type: ignore[no-any-return]
                                  purchasing.ReceiveCommand(actor=actor, lines=lines))
@@ -228,6 +233,7 @@ class Platform:
             if opp.stage in crm.CLOSED_STAGES:
                 raise Conflict(f"opportunity {opp.number} is {opp.stage}; no more quotations on it")
             sales_svc.stock.items_by_sku(s, [ln.sku for ln in lines])
+            uoms_svc.check_lines(s, [(ln.sku, ln.qty) for ln in lines])
             # Refuse now a price nobody could approve (a discount, a line under cost, a margin under the policy).
             pricing_svc.chain(s, pricing_svc.review(s, lines), priced.total, creator)
             return common.next_number(s, "QT"), opp.process_id, org.actor(s, creator)
@@ -258,12 +264,15 @@ class Platform:
     async def create_sales_order(self, owner: str, customer_id: int, lines: list[sales.OrderLineIn],
                                  requested_date: date | None) -> dict[str, Any]:
         total = sales.order_total(lines)
+        if requested_date is not None:
+            check_plan_date(requested_date, datetime.now(UTC).date(), "the requested date")
 
         def allocate(s: Any) -> tuple[str, str]:
             customer = s.get(Customer, customer_id)
             if customer is None:
                 raise NotFound(f"no customer {customer_id}")
             sales_svc.stock.items_by_sku(s, [ln.sku for ln in lines])
+            uoms_svc.check_lines(s, [(ln.sku, ln.qty) for ln in lines])
             boms_svc.check_makeable(s, [ln.sku for ln in lines])
             return common.next_number(s, "SO"), customer.name
 
@@ -293,18 +302,30 @@ class Platform:
 
     # --- production ---------------------------------------------------------------------------------
 
-    async def _production_handle(self, number: str) -> WorkflowHandle[Any, Any]:
-        row = await self.read(production_svc.order, number)
-        return self.client.get_workflow_handle(row.process_id)
+    async def _production_handle(self, number: str, *quantities: tuple[str, Decimal | None]
+                                 ) -> WorkflowHandle[Any, Any]:
+        """The order's process; each (what, qty) given must be whole when the order's item is counted whole."""
+        def load(s: Any) -> str:
+            row = production_svc.order(s, number)
+            for what, qty in quantities:
+                if qty is not None:
+                    uoms_svc.check_lines(s, [(row.sku, qty)], what)
+            return row.process_id
+        return self.client.get_workflow_handle(await self.read(load))
 
     async def report_progress(self, actor: approval_rules.Actor, number: str,
                               progress: production.ProgressIn) -> production.ProductionState:
-        return await self.update(await self._production_handle(number),  # type: ignore[no-any-return]
+        handle = await self._production_handle(number, ("the completed quantity", progress.completed_qty),
+                                               ("the scrap quantity", progress.scrap_qty))
+        return await self.update(handle,  # type: ignore[no-any-return]
                                  ProductionOrder.progress, ProgressCommand(actor=actor, progress=progress))
 
     async def request_production_change(self, actor: approval_rules.Actor, number: str,
                                         change: production.ChangeIn) -> str:
-        return await self.update(await self._production_handle(number),  # type: ignore[no-any-return]
+        if change.due_date is not None:
+            check_plan_date(change.due_date, datetime.now(UTC).date(), "the new due date")
+        handle = await self._production_handle(number, ("the new quantity", change.qty))
+        return await self.update(handle,  # type: ignore[no-any-return]
                                  ProductionOrder.request_change, ChangeCommand(actor=actor, change=change))
 
     async def supply_arrived(self, sku: str) -> list[str]:

@@ -8,9 +8,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.approvals import PolicyTier
+from domain.currencies import Currency
 from domain.expenses import ExpenseLineIn
 from domain.manufacturing import ItemFields
 from domain.money import MAX_AMOUNT, MAX_ID
+from domain.numbers import PlainDecimal
 from domain.pricing import GROUP_PATTERN
 from domain.purchasing import MAX_QTY, ReceiptLineIn, RequisitionLineIn
 
@@ -50,25 +52,25 @@ class ReassignIn(Body):
 class ItemIn(Body, ItemFields):
     default_supplier_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     # What quotations are reviewed against (domain/pricing.py): None, no list price; "", no item group.
-    list_price: Decimal | None = Field(default=None, ge=0, le=MAX_AMOUNT, decimal_places=4)
+    list_price: PlainDecimal | None = Field(default=None, ge=0, le=MAX_AMOUNT, decimal_places=4)
     item_group: str = Field(default="", max_length=60, pattern=r"^$|" + GROUP_PATTERN)
 
 
 class CustomerIn(Body):
     name: str = Field(min_length=1, max_length=200)
-    credit_limit: Decimal = Field(default=Decimal(0), ge=0, le=MAX_AMOUNT, decimal_places=2)
-    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    credit_limit: PlainDecimal = Field(default=Decimal(0), ge=0, le=MAX_AMOUNT, decimal_places=2)
+    currency: Currency = "USD"
 
 
 class SupplierIn(Body):
     name: str = Field(min_length=1, max_length=200)
-    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    currency: Currency = "USD"
 
 
 class StockAdjustmentIn(Body):
     sku: str = Field(min_length=1, max_length=60)
-    qty: Decimal = Field(ge=-MAX_QTY, le=MAX_QTY, decimal_places=4)
-    unit_cost: Decimal | None = Field(default=None, ge=0, le=MAX_AMOUNT, decimal_places=4)
+    qty: PlainDecimal = Field(ge=-MAX_QTY, le=MAX_QTY, decimal_places=4)
+    unit_cost: PlainDecimal | None = Field(default=None, ge=0, le=MAX_AMOUNT, decimal_places=4)
     reason: str = Field(min_length=1, max_length=300)
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from domain.errors import Conflict, Forbidden, Invalid
 from domain.money import MAX_VALUE
+from domain.numbers import PlainDecimal
 
 DEFAULT_SLA_HOURS = 48
 
@@ -28,7 +29,7 @@ class StepSpec(BaseModel):
 
 
 class PolicyTier(BaseModel):
-    above: Decimal = Field(ge=0, le=MAX_VALUE, decimal_places=2)
+    above: PlainDecimal = Field(ge=0, le=MAX_VALUE, decimal_places=2)
     steps: list[StepSpec] = Field(min_length=1, max_length=10)
 
 

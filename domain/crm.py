@@ -15,6 +15,7 @@ from domain.approvals import Actor
 from domain.errors import Conflict, Forbidden, Invalid
 from domain.money import MAX_AMOUNT, money
 from domain.names import check_name
+from domain.numbers import PLAIN, PlainDecimal
 
 # --- Leads --------------------------------------------------------------------------------------------
 
@@ -36,7 +37,7 @@ class LeadIn(BaseModel):
     email: str = Field(max_length=254, pattern=EMAIL_RE)
     phone: str | None = Field(default=None, max_length=40, pattern=PHONE_RE)
     source: Source
-    estimated_value: Decimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=2)
+    estimated_value: PlainDecimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=2)
     notes: str = Field(default="", max_length=2000)
 
     @field_validator("phone", mode="before")
@@ -81,6 +82,8 @@ class ScoringRule(BaseModel):
         if self.kind == "source" and p not in SOURCES:
             raise ValueError(f"a source rule needs one of {', '.join(SOURCES)}, not {p!r}")
         if self.kind == "value_at_least":
+            if not PLAIN.match(p):  # plain ASCII decimals only, as everywhere
+                raise ValueError(f"a value rule needs an amount such as 5000 (plain digits), not {p!r}")
             try:
                 amount = Decimal(p)
             except InvalidOperation:

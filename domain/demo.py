@@ -13,7 +13,7 @@ from domain.approvals import PolicyTier, StepSpec
 from domain.manufacturing import BomIn, BomLineIn, WorkCentreIn
 from domain.pricing import PricingPolicy
 from domain.schema import Customer, Item, Role, Supplier, User, UserRole
-from domain.services import approvals, boms, ledger, org, pricing, stock
+from domain.services import approvals, boms, ledger, org, pricing, stock, uoms
 from domain.services import crm as crm_services
 
 ROLES: dict[str, str | None] = {
@@ -97,7 +97,7 @@ def _listed(price: str | None) -> Decimal | None:
 
 
 def seed_reference(session: Session) -> None:
-    """What every company needs: roles and the chart of accounts. Idempotent."""
+    """What every company needs: roles, the chart of accounts and the units of measure. Idempotent."""
     have = set(session.execute(select(Role.name)).scalars())
     for name in ROLES:
         if name not in have:
@@ -106,6 +106,7 @@ def seed_reference(session: Session) -> None:
     for name, esc in ROLES.items():
         session.get(Role, name).escalates_to = esc  # type: ignore[union-attr]
     ledger.ensure_chart(session)
+    uoms.ensure_defaults(session)  # units of measure (ea whole, kg not, ...)
     session.flush()
 
 

@@ -10,8 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain import accounting
 from domain.approvals import ChainStep
+from domain.currencies import Currency
 from domain.errors import Invalid
+from domain.limits import check_past_fact
 from domain.money import MAX_AMOUNT, money
+from domain.numbers import PlainDecimal
 
 CATEGORY_ACCOUNTS: dict[str, str] = {
     "travel": "6100",
@@ -31,8 +34,8 @@ class ExpenseLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a field the caller may not set is refused
 
     category: Category
-    amount: Decimal = Field(gt=0, le=MAX_AMOUNT, decimal_places=2)
-    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    amount: PlainDecimal = Field(gt=0, le=MAX_AMOUNT, decimal_places=2)
+    currency: Currency = "USD"
     date: date
     description: str = Field(default="", max_length=500)
 
@@ -50,13 +53,24 @@ class ClaimDraft(BaseModel):
 
 
 def total_of(lines: list[ExpenseLineIn]) -> tuple[Decimal, str]:
-    """The claim total, in its one currency (no exchange rates: one claim, one currency)."""
+    """The claim total, in its one currency (no exchange rates: one claim, one currency), bounded by the
+    same limit as each of its lines."""
     if not lines:
         raise Invalid("an expense claim needs at least one line")
     currencies = {line.currency for line in lines}
     if len(currencies) > 1:
         raise Invalid(f"all lines of one claim must be in one currency, got {', '.join(sorted(currencies))}")
-    return money(sum((line.amount for line in lines), Decimal(0))), currencies.pop()
+    total = money(sum((line.amount for line in lines), Decimal(0)))
+    if total > MAX_AMOUNT:
+        raise Invalid(f"an expense claim's total of {total} is over the limit of {MAX_AMOUNT}; each claim, like "
+                      f"each line, is at most that")
+    return total, currencies.pop()
+
+
+def check_dates(lines: list[ExpenseLineIn], today: date) -> None:
+    """Each line's date is a past fact (domain.limits): not in the future, not beyond the records kept."""
+    for i, line in enumerate(lines, 1):
+        check_past_fact(line.date, today, f"line {i}: the expense date" if len(lines) > 1 else "the expense date")
 
 
 def accrual_entry(claim: ClaimDraft) -> accounting.JournalDraft:

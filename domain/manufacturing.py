@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.money import MAX_AMOUNT
+from domain.numbers import PlainDecimal
 from domain.planning.bom import Bom, BomLine
 from domain.purchasing import MAX_QTY
 
@@ -31,11 +32,11 @@ class ItemFields(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["purchased", "manufactured"]
     uom: str = Field(default="ea", min_length=1, max_length=20)
-    standard_cost: Decimal = Field(default=Decimal(0), ge=0, le=MAX_AMOUNT, decimal_places=4)
+    standard_cost: PlainDecimal = Field(default=Decimal(0), ge=0, le=MAX_AMOUNT, decimal_places=4)
     lead_time_days: int = Field(default=0, ge=0, le=3650)
-    safety_stock: Decimal = Field(default=Decimal(0), ge=0, le=MAX_QTY, decimal_places=4)
-    min_order_qty: Decimal = Field(default=Decimal(0), ge=0, le=MAX_QTY, decimal_places=4)
-    order_multiple: Decimal = Field(default=Decimal(0), ge=0, le=MAX_QTY, decimal_places=4,
+    safety_stock: PlainDecimal = Field(default=Decimal(0), ge=0, le=MAX_QTY, decimal_places=4)
+    min_order_qty: PlainDecimal = Field(default=Decimal(0), ge=0, le=MAX_QTY, decimal_places=4)
+    order_multiple: PlainDecimal = Field(default=Decimal(0), ge=0, le=MAX_QTY, decimal_places=4,
                                     description="lots are a multiple of this; 0: any quantity")
 
 
@@ -44,15 +45,15 @@ class WorkCentreIn(BaseModel):
 
     code: str = Field(min_length=1, max_length=40, pattern=CODE_PATTERN)
     name: str = Field(min_length=1, max_length=200)
-    hourly_cost: Decimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=4)
+    hourly_cost: PlainDecimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=4)
 
 
 class BomLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     component_sku: str = Field(min_length=1, max_length=60)
-    qty: Decimal = Field(gt=0, le=MAX_QTY, decimal_places=4, description="per one unit of the parent")
-    scrap_pct: Decimal = Field(default=Decimal(0), ge=0, lt=100, decimal_places=4)
+    qty: PlainDecimal = Field(gt=0, le=MAX_QTY, decimal_places=4, description="per one unit of the parent")
+    scrap_pct: PlainDecimal = Field(default=Decimal(0), ge=0, lt=100, decimal_places=4)
 
 
 class BomIn(BaseModel):
@@ -60,10 +61,10 @@ class BomIn(BaseModel):
 
     item_sku: str = Field(min_length=1, max_length=60)
     lines: list[BomLineIn] = Field(min_length=1, max_length=MAX_BOM_LINES)
-    labour_hours: Decimal = Field(default=Decimal(0), ge=0, le=MAX_HOURS, decimal_places=4)
-    labour_rate: Decimal | None = Field(default=None, ge=0, le=MAX_AMOUNT, decimal_places=4,
+    labour_hours: PlainDecimal = Field(default=Decimal(0), ge=0, le=MAX_HOURS, decimal_places=4)
+    labour_rate: PlainDecimal | None = Field(default=None, ge=0, le=MAX_AMOUNT, decimal_places=4,
                                         description="per hour; none: the work centre's hourly cost")
-    overhead_rate: Decimal = Field(default=Decimal(0), ge=0, le=MAX_AMOUNT, decimal_places=4,
+    overhead_rate: PlainDecimal = Field(default=Decimal(0), ge=0, le=MAX_AMOUNT, decimal_places=4,
                                    description="per labour hour")
     work_centre: str | None = Field(default=None, min_length=1, max_length=40)
     issue_method: Literal["kitted", "backflush"] = "kitted"

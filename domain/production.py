@@ -25,11 +25,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.errors import Conflict, Invalid
+from domain.limits import MAX_HOURS_PER_REPORT, MAX_HOURS_PER_UNIT, MAX_QTY
+from domain.money import qty_str
+from domain.numbers import PlainDecimal
 from domain.planning.bom import BomLine, need
-from domain.purchasing import MAX_QTY
 
 CENT4 = Decimal("0.0001")
-MAX_HOURS = Decimal("1000000")
 ZERO = Decimal(0)
 IssueMethod = Literal["kitted", "backflush"]
 OPEN_STATUSES = ("waiting_material", "released")
@@ -40,9 +41,9 @@ class ProgressIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    completed_qty: Decimal = Field(default=ZERO, ge=0, le=MAX_QTY, decimal_places=4)
-    labour_hours: Decimal = Field(default=ZERO, ge=0, le=MAX_HOURS, decimal_places=4)
-    scrap_qty: Decimal = Field(default=ZERO, ge=0, le=MAX_QTY, decimal_places=4)
+    completed_qty: PlainDecimal = Field(default=ZERO, ge=0, le=MAX_QTY, decimal_places=4)
+    labour_hours: PlainDecimal = Field(default=ZERO, ge=0, le=MAX_HOURS_PER_REPORT, decimal_places=4)
+    scrap_qty: PlainDecimal = Field(default=ZERO, ge=0, le=MAX_QTY, decimal_places=4)
 
     @model_validator(mode="after")
     def _something(self) -> ProgressIn:
@@ -56,7 +57,7 @@ class ChangeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    qty: Decimal | None = Field(default=None, gt=0, le=MAX_QTY, decimal_places=4)
+    qty: PlainDecimal | None = Field(default=None, gt=0, le=MAX_QTY, decimal_places=4)
     due_date: date | None = None
     reason: str = Field(min_length=1, max_length=500)
 
@@ -99,8 +100,28 @@ def _fmt(q: Decimal) -> str:
     return f"{q.normalize():f}"
 
 
-def check_progress(state: ProductionState, p: ProgressIn) -> ProductionState:
-    """The state after the report, or why it cannot be taken (nothing changes then)."""
+def check_bounds(state: ProductionState, p: ProgressIn) -> None:
+    """What one report may carry (issue 15), against what the order still has to make (its quantity less the
+    good units made so far; scrap does not count against it: scrapped units are made again):
+    - the units worked in the report, good and scrapped, are at most what is still to make;
+    - its labour hours are at most MAX_HOURS_PER_UNIT per unit still to make (and MAX_HOURS_PER_REPORT in all,
+      the field's own bound)."""
+    left = state.qty - state.completed_qty
+    worked = p.completed_qty + p.scrap_qty
+    if p.scrap_qty and worked > left:
+        raise Invalid(f"production order {state.number}: {qty_str(p.completed_qty)} good and {qty_str(p.scrap_qty)} "
+                      f"scrapped make {qty_str(worked)} units worked, but only {qty_str(left)} are left to make; "
+                      f"report the units made again after a scrap in a later report")
+    cap = MAX_HOURS_PER_UNIT * left
+    if p.labour_hours > cap:
+        raise Invalid(f"production order {state.number}: {qty_str(p.labour_hours)} labour hours in one report is "
+                      f"more than {qty_str(MAX_HOURS_PER_UNIT)} hours for each of the {qty_str(left)} units left to "
+                      f"make ({qty_str(cap)} hours)")
+
+
+def check_progress(state: ProductionState, p: ProgressIn, *, bounded: bool = True) -> ProductionState:
+    """The state after the report, or why it cannot be taken (nothing changes then). `bounded=False` only
+    replays reports a process took before the bounds of check_bounds existed."""
     if state.status == "waiting_material":
         raise Conflict(f"production order {state.number} is not released yet: {state.wait_reason or 'waiting for material'}")
     if state.status != "released":
@@ -109,6 +130,8 @@ def check_progress(state: ProductionState, p: ProgressIn) -> ProductionState:
     if done > state.qty:
         raise Conflict(f"production order {state.number}: {_fmt(p.completed_qty)} more would make {_fmt(done)} of "
                        f"{_fmt(state.qty)} (only {_fmt(state.qty - state.completed_qty)} left to make)")
+    if bounded:
+        check_bounds(state, p)
     if state.scrap_qty + p.scrap_qty > MAX_QTY:
         raise Invalid("the scrap quantity is out of range")
     return state.model_copy(update={"completed_qty": done, "scrap_qty": state.scrap_qty + p.scrap_qty,

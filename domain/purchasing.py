@@ -11,17 +11,17 @@ from domain import accounting
 from domain.approvals import Actor, ChainStep
 from domain.errors import Conflict, Invalid
 from domain.inventory import one_line_per_sku
+from domain.limits import MAX_QTY as MAX_QTY  # re-exported: where other modules import it from
 from domain.money import MAX_AMOUNT, MAX_VALUE, money, qty_str
-
-MAX_QTY = Decimal("100000000")
+from domain.numbers import PlainDecimal
 
 
 class RequisitionLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a field the caller may not set is refused
 
     sku: str = Field(min_length=1, max_length=60)
-    qty: Decimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
-    est_unit_price: Decimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=4)
+    qty: PlainDecimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
+    est_unit_price: PlainDecimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=4)
 
 
 class RequisitionDraft(BaseModel):
@@ -41,7 +41,7 @@ class ReceiptLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a field the caller may not set is refused
 
     sku: str = Field(min_length=1, max_length=60)
-    qty: Decimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
+    qty: PlainDecimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
 
 
 class OrderLineState(BaseModel):

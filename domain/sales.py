@@ -13,6 +13,7 @@ from domain.approvals import Actor, ChainStep
 from domain.errors import Conflict, Invalid
 from domain.inventory import one_line_per_sku
 from domain.money import MAX_AMOUNT, MAX_VALUE, money
+from domain.numbers import PlainDecimal
 from domain.purchasing import MAX_QTY
 
 QuotationStatus = Literal["pending_approval", "sent", "accepted", "rejected", "expired"]
@@ -24,9 +25,9 @@ class QuotationLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: str = Field(min_length=1, max_length=60)
-    qty: Decimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
-    unit_price: Decimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=4)
-    discount_pct: Decimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
+    qty: PlainDecimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
+    unit_price: PlainDecimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=4)
+    discount_pct: PlainDecimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
 
 
 class PricedLine(BaseModel):
@@ -210,8 +211,8 @@ class OrderLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: str = Field(min_length=1, max_length=60)
-    qty: Decimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
-    unit_price: Decimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=4)
+    qty: PlainDecimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
+    unit_price: PlainDecimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=4)
 
 
 class OrderRef(BaseModel):

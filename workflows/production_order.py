@@ -31,6 +31,7 @@ from workflows.common import approval_or_withdrawal, refusal, run, set_stage
 
 RECHECK = timedelta(hours=12)  # a waiting order looks at stock again at least this often (besides signals)
 PRODUCTION_ROLES = {"planner", "warehouse", "admin"}
+PROGRESS_BOUNDS = "progress-bounds"  # workflow.patched: reports are held to domain.production.check_bounds
 
 
 class ProgressCommand(BaseModel):
@@ -117,19 +118,21 @@ class ProductionOrder:
 
     # --- progress -------------------------------------------------------------------------------------
 
-    def _check_progress(self, cmd: ProgressCommand) -> rules.ProductionState:
+    def _check_progress(self, cmd: ProgressCommand, *, bounded: bool = True) -> rules.ProductionState:
         assert self.state is not None
         try:
             if not PRODUCTION_ROLES & set(cmd.actor.roles):
                 raise Forbidden("only a planner, the warehouse or an admin can report production progress")
-            return rules.check_progress(self.state, cmd.progress)
+            return rules.check_progress(self.state, cmd.progress, bounded=bounded)
         except DomainError as e:
             raise refusal(e) from None
 
     @workflow.update
     async def progress(self, cmd: ProgressCommand) -> rules.ProductionState:
         assert self.ref is not None
-        self.state = self._check_progress(cmd)  # taken at once: a concurrent report is checked against it
+        # Taken at once: a concurrent report is checked against it. Reports taken before the bounds on scrap and
+        # hours (issue 15) replay without them (the validator, which replay skips, always applies them).
+        self.state = self._check_progress(cmd, bounded=workflow.patched(PROGRESS_BOUNDS))
         self.reports += 1
         wf_id = workflow.info().workflow_id
         p = cmd.progress

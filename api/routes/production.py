@@ -4,7 +4,6 @@ change requests) and MRP runs."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -18,6 +17,8 @@ from api.routes.sales import _order
 from api.schemas import Body
 from domain import production
 from domain.errors import Invalid
+from domain.limits import check_plan_date
+from domain.numbers import PlainDecimal
 from domain.purchasing import MAX_QTY
 from domain.services import planning
 from domain.services import production as production_svc
@@ -77,7 +78,7 @@ async def request_change(number: str, body: production.ChangeIn, user: CurrentUs
 
 class DemandIn(Body):
     sku: str = Field(min_length=1, max_length=60)
-    qty: Decimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
+    qty: PlainDecimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
     due_date: date
     reference: str | None = Field(default=None, max_length=60)
 
@@ -94,7 +95,11 @@ async def run_mrp(user: Planner, platform: PlatformDep, body: MrpRunIn | None = 
     (stored, changes nothing else: the planned orders are suggestions). Explicit demand (and receipts): a
     what-if run."""
     body = body or MrpRunIn()
-    as_of = body.as_of or datetime.now(UTC).date()
+    today = datetime.now(UTC).date()
+    as_of = body.as_of or today
+    check_plan_date(as_of, today, "the planning date (as_of)")
+    for i, d in enumerate([*(body.demand or ()), *(body.scheduled_receipts or ())], 1):
+        check_plan_date(d.due_date, today, f"line {i}: the due date")
     if body.scheduled_receipts is not None and body.demand is None:
         raise Invalid("scheduled receipts are for a what-if run: give its demand too")
 

@@ -19,6 +19,7 @@ from api.schemas import Body
 from domain import crm, sales
 from domain.errors import NotFound
 from domain.money import MAX_ID
+from domain.numbers import PlainDecimal
 from domain.schema import Opportunity, Quotation, SalesOrder
 from domain.services import access, approvals, pipeline
 from domain.services import sales as sales_svc
@@ -30,7 +31,7 @@ Seller = Annotated[Principal, Depends(require_role("sales", "sales_manager", "ad
 class QuotationIn(Body):
     lines: list[sales.QuotationLineIn] = Field(min_length=1, max_length=200)
     valid_days: int = Field(default=30, ge=1, le=365)
-    tax_rate: Decimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
+    tax_rate: PlainDecimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
 
 
 SEES_ALL_OPPORTUNITIES = {"sales_manager", "admin", "cfo"}

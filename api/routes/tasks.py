@@ -16,6 +16,7 @@ from api.encoding import ok
 from api.routes.common import Limit, Offset, Wait, as_utc, long_poll, task_view
 from api.schemas import DecisionIn, ReassignIn
 from domain.errors import Invalid, NotFound
+from domain.numbers import PlainDecimal
 from domain.schema import Task, TaskEvent
 from domain.services import approval_context, approvals
 
@@ -26,7 +27,7 @@ Sort = Literal["due", "priority", "created"]
 Direction = Literal["asc", "desc"]
 # At most what an amount column holds on SQLite (integer ten-thousandths in 64 bits: 922,337,203,685,477).
 MAX_AMOUNT = Decimal("1e14")
-Money = Annotated[Decimal | None, Query(ge=0, le=MAX_AMOUNT, description="amount bound, inclusive")]
+Money = Annotated[PlainDecimal | None, Query(ge=0, le=MAX_AMOUNT, description="amount bound, inclusive")]
 
 
 @dataclass(frozen=True)

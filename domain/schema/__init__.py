@@ -21,6 +21,7 @@ from domain.schema.purchasing import (
     RequisitionLine,
 )
 from domain.schema.sales import Quotation, QuotationLine, SalesOrder, SalesOrderLine
+from domain.schema.uoms import Uom
 
 __all__ = [
     "Contact", "Lead", "LeadActivity", "Opportunity", "Quotation", "QuotationLine", "SalesOrder", "SalesOrderLine",
@@ -33,5 +34,6 @@ __all__ = [
     "ProductionOrder", "OutOfOffice", "SavedFilter",
     "IdempotencyKey",
     "AuthSession",
+    "Uom",
     "PricingPolicyRow",
 ]

@@ -18,7 +18,7 @@ from domain.manufacturing import BomIn, BomLineIn, ItemFields
 from domain.money import qty_str
 from domain.names import name_key
 from domain.schema import BomLineRow, BomRow, Item, StockBalance, Supplier, WorkCentre
-from domain.services import boms
+from domain.services import boms, uoms
 
 ITEM_COLUMNS = ("sku", "name", "kind", "uom", "standard_cost", "lead_time_days", "safety_stock", "min_order_qty",
                 "order_multiple", "default_supplier")
@@ -119,10 +119,15 @@ def import_items(session: Session, text: str) -> dict[str, int]:
     existing = {i.sku: i for i in session.execute(select(Item)).unique().scalars()}
     with_bom = set(session.execute(select(Item.sku).join(BomRow, BomRow.item_id == Item.id)).scalars())
     seen: dict[str, int] = {}
+    units = uoms.known(session)
     parsed: list[tuple[ItemFields, int | None]] = []
     for line, row in rows:
         supplier = row.pop("default_supplier", "")
         item = _parse(ItemFields, line, {k: v for k, v in row.items() if v != ""})
+        try:
+            uoms.check_uom(session, item.uom, units)
+        except Invalid as e:
+            raise Invalid(f"line {line}: {e.message}") from None
         if item.sku in seen:
             raise Invalid(f"line {line}: {item.sku} is on line {seen[item.sku]} already")
         seen[item.sku] = line

@@ -13,12 +13,13 @@ from domain import accounting
 from domain.errors import Conflict, Invalid, NotFound
 from domain.names import checked_key
 from domain.schema import Customer, Item, StockBalance, Supplier
-from domain.services import ledger, stock
+from domain.services import ledger, stock, uoms
 
 
 def create_item(session: Session, data: dict[str, Any]) -> Item:
     if session.execute(select(Item.id).where(Item.sku == data["sku"])).first():
         raise Conflict(f"SKU {data['sku']!r} exists already")
+    uoms.check_uom(session, data.get("uom", "ea"))
     if data.get("default_supplier_id") and session.get(Supplier, data["default_supplier_id"]) is None:
         raise NotFound(f"no supplier {data['default_supplier_id']}")
     item = Item(**data)
@@ -97,6 +98,7 @@ def adjust_stock(session: Session, sku: str, qty: Decimal, unit_cost: Decimal | 
     if qty == 0:
         raise Invalid("an adjustment needs a quantity other than zero")
     item = stock.item_by_sku(session, sku)
+    uoms.check_lines(session, [(sku, qty)], "the adjustment")
     cost = unit_cost if unit_cost is not None else (item.standard_cost if qty > 0 else None)
     entry = stock.move(session, sku, qty, unit_cost=cost, voucher_type="stock_adjustment", voucher_no=key[:60],
                        key=key, reason=reason, actor=actor)

@@ -194,7 +194,9 @@ def report_progress(session: Session, number: str, p: rules.ProgressIn, *, actor
 
     def effect() -> dict[str, Any]:
         row = order(session, number, lock=True)
-        after = rules.check_progress(state(row), p)
+        # The bounds of a report (check_bounds) were applied where it was taken (the process's validator and
+        # handler): a report the process took is not refused here (one taken before the bounds may be retried).
+        after = rules.check_progress(state(row), p, bounded=False)
         made_before, made_now = row.completed_qty + row.scrap_qty, p.completed_qty + p.scrap_qty
         material = ZERO
         if row.issue_method == "backflush" and made_now:

@@ -6,7 +6,6 @@ API's rule; anyone else gets a 404."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import Form, Query
@@ -30,7 +29,8 @@ from api.routes.ui.pages import (
     render,
 )
 from domain import crm
-from domain.errors import DomainError, NotFound
+from domain.errors import DomainError, Invalid, NotFound
+from domain.numbers import read_number
 from domain.schema import Customer, Item
 from domain.services import crm as crm_svc
 from domain.services import pipeline
@@ -68,16 +68,6 @@ def may_quote(s: Session, user: Principal, number: str) -> bool:
     except NotFound:
         return False
     return _seller(user)
-
-
-THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
-
-
-def plain_number(text: str) -> str:
-    """A number as typed, with thousands separators dropped (1,250.50 → 1250.50); any other comma is left
-    for validation to refuse, so that 1,5 is never read as 15."""
-    text = text.strip()
-    return text.replace(",", "") if THOUSANDS.match(text) else text
 
 
 PLAIN = {  # pydantic's wording where a form user would not understand it
@@ -141,8 +131,14 @@ async def create_lead(v: PosterDep, company: Annotated[str, Form(max_length=200)
     if not _seller(v.user):
         return await _pipeline(v, status=403, form=form,
                                error="Entering a lead needs one of the roles sales, sales manager or admin.")
-    data = {k: val.strip() for k, val in form.items() if k != "owner"}
-    data["estimated_value"] = plain_number(data["estimated_value"])
+    data: dict[str, Any] = {k: val.strip() for k, val in form.items() if k != "owner"}
+    try:
+        value = read_number(data.pop("estimated_value"), "the estimated value")  # as typed: 1,250.50, １２５０
+    except Invalid as e:
+        return await _pipeline(v, status=422, form=form,
+                               error=f"The lead was not saved. {e.message[:1].upper()}{e.message[1:]}.")
+    if value is not None:
+        data["estimated_value"] = value
     try:
         lead = crm.LeadIn.model_validate(data)
     except ValidationError as e:

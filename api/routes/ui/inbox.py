@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -31,6 +31,7 @@ from api.routes.ui.pages import (
     render,
 )
 from domain.errors import DomainError, Invalid, NotFound
+from domain.numbers import read_number
 from domain.schema import ExpenseClaim, PurchaseRequisition, Task, TaskEvent
 from domain.schema.types import utcnow
 from domain.services import approval_context, approvals, expenses, purchasing, saved_filters
@@ -61,15 +62,15 @@ INBOX_CSP = HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-s
 
 
 def _amount(raw: str, label: str, problems: list[str]) -> Decimal | None:
-    if not raw:
-        return None
     try:
-        value = Decimal(raw.replace(",", ""))
-    except InvalidOperation:
+        value = read_number(raw, label)  # as a person types it: 1,250.50, １２５０
+    except Invalid:
         problems.append(f"{label} must be a number, not \u201c{raw}\u201d")
         return None
-    if not value.is_finite() or value < 0:
-        problems.append(f"{label} cannot be negative" if value.is_finite() else f"{label} must be a number")
+    if value is None:
+        return None
+    if value < 0:
+        problems.append(f"{label} cannot be negative")
         return None
     if value > MAX_AMOUNT:
         problems.append(f"{label} cannot be over {MAX_AMOUNT:,.0f}")

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from api.auth import Principal
 from api.deps import as_actor
 from api.routes.sales import _order
-from api.routes.ui.crm import form_errors, plain_number
+from api.routes.ui.crm import form_errors
 from api.routes.ui.inbox import task_row
 from api.routes.ui.pages import (
     ENV,
@@ -37,6 +37,7 @@ from api.routes.ui.pages import (
 )
 from domain import production
 from domain.errors import DomainError, Forbidden, Invalid
+from domain.numbers import read_number
 from domain.schema import Customer, MrpRun, Process, SalesOrder, Task
 from domain.schema.types import utcnow
 from domain.services import access, planning
@@ -82,17 +83,8 @@ async def _refuse(v: Viewer) -> Response:
 
 
 def _number(text: str, what: str) -> Decimal | None:
-    """A number typed in a form; None when left empty."""
-    text = plain_number(text)
-    if not text:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise Invalid(f"{what} must be a number, not {text!r}") from None
-    if not value.is_finite():
-        raise Invalid(f"{what} must be a number, not {text!r}")
-    return value
+    """A number typed in a form (domain.numbers.read_number: 1,250.5 or １２５０．５); None when left empty."""
+    return read_number(text, what)
 
 
 def _sentence(text: str) -> str:

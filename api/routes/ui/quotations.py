@@ -5,7 +5,7 @@ the reason and changes nothing. Who sees a quotation is the JSON API's rule; any
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Form, Request
@@ -22,7 +22,6 @@ from api.routes.ui.crm import (
     WORKS_ANY,
     form_errors,
     may_quote,
-    plain_number,
     render_opportunity,
     visible_opportunity,
 )
@@ -40,6 +39,7 @@ from api.routes.ui.pages import (
 )
 from domain import sales
 from domain.errors import DomainError, Forbidden, Invalid
+from domain.numbers import read_number
 from domain.schema import Customer, Opportunity, SalesOrder, Task
 from domain.schema.types import utcnow
 from domain.services import approvals
@@ -49,12 +49,10 @@ router = page_router()
 
 
 def _number(text: str, what: str) -> Decimal:
-    try:
-        value = Decimal(plain_number(text))
-    except InvalidOperation:
-        raise Invalid(f"{what} must be a number, not {text.strip()!r}") from None
-    if not value.is_finite():
-        raise Invalid(f"{what} must be a number, not {text.strip()!r}")
+    """A number as typed (domain.numbers.read_number: 1,250.50 or １２５０．５０), required."""
+    value = read_number(text, what)
+    if value is None:
+        raise Invalid(f"{what} is missing")
     return value
 
 

@@ -26,7 +26,8 @@ from api.routes.ui.pages import (
     sentence,
 )
 from domain import expenses as expense_rules
-from domain.errors import DomainError
+from domain.errors import DomainError, Invalid
+from domain.numbers import read_number
 from domain.schema import ExpenseClaim, PurchaseRequisition, Task
 
 router = page_router()
@@ -77,9 +78,13 @@ async def file_expense_claim(v: PosterDep, category: Annotated[str, Form(max_len
                              description: Annotated[str, Form(max_length=500)] = "") -> Response:
     form = {"category": category, "amount": amount, "currency": currency, "date": date_, "description": description}
     try:
+        typed = read_number(amount, "the amount")  # as a person types it: 1,250.50, １２５０．５０
+    except Invalid as e:
+        return await _requests(v, status=422, form=form, error=f"The claim was not filed. {e.message[:1].upper()}{e.message[1:]}.")
+    try:
         line = expense_rules.ExpenseLineIn.model_validate({
-            "category": category, "amount": amount.strip(), "currency": currency.strip().upper() or "USD",
-            "date": date_, "description": description.strip()})
+            "category": category, **({"amount": typed} if typed is not None else {}),
+            "currency": currency.strip().upper() or "USD", "date": date_, "description": description.strip()})
     except ValidationError as e:
         return await _requests(v, status=422, form=form, error=f"The claim was not filed. {sentence(e.errors())}")
     try:
