@@ -101,7 +101,8 @@ def fingerprint(content_type: str, query: bytes, body: bytes) -> str:
 
 async def _prune(state: Any) -> None:
     now = time.monotonic()
-    if now - state.__dict__.get("idempotency_pruned", -PRUNE_EVERY) < PRUNE_EVERY:
+    last = getattr(state, "idempotency_pruned", None)
+    if last is not None and now - last < PRUNE_EVERY:
         return
     state.idempotency_pruned = now
     await state.platform.write(keys.prune)

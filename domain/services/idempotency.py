@@ -110,4 +110,5 @@ def release(session: Session, row_id: int) -> None:
 def prune(session: Session, now: datetime | None = None) -> int:
     """Forget keys older than KEEP; the number forgotten."""
     cutoff = (now or utcnow()) - KEEP
-    return session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff)).rowcount or 0
+    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -146,7 +146,7 @@ async def test_concurrent_submits_of_one_expense_claim_form_make_one_claim(stack
     token = form_token(first)
     assert token != form_token(second)  # each render its own token
     before = count(stack, ExpenseClaim, ExpenseClaim.requester == "erin")
-    form = {"category": "travel", "amount": "42.50", "currency": "USD", "date": "2026-11-02",
+    form: dict[str, object] = {"category": "travel", "amount": "42.50", "currency": "USD", "date": "2026-11-02",
             "description": "Double click", "form_token": token}
     answers = await asyncio.gather(*(erin.post("/requests/expense-claims", form) for _ in range(4)))
     assert [r.status_code for r in answers] == [303] * 4, [text(r)[:300] for r in answers]
