@@ -38,8 +38,11 @@ def _refuse(value: Any) -> PydanticCustomError:
 
 
 def _plain_decimal(d: Decimal) -> Decimal:
-    """Without a positive exponent (1E+3 → 1000), so str() of it is plain."""
-    return d.quantize(Decimal(1)) if d.as_tuple().exponent > 0 else d  # type: ignore[operator]
+    """Without a positive exponent (1E+3 → 1000), so str() of it is plain. Beyond 40 digits it stays as it is:
+    no bound of any field lets it through."""
+    if d.as_tuple().exponent <= 0 or d.adjusted() > 40:  # type: ignore[operator]
+        return d
+    return Decimal(format(d, "f"))  # exact, whatever the context's precision
 
 
 def to_plain_decimal(value: Any) -> Any:
