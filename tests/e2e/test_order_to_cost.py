@@ -141,16 +141,20 @@ async def test_a_short_order_is_made_delivered_and_costed_over_http(stack):
                   match="a new quantity or a new due date", json={"reason": "nothing to change"})
     await refused(stack, "ivan", "POST", f"{so_url}/deliver", 409, unchanged=both, match="ready to deliver")
 
-    # Backflush in parts: each report consumes what the units made (good + scrap) need.
+    # Backflush in parts: each report consumes what the units made (good + scrap) need; a report's good and
+    # scrapped units are at most what is left to make.
+    await refused(stack, "carol", "POST", f"{housing_url}/progress", 422, unchanged=both, match="only 3 are left",
+                  json={"completed_qty": 3, "scrap_qty": 1})
     before = await stock.levels()
-    r = await stack.as_("carol", "POST", f"{housing_url}/progress", json={"completed_qty": 1, "labour_hours": "0.5"})
+    r = await stack.as_("carol", "POST", f"{housing_url}/progress", json={"completed_qty": 1, "labour_hours": "0.5",
+                                                                         "scrap_qty": 1})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "released" and D(r.json()["completed_qty"]) == 1
     mid = await stock.levels()
-    assert mid["STEEL-SHEET"]["on_hand"] == before["STEEL-SHEET"]["on_hand"] - D("2.1")
+    assert mid["STEEL-SHEET"]["on_hand"] == before["STEEL-SHEET"]["on_hand"] - D("4.2")  # 2 made × 2 × 1.05
     assert mid[HOUSING]["on_hand"] == before[HOUSING]["on_hand"] + 1
     r = await stack.as_("carol", "POST", f"{housing_url}/progress",
-                        json={"completed_qty": 2, "labour_hours": "0.8", "scrap_qty": 1})
+                        json={"completed_qty": 2, "labour_hours": "0.8"})
     assert r.status_code == 200, r.text
     h = r.json()
     assert h["status"] == "completed" and D(h["completed_qty"]) == 3 and D(h["scrap_qty"]) == 1

@@ -107,15 +107,19 @@ async def test_a_short_order_is_planned_made_delivered_and_costed(worker, db, ta
     # Backflush: each report consumes what the units made (good + scrap) need.
     with db.read() as s:
         sheet_before = stock.levels(s, "STEEL-SHEET")["on_hand"]
+    # A report's good and scrapped units are at most what is left to make (3): 1 good + 1 scrapped, then 2 good.
+    with pytest.raises(Invalid, match="4 units worked, but only 3 are left"):
+        await p.report_progress(carol, housing_no, production.ProgressIn(completed_qty=Decimal(3),
+                                                                         scrap_qty=Decimal(1)))
     st = await p.report_progress(carol, housing_no, production.ProgressIn(completed_qty=Decimal(1),
-                                                                          labour_hours=Decimal("0.5")))
+                                                                          labour_hours=Decimal("0.5"),
+                                                                          scrap_qty=Decimal(1)))
     assert st.completed_qty == Decimal(1) and st.status == "released"
     with db.read() as s:
-        assert stock.levels(s, "STEEL-SHEET")["on_hand"] == sheet_before - Decimal("2.1")
+        assert stock.levels(s, "STEEL-SHEET")["on_hand"] == sheet_before - Decimal("4.2")  # 2 made × 2 × 1.05
         assert stock.levels(s, HOUSING)["on_hand"] == Decimal(3)  # 2 + 1 received
     st = await p.report_progress(carol, housing_no, production.ProgressIn(completed_qty=Decimal(2),
-                                                                          labour_hours=Decimal("0.8"),
-                                                                          scrap_qty=Decimal(1)))
+                                                                          labour_hours=Decimal("0.8")))
     assert st.status == "completed"
     with db.read() as s:
         h = mo_for(s, so, HOUSING)

@@ -178,9 +178,10 @@ async def test_order_to_cost_with_crashing_activities_issues_receives_and_posts_
 
     carol = actor(db, "carol")
     housing, fan = mos[HOUSING], mos[FAN]
-    await p.report_progress(carol, housing, rules.ProgressIn(completed_qty=Decimal(1), labour_hours=Decimal("0.5")))
-    st = await p.report_progress(carol, housing, rules.ProgressIn(completed_qty=Decimal(2), labour_hours=Decimal("0.8"),
-                                                                  scrap_qty=Decimal(1)))
+    # A report's good and scrapped units are at most what is left to make: the scrap comes with the first one.
+    await p.report_progress(carol, housing, rules.ProgressIn(completed_qty=Decimal(1), labour_hours=Decimal("0.5"),
+                                                             scrap_qty=Decimal(1)))
+    st = await p.report_progress(carol, housing, rules.ProgressIn(completed_qty=Decimal(2), labour_hours=Decimal("0.8")))
     assert st.status == "completed" and st.completed_qty == 3
     await approve_chain(p, db, req["requisition_id"], ["frank"])
     po = await eventually(db, lambda s: purchasing_svc.requisition(s, req["requisition_id"]).purchase_order_id,
