@@ -216,5 +216,5 @@ async def test_an_order_ready_to_deliver_is_delivered_from_its_page_and_shows_co
     assert "Cost of goods sold 640.00 71.1 %" in page and "Margin 260.00 28.9 %" in page
     assert "Deliver " + so not in page and "Kitting" not in page
     r = await alice.post(f"/sales-orders/{so}/deliver")
-    assert r.status_code == 409 and f"The order was not delivered. Sales order {so} is completed." in text(r)
+    assert r.status_code == 409 and f"The order was not delivered. Sales order {so} is completed; nothing more to deliver" in text(r)
     assert re.search(rf"{so} Globex Corporation completed .* 900.00 USD 260.00", text(await alice.get("/sales-orders")))
