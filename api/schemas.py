@@ -12,7 +12,7 @@ from domain.currencies import Currency
 from domain.expenses import ExpenseLineIn
 from domain.manufacturing import ItemFields
 from domain.money import MAX_AMOUNT, MAX_ID
-from domain.numbers import PlainDecimal
+from domain.numbers import PlainDecimal, PlainInt
 from domain.pricing import GROUP_PATTERN
 from domain.purchasing import MAX_QTY, ReceiptLineIn, RequisitionLineIn
 
@@ -32,7 +32,7 @@ class ExpenseClaimIn(Body):
 class RequisitionIn(Body):
     lines: list[RequisitionLineIn] = Field(min_length=1, max_length=MAX_LINES)
     justification: str = Field(default="", max_length=2000)
-    supplier_id: int | None = Field(default=None, gt=0, le=MAX_ID)
+    supplier_id: PlainInt | None = Field(default=None, gt=0, le=MAX_ID)
 
 
 class ReceiptIn(Body):
@@ -50,7 +50,7 @@ class ReassignIn(Body):
 
 
 class ItemIn(Body, ItemFields):
-    default_supplier_id: int | None = Field(default=None, gt=0, le=MAX_ID)
+    default_supplier_id: PlainInt | None = Field(default=None, gt=0, le=MAX_ID)
     # What quotations are reviewed against (domain/pricing.py): None, no list price; "", no item group.
     list_price: PlainDecimal | None = Field(default=None, ge=0, le=MAX_AMOUNT, decimal_places=4)
     item_group: str = Field(default="", max_length=60, pattern=r"^$|" + GROUP_PATTERN)

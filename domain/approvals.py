@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from domain.errors import Conflict, Forbidden, Invalid
 from domain.money import MAX_VALUE
-from domain.numbers import PlainDecimal
+from domain.numbers import PlainDecimal, PlainInt
 
 DEFAULT_SLA_HOURS = 48
 
@@ -22,7 +22,7 @@ class StepSpec(BaseModel):
 
     kind: Literal["manager", "role", "user"]
     value: str = ""
-    sla_hours: int = Field(default=DEFAULT_SLA_HOURS, gt=0, le=24 * 365)
+    sla_hours: PlainInt = Field(default=DEFAULT_SLA_HOURS, gt=0, le=24 * 365)
 
     def describe(self) -> str:
         return {"manager": "manager", "role": self.value, "user": self.value}[self.kind]

@@ -15,7 +15,7 @@ from domain.approvals import Actor
 from domain.errors import Conflict, Forbidden, Invalid
 from domain.money import MAX_AMOUNT, money
 from domain.names import check_name
-from domain.numbers import PLAIN, PlainDecimal
+from domain.numbers import PLAIN, PlainDecimal, PlainInt
 
 # --- Leads --------------------------------------------------------------------------------------------
 
@@ -73,7 +73,7 @@ class ScoringRule(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
     kind: RuleKind
     param: str = Field(default="", max_length=100)
-    points: int = Field(ge=-100, le=100)
+    points: PlainInt = Field(ge=-100, le=100)
     reason: str = Field(min_length=1, max_length=300)
 
     @model_validator(mode="after")

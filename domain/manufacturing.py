@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.money import MAX_AMOUNT
-from domain.numbers import PlainDecimal
+from domain.numbers import PlainDecimal, PlainInt
 from domain.planning.bom import Bom, BomLine
 from domain.purchasing import MAX_QTY
 
@@ -33,7 +33,7 @@ class ItemFields(BaseModel):
     kind: Literal["purchased", "manufactured"]
     uom: str = Field(default="ea", min_length=1, max_length=20)
     standard_cost: PlainDecimal = Field(default=Decimal(0), ge=0, le=MAX_AMOUNT, decimal_places=4)
-    lead_time_days: int = Field(default=0, ge=0, le=3650)
+    lead_time_days: PlainInt = Field(default=0, ge=0, le=3650)
     safety_stock: PlainDecimal = Field(default=Decimal(0), ge=0, le=MAX_QTY, decimal_places=4)
     min_order_qty: PlainDecimal = Field(default=Decimal(0), ge=0, le=MAX_QTY, decimal_places=4)
     order_multiple: PlainDecimal = Field(default=Decimal(0), ge=0, le=MAX_QTY, decimal_places=4,

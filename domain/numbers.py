@@ -85,6 +85,30 @@ class _PlainJsonSchema:
 PlainDecimal = Annotated[Decimal, BeforeValidator(to_plain_decimal), PlainSerializer(plain_str, when_used="json"),
                          _PlainJsonSchema()]
 
+PLAIN_INT_PATTERN = r"^-?[0-9]+$"
+PLAIN_INT = re.compile(PLAIN_INT_PATTERN, re.ASCII)
+PLAIN_INT_MESSAGE = "must be a whole number in plain ASCII digits such as 30, with an optional leading minus"
+
+
+def to_plain_int(value: Any) -> Any:
+    """The BeforeValidator of PlainInt: an integer, a JSON number with no fraction, or a string of ASCII digits;
+    never `1_000`, ` 12`, `+12`, `12.0` as text, nor digits of other scripts (pydantic's int takes the first four)."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("plain_int", "Input {problem}, not {value}",
+                                  {"problem": PLAIN_INT_MESSAGE, "value": repr(value)[:40]})
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and PLAIN_INT.match(value) and len(value) <= 40:
+        return int(value)
+    if isinstance(value, float | Decimal) and math.isfinite(value) and value == int(value):
+        return int(value)
+    raise PydanticCustomError("plain_int", "Input {problem}, not {value}",
+                              {"problem": PLAIN_INT_MESSAGE, "value": repr(value)[:40]})
+
+
+# Every whole number a request carries (ids, days, paging, points): held to the same rule as PlainDecimal.
+PlainInt = Annotated[int, BeforeValidator(to_plain_int)]
+
 # --- what a person types in a web form --------------------------------------------------------------
 
 _FULL_WIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
@@ -109,3 +133,14 @@ def read_number(text: str, what: str) -> Decimal | None:
         return Decimal(plain)
     except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
         raise Invalid(f"{what} must be a number, not {typed[:40]!r}") from None
+
+
+def read_whole(text: str, what: str) -> int | None:
+    """A whole number typed in a form field (an id chosen from a list, days, a page): as `read_number` reads it,
+    without a fraction; None when left empty. `²` or `١٢` (which str.isdigit takes) are refused with a sentence."""
+    number = read_number(text, what)
+    if number is None:
+        return None
+    if number != number.to_integral_value() or abs(number) > 10**12:
+        raise Invalid(f"{what} must be a whole number, not {(text or '').strip()[:40]!r}")
+    return int(number)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.errors import Invalid
 from domain.money import money
+from domain.numbers import PlainDecimal
 from domain.sales import DEFAULT_DISCOUNT_LIMIT, HUNDRED, QuotationLineIn, margin_of, price
 
 GROUP_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._/-]*$"
@@ -31,9 +32,9 @@ class PricingPolicy(BaseModel):
 
     item_group: str | None = Field(default=None, min_length=1, max_length=60, pattern=GROUP_PATTERN,
                                    description="None: the company's policy; otherwise the item group's")
-    max_below_list_pct: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
-    min_margin_pct: Decimal | None = Field(default=None, ge=-100, le=100, decimal_places=2)
-    cfo_margin_pct: Decimal | None = Field(default=None, ge=-100, le=100, decimal_places=2)
+    max_below_list_pct: PlainDecimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
+    min_margin_pct: PlainDecimal | None = Field(default=None, ge=-100, le=100, decimal_places=2)
+    cfo_margin_pct: PlainDecimal | None = Field(default=None, ge=-100, le=100, decimal_places=2)
 
     @model_validator(mode="after")
     def _cfo_below_minimum(self) -> PricingPolicy:

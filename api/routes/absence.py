@@ -13,6 +13,7 @@ from pydantic import Field
 from api.deps import CurrentUser, PlatformDep
 from api.encoding import ok
 from api.schemas import Body
+from domain.numbers import PlainInt
 from domain.services import absence
 
 router = APIRouter(prefix="/api/me/out-of-office", tags=["out of office"])
@@ -47,7 +48,7 @@ async def create_absence(body: AbsenceIn, user: CurrentUser, platform: PlatformD
 
 
 @router.delete("/{absence_id}")
-async def delete_absence(absence_id: Annotated[int, Path(gt=0, le=2**31 - 1)], user: CurrentUser,
+async def delete_absence(absence_id: Annotated[PlainInt, Path(gt=0, le=2**31 - 1)], user: CurrentUser,
                          platform: PlatformDep) -> Any:
     row = await platform.write(lambda s: absence.view(absence.delete(s, user.username, user.roles, absence_id)))
     return ok({"deleted": row["id"], "username": row["username"]})

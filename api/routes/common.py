@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
 
+from domain.numbers import PlainDecimal, PlainInt
 from domain.schema import Task
 
 T = TypeVar("T")
@@ -21,8 +23,8 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
-Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+Limit = Annotated[PlainInt, Query(ge=1, le=500, description="page size")]
+Offset = Annotated[PlainInt, Query(ge=0, le=10_000_000)]
 
 
 def task_view(t: Task) -> dict[str, Any]:
@@ -36,16 +38,16 @@ def task_view(t: Task) -> dict[str, Any]:
     }
 
 
-Wait = Annotated[float, Query(ge=0, le=30, description="long poll: hold the answer up to this many seconds "
+Wait = Annotated[PlainDecimal, Query(ge=0, le=30, description="long poll: hold the answer up to this many seconds "
                                                        "until it is not empty (or the status is reached)")]
 POLL_FIRST, POLL_MAX = 0.02, 0.25  # re-check soon, then back off: a waiting request stays cheap
 
 
-async def long_poll(fetch: Callable[[], Awaitable[T]], ready: Callable[[T], bool], wait: float) -> T:
+async def long_poll(fetch: Callable[[], Awaitable[T]], ready: Callable[[T], bool], wait: float | Decimal) -> T:
     """Fetch until `ready` or `wait` seconds have passed; the last fetch is the answer. Saves a
     client's polling round trips: the re-checks are database reads inside the server."""
     loop = asyncio.get_running_loop()
-    deadline, pause = loop.time() + wait, POLL_FIRST
+    deadline, pause = loop.time() + float(wait), POLL_FIRST
     while True:
         result = await fetch()
         left = deadline - loop.time()

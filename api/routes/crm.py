@@ -17,6 +17,7 @@ from api.schemas import Body
 from domain import crm
 from domain.errors import NotFound
 from domain.money import MAX_ID
+from domain.numbers import PlainInt
 from domain.schema import Lead
 from domain.services import crm as crm_svc
 
@@ -33,7 +34,7 @@ class LeadCreateIn(crm.LeadIn):
 
 class QualifyIn(Body):
     decision: Literal["qualified", "disqualified"]
-    customer_id: int | None = Field(default=None, gt=0, le=MAX_ID)
+    customer_id: PlainInt | None = Field(default=None, gt=0, le=MAX_ID)
     reason: str = Field(default="", max_length=500)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -56,7 +57,7 @@ def visible_claim(s: Session, user: Principal, number: str) -> ExpenseClaim:
 
 
 @router.get("/{number}")
-async def get_claim(number: str, user: CurrentUser, platform: PlatformDep, wait: Wait = 0,
+async def get_claim(number: str, user: CurrentUser, platform: PlatformDep, wait: Wait = Decimal(0),
                     until: Annotated[str | None, Query(max_length=30, description="with wait: the status to wait for")]
                     = None) -> Any:
     view = await long_poll(lambda: platform.read(lambda s: expenses.view(s, visible_claim(s, user, number))),

@@ -19,6 +19,7 @@ from api.routes.common import Limit, Offset
 from api.schemas import CustomerIn, ItemIn, PolicyIn, StockAdjustmentIn, SupplierIn, UserIn
 from domain.errors import Invalid, NotFound
 from domain.money import MAX_ID
+from domain.numbers import PlainInt
 from domain.schema import Customer, Item, Supplier, User
 from domain.services import approvals, imports, master, org, stock
 from domain.services import sales as sales_svc
@@ -71,7 +72,7 @@ async def list_customers(user: CustomerReader, platform: PlatformDep, limit: Lim
 
 
 @router.get("/customers/{customer_id}")
-async def get_customer(customer_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: CustomerReader, platform: PlatformDep) -> Any:
+async def get_customer(customer_id: Annotated[PlainInt, Path(ge=1, le=MAX_ID)], user: CustomerReader, platform: PlatformDep) -> Any:
     def load(s: Session) -> dict[str, Any]:
         c = s.get(Customer, customer_id)
         if c is None:

@@ -19,7 +19,7 @@ from api.schemas import Body
 from domain import crm, sales
 from domain.errors import NotFound
 from domain.money import MAX_ID
-from domain.numbers import PlainDecimal
+from domain.numbers import PlainDecimal, PlainInt
 from domain.schema import Opportunity, Quotation, SalesOrder
 from domain.services import access, approvals, pipeline
 from domain.services import sales as sales_svc
@@ -30,7 +30,7 @@ Seller = Annotated[Principal, Depends(require_role("sales", "sales_manager", "ad
 
 class QuotationIn(Body):
     lines: list[sales.QuotationLineIn] = Field(min_length=1, max_length=200)
-    valid_days: int = Field(default=30, ge=1, le=365)
+    valid_days: PlainInt = Field(default=30, ge=1, le=365)
     tax_rate: PlainDecimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
 
 
@@ -169,7 +169,7 @@ def _order(s: Session, user: Principal, number: str) -> SalesOrder:
 
 
 class SalesOrderIn(Body):
-    customer_id: int = Field(gt=0, le=MAX_ID)
+    customer_id: PlainInt = Field(gt=0, le=MAX_ID)
     lines: list[sales.OrderLineIn] = Field(min_length=1, max_length=200)
     requested_date: date | None = None
 

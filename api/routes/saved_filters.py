@@ -15,6 +15,7 @@ from api.deps import CurrentUser, PlatformDep
 from api.encoding import ok
 from api.routes.ui import inbox as inbox_page
 from api.routes.ui import processes as processes_page
+from domain.numbers import PlainInt
 from domain.services import saved_filters
 
 router = APIRouter(prefix="/api/saved-filters", tags=["saved filters"])
@@ -61,6 +62,6 @@ async def save(body: SavedFilterIn, user: CurrentUser, platform: PlatformDep) ->
 
 
 @router.delete("/{filter_id}", status_code=204, responses={404: {"description": "no such filter of the caller's"}})
-async def delete(filter_id: Annotated[int, Path(gt=0, le=2**31 - 1)], user: CurrentUser, platform: PlatformDep) -> Response:
+async def delete(filter_id: Annotated[PlainInt, Path(gt=0, le=2**31 - 1)], user: CurrentUser, platform: PlatformDep) -> Response:
     await platform.write(saved_filters.delete, user.username, filter_id)
     return Response(status_code=204)

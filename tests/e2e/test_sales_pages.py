@@ -180,6 +180,9 @@ async def test_a_bad_form_shows_the_reason_and_changes_nothing(stack: Stack) -> 
     assert r.status_code == 422 and "Choose qualify or disqualify" in text(r)
     r = await alice.post(f"/leads/{lead}/qualify", {"decision": "qualified", "customer_id": "999999"})
     assert r.status_code == 404 and "no customer 999999" in text(r)
+    for odd in ("²", "١", "1_0", "1e1"):  # a customer id in odd digits is no id (and never a 500)
+        r = await alice.post(f"/leads/{lead}/qualify", {"decision": "qualified", "customer_id": odd})
+        assert r.status_code == 422 and "Choose qualify or disqualify" in text(r), (odd, r.status_code)
     r = await alice.post(f"/leads/{lead}/activities", {"kind": "dance"})
     assert r.status_code == 422 and "Choose what kind of activity" in text(r)
     r = await carol.post(f"/leads/{lead}/activities", {"kind": "call"})
@@ -203,6 +206,9 @@ async def test_a_bad_form_shows_the_reason_and_changes_nothing(stack: Stack) -> 
          422, "each SKU may appear once per quotation"),
         ({"sku": ["NOPE"]}, 404, "NOPE"),
         ({"valid_days": "soon"}, 422, "valid for 1 to 365 days"),
+        ({"valid_days": "²"}, 422, "valid for 1 to 365 days"),  # str.isdigit() takes a superscript two
+        ({"valid_days": "١٤"}, 422, "valid for 1 to 365 days"),  # Arabic-Indic 14
+        ({"valid_days": "1_4"}, 422, "valid for 1 to 365 days"),
         ({"tax_rate": "x"}, 422, "the tax rate must be a number"),
     ]:
         r = await alice.post(f"/opportunities/{opp}/quotations", {**good, **bad})

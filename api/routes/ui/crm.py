@@ -30,7 +30,7 @@ from api.routes.ui.pages import (
 )
 from domain import crm
 from domain.errors import DomainError, Invalid, NotFound
-from domain.numbers import read_number
+from domain.numbers import read_number, read_whole
 from domain.schema import Customer, Item
 from domain.services import crm as crm_svc
 from domain.services import pipeline
@@ -205,8 +205,8 @@ async def qualify(number: str, v: PosterDep, decision: Annotated[str, Form(max_l
         return await _lead(v, number, status=422, error="Say why the lead is disqualified. Nothing was changed.")
     try:
         cmd = crm.QualifyCommand(actor=as_actor(v.user), decision=decision,  # type: ignore[arg-type]
-                                 customer_id=int(customer_id) if customer_id.strip() else None, reason=reason.strip())
-    except (ValidationError, ValueError):
+                                 customer_id=read_whole(customer_id, "the customer"), reason=reason.strip())
+    except (ValidationError, DomainError):
         return await _lead(v, number, status=422, error="Choose qualify or disqualify, and a customer from the "
                                                         "list. Nothing was changed.")
     try:

@@ -31,7 +31,7 @@ from api.routes.ui.pages import (
     render,
 )
 from domain.errors import DomainError, Invalid, NotFound
-from domain.numbers import read_number
+from domain.numbers import read_number, read_whole
 from domain.schema import ExpenseClaim, PurchaseRequisition, Task, TaskEvent
 from domain.schema.types import utcnow
 from domain.services import approval_context, approvals, expenses, purchasing, saved_filters
@@ -179,7 +179,11 @@ async def _listing(v: Viewer, f: InboxFilter, page_no: int) -> dict[str, Any]:
 
 
 def _page_no(raw: str) -> int:
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= 100_000 else 1
+    try:
+        page = read_whole(raw, "the page")
+    except DomainError:
+        return 1
+    return page if page is not None and 0 < page <= 100_000 else 1
 
 
 async def _inbox(v: Viewer, params: Mapping[str, str] | None = None, *, status: int = 200,

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from temporalio.service import RPCError
 
 from api.platform import Platform
+from api.routes.common import Offset
 from api.routes.processes import (
     ProcessFilter,
     count_by_type_and_stage,
@@ -98,7 +99,7 @@ async def processes(v: ViewerDep, type_: Annotated[str, Query(alias="type", max_
                     customer: Annotated[str, Query(max_length=200)] = "", owner: Text = "",
                     started_from: Annotated[str, Query(max_length=10)] = "",
                     started_to: Annotated[str, Query(max_length=10)] = "",
-                    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0, msg: str = "") -> Response:
+                    offset: Offset = 0, msg: str = "") -> Response:
     """The list, newest first, under the filters (started from/to are UTC days, both included), and above it
     the counts by type and stage of what the viewer may see under the same filters but type and stage."""
     return await _processes(v, {"type": type_, "status": status, "stage": stage, "business_key": business_key,

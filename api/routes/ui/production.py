@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from api.auth import Principal
 from api.deps import as_actor
+from api.routes.common import Offset
 from api.routes.sales import _order
 from api.routes.ui.crm import form_errors
 from api.routes.ui.inbox import task_row
@@ -96,8 +97,6 @@ def _pager(path: str, filters: dict[str, str], offset: int, more: bool) -> dict[
     return {"newer": f"{path}?{urlencode({**filters, 'offset': max(offset - PAGE_SIZE, 0)})}" if offset else "",
             "older": f"{path}?{urlencode({**filters, 'offset': offset + PAGE_SIZE})}" if more else ""}
 
-
-Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 
 
 # --- sales orders -------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from api.routes.ui.pages import (
 )
 from domain import sales
 from domain.errors import DomainError, Forbidden, Invalid
-from domain.numbers import read_number
+from domain.numbers import read_number, read_whole
 from domain.schema import Customer, Opportunity, SalesOrder, Task
 from domain.schema.types import utcnow
 from domain.services import approvals
@@ -88,6 +88,17 @@ def quotation_lines(skus: list[str], qtys: list[str], prices: list[str],
     return lines
 
 
+def _valid_days(typed: str) -> int:
+    """The days a quotation is valid, as typed in the form: a whole number from 1 to 365 (full-width digits read)."""
+    try:
+        days = read_whole(typed, "the days")
+    except Invalid:
+        days = None
+    if days is None or not 1 <= days <= 365:
+        raise Invalid("a quotation is valid for 1 to 365 days: give a whole number of days")
+    return days
+
+
 @router.post("/opportunities/{number}/quotations")
 async def create_quotation(number: str, request: Request, v: PosterDep) -> Response:
     raw = await request.form()
@@ -109,12 +120,11 @@ async def create_quotation(number: str, request: Request, v: PosterDep) -> Respo
         if not may:
             raise Forbidden("only the opportunity's salesperson, a sales manager or an admin can quote on it")
         lines = quotation_lines(skus, qtys, prices, discounts)
-        if not valid_days.isdigit() or not 1 <= int(valid_days) <= 365:
-            raise Invalid("a quotation is valid for 1 to 365 days: give a whole number of days")
+        days = _valid_days(valid_days)
         tax = _number(tax_rate or "0", "the tax rate")
         if not 0 <= tax <= 100 or tax != round(tax, 2):
             raise Invalid("the tax rate is a percentage from 0 to 100, with at most two decimals")
-        out = await v.platform.create_quotation(v.user.username, number, lines, int(valid_days), tax)
+        out = await v.platform.create_quotation(v.user.username, number, lines, days, tax)
     except DomainError as e:
         return await render_opportunity(v, number, status=error_status(e), form=form,
                                   error=f"The quotation was not created. {e.message}")
