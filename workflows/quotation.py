@@ -115,8 +115,9 @@ class Quotation:
                     else "over the customer's credit limit"))
         if what == "discount" and r.review_reasons and r.margin is not None:
             pct = "no revenue" if r.margin_pct is None else f"{r.margin_pct:f} %"
+            more = len(r.review_reasons) - 1  # the task's page lists them all; the inbox line names the first
             title = (f"Quotation {self.draft.number} for {r.customer}: {r.total:,.2f} {r.currency}, margin "
-                     f"{r.margin:,.2f} ({pct}): " + "; ".join(r.review_reasons))
+                     f"{r.margin:,.2f} ({pct}): {r.review_reasons[0]}" + (f" (+{more} more)" if more else ""))
             title = title if len(title) <= 300 else title[:299] + "…"  # the task's title holds 300
         child = await start_approval(approval_rules.ApprovalRequest(
             process_id=workflow.info().workflow_id, process_type="quotation", business_key=self.draft.number,
