@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from api.platform import Platform
@@ -90,25 +92,57 @@ def check_refused_decision(db: Database, key: str, document: str, err: BaseExcep
     assert [(e.actor, e.detail) for e in closed] == [(by, f"withdrawn by {by}")] * len(tasks)
 
 
-async def test_a_claims_cancel_and_its_last_approval_never_both_win(worker, db, task_queue):
+@dataclass(frozen=True)
+class Withdrawable:
+    """A document its requester may cancel while it waits for a one-step approval (frank's)."""
+
+    document: str
+    requester: str
+    approved: str  # its status once the approval is through
+    submit: Callable[[Platform], Awaitable[str]]
+    cancel: Callable[[Platform, Database, str], Awaitable[Any]]
+    status: Callable[[Any, str], str]
+
+
+async def _claim(p: Platform) -> str:
+    return str((await p.submit_expense_claim("erin", claim_lines("800")))["claim_id"])  # frank alone
+
+
+async def _requisition(p: Platform) -> str:
+    line = RequisitionLineIn(sku="BOLT-M8", qty=Decimal(100), est_unit_price=Decimal("0.15"))
+    return str((await p.submit_requisition("dave", [line], "bolts", None))["requisition_id"])  # frank alone
+
+
+WITHDRAWABLE = [
+    Withdrawable("claim", "erin", "approved", _claim,
+                 lambda p, db, n: p.cancel_expense_claim(actor(db, "erin"), n),
+                 lambda s, n: expenses.get(s, n).status),
+    Withdrawable("requisition", "dave", "ordered", _requisition,
+                 lambda p, db, n: p.cancel_requisition(actor(db, "dave"), n),
+                 lambda s, n: purchasing_svc.requisition(s, n).status),
+]
+
+
+@pytest.mark.parametrize("doc", WITHDRAWABLE, ids=[w.document for w in WITHDRAWABLE])
+async def test_a_cancel_and_the_last_approval_never_both_win(worker, db, task_queue, doc: Withdrawable):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     wins = {"decide": 0, "cancel": 0}
     for first, gap in SCHEDULE:
-        number = (await p.submit_expense_claim("erin", claim_lines("800")))["claim_id"]  # frank alone
+        number = await doc.submit(p)
         task = await open_task_for(db, number)
         d, c = await race(lambda t=task: p.decide(actor(db, "frank"), t.id, "approve", "ok"),
-                          lambda n=number: p.cancel_expense_claim(actor(db, "erin"), n), first, gap)
+                          lambda n=number: doc.cancel(p, db, n), first, gap)
         assert isinstance(d, BaseException) != isinstance(c, BaseException), (first, gap, d, c)
         if isinstance(c, BaseException):
             wins["decide"] += 1
-            await eventually(db, lambda s, n=number: expenses.get(s, n).status == "approved")
-            check_refused_cancel(db, number, f"claim {number}", c, "frank", "erin")
+            await eventually(db, lambda s, n=number: doc.status(s, n) == doc.approved)
+            check_refused_cancel(db, number, f"{doc.document} {number}", c, "frank", doc.requester)
         else:
             wins["cancel"] += 1
             assert c == "cancelled"
             with db.read() as s:
-                assert expenses.get(s, number).status == "cancelled"
-            check_refused_decision(db, number, f"claim {number}", d, "erin")
+                assert doc.status(s, number) == "cancelled"
+            check_refused_decision(db, number, f"{doc.document} {number}", d, doc.requester)
     print("winners:", wins)
 
 
@@ -128,30 +162,6 @@ async def test_a_cancel_during_an_earlier_step_ends_the_chain_after_that_step(wo
         assert isinstance(d, Conflict) and decisions == [], d
     else:  # frank's approval came first and stands; grace's step never asked or was closed
         assert [(x.decided_by, x.decision) for x in decisions] == [("frank", "approve")]
-
-
-async def test_a_requisitions_cancel_and_its_last_approval_never_both_win(worker, db, task_queue):
-    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    wins = {"decide": 0, "cancel": 0}
-    for first, gap in SCHEDULE:
-        number = (await p.submit_requisition("dave", [RequisitionLineIn(sku="BOLT-M8", qty=Decimal(100),
-                                                                        est_unit_price=Decimal("0.15"))],
-                                             "bolts", None))["requisition_id"]  # frank alone
-        task = await open_task_for(db, number)
-        d, c = await race(lambda t=task: p.decide(actor(db, "frank"), t.id, "approve", "ok"),
-                          lambda n=number: p.cancel_requisition(actor(db, "dave"), n), first, gap)
-        assert isinstance(d, BaseException) != isinstance(c, BaseException), (first, gap, d, c)
-        if isinstance(c, BaseException):
-            wins["decide"] += 1
-            await eventually(db, lambda s, n=number: purchasing_svc.requisition(s, n).status == "ordered")
-            check_refused_cancel(db, number, f"requisition {number}", c, "frank", "dave")
-        else:
-            wins["cancel"] += 1
-            assert c == "cancelled"
-            with db.read() as s:
-                assert purchasing_svc.requisition(s, number).status == "cancelled"
-            check_refused_decision(db, number, f"requisition {number}", d, "dave")
-    print("winners:", wins)
 
 
 async def test_a_lost_opportunity_and_the_last_discount_approval_are_taken_in_one_order(worker, db, task_queue):
