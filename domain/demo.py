@@ -46,6 +46,8 @@ POLICIES: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
     # A change to a production order (quantity or date): the planner's manager.
     "production_change": [("0", [("manager", "")])],
 }
+# Measured, not counted: a fan housing takes 2 m² of sheet (5 % scrap), paint is bought by the kilogram.
+DEMO_UOMS = {"STEEL-SHEET": "m2", "PAINT-RED": "kg"}
 SUPPLIERS = ["Acme Metals", "Volt Motors", "Northwind Components"]
 CUSTOMERS = [("Globex Corporation", "50000"), ("Initech", "20000"), ("Umbrella Retail", "100000")]
 ITEMS: list[tuple[str, str, str, str, int, str, str, str, str | None, str]] = [
@@ -142,7 +144,7 @@ def load(session: Session) -> bool:
     for name, limit in CUSTOMERS:
         session.add(Customer(name=name, credit_limit=Decimal(limit), currency="USD"))
     for sku, name, kind, cost, lead, safety, moq, multiple, supplier, _opening in ITEMS:
-        session.add(Item(sku=sku, name=name, kind=kind, uom="ea", standard_cost=Decimal(cost), lead_time_days=lead,
+        session.add(Item(sku=sku, name=name, kind=kind, uom=DEMO_UOMS.get(sku, "ea"), standard_cost=Decimal(cost), lead_time_days=lead,
                          safety_stock=Decimal(safety), min_order_qty=Decimal(moq), order_multiple=Decimal(multiple),
                          default_supplier_id=suppliers[supplier] if supplier else None,
                          item_group=PRICE_LIST[sku][0], list_price=_listed(PRICE_LIST[sku][1])))

@@ -4,7 +4,7 @@ domain.services.uoms."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from domain.errors import Invalid
 from domain.money import qty_str
@@ -30,3 +30,11 @@ def check_quantity(qty: Decimal, uom_whole: bool, *, uom: str = "", what: str = 
         unit = f" {uom}" if uom else ""
         raise Invalid(f"{what} {qty_str(qty)}{unit} is not a whole number: {uom or 'this unit'} is counted in "
                       f"whole units")
+
+
+def whole_lots(min_order_qty: Decimal, order_multiple: Decimal) -> tuple[Decimal, Decimal]:
+    """An item of a whole unit's lot sizing in whole units: the minimum raised to a whole number, the multiple
+    to a whole number of at least 1 (0, "any quantity", becomes 1)."""
+    up = min_order_qty.to_integral_value(rounding=ROUND_CEILING)
+    multiple = order_multiple.to_integral_value(rounding=ROUND_CEILING)
+    return up, multiple if multiple >= 1 else Decimal(1)

@@ -24,17 +24,24 @@ from domain.schema import (
     StockBalance,
 )
 from domain.services import boms as bom_service
-from domain.services import common
+from domain.services import common, uoms
 from domain.services import sales as sales_service
+from domain.uoms import whole_lots
 
 OPEN_ORDER_STATUSES = ("open", "in_fulfilment")
 ZERO = Decimal(0)
 
 
 def _items(session: Session) -> dict[str, ItemPlan]:
+    """Every item as MRP sizes its lots. An item counted in whole units (ea, box) is planned in whole units: its
+    minimum and multiple are raised to whole numbers (a multiple of at least 1), so no planned purchase or
+    production order asks for 40.8 bolts that no receipt or progress report could ever complete."""
+    whole = uoms.known(session)
     rows = session.execute(select(Item.sku, Item.kind, Item.lead_time_days, Item.safety_stock, Item.min_order_qty,
-                                  Item.order_multiple)).all()
-    return {r.sku: ItemPlan(r.sku, r.kind, r.lead_time_days, r.safety_stock, r.min_order_qty, r.order_multiple)
+                                  Item.order_multiple, Item.uom)).all()
+    return {r.sku: ItemPlan(r.sku, r.kind, r.lead_time_days, r.safety_stock,
+                            *(whole_lots(r.min_order_qty, r.order_multiple) if whole.get(r.uom, False)
+                              else (r.min_order_qty, r.order_multiple)))
             for r in rows}
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from domain import sales
 from domain.db import Database
-from domain.schema import Customer, MrpRun, ProductionOrder, PurchaseRequisition
-from domain.services import planning
+from domain.schema import Customer, Item, MrpRun, ProductionOrder, PurchaseRequisition
+from domain.services import planning, stock
 from domain.services import sales as sales_svc
 
 AS_OF = date(2026, 11, 23)
@@ -80,3 +80,20 @@ def test_a_what_if_run_takes_explicit_demand_and_receipts(db: Database) -> None:
         result = planning.mrp(s, as_of=AS_OF, demand=demand, receipts=receipts)
     # 4 on hand + 20 coming = 24 of 30: 6 short → the minimum of 20.
     assert [(p.sku, p.qty) for p in result.planned_orders] == [("BLADE-SET", D(20))]
+
+
+def test_items_counted_in_whole_units_are_planned_in_whole_units(db: Database) -> None:
+    """Bolts (ea) needed with 2 % scrap are planned as whole bolts; steel sheet (m²) keeps its fraction."""
+    with db.write() as s:
+        s.execute(update(Item).where(Item.sku == "BOLT-M8").values(min_order_qty=D(0), order_multiple=D(0),
+                                                                   safety_stock=D(0)))
+        s.execute(update(Item).where(Item.sku == "STEEL-SHEET").values(min_order_qty=D(0), order_multiple=D(0),
+                                                                       safety_stock=D(0)))
+        on_hand = {sku: stock.levels(s, sku)["on_hand"] for sku in ("BOLT-M8", "STEEL-SHEET")}
+        demand, receipts = planning.check_what_if(
+            [{"sku": "BOLT-M8", "qty": on_hand["BOLT-M8"] + D("40.8"), "due_date": date(2026, 12, 20)},
+             {"sku": "STEEL-SHEET", "qty": on_hand["STEEL-SHEET"] + D("6.3"), "due_date": date(2026, 12, 20)}],
+            [], AS_OF)
+        result = planning.mrp(s, as_of=AS_OF, demand=demand, receipts=receipts)
+    planned = {p.sku: p.qty for p in result.planned_orders}
+    assert planned == {"BOLT-M8": D(41), "STEEL-SHEET": D("6.3")}
