@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from temporalio.service import RPCError
 
-from api import metrics
+from api import idempotency, metrics
 from api.encoding import ok
 from api.platform import Platform
 from domain.db import Database
@@ -81,9 +81,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
-    from api.idempotency import Idempotency
-
-    app.add_middleware(Idempotency)  # innermost: what it fingerprints and runs once passed the checks outside it
+    app.add_middleware(idempotency.Idempotency)  # innermost: what it fingerprints and runs once passed the checks outside it
     app.add_middleware(StorableText)  # inside BodyLimit: reads only bodies under the limit
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     metrics.install(app)  # outermost: counts the refused bodies too; GET /metrics
@@ -150,6 +148,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
                                 "loc": {"type": "array", "items": {"anyOf": [{"type": "string"},
                                                                              {"type": "integer"}]}},
                                 "msg": {"type": "string"}, "type": {"type": "string"}}}}}}
+            idempotency.document(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -49,6 +49,25 @@ NOT_KEPT = frozenset({"set-cookie", "date", "server", "content-length", "transfe
                       "keep-alive"})
 
 
+def applies(method: str, path: str) -> bool:
+    """Does an Idempotency-Key on this request make it run once?"""
+    return method.upper() in METHODS and path.startswith("/api/") and not path.startswith(EXEMPT)
+
+
+def document(schema: dict[str, Any]) -> None:
+    """Name the optional `Idempotency-Key` header on every operation it applies to, in the OpenAPI schema."""
+    header = {"name": "Idempotency-Key", "in": "header", "required": False,
+              "description": "run this request once per (caller, method, path, key); a repeat gets the first "
+                             "answer with Idempotent-Replayed: true, another body under the key is 422",
+              "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": KEY.pattern}}
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            if applies(method, path):
+                params = operation.setdefault("parameters", [])
+                if not any(p.get("name", "").lower() == "idempotency-key" for p in params):
+                    params.append(header)
+
+
 def new_form_token() -> str:
     """A fresh one-time token for a form that creates something."""
     return secrets.token_urlsafe(18)
@@ -162,8 +181,7 @@ class Idempotency:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         path: str = scope.get("path", "") if scope["type"] == "http" else ""
-        if (not path.startswith("/api/") or scope["method"] not in METHODS or path.startswith(EXEMPT)
-                or not any(n == HEADER for n, _ in scope["headers"])):
+        if not applies(scope.get("method", ""), path) or not any(n == HEADER for n, _ in scope["headers"]):
             await self.app(scope, receive, send)
             return
         state = scope["app"].state

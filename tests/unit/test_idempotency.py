@@ -274,3 +274,20 @@ async def test_old_keys_are_pruned_at_most_every_few_minutes(app: Any, db: Datab
     monkeypatch.setattr(idempotency, "PRUNE_EVERY", 0.0)
     await http.post("/api/things", json={"a": 1}, headers=bearer("erin", "c"))
     assert rows(db) == 1
+
+
+def test_the_api_schema_names_the_header_where_it_applies():
+    from api.app import create_app
+    from settings import Settings
+
+    paths = create_app(Settings(_env_file=None, secret_key="k" * 32)).openapi()["paths"]
+    named = {(m.upper(), p) for p, ops in paths.items() for m, op in ops.items()
+             if any(x.get("name", "").lower() == "idempotency-key" and x["in"] == "header"
+                    for x in op.get("parameters", []))}
+    assert ("POST", "/api/expense-claims") in named and ("POST", "/api/stock/adjustments") in named
+    assert ("PUT", "/api/pricing-policies") in named
+    assert not any(p.startswith("/api/auth/") for _, p in named)
+    assert not any(m == "GET" for m, _ in named)
+    writes = {(m.upper(), p) for p, ops in paths.items() for m in ops
+              if m.upper() in ("POST", "PUT", "PATCH", "DELETE") and p.startswith("/api/") and not p.startswith("/api/auth/")}
+    assert writes == named
