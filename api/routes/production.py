@@ -13,7 +13,6 @@ from api.auth import Principal
 from api.deps import CurrentUser, PlatformDep, as_actor, require_role
 from api.encoding import ok
 from api.routes.common import Limit, Offset
-from api.routes.sales import _order
 from api.schemas import Body
 from domain import production
 from domain.errors import Invalid
@@ -22,6 +21,7 @@ from domain.numbers import PlainDecimal
 from domain.purchasing import MAX_QTY
 from domain.services import planning
 from domain.services import production as production_svc
+from domain.services import sales as sales_svc
 
 router = APIRouter(prefix="/api", tags=["production"])
 Reader = Annotated[Principal, Depends(require_role("admin", "planner", "buyer", "warehouse", "cfo", "finance",
@@ -33,7 +33,7 @@ MAX_WHAT_IF_LINES = 10_000
 @router.get("/sales-orders/{number}/kitting")
 async def order_kitting(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
     def read(s: Any) -> Any:
-        _order(s, user, number)  # 404 unless the caller may see the order
+        sales_svc.visible_order(s, number, (user.username, user.roles))  # 404 unless the caller may see the order
         return planning.order_kitting(s, number)
     return ok(await platform.read(read))
 
@@ -46,7 +46,7 @@ async def all_kitting(user: Reader, platform: PlatformDep) -> Any:
 
 @router.post("/sales-orders/{number}/deliver")
 async def deliver(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: _order(s, user, number))
+    await platform.read(lambda s: sales_svc.visible_order(s, number, (user.username, user.roles)))
     status = await platform.deliver_sales_order(as_actor(user), number)
     return ok({"sales_order_id": number, "status": status})
 
@@ -105,16 +105,12 @@ async def run_mrp(user: Planner, platform: PlatformDep, body: MrpRunIn | None = 
 
     def write(s: Any) -> Any:
         if body.demand is None:
-            result = planning.mrp(s, as_of=as_of)
-            run = planning.store_run(s, result, as_of=as_of, scope="all open sales orders", what_if=False,
-                                     actor=user.username)
+            run = planning.run_open_orders(s, as_of=as_of, actor=user.username)
         else:
-            demand, receipts = planning.check_what_if(
-                [d.model_dump() for d in body.demand],
-                None if body.scheduled_receipts is None else [r.model_dump() for r in body.scheduled_receipts],
-                as_of)
-            result = planning.mrp(s, as_of=as_of, demand=demand, receipts=receipts)
-            run = planning.store_run(s, result, as_of=as_of, scope="what-if", what_if=True, actor=user.username)
+            run = planning.run_what_if(
+                s, as_of=as_of, demand=[d.model_dump() for d in body.demand],
+                receipts=None if body.scheduled_receipts is None else [r.model_dump() for r in body.scheduled_receipts],
+                actor=user.username)
         return planning.run_view(run)
     return ok(await platform.write(write), 201)
 

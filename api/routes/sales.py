@@ -22,6 +22,7 @@ from domain.money import MAX_ID
 from domain.numbers import PlainDecimal, PlainInt
 from domain.schema import Opportunity, Quotation, SalesOrder
 from domain.services import access, approvals, pipeline
+from domain.services import production as production_svc
 from domain.services import sales as sales_svc
 
 router = APIRouter(prefix="/api", tags=["sales"])
@@ -158,16 +159,6 @@ async def lose(number: str, body: ReasonIn, user: CurrentUser, platform: Platfor
 SEES_ALL_ORDERS = access.SEES_ALL_ORDERS
 
 
-def _order(s: Session, user: Principal, number: str) -> SalesOrder:
-    try:
-        row = sales_svc.order(s, number)
-    except NotFound:
-        row = None
-    if row is None or not access.may_see_order(user.username, user.roles, row.owner):
-        raise NotFound(f"no sales order {number}")
-    return row
-
-
 class SalesOrderIn(Body):
     customer_id: PlainInt = Field(gt=0, le=MAX_ID)
     lines: list[sales.OrderLineIn] = Field(min_length=1, max_length=200)
@@ -197,5 +188,6 @@ async def list_orders(user: CurrentUser, platform: PlatformDep, status: str | No
 
 @router.get("/sales-orders/{number}")
 async def get_order(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    return ok(await platform.read(lambda s: sales_svc.order_view(s, _order(s, user, number),
-                                                                 viewer=(user.username, user.roles))))
+    viewer = (user.username, user.roles)
+    return ok(await platform.read(lambda s: production_svc.sales_order_view(
+        s, sales_svc.visible_order(s, number, viewer), viewer)))

@@ -163,6 +163,21 @@ def store_run(session: Session, result: MrpResult, *, as_of: date, scope: str, w
     return run
 
 
+def run_open_orders(session: Session, *, as_of: date, actor: str) -> MrpRun:
+    """MRP over every open sales order against the company's stock and open supply, stored; nothing else
+    changes (its planned orders are suggestions). The JSON route and the planning page both run this."""
+    result = mrp(session, as_of=as_of)
+    return store_run(session, result, as_of=as_of, scope="all open sales orders", what_if=False, actor=actor)
+
+
+def run_what_if(session: Session, *, as_of: date, demand: list[dict[str, Any]],
+                receipts: list[dict[str, Any]] | None, actor: str) -> MrpRun:
+    """A what-if run over explicit demand (and receipts, else the open supply), stored as such."""
+    demand_, receipts_ = check_what_if(demand, receipts, as_of)
+    result = mrp(session, as_of=as_of, demand=demand_, receipts=receipts_)
+    return store_run(session, result, as_of=as_of, scope="what-if", what_if=True, actor=actor)
+
+
 def run_view(run: MrpRun) -> dict[str, Any]:
     return {"run_id": run.number, "as_of": run.as_of, "scope": run.scope, "what_if": run.what_if,
             "created_by": run.created_by, "created_at": run.created_at, "planned_count": run.planned_count,

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain import accounting
@@ -333,18 +333,6 @@ def deliver(session: Session, so_number: str, *, actor: str, key: str) -> dict[s
     return result
 
 
-def customer_margin(session: Session, customer_id: int, visible: ColumnElement[bool] | None = None
-                    ) -> tuple[Decimal, Decimal | None]:
-    """(revenue, margin) of the customer's delivered orders (those `visible` lets through, if given); margin
-    None before the first delivery."""
-    revenue, margin, n = session.execute(
-        select(func.coalesce(func.sum(SalesOrder.revenue), 0), func.coalesce(func.sum(SalesOrder.margin), 0),
-               func.count(SalesOrder.id))
-        .where(SalesOrder.customer_id == customer_id, SalesOrder.status == "completed",
-               *([] if visible is None else [visible]))).one()
-    return Decimal(revenue or 0), (Decimal(margin or 0) if n else None)
-
-
 # --- views ------------------------------------------------------------------------------------------------
 
 def _materials(row: ProductionOrder) -> list[rules.MaterialUse]:
@@ -420,3 +408,8 @@ def for_sales_order(session: Session, so_number: str, viewer: access.Viewer | No
                              "process_id": r.process_id} for r in reqs],
     }
 
+
+def sales_order_view(session: Session, row: SalesOrder, viewer: access.Viewer | None = None) -> dict[str, Any]:
+    """The sales order as its page shows it, with how its supply stands (for_sales_order): composed here,
+    above both, so the sales service need not know production (`viewer` as for_sales_order)."""
+    return sales_service.order_view(session, row, supply=for_sales_order(session, row.number, viewer))

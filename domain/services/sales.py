@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from domain import crm, sales
@@ -199,6 +199,18 @@ def reserve_order(session: Session, number: str, key: str) -> dict[str, Any]:
     return result
 
 
+def visible_order(session: Session, number: str, viewer: access.Viewer) -> SalesOrder:
+    """The order `viewer` (username, roles) may open (access.may_see_order); NotFound otherwise, the same
+    answer as for a number that does not exist. The JSON routes and the pages both ask this."""
+    try:
+        row = order(session, number)
+    except NotFound:
+        row = None
+    if row is None or not access.may_see_order(*viewer, row.owner):
+        raise NotFound(f"no sales order {number}")
+    return row
+
+
 def release_order(session: Session, number: str, status: str, key: str) -> None:
     """Give the order's reservations back (it was cancelled), once per key."""
 
@@ -214,8 +226,9 @@ def release_order(session: Session, number: str, status: str, key: str) -> None:
     common.once(session, key, effect)
 
 
-def order_view(session: Session, row: SalesOrder, viewer: access.Viewer | None = None) -> dict[str, Any]:
-    """The order as its page shows it; `viewer` (who reads) decides what of its supply's money they see."""
+def order_view(session: Session, row: SalesOrder, supply: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The order as its page shows it, with `supply` (production.for_sales_order: what the order's page shows
+    of its production and purchase orders) where given; production.sales_order_view composes the two."""
     return {
         "id": row.number, "sales_order_id": row.number, "customer_id": row.customer_id,
         "quotation_id": row.quotation_number, "status": row.status, "currency": row.currency, "total": row.total,
@@ -223,7 +236,7 @@ def order_view(session: Session, row: SalesOrder, viewer: access.Viewer | None =
         "created_at": row.created_at,
         "lines": [{"sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price, "net": ln.net,
                    "reserved_qty": ln.reserved_qty} for ln in row.lines],
-        **supply_of(session, row.number, viewer),
+        **(supply or {}),
         # Revenue net of tax; cost and margin once delivered (the goods at their value in stock).
         "revenue": row.revenue if row.revenue is not None else sum((ln.net for ln in row.lines), Decimal(0)),
         "cost": None if row.cost_total is None else {
@@ -231,12 +244,6 @@ def order_view(session: Session, row: SalesOrder, viewer: access.Viewer | None =
             "total": row.cost_total},
         "margin": row.margin, "delivered_at": row.delivered_at, "notice": row.notice or None,
     }
-
-
-def supply_of(session: Session, number: str, viewer: access.Viewer | None = None) -> dict[str, Any]:
-    from domain.services.production import for_sales_order  # production builds on this module
-
-    return for_sales_order(session, number, viewer)
 
 
 def record_direct_order(session: Session, ref: sales.OrderRef, process_id: str) -> SalesOrder:
@@ -266,7 +273,6 @@ def customer_summary(session: Session, customer: Customer, recent: int = 50,
     the first delivery, not a made-up zero). `viewer` (username, roles): the orders, and the sums over them,
     are those the viewer may open (access.orders_visible_to, the rule of GET /api/sales-orders/{id});
     None: every order."""
-    from domain.services.production import customer_margin
     visible = access.orders_visible_to(*viewer) if viewer is not None else None
     mine = [] if visible is None else [visible]
     orders = session.execute(select(SalesOrder).where(SalesOrder.customer_id == customer.id, *mine)
@@ -285,3 +291,15 @@ def customer_summary(session: Session, customer: Customer, recent: int = 50,
         "lifetime_revenue": money(Decimal(booked)), "delivered_revenue": delivered,
         "lifetime_margin": margin_,
     }
+
+
+def customer_margin(session: Session, customer_id: int, visible: ColumnElement[bool] | None = None
+                    ) -> tuple[Decimal, Decimal | None]:
+    """(revenue, margin) of the customer's delivered orders (those `visible` lets through, if given); margin
+    None before the first delivery."""
+    revenue, margin, n = session.execute(
+        select(func.coalesce(func.sum(SalesOrder.revenue), 0), func.coalesce(func.sum(SalesOrder.margin), 0),
+               func.count(SalesOrder.id))
+        .where(SalesOrder.customer_id == customer_id, SalesOrder.status == "completed",
+               *([] if visible is None else [visible]))).one()
+    return Decimal(revenue or 0), (Decimal(margin or 0) if n else None)

@@ -22,7 +22,6 @@ from starlette.responses import Response
 from api.auth import Principal
 from api.deps import as_actor
 from api.routes.common import Offset
-from api.routes.sales import _order
 from api.routes.ui.crm import form_errors
 from api.routes.ui.inbox import task_row
 from api.routes.ui.pages import (
@@ -132,8 +131,8 @@ def _ready(view: dict[str, Any]) -> bool:
 
 async def render_sales_order(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Response:
     def load(s: Session) -> dict[str, Any]:
-        row = _order(s, v.user, number)
-        view = sales_svc.order_view(s, row, viewer=(v.user.username, v.user.roles))
+        row = sales_svc.visible_order(s, number, (v.user.username, v.user.roles))
+        view = production_svc.sales_order_view(s, row, viewer=(v.user.username, v.user.roles))
         customer = s.get(Customer, row.customer_id)
         proc = s.get(Process, row.process_id)
         kit, kit_error = None, ""
@@ -170,7 +169,7 @@ async def sales_order_page(number: str, v: ViewerDep, msg: str = "") -> Response
 @router.post("/sales-orders/{number}/deliver")
 async def deliver(number: str, v: PosterDep) -> Response:
     try:
-        await v.platform.read(lambda s: _order(s, v.user, number))
+        await v.platform.read(lambda s: sales_svc.visible_order(s, number, (v.user.username, v.user.roles)))
     except DomainError as e:
         return await not_possible(v, e)
     try:
@@ -316,9 +315,7 @@ async def run_mrp(v: PosterDep) -> Response:
     as_of = datetime.now(UTC).date()
 
     def write(s: Session) -> tuple[str, int, int]:
-        result = planning.mrp(s, as_of=as_of)
-        run = planning.store_run(s, result, as_of=as_of, scope="all open sales orders", what_if=False,
-                                 actor=v.user.username)
+        run = planning.run_open_orders(s, as_of=as_of, actor=v.user.username)
         return run.number, run.planned_count, run.exception_count
 
     try:
