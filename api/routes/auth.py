@@ -8,56 +8,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import Field
 from sqlalchemy.orm import Session
-from starlette.responses import Response
 
-from api import auth
 from api.deps import SESSION_COOKIE, CurrentUser, PlatformDep, SettingsDep
 from api.encoding import ok
-from api.platform import Platform
+from api.login import log_in, set_session_cookie, signed_token, start_session
 from api.ratelimit import client_ip, login_limiter
 from api.schemas import Body
 from domain.errors import Forbidden
-from domain.schema import User
 from domain.services import org, sessions
-from settings import Settings
-
-
-def check_password(s: Any, username: str, password: str) -> User | None:
-    user = s.query(User).filter(User.username == username).one_or_none()
-    if user is None or not user.active or not org.verify_password(password, user.password_hash):
-        return None
-    return user  # type: ignore[no-any-return]
-
-
-async def log_in(request: Request, platform: Platform, username: str, password: str) -> tuple[User | None, int]:
-    """A login of the API or the login page, under the failed-login limit: (the user, 0); (None, 0) for a wrong
-    username or password, counted; (None, seconds to wait) while the limit refuses, the password unchecked."""
-    limiter, ip = login_limiter(request.app), client_ip(request)
-    wait = limiter.retry_after(username, ip)
-    if wait:
-        return None, wait
-    user = await platform.read(check_password, username, password)
-    if user is None:
-        limiter.failed(username, ip)
-    else:
-        limiter.succeeded(username)
-    return user, 0
-
-
-def _signed(row: Any, settings: Settings) -> str:
-    return auth.sign(row.username, row.jti, row.issued_at, row.expires_at, settings.secret_key)
-
-
-async def start_session(platform: Platform, settings: Settings, username: str) -> str:
-    """A new session of `username` (a row of auth_sessions) and its signed token, for the API or the UI cookie."""
-    row = await platform.write(sessions.open_session, username, settings.token_minutes)
-    return _signed(row, settings)
-
-
-def set_session_cookie(request: Request, response: Response, settings: Settings, token: str) -> None:
-    response.set_cookie(SESSION_COOKIE, token, max_age=settings.token_minutes * 60, path="/", httponly=True,
-                        samesite="lax", secure=request.url.scheme == "https")
-
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -113,7 +71,7 @@ async def change_password(body: PasswordChangeIn, request: Request, user: Curren
 
     def change(s: Session) -> str:
         org.change_password(s, user.username, body.current, body.new)
-        return _signed(sessions.open_session(s, user.username, settings.token_minutes), settings)
+        return signed_token(sessions.open_session(s, user.username, settings.token_minutes), settings)
 
     try:
         new_token = await platform.write(change)

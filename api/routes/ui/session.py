@@ -11,8 +11,8 @@ from fastapi import Form, Query, Request
 from starlette.responses import HTMLResponse, Response
 
 from api.deps import SESSION_COOKIE, PlatformDep, SettingsDep
+from api.login import log_in, set_session_cookie, start_session
 from api.platform import Platform
-from api.routes.auth import log_in, set_session_cookie, start_session
 from api.routes.ui.pages import (
     LoginRequired,
     PosterDep,
