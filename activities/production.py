@@ -10,6 +10,7 @@ from temporalio import activity
 
 from activities import business_errors
 from domain import approvals as approval_rules
+from domain import permissions
 from domain import production as rules
 from domain import purchasing as purchasing_rules
 from domain.db import Database
@@ -61,7 +62,9 @@ class ProductionActivities:
         """Production orders and requisitions of the run, in one batch (生产任务单批量新增)."""
         with self.db.write() as s:
             people = org.people(s)
-            planner = next((p for p in sorted(people) if "planner" in people[p].roles and people[p].active), "admin")
+            role = permissions.duty_role(permissions.Duty.PRODUCTION_PLANNER)
+            planner = next((p for p in sorted(people) if role in people[p].roles and people[p].active),
+                           permissions.FALLBACK_USER)
             out = production.create_supply(s, number, run_id, planner=planner, id_prefix=id_prefix,
                                            notify_order=process_id, key=f"{process_id}:supply")
             made = [rules.ProductionRef.model_validate(x) for x in out["production"]]
@@ -109,7 +112,7 @@ class ProductionActivities:
             approvals.open_task(s, approval_rules.TaskSpec(
                 task_id=f"{key}-p", workflow_id=f"{process_id}:late", process_id=process_id,
                 process_type="production_order", kind="alert", title=late["notice"][:200], business_key=number,
-                candidate_role="planner", priority=80, due_hours=24))
+                candidate_role=permissions.duty_role(permissions.Duty.PRODUCTION_LATE), priority=80, due_hours=24))
             if late["salesperson"]:
                 approvals.open_task(s, approval_rules.TaskSpec(
                     task_id=f"{key}-s", workflow_id=f"{process_id}:late", process_id=process_id,

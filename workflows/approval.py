@@ -18,6 +18,7 @@ from temporalio.workflow import ActivityCancellationType
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
     from domain import approvals as rules
+    from domain import permissions
     from domain.errors import Conflict, DomainError, Forbidden, Invalid
 
 from workflows.common import refusal, run, search_attributes
@@ -250,12 +251,12 @@ class Approval:
             elif verb == "unclaim":
                 if self.assignee is None:
                     raise Conflict("this task is not claimed")
-                if self.assignee != me and "admin" not in cmd.actor.roles:
+                if self.assignee != me and not permissions.may(cmd.actor.roles, permissions.Action.TASK_RELEASE_ANY):
                     raise Forbidden(f"only {self.assignee} (or an admin) can release this task")
             else:  # reassign / delegate
                 if cmd.target is None:
                     raise Invalid("name the user to hand the task to")
-                may_hand_on = (me == holder or "admin" in cmd.actor.roles or
+                may_hand_on = (me == holder or permissions.may(cmd.actor.roles, permissions.Action.TASK_HAND_ON_ANY) or
                                (holder is None and step.candidate_role in cmd.actor.roles
                                 and me != self.req.requester))
                 if not may_hand_on:

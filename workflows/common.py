@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError, ChildWorkflowError, FailureE
 
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
+    from domain import permissions
     from domain.approvals import ApprovalOutcome, Withdrawal, late_withdrawal_note
     from domain.errors import Conflict, DomainError, Forbidden
 
@@ -105,7 +106,7 @@ def check_withdraw(actor: Any, requester: str, status: str, cancel_by: str | Non
     """May `actor` withdraw the document? Its requester (or an admin), while it awaits approval;
     refusals fail the Update at once (403 / 409) and say the document's real state."""
     try:
-        if actor.username != requester and "admin" not in actor.roles:
+        if actor.username != requester and not permissions.may(actor.roles, permissions.Action.DOCUMENT_CANCEL_ANY):
             raise Forbidden(f"only {requester} (the requester) or an admin can cancel {document}")
         if cancel_by is not None:
             raise Conflict(f"a cancel of {document} was already requested by {cancel_by}; it is being decided")

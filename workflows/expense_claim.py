@@ -15,6 +15,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.expenses import ExpenseActivities
     from domain import approvals as approval_rules
+    from domain import permissions
     from domain.errors import Conflict, DomainError, Forbidden
     from domain.expenses import ClaimDraft
 
@@ -120,8 +121,7 @@ class ExpenseClaim:
     def _check_pay(self, actor: approval_rules.Actor) -> None:
         assert self.draft is not None
         try:
-            if "finance" not in actor.roles:
-                raise Forbidden("only finance can pay a claim")
+            permissions.check(actor.roles, permissions.Action.EXPENSE_PAY, "only finance can pay a claim")
             if actor.username == self.draft.requester:
                 raise Forbidden("nobody pays their own claim")
             if self.paid_by is not None:

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.production import ProductionActivities
     from activities.sales import SalesActivities
     from domain import approvals as approval_rules
+    from domain import permissions
     from domain import sales as rules
     from domain.errors import Conflict, DomainError, Forbidden
 
@@ -169,7 +170,7 @@ class OrderFulfilment:
     def _check_cancel(self, actor: approval_rules.Actor) -> None:
         assert self.order is not None
         try:
-            if actor.username != self.order.owner and not {"sales_manager", "admin"} & set(actor.roles):
+            if actor.username != self.order.owner and not permissions.may(actor.roles, permissions.Action.SALES_ORDER_CANCEL):
                 raise Forbidden(f"only {self.order.owner} (the salesperson), a sales manager or an admin can cancel "
                                 f"sales order {self.order.number}")
             if self.cancel_by is not None:  # a cancel during reservation is honoured right after it
@@ -199,7 +200,7 @@ class OrderFulfilment:
     def _check_deliver(self, actor: approval_rules.Actor) -> None:
         assert self.order is not None
         try:
-            if actor.username != self.order.owner and not {"warehouse", "admin"} & set(actor.roles):
+            if actor.username != self.order.owner and not permissions.may(actor.roles, permissions.Action.SALES_ORDER_DELIVER):
                 raise Forbidden(f"only the warehouse, {self.order.owner} (the salesperson) or an admin can deliver "
                                 f"sales order {self.order.number}")
             if self.deliver_by is not None:

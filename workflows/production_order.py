@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.production import ProductionActivities
     from domain import approvals as approval_rules
+    from domain import permissions
     from domain import production as rules
     from domain.errors import Conflict, DomainError, Forbidden
 
@@ -30,7 +31,6 @@ from workflows.approval import start_approval
 from workflows.common import approval_or_withdrawal, refusal, run, set_stage
 
 RECHECK = timedelta(hours=12)  # a waiting order looks at stock again at least this often (besides signals)
-PRODUCTION_ROLES = {"planner", "warehouse", "admin"}
 PROGRESS_BOUNDS = "progress-bounds"  # workflow.patched: reports are held to domain.production.check_bounds
 
 
@@ -121,7 +121,7 @@ class ProductionOrder:
     def _check_progress(self, cmd: ProgressCommand, *, bounded: bool = True) -> rules.ProductionState:
         assert self.state is not None
         try:
-            if not PRODUCTION_ROLES & set(cmd.actor.roles):
+            if not permissions.may(cmd.actor.roles, permissions.Action.PRODUCTION_REPORT):
                 raise Forbidden("only a planner, the warehouse or an admin can report production progress")
             return rules.check_progress(self.state, cmd.progress, bounded=bounded)
         except DomainError as e:
@@ -159,8 +159,8 @@ class ProductionOrder:
     def _check_change(self, cmd: ChangeCommand) -> None:
         assert self.state is not None
         try:
-            if not {"planner", "admin"} & set(cmd.actor.roles):
-                raise Forbidden("only a planner or an admin can ask to change a production order")
+            permissions.check(cmd.actor.roles, permissions.Action.PRODUCTION_CHANGE,
+                              "only a planner or an admin can ask to change a production order")
             if self.change_open:
                 raise Conflict(f"production order {self.state.number} already has a change waiting for approval")
             rules.check_change(self.state, cmd.change)

@@ -19,8 +19,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
     from activities.purchasing import PurchaseActivities
     from domain import approvals as approval_rules
+    from domain import permissions
     from domain import purchasing as rules
-    from domain.errors import Conflict, DomainError, Forbidden
+    from domain.errors import Conflict, DomainError
 
 from workflows.approval import start_approval
 from workflows.common import approval_or_withdrawal, check_withdraw, refusal, run, set_stage
@@ -88,7 +89,7 @@ class Purchase:
             task_id=str(workflow.uuid4()), workflow_id=alert_id, process_id=wf_id, process_type="purchase",
             kind="alert", title=f"{self.order.number} is overdue: expected {self.order.expected_date}",
             business_key=self.order.number, amount=self.draft.total if self.draft else None,
-            candidate_role="buyer", priority=80, due_hours=24))
+            candidate_role=permissions.duty_role(permissions.Duty.PURCHASE_OVERDUE), priority=80, due_hours=24))
         set_stage("overdue")
         await workflow.wait_condition(lambda: self._received())
         await run(ApprovalActivities.close_open_tasks, alert_id, "completed", "goods received")
@@ -144,8 +145,8 @@ class Purchase:
 
     def _check_receive(self, cmd: rules.ReceiveCommand, placing: bool = False) -> rules.OrderState | None:
         try:
-            if not {"warehouse", "buyer", "admin"} & set(cmd.actor.roles):
-                raise Forbidden("only the warehouse, a buyer or an admin can receive goods")
+            permissions.check(cmd.actor.roles, permissions.Action.PURCHASE_RECEIVE,
+                              "only the warehouse, a buyer or an admin can receive goods")
             if placing:
                 return None
             if self.order is None:

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.crm import CrmActivities
     from activities.sales import SalesActivities
     from domain import approvals as approval_rules
+    from domain import permissions
     from domain import sales as rules
     from domain.errors import Conflict, DomainError, Forbidden, Invalid
 
@@ -36,8 +37,6 @@ from workflows.common import (
     set_stage,
 )
 from workflows.order_fulfilment import OrderFulfilment
-
-MAY_ANSWER = {"sales_manager", "admin"}  # besides the opportunity's salesperson
 
 
 @workflow.defn
@@ -185,7 +184,8 @@ class Quotation:
         try:
             if self.rec is None:
                 raise Conflict(f"quotation {self.draft.number} is still being recorded")
-            if cmd.actor.username != self.rec.owner and not MAY_ANSWER & set(cmd.actor.roles):
+            if cmd.actor.username != self.rec.owner and not permissions.may(cmd.actor.roles,
+                                                                             permissions.Action.QUOTATION_ANSWER_ANY):
                 raise Forbidden(f"only {self.rec.owner} (the salesperson), a sales manager or an admin can record "
                                 "the customer's answer")
             if self.answer is not None:

@@ -9,13 +9,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select, union
 from sqlalchemy.orm import Session
 
+from domain import permissions
+from domain.permissions import Action
 from domain.schema import PurchaseRequisition, SalesOrder, Task
 
-OVERSEERS: dict[str, set[str]] = {
-    "expense_claim": {"finance", "cfo", "admin"},
-    "purchase": {"buyer", "warehouse", "finance", "cfo", "admin"},
-    "process": {"admin", "cfo"},
-    "quotation": {"sales_manager", "admin", "cfo", "finance"},
+OVERSEERS: dict[str, Action] = {  # kind of document: the action of seeing every one of them
+    "expense_claim": Action.EXPENSE_SEE_ALL,
+    "purchase": Action.PURCHASE_SEE_ALL,
+    "process": Action.PROCESS_SEE_ALL,
+    "quotation": Action.QUOTATION_SEE_ALL,
 }
 
 
@@ -40,7 +42,7 @@ def involved_process_ids(username: str, roles: set[str]) -> Any:
 
 
 def may_see(session: Session, username: str, roles: set[str], kind: str, owner: str, process_id: str) -> bool:
-    if owner == username or roles & OVERSEERS.get(kind, set()):
+    if owner == username or sees_all(roles, kind):
         return True
     return session.execute(
         select(Task.process_id).where(Task.process_id == process_id, or_(*_involvement(username, roles))).limit(1)
@@ -48,26 +50,25 @@ def may_see(session: Session, username: str, roles: set[str], kind: str, owner: 
 
 
 def sees_all(roles: set[str], kind: str) -> bool:
-    return bool(roles & OVERSEERS.get(kind, set()))
+    return kind in OVERSEERS and permissions.may(roles, OVERSEERS[kind])
 
 
 # --- sales orders: one rule for the list, the detail, and every page or document that embeds them --------
 
-SEES_ALL_ORDERS = {"sales_manager", "admin", "cfo", "finance", "planner", "warehouse"}
 Viewer = tuple[str, Collection[str]]  # (username, roles) of whoever reads; None where the reader sees everything
 
 
 def orders_visible_to(username: str, roles: Collection[str]) -> ColumnElement[bool] | None:
     """The sales orders a user may see, as a WHERE clause over SalesOrder; None when they may see them all.
     A salesperson sees their own orders; the roles that oversee orders see every one."""
-    if set(roles) & SEES_ALL_ORDERS:
+    if permissions.may(roles, Action.SALES_ORDER_SEE_ALL):
         return None
     return SalesOrder.owner == username
 
 
 def may_see_order(username: str, roles: Collection[str], owner: str) -> bool:
     """The same rule as orders_visible_to, for one order."""
-    return owner == username or bool(set(roles) & SEES_ALL_ORDERS)
+    return owner == username or permissions.may(roles, Action.SALES_ORDER_SEE_ALL)
 
 
 def purchases_visible_to(username: str, roles: Collection[str]) -> ColumnElement[bool] | None:

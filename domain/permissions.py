@@ -1,0 +1,169 @@
+"""Who may do what: every action a user can take is named here, and which roles hold it is data.
+
+Workflow validators, API dependencies and page templates all ask `may(roles, action)` (or `check`), so a
+button is shown exactly when the workflow will take the command. Where a rule also lets the document's own
+person act (the requester, the salesperson, the task's holder), that part stays with the rule; the action
+names only who may act *besides* them (said in the action's comment).
+
+`DEFAULT_GRANTS` is plain data (action -> roles) so that it can later be stored and edited; `DEFAULT_DUTIES`
+names the one role a process offers its own tasks (alerts) to. Pure: no database, no Temporal, no HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from enum import StrEnum
+
+from domain.errors import Forbidden
+
+
+class Action(StrEnum):
+    # office approvals and the inbox ("admin has no bypass" on a decision: who decides a task is its step's)
+    DOCUMENT_CANCEL_ANY = "document.cancel_any"  # withdraw a claim or requisition besides its requester
+    TASK_RELEASE_ANY = "task.release_any"  # release a task claimed by someone else
+    TASK_HAND_ON_ANY = "task.hand_on_any"  # reassign / delegate a task one does not hold
+    TASK_SEE_ALL = "task.see_all"  # read any task, list every task
+    ABSENCE_MANAGE_ALL = "absence.manage_all"  # everyone's out-of-office
+    USER_SEE_DETAILS = "user.see_details"  # colleagues' managers and whether they are active
+    USER_CREATE = "user.create"
+    POLICY_READ = "policy.read"  # approval policies
+    POLICY_EDIT = "policy.edit"
+    INCIDENT_MANAGE = "incident.manage"  # the incidents page and cancelling a stuck process
+    DASHBOARD_READ = "dashboard.read"
+    PROCESS_SEE_ALL = "process.see_all"
+    # expenses
+    EXPENSE_PAY = "expense.pay"  # never one's own claim (the rule says so)
+    EXPENSE_SEE_ALL = "expense.see_all"
+    # crm and sales
+    LEAD_CREATE = "lead.create"
+    LEAD_OWN = "lead.own"  # may be named a lead's owner (a salesperson)
+    LEAD_WORK_ANY = "lead.work_any"  # work a lead besides its owner (the lead page's buttons)
+    LEAD_SEE_ALL = "lead.see_all"
+    LEAD_SCORING_READ = "lead_scoring.read"
+    LEAD_SCORING_EDIT = "lead_scoring.edit"
+    PIPELINE_VIEW = "pipeline.view"  # the Sales entry of the navigation
+    OPPORTUNITY_WORK_ANY = "opportunity.work_any"  # move or lose an opportunity besides its salesperson
+    OPPORTUNITY_SEE_ALL = "opportunity.see_all"
+    QUOTATION_CREATE = "quotation.create"  # on an opportunity one may see
+    QUOTATION_ANSWER_ANY = "quotation.answer_any"  # record the customer's answer besides the salesperson
+    QUOTATION_SEE_ALL = "quotation.see_all"
+    PRICING_READ = "pricing.read"
+    PRICING_EDIT = "pricing.edit"
+    CUSTOMER_READ = "customer.read"
+    CUSTOMER_CREATE = "customer.create"
+    SALES_ORDER_CREATE = "sales_order.create"
+    SALES_ORDER_LIST = "sales_order.list"  # the Orders entry of the navigation
+    SALES_ORDER_SEE_ALL = "sales_order.see_all"  # besides one's own orders
+    SALES_ORDER_CANCEL = "sales_order.cancel"  # besides the order's salesperson
+    SALES_ORDER_DELIVER = "sales_order.deliver"  # besides the order's salesperson
+    # production, planning, purchasing, stock
+    PRODUCTION_READ = "production.read"
+    PRODUCTION_REPORT = "production.report"  # shop-floor progress
+    PRODUCTION_CHANGE = "production.change"  # ask for a production change
+    MRP_RUN = "mrp.run"
+    PLANNING_VIEW = "planning.view"  # the Planning entry of the navigation
+    BOM_READ = "bom.read"  # bills of materials and work centres
+    BOM_EDIT = "bom.edit"
+    ITEM_EDIT = "item.edit"
+    SUPPLIER_READ = "supplier.read"
+    SUPPLIER_CREATE = "supplier.create"
+    PURCHASE_RECEIVE = "purchase.receive"
+    PURCHASE_SEE_ALL = "purchase.see_all"
+    STOCK_ADJUST = "stock.adjust"
+    LEDGER_READ = "ledger.read"
+
+
+class Duty(StrEnum):
+    """Work a process hands to whoever holds one role (an alert in the inbox, a document's owner)."""
+
+    PURCHASE_OVERDUE = "purchase.overdue"  # the alert on a purchase order past its expected date
+    PRODUCTION_LATE = "production.late"  # the alert on a production order past its due date
+    PRODUCTION_PLANNER = "production.planner"  # the planner named on a production order MRP creates
+
+
+A = Action
+_SELLERS = frozenset({"sales", "sales_manager", "admin"})
+_OVERSEE_SALES = frozenset({"sales_manager", "admin", "cfo"})
+
+# Exactly the rules the code held as literal role sets before they were named here.
+DEFAULT_GRANTS: Mapping[Action, frozenset[str]] = {
+    A.DOCUMENT_CANCEL_ANY: frozenset({"admin"}),
+    A.TASK_RELEASE_ANY: frozenset({"admin"}),
+    A.TASK_HAND_ON_ANY: frozenset({"admin"}),
+    A.TASK_SEE_ALL: frozenset({"admin"}),
+    A.ABSENCE_MANAGE_ALL: frozenset({"admin"}),
+    A.USER_SEE_DETAILS: frozenset({"admin"}),
+    A.USER_CREATE: frozenset({"admin"}),
+    A.POLICY_READ: frozenset({"admin", "finance", "cfo"}),
+    A.POLICY_EDIT: frozenset({"admin"}),
+    A.INCIDENT_MANAGE: frozenset({"admin"}),
+    A.DASHBOARD_READ: frozenset({"manager", "sales_manager", "finance", "cfo", "admin"}),
+    A.PROCESS_SEE_ALL: frozenset({"admin", "cfo"}),
+    A.EXPENSE_PAY: frozenset({"finance"}),
+    A.EXPENSE_SEE_ALL: frozenset({"finance", "cfo", "admin"}),
+    A.LEAD_CREATE: _SELLERS,
+    A.LEAD_OWN: frozenset({"sales"}),
+    A.LEAD_WORK_ANY: frozenset({"sales_manager", "admin"}),
+    A.LEAD_SEE_ALL: _OVERSEE_SALES,
+    A.LEAD_SCORING_READ: _SELLERS,
+    A.LEAD_SCORING_EDIT: frozenset({"admin"}),
+    A.PIPELINE_VIEW: frozenset({"sales", "sales_manager", "admin", "cfo"}),
+    A.OPPORTUNITY_WORK_ANY: frozenset({"sales_manager", "admin"}),
+    A.OPPORTUNITY_SEE_ALL: _OVERSEE_SALES,
+    A.QUOTATION_CREATE: _SELLERS,
+    A.QUOTATION_ANSWER_ANY: frozenset({"sales_manager", "admin"}),
+    A.QUOTATION_SEE_ALL: frozenset({"sales_manager", "admin", "cfo", "finance"}),
+    A.PRICING_READ: frozenset({"admin", "sales", "sales_manager", "finance", "cfo"}),
+    A.PRICING_EDIT: frozenset({"admin"}),
+    A.CUSTOMER_READ: frozenset({"admin", "sales", "sales_manager", "finance", "cfo"}),
+    A.CUSTOMER_CREATE: frozenset({"admin", "sales_manager", "finance"}),
+    A.SALES_ORDER_CREATE: _SELLERS,
+    A.SALES_ORDER_LIST: frozenset({"sales", "sales_manager", "admin", "cfo", "finance", "planner", "warehouse"}),
+    A.SALES_ORDER_SEE_ALL: frozenset({"sales_manager", "admin", "cfo", "finance", "planner", "warehouse"}),
+    A.SALES_ORDER_CANCEL: frozenset({"sales_manager", "admin"}),
+    A.SALES_ORDER_DELIVER: frozenset({"warehouse", "admin"}),
+    A.PRODUCTION_READ: frozenset({"admin", "planner", "buyer", "warehouse", "cfo", "finance", "sales_manager"}),
+    A.PRODUCTION_REPORT: frozenset({"planner", "warehouse", "admin"}),
+    A.PRODUCTION_CHANGE: frozenset({"planner", "admin"}),
+    A.MRP_RUN: frozenset({"planner", "admin"}),
+    A.PLANNING_VIEW: frozenset({"planner", "buyer", "admin"}),
+    A.BOM_READ: frozenset({"admin", "planner", "buyer", "warehouse", "cfo"}),
+    A.BOM_EDIT: frozenset({"admin", "planner"}),
+    A.ITEM_EDIT: frozenset({"admin", "buyer", "planner"}),
+    A.SUPPLIER_READ: frozenset({"admin", "buyer", "finance", "cfo", "warehouse", "planner"}),
+    A.SUPPLIER_CREATE: frozenset({"admin", "buyer"}),
+    A.PURCHASE_RECEIVE: frozenset({"warehouse", "buyer", "admin"}),
+    A.PURCHASE_SEE_ALL: frozenset({"buyer", "warehouse", "finance", "cfo", "admin"}),
+    A.STOCK_ADJUST: frozenset({"admin", "warehouse"}),
+    A.LEDGER_READ: frozenset({"finance", "cfo", "admin"}),
+}
+
+DEFAULT_DUTIES: Mapping[Duty, str] = {
+    Duty.PURCHASE_OVERDUE: "buyer",
+    Duty.PRODUCTION_LATE: "planner",
+    Duty.PRODUCTION_PLANNER: "planner",
+}
+
+# Who is named where no user holds a duty's role (the reference data's first user).
+FALLBACK_USER = "admin"
+
+
+def roles_for(action: Action | str) -> frozenset[str]:
+    """The roles that hold an action; an unknown action is held by nobody."""
+    return DEFAULT_GRANTS.get(action, frozenset())  # type: ignore[arg-type]  # a StrEnum hashes as its str value
+
+
+def may(roles: Collection[str], action: Action | str) -> bool:
+    """Does a user holding `roles` hold the action?"""
+    return not roles_for(action).isdisjoint(roles)
+
+
+def check(roles: Collection[str], action: Action | str, message: str) -> None:
+    """Raise Forbidden(message) unless `roles` hold the action."""
+    if not may(roles, action):
+        raise Forbidden(message)
+
+
+def duty_role(duty: Duty) -> str:
+    """The role whose holders are offered the duty."""
+    return DEFAULT_DUTIES[duty]
