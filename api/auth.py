@@ -7,6 +7,8 @@ from datetime import datetime
 
 import jwt
 
+from domain import permissions
+
 ALGORITHM = "HS256"
 
 
@@ -21,6 +23,10 @@ class Principal:
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))
+
+    def may(self, action: permissions.Action) -> bool:
+        """Does the caller hold the action (domain.permissions)?"""
+        return permissions.may(self.roles, action)
 
 
 def sign(username: str, jti: str, issued_at: datetime, expires_at: datetime, secret: str) -> str:

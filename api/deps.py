@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from api import auth
 from api.platform import Platform
+from domain import permissions
 from domain.approvals import Actor
 from domain.services import sessions
 from settings import Settings
@@ -57,14 +58,17 @@ async def current_user(request: Request, settings: SettingsDep, platform: Platfo
 CurrentUser = Annotated[auth.Principal, Depends(current_user)]
 
 
-def require_role(*roles: str) -> Callable[..., auth.Principal]:
-    """`Depends(require_role("finance", "admin"))`: 403 unless the caller holds one of the roles."""
+def require(action: permissions.Action) -> Callable[..., auth.Principal]:
+    """`Depends(require(Action.EXPENSE_PAY))`: 403 unless the caller holds the action (domain.permissions).
+    The dependency carries its action (`.action`), so the route table can say who may call each route."""
 
     def check(user: CurrentUser) -> auth.Principal:
-        if not user.has(*roles):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs one of the roles: {', '.join(roles)}")
+        if not permissions.may(user.roles, action):
+            roles = ", ".join(sorted(permissions.roles_for(action))) or "none"
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"{action} needs one of the roles: {roles}")
         return user
 
+    check.action = action  # type: ignore[attr-defined]
     return check
 
 

@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import approvals as approval_rules
-from domain import crm, expenses, production, purchasing, sales
+from domain import crm, expenses, permissions, production, purchasing, sales
 from domain.db import Database
 from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable, from_kind
 from domain.limits import check_plan_date
@@ -196,8 +196,9 @@ class Platform:
     async def create_lead(self, creator: str, lead: crm.LeadIn, owner: str | None) -> dict[str, Any]:
         def allocate(s: Any) -> str:
             who = org.person(s, owner) if owner is not None else None
-            if owner is not None and (who is None or "sales" not in who.roles):
-                raise Invalid(f"{owner} does not hold the role sales, so cannot own a lead")
+            if owner is not None and (who is None or not permissions.may(who.roles, permissions.Action.LEAD_OWN)):
+                held_by = " or ".join(sorted(permissions.roles_for(permissions.Action.LEAD_OWN)))
+                raise Invalid(f"{owner} does not hold the role {held_by}, so cannot own a lead")
             return common.next_number(s, "LD")
 
         number = await self.write(allocate)

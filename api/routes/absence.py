@@ -14,6 +14,7 @@ from api.deps import CurrentUser, PlatformDep
 from api.encoding import ok
 from api.schemas import Body
 from domain.numbers import PlainInt
+from domain.permissions import Action
 from domain.services import absence
 
 router = APIRouter(prefix="/api/me/out-of-office", tags=["out of office"])
@@ -31,7 +32,7 @@ class AbsenceIn(Body):
 @router.get("")
 async def list_absences(user: CurrentUser, platform: PlatformDep, everyone: bool = False) -> Any:
     """Your absences, soonest first; `everyone=true` (admins only) lists every user's."""
-    if everyone and not user.has("admin"):
+    if everyone and not user.may(Action.ABSENCE_MANAGE_ALL):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only an admin can list everyone's absences")
     rows = await platform.read(lambda s: [absence.view(a) for a in absence.listing(
         s, user.username, user.roles, everyone=everyone)])

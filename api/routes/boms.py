@@ -9,17 +9,18 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.deps import PlatformDep, require_role
+from api.deps import PlatformDep, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset
 from domain.errors import Invalid
 from domain.manufacturing import BomIn, WorkCentreIn
+from domain.permissions import Action
 from domain.services import boms, imports
 
 router = APIRouter(prefix="/api", tags=["production master data"])
 
-Reader = Annotated[Principal, Depends(require_role("admin", "planner", "buyer", "warehouse", "cfo"))]
-Owner = Annotated[Principal, Depends(require_role("admin", "planner"))]
+Reader = Annotated[Principal, Depends(require(Action.BOM_READ))]
+Owner = Annotated[Principal, Depends(require(Action.BOM_EDIT))]
 CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/vnd.ms-excel")
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.deps import CurrentUser, PlatformDep, as_actor, require_role
+from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset
 from api.schemas import Body
@@ -18,14 +18,15 @@ from domain import crm
 from domain.errors import NotFound
 from domain.money import MAX_ID
 from domain.numbers import PlainInt
+from domain.permissions import Action
 from domain.schema import Lead
 from domain.services import crm as crm_svc
 
 router = APIRouter(prefix="/api/leads", tags=["crm"])
 rules_router = APIRouter(prefix="/api/scoring-rules", tags=["crm"])
-Seller = Annotated[Principal, Depends(require_role("sales", "sales_manager", "admin"))]
-Admin = Annotated[Principal, Depends(require_role("admin"))]
-SEES_ALL_LEADS = {"sales_manager", "admin", "cfo"}
+LeadCreator = Annotated[Principal, Depends(require(Action.LEAD_CREATE))]
+ScoringReader = Annotated[Principal, Depends(require(Action.LEAD_SCORING_READ))]
+ScoringEditor = Annotated[Principal, Depends(require(Action.LEAD_SCORING_EDIT))]
 
 
 class LeadCreateIn(crm.LeadIn):
@@ -48,13 +49,13 @@ def visible_lead(s: Session, user: Principal, number: str) -> Lead:
         row = crm_svc.lead(s, number)
     except NotFound:
         row = None
-    if row is None or not (user.roles & SEES_ALL_LEADS or user.username in (row.owner, row.created_by)):
+    if row is None or not (user.may(Action.LEAD_SEE_ALL) or user.username in (row.owner, row.created_by)):
         raise NotFound(f"no lead {number}")
     return row
 
 
 @router.post("", status_code=201)
-async def create(body: LeadCreateIn, user: Seller, platform: PlatformDep) -> Any:
+async def create(body: LeadCreateIn, user: LeadCreator, platform: PlatformDep) -> Any:
     lead = crm.LeadIn.model_validate(body.model_dump(exclude={"owner"}))
     return ok(await platform.create_lead(user.username, lead, body.owner), 201)
 
@@ -63,7 +64,7 @@ async def create(body: LeadCreateIn, user: Seller, platform: PlatformDep) -> Any
 async def list_leads(user: CurrentUser, platform: PlatformDep, status: str | None = None,
                      limit: Limit = 50, offset: Offset = 0) -> Any:
     q = select(Lead)
-    if not user.roles & SEES_ALL_LEADS:
+    if not user.may(Action.LEAD_SEE_ALL):
         q = q.where(or_(Lead.owner == user.username, Lead.created_by == user.username))
     if status:
         q = q.where(Lead.status == status)
@@ -107,12 +108,12 @@ def _rules(s: Session) -> dict[str, Any]:
 
 
 @rules_router.get("")
-async def get_rules(user: Seller, platform: PlatformDep) -> Any:
+async def get_rules(user: ScoringReader, platform: PlatformDep) -> Any:
     return ok(await platform.read(_rules))
 
 
 @rules_router.put("")
-async def put_rules(body: ScoringRulesIn, user: Admin, platform: PlatformDep) -> Any:
+async def put_rules(body: ScoringRulesIn, user: ScoringEditor, platform: PlatformDep) -> Any:
     """Replace the whole table (order kept) and rescore the open leads, in one transaction."""
     def replace(s: Session) -> dict[str, Any]:
         crm_svc.replace_rules(s, body.rules)

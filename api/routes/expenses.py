@@ -10,11 +10,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.deps import CurrentUser, PlatformDep, as_actor, require_role
+from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset, Wait, long_poll
 from api.schemas import ExpenseClaimIn
 from domain.errors import NotFound
+from domain.permissions import Action
 from domain.schema import ExpenseClaim
 from domain.services import access, expenses
 
@@ -73,7 +74,7 @@ async def cancel(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
 
 
 @router.post("/{number}/pay")
-async def pay(number: str, platform: PlatformDep, user: Principal = Depends(require_role("finance"))) -> Any:
+async def pay(number: str, platform: PlatformDep, user: Principal = Depends(require(Action.EXPENSE_PAY))) -> Any:
     await platform.read(lambda s: visible_claim(s, user, number))
     await platform.pay_expense_claim(as_actor(user), number)
     return ok(await platform.read(lambda s: expenses.view(s, expenses.get(s, number))))

@@ -8,14 +8,15 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from api.auth import Principal
-from api.deps import PlatformDep, require_role
+from api.deps import PlatformDep, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset
+from domain.permissions import Action
 from domain.schema import JournalEntry
 from domain.services import ledger
 
 router = APIRouter(prefix="/api/ledger", tags=["ledger"])
-Finance = Annotated[Principal, Depends(require_role("finance", "cfo", "admin"))]
+Finance = Annotated[Principal, Depends(require(Action.LEDGER_READ))]
 
 
 @router.get("/trial-balance")

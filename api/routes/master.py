@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.deps import CurrentUser, PlatformDep, require_role
+from api.deps import CurrentUser, PlatformDep, require
 from api.encoding import ok
 from api.routes.boms import CsvResponse, csv_file, csv_text
 from api.routes.common import Limit, Offset
@@ -20,21 +20,22 @@ from api.schemas import CustomerIn, ItemIn, PolicyIn, StockAdjustmentIn, Supplie
 from domain.errors import Invalid, NotFound
 from domain.money import MAX_ID
 from domain.numbers import PlainInt
+from domain.permissions import Action
 from domain.schema import Customer, Item, Supplier, User
 from domain.services import approvals, imports, master, org, stock
 from domain.services import sales as sales_svc
 
 router = APIRouter(prefix="/api", tags=["master data"])
 
-Admin = Annotated[Principal, Depends(require_role("admin"))]
-ItemOwner = Annotated[Principal, Depends(require_role("admin", "buyer", "planner"))]
-CustomerReader = Annotated[Principal, Depends(require_role("admin", "sales", "sales_manager", "finance", "cfo"))]
-CustomerOwner = Annotated[Principal, Depends(require_role("admin", "sales_manager", "finance"))]
-SupplierReader = Annotated[Principal, Depends(require_role("admin", "buyer", "finance", "cfo", "warehouse",
-                                                            "planner"))]
-SupplierOwner = Annotated[Principal, Depends(require_role("admin", "buyer"))]
-StockKeeper = Annotated[Principal, Depends(require_role("admin", "warehouse"))]
-PolicyReader = Annotated[Principal, Depends(require_role("admin", "finance", "cfo"))]
+UserAdmin = Annotated[Principal, Depends(require(Action.USER_CREATE))]
+ItemOwner = Annotated[Principal, Depends(require(Action.ITEM_EDIT))]
+CustomerReader = Annotated[Principal, Depends(require(Action.CUSTOMER_READ))]
+CustomerOwner = Annotated[Principal, Depends(require(Action.CUSTOMER_CREATE))]
+SupplierReader = Annotated[Principal, Depends(require(Action.SUPPLIER_READ))]
+SupplierOwner = Annotated[Principal, Depends(require(Action.SUPPLIER_CREATE))]
+StockKeeper = Annotated[Principal, Depends(require(Action.STOCK_ADJUST))]
+PolicyReader = Annotated[Principal, Depends(require(Action.POLICY_READ))]
+PolicyEditor = Annotated[Principal, Depends(require(Action.POLICY_EDIT))]
 
 
 @router.get("/items")
@@ -131,7 +132,7 @@ async def list_users(user: CurrentUser, platform: PlatformDep, limit: Limit = 10
         out = []
         for u in users:
             row: dict[str, Any] = {"username": u.username, "full_name": u.full_name, "roles": sorted(u.roles)}
-            if user.has("admin"):
+            if user.may(Action.USER_SEE_DETAILS):
                 row |= {"manager": people[u.username].manager, "active": u.active}
             out.append(row)
         return out
@@ -139,7 +140,7 @@ async def list_users(user: CurrentUser, platform: PlatformDep, limit: Limit = 10
 
 
 @router.post("/users", status_code=201)
-async def create_user(body: UserIn, user: Admin, platform: PlatformDep) -> Any:
+async def create_user(body: UserIn, user: UserAdmin, platform: PlatformDep) -> Any:
     def create(s: Session) -> dict[str, Any]:
         u = org.create_user(s, body.username, body.password, body.roles, body.full_name, body.manager)
         return {"username": u.username, "full_name": u.full_name, "roles": sorted(body.roles),
@@ -163,6 +164,6 @@ async def get_policy(kind: str, user: PolicyReader, platform: PlatformDep) -> An
 
 
 @router.put("/approval-policies/{kind}")
-async def put_policy(kind: str, body: PolicyIn, user: Admin, platform: PlatformDep) -> Any:
+async def put_policy(kind: str, body: PolicyIn, user: PolicyEditor, platform: PlatformDep) -> Any:
     await platform.write(lambda s: approvals.replace_policy(s, _kind(kind), body.tiers))
     return await get_policy(kind, user, platform)

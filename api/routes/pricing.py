@@ -9,16 +9,17 @@ from fastapi import APIRouter, Depends
 from pydantic import Field
 
 from api.auth import Principal
-from api.deps import PlatformDep, require_role
+from api.deps import PlatformDep, require
 from api.encoding import ok
 from api.schemas import Body
+from domain.permissions import Action
 from domain.pricing import PricingPolicy
 from domain.services import pricing
 
 router = APIRouter(prefix="/api", tags=["master data"])
 
-Admin = Annotated[Principal, Depends(require_role("admin"))]
-Reader = Annotated[Principal, Depends(require_role("admin", "sales", "sales_manager", "finance", "cfo"))]
+Admin = Annotated[Principal, Depends(require(Action.PRICING_EDIT))]
+Reader = Annotated[Principal, Depends(require(Action.PRICING_READ))]
 
 
 class PricingPoliciesIn(Body):

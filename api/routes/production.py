@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import Field
 
 from api.auth import Principal
-from api.deps import CurrentUser, PlatformDep, as_actor, require_role
+from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset
 from api.schemas import Body
@@ -18,15 +18,15 @@ from domain import production
 from domain.errors import Invalid
 from domain.limits import check_plan_date
 from domain.numbers import PlainDecimal
+from domain.permissions import Action
 from domain.purchasing import MAX_QTY
 from domain.services import planning
 from domain.services import production as production_svc
 from domain.services import sales as sales_svc
 
 router = APIRouter(prefix="/api", tags=["production"])
-Reader = Annotated[Principal, Depends(require_role("admin", "planner", "buyer", "warehouse", "cfo", "finance",
-                                                   "sales_manager"))]
-Planner = Annotated[Principal, Depends(require_role("admin", "planner"))]
+Reader = Annotated[Principal, Depends(require(Action.PRODUCTION_READ))]
+Planner = Annotated[Principal, Depends(require(Action.MRP_RUN))]
 MAX_WHAT_IF_LINES = 10_000
 
 

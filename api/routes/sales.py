@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.deps import CurrentUser, PlatformDep, as_actor, require_role
+from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset
 from api.schemas import Body
@@ -20,13 +20,15 @@ from domain import crm, sales
 from domain.errors import NotFound
 from domain.money import MAX_ID
 from domain.numbers import PlainDecimal, PlainInt
+from domain.permissions import Action
 from domain.schema import Opportunity, Quotation, SalesOrder
 from domain.services import access, approvals, pipeline
 from domain.services import production as production_svc
 from domain.services import sales as sales_svc
 
 router = APIRouter(prefix="/api", tags=["sales"])
-Seller = Annotated[Principal, Depends(require_role("sales", "sales_manager", "admin"))]
+QuotationCreator = Annotated[Principal, Depends(require(Action.QUOTATION_CREATE))]
+OrderCreator = Annotated[Principal, Depends(require(Action.SALES_ORDER_CREATE))]
 
 
 class QuotationIn(Body):
@@ -35,15 +37,12 @@ class QuotationIn(Body):
     tax_rate: PlainDecimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
 
 
-SEES_ALL_OPPORTUNITIES = {"sales_manager", "admin", "cfo"}
-
-
 def visible_opportunity(s: Session, user: Principal, number: str) -> Opportunity:
     try:
         opp = sales_svc.opportunity(s, number)
     except NotFound:
         opp = None
-    if opp is None or not (opp.owner == user.username or user.roles & SEES_ALL_OPPORTUNITIES):
+    if opp is None or not (opp.owner == user.username or user.may(Action.OPPORTUNITY_SEE_ALL)):
         raise NotFound(f"no opportunity {number}")
     return opp
 
@@ -64,7 +63,7 @@ def visible_quotation(s: Session, user: Principal, number: str) -> Quotation:
 
 
 @router.post("/opportunities/{number}/quotations", status_code=201)
-async def create(number: str, body: QuotationIn, user: Seller, platform: PlatformDep) -> Any:
+async def create(number: str, body: QuotationIn, user: QuotationCreator, platform: PlatformDep) -> Any:
     await platform.read(lambda s: visible_opportunity(s, user, number))
     return ok(await platform.create_quotation(user.username, number, body.lines, body.valid_days, body.tax_rate),
               201)
@@ -103,7 +102,7 @@ async def list_quotations(user: CurrentUser, platform: PlatformDep, status: str 
                           limit: Limit = 50, offset: Offset = 0) -> Any:
     q = select(Quotation, Opportunity.number, Opportunity.owner).join(
         Opportunity, Opportunity.id == Quotation.opportunity_id)
-    if not user.roles & SEES_ALL_OPPORTUNITIES:
+    if not user.may(Action.OPPORTUNITY_SEE_ALL):
         q = q.where(or_(Opportunity.owner == user.username, Quotation.created_by == user.username))
     if status:
         q = q.where(Quotation.status == status)
@@ -125,7 +124,7 @@ class StageIn(Body):
 async def list_opportunities(user: CurrentUser, platform: PlatformDep, stage: str | None = None,
                              limit: Limit = 50, offset: Offset = 0) -> Any:
     q = select(Opportunity)
-    if not user.roles & SEES_ALL_OPPORTUNITIES:
+    if not user.may(Action.OPPORTUNITY_SEE_ALL):
         q = q.where(Opportunity.owner == user.username)
     if stage:
         q = q.where(Opportunity.stage == stage)
@@ -156,9 +155,6 @@ async def lose(number: str, body: ReasonIn, user: CurrentUser, platform: Platfor
     return ok({"opportunity_id": number, "stage": "lost", "withdrawn_quotations": withdrawn})
 
 
-SEES_ALL_ORDERS = access.SEES_ALL_ORDERS
-
-
 class SalesOrderIn(Body):
     customer_id: PlainInt = Field(gt=0, le=MAX_ID)
     lines: list[sales.OrderLineIn] = Field(min_length=1, max_length=200)
@@ -166,7 +162,7 @@ class SalesOrderIn(Body):
 
 
 @router.post("/sales-orders", status_code=201)
-async def create_order(body: SalesOrderIn, user: Seller, platform: PlatformDep) -> Any:
+async def create_order(body: SalesOrderIn, user: OrderCreator, platform: PlatformDep) -> Any:
     return ok(await platform.create_sales_order(user.username, body.customer_id, body.lines, body.requested_date),
               201)
 

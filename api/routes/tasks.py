@@ -17,6 +17,7 @@ from api.routes.common import Limit, Offset, Wait, as_utc, long_poll, task_view
 from api.schemas import DecisionIn, ReassignIn
 from domain.errors import Invalid, NotFound
 from domain.numbers import PlainDecimal
+from domain.permissions import Action
 from domain.schema import Task, TaskEvent
 from domain.services import approval_context, approvals
 
@@ -107,7 +108,7 @@ async def list_tasks(user: CurrentUser, platform: PlatformDep,
                      min_amount: Money = None, max_amount: Money = None,
                      overdue: bool = False,
                      direction: Direction | None = None) -> Any:
-    see_all = scope == "all" and user.has("admin")
+    see_all = scope == "all" and user.may(Action.TASK_SEE_ALL)
     chosen = view or {"me": "mine", "roles": "roles", None: "all"}[assigned]
     f = InboxFilter(view=chosen, kind=kind, business_key=business_key, key_prefix=business_key_prefix,
                     customer=customer, min_amount=min_amount, max_amount=max_amount, due_before=due_before,
@@ -141,7 +142,7 @@ def visible_task(s: Session, user: Any, task_id: str) -> Task:
     task = s.get(Task, task_id)
     if task is None:
         raise NotFound(f"no task {task_id}")
-    if user.has("admin") or task.decided_by == user.username or task.assignee == user.username:
+    if user.may(Action.TASK_SEE_ALL) or task.decided_by == user.username or task.assignee == user.username:
         return task
     q = approvals.task_query(user.username, sorted(user.roles), status=None).where(Task.id == task_id)
     if s.execute(q).first() is None:

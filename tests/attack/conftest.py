@@ -59,22 +59,35 @@ def _calls(dependant: Any) -> list[Any]:
 
 
 def needs_login(route: Any) -> bool:
-    """The route resolves the caller through api.deps.current_user (directly or via require_role)."""
+    """The route resolves the caller through api.deps.current_user (directly or via require)."""
     from api.deps import current_user
 
     return any(c is current_user for c in _calls(getattr(route, "dependant", None)))
 
 
-def required_roles(route: Any) -> set[str] | None:
-    """The roles a `require_role(...)` dependency of the route asks for; None when it has none."""
+def required_action(route: Any) -> str | None:
+    """The action a `require(action)` dependency of the route asks for; None when it has none."""
     from api import deps
 
     for c in _calls(getattr(route, "dependant", None)):
-        if getattr(c, "__qualname__", "").startswith(deps.require_role.__qualname__) and c.__closure__:
-            for cell in c.__closure__:
-                if isinstance(cell.cell_contents, tuple):
-                    return set(cell.cell_contents)
+        if getattr(c, "__qualname__", "").startswith(deps.require.__qualname__):
+            action = getattr(c, "action", None)
+            assert action is not None, f"{c} is a require(...) dependency without its action"
+            return str(action)
     return None
+
+
+def required_roles(route: Any) -> set[str] | None:
+    """The roles that hold the action of the route's `require(action)` (domain.permissions); None when it has
+    none. An action nobody holds is an error here, not a route silently closed to all."""
+    from domain import permissions
+
+    action = required_action(route)
+    if action is None:
+        return None
+    roles = set(permissions.roles_for(action))
+    assert roles, f"the route's action {action} is held by no role"
+    return roles
 
 
 def is_page(route: Any) -> bool:
@@ -83,4 +96,5 @@ def is_page(route: Any) -> bool:
     return isinstance(getattr(route, "original_route", route), PageRoute)
 
 
-__all__ = ["DEMO_ROLES", "AttackStack", "is_page", "needs_login", "required_roles", "route_table", "stack"]
+__all__ = ["DEMO_ROLES", "AttackStack", "is_page", "needs_login", "required_action", "required_roles", "route_table",
+           "stack"]

@@ -80,7 +80,7 @@ async def test_public_routes_answer_without_a_token(stack):
 
 
 async def test_a_role_restricted_route_refuses_every_user_without_the_role(stack):
-    """Each route with require_role(...): every demo user lacking the roles gets 403 (nothing done), and one
+    """Each route with require(action): every demo user lacking the action's roles gets 403 (nothing done), and one
     who holds a role gets past the check."""
     wrong = []
     for method, path, roles in ROLE_ROUTES:

@@ -13,13 +13,14 @@ from starlette.responses import Response
 
 from api.routes.ui.pages import PosterDep, Viewer, ViewerDep, error_status, page_router, redirect, render
 from domain.errors import DomainError, Invalid
+from domain.permissions import Action
 from domain.services import absence
 
 router = page_router()
 
 
 async def _page(v: Viewer, *, status: int = 200, form: dict[str, str] | None = None, **ctx: Any) -> Response:
-    admin = v.user.has("admin")
+    admin = v.user.may(Action.ABSENCE_MANAGE_ALL)
 
     def load(s: Session) -> dict[str, Any]:
         return {"absences": [absence.view(a) for a in absence.listing(s, v.user.username, v.user.roles,

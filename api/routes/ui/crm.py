@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from api.auth import Principal
 from api.deps import as_actor
-from api.routes.crm import SEES_ALL_LEADS, visible_lead
+from api.routes.crm import visible_lead
 from api.routes.sales import visible_opportunity
 from api.routes.ui.pages import (
     PosterDep,
@@ -31,14 +31,13 @@ from api.routes.ui.pages import (
 from domain import crm
 from domain.errors import DomainError, Invalid, NotFound
 from domain.numbers import read_number, read_whole
+from domain.permissions import Action
 from domain.schema import Customer, Item
 from domain.services import crm as crm_svc
 from domain.services import pipeline
 
 router = page_router()
 
-SELLERS = {"sales", "sales_manager", "admin"}  # who may enter leads and quotations (the JSON API's Seller)
-WORKS_ANY = {"sales_manager", "admin"}  # besides the salesperson: move, lose, record the customer's answer
 QUOTE_ROWS = 4  # empty line rows on the new-quotation form
 MAX_LINES = 50
 SOURCES = [(s, s.replace("_", " ")) for s in crm.SOURCES]
@@ -48,11 +47,11 @@ LEAD_FIELDS = {"company": "the company", "contact": "the contact", "email": "the
 
 
 def _sees_all(user: Principal) -> bool:
-    return bool(user.roles & SEES_ALL_LEADS)
+    return user.may(Action.LEAD_SEE_ALL)
 
 
 def _seller(user: Principal) -> bool:
-    return bool(user.roles & SELLERS)
+    return user.may(Action.LEAD_CREATE)
 
 
 def _next_stage(stage: str) -> str:
@@ -67,7 +66,7 @@ def may_quote(s: Session, user: Principal, number: str) -> bool:
         visible_opportunity(s, user, number)
     except NotFound:
         return False
-    return _seller(user)
+    return user.may(Action.QUOTATION_CREATE)
 
 
 PLAIN = {  # pydantic's wording where a form user would not understand it
@@ -106,7 +105,7 @@ async def _pipeline(v: Viewer, owner: str = "", *, status: int = 200, form: dict
                 "salespeople": pipeline.salespeople(s)}
 
     data = await v.platform.read(load)
-    default_owner = me if "sales" in v.user.roles else ""
+    default_owner = me if v.user.may(Action.LEAD_OWN) else ""
     return await render(v, "pipeline.html", status, section="sales", sees_all=sees_all, owner=who or "",
                         may_create=_seller(v.user), sources=SOURCES,
                         form=form or {"source": "website", "owner": default_owner}, **data, **ctx)
@@ -164,7 +163,7 @@ async def _lead(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Res
         return await not_possible(v, e)
     lead = data["lead"]
     may_work = lead["status"] in ("new", "assigned") and (
-        v.user.username == lead["owner"] or bool(v.user.roles & {"sales_manager", "admin"}))
+        v.user.username == lead["owner"] or v.user.may(Action.LEAD_WORK_ANY))
     return await render(v, "lead.html", status, section="sales", may_work=may_work,
                         kinds=["call", "email", "meeting", "note"], **data, **ctx)
 
@@ -229,7 +228,7 @@ async def render_opportunity(v: Viewer, number: str, *, status: int = 200, form:
         is_open = opp["stage"] not in crm.CLOSED_STAGES
         return {"opp": opp, "items": [{"sku": i.sku, "name": i.name} for i in items],
                 "may_quote": is_open and may_quote(s, v.user, number),
-                "may_work": is_open and (v.user.username == opp["owner"] or bool(v.user.roles & WORKS_ANY)),
+                "may_work": is_open and (v.user.username == opp["owner"] or v.user.may(Action.OPPORTUNITY_WORK_ANY)),
                 "moves": [m for m in crm.allowed_moves(opp["stage"]) if m not in crm.CLOSED_STAGES],
                 "next_stage": _next_stage(opp["stage"])}
 

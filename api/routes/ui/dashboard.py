@@ -26,6 +26,7 @@ from api.routes.processes import cancel as cancel_process
 from api.routes.ui.inbox import task_row
 from api.routes.ui.pages import PosterDep, ViewerDep, not_possible, page_router, redirect, render
 from domain.errors import DomainError, Forbidden
+from domain.permissions import Action
 from domain.schema import Process
 from domain.schema.types import utcnow
 from domain.services import approvals
@@ -34,8 +35,6 @@ from domain.services import dashboard as figures
 router = page_router()
 api_router = APIRouter(prefix="/api/incidents", tags=["monitor"])
 
-READERS = {"manager", "sales_manager", "finance", "cfo", "admin"}  # the nav shows Dashboard to these
-ADMINS = {"admin"}
 
 
 def _dashboard(s: Session) -> dict[str, Any]:
@@ -74,10 +73,10 @@ def _dashboard(s: Session) -> dict[str, Any]:
 
 @router.get("/dashboard")
 async def dashboard(v: ViewerDep) -> Response:
-    if not v.user.roles & READERS:
+    if not v.user.may(Action.DASHBOARD_READ):
         return await not_possible(v, Forbidden("the dashboard is for managers, finance and admin"))
     data = await v.platform.read(_dashboard)
-    return await render(v, "dashboard.html", section="dashboard", is_admin=bool(v.user.roles & ADMINS), **data)
+    return await render(v, "dashboard.html", section="dashboard", **data)
 
 
 # --- incidents ---------------------------------------------------------------------------------------
@@ -93,7 +92,7 @@ async def _incidents(platform: Platform) -> tuple[list[incident_svc.Incident], i
 
 
 def _admin(user: Principal) -> None:
-    if not user.roles & ADMINS:
+    if not user.may(Action.INCIDENT_MANAGE):
         raise Forbidden("incidents are for admin")
 
 

@@ -32,6 +32,7 @@ from api.routes.ui.pages import (
 )
 from domain.errors import DomainError, Invalid, NotFound
 from domain.numbers import read_number, read_whole
+from domain.permissions import Action
 from domain.schema import ExpenseClaim, PurchaseRequisition, Task, TaskEvent
 from domain.schema.types import utcnow
 from domain.services import approval_context, approvals, expenses, purchasing, saved_filters
@@ -268,11 +269,11 @@ async def _task_page(v: Viewer, task_id: str, *, status: int = 200, **ctx: Any) 
         actionable = s.execute(mine).first() is not None
         me, holder = v.user.username, task.assignee or task.candidate_user
         may_hand_on = task.status == "open" and task.kind == "approval" and (
-            v.user.has("admin") or (actionable and (holder in (None, me))))
+            v.user.may(Action.TASK_HAND_ON_ANY) or (actionable and (holder in (None, me))))
         return {"task": task_row(task, now), "doc": _document(s, task),
                 "colleagues": approvals.hand_on_candidates(s, task, me) if may_hand_on else [],
                 "may_unclaim": task.status == "open" and task.assignee is not None and (
-                    task.assignee == me or v.user.has("admin")),
+                    task.assignee == me or v.user.may(Action.TASK_RELEASE_ANY)),
                 "context": approval_context.task_context(s, task), "trail": approvals.trail(s, task.process_id),
                 "events": [{"event": e.event, "actor": e.actor, "detail": e.detail, "at": e.at} for e in events],
                 "actionable": actionable}

@@ -28,6 +28,7 @@ from api.deps import SESSION_COOKIE, PlatformDep, SettingsDep, current_user
 from api.idempotency import new_form_token, once_per_form
 from api.platform import Platform
 from api.routes.tasks import InboxFilter, view_counts
+from domain import permissions
 from domain.errors import DomainError
 from settings import Settings
 
@@ -177,7 +178,11 @@ def error_status(e: DomainError) -> int:
 async def render(v: Viewer, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     def count(s: Session) -> int:
         return view_counts(s, v.user, InboxFilter())["all"]
-    return page(template, status, me=v.user, roles=sorted(v.user.roles), csrf=v.csrf,
+    def may(action: str) -> bool:  # templates show an action's link or button only to who may take it
+        if action not in permissions.DEFAULT_GRANTS:
+            raise ValueError(f"no action {action!r} in domain.permissions")  # a typo must not hide a button
+        return permissions.may(v.user.roles, action)
+    return page(template, status, me=v.user, roles=sorted(v.user.roles), may=may, csrf=v.csrf,
                 form_token=new_form_token(), open_count=await v.platform.read(count), **ctx)
 
 

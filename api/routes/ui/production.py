@@ -38,6 +38,7 @@ from api.routes.ui.pages import (
 from domain import production
 from domain.errors import DomainError, Forbidden, Invalid
 from domain.numbers import read_number
+from domain.permissions import Action
 from domain.schema import Customer, MrpRun, Process, SalesOrder, Task
 from domain.schema.types import utcnow
 from domain.services import access, planning
@@ -48,10 +49,6 @@ router = page_router()
 
 PAGE_SIZE = 50
 MAX_RUN_ROWS = 500  # planned orders (and exceptions) shown of one MRP run; the rest are counted
-READERS = {"admin", "planner", "buyer", "warehouse", "cfo", "finance", "sales_manager"}  # /api/production-orders
-PLANNERS = {"admin", "planner"}  # run MRP, ask for a production change
-REPORTERS = {"admin", "planner", "warehouse"}  # report production progress
-DELIVERERS = {"admin", "warehouse"}  # besides the order's salesperson
 OPEN_ORDER = ("open", "in_fulfilment", "pending_credit")
 ORDER_STATUSES = ["pending_credit", "open", "in_fulfilment", "completed", "cancelled", "rejected"]
 PRODUCTION_STATUSES = ["waiting_material", "released", "completed"]
@@ -74,7 +71,7 @@ ENV.filters.setdefault("qty", _qty)
 
 
 def _reader(user: Principal) -> bool:
-    return bool(user.roles & READERS)
+    return user.may(Action.PRODUCTION_READ)
 
 
 async def _refuse(v: Viewer) -> Response:
@@ -156,7 +153,7 @@ async def render_sales_order(v: Viewer, number: str, *, status: int = 200, **ctx
     cost, revenue = so["cost"], so["revenue"]
     shares = {k: _pct(x, revenue) for k, x in (cost or {}).items()}
     margin_pct = _pct(so["margin"], revenue) if cost is not None else None
-    may_deliver = _ready(so) and (v.user.username == so["owner"] or bool(v.user.roles & DELIVERERS))
+    may_deliver = _ready(so) and (v.user.username == so["owner"] or v.user.may(Action.SALES_ORDER_DELIVER))
     return await render(v, "sales_order.html", status, section="orders", may_deliver=may_deliver,
                         ready=_ready(so), margin_pct=margin_pct, shares=shares, links_production=_reader(v.user), **data, **ctx)
 
@@ -217,8 +214,8 @@ async def render_production_order(v: Viewer, number: str, *, status: int = 200, 
     data["variance_total"] = sum(mo["variances"].values(), Decimal(0))
     data["standard_unit"] = (mo["standard_cost"]["total"] / mo["qty"]).quantize(production.CENT4) if mo["qty"] else None
     return await render(v, "production_order.html", status, section="production",
-                        may_report=mo["status"] == "released" and bool(v.user.roles & REPORTERS),
-                        may_change=is_open and bool(v.user.roles & PLANNERS),
+                        may_report=mo["status"] == "released" and v.user.may(Action.PRODUCTION_REPORT),
+                        may_change=is_open and v.user.may(Action.PRODUCTION_CHANGE),
                         progress=ctx.pop("progress", {}), change=ctx.pop("change", {}), **data, **ctx)
 
 
@@ -247,7 +244,7 @@ async def report_progress(number: str, v: PosterDep, completed_qty: Annotated[st
         return refused
     form = {"completed_qty": completed_qty, "labour_hours": labour_hours, "scrap_qty": scrap_qty}
     try:
-        if not v.user.roles & REPORTERS:
+        if not v.user.may(Action.PRODUCTION_REPORT):
             raise Forbidden("only a planner, the warehouse or an admin can report production progress")
         values = {k: _number(val, PROGRESS_FIELDS[k]) for k, val in form.items()}
         try:
@@ -271,7 +268,7 @@ async def request_change(number: str, v: PosterDep, qty: Annotated[str, Form(max
         return refused
     form = {"qty": qty, "due_date": due_date, "reason": reason}
     try:
-        if not v.user.roles & PLANNERS:
+        if not v.user.may(Action.PRODUCTION_CHANGE):
             raise Forbidden("only a planner or an admin can ask to change a production order")
         try:
             new_date = date.fromisoformat(due_date.strip()) if due_date.strip() else None
@@ -297,7 +294,7 @@ async def _planning(v: Viewer, offset: int = 0, *, status: int = 200, **ctx: Any
         return await _refuse(v)
     rows = await v.platform.read(planning.runs, PAGE_SIZE + 1, offset)
     return await render(v, "planning.html", status, section="planning", runs=rows[:PAGE_SIZE], offset=offset,
-                        may_run=bool(v.user.roles & PLANNERS),
+                        may_run=v.user.may(Action.MRP_RUN),
                         **_pager("/planning", {}, offset, len(rows) > PAGE_SIZE), **ctx)
 
 
@@ -310,7 +307,7 @@ async def planning_page(v: ViewerDep, offset: Offset = 0, msg: str = "") -> Resp
 async def run_mrp(v: PosterDep) -> Response:
     if not _reader(v.user):
         return await _refuse(v)
-    if not v.user.roles & PLANNERS:
+    if not v.user.may(Action.MRP_RUN):
         return await _planning(v, status=403, error="Only a planner or an admin can run MRP. Nothing was run.")
     as_of = datetime.now(UTC).date()
 

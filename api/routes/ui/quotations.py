@@ -19,7 +19,6 @@ from api.routes.sales import visible_quotation
 from api.routes.ui.crm import (
     LINE_FIELDS,
     MAX_LINES,
-    WORKS_ANY,
     form_errors,
     may_quote,
     render_opportunity,
@@ -40,6 +39,7 @@ from api.routes.ui.pages import (
 from domain import sales
 from domain.errors import DomainError, Forbidden, Invalid
 from domain.numbers import read_number, read_whole
+from domain.permissions import Action
 from domain.schema import Customer, Opportunity, SalesOrder, Task
 from domain.schema.types import utcnow
 from domain.services import approvals
@@ -161,7 +161,7 @@ async def render_quotation(v: Viewer, number: str, *, status: int = 200, **ctx: 
     except DomainError as e:
         return await not_possible(v, e)
     may_answer = data["q"]["status"] == "sent" and (
-        v.user.username == data["owner"] or bool(v.user.roles & WORKS_ANY))
+        v.user.username == data["owner"] or v.user.may(Action.QUOTATION_ANSWER_ANY))
     return await render(v, "quotation.html", status, section="sales", may_answer=may_answer, **data, **ctx)
 
 
