@@ -62,11 +62,6 @@ def lead_process_id(number: str, prefix: str = "") -> str:
     return f"{prefix}lead-{number}"
 
 
-def quotation_process_id(number: str, prefix: str = "") -> str:
-    """Started by the opportunity's LeadToOrder process under this id (the same formula is there)."""
-    return f"{prefix}quotation-{number}"
-
-
 def _as_domain_error(err: BaseException) -> DomainError:
     cause: BaseException | None = err.cause if isinstance(err, WorkflowUpdateFailedError) else err
     while cause is not None:

@@ -14,13 +14,6 @@ def money(value: Decimal | int | str) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def fmt(value: Decimal | None, places: int = 2) -> str | None:
-    """Decimal string for API responses ("1250.00")."""
-    if value is None:
-        return None
-    return str(Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
-
-
 def qty_str(value: Decimal) -> str:
     """A quantity for a sentence: 30.0000 → "30", 2.5000 → "2.5" (never "3E+1")."""
     return format(Decimal(value).normalize(), "f")

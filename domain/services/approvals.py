@@ -203,10 +203,6 @@ def task_query(username: str, roles: list[str], *, status: str | None = "open", 
     return q
 
 
-def count_open(session: Session) -> int:
-    return session.execute(select(func.count()).select_from(Task).where(Task.status == "open")).scalar_one()
-
-
 # --- the inbox's views, filters and sorting (issue 6) -------------------------------------------------
 
 VIEWS = ("mine", "roles", "all")
