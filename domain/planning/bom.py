@@ -13,7 +13,16 @@ from domain.errors import Invalid
 
 Q4 = Decimal("0.0001")  # quantities are kept to four places (the database's precision)
 IssueMethod = Literal["kitted", "backflush"]
-ISSUE_METHODS: tuple[str, ...] = ("kitted", "backflush")
+
+
+def units(q: Decimal, what: str) -> int:
+    """A quantity as an integer of 1/10,000ths (Q4), as MRP and kitting compute; refuses more than four
+    places."""
+    n = q.scaleb(4)
+    i = int(n)
+    if i != n:
+        raise Invalid(f"{what}: {q} has more than four decimal places")
+    return i
 
 
 @dataclass(frozen=True, slots=True)

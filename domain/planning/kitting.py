@@ -56,7 +56,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from domain.errors import Invalid
-from domain.planning.bom import Q4, Bom
+from domain.planning.bom import Q4, Bom, units
 
 SCALE = 10_000  # one unit in 1/10,000ths (four places, as bom.Q4)
 _PCT = 100 * SCALE  # 100 % in scrap units of 1/10,000 %
@@ -110,15 +110,6 @@ class OrderKit:
     lines: tuple[KitLine, ...]  # by sku
 
 
-def _units(q: Decimal, what: str) -> int:
-    """A quantity as an integer of 1/10,000ths; refuses more than four places."""
-    n = q * SCALE
-    i = int(n)
-    if i != n:
-        raise Invalid(f"{what}: {q} has more than four decimal places")
-    return i
-
-
 _TICK = Decimal(1).scaleb(-4)  # 0.0001
 
 
@@ -156,7 +147,7 @@ class _Run:
         self.free = [0] * n
         for sku, lvl in stock.items():
             g = self.ids.get(sku)
-            f = _units(lvl.on_hand, f"stock of {sku}") - _units(lvl.reserved, f"reservation of {sku}")
+            f = units(lvl.on_hand, f"stock of {sku}") - units(lvl.reserved, f"reservation of {sku}")
             if g is not None and f > 0:
                 self.free[g] = f
         self.demand = [0] * n  # can_build's scratch (zero again after it)
@@ -199,8 +190,8 @@ class _Run:
                     raise Invalid(f"BOM of {sku}: the quantity of {ln.component} must be above zero")
                 if not 0 <= ln.scrap_pct < 100:
                     raise Invalid(f"BOM of {sku}: the scrap of {ln.component} must be from 0 to under 100 %")
-                m = (_units(ln.qty, f"BOM of {sku}, {ln.component}")
-                     * (_PCT + _units(ln.scrap_pct, f"BOM of {sku}, scrap of {ln.component}")))
+                m = (units(ln.qty, f"BOM of {sku}, {ln.component}")
+                     * (_PCT + units(ln.scrap_pct, f"BOM of {sku}, scrap of {ln.component}")))
                 k = gcd(m, _DEN)
                 r = ratios[key] = (m // k, _DEN // k)
             got.append(c)
@@ -454,7 +445,7 @@ def _kitting(orders: Iterable[KitOrder], kinds: Mapping[str, str], boms: Mapping
              stock: Mapping[str, StockLevel], step: Decimal, only: str | None) -> list[OrderKit]:
     if not step > 0:
         raise Invalid("the step of max buildable must be above zero")
-    step_u = _units(step, "step")
+    step_u = units(step, "step")
     queue = sorted(orders, key=lambda o: (o.key, o.order_id))
     if only is not None:
         at = next((i for i, o in enumerate(queue) if o.order_id == only), None)
@@ -471,7 +462,7 @@ def _kitting(orders: Iterable[KitOrder], kinds: Mapping[str, str], boms: Mapping
             if not ol.qty > 0:
                 raise Invalid(f"order {order.order_id}: the quantity of {ol.sku} must be above zero")
             g = run.id(ol.sku)
-            wanted[g] = wanted.get(g, 0) + _units(ol.qty, f"order {order.order_id}, {ol.sku}")
+            wanted[g] = wanted.get(g, 0) + units(ol.qty, f"order {order.order_id}, {ol.sku}")
         if not wanted:
             raise Invalid(f"order {order.order_id} has no lines")
         for g, qty in wanted.items():

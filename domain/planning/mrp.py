@@ -46,7 +46,7 @@ from operator import itemgetter, neg, sub
 from typing import Literal, NamedTuple, TypeVar
 
 from domain.errors import Invalid
-from domain.planning.bom import Bom, check_boms, low_level_codes
+from domain.planning.bom import Bom, check_boms, low_level_codes, units
 
 ItemKind = Literal["purchased", "manufactured"]
 OrderKind = Literal["purchase", "production"]
@@ -181,14 +181,6 @@ Pegs = tuple[str, ...]
 _V = TypeVar("_V")
 
 
-def _units(q: Decimal, what: str) -> int:
-    u = q.scaleb(4)
-    i = int(u)
-    if i != u:
-        raise Invalid(f"{what}: quantities are kept to four decimal places, not {q}")
-    return i
-
-
 def _factor(qty_scrap: tuple[Decimal, Decimal]) -> tuple[int, int]:
     """`need(q, line)` as an integer ratio in lowest terms: need in units = ceil(q in units × n / d), exactly
     what `need` computes (q × qty × (100 + scrap) / 100, rounded up to four places)."""
@@ -250,7 +242,7 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
     for dm in demand:
         rq = reqs[dm.sku]
         rq.days.append(dm.due_date.toordinal())
-        rq.qtys.append(_units(dm.qty, f"demand {dm.pegged_to}"))
+        rq.qtys.append(units(dm.qty, f"demand {dm.pegged_to}"))
         rq.pegs.append((dm.pegged_to,))
     supply: dict[str, _Receipts] = {}
     for r in receipts:
@@ -258,7 +250,7 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
         if rc is None:
             supply[r.sku] = rc = _Receipts()
         rc.days.append(r.due_date.toordinal())
-        rc.left.append(_units(r.qty, f"scheduled receipt {r.reference}"))
+        rc.left.append(units(r.qty, f"scheduled receipt {r.reference}"))
         rc.recs.append(r)
     # Each BOM's lines as (the component's requirements, n, d): exploding is integer arithmetic over lists.
     ratios = {key: _factor(key) for key in {(ln.qty, ln.scrap_pct) for bom in boms.values() for ln in bom.lines}}
@@ -272,12 +264,12 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
         item = items[sku]
         rq = reqs[sku]
         stock = on_hand.get(sku)
-        base = _units(stock, f"on hand of {sku}") if stock else 0
+        base = units(stock, f"on hand of {sku}") if stock else 0
         held = reserved.get(sku)
         if held:
-            base -= _units(held, f"reserved of {sku}")
+            base -= units(held, f"reserved of {sku}")
         if item.safety_stock:
-            base -= _units(item.safety_stock, f"safety stock of {sku}")
+            base -= units(item.safety_stock, f"safety stock of {sku}")
         if base < 0:  # below safety stock already: a requirement on as_of, before that day's demand
             rq.days.insert(0, today)
             rq.qtys.insert(0, -base)
@@ -343,8 +335,8 @@ def _net(item: ItemPlan, rq: _Requirements, rc: _Receipts | None, free: int,
     """Net one item's requirements day by day against its free stock (above safety stock, in units) and its
     scheduled receipts; the planned orders as due days, quantities and pegs."""
     sku = item.sku
-    moq = _units(item.min_order_qty, f"minimum order quantity of {sku}") if item.min_order_qty else 0
-    multiple = _units(item.order_multiple, f"order multiple of {sku}") if item.order_multiple else 0
+    moq = units(item.min_order_qty, f"minimum order quantity of {sku}") if item.min_order_qty else 0
+    multiple = units(item.order_multiple, f"order multiple of {sku}") if item.order_multiple else 0
     r_days, r_left, r_recs = (rc.days, list(rc.left), rc.recs) if rc is not None else ([], [], [])
     n_r = len(r_days)
     pending = sum(r_left)  # receipts neither counted in `free` nor pulled in early
