@@ -164,7 +164,8 @@ def receipt_value(wip_value: Decimal, good_qty: Decimal, still_to_make: Decimal)
     return (wip_value * good_qty / still_to_make).quantize(CENT4, rounding=ROUND_HALF_UP)
 
 
-def money(v: Decimal) -> Decimal:
+def round_cost(v: Decimal) -> Decimal:
+    """A cost to four places (CENT4), half up."""
     return v.quantize(CENT4, rounding=ROUND_HALF_UP)
 
 
@@ -187,8 +188,8 @@ def variances(materials: list[MaterialUse], completed_qty: Decimal, labour_hours
     usage = sum(((m.issued_qty - need(completed_qty, BomLine(m.sku, m.per_unit, m.scrap_pct))) * m.standard_cost
                  for m in materials), ZERO)
     extra_hours = labour_hours - std_labour_hours * completed_qty
-    return {"material_price": money(price), "material_usage": money(usage),
-            "labour": money(extra_hours * labour_rate), "overhead": money(extra_hours * overhead_rate)}
+    return {"material_price": round_cost(price), "material_usage": round_cost(usage),
+            "labour": round_cost(extra_hours * labour_rate), "overhead": round_cost(extra_hours * overhead_rate)}
 
 
 def shortage_reason(short: dict[str, Decimal]) -> str:

@@ -204,8 +204,8 @@ def report_progress(session: Session, number: str, p: rules.ProgressIn, *, actor
                 q = rules.consumption(BomLine(m.sku, m.per_unit, m.scrap_pct), made_before, made_now)
                 if q > 0:
                     material += _issue(session, row, m, q, f"{key}:{m.sku}")
-        labour = rules.money(p.labour_hours * row.labour_rate)
-        overhead = rules.money(p.labour_hours * row.overhead_rate)
+        labour = rules.round_cost(p.labour_hours * row.labour_rate)
+        overhead = rules.round_cost(p.labour_hours * row.overhead_rate)
         row.labour_hours += p.labour_hours
         _post_wip(session, row, f"Progress on {row.number}", material, labour, overhead, f"{key}:wip")
         if p.completed_qty:
@@ -343,8 +343,8 @@ def _materials(row: ProductionOrder) -> list[rules.MaterialUse]:
 def view(session: Session, row: ProductionOrder) -> dict[str, Any]:
     std_material = sum((need(row.qty, BomLine(m.sku, m.per_unit, m.scrap_pct)) * m.standard_cost
                         for m in row.materials), ZERO)
-    std_labour = rules.money(row.std_labour_hours * row.qty * row.labour_rate)
-    std_overhead = rules.money(row.std_labour_hours * row.qty * row.overhead_rate)
+    std_labour = rules.round_cost(row.std_labour_hours * row.qty * row.labour_rate)
+    std_overhead = rules.round_cost(row.std_labour_hours * row.qty * row.overhead_rate)
     return {
         "id": row.number, "production_order_id": row.number, "sku": row.sku, "qty": row.qty,
         "completed_qty": row.completed_qty, "scrap_qty": row.scrap_qty, "issue_method": row.issue_method,
@@ -361,8 +361,8 @@ def view(session: Session, row: ProductionOrder) -> dict[str, Any]:
                  "total": row.material_cost + row.labour_cost + row.overhead_cost, "in_wip": row.wip_value,
                  "received": row.received_value,
                  "unit": (row.received_value / row.completed_qty).quantize(rules.CENT4) if row.completed_qty else None},
-        "standard_cost": {"material": rules.money(std_material), "labour": std_labour, "overhead": std_overhead,
-                          "total": rules.money(std_material) + std_labour + std_overhead},
+        "standard_cost": {"material": rules.round_cost(std_material), "labour": std_labour, "overhead": std_overhead,
+                          "total": rules.round_cost(std_material) + std_labour + std_overhead},
         "variances": rules.variances(_materials(row), row.completed_qty, row.labour_hours, row.std_labour_hours,
                                      row.labour_rate, row.overhead_rate),
     }

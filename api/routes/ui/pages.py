@@ -42,7 +42,8 @@ HEADERS = {  # no script runs on these pages at all: injected markup could not e
 
 # --- rendering -------------------------------------------------------------------------------------
 
-def money(value: Decimal | None) -> str:
+def money_text(value: Decimal | None) -> str:
+    """An amount as the pages show it (1,250.50; — for none): the templates' `money` filter."""
     return "—" if value is None else f"{Decimal(value):,.2f}"
 
 
@@ -55,7 +56,7 @@ def _when(value: datetime | date | None) -> str:
 ENV = Environment(loader=FileSystemLoader(Path(__file__).parents[2] / "templates"),
                   autoescape=select_autoescape(default=True, default_for_string=True),
                   trim_blocks=True, lstrip_blocks=True)
-ENV.filters.update(money=money, when=_when, label=lambda s: str(s or "").replace("_", " "),
+ENV.filters.update(money=money_text, when=_when, label=lambda s: str(s or "").replace("_", " "),
                    q=lambda s: quote(str(s), safe="/"))
 
 

@@ -30,7 +30,7 @@ from api.routes.ui.pages import (
     Viewer,
     ViewerDep,
     error_status,
-    money,
+    money_text,
     not_possible,
     page_router,
     redirect,
@@ -131,7 +131,7 @@ async def create_quotation(number: str, request: Request, v: PosterDep) -> Respo
     state = ("It waits for the sales manager's approval of the discount before it goes to the customer."
              if out["status"] == "pending_approval" else "It is sent to the customer.")
     return redirect(f"/quotations/{out['quotation_id']}",
-                    msg=f"Quotation {out['quotation_id']} of {money(out['total'])} is created. {state}")
+                    msg=f"Quotation {out['quotation_id']} of {money_text(out['total'])} is created. {state}")
 
 
 # --- a quotation ------------------------------------------------------------------------------------

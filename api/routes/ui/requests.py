@@ -19,7 +19,7 @@ from api.routes.ui.pages import (
     Viewer,
     ViewerDep,
     error_status,
-    money,
+    money_text,
     page_router,
     redirect,
     render,
@@ -91,7 +91,7 @@ async def file_expense_claim(v: PosterDep, category: Annotated[str, Form(max_len
         out = await v.platform.submit_expense_claim(v.user.username, [line])
     except DomainError as e:
         return await _requests(v, status=error_status(e), form=form, error=e.message)
-    return redirect("/requests", msg=f"Expense claim {out['claim_id']} filed for {money(out['total'])} "
+    return redirect("/requests", msg=f"Expense claim {out['claim_id']} filed for {money_text(out['total'])} "
                                      f"{line.currency}; it now waits for approval.")
 
 
