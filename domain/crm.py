@@ -11,11 +11,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain import permissions
 from domain.approvals import Actor
 from domain.errors import Conflict, Forbidden, Invalid
 from domain.money import MAX_AMOUNT, money
 from domain.names import check_name
 from domain.numbers import PLAIN, PlainDecimal, PlainInt
+from domain.permissions import Action
 
 # --- Leads --------------------------------------------------------------------------------------------
 
@@ -287,5 +289,5 @@ ESCALATE_DAYS = 14  # no activity for this long: the owner's manager gets a task
 
 def check_may_work_lead(actor: Actor, owner: str, owner_manager: str | None) -> None:
     """Only the lead's owner, their manager or an admin may change a lead."""
-    if actor.username not in (owner, owner_manager) and "admin" not in actor.roles:
+    if actor.username not in (owner, owner_manager) and not permissions.may(actor.roles, Action.LEAD_CHANGE_ANY):
         raise Forbidden(f"only {owner} (the lead's owner), their manager or an admin can change this lead")

@@ -11,8 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain import permissions
 from domain.approvals import Absence
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
+from domain.permissions import Action
 from domain.schema import OutOfOffice, User
 
 NOTE_MAX = 300
@@ -24,7 +26,7 @@ def today() -> date:
 
 
 def _is_admin(roles: set[str] | frozenset[str]) -> bool:
-    return "admin" in roles
+    return permissions.may(roles, Action.ABSENCE_MANAGE_ALL)
 
 
 def view(a: OutOfOffice) -> dict[str, Any]:

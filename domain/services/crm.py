@@ -8,9 +8,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain import crm
+from domain import crm, permissions
 from domain.errors import Conflict, Invalid, NotFound
 from domain.names import checked_key, email_key, name_key
+from domain.permissions import Action
 from domain.sales import ANSWERED
 from domain.schema import (
     Contact,
@@ -137,7 +138,8 @@ def next_salesperson(session: Session) -> str:
     """Round robin over the active holders of role `sales`: the one after the last lead's owner."""
     sales = list(session.execute(
         select(User.username).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == "sales", User.active.is_(True)).order_by(User.username)).scalars())
+        .where(UserRole.role.in_(sorted(permissions.roles_for(Action.LEAD_OWN))), User.active.is_(True))
+        .order_by(User.username).distinct()).scalars())
     if not sales:
         raise Conflict("nobody holds the role sales, so the lead cannot be assigned")
     last = session.execute(select(Lead.owner).where(Lead.owner.in_(sales)).order_by(Lead.id.desc()).limit(1)

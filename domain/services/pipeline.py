@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from domain import crm
+from domain import crm, permissions
+from domain.permissions import Action
 from domain.schema import Customer, Lead, Opportunity, Quotation, User, UserRole
 from domain.schema.types import utcnow
 
@@ -96,4 +97,5 @@ def open_leads(session: Session, visible_to: str | None, limit: int = 100) -> li
 def salespeople(session: Session) -> list[str]:
     """Who can own opportunities: the holders of role sales, for the managers' owner filter."""
     return list(session.execute(select(User.username).join(UserRole, UserRole.user_id == User.id)
-                                .where(UserRole.role == "sales").order_by(User.username).limit(500)).scalars())
+                                .where(UserRole.role.in_(sorted(permissions.roles_for(Action.LEAD_OWN))))
+                                .order_by(User.username).distinct().limit(500)).scalars())
