@@ -1,17 +1,26 @@
-"""Numbering series and idempotent effects."""
+"""Numbering series, idempotent effects, and one row by its key."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from domain.errors import NotFound
 from domain.schema import IdempotencyRecord, Sequence
 
 T = TypeVar("T")
+
+
+def one(session: Session, model: type[T], where: ColumnElement[bool], missing: str) -> T:
+    """The one row of `model` that `where` picks (a unique key), or NotFound saying `missing`."""
+    row = session.execute(select(model).where(where)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(missing)
+    return row
 
 
 def next_number(session: Session, prefix: str, width: int = 5) -> str:

@@ -7,9 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.approvals import Actor, Person
-from domain.errors import Forbidden, Invalid, NotFound
+from domain.errors import Forbidden, Invalid
 from domain.schema import Role, User, UserRole
-from domain.services import sessions
+from domain.services import common, sessions
 
 _hasher = PasswordHash.recommended()
 
@@ -29,10 +29,7 @@ def verify_password(password: str, hashed: str) -> bool:
 
 
 def user_by_name(session: Session, username: str) -> User:
-    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    if user is None:
-        raise NotFound(f"no user {username!r}")
-    return user
+    return common.one(session, User, User.username == username, f"no user {username!r}")
 
 
 def actor(session: Session, username: str) -> Actor:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.errors import Conflict, Invalid, NotFound
+from domain.errors import Conflict, Invalid
 from domain.planning.kitting import KitOrder, OrderLine, StockLevel, kitting
 from domain.planning.mrp import Demand, ItemPlan, MrpResult, ScheduledReceipt, run_mrp
 from domain.schema import (
@@ -185,10 +185,7 @@ def run_view(run: MrpRun) -> dict[str, Any]:
 
 
 def get_run(session: Session, number: str) -> MrpRun:
-    run = session.execute(select(MrpRun).where(MrpRun.number == number)).scalar_one_or_none()
-    if run is None:
-        raise NotFound(f"no MRP run {number}")
-    return run
+    return common.one(session, MrpRun, MrpRun.number == number, f"no MRP run {number}")
 
 
 def runs(session: Session, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:

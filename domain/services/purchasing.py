@@ -39,11 +39,8 @@ def record_requisition(session: Session, draft: purchasing.RequisitionDraft, pro
 
 
 def requisition(session: Session, number: str) -> PurchaseRequisition:
-    req = session.execute(select(PurchaseRequisition).where(PurchaseRequisition.number == number)
-                          ).scalar_one_or_none()
-    if req is None:
-        raise NotFound(f"no purchase requisition {number}")
-    return req
+    return common.one(session, PurchaseRequisition, PurchaseRequisition.number == number,
+                      f"no purchase requisition {number}")
 
 
 def set_requisition_status(session: Session, number: str, status: str) -> None:
@@ -77,10 +74,7 @@ def create_order(session: Session, requisition_number: str, *, buyer: str, today
 
 
 def order(session: Session, number: str) -> PurchaseOrder:
-    po = session.execute(select(PurchaseOrder).where(PurchaseOrder.number == number)).scalar_one_or_none()
-    if po is None:
-        raise NotFound(f"no purchase order {number}")
-    return po
+    return common.one(session, PurchaseOrder, PurchaseOrder.number == number, f"no purchase order {number}")
 
 
 def order_state(po: PurchaseOrder) -> purchasing.OrderState:

@@ -18,17 +18,11 @@ from domain.services import access, approvals, common, pricing, stock
 
 
 def opportunity(session: Session, number: str) -> Opportunity:
-    row = session.execute(select(Opportunity).where(Opportunity.number == number)).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"no opportunity {number}")
-    return row
+    return common.one(session, Opportunity, Opportunity.number == number, f"no opportunity {number}")
 
 
 def quotation(session: Session, number: str) -> Quotation:
-    row = session.execute(select(Quotation).where(Quotation.number == number)).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"no quotation {number}")
-    return row
+    return common.one(session, Quotation, Quotation.number == number, f"no quotation {number}")
 
 
 def record_quotation(session: Session, draft: sales.QuotationDraft, process_id: str) -> Quotation:
@@ -175,10 +169,7 @@ def quotation_view(session: Session, row: Quotation) -> dict[str, Any]:
 
 
 def order(session: Session, number: str) -> SalesOrder:
-    row = session.execute(select(SalesOrder).where(SalesOrder.number == number)).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"no sales order {number}")
-    return row
+    return common.one(session, SalesOrder, SalesOrder.number == number, f"no sales order {number}")
 
 
 def reserve_order(session: Session, number: str, key: str) -> dict[str, Any]:
