@@ -14,7 +14,6 @@ from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset, Wait, long_poll
 from api.schemas import ExpenseClaimIn
-from domain.errors import NotFound
 from domain.permissions import Action
 from domain.schema import ExpenseClaim
 from domain.services import access, expenses
@@ -49,32 +48,24 @@ def _summary(c: ExpenseClaim) -> dict[str, Any]:
             "currency": c.currency, "process_id": c.process_id, "created_at": c.created_at}
 
 
-def visible_claim(s: Session, user: Principal, number: str) -> ExpenseClaim:
-    claim = expenses.by_number(s, number, missing_ok=True)
-    if claim is None or not access.may_see(s, user.username, set(user.roles), "expense_claim", claim.requester,
-                                           claim.process_id):
-        raise NotFound(f"no expense claim {number}")
-    return claim
-
-
 @router.get("/{number}")
 async def get_claim(number: str, user: CurrentUser, platform: PlatformDep, wait: Wait = Decimal(0),
                     until: Annotated[str | None, Query(max_length=30, description="with wait: the status to wait for")]
                     = None) -> Any:
-    view = await long_poll(lambda: platform.read(lambda s: expenses.view(s, visible_claim(s, user, number))),
+    view = await long_poll(lambda: platform.read(lambda s: expenses.view(s, expenses.visible_claim(s, number, (user.username, user.roles)))),
                            lambda v: until is None or v["status"] == until, wait if until else 0)
     return ok(view)
 
 
 @router.post("/{number}/cancel")
 async def cancel(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: visible_claim(s, user, number))
+    await platform.read(lambda s: expenses.visible_claim(s, number, (user.username, user.roles)))
     await platform.cancel_expense_claim(as_actor(user), number)
     return ok(await platform.read(lambda s: expenses.view(s, expenses.get(s, number))))
 
 
 @router.post("/{number}/pay")
 async def pay(number: str, platform: PlatformDep, user: Principal = Depends(require(Action.EXPENSE_PAY))) -> Any:
-    await platform.read(lambda s: visible_claim(s, user, number))
+    await platform.read(lambda s: expenses.visible_claim(s, number, (user.username, user.roles)))
     await platform.pay_expense_claim(as_actor(user), number)
     return ok(await platform.read(lambda s: expenses.view(s, expenses.get(s, number))))

@@ -17,7 +17,6 @@ from api.encoding import ok
 from api.routes.common import Limit, Offset
 from api.schemas import Body
 from domain import crm, sales
-from domain.errors import NotFound
 from domain.money import MAX_ID
 from domain.numbers import PlainDecimal, PlainInt
 from domain.permissions import Action
@@ -37,34 +36,9 @@ class QuotationIn(Body):
     tax_rate: PlainDecimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
 
 
-def visible_opportunity(s: Session, user: Principal, number: str) -> Opportunity:
-    try:
-        opp = sales_svc.opportunity(s, number)
-    except NotFound:
-        opp = None
-    if opp is None or not (opp.owner == user.username or user.may(Action.OPPORTUNITY_SEE_ALL)):
-        raise NotFound(f"no opportunity {number}")
-    return opp
-
-
-def visible_quotation(s: Session, user: Principal, number: str) -> Quotation:
-    try:
-        q = sales_svc.quotation(s, number)
-    except NotFound:
-        q = None
-    if q is None:
-        raise NotFound(f"no quotation {number}")
-    opp = s.get(Opportunity, q.opportunity_id)
-    owner = opp.owner if opp else q.created_by
-    if user.username != q.created_by and not access.may_see(s, user.username, set(user.roles), "quotation", owner,
-                                                             q.process_id):
-        raise NotFound(f"no quotation {number}")
-    return q
-
-
 @router.post("/opportunities/{number}/quotations", status_code=201)
 async def create(number: str, body: QuotationIn, user: QuotationCreator, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: visible_opportunity(s, user, number))
+    await platform.read(lambda s: sales_svc.visible_opportunity(s, number, (user.username, user.roles)))
     return ok(await platform.create_quotation(user.username, number, body.lines, body.valid_days, body.tax_rate),
               201)
 
@@ -72,7 +46,7 @@ async def create(number: str, body: QuotationIn, user: QuotationCreator, platfor
 @router.get("/quotations/{number}")
 async def get_quotation(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
     def load(s: Session) -> dict[str, Any]:
-        q = visible_quotation(s, user, number)
+        q = sales_svc.visible_quotation(s, number, (user.username, user.roles))
         return {**sales_svc.quotation_view(s, q), "margin": sales_svc.margin(s, q).model_dump(),
                 "approvals": approvals.trail(s, q.process_id)}
     return ok(await platform.read(load))
@@ -80,7 +54,7 @@ async def get_quotation(number: str, user: CurrentUser, platform: PlatformDep) -
 
 @router.post("/quotations/{number}/accept")
 async def accept(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    q = await platform.read(lambda s: visible_quotation(s, user, number))
+    q = await platform.read(lambda s: sales_svc.visible_quotation(s, number, (user.username, user.roles)))
     answer = await platform.answer_quotation(as_actor(user), number, accept=True)
     return ok({"quotation_id": number, "status": answer.status, "sales_order_id": answer.sales_order_id,
                "process_id": q.process_id})
@@ -92,7 +66,7 @@ class ReasonIn(Body):
 
 @router.post("/quotations/{number}/reject")
 async def reject(number: str, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: visible_quotation(s, user, number))
+    await platform.read(lambda s: sales_svc.visible_quotation(s, number, (user.username, user.roles)))
     answer = await platform.answer_quotation(as_actor(user), number, accept=False, reason=body.reason)
     return ok({"quotation_id": number, "status": answer.status})
 
@@ -138,19 +112,19 @@ async def list_opportunities(user: CurrentUser, platform: PlatformDep, stage: st
 
 @router.get("/opportunities/{number}")
 async def get_opportunity(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    return ok(await platform.read(lambda s: pipeline.opportunity_view(s, visible_opportunity(s, user, number))))
+    return ok(await platform.read(lambda s: pipeline.opportunity_view(s, sales_svc.visible_opportunity(s, number, (user.username, user.roles)))))
 
 
 @router.post("/opportunities/{number}/stage")
 async def move_stage(number: str, body: StageIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: visible_opportunity(s, user, number))
+    await platform.read(lambda s: sales_svc.visible_opportunity(s, number, (user.username, user.roles)))
     stage = await platform.move_opportunity(as_actor(user), number, body.stage)
     return ok({"opportunity_id": number, "stage": stage})
 
 
 @router.post("/opportunities/{number}/lose")
 async def lose(number: str, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: visible_opportunity(s, user, number))
+    await platform.read(lambda s: sales_svc.visible_opportunity(s, number, (user.username, user.roles)))
     withdrawn = await platform.lose_opportunity(as_actor(user), number, body.reason)
     return ok({"opportunity_id": number, "stage": "lost", "withdrawn_quotations": withdrawn})
 

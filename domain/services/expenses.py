@@ -11,7 +11,7 @@ from domain import expenses
 from domain.errors import NotFound
 from domain.schema import ExpenseClaim, ExpenseLine
 from domain.schema.types import utcnow
-from domain.services import approvals, ledger
+from domain.services import access, approvals, ledger
 
 
 def record(session: Session, draft: expenses.ClaimDraft, process_id: str) -> ExpenseClaim:
@@ -30,6 +30,16 @@ def record(session: Session, draft: expenses.ClaimDraft, process_id: str) -> Exp
 def by_number(session: Session, number: str, *, missing_ok: bool = False) -> ExpenseClaim | None:
     claim = session.execute(select(ExpenseClaim).where(ExpenseClaim.number == number)).scalar_one_or_none()
     if claim is None and not missing_ok:
+        raise NotFound(f"no expense claim {number}")
+    return claim
+
+
+def visible_claim(session: Session, number: str, viewer: access.Viewer) -> ExpenseClaim:
+    """The claim `viewer` (username, roles) may open (access.may_see); NotFound otherwise."""
+    claim = by_number(session, number, missing_ok=True)
+    username, roles = viewer
+    if claim is None or not access.may_see(session, username, set(roles), "expense_claim", claim.requester,
+                                           claim.process_id):
         raise NotFound(f"no expense claim {number}")
     return claim
 

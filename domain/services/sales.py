@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from domain import crm, sales
+from domain import crm, permissions, sales
 from domain.approvals import ChainStep
 from domain.errors import Conflict, NotFound
 from domain.money import money
+from domain.permissions import Action
 from domain.schema import Contact, Customer, Opportunity, Quotation, QuotationLine, SalesOrder, SalesOrderLine
 from domain.schema.types import utcnow
 from domain.services import access, approvals, common, pricing, stock
@@ -188,6 +189,37 @@ def reserve_order(session: Session, number: str, key: str) -> dict[str, Any]:
 
     result: dict[str, Any] = common.once(session, key, effect)
     return result
+
+
+def visible_opportunity(session: Session, number: str, viewer: access.Viewer) -> Opportunity:
+    """The opportunity `viewer` (username, roles) may open: its owner's, or any to one who may see them all;
+    NotFound otherwise, as for a number that does not exist."""
+    try:
+        opp = opportunity(session, number)
+    except NotFound:
+        opp = None
+    username, roles = viewer
+    if opp is None or not (opp.owner == username or permissions.may(roles, Action.OPPORTUNITY_SEE_ALL)):
+        raise NotFound(f"no opportunity {number}")
+    return opp
+
+
+def visible_quotation(session: Session, number: str, viewer: access.Viewer) -> Quotation:
+    """The quotation `viewer` may open: its author, or by access.may_see (the opportunity's owner, overseers,
+    those in its process); NotFound otherwise."""
+    try:
+        q = quotation(session, number)
+    except NotFound:
+        q = None
+    if q is None:
+        raise NotFound(f"no quotation {number}")
+    opp = session.get(Opportunity, q.opportunity_id)
+    owner = opp.owner if opp else q.created_by
+    username, roles = viewer
+    if username != q.created_by and not access.may_see(session, username, set(roles), "quotation", owner,
+                                                        q.process_id):
+        raise NotFound(f"no quotation {number}")
+    return q
 
 
 def visible_order(session: Session, number: str, viewer: access.Viewer) -> SalesOrder:

@@ -17,7 +17,6 @@ from starlette.responses import Response
 from api.auth import Principal
 from api.deps import as_actor
 from api.routes.crm import visible_lead
-from api.routes.sales import visible_opportunity
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
@@ -35,6 +34,7 @@ from domain.permissions import Action
 from domain.schema import Customer, Item
 from domain.services import crm as crm_svc
 from domain.services import pipeline
+from domain.services import sales as sales_svc
 
 router = page_router()
 
@@ -63,7 +63,7 @@ def _next_stage(stage: str) -> str:
 def may_quote(s: Session, user: Principal, number: str) -> bool:
     """The JSON API's rule for a new quotation: a seller who may see the opportunity."""
     try:
-        visible_opportunity(s, user, number)
+        sales_svc.visible_opportunity(s, number, (user.username, user.roles))
     except NotFound:
         return False
     return user.may(Action.QUOTATION_CREATE)
@@ -223,7 +223,7 @@ async def qualify(number: str, v: PosterDep, decision: Annotated[str, Form(max_l
 async def render_opportunity(v: Viewer, number: str, *, status: int = 200, form: dict[str, Any] | None = None,
                        **ctx: Any) -> Response:
     def load(s: Session) -> dict[str, Any]:
-        opp = pipeline.opportunity_view(s, visible_opportunity(s, v.user, number))
+        opp = pipeline.opportunity_view(s, sales_svc.visible_opportunity(s, number, (v.user.username, v.user.roles)))
         items = s.execute(select(Item.sku, Item.name).order_by(Item.sku).limit(500)).all()
         is_open = opp["stage"] not in crm.CLOSED_STAGES
         return {"opp": opp, "items": [{"sku": i.sku, "name": i.name} for i in items],
@@ -250,7 +250,7 @@ async def opportunity_page(number: str, v: ViewerDep, msg: str = "") -> Response
 @router.post("/opportunities/{number}/stage")
 async def move_stage(number: str, v: PosterDep, stage: Annotated[str, Form(max_length=20)] = "") -> Response:
     try:
-        await v.platform.read(lambda s: visible_opportunity(s, v.user, number))
+        await v.platform.read(lambda s: sales_svc.visible_opportunity(s, number, (v.user.username, v.user.roles)))
     except DomainError as e:
         return await not_possible(v, e)
     if stage not in crm.OPEN_STAGES:
@@ -266,7 +266,7 @@ async def move_stage(number: str, v: PosterDep, stage: Annotated[str, Form(max_l
 @router.post("/opportunities/{number}/lose")
 async def lose(number: str, v: PosterDep, reason: Annotated[str, Form(max_length=500)] = "") -> Response:
     try:
-        await v.platform.read(lambda s: visible_opportunity(s, v.user, number))
+        await v.platform.read(lambda s: sales_svc.visible_opportunity(s, number, (v.user.username, v.user.roles)))
     except DomainError as e:
         return await not_possible(v, e)
     if not reason.strip():

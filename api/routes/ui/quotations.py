@@ -15,14 +15,12 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.deps import as_actor
-from api.routes.sales import visible_quotation
 from api.routes.ui.crm import (
     LINE_FIELDS,
     MAX_LINES,
     form_errors,
     may_quote,
     render_opportunity,
-    visible_opportunity,
 )
 from api.routes.ui.inbox import task_row
 from api.routes.ui.pages import (
@@ -112,7 +110,7 @@ async def create_quotation(number: str, request: Request, v: PosterDep) -> Respo
             "lines": [{"sku": s, "qty": q, "unit_price": p, "discount_pct": d}
                       for s, q, p, d in zip(skus, qtys, prices, discounts, strict=False) if s or q or p or d]}
     try:
-        may = await v.platform.read(lambda s: (visible_opportunity(s, v.user, number),
+        may = await v.platform.read(lambda s: (sales_svc.visible_opportunity(s, number, (v.user.username, v.user.roles)),
                                                may_quote(s, v.user, number))[1])
     except DomainError as e:
         return await not_possible(v, e)
@@ -140,7 +138,7 @@ async def render_quotation(v: Viewer, number: str, *, status: int = 200, **ctx: 
     now = utcnow()
 
     def load(s: Session) -> dict[str, Any]:
-        q = visible_quotation(s, v.user, number)
+        q = sales_svc.visible_quotation(s, number, (v.user.username, v.user.roles))
         opp = s.get(Opportunity, q.opportunity_id)
         customer = s.get(Customer, q.customer_id)
         order = s.execute(select(SalesOrder).where(SalesOrder.number == q.sales_order_number)
@@ -174,7 +172,7 @@ async def quotation_page(number: str, v: ViewerDep, msg: str = "") -> Response:
 async def answer(number: str, v: PosterDep, answer: Annotated[str, Form(max_length=10)] = "",
                  reason: Annotated[str, Form(max_length=500)] = "") -> Response:
     try:
-        await v.platform.read(lambda s: visible_quotation(s, v.user, number))
+        await v.platform.read(lambda s: sales_svc.visible_quotation(s, number, (v.user.username, v.user.roles)))
     except DomainError as e:
         return await not_possible(v, e)
     if answer not in ("accept", "reject"):

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.deps import as_actor
-from api.routes.expenses import visible_claim
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
@@ -29,6 +28,7 @@ from domain import expenses as expense_rules
 from domain.errors import DomainError, Invalid
 from domain.numbers import read_number
 from domain.schema import ExpenseClaim, PurchaseRequisition, Task
+from domain.services import expenses as expense_svc
 
 router = page_router()
 
@@ -98,7 +98,7 @@ async def file_expense_claim(v: PosterDep, category: Annotated[str, Form(max_len
 @router.post("/requests/expense-claims/{number}/cancel")
 async def cancel_expense_claim(number: str, v: PosterDep) -> Response:
     try:
-        await v.platform.read(lambda s: visible_claim(s, v.user, number))
+        await v.platform.read(lambda s: expense_svc.visible_claim(s, number, (v.user.username, v.user.roles)))
         await v.platform.cancel_expense_claim(as_actor(v.user), number)
     except DomainError as e:
         return await _requests(v, status=error_status(e), error=e.message)
