@@ -15,7 +15,6 @@ from api.encoding import ok
 from api.routes.common import Limit, Offset
 from api.schemas import Body
 from domain import crm
-from domain.errors import NotFound
 from domain.money import MAX_ID
 from domain.numbers import PlainInt
 from domain.permissions import Action
@@ -44,16 +43,6 @@ class ActivityIn(Body):
     note: str = Field(default="", max_length=2000)
 
 
-def visible_lead(s: Session, user: Principal, number: str) -> Lead:
-    try:
-        row = crm_svc.lead(s, number)
-    except NotFound:
-        row = None
-    if row is None or not (user.may(Action.LEAD_SEE_ALL) or user.username in (row.owner, row.created_by)):
-        raise NotFound(f"no lead {number}")
-    return row
-
-
 @router.post("", status_code=201)
 async def create(body: LeadCreateIn, user: LeadCreator, platform: PlatformDep) -> Any:
     lead = crm.LeadIn.model_validate(body.model_dump(exclude={"owner"}))
@@ -77,12 +66,12 @@ async def list_leads(user: CurrentUser, platform: PlatformDep, status: str | Non
 
 @router.get("/{number}")
 async def get_lead(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    return ok(await platform.read(lambda s: crm_svc.lead_view(s, visible_lead(s, user, number))))
+    return ok(await platform.read(lambda s: crm_svc.lead_view(s, crm_svc.visible_lead(s, number, (user.username, user.roles)))))
 
 
 @router.post("/{number}/activities", status_code=201)
 async def log_activity(number: str, body: ActivityIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: visible_lead(s, user, number))
+    await platform.read(lambda s: crm_svc.visible_lead(s, number, (user.username, user.roles)))
     score = await platform.log_lead_activity(crm.ActivityCommand(actor=as_actor(user), kind=body.kind,
                                                                  note=body.note), number)
     return ok({"lead_id": number, "score": score}, 201)
@@ -90,7 +79,7 @@ async def log_activity(number: str, body: ActivityIn, user: CurrentUser, platfor
 
 @router.post("/{number}/qualify")
 async def qualify(number: str, body: QualifyIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: visible_lead(s, user, number))
+    await platform.read(lambda s: crm_svc.visible_lead(s, number, (user.username, user.roles)))
     opportunity = await platform.qualify_lead(crm.QualifyCommand(actor=as_actor(user), decision=body.decision,
                                                                  customer_id=body.customer_id,
                                                                  reason=body.reason), number)

@@ -25,7 +25,7 @@ from domain.schema import (
     UserRole,
 )
 from domain.schema.types import utcnow
-from domain.services import common, master
+from domain.services import access, common, master
 
 
 def rules(session: Session) -> list[crm.ScoringRule]:
@@ -60,8 +60,18 @@ def rescore_open_leads(session: Session) -> int:
 
 
 def lead(session: Session, number: str) -> Lead:
-    row = session.execute(select(Lead).where(Lead.number == number)).scalar_one_or_none()
-    if row is None:
+    return common.one(session, Lead, Lead.number == number, f"no lead {number}")
+
+
+def visible_lead(session: Session, number: str, viewer: access.Viewer) -> Lead:
+    """The lead `viewer` (username, roles) may open: its owner's or author's, or any to one who may see them
+    all; NotFound otherwise, as for a number that does not exist."""
+    try:
+        row = lead(session, number)
+    except NotFound:
+        row = None
+    username, roles = viewer
+    if row is None or not (permissions.may(roles, Action.LEAD_SEE_ALL) or username in (row.owner, row.created_by)):
         raise NotFound(f"no lead {number}")
     return row
 

@@ -16,7 +16,6 @@ from starlette.responses import Response
 
 from api.auth import Principal
 from api.deps import as_actor
-from api.routes.crm import visible_lead
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
@@ -153,7 +152,7 @@ async def create_lead(v: PosterDep, company: Annotated[str, Form(max_length=200)
 
 async def _lead(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Response:
     def load(s: Session) -> dict[str, Any]:
-        view = crm_svc.lead_view(s, visible_lead(s, v.user, number))
+        view = crm_svc.lead_view(s, crm_svc.visible_lead(s, number, (v.user.username, v.user.roles)))
         customers = s.execute(select(Customer.id, Customer.name).order_by(Customer.name).limit(500)).all()
         return {"lead": view, "customers": [{"id": c.id, "name": c.name} for c in customers]}
 
@@ -177,7 +176,7 @@ async def lead_page(number: str, v: ViewerDep, msg: str = "") -> Response:
 async def log_activity(number: str, v: PosterDep, kind: Annotated[str, Form(max_length=20)] = "",
                        note: Annotated[str, Form(max_length=2000)] = "") -> Response:
     try:
-        await v.platform.read(lambda s: visible_lead(s, v.user, number))
+        await v.platform.read(lambda s: crm_svc.visible_lead(s, number, (v.user.username, v.user.roles)))
     except DomainError as e:
         return await not_possible(v, e)
     try:
@@ -197,7 +196,7 @@ async def qualify(number: str, v: PosterDep, decision: Annotated[str, Form(max_l
                   reason: Annotated[str, Form(max_length=500)] = "",
                   customer_id: Annotated[str, Form(max_length=12)] = "") -> Response:
     try:
-        await v.platform.read(lambda s: visible_lead(s, v.user, number))
+        await v.platform.read(lambda s: crm_svc.visible_lead(s, number, (v.user.username, v.user.roles)))
     except DomainError as e:
         return await not_possible(v, e)
     if decision == "disqualified" and not reason.strip():
