@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from api.deps import as_actor
+from api.inbox import MAX_AMOUNT, InboxFilter, inbox_query, view_counts, visible_task
 from api.routes.common import task_view
-from api.routes.tasks import MAX_AMOUNT, InboxFilter, inbox_query, view_counts, visible_task
 from api.routes.ui.pages import (
     ENV,
     HEADERS,

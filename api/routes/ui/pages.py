@@ -26,8 +26,8 @@ from api import auth
 from api.app import STATUS
 from api.deps import SESSION_COOKIE, PlatformDep, SettingsDep, current_user
 from api.idempotency import new_form_token, once_per_form
+from api.inbox import InboxFilter, view_counts
 from api.platform import Platform
-from api.routes.tasks import InboxFilter, view_counts
 from domain import permissions
 from domain.errors import DomainError
 from settings import Settings
