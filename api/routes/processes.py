@@ -2,116 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from api.auth import Principal
-from api.deps import CurrentUser, PlatformDep, as_actor
+from api.deps import CurrentUser, PlatformDep
 from api.encoding import ok
-from api.routes.common import Limit, Offset, as_utc, task_view
-from domain.errors import Conflict, NotFound
-from domain.schema import Customer, Lead, Process, Task
-from domain.services import access
-from workflows.expense_claim import ExpenseClaim
-from workflows.order_fulfilment import OrderFulfilment
-from workflows.purchase import Purchase
+from api.processes import (
+    ProcessFilter,
+    cancel_process,
+    count_by_type_and_stage,
+    list_query,
+    process_summary,
+    visible_process,
+)
+from api.routes.common import Limit, Offset, task_view
+from domain.schema import Task
 
 router = APIRouter(prefix="/api/processes", tags=["monitor"])
-
-CANCEL_UPDATES = {"expense_claim": ExpenseClaim.cancel, "purchase": Purchase.cancel,
-                  "sales_order": OrderFulfilment.cancel}
-
-
-def process_summary(p: Process) -> dict[str, Any]:
-    return {"process_id": p.process_id, "type": p.type, "business_key": p.business_key, "title": p.title,
-            "owner": p.owner, "amount": p.amount, "status": p.status, "stage": p.stage,
-            "started_at": p.started_at, "closed_at": p.closed_at, "customer": p.customer, "parent_id": p.parent_id}
-
-
-def process_scope(q: Any, user: Principal) -> Any:
-    if access.sees_all(set(user.roles), "process"):
-        return q
-    # The processes I had a task on: one UNION of index lookups (named, claimed, decided, my roles' open tasks).
-    return q.where(or_(Process.owner == user.username,
-                       Process.process_id.in_(access.involved_process_ids(user.username, set(user.roles)))))
-
-
-def customer_names(part: str) -> Any:
-    """The names of customers and leads' companies containing `part` (any case): the values a process's
-    customer takes (domain/services/processes.py start). Matching those few names and then the index on the
-    processes' customer stays fast with 100,000 processes, where a substring match reads every row."""
-    return union(select(Customer.name).where(Customer.name.icontains(part, autoescape=True)),
-                 select(Lead.company).where(Lead.company.icontains(part, autoescape=True)))
-
-
-@dataclass(frozen=True)
-class ProcessFilter:
-    """The monitor's filters, shared by the JSON list, its counts and the page. Empty means any. The business
-    key matches as a prefix, the customer as a case-insensitive part of its name; `started_before` is exclusive."""
-
-    type: str = ""
-    status: str = ""
-    stage: str = ""
-    business_key: str = ""
-    customer: str = ""
-    owner: str = ""
-    started_after: datetime | None = None
-    started_before: datetime | None = None
-
-    def apply(self, q: Any, *, by_type_and_stage: bool = True) -> Any:
-        exact = [(Process.status, self.status), (Process.owner, self.owner)]
-        if by_type_and_stage:
-            exact += [(Process.type, self.type), (Process.stage, self.stage)]
-        for col, value in exact:
-            if value:
-                q = q.where(col == value)
-        if self.business_key:
-            q = q.where(Process.business_key.startswith(self.business_key, autoescape=True))
-        if self.customer:
-            q = q.where(Process.customer.in_(customer_names(self.customer)))
-        if self.started_after:
-            q = q.where(Process.started_at >= as_utc(self.started_after))
-        if self.started_before:
-            q = q.where(Process.started_at < as_utc(self.started_before))
-        return q
-
-
-def list_query(user: Principal, f: ProcessFilter, limit: int, offset: int) -> Any:
-    """A page of the processes the user may see, newest first. Whoever sees them all walks the started index.
-    Anyone else gets the newest of those they own (on the owner index) and the newest of those they had a task
-    on, each stopped at the page's end and merged: either set may run into the tens of thousands."""
-    order = (Process.started_at.desc(), Process.process_id)
-    if access.sees_all(set(user.roles), "process"):
-        return f.apply(select(Process)).order_by(*order).limit(limit).offset(offset)
-    window = limit + offset
-    owned = f.apply(select(Process.process_id).where(Process.owner == user.username))
-    involved = f.apply(select(Process.process_id).where(
-        Process.process_id.in_(access.involved_process_ids(user.username, set(user.roles)))))
-    firsts = [part.order_by(*order).limit(window).subquery() for part in (owned, involved)]
-    ids = union(*[select(first.c.process_id) for first in firsts]).subquery()
-    return select(Process).join(ids, Process.process_id == ids.c.process_id).order_by(*order).limit(limit).offset(offset)
-
-
-def count_by_type_and_stage(s: Session, user: Principal, f: ProcessFilter) -> list[dict[str, Any]]:
-    """What the viewer may see under the filters other than type and stage, per type and per stage within it:
-    [{type, total, stages: [{stage, count}] (most first)}], the largest type first."""
-    q = f.apply(process_scope(select(Process.type, Process.stage, func.count()), user), by_type_and_stage=False)
-    out: dict[str, dict[str, Any]] = {}
-    for type_, stage, n in s.execute(q.group_by(Process.type, Process.stage)):
-        row = out.setdefault(type_, {"type": type_, "total": 0, "stages": []})
-        row["total"] += n
-        row["stages"].append({"stage": stage, "count": n})
-    for row in out.values():
-        row["stages"].sort(key=lambda x: (-x["count"], x["stage"]))
-    return sorted(out.values(), key=lambda r: (-r["total"], r["type"]))
-
 
 def _filter(type: str | None, status: str | None, stage: str | None, business_key: str | None,
             customer: str | None, owner: str | None, started_after: datetime | None,
@@ -148,18 +61,10 @@ async def process_counts(user: CurrentUser, platform: PlatformDep, status: Statu
     return ok(await platform.read(lambda s: count_by_type_and_stage(s, user, f)))
 
 
-def _visible(s: Session, user: Principal, process_id: str) -> Process:
-    proc = s.get(Process, process_id)
-    if proc is None or s.execute(process_scope(select(Process.process_id), user)
-                                 .where(Process.process_id == process_id)).first() is None:
-        raise NotFound(f"no process {process_id}")
-    return proc
-
-
 @router.get("/{process_id:path}")
 async def get_process(process_id: str, user: CurrentUser, platform: PlatformDep) -> Any:
     def load(s: Session) -> dict[str, Any]:
-        proc = _visible(s, user, process_id)
+        proc = visible_process(s, user, process_id)
         tasks = s.execute(select(Task).where(Task.process_id == process_id).order_by(Task.created_at)).scalars()
         all_tasks = [task_view(t) for t in tasks]
         return {**process_summary(proc),
@@ -187,10 +92,4 @@ async def _describe(platform: Any, process_id: str) -> dict[str, Any] | None:
 
 @router.post("/{process_id:path}/cancel")
 async def cancel(process_id: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    proc = await platform.read(lambda s: _visible(s, user, process_id))
-    update = CANCEL_UPDATES.get(proc.type)
-    if update is None:
-        raise Conflict(f"a {proc.type} process cannot be cancelled")
-    handle = platform.client.get_workflow_handle(process_id)
-    await platform.update(handle, update, as_actor(user))
-    return ok(await platform.read(lambda s: process_summary(_visible(s, user, process_id))))
+    return ok(await cancel_process(process_id, user, platform))

@@ -21,8 +21,7 @@ from api.charts import bar_chart, line_chart
 from api.deps import CurrentUser, PlatformDep
 from api.encoding import ok
 from api.platform import Platform
-from api.routes.processes import CANCEL_UPDATES, process_summary
-from api.routes.processes import cancel as cancel_process
+from api.processes import CANCEL_UPDATES, cancel_process, process_summary
 from api.routes.ui.inbox import task_row
 from api.routes.ui.pages import PosterDep, ViewerDep, not_possible, page_router, redirect, render
 from domain.errors import DomainError, Forbidden

@@ -16,14 +16,14 @@ from starlette.responses import Response
 from temporalio.service import RPCError
 
 from api.platform import Platform
-from api.routes.common import Offset
-from api.routes.processes import (
+from api.processes import (
     ProcessFilter,
     count_by_type_and_stage,
     list_query,
     process_scope,
     process_summary,
 )
+from api.routes.common import Offset
 from api.routes.ui.inbox import Again, drop_filter, keep_filter, task_row
 from api.routes.ui.pages import (
     PosterDep,
