@@ -1,10 +1,11 @@
-"""The inbox's filter, query and counts, and which task a caller may open: the glue the inbox API
+"""The inbox's filter (read from a query string, and checked for a saved filter), query and counts, and which task a caller may open: the glue the inbox API
 (api/routes/tasks.py) and the inbox page (api/routes/ui/inbox.py) share."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.routes.common import as_utc
 from domain.errors import Invalid, NotFound
+from domain.numbers import read_number
 from domain.permissions import Action
 from domain.schema import Task
 from domain.services import approvals
@@ -92,3 +94,71 @@ def visible_task(s: Session, user: Any, task_id: str) -> Task:
     if s.execute(q).first() is None:
         raise NotFound(f"no task {task_id}")
     return task
+
+
+FILTER_FIELDS = ("view", "kind", "business_key", "customer", "min_amount", "max_amount", "due_before", "overdue",
+                 "sort", "dir")
+
+
+def _amount(raw: str, label: str, problems: list[str]) -> Decimal | None:
+    try:
+        value = read_number(raw, label)  # as a person types it: 1,250.50, １２５０
+    except Invalid:
+        problems.append(f"{label} must be a number, not \u201c{raw}\u201d")
+        return None
+    if value is None:
+        return None
+    if value < 0:
+        problems.append(f"{label} cannot be negative")
+        return None
+    if value > MAX_AMOUNT:
+        problems.append(f"{label} cannot be over {MAX_AMOUNT:,.0f}")
+        return None
+    return value
+
+
+def parse_filter(params: Mapping[str, str]) -> tuple[InboxFilter, dict[str, str], list[str]]:
+    """The inbox's query string as a filter, the raw values to show back in the form, and what was wrong
+    with them (a wrong value is named and left out, never guessed)."""
+    raw = {k: str(params.get(k, "")).strip()[:100] for k in FILTER_FIELDS}
+    problems: list[str] = []
+    view = raw["view"] or "all"
+    if view not in approvals.VIEWS:
+        problems.append(f"there is no view \u201c{view}\u201d")
+        view = "all"
+    sort = raw["sort"] or "due"
+    if sort not in approvals.SORT_KEYS:
+        problems.append(f"the list cannot be sorted by \u201c{sort}\u201d (due, priority or created)")
+        sort = "due"
+    direction = raw["dir"] or None
+    if direction not in (None, "asc", "desc"):
+        problems.append("the sort direction is asc or desc")
+        direction = None
+    kind = raw["kind"] or None
+    if kind not in (None, "approval", "alert"):
+        problems.append(f"there is no task kind \u201c{kind}\u201d")
+        kind = None
+    low, high = _amount(raw["min_amount"], "The lowest amount", problems), _amount(raw["max_amount"],
+                                                                                 "The highest amount", problems)
+    if low is not None and high is not None and low > high:
+        problems.append("the lowest amount is above the highest")
+        low = high = None
+    due_before = None
+    if raw["due_before"]:
+        try:
+            due_before = datetime.combine(date.fromisoformat(raw["due_before"]), time(), tzinfo=UTC)
+        except ValueError:
+            problems.append(f"\u201c{raw['due_before']}\u201d is not a date (YYYY-MM-DD)")
+    f = InboxFilter(view=view, kind=kind, key_prefix=raw["business_key"][:60] or None,
+                    customer=raw["customer"] or None, min_amount=low, max_amount=high, due_before=due_before,
+                    overdue=raw["overdue"] in ("1", "on", "true", "yes"), sort=sort, direction=direction)
+    return f, raw, problems
+
+
+def filter_problems(params: Mapping[str, str]) -> list[str]:
+    """What keeps `params` from being an inbox filter, strictly: what `parse_filter` would refuse, and what it
+    would quietly ignore or cut (a parameter it does not know, a value past its length)."""
+    problems = [f"the inbox has no filter \u201c{k[:40]}\u201d" for k in params if k not in FILTER_FIELDS]
+    problems += [f"{k.replace('_', ' ')} is at most {n} characters" for k in FILTER_FIELDS
+                 if len(str(params.get(k, "")).strip()) > (n := 60 if k == "business_key" else 100)]
+    return problems + parse_filter(params)[2]

@@ -1,10 +1,11 @@
-"""The process monitor's filter, scope and summary, and the cancel of a process (a workflow Update): the glue
+"""The process monitor's filter (read from the page's parameters, and checked for a saved filter), scope and summary, and the cancel of a process (a workflow Update): the glue
 the monitor API (api/routes/processes.py) and the monitor and incident pages (api/routes/ui/) share."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, union
@@ -127,3 +128,51 @@ async def cancel_process(process_id: str, user: Principal, platform: Platform) -
     handle = platform.client.get_workflow_handle(process_id)
     await platform.update(handle, update, as_actor(user))
     return await platform.read(lambda s: process_summary(visible_process(s, user, process_id)))
+
+
+def _day(value: str) -> date | None:
+    """A date filter from the form (YYYY-MM-DD); anything else is ignored rather than refused."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _midnight(d: date | None, days: int = 0) -> datetime | None:
+    return None if d is None else datetime.combine(d + timedelta(days=days), time(), tzinfo=UTC)
+
+
+# The list's filters and the longest value each takes (the route's own limits).
+FIELDS = {"type": 40, "status": 20, "stage": 60, "business_key": 60, "customer": 200, "owner": 60,
+          "started_from": 10, "started_to": 10}
+STATUSES = ["running", "completed", "cancelled", "failed"]
+
+
+def build_filter(p: Mapping[str, str]) -> tuple[ProcessFilter, dict[str, str]]:
+    """The list's filter from its parameters, and the parameters to show back (bad dates left out)."""
+    day_from, day_to = _day(p.get("started_from", "")), _day(p.get("started_to", ""))
+    f = ProcessFilter(type=p.get("type", ""), status=p.get("status", ""), stage=p.get("stage", "").strip(),
+                      business_key=p.get("business_key", "").strip(), customer=p.get("customer", "").strip(),
+                      owner=p.get("owner", "").strip(), started_after=_midnight(day_from),
+                      started_before=_midnight(day_to, 1))
+    shown = {k: val for k, val in {
+        "type": f.type, "status": f.status, "stage": f.stage, "business_key": f.business_key, "customer": f.customer,
+        "owner": f.owner, "started_from": day_from.isoformat() if day_from else "",
+        "started_to": day_to.isoformat() if day_to else ""}.items() if val}
+    return f, shown
+
+
+def filter_problems(p: Mapping[str, str]) -> list[str]:
+    """What keeps `p` from being a filter of this list, strictly (a saved filter must mean what it says: a date
+    the list would ignore is refused here)."""
+    problems = [f"the list has no filter \u201c{k[:40]}\u201d" for k in p if k not in FIELDS]
+    problems += [f"{k.replace('_', ' ')} is at most {n} characters" for k, n in FIELDS.items() if len(p.get(k, "")) > n]
+    problems += [f"{k.replace('_', ' ')} \u201c{p[k][:20]}\u201d is not a date (YYYY-MM-DD)"
+                 for k in ("started_from", "started_to") if p.get(k) and _day(p[k]) is None]
+    if p.get("status") and p["status"] not in STATUSES:
+        problems.append(f"there is no status \u201c{p['status'][:20]}\u201d ({', '.join(STATUSES)})")
+    if not problems:
+        f, _ = build_filter(p)
+        if f.started_after and f.started_before and f.started_after >= f.started_before:
+            problems.append("the first start day is after the last")
+    return problems

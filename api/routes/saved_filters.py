@@ -11,18 +11,18 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import Response
 
+from api import inbox as inbox_filters
+from api import processes as process_filters
 from api.deps import CurrentUser, PlatformDep
 from api.encoding import ok
-from api.routes.ui import inbox as inbox_page
-from api.routes.ui import processes as processes_page
 from domain.numbers import PlainInt
 from domain.services import saved_filters
 
 router = APIRouter(prefix="/api/saved-filters", tags=["saved filters"])
 
 Page = Literal["inbox", "processes"]
-CHECKS: dict[str, saved_filters.Check] = {"inbox": inbox_page.filter_problems,
-                                          "processes": processes_page.filter_problems}
+CHECKS: dict[str, saved_filters.Check] = {"inbox": inbox_filters.filter_problems,
+                                          "processes": process_filters.filter_problems}
 
 
 class SavedFilterIn(BaseModel):

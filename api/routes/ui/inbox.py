@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -16,7 +15,15 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from api.deps import as_actor
-from api.inbox import MAX_AMOUNT, InboxFilter, inbox_query, view_counts, visible_task
+from api.inbox import (
+    FILTER_FIELDS,
+    InboxFilter,
+    filter_problems,
+    inbox_query,
+    parse_filter,
+    view_counts,
+    visible_task,
+)
 from api.routes.common import task_view
 from api.routes.ui.pages import (
     ENV,
@@ -31,7 +38,7 @@ from api.routes.ui.pages import (
     render,
 )
 from domain.errors import DomainError, Invalid, NotFound
-from domain.numbers import read_number, read_whole
+from domain.numbers import read_whole
 from domain.permissions import Action
 from domain.schema import ExpenseClaim, PurchaseRequisition, Task, TaskEvent
 from domain.schema.types import utcnow
@@ -56,74 +63,8 @@ def task_row(t: Task, now: datetime) -> dict[str, Any]:
 PAGE = 50
 SORT_LABELS = {"due": "Due date", "priority": "Priority", "created": "Created"}
 VIEW_LABELS = {"mine": "My tasks", "roles": "My roles' tasks", "all": "All I may see"}
-FILTER_FIELDS = ("view", "kind", "business_key", "customer", "min_amount", "max_amount", "due_before", "overdue",
-                 "sort", "dir")
 # The inbox page alone runs a script (its own, from /static): the live refresh of its rows and counts.
 INBOX_CSP = HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-src 'self'"
-
-
-def _amount(raw: str, label: str, problems: list[str]) -> Decimal | None:
-    try:
-        value = read_number(raw, label)  # as a person types it: 1,250.50, １２５０
-    except Invalid:
-        problems.append(f"{label} must be a number, not \u201c{raw}\u201d")
-        return None
-    if value is None:
-        return None
-    if value < 0:
-        problems.append(f"{label} cannot be negative")
-        return None
-    if value > MAX_AMOUNT:
-        problems.append(f"{label} cannot be over {MAX_AMOUNT:,.0f}")
-        return None
-    return value
-
-
-def parse_filter(params: Mapping[str, str]) -> tuple[InboxFilter, dict[str, str], list[str]]:
-    """The inbox's query string as a filter, the raw values to show back in the form, and what was wrong
-    with them (a wrong value is named and left out, never guessed)."""
-    raw = {k: str(params.get(k, "")).strip()[:100] for k in FILTER_FIELDS}
-    problems: list[str] = []
-    view = raw["view"] or "all"
-    if view not in approvals.VIEWS:
-        problems.append(f"there is no view \u201c{view}\u201d")
-        view = "all"
-    sort = raw["sort"] or "due"
-    if sort not in approvals.SORT_KEYS:
-        problems.append(f"the list cannot be sorted by \u201c{sort}\u201d (due, priority or created)")
-        sort = "due"
-    direction = raw["dir"] or None
-    if direction not in (None, "asc", "desc"):
-        problems.append("the sort direction is asc or desc")
-        direction = None
-    kind = raw["kind"] or None
-    if kind not in (None, "approval", "alert"):
-        problems.append(f"there is no task kind \u201c{kind}\u201d")
-        kind = None
-    low, high = _amount(raw["min_amount"], "The lowest amount", problems), _amount(raw["max_amount"],
-                                                                                 "The highest amount", problems)
-    if low is not None and high is not None and low > high:
-        problems.append("the lowest amount is above the highest")
-        low = high = None
-    due_before = None
-    if raw["due_before"]:
-        try:
-            due_before = datetime.combine(date.fromisoformat(raw["due_before"]), time(), tzinfo=UTC)
-        except ValueError:
-            problems.append(f"\u201c{raw['due_before']}\u201d is not a date (YYYY-MM-DD)")
-    f = InboxFilter(view=view, kind=kind, key_prefix=raw["business_key"][:60] or None,
-                    customer=raw["customer"] or None, min_amount=low, max_amount=high, due_before=due_before,
-                    overdue=raw["overdue"] in ("1", "on", "true", "yes"), sort=sort, direction=direction)
-    return f, raw, problems
-
-
-def filter_problems(params: Mapping[str, str]) -> list[str]:
-    """What keeps `params` from being an inbox filter, strictly: what `parse_filter` would refuse, and what it
-    would quietly ignore or cut (a parameter it does not know, a value past its length)."""
-    problems = [f"the inbox has no filter \u201c{k[:40]}\u201d" for k in params if k not in FILTER_FIELDS]
-    problems += [f"{k.replace('_', ' ')} is at most {n} characters" for k in FILTER_FIELDS
-                 if len(str(params.get(k, "")).strip()) > (n := 60 if k == "business_key" else 100)]
-    return problems + parse_filter(params)[2]
 
 
 def usable(query: str, check: saved_filters.Check = filter_problems) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -17,8 +16,10 @@ from temporalio.service import RPCError
 
 from api.platform import Platform
 from api.processes import (
-    ProcessFilter,
+    STATUSES,
+    build_filter,
     count_by_type_and_stage,
+    filter_problems,
     list_query,
     process_scope,
     process_summary,
@@ -44,55 +45,7 @@ PAGE_SIZE = 50
 router = page_router()
 
 
-def _day(value: str) -> date | None:
-    """A date filter from the form (YYYY-MM-DD); anything else is ignored rather than refused."""
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def _midnight(d: date | None, days: int = 0) -> datetime | None:
-    return None if d is None else datetime.combine(d + timedelta(days=days), time(), tzinfo=UTC)
-
-
 Text = Annotated[str, Query(max_length=60)]
-# The list's filters and the longest value each takes (the route's own limits).
-FIELDS = {"type": 40, "status": 20, "stage": 60, "business_key": 60, "customer": 200, "owner": 60,
-          "started_from": 10, "started_to": 10}
-STATUSES = ["running", "completed", "cancelled", "failed"]
-
-
-def build_filter(p: Mapping[str, str]) -> tuple[ProcessFilter, dict[str, str]]:
-    """The list's filter from its parameters, and the parameters to show back (bad dates left out)."""
-    day_from, day_to = _day(p.get("started_from", "")), _day(p.get("started_to", ""))
-    f = ProcessFilter(type=p.get("type", ""), status=p.get("status", ""), stage=p.get("stage", "").strip(),
-                      business_key=p.get("business_key", "").strip(), customer=p.get("customer", "").strip(),
-                      owner=p.get("owner", "").strip(), started_after=_midnight(day_from),
-                      started_before=_midnight(day_to, 1))
-    shown = {k: val for k, val in {
-        "type": f.type, "status": f.status, "stage": f.stage, "business_key": f.business_key, "customer": f.customer,
-        "owner": f.owner, "started_from": day_from.isoformat() if day_from else "",
-        "started_to": day_to.isoformat() if day_to else ""}.items() if val}
-    return f, shown
-
-
-def filter_problems(p: Mapping[str, str]) -> list[str]:
-    """What keeps `p` from being a filter of this list, strictly (a saved filter must mean what it says: a date
-    the list would ignore is refused here)."""
-    problems = [f"the list has no filter \u201c{k[:40]}\u201d" for k in p if k not in FIELDS]
-    problems += [f"{k.replace('_', ' ')} is at most {n} characters" for k, n in FIELDS.items() if len(p.get(k, "")) > n]
-    problems += [f"{k.replace('_', ' ')} \u201c{p[k][:20]}\u201d is not a date (YYYY-MM-DD)"
-                 for k in ("started_from", "started_to") if p.get(k) and _day(p[k]) is None]
-    if p.get("status") and p["status"] not in STATUSES:
-        problems.append(f"there is no status \u201c{p['status'][:20]}\u201d ({', '.join(STATUSES)})")
-    if not problems:
-        f, _ = build_filter(p)
-        if f.started_after and f.started_before and f.started_after >= f.started_before:
-            problems.append("the first start day is after the last")
-    return problems
-
-
 @router.get("/processes")
 async def processes(v: ViewerDep, type_: Annotated[str, Query(alias="type", max_length=40)] = "",
                     status: Annotated[str, Query(max_length=20)] = "", stage: Text = "", business_key: Text = "",
