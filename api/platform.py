@@ -7,7 +7,7 @@ raised them, so the HTTP layer maps them once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -96,11 +96,17 @@ class Platform:
                 return fn(s, *args)
         return await to_thread.run_sync(job)
 
-    async def update(self, handle: WorkflowHandle[Any, Any], update: Any, *args: Any) -> Any:
+    async def update(self, handle: WorkflowHandle[Any, Any], update: Any, *args: Any,
+                     recheck: Callable[[], Awaitable[object]] | None = None) -> Any:
+        """Send an Update; a refusal comes back as the DomainError it was. `recheck`, the caller's check of the
+        document's state, runs again when the process has ended meanwhile, so the refusal names the state it
+        ended in rather than only that it ended."""
         try:
             async with asyncio.timeout(UPDATE_TIMEOUT):
                 return await handle.execute_update(update, *args)
         except (WorkflowUpdateFailedError, RPCError) as e:
+            if recheck is not None and isinstance(e, RPCError) and e.status == RPCStatusCode.NOT_FOUND:
+                await recheck()  # the process ended between the caller's check and the Update: say how it ended
             raise _as_domain_error(e) from None
         except (TimeoutError, RPCTimeoutOrCancelledError):
             raise Unavailable(f"process {handle.id} did not answer in {UPDATE_TIMEOUT:.0f} s; "
@@ -128,21 +134,27 @@ class Platform:
         return {"claim_id": number, "process_id": handle.id, "status": status, "total": total}
 
     async def cancel_expense_claim(self, actor: approval_rules.Actor, number: str) -> str:
-        claim = await self.read(expenses_svc.get, number)
-        if claim.status not in ("submitted", "pending_approval"):  # its process may have ended: say the state
-            raise Conflict(f"claim {number} is {claim.status}; only a claim pending approval can be cancelled")
+        async def pending() -> None:  # its process may have ended: say the state
+            claim = await self.read(expenses_svc.get, number)
+            if claim.status not in ("submitted", "pending_approval"):
+                raise Conflict(f"claim {number} is {claim.status}; only a claim pending approval can be cancelled")
+
+        await pending()
         handle = self.client.get_workflow_handle(expense_process_id(number, self.id_prefix))
-        return await self.update(handle, ExpenseClaim.cancel, actor)  # type: ignore[no-any-return]
+        return await self.update(handle, ExpenseClaim.cancel, actor, recheck=pending)  # type: ignore[no-any-return]
 
     async def pay_expense_claim(self, actor: approval_rules.Actor, number: str) -> str:
-        claim = await self.read(expenses_svc.get, number)
-        if claim.status == "paid":  # its process has ended: say when it was paid, not just "ended"
-            on = f" on {claim.paid_at:%Y-%m-%d %H:%M} UTC" if claim.paid_at else ""
-            raise Conflict(f"claim {number} is already paid{on}; nothing more to pay")
-        if claim.status in ("rejected", "cancelled"):
-            raise Conflict(f"claim {number} is {claim.status}; only an approved claim can be paid")
+        async def payable() -> None:
+            claim = await self.read(expenses_svc.get, number)
+            if claim.status == "paid":  # its process has ended: say when it was paid, not just "ended"
+                on = f" on {claim.paid_at:%Y-%m-%d %H:%M} UTC" if claim.paid_at else ""
+                raise Conflict(f"claim {number} is already paid{on}; nothing more to pay")
+            if claim.status in ("rejected", "cancelled"):
+                raise Conflict(f"claim {number} is {claim.status}; only an approved claim can be paid")
+
+        await payable()
         handle = self.client.get_workflow_handle(expense_process_id(number, self.id_prefix))
-        return await self.update(handle, ExpenseClaim.pay, actor)  # type: ignore[no-any-return]
+        return await self.update(handle, ExpenseClaim.pay, actor, recheck=payable)  # type: ignore[no-any-return]
 
     # --- purchasing -------------------------------------------------------------------------------
 
@@ -179,12 +191,15 @@ class Platform:
                                  purchasing.ReceiveCommand(actor=actor, lines=lines))
 
     async def cancel_requisition(self, actor: approval_rules.Actor, number: str) -> str:
-        req = await self.read(purchasing_svc.requisition, number)
-        if req.status not in ("submitted", "pending_approval"):  # its process may have ended: say the state
-            raise Conflict(f"requisition {number} is {req.status}; only a requisition pending approval can be "
-                           "cancelled")
+        async def pending() -> None:  # its process may have ended: say the state
+            req = await self.read(purchasing_svc.requisition, number)
+            if req.status not in ("submitted", "pending_approval"):
+                raise Conflict(f"requisition {number} is {req.status}; only a requisition pending approval can be "
+                               "cancelled")
+
+        await pending()
         handle = self.client.get_workflow_handle(purchase_process_id(number, self.id_prefix))
-        return await self.update(handle, Purchase.cancel, actor)  # type: ignore[no-any-return]
+        return await self.update(handle, Purchase.cancel, actor, recheck=pending)  # type: ignore[no-any-return]
 
     # --- leads ------------------------------------------------------------------------------------
 
@@ -362,7 +377,8 @@ class Platform:
             raise Invalid("decision must be approve or reject")
         handle = self.client.get_workflow_handle(task.workflow_id)
         record: approval_rules.DecisionRecord = await self.update(handle, Approval.decide, approval_rules.DecideCommand(
-            task_id=task_id, actor=actor, decision=decision, comment=comment))  # type: ignore[arg-type]
+            task_id=task_id, actor=actor, decision=decision, comment=comment),  # type: ignore[arg-type]
+            recheck=lambda: self._open_task(task_id))
         # The workflow answered once the decision was recorded: the task as it now stands, without re-reading.
         task.status, task.decision, task.decided_by = "completed", record.decision, record.decided_by
         task.comment, task.closed_at = record.comment, utcnow()
@@ -377,7 +393,8 @@ class Platform:
         update = {"claim": Approval.claim, "unclaim": Approval.unclaim, "reassign": Approval.reassign}[verb]
         handle = self.client.get_workflow_handle(task.workflow_id)
         await self.update(handle, update, approval_rules.TaskCommand(task_id=task_id, actor=actor,
-                                                                     target=target_actor, delegate=delegate))
+                                                                     target=target_actor, delegate=delegate),
+                          recheck=lambda: self._open_task(task_id))
         return await self.read(lambda s, tid: s.get(Task, tid), task_id)
 
 

@@ -60,3 +60,37 @@ async def test_a_second_cancel_says_a_cancel_is_under_way_or_the_claim_is_cancel
     with pytest.raises(Conflict) as err:
         await p.pay_expense_claim(actor(db, "grace"), number)
     assert str(err.value) == f"claim {number} is cancelled; only an approved claim can be paid"
+
+
+async def test_a_process_that_ends_between_the_check_and_the_update_is_refused_with_its_end_state(
+        worker, db, task_queue, monkeypatch):
+    """The state is read, then the Update sent: when the process ended in between (a concurrent pay or decision
+    won), the refusal reads the state again and names it, never only "this process has ended"."""
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    number = (await p.submit_expense_claim("erin", claim_lines("300")))["claim_id"]
+    await open_task_for(db, number)
+    await approve_chain(p, db, number, ["frank"])
+    await eventually(db, lambda s: expenses.get(s, number).status == "approved")
+    assert await p.pay_expense_claim(actor(db, "grace"), number) == "paid"
+    await eventually(db, lambda s: expenses.get(s, number).status == "paid")
+
+    real_get = expenses.get
+    stale = {"left": 1, "status": "approved"}
+
+    def first_read_is_stale(s, n):  # what a request that read the claim just before the pay landed saw
+        claim = real_get(s, n)
+        if stale["left"]:
+            stale["left"] -= 1
+            s.expunge(claim)
+            claim.status = stale["status"]
+        return claim
+
+    monkeypatch.setattr(expenses, "get", first_read_is_stale)
+    with pytest.raises(Conflict) as err:
+        await p.pay_expense_claim(actor(db, "grace"), number)
+    assert str(err.value).startswith(f"claim {number} is already paid on "), err.value
+
+    stale.update(left=1, status="pending_approval")
+    with pytest.raises(Conflict) as err:
+        await p.cancel_expense_claim(actor(db, "erin"), number)
+    assert str(err.value) == f"claim {number} is paid; only a claim pending approval can be cancelled", err.value
