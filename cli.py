@@ -61,7 +61,7 @@ def temporal_command(port: int, ui_port: int, db_file: Path) -> list[str]:
 
 def prepare_database(settings: Settings, demo: bool) -> bool:
     from domain import demo as demo_data
-    from domain.db import Database
+    from domain.core.db import Database
     from domain.migrations import upgrade
 
     upgrade(settings.database_url)
@@ -84,7 +84,7 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
 
     from api.app import create_app
     from api.platform import Platform
-    from domain.db import Database
+    from domain.core.db import Database
     from worker import connect, run_workers, shutdown_tracing, workers_from_settings
 
     client = None

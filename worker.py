@@ -25,7 +25,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 import workflows
 from activities import all_activities
-from domain.db import Database
+from domain.core.db import Database
 from settings import Settings, get_settings
 from workflows.approval import Approval
 from workflows.common import area_queue

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import DataError, SQLAlchemyError
 from temporalio.exceptions import ApplicationError
 
-from domain.errors import DomainError
+from domain.core.errors import DomainError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

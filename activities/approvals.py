@@ -5,9 +5,11 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities import business_errors
-from domain import approvals as rules
-from domain.db import Database
-from domain.services import absence, approvals, org, processes
+from domain.approvals import absence, rules
+from domain.approvals import services as approvals
+from domain.core.db import Database
+from domain.org import services as org
+from domain.processes import services as processes
 
 
 class ApprovalActivities:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities import business_errors
-from domain import approvals as approval_rules
-from domain import crm as rules
-from domain.db import Database
-from domain.services import approvals, crm, org, processes
+from domain.approvals import rules as approval_rules
+from domain.approvals import services as approvals
+from domain.core.db import Database
+from domain.crm import rules
+from domain.crm import services as crm
+from domain.org import services as org
+from domain.processes import services as processes
+from domain.sales import services as sales
 
 
 class CrmActivities:
@@ -68,7 +72,7 @@ class CrmActivities:
     def lose_opportunity(self, number: str, process_id: str, reason: str) -> list[str]:
         """Lost with its reason; returns the quotations that were withdrawn with it."""
         with self.db.write() as s:
-            withdrawn = crm.lose_opportunity(s, number, reason)
+            withdrawn = sales.lose_opportunity(s, number, reason)
             processes.advance(s, process_id, "lost", detail=reason[:300], status="completed", close=True)
             return withdrawn
 

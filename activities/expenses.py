@@ -5,10 +5,12 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities import business_errors
-from domain import approvals as approval_rules
-from domain.db import Database
-from domain.expenses import ClaimDraft
-from domain.services import approvals, expenses, processes
+from domain.approvals import rules as approval_rules
+from domain.approvals import services as approvals
+from domain.core.db import Database
+from domain.expenses import services as expenses
+from domain.expenses.rules import ClaimDraft
+from domain.processes import services as processes
 
 
 class ExpenseActivities:

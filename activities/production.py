@@ -9,14 +9,19 @@ from typing import Any
 from temporalio import activity
 
 from activities import business_errors
-from domain import approvals as approval_rules
 from domain import permissions
-from domain import production as rules
-from domain import purchasing as purchasing_rules
-from domain.db import Database
-from domain.errors import Invalid
-from domain.schema import Item
-from domain.services import approvals, common, org, planning, processes, production
+from domain.approvals import rules as approval_rules
+from domain.approvals import services as approvals
+from domain.core import records as common
+from domain.core.db import Database
+from domain.core.errors import Invalid
+from domain.inventory.tables import Item
+from domain.org import services as org
+from domain.planning import services as planning
+from domain.processes import services as processes
+from domain.production import rules
+from domain.production import services as production
+from domain.purchasing import rules as purchasing_rules
 
 MAX_SUPPLY_PROCESSES = 1000  # per sales order: an order needing more is split (Temporal's child limit is 2,000)
 
@@ -65,7 +70,7 @@ class ProductionActivities:
             role = permissions.duty_role(permissions.Duty.PRODUCTION_PLANNER)
             planner = next((p for p in sorted(people) if role in people[p].roles and people[p].active),
                            permissions.FALLBACK_USER)
-            out = production.create_supply(s, number, run_id, planner=planner, id_prefix=id_prefix,
+            out = planning.create_supply(s, number, run_id, planner=planner, id_prefix=id_prefix,
                                            notify_order=process_id, key=f"{process_id}:supply")
             made = [rules.ProductionRef.model_validate(x) for x in out["production"]]
             buys = [purchasing_rules.RequisitionDraft.model_validate(x) for x in out["purchases"]]

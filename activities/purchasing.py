@@ -7,10 +7,12 @@ from datetime import date
 from temporalio import activity
 
 from activities import business_errors
-from domain import approvals as approval_rules
-from domain import purchasing as rules
-from domain.db import Database
-from domain.services import approvals, processes, purchasing
+from domain.approvals import rules as approval_rules
+from domain.approvals import services as approvals
+from domain.core.db import Database
+from domain.processes import services as processes
+from domain.purchasing import rules
+from domain.purchasing import services as purchasing
 
 
 class PurchaseActivities:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities import business_errors
-from domain import approvals as approval_rules
-from domain import pricing as pricing_rules
-from domain import sales as rules
-from domain.db import Database
-from domain.schema import Customer
-from domain.services import approvals, pricing, processes, sales
+from domain.approvals import rules as approval_rules
+from domain.approvals import services as approvals
+from domain.core.db import Database
+from domain.parties.tables import Customer
+from domain.processes import services as processes
+from domain.sales import pricing as pricing_rules
+from domain.sales import pricing_policies as pricing
+from domain.sales import rules
+from domain.sales import services as sales
 
 
 class SalesActivities:

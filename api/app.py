@@ -23,8 +23,8 @@ from temporalio.service import RPCError
 from api import idempotency, metrics
 from api.encoding import ok
 from api.platform import Platform
-from domain.db import Database
-from domain.errors import DomainError
+from domain.core.db import Database
+from domain.core.errors import DomainError
 from settings import Settings, get_settings
 
 STATUS = {"invalid": 422, "not_found": 404, "conflict": 409, "forbidden": 403, "unavailable": 503}

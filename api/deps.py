@@ -11,8 +11,8 @@ from fastapi.security import OAuth2PasswordBearer
 from api import auth
 from api.platform import Platform
 from domain import permissions
-from domain.approvals import Actor
-from domain.services import sessions
+from domain.org import sessions
+from domain.org.people import Actor
 from settings import Settings
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from domain.money import qty_str
+from domain.core.money import qty_str
 
 CENTS = Decimal("0.01")
 

@@ -30,8 +30,8 @@ from starlette.responses import JSONResponse, Response
 
 from api import auth
 from api.deps import SESSION_COOKIE
-from domain.services import idempotency as keys
-from domain.services import sessions
+from domain.core import idempotency as keys
+from domain.org import sessions
 
 HEADER = b"idempotency-key"
 REPLAYED = "Idempotent-Replayed"

@@ -13,11 +13,12 @@ from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.orm import Session
 
 from api.routes.common import as_utc
-from domain.errors import Invalid, NotFound
-from domain.numbers import read_number
+from domain.approvals import services as approvals
+from domain.approvals.tables import Task
+from domain.core.errors import Invalid, NotFound
+from domain.core.numbers import read_number
 from domain.permissions import Action
-from domain.schema import Task
-from domain.services import approvals
+from domain.sales import services as sales_svc
 
 # At most what an amount column holds on SQLite (integer ten-thousandths in 64 bits: 922,337,203,685,477).
 MAX_AMOUNT = Decimal("1e14")
@@ -59,7 +60,8 @@ def inbox_query(user: Any, f: InboxFilter, *, status: str | None = "open", see_a
     def base(where: Any, *, visible: bool = True) -> Select[Any]:
         q = approvals.task_query(user.username, roles, status=status, kind=f.kind, business_key=f.business_key,
                                  due_before=as_utc(f.due_before), see_all=see_all or not visible).where(where)
-        return approvals.narrow(q, key_prefix=f.key_prefix, customer=f.customer, min_amount=f.min_amount,
+        documents = sales_svc.tasks_of_customer(f.customer) if f.customer else None
+        return approvals.narrow(q, key_prefix=f.key_prefix, documents=documents, min_amount=f.min_amount,
                                 max_amount=f.max_amount, overdue=f.overdue)
 
     if listing and status == "open" and not see_all:

@@ -12,8 +12,9 @@ from api import auth
 from api.deps import SESSION_COOKIE
 from api.platform import Platform
 from api.ratelimit import client_ip, login_limiter
-from domain.schema import User
-from domain.services import org, sessions
+from domain.org import services as org
+from domain.org import sessions
+from domain.org.tables import User
 from settings import Settings
 
 

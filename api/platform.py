@@ -18,23 +18,31 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain import approvals as approval_rules
-from domain import crm, expenses, permissions, production, purchasing, sales
-from domain.db import Database
-from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable, from_kind
-from domain.limits import check_plan_date
-from domain.schema import Customer, Task
-from domain.schema.types import utcnow
-from domain.services import approvals, common, org
-from domain.services import boms as boms_svc
-from domain.services import crm as crm_svc
-from domain.services import expenses as expenses_svc
-from domain.services import pricing as pricing_svc
-from domain.services import production as production_svc
-from domain.services import purchasing as purchasing_svc
-from domain.services import sales as sales_svc
-from domain.services import stock as stock_svc
-from domain.services import uoms as uoms_svc
+from domain import permissions
+from domain.approvals import rules as approval_rules
+from domain.approvals import services as approvals
+from domain.approvals.tables import Task
+from domain.core import records as common
+from domain.core.db import Database
+from domain.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable, from_kind
+from domain.core.limits import check_plan_date
+from domain.core.types import utcnow
+from domain.crm import rules as crm
+from domain.crm import services as crm_svc
+from domain.expenses import rules as expenses
+from domain.expenses import services as expenses_svc
+from domain.inventory import uoms as uoms_svc
+from domain.manufacturing import boms as boms_svc
+from domain.org import services as org
+from domain.parties.tables import Customer
+from domain.planning import services as planning_svc
+from domain.production import rules as production
+from domain.production import services as production_svc
+from domain.purchasing import rules as purchasing
+from domain.purchasing import services as purchasing_svc
+from domain.sales import pricing_policies as pricing_svc
+from domain.sales import rules as sales
+from domain.sales import services as sales_svc
 from workflows.approval import Approval
 from workflows.common import WORKFLOW_AREAS, area_queue, search_attributes
 from workflows.expense_claim import ExpenseClaim
@@ -343,7 +351,7 @@ class Platform:
         """Stock of `sku` was added outside a purchase (an adjustment): tell each process waiting for it, at once.
         A signal lost to a crash right after the commit only delays: the processes look again on their own timer."""
         told = []
-        for process_id in await self.read(stock_svc.waiting_for, sku):
+        for process_id in await self.read(planning_svc.waiting_for, sku):
             try:
                 await self.client.get_workflow_handle(process_id).signal("supply_arrived")
                 told.append(process_id)

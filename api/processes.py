@@ -15,9 +15,11 @@ from api.auth import Principal
 from api.deps import as_actor
 from api.platform import Platform
 from api.routes.common import as_utc
-from domain.errors import Conflict, NotFound
-from domain.schema import Customer, Lead, Process
-from domain.services import access
+from domain.approvals import access
+from domain.core.errors import Conflict, NotFound
+from domain.crm.tables import Lead
+from domain.parties.tables import Customer
+from domain.processes.tables import Process
 from workflows.expense_claim import ExpenseClaim
 from workflows.order_fulfilment import OrderFulfilment
 from workflows.purchase import Purchase

@@ -7,14 +7,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.approvals import PolicyTier
-from domain.currencies import Currency
-from domain.expenses import ExpenseLineIn
-from domain.manufacturing import ItemFields
-from domain.money import MAX_AMOUNT, MAX_ID
-from domain.numbers import PlainDecimal, PlainInt
-from domain.pricing import GROUP_PATTERN
-from domain.purchasing import MAX_QTY, ReceiptLineIn, RequisitionLineIn
+from domain.approvals.rules import PolicyTier
+from domain.core.currencies import Currency
+from domain.core.limits import MAX_QTY
+from domain.core.money import MAX_AMOUNT, MAX_ID
+from domain.core.numbers import PlainDecimal, PlainInt
+from domain.expenses.rules import ExpenseLineIn
+from domain.manufacturing.rules import ItemFields
+from domain.purchasing.rules import ReceiptLineIn, RequisitionLineIn
+from domain.sales.pricing import GROUP_PATTERN
 
 MAX_LINES = 200
 

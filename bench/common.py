@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from temporalio.client import Client
     from temporalio.testing import WorkflowEnvironment
 
-    from domain.db import Database
+    from domain.core.db import Database
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 FLOW_TIMEOUT = 120.0  # seconds one flow may take before it counts as failed
@@ -266,7 +266,7 @@ async def stack(connections: int) -> AsyncIterator[Stack]:
     from api.app import create_app
     from api.platform import Platform
     from domain import demo
-    from domain.db import Database
+    from domain.core.db import Database
     from settings import Settings
 
     run_id = uuid.uuid4().hex[:8]

@@ -74,7 +74,7 @@ MINE: list[tuple[int, str, str, str, str | None, str | None, str | None, list[st
 
 
 def _rows(total: int, visible: int, rng: random.Random) -> Iterator[dict[str, Any]]:
-    from domain.schema.types import utcnow
+    from domain.core.types import utcnow
 
     now = utcnow()
     for i in range(total):
@@ -102,7 +102,7 @@ OWNERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "ivan"]
 
 
 def _processes(total: int, rng: random.Random) -> Iterator[dict[str, Any]]:
-    from domain.schema.types import utcnow
+    from domain.core.types import utcnow
 
     now = utcnow()
     for i in range(total):
@@ -121,8 +121,9 @@ def seed(db: Any, total: int, visible: int, seed_: int = 42) -> int:
     """The demo company plus `total` open tasks, `visible` of them for frank, and `total` processes; returns
     how many tasks frank sees."""
     from domain import demo
-    from domain.schema import Process, Task
-    from domain.services import approvals
+    from domain.approvals import services as approvals
+    from domain.approvals.tables import Task
+    from domain.processes.tables import Process
 
     db.create_all()
     with db.write() as s:
@@ -144,7 +145,7 @@ def inbox_query() -> Any:
     """The statement GET /api/tasks runs by default (api/routes/tasks.py: list_tasks), as frank."""
     from api.routes.tasks import InboxFilter
     from api.routes.tasks import inbox_query as route_query
-    from domain.services import approvals
+    from domain.approvals import services as approvals
 
     frank = SimpleNamespace(username=USER, roles=ROLES)
     return route_query(frank, InboxFilter(), listing=True, window=50).order_by(*approvals.ordering("due")).limit(50).offset(0)
@@ -170,7 +171,7 @@ def _pg_admin_url(url: str) -> str:
 @contextmanager
 def fresh_database(backend: str, tmp: Path, name: str) -> Iterator[Any]:
     """An empty database: a SQLite file under `tmp`, or a new schema in DATABASE_URL (dropped after)."""
-    from domain.db import Database
+    from domain.core.db import Database
 
     if backend == "sqlite":
         db = Database(f"sqlite:///{tmp}/{name}.db")

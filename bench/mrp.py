@@ -20,7 +20,7 @@ from typing import Any
 
 from bench.common import console, progress, scaling_main
 from bench.planning_data import TODAY, generate
-from domain.planning.bom import Bom
+from domain.manufacturing.bom import Bom
 from domain.planning.mrp import Demand, ItemPlan, ScheduledReceipt, run_mrp
 
 TARGET_S = 2.0

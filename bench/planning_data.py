@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from domain.planning.bom import Bom, BomLine, low_level_codes, need
+from domain.manufacturing.bom import Bom, BomLine, low_level_codes, need
 
 LEVELS = 6
 LEVEL_SHARE = (0.05, 0.10, 0.15, 0.20, 0.20, 0.30)  # of the items, level 0 (finished goods) … 5 (purchased)

@@ -298,7 +298,7 @@ async def running_in_temporal(client: Client, settle: float = 15.0) -> list[str]
 
 def table_rows(db: Any) -> dict[str, int]:
     """Rows in every table of the domain's schema."""
-    from domain.db import Base
+    from domain.core.db import Base
 
     with db.read() as s:
         return {t.name: s.execute(select(func.count()).select_from(t)).scalar_one()
@@ -312,7 +312,7 @@ def _groups(s: Any, sql: str) -> dict[str, int]:
 async def end_check(st: Stack, expected: Counter[str]) -> dict[str, Any]:
     """Over the database and Temporal, once every flow has finished (`expected`: our flows per type, warm-up
     included)."""
-    from domain.schema.processes import Process
+    from domain.processes.tables import Process
 
     running = await running_in_temporal(st.client)
     rows = table_rows(st.db)

@@ -14,7 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 async def main(kind: str, address: str, task_queue: str, database_url: str = "") -> None:
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     if kind == "ours":
-        from domain.db import Database
+        from domain.core.db import Database
         from worker import build_worker
 
         worker = build_worker(client, Database(database_url), task_queue)

@@ -8,13 +8,21 @@ from functools import lru_cache
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain import accounting, crm
-from domain.approvals import PolicyTier, StepSpec
-from domain.manufacturing import BomIn, BomLineIn, WorkCentreIn
-from domain.pricing import PricingPolicy
-from domain.schema import Customer, Item, Role, Supplier, User, UserRole
-from domain.services import approvals, boms, ledger, org, pricing, stock, uoms
-from domain.services import crm as crm_services
+from domain.accounting import ledger
+from domain.accounting import rules as accounting
+from domain.approvals import services as approvals
+from domain.approvals.rules import PolicyTier, StepSpec
+from domain.crm import rules as crm
+from domain.crm import services as crm_services
+from domain.inventory import stock, uoms
+from domain.inventory.tables import Item
+from domain.manufacturing import boms
+from domain.manufacturing.rules import BomIn, BomLineIn, WorkCentreIn
+from domain.org import services as org
+from domain.org.tables import Role, User, UserRole
+from domain.parties.tables import Customer, Supplier
+from domain.sales import pricing_policies as pricing
+from domain.sales.pricing import PricingPolicy
 
 ROLES: dict[str, str | None] = {
     # role: where its overdue tasks escalate to

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from enum import StrEnum
 
-from domain.errors import Forbidden
+from domain.core.errors import Forbidden
 
 
 class Action(StrEnum):

@@ -16,7 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain import demo
-from domain.db import Database
+from domain.core.db import Database
 from settings import venv_binary
 from worker import build_worker
 from workflows.common import SEARCH_ATTRIBUTES, register_search_attributes
@@ -109,7 +109,7 @@ async def terminate_processes(client: Client, db: Database) -> None:
     earlier tests wait for workers that are gone."""
     from sqlalchemy import select
 
-    from domain.schema import Process
+    from domain.processes.tables import Process
 
     with db.read() as s:
         ids = list(s.execute(select(Process.process_id).where(Process.status == "running")).scalars())

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.platform import Platform
-from domain.approvals import Actor
-from domain.db import Database
-from domain.expenses import ExpenseLineIn
-from domain.schema import Task
-from domain.services import org
+from domain.approvals.tables import Task
+from domain.core.db import Database
+from domain.expenses.rules import ExpenseLineIn
+from domain.org import services as org
+from domain.org.people import Actor
 
 
 def actor(db: Database, username: str) -> Actor:

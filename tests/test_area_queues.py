@@ -15,9 +15,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.platform import Platform, expense_process_id
-from domain.db import Database
-from domain.schema.expenses import ExpenseClaim
-from domain.services import expenses
+from domain.core.db import Database
+from domain.expenses import services as expenses
+from domain.expenses.tables import ExpenseClaim
 from settings import Settings
 from tests.conftest import terminate_processes
 from tests.helpers import approve_chain, claim_lines, eventually

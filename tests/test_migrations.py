@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
-from domain import schema  # noqa: F401
-from domain.db import Base, Database
+from domain import tables as schema  # noqa: F401
+from domain.core.db import Base, Database
 from domain.migrations import config
 from tests.conftest import USE_PG
 
@@ -51,7 +51,7 @@ def test_upgrade_to_0009_keys_the_names_and_keeps_look_alikes_made_before(fresh_
     from alembic import command
     from sqlalchemy.exc import IntegrityError
 
-    from domain.names import name_key
+    from domain.core.names import name_key
 
     Base.metadata.drop_all(fresh_db.write_engine)
     with fresh_db.write_engine.begin() as conn:

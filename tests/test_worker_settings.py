@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
 from api.platform import Platform
-from domain.db import Database
+from domain.core.db import Database
 from settings import Settings
 from tests.conftest import terminate_processes
 from tests.helpers import claim_lines, open_task_for

@@ -17,9 +17,9 @@ from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
-    from domain import approvals as rules
     from domain import permissions
-    from domain.errors import Conflict, DomainError, Forbidden, Invalid
+    from domain.approvals import rules
+    from domain.core.errors import Conflict, DomainError, Forbidden, Invalid
 
 from workflows.common import refusal, run, search_attributes
 

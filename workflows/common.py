@@ -14,8 +14,8 @@ from temporalio.exceptions import ApplicationError, ChildWorkflowError, FailureE
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
     from domain import permissions
-    from domain.approvals import ApprovalOutcome, Withdrawal, late_withdrawal_note
-    from domain.errors import Conflict, DomainError, Forbidden
+    from domain.approvals.rules import ApprovalOutcome, Withdrawal, late_withdrawal_note
+    from domain.core.errors import Conflict, DomainError, Forbidden
 
 PROCESS_TYPE = SearchAttributeKey.for_keyword("ProcessType")
 STAGE = SearchAttributeKey.for_keyword("Stage")

@@ -14,10 +14,10 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.expenses import ExpenseActivities
-    from domain import approvals as approval_rules
     from domain import permissions
-    from domain.errors import Conflict, DomainError, Forbidden
-    from domain.expenses import ClaimDraft
+    from domain.approvals import rules as approval_rules
+    from domain.core.errors import Conflict, DomainError, Forbidden
+    from domain.expenses.rules import ClaimDraft
 
 from workflows.approval import start_approval
 from workflows.common import approval_or_withdrawal, check_withdraw, refusal, run, set_stage

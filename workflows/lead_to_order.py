@@ -22,10 +22,10 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
     from activities.crm import CrmActivities
-    from domain import approvals as approval_rules
-    from domain import crm as rules
-    from domain import sales as sales_rules
-    from domain.errors import Conflict, DomainError, Invalid
+    from domain.approvals import rules as approval_rules
+    from domain.core.errors import Conflict, DomainError, Invalid
+    from domain.crm import rules
+    from domain.sales import rules as sales_rules
 
 from workflows.common import (
     CUSTOMER,

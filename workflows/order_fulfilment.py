@@ -23,10 +23,10 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.production import ProductionActivities
     from activities.sales import SalesActivities
-    from domain import approvals as approval_rules
     from domain import permissions
-    from domain import sales as rules
-    from domain.errors import Conflict, DomainError, Forbidden
+    from domain.approvals import rules as approval_rules
+    from domain.core.errors import Conflict, DomainError, Forbidden
+    from domain.sales import rules
 
 from workflows.approval import start_approval
 from workflows.common import (

@@ -22,10 +22,10 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from activities.production import ProductionActivities
-    from domain import approvals as approval_rules
     from domain import permissions
-    from domain import production as rules
-    from domain.errors import Conflict, DomainError, Forbidden
+    from domain.approvals import rules as approval_rules
+    from domain.core.errors import Conflict, DomainError, Forbidden
+    from domain.production import rules
 
 from workflows.approval import start_approval
 from workflows.common import approval_or_withdrawal, refusal, run, set_stage

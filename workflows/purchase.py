@@ -18,10 +18,10 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
     from activities.purchasing import PurchaseActivities
-    from domain import approvals as approval_rules
     from domain import permissions
-    from domain import purchasing as rules
-    from domain.errors import Conflict, DomainError
+    from domain.approvals import rules as approval_rules
+    from domain.core.errors import Conflict, DomainError
+    from domain.purchasing import rules
 
 from workflows.approval import start_approval
 from workflows.common import approval_or_withdrawal, check_withdraw, refusal, run, set_stage

@@ -13,9 +13,9 @@ from pydantic import Field
 from api.deps import CurrentUser, PlatformDep
 from api.encoding import ok
 from api.schemas import Body
-from domain.numbers import PlainInt
+from domain.approvals import absence
+from domain.core.numbers import PlainInt
 from domain.permissions import Action
-from domain.services import absence
 
 router = APIRouter(prefix="/api/me/out-of-office", tags=["out of office"])
 

@@ -14,8 +14,9 @@ from api.encoding import ok
 from api.login import log_in, set_session_cookie, signed_token, start_session
 from api.ratelimit import client_ip, login_limiter
 from api.schemas import Body
-from domain.errors import Forbidden
-from domain.services import org, sessions
+from domain.core.errors import Forbidden
+from domain.org import services as org
+from domain.org import sessions
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

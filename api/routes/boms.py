@@ -12,10 +12,11 @@ from api.auth import Principal
 from api.deps import PlatformDep, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset
-from domain.errors import Invalid
-from domain.manufacturing import BomIn, WorkCentreIn
+from domain.core.errors import Invalid
+from domain.manufacturing import boms
+from domain.manufacturing.rules import BomIn, WorkCentreIn
+from domain.parties import imports
 from domain.permissions import Action
-from domain.services import boms, imports
 
 router = APIRouter(prefix="/api", tags=["production master data"])
 

@@ -10,8 +10,8 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
 
-from domain.numbers import PlainDecimal, PlainInt
-from domain.schema import Task
+from domain.approvals.tables import Task
+from domain.core.numbers import PlainDecimal, PlainInt
 
 T = TypeVar("T")
 

@@ -14,12 +14,12 @@ from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset
 from api.schemas import Body
-from domain import crm
-from domain.money import MAX_ID
-from domain.numbers import PlainInt
+from domain.core.money import MAX_ID
+from domain.core.numbers import PlainInt
+from domain.crm import rules as crm
+from domain.crm import services as crm_svc
+from domain.crm.tables import Lead
 from domain.permissions import Action
-from domain.schema import Lead
-from domain.services import crm as crm_svc
 
 router = APIRouter(prefix="/api/leads", tags=["crm"])
 rules_router = APIRouter(prefix="/api/scoring-rules", tags=["crm"])

@@ -14,9 +14,10 @@ from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset, Wait, long_poll
 from api.schemas import ExpenseClaimIn
+from domain.approvals import access
+from domain.expenses import services as expenses
+from domain.expenses.tables import ExpenseClaim
 from domain.permissions import Action
-from domain.schema import ExpenseClaim
-from domain.services import access, expenses
 
 router = APIRouter(prefix="/api/expense-claims", tags=["expense claims"])
 

@@ -11,9 +11,9 @@ from api.auth import Principal
 from api.deps import PlatformDep, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset
+from domain.accounting import ledger
+from domain.accounting.tables import JournalEntry
 from domain.permissions import Action
-from domain.schema import JournalEntry
-from domain.services import ledger
 
 router = APIRouter(prefix="/api/ledger", tags=["ledger"])
 Finance = Annotated[Principal, Depends(require(Action.LEDGER_READ))]

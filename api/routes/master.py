@@ -17,13 +17,18 @@ from api.encoding import ok
 from api.routes.boms import CsvResponse, csv_file, csv_text
 from api.routes.common import Limit, Offset
 from api.schemas import CustomerIn, ItemIn, PolicyIn, StockAdjustmentIn, SupplierIn, UserIn
-from domain.errors import Invalid, NotFound
-from domain.money import MAX_ID
-from domain.numbers import PlainInt
+from domain.approvals import services as approvals
+from domain.core.errors import Invalid, NotFound
+from domain.core.money import MAX_ID
+from domain.core.numbers import PlainInt
+from domain.inventory import stock
+from domain.inventory.tables import Item
+from domain.org import services as org
+from domain.org.tables import User
+from domain.parties import imports, master
+from domain.parties.tables import Customer, Supplier
 from domain.permissions import Action
-from domain.schema import Customer, Item, Supplier, User
-from domain.services import approvals, imports, master, org, stock
-from domain.services import sales as sales_svc
+from domain.sales import services as sales_svc
 
 router = APIRouter(prefix="/api", tags=["master data"])
 

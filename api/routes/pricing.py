@@ -13,8 +13,8 @@ from api.deps import PlatformDep, require
 from api.encoding import ok
 from api.schemas import Body
 from domain.permissions import Action
-from domain.pricing import PricingPolicy
-from domain.services import pricing
+from domain.sales import pricing_policies as pricing
+from domain.sales.pricing import PricingPolicy
 
 router = APIRouter(prefix="/api", tags=["master data"])
 

@@ -22,7 +22,7 @@ from api.processes import (
     visible_process,
 )
 from api.routes.common import Limit, Offset, task_view
-from domain.schema import Task
+from domain.approvals.tables import Task
 
 router = APIRouter(prefix="/api/processes", tags=["monitor"])
 

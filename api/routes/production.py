@@ -14,15 +14,14 @@ from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset
 from api.schemas import Body
-from domain import production
-from domain.errors import Invalid
-from domain.limits import check_plan_date
-from domain.numbers import PlainDecimal
+from domain.core.errors import Invalid
+from domain.core.limits import MAX_QTY, check_plan_date
+from domain.core.numbers import PlainDecimal
 from domain.permissions import Action
-from domain.purchasing import MAX_QTY
-from domain.services import planning
-from domain.services import production as production_svc
-from domain.services import sales as sales_svc
+from domain.planning import services as planning
+from domain.production import rules as production
+from domain.production import services as production_svc
+from domain.sales import services as sales_svc
 
 router = APIRouter(prefix="/api", tags=["production"])
 Reader = Annotated[Principal, Depends(require(Action.PRODUCTION_READ))]

@@ -13,9 +13,10 @@ from api.deps import CurrentUser, PlatformDep, as_actor
 from api.encoding import ok
 from api.routes.common import Limit, Offset
 from api.schemas import ReceiptIn, RequisitionIn
-from domain.errors import NotFound
-from domain.schema import PurchaseOrder, PurchaseRequisition
-from domain.services import access, purchasing
+from domain.approvals import access
+from domain.core.errors import NotFound
+from domain.purchasing import services as purchasing
+from domain.purchasing.tables import PurchaseOrder, PurchaseRequisition
 
 requisitions = APIRouter(prefix="/api/purchase-requisitions", tags=["purchasing"])
 orders = APIRouter(prefix="/api/purchase-orders", tags=["purchasing"])

@@ -16,14 +16,18 @@ from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset
 from api.schemas import Body
-from domain import crm, sales
-from domain.money import MAX_ID
-from domain.numbers import PlainDecimal, PlainInt
+from domain.approvals import services as approvals
+from domain.core.money import MAX_ID
+from domain.core.numbers import PlainDecimal, PlainInt
+from domain.crm import rules as crm
+from domain.crm.tables import Opportunity
 from domain.permissions import Action
-from domain.schema import Opportunity, Quotation, SalesOrder
-from domain.services import access, approvals, pipeline
-from domain.services import production as production_svc
-from domain.services import sales as sales_svc
+from domain.production import services as production_svc
+from domain.sales import access as sales_access
+from domain.sales import pipeline
+from domain.sales import rules as sales
+from domain.sales import services as sales_svc
+from domain.sales.tables import Quotation, SalesOrder
 
 router = APIRouter(prefix="/api", tags=["sales"])
 QuotationCreator = Annotated[Principal, Depends(require(Action.QUOTATION_CREATE))]
@@ -145,7 +149,7 @@ async def create_order(body: SalesOrderIn, user: OrderCreator, platform: Platfor
 async def list_orders(user: CurrentUser, platform: PlatformDep, status: str | None = None,
                       limit: Limit = 50, offset: Offset = 0) -> Any:
     q = select(SalesOrder)
-    if (visible := access.orders_visible_to(user.username, user.roles)) is not None:
+    if (visible := sales_access.orders_visible_to(user.username, user.roles)) is not None:
         q = q.where(visible)
     if status:
         q = q.where(SalesOrder.status == status)

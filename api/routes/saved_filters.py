@@ -15,8 +15,8 @@ from api import inbox as inbox_filters
 from api import processes as process_filters
 from api.deps import CurrentUser, PlatformDep
 from api.encoding import ok
-from domain.numbers import PlainInt
-from domain.services import saved_filters
+from domain.approvals import saved_filters
+from domain.core.numbers import PlainInt
 
 router = APIRouter(prefix="/api/saved-filters", tags=["saved filters"])
 

@@ -16,10 +16,11 @@ from api.encoding import ok
 from api.inbox import MAX_AMOUNT, InboxFilter, inbox_query, view_counts, visible_task
 from api.routes.common import Limit, Offset, Wait, long_poll, task_view
 from api.schemas import DecisionIn, ReassignIn
-from domain.numbers import PlainDecimal
+from domain.approvals import services as approvals
+from domain.approvals.tables import TaskEvent
+from domain.core.numbers import PlainDecimal
 from domain.permissions import Action
-from domain.schema import TaskEvent
-from domain.services import approval_context, approvals
+from domain.sales import approval_context
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 

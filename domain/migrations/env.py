@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from domain import schema  # noqa: F401  (registers the tables)
-from domain.db import Base, make_engine
+from domain import tables as schema  # noqa: F401  (registers the tables)
+from domain.core.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

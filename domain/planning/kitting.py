@@ -55,8 +55,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from domain.errors import Invalid
-from domain.planning.bom import Q4, Bom, units
+from domain.core.errors import Invalid
+from domain.manufacturing.bom import Q4, Bom, units
 
 SCALE = 10_000  # one unit in 1/10,000ths (four places, as bom.Q4)
 _PCT = 100 * SCALE  # 100 % in scrap units of 1/10,000 %

@@ -45,8 +45,8 @@ from math import gcd
 from operator import itemgetter, neg, sub
 from typing import Literal, NamedTuple, TypeVar
 
-from domain.errors import Invalid
-from domain.planning.bom import Bom, check_boms, low_level_codes, units
+from domain.core.errors import Invalid
+from domain.manufacturing.bom import Bom, check_boms, low_level_codes, units
 
 ItemKind = Literal["purchased", "manufactured"]
 OrderKind = Literal["purchase", "production"]

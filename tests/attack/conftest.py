@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from domain.db import Database
+from domain.core.db import Database
 from settings import Settings
 from tests.e2e.conftest import Stack, serve_stack
 

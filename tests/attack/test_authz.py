@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from api.ratelimit import LOGIN_FAILURES_PER_IP, LOGIN_FAILURES_PER_USER, LoginLimiter, SlidingWindow
-from domain.schema import User
+from domain.org.tables import User
 from tests.attack.conftest import DEMO_ROLES, is_page, needs_login, required_roles, route_table
 
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,9 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from domain.schema import ExpenseClaim, IdempotencyKey, Lead
+from domain.core.tables import IdempotencyKey
+from domain.crm.tables import Lead
+from domain.expenses.tables import ExpenseClaim
 from tests.attack.conftest import AttackStack
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from domain.schema import ExpenseClaim, Lead, PurchaseRequisition
+from domain.crm.tables import Lead
+from domain.expenses.tables import ExpenseClaim
+from domain.purchasing.tables import PurchaseRequisition
 from tests.attack.conftest import route_table
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,9 @@ import jwt
 import pytest
 from sqlalchemy import func, select
 
-from domain.schema import AuthSession, ExpenseClaim, PurchaseRequisition
+from domain.expenses.tables import ExpenseClaim
+from domain.org.tables import AuthSession
+from domain.purchasing.tables import PurchaseRequisition
 from tests.attack.conftest import AttackStack
 
 pytestmark = pytest.mark.e2e

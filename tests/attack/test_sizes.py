@@ -8,7 +8,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from domain.schema import ExpenseClaim, Lead
+from domain.crm.tables import Lead
+from domain.expenses.tables import ExpenseClaim
 
 pytestmark = pytest.mark.e2e
 

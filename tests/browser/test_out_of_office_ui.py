@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import httpx
 
-from domain.services import absence
+from domain.approvals import absence
 from tests.browser import test_ui
 from tests.browser.test_inbox_ui import api_claim
 from tests.browser.test_ui import UI, XSS, inbox_row, screenshot

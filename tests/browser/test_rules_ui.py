@@ -10,7 +10,7 @@ import re
 import httpx
 from sqlalchemy import func, select
 
-from domain.schema import ExpenseClaim
+from domain.expenses.tables import ExpenseClaim
 from tests.browser import test_ui
 from tests.browser.test_ui import UI, inbox_row, screenshot
 

@@ -19,8 +19,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.platform import Platform
-from domain.db import Database
-from domain.schema import ExpenseClaim, Task
+from domain.approvals.tables import Task
+from domain.core.db import Database
+from domain.expenses.tables import ExpenseClaim
 from settings import Settings
 from tests.conftest import terminate_processes
 from worker import build_worker

@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.platform import Platform
-from domain.db import Database
+from domain.core.db import Database
 from settings import Settings
 from tests.conftest import terminate_processes
 from worker import build_worker

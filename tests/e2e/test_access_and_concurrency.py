@@ -7,7 +7,9 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from domain.schema import ExpenseClaim, PurchaseRequisition, StockLedgerEntry
+from domain.expenses.tables import ExpenseClaim
+from domain.inventory.tables import StockLedgerEntry
+from domain.purchasing.tables import PurchaseRequisition
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,9 @@ from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from domain.schema import Process, Task
-from domain.schema.types import utcnow
+from domain.approvals.tables import Task
+from domain.core.types import utcnow
+from domain.processes.tables import Process
 from tests.e2e.conftest import Stack
 from tests.e2e.test_sales_pages import Browser, text
 from tests.helpers import eventually

@@ -16,7 +16,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from domain.schema import Customer, ExpenseClaim, Lead, PurchaseRequisition, StockLedgerEntry
+from domain.crm.tables import Lead
+from domain.expenses.tables import ExpenseClaim
+from domain.inventory.tables import StockLedgerEntry
+from domain.parties.tables import Customer
+from domain.purchasing.tables import PurchaseRequisition
 from tests.e2e.conftest import Stack
 from tests.e2e.test_sales_pages import LEAD as LEAD_FORM
 from tests.e2e.test_sales_pages import Browser, text

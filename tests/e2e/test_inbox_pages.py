@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text, update
 
-from domain.schema import Task, TaskEvent
-from domain.schema.types import utcnow
+from domain.approvals.tables import Task, TaskEvent
+from domain.core.types import utcnow
 from tests.e2e.conftest import Stack
 from tests.e2e.test_sales_pages import Browser
 from tests.e2e.test_sales_pages import text as page_text
@@ -280,7 +280,7 @@ async def test_the_default_views_walk_an_index(stack: Stack) -> None:
     if not stack.db.url.startswith("sqlite"):
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
     from api.routes.tasks import InboxFilter, inbox_query  # noqa: PLC0415
-    from domain.services import approvals  # noqa: PLC0415
+    from domain.approvals import services as approvals  # noqa: PLC0415
 
     class Frank:
         username, roles = "frank", frozenset({"manager", "employee"})

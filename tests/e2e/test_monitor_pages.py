@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from domain.schema import Process
+from domain.processes.tables import Process
 from tests.e2e.conftest import Stack
 from tests.e2e.test_sales_pages import Browser, text
 from tests.helpers import eventually

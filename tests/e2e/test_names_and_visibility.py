@@ -10,8 +10,10 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import func, select
 
-from domain.schema import Contact, Customer, SalesOrder, Supplier
-from domain.services import org
+from domain.crm.tables import Contact
+from domain.org import services as org
+from domain.parties.tables import Customer, Supplier
+from domain.sales.tables import SalesOrder
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from domain.schema import ProductionOrder, PurchaseRequisition, StockLedgerEntry
+from domain.inventory.tables import StockLedgerEntry
+from domain.production.tables import ProductionOrder
+from domain.purchasing.tables import PurchaseRequisition
 
 pytestmark = pytest.mark.e2e
 

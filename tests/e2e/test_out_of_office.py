@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from domain.schema import OutOfOffice
-from domain.services import absence
+from domain.approvals import absence
+from domain.approvals.tables import OutOfOffice
 from tests.e2e.conftest import Stack
 from tests.e2e.test_inbox_pages import XSS, file_claim
 from tests.e2e.test_sales_pages import Browser
@@ -120,7 +120,7 @@ async def test_bad_input_is_refused_and_stores_nothing(stack: Stack) -> None:
     assert stored(stack) == 0
 
     with stack.db.write() as s:
-        from domain.services import org
+        from domain.org import services as org
         org.user_by_name(s, "carol").active = False
     r = await stack.as_("frank", "POST", URL, json={"deputy": "carol", "starts_on": day, "ends_on": later})
     assert r.status_code == 422 and "not active" in r.json()["detail"]

@@ -14,8 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from domain.schema import Customer, MrpRun, ProductionOrder, StockLedgerEntry, Task
-from domain.services import production as production_svc
+from domain.approvals.tables import Task
+from domain.inventory.tables import StockLedgerEntry
+from domain.parties.tables import Customer
+from domain.planning.tables import MrpRun
+from domain.production import services as production_svc
+from domain.production.tables import ProductionOrder
 from tests.e2e.conftest import Stack
 from tests.e2e.test_sales_pages import Browser, count, text
 from tests.helpers import eventually

@@ -11,7 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from domain.schema import Lead, LeadActivity, Opportunity, Quotation
+from domain.crm.tables import Lead, LeadActivity, Opportunity
+from domain.sales.tables import Quotation
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from domain.schema import SavedFilter
+from domain.approvals.tables import SavedFilter
 from tests.e2e.conftest import Stack
 from tests.e2e.test_inbox_pages import file_claim
 from tests.e2e.test_sales_pages import Browser, text

@@ -14,9 +14,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.platform import Platform
-from domain.db import Database
-from domain.schema import AuthSession, ExpenseClaim
-from domain.services import org
+from domain.core.db import Database
+from domain.expenses.tables import ExpenseClaim
+from domain.org import services as org
+from domain.org.tables import AuthSession
 from settings import Settings
 from tests.e2e.conftest import Stack, serve_stack
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from domain.schema import ProductionOrder
-from domain.services import stock as stock_svc
+from domain.planning import services as planning_svc
+from domain.production.tables import ProductionOrder
 from tests.e2e.test_order_to_cost import BLADES, FAN, HOUSING, globex, poll
 
 pytestmark = pytest.mark.e2e
@@ -30,11 +30,11 @@ async def test_an_adjustment_that_completes_a_kit_releases_the_waiting_order_at_
     _, fan_url = await _short_fan_order(stack)
     waiting = stack.db.read  # the processes that the adjustment must tell
     with waiting() as s:
-        told = stock_svc.waiting_for(s, BLADES)
+        told = planning_svc.waiting_for(s, BLADES)
         mo = s.execute(select(ProductionOrder.process_id).where(ProductionOrder.sku == FAN)).scalar_one()
     assert mo in told
     with waiting() as s:
-        assert stock_svc.waiting_for(s, "NO-SUCH-SKU") == []
+        assert planning_svc.waiting_for(s, "NO-SUCH-SKU") == []
     for sku, qty in ((HOUSING, 3), (BLADES, 1)):
         r = await stack.as_("ivan", "POST", "/api/stock/adjustments",
                             json={"sku": sku, "qty": qty, "unit_cost": "12", "reason": "found in the cycle count"})

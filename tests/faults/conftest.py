@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import workflows.common
 from api.platform import Platform
-from domain.db import Database
+from domain.core.db import Database
 from tests.conftest import terminate_processes
 from worker import build_worker
 

@@ -21,7 +21,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 import activities
 import workflows.common
-from domain.db import Database
+from domain.core.db import Database
 
 
 def crashing(fn: Any, name: str, match: str, marker: Path) -> Any:

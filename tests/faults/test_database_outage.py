@@ -25,9 +25,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.platform import Platform
-from domain import approvals as approval_rules
-from domain.db import Database
-from domain.schema import ExpenseClaim, JournalEntry, Task, TaskEvent
+from domain.accounting.tables import JournalEntry
+from domain.approvals import rules as approval_rules
+from domain.approvals.tables import Task, TaskEvent
+from domain.core.db import Database
+from domain.expenses.tables import ExpenseClaim
 from settings import Settings
 from tests.conftest import PG_URL, USE_PG, terminate_processes
 from tests.e2e.conftest import free_port

@@ -20,20 +20,17 @@ from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from domain.db import Database
-from domain.schema import (
-    Customer,
-    IdempotencyRecord,
-    JournalEntry,
-    Process,
-    ProductionOrder,
-    PurchaseOrder,
-    SalesOrder,
-    StockLedgerEntry,
-    Task,
-    TaskEvent,
-)
-from domain.services import sales as sales_svc
+from domain.accounting.tables import JournalEntry
+from domain.approvals.tables import Task, TaskEvent
+from domain.core.db import Database
+from domain.core.tables import IdempotencyRecord
+from domain.inventory.tables import StockLedgerEntry
+from domain.parties.tables import Customer
+from domain.processes.tables import Process
+from domain.production.tables import ProductionOrder
+from domain.purchasing.tables import PurchaseOrder
+from domain.sales import services as sales_svc
+from domain.sales.tables import SalesOrder
 from tests.e2e.conftest import free_port
 from tests.faults.conftest import kill_group
 

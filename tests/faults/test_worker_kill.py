@@ -16,26 +16,22 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.db import Database
-from domain.purchasing import ReceiptLineIn, RequisitionLineIn
-from domain.sales import OrderLineIn
-from domain.schema import (
-    Customer,
-    ExpenseClaim,
-    GoodsReceipt,
-    IdempotencyRecord,
-    JournalEntry,
-    Process,
-    ProductionOrder,
-    PurchaseOrder,
-    PurchaseRequisition,
-    StockLedgerEntry,
-    Task,
-    TaskEvent,
-)
-from domain.services import ledger, stock
-from domain.services import production as production_svc
-from domain.services import sales as sales_svc
+from domain.accounting import ledger
+from domain.accounting.tables import JournalEntry
+from domain.approvals.tables import Task, TaskEvent
+from domain.core.db import Database
+from domain.core.tables import IdempotencyRecord
+from domain.expenses.tables import ExpenseClaim
+from domain.inventory import stock
+from domain.inventory.tables import StockLedgerEntry
+from domain.parties.tables import Customer
+from domain.processes.tables import Process
+from domain.production import services as production_svc
+from domain.production.tables import ProductionOrder
+from domain.purchasing.rules import ReceiptLineIn, RequisitionLineIn
+from domain.purchasing.tables import GoodsReceipt, PurchaseOrder, PurchaseRequisition
+from domain.sales import services as sales_svc
+from domain.sales.rules import OrderLineIn
 from tests.faults.conftest import Faults
 from tests.helpers import actor, claim_lines, eventually, open_task_for
 from workflows.order_fulfilment import OrderFulfilment
@@ -50,7 +46,7 @@ def count(db: Database, model: type, *where: Any) -> int:
 
 
 def entries(db: Database, voucher_no: str, voucher_type: str) -> list[tuple[str, Decimal]]:
-    from domain.schema import Item
+    from domain.inventory.tables import Item
     with db.read() as s:
         return sorted((sku, qty) for sku, qty in s.execute(
             select(Item.sku, StockLedgerEntry.qty).join(Item, Item.id == StockLedgerEntry.item_id)
@@ -151,7 +147,7 @@ async def test_kill_during_production_kit_issue_issues_once(faults: Faults):
     assert row.status == "released" and row.issue_method == "kitted" and kit and all(q < 0 for _, q in kit)
     assert entries(db, mo["id"], "production_issue") == kit
     await f.recover()
-    from domain import production as rules
+    from domain.production import rules
     from workflows.production_order import ProductionOrder as ProductionOrderWorkflow
     handle = f.env.client.get_workflow_handle(mo_pid)
     for _ in range(400):  # the process learns of its release when the retried activity answers

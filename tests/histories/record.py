@@ -32,14 +32,21 @@ from api.platform import (
     lead_process_id,
     purchase_process_id,
 )
-from domain import crm, demo, production, sales
-from domain.db import Database
-from domain.purchasing import ReceiptLineIn, RequisitionLineIn
-from domain.schema import Customer, ProductionOrder, PurchaseRequisition, Task
-from domain.services import expenses, stock
-from domain.services import production as production_svc
-from domain.services import purchasing as purchasing_svc
-from domain.services import sales as sales_svc
+from domain import demo
+from domain.approvals.tables import Task
+from domain.core.db import Database
+from domain.crm import rules as crm
+from domain.expenses import services as expenses
+from domain.inventory import stock
+from domain.parties.tables import Customer
+from domain.production import rules as production
+from domain.production import services as production_svc
+from domain.production.tables import ProductionOrder
+from domain.purchasing import services as purchasing_svc
+from domain.purchasing.rules import ReceiptLineIn, RequisitionLineIn
+from domain.purchasing.tables import PurchaseRequisition
+from domain.sales import rules as sales
+from domain.sales import services as sales_svc
 from settings import venv_binary
 from tests.helpers import actor, approve_chain, claim_lines, eventually, open_task_for
 from worker import build_worker
@@ -144,7 +151,7 @@ class Recorder:
     async def claim_cancel_refused_after_the_last_approval(self) -> None:
         """Issue 15: a cancel and the last approval at once, until the approval takes the approval first and the
         cancel after it (refused, on the trail); the claim is then paid."""
-        from domain.errors import Conflict
+        from domain.core.errors import Conflict
 
         for _ in range(40):
             number = (await self.p.submit_expense_claim("erin", claim_lines("800")))["claim_id"]

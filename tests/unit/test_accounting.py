@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from domain import accounting
-from domain.accounting import JournalDraft, Posting, entry, sum_by
-from domain.errors import Invalid
+from domain.accounting import rules as accounting
+from domain.accounting.rules import JournalDraft, Posting, entry, sum_by
+from domain.core.errors import Invalid
 
 
 def test_balanced_entry() -> None:

@@ -8,14 +8,17 @@ from decimal import Decimal
 from sqlalchemy import event, select
 
 from api.encoding import encode
-from domain import approvals as approval_rules
-from domain import crm, sales
-from domain.db import Database
-from domain.schema import Customer, Item, Task
-from domain.services import approval_context as ctx
-from domain.services import approvals
-from domain.services import crm as crm_svc
-from domain.services import sales as sales_svc
+from domain.approvals import rules as approval_rules
+from domain.approvals import services as approvals
+from domain.approvals.tables import Task
+from domain.core.db import Database
+from domain.crm import rules as crm
+from domain.crm import services as crm_svc
+from domain.inventory.tables import Item
+from domain.parties.tables import Customer
+from domain.sales import approval_context as ctx
+from domain.sales import rules as sales
+from domain.sales import services as sales_svc
 
 D = Decimal
 FINANCE = approval_rules.ChainStep(index=1, label="Finance", candidate_role="finance")

@@ -7,10 +7,8 @@ from decimal import Decimal
 import pytest
 
 from domain import demo
-from domain.approvals import (
-    Actor,
+from domain.approvals.rules import (
     ChainStep,
-    Person,
     PolicyTier,
     StepSpec,
     check_may_decide,
@@ -19,7 +17,8 @@ from domain.approvals import (
     resolve_chain,
     select_tier,
 )
-from domain.errors import Conflict, Forbidden, Invalid
+from domain.core.errors import Conflict, Forbidden, Invalid
+from domain.org.people import Actor, Person
 
 
 def _tiers(kind: str) -> list[PolicyTier]:

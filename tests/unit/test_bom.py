@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from domain.errors import Invalid
-from domain.planning.bom import Bom, BomLine, check_boms, find_cycle, low_level_codes, need
+from domain.core.errors import Invalid
+from domain.manufacturing.bom import Bom, BomLine, check_boms, find_cycle, low_level_codes, need
 
 D = Decimal
 

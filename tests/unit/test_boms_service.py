@@ -9,12 +9,13 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import event, func, select
 
-from domain.db import Database
-from domain.errors import Conflict, Invalid, NotFound
-from domain.manufacturing import BomIn, BomLineIn, ItemFields, WorkCentreIn
-from domain.planning.bom import Bom, BomLine
-from domain.schema import BomLineRow, BomRow
-from domain.services import boms, master
+from domain.core.db import Database
+from domain.core.errors import Conflict, Invalid, NotFound
+from domain.manufacturing import boms
+from domain.manufacturing.bom import Bom, BomLine
+from domain.manufacturing.rules import BomIn, BomLineIn, ItemFields, WorkCentreIn
+from domain.manufacturing.tables import BomLineRow, BomRow
+from domain.parties import master
 
 D = Decimal
 
@@ -155,8 +156,8 @@ def test_work_centres(db: Database) -> None:
 
 
 def test_the_demo_fan_has_a_two_level_bom_and_an_order_for_ten_is_short(db: Database) -> None:
-    from domain.planning.bom import need
-    from domain.services import stock
+    from domain.inventory import stock
+    from domain.manufacturing.bom import need
 
     with db.read() as s:
         loaded = boms.load_all(s)

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from domain.crm import (
+from domain.core.errors import Conflict, Invalid
+from domain.core.money import MAX_AMOUNT
+from domain.crm.rules import (
     DEFAULT_PROBABILITY,
     DEFAULT_SCORING_RULES,
     OPEN_STAGES,
@@ -23,8 +25,6 @@ from domain.crm import (
     expected_value,
     score_lead,
 )
-from domain.errors import Conflict, Invalid
-from domain.money import MAX_AMOUNT
 
 
 def lead(**overrides: Any) -> LeadIn:

@@ -7,12 +7,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from domain import crm
-from domain.db import Database
-from domain.errors import Conflict, NotFound
-from domain.schema import Contact, Customer, Lead, Opportunity
-from domain.services import crm as svc
-from domain.services import org
+from domain.core.db import Database
+from domain.core.errors import Conflict, NotFound
+from domain.crm import rules as crm
+from domain.crm import services as svc
+from domain.crm.tables import Contact, Lead, Opportunity
+from domain.org import services as org
+from domain.parties.tables import Customer
 
 
 def draft(number: str, company: str = "Wayne Enterprises", source: str = "referral", value: str = "60000",

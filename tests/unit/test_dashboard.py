@@ -17,9 +17,12 @@ from temporalio.api.workflow.v1 import PendingActivityInfo
 
 from api.charts import bar_chart, line_chart
 from api.incidents import incidents_of
-from domain.db import Database
-from domain.schema import Customer, Process, SalesOrder, Task
-from domain.services import dashboard as figures
+from domain import dashboard as figures
+from domain.approvals.tables import Task
+from domain.core.db import Database
+from domain.parties.tables import Customer
+from domain.processes.tables import Process
+from domain.sales.tables import SalesOrder
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 SVG = "{http://www.w3.org/2000/svg}"

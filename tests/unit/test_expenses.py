@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from domain import accounting
-from domain.errors import Invalid
-from domain.expenses import (
+from domain.accounting import rules as accounting
+from domain.core.errors import Invalid
+from domain.expenses.rules import (
     CATEGORY_ACCOUNTS,
     ClaimDraft,
     ExpenseLineIn,

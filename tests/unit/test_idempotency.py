@@ -20,11 +20,11 @@ from sqlalchemy import func, select, update
 from api import auth, idempotency
 from api.idempotency import Idempotency, once_per_form
 from api.platform import Platform
-from domain.db import Database
-from domain.schema import IdempotencyKey
-from domain.schema.types import utcnow
-from domain.services import idempotency as keys
-from domain.services import sessions
+from domain.core import idempotency as keys
+from domain.core.db import Database
+from domain.core.tables import IdempotencyKey
+from domain.core.types import utcnow
+from domain.org import sessions
 
 SECRET = "unit-test-secret-" + "x" * 20
 

@@ -15,10 +15,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from api.routes.tasks import InboxFilter, inbox_query, view_counts
-from domain.db import Database
-from domain.schema import Task
-from domain.schema.types import utcnow
-from domain.services import approvals
+from domain.approvals import services as approvals
+from domain.approvals.tables import Task
+from domain.core.db import Database
+from domain.core.types import utcnow
 
 PEOPLE = ["frank", "grace", "heidi", "ivan"]
 ROLES = ["manager", "finance", "cfo", "buyer"]

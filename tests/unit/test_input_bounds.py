@@ -11,15 +11,16 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-from domain import expenses, sales
-from domain import production as rules
-from domain.currencies import ISO_4217, Currency
-from domain.errors import Conflict, Invalid
-from domain.limits import MAX_HOURS_PER_REPORT, MAX_HOURS_PER_UNIT, check_past_fact, check_plan_date
-from domain.money import MAX_AMOUNT
-from domain.numbers import PlainDecimal, read_number
-from domain.purchasing import ReceiptLineIn
-from domain.uoms import DEFAULT_UOMS, check_quantity
+from domain.core.currencies import ISO_4217, Currency
+from domain.core.errors import Conflict, Invalid
+from domain.core.limits import MAX_HOURS_PER_REPORT, MAX_HOURS_PER_UNIT, check_past_fact, check_plan_date
+from domain.core.money import MAX_AMOUNT
+from domain.core.numbers import PlainDecimal, read_number
+from domain.expenses import rules as expenses
+from domain.inventory.units import DEFAULT_UOMS, check_quantity
+from domain.production import rules
+from domain.purchasing.rules import ReceiptLineIn
+from domain.sales import rules as sales
 
 TODAY = date(2026, 12, 6)
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from domain.errors import Conflict, Invalid
-from domain.inventory import after_move
+from domain.core.errors import Conflict, Invalid
+from domain.inventory.rules import after_move
 
 D = Decimal
 

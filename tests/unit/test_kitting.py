@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from domain.errors import Invalid
-from domain.planning.bom import Bom, BomLine, low_level_codes, need
+from domain.core.errors import Invalid
+from domain.manufacturing.bom import Bom, BomLine, low_level_codes, need
 from domain.planning.kitting import KitLine, KitOrder, OrderLine, StockLevel, kit_order, kitting
 
 D = Decimal

@@ -8,11 +8,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from domain.db import Database
-from domain.errors import Invalid
-from domain.manufacturing import WorkCentreIn
-from domain.schema import BomLineRow, BomRow, Item, StockBalance
-from domain.services import boms, imports, master
+from domain.core.db import Database
+from domain.core.errors import Invalid
+from domain.inventory.tables import Item, StockBalance
+from domain.manufacturing import boms
+from domain.manufacturing.rules import WorkCentreIn
+from domain.manufacturing.tables import BomLineRow, BomRow
+from domain.parties import imports, master
 
 D = Decimal
 ITEMS = """sku,name,kind,uom,standard_cost,lead_time_days,safety_stock,min_order_qty,order_multiple,default_supplier

@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.monitor import PROCESS_MAPS, MapStep, RecordedStep, business_map, waiting_reason, waiting_since
+from domain.processes.monitor import (
+    PROCESS_MAPS,
+    MapStep,
+    RecordedStep,
+    business_map,
+    waiting_reason,
+    waiting_since,
+)
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

@@ -14,9 +14,12 @@ from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from api.routes.processes import ProcessFilter, list_query
-from domain.db import Database
-from domain.schema import Customer, Lead, Process, Task
-from domain.schema.types import utcnow
+from domain.approvals.tables import Task
+from domain.core.db import Database
+from domain.core.types import utcnow
+from domain.crm.tables import Lead
+from domain.parties.tables import Customer
+from domain.processes.tables import Process
 
 PEOPLE = ["frank", "grace", "heidi", "ivan"]
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from domain.errors import Invalid
-from domain.planning.bom import Bom, BomLine, low_level_codes, need
+from domain.core.errors import Invalid
+from domain.manufacturing.bom import Bom, BomLine, low_level_codes, need
 from domain.planning.mrp import (
     SCALE,
     Demand,

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from domain.errors import Invalid
-from domain.names import check_name, checked_key, email_key, name_key, skeleton
+from domain.core.errors import Invalid
+from domain.core.names import check_name, checked_key, email_key, name_key, skeleton
 
 GLOBEX = "Globex Corporation"
 

@@ -8,11 +8,12 @@ from datetime import date, timedelta
 import pytest
 
 from domain import demo
-from domain.approvals import Absence, ChainStep, Person, find_deputy, route_to_deputy
-from domain.db import Database
-from domain.errors import Conflict, Forbidden, Invalid, NotFound
-from domain.schema import OutOfOffice
-from domain.services import absence
+from domain.approvals import absence
+from domain.approvals.rules import Absence, ChainStep, find_deputy, route_to_deputy
+from domain.approvals.tables import OutOfOffice
+from domain.core.db import Database
+from domain.core.errors import Conflict, Forbidden, Invalid, NotFound
+from domain.org.people import Person
 
 PEOPLE: dict[str, Person] = {
     username: Person(username=username, roles=frozenset(roles), manager=manager)
@@ -153,7 +154,7 @@ def test_bad_input_is_refused_and_nothing_is_stored(db: Database, kw: dict[str, 
 
 
 def test_an_inactive_deputy_is_refused(db: Database) -> None:
-    from domain.services import org
+    from domain.org import services as org
     with db.write() as s:
         org.user_by_name(s, "bob").active = False
     with pytest.raises(Invalid, match="not active"):

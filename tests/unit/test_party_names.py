@@ -9,13 +9,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from domain import crm
-from domain.db import Database
-from domain.errors import Conflict, Invalid
-from domain.schema import Contact, Customer, SalesOrder, Supplier
-from domain.services import access, imports, master
-from domain.services import crm as crm_svc
-from domain.services import sales as sales_svc
+from domain.core.db import Database
+from domain.core.errors import Conflict, Invalid
+from domain.crm import rules as crm
+from domain.crm import services as crm_svc
+from domain.crm.tables import Contact
+from domain.parties import imports, master
+from domain.parties.tables import Customer, Supplier
+from domain.sales import access as sales_access
+from domain.sales import services as sales_svc
+from domain.sales.tables import SalesOrder
 
 SAME_AS_GLOBEX = ["Glоbex Corporation", "Globex\u200bCorporation".replace("\u200bC", "\u200b C"), "Globex  Corporation",
                   "ＧＬＯＢＥＸ Corporation", "globex corporation", "Glοbex Cοrporation", " Globex\u00a0Corporation ",
@@ -78,7 +81,7 @@ def test_the_items_file_names_its_supplier_as_names_compare(db: Database) -> Non
         assert imports.import_items(s, text)["created"] == 2
     with db.read() as s:
         acme = s.execute(select(Supplier.id).where(Supplier.name == "Acme Metals")).scalar_one()
-        from domain.schema import Item
+        from domain.inventory.tables import Item
         assert set(s.execute(select(Item.default_supplier_id).where(Item.sku.in_(["NEW-1", "NEW-2"]))).scalars()) == {acme}
 
 
@@ -165,4 +168,4 @@ def test_the_customer_summary_counts_only_the_orders_the_reader_may_open(db: Dat
     for who in ("bob", "grace"):
         assert views[who]["orders"] == everything["orders"] and len(everything["orders"]) == 2
         assert views[who]["lifetime_margin"] == Decimal("2800")
-    assert access.may_see_order("alice", {"sales"}, "alice") and not access.may_see_order("alice", {"sales"}, "amy")
+    assert sales_access.may_see_order("alice", {"sales"}, "alice") and not sales_access.may_see_order("alice", {"sales"}, "amy")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from domain import permissions
+from domain.core.errors import Forbidden
 from domain.demo import ROLES, USERS
-from domain.errors import Forbidden
 from domain.permissions import DEFAULT_DUTIES, DEFAULT_GRANTS, Action, Duty
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,13 +10,14 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from api.encoding import encode
-from domain import crm, sales
-from domain.db import Database
-from domain.schema import Opportunity
-from domain.schema.types import utcnow
-from domain.services import crm as crm_svc
-from domain.services import pipeline
-from domain.services import sales as sales_svc
+from domain.core.db import Database
+from domain.core.types import utcnow
+from domain.crm import rules as crm
+from domain.crm import services as crm_svc
+from domain.crm.tables import Opportunity
+from domain.sales import pipeline
+from domain.sales import rules as sales
+from domain.sales import services as sales_svc
 
 D = Decimal
 

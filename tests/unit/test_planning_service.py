@@ -8,11 +8,16 @@ from decimal import Decimal as D
 
 from sqlalchemy import func, select, update
 
-from domain import sales
-from domain.db import Database
-from domain.schema import Customer, Item, MrpRun, ProductionOrder, PurchaseRequisition
-from domain.services import planning, stock
-from domain.services import sales as sales_svc
+from domain.core.db import Database
+from domain.inventory import stock
+from domain.inventory.tables import Item
+from domain.parties.tables import Customer
+from domain.planning import services as planning
+from domain.planning.tables import MrpRun
+from domain.production.tables import ProductionOrder
+from domain.purchasing.tables import PurchaseRequisition
+from domain.sales import rules as sales
+from domain.sales import services as sales_svc
 
 AS_OF = date(2026, 11, 23)
 

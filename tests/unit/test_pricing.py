@@ -10,14 +10,15 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from domain import crm, sales
-from domain.db import Database
-from domain.errors import Invalid
-from domain.pricing import PricingPolicy, Review, check_policies, quotation_review
-from domain.sales import QuotationLineIn
-from domain.services import crm as crm_svc
-from domain.services import pricing as svc
-from domain.services import sales as sales_svc
+from domain.core.db import Database
+from domain.core.errors import Invalid
+from domain.crm import rules as crm
+from domain.crm import services as crm_svc
+from domain.sales import pricing_policies as svc
+from domain.sales import rules as sales
+from domain.sales import services as sales_svc
+from domain.sales.pricing import PricingPolicy, Review, check_policies, quotation_review
+from domain.sales.rules import QuotationLineIn
 
 D = Decimal
 COSTS = {"FAN-200": D("320.00"), "BOLT-M8": D("0.15"), "MOTOR-200W": D("200.00")}

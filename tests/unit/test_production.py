@@ -8,9 +8,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from domain import production as rules
-from domain.errors import Conflict
-from domain.planning.bom import BomLine, need
+from domain.core.errors import Conflict
+from domain.manufacturing.bom import BomLine, need
+from domain.production import rules
 
 
 def order(**kw: object) -> rules.ProductionState:

@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from domain import accounting
-from domain.errors import Conflict, Invalid
-from domain.purchasing import (
+from domain.accounting import rules as accounting
+from domain.core.errors import Conflict, Invalid
+from domain.purchasing.rules import (
     OrderLineState,
     OrderState,
     ReceiptLineIn,

@@ -10,9 +10,12 @@ from decimal import Decimal
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from domain import production, purchasing, sales
-from domain.approvals import Actor, ApprovalOutcome, DecisionRecord, Withdrawal, late_withdrawal_refusal
-from domain.errors import Conflict
+from domain.approvals.rules import ApprovalOutcome, DecisionRecord, Withdrawal, late_withdrawal_refusal
+from domain.core.errors import Conflict
+from domain.org.people import Actor
+from domain.production import rules as production
+from domain.purchasing import rules as purchasing
+from domain.sales import rules as sales
 from workflows.common import check_withdraw
 
 ERIN = Actor(username="erin", roles=["employee"])

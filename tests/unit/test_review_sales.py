@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from domain import crm, sales
-from domain.db import Database
-from domain.errors import Conflict, DomainError
-from domain.schema import Customer
-from domain.services import crm as crm_svc
-from domain.services import master
-from domain.services import sales as svc
+from domain.core.db import Database
+from domain.core.errors import Conflict, DomainError
+from domain.crm import rules as crm
+from domain.crm import services as crm_svc
+from domain.parties import master
+from domain.parties.tables import Customer
+from domain.sales import rules as sales
+from domain.sales import services as svc
 
 D = Decimal
 

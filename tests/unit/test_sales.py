@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from domain.errors import Conflict, Invalid
-from domain.sales import (
+from domain.core.errors import Conflict, Invalid
+from domain.sales.rules import (
     QuotationLineIn,
     check_acceptable,
     credit_check,

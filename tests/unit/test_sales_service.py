@@ -8,12 +8,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from domain import crm, sales
-from domain.db import Database
-from domain.errors import Conflict, NotFound
-from domain.schema import Customer, Opportunity, Quotation, SalesOrder
-from domain.services import crm as crm_svc
-from domain.services import sales as svc
+from domain.core.db import Database
+from domain.core.errors import Conflict, NotFound
+from domain.crm import rules as crm
+from domain.crm import services as crm_svc
+from domain.crm.tables import Opportunity
+from domain.parties.tables import Customer
+from domain.sales import rules as sales
+from domain.sales import services as svc
+from domain.sales.tables import Quotation, SalesOrder
 
 D = Decimal
 
@@ -111,11 +114,11 @@ def test_acceptance_is_one_per_opportunity_and_never_crosses_a_loss(db: Database
     with db.write() as s, pytest.raises(Conflict, match=f"already accepted quotation {big}"):
         svc.record_acceptance(s, small, "alice")
     with db.write() as s, pytest.raises(Conflict, match="cannot be lost"):
-        crm_svc.lose_opportunity(s, opp, "too slow")
+        svc.lose_opportunity(s, opp, "too slow")
     with db.write() as s:
         svc.set_quotation_status(s, big, "rejected", "finance said no")
-        assert crm_svc.lose_opportunity(s, opp, "too slow") == [small, pending]
-        assert crm_svc.lose_opportunity(s, opp, "too slow") == [small, pending]  # retried
+        assert svc.lose_opportunity(s, opp, "too slow") == [small, pending]
+        assert svc.lose_opportunity(s, opp, "too slow") == [small, pending]  # retried
         assert svc.quotation(s, pending).reason == "opportunity lost: too slow"
     with db.write() as s, pytest.raises(Conflict, match="is lost"):
         svc.record_acceptance(s, small, "alice")

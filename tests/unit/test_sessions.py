@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from domain.db import Database
-from domain.errors import Forbidden, Invalid
-from domain.schema import AuthSession, User
-from domain.schema.types import utcnow
-from domain.services import org, sessions
+from domain.core.db import Database
+from domain.core.errors import Forbidden, Invalid
+from domain.core.types import utcnow
+from domain.org import services as org
+from domain.org import sessions
+from domain.org.tables import AuthSession, User
 
 
 def open_for(db: Database, username: str, minutes: int = 60) -> str:

@@ -11,11 +11,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from domain import accounting, demo
-from domain.db import Database
-from domain.errors import Conflict, Invalid, NotFound
-from domain.schema import JournalEntry, StockLedgerEntry
-from domain.services import common, ledger, stock
+from domain import demo
+from domain.accounting import ledger
+from domain.accounting import rules as accounting
+from domain.accounting.tables import JournalEntry
+from domain.core import records as common
+from domain.core.db import Database
+from domain.core.errors import Conflict, Invalid, NotFound
+from domain.inventory import stock
+from domain.inventory.tables import StockLedgerEntry
 
 SKU = "MOTOR-200W"  # 30 on hand at 200.00 in the demo company
 

@@ -8,10 +8,11 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import select
 
-from domain.db import Database
-from domain.errors import Invalid
-from domain.schema import Uom
-from domain.services import imports, master, uoms
+from domain.core.db import Database
+from domain.core.errors import Invalid
+from domain.inventory import uoms
+from domain.inventory.tables import Uom
+from domain.parties import imports, master
 
 ITEM = {"name": "Test", "kind": "purchased", "standard_cost": D(1), "lead_time_days": 0, "safety_stock": D(0),
         "min_order_qty": D(0), "order_multiple": D(0)}

@@ -8,8 +8,8 @@ from typing import Annotated
 import pytest
 from pydantic import Field, TypeAdapter, ValidationError
 
-from domain.errors import Invalid
-from domain.numbers import PlainInt, read_whole
+from domain.core.errors import Invalid
+from domain.core.numbers import PlainInt, read_whole
 
 PAGE = TypeAdapter(Annotated[PlainInt, Field(ge=1, le=500)])
 

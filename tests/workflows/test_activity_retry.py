@@ -23,19 +23,17 @@ from activities import all_activities
 from activities.expenses import ExpenseActivities
 from activities.purchasing import PurchaseActivities
 from api.platform import Platform
-from domain import purchasing
-from domain.db import Database
-from domain.expenses import ClaimDraft
-from domain.schema import (
-    ExpenseClaim,
-    GoodsReceipt,
-    JournalEntry,
-    Process,
-    PurchaseOrder,
-    PurchaseRequisition,
-    StockLedgerEntry,
-)
-from domain.services import common, ledger, stock
+from domain.accounting import ledger
+from domain.accounting.tables import JournalEntry
+from domain.core import records as common
+from domain.core.db import Database
+from domain.expenses.rules import ClaimDraft
+from domain.expenses.tables import ExpenseClaim
+from domain.inventory import stock
+from domain.inventory.tables import StockLedgerEntry
+from domain.processes.tables import Process
+from domain.purchasing import rules as purchasing
+from domain.purchasing.tables import GoodsReceipt, PurchaseOrder, PurchaseRequisition
 from tests.conftest import USE_PG
 from tests.helpers import actor, approve_chain, claim_lines
 from worker import WORKFLOWS

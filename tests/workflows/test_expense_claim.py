@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from api.platform import Platform, expense_process_id
-from domain.errors import Conflict, Forbidden, Invalid
-from domain.schema import JournalEntry, Task
-from domain.services import expenses, ledger
+from domain.accounting import ledger
+from domain.accounting.tables import JournalEntry
+from domain.approvals.tables import Task
+from domain.core.errors import Conflict, Forbidden, Invalid
+from domain.expenses import services as expenses
 from tests.helpers import actor, approve_chain, claim_lines, open_task_for
 
 

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from api.platform import Platform
-from domain import crm
-from domain.errors import Conflict, Forbidden, Invalid
-from domain.schema import Process, Task
-from domain.services import crm as crm_svc
+from domain.approvals.tables import Task
+from domain.core.errors import Conflict, Forbidden, Invalid
+from domain.crm import rules as crm
+from domain.crm import services as crm_svc
+from domain.processes.tables import Process
 from tests.helpers import actor
 
 LEAD = crm.LeadIn(company="Wayne Enterprises", contact="Lucius Fox", email="lucius@wayne.example",

@@ -13,25 +13,23 @@ import pytest
 from sqlalchemy import func, select
 
 from api.platform import Platform
-from domain import production
-from domain.errors import Conflict, Forbidden, Invalid
-from domain.purchasing import ReceiptLineIn
-from domain.sales import OrderLineIn
-from domain.schema import (
-    Customer,
-    Item,
-    JournalEntry,
-    JournalLine,
-    Process,
-    ProductionOrder,
-    PurchaseOrder,
-    StockLedgerEntry,
-    Task,
-)
-from domain.services import ledger, planning, stock
-from domain.services import production as production_svc
-from domain.services import purchasing as purchasing_svc
-from domain.services import sales as sales_svc
+from domain.accounting import ledger
+from domain.accounting.tables import JournalEntry, JournalLine
+from domain.approvals.tables import Task
+from domain.core.errors import Conflict, Forbidden, Invalid
+from domain.inventory import stock
+from domain.inventory.tables import Item, StockLedgerEntry
+from domain.parties.tables import Customer
+from domain.planning import services as planning
+from domain.processes.tables import Process
+from domain.production import rules as production
+from domain.production import services as production_svc
+from domain.production.tables import ProductionOrder
+from domain.purchasing import services as purchasing_svc
+from domain.purchasing.rules import ReceiptLineIn
+from domain.purchasing.tables import PurchaseOrder
+from domain.sales import services as sales_svc
+from domain.sales.rules import OrderLineIn
 from tests.helpers import actor, approve_chain, eventually
 from workflows.order_fulfilment import OrderFulfilment
 

@@ -13,9 +13,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from api.platform import Platform
-from domain.errors import Forbidden
-from domain.schema import Task, TaskEvent
-from domain.services import absence
+from domain.approvals import absence
+from domain.approvals.tables import Task, TaskEvent
+from domain.core.errors import Forbidden
 from tests.helpers import actor, claim_lines, open_task_for
 from tests.workflows.test_replay import WORKFLOWS
 

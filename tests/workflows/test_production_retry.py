@@ -28,25 +28,26 @@ from activities import all_activities
 from activities.production import ProductionActivities
 from activities.sales import SalesActivities
 from api.platform import Platform
-from domain import production as rules
-from domain import purchasing as purchasing_rules
-from domain.db import Database
-from domain.purchasing import ReceiptLineIn
-from domain.sales import OrderLineIn, OrderRef
-from domain.schema import (
-    Customer,
-    IdempotencyRecord,
-    JournalEntry,
-    MrpRun,
-    Process,
-    ProductionOrder,
-    PurchaseRequisition,
-    StockLedgerEntry,
-)
-from domain.services import common, ledger, master, stock
-from domain.services import production as production_svc
-from domain.services import purchasing as purchasing_svc
-from domain.services import sales as sales_svc
+from domain.accounting import ledger
+from domain.accounting.tables import JournalEntry
+from domain.core import records as common
+from domain.core.db import Database
+from domain.core.tables import IdempotencyRecord
+from domain.inventory import stock
+from domain.inventory.tables import StockLedgerEntry
+from domain.parties import master
+from domain.parties.tables import Customer
+from domain.planning.tables import MrpRun
+from domain.processes.tables import Process
+from domain.production import rules
+from domain.production import services as production_svc
+from domain.production.tables import ProductionOrder
+from domain.purchasing import rules as purchasing_rules
+from domain.purchasing import services as purchasing_svc
+from domain.purchasing.rules import ReceiptLineIn
+from domain.purchasing.tables import PurchaseRequisition
+from domain.sales import services as sales_svc
+from domain.sales.rules import OrderLineIn, OrderRef
 from tests.conftest import terminate_processes
 from tests.helpers import actor, approve_chain, eventually
 from tests.workflows.test_order_to_cost import (
@@ -83,7 +84,7 @@ def _count(db: Database, model: type, *where: Any) -> int:
 
 def _entries(db: Database, voucher_no: str, voucher_type: str) -> list[tuple[str, Decimal]]:
     """(sku, qty) of the stock ledger entries of one document."""
-    from domain.schema import Item
+    from domain.inventory.tables import Item
     with db.read() as s:
         return [(sku, qty) for sku, qty in s.execute(
             select(Item.sku, StockLedgerEntry.qty).join(Item, Item.id == StockLedgerEntry.item_id)
@@ -186,7 +187,7 @@ async def test_order_to_cost_with_crashing_activities_issues_receives_and_posts_
     await approve_chain(p, db, req["requisition_id"], ["frank"])
     po = await eventually(db, lambda s: purchasing_svc.requisition(s, req["requisition_id"]).purchase_order_id,
                           limit=20)
-    from domain.schema import PurchaseOrder
+    from domain.purchasing.tables import PurchaseOrder
     with db.read() as s:
         po_no = s.get(PurchaseOrder, po).number
     await p.receive_goods(actor(db, "ivan"), po_no, [ReceiptLineIn(sku="BLADE-SET", qty=Decimal(20))])

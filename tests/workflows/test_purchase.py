@@ -24,13 +24,17 @@ from temporalio.worker import Worker
 from activities import all_activities
 from activities.purchasing import PurchaseActivities
 from api.platform import Platform, purchase_process_id
-from domain import purchasing
-from domain.db import Database
-from domain.errors import Conflict, Forbidden, Invalid
-from domain.purchasing import ReceiptLineIn, RequisitionLineIn
-from domain.schema import GoodsReceipt, JournalEntry, Process, PurchaseOrder, Task
-from domain.services import ledger, stock
-from domain.services import purchasing as purchasing_svc
+from domain.accounting import ledger
+from domain.accounting.tables import JournalEntry
+from domain.approvals.tables import Task
+from domain.core.db import Database
+from domain.core.errors import Conflict, Forbidden, Invalid
+from domain.inventory import stock
+from domain.processes.tables import Process
+from domain.purchasing import rules as purchasing
+from domain.purchasing import services as purchasing_svc
+from domain.purchasing.rules import ReceiptLineIn, RequisitionLineIn
+from domain.purchasing.tables import GoodsReceipt, PurchaseOrder
 from tests.conftest import terminate_processes
 from tests.helpers import actor, approve_chain, eventually, open_task_for
 from worker import WORKFLOWS

@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from api.platform import Platform
-from domain import crm, sales
-from domain.errors import Conflict, Forbidden, Invalid
-from domain.schema import SalesOrder, Task
-from domain.services import sales as sales_svc
+from domain.approvals.tables import Task
+from domain.core.errors import Conflict, Forbidden, Invalid
+from domain.crm import rules as crm
+from domain.sales import rules as sales
+from domain.sales import services as sales_svc
+from domain.sales.tables import SalesOrder
 from tests.helpers import actor, approve_chain, eventually, open_task_for
 
 
@@ -108,7 +110,7 @@ async def test_the_salesperson_is_reminded_then_the_quotation_expires(worker, db
 
 
 async def test_the_accepted_order_starts_its_own_fulfilment_which_reserves_stock(worker, db, task_queue):
-    from domain.services import stock
+    from domain.inventory import stock
 
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     opp = await opportunity(p, db, "Globex Corporation")
@@ -139,7 +141,7 @@ async def test_the_accepted_order_starts_its_own_fulfilment_which_reserves_stock
 
 
 def process_of(db, process_id: str):
-    from domain.schema import Process
+    from domain.processes.tables import Process
 
     return lambda s: (lambda proc: (proc.stage, proc.status) if proc else None)(s.get(Process, process_id))
 
@@ -235,7 +237,7 @@ async def test_a_quotation_reads_sent_only_once_it_can_be_accepted(worker, db, t
     import threading
     import time
 
-    from domain.services import sales as service
+    from domain.sales import services as service
 
     write = service.set_quotation_status
     writing = threading.Event()

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from api.platform import Platform
-from domain import sales
-from domain.errors import Conflict
-from domain.pricing import PricingPolicy
-from domain.schema import Task
-from domain.services import pricing
-from domain.services import sales as sales_svc
+from domain.approvals.tables import Task
+from domain.core.errors import Conflict
+from domain.sales import pricing_policies as pricing
+from domain.sales import rules as sales
+from domain.sales import services as sales_svc
+from domain.sales.pricing import PricingPolicy
 from tests.helpers import actor, approve_chain, eventually, open_task_for
 from tests.workflows.test_quotation import opportunity
 

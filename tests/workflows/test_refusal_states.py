@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from api.platform import Platform
-from domain.errors import Conflict
-from domain.services import expenses
+from domain.core.errors import Conflict
+from domain.expenses import services as expenses
 from tests.helpers import actor, approve_chain, claim_lines, eventually, open_task_for
 
 

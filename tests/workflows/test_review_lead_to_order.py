@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from api.platform import Platform
-from domain import crm, sales
-from domain.errors import Conflict, DomainError, Invalid
-from domain.schema import LeadActivity, Task
-from domain.services import crm as crm_svc
-from domain.services import sales as sales_svc
+from domain.approvals.tables import Task
+from domain.core.errors import Conflict, DomainError, Invalid
+from domain.crm import rules as crm
+from domain.crm import services as crm_svc
+from domain.crm.tables import LeadActivity
+from domain.sales import rules as sales
+from domain.sales import services as sales_svc
 from tests.helpers import actor, eventually
 from tests.workflows.test_quotation import lines, opportunity
 
@@ -96,8 +98,8 @@ async def test_a_decision_arriving_while_a_withdrawn_approval_closes_its_tasks_i
     import threading
     import time
 
-    from domain.schema import ApprovalDecision
-    from domain.services import approvals as approvals_svc
+    from domain.approvals import services as approvals_svc
+    from domain.approvals.tables import ApprovalDecision
     from tests.helpers import open_task_for
 
     close = approvals_svc.close_open_tasks

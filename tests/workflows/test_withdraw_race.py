@@ -19,13 +19,13 @@ import pytest
 from sqlalchemy import select
 
 from api.platform import Platform
-from domain.db import Database
-from domain.errors import Conflict
-from domain.purchasing import RequisitionLineIn
-from domain.schema import ApprovalDecision, Task, TaskEvent
-from domain.services import expenses
-from domain.services import purchasing as purchasing_svc
-from domain.services import sales as sales_svc
+from domain.approvals.tables import ApprovalDecision, Task, TaskEvent
+from domain.core.db import Database
+from domain.core.errors import Conflict
+from domain.expenses import services as expenses
+from domain.purchasing import services as purchasing_svc
+from domain.purchasing.rules import RequisitionLineIn
+from domain.sales import services as sales_svc
 from tests.helpers import actor, claim_lines, eventually, open_task_for
 from tests.workflows.test_quotation import lines, opportunity
 
@@ -208,7 +208,7 @@ async def test_a_lost_opportunity_and_the_last_discount_approval_are_taken_in_on
 def test_late_withdrawal_messages_say_what_was_decided() -> None:
     from datetime import UTC, datetime
 
-    from domain.approvals import (
+    from domain.approvals.rules import (
         ApprovalOutcome,
         DecisionRecord,
         Withdrawal,

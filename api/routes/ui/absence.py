@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.routes.ui.pages import PosterDep, Viewer, ViewerDep, error_status, page_router, redirect, render
-from domain.errors import DomainError, Invalid
+from domain.approvals import absence
+from domain.core.errors import DomainError, Invalid
 from domain.permissions import Action
-from domain.services import absence
 
 router = page_router()
 

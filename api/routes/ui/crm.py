@@ -26,14 +26,15 @@ from api.routes.ui.pages import (
     redirect,
     render,
 )
-from domain import crm
-from domain.errors import DomainError, Invalid, NotFound
-from domain.numbers import read_number, read_whole
+from domain.core.errors import DomainError, Invalid, NotFound
+from domain.core.numbers import read_number, read_whole
+from domain.crm import rules as crm
+from domain.crm import services as crm_svc
+from domain.inventory.tables import Item
+from domain.parties.tables import Customer
 from domain.permissions import Action
-from domain.schema import Customer, Item
-from domain.services import crm as crm_svc
-from domain.services import pipeline
-from domain.services import sales as sales_svc
+from domain.sales import pipeline
+from domain.sales import services as sales_svc
 
 router = page_router()
 

@@ -24,12 +24,12 @@ from api.platform import Platform
 from api.processes import CANCEL_UPDATES, cancel_process, process_summary
 from api.routes.ui.inbox import task_row
 from api.routes.ui.pages import PosterDep, ViewerDep, not_possible, page_router, redirect, render
-from domain.errors import DomainError, Forbidden
+from domain import dashboard as figures
+from domain.approvals import services as approvals
+from domain.core.errors import DomainError, Forbidden
+from domain.core.types import utcnow
 from domain.permissions import Action
-from domain.schema import Process
-from domain.schema.types import utcnow
-from domain.services import approvals
-from domain.services import dashboard as figures
+from domain.processes.tables import Process
 
 router = page_router()
 api_router = APIRouter(prefix="/api/incidents", tags=["monitor"])

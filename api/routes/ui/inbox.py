@@ -37,12 +37,18 @@ from api.routes.ui.pages import (
     redirect,
     render,
 )
-from domain.errors import DomainError, Invalid, NotFound
-from domain.numbers import read_whole
+from domain.approvals import saved_filters
+from domain.approvals import services as approvals
+from domain.approvals.tables import Task, TaskEvent
+from domain.core.errors import DomainError, Invalid, NotFound
+from domain.core.numbers import read_whole
+from domain.core.types import utcnow
+from domain.expenses import services as expenses
+from domain.expenses.tables import ExpenseClaim
 from domain.permissions import Action
-from domain.schema import ExpenseClaim, PurchaseRequisition, Task, TaskEvent
-from domain.schema.types import utcnow
-from domain.services import approval_context, approvals, expenses, purchasing, saved_filters
+from domain.purchasing import services as purchasing
+from domain.purchasing.tables import PurchaseRequisition
+from domain.sales import approval_context
 
 router = page_router()
 

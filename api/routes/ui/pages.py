@@ -29,7 +29,7 @@ from api.idempotency import new_form_token, once_per_form
 from api.inbox import InboxFilter, view_counts
 from api.platform import Platform
 from domain import permissions
-from domain.errors import DomainError
+from domain.core.errors import DomainError
 from settings import Settings
 
 HEADERS = {  # no script runs on these pages at all: injected markup could not execute even if escaping failed

@@ -34,11 +34,15 @@ from api.routes.ui.pages import (
     page_router,
     render,
 )
-from domain import monitor
-from domain.errors import DomainError, NotFound
-from domain.schema import Process, ProductionOrder, PurchaseRequisition, Task, TaskEvent
-from domain.schema.types import utcnow
-from domain.services import approvals, saved_filters
+from domain.approvals import saved_filters
+from domain.approvals import services as approvals
+from domain.approvals.tables import Task, TaskEvent
+from domain.core.errors import DomainError, NotFound
+from domain.core.types import utcnow
+from domain.processes import monitor
+from domain.processes.tables import Process
+from domain.production.tables import ProductionOrder
+from domain.purchasing.tables import PurchaseRequisition
 
 PAGE_SIZE = 50
 

@@ -35,15 +35,20 @@ from api.routes.ui.pages import (
     redirect,
     render,
 )
-from domain import production
-from domain.errors import DomainError, Forbidden, Invalid
-from domain.numbers import read_number
+from domain.approvals.tables import Task
+from domain.core.errors import DomainError, Forbidden, Invalid
+from domain.core.numbers import read_number
+from domain.core.types import utcnow
+from domain.parties.tables import Customer
 from domain.permissions import Action
-from domain.schema import Customer, MrpRun, Process, SalesOrder, Task
-from domain.schema.types import utcnow
-from domain.services import access, planning
-from domain.services import production as production_svc
-from domain.services import sales as sales_svc
+from domain.planning import services as planning
+from domain.planning.tables import MrpRun
+from domain.processes.tables import Process
+from domain.production import rules as production
+from domain.production import services as production_svc
+from domain.sales import access as sales_access
+from domain.sales import services as sales_svc
+from domain.sales.tables import SalesOrder
 
 router = page_router()
 
@@ -103,7 +108,7 @@ async def sales_orders(v: ViewerDep, status: Annotated[str, Query(max_length=20)
     q = (select(SalesOrder, Customer.name, Process.stage)
          .join(Customer, Customer.id == SalesOrder.customer_id)
          .outerjoin(Process, Process.process_id == SalesOrder.process_id))
-    if (visible := access.orders_visible_to(v.user.username, v.user.roles)) is not None:
+    if (visible := sales_access.orders_visible_to(v.user.username, v.user.roles)) is not None:
         q = q.where(visible)
     if status:
         q = q.where(SalesOrder.status == status)

@@ -34,14 +34,17 @@ from api.routes.ui.pages import (
     redirect,
     render,
 )
-from domain import sales
-from domain.errors import DomainError, Forbidden, Invalid
-from domain.numbers import read_number, read_whole
+from domain.approvals import services as approvals
+from domain.approvals.tables import Task
+from domain.core.errors import DomainError, Forbidden, Invalid
+from domain.core.numbers import read_number, read_whole
+from domain.core.types import utcnow
+from domain.crm.tables import Opportunity
+from domain.parties.tables import Customer
 from domain.permissions import Action
-from domain.schema import Customer, Opportunity, SalesOrder, Task
-from domain.schema.types import utcnow
-from domain.services import approvals
-from domain.services import sales as sales_svc
+from domain.sales import rules as sales
+from domain.sales import services as sales_svc
+from domain.sales.tables import SalesOrder
 
 router = page_router()
 

@@ -24,11 +24,13 @@ from api.routes.ui.pages import (
     render,
     sentence,
 )
-from domain import expenses as expense_rules
-from domain.errors import DomainError, Invalid
-from domain.numbers import read_number
-from domain.schema import ExpenseClaim, PurchaseRequisition, Task
-from domain.services import expenses as expense_svc
+from domain.approvals.tables import Task
+from domain.core.errors import DomainError, Invalid
+from domain.core.numbers import read_number
+from domain.expenses import rules as expense_rules
+from domain.expenses import services as expense_svc
+from domain.expenses.tables import ExpenseClaim
+from domain.purchasing.tables import PurchaseRequisition
 
 router = page_router()
 

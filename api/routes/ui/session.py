@@ -23,7 +23,7 @@ from api.routes.ui.pages import (
     safe_next,
     viewer,
 )
-from domain.services import sessions
+from domain.org import sessions
 from settings import Settings
 
 LOGIN_CSRF_COOKIE = "vl_login_csrf"

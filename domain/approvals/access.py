@@ -1,0 +1,56 @@
+"""Who may see which document: the owner, whoever has (or had) a task on it, and the roles that
+oversee that kind of document. Everyone else gets a 404, so ids reveal nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import func, or_, select, union
+from sqlalchemy.orm import Session
+
+from domain import permissions
+from domain.approvals.tables import Task
+from domain.permissions import Action
+
+OVERSEERS: dict[str, Action] = {  # kind of document: the action of seeing every one of them
+    "expense_claim": Action.EXPENSE_SEE_ALL,
+    "purchase": Action.PURCHASE_SEE_ALL,
+    "process": Action.PROCESS_SEE_ALL,
+    "quotation": Action.QUOTATION_SEE_ALL,
+}
+
+
+def _involvement(username: str, roles: set[str]) -> list[Any]:
+    """The ways a user is on a process's task: named, claimed, decided, or one of their roles' open tasks."""
+    return [Task.candidate_user == username, Task.assignee == username, Task.decided_by == username,
+            # "named to nobody" as coalesce(...) = '' (a username is never empty), which no index serves: the
+            # planner walks the role's tasks, not every open task named to nobody.
+            (Task.status == "open") & (func.coalesce(Task.candidate_user, "") == "")
+            & Task.candidate_role.in_(roles or {""})]
+
+
+def involved_selects(username: str, roles: set[str]) -> list[Any]:
+    """The processes on which the user has, or had, a task: one select per way of being involved, each on an
+    index of its own (one OR over them all scans every task), to be joined by a UNION."""
+    return [select(Task.process_id).where(way) for way in _involvement(username, roles)]
+
+
+def involved_process_ids(username: str, roles: set[str]) -> Any:
+    """A subquery of the processes on which the user has, or had, a task."""
+    return union(*involved_selects(username, roles))
+
+
+def may_see(session: Session, username: str, roles: set[str], kind: str, owner: str, process_id: str) -> bool:
+    if owner == username or sees_all(roles, kind):
+        return True
+    return session.execute(
+        select(Task.process_id).where(Task.process_id == process_id, or_(*_involvement(username, roles))).limit(1)
+    ).first() is not None
+
+
+def sees_all(roles: set[str], kind: str) -> bool:
+    return kind in OVERSEERS and permissions.may(roles, OVERSEERS[kind])
+
+
+Viewer = tuple[str, Collection[str]]  # (username, roles) of whoever reads; None where the reader sees everything

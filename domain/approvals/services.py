@@ -1,0 +1,294 @@
+"""Approval policies, the inbox projection and the approval trail in SQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, and_, false, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from domain.approvals.rules import (
+    ChainStep,
+    PolicyTier,
+    StepSpec,
+    TaskChange,
+    TaskSpec,
+    approving_roles,
+    check_may_take,
+    resolve_chain,
+    select_tier,
+)
+from domain.approvals.tables import ApprovalDecision, ApprovalPolicyTier, Task, TaskEvent
+from domain.core.errors import DomainError, Invalid, NotFound
+from domain.core.types import utcnow
+from domain.org import services as org
+from domain.org.people import Actor, Person
+from domain.processes import services as processes
+
+
+def tiers(session: Session, process_kind: str) -> list[PolicyTier]:
+    rows = session.execute(
+        select(ApprovalPolicyTier).where(ApprovalPolicyTier.process_kind == process_kind)
+        .order_by(ApprovalPolicyTier.above_amount)
+    ).scalars()
+    return [PolicyTier(above=r.above_amount, steps=[StepSpec.model_validate(s) for s in r.steps]) for r in rows]
+
+
+def chain_for(session: Session, process_kind: str, amount: Decimal, requester: str) -> list[ChainStep]:
+    found = tiers(session, process_kind)
+    if not found:
+        raise Invalid(f"no approval policy is set for {process_kind}")
+    return resolve_chain(select_tier(found, amount), requester, org.people(session))
+
+
+def replace_policy(session: Session, process_kind: str, new_tiers: list[PolicyTier]) -> None:
+    """Admin edits a policy as a whole: the tiers are replaced in one transaction."""
+    if not new_tiers:
+        raise Invalid("a policy needs at least one tier")
+    aboves = [t.above for t in new_tiers]
+    if len(set(aboves)) != len(aboves):
+        raise Invalid("two tiers of one policy have the same threshold")
+    if min(aboves) != 0:
+        raise Invalid("the lowest tier must start at 0 so that every amount is covered")
+    people = org.people(session)
+    roles = {r for p in people.values() for r in p.roles} | set(org.role_escalation(session))
+    for t in new_tiers:
+        for s in t.steps:
+            if s.kind == "role" and s.value not in roles:
+                raise Invalid(f"unknown role {s.value!r} in the policy")
+            if s.kind == "user" and s.value not in people:
+                raise Invalid(f"unknown user {s.value!r} in the policy")
+    for row in session.execute(select(ApprovalPolicyTier).where(ApprovalPolicyTier.process_kind == process_kind)
+                               ).scalars():
+        session.delete(row)
+    session.flush()
+    for t in new_tiers:
+        session.add(ApprovalPolicyTier(process_kind=process_kind, above_amount=t.above,
+                                       steps=[s.model_dump() for s in t.steps]))
+    session.flush()
+
+
+def _event(session: Session, task_id: str, event: str, actor: str, detail: str, key: str) -> None:
+    session.add(TaskEvent(task_id=task_id, event=event, actor=actor, detail=detail, idempotency_key=key))
+
+
+def open_task(session: Session, spec: TaskSpec) -> None:
+    if session.get(Task, spec.task_id) is not None:
+        return  # retried activity: the task exists already
+    step = spec.step
+    now = utcnow()
+    session.add(Task(
+        id=spec.task_id, workflow_id=spec.workflow_id, process_id=spec.process_id, process_type=spec.process_type,
+        kind=spec.kind, title=spec.title, business_key=spec.business_key, amount=spec.amount,
+        requester=spec.requester, step=step.index if step else 0, step_label=step.label if step else "",
+        candidate_role=step.candidate_role if step else spec.candidate_role,
+        candidate_user=step.candidate_user if step else spec.candidate_user,
+        priority=spec.priority, due_at=now + timedelta(hours=spec.due_hours), created_at=now,
+    ))
+    _event(session, spec.task_id, "created", "system", spec.title, f"{spec.task_id}:created")
+    session.flush()
+
+
+def apply_change(session: Session, change: TaskChange) -> None:
+    key = f"{change.task_id}:{change.seq}:{change.event}"
+    if session.execute(select(TaskEvent.id).where(TaskEvent.idempotency_key == key)).first():
+        return
+    task = session.get(Task, change.task_id)
+    if task is None:
+        raise NotFound(f"no task {change.task_id}")
+    now = utcnow()
+    if change.clear_assignee:
+        task.assignee = None
+    if change.assignee is not None:
+        task.assignee = change.assignee
+    if change.candidate_user is not None or change.candidate_role is not None:
+        task.candidate_user = change.candidate_user
+        task.candidate_role = change.candidate_role
+    if change.due_hours is not None:
+        task.due_at = now + timedelta(hours=change.due_hours)
+    if change.event == "reminded":
+        task.reminded_at = now
+    if change.status is not None:
+        task.status = change.status
+        if change.status != "open":
+            task.closed_at = now
+    if change.decision is not None:
+        d = change.decision
+        task.decision, task.decided_by, task.comment = d.decision, d.decided_by, d.comment
+        session.add(ApprovalDecision(process_id=task.process_id, business_key=task.business_key, task_id=task.id,
+                                     step=d.step, role=d.role, decided_by=d.decided_by, decision=d.decision,
+                                     comment=d.comment, idempotency_key=key, decided_at=now))
+        verb = "approved" if d.decision == "approve" else "rejected"
+        processes.note(session, task.process_id, f"approval: {task.step_label}", f"{verb} by {d.decided_by}")
+    elif change.event in ("escalated", "delegated", "reassigned") and task.kind == "approval":
+        who = task.assignee or task.candidate_user or f"role {task.candidate_role}"
+        processes.note(session, task.process_id, f"approval: {task.step_label}", f"waiting for {who} ({change.event})")
+    _event(session, change.task_id, change.event, change.actor, change.detail, key)
+    session.flush()
+
+
+def close_open_tasks(session: Session, workflow_id: str, status: str, reason: str, actor: str = "system") -> int:
+    tasks = session.execute(select(Task).where(Task.workflow_id == workflow_id, Task.status == "open")).scalars()
+    n = 0
+    now = utcnow()
+    for task in tasks:
+        task.status, task.closed_at = status, now
+        _event(session, task.id, status, actor, reason, f"{task.id}:close:{status}")
+        if task.kind == "approval" and status == "cancelled":
+            processes.note(session, task.process_id, f"approval: {task.step_label}", reason)
+        n += 1
+    session.flush()
+    return n
+
+
+def note_late_withdrawal(session: Session, workflow_id: str, actor: str, detail: str, refused: bool) -> None:
+    """A withdrawal that came after the approval's last decision, on the trail of its last task (once)."""
+    key = f"{workflow_id}:late-withdrawal"
+    if session.execute(select(TaskEvent.id).where(TaskEvent.idempotency_key == key)).first():
+        return
+    task = session.execute(select(Task).where(Task.workflow_id == workflow_id)
+                           .order_by(Task.created_at.desc(), Task.id.desc()).limit(1)).scalar_one_or_none()
+    if task is None:
+        raise NotFound(f"no task of approval {workflow_id}")
+    _event(session, task.id, "withdrawal refused" if refused else "withdrawal late", actor, detail, key)
+    processes.note(session, task.process_id, f"approval: {task.step_label}", detail)
+    session.flush()
+
+
+def trail(session: Session, process_id: str) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(ApprovalDecision).where(ApprovalDecision.process_id == process_id).order_by(ApprovalDecision.id)
+    ).scalars()
+    return [{"step": r.step, "role": r.role, "decided_by": r.decided_by, "decision": r.decision,
+             "comment": r.comment, "decided_at": r.decided_at} for r in rows]
+
+
+def visible_filter(username: str, roles: list[str]) -> Any:
+    """Open tasks a user may act on: named to them, claimed by them, or for one of their roles and
+    unclaimed. The requester never sees their own request as a task."""
+    return and_(
+        Task.requester != username,
+        or_(
+            Task.assignee == username,
+            and_(Task.assignee.is_(None), Task.candidate_user == username),
+            and_(Task.assignee.is_(None), Task.candidate_user.is_(None), Task.candidate_role.in_(roles or [""])),
+        ),
+    )
+
+
+def task_query(username: str, roles: list[str], *, status: str | None = "open", kind: str | None = None,
+               business_key: str | None = None, due_before: datetime | None = None,
+               see_all: bool = False) -> Select[Any]:
+    q = select(Task)
+    if status:
+        q = q.where(Task.status == status)
+    if not see_all:
+        q = q.where(visible_filter(username, roles))
+    if kind:
+        q = q.where(Task.kind == kind)
+    if business_key:
+        q = q.where(Task.business_key == business_key)
+    if due_before:
+        q = q.where(Task.due_at < due_before)
+    return q
+
+
+# --- the inbox's views, filters and sorting (issue 6) -------------------------------------------------
+
+VIEWS = ("mine", "roles", "all")
+SORT_KEYS = ("due", "priority", "created")
+DEFAULT_DIRECTION = {"due": "asc", "priority": "desc", "created": "desc"}
+
+
+def _unclaimed() -> Any:
+    """Nobody's yet: neither claimed nor named to anyone. Written as the partial `ix_tasks_unclaimed_*` indexes
+    are (domain/schema/approvals.py), so that the planners use them: a role's unclaimed tasks are one range of
+    each, in its order."""
+    return and_(Task.assignee.is_(None), Task.candidate_user.is_(None))
+
+
+def view_filter(view: str, username: str, roles: list[str]) -> Any:
+    """mine: claimed by me, or named to me and unclaimed; roles: for one of my roles and nobody's yet;
+    all: everything the visibility rule lets me see (no further condition)."""
+    if view == "mine":
+        return or_(Task.assignee == username, and_(Task.assignee.is_(None), Task.candidate_user == username))
+    if view == "roles":
+        return and_(_unclaimed(), Task.candidate_role.in_(roles or [""]))
+    return true()
+
+
+def view_parts(view: str, username: str, roles: list[str]) -> list[Any]:
+    """A view as disjoint conditions, each with an index of its own to walk in due order (claimed by me: the
+    assignee index; named to me: the candidate-user index; for each of my roles, unclaimed: the candidate-role
+    index). Counting part by part and adding up, or taking the first tasks of each part and merging them, stays
+    fast with 100,000 open tasks, where one OR over them all makes the planner scan them. Together they are
+    `visible_filter` (each holds its condition that the requester is not me): no further visibility condition
+    is needed, and none should be added, as its OR is what leads the planner astray."""
+    mine = [Task.assignee == username, and_(Task.assignee.is_(None), Task.candidate_user == username)]
+    roles_parts = [and_(_unclaimed(), Task.candidate_role == role) for role in sorted(roles)] or [false()]
+    chosen = {"mine": mine, "roles": roles_parts}.get(view, mine + roles_parts)
+    return [and_(Task.requester != username, part) for part in chosen]
+
+
+def overdue(session: Session, now: datetime, limit: int = 200) -> tuple[list[Task], int]:
+    """Every open task past its due time, the longest overdue first (at most `limit`), and how many there are:
+    what an admin looks for beside the failing activities."""
+    late = (Task.status == "open", Task.due_at < now)
+    rows = list(session.execute(select(Task).where(*late).order_by(Task.due_at, Task.id).limit(limit)).scalars())
+    total = session.execute(select(func.count()).select_from(Task).where(*late)).scalar_one()
+    return rows, int(total)
+
+
+def narrow(q: Select[Any], *, key_prefix: str | None = None, documents: Any | None = None,
+           min_amount: Decimal | None = None, max_amount: Decimal | None = None,
+           overdue: bool = False, now: datetime | None = None) -> Select[Any]:
+    """The inbox's further filters on a task query: business key prefix, documents (a condition over Task that
+    the context owning them writes, such as sales' tasks_of_customer), amount range, overdue."""
+    if key_prefix:
+        escaped = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        q = q.where(Task.business_key.like(f"{escaped}%", escape="\\"))
+    if documents is not None:
+        q = q.where(documents)
+    if min_amount is not None:
+        q = q.where(Task.amount >= min_amount)
+    if max_amount is not None:
+        q = q.where(Task.amount <= max_amount)
+    if overdue:
+        q = q.where(Task.due_at < (now or utcnow()))
+    return q
+
+
+def ordering(sort: str, direction: str | None = None) -> tuple[Any, ...]:
+    """ORDER BY for the inbox: the sort key in the given direction (or its natural one), ties by id; the due
+    and created orders walk the (status, due_at) index and the (status, ...) ones the planner picks."""
+    desc = (direction or DEFAULT_DIRECTION[sort]) == "desc"
+    col = {"due": Task.due_at, "priority": Task.priority, "created": Task.created_at}[sort]
+    first = col.desc() if desc else col.asc()
+    then = {"due": (Task.priority.desc(),), "priority": (Task.due_at.asc(),), "created": ()}[sort]
+    return (first, *then, Task.id.desc() if desc else Task.id.asc())
+
+
+def hand_on_candidates(session: Session, task: Task, actor: str) -> list[str]:
+    """Colleagues a task could be handed to (delegated or reassigned): the active people the engine's own rule
+    (`check_may_take`: the step's role, or one of a named approver's approving roles; never the requester or an
+    earlier step's decider) lets take it, other than its current holder and the actor. The workflow still
+    checks each hand-on, including what later steps need."""
+    people = org.people(session)
+    named = people.get(task.candidate_user) if task.candidate_user else None
+    step = ChainStep(index=task.step, label=task.step_label, candidate_role=task.candidate_role,
+                     candidate_user=task.candidate_user, authority=approving_roles(named))
+    deciders = set(session.execute(select(ApprovalDecision.decided_by)
+                                   .where(ApprovalDecision.process_id == task.process_id)).scalars())
+    holder = task.assignee or task.candidate_user
+
+    def may_take(p: Person) -> bool:
+        try:
+            check_may_take(step, Actor(username=p.username, roles=sorted(p.roles)), task.requester, deciders)
+        except DomainError:
+            return False
+        return True
+
+    return sorted(p.username for p in people.values()
+                  if p.active and p.username not in (holder, actor) and may_take(p))

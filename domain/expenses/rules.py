@@ -1,0 +1,85 @@
+"""Expense claims: input shape, totals and their journal entries. Pure."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.accounting import rules as accounting
+from domain.approvals.rules import ChainStep
+from domain.core.currencies import Currency
+from domain.core.errors import Invalid
+from domain.core.limits import check_past_fact
+from domain.core.money import MAX_AMOUNT, money
+from domain.core.numbers import PlainDecimal
+
+CATEGORY_ACCOUNTS: dict[str, str] = {
+    "travel": "6100",
+    "transport": "6100",
+    "meals": "6200",
+    "entertainment": "6200",
+    "lodging": "6300",
+    "office": "6400",
+    "training": "6500",
+    "other": "6900",
+}
+Category = Literal["travel", "transport", "meals", "entertainment", "lodging", "office", "training", "other"]
+ClaimStatus = Literal["pending_approval", "approved", "rejected", "cancelled", "paid"]
+
+
+class ExpenseLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a field the caller may not set is refused
+
+    category: Category
+    amount: PlainDecimal = Field(gt=0, le=MAX_AMOUNT, decimal_places=2)
+    currency: Currency = "USD"
+    date: date
+    description: str = Field(default="", max_length=500)
+
+
+class ClaimDraft(BaseModel):
+    """What the workflow receives: the claim as submitted, numbered."""
+
+    number: str
+    requester: str
+    currency: str
+    total: Decimal
+    lines: list[ExpenseLineIn]
+    # The approval chain resolved at submission (a snapshot, like the approvers ERPNext fixes on submit).
+    steps: list[ChainStep] = []
+
+
+def total_of(lines: list[ExpenseLineIn]) -> tuple[Decimal, str]:
+    """The claim total, in its one currency (no exchange rates: one claim, one currency), bounded by the
+    same limit as each of its lines."""
+    if not lines:
+        raise Invalid("an expense claim needs at least one line")
+    currencies = {line.currency for line in lines}
+    if len(currencies) > 1:
+        raise Invalid(f"all lines of one claim must be in one currency, got {', '.join(sorted(currencies))}")
+    total = money(sum((line.amount for line in lines), Decimal(0)))
+    if total > MAX_AMOUNT:
+        raise Invalid(f"an expense claim's total of {total} is over the limit of {MAX_AMOUNT}; each claim, like "
+                      f"each line, is at most that")
+    return total, currencies.pop()
+
+
+def check_dates(lines: list[ExpenseLineIn], today: date) -> None:
+    """Each line's date is a past fact (domain.limits): not in the future, not beyond the records kept."""
+    for i, line in enumerate(lines, 1):
+        check_past_fact(line.date, today, f"line {i}: the expense date" if len(lines) > 1 else "the expense date")
+
+
+def accrual_entry(claim: ClaimDraft) -> accounting.JournalDraft:
+    """On approval: each category's expense account against what we owe the employee."""
+    debits = accounting.sum_by([(CATEGORY_ACCOUNTS[ln.category], money(ln.amount)) for ln in claim.lines])
+    return accounting.entry(f"Expense claim {claim.number} approved", debits,
+                            {accounting.EMPLOYEE_PAYABLE: claim.total})
+
+
+def payment_entry(number: str, total: Decimal) -> accounting.JournalDraft:
+    return accounting.entry(f"Expense claim {number} paid", {accounting.EMPLOYEE_PAYABLE: total},
+                            {accounting.BANK: total})

@@ -1,0 +1,87 @@
+"""Expense claims in SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.accounting import ledger
+from domain.approvals import access
+from domain.approvals import services as approvals
+from domain.core.errors import NotFound
+from domain.core.types import utcnow
+from domain.expenses import rules as expenses
+from domain.expenses.tables import ExpenseClaim, ExpenseLine
+
+
+def record(session: Session, draft: expenses.ClaimDraft, process_id: str) -> ExpenseClaim:
+    claim = by_number(session, draft.number, missing_ok=True)
+    if claim is not None:
+        return claim
+    claim = ExpenseClaim(number=draft.number, requester=draft.requester, status="pending_approval", total=draft.total,
+                         currency=draft.currency, process_id=process_id)
+    claim.lines = [ExpenseLine(category=ln.category, amount=ln.amount, currency=ln.currency, date=ln.date,
+                               description=ln.description) for ln in draft.lines]
+    session.add(claim)
+    session.flush()
+    return claim
+
+
+def by_number(session: Session, number: str, *, missing_ok: bool = False) -> ExpenseClaim | None:
+    claim = session.execute(select(ExpenseClaim).where(ExpenseClaim.number == number)).scalar_one_or_none()
+    if claim is None and not missing_ok:
+        raise NotFound(f"no expense claim {number}")
+    return claim
+
+
+def visible_claim(session: Session, number: str, viewer: access.Viewer) -> ExpenseClaim:
+    """The claim `viewer` (username, roles) may open (access.may_see); NotFound otherwise."""
+    claim = by_number(session, number, missing_ok=True)
+    username, roles = viewer
+    if claim is None or not access.may_see(session, username, set(roles), "expense_claim", claim.requester,
+                                           claim.process_id):
+        raise NotFound(f"no expense claim {number}")
+    return claim
+
+
+def get(session: Session, number: str) -> ExpenseClaim:
+    claim = by_number(session, number)
+    assert claim is not None
+    return claim
+
+
+def set_status(session: Session, number: str, status: str, *, post_key: str | None = None) -> None:
+    """Move the claim on; `approved` posts the accrual, `paid` the payment, each under its key."""
+    claim = get(session, number)
+    now = utcnow()
+    draft = to_draft(claim)
+    if status == "approved" and post_key:
+        ledger.post(session, expenses.accrual_entry(draft), "expense_claim", number, post_key)
+    if status == "paid" and post_key:
+        ledger.post(session, expenses.payment_entry(number, claim.total), "expense_payment", number, post_key)
+        claim.paid_at = claim.paid_at or now
+    if status in ("approved", "rejected", "cancelled"):
+        claim.decided_at = claim.decided_at or now
+    claim.status = status
+    session.flush()
+
+
+def to_draft(claim: ExpenseClaim) -> expenses.ClaimDraft:
+    return expenses.ClaimDraft(
+        number=claim.number, requester=claim.requester, currency=claim.currency, total=claim.total,
+        lines=[expenses.ExpenseLineIn(category=ln.category, amount=ln.amount, currency=ln.currency, date=ln.date,
+                                      description=ln.description) for ln in claim.lines],
+    )
+
+
+def view(session: Session, claim: ExpenseClaim) -> dict[str, Any]:
+    return {
+        "id": claim.number, "claim_id": claim.number, "number": claim.number, "requester": claim.requester,
+        "status": claim.status, "total": claim.total, "currency": claim.currency, "process_id": claim.process_id,
+        "created_at": claim.created_at, "decided_at": claim.decided_at, "paid_at": claim.paid_at,
+        "lines": [{"category": ln.category, "amount": ln.amount, "currency": ln.currency, "date": ln.date,
+                   "description": ln.description} for ln in claim.lines],
+        "approvals": approvals.trail(session, claim.process_id),
+    }

@@ -1,0 +1,138 @@
+"""People and roles: the org chart the approval rules read."""
+
+from __future__ import annotations
+
+from pwdlib import PasswordHash
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.core import records as common
+from domain.core.errors import Forbidden, Invalid
+from domain.org import sessions
+from domain.org.people import Actor, Person
+from domain.org.tables import Role, User, UserRole
+
+_hasher = PasswordHash.recommended()
+
+# A password is 8 to 200 characters (the login form and the token endpoint read at most 200).
+PASSWORD_MIN, PASSWORD_MAX = 8, 200
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    try:
+        return _hasher.verify(password, hashed)
+    except Exception:
+        return False
+
+
+def user_by_name(session: Session, username: str) -> User:
+    return common.one(session, User, User.username == username, f"no user {username!r}")
+
+
+def actor(session: Session, username: str) -> Actor:
+    user = user_by_name(session, username)
+    if not user.active:
+        raise Invalid(f"{username} is not active")
+    return Actor(username=user.username, roles=sorted(user.roles))
+
+
+def people(session: Session) -> dict[str, Person]:
+    users = session.execute(select(User)).scalars().all()
+    by_id = {u.id: u.username for u in users}
+    return {
+        u.username: Person(username=u.username, roles=frozenset(u.roles),
+                           manager=by_id.get(u.manager_id) if u.manager_id else None, active=u.active)
+        for u in users
+    }
+
+
+def person(session: Session, username: str) -> Person | None:
+    """One person of the org chart (people() loads them all, for the approval rules)."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        return None
+    return Person(username=user.username, roles=frozenset(user.roles),
+                  manager=user.manager.username if user.manager else None, active=user.active)
+
+
+def role_escalation(session: Session) -> dict[str, str | None]:
+    return {r.name: r.escalates_to for r in session.execute(select(Role)).scalars()}
+
+
+def create_user(session: Session, username: str, password: str, roles: list[str], full_name: str = "",
+                manager: str | None = None) -> User:
+    known = {r for r in session.execute(select(Role.name)).scalars()}
+    unknown = set(roles) - known
+    if unknown:
+        raise Invalid(f"unknown role(s): {', '.join(sorted(unknown))}")
+    if session.execute(select(User.id).where(User.username == username)).first():
+        raise Invalid(f"user {username!r} exists already")
+    manager_id = user_by_name(session, manager).id if manager else None
+    user = User(username=username, full_name=full_name or username.title(), password_hash=hash_password(password),
+                manager_id=manager_id)
+    user.role_rows = [UserRole(role=r) for r in roles]
+    session.add(user)
+    session.flush()
+    return user
+
+
+def password_problem(username: str, password: str) -> str | None:
+    """Why `password` may not be `username`'s new password; None when it may."""
+    if len(password) < PASSWORD_MIN:
+        return f"a password has at least {PASSWORD_MIN} characters"
+    if len(password) > PASSWORD_MAX:
+        return f"a password has at most {PASSWORD_MAX} characters"
+    if password.strip().lower() == username.lower():
+        return "a password may not be the username"
+    return None
+
+
+def change_password(session: Session, username: str, current: str, new: str) -> None:
+    """`username` changes their own password: `current` must be right (else Forbidden, nothing changed) and `new`
+    acceptable (else Invalid). Every session of the user ends, the caller's included."""
+    user = user_by_name(session, username)
+    if not user.active or not verify_password(current, user.password_hash):
+        raise Forbidden("the current password is wrong")
+    problem = password_problem(username, new)
+    if problem:
+        raise Invalid(problem)
+    if verify_password(new, user.password_hash):
+        raise Invalid("the new password is the current one")
+    user.password_hash = hash_password(new)
+    sessions.revoke_sessions(session, username, sessions.PASSWORD)
+
+
+def set_password(session: Session, username: str, new: str) -> None:
+    """An administrator sets `username`'s password (no current one asked); every session of the user ends."""
+    problem = password_problem(username, new)
+    if problem:
+        raise Invalid(problem)
+    user_by_name(session, username).password_hash = hash_password(new)
+    sessions.revoke_sessions(session, username, sessions.PASSWORD)
+
+
+def set_active(session: Session, username: str, active: bool) -> None:
+    """Activates or deactivates `username`; a deactivation ends every session of the user."""
+    user = user_by_name(session, username)
+    user.active = active
+    if not active:
+        sessions.revoke_sessions(session, username, sessions.DEACTIVATED)
+
+
+def set_roles(session: Session, username: str, roles: list[str]) -> None:
+    """Gives `username` exactly `roles`; if that changes them, every session of the user ends."""
+    known = {r for r in session.execute(select(Role.name)).scalars()}
+    unknown = set(roles) - known
+    if unknown:
+        raise Invalid(f"unknown role(s): {', '.join(sorted(unknown))}")
+    user = user_by_name(session, username)
+    if set(roles) == user.roles:
+        return
+    keep = [r for r in user.role_rows if r.role in roles]
+    user.role_rows = keep + [UserRole(role=r) for r in sorted(set(roles) - user.roles)]
+    session.flush()
+    sessions.revoke_sessions(session, username, sessions.ROLES)

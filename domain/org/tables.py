@@ -1,0 +1,60 @@
+"""The org context's SQL tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from domain.core.db import Base
+from domain.core.types import UTCDateTime, utcnow
+
+
+class AuthSession(Base):
+    """A token's (or UI cookie's) session, named by the token's `jti`. A request is let in only while its row
+    exists, is not revoked and its user is active: the revocation lives in the database, so every API process
+    sees it on its next request."""
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = (Index("ix_auth_sessions_username", "username"),)
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(60))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Why it ended: logout, password, deactivated, roles.
+    revoked_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class Role(Base):
+    __tablename__ = "roles"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    # Where an overdue task for this role goes next (finance -> cfo).
+    escalates_to: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(300))
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    manager: Mapped[User | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+    role_rows: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+    @property
+    def roles(self) -> set[str]:
+        return {r.role for r in self.role_rows}
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(ForeignKey("roles.name"), primary_key=True, index=True)

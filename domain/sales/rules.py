@@ -1,0 +1,238 @@
+"""Quotations and sales orders as pure rules: pricing with discounts and tax, when a discount needs
+approval, margin at standard cost, validity, and the credit check. No I/O: workflows import this."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.approvals.rules import ChainStep
+from domain.core.errors import Conflict, Invalid
+from domain.core.limits import MAX_QTY
+from domain.core.money import MAX_AMOUNT, MAX_VALUE, money
+from domain.core.numbers import PlainDecimal
+from domain.inventory.rules import one_line_per_sku
+from domain.org.people import Actor
+
+QuotationStatus = Literal["pending_approval", "sent", "accepted", "rejected", "expired"]
+DEFAULT_DISCOUNT_LIMIT = Decimal(10)  # demo policy: any line above 10 % goes to the sales manager first
+HUNDRED = Decimal(100)
+
+
+class QuotationLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field(min_length=1, max_length=60)
+    qty: PlainDecimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
+    unit_price: PlainDecimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=4)
+    discount_pct: PlainDecimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
+
+
+class PricedLine(BaseModel):
+    sku: str
+    qty: Decimal
+    unit_price: Decimal
+    discount_pct: Decimal
+    gross: Decimal  # qty × unit price
+    discount: Decimal
+    net: Decimal  # what the customer pays for the line, before tax
+
+
+class Pricing(BaseModel):
+    lines: list[PricedLine]
+    subtotal: Decimal  # sum of gross
+    discount_total: Decimal
+    net_total: Decimal
+    tax_rate: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+def price(lines: list[QuotationLineIn], tax_rate: Decimal = Decimal(0)) -> Pricing:
+    """Line by line, each rounded to the cent; tax on the net total (one rounding, no drift)."""
+    if not lines:
+        raise Invalid("a quotation needs at least one line")
+    one_line_per_sku([ln.sku for ln in lines], "quotation")
+    if not Decimal(0) <= tax_rate <= HUNDRED:
+        raise Invalid("the tax rate must be between 0 and 100 %")
+    priced = []
+    for ln in lines:
+        gross = money(ln.qty * ln.unit_price)
+        discount = money(gross * ln.discount_pct / HUNDRED)
+        priced.append(PricedLine(sku=ln.sku, qty=ln.qty, unit_price=ln.unit_price, discount_pct=ln.discount_pct,
+                                 gross=gross, discount=discount, net=gross - discount))
+    subtotal = sum((p.gross for p in priced), Decimal(0))
+    discount_total = sum((p.discount for p in priced), Decimal(0))
+    net_total = subtotal - discount_total
+    tax = money(net_total * tax_rate / HUNDRED)
+    total = net_total + tax
+    if total > MAX_VALUE:
+        raise Invalid(f"a quotation of {total} is over the limit of {MAX_VALUE}; check quantities and prices")
+    return Pricing(lines=priced, subtotal=subtotal, discount_total=discount_total, net_total=net_total,
+                   tax_rate=tax_rate, tax=tax, total=total)
+
+
+def needs_discount_approval(lines: list[QuotationLineIn], limit: Decimal = DEFAULT_DISCOUNT_LIMIT) -> bool:
+    """Any line discounted beyond the limit sends the quotation to the sales manager first."""
+    return any(ln.discount_pct > limit for ln in lines)
+
+
+class Margin(BaseModel):
+    revenue: Decimal
+    cost: Decimal
+    margin: Decimal
+    margin_pct: Decimal | None  # None when there is no revenue
+
+
+def margin_at_standard(pricing: Pricing, standard_costs: dict[str, Decimal]) -> Margin:
+    """What an approver needs beside a discount: the margin left at standard cost."""
+    return margin_of(pricing.net_total, [(p.sku, p.qty) for p in pricing.lines], standard_costs)
+
+
+def margin_of(revenue: Decimal, quantities: list[tuple[str, Decimal]], standard_costs: dict[str, Decimal]) -> Margin:
+    missing = [sku for sku, _ in quantities if sku not in standard_costs]
+    if missing:
+        raise Invalid(f"no standard cost for {', '.join(missing)}")
+    cost = money(sum((qty * standard_costs[sku] for sku, qty in quantities), Decimal(0)))
+    margin = revenue - cost
+    pct = (margin / revenue * HUNDRED).quantize(Decimal("0.1")) if revenue else None
+    return Margin(revenue=revenue, cost=cost, margin=margin, margin_pct=pct)
+
+
+def valid_until(issued: date, valid_days: int) -> date:
+    if not 1 <= valid_days <= 365:
+        raise Invalid("a quotation is valid for 1 to 365 days")
+    return issued + timedelta(days=valid_days)
+
+
+def reminder_date(issued: date, until: date, days_before: int = 2) -> date | None:
+    """The day the salesperson is reminded before expiry; None when the quotation is too short for it."""
+    day = until - timedelta(days=days_before)
+    return day if days_before > 0 and day > issued else None
+
+
+ANSWERED = ("accepted", "pending_credit_approval")  # the customer said yes (finance may still be checking)
+
+
+def check_acceptable(number: str, status: str, until: date, today: date) -> None:
+    """A customer may accept a sent quotation that has not expired; anything else is a state conflict."""
+    if status in ANSWERED:
+        raise Conflict(f"quotation {number} is already accepted" + (
+            "; finance is checking the customer's credit" if status == "pending_credit_approval" else ""))
+    if status == "expired" or (status == "sent" and today > until):
+        raise Conflict(f"quotation {number} expired on {until}")
+    if status != "sent":
+        raise Conflict(f"quotation {number} is {status.replace('_', ' ')}; only a sent quotation can be accepted")
+
+
+class CreditCheck(BaseModel):
+    credit_limit: Decimal
+    open_receivables: Decimal
+    open_orders: Decimal
+    order_value: Decimal
+    exposure: Decimal  # what the customer would owe us with this order
+    available: Decimal  # credit left before this order (never below zero)
+    over_limit: bool
+
+
+def credit_check(credit_limit: Decimal, open_receivables: Decimal, open_orders: Decimal,
+                 order_value: Decimal) -> CreditCheck:
+    """Order value plus the customer's open receivables and open orders, against the credit limit.
+    Above the limit, finance approves before the order is created."""
+    for name, value in (("credit limit", credit_limit), ("open receivables", open_receivables),
+                        ("open orders", open_orders), ("order value", order_value)):
+        if value < 0:
+            raise Invalid(f"{name} cannot be negative")
+    exposure = open_receivables + open_orders + order_value
+    available = max(Decimal(0), credit_limit - open_receivables - open_orders)
+    return CreditCheck(credit_limit=credit_limit, open_receivables=open_receivables, open_orders=open_orders,
+                       order_value=order_value, exposure=exposure, available=available,
+                       over_limit=exposure > credit_limit)
+
+
+class QuotationDraft(BaseModel):
+    """A quotation as the salesperson made it, numbered: what its process records."""
+
+    number: str
+    opportunity: str
+    created_by: str
+    issued_on: date
+    valid_days: int = Field(ge=1, le=365)
+    tax_rate: Decimal = Field(default=Decimal(0), ge=0, le=100)
+    lines: list[QuotationLineIn] = Field(min_length=1, max_length=200)
+    id_prefix: str = ""  # of the sales order's process id (tests keep business keys apart with it)
+
+
+OPEN_ORDER_STATUSES = ("pending_credit", "open", "in_fulfilment")
+
+
+class QuotationRecorded(BaseModel):
+    status: str
+    total: Decimal
+    customer_id: int
+    owner: str  # the opportunity's salesperson
+    valid_until: date
+    customer: str = ""
+    currency: str = "USD"
+    max_discount_pct: Decimal = Decimal(0)
+    discount_steps: list[ChainStep] = []  # the chain when a discount needs approval
+    # Its price review (domain/pricing.py): why it needs approval and the margin at standard cost. Histories
+    # recorded before the review have none of these (the defaults): the title stays the discount's.
+    review_reasons: list[str] = []
+    margin: Decimal | None = None
+    margin_pct: Decimal | None = None
+    needs_cfo: bool = False
+
+
+class AcceptCommand(BaseModel):
+    """The customer's answer, as the salesperson records it; a rejection says why."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    actor: Actor
+    reason: str = Field(default="", max_length=500)
+
+
+class QuoteCommand(BaseModel):
+    """A new quotation on the opportunity, numbered by the API: the opportunity's process starts it."""
+
+    actor: Actor
+    draft: QuotationDraft
+
+
+class Accepted(BaseModel):
+    status: str  # accepted | pending_credit_approval | rejected
+    sales_order_id: str | None = None
+
+
+class OrderLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field(min_length=1, max_length=60)
+    qty: PlainDecimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
+    unit_price: PlainDecimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=4)
+
+
+class OrderRef(BaseModel):
+    """What an order's fulfilment process starts from: an order already recorded (from a quotation,
+    credit checked there), or a direct order to record and credit-check first (`lines` given)."""
+
+    number: str
+    owner: str
+    customer_id: int | None = None
+    lines: list[OrderLineIn] = []
+    requested_date: date | None = None
+    total: Decimal = Decimal(0)
+
+
+def order_total(lines: list[OrderLineIn]) -> Decimal:
+    if not lines:
+        raise Invalid("a sales order needs at least one line")
+    one_line_per_sku([ln.sku for ln in lines], "order")
+    total = money(sum((ln.qty * ln.unit_price for ln in lines), Decimal(0)))
+    if total > MAX_VALUE:
+        raise Invalid(f"an order of {total} is over the limit of {MAX_VALUE}")
+    return total

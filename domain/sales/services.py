@@ -1,0 +1,376 @@
+"""Quotations and sales orders in SQL: recording, status, the customer's credit position, the order."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from domain import permissions
+from domain.approvals import access
+from domain.approvals import services as approvals
+from domain.approvals.rules import ChainStep
+from domain.approvals.tables import Task
+from domain.core import records as common
+from domain.core.errors import Conflict, NotFound
+from domain.core.money import money
+from domain.core.types import utcnow
+from domain.crm import rules as crm
+from domain.crm import services as crm_svc
+from domain.crm.tables import Contact, Opportunity
+from domain.inventory import stock
+from domain.parties.tables import Customer
+from domain.permissions import Action
+from domain.sales import access as sales_access
+from domain.sales import pricing_policies as pricing
+from domain.sales import rules as sales
+from domain.sales.tables import Quotation, QuotationLine, SalesOrder, SalesOrderLine
+
+
+def opportunity(session: Session, number: str) -> Opportunity:
+    return common.one(session, Opportunity, Opportunity.number == number, f"no opportunity {number}")
+
+
+def quotation(session: Session, number: str) -> Quotation:
+    return common.one(session, Quotation, Quotation.number == number, f"no quotation {number}")
+
+
+def record_quotation(session: Session, draft: sales.QuotationDraft, process_id: str) -> Quotation:
+    """The priced quotation on an open opportunity; `pending_approval` when its price review asks for approval
+    (a discount over the limit, a line under cost or too far under list, a margin under the policy's minimum),
+    `sent` otherwise. The review is kept on it. Retried activities find it by number."""
+    existing = session.execute(select(Quotation).where(Quotation.number == draft.number)).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    opp = opportunity(session, draft.opportunity)
+    if opp.stage in crm.CLOSED_STAGES:
+        raise Conflict(f"opportunity {opp.number} is {opp.stage}; no more quotations on it")
+    items = stock.items_by_sku(session, [ln.sku for ln in draft.lines])
+    priced = sales.price(draft.lines, draft.tax_rate)
+    review = pricing.review(session, draft.lines)
+    customer = session.get(Customer, opp.customer_id)
+    assert customer is not None
+    row = Quotation(number=draft.number, opportunity_id=opp.id, customer_id=opp.customer_id,
+                    status="pending_approval" if review.needs_approval else "sent",
+                    currency=customer.currency, issued_on=draft.issued_on,
+                    valid_until=sales.valid_until(draft.issued_on, draft.valid_days), subtotal=priced.subtotal,
+                    discount_total=priced.discount_total, net_total=priced.net_total, tax_rate=draft.tax_rate,
+                    tax=priced.tax, total=priced.total,
+                    max_discount_pct=max(ln.discount_pct for ln in draft.lines), process_id=process_id,
+                    created_by=draft.created_by, price_review=review.model_dump(mode="json"))
+    row.lines = [QuotationLine(item_id=items[p.sku].id, sku=p.sku, qty=p.qty, unit_price=p.unit_price,
+                               discount_pct=p.discount_pct, net=p.net) for p in priced.lines]
+    session.add(row)
+    if opp.stage == "qualification":  # a quotation out means the opportunity is at the proposal stage
+        opp.stage, opp.probability = "proposal", crm.DEFAULT_PROBABILITY["proposal"]
+        opp.expected_value = crm.expected_value(opp.amount, opp.probability)
+    session.flush()
+    return row
+
+
+def set_quotation_status(session: Session, number: str, status: str, reason: str = "") -> None:
+    row = quotation(session, number)
+    row.status = status
+    if reason:
+        row.reason = reason
+    if status in ("sent", "rejected", "accepted", "expired"):
+        row.decided_at = row.decided_at or utcnow()
+    session.flush()
+
+
+def record_acceptance(session: Session, number: str, requester: str) -> list[ChainStep]:
+    """The customer accepts the quotation. Decided under the opportunity's lock, so it cannot cross the
+    opportunity being lost or another of its quotations being accepted: `pending_credit_approval` with
+    finance's chain when the order would take the customer over their credit, `accepted` otherwise
+    (the order follows). A retry finds it answered and gets the chain again."""
+    q = quotation(session, number)
+    opp = session.execute(select(Opportunity).where(Opportunity.id == q.opportunity_id).with_for_update()
+                          ).scalar_one()
+    if q.status not in sales.ANSWERED:
+        if opp.stage in crm.CLOSED_STAGES:
+            raise Conflict(f"opportunity {opp.number} is {opp.stage}; quotation {number} can no longer be accepted")
+        other = session.execute(select(Quotation.number).where(
+            Quotation.opportunity_id == opp.id, Quotation.status.in_(sales.ANSWERED), Quotation.id != q.id)
+        ).scalars().first()
+        if other is not None:
+            raise Conflict(f"the customer already accepted quotation {other} of opportunity {opp.number}")
+        if q.status != "sent":
+            raise Conflict(f"quotation {number} is {q.status.replace('_', ' ')}; only a sent quotation can be "
+                           "accepted")
+    lock_customer(session, q.customer_id)
+    steps: list[ChainStep] = []
+    if credit_position(session, q.customer_id, q.total, excluding_quotation=q.number).over_limit:
+        steps = approvals.chain_for(session, "sales_credit", q.total, requester)
+    q.status = "pending_credit_approval" if steps else "accepted"
+    session.flush()
+    return steps
+
+
+def margin(session: Session, row: Quotation) -> sales.Margin:
+    """The margin at standard cost an approver sees beside the discount."""
+    items = stock.items_by_sku(session, [ln.sku for ln in row.lines])
+    return sales.margin_of(row.net_total, [(ln.sku, ln.qty) for ln in row.lines],
+                           {sku: item.standard_cost for sku, item in items.items()})
+
+
+def credit_position(session: Session, customer_id: int, order_value: Decimal, excluding: str | None = None,
+                    excluding_quotation: str | None = None) -> sales.CreditCheck:
+    """The customer's exposure with this order. Open receivables count once invoicing exists (issue 5);
+    until then they are zero and open orders carry the exposure, together with quotations the customer
+    has accepted whose order is not created yet (waiting for finance, or a moment from it). `excluding`
+    and `excluding_quotation`: the order or quotation being checked (its value is `order_value`)."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}")
+    open_orders = session.execute(
+        select(func.coalesce(func.sum(SalesOrder.total), 0))
+        .where(SalesOrder.customer_id == customer_id, SalesOrder.status.in_(sales.OPEN_ORDER_STATUSES),
+               SalesOrder.number != (excluding or ""))
+    ).scalar_one()
+    accepted = session.execute(
+        select(func.coalesce(func.sum(Quotation.total), 0))
+        .where(Quotation.customer_id == customer_id, Quotation.status.in_(sales.ANSWERED),
+               Quotation.sales_order_number.is_(None), Quotation.number != (excluding_quotation or ""))
+    ).scalar_one()
+    return sales.credit_check(customer.credit_limit, Decimal(0), Decimal(open_orders) + Decimal(accepted),
+                              order_value)
+
+
+def lock_customer(session: Session, customer_id: int) -> None:
+    """Credit decisions for one customer are taken one at a time (`FOR UPDATE` on PostgreSQL; SQLite
+    writers are serial already): two acceptances at once cannot both see the room only one of them fits."""
+    session.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update()).first()
+
+
+def create_order(session: Session, quotation_number: str, *, owner: str, process_id: str, key: str) -> SalesOrder:
+    """The sales order of an accepted quotation (lines at their net prices), once per key."""
+    existing = session.execute(select(SalesOrder).where(SalesOrder.idempotency_key == key)).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    q = quotation(session, quotation_number)
+    order = SalesOrder(number=common.next_number(session, "SO"), customer_id=q.customer_id, quotation_number=q.number,
+                       status="open", currency=q.currency, total=q.total, owner=owner, process_id=process_id,
+                       idempotency_key=key)
+    order.lines = [SalesOrderLine(item_id=ln.item_id, sku=ln.sku, qty=ln.qty, unit_price=(ln.net / ln.qty),
+                                  net=ln.net) for ln in q.lines]
+    session.add(order)
+    q.status, q.sales_order_number, q.decided_at = "accepted", order.number, q.decided_at or utcnow()
+    opp = session.get(Opportunity, q.opportunity_id)
+    if opp is not None and opp.stage not in crm.CLOSED_STAGES:
+        opp.stage, opp.probability, opp.closed_at = "won", 100, utcnow()
+        opp.expected_value = crm.expected_value(opp.amount, 100)
+    session.flush()
+    return order
+
+
+def quotation_view(session: Session, row: Quotation) -> dict[str, Any]:
+    opp = session.get(Opportunity, row.opportunity_id)
+    return {
+        "id": row.number, "quotation_id": row.number, "opportunity_id": opp.number if opp else None,
+        "customer_id": row.customer_id, "status": row.status, "currency": row.currency, "issued_on": row.issued_on,
+        "valid_until": row.valid_until, "subtotal": row.subtotal, "discount_total": row.discount_total,
+        "net_total": row.net_total, "tax_rate": row.tax_rate, "tax": row.tax, "total": row.total,
+        "max_discount_pct": row.max_discount_pct, "sales_order_id": row.sales_order_number,
+        "reason": row.reason or None,
+        "process_id": row.process_id, "created_by": row.created_by, "created_at": row.created_at,
+        "lines": [{"sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price, "discount_pct": ln.discount_pct,
+                   "net": ln.net} for ln in row.lines],
+    }
+
+
+def order(session: Session, number: str) -> SalesOrder:
+    return common.one(session, SalesOrder, SalesOrder.number == number, f"no sales order {number}")
+
+
+def reserve_order(session: Session, number: str, key: str) -> dict[str, Any]:
+    """Reserve each line's stock as far as it is available, once per key; says what is short."""
+
+    def effect() -> dict[str, Any]:
+        row = order(session, number)
+        short = {}
+        for ln in sorted(row.lines, key=lambda x: x.sku):  # one lock order for every order
+            ln.reserved_qty += stock.reserve(session, ln.sku, ln.qty - ln.reserved_qty)
+            if ln.reserved_qty < ln.qty:
+                short[ln.sku] = f"{(ln.qty - ln.reserved_qty).normalize():f}"
+        row.status = "in_fulfilment"
+        session.flush()
+        return {"short": short}
+
+    result: dict[str, Any] = common.once(session, key, effect)
+    return result
+
+
+def visible_opportunity(session: Session, number: str, viewer: access.Viewer) -> Opportunity:
+    """The opportunity `viewer` (username, roles) may open: its owner's, or any to one who may see them all;
+    NotFound otherwise, as for a number that does not exist."""
+    try:
+        opp = opportunity(session, number)
+    except NotFound:
+        opp = None
+    username, roles = viewer
+    if opp is None or not (opp.owner == username or permissions.may(roles, Action.OPPORTUNITY_SEE_ALL)):
+        raise NotFound(f"no opportunity {number}")
+    return opp
+
+
+def visible_quotation(session: Session, number: str, viewer: access.Viewer) -> Quotation:
+    """The quotation `viewer` may open: its author, or by access.may_see (the opportunity's owner, overseers,
+    those in its process); NotFound otherwise."""
+    try:
+        q = quotation(session, number)
+    except NotFound:
+        q = None
+    if q is None:
+        raise NotFound(f"no quotation {number}")
+    opp = session.get(Opportunity, q.opportunity_id)
+    owner = opp.owner if opp else q.created_by
+    username, roles = viewer
+    if username != q.created_by and not access.may_see(session, username, set(roles), "quotation", owner,
+                                                        q.process_id):
+        raise NotFound(f"no quotation {number}")
+    return q
+
+
+def visible_order(session: Session, number: str, viewer: access.Viewer) -> SalesOrder:
+    """The order `viewer` (username, roles) may open (sales_access.may_see_order); NotFound otherwise, the same
+    answer as for a number that does not exist. The JSON routes and the pages both ask this."""
+    try:
+        row = order(session, number)
+    except NotFound:
+        row = None
+    if row is None or not sales_access.may_see_order(*viewer, row.owner):
+        raise NotFound(f"no sales order {number}")
+    return row
+
+
+def release_order(session: Session, number: str, status: str, key: str) -> None:
+    """Give the order's reservations back (it was cancelled), once per key."""
+
+    def effect() -> None:
+        row = order(session, number)
+        for ln in sorted(row.lines, key=lambda x: x.sku):
+            if ln.reserved_qty:
+                stock.release(session, ln.sku, ln.reserved_qty)
+                ln.reserved_qty = Decimal(0)
+        row.status = status
+        session.flush()
+
+    common.once(session, key, effect)
+
+
+def order_view(session: Session, row: SalesOrder, supply: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The order as its page shows it, with `supply` (production.for_sales_order: what the order's page shows
+    of its production and purchase orders) where given; production.sales_order_view composes the two."""
+    return {
+        "id": row.number, "sales_order_id": row.number, "customer_id": row.customer_id,
+        "quotation_id": row.quotation_number, "status": row.status, "currency": row.currency, "total": row.total,
+        "owner": row.owner, "process_id": row.process_id, "requested_date": row.requested_date,
+        "created_at": row.created_at,
+        "lines": [{"sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price, "net": ln.net,
+                   "reserved_qty": ln.reserved_qty} for ln in row.lines],
+        **(supply or {}),
+        # Revenue net of tax; cost and margin once delivered (the goods at their value in stock).
+        "revenue": row.revenue if row.revenue is not None else sum((ln.net for ln in row.lines), Decimal(0)),
+        "cost": None if row.cost_total is None else {
+            "material": row.cost_material, "labour": row.cost_labour, "overhead": row.cost_overhead,
+            "total": row.cost_total},
+        "margin": row.margin, "delivered_at": row.delivered_at, "notice": row.notice or None,
+    }
+
+
+def record_direct_order(session: Session, ref: sales.OrderRef, process_id: str) -> SalesOrder:
+    """A sales order entered directly (no quotation), `pending_credit` until its process checked the
+    credit; once per number."""
+    existing = session.execute(select(SalesOrder).where(SalesOrder.number == ref.number)).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    customer = session.get(Customer, ref.customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {ref.customer_id}")
+    items = stock.items_by_sku(session, [ln.sku for ln in ref.lines])
+    row = SalesOrder(number=ref.number, customer_id=customer.id, status="pending_credit", currency=customer.currency,
+                     requested_date=ref.requested_date, total=sales.order_total(ref.lines), owner=ref.owner,
+                     process_id=process_id, idempotency_key=f"{process_id}:order")
+    row.lines = [SalesOrderLine(item_id=items[ln.sku].id, sku=ln.sku, qty=ln.qty, unit_price=ln.unit_price,
+                                net=money(ln.qty * ln.unit_price)) for ln in ref.lines]
+    session.add(row)
+    session.flush()
+    return row
+
+
+def customer_summary(session: Session, customer: Customer, recent: int = 50,
+                     viewer: access.Viewer | None = None) -> dict[str, Any]:
+    """What the customer detail adds: contacts, the most recent orders, the credit position, the lifetime
+    value booked (orders not cancelled), and revenue and margin of what was delivered (margin None before
+    the first delivery, not a made-up zero). `viewer` (username, roles): the orders, and the sums over them,
+    are those the viewer may open (sales_access.orders_visible_to, the rule of GET /api/sales-orders/{id});
+    None: every order."""
+    visible = sales_access.orders_visible_to(*viewer) if viewer is not None else None
+    mine = [] if visible is None else [visible]
+    orders = session.execute(select(SalesOrder).where(SalesOrder.customer_id == customer.id, *mine)
+                             .order_by(SalesOrder.id.desc()).limit(recent)).scalars().all()
+    booked = session.execute(select(func.coalesce(func.sum(SalesOrder.total), 0)).where(
+        SalesOrder.customer_id == customer.id, SalesOrder.status != "cancelled", *mine)).scalar_one()
+    contacts = session.execute(select(Contact).where(Contact.customer_id == customer.id)
+                               .order_by(Contact.id)).scalars().all()
+    delivered, margin_ = customer_margin(session, customer.id, visible)
+    return {
+        "contacts": [{"name": c.name, "email": c.email, "phone": c.phone or None} for c in contacts],
+        "orders": [{"sales_order_id": o.number, "status": o.status, "total": o.total, "currency": o.currency,
+                    "margin": o.margin, "created_at": o.created_at} for o in orders],
+        # The customer's whole exposure against their limit: what a salesperson needs to know before an order.
+        "credit": credit_position(session, customer.id, Decimal(0)).model_dump(exclude={"order_value"}),
+        "lifetime_revenue": money(Decimal(booked)), "delivered_revenue": delivered,
+        "lifetime_margin": margin_,
+    }
+
+
+def customer_margin(session: Session, customer_id: int, visible: ColumnElement[bool] | None = None
+                    ) -> tuple[Decimal, Decimal | None]:
+    """(revenue, margin) of the customer's delivered orders (those `visible` lets through, if given); margin
+    None before the first delivery."""
+    revenue, margin, n = session.execute(
+        select(func.coalesce(func.sum(SalesOrder.revenue), 0), func.coalesce(func.sum(SalesOrder.margin), 0),
+               func.count(SalesOrder.id))
+        .where(SalesOrder.customer_id == customer_id, SalesOrder.status == "completed",
+               *([] if visible is None else [visible]))).one()
+    return Decimal(revenue or 0), (Decimal(margin or 0) if n else None)
+
+
+def lose_opportunity(session: Session, number: str, reason: str) -> list[str]:
+    """An opportunity lost, with the reason (crm's record, closed here because its quotations are sales'); its quotations still awaiting approval or the customer are rejected with
+    it. Refused once the customer has accepted one of them. Returns the quotations it rejected."""
+    opp = crm_svc.locked_opportunity(session, number)
+    quotations = list(session.execute(select(Quotation).where(Quotation.opportunity_id == opp.id)
+                                      .order_by(Quotation.id)).scalars())
+    if opp.stage == "lost" and opp.lost_reason == reason:
+        return [q.number for q in quotations if q.reason == f"opportunity lost: {reason}"]  # retried
+    if opp.stage in crm.CLOSED_STAGES:
+        raise Conflict(f"opportunity {number} is already {opp.stage}")
+    accepted = [q.number for q in quotations if q.status in sales.ANSWERED]
+    if accepted:
+        raise Conflict(f"the customer accepted quotation {accepted[0]} of opportunity {number}; "
+                       "it cannot be lost now")
+    opp.stage, opp.probability, opp.expected_value = "lost", 0, crm.expected_value(opp.amount, 0)
+    opp.lost_reason, opp.closed_at = reason, utcnow()
+    withdrawn = []
+    for q in quotations:
+        if q.status in ("pending_approval", "sent"):
+            q.status, q.reason, q.decided_at = "rejected", f"opportunity lost: {reason}", q.decided_at or utcnow()
+            withdrawn.append(q.number)
+    session.flush()
+    return withdrawn
+
+
+def tasks_of_customer(customer: str) -> Any:
+    """The tasks on the documents (quotations, sales orders) of customers whose name contains `customer`:
+    a task carries no customer of its own, its document does."""
+    named = select(Customer.id).where(func.lower(Customer.name).contains(customer.lower()))
+    return or_(
+        and_(Task.process_type == "quotation",
+             Task.business_key.in_(select(Quotation.number).where(Quotation.customer_id.in_(named)))),
+        and_(Task.process_type == "sales_order",
+             Task.business_key.in_(select(SalesOrder.number).where(SalesOrder.customer_id.in_(named)))),
+    )

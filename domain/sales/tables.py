@@ -1,0 +1,110 @@
+"""The sales context's SQL tables."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from domain.core.db import Base
+from domain.core.types import Amount, UTCDateTime, utcnow
+
+
+class PricingPolicyRow(Base):
+    """The company's policy (item_group NULL, one row) or an item group's (one row per group; unique).
+    Percentages; NULL: no such limit (a group's NULL falls back to the company's, see domain/pricing.py)."""
+
+    __tablename__ = "pricing_policies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_group: Mapped[str | None] = mapped_column(String(60), unique=True, nullable=True)
+    max_below_list_pct: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    min_margin_pct: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    cfo_margin_pct: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Quotation(Base):
+    __tablename__ = "quotations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # pending_approval | sent | accepted | rejected | expired
+    status: Mapped[str] = mapped_column(String(30), default="pending_approval")
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    issued_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    subtotal: Mapped[Decimal] = mapped_column(Amount)
+    discount_total: Mapped[Decimal] = mapped_column(Amount)
+    net_total: Mapped[Decimal] = mapped_column(Amount)
+    tax_rate: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    tax: Mapped[Decimal] = mapped_column(Amount)
+    total: Mapped[Decimal] = mapped_column(Amount)
+    max_discount_pct: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    process_id: Mapped[str] = mapped_column(String(200), unique=True)
+    created_by: Mapped[str] = mapped_column(String(60))
+    sales_order_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    reason: Mapped[str] = mapped_column(String(500), default="")  # why it was rejected
+    # The price review when it was recorded (domain/pricing.Review as JSON): why it needs approval, the margin.
+    price_review: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    lines: Mapped[list[QuotationLine]] = relationship(lazy="selectin", cascade="all, delete-orphan",
+                                                      order_by="QuotationLine.id")
+
+
+class QuotationLine(Base):
+    __tablename__ = "quotation_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quotation_id: Mapped[int] = mapped_column(ForeignKey("quotations.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    sku: Mapped[str] = mapped_column(String(60))
+    qty: Mapped[Decimal] = mapped_column(Amount)
+    unit_price: Mapped[Decimal] = mapped_column(Amount)
+    discount_pct: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    net: Mapped[Decimal] = mapped_column(Amount)
+
+
+class SalesOrder(Base):
+    __tablename__ = "sales_orders"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    quotation_number: Mapped[str | None] = mapped_column(String(30), nullable=True, index=True)
+    # pending_credit | open | in_fulfilment | completed | cancelled
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    requested_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    total: Mapped[Decimal] = mapped_column(Amount)
+    owner: Mapped[str] = mapped_column(String(60))
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Written when the goods leave (delivery): revenue net of tax, cost of the goods at their value in stock.
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revenue: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    cost_material: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    cost_labour: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    cost_overhead: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    cost_total: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    margin: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    notice: Mapped[str] = mapped_column(String(500), default="", server_default="")  # production news for sales
+
+    lines: Mapped[list[SalesOrderLine]] = relationship(lazy="selectin", cascade="all, delete-orphan",
+                                                       order_by="SalesOrderLine.id")
+
+
+class SalesOrderLine(Base):
+    __tablename__ = "sales_order_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    sku: Mapped[str] = mapped_column(String(60))
+    qty: Mapped[Decimal] = mapped_column(Amount)
+    unit_price: Mapped[Decimal] = mapped_column(Amount)
+    net: Mapped[Decimal] = mapped_column(Amount)
+    reserved_qty: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
