@@ -9,7 +9,7 @@
   first submit of a token runs, every other submit of it (a double click, a second tab) gets the first one's
   answer: the redirect to what it created. A submit that was refused (an error page) frees its token.
 
-Both claim rows of `idempotency_keys` through domain.services.idempotency; the caller is the user of the verified
+Both claim rows of `idempotency_keys` through domain.core.idempotency; the caller is the user of the verified
 bearer token or session cookie. A request without a valid user passes through untouched (the app answers 401)."""
 
 from __future__ import annotations

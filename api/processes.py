@@ -44,7 +44,7 @@ def process_scope(q: Any, user: Principal) -> Any:
 
 def customer_names(part: str) -> Any:
     """The names of customers and leads' companies containing `part` (any case): the values a process's
-    customer takes (domain/services/processes.py start). Matching those few names and then the index on the
+    customer takes (domain/processes/services.py start). Matching those few names and then the index on the
     processes' customer stays fast with 100,000 processes, where a substring match reads every row."""
     return union(select(Customer.name).where(Customer.name.icontains(part, autoescape=True)),
                  select(Lead.company).where(Lead.company.icontains(part, autoescape=True)))

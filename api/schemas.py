@@ -52,7 +52,7 @@ class ReassignIn(Body):
 
 class ItemIn(Body, ItemFields):
     default_supplier_id: PlainInt | None = Field(default=None, gt=0, le=MAX_ID)
-    # What quotations are reviewed against (domain/pricing.py): None, no list price; "", no item group.
+    # What quotations are reviewed against (domain/sales/pricing.py): None, no list price; "", no item group.
     list_price: PlainDecimal | None = Field(default=None, ge=0, le=MAX_AMOUNT, decimal_places=4)
     item_group: str = Field(default="", max_length=60, pattern=r"^$|" + GROUP_PATTERN)
 

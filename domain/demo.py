@@ -70,7 +70,7 @@ ITEMS: list[tuple[str, str, str, str, int, str, str, str, str | None, str]] = [
     ("FAN-HOUSING", "Fan housing", "manufactured", "45.00", 2, "0", "1", "0", None, "2"),
     ("FAN-200", "Industrial fan 200 W", "manufactured", "320.00", 3, "0", "1", "0", None, "5"),
 ]
-# What quotations are reviewed against (domain/pricing.py): item group and list price of what is sold.
+# What quotations are reviewed against (domain/sales/pricing.py): item group and list price of what is sold.
 PRICE_LIST: dict[str, tuple[str, str | None]] = {
     "FAN-200": ("fans", "500.00"), "FAN-HOUSING": ("fans", "70.00"), "MOTOR-200W": ("spares", "260.00"),
     "BLADE-SET": ("spares", "30.00"), "BEARING-6204": ("spares", "5.00"), "BOLT-M8": ("spares", "0.50"),

@@ -1,5 +1,5 @@
 """Pricing policies (admin): how far under list a quotation line may go, and the margins below which the sales
-manager and then the cfo approve a quotation (domain/pricing.py)."""
+manager and then the cfo approve a quotation (domain/sales/pricing.py)."""
 
 from __future__ import annotations
 

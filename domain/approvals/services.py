@@ -204,7 +204,7 @@ DEFAULT_DIRECTION = {"due": "asc", "priority": "desc", "created": "desc"}
 
 def _unclaimed() -> Any:
     """Nobody's yet: neither claimed nor named to anyone. Written as the partial `ix_tasks_unclaimed_*` indexes
-    are (domain/schema/approvals.py), so that the planners use them: a role's unclaimed tasks are one range of
+    are (domain/<context>/tables.py), so that the planners use them: a role's unclaimed tasks are one range of
     each, in its order."""
     return and_(Task.assignee.is_(None), Task.candidate_user.is_(None))
 

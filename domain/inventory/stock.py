@@ -91,7 +91,7 @@ def levels(session: Session, sku: str) -> dict[str, Any]:
 
 def reserve(session: Session, sku: str, qty: Decimal) -> Decimal:
     """Reserve up to `qty` of what is available (on hand - reserved); returns what was reserved.
-    The caller makes it idempotent (it runs under a key in domain.services.common.once)."""
+    The caller makes it idempotent (it runs under a key in domain.core.records.once)."""
     item = item_by_sku(session, sku)
     bal = locked_balance(session, item.id)
     take = max(Decimal(0), min(qty, bal.on_hand - bal.reserved))

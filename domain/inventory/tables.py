@@ -20,7 +20,7 @@ class Item(Base):
     kind: Mapped[str] = mapped_column(String(20))  # purchased | manufactured
     uom: Mapped[str] = mapped_column(String(20), default="ea")
     standard_cost: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
-    # What a quotation line is measured against (pricing policies, domain/pricing.py); NULL: no list price.
+    # What a quotation line is measured against (pricing policies, domain/sales/pricing.py); NULL: no list price.
     list_price: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
     item_group: Mapped[str] = mapped_column(String(60), default="", server_default="")  # "": none
     lead_time_days: Mapped[int] = mapped_column(default=0)

@@ -1,6 +1,6 @@
 """Units of measure (issue 15): a unit says whether it is whole (counted: ea, box) or not (measured: kg, m);
-a quantity of a whole unit is an integer. Pure: the table is domain.schema.uoms, its service
-domain.services.uoms."""
+a quantity of a whole unit is an integer. Pure: the table is domain.tables, its service
+domain.inventory.uoms."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from domain import tables as schema  # noqa: F401  (registers the tables)
+import domain.tables  # noqa: F401  (registers the tables)
 from domain.core.db import Base, make_engine
 
 config = context.config

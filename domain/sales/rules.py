@@ -179,7 +179,7 @@ class QuotationRecorded(BaseModel):
     currency: str = "USD"
     max_discount_pct: Decimal = Decimal(0)
     discount_steps: list[ChainStep] = []  # the chain when a discount needs approval
-    # Its price review (domain/pricing.py): why it needs approval and the margin at standard cost. Histories
+    # Its price review (domain/sales/pricing.py): why it needs approval and the margin at standard cost. Histories
     # recorded before the review have none of these (the defaults): the title stays the discount's.
     review_reasons: list[str] = []
     margin: Decimal | None = None

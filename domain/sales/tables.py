@@ -15,7 +15,7 @@ from domain.core.types import Amount, UTCDateTime, utcnow
 
 class PricingPolicyRow(Base):
     """The company's policy (item_group NULL, one row) or an item group's (one row per group; unique).
-    Percentages; NULL: no such limit (a group's NULL falls back to the company's, see domain/pricing.py)."""
+    Percentages; NULL: no such limit (a group's NULL falls back to the company's, see domain/sales/pricing.py)."""
 
     __tablename__ = "pricing_policies"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,4 +1,4 @@
-"""The numbers an approver sees beside a task (domain/services/approval_context.py), on the demo company."""
+"""The numbers an approver sees beside a task (domain/sales/approval_context.py), on the demo company."""
 
 from __future__ import annotations
 

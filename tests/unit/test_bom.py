@@ -1,4 +1,4 @@
-"""BOM rules (domain/planning/bom.py): scrap, cycles named by their path, low-level codes."""
+"""BOM rules (domain/manufacturing/bom.py): scrap, cycles named by their path, low-level codes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""BOMs and work centres in the database (domain/services/boms.py), on SQLite or PostgreSQL: saved
+"""BOMs and work centres in the database (domain/manufacturing/boms.py), on SQLite or PostgreSQL: saved
 whole against every stored BOM, refused with the path and nothing stored, replaced, loaded whole."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Leads in SQL: scoring from the rules table, activities, round robin, qualification (domain/services/crm.py)."""
+"""Leads in SQL: scoring from the rules table, activities, round robin, qualification (domain/crm/services.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The dashboard's chart helper (api/charts.py), its figures (domain/services/dashboard.py) on a real database
+"""The dashboard's chart helper (api/charts.py), its figures (domain/dashboard.py) on a real database
 (SQLite, or PostgreSQL by DATABASE_URL), and the incidents drawn from Temporal's pending activities."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Items and BOMs as CSV (domain/services/imports.py): every row checked first, all stored or none,
+"""Items and BOMs as CSV (domain/parties/imports.py): every row checked first, all stored or none,
 a refusal names the line; what is exported imports back to the same."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The business map (domain/monitor.py): each type's steps, where a process stands on them, what is done,
+"""The business map (domain/processes/monitor.py): each type's steps, where a process stands on them, what is done,
 skipped, failed or still to do, steps the map does not know, and the waiting reason in words."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Names that look the same are the same name (domain/names.py), and what a name may not hold."""
+"""Names that look the same are the same name (domain/core/names.py), and what a name may not hold."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The pipeline reads (domain/services/pipeline.py) on the demo company: an opportunity with its
+"""The pipeline reads (domain/sales/pipeline.py) on the demo company: an opportunity with its
 quotations, the opportunities by stage with their totals, the open leads."""
 
 from __future__ import annotations

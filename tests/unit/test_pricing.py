@@ -1,6 +1,6 @@
-"""The price review of a quotation (domain/pricing.py): approval follows what the company gives away, not
+"""The price review of a quotation (domain/sales/pricing.py): approval follows what the company gives away, not
 only the discount field; and the pricing policies in SQL with the chain they call for
-(domain/services/pricing.py)."""
+(domain/sales/pricing_policies.py)."""
 
 from __future__ import annotations
 

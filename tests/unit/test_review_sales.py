@@ -35,7 +35,7 @@ def _quote(db: Database, opp: str, number: str, qty: str) -> None:
 
 
 def test_an_accepted_quotation_counts_against_credit_before_its_order_exists(db: Database) -> None:
-    """Was a defect, now fixed (domain/services/sales.py:338 with credit_position, 352-365): the credit check at acceptance
+    """Was a defect, now fixed (domain/sales/services.py:338 with credit_position, 352-365): the credit check at acceptance
     counts open *orders* only. A quotation accepted a moment ago has no order yet (create_sales_order is
     the next activity), and one pending credit approval has none for days, so a second acceptance for the
     same customer does not see it; nor is the customer row locked, so two acceptances on different
@@ -53,7 +53,7 @@ def test_an_accepted_quotation_counts_against_credit_before_its_order_exists(db:
 
 
 def test_a_customer_name_differing_only_in_case_does_not_break_leads(db: Database) -> None:
-    """Was a defect, now fixed (domain/services/crm.py:66-68 vs domain/services/master.py:38-44): POST /api/customers refuses
+    """Was a defect, now fixed (domain/crm/services.py:66-68 vs domain/parties/master.py:38-44): POST /api/customers refuses
     only an exact duplicate name, but leads look customers up case-insensitively with scalar_one_or_none.
     Once "initech" exists beside "Initech", scoring any lead of Initech raises MultipleResultsFound, which is
     not a DomainError: record_lead / log_lead_activity / settle_lead retry forever (RETRY has no attempt

@@ -1,4 +1,4 @@
-"""Quotation pricing, discount approval, margin, validity and the credit check (domain/sales.py)."""
+"""Quotation pricing, discount approval, margin, validity and the credit check (domain/sales/rules.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Quotations and sales orders in SQL (domain/services/sales.py), on the demo company."""
+"""Quotations and sales orders in SQL (domain/sales/services.py), on the demo company."""
 
 from __future__ import annotations
 

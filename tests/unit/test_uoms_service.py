@@ -1,4 +1,4 @@
-"""Units of measure in the database (domain/services/uoms.py): the defaults answer without the demo and are
+"""Units of measure in the database (domain/inventory/uoms.py): the defaults answer without the demo and are
 seeded by it; an item's unit must exist; a whole unit's quantities are integers in stock adjustments too."""
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import domain.schema.types
+import domain.core.types
 
 
 revision: str = '0001'
@@ -37,7 +37,7 @@ def upgrade() -> None:
     sa.Column('decision', sa.String(length=20), nullable=False),
     sa.Column('comment', sa.String(length=2000), nullable=False),
     sa.Column('idempotency_key', sa.String(length=200), nullable=False),
-    sa.Column('decided_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('idempotency_key')
     )
@@ -48,7 +48,7 @@ def upgrade() -> None:
     op.create_table('approval_policy_tiers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('process_kind', sa.String(length=40), nullable=False),
-    sa.Column('above_amount', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('above_amount', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.Column('steps', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('process_kind', 'above_amount')
@@ -59,9 +59,9 @@ def upgrade() -> None:
     op.create_table('customers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('credit_limit', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('credit_limit', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('created_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
@@ -70,12 +70,12 @@ def upgrade() -> None:
     sa.Column('number', sa.String(length=30), nullable=False),
     sa.Column('requester', sa.String(length=60), nullable=False),
     sa.Column('status', sa.String(length=30), nullable=False),
-    sa.Column('total', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('total', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('process_id', sa.String(length=200), nullable=False),
-    sa.Column('created_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('decided_at', domain.schema.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('paid_at', domain.schema.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', domain.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('paid_at', domain.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('number'),
     sa.UniqueConstraint('process_id')
@@ -86,7 +86,7 @@ def upgrade() -> None:
     op.create_table('idempotency_records',
     sa.Column('key', sa.String(length=250), nullable=False),
     sa.Column('result', sa.JSON(), nullable=True),
-    sa.Column('created_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('key')
     )
     op.create_table('journal_entries',
@@ -95,7 +95,7 @@ def upgrade() -> None:
     sa.Column('voucher_type', sa.String(length=40), nullable=False),
     sa.Column('voucher_no', sa.String(length=60), nullable=False),
     sa.Column('idempotency_key', sa.String(length=200), nullable=False),
-    sa.Column('posted_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('posted_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('idempotency_key')
     )
@@ -109,8 +109,8 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('detail', sa.String(length=300), nullable=False),
-    sa.Column('started_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', domain.schema.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', domain.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('process_id', 'name')
     )
@@ -123,11 +123,11 @@ def upgrade() -> None:
     sa.Column('business_key', sa.String(length=60), nullable=False),
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('owner', sa.String(length=60), nullable=False),
-    sa.Column('amount', domain.schema.types.Amount(precision=18, scale=4), nullable=True),
+    sa.Column('amount', domain.core.types.Amount(precision=18, scale=4), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('stage', sa.String(length=60), nullable=False),
-    sa.Column('started_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('closed_at', domain.schema.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', domain.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('process_id')
     )
     with op.batch_alter_table('processes', schema=None) as batch_op:
@@ -151,7 +151,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('created_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
@@ -162,7 +162,7 @@ def upgrade() -> None:
     sa.Column('actor', sa.String(length=60), nullable=False),
     sa.Column('detail', sa.String(length=500), nullable=False),
     sa.Column('idempotency_key', sa.String(length=200), nullable=False),
-    sa.Column('at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('idempotency_key')
     )
@@ -177,7 +177,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=40), nullable=False),
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('business_key', sa.String(length=60), nullable=False),
-    sa.Column('amount', domain.schema.types.Amount(precision=18, scale=4), nullable=True),
+    sa.Column('amount', domain.core.types.Amount(precision=18, scale=4), nullable=True),
     sa.Column('requester', sa.String(length=60), nullable=False),
     sa.Column('step', sa.Integer(), nullable=False),
     sa.Column('step_label', sa.String(length=120), nullable=False),
@@ -189,10 +189,10 @@ def upgrade() -> None:
     sa.Column('decision', sa.String(length=20), nullable=True),
     sa.Column('decided_by', sa.String(length=60), nullable=True),
     sa.Column('comment', sa.String(length=2000), nullable=False),
-    sa.Column('reminded_at', domain.schema.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('due_at', domain.schema.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('closed_at', domain.schema.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reminded_at', domain.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', domain.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', domain.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
@@ -212,7 +212,7 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=300), nullable=False),
     sa.Column('manager_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['manager_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
@@ -221,7 +221,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('claim_id', sa.Integer(), nullable=False),
     sa.Column('category', sa.String(length=40), nullable=False),
-    sa.Column('amount', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('amount', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('date', sa.Date(), nullable=False),
     sa.Column('description', sa.String(length=500), nullable=False),
@@ -237,12 +237,12 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('uom', sa.String(length=20), nullable=False),
-    sa.Column('standard_cost', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('standard_cost', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.Column('lead_time_days', sa.Integer(), nullable=False),
-    sa.Column('safety_stock', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('min_order_qty', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('safety_stock', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('min_order_qty', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.Column('default_supplier_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['default_supplier_id'], ['suppliers.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('sku')
@@ -251,8 +251,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('entry_id', sa.Integer(), nullable=False),
     sa.Column('account_code', sa.String(length=20), nullable=False),
-    sa.Column('debit', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('credit', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('debit', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('credit', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.ForeignKeyConstraint(['account_code'], ['accounts.code'], ),
     sa.ForeignKeyConstraint(['entry_id'], ['journal_entries.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -269,10 +269,10 @@ def upgrade() -> None:
     sa.Column('process_id', sa.String(length=200), nullable=False),
     sa.Column('buyer', sa.String(length=60), nullable=False),
     sa.Column('status', sa.String(length=30), nullable=False),
-    sa.Column('total', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('total', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.Column('expected_date', sa.Date(), nullable=False),
     sa.Column('idempotency_key', sa.String(length=200), nullable=False),
-    sa.Column('created_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['supplier_id'], ['suppliers.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('idempotency_key'),
@@ -299,7 +299,7 @@ def upgrade() -> None:
     sa.Column('po_id', sa.Integer(), nullable=False),
     sa.Column('received_by', sa.String(length=60), nullable=False),
     sa.Column('idempotency_key', sa.String(length=200), nullable=False),
-    sa.Column('received_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['po_id'], ['purchase_orders.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('idempotency_key'),
@@ -313,9 +313,9 @@ def upgrade() -> None:
     sa.Column('po_id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
     sa.Column('sku', sa.String(length=60), nullable=False),
-    sa.Column('qty', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('received_qty', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('unit_price', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('qty', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('received_qty', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('unit_price', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], ),
     sa.ForeignKeyConstraint(['po_id'], ['purchase_orders.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -329,11 +329,11 @@ def upgrade() -> None:
     sa.Column('requester', sa.String(length=60), nullable=False),
     sa.Column('status', sa.String(length=30), nullable=False),
     sa.Column('justification', sa.String(length=2000), nullable=False),
-    sa.Column('total', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('total', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.Column('supplier_id', sa.Integer(), nullable=False),
     sa.Column('process_id', sa.String(length=200), nullable=False),
     sa.Column('purchase_order_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['purchase_order_id'], ['purchase_orders.id'], ),
     sa.ForeignKeyConstraint(['supplier_id'], ['suppliers.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -345,10 +345,10 @@ def upgrade() -> None:
 
     op.create_table('stock_balances',
     sa.Column('item_id', sa.Integer(), nullable=False),
-    sa.Column('on_hand', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('reserved', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('on_order', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('stock_value', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('on_hand', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('reserved', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('on_order', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('stock_value', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.CheckConstraint('on_hand >= 0', name='on_hand_never_negative'),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], ),
     sa.PrimaryKeyConstraint('item_id')
@@ -356,16 +356,16 @@ def upgrade() -> None:
     op.create_table('stock_ledger',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
-    sa.Column('qty', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('unit_cost', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('value_change', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('on_hand_after', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('qty', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('unit_cost', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('value_change', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('on_hand_after', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.Column('voucher_type', sa.String(length=40), nullable=False),
     sa.Column('voucher_no', sa.String(length=60), nullable=False),
     sa.Column('reason', sa.String(length=300), nullable=False),
     sa.Column('created_by', sa.String(length=60), nullable=False),
     sa.Column('idempotency_key', sa.String(length=200), nullable=False),
-    sa.Column('created_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('idempotency_key')
@@ -377,7 +377,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('receipt_id', sa.Integer(), nullable=False),
     sa.Column('sku', sa.String(length=60), nullable=False),
-    sa.Column('qty', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('qty', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.ForeignKeyConstraint(['receipt_id'], ['goods_receipts.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -389,8 +389,8 @@ def upgrade() -> None:
     sa.Column('requisition_id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
     sa.Column('sku', sa.String(length=60), nullable=False),
-    sa.Column('qty', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('est_unit_price', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('qty', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('est_unit_price', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], ),
     sa.ForeignKeyConstraint(['requisition_id'], ['purchase_requisitions.id'], ),
     sa.PrimaryKeyConstraint('id')

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import domain.schema.types
+import domain.core.types
 
 revision: str = '0005'
 down_revision: str | None = '0004'
@@ -27,7 +27,7 @@ def upgrade() -> None:
     sa.Column('planned_count', sa.Integer(), nullable=False),
     sa.Column('exception_count', sa.Integer(), nullable=False),
     sa.Column('result', sa.JSON(), nullable=False),
-    sa.Column('created_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('number')
     )
@@ -36,9 +36,9 @@ def upgrade() -> None:
     sa.Column('number', sa.String(length=30), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
     sa.Column('sku', sa.String(length=60), nullable=False),
-    sa.Column('qty', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('completed_qty', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('scrap_qty', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('qty', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('completed_qty', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('scrap_qty', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.Column('issue_method', sa.String(length=20), nullable=False),
     sa.Column('status', sa.String(length=30), nullable=False),
     sa.Column('wait_reason', sa.String(length=500), nullable=False),
@@ -46,22 +46,22 @@ def upgrade() -> None:
     sa.Column('pegged_to', sa.String(length=500), nullable=False),
     sa.Column('release_date', sa.Date(), nullable=False),
     sa.Column('due_date', sa.Date(), nullable=False),
-    sa.Column('std_labour_hours', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('labour_rate', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('overhead_rate', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('labour_hours', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('material_cost', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('labour_cost', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('overhead_cost', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('wip_value', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('received_value', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('std_labour_hours', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('labour_rate', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('overhead_rate', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('labour_hours', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('material_cost', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('labour_cost', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('overhead_cost', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('wip_value', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('received_value', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.Column('planner', sa.String(length=60), nullable=False),
     sa.Column('notice', sa.String(length=500), nullable=False),
     sa.Column('process_id', sa.String(length=200), nullable=False),
     sa.Column('idempotency_key', sa.String(length=200), nullable=False),
-    sa.Column('created_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('released_at', domain.schema.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('completed_at', domain.schema.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('released_at', domain.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', domain.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('completed_qty <= qty', name='completed_within_qty'),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -79,12 +79,12 @@ def upgrade() -> None:
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
     sa.Column('sku', sa.String(length=60), nullable=False),
-    sa.Column('per_unit', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('scrap_pct', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('required_qty', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('issued_qty', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('issued_value', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
-    sa.Column('standard_cost', domain.schema.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('per_unit', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('scrap_pct', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('required_qty', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('issued_qty', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('issued_value', domain.core.types.Amount(precision=18, scale=4), nullable=False),
+    sa.Column('standard_cost', domain.core.types.Amount(precision=18, scale=4), nullable=False),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], ),
     sa.ForeignKeyConstraint(['order_id'], ['production_orders.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -98,13 +98,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_purchase_requisitions_sales_order_number'), ['sales_order_number'], unique=False)
 
     with op.batch_alter_table('sales_orders', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('delivered_at', domain.schema.types.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('revenue', domain.schema.types.Amount(precision=18, scale=4), nullable=True))
-        batch_op.add_column(sa.Column('cost_material', domain.schema.types.Amount(precision=18, scale=4), nullable=True))
-        batch_op.add_column(sa.Column('cost_labour', domain.schema.types.Amount(precision=18, scale=4), nullable=True))
-        batch_op.add_column(sa.Column('cost_overhead', domain.schema.types.Amount(precision=18, scale=4), nullable=True))
-        batch_op.add_column(sa.Column('cost_total', domain.schema.types.Amount(precision=18, scale=4), nullable=True))
-        batch_op.add_column(sa.Column('margin', domain.schema.types.Amount(precision=18, scale=4), nullable=True))
+        batch_op.add_column(sa.Column('delivered_at', domain.core.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('revenue', domain.core.types.Amount(precision=18, scale=4), nullable=True))
+        batch_op.add_column(sa.Column('cost_material', domain.core.types.Amount(precision=18, scale=4), nullable=True))
+        batch_op.add_column(sa.Column('cost_labour', domain.core.types.Amount(precision=18, scale=4), nullable=True))
+        batch_op.add_column(sa.Column('cost_overhead', domain.core.types.Amount(precision=18, scale=4), nullable=True))
+        batch_op.add_column(sa.Column('cost_total', domain.core.types.Amount(precision=18, scale=4), nullable=True))
+        batch_op.add_column(sa.Column('margin', domain.core.types.Amount(precision=18, scale=4), nullable=True))
         batch_op.add_column(sa.Column('notice', sa.String(length=500), server_default='', nullable=False))
 
 def downgrade() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import domain.schema.types
+import domain.core.types
 
 revision: str = '0007'
 down_revision: str | None = '0006'
@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column('starts_on', sa.Date(), nullable=False),
         sa.Column('ends_on', sa.Date(), nullable=False),
         sa.Column('note', sa.String(length=300), nullable=False),
-        sa.Column('created_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('created_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_out_of_office_user_dates', 'out_of_office', ['username', 'starts_on', 'ends_on'])
@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column('page', sa.String(length=20), nullable=False),
         sa.Column('name', sa.String(length=80), nullable=False),
         sa.Column('query', sa.String(length=1000), nullable=False),
-        sa.Column('created_at', domain.schema.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('created_at', domain.core.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('username', 'page', 'name'),
     )

@@ -11,15 +11,15 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import domain.schema.types
+import domain.core.types
 
 revision: str = '0009'
 down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-UTC = domain.schema.types.UTCDateTime(timezone=True)
-AMOUNT = domain.schema.types.Amount(precision=18, scale=4)
+UTC = domain.core.types.UTCDateTime(timezone=True)
+AMOUNT = domain.core.types.Amount(precision=18, scale=4)
 
 
 def _keyed(table: str, scope: str | None, columns: str) -> None:
