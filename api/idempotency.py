@@ -135,7 +135,7 @@ async def once(state: Any, scope: keys.Scope, fingerprint_: str | None,
     platform = state.platform
     await _prune(state)
     deadline = time.monotonic() + WAIT_SECONDS
-    outcome = await platform.write(keys.claim, scope, fingerprint_)
+    outcome: keys.Outcome = await platform.write(keys.claim, scope, fingerprint_)
     while outcome.kind == "pending":
         if time.monotonic() > deadline:
             return keys.Outcome("busy")

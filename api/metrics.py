@@ -51,7 +51,7 @@ def route_template(scope: Any, root_path: str = "") -> str:
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
     if path:
         return str(path)
-    mounted = scope.get("root_path", "")
+    mounted = str(scope.get("root_path", ""))
     if mounted != root_path and mounted.startswith(root_path):  # a Mount extends root_path
         return mounted[len(root_path):] + "/{path}"
     return UNMATCHED

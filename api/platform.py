@@ -17,6 +17,7 @@ from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from domain import permissions
 from domain.approvals import rules as approval_rules
@@ -31,9 +32,11 @@ from domain.crm import rules as crm
 from domain.crm import services as crm_svc
 from domain.expenses import rules as expenses
 from domain.expenses import services as expenses_svc
+from domain.inventory import stock as stock_svc
 from domain.inventory import uoms as uoms_svc
 from domain.manufacturing import boms as boms_svc
 from domain.org import services as org
+from domain.org.people import Actor
 from domain.parties.tables import Customer
 from domain.planning import services as planning_svc
 from domain.production import rules as production
@@ -53,6 +56,7 @@ from workflows.purchase import Purchase
 from workflows.quotation import Quotation
 
 T = TypeVar("T")
+R = TypeVar("R")  # what an Update returns
 
 
 UPDATE_TIMEOUT = 30.0  # seconds: a process that does not answer by then has no worker running
@@ -104,14 +108,15 @@ class Platform:
                 return fn(s, *args)
         return await to_thread.run_sync(job)
 
-    async def update(self, handle: WorkflowHandle[Any, Any], update: Any, *args: Any,
-                     recheck: Callable[[], Awaitable[object]] | None = None) -> Any:
+    async def update(self, handle: WorkflowHandle[Any, Any], update: UpdateMethodMultiParam[..., R], *args: Any,
+                     recheck: Callable[[], Awaitable[object]] | None = None) -> R:
         """Send an Update; a refusal comes back as the DomainError it was. `recheck`, the caller's check of the
         document's state, runs again when the process has ended meanwhile, so the refusal names the state it
         ended in rather than only that it ended."""
         try:
             async with asyncio.timeout(UPDATE_TIMEOUT):
-                return await handle.execute_update(update, *args)
+                result: R = await handle.execute_update(update, args=list(args))
+                return result
         except (WorkflowUpdateFailedError, RPCError) as e:
             if recheck is not None and isinstance(e, RPCError) and e.status == RPCStatusCode.NOT_FOUND:
                 await recheck()  # the process ended between the caller's check and the Update: say how it ended
@@ -141,7 +146,7 @@ class Platform:
         status = await self.update(handle, ExpenseClaim.recorded_state)
         return {"claim_id": number, "process_id": handle.id, "status": status, "total": total}
 
-    async def cancel_expense_claim(self, actor: approval_rules.Actor, number: str) -> str:
+    async def cancel_expense_claim(self, actor: Actor, number: str) -> str:
         async def pending() -> None:  # its process may have ended: say the state
             claim = await self.read(expenses_svc.get, number)
             if claim.status not in ("submitted", "pending_approval"):
@@ -149,9 +154,9 @@ class Platform:
 
         await pending()
         handle = self.client.get_workflow_handle(expense_process_id(number, self.id_prefix))
-        return await self.update(handle, ExpenseClaim.cancel, actor, recheck=pending)  # type: ignore[no-any-return]
+        return await self.update(handle, ExpenseClaim.cancel, actor, recheck=pending)
 
-    async def pay_expense_claim(self, actor: approval_rules.Actor, number: str) -> str:
+    async def pay_expense_claim(self, actor: Actor, number: str) -> str:
         async def payable() -> None:
             claim = await self.read(expenses_svc.get, number)
             if claim.status == "paid":  # its process has ended: say when it was paid, not just "ended"
@@ -162,7 +167,7 @@ class Platform:
 
         await payable()
         handle = self.client.get_workflow_handle(expense_process_id(number, self.id_prefix))
-        return await self.update(handle, ExpenseClaim.pay, actor, recheck=payable)  # type: ignore[no-any-return]
+        return await self.update(handle, ExpenseClaim.pay, actor, recheck=payable)
 
     # --- purchasing -------------------------------------------------------------------------------
 
@@ -171,7 +176,7 @@ class Platform:
         total = purchasing.requisition_total(lines)
 
         def allocate(s: Any) -> tuple[str, int, int, list[approval_rules.ChainStep]]:
-            items = purchasing_svc.stock.items_by_sku(s, [ln.sku for ln in lines])
+            items = stock_svc.items_by_sku(s, [ln.sku for ln in lines])
             uoms_svc.check_lines(s, [(ln.sku, ln.qty) for ln in lines])
             supplier = purchasing_svc.supplier_for(s, [ln.sku for ln in lines], supplier_id)
             steps = approvals.chain_for(s, "purchase_requisition", total, requester)
@@ -190,15 +195,15 @@ class Platform:
         status = await self.update(handle, Purchase.recorded_state)
         return {"requisition_id": number, "process_id": handle.id, "status": status, "total": total}
 
-    async def receive_goods(self, actor: approval_rules.Actor, po_number: str,
+    async def receive_goods(self, actor: Actor, po_number: str,
                             lines: list[purchasing.ReceiptLineIn]) -> purchasing.OrderState:
         po = await self.read(purchasing_svc.order, po_number)
         await self.read(uoms_svc.check_lines, [(ln.sku, ln.qty) for ln in lines], "the quantity received")
         handle = self.client.get_workflow_handle(po.process_id)
-        return await self.update(handle, Purchase.receive,  # type: ignore[no-any-return]
+        return await self.update(handle, Purchase.receive,
                                  purchasing.ReceiveCommand(actor=actor, lines=lines))
 
-    async def cancel_requisition(self, actor: approval_rules.Actor, number: str) -> str:
+    async def cancel_requisition(self, actor: Actor, number: str) -> str:
         async def pending() -> None:  # its process may have ended: say the state
             req = await self.read(purchasing_svc.requisition, number)
             if req.status not in ("submitted", "pending_approval"):
@@ -207,7 +212,7 @@ class Platform:
 
         await pending()
         handle = self.client.get_workflow_handle(purchase_process_id(number, self.id_prefix))
-        return await self.update(handle, Purchase.cancel, actor, recheck=pending)  # type: ignore[no-any-return]
+        return await self.update(handle, Purchase.cancel, actor, recheck=pending)
 
     # --- leads ------------------------------------------------------------------------------------
 
@@ -235,10 +240,10 @@ class Platform:
         return self.client.get_workflow_handle(process_id)
 
     async def qualify_lead(self, cmd: crm.QualifyCommand, number: str) -> str | None:
-        return await self.update(await self._lead_handle(number), LeadToOrder.qualify, cmd)  # type: ignore[no-any-return]
+        return await self.update(await self._lead_handle(number), LeadToOrder.qualify, cmd)
 
     async def log_lead_activity(self, cmd: crm.ActivityCommand, number: str) -> int:
-        return await self.update(await self._lead_handle(number), LeadToOrder.log_activity, cmd)  # type: ignore[no-any-return]
+        return await self.update(await self._lead_handle(number), LeadToOrder.log_activity, cmd)
 
     # --- quotations -------------------------------------------------------------------------------
 
@@ -247,11 +252,11 @@ class Platform:
         """Numbered here, started by the opportunity's process (a child of it), recorded by the child."""
         priced = sales.price(lines, tax_rate)  # refuse bad lines before anything is numbered
 
-        def allocate(s: Any) -> tuple[str, str, approval_rules.Actor]:
+        def allocate(s: Any) -> tuple[str, str, Actor]:
             opp = sales_svc.opportunity(s, opportunity)
             if opp.stage in crm.CLOSED_STAGES:
                 raise Conflict(f"opportunity {opp.number} is {opp.stage}; no more quotations on it")
-            sales_svc.stock.items_by_sku(s, [ln.sku for ln in lines])
+            stock_svc.items_by_sku(s, [ln.sku for ln in lines])
             uoms_svc.check_lines(s, [(ln.sku, ln.qty) for ln in lines])
             # Refuse now a price nobody could approve (a discount, a line under cost, a margin under the policy).
             pricing_svc.chain(s, pricing_svc.review(s, lines), priced.total, creator)
@@ -272,13 +277,13 @@ class Platform:
             raise Conflict(f"opportunity {number} is already {opp.stage}")
         return self.client.get_workflow_handle(opp.process_id)
 
-    async def move_opportunity(self, actor: approval_rules.Actor, number: str, stage: str) -> str:
-        cmd = crm.StageCommand(actor=actor, stage=stage)  # type: ignore[arg-type]
-        return await self.update(await self._opportunity_handle(number), LeadToOrder.move_stage, cmd)  # type: ignore[no-any-return]
+    async def move_opportunity(self, actor: Actor, number: str, stage: str) -> str:
+        cmd = crm.StageCommand(actor=actor, stage=stage)
+        return await self.update(await self._opportunity_handle(number), LeadToOrder.move_stage, cmd)
 
-    async def lose_opportunity(self, actor: approval_rules.Actor, number: str, reason: str) -> list[str]:
+    async def lose_opportunity(self, actor: Actor, number: str, reason: str) -> list[str]:
         cmd = crm.LoseCommand(actor=actor, reason=reason)
-        return await self.update(await self._opportunity_handle(number), LeadToOrder.lose, cmd)  # type: ignore[no-any-return]
+        return await self.update(await self._opportunity_handle(number), LeadToOrder.lose, cmd)
 
     async def create_sales_order(self, owner: str, customer_id: int, lines: list[sales.OrderLineIn],
                                  requested_date: date | None) -> dict[str, Any]:
@@ -290,7 +295,7 @@ class Platform:
             customer = s.get(Customer, customer_id)
             if customer is None:
                 raise NotFound(f"no customer {customer_id}")
-            sales_svc.stock.items_by_sku(s, [ln.sku for ln in lines])
+            stock_svc.items_by_sku(s, [ln.sku for ln in lines])
             uoms_svc.check_lines(s, [(ln.sku, ln.qty) for ln in lines])
             boms_svc.check_makeable(s, [ln.sku for ln in lines])
             return common.next_number(s, "SO"), customer.name
@@ -307,7 +312,7 @@ class Platform:
         await self.update(handle, OrderFulfilment.recorded_state)
         return {"sales_order_id": number, "process_id": handle.id, "total": total}
 
-    async def answer_quotation(self, actor: approval_rules.Actor, number: str, accept: bool,
+    async def answer_quotation(self, actor: Actor, number: str, accept: bool,
                                reason: str = "") -> sales.Accepted:
         q = await self.read(sales_svc.quotation, number)
         if q.status in ("accepted", "rejected", "expired"):  # its process has ended: say why, not just "ended"
@@ -316,7 +321,7 @@ class Platform:
             sales.check_acceptable(number, q.status, q.valid_until, datetime.now(UTC).date())
         handle = self.client.get_workflow_handle(q.process_id)
         update = Quotation.accept if accept else Quotation.reject
-        return await self.update(handle, update,  # type: ignore[no-any-return]
+        return await self.update(handle, update,
                                  sales.AcceptCommand(actor=actor, reason="" if accept else reason))
 
     # --- production ---------------------------------------------------------------------------------
@@ -332,19 +337,19 @@ class Platform:
             return row.process_id
         return self.client.get_workflow_handle(await self.read(load))
 
-    async def report_progress(self, actor: approval_rules.Actor, number: str,
+    async def report_progress(self, actor: Actor, number: str,
                               progress: production.ProgressIn) -> production.ProductionState:
         handle = await self._production_handle(number, ("the completed quantity", progress.completed_qty),
                                                ("the scrap quantity", progress.scrap_qty))
-        return await self.update(handle,  # type: ignore[no-any-return]
+        return await self.update(handle,
                                  ProductionOrder.progress, ProgressCommand(actor=actor, progress=progress))
 
-    async def request_production_change(self, actor: approval_rules.Actor, number: str,
+    async def request_production_change(self, actor: Actor, number: str,
                                         change: production.ChangeIn) -> str:
         if change.due_date is not None:
             check_plan_date(change.due_date, datetime.now(UTC).date(), "the new due date")
         handle = await self._production_handle(number, ("the new quantity", change.qty))
-        return await self.update(handle,  # type: ignore[no-any-return]
+        return await self.update(handle,
                                  ProductionOrder.request_change, ChangeCommand(actor=actor, change=change))
 
     async def supply_arrived(self, sku: str) -> list[str]:
@@ -360,17 +365,17 @@ class Platform:
                     raise
         return told
 
-    async def deliver_sales_order(self, actor: approval_rules.Actor, number: str) -> str:
+    async def deliver_sales_order(self, actor: Actor, number: str) -> str:
         so = await self.read(sales_svc.order, number)
         if so.status in ("completed", "cancelled"):
             raise Conflict(f"sales order {number} is {so.status}; nothing more to deliver")
-        return await self.update(self.client.get_workflow_handle(so.process_id),  # type: ignore[no-any-return]
+        return await self.update(self.client.get_workflow_handle(so.process_id),
                                  OrderFulfilment.deliver, actor)
 
     # --- tasks ------------------------------------------------------------------------------------
 
     async def _open_task(self, task_id: str) -> Task:
-        task = await self.read(lambda s, tid: s.get(Task, tid), task_id)
+        task: Task | None = await self.read(lambda s, tid: s.get(Task, tid), task_id)
         if task is None:
             raise NotFound(f"no task {task_id}")
         if task.status != "open":
@@ -379,20 +384,20 @@ class Platform:
             raise Conflict("this is an alert; it closes by itself when its cause is resolved")
         return task
 
-    async def decide(self, actor: approval_rules.Actor, task_id: str, decision: str, comment: str) -> Task:
+    async def decide(self, actor: Actor, task_id: str, decision: str, comment: str) -> Task:
         task = await self._open_task(task_id)
         if decision not in ("approve", "reject"):
             raise Invalid("decision must be approve or reject")
         handle = self.client.get_workflow_handle(task.workflow_id)
         record: approval_rules.DecisionRecord = await self.update(handle, Approval.decide, approval_rules.DecideCommand(
-            task_id=task_id, actor=actor, decision=decision, comment=comment),  # type: ignore[arg-type]
+            task_id=task_id, actor=actor, decision=decision, comment=comment),
             recheck=lambda: self._open_task(task_id))
         # The workflow answered once the decision was recorded: the task as it now stands, without re-reading.
         task.status, task.decision, task.decided_by = "completed", record.decision, record.decided_by
         task.comment, task.closed_at = record.comment, utcnow()
         return task
 
-    async def task_command(self, verb: str, actor: approval_rules.Actor, task_id: str,
+    async def task_command(self, verb: str, actor: Actor, task_id: str,
                            target: str | None = None, delegate: bool = False) -> Task:
         task = await self._open_task(task_id)
         target_actor = None

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api.auth import Principal
 from api.deps import as_actor
@@ -24,7 +25,7 @@ from workflows.expense_claim import ExpenseClaim
 from workflows.order_fulfilment import OrderFulfilment
 from workflows.purchase import Purchase
 
-CANCEL_UPDATES = {"expense_claim": ExpenseClaim.cancel, "purchase": Purchase.cancel,
+CANCEL_UPDATES: dict[str, UpdateMethodMultiParam[..., str]] = {"expense_claim": ExpenseClaim.cancel, "purchase": Purchase.cancel,
                   "sales_order": OrderFulfilment.cancel}
 
 

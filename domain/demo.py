@@ -139,7 +139,7 @@ def load(session: Session) -> bool:
         ids[username] = user.id
     for kind, tiers in POLICIES.items():
         approvals.replace_policy(session, kind, [
-            PolicyTier(above=Decimal(above), steps=[StepSpec(kind=k, value=v) for k, v in steps])  # type: ignore[arg-type]
+            PolicyTier(above=Decimal(above), steps=[StepSpec(kind=k, value=v) for k, v in steps])
             for above, steps in tiers])
     crm_services.replace_rules(session, list(crm.DEFAULT_SCORING_RULES))
     pricing.replace_policies(session, PRICING)

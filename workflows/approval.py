@@ -187,7 +187,7 @@ class Approval:
         assert self.task_id is not None
         self.seq += 1
         await run(ApprovalActivities.change_task, rules.TaskChange(task_id=self.task_id, event=event, seq=self.seq,
-                                                                   **kw), **_SAFE)  # type: ignore[arg-type]
+                                                                   **kw), **_SAFE)
 
     # --- Updates: the validators answer at once; the handlers re-check (updates may interleave) ---
 

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.approvals import rules as approval_rules
     from domain.core.errors import Conflict, DomainError, Forbidden
     from domain.expenses.rules import ClaimDraft
+    from domain.org.people import Actor
 
 from workflows.approval import start_approval
 from workflows.common import approval_or_withdrawal, check_withdraw, refusal, run, set_stage
@@ -88,7 +89,7 @@ class ExpenseClaim:
         return self.status
 
     @workflow.update
-    async def cancel(self, actor: approval_rules.Actor) -> str:
+    async def cancel(self, actor: Actor) -> str:
         """Withdraws the claim through its approval, which takes it or its last decision first: a cancel that
         comes after the last decision fails (409) and is on the trail."""
         self._check_cancel(actor)
@@ -99,26 +100,26 @@ class ExpenseClaim:
         return self.status
 
     @cancel.validator
-    def _validate_cancel(self, actor: approval_rules.Actor) -> None:
+    def _validate_cancel(self, actor: Actor) -> None:
         self._check_cancel(actor)
 
-    def _check_cancel(self, actor: approval_rules.Actor) -> None:
+    def _check_cancel(self, actor: Actor) -> None:
         assert self.draft is not None
         check_withdraw(actor, self.draft.requester, self.ending or self.status, self.cancel_by,
                        f"claim {self.draft.number}")
 
     @workflow.update
-    async def pay(self, actor: approval_rules.Actor) -> str:
+    async def pay(self, actor: Actor) -> str:
         self._check_pay(actor)
         self.paid_by, self.paid_at = actor.username, workflow.now()
         await workflow.wait_condition(lambda: self.status == "paid")
         return self.status
 
     @pay.validator
-    def _validate_pay(self, actor: approval_rules.Actor) -> None:
+    def _validate_pay(self, actor: Actor) -> None:
         self._check_pay(actor)
 
-    def _check_pay(self, actor: approval_rules.Actor) -> None:
+    def _check_pay(self, actor: Actor) -> None:
         assert self.draft is not None
         try:
             permissions.check(actor.roles, permissions.Action.EXPENSE_PAY, "only finance can pay a claim")

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.approvals import rules as approval_rules
     from domain.core.errors import Conflict, DomainError, Invalid
     from domain.crm import rules
+    from domain.org.people import Actor
     from domain.sales import rules as sales_rules
 
 from workflows.common import (
@@ -136,7 +137,7 @@ class LeadToOrder:
         await workflow.wait_condition(lambda: self.recorded)
         return self.status
 
-    def _check_open(self, actor: approval_rules.Actor) -> None:
+    def _check_open(self, actor: Actor) -> None:
         assert self.draft is not None
         if self.who is None:
             raise Conflict(f"lead {self.draft.number} is still being recorded")
@@ -200,7 +201,7 @@ class LeadToOrder:
 
     # --- the opportunity ------------------------------------------------------------------------------
 
-    def _check_opportunity(self, actor: approval_rules.Actor) -> rules.OpportunityRef:
+    def _check_opportunity(self, actor: Actor) -> rules.OpportunityRef:
         assert self.draft is not None
         if self.opp is None or self.who is None:
             raise Conflict(f"lead {self.draft.number} is {self.status}; only a qualified lead has an opportunity")

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import permissions
     from domain.approvals import rules as approval_rules
     from domain.core.errors import Conflict, DomainError, Forbidden
+    from domain.org.people import Actor
     from domain.sales import rules
 
 from workflows.approval import start_approval
@@ -167,7 +168,7 @@ class OrderFulfilment:
         await workflow.wait_condition(lambda: self.recorded)
         return self.status
 
-    def _check_cancel(self, actor: approval_rules.Actor) -> None:
+    def _check_cancel(self, actor: Actor) -> None:
         assert self.order is not None
         try:
             if actor.username != self.order.owner and not permissions.may(actor.roles, permissions.Action.SALES_ORDER_CANCEL):
@@ -187,17 +188,17 @@ class OrderFulfilment:
             raise refusal(e) from None
 
     @workflow.update
-    async def cancel(self, actor: approval_rules.Actor) -> str:
+    async def cancel(self, actor: Actor) -> str:
         self._check_cancel(actor)
         self.cancel_by = actor.username
         await workflow.wait_condition(lambda: self.status in ("cancelled", "rejected"))
         return self.status
 
     @cancel.validator
-    def _validate_cancel(self, actor: approval_rules.Actor) -> None:
+    def _validate_cancel(self, actor: Actor) -> None:
         self._check_cancel(actor)
 
-    def _check_deliver(self, actor: approval_rules.Actor) -> None:
+    def _check_deliver(self, actor: Actor) -> None:
         assert self.order is not None
         try:
             if actor.username != self.order.owner and not permissions.may(actor.roles, permissions.Action.SALES_ORDER_DELIVER):
@@ -219,14 +220,14 @@ class OrderFulfilment:
             raise refusal(e) from None
 
     @workflow.update
-    async def deliver(self, actor: approval_rules.Actor) -> str:
+    async def deliver(self, actor: Actor) -> str:
         self._check_deliver(actor)
         self.deliver_by = actor.username
         await workflow.wait_condition(lambda: self.status == "completed")
         return self.status
 
     @deliver.validator
-    def _validate_deliver(self, actor: approval_rules.Actor) -> None:
+    def _validate_deliver(self, actor: Actor) -> None:
         self._check_deliver(actor)
 
     @workflow.query

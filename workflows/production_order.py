@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import permissions
     from domain.approvals import rules as approval_rules
     from domain.core.errors import Conflict, DomainError, Forbidden
+    from domain.org.people import Actor
     from domain.production import rules
 
 from workflows.approval import start_approval
@@ -35,12 +36,12 @@ PROGRESS_BOUNDS = "progress-bounds"  # workflow.patched: reports are held to dom
 
 
 class ProgressCommand(BaseModel):
-    actor: approval_rules.Actor
+    actor: Actor
     progress: rules.ProgressIn
 
 
 class ChangeCommand(BaseModel):
-    actor: approval_rules.Actor
+    actor: Actor
     change: rules.ChangeIn
 
 

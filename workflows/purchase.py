@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import permissions
     from domain.approvals import rules as approval_rules
     from domain.core.errors import Conflict, DomainError
+    from domain.org.people import Actor
     from domain.purchasing import rules
 
 from workflows.approval import start_approval
@@ -157,7 +158,7 @@ class Purchase:
             raise refusal(e) from None
 
     @workflow.update
-    async def cancel(self, actor: approval_rules.Actor) -> str:
+    async def cancel(self, actor: Actor) -> str:
         """Withdraws the requisition through its approval, which takes it or its last decision first: a cancel
         that comes after the last decision fails (409) and is on the trail."""
         self._check_cancel(actor)
@@ -168,10 +169,10 @@ class Purchase:
         return self.status
 
     @cancel.validator
-    def _validate_cancel(self, actor: approval_rules.Actor) -> None:
+    def _validate_cancel(self, actor: Actor) -> None:
         self._check_cancel(actor)
 
-    def _check_cancel(self, actor: approval_rules.Actor) -> None:
+    def _check_cancel(self, actor: Actor) -> None:
         assert self.draft is not None
         check_withdraw(actor, self.draft.requester, self.ending or self.status, self.cancel_by,
                        f"requisition {self.draft.number}")

@@ -200,7 +200,7 @@ def allowed_moves(current: str) -> tuple[Stage, ...]:
     _known(current)
     if current in CLOSED_STAGES:
         return ()
-    i = OPEN_STAGES.index(current)  # type: ignore[arg-type]
+    i = OPEN_STAGES.index(current)
     back: tuple[Stage, ...] = (OPEN_STAGES[i - 1],) if i > 0 else ()
     return back + OPEN_STAGES[i + 1:] + ("won", "lost")
 

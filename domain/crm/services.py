@@ -24,7 +24,7 @@ from domain.permissions import Action
 
 def rules(session: Session) -> list[crm.ScoringRule]:
     rows = session.execute(select(ScoringRuleRow).order_by(ScoringRuleRow.position, ScoringRuleRow.id)).scalars()
-    return [crm.ScoringRule(name=r.name, kind=r.kind, param=r.param, points=r.points,  # type: ignore[arg-type]
+    return [crm.ScoringRule(name=r.name, kind=r.kind, param=r.param, points=r.points,
                             reason=r.reason) for r in rows]
 
 
@@ -109,7 +109,7 @@ def contact_for(session: Session, customer_id: int, name: str, email: str, phone
 
 def _lead_in(row: Lead) -> crm.LeadIn:
     return crm.LeadIn(company=row.company, contact=row.contact, email=row.email, phone=row.phone,
-                      source=row.source, estimated_value=row.estimated_value, notes=row.notes)  # type: ignore[arg-type]
+                      source=row.source, estimated_value=row.estimated_value, notes=row.notes)
 
 
 def rescore(session: Session, row: Lead) -> crm.LeadScore:

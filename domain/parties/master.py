@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +16,8 @@ from domain.core.names import checked_key
 from domain.inventory import stock, uoms
 from domain.inventory.tables import Item, StockBalance
 from domain.parties.tables import Customer, Supplier
+
+Party = TypeVar("Party", Customer, Supplier)
 
 
 def create_item(session: Session, data: dict[str, Any]) -> Item:
@@ -41,7 +43,7 @@ def item_view(item: Item) -> dict[str, Any]:
             "list_price": item.list_price, "item_group": item.item_group}
 
 
-def create_named(session: Session, cls: type[Customer] | type[Supplier], data: dict[str, Any]) -> Any:
+def create_named(session: Session, cls: type[Party], data: dict[str, Any]) -> Party:
     """A customer or supplier, refused (409, naming it) when one exists whose name looks the same: compared by
     domain.names.name_key (case, width, invisible characters, spacing, look-alike letters); a name with a
     bidirectional control or a control character is refused (422). The unique index on name_key decides
@@ -60,7 +62,7 @@ def create_named(session: Session, cls: type[Customer] | type[Supplier], data: d
     return row
 
 
-def named(session: Session, cls: type[Customer] | type[Supplier], key: str) -> Any:
+def named(session: Session, cls: type[Party], key: str) -> Party | None:
     """The customer or supplier whose name has that name_key, or None."""
     return session.execute(select(cls).where(cls.name_key == key)).scalar_one_or_none()
 

@@ -338,7 +338,7 @@ def create_supply(session: Session, so_number: str, run_number: str, *, planner:
             made.append((row, p))
         mo_ids = [row.process_id for row, _ in made]
         production = [production_rules.ProductionRef(
-            number=row.number, sku=row.sku, qty=row.qty, issue_method=row.issue_method,  # type: ignore[arg-type]
+            number=row.number, sku=row.sku, qty=row.qty, issue_method=row.issue_method,
             due_date=row.due_date, planner=planner, sales_order=so_number,
             notify=[notify_order] + [m for m in mo_ids if m != row.process_id]).model_dump(mode="json")
             for row, _ in made]

@@ -49,7 +49,7 @@ def order(session: Session, number: str, *, lock: bool = False) -> ProductionOrd
 
 def state(row: ProductionOrder) -> rules.ProductionState:
     return rules.ProductionState(number=row.number, sku=row.sku, qty=row.qty, completed_qty=row.completed_qty,
-                                 scrap_qty=row.scrap_qty, issue_method=row.issue_method,  # type: ignore[arg-type]
+                                 scrap_qty=row.scrap_qty, issue_method=row.issue_method,
                                  status=row.status, due_date=row.due_date, wait_reason=row.wait_reason)
 
 

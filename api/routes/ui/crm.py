@@ -181,7 +181,7 @@ async def log_activity(number: str, v: PosterDep, kind: Annotated[str, Form(max_
     except DomainError as e:
         return await not_possible(v, e)
     try:
-        cmd = crm.ActivityCommand(actor=as_actor(v.user), kind=kind, note=note.strip())  # type: ignore[arg-type]
+        cmd = crm.ActivityCommand(actor=as_actor(v.user), kind=kind, note=note.strip())
     except ValidationError:
         return await _lead(v, number, status=422, error="Choose what kind of activity it was: a call, an e-mail, "
                                                         "a meeting or a note. Nothing was recorded.")
@@ -203,7 +203,7 @@ async def qualify(number: str, v: PosterDep, decision: Annotated[str, Form(max_l
     if decision == "disqualified" and not reason.strip():
         return await _lead(v, number, status=422, error="Say why the lead is disqualified. Nothing was changed.")
     try:
-        cmd = crm.QualifyCommand(actor=as_actor(v.user), decision=decision,  # type: ignore[arg-type]
+        cmd = crm.QualifyCommand(actor=as_actor(v.user), decision=decision,
                                  customer_id=read_whole(customer_id, "the customer"), reason=reason.strip())
     except (ValidationError, DomainError):
         return await _lead(v, number, status=422, error="Choose qualify or disqualify, and a customer from the "
