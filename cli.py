@@ -140,8 +140,8 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
     db.dispose()
     shutdown_tracing()
     for t in done:
-        if t is not stopper and t is not watcher and t.exception() is not None:
-            raise t.exception()  # type: ignore[misc]
+        if t is not stopper and t is not watcher and (failure := t.exception()) is not None:
+            raise failure
     return watcher is None or watcher not in done  # False: a child process kept dying under us
 
 

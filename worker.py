@@ -171,7 +171,9 @@ async def run_workers(workers: list[Worker]) -> None:
         if failed:
             await asyncio.gather(*(w.shutdown() for w, t in zip(workers, runs, strict=True) if not t.done()),
                                  return_exceptions=True)
-            raise failed[0].exception()  # type: ignore[misc]
+            first = failed[0].exception()
+            assert first is not None  # kept above only where there is one
+            raise first
     finally:
         for t in runs:  # cancelled from outside (a test, `serve`): the SDK's run() shuts its worker down
             t.cancel()

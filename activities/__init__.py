@@ -33,7 +33,7 @@ def business_errors(fn: F) -> F:
             # and the Temporal UI then see only "Failure exceeds size limit" instead of why it fails.
             raise ApplicationError(f"database error: {_short(e)}", type=type(e).__name__) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps fn's signature; mypy sees only the wrapper's
 
 
 def _short(e: BaseException, limit: int = 300) -> str:

@@ -152,7 +152,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             app.openapi_schema = schema
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
     return app
 
 

@@ -47,7 +47,7 @@ class Incident:
 
 
 def _when(msg: PendingActivityInfo, field: str) -> datetime | None:
-    if not msg.HasField(field):  # type: ignore[arg-type]
+    if not msg.HasField(field):  # type: ignore[arg-type]  # the stubs type HasField by Literal field names; ours is a str
         return None
     stamp = getattr(msg, field)
     return stamp.ToDatetime(tzinfo=UTC) if stamp.seconds or stamp.nanos else None

@@ -19,10 +19,10 @@ from settings import Settings
 
 
 def check_password(s: Any, username: str, password: str) -> User | None:
-    user = s.query(User).filter(User.username == username).one_or_none()
+    user: User | None = s.query(User).filter(User.username == username).one_or_none()
     if user is None or not user.active or not org.verify_password(password, user.password_hash):
         return None
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 async def log_in(request: Request, platform: Platform, username: str, password: str) -> tuple[User | None, int]:

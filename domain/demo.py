@@ -114,7 +114,7 @@ def seed_reference(session: Session) -> None:
             session.add(Role(name=name, escalates_to=None))
     session.flush()
     for name, esc in ROLES.items():
-        session.get(Role, name).escalates_to = esc  # type: ignore[union-attr]
+        session.get_one(Role, name).escalates_to = esc
     ledger.ensure_chart(session)
     uoms.ensure_defaults(session)  # units of measure (ea whole, kg not, ...)
     session.flush()

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, ChildWorkflowError, FailureError
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
 
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
@@ -65,7 +68,7 @@ def set_stage(stage: str) -> None:
     workflow.upsert_search_attributes([STAGE.value_set(stage)])
 
 
-async def register_search_attributes(client: object) -> list[str]:
+async def register_search_attributes(client: Client) -> list[str]:
     """Register those of our custom search attributes the server lacks; returns their names. Idempotent,
     and needed beyond the dev server's --search-attribute flags: those do not reach an existing store."""
     from temporalio.api.enums.v1 import IndexedValueType
@@ -75,9 +78,9 @@ async def register_search_attributes(client: object) -> list[str]:
              "DOUBLE": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE}
     from temporalio.service import RPCError, RPCStatusCode
 
-    namespace = client.namespace  # type: ignore[attr-defined]
+    namespace = client.namespace
     ours = {k.name: kinds[k.indexed_value_type.name] for k in SEARCH_ATTRIBUTES}
-    operator = client.operator_service  # type: ignore[attr-defined]
+    operator = client.operator_service
     try:
         have = set((await operator.list_search_attributes(
             ListSearchAttributesRequest(namespace=namespace))).custom_attributes)

@@ -111,4 +111,4 @@ def prune(session: Session, now: datetime | None = None) -> int:
     """Forget keys older than KEEP; the number forgotten."""
     cutoff = (now or utcnow()) - KEEP
     result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # a DML statement returns a CursorResult, which has rowcount

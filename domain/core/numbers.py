@@ -40,7 +40,8 @@ def _refuse(value: Any) -> PydanticCustomError:
 def _plain_decimal(d: Decimal) -> Decimal:
     """Without a positive exponent (1E+3 → 1000), so str() of it is plain. Beyond 40 digits it stays as it is:
     no bound of any field lets it through."""
-    if d.as_tuple().exponent <= 0 or d.adjusted() > 40:  # type: ignore[operator]
+    exponent = d.as_tuple().exponent  # a str ('n', 'N', 'F') for NaN and Infinity, which stay as they are
+    if not isinstance(exponent, int) or exponent <= 0 or d.adjusted() > 40:
         return d
     return Decimal(format(d, "f"))  # exact, whatever the context's precision
 

@@ -233,7 +233,7 @@ def move_opportunity(session: Session, number: str, stage: str) -> None:
     if opp.stage == stage:
         return
     crm.check_stage_move(opp.stage, stage)
-    opp.stage, opp.probability = stage, crm.DEFAULT_PROBABILITY[stage]  # type: ignore[index]
+    opp.stage, opp.probability = stage, crm.DEFAULT_PROBABILITY[stage]  # type: ignore[index]  # check_stage_move refused a stage it has no entry for
     opp.expected_value = crm.expected_value(opp.amount, opp.probability)
     session.flush()
 

@@ -161,7 +161,8 @@ def _lines(session: Session, bom_ids: list[int] | None = None) -> dict[int, list
 
 def _rate(h: Any) -> Decimal:
     if h.labour_rate is not None:
-        return h.labour_rate  # type: ignore[no-any-return]
+        rate: Decimal = h.labour_rate
+        return rate
     return h.hourly_cost if h.hourly_cost is not None else Decimal(0)
 
 

@@ -25,7 +25,7 @@ def run_migrations_online() -> None:
 
 
 def _run(connection: object) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata,  # type: ignore[arg-type]
+    context.configure(connection=connection, target_metadata=target_metadata,  # type: ignore[arg-type]  # alembic's stubs want a Connection; ours is one
                       render_as_batch=True, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()

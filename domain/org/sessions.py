@@ -69,7 +69,7 @@ def end_session(session: Session, jti: str, reason: str = LOGOUT) -> bool:
     """Ends one session (logout). Whether it was live."""
     result = session.execute(update(AuthSession).where(AuthSession.jti == jti, AuthSession.revoked_at.is_(None))
                              .values(revoked_at=utcnow(), revoked_reason=reason))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # a DML statement returns a CursorResult, which has rowcount
 
 
 def revoke_sessions(session: Session, username: str, reason: str) -> int:
@@ -78,7 +78,7 @@ def revoke_sessions(session: Session, username: str, reason: str) -> int:
     result = session.execute(update(AuthSession)
                              .where(AuthSession.username == username, AuthSession.revoked_at.is_(None))
                              .values(revoked_at=utcnow(), revoked_reason=reason))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)  # type: ignore[attr-defined]  # a DML statement returns a CursorResult, which has rowcount
 
 
 def live_sessions(session: Session, username: str, now: datetime | None = None) -> int:

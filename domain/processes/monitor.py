@@ -120,7 +120,7 @@ def waiting_reason(open_tasks: list[dict[str, object]], current: MapStep | None,
     """What the process waits for, in words: the oldest open task's decider and step and since when
     ("waiting for grace's approval (finance) since 2 days"), else the current step's detail."""
     if open_tasks:
-        t = min(open_tasks, key=lambda x: x["created_at"])  # type: ignore[arg-type,return-value]
+        t = min(open_tasks, key=lambda x: x["created_at"])  # type: ignore[arg-type,return-value]  # created_at: a datetime in every open task
         who, role = t.get("assignee") or t.get("candidate_user"), t.get("candidate_role")
         kind = "approval" if t.get("kind") == "approval" else str(t.get("kind") or "action")
         label = str(t.get("step_label") or "")
