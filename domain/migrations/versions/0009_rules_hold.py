@@ -26,7 +26,7 @@ def _keyed(table: str, scope: str | None, columns: str) -> None:
     """Fill `name_key` (and `email_key` for contacts) from the rows' names. Rows whose keys collide (two names
     that look the same, made before the rule) keep their data: the later one's key gets its id appended, so the
     unique constraint can go on, and the migration says which they are."""
-    from domain.names import email_key, name_key
+    from domain.core.names import email_key, name_key
 
     conn = op.get_bind()
     rows = conn.execute(sa.text(f"SELECT id, {columns} FROM {table} ORDER BY id")).mappings().all()
