@@ -291,7 +291,7 @@ def worker() -> None:
 
 
 @app.command()
-def api(port: int = 8000, host: str = "0.0.0.0") -> None:  # noqa: S104 - a server in a container
+def api(port: int = 8000, host: str = "0.0.0.0") -> None:
     """Run the API and UI alone against TEMPORAL_ADDRESS and DATABASE_URL (SECRET_KEY must be set)."""
     settings = Settings()
     if len(settings.secret_key) < 16:

@@ -121,7 +121,7 @@ def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
         body.append(f'<line class="grid" x1="{_num(left)}" x2="{_num(WIDTH - right)}" y1="{_num(y)}" y2="{_num(y)}"/>'
                     f'<text class="tick" x="{_num(left - 4)}" y="{_num(y + 4)}" text-anchor="end">{_tick(v)}</text>')
     for i, lab in enumerate(x_labels):
-        if i % every == 0 or i == len(x_labels) - 1 and (len(x_labels) - 1) % every > every // 2:
+        if i % every == 0 or (i == len(x_labels) - 1 and (len(x_labels) - 1) % every > every // 2):
             x, _ = xy(i, 0)
             body.append(f'<text class="tick" x="{_num(x)}" y="{_num(height - 6)}" '
                         f'text-anchor="middle">{esc(lab)}</text>')

@@ -15,6 +15,7 @@ bearer token or session cookie. A request without a valid user passes through un
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import re
@@ -103,10 +104,8 @@ def fingerprint(content_type: str, query: bytes, body: bytes) -> str:
     media, _, params = content_type.partition(";")
     media = media.strip().lower()
     if media == "application/json":
-        try:
+        with contextlib.suppress(ValueError):
             body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-        except ValueError:
-            pass
     elif media == "multipart/form-data":
         boundary = re.search(r"boundary=\"?([^\";]+)", params)
         if boundary:

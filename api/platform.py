@@ -411,4 +411,4 @@ class Platform:
         return await self.read(lambda s, tid: s.get(Task, tid), task_id)
 
 
-__all__ = ["Platform", "Forbidden"]
+__all__ = ["Forbidden", "Platform"]

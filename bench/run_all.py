@@ -127,7 +127,7 @@ async def _guarded(name: str, run: Callable[[], Awaitable[dict[str, Any]] | dict
         res = await res if inspect.isawaitable(res) else res
         report(res)
         return res
-    except Exception as e:  # noqa: BLE001 - reported, and the other benchmarks still run
+    except Exception as e:
         failed = {"error": f"{type(e).__name__}: {e}"}
         console.print(f"[red]{name} failed: {failed['error']}[/red]")
         return failed

@@ -51,7 +51,7 @@ def test_area_queue_names_and_parsing():
     assert base_of_area_queue("-sales", "sales") is None
     assert parse_areas("all") == AREAS
     assert parse_areas(" Production , expenses") == ("expenses", "production")  # canonical order
-    with pytest.raises(ValueError, match="unknown area 'prod'.*expenses, purchasing, sales, production"):
+    with pytest.raises(ValueError, match=r"unknown area 'prod'.*expenses, purchasing, sales, production"):
         parse_areas("production,prod")
     with pytest.raises(ValueError, match="no area"):
         parse_areas(" , ")

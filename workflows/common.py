@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -136,10 +137,8 @@ async def approval_or_withdrawal(child: Any, withdrawn: Callable[[], bool],
     if withdrawn() and workflow.patched(WITHDRAW_PATCH):
         w = withdrawal()
         if not child.done():
-            try:
+            with contextlib.suppress(FailureError):  # the approval closed meanwhile: its last decision came first
                 await child.signal("withdraw", w)
-            except FailureError:
-                pass  # the approval closed meanwhile: its last decision came first
         outcome: ApprovalOutcome = await child
         if outcome.withdrawn is not None:
             return None
@@ -148,10 +147,8 @@ async def approval_or_withdrawal(child: Any, withdrawn: Callable[[], bool],
         return outcome
     if withdrawn() and not child.done():
         child.cancel()
-        try:
+        with contextlib.suppress(ChildWorkflowError, asyncio.CancelledError):
             await child
-        except (ChildWorkflowError, asyncio.CancelledError):
-            pass
     if withdrawn():
         return None
     result: ApprovalOutcome = child.result()

@@ -29,6 +29,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.org.people import Actor
     from domain.sales import rules
 
+import contextlib
+
 from workflows.approval import start_approval
 from workflows.common import (
     approval_or_withdrawal,
@@ -93,11 +95,9 @@ class OrderFulfilment:
         while self.short and self.cancel_by is None:
             self.status = "waiting for supply"
             self.seen = self.arrivals
-            try:
+            with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(lambda: self.arrivals > self.seen or self.cancel_by is not None,
                                               timeout=RECHECK)
-            except TimeoutError:
-                pass
             if self.cancel_by is None:
                 attempt += 1
                 self.short = await run(SalesActivities.reserve_sales_order, order.number, wf_id, attempt)

@@ -50,7 +50,7 @@ async def notify(workflow_ids: list[str]) -> None:
     for wf_id in workflow_ids:
         try:
             await workflow.get_external_workflow_handle(wf_id).signal("supply_arrived")
-        except Exception:  # noqa: BLE001 - it ended already: nothing waits any more
+        except Exception:
             workflow.logger.info("not notifying %s: it has ended", wf_id)
 
 

@@ -120,9 +120,9 @@ def resolve_chain(tier: PolicyTier, requester: str, people: Mapping[str, Person]
     steps: list[ChainStep] = []
     for i, step in enumerate(raw):
         later_roles = {s.candidate_role for s in raw[i + 1:] if s.candidate_role}
-        if step.candidate_user and step.candidate_user in people:
-            if people[step.candidate_user].roles & later_roles:
-                continue  # folded into the later step that this person fills anyway
+        person = people.get(step.candidate_user) if step.candidate_user else None
+        if person is not None and person.roles & later_roles:
+            continue  # folded into the later step that this person fills anyway
         steps.append(step)
     steps = [s.model_copy(update={"index": i + 1}) for i, s in enumerate(steps)]
     sets = [_eligible(s, people) - {requester} for s in steps]

@@ -10,9 +10,19 @@ from decimal import Decimal
 from domain.core.errors import Invalid
 from domain.core.money import MAX_AMOUNT, MAX_VALUE
 
-__all__ = ["MAX_AMOUNT", "MAX_VALUE", "MAX_QTY", "MAX_HOURS_PER_UNIT", "MAX_HOURS_PER_REPORT",
-           "PAST_YEARS", "PAST_FACT_AHEAD", "PLAN_BACK_YEARS", "PLAN_AHEAD_YEARS", "check_past_fact",
-           "check_plan_date"]
+__all__ = [
+    "MAX_AMOUNT",
+    "MAX_HOURS_PER_REPORT",
+    "MAX_HOURS_PER_UNIT",
+    "MAX_QTY",
+    "MAX_VALUE",
+    "PAST_FACT_AHEAD",
+    "PAST_YEARS",
+    "PLAN_AHEAD_YEARS",
+    "PLAN_BACK_YEARS",
+    "check_past_fact",
+    "check_plan_date",
+]
 
 # Quantities: no line, move or order is for more than 100 million units of anything.
 MAX_QTY = Decimal("100000000")

@@ -88,7 +88,7 @@ def find_cycle(boms: Mapping[str, Bom]) -> list[str] | None:
             child = line.component
             mark = state.get(child)
             if mark == 1:
-                return path[path.index(child):] + [child]
+                return [*path[path.index(child):], child]
             if mark is None and child in boms:
                 state[child] = 1
                 path.append(child)
@@ -117,7 +117,7 @@ def check_boms(boms: Mapping[str, Bom], known: Iterable[str]) -> None:
 def low_level_codes(boms: Mapping[str, Bom], items: Iterable[str]) -> dict[str, int]:
     """0 for items no BOM uses; otherwise one more than the deepest parent that uses it. Computed in
     topological order (Kahn), linear in items + lines; the BOMs must be free of cycles."""
-    codes = {sku: 0 for sku in items}
+    codes = dict.fromkeys(items, 0)
     parents_left: dict[str, int] = dict.fromkeys(codes, 0)
     for bom in boms.values():
         for ln in bom.lines:

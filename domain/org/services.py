@@ -65,7 +65,7 @@ def role_escalation(session: Session) -> dict[str, str | None]:
 
 def create_user(session: Session, username: str, password: str, roles: list[str], full_name: str = "",
                 manager: str | None = None) -> User:
-    known = {r for r in session.execute(select(Role.name)).scalars()}
+    known = set(session.execute(select(Role.name)).scalars())
     unknown = set(roles) - known
     if unknown:
         raise Invalid(f"unknown role(s): {', '.join(sorted(unknown))}")
@@ -125,7 +125,7 @@ def set_active(session: Session, username: str, active: bool) -> None:
 
 def set_roles(session: Session, username: str, roles: list[str]) -> None:
     """Gives `username` exactly `roles`; if that changes them, every session of the user ends."""
-    known = {r for r in session.execute(select(Role.name)).scalars()}
+    known = set(session.execute(select(Role.name)).scalars())
     unknown = set(roles) - known
     if unknown:
         raise Invalid(f"unknown role(s): {', '.join(sorted(unknown))}")

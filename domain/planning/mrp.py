@@ -195,7 +195,7 @@ class _Requirements:
     """One item's gross requirements as three parallel lists (due day, qty in units, pegs) in arrival
     order, so a parent's planned orders are added to each component a whole list at a time."""
 
-    __slots__ = ("days", "qtys", "pegs")
+    __slots__ = ("days", "pegs", "qtys")
 
     def __init__(self) -> None:
         self.days: list[int] = []

@@ -362,7 +362,7 @@ def create_supply(session: Session, so_number: str, run_number: str, *, planner:
                 justification=f"MRP run {run_number} for sales order {so_number}",
                 total=purchasing_rules.requisition_total(lines), lines=lines,
                 lead_time_days=max(items[ln.sku].lead_time_days for ln in lines),
-                sales_order=so_number, notify=[notify_order] + mo_ids)
+                sales_order=so_number, notify=[notify_order, *mo_ids])
             purchases.append(draft.model_dump(mode="json"))
         return {"production": production, "purchases": purchases}
 

@@ -279,8 +279,8 @@ async def test_the_default_views_walk_an_index(stack: Stack) -> None:
     """EXPLAIN on SQLite: the inbox's list of each view uses one of the ix_tasks_* indexes, not a table scan."""
     if not stack.db.url.startswith("sqlite"):
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
-    from api.routes.tasks import InboxFilter, inbox_query  # noqa: PLC0415
-    from domain.approvals import services as approvals  # noqa: PLC0415
+    from api.routes.tasks import InboxFilter, inbox_query
+    from domain.approvals import services as approvals
 
     class Frank:
         username, roles = "frank", frozenset({"manager", "employee"})

@@ -141,7 +141,7 @@ async def test_the_process_page_maps_the_steps_and_says_what_it_waits_for(stack:
 
 
 async def test_what_users_typed_is_escaped_on_the_process_page_and_in_the_list(stack: Stack) -> None:
-    number, pid = await new_lead(stack, EVIL)
+    _number, pid = await new_lead(stack, EVIL)
     alice = await Browser(stack, "alice").start()
     for url in (f"/processes/{pid}", "/processes", "/processes?customer=script"):
         r = await alice.get(url)

@@ -28,8 +28,8 @@ async def test_cancel_and_final_approval_at_once_one_wins(stack):
         if a.status_code == 200:
             winners.append("approve")
             detail = c.json()["detail"]
-            assert (detail.startswith(f"claim {claim} was approved by frank at ")
-                    and detail.endswith("an approved claim can no longer be cancelled")
+            assert ((detail.startswith(f"claim {claim} was approved by frank at ")
+                    and detail.endswith("an approved claim can no longer be cancelled"))
                     or detail == f"claim {claim} is approved; only a claim pending approval can be cancelled"), detail
             view = (await stack.as_("erin", "GET", f"/api/expense-claims/{claim}?wait=5&until=approved")).json()
             assert view["status"] == "approved"
@@ -45,8 +45,8 @@ async def test_cancel_and_final_approval_at_once_one_wins(stack):
         else:
             winners.append("cancel")
             detail = a.json()["detail"]
-            assert (detail.startswith(f"claim {claim} was withdrawn by erin at ")
-                    and detail.endswith("nothing left to decide")
+            assert ((detail.startswith(f"claim {claim} was withdrawn by erin at ")
+                    and detail.endswith("nothing left to decide"))
                     or detail == "this task is already cancelled"), detail
             view = (await stack.as_("erin", "GET", f"/api/expense-claims/{claim}")).json()
             assert view["status"] == "cancelled" and view["approvals"] == []

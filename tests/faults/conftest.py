@@ -98,9 +98,9 @@ class Faults:
             if e.HasField("activity_task_scheduled_event_attributes"):
                 if e.activity_task_scheduled_event_attributes.activity_type.name == crashed["activity"]:
                     scheduled.add(e.event_id)
-            elif e.HasField("activity_task_started_event_attributes"):
-                if e.activity_task_started_event_attributes.scheduled_event_id in scheduled:
-                    attempts.append(e.activity_task_started_event_attributes.attempt)
+            elif (e.HasField("activity_task_started_event_attributes")
+                  and e.activity_task_started_event_attributes.scheduled_event_id in scheduled):
+                attempts.append(e.activity_task_started_event_attributes.attempt)
         assert crashed["attempt"] == 1 and max(attempts, default=0) >= 2, (crashed, attempts)
 
     async def recover(self) -> None:

@@ -27,7 +27,7 @@ from domain.core.db import Database
 def crashing(fn: Any, name: str, match: str, marker: Path) -> Any:
     """`fn` (a bound activity) that, on the first call whose arguments' repr contains `match`, commits its
     effect, leaves `marker` and then hangs: the reply never reaches Temporal."""
-    defn = getattr(fn, "__temporal_activity_definition")  # noqa: B009
+    defn = getattr(fn, "__temporal_activity_definition")
 
     def wrapper(*args: Any) -> Any:
         result = fn(*args)
@@ -41,7 +41,7 @@ def crashing(fn: Any, name: str, match: str, marker: Path) -> Any:
         return result
 
     wrapper.__name__ = name
-    setattr(wrapper, "__temporal_activity_definition", defn)  # noqa: B010 - the same activity, same types
+    setattr(wrapper, "__temporal_activity_definition", defn)
     return wrapper
 
 
@@ -60,7 +60,7 @@ async def main() -> None:
 
     def patched_all(database: Any) -> list[Any]:
         out = real_all(database)
-        names = [getattr(a, "__temporal_activity_definition").name for a in out]  # noqa: B009
+        names = [getattr(a, "__temporal_activity_definition").name for a in out]
         assert name in names, f"no activity {name}"
         return [crashing(a, name, match, marker) if n == name else a for a, n in zip(out, names, strict=True)]
 

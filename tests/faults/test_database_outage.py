@@ -132,7 +132,7 @@ async def pending_attempts(handle: WorkflowHandle[Any, Any]) -> tuple[int, str]:
 
 
 async def test_database_outage_fails_health_retries_activities_and_resumes(proxied, db: Database):
-    proxy, via, platform, http = proxied
+    proxy, _via, platform, http = proxied
     assert (await http.get("/healthz")).json()["database"] == "ok"
     claim = await platform.submit_expense_claim("erin", claim_lines("500"))
     number = claim["claim_id"]

@@ -12,6 +12,7 @@ running anywhere); otherwise a failing replay test means the change needs `workf
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import tempfile
@@ -79,10 +80,9 @@ class Recorder:
 
     async def save(self, name: str, workflow_id: str) -> None:
         handle = self.client.get_workflow_handle(workflow_id)
-        try:
-            await handle.result()  # closed, so the history is complete
-        except WorkflowFailureError:
-            pass  # a cancelled approval ends as cancelled: its history is what we want
+        # closed, so the history is complete; a cancelled approval ends as cancelled: its history is what we want
+        with contextlib.suppress(WorkflowFailureError):
+            await handle.result()
         history = await handle.fetch_history()
         (HERE / f"{name}.json").write_text(history.to_json() + "\n")
         desc = await handle.describe()

@@ -27,7 +27,7 @@ def test_zero_amounts_are_dropped() -> None:
 
 
 def test_unbalanced_entry_is_invalid() -> None:
-    with pytest.raises(Invalid, match="does not balance: debit 10.00 != credit 9.99"):
+    with pytest.raises(Invalid, match=r"does not balance: debit 10.00 != credit 9.99"):
         entry("x", {"1000": Decimal("10.00")}, {"3000": Decimal("9.99")})
 
 

@@ -388,7 +388,7 @@ def test_stage_conflicts_explain_themselves() -> None:
         check_stage_move("lost", "qualification")
     with pytest.raises(Conflict, match="already in proposal"):
         check_stage_move("proposal", "proposal")
-    with pytest.raises(Conflict, match="back only one stage.*proposal, won, lost"):
+    with pytest.raises(Conflict, match=r"back only one stage.*proposal, won, lost"):
         check_stage_move("negotiation", "qualification")
 
 

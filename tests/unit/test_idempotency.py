@@ -114,7 +114,7 @@ async def test_a_repeat_gets_the_first_answer_and_runs_nothing(app: Any, db: Dat
 
 
 async def test_the_key_is_the_callers_and_the_endpoints(app: Any) -> None:
-    http, calls = app
+    http, _calls = app
     a = await http.post("/api/things", json={"a": 1}, headers=bearer("erin", "k"))
     b = await http.post("/api/things", json={"a": 1}, headers=bearer("dave", "k"))
     c = await http.post("/api/other", json={"a": 1}, headers=bearer("erin", "k"))
@@ -221,7 +221,7 @@ async def test_a_repeat_waits_only_so_long_then_409(app: Any, monkeypatch: pytes
 
 
 async def test_keys_are_forgotten_after_a_day_and_abandoned_claims_taken_over(app: Any, db: Database) -> None:
-    http, calls = app
+    http, _calls = app
     assert (await http.post("/api/things", json={"a": 1}, headers=bearer("erin", "old"))).json()["thing"] == 1
     with db.write() as s:
         s.execute(update(IdempotencyKey).values(created_at=utcnow() - keys.KEEP - timedelta(minutes=1)))
@@ -260,7 +260,7 @@ async def test_a_form_token_runs_once_and_a_refused_submit_frees_it(app: Any, db
 
 async def test_old_keys_are_pruned_at_most_every_few_minutes(app: Any, db: Database,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    http, calls = app
+    http, _calls = app
 
     def age_all() -> None:
         with db.write() as s:

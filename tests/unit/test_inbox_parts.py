@@ -38,7 +38,7 @@ def tasks(fresh_db: Database) -> Database:
             "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "workflow_id": f"wf-{i}",
             "process_id": f"p-{i}", "process_type": rng.choice(["expense_claim", "purchase"]),
             "kind": rng.choice(["approval", "alert"]), "title": f"t{i}", "business_key": f"EC-{i:04d}",
-            "amount": Decimal(rng.randrange(100, 100_000)), "requester": rng.choice(PEOPLE + ["alice"]),
+            "amount": Decimal(rng.randrange(100, 100_000)), "requester": rng.choice([*PEOPLE, "alice"]),
             "step": 1, "step_label": "x", "candidate_role": role, "candidate_user": user, "assignee": assignee,
             "status": rng.choice(["open"] * 5 + ["completed"]), "priority": rng.choice([30, 50, 70, 90]),
             "comment": "",

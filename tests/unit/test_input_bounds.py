@@ -194,7 +194,7 @@ def test_plan_dates_lie_between_a_year_back_and_five_years_ahead() -> None:
     for ok in (TODAY, date(2025, 12, 6), date(2031, 12, 6)):
         check_plan_date(ok, TODAY, "the due date")
     for bad in (date(2025, 12, 5), date(2031, 12, 7), date(2126, 1, 1), date(1900, 1, 1)):
-        with pytest.raises(Invalid, match="the due date .* is out of range"):
+        with pytest.raises(Invalid, match=r"the due date .* is out of range"):
             check_plan_date(bad, TODAY, "the due date")
     check_past_fact(date(2024, 2, 29), date(2034, 2, 28), "the date")  # a leap day ten years back
 

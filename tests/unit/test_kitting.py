@@ -281,7 +281,7 @@ def random_company(rng: random.Random) -> tuple[dict[str, str], dict[str, Bom], 
     for k in range(3):
         for s in levels[k]:
             below = [c for lv in levels[k + 1:] for c in lv]
-            comps = [rng.choice(levels[k + 1])] + rng.sample(below, rng.randint(0, 3))
+            comps = [rng.choice(levels[k + 1]), *rng.sample(below, rng.randint(0, 3))]
             boms[s] = Bom(s, tuple(BomLine(c, D(rng.choice(["1", "2", "3", "0.5", "0.25", "0.3333", "1.5"])),
                                            D(rng.choice(["0", "0", "0", "1", "2.5", "5"])))
                                    for c in dict.fromkeys(comps)))

@@ -97,9 +97,9 @@ def test_boms_are_imported_grouped_by_item(company: Database) -> None:
     assert (fan["labour_hours"], fan["labour_rate"], fan["labour_rate_from"], fan["overhead_rate"],
             fan["work_centre"], fan["issue_method"]) == (D("1.5"), D(40), "work_centre", D(12), "T-ASM", "kitted")
     assert (housing["labour_rate"], housing["issue_method"], len(housing["lines"])) == (D(30), "backflush", 2)
-    with company.write() as s:
-        with pytest.raises(Invalid, match="line 3: T-HOUSING has a BOM, so it cannot become a purchased item"):
-            imports.import_items(s, "sku,name,kind\nT-FAN,Fan,manufactured\nT-HOUSING,Housing,purchased\n")
+    with company.write() as s, \
+            pytest.raises(Invalid, match="line 3: T-HOUSING has a BOM, so it cannot become a purchased item"):
+        imports.import_items(s, "sku,name,kind\nT-FAN,Fan,manufactured\nT-HOUSING,Housing,purchased\n")
 
 
 def test_a_bad_bom_row_refuses_the_whole_file_naming_its_line(company: Database) -> None:

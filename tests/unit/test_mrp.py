@@ -346,7 +346,7 @@ def random_company(rng: random.Random) -> dict[str, Any]:
                                                D(rng.choice(("0", "0", "5", "2.5", "12.75")))) for c in comps))
     qty = ("0", "0", "0", "5", "10", "25", "7.5")
     items = {s: ItemPlan(s, "manufactured" if s in boms else "purchased", rng.randint(0, 12),
-                         D(rng.choice(qty)), D(rng.choice(qty + ("40", "100"))), D(rng.choice(qty)))
+                         D(rng.choice(qty)), D(rng.choice((*qty, "40", "100"))), D(rng.choice(qty)))
              for s in skus}
     on_hand = {s: D(rng.randint(0, 60)) for s in skus if rng.random() < 0.6}
     reserved = {s: D(rng.randint(0, 30)) for s in skus if rng.random() < 0.2}

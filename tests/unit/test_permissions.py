@@ -47,7 +47,7 @@ def test_may_asks_the_table():
 
 def test_check_raises_forbidden_with_the_callers_sentence():
     permissions.check({"warehouse"}, Action.PURCHASE_RECEIVE, "unused")
-    with pytest.raises(Forbidden, match="^only finance can pay a claim$"):
+    with pytest.raises(Forbidden, match=r"^only finance can pay a claim$"):
         permissions.check({"cfo", "manager"}, Action.EXPENSE_PAY, "only finance can pay a claim")
 
 
@@ -77,10 +77,8 @@ def _not_a_role(node: ast.Constant, parents: dict[ast.AST, ast.AST], where: str)
         return True
     while up is not None and not isinstance(up, ast.AnnAssign | ast.Assign):
         up = parents.get(up)
-    if where == "workflows/common.py" and isinstance(up, ast.AnnAssign) and \
-            isinstance(up.target, ast.Name) and up.target.id in ("AREAS", "WORKFLOW_AREAS"):
-        return True
-    return False
+    return (where == "workflows/common.py" and isinstance(up, ast.AnnAssign) and isinstance(up.target, ast.Name)
+            and up.target.id in ("AREAS", "WORKFLOW_AREAS"))
 
 
 def _role_literals(folder: str, root: Path = ROOT) -> list[str]:

@@ -166,9 +166,8 @@ def test_replacing_the_policies(db: Database) -> None:
     with db.read() as s:
         assert svc.policies(s) == [COMPANY, fans]
         assert not svc.review(s, [line(unit_price="400")]).needs_approval
-    with db.write() as s:
-        with pytest.raises(Invalid):
-            svc.replace_policies(s, [fans, fans])
+    with db.write() as s, pytest.raises(Invalid):
+        svc.replace_policies(s, [fans, fans])
     with db.write() as s:
         svc.replace_policies(s, [])
     with db.read() as s:

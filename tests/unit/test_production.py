@@ -14,8 +14,8 @@ from domain.production import rules
 
 
 def order(**kw: object) -> rules.ProductionState:
-    base = dict(number="MO-00001", sku="FAN-200", qty=D(10), issue_method="kitted", status="released",
-                due_date=date(2026, 12, 1))
+    base = {"number": "MO-00001", "sku": "FAN-200", "qty": D(10), "issue_method": "kitted", "status": "released",
+                "due_date": date(2026, 12, 1)}
     base.update(kw)
     return rules.ProductionState.model_validate(base)
 

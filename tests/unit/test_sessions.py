@@ -81,9 +81,8 @@ def test_an_expired_session_is_not_live_and_is_pruned_at_the_next_login(db: Data
 
 def test_a_password_change_needs_the_current_password_and_ends_every_session(db: Database) -> None:
     one, two, franks = open_for(db, "erin"), open_for(db, "erin"), open_for(db, "frank")
-    with db.write() as s:
-        with pytest.raises(Forbidden):
-            org.change_password(s, "erin", "wrong", "a new password")
+    with db.write() as s, pytest.raises(Forbidden):
+        org.change_password(s, "erin", "wrong", "a new password")
     assert holder(db, one) is not None  # a refused change ends nothing
     for bad in ("short", "x" * 201, "erin", "ERIN    "):
         with db.write() as s, pytest.raises(Invalid):
@@ -103,9 +102,8 @@ def test_a_password_change_needs_the_current_password_and_ends_every_session(db:
 
 def test_an_admin_password_reset_ends_every_session(db: Database) -> None:
     jti = open_for(db, "erin")
-    with db.write() as s:
-        with pytest.raises(Invalid):
-            org.set_password(s, "erin", "short")
+    with db.write() as s, pytest.raises(Invalid):
+        org.set_password(s, "erin", "short")
     assert holder(db, jti) is not None
     with db.write() as s:
         org.set_password(s, "erin", "reset by admin")

@@ -53,9 +53,9 @@ def test_whole_units_take_integers_in_lines_and_adjustments(db: Database) -> Non
         master.create_item(s, {**ITEM, "sku": "T-WIRE", "uom": "m"})
     with db.read() as s:
         uoms.check_lines(s, [("BOLT-M8", D(3)), ("T-WIRE", D("0.5")), ("NO-SUCH", D("0.5"))])
-        with pytest.raises(Invalid, match="the quantity of BOLT-M8 0.5 ea is not a whole number"):
+        with pytest.raises(Invalid, match=r"the quantity of BOLT-M8 0.5 ea is not a whole number"):
             uoms.check_lines(s, [("T-WIRE", D("0.5")), ("BOLT-M8", D("0.5"))])
-    with pytest.raises(Invalid, match="the adjustment of BOLT-M8 -1.5 ea is not a whole number"), db.write() as s:
+    with pytest.raises(Invalid, match=r"the adjustment of BOLT-M8 -1.5 ea is not a whole number"), db.write() as s:
         master.adjust_stock(s, "BOLT-M8", D("-1.5"), None, "count", "ivan", "k1")
     with db.write() as s:
         out = master.adjust_stock(s, "T-WIRE", D("2.5"), D(1), "count", "ivan", "k2")

@@ -42,7 +42,7 @@ CRASHES = 2
 
 
 def _name(fn: object) -> str:
-    return getattr(fn, "__temporal_activity_definition").name  # noqa: B009
+    return getattr(fn, "__temporal_activity_definition").name
 
 
 class FlakySetClaimStatus:

@@ -43,7 +43,7 @@ async def test_qualified_by_its_owner_opens_an_opportunity(worker, db, task_queu
     with db.read() as s:
         view = crm_svc.lead_view(s, crm_svc.lead(s, number))
     assert view["owner"] == "alice" and view["status"] == "assigned" and view["score"] > 0
-    assert [r["rule"] for r in view["score_reasons"]][0] == "referral"
+    assert next(r["rule"] for r in view["score_reasons"]) == "referral"
     with pytest.raises(Forbidden):
         await p.qualify_lead(qualify(db, "carol"), number)  # not hers
     with pytest.raises(Invalid):

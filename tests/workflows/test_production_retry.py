@@ -74,7 +74,7 @@ USED = {"STEEL-SHEET": Decimal("8.4"), "BOLT-M8": Decimal(16) + Decimal("40.8"),
 
 
 def _name(fn: object) -> str:
-    return getattr(fn, "__temporal_activity_definition").name  # noqa: B009
+    return getattr(fn, "__temporal_activity_definition").name
 
 
 def _count(db: Database, model: type, *where: Any) -> int:

@@ -267,7 +267,7 @@ async def _gated(time_env, db, task_queue, after: bool) -> AsyncIterator[tuple[C
         return state or real.create_purchase_order(requisition_number, process_id, buyer, today, key)
 
     acts = [a for a in all_activities(db)
-            if getattr(a, "__temporal_activity_definition").name != "create_purchase_order"]  # noqa: B009
+            if getattr(a, "__temporal_activity_definition").name != "create_purchase_order"]
     with ThreadPoolExecutor(max_workers=8) as pool:
         async with Worker(time_env.client, task_queue=task_queue, workflows=WORKFLOWS,
                           activities=[*acts, create_purchase_order], activity_executor=pool):

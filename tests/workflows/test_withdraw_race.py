@@ -83,7 +83,7 @@ def check_refused_decision(db: Database, key: str, document: str, err: BaseExcep
     """The cancel won: the decision's 409 says who withdrew the document, nothing was decided, tasks closed."""
     assert isinstance(err, Conflict), repr(err)
     msg = str(err)
-    assert (msg.startswith(f"{document} was withdrawn by {by} at ") and msg.endswith("nothing left to decide")
+    assert ((msg.startswith(f"{document} was withdrawn by {by} at ") and msg.endswith("nothing left to decide"))
             or msg == "this task is already cancelled"), msg
     decisions, events, tasks = trail(db, key)
     assert decisions == []
@@ -187,8 +187,8 @@ async def test_a_lost_opportunity_and_the_last_discount_approval_are_taken_in_on
         if isinstance(d, BaseException):
             wins["withdrawal"] += 1
             assert isinstance(d, Conflict), repr(d)
-            assert (str(d).startswith(f"quotation {number} was withdrawn by the opportunity at ")
-                    and str(d).endswith(f"(opportunity lost: lost {i}); nothing left to decide")
+            assert ((str(d).startswith(f"quotation {number} was withdrawn by the opportunity at ")
+                    and str(d).endswith(f"(opportunity lost: lost {i}); nothing left to decide"))
                     or str(d) == "this task is already cancelled"), str(d)
             assert decisions == [] and all(t.status == "cancelled" for t in tasks)
         else:
