@@ -37,7 +37,6 @@ class Action(StrEnum):
     # crm and sales
     LEAD_CREATE = "lead.create"
     LEAD_OWN = "lead.own"  # may be named a lead's owner (a salesperson)
-    LEAD_WORK_ANY = "lead.work_any"  # work a lead besides its owner: what the lead page offers its buttons to
     LEAD_CHANGE_ANY = "lead.change_any"  # change a lead besides its owner and their manager (the process's rule)
     LEAD_SEE_ALL = "lead.see_all"
     LEAD_SCORING_READ = "lead_scoring.read"
@@ -104,7 +103,6 @@ DEFAULT_GRANTS: Mapping[Action, frozenset[str]] = {
     A.EXPENSE_SEE_ALL: frozenset({"finance", "cfo", "admin"}),
     A.LEAD_CREATE: _SELLERS,
     A.LEAD_OWN: frozenset({"sales"}),
-    A.LEAD_WORK_ANY: frozenset({"sales_manager", "admin"}),
     A.LEAD_CHANGE_ANY: frozenset({"admin"}),
     A.LEAD_SEE_ALL: _OVERSEE_SALES,
     A.LEAD_SCORING_READ: _SELLERS,

@@ -287,7 +287,12 @@ FOLLOW_UP_DAYS = 3  # no activity for this long: the owner gets a reminder task
 ESCALATE_DAYS = 14  # no activity for this long: the owner's manager gets a task
 
 
+def may_work_lead(actor: Actor, owner: str | None, owner_manager: str | None) -> bool:
+    """The lead's owner, their manager, and whoever may change any lead (admin) may work a lead."""
+    return actor.username in (owner, owner_manager) or permissions.may(actor.roles, Action.LEAD_CHANGE_ANY)
+
+
 def check_may_work_lead(actor: Actor, owner: str, owner_manager: str | None) -> None:
     """Only the lead's owner, their manager or an admin may change a lead."""
-    if actor.username not in (owner, owner_manager) and not permissions.may(actor.roles, Action.LEAD_CHANGE_ANY):
+    if not may_work_lead(actor, owner, owner_manager):
         raise Forbidden(f"only {owner} (the lead's owner), their manager or an admin can change this lead")

@@ -247,3 +247,23 @@ async def test_a_bad_form_shows_the_reason_and_changes_nothing(stack: Stack) -> 
     assert (await carol.post(f"/opportunities/{opp}/lose", {"reason": "x"})).status_code == 404
     with stack.db.read() as s:
         assert s.execute(select(Opportunity.stage).where(Opportunity.number == opp)).scalar_one() == "qualification"
+
+
+async def test_the_lead_page_offers_its_buttons_to_exactly_those_the_process_lets_work_the_lead(stack: Stack) -> None:
+    """The page asks the process's own rule (crm.may_work_lead): the owner, the owner's manager and an admin get
+    the buttons; another sales manager, who may see every lead but whose work on it the process would refuse,
+    and the cfo do not."""
+    from domain.org import services as org
+
+    with stack.db.write() as s:
+        org.create_user(s, "sam", "demo", ["sales_manager", "employee"], full_name="Sam Stone",
+                        manager="heidi")
+    alice, bob, sam, heidi, admin = [await Browser(stack, u).start() for u in ("alice", "bob", "sam", "heidi",
+                                                                                "admin")]
+    lead = await new_lead(alice)
+    for user, works in ((alice, True), (bob, True), (admin, True), (sam, False), (heidi, False)):
+        page = await user.get(f"/leads/{lead}")
+        assert page.status_code == 200, user.username
+        assert ("Log activity" in text(page)) is works, user.username
+    r = await sam.post(f"/leads/{lead}/activities", {"kind": "call", "note": "hello"})  # the process refuses too
+    assert count(stack, LeadActivity, LeadActivity.note == "hello") == 0, r.status_code

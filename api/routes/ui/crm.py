@@ -31,6 +31,7 @@ from domain.core.numbers import read_number, read_whole
 from domain.crm import rules as crm
 from domain.crm import services as crm_svc
 from domain.inventory.tables import Item
+from domain.org import services as org
 from domain.parties.tables import Customer
 from domain.permissions import Action
 from domain.sales import pipeline
@@ -155,15 +156,18 @@ async def _lead(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Res
     def load(s: Session) -> dict[str, Any]:
         view = crm_svc.lead_view(s, crm_svc.visible_lead(s, number, (v.user.username, v.user.roles)))
         customers = s.execute(select(Customer.id, Customer.name).order_by(Customer.name).limit(500)).all()
-        return {"lead": view, "customers": [{"id": c.id, "name": c.name} for c in customers]}
+        owner = org.person(s, view["owner"]) if view["owner"] else None
+        return {"lead": view, "customers": [{"id": c.id, "name": c.name} for c in customers],
+                "owner_manager": owner.manager if owner else None}
 
     try:
         data = await v.platform.read(load)
     except DomainError as e:
         return await not_possible(v, e)
     lead = data["lead"]
-    may_work = lead["status"] in ("new", "assigned") and (
-        v.user.username == lead["owner"] or v.user.may(Action.LEAD_WORK_ANY))
+    # The process's own rule (crm.may_work_lead): a button shows only where the process would take it.
+    may_work = lead["status"] in ("new", "assigned") and crm.may_work_lead(
+        as_actor(v.user), lead["owner"], data.pop("owner_manager"))
     return await render(v, "lead.html", status, section="sales", may_work=may_work,
                         kinds=["call", "email", "meeting", "note"], **data, **ctx)
 
