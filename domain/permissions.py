@@ -79,6 +79,7 @@ class Duty(StrEnum):
     PURCHASE_OVERDUE = "purchase.overdue"  # the alert on a purchase order past its expected date
     PRODUCTION_LATE = "production.late"  # the alert on a production order past its due date
     PRODUCTION_PLANNER = "production.planner"  # the planner named on a production order MRP creates
+    PRICE_REVIEW_SECOND = "price_review.second"  # the step a price review adds when the margin is under the second threshold
 
 
 A = Action
@@ -142,7 +143,12 @@ DEFAULT_DUTIES: Mapping[Duty, str] = {
     Duty.PURCHASE_OVERDUE: "buyer",
     Duty.PRODUCTION_LATE: "planner",
     Duty.PRODUCTION_PLANNER: "planner",
+    Duty.PRICE_REVIEW_SECOND: "cfo",
 }
+
+# Roles that never make their holder an approver of a step by themselves: everyone is an employee, and admin
+# administers without deciding (admin has no bypass).
+NON_APPROVING_ROLES = frozenset({"employee", "admin"})
 
 # Who is named where no user holds a duty's role (the reference data's first user).
 FALLBACK_USER = "admin"

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from domain import permissions
 from domain.core.errors import Conflict, Forbidden, Invalid
 from domain.core.money import MAX_VALUE
 from domain.core.numbers import PlainDecimal, PlainInt
@@ -58,11 +59,8 @@ def select_tier(tiers: Sequence[PolicyTier], amount: Decimal) -> PolicyTier:
     return max(fitting, key=lambda t: t.above)
 
 
-NON_APPROVING_ROLES = frozenset({"employee", "admin"})
-
-
 def approving_roles(person: Person | None) -> list[str]:
-    return sorted(person.roles - NON_APPROVING_ROLES) if person else []
+    return sorted(person.roles - permissions.NON_APPROVING_ROLES) if person else []
 
 
 def staffable(later: Sequence[ChainStep], excluded: set[str]) -> bool:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain import permissions
 from domain.approvals import services as approvals
 from domain.approvals.rules import ChainStep, PolicyTier, StepSpec, resolve_chain, select_tier
 from domain.core.errors import Invalid
@@ -18,7 +19,7 @@ from domain.sales.rules import QuotationLineIn
 from domain.sales.tables import PricingPolicyRow
 
 MARGIN_KIND = "quotation_discount"  # the sales manager's chain: the discount's, which the price review extends
-CFO_ROLE = "cfo"
+CFO_ROLE = permissions.DEFAULT_DUTIES[permissions.Duty.PRICE_REVIEW_SECOND]
 
 
 def policies(session: Session) -> list[pricing.PricingPolicy]:
