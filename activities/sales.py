@@ -9,6 +9,7 @@ from domain.approvals import rules as approval_rules
 from domain.approvals import services as approvals
 from domain.core.db import Database
 from domain.parties.tables import Customer
+from domain.processes import ids
 from domain.processes import services as processes
 from domain.sales import pricing as pricing_rules
 from domain.sales import pricing_policies as pricing
@@ -74,7 +75,7 @@ class SalesActivities:
         with self.db.write() as s:
             key = f"{process_id}:order"
             order = sales.create_order(s, number, owner=owner, process_id=key, key=key)
-            order.process_id = f"{id_prefix}sales-order-{order.number}"
+            order.process_id = ids.sales_order(order.number, id_prefix)
             processes.advance(s, process_id, "accepted", detail=f"sales order {order.number}", close=True,
                               status="completed")
             processes.start(s, order.process_id, "sales_order", order.number, title=f"Sales order {order.number}",

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.core.errors import Conflict, DomainError, Forbidden
     from domain.expenses.rules import ClaimDraft
     from domain.org.people import Actor
+    from domain.processes import ids
 
 from workflows.approval import start_approval
 from workflows.common import approval_or_withdrawal, check_withdraw, refusal, run, set_stage
@@ -48,7 +49,7 @@ class ExpenseClaim:
                                            title=f"Expense claim {draft.number} by {draft.requester}: "
                                                  f"{draft.total} {draft.currency}",
                                            amount=draft.total, requester=draft.requester, steps=steps),
-            f"{wf_id}/approval")
+            ids.approval(wf_id))
         outcome = await approval_or_withdrawal(child, lambda: self.cancel_by is not None, self._withdrawal)
         if outcome is None:
             return await self._finish("cancelled")

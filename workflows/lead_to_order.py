@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.core.errors import Conflict, DomainError, Invalid
     from domain.crm import rules
     from domain.org.people import Actor
+    from domain.processes import ids
     from domain.sales import rules as sales_rules
 
 from workflows.common import (
@@ -228,7 +229,7 @@ class LeadToOrder:
         self._check_quote(cmd)
         assert self.opp is not None
         draft = cmd.draft
-        child_id = f"{draft.id_prefix}quotation-{draft.number}"
+        child_id = ids.quotation(draft.number, draft.id_prefix)
         total = sales_rules.price(draft.lines, draft.tax_rate).total
         self.starting += 1
         try:

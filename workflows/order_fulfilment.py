@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.approvals import rules as approval_rules
     from domain.core.errors import Conflict, DomainError, Forbidden
     from domain.org.people import Actor
+    from domain.processes import ids
     from domain.sales import rules
 
 import contextlib
@@ -74,7 +75,7 @@ class OrderFulfilment:
                     approval_rules.ApprovalRequest(
                         process_id=wf_id, process_type="sales_order", business_key=order.number,
                         title=f"Sales order {order.number} over the customer's credit", amount=order.total,
-                        requester=order.owner, steps=steps), f"{wf_id}/credit-approval", salesperson=order.owner)
+                        requester=order.owner, steps=steps), ids.credit_approval(wf_id), salesperson=order.owner)
                 # A cancel while finance decides withdraws the approval (its task closes) and the order; one that
                 # comes after finance's last decision cancels the approved order (the trail says so).
                 outcome = await approval_or_withdrawal(child, lambda: self.cancel_by is not None, lambda: (
@@ -124,7 +125,7 @@ class OrderFulfilment:
             if not plan["planned"]:
                 set_stage("waiting for supply")  # supply already on its way covers it: wait for it
                 return
-            prefix = wf_id[:wf_id.index("sales-order-")] if "sales-order-" in wf_id else ""
+            prefix = ids.prefix_of_sales_order(wf_id)
             made, buys = await run(ProductionActivities.create_supply, order.number, plan["run_id"], wf_id, prefix)
         except ActivityError as e:
             # Refused (no BOM, no supplier for a bought item): nothing was created; the order waits for
@@ -138,13 +139,13 @@ class OrderFulfilment:
         set_stage("waiting for supply")
         for ref in made:
             await workflow.start_child_workflow(
-                ProductionOrder.run, ref, id=f"{prefix}production-order-{ref.number}",
+                ProductionOrder.run, ref, id=ids.production_order(ref.number, prefix),
                 task_queue=child_queue("ProductionOrder"), parent_close_policy=ParentClosePolicy.ABANDON,
                 search_attributes=search_attributes("production_order", ref.number, ref.planner, 0,
                                                     salesperson=order.owner))
         for draft in buys:
             await workflow.start_child_workflow(
-                Purchase.run, draft, id=f"{prefix}purchase-{draft.number}",
+                Purchase.run, draft, id=ids.purchase(draft.number, prefix),
                 task_queue=child_queue("Purchase"), parent_close_policy=ParentClosePolicy.ABANDON,
                 search_attributes=search_attributes("purchase", draft.number, draft.requester, draft.total,
                                                     salesperson=order.owner))

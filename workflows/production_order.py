@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.approvals import rules as approval_rules
     from domain.core.errors import Conflict, DomainError, Forbidden
     from domain.org.people import Actor
+    from domain.processes import ids
     from domain.production import rules
 
 from workflows.approval import start_approval
@@ -193,7 +194,7 @@ class ProductionOrder:
             child = await start_approval(approval_rules.ApprovalRequest(
                 process_id=wf_id, process_type="production_order", business_key=self.ref.number,
                 title=f"Change {self.ref.number} ({self.ref.sku}): {what}. {c.reason}"[:200],
-                amount=None, requester=cmd.actor.username, steps=steps), f"{wf_id}/change-{n}")
+                amount=None, requester=cmd.actor.username, steps=steps), ids.change_approval(wf_id, n))
             outcome = await approval_or_withdrawal(
                 child, lambda: self.state is not None and self.state.status == "completed",
                 lambda: approval_rules.Withdrawal(by="the shop floor", document=f"production order {self.ref.number}"

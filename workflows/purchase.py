@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.approvals import rules as approval_rules
     from domain.core.errors import Conflict, DomainError
     from domain.org.people import Actor
+    from domain.processes import ids
     from domain.purchasing import rules
 
 from workflows.approval import start_approval
@@ -53,7 +54,7 @@ class Purchase:
                                            title=f"Purchase requisition {draft.number} by {draft.requester}: "
                                                  f"{draft.total}",
                                            amount=draft.total, requester=draft.requester, steps=steps),
-            f"{wf_id}/approval")
+            ids.approval(wf_id))
         outcome = await approval_or_withdrawal(child, lambda: self.cancel_by is not None, self._withdrawal)
         if outcome is None:
             return await self._close("cancelled")

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import permissions
     from domain.approvals import rules as approval_rules
     from domain.core.errors import Conflict, DomainError, Forbidden, Invalid
+    from domain.processes import ids
     from domain.sales import rules
 
 from workflows.approval import start_approval
@@ -67,7 +68,7 @@ class Quotation:
             # margin threshold).
             set_stage("discount approval" if self.rec.max_discount_pct > rules.DEFAULT_DISCOUNT_LIMIT
                       else "price approval")
-            approved = await self._approved(self.rec.discount_steps, "discount", f"{wf_id}/discount-approval")
+            approved = await self._approved(self.rec.discount_steps, "discount", ids.discount_approval(wf_id))
             if approved is None or (approved and self.withdrawn is not None):  # withdrawn (after approval too)
                 return await self._close("rejected", self.withdrawn or "")
             if not approved:
@@ -89,12 +90,12 @@ class Quotation:
             return await self._close("expired")
         if self.credit_steps:
             set_stage("credit approval")
-            if not await self._approved(self.credit_steps, "credit", f"{wf_id}/credit-approval"):
+            if not await self._approved(self.credit_steps, "credit", ids.credit_approval(wf_id)):
                 return await self._close("rejected", "finance did not approve the customer's credit")
         order = await run(SalesActivities.create_sales_order, draft.number, wf_id, self.rec.owner, draft.id_prefix)
         # Fulfilment is a process of its own, under the order's business key: it outlives this one.
         await workflow.start_child_workflow(
-            OrderFulfilment.run, order, id=f"{draft.id_prefix}sales-order-{order.number}",
+            OrderFulfilment.run, order, id=ids.sales_order(order.number, draft.id_prefix),
             parent_close_policy=ParentClosePolicy.ABANDON, search_attributes=search_attributes(
                 "sales_order", order.number, order.owner, self.rec.total, stage="reserving", salesperson=order.owner,
                 customer=self.rec.customer))

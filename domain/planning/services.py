@@ -20,9 +20,9 @@ from domain.manufacturing.bom import need
 from domain.planning.kitting import KitOrder, OrderLine, StockLevel, kitting
 from domain.planning.mrp import Demand, ItemPlan, MrpResult, ScheduledReceipt, run_mrp
 from domain.planning.tables import MrpRun
+from domain.processes import ids
 from domain.processes import services as processes
 from domain.production import rules as production_rules
-from domain.production.services import process_id as production_process_id
 from domain.production.tables import ProductionMaterial, ProductionOrder
 from domain.purchasing import rules as purchasing_rules
 from domain.purchasing.tables import PurchaseOrder, PurchaseOrderLine
@@ -296,10 +296,10 @@ def check_what_if(demand: list[dict[str, Any]], receipts: list[dict[str, Any]] |
 # --- batch creation (生产任务单批量新增) -------------------------------------------------------------------
 
 def create_supply(session: Session, so_number: str, run_number: str, *, planner: str, id_prefix: str,
-                  notify_order: str, key: str) -> dict[str, Any]:
+                  notify_order: str, key: str) -> production_rules.SupplyBatch:
     """Turn an MRP run's planned orders into production orders (recorded here, their processes started by
     the caller) and purchase requisitions (one per supplier, recorded by their Purchase processes), in one
-    transaction, once per key. Returns {"production": [ProductionRef], "purchases": [RequisitionDraft]}."""
+    transaction, once per key."""
 
     def effect() -> dict[str, Any]:
         run = get_run(session, run_number)
@@ -323,7 +323,7 @@ def create_supply(session: Session, so_number: str, run_number: str, *, planner:
                 sales_order_number=so_number, pegged_to=", ".join(p["pegged_to"])[:500],
                 release_date=date.fromisoformat(p["release_date"]), due_date=date.fromisoformat(p["due_date"]),
                 std_labour_hours=bom.labour_hours, labour_rate=bom.labour_rate, overhead_rate=bom.overhead_rate,
-                planner=planner, process_id=production_process_id(number, id_prefix),
+                planner=planner, process_id=ids.production_order(number, id_prefix),
                 idempotency_key=f"{key}:{number}",
                 wait_reason="waiting for release")
             row.materials = [ProductionMaterial(position=i + 1, item_id=comp[ln.component].id, sku=ln.component,
@@ -366,8 +366,7 @@ def create_supply(session: Session, so_number: str, run_number: str, *, planner:
             purchases.append(draft.model_dump(mode="json"))
         return {"production": production, "purchases": purchases}
 
-    result: dict[str, Any] = common.once(session, key, effect)
-    return result
+    return production_rules.SupplyBatch.model_validate(common.once(session, key, effect))  # a retry: the stored dict
 
 
 def waiting_for(session: Session, sku: str) -> list[str]:

@@ -1,0 +1,72 @@
+"""Every process's workflow id, formed here and nowhere else.
+
+A process's workflow id is its business key (DESIGN, rule 6: `sales-order-SO-00042`), so starting the same
+document twice finds the running process instead of a second one. `prefix` keeps the keys of several databases
+apart on one Temporal (the tests give each its task queue and "/"); in production it is "".
+
+Pure and deterministic: the API, the domain's services and the workflows (through
+`workflow.unsafe.imports_passed_through()`) all form ids with it. Recorded histories hold these ids: a change to
+a formula breaks every running process and the replay tests, so a formula never changes; a new kind of process
+gets a new function."""
+
+from __future__ import annotations
+
+SALES_ORDER = "sales-order-"
+
+
+def expense_claim(number: str, prefix: str = "") -> str:
+    """`expense-claim-EC-00017`: the ExpenseClaim process of claim `number`."""
+    return f"{prefix}expense-claim-{number}"
+
+
+def purchase(number: str, prefix: str = "") -> str:
+    """`purchase-PR-00003`: the Purchase process of requisition `number` (submitted, or planned by MRP)."""
+    return f"{prefix}purchase-{number}"
+
+
+def lead(number: str, prefix: str = "") -> str:
+    """`lead-LD-00001`: the LeadToOrder process of lead `number` (its opportunity goes on in the same process)."""
+    return f"{prefix}lead-{number}"
+
+
+def quotation(number: str, prefix: str = "") -> str:
+    """`quotation-QT-00005`: the Quotation process (a child of its opportunity's LeadToOrder)."""
+    return f"{prefix}quotation-{number}"
+
+
+def sales_order(number: str, prefix: str = "") -> str:
+    """`sales-order-SO-00042`: the OrderFulfilment process of sales order `number` (entered, or won by a quotation)."""
+    return f"{prefix}{SALES_ORDER}{number}"
+
+
+def production_order(number: str, prefix: str = "") -> str:
+    """`production-order-MO-00007`: the ProductionOrder process of production order `number`."""
+    return f"{prefix}production-order-{number}"
+
+
+def prefix_of_sales_order(process_id: str) -> str:
+    """The prefix a sales order's process id was formed with ("" for one not formed by `sales_order`): its
+    fulfilment's children (production orders, purchases) are keyed with the same prefix."""
+    return process_id[:process_id.index(SALES_ORDER)] if SALES_ORDER in process_id else ""
+
+
+# --- approval children: keyed under their parent's id, one per approval the parent asks for ------------------
+
+def approval(process_id: str) -> str:
+    """The approval of a claim or a requisition (its one approval chain)."""
+    return f"{process_id}/approval"
+
+
+def discount_approval(process_id: str) -> str:
+    """A quotation's discount (or price) approval."""
+    return f"{process_id}/discount-approval"
+
+
+def credit_approval(process_id: str) -> str:
+    """Finance's approval of a quotation's or a sales order's customer over credit."""
+    return f"{process_id}/credit-approval"
+
+
+def change_approval(process_id: str, n: int) -> str:
+    """The approval of a production order's `n`th change request."""
+    return f"{process_id}/change-{n}"
