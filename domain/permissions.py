@@ -42,7 +42,6 @@ class Action(StrEnum):
     LEAD_SCORING_READ = "lead_scoring.read"
     LEAD_SCORING_EDIT = "lead_scoring.edit"
     PIPELINE_VIEW = "pipeline.view"  # the Sales entry of the navigation
-    OPPORTUNITY_WORK_ANY = "opportunity.work_any"  # move or lose an opportunity besides its salesperson
     OPPORTUNITY_SEE_ALL = "opportunity.see_all"
     QUOTATION_CREATE = "quotation.create"  # on an opportunity one may see
     QUOTATION_ANSWER_ANY = "quotation.answer_any"  # record the customer's answer besides the salesperson
@@ -109,7 +108,6 @@ DEFAULT_GRANTS: Mapping[Action, frozenset[str]] = {
     A.LEAD_SCORING_READ: _SELLERS,
     A.LEAD_SCORING_EDIT: frozenset({"admin"}),
     A.PIPELINE_VIEW: frozenset({"sales", "sales_manager", "admin", "cfo"}),
-    A.OPPORTUNITY_WORK_ANY: frozenset({"sales_manager", "admin"}),
     A.OPPORTUNITY_SEE_ALL: _OVERSEE_SALES,
     A.QUOTATION_CREATE: _SELLERS,
     A.QUOTATION_ANSWER_ANY: frozenset({"sales_manager", "admin"}),

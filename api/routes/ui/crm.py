@@ -61,13 +61,20 @@ def _next_stage(stage: str) -> str:
     return later[0] if later else ""
 
 
+def may_work(s: Session, user: Principal, owner: str) -> bool:
+    """The opportunity's process's own rule (crm.may_work_lead): its salesperson, their manager, an admin."""
+    person = org.person(s, owner)
+    return crm.may_work_lead(as_actor(user), owner, person.manager if person else None)
+
+
 def may_quote(s: Session, user: Principal, number: str) -> bool:
-    """The JSON API's rule for a new quotation: a seller who may see the opportunity."""
+    """A new quotation: a seller (the JSON API's rule) who may see the opportunity and whom its process lets
+    work it (may_work)."""
     try:
-        sales_svc.visible_opportunity(s, number, (user.username, user.roles))
+        opp = sales_svc.visible_opportunity(s, number, (user.username, user.roles))
     except NotFound:
         return False
-    return user.may(Action.QUOTATION_CREATE)
+    return user.may(Action.QUOTATION_CREATE) and may_work(s, user, opp.owner)
 
 
 PLAIN = {  # pydantic's wording where a form user would not understand it
@@ -232,7 +239,7 @@ async def render_opportunity(v: Viewer, number: str, *, status: int = 200, form:
         is_open = opp["stage"] not in crm.CLOSED_STAGES
         return {"opp": opp, "items": [{"sku": i.sku, "name": i.name} for i in items],
                 "may_quote": is_open and may_quote(s, v.user, number),
-                "may_work": is_open and (v.user.username == opp["owner"] or v.user.may(Action.OPPORTUNITY_WORK_ANY)),
+                "may_work": is_open and may_work(s, v.user, opp["owner"]),
                 "moves": [m for m in crm.allowed_moves(opp["stage"]) if m not in crm.CLOSED_STAGES],
                 "next_stage": _next_stage(opp["stage"])}
 

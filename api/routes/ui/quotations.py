@@ -119,7 +119,7 @@ async def create_quotation(number: str, request: Request, v: PosterDep) -> Respo
         return await not_possible(v, e)
     try:
         if not may:
-            raise Forbidden("only the opportunity's salesperson, a sales manager or an admin can quote on it")
+            raise Forbidden("only the opportunity's salesperson, their manager or an admin can quote on it")
         lines = quotation_lines(skus, qtys, prices, discounts)
         days = _valid_days(valid_days)
         tax = _number(tax_rate or "0", "the tax rate")
