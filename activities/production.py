@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from temporalio import activity
@@ -15,7 +14,6 @@ from domain.approvals import services as approvals
 from domain.core import records as common
 from domain.core.db import Database
 from domain.core.errors import Invalid
-from domain.inventory.tables import Item
 from domain.org import services as org
 from domain.planning import services as planning
 from domain.processes import services as processes
@@ -97,10 +95,7 @@ class ProductionActivities:
     def change_steps(self, number: str, requester: str) -> list[approval_rules.ChainStep]:
         """The change's approval chain, by the order's value at standard cost."""
         with self.db.read() as s:
-            row = production.order(s, number)
-            item = s.get(Item, row.item_id)
-            value = max(row.qty * (item.standard_cost if item else Decimal(0)), Decimal("0.01"))
-            return approvals.chain_for(s, "production_change", value, requester)
+            return production.change_steps(s, number, requester)
 
     @activity.defn
     @business_errors

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.core.errors import Conflict, DomainError, Forbidden
     from domain.org.people import Actor
     from domain.processes import ids
+    from domain.production import rules as production_rules
     from domain.sales import rules
 
 import contextlib
@@ -121,12 +122,13 @@ class OrderFulfilment:
         self.status = "planning"
         set_stage("planning")
         try:
-            plan = await run(ProductionActivities.plan_order, order.number, wf_id, workflow.now().date())
-            if not plan["planned"]:
+            plan: production_rules.SupplyPlan = await run(ProductionActivities.plan_order, order.number, wf_id,
+                                                          workflow.now().date())
+            if not plan.planned:
                 set_stage("waiting for supply")  # supply already on its way covers it: wait for it
                 return
             prefix = ids.prefix_of_sales_order(wf_id)
-            made, buys = await run(ProductionActivities.create_supply, order.number, plan["run_id"], wf_id, prefix)
+            made, buys = await run(ProductionActivities.create_supply, order.number, plan.run_id, wf_id, prefix)
         except ActivityError as e:
             # Refused (no BOM, no supplier for a bought item): nothing was created; the order waits for
             # stock, says why, and can still be cancelled.

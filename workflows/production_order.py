@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.org.people import Actor
     from domain.processes import ids
     from domain.production import rules
+    from domain.production.rules import ProductionStatus as Status
 
 from workflows.approval import start_approval
 from workflows.common import approval_or_withdrawal, refusal, run, set_stage
@@ -76,17 +77,17 @@ class ProductionOrder:
         wf_id = workflow.info().workflow_id
         set_stage("waiting for material")
         self.recheck = True
-        while self.state.status != "completed":
-            if self.state.status != "waiting_material":
+        while self.state.status != Status.COMPLETED:
+            if self.state.status != Status.WAITING_MATERIAL:
                 self.recheck = False  # supply arriving after release changes nothing here
-            if self.state.status == "waiting_material" and self.recheck:
+            if self.state.status == Status.WAITING_MATERIAL and self.recheck:
                 self.recheck = False
-                r = await run(ProductionActivities.try_release, ref.number, f"{wf_id}:release")
-                if r["status"] == "released" and self.state.status == "waiting_material":
-                    self.state = self.state.model_copy(update={"status": "released", "wait_reason": ""})
+                r: rules.ReleaseOutcome = await run(ProductionActivities.try_release, ref.number, f"{wf_id}:release")
+                if r.status == Status.RELEASED and self.state.status == Status.WAITING_MATERIAL:
+                    self.state = self.state.model_copy(update={"status": Status.RELEASED, "wait_reason": ""})
                     set_stage("in production")
-                elif r["status"] == "waiting_material":
-                    self.state = self.state.model_copy(update={"wait_reason": r["wait_reason"]})
+                elif r.status == Status.WAITING_MATERIAL:
+                    self.state = self.state.model_copy(update={"wait_reason": r.wait_reason})
             if self.receipts:
                 self.receipts = 0
                 await notify(ref.notify)
@@ -95,7 +96,7 @@ class ProductionOrder:
                 self.late_key = str(workflow.uuid4())
                 await run(ProductionActivities.mark_late, ref.number, wf_id, self.late_key)
                 set_stage("late")
-            waits = [RECHECK] if self.state.status == "waiting_material" else []
+            waits = [RECHECK] if self.state.status == Status.WAITING_MATERIAL else []
             if self.late_key is None:
                 waits.append(max(deadline - workflow.now(), timedelta(seconds=1)))
             due, self.seen = self.state.due_date, self.state
@@ -103,7 +104,7 @@ class ProductionOrder:
                 await workflow.wait_condition(lambda: self.recheck or self.receipts > 0 or self.state is not self.seen,
                                               timeout=min(waits) if waits else None)
             except TimeoutError:
-                self.recheck = self.state.status == "waiting_material"
+                self.recheck = self.state.status == Status.WAITING_MATERIAL
             if self.state.due_date != due and self.late_key is not None:  # a new date: lateness starts over
                 await run(ProductionActivities.clear_late, ref.number, wf_id)
                 self.late_key = None
@@ -146,7 +147,7 @@ class ProductionOrder:
             assert self.state is not None
             self.state = self.state.model_copy(update={
                 "completed_qty": self.state.completed_qty - p.completed_qty,
-                "scrap_qty": self.state.scrap_qty - p.scrap_qty, "status": "released"})
+                "scrap_qty": self.state.scrap_qty - p.scrap_qty, "status": Status.RELEASED})
             raise
         if p.completed_qty:
             self.receipts += 1
@@ -196,7 +197,7 @@ class ProductionOrder:
                 title=f"Change {self.ref.number} ({self.ref.sku}): {what}. {c.reason}"[:200],
                 amount=None, requester=cmd.actor.username, steps=steps), ids.change_approval(wf_id, n))
             outcome = await approval_or_withdrawal(
-                child, lambda: self.state is not None and self.state.status == "completed",
+                child, lambda: self.state is not None and self.state.status == Status.COMPLETED,
                 lambda: approval_rules.Withdrawal(by="the shop floor", document=f"production order {self.ref.number}"
                                                   if self.ref else "production order", what="completion",
                                                   reason="the order is completed", refused_when_late=False))

@@ -296,10 +296,10 @@ def check_what_if(demand: list[dict[str, Any]], receipts: list[dict[str, Any]] |
 # --- batch creation (生产任务单批量新增) -------------------------------------------------------------------
 
 def create_supply(session: Session, so_number: str, run_number: str, *, planner: str, id_prefix: str,
-                  notify_order: str, key: str) -> dict[str, Any]:
+                  notify_order: str, key: str) -> production_rules.SupplyBatch:
     """Turn an MRP run's planned orders into production orders (recorded here, their processes started by
     the caller) and purchase requisitions (one per supplier, recorded by their Purchase processes), in one
-    transaction, once per key. Returns {"production": [ProductionRef], "purchases": [RequisitionDraft]}."""
+    transaction, once per key."""
 
     def effect() -> dict[str, Any]:
         run = get_run(session, run_number)
@@ -366,8 +366,7 @@ def create_supply(session: Session, so_number: str, run_number: str, *, planner:
             purchases.append(draft.model_dump(mode="json"))
         return {"production": production, "purchases": purchases}
 
-    result: dict[str, Any] = common.once(session, key, effect)
-    return result
+    return production_rules.SupplyBatch.model_validate(common.once(session, key, effect))  # a retry: the stored dict
 
 
 def waiting_for(session: Session, sku: str) -> list[str]:

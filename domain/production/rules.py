@@ -24,11 +24,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain import permissions
 from domain.core.errors import Conflict, Invalid
 from domain.core.limits import MAX_HOURS_PER_REPORT, MAX_HOURS_PER_UNIT, MAX_QTY
 from domain.core.money import qty_str
 from domain.core.numbers import PlainDecimal
 from domain.manufacturing.bom import BomLine, need
+from domain.org.people import Actor
 
 CENT4 = Decimal("0.0001")
 ZERO = Decimal(0)
@@ -148,6 +150,14 @@ def check_change(state: ProductionState, change: ChangeIn) -> None:
         if state.issue_method == "kitted" and state.status == "released" and change.qty != state.qty:
             raise Conflict(f"production order {state.number}: its kit was issued for {_fmt(state.qty)}; "
                            f"a kitted order changes quantity only before release")
+
+
+def may_request_change(actor: Actor, status: str, *, change_open: bool) -> bool:
+    """The ProductionOrder process's rule for asking a change, as a yes or no: whoever may change production
+    orders, on an open order, while no other change of it waits for approval (`change_open`). The process also
+    needs someone to approve it (services.change_steps) and a change the order can take (check_change)."""
+    return (permissions.may(actor.roles, permissions.Action.PRODUCTION_CHANGE) and status in OPEN_STATUSES
+            and not change_open)
 
 
 def consumption(line: BomLine, made_before: Decimal, made_now: Decimal) -> Decimal:

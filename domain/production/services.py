@@ -75,12 +75,12 @@ def _post_wip(session: Session, row: ProductionOrder, memo: str, material: Decim
                     "production_order", row.number, key)
 
 
-def try_release(session: Session, number: str, key: str) -> dict[str, Any]:
+def try_release(session: Session, number: str, key: str) -> rules.ReleaseOutcome:
     """Release the order when its whole kit is free (on hand − reserved); a kitted order gets its kit issued
-    now. Otherwise it waits, and says for what. Returns {status, wait_reason}."""
+    now. Otherwise it waits, and says for what."""
     row = order(session, number, lock=True)
-    if row.status != "waiting_material":
-        return {"status": row.status, "wait_reason": row.wait_reason}
+    if row.status != rules.ProductionStatus.WAITING_MATERIAL:
+        return rules.ReleaseOutcome(status=row.status, wait_reason=row.wait_reason)
     short: dict[str, Decimal] = {}
     for m in sorted(row.materials, key=lambda x: x.sku):  # one lock order for every order
         bal = stock.locked_balance(session, m.item_id)
@@ -93,16 +93,16 @@ def try_release(session: Session, number: str, key: str) -> dict[str, Any]:
             row.wait_reason = reason
             processes.advance(session, row.process_id, "waiting for material", detail=reason[:300])
         session.flush()
-        return {"status": row.status, "wait_reason": reason}
+        return rules.ReleaseOutcome(status=row.status, wait_reason=reason)
     if row.issue_method == "kitted":
         material = sum((_issue(session, row, m, m.required_qty - m.issued_qty, f"{key}:{m.sku}")
                         for m in sorted(row.materials, key=lambda x: x.sku) if m.required_qty > m.issued_qty), ZERO)
         _post_wip(session, row, f"Kit issued to {row.number}", material, ZERO, ZERO, f"{key}:wip")
-    row.status, row.wait_reason, row.released_at = "released", "", utcnow()
+    row.status, row.wait_reason, row.released_at = rules.ProductionStatus.RELEASED, "", utcnow()
     processes.advance(session, row.process_id, "in production",
                       detail="kit issued" if row.issue_method == "kitted" else "kit on hand; backflushed as made")
     session.flush()
-    return {"status": row.status, "wait_reason": ""}
+    return rules.ReleaseOutcome(status=row.status, wait_reason="")
 
 
 def report_progress(session: Session, number: str, p: rules.ProgressIn, *, actor: str, key: str) -> dict[str, Any]:
@@ -138,7 +138,7 @@ def report_progress(session: Session, number: str, p: rules.ProgressIn, *, actor
                                                       {accounting.INVENTORY: value}, {accounting.WIP: value}),
                             "production_receipt", row.number, f"{key}:receipt")
         row.completed_qty, row.scrap_qty, row.status = after.completed_qty, after.scrap_qty, after.status
-        done = after.status == "completed"
+        done = after.status == rules.ProductionStatus.COMPLETED
         if done:
             row.completed_at = utcnow()
         processes.advance(session, row.process_id, "completed" if done else "in production",
@@ -174,7 +174,7 @@ def apply_change(session: Session, number: str, change: rules.ChangeIn, key: str
     return result
 
 
-def mark_late(session: Session, number: str) -> dict[str, Any]:
+def mark_late(session: Session, number: str) -> rules.LateNotice:
     """The order passed its due date unfinished: a notice on it and on its sales order (进度分享)."""
     row = order(session, number)
     text = (f"{row.number} ({row.sku}) is late: due {row.due_date}, {row.completed_qty.normalize():f} of "
@@ -188,7 +188,7 @@ def mark_late(session: Session, number: str) -> dict[str, Any]:
         processes.note(session, so.process_id, "production late", text[:300])
     processes.note(session, row.process_id, "late", text[:300])
     session.flush()
-    return {"notice": text, "salesperson": owner}
+    return rules.LateNotice(notice=text, salesperson=owner)
 
 
 def clear_late(session: Session, number: str) -> None:
@@ -203,7 +203,7 @@ def clear_late(session: Session, number: str) -> None:
 
 # --- delivery: revenue, cost and margin -----------------------------------------------------------------
 
-def deliver(session: Session, so_number: str, *, actor: str, key: str) -> dict[str, Any]:
+def deliver(session: Session, so_number: str, *, actor: str, key: str) -> rules.Delivered:
     """The finished goods leave (their reservations become a stock issue at moving average), revenue and
     cost of goods sold are posted, and the order gets its cost, revenue and margin; once per key."""
 
@@ -236,7 +236,8 @@ def deliver(session: Session, so_number: str, *, actor: str, key: str) -> dict[s
         labour, overhead = session.execute(
             select(func.coalesce(func.sum(ProductionOrder.labour_cost), 0),
                    func.coalesce(func.sum(ProductionOrder.overhead_cost), 0))
-            .where(ProductionOrder.sales_order_number == so.number, ProductionOrder.status == "completed")).one()
+            .where(ProductionOrder.sales_order_number == so.number,
+                   ProductionOrder.status == rules.ProductionStatus.COMPLETED)).one()
         labour, overhead = Decimal(labour), Decimal(overhead)
         if labour + overhead > cogs:  # goods partly from older stock: never more conversion cost than the goods cost
             labour = overhead = ZERO
@@ -247,8 +248,7 @@ def deliver(session: Session, so_number: str, *, actor: str, key: str) -> dict[s
         session.flush()
         return {"revenue": str(revenue), "cost": str(cogs), "margin": str(so.margin)}
 
-    result: dict[str, Any] = common.once(session, key, effect)
-    return result
+    return rules.Delivered.model_validate(common.once(session, key, effect))  # a retry: the stored dict
 
 
 # --- views ------------------------------------------------------------------------------------------------

@@ -134,7 +134,7 @@ class CrashingProduction:
                               id_prefix)
 
         @activity.defn(name="try_release")
-        def try_release(number: str, key: str) -> dict[str, Any]:
+        def try_release(number: str, key: str) -> rules.ReleaseOutcome:
             return self._call("try_release", real.try_release, number, key)  # type: ignore[no-any-return]
 
         @activity.defn(name="report_progress")
@@ -143,7 +143,7 @@ class CrashingProduction:
                               actor, key)
 
         @activity.defn(name="deliver")
-        def deliver(number: str, process_id: str, actor: str) -> dict[str, Any]:
+        def deliver(number: str, process_id: str, actor: str) -> rules.Delivered:
             return self._call("deliver", real.deliver, number, process_id, actor)  # type: ignore[no-any-return]
 
         return [create_supply, try_release, report_progress, deliver]
@@ -257,10 +257,10 @@ def test_production_activities_twice_with_the_same_arguments_act_once(db):
     acts, sales = ProductionActivities(db), SalesActivities(db)
     so, pid = _direct_order(db)
     plans = [acts.plan_order(so, pid, date.today()) for _ in range(2)]
-    assert plans[0] == plans[1] and plans[0]["planned"] == 3
+    assert plans[0] == plans[1] and plans[0].planned == 3
     assert _count(db, MrpRun) == 1
 
-    supplies = [acts.create_supply(so, plans[0]["run_id"], pid, "") for _ in range(2)]
+    supplies = [acts.create_supply(so, plans[0].run_id, pid, "") for _ in range(2)]
     assert supplies[0] == supplies[1]
     made, buys = supplies[0]
     assert sorted((r.sku, r.qty) for r in made) == [(FAN, 5), (HOUSING, 3)]
@@ -271,10 +271,10 @@ def test_production_activities_twice_with_the_same_arguments_act_once(db):
 
     # The housing (backflush) is released with nothing issued; the fan waits for housings and a blade set.
     assert [acts.try_release(housing, f"{housing}:release") for _ in range(2)] == [
-        {"status": "released", "wait_reason": ""}] * 2
+        rules.ReleaseOutcome(status=rules.ProductionStatus.RELEASED, wait_reason="")] * 2
     assert _entries(db, housing, "production_issue") == []
     waiting = acts.try_release(fan, f"{fan}:release")
-    assert waiting["status"] == "waiting_material" and "BLADE-SET short 1" in waiting["wait_reason"]
+    assert waiting.status == "waiting_material" and "BLADE-SET short 1" in waiting.wait_reason
 
     # One report, run twice: one backflush, one labour posting, one receipt.
     before = _on_hand(db)
@@ -297,7 +297,7 @@ def test_production_activities_twice_with_the_same_arguments_act_once(db):
         master.adjust_stock(s, "BLADE-SET", Decimal(1), None, "found one", "ivan", "adjust:blade")
     before = _on_hand(db)
     released = [acts.try_release(fan, f"{fan}:release") for _ in range(2)]
-    assert released == [{"status": "released", "wait_reason": ""}] * 2
+    assert released == [rules.ReleaseOutcome(status=rules.ProductionStatus.RELEASED, wait_reason="")] * 2
     assert acts.try_release(fan, f"{fan}:release-again") == released[0]  # another key: released already
     with db.read() as s:
         f = production_svc.order(s, fan)
@@ -323,8 +323,8 @@ def test_production_activities_twice_with_the_same_arguments_act_once(db):
     assert _count(db, JournalEntry, JournalEntry.voucher_no == so, JournalEntry.voucher_type == "delivery") == 2
     with db.read() as s:
         order = sales_svc.order(s, so)
-        assert order.status == "completed" and order.margin == Decimal(delivered[0]["margin"])
-        assert ledger_by_voucher(s, so, "5000") == order.cost_total == Decimal(delivered[0]["cost"])
+        assert order.status == "completed" and order.margin == delivered[0].margin
+        assert ledger_by_voucher(s, so, "5000") == order.cost_total == delivered[0].cost
         assert stock.levels(s, FAN)["on_hand"] == 0 and stock.levels(s, FAN)["reserved"] == 0
     _balanced(db)
 
@@ -343,7 +343,7 @@ class Killed(BaseException):
 def test_a_crash_during_issue_or_receipt_leaves_nothing_behind(db, monkeypatch):
     acts = ProductionActivities(db)
     so, pid = _direct_order(db)
-    run = acts.plan_order(so, pid, date.today())["run_id"]
+    run = acts.plan_order(so, pid, date.today()).run_id
     made, _ = acts.create_supply(so, run, pid, "")
     mos = {r.sku: r.number for r in made}
     housing, fan = mos[HOUSING], mos[FAN]
@@ -391,7 +391,7 @@ def test_a_crash_during_issue_or_receipt_leaves_nothing_behind(db, monkeypatch):
         acts.try_release(fan, f"{fan}:release")
     assert snapshot() == before
     die_at = {}
-    assert acts.try_release(fan, f"{fan}:release")["status"] == "released"
+    assert acts.try_release(fan, f"{fan}:release").status == "released"
     with db.read() as s:
         kit = {m.sku: m.required_qty for m in production_svc.order(s, fan).materials}
     assert sorted(_entries(db, fan, "production_issue")) == sorted((k, -q) for k, q in kit.items())

@@ -203,10 +203,13 @@ async def render_production_order(v: Viewer, number: str, *, status: int = 200, 
 
     def load(s: Session) -> dict[str, Any]:
         row = production_svc.order(s, number)
-        tasks = s.execute(select(Task).where(Task.process_id == row.process_id, Task.status == "open",
-                                             Task.kind == "approval")  # the late alert is the page's notice
-                          .order_by(Task.created_at).limit(20)).scalars()
-        return {"mo": production_svc.view(s, row), "open_tasks": [task_row(t, now) for t in tasks]}
+        tasks = list(s.execute(select(Task).where(Task.process_id == row.process_id, Task.status == "open",
+                                                  Task.kind == "approval")  # the late alert is the page's notice
+                               .order_by(Task.created_at).limit(20)).scalars())
+        return {"mo": production_svc.view(s, row), "open_tasks": [task_row(t, now) for t in tasks],
+                # a change's approval is the only one an order has: while it is open, no other change is taken
+                "may_change": production.may_request_change(as_actor(v.user), row.status, change_open=bool(tasks))
+                and _approvable(s, number, v.user.username)}
 
     if not _reader(v.user):
         return await _refuse(v)
@@ -215,13 +218,20 @@ async def render_production_order(v: Viewer, number: str, *, status: int = 200, 
     except DomainError as e:
         return await not_possible(v, e)
     mo = data["mo"]
-    is_open = mo["status"] in production.OPEN_STATUSES
     data["variance_total"] = sum(mo["variances"].values(), Decimal(0))
     data["standard_unit"] = (mo["standard_cost"]["total"] / mo["qty"]).quantize(production.CENT4) if mo["qty"] else None
     return await render(v, "production_order.html", status, section="production",
                         may_report=mo["status"] == "released" and v.user.may(Action.PRODUCTION_REPORT),
-                        may_change=is_open and v.user.may(Action.PRODUCTION_CHANGE),
                         progress=ctx.pop("progress", {}), change=ctx.pop("change", {}), **data, **ctx)
+
+
+def _approvable(s: Session, number: str, requester: str) -> bool:
+    """Has a change of the order asked by `requester` someone to approve it (the process refuses it otherwise)?"""
+    try:
+        production_svc.change_steps(s, number, requester)
+    except DomainError:
+        return False
+    return True
 
 
 async def _unreachable(v: Viewer, number: str) -> Response | None:
@@ -275,6 +285,8 @@ async def request_change(number: str, v: PosterDep, qty: Annotated[str, Form(max
     try:
         if not v.user.may(Action.PRODUCTION_CHANGE):
             raise Forbidden("only a planner or an admin can ask to change a production order")
+        # Nobody to approve it (no manager): refused here as the process would, before it takes the change.
+        await v.platform.read(production_svc.change_steps, number, v.user.username)
         try:
             new_date = date.fromisoformat(due_date.strip()) if due_date.strip() else None
         except ValueError:
