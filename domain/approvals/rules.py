@@ -136,8 +136,10 @@ def resolve_chain(tier: PolicyTier, requester: str, people: Mapping[str, Person]
 
 
 def check_may_decide(step: ChainStep, actor: Actor, requester: str, prior_deciders: Iterable[str],
-                     assignee: str | None, later: Sequence[ChainStep] = ()) -> None:
-    """SoD and eligibility for deciding a task; raises Forbidden / Conflict with the reason."""
+                     assignee: str | None, later: Sequence[ChainStep] = (), *, decision: Decision = "approve",
+                     comment: str = "") -> None:
+    """SoD and eligibility for deciding a task; raises Forbidden / Conflict with the reason, and Invalid for a
+    rejection that does not say why."""
     prior = set(prior_deciders)
     if actor.username == requester:
         raise Forbidden("nobody approves their own request")
@@ -150,6 +152,8 @@ def check_may_decide(step: ChainStep, actor: Actor, requester: str, prior_decide
     if assignee and assignee != actor.username:
         raise Conflict(f"this task is claimed by {assignee}")
     _check_later(actor.username, later, prior | {requester})
+    if decision == "reject" and not comment.strip():
+        raise Invalid("a rejection needs a comment saying why")
 
 
 def check_may_take(step: ChainStep, target: Actor, requester: str, prior_deciders: Iterable[str],
@@ -168,6 +172,63 @@ def check_may_take(step: ChainStep, target: Actor, requester: str, prior_decider
     elif step.candidate_role and step.candidate_role not in target.roles:
         raise Forbidden(f"{target.username} does not hold the role {step.candidate_role}")
     _check_later(target.username, later, prior | {requester})
+
+
+# --- Commands on an approval's open task (the Approval workflow's Updates) ----------------------------------
+
+def check_task_open(task_id: str, open_task_id: str | None, step: ChainStep | None, *, withdrawn: bool,
+                    withdrawal: Withdrawal | None, deciding: DecideCommand | None) -> ChainStep:
+    """The step of task `task_id` while it takes commands (decide, claim, unclaim, reassign); a Conflict once the
+    request was withdrawn (`withdrawn`: cancelled by its process; `withdrawal`: taken before the last decision),
+    the approval moved on from it (`open_task_id` is the task open now, `step` its step), or a decision on it is
+    being recorded (`deciding`)."""
+    if withdrawn:
+        raise Conflict("the request was withdrawn; this task is no longer open")
+    if withdrawal is not None:
+        raise Conflict(withdrawn_refusal(withdrawal))
+    if step is None or task_id != open_task_id:
+        raise Conflict("this task is already decided; the approval has moved on")
+    if deciding is not None:
+        verb = "approved" if deciding.decision == "approve" else "rejected"
+        raise Conflict(f"this task is already {verb} by {deciding.actor.username}")
+    return step
+
+
+def check_may_claim(step: ChainStep, actor: Actor, requester: str, prior_deciders: Iterable[str],
+                    assignee: str | None, later: Sequence[ChainStep] = ()) -> None:
+    """May `actor` claim the open task of `step`? Whoever may take it (`check_may_take`), as it is: a step named
+    for one person only by that person (others get it by a hand-on); not while someone else holds it."""
+    check_may_take(step, actor, requester, prior_deciders, later)
+    if step.candidate_user and step.candidate_user != actor.username:
+        raise Forbidden(f"this task is for {step.candidate_user}")
+    if assignee and assignee != actor.username:
+        raise Conflict(f"this task is claimed by {assignee}")
+
+
+def check_may_unclaim(actor: Actor, assignee: str | None) -> None:
+    """May `actor` release the task claimed by `assignee`? Its assignee, or whoever may release any task."""
+    if assignee is None:
+        raise Conflict("this task is not claimed")
+    if assignee != actor.username and not permissions.may(actor.roles, permissions.Action.TASK_RELEASE_ANY):
+        raise Forbidden(f"only {assignee} (or an admin) can release this task")
+
+
+def check_may_reassign(step: ChainStep, actor: Actor, target: Actor | None, requester: str,
+                       prior_deciders: Iterable[str], assignee: str | None, later: Sequence[ChainStep] = ()) -> None:
+    """May `actor` hand the open task of `step` to `target` (reassign; delegate, for a step named for one person)?
+    Its holder (the assignee, else the person the step names), whoever may hand on any task, or, while nobody
+    holds it, a holder of its role other than the requester; and only to someone who may take it."""
+    me = actor.username
+    holder = assignee or step.candidate_user
+    if target is None:
+        raise Invalid("name the user to hand the task to")
+    may_hand_on = (me == holder or permissions.may(actor.roles, permissions.Action.TASK_HAND_ON_ANY)
+                   or (holder is None and step.candidate_role in actor.roles and me != requester))
+    if not may_hand_on:
+        raise Forbidden("only the task's holder, a holder of its role, or an admin can hand it on")
+    if target.username == holder:
+        raise Conflict(f"the task is already with {holder}")
+    check_may_take(step, target, requester, prior_deciders, later)
 
 
 def escalation_target(step: ChainStep, people: Mapping[str, Person], role_escalation: Mapping[str, str | None],
@@ -399,6 +460,21 @@ def _last(outcome: ApprovalOutcome) -> tuple[str, str]:
     verb = "approved" if outcome.approved else "rejected"
     who = outcome.decisions[-1].decided_by if outcome.decisions else "its approvers"
     return verb, who
+
+
+WITHDRAWABLE = ("submitted", "pending_approval")  # the states in which a document's requester may withdraw it
+
+
+def check_may_withdraw(actor: Actor, requester: str, status: str, cancel_by: str | None, document: str) -> None:
+    """May `actor` withdraw `document` ("claim EC-00012"), in `status`, a cancel by `cancel_by` already asked?
+    Its requester (or whoever may cancel any document), while it awaits approval, once; the refusal says the
+    document's real state."""
+    if actor.username != requester and not permissions.may(actor.roles, permissions.Action.DOCUMENT_CANCEL_ANY):
+        raise Forbidden(f"only {requester} (the requester) or an admin can cancel {document}")
+    if cancel_by is not None:
+        raise Conflict(f"a cancel of {document} was already requested by {cancel_by}; it is being decided")
+    if status not in WITHDRAWABLE:
+        raise Conflict(f"{document} is {status}; only a {_noun(document)} pending approval can be cancelled")
 
 
 def late_withdrawal_refusal(w: Withdrawal, outcome: ApprovalOutcome) -> str:

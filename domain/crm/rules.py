@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
@@ -296,3 +297,77 @@ def check_may_work_lead(actor: Actor, owner: str, owner_manager: str | None) -> 
     """Only the lead's owner, their manager or an admin may change a lead."""
     if not may_work_lead(actor, owner, owner_manager):
         raise Forbidden(f"only {owner} (the lead's owner), their manager or an admin can change this lead")
+
+
+# --- Commands on a lead's process (the LeadToOrder workflow's Updates) ---------------------------------------
+
+@dataclass(frozen=True)
+class LeadState:
+    """A lead's process as a command on it is checked against: the lead, and once qualified its opportunity."""
+
+    number: str
+    status: str  # the process's stage: assigned, then the verdict or the opportunity's stage
+    owner: str | None = None  # None while the lead is being recorded
+    owner_manager: str | None = None
+    verdict: str | None = None  # qualified | disqualified, once recorded
+    settling: bool = False  # a verdict is being recorded
+    opportunity: OpportunityRef | None = None  # once qualified
+    lost: str | None = None  # why, once lost
+    won: str | None = None  # the accepted quotation, once won
+    busy: str | None = None  # what the opportunity is being ("moved", "closed") while a stage move or loss is recorded
+
+
+def check_may_log_activity(actor: Actor, lead: LeadState) -> None:
+    """May `actor` work the lead (log an activity; qualify it, see `check_may_qualify`)? Its owner, their manager or
+    an admin, once it is recorded, until its verdict is, and not while a verdict is being recorded."""
+    if lead.owner is None:
+        raise Conflict(f"lead {lead.number} is still being recorded")
+    check_may_work_lead(actor, lead.owner, lead.owner_manager)
+    if lead.verdict is not None:
+        raise Conflict(f"lead {lead.number} is already {lead.verdict}")
+    if lead.settling:
+        raise Conflict(f"lead {lead.number} is being decided right now")
+
+
+def check_may_qualify(actor: Actor, decision: str, reason: str, lead: LeadState) -> None:
+    """May `actor` record the verdict `decision` (qualified | disqualified, with its `reason`)? Who may work the
+    open lead (`check_may_log_activity`); a disqualification says why."""
+    check_may_log_activity(actor, lead)
+    if decision == "disqualified" and not reason.strip():
+        raise Invalid("say why the lead is disqualified")
+
+
+def check_opportunity_open(actor: Actor, lead: LeadState) -> OpportunityRef:
+    """The lead's opportunity, if `actor` may work it now: once the lead is qualified, by its owner, their manager
+    or an admin, while it is open (neither lost nor won), and not while a stage move or its loss is recorded."""
+    opp = lead.opportunity
+    if opp is None or lead.owner is None:
+        raise Conflict(f"lead {lead.number} is {lead.status}; only a qualified lead has an opportunity")
+    check_may_work_lead(actor, lead.owner, lead.owner_manager)
+    if lead.lost is not None or lead.won is not None or opp.stage in CLOSED_STAGES:
+        raise Conflict(f"opportunity {opp.number} is {'lost' if lead.lost is not None else 'won'}")
+    if lead.busy:
+        raise Conflict(f"opportunity {opp.number} is being {lead.busy} right now; try again")
+    return opp
+
+
+def check_may_quote(actor: Actor, for_opportunity: str, accepted: str | None, lead: LeadState) -> None:
+    """May `actor` start a quotation made `for_opportunity` on the lead's opportunity? Who may work it
+    (`check_opportunity_open`), a quotation for this very opportunity, and none of its quotations `accepted` yet."""
+    opp = check_opportunity_open(actor, lead)
+    if for_opportunity != opp.number:
+        raise Invalid(f"the quotation is for {for_opportunity}, not this process's {opp.number}")
+    if accepted is not None:
+        raise Conflict(f"opportunity {opp.number} is won")
+
+
+def check_may_move_stage(actor: Actor, stage: str, lead: LeadState) -> None:
+    """May `actor` move the lead's opportunity to `stage`? Who may work it, to a stage it may go to from its own."""
+    check_stage_move(check_opportunity_open(actor, lead).stage, stage)
+
+
+def check_may_lose(actor: Actor, reason: str, lead: LeadState) -> None:
+    """May `actor` record the lead's opportunity as lost for `reason`? Who may work it, saying why."""
+    check_opportunity_open(actor, lead)
+    if not reason:
+        raise Invalid("say why the opportunity was lost")

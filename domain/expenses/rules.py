@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain import permissions
 from domain.accounting import rules as accounting
 from domain.approvals.rules import ChainStep
 from domain.core.currencies import Currency
-from domain.core.errors import Invalid
+from domain.core.errors import Conflict, Forbidden, Invalid
 from domain.core.limits import check_past_fact
 from domain.core.money import MAX_AMOUNT, money
 from domain.core.numbers import PlainDecimal
+from domain.org.people import Actor
 
 CATEGORY_ACCOUNTS: dict[str, str] = {
     "travel": "6100",
@@ -83,3 +85,18 @@ def accrual_entry(claim: ClaimDraft) -> accounting.JournalDraft:
 def payment_entry(number: str, total: Decimal) -> accounting.JournalDraft:
     return accounting.entry(f"Expense claim {number} paid", {accounting.EMPLOYEE_PAYABLE: total},
                             {accounting.BANK: total})
+
+
+def check_may_pay(actor: Actor, number: str, requester: str, status: str, paid_by: str | None,
+                  paid_at: datetime | None) -> None:
+    """May `actor` pay claim `number` of `requester`, in `status` (the end being written, while it ends), a pay by
+    `paid_by` at `paid_at` already taken? Whoever may pay claims, never their own, an approved claim, once."""
+    permissions.check(actor.roles, permissions.Action.EXPENSE_PAY, "only finance can pay a claim")
+    if actor.username == requester:
+        raise Forbidden("nobody pays their own claim")
+    if paid_by is not None:
+        state = "already paid" if status == "paid" else "being paid"
+        on = f" on {paid_at:%Y-%m-%d %H:%M} UTC" if paid_at else ""
+        raise Conflict(f"claim {number} is {state} (by {paid_by}{on}); nothing more to pay")
+    if status != "approved":
+        raise Conflict(f"claim {number} is {status}; only an approved claim can be paid")

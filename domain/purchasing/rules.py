@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain import permissions
 from domain.accounting import rules as accounting
 from domain.approvals.rules import ChainStep
 from domain.core.errors import Conflict, Invalid
@@ -97,6 +98,22 @@ def apply_receipt(order: OrderState, receipt: list[ReceiptLineIn]) -> OrderState
                            f"the {qty_str(line.qty)} ordered are still open ({qty_str(line.received_qty)} received)")
         line.received_qty += r.qty
     return order.model_copy(update={"lines": [by_sku[ln.sku] for ln in order.lines]})
+
+
+def check_may_receive(actor: Actor, requisition: str, status: str, order: OrderState | None,
+                      receipt: list[ReceiptLineIn], *, placing: bool = False) -> OrderState | None:
+    """May `actor` receive `receipt` on requisition `requisition` (in `status`) and its purchase order `order`?
+    Whoever may receive goods, once the order is placed, within what is still open on it (`apply_receipt`):
+    the order after the receipt. While the order is being placed (`placing`) only who receives is checked (None):
+    the lines are checked once it is placed."""
+    permissions.check(actor.roles, permissions.Action.PURCHASE_RECEIVE,
+                      "only the warehouse, a buyer or an admin can receive goods")
+    if placing:
+        return None
+    if order is None:
+        raise Conflict(f"requisition {requisition} is {status} and has no purchase order; goods are received only "
+                       "once it is ordered")
+    return apply_receipt(order, receipt)
 
 
 def unapply_receipt(order: OrderState, receipt: list[ReceiptLineIn]) -> OrderState:

@@ -3,14 +3,16 @@ approval, margin at standard cost, validity, and the credit check. No I/O: workf
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain import permissions
 from domain.approvals.rules import ChainStep
-from domain.core.errors import Conflict, Invalid
+from domain.core.errors import Conflict, Forbidden, Invalid
 from domain.core.limits import MAX_QTY
 from domain.core.money import MAX_AMOUNT, MAX_VALUE, money
 from domain.core.numbers import PlainDecimal
@@ -128,6 +130,31 @@ def check_acceptable(number: str, status: str, until: date, today: date) -> None
         raise Conflict(f"quotation {number} is {status.replace('_', ' ')}; only a sent quotation can be accepted")
 
 
+def check_may_answer(actor: Actor, number: str, answer: Literal["accept", "reject"], reason: str, *,
+                     owner: str | None, status: str, valid_until: date | None, today: date, answered: str | None,
+                     answered_by: str | None, accepting: bool, withdrawn: str | None) -> None:
+    """May `actor` record the customer's `answer` (a rejection with its `reason`) to quotation `number`? Its
+    salesperson `owner` (None, with `valid_until`, while the quotation is being recorded) or whoever may answer any,
+    once: not after an answer (`answered` by `answered_by`), nor while a yes is being recorded (`accepting`), nor
+    once its opportunity withdrew it (`withdrawn`, why); and only a sent quotation not expired (`check_acceptable`)."""
+    if owner is None or valid_until is None:
+        raise Conflict(f"quotation {number} is still being recorded")
+    if actor.username != owner and not permissions.may(actor.roles, permissions.Action.QUOTATION_ANSWER_ANY):
+        raise Forbidden(f"only {owner} (the salesperson), a sales manager or an admin can record the customer's "
+                        "answer")
+    if answered is not None:
+        # The answer counts before the status moves on: say the answer, not a status still "sent".
+        raise Conflict(f"quotation {number} is already {'accepted' if answered == 'accept' else 'rejected'} (by "
+                       f"{answered_by}); only a sent quotation can be answered")
+    if accepting:
+        raise Conflict(f"the customer's acceptance of quotation {number} is being recorded")
+    if withdrawn is not None:
+        raise Conflict(f"quotation {number} was withdrawn ({withdrawn})")
+    check_acceptable(number, status, valid_until, today)
+    if answer == "reject" and not reason:
+        raise Invalid("say why the customer rejected the quotation")
+
+
 class CreditCheck(BaseModel):
     credit_limit: Decimal
     open_receivables: Decimal
@@ -226,6 +253,42 @@ class OrderRef(BaseModel):
     lines: list[OrderLineIn] = []
     requested_date: date | None = None
     total: Decimal = Decimal(0)
+
+
+def check_may_cancel_order(actor: Actor, number: str, owner: str, status: str, *, cancel_by: str | None,
+                           deliver_by: str | None, supply_ordered: bool) -> None:
+    """May `actor` cancel sales order `number` of salesperson `owner`, in `status`? Its salesperson or whoever may
+    cancel any order, once (`cancel_by`), before it is delivered (`deliver_by`) and before supply was ordered for it
+    (`supply_ordered`: production and purchasing under way)."""
+    if actor.username != owner and not permissions.may(actor.roles, permissions.Action.SALES_ORDER_CANCEL):
+        raise Forbidden(f"only {owner} (the salesperson), a sales manager or an admin can cancel sales order {number}")
+    if cancel_by is not None:  # a cancel during reservation is honoured right after it
+        raise Conflict(f"a cancel of sales order {number} was already requested by {cancel_by}; it is being done")
+    if status == "completed" or deliver_by is not None:
+        raise Conflict(f"sales order {number} is {'delivered' if status == 'completed' else 'being delivered'}; "
+                       "only an order not yet delivered can be cancelled")
+    if supply_ordered:
+        raise Conflict(f"sales order {number} is {status}: production and purchasing are under way for it, so it can "
+                       "no longer be cancelled")
+
+
+def check_may_deliver_order(actor: Actor, number: str, owner: str, status: str, *, cancel_by: str | None,
+                            deliver_by: str | None, short: Mapping[str, object]) -> None:
+    """May `actor` deliver sales order `number` of salesperson `owner`, in `status`? Its salesperson or whoever may
+    deliver any order, once (`deliver_by`), unless it is being cancelled (`cancel_by`), when it is ready to deliver;
+    waiting for supply, the refusal says what is `short` (sku -> quantity)."""
+    if actor.username != owner and not permissions.may(actor.roles, permissions.Action.SALES_ORDER_DELIVER):
+        raise Forbidden(f"only the warehouse, {owner} (the salesperson) or an admin can deliver sales order {number}")
+    if deliver_by is not None:
+        raise Conflict(f"sales order {number} is already {'delivered' if status == 'completed' else 'being delivered'}"
+                       f" (by {deliver_by}); nothing more to deliver")
+    if cancel_by is not None:
+        raise Conflict(f"sales order {number} is being cancelled (by {cancel_by}); it can no longer be delivered")
+    if status != "ready to deliver":
+        detail = ", ".join(f"{sku} short {q}" for sku, q in short.items())
+        raise Conflict(f"sales order {number} is {status}"
+                       + (f" ({detail})" if detail and status == "waiting for supply" else "")
+                       + ": only an order ready to deliver can be delivered")
 
 
 def order_total(lines: list[OrderLineIn]) -> Decimal:
