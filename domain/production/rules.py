@@ -25,11 +25,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain import permissions
-from domain.core.errors import Conflict, Invalid
+from domain import permissions
+from domain.core.errors import Conflict, Forbidden, Invalid
 from domain.core.limits import MAX_HOURS_PER_REPORT, MAX_HOURS_PER_UNIT, MAX_QTY
 from domain.core.money import qty_str
 from domain.core.numbers import PlainDecimal
 from domain.manufacturing.bom import BomLine, need
+from domain.org.people import Actor
 from domain.org.people import Actor
 
 CENT4 = Decimal("0.0001")
@@ -158,6 +160,25 @@ def may_request_change(actor: Actor, status: str, *, change_open: bool) -> bool:
     needs someone to approve it (services.change_steps) and a change the order can take (check_change)."""
     return (permissions.may(actor.roles, permissions.Action.PRODUCTION_CHANGE) and status in OPEN_STATUSES
             and not change_open)
+
+
+def check_may_report_progress(actor: Actor, state: ProductionState, progress: ProgressIn, *,
+                              bounded: bool = True) -> ProductionState:
+    """May `actor` report `progress` on the order in `state`? Whoever may report production progress, within what
+    `check_progress` takes: the state after the report."""
+    if not permissions.may(actor.roles, permissions.Action.PRODUCTION_REPORT):
+        raise Forbidden("only a planner, the warehouse or an admin can report production progress")
+    return check_progress(state, progress, bounded=bounded)
+
+
+def check_may_request_change(actor: Actor, state: ProductionState, change: ChangeIn, *, change_open: bool) -> None:
+    """May `actor` ask for `change` of the order in `state`? Whoever may ask to change production orders, one change
+    at a time (`change_open`: one waits for its approval), one the order can still take (`check_change`)."""
+    permissions.check(actor.roles, permissions.Action.PRODUCTION_CHANGE,
+                      "only a planner or an admin can ask to change a production order")
+    if change_open:
+        raise Conflict(f"production order {state.number} already has a change waiting for approval")
+    check_change(state, change)
 
 
 def consumption(line: BomLine, made_before: Decimal, made_now: Decimal) -> Decimal:
