@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from temporalio.service import RPCError
 
 from api import idempotency, metrics
+from api.asgi import read_body, replaying, whole
 from api.encoding import ok
 from api.platform import Platform
 from domain.core.db import Database
@@ -191,28 +192,12 @@ class StorableText:
         if kind not in (b"application/json", b"application/x-www-form-urlencoded"):
             await self.app(scope, receive, send)
             return
-        chunks, more, tail = [], True, None
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                tail = message
-                break
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        body, tail = await read_body(receive)
         if _MAY_HIDE.search(body) and self._holds_unstorable(kind, body):
             await self._refuse(scope, receive, send)
             return
-        replayed = False
-
-        async def replay() -> Any:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return tail or {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)  # (a client gone before the body was whole: the app sees it leave)
+        # (a client gone before the body was whole: the app sees it leave)
+        await self.app(scope, replaying([tail or whole(body)], receive), send)
 
     @staticmethod
     def _holds_unstorable(kind: bytes, body: bytes) -> bool:

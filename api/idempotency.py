@@ -30,6 +30,7 @@ from starlette.requests import Request, cookie_parser
 from starlette.responses import JSONResponse, Response
 
 from api import auth
+from api.asgi import read_body, replaying, whole
 from api.deps import SESSION_COOKIE
 from domain.core import idempotency as keys
 from domain.org import sessions
@@ -199,15 +200,10 @@ class Idempotency:
                                status_code=422)(scope, receive, send)
             return
 
-        chunks, more = [], True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # the client left (or the body was over the limit)
-                await self.app(scope, _replaying([message], receive), send)
-                return
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        body, tail = await read_body(receive)
+        if tail is not None:  # the client left (or the body was over the limit)
+            await self.app(scope, replaying([tail], receive), send)
+            return
         content_type = next((v.decode("latin-1") for n, v in scope["headers"] if n == b"content-type"), "")
         fp = fingerprint(content_type, scope.get("query_string", b""), body)
 
@@ -221,7 +217,7 @@ class Idempotency:
                 elif message["type"] == "http.response.body":
                     parts.append(message.get("body", b""))
 
-            replay = _replaying([{"type": "http.request", "body": body, "more_body": False}], receive)
+            replay = replaying([whole(body)], receive)
             await self.app(scope, replay, capture)
             status = int(start.get("status", 500))
             keep = status < 500 and status not in FINAL_4XX_EXCEPT
@@ -235,18 +231,6 @@ class Idempotency:
             await _answer(outcome.answer)(scope, receive, send)
         else:
             await _refusal(outcome.kind)(scope, receive, send)
-
-
-def _replaying(first: list[Any], receive: Any) -> Callable[[], Awaitable[Any]]:
-    """A receive that hands out `first` (the messages already read), then the real ones."""
-    pending = list(first)
-
-    async def replay() -> Any:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replay
 
 
 async def form_token_of(request: Request) -> str:
