@@ -25,13 +25,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain import permissions
-from domain import permissions
 from domain.core.errors import Conflict, Forbidden, Invalid
 from domain.core.limits import MAX_HOURS_PER_REPORT, MAX_HOURS_PER_UNIT, MAX_QTY
 from domain.core.money import qty_str
 from domain.core.numbers import PlainDecimal
 from domain.manufacturing.bom import BomLine, need
-from domain.org.people import Actor
 from domain.org.people import Actor
 
 CENT4 = Decimal("0.0001")

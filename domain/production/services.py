@@ -14,10 +14,13 @@ from sqlalchemy.orm import Session
 from domain.accounting import ledger
 from domain.accounting import rules as accounting
 from domain.approvals import access
+from domain.approvals import services as approvals
+from domain.approvals.rules import ChainStep
 from domain.core import records as common
 from domain.core.errors import Conflict, NotFound
 from domain.core.types import utcnow
 from domain.inventory import stock
+from domain.inventory.tables import Item
 from domain.manufacturing.bom import BomLine, need
 from domain.processes import services as processes
 from domain.production import rules
@@ -41,6 +44,15 @@ def order(session: Session, number: str, *, lock: bool = False) -> ProductionOrd
         session.execute(select(ProductionMaterial).where(ProductionMaterial.order_id == row.id)
                         .execution_options(populate_existing=True)).scalars().all()
     return row
+
+
+def change_steps(session: Session, number: str, requester: str) -> list[ChainStep]:
+    """The approval chain of a change to the order asked by `requester`, by the order's value at standard cost;
+    Invalid when nobody could approve it (the requester has no manager): the process then refuses the change."""
+    row = order(session, number)
+    item = session.get(Item, row.item_id)
+    value = max(row.qty * (item.standard_cost if item else ZERO), Decimal("0.01"))
+    return approvals.chain_for(session, "production_change", value, requester)
 
 
 def state(row: ProductionOrder) -> rules.ProductionState:
