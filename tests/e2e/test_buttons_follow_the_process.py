@@ -5,14 +5,20 @@ shows the process refusing them the command (or taking it) all the same."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 from sqlalchemy import select
 
+from domain.approvals.tables import Task
 from domain.crm.tables import Opportunity
 from domain.org import services as org
+from domain.production.tables import ProductionOrder
 from domain.sales.tables import Quotation
 from tests.e2e.conftest import Stack
+from tests.e2e.test_production_pages import short_order
 from tests.e2e.test_sales_pages import Browser, count, new_lead, text
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -58,3 +64,43 @@ async def test_the_opportunity_page_offers_its_buttons_to_exactly_those_the_proc
     r = await bob.post(f"/opportunities/{opp}/stage", {"stage": "negotiation"})
     assert r.status_code == 303, text(r)
 
+
+
+async def test_the_production_order_page_offers_a_change_only_when_the_process_takes_one(stack: Stack) -> None:
+    """The order's process (ProductionOrder.request_change) takes one change at a time, from a planner or an
+    admin whose change has someone to approve it (their manager). The page used to offer the form while a
+    change waited for approval (carol, refused 409) and to admin, who has no manager (refused 422)."""
+    carol, frank, admin = [await Browser(stack, u).start() for u in ("carol", "frank", "admin")]
+    _so, housing, fan = await short_order(stack)
+    url = f"/production-orders/{housing}"
+    assert "Request a change" in text(await carol.get(url))
+
+    # admin has no manager, so no approval chain: the page offers him nothing, and his change is refused before the
+    # process takes it (the process would refuse it too, once it has taken it)
+    assert "Request a change" not in text(await admin.get(f"/production-orders/{fan}"))
+    before = (await eventually(stack.db, lambda s: s.execute(select(ProductionOrder.due_date).where(
+        ProductionOrder.number == fan)).scalar_one()))
+    r = await admin.post(f"/production-orders/{fan}/change-requests",
+                         {"due_date": (before + timedelta(days=9)).isoformat(), "reason": "admin says so"})
+    assert r.status_code == 422 and "has no manager, so the approval chain cannot start" in text(r), text(r)[:300]
+    with stack.db.read() as s:
+        assert s.execute(select(ProductionOrder.due_date).where(ProductionOrder.number == fan)).scalar_one() == before
+
+    # carol asks; while her change waits for frank, the page offers no second one, which the process refuses
+    due = (date.today() + timedelta(days=40)).isoformat()
+    r = await carol.post(f"{url}/change-requests", {"due_date": due, "reason": "the customer moved the date"})
+    assert r.status_code == 303, text(r)
+    task = await stack.open_task("frank", housing)
+    page = text(await carol.get(url))
+    assert "Request a change" not in page and "waiting" in page.lower()
+    r = await carol.post(f"{url}/change-requests", {"qty": "4", "reason": "and more"})
+    assert r.status_code == 409 and "already has a change waiting for approval" in text(r)
+
+    # once it is decided the page offers a change again, and the process takes it
+    r = await frank.post(f"/inbox/{task['id']}/decide", {"decision": "approve", "comment": "fine"})
+    assert r.status_code == 303, text(r)
+    await eventually(stack.db, lambda s: s.execute(select(ProductionOrder.id).where(
+        ProductionOrder.number == housing, ProductionOrder.due_date == date.fromisoformat(due))).scalar_one_or_none())
+    await eventually(stack.db, lambda s: s.execute(select(Task.id).where(
+        Task.business_key == housing, Task.status == "open")).first() is None or None)
+    assert "Request a change" in text(await carol.get(url))
