@@ -30,7 +30,7 @@ class ProductionActivities:
 
     @activity.defn
     @business_errors
-    def plan_order(self, number: str, process_id: str, as_of: date) -> dict[str, Any]:
+    def plan_order(self, number: str, process_id: str, as_of: date) -> rules.SupplyPlan:
         """Kitting, then MRP for what the order still lacks; the run is stored (once per order)."""
         with self.db.write() as s:
             def effect() -> dict[str, Any]:
@@ -46,10 +46,9 @@ class ProductionActivities:
                 if not run.planned_count:
                     processes.advance(s, process_id, "waiting for supply",
                                       detail="supply already on its way covers what is short")
-                return {"run_id": run.number, "planned": run.planned_count}
+                return rules.SupplyPlan(run_id=run.number, planned=run.planned_count).model_dump(mode="json")
 
-            result: dict[str, Any] = common.once(s, f"{process_id}:plan", effect)
-            return result
+            return rules.SupplyPlan.model_validate(common.once(s, f"{process_id}:plan", effect))  # a retry: stored
 
     @activity.defn
     @business_errors
@@ -70,15 +69,14 @@ class ProductionActivities:
                            permissions.FALLBACK_USER)
             out = planning.create_supply(s, number, run_id, planner=planner, id_prefix=id_prefix,
                                            notify_order=process_id, key=f"{process_id}:supply")
-            made = [rules.ProductionRef.model_validate(x) for x in out["production"]]
-            buys = [purchasing_rules.RequisitionDraft.model_validate(x) for x in out["purchases"]]
+            made, buys = out.production, out.purchases
             processes.advance(s, process_id, "waiting for supply",
                               detail=f"{len(made)} production order(s), {len(buys)} purchase requisition(s)")
             return made, buys
 
     @activity.defn
     @business_errors
-    def try_release(self, number: str, key: str) -> dict[str, Any]:
+    def try_release(self, number: str, key: str) -> rules.ReleaseOutcome:
         with self.db.write() as s:
             return production.try_release(s, number, key)
 
@@ -87,8 +85,7 @@ class ProductionActivities:
     def report_progress(self, number: str, progress: rules.ProgressIn, actor: str, key: str
                         ) -> rules.ProductionState:
         with self.db.write() as s:
-            return rules.ProductionState.model_validate(
-                production.report_progress(s, number, progress, actor=actor, key=key))
+            return production.report_progress(s, number, progress, actor=actor, key=key)
 
     @activity.defn
     @business_errors
@@ -101,7 +98,7 @@ class ProductionActivities:
     @business_errors
     def apply_change(self, number: str, change: rules.ChangeIn, key: str) -> rules.ProductionState:
         with self.db.write() as s:
-            return rules.ProductionState.model_validate(production.apply_change(s, number, change, key))
+            return production.apply_change(s, number, change, key)
 
     @activity.defn
     @business_errors
@@ -111,13 +108,13 @@ class ProductionActivities:
             late = production.mark_late(s, number)
             approvals.open_task(s, approval_rules.TaskSpec(
                 task_id=f"{key}-p", workflow_id=f"{process_id}:late", process_id=process_id,
-                process_type="production_order", kind="alert", title=late["notice"][:200], business_key=number,
+                process_type="production_order", kind="alert", title=late.notice[:200], business_key=number,
                 candidate_role=permissions.duty_role(permissions.Duty.PRODUCTION_LATE), priority=80, due_hours=24))
-            if late["salesperson"]:
+            if late.salesperson:
                 approvals.open_task(s, approval_rules.TaskSpec(
                     task_id=f"{key}-s", workflow_id=f"{process_id}:late", process_id=process_id,
-                    process_type="production_order", kind="notice", title=late["notice"][:200], business_key=number,
-                    candidate_user=late["salesperson"], priority=60, due_hours=24))
+                    process_type="production_order", kind="notice", title=late.notice[:200], business_key=number,
+                    candidate_user=late.salesperson, priority=60, due_hours=24))
 
     @activity.defn
     @business_errors
@@ -128,9 +125,9 @@ class ProductionActivities:
 
     @activity.defn
     @business_errors
-    def deliver(self, number: str, process_id: str, actor: str) -> dict[str, Any]:
+    def deliver(self, number: str, process_id: str, actor: str) -> rules.Delivered:
         with self.db.write() as s:
             out = production.deliver(s, number, actor=actor, key=f"{process_id}:deliver")
-            processes.advance(s, process_id, "completed", detail=f"delivered; margin {out['margin']}", close=True,
+            processes.advance(s, process_id, "completed", detail=f"delivered; margin {out.margin}", close=True,
                               status="completed")
             return out

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -31,11 +32,22 @@ from domain.core.money import qty_str
 from domain.core.numbers import PlainDecimal
 from domain.manufacturing.bom import BomLine, need
 from domain.org.people import Actor
+from domain.purchasing.rules import RequisitionDraft
 
 CENT4 = Decimal("0.0001")
 ZERO = Decimal(0)
 IssueMethod = Literal["kitted", "backflush"]
-OPEN_STATUSES = ("waiting_material", "released")
+
+
+class ProductionStatus(StrEnum):
+    """A production order's status (its row's `status`; equal to the string stored there)."""
+
+    WAITING_MATERIAL = "waiting_material"
+    RELEASED = "released"
+    COMPLETED = "completed"
+
+
+OPEN_STATUSES = (ProductionStatus.WAITING_MATERIAL, ProductionStatus.RELEASED)
 
 
 class ProgressIn(BaseModel):
@@ -93,9 +105,49 @@ class ProductionState(BaseModel):
     completed_qty: Decimal = ZERO
     scrap_qty: Decimal = ZERO
     issue_method: IssueMethod
-    status: str = "waiting_material"
+    status: ProductionStatus = ProductionStatus.WAITING_MATERIAL
     due_date: date
     wait_reason: str = ""
+
+
+# Activity results. Field names are those of the dicts they replaced: recorded histories and results stored under
+# an idempotency key decode into them.
+
+class SupplyPlan(BaseModel):
+    """plan_order: the MRP run stored for a sales order, and how many planned orders it has."""
+
+    run_id: str
+    planned: int
+
+
+class SupplyBatch(BaseModel):
+    """create_supply: a run's planned orders as production orders (their processes to start) and requisitions
+    (one per supplier, recorded by their Purchase processes)."""
+
+    production: list[ProductionRef]
+    purchases: list[RequisitionDraft]
+
+
+class ReleaseOutcome(BaseModel):
+    """try_release: the order's status after the attempt, and what it waits for (empty once released)."""
+
+    status: ProductionStatus
+    wait_reason: str
+
+
+class LateNotice(BaseModel):
+    """mark_late: the notice of a late order, and the salesperson of its sales order (if any) to tell."""
+
+    notice: str
+    salesperson: str | None
+
+
+class Delivered(BaseModel):
+    """deliver: a sales order's revenue (net of tax), cost of goods sold and margin, at delivery."""
+
+    revenue: Decimal
+    cost: Decimal
+    margin: Decimal
 
 
 def _fmt(q: Decimal) -> str:
@@ -124,9 +176,9 @@ def check_bounds(state: ProductionState, p: ProgressIn) -> None:
 def check_progress(state: ProductionState, p: ProgressIn, *, bounded: bool = True) -> ProductionState:
     """The state after the report, or why it cannot be taken (nothing changes then). `bounded=False` only
     replays reports a process took before the bounds of check_bounds existed."""
-    if state.status == "waiting_material":
+    if state.status == ProductionStatus.WAITING_MATERIAL:
         raise Conflict(f"production order {state.number} is not released yet: {state.wait_reason or 'waiting for material'}")
-    if state.status != "released":
+    if state.status != ProductionStatus.RELEASED:
         raise Conflict(f"production order {state.number} is {state.status}; only a released order takes progress")
     done = state.completed_qty + p.completed_qty
     if done > state.qty:
@@ -137,7 +189,8 @@ def check_progress(state: ProductionState, p: ProgressIn, *, bounded: bool = Tru
     if state.scrap_qty + p.scrap_qty > MAX_QTY:
         raise Invalid("the scrap quantity is out of range")
     return state.model_copy(update={"completed_qty": done, "scrap_qty": state.scrap_qty + p.scrap_qty,
-                                    "status": "completed" if done == state.qty else "released"})
+                                    "status": ProductionStatus.COMPLETED if done == state.qty
+                                    else ProductionStatus.RELEASED})
 
 
 def check_change(state: ProductionState, change: ChangeIn) -> None:
@@ -147,7 +200,7 @@ def check_change(state: ProductionState, change: ChangeIn) -> None:
         if change.qty < state.completed_qty or (change.qty == state.completed_qty and change.qty != state.qty):
             raise Conflict(f"production order {state.number}: {_fmt(state.completed_qty)} are already made; "
                            f"the new quantity must be above that")
-        if state.issue_method == "kitted" and state.status == "released" and change.qty != state.qty:
+        if state.issue_method == "kitted" and state.status == ProductionStatus.RELEASED and change.qty != state.qty:
             raise Conflict(f"production order {state.number}: its kit was issued for {_fmt(state.qty)}; "
                            f"a kitted order changes quantity only before release")
 

@@ -117,7 +117,8 @@ def try_release(session: Session, number: str, key: str) -> rules.ReleaseOutcome
     return rules.ReleaseOutcome(status=row.status, wait_reason="")
 
 
-def report_progress(session: Session, number: str, p: rules.ProgressIn, *, actor: str, key: str) -> dict[str, Any]:
+def report_progress(session: Session, number: str, p: rules.ProgressIn, *, actor: str, key: str
+                    ) -> rules.ProductionState:
     """One progress report, once per key: backflush of what was made, labour and overhead into work in
     progress, finished goods into stock at actual cost. Refused whole (Conflict) beyond the order quantity or
     beyond the components on hand."""
@@ -159,11 +160,10 @@ def report_progress(session: Session, number: str, p: rules.ProgressIn, *, actor
         session.flush()
         return after.model_dump(mode="json")
 
-    result: dict[str, Any] = common.once(session, key, effect)
-    return result
+    return rules.ProductionState.model_validate(common.once(session, key, effect))  # a retry: the stored dict
 
 
-def apply_change(session: Session, number: str, change: rules.ChangeIn, key: str) -> dict[str, Any]:
+def apply_change(session: Session, number: str, change: rules.ChangeIn, key: str) -> rules.ProductionState:
     """An approved change request: the new quantity (materials re-planned) and/or due date, once per key."""
 
     def effect() -> dict[str, Any]:
@@ -182,8 +182,7 @@ def apply_change(session: Session, number: str, change: rules.ChangeIn, key: str
         session.flush()
         return state(row).model_dump(mode="json")
 
-    result: dict[str, Any] = common.once(session, key, effect)
-    return result
+    return rules.ProductionState.model_validate(common.once(session, key, effect))  # a retry: the stored dict
 
 
 def mark_late(session: Session, number: str) -> rules.LateNotice:
