@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -270,17 +271,37 @@ def ordering(sort: str, direction: str | None = None) -> tuple[Any, ...]:
     return (first, *then, Task.id.desc() if desc else Task.id.asc())
 
 
+def task_step(task: Task, people: Mapping[str, Person] | None = None) -> ChainStep:
+    """The chain step an open task stands for, as its Approval process holds it: its number, label and candidate
+    (the task row follows every escalation, delegation and deputy), and, given `people`, the approving roles of
+    the person it names (what a stand-in must hold). Its later steps are the process's alone."""
+    named = (people or {}).get(task.candidate_user) if task.candidate_user else None
+    return ChainStep(index=task.step, label=task.step_label, candidate_role=task.candidate_role,
+                     candidate_user=task.candidate_user, authority=approving_roles(named))
+
+
+def earlier_deciders(session: Session, tasks: Iterable[Task]) -> dict[str, list[str]]:
+    """Who decided the earlier steps of each task's own approval, by the approval's workflow id: the deciders
+    its Approval process holds a decision, a claim or a hand-on against (not those of the document's other
+    approvals: a quotation's discount and credit, an order's successive changes)."""
+    out: dict[str, list[str]] = {t.workflow_id: [] for t in tasks}
+    if out:
+        rows = session.execute(select(Task.workflow_id, ApprovalDecision.decided_by)
+                               .join(Task, Task.id == ApprovalDecision.task_id)
+                               .where(Task.workflow_id.in_(list(out))).order_by(ApprovalDecision.id))
+        for workflow_id, decided_by in rows:
+            out[workflow_id].append(decided_by)
+    return out
+
+
 def hand_on_candidates(session: Session, task: Task, actor: str) -> list[str]:
     """Colleagues a task could be handed to (delegated or reassigned): the active people the engine's own rule
-    (`check_may_take`: the step's role, or one of a named approver's approving roles; never the requester or an
-    earlier step's decider) lets take it, other than its current holder and the actor. The workflow still
+    (`check_may_take`: the step's role, or one of a named approver's approving roles; never the requester or the
+    decider of an earlier step of its chain) lets take it, other than its current holder and the actor. The workflow still
     checks each hand-on, including what later steps need."""
     people = org.people(session)
-    named = people.get(task.candidate_user) if task.candidate_user else None
-    step = ChainStep(index=task.step, label=task.step_label, candidate_role=task.candidate_role,
-                     candidate_user=task.candidate_user, authority=approving_roles(named))
-    deciders = set(session.execute(select(ApprovalDecision.decided_by)
-                                   .where(ApprovalDecision.process_id == task.process_id)).scalars())
+    step = task_step(task, people)
+    deciders = earlier_deciders(session, [task])[task.workflow_id]
     holder = task.assignee or task.candidate_user
 
     def may_take(p: Person) -> bool:

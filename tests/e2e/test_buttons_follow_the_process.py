@@ -5,6 +5,8 @@ shows the process refusing them the command (or taking it) all the same."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -104,3 +106,36 @@ async def test_the_production_order_page_offers_a_change_only_when_the_process_t
     await eventually(stack.db, lambda s: s.execute(select(Task.id).where(
         Task.business_key == housing, Task.status == "open")).first() is None or None)
     assert "Request a change" in text(await carol.get(url))
+
+
+async def test_delegate_offers_the_approver_of_an_earlier_change_of_the_same_order(stack: Stack) -> None:
+    """Who may take a task is judged against the deciders of its own approval chain (the Approval process's
+    rule), not of every approval of the document: bob, who approved the order's first change for frank, may
+    take its second one, and the page now offers him (it used to leave him out)."""
+    carol, frank, bob = [await Browser(stack, u).start() for u in ("carol", "frank", "bob")]
+    _so, housing, _fan = await short_order(stack)
+    url = f"/production-orders/{housing}"
+    first = (date.today() + timedelta(days=40)).isoformat()
+    assert (await carol.post(f"{url}/change-requests", {"due_date": first, "reason": "one"})).status_code == 303
+    task = await stack.open_task("frank", housing)
+    r = await frank.post(f"/inbox/{task['id']}/delegate", {"to": "bob"})
+    assert r.status_code == 303, text(r)
+    r = await bob.post(f"/inbox/{task['id']}/decide", {"decision": "approve", "comment": "for frank"})
+    assert r.status_code == 303, text(r)
+    await eventually(stack.db, lambda s: s.execute(select(ProductionOrder.id).where(
+        ProductionOrder.number == housing, ProductionOrder.due_date == date.fromisoformat(first))).scalar_one_or_none())
+
+    second = (date.today() + timedelta(days=50)).isoformat()
+    for _ in range(100):  # the first change is applied a moment after its task closes
+        r = await carol.post(f"{url}/change-requests", {"due_date": second, "reason": "two"})
+        if r.status_code != 409:
+            break
+        await asyncio.sleep(0.05)
+    assert r.status_code == 303, text(r)
+    task = await eventually(stack.db, lambda s: s.execute(select(Task.id).where(
+        Task.business_key == housing, Task.status == "open", Task.kind == "approval")).scalar_one_or_none())
+    page = await frank.get(f"/tasks/{task}")
+    options = re.findall(r'<option value="(\w+)">', page.text.split(f'action="/inbox/{task}/delegate"')[1])
+    assert "bob" in options, options
+    r = await frank.post(f"/inbox/{task}/delegate", {"to": "bob"})  # and the process takes it
+    assert r.status_code == 303, text(r)
