@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from domain import permissions
-from domain.core.errors import Conflict, Forbidden, Invalid
+from domain.core.errors import Conflict, DomainError, Forbidden, Invalid
 from domain.core.money import MAX_VALUE
 from domain.core.numbers import PlainDecimal, PlainInt
 from domain.org.people import Actor, Person
@@ -156,6 +156,16 @@ def check_may_decide(step: ChainStep, actor: Actor, requester: str, prior_decide
         raise Invalid("a rejection needs a comment saying why")
 
 
+def may_decide(step: ChainStep, actor: Actor, requester: str, prior_deciders: Iterable[str],
+               assignee: str | None, later: Sequence[ChainStep] = ()) -> bool:
+    """check_may_decide as a yes or no (the comment aside): what a page asks before it offers Approve and Reject."""
+    try:
+        check_may_decide(step, actor, requester, prior_deciders, assignee, later)
+    except DomainError:
+        return False
+    return True
+
+
 def check_may_take(step: ChainStep, target: Actor, requester: str, prior_deciders: Iterable[str],
                    later: Sequence[ChainStep] = ()) -> None:
     """May `target` be given this task (claim, reassign, delegate)? Same SoD as deciding; a step named
@@ -205,6 +215,16 @@ def check_may_claim(step: ChainStep, actor: Actor, requester: str, prior_decider
         raise Conflict(f"this task is claimed by {assignee}")
 
 
+def may_claim(step: ChainStep, actor: Actor, requester: str, prior_deciders: Iterable[str],
+              assignee: str | None, later: Sequence[ChainStep] = ()) -> bool:
+    """check_may_claim as a yes or no: what a page asks before it offers Claim."""
+    try:
+        check_may_claim(step, actor, requester, prior_deciders, assignee, later)
+    except DomainError:
+        return False
+    return True
+
+
 def check_may_unclaim(actor: Actor, assignee: str | None) -> None:
     """May `actor` release the task claimed by `assignee`? Its assignee, or whoever may release any task."""
     if assignee is None:
@@ -213,18 +233,33 @@ def check_may_unclaim(actor: Actor, assignee: str | None) -> None:
         raise Forbidden(f"only {assignee} (or an admin) can release this task")
 
 
+def may_unclaim(actor: Actor, assignee: str | None) -> bool:
+    """check_may_unclaim as a yes or no: what a page asks before it offers Unclaim."""
+    try:
+        check_may_unclaim(actor, assignee)
+    except DomainError:
+        return False
+    return True
+
+
+def may_hand_on(step: ChainStep, actor: Actor, requester: str, assignee: str | None) -> bool:
+    """May `actor` hand the open task of `step` on at all (to whom is check_may_take's)? Its holder (the assignee,
+    else the person the step names), whoever may hand on any task, or, while nobody holds it, a holder of its role
+    other than the requester. What a page asks before it offers Delegate."""
+    me, holder = actor.username, assignee or step.candidate_user
+    return (me == holder or permissions.may(actor.roles, permissions.Action.TASK_HAND_ON_ANY)
+            or (holder is None and step.candidate_role in actor.roles and me != requester))
+
+
 def check_may_reassign(step: ChainStep, actor: Actor, target: Actor | None, requester: str,
                        prior_deciders: Iterable[str], assignee: str | None, later: Sequence[ChainStep] = ()) -> None:
     """May `actor` hand the open task of `step` to `target` (reassign; delegate, for a step named for one person)?
     Its holder (the assignee, else the person the step names), whoever may hand on any task, or, while nobody
     holds it, a holder of its role other than the requester; and only to someone who may take it."""
-    me = actor.username
     holder = assignee or step.candidate_user
     if target is None:
         raise Invalid("name the user to hand the task to")
-    may_hand_on = (me == holder or permissions.may(actor.roles, permissions.Action.TASK_HAND_ON_ANY)
-                   or (holder is None and step.candidate_role in actor.roles and me != requester))
-    if not may_hand_on:
+    if not may_hand_on(step, actor, requester, assignee):
         raise Forbidden("only the task's holder, a holder of its role, or an admin can hand it on")
     if target.username == holder:
         raise Conflict(f"the task is already with {holder}")

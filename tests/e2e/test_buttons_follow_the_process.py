@@ -18,6 +18,7 @@ from domain.org import services as org
 from domain.production.tables import ProductionOrder
 from domain.sales.tables import Quotation
 from tests.e2e.conftest import Stack
+from tests.e2e.test_inbox_pages import file_claim
 from tests.e2e.test_production_pages import short_order
 from tests.e2e.test_sales_pages import Browser, count, new_lead, text
 from tests.helpers import eventually
@@ -138,4 +139,49 @@ async def test_delegate_offers_the_approver_of_an_earlier_change_of_the_same_ord
     options = re.findall(r'<option value="(\w+)">', page.text.split(f'action="/inbox/{task}/delegate"')[1])
     assert "bob" in options, options
     r = await frank.post(f"/inbox/{task}/delegate", {"to": "bob"})  # and the process takes it
+    assert r.status_code == 303, text(r)
+
+
+async def test_an_approver_of_an_earlier_step_is_offered_no_later_step_of_the_same_chain(stack: Stack) -> None:
+    """The Approval process refuses a decision (and a claim) by someone who decided an earlier step of the same
+    chain. fay holds both finance and cfo: she approves erin's 12,000 claim as finance, and the cfo step then
+    sits among her roles' tasks. The inbox and the task page used to offer her Approve, Reject and Claim there;
+    now only heidi, the other cfo, gets them, and fay may still hand the task on."""
+    with stack.db.write() as s:
+        org.create_user(s, "fay", "demo", ["finance", "cfo", "employee"], full_name="Fay Fox", manager="heidi")
+    fay, heidi = [await Browser(stack, u).start() for u in ("fay", "heidi")]
+    claim = await file_claim(stack, "12000")  # frank, then finance, then the cfo
+    for who in ("frank", "fay"):
+        task = await stack.open_task(who, claim)
+        r = await stack.as_(who, "POST", f"/api/tasks/{task['id']}/complete",
+                            json={"decision": "approve", "comment": "ok"})
+        assert r.status_code == 200, r.text
+    last = str((await stack.open_task("heidi", claim))["id"])
+    with stack.db.read() as s:
+        row = s.get(Task, last)
+        assert row is not None and row.candidate_role == "cfo" and row.status == "open"
+
+    inbox = await fay.get("/inbox?view=roles")
+    row_html = inbox.text.split(f'id="task-{last}"')[1].split("</tr>")[0]
+    assert f'/inbox/{last}/decide' not in row_html and f'/inbox/{last}/claim' not in row_html
+    assert 'name="task"' not in row_html  # not offered for "approve selected" either
+    page = await fay.get(f"/tasks/{last}")
+    assert page.status_code == 200
+    assert f'/inbox/{last}/decide' not in page.text and f'/inbox/{last}/claim' not in page.text
+    assert "already decided an earlier step" in text(page)
+    assert f'/inbox/{last}/delegate' in page.text  # the process lets her hand it on
+    for user in (heidi,):
+        row_html = (await user.get("/inbox?view=roles")).text.split(f'id="task-{last}"')[1].split("</tr>")[0]
+        assert f'/inbox/{last}/decide' in row_html and f'/inbox/{last}/claim' in row_html
+        assert f'/inbox/{last}/decide' in (await user.get(f"/tasks/{last}")).text
+
+    # the process refuses fay the decision and the claim: nothing changes
+    r = await fay.post(f"/inbox/{last}/decide", {"decision": "approve", "comment": "me again", "back": "task"})
+    assert r.status_code == 403 and "fay already decided an earlier step of this chain" in text(r)
+    r = await fay.post(f"/inbox/{last}/claim", {"back": "task"})
+    assert r.status_code == 403
+    with stack.db.read() as s:
+        row = s.get(Task, last)
+        assert row is not None and row.status == "open" and row.assignee is None
+    r = await heidi.post(f"/inbox/{last}/decide", {"decision": "approve", "comment": "ok"})
     assert r.status_code == 303, text(r)

@@ -37,6 +37,7 @@ from api.routes.ui.pages import (
     redirect,
     render,
 )
+from domain.approvals import rules as approval_rules
 from domain.approvals import saved_filters
 from domain.approvals import services as approvals
 from domain.approvals.tables import Task, TaskEvent
@@ -45,7 +46,7 @@ from domain.core.numbers import read_whole
 from domain.core.types import utcnow
 from domain.expenses import services as expenses
 from domain.expenses.tables import ExpenseClaim
-from domain.permissions import Action
+from domain.org.people import Actor
 from domain.purchasing import services as purchasing
 from domain.purchasing.tables import PurchaseRequisition
 from domain.sales import approval_context
@@ -121,7 +122,10 @@ async def _listing(v: Viewer, f: InboxFilter, page_no: int) -> dict[str, Any]:
     q = q.order_by(*approvals.ordering(f.sort, f.direction)).limit(PAGE + 1).offset((page_no - 1) * PAGE)
 
     def load(s: Session) -> dict[str, Any]:
-        rows = [{**task_row(t, now), "summary": approval_context.summary(*cols)} for t, *cols in s.execute(q)]
+        found = list(s.execute(q))
+        prior, actor = approvals.earlier_deciders(s, [t for t, *_ in found]), as_actor(v.user)
+        rows = [{**task_row(t, now), **offers(t, actor, prior[t.workflow_id]),
+                 "summary": approval_context.summary(*cols)} for t, *cols in found]
         return {"tasks": rows[:PAGE], "more": len(rows) > PAGE, "counts": view_counts(s, v.user, f)}
     return await v.platform.read(load)
 
@@ -206,6 +210,18 @@ def _document(s: Session, task: Task) -> dict[str, Any] | None:
     return None
 
 
+def offers(task: Task, actor: Actor, prior: list[str]) -> dict[str, bool]:
+    """Approve/Reject and Claim, offered exactly where the task's Approval process takes them from `actor`
+    (`prior`: the deciders of its chain's earlier steps). Claim only on a role's task nobody holds: claiming
+    what is already one's own changes nothing."""
+    if task.status != "open" or task.kind != "approval":
+        return {"may_decide": False, "may_claim": False}
+    step = approvals.task_step(task)
+    return {"may_decide": approval_rules.may_decide(step, actor, task.requester, prior, task.assignee),
+            "may_claim": not task.assignee and not task.candidate_user
+            and approval_rules.may_claim(step, actor, task.requester, prior, task.assignee)}
+
+
 async def _task_page(v: Viewer, task_id: str, *, status: int = 200, **ctx: Any) -> Response:
     now = utcnow()
 
@@ -214,16 +230,24 @@ async def _task_page(v: Viewer, task_id: str, *, status: int = 200, **ctx: Any) 
         events = s.execute(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)).scalars()
         mine = approvals.task_query(v.user.username, sorted(v.user.roles)).where(Task.id == task_id)
         actionable = s.execute(mine).first() is not None
-        me, holder = v.user.username, task.assignee or task.candidate_user
-        may_hand_on = task.status == "open" and task.kind == "approval" and (
-            v.user.may(Action.TASK_HAND_ON_ANY) or (actionable and (holder in (None, me))))
+        me, actor = v.user.username, as_actor(v.user)
+        # Each button by its Approval process's own rule (domain.approvals.rules), on the step the task stands for.
+        is_open, step = task.status == "open" and task.kind == "approval", approvals.task_step(task)
+        prior = approvals.earlier_deciders(s, [task])[task.workflow_id]
+        offered = offers(task, actor, prior)
+        why_not = ""
+        if is_open and actionable and not offered["may_decide"]:  # in my list, yet not mine to decide: say why
+            try:
+                approval_rules.check_may_decide(step, actor, task.requester, prior, task.assignee)
+            except DomainError as e:
+                why_not = e.message
+        may_hand_on = is_open and approval_rules.may_hand_on(step, actor, task.requester, task.assignee)
         return {"task": task_row(task, now), "doc": _document(s, task),
                 "colleagues": approvals.hand_on_candidates(s, task, me) if may_hand_on else [],
-                "may_unclaim": task.status == "open" and task.assignee is not None and (
-                    task.assignee == me or v.user.may(Action.TASK_RELEASE_ANY)),
+                "may_unclaim": is_open and approval_rules.may_unclaim(actor, task.assignee),
                 "context": approval_context.task_context(s, task), "trail": approvals.trail(s, task.process_id),
                 "events": [{"event": e.event, "actor": e.actor, "detail": e.detail, "at": e.at} for e in events],
-                "actionable": actionable}
+                **offered, "why_not": why_not}
 
     data = await v.platform.read(load)
     return await render(v, "task.html", status, section="inbox", **data, **ctx)
