@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain import permissions
 from domain.approvals.rules import ChainStep
-from domain.core.errors import Conflict, Forbidden, Invalid
+from domain.core.errors import Conflict, DomainError, Forbidden, Invalid
 from domain.core.limits import MAX_QTY
 from domain.core.money import MAX_AMOUNT, MAX_VALUE, money
 from domain.core.numbers import PlainDecimal
@@ -153,6 +153,18 @@ def check_may_answer(actor: Actor, number: str, answer: Literal["accept", "rejec
     check_acceptable(number, status, valid_until, today)
     if answer == "reject" and not reason:
         raise Invalid("say why the customer rejected the quotation")
+
+
+def may_answer(actor: Actor, owner: str, status: str, valid_until: date, today: date) -> bool:
+    """check_may_answer as a yes or no, on the quotation as its row shows it (an answer being recorded, a
+    withdrawal on its way are the process's alone to see): what the quotation page asks before it offers the
+    customer's answer. A quotation past its last valid day is refused even while its row still says sent."""
+    try:
+        check_may_answer(actor, "", "accept", "", owner=owner, status=status, valid_until=valid_until, today=today,
+                         answered=None, answered_by=None, accepting=False, withdrawn=None)
+    except DomainError:
+        return False
+    return True
 
 
 class CreditCheck(BaseModel):

@@ -68,7 +68,6 @@ async def test_the_opportunity_page_offers_its_buttons_to_exactly_those_the_proc
     assert r.status_code == 303, text(r)
 
 
-
 async def test_the_production_order_page_offers_a_change_only_when_the_process_takes_one(stack: Stack) -> None:
     """The order's process (ProductionOrder.request_change) takes one change at a time, from a planner or an
     admin whose change has someone to approve it (their manager). The page used to offer the form while a

@@ -3,12 +3,15 @@ yes exactly where the process takes the command from that person in that state."
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from domain.approvals import rules as approvals
 from domain.approvals.rules import ChainStep
 from domain.org.people import Actor
 from domain.production import rules as production
+from domain.sales import rules as sales
 
 
 def who(username: str, *roles: str) -> Actor:
@@ -82,3 +85,19 @@ def test_may_unclaim_the_assignee_or_an_admin() -> None:
 def test_may_request_change(actor: Actor, status: str, waiting: bool, yes: bool) -> None:
     assert production.may_request_change(actor, status, change_open=waiting) is yes
 
+
+TODAY = date(2026, 12, 6)
+
+
+@pytest.mark.parametrize(("actor", "status", "until", "yes"), [
+    (who("alice", "sales"), "sent", TODAY, True),  # the salesperson, on its last valid day
+    (who("sam", "sales_manager"), "sent", TODAY, True),  # quotation.answer_any
+    (who("admin", "admin"), "sent", TODAY, True),
+    (who("heidi", "cfo"), "sent", TODAY, False),
+    (who("carl", "sales"), "sent", TODAY, False),  # another salesperson
+    (who("alice", "sales"), "sent", date(2026, 12, 5), False),  # expired yesterday, not yet marked so
+    (who("alice", "sales"), "pending_approval", TODAY, False),
+    (who("alice", "sales"), "accepted", TODAY, False),
+])
+def test_may_answer(actor: Actor, status: str, until: date, yes: bool) -> None:
+    assert sales.may_answer(actor, "alice", status, until, TODAY) is yes

@@ -41,7 +41,6 @@ from domain.core.numbers import read_number, read_whole
 from domain.core.types import utcnow
 from domain.crm.tables import Opportunity
 from domain.parties.tables import Customer
-from domain.permissions import Action
 from domain.sales import rules as sales
 from domain.sales import services as sales_svc
 from domain.sales.tables import SalesOrder
@@ -161,8 +160,10 @@ async def render_quotation(v: Viewer, number: str, *, status: int = 200, **ctx: 
         data = await v.platform.read(load)
     except DomainError as e:
         return await not_possible(v, e)
-    may_answer = data["q"]["status"] == "sent" and (
-        v.user.username == data["owner"] or v.user.may(Action.QUOTATION_ANSWER_ANY))
+    # The Quotation process's own rule (sales.may_answer): the salesperson or quotation.answer_any, on a quotation
+    # sent and still valid today.
+    may_answer = sales.may_answer(as_actor(v.user), data["owner"], data["q"]["status"], data["q"]["valid_until"],
+                                  now.date())
     return await render(v, "quotation.html", status, section="sales", may_answer=may_answer, **data, **ctx)
 
 
