@@ -38,7 +38,7 @@ class SalesActivities:
             # reviews existed had only the discount rule.
             review = pricing_rules.Review.model_validate(q.price_review) if q.price_review else None
             steps: list[approval_rules.ChainStep] = []
-            if q.status == "pending_approval":
+            if q.status == rules.QuotationStatus.PENDING_APPROVAL:
                 steps = (pricing.chain(s, review, q.total, draft.created_by) if review is not None
                          else approvals.chain_for(s, "quotation_discount", q.total, draft.created_by))
             return rules.QuotationRecorded(status=q.status, total=q.total, customer_id=q.customer_id,
@@ -52,7 +52,8 @@ class SalesActivities:
 
     @activity.defn
     @business_errors
-    def set_quotation_status(self, number: str, process_id: str, status: str, close: bool, reason: str = "") -> None:
+    def set_quotation_status(self, number: str, process_id: str, status: rules.QuotationStatus, close: bool,
+                             reason: str = "") -> None:
         with self.db.write() as s:
             sales.set_quotation_status(s, number, status, reason)
             processes.advance(s, process_id, status, detail=reason[:300], close=close,
@@ -103,7 +104,7 @@ class SalesActivities:
         """Reserve what stock allows (again after supply arrived: `attempt` 1, 2, …); says what is short."""
         with self.db.write() as s:
             key = f"{process_id}:reserve" + (f":{attempt}" if attempt else "")
-            short: dict[str, str] = sales.reserve_order(s, number, key)["short"]
+            short = sales.reserve_order(s, number, key).short
             if attempt and short:
                 return short  # still waiting: the monitor's step stays as it is
             stage = "waiting for supply" if short else "ready to deliver"
@@ -113,7 +114,8 @@ class SalesActivities:
 
     @activity.defn
     @business_errors
-    def cancel_sales_order(self, number: str, process_id: str, status: str = "cancelled") -> None:
+    def cancel_sales_order(self, number: str, process_id: str,
+                           status: rules.SalesOrderStatus = rules.SalesOrderStatus.CANCELLED) -> None:
         """Cancelled by the salesperson, or rejected by finance: reservations go back, the process ends."""
         with self.db.write() as s:
             sales.release_order(s, number, status, f"{process_id}:cancel")

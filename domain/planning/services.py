@@ -23,13 +23,15 @@ from domain.planning.tables import MrpRun
 from domain.processes import ids
 from domain.processes import services as processes
 from domain.production import rules as production_rules
+from domain.production.rules import ProductionStatus
 from domain.production.tables import ProductionMaterial, ProductionOrder
 from domain.purchasing import rules as purchasing_rules
 from domain.purchasing.tables import PurchaseOrder, PurchaseOrderLine
 from domain.sales import services as sales_service
+from domain.sales.rules import SalesOrderStatus
 from domain.sales.tables import SalesOrder, SalesOrderLine
 
-OPEN_ORDER_STATUSES = ("open", "in_fulfilment")
+OPEN_ORDER_STATUSES = (SalesOrderStatus.OPEN, SalesOrderStatus.IN_FULFILMENT)
 ZERO = Decimal(0)
 
 
@@ -65,7 +67,7 @@ def open_receipts(session: Session, today: date) -> list[ScheduledReceipt]:
             for r in session.execute(
                 select(ProductionOrder.sku, ProductionOrder.qty, ProductionOrder.completed_qty,
                        ProductionOrder.due_date, ProductionOrder.number)
-                .where(ProductionOrder.status.in_(("waiting_material", "released"))))
+                .where(ProductionOrder.status.in_(production_rules.OPEN_STATUSES)))
             if r.qty > r.completed_qty]
     return out
 
@@ -77,7 +79,7 @@ def production_demand(session: Session, today: date) -> list[Demand]:
         select(ProductionOrder.number, ProductionOrder.release_date, ProductionMaterial.sku,
                ProductionMaterial.required_qty, ProductionMaterial.issued_qty)
         .join(ProductionMaterial, ProductionMaterial.order_id == ProductionOrder.id)
-        .where(ProductionOrder.status.in_(("waiting_material", "released")))).all()
+        .where(ProductionOrder.status.in_(production_rules.OPEN_STATUSES))).all()
     return [Demand(r.sku, r.required_qty - r.issued_qty, max(r.release_date, today), r.number)
             for r in rows if r.required_qty > r.issued_qty]
 
@@ -239,9 +241,9 @@ def order_kitting(session: Session, number: str) -> dict[str, Any]:
     ahead of it in priority (requested date, then creation) took the free stock they lack."""
     order = sales_service.order(session, number)
     reserved = {ln.sku: ln.reserved_qty for ln in order.lines}
-    if order.status == "cancelled":
+    if order.status == SalesOrderStatus.CANCELLED:
         raise Conflict(f"sales order {number} is cancelled: there is nothing to kit")
-    still_open = order.status in OPEN_ORDER_STATUSES or order.status == "pending_credit"
+    still_open = order.status in OPEN_ORDER_STATUSES or order.status == SalesOrderStatus.PENDING_CREDIT
     orders = _kit_orders(session, also=number) if still_open else {}
     if number not in orders:  # delivered, or everything it orders is reserved for it: nothing left to kit
         return {"sales_order_id": number, "status": order.status, "complete": True,
@@ -375,10 +377,10 @@ def waiting_for(session: Session, sku: str) -> list[str]:
     them at once, so they need not wait for their next periodic look."""
     production = select(ProductionOrder.process_id).join(
         ProductionMaterial, ProductionMaterial.order_id == ProductionOrder.id).where(
-        ProductionOrder.status == "waiting_material", ProductionMaterial.sku == sku,
+        ProductionOrder.status == ProductionStatus.WAITING_MATERIAL, ProductionMaterial.sku == sku,
         ProductionMaterial.issued_qty < ProductionMaterial.required_qty)
     sales = select(SalesOrder.process_id).join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id).where(
-        SalesOrder.status.in_(("open", "in_fulfilment")), SalesOrderLine.sku == sku,
+        SalesOrder.status.in_(OPEN_ORDER_STATUSES), SalesOrderLine.sku == sku,
         SalesOrderLine.reserved_qty < SalesOrderLine.qty)
     found = [*session.execute(production).scalars(), *session.execute(sales).scalars()]
     return sorted(set(found))

@@ -45,6 +45,7 @@ class ProductionStatus(StrEnum):
     WAITING_MATERIAL = "waiting_material"
     RELEASED = "released"
     COMPLETED = "completed"
+    CANCELLED = "cancelled"  # a status of the table since it was made; no process sets it yet
 
 
 OPEN_STATUSES = (ProductionStatus.WAITING_MATERIAL, ProductionStatus.RELEASED)

@@ -28,6 +28,7 @@ from domain.production.tables import ProductionMaterial, ProductionOrder
 from domain.purchasing import access as purchase_access
 from domain.purchasing.tables import PurchaseOrder, PurchaseRequisition
 from domain.sales import services as sales_service
+from domain.sales.rules import SalesOrderStatus
 from domain.sales.tables import SalesOrder
 
 ZERO = Decimal(0)
@@ -223,7 +224,7 @@ def deliver(session: Session, so_number: str, *, actor: str, key: str) -> rules.
                              .execution_options(populate_existing=True)).scalar_one_or_none()
         if so is None:
             raise NotFound(f"no sales order {so_number}")
-        if so.status != "in_fulfilment":
+        if so.status != SalesOrderStatus.IN_FULFILMENT:
             raise Conflict(f"sales order {so_number} is {so.status}; only an order in fulfilment can be delivered")
         short = [ln.sku for ln in so.lines if ln.reserved_qty < ln.qty]
         if short:
@@ -255,7 +256,7 @@ def deliver(session: Session, so_number: str, *, actor: str, key: str) -> rules.
         so.revenue, so.cost_total = revenue, cogs
         so.cost_labour, so.cost_overhead, so.cost_material = labour, overhead, cogs - labour - overhead
         so.margin = revenue - cogs
-        so.status, so.delivered_at, so.notice = "completed", utcnow(), ""
+        so.status, so.delivered_at, so.notice = SalesOrderStatus.COMPLETED, utcnow(), ""
         session.flush()
         return {"revenue": str(revenue), "cost": str(cogs), "margin": str(so.margin)}
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.core.db import Base
 from domain.core.types import Amount, UTCDateTime, utcnow
+from domain.production.rules import ProductionStatus
 
 
 class ProductionOrder(Base):
@@ -26,8 +27,7 @@ class ProductionOrder(Base):
     completed_qty: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
     scrap_qty: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
     issue_method: Mapped[str] = mapped_column(String(20))  # kitted | backflush
-    # waiting_material | released | completed | cancelled
-    status: Mapped[str] = mapped_column(String(30), default="waiting_material")
+    status: Mapped[str] = mapped_column(String(30), default=ProductionStatus.WAITING_MATERIAL)  # a ProductionStatus
     wait_reason: Mapped[str] = mapped_column(String(500), default="")
     sales_order_number: Mapped[str | None] = mapped_column(String(30), nullable=True, index=True)
     pegged_to: Mapped[str] = mapped_column(String(500), default="")  # the demand it serves, from MRP

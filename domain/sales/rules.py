@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +20,48 @@ from domain.core.numbers import PlainDecimal
 from domain.inventory.rules import one_line_per_sku
 from domain.org.people import Actor
 
-QuotationStatus = Literal["pending_approval", "sent", "accepted", "rejected", "expired"]
+
+class QuotationStatus(StrEnum):
+    """A quotation's status (its row's `status`, equal to the string stored there). SUBMITTED is its process's
+    before the quotation is recorded."""
+
+    SUBMITTED = "submitted"
+    PENDING_APPROVAL = "pending_approval"  # its price review asks the sales manager (and maybe the cfo) first
+    SENT = "sent"
+    PENDING_CREDIT_APPROVAL = "pending_credit_approval"  # accepted over the customer's credit: finance decides
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class SalesOrderStatus(StrEnum):
+    """A sales order's status (its row's `status`, equal to the string stored there)."""
+
+    PENDING_CREDIT = "pending_credit"  # entered directly, over the customer's credit: finance decides
+    OPEN = "open"
+    IN_FULFILMENT = "in_fulfilment"
+    COMPLETED = "completed"  # delivered
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"  # finance refused the credit
+
+
+class FulfilmentStatus(StrEnum):
+    """Where an order's fulfilment process stands, as its query and Updates answer (not stored: the order's own
+    status is SalesOrderStatus; a closing one is written there too)."""
+
+    RESERVING = "reserving"
+    PENDING_CREDIT_APPROVAL = "pending_credit_approval"
+    WAITING_FOR_STOCK = "waiting for stock"  # started before production existed: it only waits
+    RESERVED = "reserved"  # the same
+    PLANNING = "planning"
+    WAITING_FOR_SUPPLY = "waiting for supply"
+    READY_TO_DELIVER = "ready to deliver"
+    DELIVERING = "delivering"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
 DEFAULT_DISCOUNT_LIMIT = Decimal(10)  # demo policy: any line above 10 % goes to the sales manager first
 HUNDRED = Decimal(100)
 
@@ -116,17 +158,19 @@ def reminder_date(issued: date, until: date, days_before: int = 2) -> date | Non
     return day if days_before > 0 and day > issued else None
 
 
-ANSWERED = ("accepted", "pending_credit_approval")  # the customer said yes (finance may still be checking)
+# The customer said yes (finance may still be checking).
+ANSWERED = (QuotationStatus.ACCEPTED, QuotationStatus.PENDING_CREDIT_APPROVAL)
 
 
 def check_acceptable(number: str, status: str, until: date, today: date) -> None:
     """A customer may accept a sent quotation that has not expired; anything else is a state conflict."""
     if status in ANSWERED:
         raise Conflict(f"quotation {number} is already accepted" + (
-            "; finance is checking the customer's credit" if status == "pending_credit_approval" else ""))
-    if status == "expired" or (status == "sent" and today > until):
+            "; finance is checking the customer's credit" if status == QuotationStatus.PENDING_CREDIT_APPROVAL
+            else ""))
+    if status == QuotationStatus.EXPIRED or (status == QuotationStatus.SENT and today > until):
         raise Conflict(f"quotation {number} expired on {until}")
-    if status != "sent":
+    if status != QuotationStatus.SENT:
         raise Conflict(f"quotation {number} is {status.replace('_', ' ')}; only a sent quotation can be accepted")
 
 
@@ -205,11 +249,11 @@ class QuotationDraft(BaseModel):
     id_prefix: str = ""  # of the sales order's process id (tests keep business keys apart with it)
 
 
-OPEN_ORDER_STATUSES = ("pending_credit", "open", "in_fulfilment")
+OPEN_ORDER_STATUSES = (SalesOrderStatus.PENDING_CREDIT, SalesOrderStatus.OPEN, SalesOrderStatus.IN_FULFILMENT)
 
 
 class QuotationRecorded(BaseModel):
-    status: str
+    status: QuotationStatus
     total: Decimal
     customer_id: int
     owner: str  # the opportunity's salesperson
@@ -243,7 +287,7 @@ class QuoteCommand(BaseModel):
 
 
 class Accepted(BaseModel):
-    status: str  # accepted | pending_credit_approval | rejected
+    status: QuotationStatus  # accepted | pending_credit_approval | rejected
     sales_order_id: str | None = None
 
 
@@ -267,6 +311,13 @@ class OrderRef(BaseModel):
     total: Decimal = Decimal(0)
 
 
+class Reservation(BaseModel):
+    """What reserving an order's lines left short: sku -> quantity still missing (empty: all reserved). The
+    reserve_sales_order activity answers `short` itself (its recorded histories hold the bare mapping)."""
+
+    short: dict[str, str]
+
+
 def check_may_cancel_order(actor: Actor, number: str, owner: str, status: str, *, cancel_by: str | None,
                            deliver_by: str | None, supply_ordered: bool) -> None:
     """May `actor` cancel sales order `number` of salesperson `owner`, in `status`? Its salesperson or whoever may
@@ -276,8 +327,9 @@ def check_may_cancel_order(actor: Actor, number: str, owner: str, status: str, *
         raise Forbidden(f"only {owner} (the salesperson), a sales manager or an admin can cancel sales order {number}")
     if cancel_by is not None:  # a cancel during reservation is honoured right after it
         raise Conflict(f"a cancel of sales order {number} was already requested by {cancel_by}; it is being done")
-    if status == "completed" or deliver_by is not None:
-        raise Conflict(f"sales order {number} is {'delivered' if status == 'completed' else 'being delivered'}; "
+    if status == FulfilmentStatus.COMPLETED or deliver_by is not None:
+        raise Conflict(f"sales order {number} is "
+                       f"{'delivered' if status == FulfilmentStatus.COMPLETED else 'being delivered'}; "
                        "only an order not yet delivered can be cancelled")
     if supply_ordered:
         raise Conflict(f"sales order {number} is {status}: production and purchasing are under way for it, so it can "
@@ -292,14 +344,15 @@ def check_may_deliver_order(actor: Actor, number: str, owner: str, status: str, 
     if actor.username != owner and not permissions.may(actor.roles, permissions.Action.SALES_ORDER_DELIVER):
         raise Forbidden(f"only the warehouse, {owner} (the salesperson) or an admin can deliver sales order {number}")
     if deliver_by is not None:
-        raise Conflict(f"sales order {number} is already {'delivered' if status == 'completed' else 'being delivered'}"
+        raise Conflict(f"sales order {number} is already "
+                       f"{'delivered' if status == FulfilmentStatus.COMPLETED else 'being delivered'}"
                        f" (by {deliver_by}); nothing more to deliver")
     if cancel_by is not None:
         raise Conflict(f"sales order {number} is being cancelled (by {cancel_by}); it can no longer be delivered")
-    if status != "ready to deliver":
+    if status != FulfilmentStatus.READY_TO_DELIVER:
         detail = ", ".join(f"{sku} short {q}" for sku, q in short.items())
         raise Conflict(f"sales order {number} is {status}"
-                       + (f" ({detail})" if detail and status == "waiting for supply" else "")
+                       + (f" ({detail})" if detail and status == FulfilmentStatus.WAITING_FOR_SUPPLY else "")
                        + ": only an order ready to deliver can be delivered")
 
 

@@ -26,6 +26,7 @@ from domain.permissions import Action
 from domain.sales import access as sales_access
 from domain.sales import pricing_policies as pricing
 from domain.sales import rules as sales
+from domain.sales.rules import QuotationStatus, SalesOrderStatus
 from domain.sales.tables import Quotation, QuotationLine, SalesOrder, SalesOrderLine
 
 
@@ -53,7 +54,7 @@ def record_quotation(session: Session, draft: sales.QuotationDraft, process_id: 
     customer = session.get(Customer, opp.customer_id)
     assert customer is not None
     row = Quotation(number=draft.number, opportunity_id=opp.id, customer_id=opp.customer_id,
-                    status="pending_approval" if review.needs_approval else "sent",
+                    status=QuotationStatus.PENDING_APPROVAL if review.needs_approval else QuotationStatus.SENT,
                     currency=customer.currency, issued_on=draft.issued_on,
                     valid_until=sales.valid_until(draft.issued_on, draft.valid_days), subtotal=priced.subtotal,
                     discount_total=priced.discount_total, net_total=priced.net_total, tax_rate=draft.tax_rate,
@@ -70,12 +71,12 @@ def record_quotation(session: Session, draft: sales.QuotationDraft, process_id: 
     return row
 
 
-def set_quotation_status(session: Session, number: str, status: str, reason: str = "") -> None:
+def set_quotation_status(session: Session, number: str, status: QuotationStatus, reason: str = "") -> None:
     row = quotation(session, number)
     row.status = status
     if reason:
         row.reason = reason
-    if status in ("sent", "rejected", "accepted", "expired"):
+    if status in (QuotationStatus.SENT, QuotationStatus.REJECTED, QuotationStatus.ACCEPTED, QuotationStatus.EXPIRED):
         row.decided_at = row.decided_at or utcnow()
     session.flush()
 
@@ -96,14 +97,14 @@ def record_acceptance(session: Session, number: str, requester: str) -> list[Cha
         ).scalars().first()
         if other is not None:
             raise Conflict(f"the customer already accepted quotation {other} of opportunity {opp.number}")
-        if q.status != "sent":
+        if q.status != QuotationStatus.SENT:
             raise Conflict(f"quotation {number} is {q.status.replace('_', ' ')}; only a sent quotation can be "
                            "accepted")
     lock_customer(session, q.customer_id)
     steps: list[ChainStep] = []
     if credit_position(session, q.customer_id, q.total, excluding_quotation=q.number).over_limit:
         steps = approvals.chain_for(session, "sales_credit", q.total, requester)
-    q.status = "pending_credit_approval" if steps else "accepted"
+    q.status = QuotationStatus.PENDING_CREDIT_APPROVAL if steps else QuotationStatus.ACCEPTED
     session.flush()
     return steps
 
@@ -151,12 +152,13 @@ def create_order(session: Session, quotation_number: str, *, owner: str, process
         return existing
     q = quotation(session, quotation_number)
     order = SalesOrder(number=common.next_number(session, "SO"), customer_id=q.customer_id, quotation_number=q.number,
-                       status="open", currency=q.currency, total=q.total, owner=owner, process_id=process_id,
+                       status=SalesOrderStatus.OPEN, currency=q.currency, total=q.total, owner=owner,
+                       process_id=process_id,
                        idempotency_key=key)
     order.lines = [SalesOrderLine(item_id=ln.item_id, sku=ln.sku, qty=ln.qty, unit_price=(ln.net / ln.qty),
                                   net=ln.net) for ln in q.lines]
     session.add(order)
-    q.status, q.sales_order_number, q.decided_at = "accepted", order.number, q.decided_at or utcnow()
+    q.status, q.sales_order_number, q.decided_at = QuotationStatus.ACCEPTED, order.number, q.decided_at or utcnow()
     opp = session.get(Opportunity, q.opportunity_id)
     if opp is not None and opp.stage not in crm.CLOSED_STAGES:
         opp.stage, opp.probability, opp.closed_at = "won", 100, utcnow()
@@ -184,7 +186,7 @@ def order(session: Session, number: str) -> SalesOrder:
     return common.one(session, SalesOrder, SalesOrder.number == number, f"no sales order {number}")
 
 
-def reserve_order(session: Session, number: str, key: str) -> dict[str, Any]:
+def reserve_order(session: Session, number: str, key: str) -> sales.Reservation:
     """Reserve each line's stock as far as it is available, once per key; says what is short."""
 
     def effect() -> dict[str, Any]:
@@ -194,12 +196,11 @@ def reserve_order(session: Session, number: str, key: str) -> dict[str, Any]:
             ln.reserved_qty += stock.reserve(session, ln.sku, ln.qty - ln.reserved_qty)
             if ln.reserved_qty < ln.qty:
                 short[ln.sku] = f"{(ln.qty - ln.reserved_qty).normalize():f}"
-        row.status = "in_fulfilment"
+        row.status = SalesOrderStatus.IN_FULFILMENT
         session.flush()
-        return {"short": short}
+        return sales.Reservation(short=short).model_dump(mode="json")
 
-    result: dict[str, Any] = common.once(session, key, effect)
-    return result
+    return sales.Reservation.model_validate(common.once(session, key, effect))  # a retry: the stored dict
 
 
 def visible_opportunity(session: Session, number: str, viewer: access.Viewer) -> Opportunity:
@@ -245,7 +246,7 @@ def visible_order(session: Session, number: str, viewer: access.Viewer) -> Sales
     return row
 
 
-def release_order(session: Session, number: str, status: str, key: str) -> None:
+def release_order(session: Session, number: str, status: SalesOrderStatus, key: str) -> None:
     """Give the order's reservations back (it was cancelled), once per key."""
 
     def effect() -> None:
@@ -290,7 +291,8 @@ def record_direct_order(session: Session, ref: sales.OrderRef, process_id: str) 
     if customer is None:
         raise NotFound(f"no customer {ref.customer_id}")
     items = stock.items_by_sku(session, [ln.sku for ln in ref.lines])
-    row = SalesOrder(number=ref.number, customer_id=customer.id, status="pending_credit", currency=customer.currency,
+    row = SalesOrder(number=ref.number, customer_id=customer.id, status=SalesOrderStatus.PENDING_CREDIT,
+                     currency=customer.currency,
                      requested_date=ref.requested_date, total=sales.order_total(ref.lines), owner=ref.owner,
                      process_id=process_id, idempotency_key=f"{process_id}:order")
     row.lines = [SalesOrderLine(item_id=items[ln.sku].id, sku=ln.sku, qty=ln.qty, unit_price=ln.unit_price,
@@ -312,7 +314,7 @@ def customer_summary(session: Session, customer: Customer, recent: int = 50,
     orders = session.execute(select(SalesOrder).where(SalesOrder.customer_id == customer.id, *mine)
                              .order_by(SalesOrder.id.desc()).limit(recent)).scalars().all()
     booked = session.execute(select(func.coalesce(func.sum(SalesOrder.total), 0)).where(
-        SalesOrder.customer_id == customer.id, SalesOrder.status != "cancelled", *mine)).scalar_one()
+        SalesOrder.customer_id == customer.id, SalesOrder.status != SalesOrderStatus.CANCELLED, *mine)).scalar_one()
     contacts = session.execute(select(Contact).where(Contact.customer_id == customer.id)
                                .order_by(Contact.id)).scalars().all()
     delivered, margin_ = customer_margin(session, customer.id, visible)
@@ -334,7 +336,7 @@ def customer_margin(session: Session, customer_id: int, visible: ColumnElement[b
     revenue, margin, n = session.execute(
         select(func.coalesce(func.sum(SalesOrder.revenue), 0), func.coalesce(func.sum(SalesOrder.margin), 0),
                func.count(SalesOrder.id))
-        .where(SalesOrder.customer_id == customer_id, SalesOrder.status == "completed",
+        .where(SalesOrder.customer_id == customer_id, SalesOrder.status == SalesOrderStatus.COMPLETED,
                *([] if visible is None else [visible]))).one()
     return Decimal(revenue or 0), (Decimal(margin or 0) if n else None)
 
@@ -357,8 +359,9 @@ def lose_opportunity(session: Session, number: str, reason: str) -> list[str]:
     opp.lost_reason, opp.closed_at = reason, utcnow()
     withdrawn = []
     for q in quotations:
-        if q.status in ("pending_approval", "sent"):
-            q.status, q.reason, q.decided_at = "rejected", f"opportunity lost: {reason}", q.decided_at or utcnow()
+        if q.status in (QuotationStatus.PENDING_APPROVAL, QuotationStatus.SENT):
+            q.status, q.reason = QuotationStatus.REJECTED, f"opportunity lost: {reason}"
+            q.decided_at = q.decided_at or utcnow()
             withdrawn.append(q.number)
     session.flush()
     return withdrawn

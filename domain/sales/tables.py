@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.core.db import Base
 from domain.core.types import Amount, UTCDateTime, utcnow
+from domain.sales.rules import QuotationStatus, SalesOrderStatus
 
 
 class PricingPolicyRow(Base):
@@ -32,8 +33,7 @@ class Quotation(Base):
     number: Mapped[str] = mapped_column(String(30), unique=True)
     opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    # pending_approval | sent | accepted | rejected | expired
-    status: Mapped[str] = mapped_column(String(30), default="pending_approval")
+    status: Mapped[str] = mapped_column(String(30), default=QuotationStatus.PENDING_APPROVAL)  # a QuotationStatus
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     issued_on: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)
@@ -75,8 +75,7 @@ class SalesOrder(Base):
     number: Mapped[str] = mapped_column(String(30), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     quotation_number: Mapped[str | None] = mapped_column(String(30), nullable=True, index=True)
-    # pending_credit | open | in_fulfilment | completed | cancelled
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[str] = mapped_column(String(20), default=SalesOrderStatus.OPEN)  # a SalesOrderStatus
     requested_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     total: Mapped[Decimal] = mapped_column(Amount)
