@@ -9,6 +9,7 @@ Children: none. Cancelled by its parent (the requester withdrew): open tasks are
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,11 +18,11 @@ from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
-    from domain import permissions
     from domain.approvals import rules
-    from domain.core.errors import Conflict, DomainError, Forbidden, Invalid
 
-from workflows.common import refusal, run, search_attributes
+from workflows.common import refusing, run, search_attributes
+
+TASK_CHANGES_IN_TURN = "task-changes-in-turn"  # workflow.patched: claims, hand-ons and escalations in turn
 
 
 async def start_approval(req: rules.ApprovalRequest, child_id: str, *, customer: str | None = None,
@@ -42,6 +43,21 @@ class _Withdrawn(Exception):
 
 @workflow.defn
 class Approval:
+    """Invariants: `step` and `task_id` are the open task (a new one per step; `step` is re-addressed by a
+    delegation or an escalation); `assignee` is who claimed it, if anyone; `decisions` are the decisions recorded,
+    in step order. `deciding` is set the moment a decision is taken (before it is recorded) and stays until the
+    next step opens: from then on no other command on the task is taken (`check_task_open`), and the run neither
+    reminds nor escalates. `withdrawal` is taken only before the last decision (`final_at` unset; a last decision
+    being recorded counts as taken), `withdrawn` once the parent cancels: from either on, nothing is taken.
+
+    Interleaving: every handler changes the state at once, before it awaits the task's projection, so the next
+    command is checked against it. A decision never waits: it is taken in the order Temporal delivers it, against
+    a withdrawal too (that order is the one answer the requester and the approver both get). Claims, releases and
+    hand-ons record their change under `task_lock`, and so does the run's escalation: the inbox's task gets those
+    changes in the order the workflow made them (its projection writes the last one it is given), and a command
+    that waited its turn is checked again against the task as the one before it left it (an escalated step, a new
+    holder). Processes started before that lock (TASK_CHANGES_IN_TURN) replay without it."""
+
     def __init__(self) -> None:
         self.req: rules.ApprovalRequest | None = None
         self.step: rules.ChainStep | None = None
@@ -55,6 +71,7 @@ class Approval:
         self.withdrawal: rules.Withdrawal | None = None  # taken before the last decision: it ends the approval
         self.last = False  # the step under way is the chain's last
         self.final_at: datetime | None = None  # when the last decision (an approve of the last step, a reject) came
+        self.task_lock = asyncio.Lock()  # held while a claim, release, hand-on or escalation changes the task
 
     @workflow.run
     async def run(self, req: rules.ApprovalRequest) -> rules.ApprovalOutcome:
@@ -120,27 +137,41 @@ class Approval:
                     await self._change("reminded", detail=f"not decided within {self.step.sla_hours} h")
                     self._halt_if_withdrawn()
                     continue
-                target = await run(ApprovalActivities.escalation_target, self.step, self._excluded(),
-                                   self._later(), **_SAFE)
-                self._halt_if_withdrawn()
-                if target is None:
-                    await self._change("escalated", detail="overdue, and there is no one higher to escalate to")
+                async with self._in_turn():
+                    escalated = await self._escalate()
+                if not escalated:  # there is no one higher: the task waits for its decision
                     await workflow.wait_condition(self._decided_or_withdrawn)
                     self._halt_if_withdrawn()
                     assert self.decided is not None
                     return self.decided
-                routed = await self._deputy_for(target)
+                reminded = False
                 self._halt_if_withdrawn()
-                escalated_to = target.candidate_user or target.candidate_role
-                if routed is not None:
-                    target = routed.step
-                self.step, self.assignee, reminded = target, None, False
-                await self._change("escalated", detail=f"overdue: escalated to {escalated_to}",
-                                   candidate_user=target.candidate_user, candidate_role=target.candidate_role,
-                                   clear_assignee=True, due_hours=target.sla_hours)
-                if routed is not None:
-                    await self._change("routed to deputy", detail=routed.reason)
-                self._halt_if_withdrawn()
+
+    async def _escalate(self) -> bool:
+        """Hands the overdue task to the next one up (their deputy, when away); False when there is no one higher
+        (the trail says so)."""
+        assert self.step is not None
+        target = await run(ApprovalActivities.escalation_target, self.step, self._excluded(), self._later(), **_SAFE)
+        self._halt_if_withdrawn()
+        if target is None:
+            await self._change("escalated", detail="overdue, and there is no one higher to escalate to")
+            return False
+        routed = await self._deputy_for(target)
+        self._halt_if_withdrawn()
+        escalated_to = target.candidate_user or target.candidate_role
+        if routed is not None:
+            target = routed.step
+        self.step, self.assignee = target, None
+        await self._change("escalated", detail=f"overdue: escalated to {escalated_to}",
+                           candidate_user=target.candidate_user, candidate_role=target.candidate_role,
+                           clear_assignee=True, due_hours=target.sla_hours)
+        if routed is not None:
+            await self._change("routed to deputy", detail=routed.reason)
+        return True
+
+    def _in_turn(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """The task lock, or nothing for processes started before it (their histories replay without it)."""
+        return self.task_lock if workflow.patched(TASK_CHANGES_IN_TURN) else contextlib.nullcontext()
 
     def _decided_or_withdrawn(self) -> bool:
         return self.decided is not None or (self.withdrawal is not None and self.deciding is None)
@@ -189,34 +220,19 @@ class Approval:
         await run(ApprovalActivities.change_task, rules.TaskChange(task_id=self.task_id, event=event, seq=self.seq,
                                                                    **kw), **_SAFE)
 
-    # --- Updates: the validators answer at once; the handlers re-check (updates may interleave) ---
+    # --- Updates: each validator answers at once; its handler checks again (an Update or the run came first) ---
 
     def _open(self, task_id: str) -> rules.ChainStep:
-        if self.withdrawn:
-            raise Conflict("the request was withdrawn; this task is no longer open")
-        if self.withdrawal is not None:
-            raise Conflict(rules.withdrawn_refusal(self.withdrawal))
-        if self.step is None or task_id != self.task_id:
-            raise Conflict("this task is already decided; the approval has moved on")
-        if self.deciding is not None:
-            verb = "approved" if self.deciding.decision == "approve" else "rejected"
-            raise Conflict(f"this task is already {verb} by {self.deciding.actor.username}")
-        return self.step
+        """The step of the task, while it takes commands (else the domain's refusal)."""
+        return rules.check_task_open(task_id, self.task_id, self.step, withdrawn=self.withdrawn,
+                                     withdrawal=self.withdrawal, deciding=self.deciding)
 
-    def _check_decide(self, cmd: rules.DecideCommand) -> None:
-        assert self.req is not None
-        try:
-            step = self._open(cmd.task_id)
-            rules.check_may_decide(step, cmd.actor, self.req.requester, [d.decided_by for d in self.decisions],
-                                   self.assignee, self._later())
-            if cmd.decision == "reject" and not cmd.comment.strip():
-                raise Invalid("a rejection needs a comment saying why")
-        except DomainError as e:
-            raise refusal(e) from None
+    def _prior(self) -> list[str]:
+        return [d.decided_by for d in self.decisions]
 
     @workflow.update
     async def decide(self, cmd: rules.DecideCommand) -> rules.DecisionRecord:
-        self._check_decide(cmd)
+        self._may_decide(cmd)
         assert self.step is not None
         self.deciding = cmd
         if cmd.decision == "reject" or self.last:
@@ -232,83 +248,65 @@ class Approval:
         return record
 
     @decide.validator
-    def _validate_decide(self, cmd: rules.DecideCommand) -> None:
-        self._check_decide(cmd)
-
-    def _check_task_command(self, cmd: rules.TaskCommand, verb: str) -> None:
+    def _may_decide(self, cmd: rules.DecideCommand) -> None:
         assert self.req is not None
-        try:
-            step = self._open(cmd.task_id)
-            prior = [d.decided_by for d in self.decisions]
-            me = cmd.actor.username
-            holder = self.assignee or step.candidate_user
-            if verb == "claim":
-                rules.check_may_take(step, cmd.actor, self.req.requester, prior, self._later())
-                if step.candidate_user and step.candidate_user != me:
-                    raise Forbidden(f"this task is for {step.candidate_user}")
-                if self.assignee and self.assignee != me:
-                    raise Conflict(f"this task is claimed by {self.assignee}")
-            elif verb == "unclaim":
-                if self.assignee is None:
-                    raise Conflict("this task is not claimed")
-                if self.assignee != me and not permissions.may(cmd.actor.roles, permissions.Action.TASK_RELEASE_ANY):
-                    raise Forbidden(f"only {self.assignee} (or an admin) can release this task")
-            else:  # reassign / delegate
-                if cmd.target is None:
-                    raise Invalid("name the user to hand the task to")
-                may_hand_on = (me == holder or permissions.may(cmd.actor.roles, permissions.Action.TASK_HAND_ON_ANY) or
-                               (holder is None and step.candidate_role in cmd.actor.roles
-                                and me != self.req.requester))
-                if not may_hand_on:
-                    raise Forbidden("only the task's holder, a holder of its role, or an admin can hand it on")
-                if cmd.target.username == holder:
-                    raise Conflict(f"the task is already with {holder}")
-                rules.check_may_take(step, cmd.target, self.req.requester, prior, self._later())
-        except DomainError as e:
-            raise refusal(e) from None
+        with refusing():
+            rules.check_may_decide(self._open(cmd.task_id), cmd.actor, self.req.requester, self._prior(),
+                                   self.assignee, self._later(), decision=cmd.decision, comment=cmd.comment)
 
     @workflow.update
     async def claim(self, cmd: rules.TaskCommand) -> str:
-        self._check_task_command(cmd, "claim")
-        self.assignee = cmd.actor.username
-        await self._change("claimed", actor=cmd.actor.username, assignee=cmd.actor.username)
+        async with self._in_turn():
+            self._may_claim(cmd)
+            self.assignee = cmd.actor.username
+            await self._change("claimed", actor=cmd.actor.username, assignee=cmd.actor.username)
         return "claimed"
 
     @claim.validator
-    def _validate_claim(self, cmd: rules.TaskCommand) -> None:
-        self._check_task_command(cmd, "claim")
+    def _may_claim(self, cmd: rules.TaskCommand) -> None:
+        assert self.req is not None
+        with refusing():
+            rules.check_may_claim(self._open(cmd.task_id), cmd.actor, self.req.requester, self._prior(),
+                                  self.assignee, self._later())
 
     @workflow.update
     async def unclaim(self, cmd: rules.TaskCommand) -> str:
-        self._check_task_command(cmd, "unclaim")
-        self.assignee = None
-        await self._change("unclaimed", actor=cmd.actor.username, clear_assignee=True)
+        async with self._in_turn():
+            self._may_unclaim(cmd)
+            self.assignee = None
+            await self._change("unclaimed", actor=cmd.actor.username, clear_assignee=True)
         return "unclaimed"
 
     @unclaim.validator
-    def _validate_unclaim(self, cmd: rules.TaskCommand) -> None:
-        self._check_task_command(cmd, "unclaim")
+    def _may_unclaim(self, cmd: rules.TaskCommand) -> None:
+        with refusing():
+            self._open(cmd.task_id)
+            rules.check_may_unclaim(cmd.actor, self.assignee)
 
     @workflow.update
     async def reassign(self, cmd: rules.TaskCommand) -> str:
-        self._check_task_command(cmd, "reassign")
-        assert cmd.target is not None and self.step is not None
-        target = cmd.target.username
-        if self.step.candidate_user:
-            # A step named for one person is handed on by delegation: the delegate becomes the approver.
-            self.step = self.step.model_copy(update={"candidate_user": target, "eligible": [target]})
-            self.assignee = None
-            await self._change("delegated", actor=cmd.actor.username, detail=f"delegated to {target}",
-                               candidate_user=target, clear_assignee=True)
-        else:
-            self.assignee = target
-            await self._change("reassigned", actor=cmd.actor.username, detail=f"reassigned to {target}",
-                               assignee=target)
+        async with self._in_turn():
+            self._may_reassign(cmd)
+            assert cmd.target is not None and self.step is not None
+            target = cmd.target.username
+            if self.step.candidate_user:
+                # A step named for one person is handed on by delegation: the delegate becomes the approver.
+                self.step = self.step.model_copy(update={"candidate_user": target, "eligible": [target]})
+                self.assignee = None
+                await self._change("delegated", actor=cmd.actor.username, detail=f"delegated to {target}",
+                                   candidate_user=target, clear_assignee=True)
+            else:
+                self.assignee = target
+                await self._change("reassigned", actor=cmd.actor.username, detail=f"reassigned to {target}",
+                                   assignee=target)
         return "reassigned"
 
     @reassign.validator
-    def _validate_reassign(self, cmd: rules.TaskCommand) -> None:
-        self._check_task_command(cmd, "reassign")
+    def _may_reassign(self, cmd: rules.TaskCommand) -> None:
+        assert self.req is not None
+        with refusing():
+            rules.check_may_reassign(self._open(cmd.task_id), cmd.actor, cmd.target, self.req.requester,
+                                     self._prior(), self.assignee, self._later())
 
     @workflow.query
     def state(self) -> dict[str, object]:

@@ -1,4 +1,5 @@
-"""What every workflow shares: activity options, search attributes, refusals as update failures."""
+"""What every workflow shares: activity options, search attributes, refusals as Update failures (`refusing`), and
+the document a process records, sends through approval and closes (`Document`, `WithdrawableDocument`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import timedelta
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
@@ -17,9 +19,15 @@ if TYPE_CHECKING:
 
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
-    from domain import permissions
-    from domain.approvals.rules import ApprovalOutcome, Withdrawal, late_withdrawal_note
-    from domain.core.errors import Conflict, DomainError, Forbidden
+    from domain.approvals.rules import (
+        ApprovalOutcome,
+        Withdrawal,
+        check_may_withdraw,
+        late_withdrawal_note,
+        late_withdrawal_refusal,
+    )
+    from domain.core.errors import Conflict, DomainError
+    from domain.org.people import Actor
 
 PROCESS_TYPE = SearchAttributeKey.for_keyword("ProcessType")
 STAGE = SearchAttributeKey.for_keyword("Stage")
@@ -65,6 +73,26 @@ def refusal(err: DomainError) -> ApplicationError:
     return ApplicationError(err.message, type=err.kind, non_retryable=True)
 
 
+class _Refusing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
+        if isinstance(err, DomainError):
+            raise refusal(err) from None
+
+
+_REFUSING = _Refusing()
+
+
+def refusing() -> _Refusing:
+    """`with refusing(): <the domain's check_may_* rules>`: the one place where an Update turns a domain refusal
+    into its failure, the `refusal` with the rule's sentence and kind. An Update applies its rule twice, in its
+    validator (the caller is answered at once and nothing is recorded) and again in its handler, because the state
+    may change between the two (an Update or the run may come first)."""
+    return _REFUSING
+
+
 def set_stage(stage: str) -> None:
     workflow.upsert_search_attributes([STAGE.value_set(stage)])
 
@@ -103,24 +131,6 @@ async def register_search_attributes(client: Client) -> list[str]:
     return sorted(added)
 
 
-WITHDRAWABLE = ("submitted", "pending_approval")
-
-
-def check_withdraw(actor: Any, requester: str, status: str, cancel_by: str | None, document: str) -> None:
-    """May `actor` withdraw the document? Its requester (or an admin), while it awaits approval;
-    refusals fail the Update at once (403 / 409) and say the document's real state."""
-    try:
-        if actor.username != requester and not permissions.may(actor.roles, permissions.Action.DOCUMENT_CANCEL_ANY):
-            raise Forbidden(f"only {requester} (the requester) or an admin can cancel {document}")
-        if cancel_by is not None:
-            raise Conflict(f"a cancel of {document} was already requested by {cancel_by}; it is being decided")
-        if status not in WITHDRAWABLE:
-            noun = document.rsplit(" ", 1)[0]
-            raise Conflict(f"{document} is {status}; only a {noun} pending approval can be cancelled")
-    except DomainError as e:
-        raise refusal(e) from None
-
-
 WITHDRAW_PATCH = "withdraw-through-approval"
 
 
@@ -153,6 +163,96 @@ async def approval_or_withdrawal(child: Any, withdrawn: Callable[[], bool],
         return None
     result: ApprovalOutcome = child.result()
     return result
+
+
+class Document:
+    """A document its process records first and closes at its end (an expense claim, a requisition, a quotation).
+
+    Invariants: `recorded` turns true once, when the document is in the database (`recorded_state` answers then);
+    `status` is the document's status as the database has it, or is about to (the run writes it); `ending` is set
+    the moment the run starts writing the document's end, so a check meanwhile states the end (`shown_status`),
+    not a status about to go. The end is written by the run alone (`_close`), after which it waits for the Updates
+    still running to finish."""
+
+    def __init__(self) -> None:
+        self.status = "submitted"
+        self.recorded = False
+        self.ending: str | None = None  # the status being written as the document ends
+
+    @property
+    def shown_status(self) -> str:
+        """The status a refusal states: the end being written, else the status."""
+        return self.ending or self.status
+
+    async def _write_end(self, status: str, reason: str) -> None:
+        """Writes the document's end (`status`, and why where there is a reason): its process's activity."""
+        raise NotImplementedError
+
+    async def _close(self, status: str, reason: str = "") -> str:
+        """Ends the document in `status`: its stage, the database, then the Updates still running finish first."""
+        self.ending = status
+        set_stage(status)
+        await self._write_end(status, reason)
+        self.status = status
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return status
+
+    @workflow.update
+    async def recorded_state(self) -> str:
+        """Answers once the document is in the database, so the API's 201 is followed by a readable GET."""
+        await workflow.wait_condition(lambda: self.recorded)
+        return self.status
+
+
+class WithdrawableDocument(Document):
+    """A document its requester (or an admin) may withdraw while it awaits approval (an expense claim, a
+    requisition): the `cancel` Update asks, the approval child decides (`approval_or_withdrawal`).
+
+    Invariants, besides `Document`'s: `cancel_by` is set by the one cancel taken (a second is refused) and holds
+    until the approval answers it: the withdrawal ends the document (cancelled), or, when the approval took its last
+    decision first, `cancel_refused` holds the 409 that cancel fails with and `cancel_by` is cleared. The cancel
+    handler changes nothing else and awaits no activity: it waits for the run's answer, so it needs no lock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancel_by: str | None = None
+        self.cancel_refused: str | None = None  # the 409 for a cancel that came after the last decision
+
+    def _requester(self) -> str:
+        raise NotImplementedError
+
+    def _document(self) -> str:
+        """The document as refusals and the trail name it: "claim EC-00012"."""
+        raise NotImplementedError
+
+    def _withdrawal(self) -> Withdrawal:
+        assert self.cancel_by is not None
+        return Withdrawal(by=self.cancel_by, document=self._document())
+
+    async def _approved_or_cancelled(self, child: Any) -> ApprovalOutcome | None:
+        """The approval's outcome, or None when the cancel was taken before its last decision (the caller closes
+        the document as cancelled); a cancel that came after it is refused, with the decision that came first."""
+        outcome = await approval_or_withdrawal(child, lambda: self.cancel_by is not None, self._withdrawal)
+        if outcome is not None and self.cancel_by is not None:
+            self.cancel_refused = late_withdrawal_refusal(self._withdrawal(), outcome)
+            self.cancel_by = None
+        return outcome
+
+    @workflow.update
+    async def cancel(self, actor: Actor) -> str:
+        """Withdraws the document through its approval, which takes it or its last decision first: a cancel that
+        comes after the last decision fails (409) and is on the trail."""
+        self._may_cancel(actor)
+        self.cancel_by = actor.username
+        await workflow.wait_condition(lambda: self.status == "cancelled" or self.cancel_refused is not None)
+        if self.status != "cancelled" and self.cancel_refused is not None:
+            raise refusal(Conflict(self.cancel_refused))
+        return self.status
+
+    @cancel.validator
+    def _may_cancel(self, actor: Actor) -> None:
+        with refusing():
+            check_may_withdraw(actor, self._requester(), self.shown_status, self.cancel_by, self._document())
 
 
 # --- task queues per area -------------------------------------------------------------------------

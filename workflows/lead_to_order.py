@@ -23,9 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
     from activities.crm import CrmActivities
     from domain.approvals import rules as approval_rules
-    from domain.core.errors import Conflict, DomainError, Invalid
     from domain.crm import rules
-    from domain.org.people import Actor
     from domain.processes import ids
     from domain.sales import rules as sales_rules
 
@@ -33,7 +31,7 @@ from workflows.common import (
     CUSTOMER,
     SALESPERSON,
     STAGE,
-    refusal,
+    refusing,
     run,
     search_attributes,
     set_stage,
@@ -43,6 +41,22 @@ from workflows.quotation import Quotation
 
 @workflow.defn
 class LeadToOrder:
+    """Invariants: `who` is set once the lead is recorded; `verdict` once the verdict is recorded (with `opp`, the
+    opportunity, when qualified), after which the lead takes no more commands; `lost` or `won` once the opportunity
+    closes, after which it takes none either; `opp.stage` is its stage as recorded.
+
+    Updates that await an activity, and what keeps them apart:
+    - `qualify` records the verdict with `settling` set: meanwhile every command on the lead (a second verdict, an
+      activity) is refused at once with "being decided right now", never queued behind it (it may change the lead
+      for good); it clears whether the verdict was recorded or refused.
+    - `move_stage` and `lose` record their change with `busy` set (what the opportunity is being): meanwhile every
+      command on the opportunity (another move, the loss, a quotation) is refused at once with "try again".
+    - `log_activity` may run beside another (each numbered before it awaits: its own key); `quote` beside another
+      (each its own child). `starting` counts the quotations being started: `lose` waits for them so that the
+      quotations it withdraws include them.
+    Flags rather than a lock: nothing here waits its turn (a lock would queue a command that is to be refused),
+    and each flag is set and cleared in the handler that owns it, around its one await."""
+
     def __init__(self) -> None:
         self.draft: rules.LeadDraft | None = None
         self.who: rules.LeadRecorded | None = None
@@ -138,29 +152,20 @@ class LeadToOrder:
         await workflow.wait_condition(lambda: self.recorded)
         return self.status
 
-    def _check_open(self, actor: Actor) -> None:
+    def _lead(self) -> rules.LeadState:
+        """The lead's process as its commands are checked against."""
         assert self.draft is not None
-        if self.who is None:
-            raise Conflict(f"lead {self.draft.number} is still being recorded")
-        rules.check_may_work_lead(actor, self.who.owner, self.who.owner_manager)
-        if self.verdict is not None:
-            raise Conflict(f"lead {self.draft.number} is already {self.verdict.decision}")
-        if self.settling:
-            raise Conflict(f"lead {self.draft.number} is being decided right now")
-
-    def _check_qualify(self, cmd: rules.QualifyCommand) -> None:
-        try:
-            self._check_open(cmd.actor)
-            if cmd.decision == "disqualified" and not cmd.reason.strip():
-                raise Invalid("say why the lead is disqualified")
-        except DomainError as e:
-            raise refusal(e) from None
+        return rules.LeadState(number=self.draft.number, status=self.status,
+                               owner=self.who.owner if self.who else None,
+                               owner_manager=self.who.owner_manager if self.who else None,
+                               verdict=self.verdict.decision if self.verdict else None, settling=self.settling,
+                               opportunity=self.opp, lost=self.lost, won=self.won, busy=self.busy)
 
     @workflow.update
     async def qualify(self, cmd: rules.QualifyCommand) -> str | None:
         """The verdict is recorded here, so a refusal (an unknown customer) fails this Update only:
         the lead stays open and nothing changed."""
-        self._check_qualify(cmd)
+        self._may_qualify(cmd)
         assert self.draft is not None
         self.settling = True
         try:
@@ -172,18 +177,13 @@ class LeadToOrder:
         return self.opportunity
 
     @qualify.validator
-    def _validate_qualify(self, cmd: rules.QualifyCommand) -> None:
-        self._check_qualify(cmd)
-
-    def _check_activity(self, cmd: rules.ActivityCommand) -> None:
-        try:
-            self._check_open(cmd.actor)
-        except DomainError as e:
-            raise refusal(e) from None
+    def _may_qualify(self, cmd: rules.QualifyCommand) -> None:
+        with refusing():
+            rules.check_may_qualify(cmd.actor, cmd.decision, cmd.reason, self._lead())
 
     @workflow.update
     async def log_activity(self, cmd: rules.ActivityCommand) -> int:
-        self._check_activity(cmd)
+        self._may_log_activity(cmd)
         assert self.draft is not None
         self.numbered += 1  # numbered before the await: activities logged at once each get their own key
         score: int = await run(CrmActivities.log_lead_activity, self.draft.number, cmd,
@@ -192,8 +192,9 @@ class LeadToOrder:
         return score
 
     @log_activity.validator
-    def _validate_activity(self, cmd: rules.ActivityCommand) -> None:
-        self._check_activity(cmd)
+    def _may_log_activity(self, cmd: rules.ActivityCommand) -> None:
+        with refusing():
+            rules.check_may_log_activity(cmd.actor, self._lead())
 
     def _accepted(self) -> str | None:
         """The quotation whose process ended accepted (the customer's yes, the order created), if any."""
@@ -202,31 +203,10 @@ class LeadToOrder:
 
     # --- the opportunity ------------------------------------------------------------------------------
 
-    def _check_opportunity(self, actor: Actor) -> rules.OpportunityRef:
-        assert self.draft is not None
-        if self.opp is None or self.who is None:
-            raise Conflict(f"lead {self.draft.number} is {self.status}; only a qualified lead has an opportunity")
-        rules.check_may_work_lead(actor, self.who.owner, self.who.owner_manager)
-        if self.lost is not None or self.won is not None or self.opp.stage in rules.CLOSED_STAGES:
-            raise Conflict(f"opportunity {self.opp.number} is {'lost' if self.lost is not None else 'won'}")
-        if self.busy:
-            raise Conflict(f"opportunity {self.opp.number} is being {self.busy} right now; try again")
-        return self.opp
-
-    def _check_quote(self, cmd: sales_rules.QuoteCommand) -> None:
-        try:
-            opp = self._check_opportunity(cmd.actor)
-            if cmd.draft.opportunity != opp.number:
-                raise Invalid(f"the quotation is for {cmd.draft.opportunity}, not this process's {opp.number}")
-            if self._accepted() is not None:
-                raise Conflict(f"opportunity {opp.number} is won")
-        except DomainError as e:
-            raise refusal(e) from None
-
     @workflow.update
     async def quote(self, cmd: sales_rules.QuoteCommand) -> str:
         """Start the quotation as a child; answers its process id (the caller waits on that for its status)."""
-        self._check_quote(cmd)
+        self._may_quote(cmd)
         assert self.opp is not None
         draft = cmd.draft
         child_id = ids.quotation(draft.number, draft.id_prefix)
@@ -249,18 +229,13 @@ class LeadToOrder:
                 customer=self.opp.customer))
 
     @quote.validator
-    def _validate_quote(self, cmd: sales_rules.QuoteCommand) -> None:
-        self._check_quote(cmd)
-
-    def _check_move(self, cmd: rules.StageCommand) -> None:
-        try:
-            rules.check_stage_move(self._check_opportunity(cmd.actor).stage, cmd.stage)
-        except DomainError as e:
-            raise refusal(e) from None
+    def _may_quote(self, cmd: sales_rules.QuoteCommand) -> None:
+        with refusing():
+            rules.check_may_quote(cmd.actor, cmd.draft.opportunity, self._accepted(), self._lead())
 
     @workflow.update
     async def move_stage(self, cmd: rules.StageCommand) -> str:
-        self._check_move(cmd)
+        self._may_move_stage(cmd)
         assert self.opp is not None
         self.busy = "moved"
         try:
@@ -273,22 +248,15 @@ class LeadToOrder:
         return cmd.stage
 
     @move_stage.validator
-    def _validate_move(self, cmd: rules.StageCommand) -> None:
-        self._check_move(cmd)
-
-    def _check_lose(self, cmd: rules.LoseCommand) -> None:
-        try:
-            self._check_opportunity(cmd.actor)
-            if not cmd.reason:
-                raise Invalid("say why the opportunity was lost")
-        except DomainError as e:
-            raise refusal(e) from None
+    def _may_move_stage(self, cmd: rules.StageCommand) -> None:
+        with refusing():
+            rules.check_may_move_stage(cmd.actor, cmd.stage, self._lead())
 
     @workflow.update
     async def lose(self, cmd: rules.LoseCommand) -> list[str]:
         """Lost with its reason, unless the customer has accepted one of its quotations (decided in the
         database under the opportunity's lock); answers the quotations withdrawn with it."""
-        self._check_lose(cmd)
+        self._may_lose(cmd)
         assert self.opp is not None
         self.busy = "closed"
         try:
@@ -301,5 +269,6 @@ class LeadToOrder:
         return withdrawn
 
     @lose.validator
-    def _validate_lose(self, cmd: rules.LoseCommand) -> None:
-        self._check_lose(cmd)
+    def _may_lose(self, cmd: rules.LoseCommand) -> None:
+        with refusing():
+            rules.check_may_lose(cmd.actor, cmd.reason, self._lead())

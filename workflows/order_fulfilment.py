@@ -23,9 +23,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.production import ProductionActivities
     from activities.sales import SalesActivities
-    from domain import permissions
     from domain.approvals import rules as approval_rules
-    from domain.core.errors import Conflict, DomainError, Forbidden
     from domain.org.people import Actor
     from domain.processes import ids
     from domain.production import rules as production_rules
@@ -37,7 +35,7 @@ from workflows.approval import start_approval
 from workflows.common import (
     approval_or_withdrawal,
     child_queue,
-    refusal,
+    refusing,
     run,
     search_attributes,
     set_stage,
@@ -50,6 +48,15 @@ RECHECK = timedelta(hours=12)  # a look at stock besides the signals: ~730 a yea
 
 @workflow.defn
 class OrderFulfilment:
+    """Invariants: `cancel_by` and `deliver_by` are each set once, by the one cancel or delivery taken, and never
+    both (each refuses the other); the run acts on them at its next wait and then `status` says what it did
+    (cancelled or rejected; delivering, completed). `supply_ordered` turns true once production and purchasing
+    are under way: from then on a cancel is refused. `short` is what the last reservation left short.
+
+    Neither Update awaits an activity: each changes the state at once (so the next one is checked against it)
+    and waits for the run, which alone writes to the database. So no handler can be caught half-way by another
+    and none needs a lock; the run waits for them to finish before it returns."""
+
     def __init__(self) -> None:
         self.order: rules.OrderRef | None = None
         self.status = "reserving"
@@ -171,67 +178,34 @@ class OrderFulfilment:
         await workflow.wait_condition(lambda: self.recorded)
         return self.status
 
-    def _check_cancel(self, actor: Actor) -> None:
-        assert self.order is not None
-        try:
-            if actor.username != self.order.owner and not permissions.may(actor.roles, permissions.Action.SALES_ORDER_CANCEL):
-                raise Forbidden(f"only {self.order.owner} (the salesperson), a sales manager or an admin can cancel "
-                                f"sales order {self.order.number}")
-            if self.cancel_by is not None:  # a cancel during reservation is honoured right after it
-                raise Conflict(f"a cancel of sales order {self.order.number} was already requested by "
-                               f"{self.cancel_by}; it is being done")
-            if self.status == "completed" or self.deliver_by is not None:
-                raise Conflict(f"sales order {self.order.number} is "
-                               f"{'delivered' if self.status == 'completed' else 'being delivered'}; "
-                               "only an order not yet delivered can be cancelled")
-            if self.supply_ordered:
-                raise Conflict(f"sales order {self.order.number} is {self.status}: production and purchasing are "
-                               f"under way for it, so it can no longer be cancelled")
-        except DomainError as e:
-            raise refusal(e) from None
-
     @workflow.update
     async def cancel(self, actor: Actor) -> str:
-        self._check_cancel(actor)
+        self._may_cancel(actor)
         self.cancel_by = actor.username
         await workflow.wait_condition(lambda: self.status in ("cancelled", "rejected"))
         return self.status
 
     @cancel.validator
-    def _validate_cancel(self, actor: Actor) -> None:
-        self._check_cancel(actor)
-
-    def _check_deliver(self, actor: Actor) -> None:
+    def _may_cancel(self, actor: Actor) -> None:
         assert self.order is not None
-        try:
-            if actor.username != self.order.owner and not permissions.may(actor.roles, permissions.Action.SALES_ORDER_DELIVER):
-                raise Forbidden(f"only the warehouse, {self.order.owner} (the salesperson) or an admin can deliver "
-                                f"sales order {self.order.number}")
-            if self.deliver_by is not None:
-                raise Conflict(f"sales order {self.order.number} is already "
-                               f"{'delivered' if self.status == 'completed' else 'being delivered'} (by "
-                               f"{self.deliver_by}); nothing more to deliver")
-            if self.cancel_by is not None:
-                raise Conflict(f"sales order {self.order.number} is being cancelled (by {self.cancel_by}); "
-                               "it can no longer be delivered")
-            if self.status != "ready to deliver":
-                detail = ", ".join(f"{sku} short {q}" for sku, q in self.short.items())
-                raise Conflict(f"sales order {self.order.number} is {self.status}"
-                               + (f" ({detail})" if detail and self.status == "waiting for supply" else "")
-                               + ": only an order ready to deliver can be delivered")
-        except DomainError as e:
-            raise refusal(e) from None
+        with refusing():
+            rules.check_may_cancel_order(actor, self.order.number, self.order.owner, self.status,
+                                         cancel_by=self.cancel_by, deliver_by=self.deliver_by,
+                                         supply_ordered=self.supply_ordered)
 
     @workflow.update
     async def deliver(self, actor: Actor) -> str:
-        self._check_deliver(actor)
+        self._may_deliver(actor)
         self.deliver_by = actor.username
         await workflow.wait_condition(lambda: self.status == "completed")
         return self.status
 
     @deliver.validator
-    def _validate_deliver(self, actor: Actor) -> None:
-        self._check_deliver(actor)
+    def _may_deliver(self, actor: Actor) -> None:
+        assert self.order is not None
+        with refusing():
+            rules.check_may_deliver_order(actor, self.order.number, self.order.owner, self.status,
+                                          cancel_by=self.cancel_by, deliver_by=self.deliver_by, short=self.short)
 
     @workflow.query
     def current_status(self) -> str:

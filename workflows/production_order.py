@@ -13,6 +13,7 @@ goods arrive."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime, time, timedelta
 
 from temporalio import workflow
@@ -22,19 +23,18 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from activities.production import ProductionActivities
-    from domain import permissions
     from domain.approvals import rules as approval_rules
-    from domain.core.errors import Conflict, DomainError, Forbidden
     from domain.org.people import Actor
     from domain.processes import ids
     from domain.production import rules
     from domain.production.rules import ProductionStatus as Status
 
 from workflows.approval import start_approval
-from workflows.common import approval_or_withdrawal, refusal, run, set_stage
+from workflows.common import approval_or_withdrawal, refusing, run, set_stage
 
 RECHECK = timedelta(hours=12)  # a waiting order looks at stock again at least this often (besides signals)
 PROGRESS_BOUNDS = "progress-bounds"  # workflow.patched: reports are held to domain.production.check_bounds
+PROGRESS_IN_TURN = "progress-in-turn"  # workflow.patched: reports and approved changes write the state in turn
 
 
 class ProgressCommand(BaseModel):
@@ -58,6 +58,19 @@ async def notify(workflow_ids: list[str]) -> None:
 
 @workflow.defn
 class ProductionOrder:
+    """Invariants: `state` is the order as recorded (its status moves waiting_material -> released -> completed);
+    `change_open` is true from a change request until its approval is decided and, if approved, applied: a second
+    request meanwhile is refused (one change at a time); `late_key` is set while the order is marked late.
+
+    Who writes `state`: the run (release, while the order waits for material), progress reports (only once it is
+    released) and an approved change (its quantity or due date, from the task that waits for its approval). Reports
+    and changes await an activity between reading the state and writing it back, and may come at once (two desks,
+    an approval landing). So each holds the `writing` lock from its check until the database took it: a report is
+    checked against the reports and change recorded before it, and counted only once recorded, so the run, which
+    ends the process when the order is completed, never sees a report the database may still refuse. Processes
+    started before that lock (PROGRESS_IN_TURN) replay the former way: each report counted at once, given back if
+    refused. The run waits for an open change and for every handler before it returns."""
+
     def __init__(self) -> None:
         self.ref: rules.ProductionRef | None = None
         self.state: rules.ProductionState | None = None
@@ -68,6 +81,7 @@ class ProductionOrder:
         self.change_open = False
         self.late_key: str | None = None
         self.seen: rules.ProductionState | None = None  # the state the main loop last looked at
+        self.writing = asyncio.Lock()  # held by a report or an approved change from its check until it is recorded
 
     @workflow.run
     async def run(self, ref: rules.ProductionRef) -> str:
@@ -121,21 +135,41 @@ class ProductionOrder:
 
     # --- progress -------------------------------------------------------------------------------------
 
-    def _check_progress(self, cmd: ProgressCommand, *, bounded: bool = True) -> rules.ProductionState:
+    def _report(self, cmd: ProgressCommand, *, bounded: bool = True) -> rules.ProductionState:
+        """The state after the report, or the refusal the Update fails with."""
         assert self.state is not None
-        try:
-            if not permissions.may(cmd.actor.roles, permissions.Action.PRODUCTION_REPORT):
-                raise Forbidden("only a planner, the warehouse or an admin can report production progress")
-            return rules.check_progress(self.state, cmd.progress, bounded=bounded)
-        except DomainError as e:
-            raise refusal(e) from None
+        with refusing():
+            return rules.check_may_report_progress(cmd.actor, self.state, cmd.progress, bounded=bounded)
+
+    def _in_turn(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """The `writing` lock, or nothing for processes started before it (their histories replay without it)."""
+        return self.writing if workflow.patched(PROGRESS_IN_TURN) else contextlib.nullcontext()
 
     @workflow.update
     async def progress(self, cmd: ProgressCommand) -> rules.ProductionState:
         assert self.ref is not None
-        # Taken at once: a concurrent report is checked against it. Reports taken before the bounds on scrap and
-        # hours (issue 15) replay without them (the validator, which replay skips, always applies them).
-        self.state = self._check_progress(cmd, bounded=workflow.patched(PROGRESS_BOUNDS))
+        # Reports taken before the bounds on scrap and hours (issue 15) replay without them (the validator, which
+        # replay skips, always applies them).
+        bounded = workflow.patched(PROGRESS_BOUNDS)
+        if not workflow.patched(PROGRESS_IN_TURN):
+            return await self._progress_at_once(cmd, bounded)
+        wf_id = workflow.info().workflow_id
+        async with self.writing:
+            after = self._report(cmd, bounded=bounded)  # against what was recorded before it, which it may have awaited
+            self.reports += 1
+            result: rules.ProductionState = await run(ProductionActivities.report_progress, self.ref.number,
+                                                      cmd.progress, cmd.actor.username,
+                                                      f"{wf_id}:progress:{self.reports}")
+            self.state = after  # counted once recorded (a refusal of the database raised above: nothing counted)
+        if cmd.progress.completed_qty:
+            self.receipts += 1
+        return result
+
+    async def _progress_at_once(self, cmd: ProgressCommand, bounded: bool) -> rules.ProductionState:
+        """A report as processes started before PROGRESS_IN_TURN take it (their histories replay this): counted at
+        once, so a concurrent report is checked against it, and given back if the database refuses it."""
+        assert self.ref is not None
+        self.state = self._report(cmd, bounded=bounded)
         self.reports += 1
         wf_id = workflow.info().workflow_id
         p = cmd.progress
@@ -154,26 +188,15 @@ class ProductionOrder:
         return result
 
     @progress.validator
-    def _validate_progress(self, cmd: ProgressCommand) -> None:
-        self._check_progress(cmd)
+    def _may_report(self, cmd: ProgressCommand) -> None:
+        self._report(cmd)
 
     # --- change requests ------------------------------------------------------------------------------
-
-    def _check_change(self, cmd: ChangeCommand) -> None:
-        assert self.state is not None
-        try:
-            permissions.check(cmd.actor.roles, permissions.Action.PRODUCTION_CHANGE,
-                              "only a planner or an admin can ask to change a production order")
-            if self.change_open:
-                raise Conflict(f"production order {self.state.number} already has a change waiting for approval")
-            rules.check_change(self.state, cmd.change)
-        except DomainError as e:
-            raise refusal(e) from None
 
     @workflow.update
     async def request_change(self, cmd: ChangeCommand) -> str:
         """Starts the approval and answers at once; the change applies when (and if) it is approved."""
-        self._check_change(cmd)
+        self._may_request_change(cmd)
         self.change_open = True
         self.changes += 1
         steps = await run(ProductionActivities.change_steps, self.state.number if self.state else "",
@@ -182,8 +205,10 @@ class ProductionOrder:
         return "pending_approval"
 
     @request_change.validator
-    def _validate_change(self, cmd: ChangeCommand) -> None:
-        self._check_change(cmd)
+    def _may_request_change(self, cmd: ChangeCommand) -> None:
+        assert self.state is not None
+        with refusing():
+            rules.check_may_request_change(cmd.actor, self.state, cmd.change, change_open=self.change_open)
 
     async def _decide_change(self, cmd: ChangeCommand, steps: list[approval_rules.ChainStep], n: int) -> None:
         assert self.ref is not None and self.state is not None
@@ -202,12 +227,13 @@ class ProductionOrder:
                                                   if self.ref else "production order", what="completion",
                                                   reason="the order is completed", refused_when_late=False))
             if outcome is not None and outcome.approved:
-                try:
-                    new = await run(ProductionActivities.apply_change, self.ref.number, c, f"{wf_id}:change:{n}")
-                    self.state = self.state.model_copy(update={"qty": new.qty, "due_date": new.due_date})
-                    self.recheck = True
-                except ActivityError:
-                    workflow.logger.info("change %s of %s no longer applies", n, self.ref.number)
+                async with self._in_turn():
+                    try:
+                        new = await run(ProductionActivities.apply_change, self.ref.number, c, f"{wf_id}:change:{n}")
+                        self.state = self.state.model_copy(update={"qty": new.qty, "due_date": new.due_date})
+                        self.recheck = True
+                    except ActivityError:
+                        workflow.logger.info("change %s of %s no longer applies", n, self.ref.number)
         finally:
             self.change_open = False
 

@@ -10,6 +10,7 @@ Children: Approval."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, time, timedelta
 
 from temporalio import workflow
@@ -20,27 +21,34 @@ with workflow.unsafe.imports_passed_through():
     from activities.purchasing import PurchaseActivities
     from domain import permissions
     from domain.approvals import rules as approval_rules
-    from domain.core.errors import Conflict, DomainError
-    from domain.org.people import Actor
     from domain.processes import ids
     from domain.purchasing import rules
 
 from workflows.approval import start_approval
-from workflows.common import approval_or_withdrawal, check_withdraw, refusal, run, set_stage
+from workflows.common import WithdrawableDocument, refusing, run, set_stage
 from workflows.production_order import notify
+
+RECEIPTS_IN_TURN = "receipts-in-turn"  # workflow.patched: receipts are recorded one at a time (`receiving`)
 
 
 @workflow.defn
-class Purchase:
+class Purchase(WithdrawableDocument):
+    """Invariants, besides those of a `WithdrawableDocument` (its `cancel` Update, its `recorded_state`): `order` is
+    None until the purchase order is placed (status approved meanwhile: a receipt waits for it), then the order with
+    the quantities received so far; `receipts` numbers the receipts taken (the idempotency key of each).
+
+    Receipts are the one Update that awaits an activity, and they may come at once (two goods-in desks). Each is
+    recorded under the `receiving` lock: it is checked against the receipts recorded before it, and counted in
+    `order` only once the database took it, so the run, which ends the process when everything is received, never
+    sees a receipt that the database may still refuse. Processes started before that lock (RECEIPTS_IN_TURN)
+    replay the former way: each receipt counted at once, given back if the database refused it."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.draft: rules.RequisitionDraft | None = None
-        self.status = "submitted"
-        self.recorded = False
         self.order: rules.OrderState | None = None
         self.receipts = 0
-        self.cancel_by: str | None = None
-        self.cancel_refused: str | None = None  # the 409 for a cancel that came after the last decision
-        self.ending: str | None = None  # the status being written as the requisition ends
+        self.receiving = asyncio.Lock()  # held by a receipt from its check until the database took it
 
     @workflow.run
     async def run(self, draft: rules.RequisitionDraft) -> str:
@@ -55,12 +63,9 @@ class Purchase:
                                                  f"{draft.total}",
                                            amount=draft.total, requester=draft.requester, steps=steps),
             ids.approval(wf_id))
-        outcome = await approval_or_withdrawal(child, lambda: self.cancel_by is not None, self._withdrawal)
+        outcome = await self._approved_or_cancelled(child)
         if outcome is None:
             return await self._close("cancelled")
-        if self.cancel_by is not None:  # the approval took its last decision before the cancel: refused
-            self.cancel_refused = approval_rules.late_withdrawal_refusal(self._withdrawal(), outcome)
-            self.cancel_by = None
         if not outcome.approved:
             return await self._close("rejected")
         self.status = "approved"  # from here on a cancel is refused (Conflict)
@@ -99,24 +104,18 @@ class Purchase:
     def _received(self) -> bool:
         return self.order is not None and self.order.fully_received
 
-    def _withdrawal(self) -> approval_rules.Withdrawal:
-        assert self.draft is not None and self.cancel_by is not None
-        return approval_rules.Withdrawal(by=self.cancel_by, document=f"requisition {self.draft.number}")
-
-    async def _close(self, status: str) -> str:
+    def _requester(self) -> str:
         assert self.draft is not None
-        self.ending = status
-        set_stage(status)
+        return self.draft.requester
+
+    def _document(self) -> str:
+        assert self.draft is not None
+        return f"requisition {self.draft.number}"
+
+    async def _write_end(self, status: str, reason: str) -> None:
+        assert self.draft is not None
         await run(PurchaseActivities.set_requisition_status, self.draft.number, workflow.info().workflow_id,
                   status, status, True)
-        self.status = status
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return status
-
-    @workflow.update
-    async def recorded_state(self) -> str:
-        await workflow.wait_condition(lambda: self.recorded)
-        return self.status
 
     @workflow.update
     async def receive(self, cmd: rules.ReceiveCommand) -> rules.OrderState:
@@ -124,7 +123,23 @@ class Purchase:
             # The purchase order is being placed: its row may already be there (a receipt can name it) before
             # the workflow has the activity's answer. Wait for it rather than refuse a receipt that is right.
             await workflow.wait_condition(lambda: self.order is not None or self.status != "approved")
-        new_state = self._check_receive(cmd)
+        if not workflow.patched(RECEIPTS_IN_TURN):
+            return await self._receive_at_once(cmd)
+        wf_id = workflow.info().workflow_id
+        async with self.receiving:
+            new_state = self._receipt(cmd)  # against the receipts recorded before it, which this one may have awaited
+            assert self.order is not None and new_state is not None
+            self.receipts += 1
+            state: rules.OrderState = await run(PurchaseActivities.receive_goods, self.order.number, wf_id, cmd.lines,
+                                                cmd.actor.username, f"{wf_id}:receipt:{self.receipts}")
+            self.order = new_state  # counted once recorded (a refusal of the database raised above: nothing counted)
+        if self.draft is not None and self.draft.notify:  # production orders waiting for these goods
+            await notify(self.draft.notify)
+        return state
+
+    async def _receive_at_once(self, cmd: rules.ReceiveCommand) -> rules.OrderState:
+        """A receipt as processes started before RECEIPTS_IN_TURN take it (their histories replay this)."""
+        new_state = self._receipt(cmd)
         assert self.order is not None and new_state is not None
         self.order = new_state  # taken at once, so a concurrent receipt is checked against it
         self.receipts += 1
@@ -141,42 +156,15 @@ class Purchase:
         return state
 
     @receive.validator
-    def _validate_receive(self, cmd: rules.ReceiveCommand) -> None:
+    def _may_receive(self, cmd: rules.ReceiveCommand) -> None:
         # While the order is being placed only who receives is checked; the lines once it is (the handler waits).
-        self._check_receive(cmd, placing=self.order is None and self.status == "approved")
+        self._receipt(cmd, placing=self.order is None and self.status == "approved")
 
-    def _check_receive(self, cmd: rules.ReceiveCommand, placing: bool = False) -> rules.OrderState | None:
-        try:
-            permissions.check(cmd.actor.roles, permissions.Action.PURCHASE_RECEIVE,
-                              "only the warehouse, a buyer or an admin can receive goods")
-            if placing:
-                return None
-            if self.order is None:
-                raise Conflict(f"requisition {self.draft.number if self.draft else ''} is {self.ending or self.status} "
-                               "and has no purchase order; goods are received only once it is ordered")
-            return rules.apply_receipt(self.order, cmd.lines)
-        except DomainError as e:
-            raise refusal(e) from None
-
-    @workflow.update
-    async def cancel(self, actor: Actor) -> str:
-        """Withdraws the requisition through its approval, which takes it or its last decision first: a cancel
-        that comes after the last decision fails (409) and is on the trail."""
-        self._check_cancel(actor)
-        self.cancel_by = actor.username
-        await workflow.wait_condition(lambda: self.status == "cancelled" or self.cancel_refused is not None)
-        if self.status != "cancelled" and self.cancel_refused is not None:
-            raise refusal(Conflict(self.cancel_refused))
-        return self.status
-
-    @cancel.validator
-    def _validate_cancel(self, actor: Actor) -> None:
-        self._check_cancel(actor)
-
-    def _check_cancel(self, actor: Actor) -> None:
-        assert self.draft is not None
-        check_withdraw(actor, self.draft.requester, self.ending or self.status, self.cancel_by,
-                       f"requisition {self.draft.number}")
+    def _receipt(self, cmd: rules.ReceiveCommand, placing: bool = False) -> rules.OrderState | None:
+        """The order after the receipt (None while it is being placed), or the refusal the Update fails with."""
+        with refusing():
+            return rules.check_may_receive(cmd.actor, self.draft.number if self.draft else "", self.shown_status,
+                                           self.order, cmd.lines, placing=placing)
 
     @workflow.query
     def current_status(self) -> str:

@@ -15,6 +15,7 @@ Children: Approval (discount, credit); OrderFulfilment (abandoned: it outlives t
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Literal
 
 from temporalio import workflow
 from temporalio.workflow import ParentClosePolicy
@@ -23,16 +24,15 @@ with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
     from activities.crm import CrmActivities
     from activities.sales import SalesActivities
-    from domain import permissions
     from domain.approvals import rules as approval_rules
-    from domain.core.errors import Conflict, DomainError, Forbidden, Invalid
     from domain.processes import ids
     from domain.sales import rules
 
 from workflows.approval import start_approval
 from workflows.common import (
+    Document,
     approval_or_withdrawal,
-    refusal,
+    refusing,
     run,
     search_attributes,
     set_stage,
@@ -41,12 +41,23 @@ from workflows.order_fulfilment import OrderFulfilment
 
 
 @workflow.defn
-class Quotation:
+class Quotation(Document):
+    """Invariants, besides those of a `Document` (its `recorded_state`, its end written by `_close`): `answer` is
+    set once, by the customer's answer recorded (accept or reject: a second answer is refused); `withdrawn` is set
+    once, by the opportunity's signal (the first reason stands); `on_record` is false only while the run writes
+    "sent", which it says before the database does.
+
+    `accept` awaits: it waits for "sent" to be on record, then records the acceptance in the database under the
+    opportunity's lock (a lost opportunity, or another quotation accepted first, refuses it there). While it does,
+    `accepting` is set: another answer is refused at once (never queued behind it), and the run neither takes a
+    withdrawal nor lets the quotation expire: it waits for the yes to land or fail. A flag, not a lock, because
+    nothing waits its turn: the other answers are refused, and the run only waits for it to clear. `reject`
+    awaits nothing before its answer counts."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.draft: rules.QuotationDraft | None = None
         self.rec: rules.QuotationRecorded | None = None
-        self.status = "submitted"
-        self.recorded = False
         self.answer: str | None = None  # accept | reject, once the customer has answered
         self.answered_by: str | None = None
         self.reason = ""  # why the customer rejected it
@@ -160,19 +171,10 @@ class Quotation:
             await workflow.wait_condition(lambda: not self.accepting)  # a yes being recorded as time ran out
         await run(ApprovalActivities.close_open_tasks, f"{wf_id}:reminder", "completed", "quotation answered or expired")
 
-    async def _close(self, status: str, reason: str = "") -> str:
+    async def _write_end(self, status: str, reason: str) -> None:
         assert self.draft is not None
-        set_stage(status)
         await run(SalesActivities.set_quotation_status, self.draft.number, workflow.info().workflow_id, status, True,
                   reason)
-        self.status = status
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return status
-
-    @workflow.update
-    async def recorded_state(self) -> str:
-        await workflow.wait_condition(lambda: self.recorded)
-        return self.status
 
     @workflow.signal
     def withdraw(self, reason: str) -> None:
@@ -180,35 +182,20 @@ class Quotation:
         if self.withdrawn is None:
             self.withdrawn = reason
 
-    def _check_answer(self, cmd: rules.AcceptCommand, rejecting: bool) -> None:
+    def _may_answer(self, cmd: rules.AcceptCommand, answer: Literal["accept", "reject"]) -> None:
         assert self.draft is not None
-        try:
-            if self.rec is None:
-                raise Conflict(f"quotation {self.draft.number} is still being recorded")
-            if cmd.actor.username != self.rec.owner and not permissions.may(cmd.actor.roles,
-                                                                             permissions.Action.QUOTATION_ANSWER_ANY):
-                raise Forbidden(f"only {self.rec.owner} (the salesperson), a sales manager or an admin can record "
-                                "the customer's answer")
-            if self.answer is not None:
-                # The answer counts before the status moves on: say the answer, not a status still "sent".
-                raise Conflict(f"quotation {self.draft.number} is already "
-                               f"{'accepted' if self.answer == 'accept' else 'rejected'} (by {self.answered_by}); "
-                               "only a sent quotation can be answered")
-            if self.accepting:
-                raise Conflict(f"the customer's acceptance of quotation {self.draft.number} is being recorded")
-            if self.withdrawn is not None:
-                raise Conflict(f"quotation {self.draft.number} was withdrawn ({self.withdrawn})")
-            rules.check_acceptable(self.draft.number, self.status, self.rec.valid_until, workflow.now().date())
-            if rejecting and not cmd.reason:
-                raise Invalid("say why the customer rejected the quotation")
-        except DomainError as e:
-            raise refusal(e) from None
+        with refusing():
+            rules.check_may_answer(cmd.actor, self.draft.number, answer, cmd.reason,
+                                   owner=self.rec.owner if self.rec else None, status=self.status,
+                                   valid_until=self.rec.valid_until if self.rec else None, today=workflow.now().date(),
+                                   answered=self.answer, answered_by=self.answered_by, accepting=self.accepting,
+                                   withdrawn=self.withdrawn)
 
     @workflow.update
     async def accept(self, cmd: rules.AcceptCommand) -> rules.Accepted:
         """Recorded under the opportunity's lock before it counts: a lost opportunity, or another of its
         quotations accepted first, fails this Update and changes nothing."""
-        self._check_answer(cmd, rejecting=False)
+        self._may_accept(cmd)
         assert self.draft is not None
         self.accepting = True
         try:
@@ -224,16 +211,16 @@ class Quotation:
         return rules.Accepted(status=self.status, sales_order_id=self.order)
 
     @accept.validator
-    def _validate_accept(self, cmd: rules.AcceptCommand) -> None:
-        self._check_answer(cmd, rejecting=False)
+    def _may_accept(self, cmd: rules.AcceptCommand) -> None:
+        self._may_answer(cmd, "accept")
 
     @workflow.update
     async def reject(self, cmd: rules.AcceptCommand) -> rules.Accepted:
-        self._check_answer(cmd, rejecting=True)
+        self._may_reject(cmd)
         self.answer, self.answered_by, self.reason = "reject", cmd.actor.username, cmd.reason
         await workflow.wait_condition(lambda: self.status == "rejected")
         return rules.Accepted(status=self.status)
 
     @reject.validator
-    def _validate_reject(self, cmd: rules.AcceptCommand) -> None:
-        self._check_answer(cmd, rejecting=True)
+    def _may_reject(self, cmd: rules.AcceptCommand) -> None:
+        self._may_answer(cmd, "reject")

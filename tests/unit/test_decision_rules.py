@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from temporalio.exceptions import ApplicationError
 
 from domain.approvals import rules as approvals
 from domain.core.errors import Conflict, DomainError, Forbidden, Invalid
@@ -19,6 +20,7 @@ from domain.org.people import Actor
 from domain.production import rules as production
 from domain.purchasing import rules as purchasing
 from domain.sales import rules as sales
+from workflows.common import refusing
 
 D = Decimal
 
@@ -33,6 +35,19 @@ def refused(kind: type[DomainError], message: str, check: Callable[..., Any], *a
 
 def who(username: str, *roles: str) -> Actor:
     return Actor(username=username, roles=list(roles))
+
+
+def test_refusing_turns_a_domain_refusal_into_the_update_failure_and_lets_anything_else_through() -> None:
+    """workflows.common.refusing: the one place where an Update's check fails the Update; the API maps `type`."""
+    for error, kind in ((Forbidden("no"), "forbidden"), (Conflict("no"), "conflict"), (Invalid("no"), "invalid")):
+        with pytest.raises(ApplicationError) as err, refusing():
+            raise error
+        assert (err.value.type, err.value.message, err.value.non_retryable) == (kind, "no", True)
+        assert err.value.__cause__ is None and err.value.__suppress_context__
+    with pytest.raises(KeyError), refusing():
+        raise KeyError("not a refusal: a bug, which fails the workflow task and is retried")
+    with refusing():
+        pass
 
 
 ERIN = who("erin", "employee")
