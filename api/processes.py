@@ -3,13 +3,16 @@ the monitor API (api/routes/processes.py) and the monitor and incident pages (ap
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session
+from temporalio.client import WorkflowQueryFailedError
+from temporalio.service import RPCError
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api.auth import Principal
@@ -17,16 +20,46 @@ from api.deps import as_actor
 from api.platform import Platform
 from api.routes.common import as_utc
 from domain.approvals import access
+from domain.approvals import rules as approval_rules
 from domain.core.errors import Conflict, NotFound
 from domain.crm.tables import Lead
 from domain.parties.tables import Customer
 from domain.processes.tables import Process
+from domain.production import services as production_svc
+from domain.sales import rules as sales
 from workflows.expense_claim import ExpenseClaim
 from workflows.order_fulfilment import OrderFulfilment
 from workflows.purchase import Purchase
 
 CANCEL_UPDATES: dict[str, UpdateMethodMultiParam[..., str]] = {"expense_claim": ExpenseClaim.cancel, "purchase": Purchase.cancel,
                   "sales_order": OrderFulfilment.cancel}
+
+
+QUERY_TIMEOUT = 5.0  # seconds to ask a process its state
+
+
+async def cancellable(platform: Platform, user: Principal, processes: Iterable[dict[str, Any]]) -> set[str]:
+    """The ids of those `processes` (process_summary's) whose cancel Update would take `user`'s cancel now: its
+    type's rule (domain), on the state the process itself holds (its current_status query: the row may lag behind,
+    as when the activity that records the state is the one failing). One that does not answer is left out."""
+    actor = as_actor(user)
+
+    async def one(p: dict[str, Any]) -> str | None:
+        if p["type"] not in CANCEL_UPDATES:
+            return None
+        try:
+            async with asyncio.timeout(QUERY_TIMEOUT):
+                status = str(await platform.client.get_workflow_handle(p["process_id"]).query("current_status"))
+        except (RPCError, WorkflowQueryFailedError, TimeoutError):
+            return None
+        if p["type"] == "sales_order":
+            supplied = await platform.read(production_svc.supply_ordered, p["business_key"])
+            may = sales.may_cancel_order(actor, p["owner"], status, supply_ordered=supplied)
+        else:
+            may = approval_rules.may_withdraw(actor, p["owner"], status)
+        return p["process_id"] if may else None
+
+    return {pid for pid in await asyncio.gather(*(one(p) for p in processes)) if pid}
 
 
 def process_summary(p: Process) -> dict[str, Any]:

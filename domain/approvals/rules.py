@@ -512,6 +512,16 @@ def check_may_withdraw(actor: Actor, requester: str, status: str, cancel_by: str
         raise Conflict(f"{document} is {status}; only a {_noun(document)} pending approval can be cancelled")
 
 
+def may_withdraw(actor: Actor, requester: str, status: str) -> bool:
+    """check_may_withdraw as a yes or no, for a document in `status` (a cancel already asked aside): what a page
+    asks before it offers to cancel a claim or a requisition."""
+    try:
+        check_may_withdraw(actor, requester, status, None, "the document")
+    except DomainError:
+        return False
+    return True
+
+
 def late_withdrawal_refusal(w: Withdrawal, outcome: ApprovalOutcome) -> str:
     """The 409 for a withdrawal the approval took after its last decision."""
     verb, who = _last(outcome)

@@ -315,6 +315,14 @@ def summary(row: ProductionOrder) -> dict[str, Any]:
             "due_date": row.due_date, "notice": row.notice, "process_id": row.process_id}
 
 
+def supply_ordered(session: Session, so_number: str) -> bool:
+    """Has supply been ordered for the sales order (production orders or purchase requisitions made for it)? Its
+    process no longer takes a cancel from then on."""
+    made = select(ProductionOrder.id).where(ProductionOrder.sales_order_number == so_number).limit(1)
+    bought = select(PurchaseRequisition.id).where(PurchaseRequisition.sales_order_number == so_number).limit(1)
+    return session.execute(made).first() is not None or session.execute(bought).first() is not None
+
+
 def for_sales_order(session: Session, so_number: str, viewer: access.Viewer | None = None) -> dict[str, Any]:
     """What the sales order's page shows of its supply: to whoever may see the order, how its supply stands.
     A requisition's money (its total) only to those who may open it (purchase_access.purchases_visible_to, the rule

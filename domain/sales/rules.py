@@ -336,6 +336,17 @@ def check_may_cancel_order(actor: Actor, number: str, owner: str, status: str, *
                        "no longer be cancelled")
 
 
+def may_cancel_order(actor: Actor, owner: str, status: str, *, supply_ordered: bool) -> bool:
+    """check_may_cancel_order as a yes or no, for an order in `status` (its process's; "delivering" once a delivery
+    is under way; a cancel already asked aside): what a page asks before it offers to cancel a sales order."""
+    try:
+        check_may_cancel_order(actor, "", owner, status, cancel_by=None,
+                               deliver_by="" if status == "delivering" else None, supply_ordered=supply_ordered)
+    except DomainError:
+        return False
+    return True
+
+
 def check_may_deliver_order(actor: Actor, number: str, owner: str, status: str, *, cancel_by: str | None,
                             deliver_by: str | None, short: Mapping[str, object]) -> None:
     """May `actor` deliver sales order `number` of salesperson `owner`, in `status`? Its salesperson or whoever may

@@ -11,9 +11,11 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy import text as sql
 
 from domain.approvals.tables import Task
 from domain.crm.tables import Opportunity
+from domain.expenses.tables import ExpenseClaim
 from domain.org import services as org
 from domain.production.tables import ProductionOrder
 from domain.sales.tables import Quotation
@@ -184,3 +186,39 @@ async def test_an_approver_of_an_earlier_step_is_offered_no_later_step_of_the_sa
         assert row is not None and row.status == "open" and row.assignee is None
     r = await heidi.post(f"/inbox/{last}/decide", {"decision": "approve", "comment": "ok"})
     assert r.status_code == 303, text(r)
+
+
+async def test_the_incidents_page_offers_cancel_only_where_the_process_would_take_it(stack: Stack) -> None:
+    """Cancel process goes to the process's own cancel Update, which takes a claim's withdrawal only while it awaits
+    approval. An approved claim whose accrual keeps failing (the ledger refuses it: an incident) was offered to
+    admin for cancelling, and the process refused it (409); the page now asks the process's rule on the state the
+    process holds (its row still says pending approval: the activity that would say approved is the one failing)."""
+    admin = await Browser(stack, "admin").start()
+    with stack.db.write() as s:
+        s.execute(sql("CREATE TRIGGER test_ledger_down BEFORE INSERT ON journal_entries "
+                      "BEGIN SELECT RAISE(ABORT, 'the ledger is down for this test'); END"))
+    try:
+        claim = await file_claim(stack, "300")
+        pending = await file_claim(stack, "200")  # awaits frank: the process takes its cancel
+        task = await stack.open_task("frank", claim)
+        r = await stack.as_("frank", "POST", f"/api/tasks/{task['id']}/complete",
+                            json={"decision": "approve", "comment": "ok"})
+        assert r.status_code == 200, r.text
+        with stack.db.read() as s:
+            wid = s.execute(select(ExpenseClaim.process_id).where(ExpenseClaim.number == claim)).scalar_one()
+            other = s.execute(select(ExpenseClaim.process_id).where(ExpenseClaim.number == pending)).scalar_one()
+        for _ in range(200):  # the accrual is retried: an incident once it has failed
+            page = await admin.get("/incidents")
+            if f'action="/incidents/retry/{wid}"' in page.text:
+                break
+            await asyncio.sleep(0.1)
+        assert f'action="/incidents/retry/{wid}"' in page.text, text(page)[:500]
+        assert f'action="/incidents/cancel/{wid}"' not in page.text
+        r = await admin.post(f"/incidents/cancel/{wid}")  # the process refuses it all the same
+        assert r.status_code == 303 and "only+a+claim+pending+approval" in r.headers["location"], r.headers
+        assert other not in page.text  # not failing: no incident, nothing to offer
+    finally:
+        with stack.db.write() as s:
+            s.execute(sql("DROP TRIGGER IF EXISTS test_ledger_down"))
+    await eventually(stack.db, lambda s: s.execute(select(ExpenseClaim.status).where(
+        ExpenseClaim.number == claim)).scalar_one() == "approved", limit=40)

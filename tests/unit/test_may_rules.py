@@ -101,3 +101,27 @@ TODAY = date(2026, 12, 6)
 ])
 def test_may_answer(actor: Actor, status: str, until: date, yes: bool) -> None:
     assert sales.may_answer(actor, "alice", status, until, TODAY) is yes
+
+
+@pytest.mark.parametrize(("actor", "status", "yes"), [
+    (who("erin", "employee"), "pending_approval", True),  # the requester, while it awaits approval
+    (who("erin", "employee"), "submitted", True),
+    (who("admin", "admin"), "pending_approval", True),  # document.cancel_any
+    (who("frank", "manager"), "pending_approval", False),
+    (who("erin", "employee"), "approved", False),  # an approved claim whose row may still say pending
+    (who("admin", "admin"), "paid", False),
+])
+def test_may_withdraw(actor: Actor, status: str, yes: bool) -> None:
+    assert approvals.may_withdraw(actor, "erin", status) is yes
+
+
+@pytest.mark.parametrize(("actor", "status", "supplied", "yes"), [
+    (who("alice", "sales"), "reserving", False, True),  # the salesperson
+    (who("bob", "sales_manager"), "waiting for supply", False, True),  # sales_order.cancel
+    (who("ivan", "warehouse"), "reserving", False, False),
+    (who("alice", "sales"), "waiting for supply", True, False),  # production and purchasing under way
+    (who("alice", "sales"), "delivering", False, False),
+    (who("alice", "sales"), "completed", False, False),
+])
+def test_may_cancel_order(actor: Actor, status: str, supplied: bool, yes: bool) -> None:
+    assert sales.may_cancel_order(actor, "alice", status, supply_ordered=supplied) is yes

@@ -21,7 +21,7 @@ from api.charts import bar_chart, line_chart
 from api.deps import CurrentUser, PlatformDep
 from api.encoding import ok
 from api.platform import Platform
-from api.processes import CANCEL_UPDATES, cancel_process, process_summary
+from api.processes import cancel_process, cancellable, process_summary
 from api.routes.ui.inbox import task_row
 from api.routes.ui.pages import PosterDep, ViewerDep, not_possible, page_router, redirect, render
 from domain import dashboard as figures
@@ -104,8 +104,13 @@ async def incidents_page(v: ViewerDep, msg: str = "", error: str = "") -> Respon
     found, scanned, unreachable = await _incidents(v.platform)
     now = utcnow()
     late, late_total = await v.platform.read(lambda s: approvals.overdue(s, now))
+    ids = sorted({i.process_id for i in found})
+    failing = await v.platform.read(lambda s: [process_summary(p) for p in s.execute(
+        select(Process).where(Process.process_id.in_(ids))).scalars()])
+    # Cancel process is offered where the process's own cancel rule takes it, on the state the process holds.
     return await render(v, "incidents.html", section="dashboard", incidents=found, scanned=scanned,
-                        unreachable=unreachable, cancellable=set(CANCEL_UPDATES), msg=msg[:300], error=error[:300],
+                        unreachable=unreachable, cancellable=await cancellable(v.platform, v.user, failing),
+                        msg=msg[:300], error=error[:300],
                         overdue=[task_row(t, now) for t in late], overdue_total=late_total)
 
 
