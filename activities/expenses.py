@@ -9,7 +9,7 @@ from domain.approvals import rules as approval_rules
 from domain.approvals import services as approvals
 from domain.core.db import Database
 from domain.expenses import services as expenses
-from domain.expenses.rules import ClaimDraft
+from domain.expenses.rules import ClaimDraft, ClaimStatus
 from domain.processes import services as processes
 
 
@@ -29,7 +29,7 @@ class ExpenseActivities:
 
     @activity.defn
     @business_errors
-    def set_claim_status(self, number: str, process_id: str, status: str, stage: str, post_key: str | None,
+    def set_claim_status(self, number: str, process_id: str, status: ClaimStatus, stage: str, post_key: str | None,
                          close: bool) -> None:
         with self.db.write() as s:
             expenses.set_status(s, number, status, post_key=post_key)

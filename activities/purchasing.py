@@ -31,7 +31,8 @@ class PurchaseActivities:
 
     @activity.defn
     @business_errors
-    def set_requisition_status(self, number: str, process_id: str, status: str, stage: str, close: bool) -> None:
+    def set_requisition_status(self, number: str, process_id: str, status: rules.RequisitionStatus, stage: str,
+                               close: bool) -> None:
         with self.db.write() as s:
             purchasing.set_requisition_status(s, number, status)
             processes.advance(s, process_id, stage, status=processes.closing_status(status) if close else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,7 +30,18 @@ CATEGORY_ACCOUNTS: dict[str, str] = {
     "other": "6900",
 }
 Category = Literal["travel", "transport", "meals", "entertainment", "lodging", "office", "training", "other"]
-ClaimStatus = Literal["pending_approval", "approved", "rejected", "cancelled", "paid"]
+
+
+class ClaimStatus(StrEnum):
+    """An expense claim's status (its row's `status`, equal to the string stored there). SUBMITTED is its
+    process's before the claim is recorded."""
+
+    SUBMITTED = "submitted"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"  # awaiting payment
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    PAID = "paid"
 
 
 class ExpenseLineIn(BaseModel):
@@ -95,8 +107,8 @@ def check_may_pay(actor: Actor, number: str, requester: str, status: str, paid_b
     if actor.username == requester:
         raise Forbidden("nobody pays their own claim")
     if paid_by is not None:
-        state = "already paid" if status == "paid" else "being paid"
+        state = "already paid" if status == ClaimStatus.PAID else "being paid"
         on = f" on {paid_at:%Y-%m-%d %H:%M} UTC" if paid_at else ""
         raise Conflict(f"claim {number} is {state} (by {paid_by}{on}); nothing more to pay")
-    if status != "approved":
+    if status != ClaimStatus.APPROVED:
         raise Conflict(f"claim {number} is {status}; only an approved claim can be paid")

@@ -13,6 +13,7 @@ from domain.approvals import services as approvals
 from domain.core.errors import NotFound
 from domain.core.types import utcnow
 from domain.expenses import rules as expenses
+from domain.expenses.rules import ClaimStatus
 from domain.expenses.tables import ExpenseClaim, ExpenseLine
 
 
@@ -20,8 +21,8 @@ def record(session: Session, draft: expenses.ClaimDraft, process_id: str) -> Exp
     claim = by_number(session, draft.number, missing_ok=True)
     if claim is not None:
         return claim
-    claim = ExpenseClaim(number=draft.number, requester=draft.requester, status="pending_approval", total=draft.total,
-                         currency=draft.currency, process_id=process_id)
+    claim = ExpenseClaim(number=draft.number, requester=draft.requester, status=ClaimStatus.PENDING_APPROVAL,
+                         total=draft.total, currency=draft.currency, process_id=process_id)
     claim.lines = [ExpenseLine(category=ln.category, amount=ln.amount, currency=ln.currency, date=ln.date,
                                description=ln.description) for ln in draft.lines]
     session.add(claim)
@@ -52,17 +53,17 @@ def get(session: Session, number: str) -> ExpenseClaim:
     return claim
 
 
-def set_status(session: Session, number: str, status: str, *, post_key: str | None = None) -> None:
+def set_status(session: Session, number: str, status: ClaimStatus, *, post_key: str | None = None) -> None:
     """Move the claim on; `approved` posts the accrual, `paid` the payment, each under its key."""
     claim = get(session, number)
     now = utcnow()
     draft = to_draft(claim)
-    if status == "approved" and post_key:
+    if status == ClaimStatus.APPROVED and post_key:
         ledger.post(session, expenses.accrual_entry(draft), "expense_claim", number, post_key)
-    if status == "paid" and post_key:
+    if status == ClaimStatus.PAID and post_key:
         ledger.post(session, expenses.payment_entry(number, claim.total), "expense_payment", number, post_key)
         claim.paid_at = claim.paid_at or now
-    if status in ("approved", "rejected", "cancelled"):
+    if status in (ClaimStatus.APPROVED, ClaimStatus.REJECTED, ClaimStatus.CANCELLED):
         claim.decided_at = claim.decided_at or now
     claim.status = status
     session.flush()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.core.db import Base
 from domain.core.types import Amount, UTCDateTime, utcnow
+from domain.expenses.rules import ClaimStatus
 
 
 class ExpenseClaim(Base):
@@ -17,7 +18,7 @@ class ExpenseClaim(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(30), unique=True)
     requester: Mapped[str] = mapped_column(String(60), index=True)
-    status: Mapped[str] = mapped_column(String(30), default="pending_approval")
+    status: Mapped[str] = mapped_column(String(30), default=ClaimStatus.PENDING_APPROVAL)  # a ClaimStatus
     total: Mapped[Decimal] = mapped_column(Amount)
     currency: Mapped[str] = mapped_column(String(3))
     process_id: Mapped[str] = mapped_column(String(200), unique=True)

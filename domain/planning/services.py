@@ -61,7 +61,7 @@ def open_receipts(session: Session, today: date) -> list[ScheduledReceipt]:
                select(PurchaseOrderLine.sku, PurchaseOrderLine.qty, PurchaseOrderLine.received_qty,
                       PurchaseOrder.expected_date, PurchaseOrder.number)
                .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.po_id)
-               .where(PurchaseOrder.status.in_(("open", "partially_received"))))
+               .where(PurchaseOrder.status.in_(purchasing_rules.OPEN_ORDER_STATUSES)))
            if r.qty > r.received_qty]
     out += [ScheduledReceipt(r.sku, r.qty - r.completed_qty, r.due_date, r.number)
             for r in session.execute(

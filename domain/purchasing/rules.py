@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +17,30 @@ from domain.core.money import MAX_AMOUNT, MAX_VALUE, money, qty_str
 from domain.core.numbers import PlainDecimal
 from domain.inventory.rules import one_line_per_sku
 from domain.org.people import Actor
+
+
+class RequisitionStatus(StrEnum):
+    """A purchase requisition's status (its row's `status`, equal to the string stored there). SUBMITTED is its
+    process's before it is recorded, APPROVED its process's until the purchase order is placed."""
+
+    SUBMITTED = "submitted"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    ORDERED = "ordered"  # its purchase order is placed
+    RECEIVED = "received"  # all of it
+
+
+class PurchaseOrderStatus(StrEnum):
+    """A purchase order's status (its row's `status`, equal to the string stored there)."""
+
+    OPEN = "open"
+    PARTIALLY_RECEIVED = "partially_received"
+    RECEIVED = "received"
+
+
+OPEN_ORDER_STATUSES = (PurchaseOrderStatus.OPEN, PurchaseOrderStatus.PARTIALLY_RECEIVED)  # goods still to come
 
 
 class RequisitionLineIn(BaseModel):
@@ -63,12 +88,12 @@ class OrderState(BaseModel):
         return all(ln.received_qty >= ln.qty for ln in self.lines)
 
     @property
-    def status(self) -> str:
+    def status(self) -> PurchaseOrderStatus:
         if self.fully_received:
-            return "received"
+            return PurchaseOrderStatus.RECEIVED
         if any(ln.received_qty > 0 for ln in self.lines):
-            return "partially_received"
-        return "open"
+            return PurchaseOrderStatus.PARTIALLY_RECEIVED
+        return PurchaseOrderStatus.OPEN
 
 
 def requisition_total(lines: list[RequisitionLineIn]) -> Decimal:

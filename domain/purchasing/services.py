@@ -46,7 +46,7 @@ def requisition(session: Session, number: str) -> PurchaseRequisition:
                       f"no purchase requisition {number}")
 
 
-def set_requisition_status(session: Session, number: str, status: str) -> None:
+def set_requisition_status(session: Session, number: str, status: purchasing.RequisitionStatus) -> None:
     requisition(session, number).status = status
     session.flush()
 
@@ -62,8 +62,8 @@ def create_order(session: Session, requisition_number: str, *, buyer: str, today
     items = stock.items_by_sku(session, [ln.sku for ln in req.lines])
     lead = max(items[ln.sku].lead_time_days for ln in req.lines)
     po = PurchaseOrder(number=common.next_number(session, "PO"), supplier_id=req.supplier_id,
-                       requisition_number=req.number, process_id=req.process_id, buyer=buyer, status="open",
-                       total=req.total, expected_date=today + timedelta(days=lead), idempotency_key=key)
+                       requisition_number=req.number, process_id=req.process_id, buyer=buyer,
+                       status=purchasing.PurchaseOrderStatus.OPEN, total=req.total, expected_date=today + timedelta(days=lead), idempotency_key=key)
     po.lines = [PurchaseOrderLine(item_id=ln.item_id, sku=ln.sku, qty=ln.qty, unit_price=ln.est_unit_price)
                 for ln in req.lines]
     session.add(po)
@@ -71,7 +71,7 @@ def create_order(session: Session, requisition_number: str, *, buyer: str, today
     for ln in req.lines:
         stock.change_on_order(session, ln.sku, ln.qty)
     req.purchase_order_id = po.id
-    req.status = "ordered"
+    req.status = purchasing.RequisitionStatus.ORDERED
     session.flush()
     return order_state(po)
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.core.db import Base
 from domain.core.types import Amount, UTCDateTime, utcnow
+from domain.purchasing.rules import PurchaseOrderStatus, RequisitionStatus
 
 
 class PurchaseRequisition(Base):
@@ -17,7 +18,7 @@ class PurchaseRequisition(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(30), unique=True)
     requester: Mapped[str] = mapped_column(String(60), index=True)
-    status: Mapped[str] = mapped_column(String(30), default="pending_approval")
+    status: Mapped[str] = mapped_column(String(30), default=RequisitionStatus.PENDING_APPROVAL)  # a RequisitionStatus
     justification: Mapped[str] = mapped_column(String(2000), default="")
     total: Mapped[Decimal] = mapped_column(Amount)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
@@ -49,7 +50,7 @@ class PurchaseOrder(Base):
     requisition_number: Mapped[str] = mapped_column(String(30), index=True)
     process_id: Mapped[str] = mapped_column(String(200), index=True)
     buyer: Mapped[str] = mapped_column(String(60), default="")
-    status: Mapped[str] = mapped_column(String(30), default="open")
+    status: Mapped[str] = mapped_column(String(30), default=PurchaseOrderStatus.OPEN)  # a PurchaseOrderStatus
     total: Mapped[Decimal] = mapped_column(Amount)
     expected_date: Mapped[date] = mapped_column(Date)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
