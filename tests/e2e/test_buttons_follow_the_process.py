@@ -191,8 +191,9 @@ async def test_an_approver_of_an_earlier_step_is_offered_no_later_step_of_the_sa
 async def test_the_incidents_page_offers_cancel_only_where_the_process_would_take_it(stack: Stack) -> None:
     """Cancel process goes to the process's own cancel Update, which takes a claim's withdrawal only while it awaits
     approval. An approved claim whose accrual keeps failing (the ledger refuses it: an incident) was offered to
-    admin for cancelling, and the process refused it (409); the page now asks the process's rule on the state the
-    process holds (its row still says pending approval: the activity that would say approved is the one failing)."""
+    admin for cancelling, and to erin on her requests page, and the process refused them (409); both pages now ask
+    the process's rule on the state the process holds (its row still says pending approval: the activity that would
+    say approved is the one failing)."""
     admin = await Browser(stack, "admin").start()
     with stack.db.write() as s:
         s.execute(sql("CREATE TRIGGER test_ledger_down BEFORE INSERT ON journal_entries "
@@ -217,6 +218,17 @@ async def test_the_incidents_page_offers_cancel_only_where_the_process_would_tak
         r = await admin.post(f"/incidents/cancel/{wid}")  # the process refuses it all the same
         assert r.status_code == 303 and "only+a+claim+pending+approval" in r.headers["location"], r.headers
         assert other not in page.text  # not failing: no incident, nothing to offer
+
+        # erin's own requests page asks the same: no Cancel on the approved claim (its row still says pending
+        # approval), which the process refuses her too; Cancel on the one awaiting frank, which it takes
+        erin = await Browser(stack, "erin").start()
+        mine = await erin.get("/requests")
+        assert f"/requests/expense-claims/{claim}/cancel" not in mine.text
+        assert f"/requests/expense-claims/{pending}/cancel" in mine.text
+        r = await erin.post(f"/requests/expense-claims/{claim}/cancel")
+        assert r.status_code == 409 and "only a claim pending approval can be cancelled" in text(r), text(r)[:300]
+        r = await erin.post(f"/requests/expense-claims/{pending}/cancel")
+        assert r.status_code == 303, text(r)
     finally:
         with stack.db.write() as s:
             s.execute(sql("DROP TRIGGER IF EXISTS test_ledger_down"))
