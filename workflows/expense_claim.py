@@ -15,7 +15,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.expenses import ExpenseActivities
     from domain.approvals import rules as approval_rules
-    from domain.expenses.rules import ClaimDraft, check_may_pay
+    from domain.expenses.rules import ClaimDraft, ClaimStatus, check_may_pay
     from domain.org.people import Actor
     from domain.processes import ids
 
@@ -42,7 +42,7 @@ class ExpenseClaim(WithdrawableDocument):
         self.draft = draft
         wf_id = workflow.info().workflow_id
         steps = await run(ExpenseActivities.record_claim, draft, wf_id)
-        self.status, self.recorded = "pending_approval", True
+        self.status, self.recorded = ClaimStatus.PENDING_APPROVAL, True
         set_stage("approval")
         child = await start_approval(
             approval_rules.ApprovalRequest(process_id=wf_id, process_type="expense_claim", business_key=draft.number,
@@ -52,16 +52,17 @@ class ExpenseClaim(WithdrawableDocument):
             ids.approval(wf_id))
         outcome = await self._approved_or_cancelled(child)
         if outcome is None:
-            return await self._close("cancelled")
+            return await self._close(ClaimStatus.CANCELLED)
         if not outcome.approved:
-            return await self._close("rejected")
-        self.status = "approved"  # from here on a cancel is refused (Conflict)
+            return await self._close(ClaimStatus.REJECTED)
+        self.status = ClaimStatus.APPROVED  # from here on a cancel is refused (Conflict)
         set_stage("awaiting payment")
-        await run(ExpenseActivities.set_claim_status, draft.number, wf_id, "approved", "awaiting payment",
+        await run(ExpenseActivities.set_claim_status, draft.number, wf_id, ClaimStatus.APPROVED, "awaiting payment",
                   f"{wf_id}:accrual", False)
         await workflow.wait_condition(lambda: self.paid_by is not None)
-        await run(ExpenseActivities.set_claim_status, draft.number, wf_id, "paid", "paid", f"{wf_id}:payment", True)
-        self.status = "paid"
+        await run(ExpenseActivities.set_claim_status, draft.number, wf_id, ClaimStatus.PAID, "paid", f"{wf_id}:payment",
+                  True)
+        self.status = ClaimStatus.PAID
         set_stage("paid")
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
@@ -83,7 +84,7 @@ class ExpenseClaim(WithdrawableDocument):
     async def pay(self, actor: Actor) -> str:
         self._may_pay(actor)
         self.paid_by, self.paid_at = actor.username, workflow.now()
-        await workflow.wait_condition(lambda: self.status == "paid")
+        await workflow.wait_condition(lambda: self.status == ClaimStatus.PAID)
         return self.status
 
     @pay.validator

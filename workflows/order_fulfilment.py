@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.processes import ids
     from domain.production import rules as production_rules
     from domain.sales import rules
+    from domain.sales.rules import FulfilmentStatus as Status
 
 import contextlib
 
@@ -59,7 +60,7 @@ class OrderFulfilment:
 
     def __init__(self) -> None:
         self.order: rules.OrderRef | None = None
-        self.status = "reserving"
+        self.status = Status.RESERVING
         self.short: dict[str, str] = {}
         self.cancel_by: str | None = None
         self.deliver_by: str | None = None
@@ -77,7 +78,7 @@ class OrderFulfilment:
             steps = await run(SalesActivities.record_direct_order, order, wf_id)
             self.recorded = True
             if steps:
-                self.status = "pending_credit_approval"
+                self.status = Status.PENDING_CREDIT_APPROVAL
                 set_stage("credit approval")
                 child = await start_approval(
                     approval_rules.ApprovalRequest(
@@ -90,19 +91,20 @@ class OrderFulfilment:
                     approval_rules.Withdrawal(by=self.cancel_by or "", document=f"sales order {order.number}",
                                               refused_when_late=False)))
                 if outcome is None or not outcome.approved or self.cancel_by is not None:
-                    return await self._close("cancelled" if outcome is None or outcome.approved else "rejected")
+                    return await self._close(Status.CANCELLED if outcome is None or outcome.approved
+                                             else Status.REJECTED)
         self.recorded = True
         self.short = await run(SalesActivities.reserve_sales_order, order.number, wf_id)
         if not workflow.patched("order-to-cost"):  # started before production existed: it only waits
-            self.status = "waiting for stock" if self.short else "reserved"
+            self.status = Status.WAITING_FOR_STOCK if self.short else Status.RESERVED
             set_stage(self.status)
             await workflow.wait_condition(lambda: self.cancel_by is not None)
-            return await self._close("cancelled")
+            return await self._close(Status.CANCELLED)
         if self.short and self.cancel_by is None:
             await self._supply(order, wf_id)
         attempt = 0
         while self.short and self.cancel_by is None:
-            self.status = "waiting for supply"
+            self.status = Status.WAITING_FOR_SUPPLY
             self.seen = self.arrivals
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(lambda: self.arrivals > self.seen or self.cancel_by is not None,
@@ -111,22 +113,22 @@ class OrderFulfilment:
                 attempt += 1
                 self.short = await run(SalesActivities.reserve_sales_order, order.number, wf_id, attempt)
         if self.cancel_by is not None:
-            return await self._close("cancelled")
-        self.status = "ready to deliver"
+            return await self._close(Status.CANCELLED)
+        self.status = Status.READY_TO_DELIVER
         set_stage(self.status)
         await workflow.wait_condition(lambda: self.cancel_by is not None or self.deliver_by is not None)
         if self.deliver_by is None:
-            return await self._close("cancelled")
-        self.status = "delivering"
+            return await self._close(Status.CANCELLED)
+        self.status = Status.DELIVERING
         await run(ProductionActivities.deliver, order.number, wf_id, self.deliver_by)
-        self.status = "completed"
+        self.status = Status.COMPLETED
         set_stage("completed")
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
 
     async def _supply(self, order: rules.OrderRef, wf_id: str) -> None:
         """Kitting and MRP for what is short, then every planned order started in one batch."""
-        self.status = "planning"
+        self.status = Status.PLANNING
         set_stage("planning")
         try:
             plan: production_rules.SupplyPlan = await run(ProductionActivities.plan_order, order.number, wf_id,
@@ -163,10 +165,11 @@ class OrderFulfilment:
     def supply_arrived(self) -> None:
         self.arrivals += 1
 
-    async def _close(self, status: str) -> str:
+    async def _close(self, status: Status) -> str:
         """Cancelled (or refused credit): the order's reservations go back; handlers finish first."""
         assert self.order is not None
-        await run(SalesActivities.cancel_sales_order, self.order.number, workflow.info().workflow_id, status)
+        await run(SalesActivities.cancel_sales_order, self.order.number, workflow.info().workflow_id,
+                  rules.SalesOrderStatus(status))  # cancelled or rejected: the order's status too
         self.status = status
         set_stage(status)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -182,7 +185,7 @@ class OrderFulfilment:
     async def cancel(self, actor: Actor) -> str:
         self._may_cancel(actor)
         self.cancel_by = actor.username
-        await workflow.wait_condition(lambda: self.status in ("cancelled", "rejected"))
+        await workflow.wait_condition(lambda: self.status in (Status.CANCELLED, Status.REJECTED))
         return self.status
 
     @cancel.validator
@@ -197,7 +200,7 @@ class OrderFulfilment:
     async def deliver(self, actor: Actor) -> str:
         self._may_deliver(actor)
         self.deliver_by = actor.username
-        await workflow.wait_condition(lambda: self.status == "completed")
+        await workflow.wait_condition(lambda: self.status == Status.COMPLETED)
         return self.status
 
     @deliver.validator

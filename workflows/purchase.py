@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.approvals import rules as approval_rules
     from domain.processes import ids
     from domain.purchasing import rules
+    from domain.purchasing.rules import RequisitionStatus as Status
 
 from workflows.approval import start_approval
 from workflows.common import WithdrawableDocument, refusing, run, set_stage
@@ -55,7 +56,7 @@ class Purchase(WithdrawableDocument):
         self.draft = draft
         wf_id = workflow.info().workflow_id
         steps = await run(PurchaseActivities.record_requisition, draft, wf_id)
-        self.status, self.recorded = "pending_approval", True
+        self.status, self.recorded = Status.PENDING_APPROVAL, True
         set_stage("approval")
         child = await start_approval(
             approval_rules.ApprovalRequest(process_id=wf_id, process_type="purchase", business_key=draft.number,
@@ -65,18 +66,18 @@ class Purchase(WithdrawableDocument):
             ids.approval(wf_id))
         outcome = await self._approved_or_cancelled(child)
         if outcome is None:
-            return await self._close("cancelled")
+            return await self._close(Status.CANCELLED)
         if not outcome.approved:
-            return await self._close("rejected")
-        self.status = "approved"  # from here on a cancel is refused (Conflict)
+            return await self._close(Status.REJECTED)
+        self.status = Status.APPROVED  # from here on a cancel is refused (Conflict)
         self.order = await run(PurchaseActivities.create_purchase_order, draft.number, wf_id, draft.requester,
                                workflow.now().date(), f"{wf_id}:po")
-        self.status = "ordered"
+        self.status = Status.ORDERED
         set_stage("awaiting goods")
         await self._await_goods(wf_id)
-        self.status = "received"
+        self.status = Status.RECEIVED
         set_stage("received")
-        await run(PurchaseActivities.set_requisition_status, draft.number, wf_id, "received", "received", True)
+        await run(PurchaseActivities.set_requisition_status, draft.number, wf_id, Status.RECEIVED, "received", True)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
 
@@ -119,10 +120,10 @@ class Purchase(WithdrawableDocument):
 
     @workflow.update
     async def receive(self, cmd: rules.ReceiveCommand) -> rules.OrderState:
-        if self.order is None and self.status == "approved":
+        if self.order is None and self.status == Status.APPROVED:
             # The purchase order is being placed: its row may already be there (a receipt can name it) before
             # the workflow has the activity's answer. Wait for it rather than refuse a receipt that is right.
-            await workflow.wait_condition(lambda: self.order is not None or self.status != "approved")
+            await workflow.wait_condition(lambda: self.order is not None or self.status != Status.APPROVED)
         if not workflow.patched(RECEIPTS_IN_TURN):
             return await self._receive_at_once(cmd)
         wf_id = workflow.info().workflow_id
@@ -158,7 +159,7 @@ class Purchase(WithdrawableDocument):
     @receive.validator
     def _may_receive(self, cmd: rules.ReceiveCommand) -> None:
         # While the order is being placed only who receives is checked; the lines once it is (the handler waits).
-        self._receipt(cmd, placing=self.order is None and self.status == "approved")
+        self._receipt(cmd, placing=self.order is None and self.status == Status.APPROVED)
 
     def _receipt(self, cmd: rules.ReceiveCommand, placing: bool = False) -> rules.OrderState | None:
         """The order after the receipt (None while it is being placed), or the refusal the Update fails with."""

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.approvals import rules as approval_rules
     from domain.processes import ids
     from domain.sales import rules
+    from domain.sales.rules import QuotationStatus as Status
 
 from workflows.approval import start_approval
 from workflows.common import (
@@ -81,28 +82,28 @@ class Quotation(Document):
                       else "price approval")
             approved = await self._approved(self.rec.discount_steps, "discount", ids.discount_approval(wf_id))
             if approved is None or (approved and self.withdrawn is not None):  # withdrawn (after approval too)
-                return await self._close("rejected", self.withdrawn or "")
+                return await self._close(Status.REJECTED, self.withdrawn or "")
             if not approved:
-                return await self._close("rejected", "the sales manager did not approve the discount"
+                return await self._close(Status.REJECTED, "the sales manager did not approve the discount"
                                          if self.rec.max_discount_pct > rules.DEFAULT_DISCOUNT_LIMIT
                                          else "the price was not approved")
             # The workflow says sent before the database does, never after: whoever reads "sent" may
             # accept at once, and an acceptance waits for the database to say so too (`on_record`).
-            self.status, self.on_record = "sent", False
-            await run(SalesActivities.set_quotation_status, draft.number, wf_id, "sent", False)
+            self.status, self.on_record = Status.SENT, False
+            await run(SalesActivities.set_quotation_status, draft.number, wf_id, Status.SENT, False)
             self.on_record = True
         set_stage("sent")
         await self._await_answer(wf_id)
         if self.answer != "accept":
             if self.answer == "reject":
-                return await self._close("rejected", self.reason)
+                return await self._close(Status.REJECTED, self.reason)
             if self.withdrawn is not None:
-                return await self._close("rejected", self.withdrawn)
-            return await self._close("expired")
+                return await self._close(Status.REJECTED, self.withdrawn)
+            return await self._close(Status.EXPIRED)
         if self.credit_steps:
             set_stage("credit approval")
             if not await self._approved(self.credit_steps, "credit", ids.credit_approval(wf_id)):
-                return await self._close("rejected", "finance did not approve the customer's credit")
+                return await self._close(Status.REJECTED, "finance did not approve the customer's credit")
         order = await run(SalesActivities.create_sales_order, draft.number, wf_id, self.rec.owner, draft.id_prefix)
         # Fulfilment is a process of its own, under the order's business key: it outlives this one.
         await workflow.start_child_workflow(
@@ -111,7 +112,7 @@ class Quotation(Document):
                 "sales_order", order.number, order.owner, self.rec.total, stage="reserving", salesperson=order.owner,
                 customer=self.rec.customer))
         self.order = order.number
-        self.status = "accepted"
+        self.status = Status.ACCEPTED
         set_stage("accepted")
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
@@ -206,8 +207,9 @@ class Quotation(Document):
             self.accepting = False
         self.answer, self.answered_by = "accept", cmd.actor.username
         if self.credit_steps:
-            self.status = "pending_credit_approval"
-        await workflow.wait_condition(lambda: self.status in ("accepted", "pending_credit_approval", "rejected"))
+            self.status = Status.PENDING_CREDIT_APPROVAL
+        await workflow.wait_condition(lambda: self.status in (Status.ACCEPTED, Status.PENDING_CREDIT_APPROVAL,
+                                                              Status.REJECTED))
         return rules.Accepted(status=self.status, sales_order_id=self.order)
 
     @accept.validator
@@ -218,7 +220,7 @@ class Quotation(Document):
     async def reject(self, cmd: rules.AcceptCommand) -> rules.Accepted:
         self._may_reject(cmd)
         self.answer, self.answered_by, self.reason = "reject", cmd.actor.username, cmd.reason
-        await workflow.wait_condition(lambda: self.status == "rejected")
+        await workflow.wait_condition(lambda: self.status == Status.REJECTED)
         return rules.Accepted(status=self.status)
 
     @reject.validator
