@@ -138,7 +138,10 @@ class Approval:
                     self._halt_if_withdrawn()
                     continue
                 async with self._in_turn():
-                    escalated = await self._escalate()
+                    # A decision taken while this waited its turn (behind a claim or a hand-on) lands first.
+                    escalated = None if self.deciding is not None else await self._escalate()
+                if escalated is None:
+                    continue
                 if not escalated:  # there is no one higher: the task waits for its decision
                     await workflow.wait_condition(self._decided_or_withdrawn)
                     self._halt_if_withdrawn()
