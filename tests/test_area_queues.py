@@ -14,10 +14,12 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.platform import Platform, expense_process_id
+from api.platform import Platform
+from api.starters import expense_claim
 from domain.core.db import Database
 from domain.expenses import services as expenses
 from domain.expenses.tables import ExpenseClaim
+from domain.processes import ids
 from settings import Settings
 from tests.conftest import terminate_processes
 from tests.helpers import approve_chain, claim_lines, eventually
@@ -137,14 +139,14 @@ async def test_an_expense_claim_runs_on_the_expenses_queue(time_env: WorkflowEnv
     client = time_env.client
     async with running(client, db, task_queue, "all"):
         p = platform(client, db, task_queue)
-        out = await p.submit_expense_claim("erin", claim_lines("800"))
+        out = await expense_claim.submit(p, "erin", claim_lines("800"))
         number = out["claim_id"]
         assert out["status"] == "pending_approval"
         await approve_chain(p, db, number, ["frank"])
         await eventually(db, lambda s: expenses.get(s, number).status == "approved")
-        claim = await client.get_workflow_handle(expense_process_id(number, p.id_prefix)).describe()
+        claim = await client.get_workflow_handle(ids.expense_claim(number, p.id_prefix)).describe()
         assert claim.task_queue == f"{task_queue}-expenses"
-        approval = await client.get_workflow_handle(f"{claim.id}/approval").describe()
+        approval = await client.get_workflow_handle(ids.approval(claim.id)).describe()
         assert approval.task_queue == f"{task_queue}-expenses"  # the approval child: its parent's queue
         await terminate_processes(client, db)
 
@@ -156,15 +158,15 @@ async def test_production_and_purchase_children_land_on_their_areas_queues(
         p = platform(client, db, task_queue)
         so = await order_fans(p, db)
         supply = await eventually(db, supply_of(so))
-        order = await client.get_workflow_handle(f"{p.id_prefix}sales-order-{so}").describe()
+        order = await client.get_workflow_handle(ids.sales_order(so, p.id_prefix)).describe()
         assert order.task_queue == f"{task_queue}-sales"
         assert supply["production_orders"]
         for mo in supply["production_orders"]:
-            child = await client.get_workflow_handle(f"{p.id_prefix}production-order-{mo['id']}").describe()
+            child = await client.get_workflow_handle(ids.production_order(mo['id'], p.id_prefix)).describe()
             assert child.task_queue == f"{task_queue}-production"
             assert child.parent_id == order.id
         [req] = supply["purchase_orders"]
-        child = await client.get_workflow_handle(f"{p.id_prefix}purchase-{req['requisition_id']}").describe()
+        child = await client.get_workflow_handle(ids.purchase(req['requisition_id'], p.id_prefix)).describe()
         assert child.task_queue == f"{task_queue}-purchasing"
         assert child.parent_id == order.id
         await terminate_processes(client, db)
@@ -175,7 +177,7 @@ async def test_a_production_worker_leaves_an_expense_claim_alone(time_env: Workf
     client = time_env.client
     p = platform(client, db, task_queue)
     async with running(client, db, task_queue, "production"):
-        submit = asyncio.create_task(p.submit_expense_claim("erin", claim_lines("800")))
+        submit = asyncio.create_task(expense_claim.submit(p, "erin", claim_lines("800")))
         await asyncio.sleep(2)  # the claim's process waits on vl-expenses: nobody polls it
         assert not submit.done()
         with db.read() as s:  # nothing recorded: the claim's first activity never ran

@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker as worker_module
 from api.platform import Platform
+from api.starters import expense_claim
 from domain.core.db import Database
 from settings import Settings
 from tests.conftest import terminate_processes
@@ -101,7 +102,7 @@ async def test_a_workflow_run_is_traced(time_env: WorkflowEnvironment, db: Datab
     client = Client(**config)
     async with build_worker(client, db, task_queue, threads=4):  # the client's interceptor reaches the worker
         p = Platform(client, db, task_queue, id_prefix=f"{task_queue}/")
-        number = (await p.submit_expense_claim("erin", claim_lines("120")))["claim_id"]
+        number = (await expense_claim.submit(p, "erin", claim_lines("120")))["claim_id"]
         await open_task_for(db, number)  # the claim's workflow ran activities and started its approval
         for _ in range(100):
             names = {s.name for s in exporter.get_finished_spans()}
@@ -157,7 +158,7 @@ async def test_valueloop_worker_runs_on_the_settings(time_env: WorkflowEnvironme
                 await asyncio.sleep(0.1)
         assert f'task_queue="{task_queue}"' in text
         p = Platform(time_env.client, db, task_queue, id_prefix=f"{task_queue}/")
-        number = (await p.submit_expense_claim("erin", claim_lines("90")))["claim_id"]
+        number = (await expense_claim.submit(p, "erin", claim_lines("90")))["claim_id"]
         await open_task_for(db, number)  # the worker started by main ran the workflow and its activities
         await terminate_processes(time_env.client, db)
     finally:

@@ -14,6 +14,7 @@ from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset
 from api.schemas import Body
+from api.starters import lead_to_order
 from domain.core.money import MAX_ID
 from domain.core.numbers import PlainInt
 from domain.crm import rules as crm
@@ -46,7 +47,7 @@ class ActivityIn(Body):
 @router.post("", status_code=201)
 async def create(body: LeadCreateIn, user: LeadCreator, platform: PlatformDep) -> Any:
     lead = crm.LeadIn.model_validate(body.model_dump(exclude={"owner"}))
-    return ok(await platform.create_lead(user.username, lead, body.owner), 201)
+    return ok(await lead_to_order.create(platform, user.username, lead, body.owner), 201)
 
 
 @router.get("")
@@ -72,7 +73,7 @@ async def get_lead(number: str, user: CurrentUser, platform: PlatformDep) -> Any
 @router.post("/{number}/activities", status_code=201)
 async def log_activity(number: str, body: ActivityIn, user: CurrentUser, platform: PlatformDep) -> Any:
     await platform.read(lambda s: crm_svc.visible_lead(s, number, (user.username, user.roles)))
-    score = await platform.log_lead_activity(crm.ActivityCommand(actor=as_actor(user), kind=body.kind,
+    score = await lead_to_order.log_activity(platform, crm.ActivityCommand(actor=as_actor(user), kind=body.kind,
                                                                  note=body.note), number)
     return ok({"lead_id": number, "score": score}, 201)
 
@@ -80,7 +81,7 @@ async def log_activity(number: str, body: ActivityIn, user: CurrentUser, platfor
 @router.post("/{number}/qualify")
 async def qualify(number: str, body: QualifyIn, user: CurrentUser, platform: PlatformDep) -> Any:
     await platform.read(lambda s: crm_svc.visible_lead(s, number, (user.username, user.roles)))
-    opportunity = await platform.qualify_lead(crm.QualifyCommand(actor=as_actor(user), decision=body.decision,
+    opportunity = await lead_to_order.qualify(platform, crm.QualifyCommand(actor=as_actor(user), decision=body.decision,
                                                                  customer_id=body.customer_id,
                                                                  reason=body.reason), number)
     return ok({"lead_id": number, "status": body.decision, "opportunity_id": opportunity})

@@ -14,6 +14,7 @@ from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset, Wait, long_poll
 from api.schemas import ExpenseClaimIn
+from api.starters import expense_claim
 from domain.approvals import access
 from domain.expenses import services as expenses
 from domain.expenses.tables import ExpenseClaim
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/api/expense-claims", tags=["expense claims"])
 
 @router.post("", status_code=201)
 async def submit(body: ExpenseClaimIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    return ok(await platform.submit_expense_claim(user.username, body.lines), 201)
+    return ok(await expense_claim.submit(platform, user.username, body.lines), 201)
 
 
 @router.get("")
@@ -61,12 +62,12 @@ async def get_claim(number: str, user: CurrentUser, platform: PlatformDep, wait:
 @router.post("/{number}/cancel")
 async def cancel(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
     await platform.read(lambda s: expenses.visible_claim(s, number, (user.username, user.roles)))
-    await platform.cancel_expense_claim(as_actor(user), number)
+    await expense_claim.cancel(platform, as_actor(user), number)
     return ok(await platform.read(lambda s: expenses.view(s, expenses.get(s, number))))
 
 
 @router.post("/{number}/pay")
 async def pay(number: str, platform: PlatformDep, user: Principal = Depends(require(Action.EXPENSE_PAY))) -> Any:
     await platform.read(lambda s: expenses.visible_claim(s, number, (user.username, user.roles)))
-    await platform.pay_expense_claim(as_actor(user), number)
+    await expense_claim.pay(platform, as_actor(user), number)
     return ok(await platform.read(lambda s: expenses.view(s, expenses.get(s, number))))

@@ -17,6 +17,7 @@ from api.encoding import ok
 from api.routes.boms import CsvResponse, csv_file, csv_text
 from api.routes.common import Limit, Offset
 from api.schemas import CustomerIn, ItemIn, PolicyIn, StockAdjustmentIn, SupplierIn, UserIn
+from api.starters import order_fulfilment
 from domain.approvals import services as approvals
 from domain.core.errors import Invalid, NotFound
 from domain.core.money import MAX_ID
@@ -124,7 +125,7 @@ async def adjust(body: StockAdjustmentIn, user: StockKeeper, platform: PlatformD
     done = await platform.write(lambda s: master.adjust_stock(s, body.sku, body.qty, body.unit_cost, body.reason,
                                                               user.username, key))
     if body.qty > 0:  # a kit or an order short of this item may now be complete: tell them now, not at next look
-        await platform.supply_arrived(body.sku)
+        await order_fulfilment.supply_arrived(platform, body.sku)
     return ok(done, 201)
 
 

@@ -14,6 +14,7 @@ from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset
 from api.schemas import Body
+from api.starters import order_fulfilment, production_order
 from domain.core.errors import Invalid
 from domain.core.limits import MAX_QTY, check_plan_date
 from domain.core.numbers import PlainDecimal
@@ -46,7 +47,7 @@ async def all_kitting(user: Reader, platform: PlatformDep) -> Any:
 @router.post("/sales-orders/{number}/deliver")
 async def deliver(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
     await platform.read(lambda s: sales_svc.visible_order(s, number, (user.username, user.roles)))
-    status = await platform.deliver_sales_order(as_actor(user), number)
+    status = await order_fulfilment.deliver(platform, as_actor(user), number)
     return ok({"sales_order_id": number, "status": status})
 
 
@@ -64,14 +65,14 @@ async def get_production_order(number: str, user: Reader, platform: PlatformDep)
 
 @router.post("/production-orders/{number}/progress")
 async def report_progress(number: str, body: production.ProgressIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    state = await platform.report_progress(as_actor(user), number, body)
+    state = await production_order.progress(platform, as_actor(user), number, body)
     return ok(await platform.read(lambda s: {**production_svc.view(s, production_svc.order(s, number)),
                                              "status": state.status}))
 
 
 @router.post("/production-orders/{number}/change-requests", status_code=202)
 async def request_change(number: str, body: production.ChangeIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    status = await platform.request_production_change(as_actor(user), number, body)
+    status = await production_order.request_change(platform, as_actor(user), number, body)
     return ok({"production_order_id": number, "status": status}, 202)
 
 

@@ -13,6 +13,7 @@ from api.deps import CurrentUser, PlatformDep, as_actor
 from api.encoding import ok
 from api.routes.common import Limit, Offset
 from api.schemas import ReceiptIn, RequisitionIn
+from api.starters import purchase
 from domain.approvals import access
 from domain.core.errors import NotFound
 from domain.purchasing import services as purchasing
@@ -24,7 +25,7 @@ orders = APIRouter(prefix="/api/purchase-orders", tags=["purchasing"])
 
 @requisitions.post("", status_code=201)
 async def submit(body: RequisitionIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    return ok(await platform.submit_requisition(user.username, body.lines, body.justification, body.supplier_id), 201)
+    return ok(await purchase.submit(platform, user.username, body.lines, body.justification, body.supplier_id), 201)
 
 
 def _visible_req(s: Session, user: Principal, number: str) -> PurchaseRequisition:
@@ -64,7 +65,7 @@ async def get_requisition(number: str, user: CurrentUser, platform: PlatformDep)
 @requisitions.post("/{number}/cancel")
 async def cancel(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
     await platform.read(lambda s: _visible_req(s, user, number))
-    await platform.cancel_requisition(as_actor(user), number)
+    await purchase.cancel(platform, as_actor(user), number)
     return ok(await platform.read(lambda s: purchasing.requisition_view(s, purchasing.requisition(s, number))))
 
 
@@ -108,5 +109,5 @@ async def get_order(number: str, user: CurrentUser, platform: PlatformDep) -> An
 @orders.post("/{number}/receipts", status_code=201)
 async def receive(number: str, body: ReceiptIn, user: CurrentUser, platform: PlatformDep) -> Any:
     await platform.read(lambda s: _visible_po(s, user, number))
-    await platform.receive_goods(as_actor(user), number, body.lines)
+    await purchase.receive(platform, as_actor(user), number, body.lines)
     return ok(await platform.read(lambda s: purchasing.order_view(s, purchasing.order(s, number))), 201)

@@ -16,6 +16,7 @@ from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
 from api.routes.common import Limit, Offset
 from api.schemas import Body
+from api.starters import lead_to_order, order_fulfilment, quotation
 from domain.approvals import services as approvals
 from domain.core.money import MAX_ID
 from domain.core.numbers import PlainDecimal, PlainInt
@@ -43,7 +44,7 @@ class QuotationIn(Body):
 @router.post("/opportunities/{number}/quotations", status_code=201)
 async def create(number: str, body: QuotationIn, user: QuotationCreator, platform: PlatformDep) -> Any:
     await platform.read(lambda s: sales_svc.visible_opportunity(s, number, (user.username, user.roles)))
-    return ok(await platform.create_quotation(user.username, number, body.lines, body.valid_days, body.tax_rate),
+    return ok(await quotation.create(platform, user.username, number, body.lines, body.valid_days, body.tax_rate),
               201)
 
 
@@ -59,7 +60,7 @@ async def get_quotation(number: str, user: CurrentUser, platform: PlatformDep) -
 @router.post("/quotations/{number}/accept")
 async def accept(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
     q = await platform.read(lambda s: sales_svc.visible_quotation(s, number, (user.username, user.roles)))
-    answer = await platform.answer_quotation(as_actor(user), number, accept=True)
+    answer = await quotation.answer(platform, as_actor(user), number, accept=True)
     return ok({"quotation_id": number, "status": answer.status, "sales_order_id": answer.sales_order_id,
                "process_id": q.process_id})
 
@@ -71,7 +72,7 @@ class ReasonIn(Body):
 @router.post("/quotations/{number}/reject")
 async def reject(number: str, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> Any:
     await platform.read(lambda s: sales_svc.visible_quotation(s, number, (user.username, user.roles)))
-    answer = await platform.answer_quotation(as_actor(user), number, accept=False, reason=body.reason)
+    answer = await quotation.answer(platform, as_actor(user), number, accept=False, reason=body.reason)
     return ok({"quotation_id": number, "status": answer.status})
 
 
@@ -122,14 +123,14 @@ async def get_opportunity(number: str, user: CurrentUser, platform: PlatformDep)
 @router.post("/opportunities/{number}/stage")
 async def move_stage(number: str, body: StageIn, user: CurrentUser, platform: PlatformDep) -> Any:
     await platform.read(lambda s: sales_svc.visible_opportunity(s, number, (user.username, user.roles)))
-    stage = await platform.move_opportunity(as_actor(user), number, body.stage)
+    stage = await lead_to_order.move_stage(platform, as_actor(user), number, body.stage)
     return ok({"opportunity_id": number, "stage": stage})
 
 
 @router.post("/opportunities/{number}/lose")
 async def lose(number: str, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> Any:
     await platform.read(lambda s: sales_svc.visible_opportunity(s, number, (user.username, user.roles)))
-    withdrawn = await platform.lose_opportunity(as_actor(user), number, body.reason)
+    withdrawn = await lead_to_order.lose(platform, as_actor(user), number, body.reason)
     return ok({"opportunity_id": number, "stage": "lost", "withdrawn_quotations": withdrawn})
 
 
@@ -141,7 +142,7 @@ class SalesOrderIn(Body):
 
 @router.post("/sales-orders", status_code=201)
 async def create_order(body: SalesOrderIn, user: OrderCreator, platform: PlatformDep) -> Any:
-    return ok(await platform.create_sales_order(user.username, body.customer_id, body.lines, body.requested_date),
+    return ok(await order_fulfilment.create(platform, user.username, body.customer_id, body.lines, body.requested_date),
               201)
 
 

@@ -16,6 +16,7 @@ from api.encoding import ok
 from api.inbox import MAX_AMOUNT, InboxFilter, inbox_query, view_counts, visible_task
 from api.routes.common import Limit, Offset, Wait, long_poll, task_view
 from api.schemas import DecisionIn, ReassignIn
+from api.starters import approval
 from domain.approvals import services as approvals
 from domain.approvals.tables import TaskEvent
 from domain.core.numbers import PlainDecimal
@@ -89,21 +90,21 @@ async def get_task(task_id: str, user: CurrentUser, platform: PlatformDep) -> An
 
 @router.post("/{task_id}/claim")
 async def claim(task_id: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    return ok(task_view(await platform.task_command("claim", as_actor(user), task_id)))
+    return ok(task_view(await approval.task_command(platform, "claim", as_actor(user), task_id)))
 
 
 @router.post("/{task_id}/unclaim")
 async def unclaim(task_id: str, user: CurrentUser, platform: PlatformDep) -> Any:
     # A task I may not see is not found (its workflow would answer "not claimed" and so tell that it exists).
     await platform.read(lambda s: visible_task(s, user, task_id))
-    return ok(task_view(await platform.task_command("unclaim", as_actor(user), task_id)))
+    return ok(task_view(await approval.task_command(platform, "unclaim", as_actor(user), task_id)))
 
 
 @router.post("/{task_id}/reassign")
 async def reassign(task_id: str, body: ReassignIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    return ok(task_view(await platform.task_command("reassign", as_actor(user), task_id, body.to, body.delegate)))
+    return ok(task_view(await approval.task_command(platform, "reassign", as_actor(user), task_id, body.to, body.delegate)))
 
 
 @router.post("/{task_id}/complete")
 async def complete(task_id: str, body: DecisionIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    return ok(task_view(await platform.decide(as_actor(user), task_id, body.decision, body.comment)))
+    return ok(task_view(await approval.decide(platform, as_actor(user), task_id, body.decision, body.comment)))

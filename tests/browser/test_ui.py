@@ -22,6 +22,7 @@ from api.platform import Platform
 from domain.approvals.tables import Task
 from domain.core.db import Database
 from domain.expenses.tables import ExpenseClaim
+from domain.processes import ids
 from settings import Settings
 from tests.conftest import terminate_processes
 from worker import build_worker
@@ -220,7 +221,7 @@ async def test_a_claim_of_20000_goes_through_frank_grace_and_heidi(ui: UI) -> No
     assert all(who in trail for who in ("frank", "grace", "heidi"))
     link = await erin.get_by_role("link", name=re.compile("Temporal UI")).get_attribute("href")
     assert link.startswith("http://127.0.0.1:8233/namespaces/default/workflows/") and link.endswith(
-        f"expense-claim-{claim}")
+        ids.expense_claim(claim))
     await screenshot(erin, "process")
     await erin.goto("/processes")
     assert claim in await erin.locator("table.grid").inner_text()

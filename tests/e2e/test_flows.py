@@ -6,6 +6,8 @@ import asyncio
 
 import pytest
 
+from domain.processes import ids
+
 pytestmark = pytest.mark.e2e
 
 CLAIM_20K = {"lines": [{"category": "travel", "amount": "12000.00", "currency": "USD", "date": "2026-11-02",
@@ -29,7 +31,7 @@ async def test_expense_claim_of_20000_goes_to_frank_grace_heidi(stack):
     assert r.status_code == 201, r.text
     body = r.json()
     claim = body["claim_id"]
-    assert body["process_id"].endswith(f"expense-claim-{claim}")
+    assert body["process_id"].endswith(ids.expense_claim(claim))
     assert body["total"] == "20000.00"
     # erin sees her claim at once, pending
     r = await stack.as_("erin", "GET", f"/api/expense-claims/{claim}")

@@ -6,6 +6,8 @@ import asyncio
 
 import pytest
 
+from domain.processes import ids
+
 pytestmark = pytest.mark.e2e
 
 LEAD = {"company": "Wayne Enterprises", "contact": "Lucius Fox", "email": "lucius@wayne.example",
@@ -176,7 +178,7 @@ async def test_the_done_when_path_over_http(stack):
     task = await stack.open_task("bob", quotation)
     from workflows.common import CUSTOMER, PROCESS_TYPE, SALESPERSON
 
-    approval = await stack.platform.client.get_workflow_handle(f"{r.json()['process_id']}/discount-approval").describe()
+    approval = await stack.platform.client.get_workflow_handle(ids.discount_approval(r.json()['process_id'])).describe()
     attrs = approval.typed_search_attributes  # approvals are searchable like every process
     assert (attrs.get(PROCESS_TYPE), attrs.get(CUSTOMER), attrs.get(SALESPERSON)) == (
         "approval", "Umbrella Corporation", "alice")

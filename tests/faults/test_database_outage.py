@@ -25,6 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.platform import Platform
+from api.starters import expense_claim
 from domain.accounting.tables import JournalEntry
 from domain.approvals import rules as approval_rules
 from domain.approvals.tables import Task, TaskEvent
@@ -134,7 +135,7 @@ async def pending_attempts(handle: WorkflowHandle[Any, Any]) -> tuple[int, str]:
 async def test_database_outage_fails_health_retries_activities_and_resumes(proxied, db: Database):
     proxy, _via, platform, http = proxied
     assert (await http.get("/healthz")).json()["database"] == "ok"
-    claim = await platform.submit_expense_claim("erin", claim_lines("500"))
+    claim = await expense_claim.submit(platform, "erin", claim_lines("500"))
     number = claim["claim_id"]
     task = await open_task_for(db, number)
 
@@ -180,7 +181,7 @@ async def test_database_outage_fails_health_retries_activities_and_resumes(proxi
         if await approved():
             break
         await asyncio.sleep(0.1)
-    assert await platform.pay_expense_claim(actor(db, "grace"), number) == "paid"
+    assert await expense_claim.pay(platform, actor(db, "grace"), number) == "paid"
     assert count(db, TaskEvent, TaskEvent.task_id == task.id, TaskEvent.event == "decided") == 1
     assert count(db, Task, Task.business_key == number) == 1
     assert count(db, JournalEntry, JournalEntry.voucher_no == number) == 2  # the accrual and the payment, once

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.starters import approval, expense_claim, order_fulfilment, production_order, purchase
 from domain.accounting import ledger
 from domain.accounting.tables import JournalEntry
 from domain.approvals.tables import Task, TaskEvent
@@ -69,7 +70,7 @@ def balanced(db: Database) -> None:
 async def order_fans(f: Faults, qty: int) -> tuple[str, str]:
     with f.db.read() as s:
         globex = s.execute(select(Customer.id).where(Customer.name == "Globex Corporation")).scalar_one()
-    out = await f.platform.create_sales_order("alice", globex, [OrderLineIn(sku=FAN, qty=Decimal(qty),
+    out = await order_fulfilment.create(f.platform, "alice", globex, [OrderLineIn(sku=FAN, qty=Decimal(qty),
                                                                             unit_price=Decimal(450))], None)
     return str(out["sales_order_id"]), str(out["process_id"])
 
@@ -103,7 +104,7 @@ async def test_kill_during_sales_reservation_reserves_once(faults: Faults):
     assert fans(db)["reserved"] == 3  # the retry found its key: not 6
     with db.read() as s:
         assert [ln.reserved_qty for ln in sales_svc.order(s, so).lines] == [3]
-    assert await f.platform.deliver_sales_order(actor(db, "ivan"), so) == "completed"
+    assert await order_fulfilment.deliver(f.platform, actor(db, "ivan"), so) == "completed"
     assert fans(db)["on_hand"] == 5 - 3 and fans(db)["reserved"] == 0
     assert entries(db, so, "delivery") == [(FAN, Decimal(-3))]
     assert process_status(db, pid) == "completed"
@@ -116,7 +117,7 @@ async def test_kill_during_delivery_issues_stock_and_posts_once(faults: Faults):
     await f.start_crashing("deliver")
     so, pid = await order_fans(f, 3)
     await ready_to_deliver(f, pid)
-    delivering = asyncio.create_task(f.platform.deliver_sales_order(actor(db, "ivan"), so))
+    delivering = asyncio.create_task(order_fulfilment.deliver(f.platform, actor(db, "ivan"), so))
     try:
         await f.kill_after_commit()
         assert entries(db, so, "delivery") == [(FAN, Decimal(-3))]
@@ -154,11 +155,11 @@ async def test_kill_during_production_kit_issue_issues_once(faults: Faults):
         if await handle.query(ProductionOrderWorkflow.current_status) == "released":
             break
         await asyncio.sleep(0.1)
-    st = await f.platform.report_progress(actor(db, "carol"), mo["id"],
+    st = await production_order.progress(f.platform, actor(db, "carol"), mo["id"],
                                           rules.ProgressIn(completed_qty=Decimal(1), labour_hours=Decimal(1)))
     assert st.status == "completed"
     await ready_to_deliver(f, pid)
-    assert await f.platform.deliver_sales_order(actor(db, "ivan"), so) == "completed"
+    assert await order_fulfilment.deliver(f.platform, actor(db, "ivan"), so) == "completed"
     assert entries(db, mo["id"], "production_issue") == kit  # once, though try_release ran twice
     assert count(db, JournalEntry, JournalEntry.voucher_no == mo["id"],
                  JournalEntry.memo == f"Kit issued to {mo['id']}") == 1
@@ -173,11 +174,11 @@ async def test_kill_during_production_kit_issue_issues_once(faults: Faults):
 async def purchase_with_kill_during_po_creation(f: Faults, limit: float) -> None:
     db = f.db
     await f.start_crashing("create_purchase_order")
-    req = await f.platform.submit_requisition("dave", [RequisitionLineIn(sku="MOTOR-200W", qty=Decimal(10),
+    req = await purchase.submit(f.platform, "dave", [RequisitionLineIn(sku="MOTOR-200W", qty=Decimal(10),
                                                                          est_unit_price=Decimal(200))],
                                               "fault test", None)
     task = await open_task_for(db, req["requisition_id"])
-    await f.platform.decide(actor(db, "frank"), task.id, "approve", "ok")
+    await approval.decide(f.platform, actor(db, "frank"), task.id, "approve", "ok")
     await f.kill_after_commit()
     assert count(db, PurchaseOrder, PurchaseOrder.requisition_number == req["requisition_id"]) == 1
     await f.recover()
@@ -198,7 +199,7 @@ async def purchase_with_kill_during_po_creation(f: Faults, limit: float) -> None
         po = s.get(PurchaseOrder, po_id)
         assert po is not None
     assert count(db, PurchaseOrder, PurchaseOrder.requisition_number == req["requisition_id"]) == 1
-    state = await f.platform.receive_goods(actor(db, "ivan"), po.number,
+    state = await purchase.receive(f.platform, actor(db, "ivan"), po.number,
                                            [ReceiptLineIn(sku="MOTOR-200W", qty=Decimal(10))])
     assert state.fully_received
     await eventually(db, lambda s: process_status(db, req["process_id"]) == "completed", 30)
@@ -224,21 +225,21 @@ async def test_kill_during_purchase_order_creation_with_the_house_timeout(faults
 async def test_kill_during_expense_claim_creates_task_and_posts_once(faults: Faults, activity: str, match: str):
     f, db = faults, faults.db
     await f.start_crashing(activity, match)
-    claim = await f.platform.submit_expense_claim("erin", claim_lines("500"))
+    claim = await expense_claim.submit(f.platform, "erin", claim_lines("500"))
     number = claim["claim_id"]
     if activity == "open_task":
         await f.kill_after_commit()
         assert count(db, Task, Task.business_key == number) == 1
         await f.recover()
     task = await open_task_for(db, number, wait=30)
-    await f.platform.decide(actor(db, "frank"), task.id, "approve", "ok")
+    await approval.decide(f.platform, actor(db, "frank"), task.id, "approve", "ok")
     if activity == "set_claim_status":
         await f.kill_after_commit()
         assert count(db, JournalEntry, JournalEntry.voucher_no == number) == 1
         await f.recover()
     await eventually(db, lambda s: s.execute(select(ExpenseClaim.status).where(ExpenseClaim.number == number))
                 .scalar_one() == "approved", 30)
-    assert await f.platform.pay_expense_claim(actor(db, "grace"), number) == "paid"
+    assert await expense_claim.pay(f.platform, actor(db, "grace"), number) == "paid"
     assert count(db, Task, Task.business_key == number) == 1
     assert count(db, TaskEvent, TaskEvent.task_id == task.id, TaskEvent.event == "created") == 1
     assert count(db, JournalEntry, JournalEntry.voucher_no == number, JournalEntry.voucher_type == "expense_claim") == 1

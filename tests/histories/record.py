@@ -27,12 +27,9 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from api.platform import (
-    Platform,
-    expense_process_id,
-    lead_process_id,
-    purchase_process_id,
-)
+from api.platform import Platform
+from api.starters import approval, expense_claim, lead_to_order, order_fulfilment, production_order, purchase
+from api.starters import quotation as quotation_starter
 from domain import demo
 from domain.approvals.tables import Task
 from domain.core.db import Database
@@ -40,6 +37,7 @@ from domain.crm import rules as crm
 from domain.expenses import services as expenses
 from domain.inventory import stock
 from domain.parties.tables import Customer
+from domain.processes import ids
 from domain.production import rules as production
 from domain.production import services as production_svc
 from domain.production.tables import ProductionOrder
@@ -57,11 +55,6 @@ from workflows.order_fulfilment import OrderFulfilment
 HERE = Path(__file__).parent
 MANIFEST = HERE / "manifest.json"
 TASK_QUEUE = "record-histories"
-
-
-def quotation_process_id(number: str) -> str:
-    """The id LeadToOrder starts its Quotation child under (workflows/lead_to_order.py, no prefix here)."""
-    return f"quotation-{number}"
 
 
 def claim_is(number: str, status: str) -> Callable[[Session], bool]:
@@ -91,7 +84,7 @@ class Recorder:
 
     async def purchase_received_in_two_parts_after_the_overdue_alert(self) -> None:
         p, db = self.p, self.db
-        out = await p.submit_requisition("dave", [RequisitionLineIn(sku="MOTOR-200W", qty=Decimal(40),
+        out = await purchase.submit(p, "dave", [RequisitionLineIn(sku="MOTOR-200W", qty=Decimal(40),
                                                                     est_unit_price=Decimal(200))],
                                          "motors for the fan line", None)
         number = out["requisition_id"]
@@ -101,52 +94,52 @@ class Recorder:
             po_number = purchasing_svc.requisition_view(s, purchasing_svc.requisition(s, number))["purchase_order_id"]
             lead = stock.item_by_sku(s, "MOTOR-200W").lead_time_days
         ivan = actor(db, "ivan")
-        await p.receive_goods(ivan, po_number, [ReceiptLineIn(sku="MOTOR-200W", qty=Decimal(15))])
+        await purchase.receive(p, ivan, po_number, [ReceiptLineIn(sku="MOTOR-200W", qty=Decimal(15))])
         await self.env.sleep(timedelta(days=lead + 2))
         await eventually(db, lambda s: s.execute(select(Task).where(Task.business_key == po_number,
                                                                Task.kind == "alert")).first())
-        await p.receive_goods(ivan, po_number, [ReceiptLineIn(sku="MOTOR-200W", qty=Decimal(25))])
+        await purchase.receive(p, ivan, po_number, [ReceiptLineIn(sku="MOTOR-200W", qty=Decimal(25))])
         await eventually(db, requisition_is(number, "received"))
-        pid = purchase_process_id(number)
+        pid = ids.purchase(number)
         await self.save("purchase_received", pid)
-        await self.save("approval_purchase_two_steps", f"{pid}/approval")
+        await self.save("approval_purchase_two_steps", ids.approval(pid))
 
     async def purchase_rejected(self) -> None:
-        out = await self.p.submit_requisition("dave", [RequisitionLineIn(sku="BOLT-M8", qty=Decimal(1000),
+        out = await purchase.submit(self.p, "dave", [RequisitionLineIn(sku="BOLT-M8", qty=Decimal(1000),
                                                                          est_unit_price=Decimal("0.15"))],
                                               "bolts", None)
         number = out["requisition_id"]
         task = await open_task_for(self.db, number)
-        await self.p.decide(actor(self.db, "frank"), task.id, "reject", "we have enough bolts")
+        await approval.decide(self.p, actor(self.db, "frank"), task.id, "reject", "we have enough bolts")
         await eventually(self.db, requisition_is(number, "rejected"))
-        await self.save("purchase_rejected", purchase_process_id(number))
+        await self.save("purchase_rejected", ids.purchase(number))
 
     async def claim_approved_by_three_and_paid(self) -> None:
-        number = (await self.p.submit_expense_claim("erin", claim_lines("20000", 2)))["claim_id"]
+        number = (await expense_claim.submit(self.p, "erin", claim_lines("20000", 2)))["claim_id"]
         await approve_chain(self.p, self.db, number, ["frank", "grace", "heidi"])
         await eventually(self.db, claim_is(number, "approved"))
-        await self.p.pay_expense_claim(actor(self.db, "grace"), number)
-        pid = expense_process_id(number)
+        await expense_claim.pay(self.p, actor(self.db, "grace"), number)
+        pid = ids.expense_claim(number)
         await self.save("expense_claim_paid", pid)
-        await self.save("approval_three_steps", f"{pid}/approval")
+        await self.save("approval_three_steps", ids.approval(pid))
 
     async def claim_cancelled(self) -> None:
-        number = (await self.p.submit_expense_claim("erin", claim_lines("2500")))["claim_id"]
+        number = (await expense_claim.submit(self.p, "erin", claim_lines("2500")))["claim_id"]
         await open_task_for(self.db, number)
-        await self.p.cancel_expense_claim(actor(self.db, "erin"), number)
-        pid = expense_process_id(number)
+        await expense_claim.cancel(self.p, actor(self.db, "erin"), number)
+        pid = ids.expense_claim(number)
         await self.save("expense_claim_cancelled", pid)
-        await self.save("approval_cancelled", f"{pid}/approval")
+        await self.save("approval_cancelled", ids.approval(pid))
 
     async def claim_withdrawn_through_its_approval_after_one_step(self) -> None:
         """Issue 15: the cancel goes to the approval (withdraw signal), which closes grace's task and ends."""
-        number = (await self.p.submit_expense_claim("erin", claim_lines("2500")))["claim_id"]
+        number = (await expense_claim.submit(self.p, "erin", claim_lines("2500")))["claim_id"]
         await approve_chain(self.p, self.db, number, ["frank"])
         await open_task_for(self.db, number)  # grace's
-        await self.p.cancel_expense_claim(actor(self.db, "erin"), number)
-        pid = expense_process_id(number)
+        await expense_claim.cancel(self.p, actor(self.db, "erin"), number)
+        pid = ids.expense_claim(number)
         await self.save("expense_claim_withdrawn_through_approval", pid)
-        await self.save("approval_withdrawn_after_one_step", f"{pid}/approval")
+        await self.save("approval_withdrawn_after_one_step", ids.approval(pid))
 
     async def claim_cancel_refused_after_the_last_approval(self) -> None:
         """Issue 15: a cancel and the last approval at once, until the approval takes the approval first and the
@@ -154,120 +147,120 @@ class Recorder:
         from domain.core.errors import Conflict
 
         for _ in range(40):
-            number = (await self.p.submit_expense_claim("erin", claim_lines("800")))["claim_id"]
+            number = (await expense_claim.submit(self.p, "erin", claim_lines("800")))["claim_id"]
             task = await open_task_for(self.db, number)
-            d, c = await asyncio.gather(self.p.decide(actor(self.db, "frank"), task.id, "approve", "ok"),
-                                        self.p.cancel_expense_claim(actor(self.db, "erin"), number),
+            d, c = await asyncio.gather(approval.decide(self.p, actor(self.db, "frank"), task.id, "approve", "ok"),
+                                        expense_claim.cancel(self.p, actor(self.db, "erin"), number),
                                         return_exceptions=True)
             if isinstance(c, Conflict) and "can no longer be cancelled" in str(c):
                 await eventually(self.db, claim_is(number, "approved"))
-                await self.p.pay_expense_claim(actor(self.db, "grace"), number)
-                pid = expense_process_id(number)
+                await expense_claim.pay(self.p, actor(self.db, "grace"), number)
+                pid = ids.expense_claim(number)
                 await self.save("expense_claim_cancel_refused_late", pid)
-                await self.save("approval_withdrawal_too_late", f"{pid}/approval")
+                await self.save("approval_withdrawal_too_late", ids.approval(pid))
                 return
             if not isinstance(d, BaseException):  # approved, the cancel refused at once: pay it to close it
                 await eventually(self.db, claim_is(number, "approved"))
-                await self.p.pay_expense_claim(actor(self.db, "grace"), number)
+                await expense_claim.pay(self.p, actor(self.db, "grace"), number)
         raise AssertionError("the race never went the late way in 40 tries")
 
     async def purchase_withdrawn_through_its_approval(self) -> None:
-        out = await self.p.submit_requisition("dave", [RequisitionLineIn(sku="BOLT-M8", qty=Decimal(100),
+        out = await purchase.submit(self.p, "dave", [RequisitionLineIn(sku="BOLT-M8", qty=Decimal(100),
                                                                          est_unit_price=Decimal("0.15"))],
                                               "bolts", None)
         number = out["requisition_id"]
         await open_task_for(self.db, number)
-        await self.p.cancel_requisition(actor(self.db, "dave"), number)
-        await self.save("purchase_withdrawn_through_approval", purchase_process_id(number))
+        await purchase.cancel(self.p, actor(self.db, "dave"), number)
+        await self.save("purchase_withdrawn_through_approval", ids.purchase(number))
 
     async def quotation_withdrawn_during_its_discount_approval(self) -> None:
         lead = crm.LeadIn(company="Soylent Corp", contact="Sol Roth", email="sol@soylent.example",
                           source="referral", estimated_value=Decimal("5000"))  # type: ignore[arg-type]
-        lead_no = (await self.p.create_lead("alice", lead, "alice"))["lead_id"]
+        lead_no = (await lead_to_order.create(self.p, "alice", lead, "alice"))["lead_id"]
         alice = actor(self.db, "alice")
-        opp = await self.p.qualify_lead(crm.QualifyCommand(actor=alice, decision="qualified"), lead_no)
+        opp = await lead_to_order.qualify(self.p, crm.QualifyCommand(actor=alice, decision="qualified"), lead_no)
         assert opp is not None
         lines = [sales.QuotationLineIn(sku="FAN-200", qty=Decimal(10), unit_price=Decimal(500),
                                        discount_pct=Decimal(25))]
-        number = (await self.p.create_quotation("alice", opp, lines, 14, Decimal(0)))["quotation_id"]
+        number = (await quotation_starter.create(self.p, "alice", opp, lines, 14, Decimal(0)))["quotation_id"]
         await open_task_for(self.db, number)  # the sales manager's
-        await self.p.lose_opportunity(alice, opp, "went quiet")
+        await lead_to_order.lose(self.p, alice, opp, "went quiet")
         await eventually(self.db, lambda s: sales_svc.quotation(s, number).status == "rejected")
-        await self.save("quotation_withdrawn_during_discount_approval", quotation_process_id(number))
+        await self.save("quotation_withdrawn_during_discount_approval", ids.quotation(number))
 
     async def claim_reminded_then_escalated(self) -> None:
         db = self.db
-        number = (await self.p.submit_expense_claim("erin", claim_lines("500")))["claim_id"]
+        number = (await expense_claim.submit(self.p, "erin", claim_lines("500")))["claim_id"]
         task = await open_task_for(db, number)
         await self.env.sleep(timedelta(hours=49))
         await eventually(db, lambda s: s.get(Task, task.id).reminded_at is not None)
         await self.env.sleep(timedelta(hours=49))
         await eventually(db, lambda s: s.get(Task, task.id).candidate_user == "heidi")
-        await self.p.decide(actor(db, "heidi"), task.id, "approve", "escalated to me")
+        await approval.decide(self.p, actor(db, "heidi"), task.id, "approve", "escalated to me")
         await eventually(db, claim_is(number, "approved"))
-        await self.p.pay_expense_claim(actor(db, "grace"), number)
-        await self.save("approval_escalated", f"{expense_process_id(number)}/approval")
+        await expense_claim.pay(self.p, actor(db, "grace"), number)
+        await self.save("approval_escalated", ids.approval(ids.expense_claim(number)))
 
     async def lead_reminded_qualified_then_lost(self) -> None:
         lead = crm.LeadIn(company="Wayne Enterprises", contact="Lucius Fox", email="lucius@wayne.example",
                           source="referral", estimated_value=Decimal("60000"))  # type: ignore[arg-type]
-        number = (await self.p.create_lead("bob", lead, "alice"))["lead_id"]
+        number = (await lead_to_order.create(self.p, "bob", lead, "alice"))["lead_id"]
         await self.env.sleep(timedelta(days=3, hours=1))
         await eventually(self.db, lambda s: s.execute(select(Task).where(Task.business_key == number,
                                                                     Task.kind == "follow_up")).first())
         alice = actor(self.db, "alice")
-        await self.p.log_lead_activity(crm.ActivityCommand(actor=alice, kind="call", note="intro"), number)
-        opp = await self.p.qualify_lead(crm.QualifyCommand(actor=alice, decision="qualified"), number)
+        await lead_to_order.log_activity(self.p, crm.ActivityCommand(actor=alice, kind="call", note="intro"), number)
+        opp = await lead_to_order.qualify(self.p, crm.QualifyCommand(actor=alice, decision="qualified"), number)
         assert opp is not None
         lines = [sales.QuotationLineIn(sku="FAN-200", qty=Decimal(2), unit_price=Decimal(500),
                                        discount_pct=Decimal(0))]
-        quotation = (await self.p.create_quotation("alice", opp, lines, 14, Decimal(0)))["quotation_id"]
-        await self.p.move_opportunity(alice, opp, "negotiation")
-        await self.p.lose_opportunity(alice, opp, "chose a competitor")
-        await self.save("lead_to_order_lost", lead_process_id(number))
-        await self.save("quotation_withdrawn", quotation_process_id(quotation))
+        quotation = (await quotation_starter.create(self.p, "alice", opp, lines, 14, Decimal(0)))["quotation_id"]
+        await lead_to_order.move_stage(self.p, alice, opp, "negotiation")
+        await lead_to_order.lose(self.p, alice, opp, "chose a competitor")
+        await self.save("lead_to_order_lost", ids.lead(number))
+        await self.save("quotation_withdrawn", ids.quotation(quotation))
 
     async def quotation_discount_and_credit_approved(self) -> None:
         lead = crm.LeadIn(company="Initech", contact="Bill Lumbergh", email="bill@initech.example",
                           source="partner", estimated_value=Decimal("25000"))  # type: ignore[arg-type]
-        lead_no = (await self.p.create_lead("alice", lead, "alice"))["lead_id"]
+        lead_no = (await lead_to_order.create(self.p, "alice", lead, "alice"))["lead_id"]
         alice = actor(self.db, "alice")
-        opp = await self.p.qualify_lead(crm.QualifyCommand(actor=alice, decision="qualified"), lead_no)
+        opp = await lead_to_order.qualify(self.p, crm.QualifyCommand(actor=alice, decision="qualified"), lead_no)
         assert opp is not None
         lines = [sales.QuotationLineIn(sku="FAN-200", qty=Decimal(60), unit_price=Decimal(500),
                                        discount_pct=Decimal(20))]  # 24,000: a big discount and over credit
-        number = (await self.p.create_quotation("alice", opp, lines, 14, Decimal(0)))["quotation_id"]
+        number = (await quotation_starter.create(self.p, "alice", opp, lines, 14, Decimal(0)))["quotation_id"]
         await approve_chain(self.p, self.db, number, ["bob"])
         await eventually(self.db, lambda s: sales_svc.quotation(s, number).status == "sent")
-        await self.p.answer_quotation(alice, number, accept=True)
+        await quotation_starter.answer(self.p, alice, number, accept=True)
         await approve_chain(self.p, self.db, number, ["grace"])
         await eventually(self.db, lambda s: sales_svc.quotation(s, number).status == "accepted")
         with self.db.read() as s:
             order = sales_svc.quotation(s, number).sales_order_number
         await eventually(self.db, lambda s: sales_svc.order(s, order).status == "in_fulfilment")
-        fulfilment = self.client.get_workflow_handle(f"sales-order-{order}")
+        fulfilment = self.client.get_workflow_handle(ids.sales_order(order))
         await fulfilment.execute_update(OrderFulfilment.cancel, alice)
-        await self.save("quotation_accepted_after_discount_and_credit", quotation_process_id(number))
-        await self.save("lead_to_order_won", lead_process_id(lead_no))
-        await self.save("order_fulfilment_reserved_then_cancelled", f"sales-order-{order}")
+        await self.save("quotation_accepted_after_discount_and_credit", ids.quotation(number))
+        await self.save("lead_to_order_won", ids.lead(lead_no))
+        await self.save("order_fulfilment_reserved_then_cancelled", ids.sales_order(order))
 
     async def quotation_under_cost_approved_by_two_then_rejected(self) -> None:
         """Issue 15's price review: a fan under its standard cost at no discount goes to the sales manager, then
         (a loss, under the demo's 0 % threshold) to the cfo; sent, the customer says no."""
         lead = crm.LeadIn(company="Globex Corporation", contact="Hank Scorpio", email="hank@globex.example",
                           source="referral", estimated_value=Decimal("1000"))  # type: ignore[arg-type]
-        lead_no = (await self.p.create_lead("alice", lead, "alice"))["lead_id"]
+        lead_no = (await lead_to_order.create(self.p, "alice", lead, "alice"))["lead_id"]
         alice = actor(self.db, "alice")
-        opp = await self.p.qualify_lead(crm.QualifyCommand(actor=alice, decision="qualified"), lead_no)
+        opp = await lead_to_order.qualify(self.p, crm.QualifyCommand(actor=alice, decision="qualified"), lead_no)
         assert opp is not None
         lines = [sales.QuotationLineIn(sku="FAN-200", qty=Decimal(2), unit_price=Decimal(100),
                                        discount_pct=Decimal(0))]
-        number = (await self.p.create_quotation("alice", opp, lines, 14, Decimal(0)))["quotation_id"]
+        number = (await quotation_starter.create(self.p, "alice", opp, lines, 14, Decimal(0)))["quotation_id"]
         await approve_chain(self.p, self.db, number, ["bob", "heidi"])
         await eventually(self.db, lambda s: sales_svc.quotation(s, number).status == "sent")
-        await self.p.answer_quotation(alice, number, accept=False, reason="bought elsewhere")
+        await quotation_starter.answer(self.p, alice, number, accept=False, reason="bought elsewhere")
         await eventually(self.db, lambda s: sales_svc.quotation(s, number).status == "rejected")
-        await self.save("quotation_price_review_two_steps_rejected", quotation_process_id(number))
+        await self.save("quotation_price_review_two_steps_rejected", ids.quotation(number))
 
     async def order_made_late_changed_and_delivered(self) -> None:
         """A short order: MRP, two production orders (backflush housings, kitted fans) and a purchase; the
@@ -275,7 +268,7 @@ class Recorder:
         p, db = self.p, self.db
         with db.read() as s:
             globex = s.execute(select(Customer.id).where(Customer.name == "Globex Corporation")).scalar_one()
-        so = (await p.create_sales_order("alice", globex, [sales.OrderLineIn(sku="FAN-200", qty=Decimal(10),
+        so = (await order_fulfilment.create(p, "alice", globex, [sales.OrderLineIn(sku="FAN-200", qty=Decimal(10),
                                                                            unit_price=Decimal(450))], None)
               )["sales_order_id"]
         mos = await eventually(db, lambda s: {r.sku: r for r in s.execute(
@@ -289,30 +282,30 @@ class Recorder:
         await self.env.sleep(timedelta(days=4))
         await eventually(db, lambda s: production_svc.order(s, housing).notice)
         carol = actor(db, "carol")
-        await p.report_progress(carol, housing, production.ProgressIn(completed_qty=Decimal(1),
+        await production_order.progress(p, carol, housing, production.ProgressIn(completed_qty=Decimal(1),
                                                                       labour_hours=Decimal("0.4")))
-        await p.report_progress(carol, housing, production.ProgressIn(completed_qty=Decimal(2),
+        await production_order.progress(p, carol, housing, production.ProgressIn(completed_qty=Decimal(2),
                                                                       labour_hours=Decimal("0.8")))
-        await p.request_production_change(carol, fan, production.ChangeIn(due_date=date(2031, 1, 6),
+        await production_order.request_change(p, carol, fan, production.ChangeIn(due_date=date(2031, 1, 6),
                                                                           reason="customer moved the date"))
         await approve_chain(p, db, fan, ["frank"])
         await eventually(db, lambda s: production_svc.order(s, fan).due_date == date(2031, 1, 6))
         with db.read() as s:
             po_number = purchasing_svc.requisition_view(s, purchasing_svc.requisition(s, req))["purchase_order_id"]
-        await p.receive_goods(actor(db, "ivan"), po_number, [ReceiptLineIn(sku="BLADE-SET", qty=Decimal(20))])
+        await purchase.receive(p, actor(db, "ivan"), po_number, [ReceiptLineIn(sku="BLADE-SET", qty=Decimal(20))])
         await eventually(db, lambda s: production_svc.order(s, fan).status == "released")
-        await p.report_progress(carol, fan, production.ProgressIn(completed_qty=Decimal(5), labour_hours=Decimal(5)))
+        await production_order.progress(p, carol, fan, production.ProgressIn(completed_qty=Decimal(5), labour_hours=Decimal(5)))
         await eventually(db, lambda s: sales_svc.order(s, so).lines[0].reserved_qty == Decimal(10))
-        handle = self.client.get_workflow_handle(f"sales-order-{so}")
+        handle = self.client.get_workflow_handle(ids.sales_order(so))
         for _ in range(200):
             if await handle.query(OrderFulfilment.current_status) == "ready to deliver":
                 break
             await asyncio.sleep(0.05)
-        await p.deliver_sales_order(actor(db, "ivan"), so)
-        await self.save("order_fulfilment_produced_and_delivered", f"sales-order-{so}")
-        await self.save("production_order_backflush_late", f"production-order-{housing}")
-        await self.save("production_order_kitted_changed", f"production-order-{fan}")
-        await self.save("purchase_planned_by_mrp", f"purchase-{req}")
+        await order_fulfilment.deliver(p, actor(db, "ivan"), so)
+        await self.save("order_fulfilment_produced_and_delivered", ids.sales_order(so))
+        await self.save("production_order_backflush_late", ids.production_order(housing))
+        await self.save("production_order_kitted_changed", ids.production_order(fan))
+        await self.save("purchase_planned_by_mrp", ids.purchase(req))
 
 
 # The ones that skip time first: a refused update can stop the test server skipping.

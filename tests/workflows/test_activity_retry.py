@@ -23,6 +23,7 @@ from activities import all_activities
 from activities.expenses import ExpenseActivities
 from activities.purchasing import PurchaseActivities
 from api.platform import Platform
+from api.starters import expense_claim
 from domain.accounting import ledger
 from domain.accounting.tables import JournalEntry
 from domain.core import records as common
@@ -31,6 +32,7 @@ from domain.expenses.rules import ClaimDraft
 from domain.expenses.tables import ExpenseClaim
 from domain.inventory import stock
 from domain.inventory.tables import StockLedgerEntry
+from domain.processes import ids
 from domain.processes.tables import Process
 from domain.purchasing import rules as purchasing
 from domain.purchasing.tables import GoodsReceipt, PurchaseOrder, PurchaseRequisition
@@ -97,7 +99,7 @@ async def _terminate_running(client: Client, db: Database) -> None:
 async def test_an_activity_failing_twice_then_succeeding_posts_once(flaky_worker, db, task_queue):
     client, flaky = flaky_worker
     p = Platform(client, db, task_queue, id_prefix=f"{task_queue}/")
-    number = (await p.submit_expense_claim("erin", claim_lines("800", 2)))["claim_id"]
+    number = (await expense_claim.submit(p, "erin", claim_lines("800", 2)))["claim_id"]
     await approve_chain(p, db, number, ["frank"])
     for _ in range(200):  # until the activity has succeeded (the effect may be in before that)
         if ("approved", CRASHES + 1) in flaky.succeeded:
@@ -108,7 +110,7 @@ async def test_an_activity_failing_twice_then_succeeding_posts_once(flaky_worker
     with db.read() as s:
         claim = s.execute(select(ExpenseClaim).where(ExpenseClaim.number == number)).scalar_one()
     assert claim.status == "approved"
-    assert await p.pay_expense_claim(actor(db, "grace"), number) == "paid"  # the process went on
+    assert await expense_claim.pay(p, actor(db, "grace"), number) == "paid"  # the process went on
     with db.read() as s:
         entries = list(s.execute(select(JournalEntry).where(JournalEntry.voucher_no == number,
                                                             JournalEntry.voucher_type == "expense_claim")).scalars())
@@ -135,7 +137,7 @@ def _requisition(db: Database, qty: str) -> tuple[purchasing.RequisitionDraft, s
     draft = purchasing.RequisitionDraft(number=number, requester="dave", supplier_id=supplier_id,
                                         justification="twice", total=purchasing.requisition_total(lines), lines=lines,
                                         lead_time_days=10)
-    return draft, f"purchase-{number}"
+    return draft, ids.purchase(number)
 
 
 def test_purchase_activities_twice_with_the_same_key_act_once(db):
@@ -186,7 +188,7 @@ def test_expense_activities_twice_with_the_same_key_post_once(db):
         number = common.next_number(s, "EC")
     lines = claim_lines("2500", 2)
     draft = ClaimDraft(number=number, requester="erin", currency="USD", total=Decimal("2500"), lines=lines)
-    pid = f"expense-claim-{number}"
+    pid = ids.expense_claim(number)
     for _ in range(2):
         acts.record_claim(draft, pid)
     assert _count(db, ExpenseClaim, ExpenseClaim.number == number) == 1

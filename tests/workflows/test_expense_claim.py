@@ -8,12 +8,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from api.platform import Platform, expense_process_id
+from api.platform import Platform
+from api.starters import approval, expense_claim
 from domain.accounting import ledger
 from domain.accounting.tables import JournalEntry
 from domain.approvals.tables import Task
 from domain.core.errors import Conflict, Forbidden, Invalid
 from domain.expenses import services as expenses
+from domain.processes import ids
 from tests.helpers import actor, approve_chain, claim_lines, open_task_for
 
 
@@ -35,7 +37,7 @@ async def _wait_status(db, number: str, status: str, client, tries: int = 200) -
 ])
 async def test_each_tier_goes_through_its_chain(worker, db, task_queue, total, chain):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    out = await p.submit_expense_claim("erin", claim_lines(total, 2))
+    out = await expense_claim.submit(p, "erin", claim_lines(total, 2))
     number = out["claim_id"]
     assert out["status"] == "pending_approval"
     await approve_chain(p, db, number, chain)
@@ -52,11 +54,11 @@ async def test_each_tier_goes_through_its_chain(worker, db, task_queue, total, c
 
 async def test_reject_ends_the_claim_and_needs_a_comment(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    number = (await p.submit_expense_claim("erin", claim_lines("2500")))["claim_id"]
+    number = (await expense_claim.submit(p, "erin", claim_lines("2500")))["claim_id"]
     task = await open_task_for(db, number)
     with pytest.raises(Invalid):
-        await p.decide(actor(db, "frank"), task.id, "reject", "  ")
-    await p.decide(actor(db, "frank"), task.id, "reject", "no receipts attached")
+        await approval.decide(p, actor(db, "frank"), task.id, "reject", "  ")
+    await approval.decide(p, actor(db, "frank"), task.id, "reject", "no receipts attached")
     await _wait_status(db, number, "rejected", worker)
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(JournalEntry)
@@ -66,43 +68,43 @@ async def test_reject_ends_the_claim_and_needs_a_comment(worker, db, task_queue)
 
 async def test_sod_and_closed_tasks_refused_and_nothing_changes(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    number = (await p.submit_expense_claim("erin", claim_lines("20000")))["claim_id"]
+    number = (await expense_claim.submit(p, "erin", claim_lines("20000")))["claim_id"]
     task = await open_task_for(db, number)
     with pytest.raises(Forbidden):
-        await p.decide(actor(db, "erin"), task.id, "approve", "")  # own request
+        await approval.decide(p, actor(db, "erin"), task.id, "approve", "")  # own request
     with pytest.raises(Forbidden):
-        await p.decide(actor(db, "grace"), task.id, "approve", "")  # not her step
+        await approval.decide(p, actor(db, "grace"), task.id, "approve", "")  # not her step
     with pytest.raises(Forbidden):
-        await p.decide(actor(db, "admin"), task.id, "approve", "")  # admin has no bypass
-    await p.decide(actor(db, "frank"), task.id, "approve", "")
+        await approval.decide(p, actor(db, "admin"), task.id, "approve", "")  # admin has no bypass
+    await approval.decide(p, actor(db, "frank"), task.id, "approve", "")
     with pytest.raises(Conflict):
-        await p.decide(actor(db, "frank"), task.id, "approve", "")  # decided
+        await approval.decide(p, actor(db, "frank"), task.id, "approve", "")  # decided
     with db.read() as s:
         assert len(expenses.view(s, expenses.get(s, number))["approvals"]) == 1
 
 
 async def test_cancel_while_pending_closes_the_open_task(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    number = (await p.submit_expense_claim("erin", claim_lines("500")))["claim_id"]
+    number = (await expense_claim.submit(p, "erin", claim_lines("500")))["claim_id"]
     task = await open_task_for(db, number)
     with pytest.raises(Forbidden):
-        await p.cancel_expense_claim(actor(db, "frank"), number)
-    assert await p.cancel_expense_claim(actor(db, "erin"), number) == "cancelled"
+        await expense_claim.cancel(p, actor(db, "frank"), number)
+    assert await expense_claim.cancel(p, actor(db, "erin"), number) == "cancelled"
     with db.read() as s:
         assert s.get(Task, task.id).status == "cancelled"
         assert expenses.get(s, number).status == "cancelled"
     with pytest.raises(Conflict):
-        await p.cancel_expense_claim(actor(db, "erin"), number)
+        await expense_claim.cancel(p, actor(db, "erin"), number)
 
 
 async def test_paid_posts_the_payment(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    number = (await p.submit_expense_claim("erin", claim_lines("300")))["claim_id"]
+    number = (await expense_claim.submit(p, "erin", claim_lines("300")))["claim_id"]
     await approve_chain(p, db, number, ["frank"])
     await _wait_status(db, number, "approved", worker)
     with pytest.raises(Forbidden):
-        await p.pay_expense_claim(actor(db, "frank"), number)
-    assert await p.pay_expense_claim(actor(db, "grace"), number) == "paid"
+        await expense_claim.pay(p, actor(db, "frank"), number)
+    assert await expense_claim.pay(p, actor(db, "grace"), number) == "paid"
     with db.read() as s:
         bank = next(a for a in ledger.trial_balance(s)["accounts"] if a["code"] == "1000")
     assert bank["credit"] == Decimal("300.0000")
@@ -110,7 +112,7 @@ async def test_paid_posts_the_payment(worker, db, task_queue):
 
 async def test_sla_reminds_then_escalates_to_the_next_one_up(worker, db, task_queue, time_env):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    number = (await p.submit_expense_claim("erin", claim_lines("500")))["claim_id"]
+    number = (await expense_claim.submit(p, "erin", claim_lines("500")))["claim_id"]
     task = await open_task_for(db, number)
     assert task.candidate_user == "frank"
     await time_env.sleep(timedelta(hours=49))
@@ -131,8 +133,8 @@ async def test_sla_reminds_then_escalates_to_the_next_one_up(worker, db, task_qu
         await asyncio.sleep(0.05)
     assert t.candidate_user == "heidi"
     with pytest.raises(Forbidden):
-        await p.decide(actor(db, "frank"), task.id, "approve", "late")
-    await p.decide(actor(db, "heidi"), task.id, "approve", "escalated to me")
+        await approval.decide(p, actor(db, "frank"), task.id, "approve", "late")
+    await approval.decide(p, actor(db, "heidi"), task.id, "approve", "escalated to me")
     await _wait_status(db, number, "approved", worker)
-    handle = worker.get_workflow_handle(expense_process_id(number, p.id_prefix))
+    handle = worker.get_workflow_handle(ids.expense_claim(number, p.id_prefix))
     assert (await handle.describe()).status is not None

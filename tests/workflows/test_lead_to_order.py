@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from api.platform import Platform
+from api.starters import lead_to_order
 from domain.approvals.tables import Task
 from domain.core.errors import Conflict, Forbidden, Invalid
 from domain.crm import rules as crm
@@ -38,20 +39,20 @@ async def follow_ups(db, number: str, status: str = "open", want: int = 1) -> li
 
 async def test_qualified_by_its_owner_opens_an_opportunity(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    out = await p.create_lead("alice", LEAD, None)
+    out = await lead_to_order.create(p, "alice", LEAD, None)
     number = out["lead_id"]
     with db.read() as s:
         view = crm_svc.lead_view(s, crm_svc.lead(s, number))
     assert view["owner"] == "alice" and view["status"] == "assigned" and view["score"] > 0
     assert next(r["rule"] for r in view["score_reasons"]) == "referral"
     with pytest.raises(Forbidden):
-        await p.qualify_lead(qualify(db, "carol"), number)  # not hers
+        await lead_to_order.qualify(p, qualify(db, "carol"), number)  # not hers
     with pytest.raises(Invalid):
-        await p.qualify_lead(qualify(db, "alice", "disqualified"), number)  # a reason is required
-    opportunity = await p.qualify_lead(qualify(db, "alice"), number)
+        await lead_to_order.qualify(p, qualify(db, "alice", "disqualified"), number)  # a reason is required
+    opportunity = await lead_to_order.qualify(p, qualify(db, "alice"), number)
     assert opportunity and opportunity.startswith("OP-")
     with pytest.raises(Conflict):
-        await p.qualify_lead(qualify(db, "bob"), number)  # qualifying twice
+        await lead_to_order.qualify(p, qualify(db, "bob"), number)  # qualifying twice
     with db.read() as s:
         view = crm_svc.lead_view(s, crm_svc.lead(s, number))
         proc = s.get(Process, out["process_id"])
@@ -62,11 +63,11 @@ async def test_qualified_by_its_owner_opens_an_opportunity(worker, db, task_queu
 async def test_quiet_leads_remind_the_owner_then_the_manager_and_activity_resets_the_clock(worker, db, task_queue,
                                                                                           time_env):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    number = (await p.create_lead("bob", LEAD, "alice"))["lead_id"]
+    number = (await lead_to_order.create(p, "bob", LEAD, "alice"))["lead_id"]
     await time_env.sleep(timedelta(days=3, hours=1))
     first = await follow_ups(db, number)
     assert [t.candidate_user for t in first] == ["alice"]
-    score = await p.log_lead_activity(crm.ActivityCommand(actor=actor(db, "alice"), kind="call", note="intro"),
+    score = await lead_to_order.log_activity(p, crm.ActivityCommand(actor=actor(db, "alice"), kind="call", note="intro"),
                                       number)
     assert score > 0
     assert [t.id for t in await follow_ups(db, number, "completed")] == [first[0].id]
@@ -75,7 +76,7 @@ async def test_quiet_leads_remind_the_owner_then_the_manager_and_activity_resets
     await time_env.sleep(timedelta(days=11))
     tasks = await follow_ups(db, number, want=2)
     assert sorted(t.candidate_user for t in tasks) == ["alice", "bob"]  # 14 quiet days: her manager too
-    await p.qualify_lead(qualify(db, "bob", "disqualified", "no budget this year"), number)
+    await lead_to_order.qualify(p, qualify(db, "bob", "disqualified", "no budget this year"), number)
     assert len(await follow_ups(db, number, "completed", want=3)) == 3
     with db.read() as s:
         assert crm_svc.lead(s, number).disqualify_reason == "no budget this year"

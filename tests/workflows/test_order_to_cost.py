@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api.platform import Platform
+from api.starters import order_fulfilment, production_order, purchase
 from domain.accounting import ledger
 from domain.accounting.tables import JournalEntry, JournalLine
 from domain.approvals.tables import Task
@@ -21,6 +22,7 @@ from domain.inventory import stock
 from domain.inventory.tables import Item, StockLedgerEntry
 from domain.parties.tables import Customer
 from domain.planning import services as planning
+from domain.processes import ids
 from domain.processes.tables import Process
 from domain.production import rules as production
 from domain.production import services as production_svc
@@ -39,7 +41,7 @@ FAN, HOUSING = "FAN-200", "FAN-HOUSING"
 async def order_fans(p: Platform, db: Any, qty: str = "10", requested: date | None = None) -> str:
     with db.read() as s:
         globex = s.execute(select(Customer.id).where(Customer.name == "Globex Corporation")).scalar_one()
-    out = await p.create_sales_order("alice", globex, [OrderLineIn(sku=FAN, qty=Decimal(qty),
+    out = await order_fulfilment.create(p, "alice", globex, [OrderLineIn(sku=FAN, qty=Decimal(qty),
                                                                    unit_price=Decimal("450"))], requested)
     return str(out["sales_order_id"])
 
@@ -94,11 +96,11 @@ async def test_a_short_order_is_planned_made_delivered_and_costed(worker, db, ta
     housing_no = mos[HOUSING]["id"]
     # Bad progress changes nothing: beyond the quantity, nothing at all, a fan not released yet, a stranger.
     with pytest.raises(Conflict, match="only 3 left"):
-        await p.report_progress(carol, housing_no, production.ProgressIn(completed_qty=Decimal(4)))
+        await production_order.progress(p, carol, housing_no, production.ProgressIn(completed_qty=Decimal(4)))
     with pytest.raises(Conflict, match="not released"):
-        await p.report_progress(carol, mos[FAN]["id"], production.ProgressIn(completed_qty=Decimal(1)))
+        await production_order.progress(p, carol, mos[FAN]["id"], production.ProgressIn(completed_qty=Decimal(1)))
     with pytest.raises(Forbidden):
-        await p.report_progress(actor(db, "alice"), housing_no, production.ProgressIn(completed_qty=Decimal(1)))
+        await production_order.progress(p, actor(db, "alice"), housing_no, production.ProgressIn(completed_qty=Decimal(1)))
     with pytest.raises(ValueError):
         production.ProgressIn(completed_qty=Decimal(0))
 
@@ -107,16 +109,16 @@ async def test_a_short_order_is_planned_made_delivered_and_costed(worker, db, ta
         sheet_before = stock.levels(s, "STEEL-SHEET")["on_hand"]
     # A report's good and scrapped units are at most what is left to make (3): 1 good + 1 scrapped, then 2 good.
     with pytest.raises(Invalid, match="4 units worked, but only 3 are left"):
-        await p.report_progress(carol, housing_no, production.ProgressIn(completed_qty=Decimal(3),
+        await production_order.progress(p, carol, housing_no, production.ProgressIn(completed_qty=Decimal(3),
                                                                          scrap_qty=Decimal(1)))
-    st = await p.report_progress(carol, housing_no, production.ProgressIn(completed_qty=Decimal(1),
+    st = await production_order.progress(p, carol, housing_no, production.ProgressIn(completed_qty=Decimal(1),
                                                                           labour_hours=Decimal("0.5"),
                                                                           scrap_qty=Decimal(1)))
     assert st.completed_qty == Decimal(1) and st.status == "released"
     with db.read() as s:
         assert stock.levels(s, "STEEL-SHEET")["on_hand"] == sheet_before - Decimal("4.2")  # 2 made × 2 × 1.05
         assert stock.levels(s, HOUSING)["on_hand"] == Decimal(3)  # 2 + 1 received
-    st = await p.report_progress(carol, housing_no, production.ProgressIn(completed_qty=Decimal(2),
+    st = await production_order.progress(p, carol, housing_no, production.ProgressIn(completed_qty=Decimal(2),
                                                                           labour_hours=Decimal("0.8")))
     assert st.status == "completed"
     with db.read() as s:
@@ -131,7 +133,7 @@ async def test_a_short_order_is_planned_made_delivered_and_costed(worker, db, ta
     po = await eventually(db, lambda s: purchasing_svc.requisition(s, req["requisition_id"]).purchase_order_id)
     with db.read() as s:
         po_no = s.get(PurchaseOrder, po).number
-    await p.receive_goods(actor(db, "ivan"), po_no, [ReceiptLineIn(sku="BLADE-SET", qty=Decimal(20))])
+    await purchase.receive(p, actor(db, "ivan"), po_no, [ReceiptLineIn(sku="BLADE-SET", qty=Decimal(20))])
     await eventually(db, status_of(so, FAN, "released"))
     fan_no = mos[FAN]["id"]
     with db.read() as s:
@@ -140,13 +142,13 @@ async def test_a_short_order_is_planned_made_delivered_and_costed(worker, db, ta
         assert f.material_cost > 0 and f.wip_value == f.material_cost
 
     with pytest.raises(Conflict, match="ready to deliver"):
-        await p.deliver_sales_order(actor(db, "ivan"), so)
-    await p.report_progress(carol, fan_no, production.ProgressIn(completed_qty=Decimal(2), labour_hours=Decimal(2)))
-    await p.report_progress(carol, fan_no, production.ProgressIn(completed_qty=Decimal(3), labour_hours=Decimal(3)))
+        await order_fulfilment.deliver(p, actor(db, "ivan"), so)
+    await production_order.progress(p, carol, fan_no, production.ProgressIn(completed_qty=Decimal(2), labour_hours=Decimal(2)))
+    await production_order.progress(p, carol, fan_no, production.ProgressIn(completed_qty=Decimal(3), labour_hours=Decimal(3)))
     await eventually(db, lambda s: sales_svc.order(s, so).lines[0].reserved_qty == Decimal(10))
     state = await _wait_ready(p, db, so)
     assert state == "ready to deliver"
-    assert await p.deliver_sales_order(actor(db, "ivan"), so) == "completed"
+    assert await order_fulfilment.deliver(p, actor(db, "ivan"), so) == "completed"
 
     with db.read() as s:
         order = sales_svc.order(s, so)
@@ -172,7 +174,7 @@ async def _wait_ready(p: Platform, db: Any, so: str) -> str:
     def ready(s: Any) -> Any:
         return sales_svc.order(s, so).lines[0].reserved_qty == sales_svc.order(s, so).lines[0].qty
     await eventually(db, ready)
-    handle = p.client.get_workflow_handle(f"{p.id_prefix}sales-order-{so}")
+    handle = p.client.get_workflow_handle(ids.sales_order(so, p.id_prefix))
     for _ in range(100):
         status: str = await handle.query(OrderFulfilment.current_status)
         if status == "ready to deliver":
@@ -186,13 +188,13 @@ async def test_an_order_in_stock_is_delivered_at_once_and_a_cancel_after_supply_
     so = await order_fans(p, db, "2")
     assert await _wait_ready(p, db, so) == "ready to deliver"
     with pytest.raises(Forbidden):
-        await p.deliver_sales_order(actor(db, "bob"), so)  # neither warehouse nor the salesperson
-    assert await p.deliver_sales_order(actor(db, "alice"), so) == "completed"
+        await order_fulfilment.deliver(p, actor(db, "bob"), so)  # neither warehouse nor the salesperson
+    assert await order_fulfilment.deliver(p, actor(db, "alice"), so) == "completed"
     with pytest.raises(Conflict):
-        await p.deliver_sales_order(actor(db, "alice"), so)
+        await order_fulfilment.deliver(p, actor(db, "alice"), so)
     short = await order_fans(p, db, "10")
     await eventually(db, supply_of(short))
-    handle = p.client.get_workflow_handle(f"{p.id_prefix}sales-order-{short}")
+    handle = p.client.get_workflow_handle(ids.sales_order(short, p.id_prefix))
     with pytest.raises(Conflict, match="under way"):
         await p.update(handle, OrderFulfilment.cancel, actor(db, "alice"))
 
@@ -211,7 +213,7 @@ async def test_late_production_alerts_the_planner_and_tells_the_salesperson(work
     assert ("alert", "planner") in kinds and ("notice", "alice") in kinds
     with db.read() as s:
         assert "is late" in sales_svc.order(s, so).notice
-    await p.report_progress(actor(db, "carol"), housing.number, production.ProgressIn(completed_qty=Decimal(3)))
+    await production_order.progress(p, actor(db, "carol"), housing.number, production.ProgressIn(completed_qty=Decimal(3)))
     await eventually(db, lambda s: not s.execute(select(Task).where(Task.business_key == housing.number,
                                                                     Task.status == "open")).first())
 
@@ -223,14 +225,14 @@ async def test_a_change_request_applies_only_once_approved(worker, db, task_queu
     fan = await eventually(db, lambda s: mo_for(s, so, FAN))
     carol = actor(db, "carol")
     with pytest.raises(Forbidden):
-        await p.request_production_change(actor(db, "alice"), fan.number,
+        await production_order.request_change(p, actor(db, "alice"), fan.number,
                                           production.ChangeIn(qty=Decimal(6), reason="more"))
     with pytest.raises(ValueError, match="a new quantity or a new due date"):
         production.ChangeIn(reason="nothing to change")
-    assert await p.request_production_change(carol, fan.number, production.ChangeIn(
+    assert await production_order.request_change(p, carol, fan.number, production.ChangeIn(
         qty=Decimal(6), reason="customer may add one")) == "pending_approval"
     with pytest.raises(Conflict, match="already has a change"):
-        await p.request_production_change(carol, fan.number, production.ChangeIn(due_date=date(2027, 1, 4),
+        await production_order.request_change(p, carol, fan.number, production.ChangeIn(due_date=date(2027, 1, 4),
                                                                                  reason="later"))
     with db.read() as s:
         assert mo_for(s, so, FAN).qty == Decimal(5)  # not before approval
@@ -250,10 +252,10 @@ async def test_planning_that_cannot_be_done_says_why_and_the_order_can_still_be_
     with db.read() as s:
         globex = s.execute(select(Customer.id).where(Customer.name == "Globex Corporation")).scalar_one()
     with pytest.raises(Invalid, match="FAN-300 is manufactured but has no BOM"):
-        await p.create_sales_order("alice", globex, [OrderLineIn(sku="FAN-300", qty=Decimal(1),
+        await order_fulfilment.create(p, "alice", globex, [OrderLineIn(sku="FAN-300", qty=Decimal(1),
                                                                  unit_price=Decimal(1))], None)
     so = await order_fans(p, db)
-    pid = f"{p.id_prefix}sales-order-{so}"
+    pid = ids.sales_order(so, p.id_prefix)
     proc = await eventually(db, lambda s: s.get(Process, pid) if s.get(Process, pid).stage == "planning failed"
                             else None)
     assert "BLADE-SET, which has no default supplier" in proc.steps[-1].detail
@@ -277,8 +279,8 @@ async def test_supply_arriving_after_release_leaves_the_order_working(worker, db
     po = await eventually(db, lambda s: purchasing_svc.requisition(s, req["requisition_id"]).purchase_order_id)
     with db.read() as s:
         po_no = s.get(PurchaseOrder, po).number
-    await p.receive_goods(actor(db, "ivan"), po_no, [ReceiptLineIn(sku="BLADE-SET", qty=Decimal(20))])
-    st = await p.report_progress(actor(db, "carol"), housing.number, production.ProgressIn(completed_qty=Decimal(3)))
+    await purchase.receive(p, actor(db, "ivan"), po_no, [ReceiptLineIn(sku="BLADE-SET", qty=Decimal(20))])
+    st = await production_order.progress(p, actor(db, "carol"), housing.number, production.ProgressIn(completed_qty=Decimal(3)))
     assert st.status == "completed"
     await eventually(db, status_of(so, FAN, "released"))
 

@@ -13,6 +13,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from api.platform import Platform
+from api.starters import approval, expense_claim
 from domain.approvals import absence
 from domain.approvals.tables import Task, TaskEvent
 from domain.core.errors import Forbidden
@@ -54,7 +55,7 @@ async def test_a_task_for_someone_away_opens_for_the_deputy_and_a_role_task_does
     away(db, "frank", "bob")
     away(db, "grace", "heidi")  # grace's finance step is a role task: anyone in finance takes it
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    number = (await p.submit_expense_claim("erin", claim_lines("2500")))["claim_id"]
+    number = (await expense_claim.submit(p, "erin", claim_lines("2500")))["claim_id"]
     task = await open_task_for(db, number)
     assert task.candidate_user == "bob"
     t = await until(db, task.id, lambda t: len(trail(db, t.id)) >= 2)
@@ -62,8 +63,8 @@ async def test_a_task_for_someone_away_opens_for_the_deputy_and_a_role_task_does
         "routed to deputy", f"frank is out of office until {(TODAY + timedelta(days=10)).isoformat()}: "
                             "routed to deputy bob")]
     with pytest.raises(Forbidden):
-        await p.decide(actor(db, "frank"), task.id, "approve", "")
-    await p.decide(actor(db, "bob"), task.id, "approve", "for frank")
+        await approval.decide(p, actor(db, "frank"), task.id, "approve", "")
+    await approval.decide(p, actor(db, "bob"), task.id, "approve", "for frank")
 
     await until(db, task.id, lambda t: t.status == "completed")
     second = None
@@ -75,7 +76,7 @@ async def test_a_task_for_someone_away_opens_for_the_deputy_and_a_role_task_does
         await asyncio.sleep(0.05)
     assert second is not None and second.candidate_role == "finance" and second.candidate_user is None
     assert [e for e, _ in trail(db, second.id)] == ["created"]
-    await p.decide(actor(db, "grace"), second.id, "approve", "")
+    await approval.decide(p, actor(db, "grace"), second.id, "approve", "")
     await until(db, second.id, lambda t: t.status == "completed")
     await replays(worker, task.workflow_id)
 
@@ -83,7 +84,7 @@ async def test_a_task_for_someone_away_opens_for_the_deputy_and_a_role_task_does
 async def test_an_escalation_to_someone_away_goes_on_to_their_deputy(worker, db, task_queue, time_env):
     away(db, "heidi", "bob")  # frank's manager is away; bob holds the manager role heidi approves with
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    number = (await p.submit_expense_claim("erin", claim_lines("500")))["claim_id"]
+    number = (await expense_claim.submit(p, "erin", claim_lines("500")))["claim_id"]
     task = await open_task_for(db, number)
     assert task.candidate_user == "frank"  # frank is at work
     await time_env.sleep(timedelta(hours=49))
@@ -95,7 +96,7 @@ async def test_an_escalation_to_someone_away_goes_on_to_their_deputy(worker, db,
     assert events[-1] == ("routed to deputy", f"heidi is out of office until {(TODAY + timedelta(days=10)).isoformat()}: "
                                               "routed to deputy bob")
     with pytest.raises(Forbidden):
-        await p.decide(actor(db, "heidi"), task.id, "approve", "")
-    await p.decide(actor(db, "bob"), task.id, "approve", "for heidi")
+        await approval.decide(p, actor(db, "heidi"), task.id, "approve", "")
+    await approval.decide(p, actor(db, "bob"), task.id, "approve", "for heidi")
     await until(db, task.id, lambda t: t.status == "completed")
     await replays(worker, t.workflow_id)

@@ -28,6 +28,7 @@ from activities import all_activities
 from activities.production import ProductionActivities
 from activities.sales import SalesActivities
 from api.platform import Platform
+from api.starters import order_fulfilment, production_order, purchase
 from domain.accounting import ledger
 from domain.accounting.tables import JournalEntry
 from domain.core import records as common
@@ -38,6 +39,7 @@ from domain.inventory.tables import StockLedgerEntry
 from domain.parties import master
 from domain.parties.tables import Customer
 from domain.planning.tables import MrpRun
+from domain.processes import ids
 from domain.processes.tables import Process
 from domain.production import rules
 from domain.production import services as production_svc
@@ -180,9 +182,9 @@ async def test_order_to_cost_with_crashing_activities_issues_receives_and_posts_
     carol = actor(db, "carol")
     housing, fan = mos[HOUSING], mos[FAN]
     # A report's good and scrapped units are at most what is left to make: the scrap comes with the first one.
-    await p.report_progress(carol, housing, rules.ProgressIn(completed_qty=Decimal(1), labour_hours=Decimal("0.5"),
+    await production_order.progress(p, carol, housing, rules.ProgressIn(completed_qty=Decimal(1), labour_hours=Decimal("0.5"),
                                                              scrap_qty=Decimal(1)))
-    st = await p.report_progress(carol, housing, rules.ProgressIn(completed_qty=Decimal(2), labour_hours=Decimal("0.8")))
+    st = await production_order.progress(p, carol, housing, rules.ProgressIn(completed_qty=Decimal(2), labour_hours=Decimal("0.8")))
     assert st.status == "completed" and st.completed_qty == 3
     await approve_chain(p, db, req["requisition_id"], ["frank"])
     po = await eventually(db, lambda s: purchasing_svc.requisition(s, req["requisition_id"]).purchase_order_id,
@@ -190,12 +192,12 @@ async def test_order_to_cost_with_crashing_activities_issues_receives_and_posts_
     from domain.purchasing.tables import PurchaseOrder
     with db.read() as s:
         po_no = s.get(PurchaseOrder, po).number
-    await p.receive_goods(actor(db, "ivan"), po_no, [ReceiptLineIn(sku="BLADE-SET", qty=Decimal(20))])
+    await purchase.receive(p, actor(db, "ivan"), po_no, [ReceiptLineIn(sku="BLADE-SET", qty=Decimal(20))])
     await _released(p, db, so, FAN)
-    await p.report_progress(carol, fan, rules.ProgressIn(completed_qty=Decimal(2), labour_hours=Decimal(2)))
-    await p.report_progress(carol, fan, rules.ProgressIn(completed_qty=Decimal(3), labour_hours=Decimal(3)))
+    await production_order.progress(p, carol, fan, rules.ProgressIn(completed_qty=Decimal(2), labour_hours=Decimal(2)))
+    await production_order.progress(p, carol, fan, rules.ProgressIn(completed_qty=Decimal(3), labour_hours=Decimal(3)))
     assert await _wait_ready(p, db, so) == "ready to deliver"
-    assert await p.deliver_sales_order(actor(db, "ivan"), so) == "completed"
+    assert await order_fulfilment.deliver(p, actor(db, "ivan"), so) == "completed"
 
     assert set(crashing.crashed) == set(CRASHING), crashing.crashed  # every one of them did crash
     # Nothing doubled: the fan's kit once (one entry per component), the housing's backflush once per report,
@@ -246,7 +248,7 @@ def _direct_order(db: Database, qty: str = "10") -> tuple[str, str]:
         globex = s.execute(select(Customer.id).where(Customer.name == "Globex Corporation")).scalar_one()
     lines = [OrderLineIn(sku=FAN, qty=Decimal(qty), unit_price=Decimal(450))]
     ref = OrderRef(number=number, owner="alice", customer_id=globex, lines=lines, total=Decimal(qty) * 450)
-    pid = f"sales-order-{number}"
+    pid = ids.sales_order(number)
     sales = SalesActivities(db)
     assert sales.record_direct_order(ref, pid) == []
     assert sales.reserve_sales_order(number, pid) == {FAN: f"{int(qty) - 5}"}
@@ -426,9 +428,9 @@ async def test_a_released_order_told_supply_arrived_still_takes_progress(worker,
                                else None)
     handle = worker.get_workflow_handle(housing.process_id)
     await handle.signal("supply_arrived")
-    st = await p.report_progress(actor(db, "carol"), housing.number, rules.ProgressIn(completed_qty=Decimal(1)))
+    st = await production_order.progress(p, actor(db, "carol"), housing.number, rules.ProgressIn(completed_qty=Decimal(1)))
     assert st.completed_qty == 1 and st.status == "released"
     await handle.signal("supply_arrived")
-    st = await p.report_progress(actor(db, "carol"), housing.number, rules.ProgressIn(completed_qty=Decimal(2)))
+    st = await production_order.progress(p, actor(db, "carol"), housing.number, rules.ProgressIn(completed_qty=Decimal(2)))
     assert st.status == "completed"
     assert await handle.result() == "completed"

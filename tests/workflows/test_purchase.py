@@ -23,13 +23,15 @@ from temporalio.worker import Worker
 
 from activities import all_activities
 from activities.purchasing import PurchaseActivities
-from api.platform import Platform, purchase_process_id
+from api.platform import Platform
+from api.starters import approval, purchase
 from domain.accounting import ledger
 from domain.accounting.tables import JournalEntry
 from domain.approvals.tables import Task
 from domain.core.db import Database
 from domain.core.errors import Conflict, Forbidden, Invalid
 from domain.inventory import stock
+from domain.processes import ids
 from domain.processes.tables import Process
 from domain.purchasing import rules as purchasing
 from domain.purchasing import services as purchasing_svc
@@ -44,7 +46,7 @@ PRICE = Decimal("200")
 
 
 async def submit(p: Platform, qty: str, requester: str = "dave") -> str:
-    out = await p.submit_requisition(requester, [RequisitionLineIn(sku=SKU, qty=Decimal(qty), est_unit_price=PRICE)],
+    out = await purchase.submit(p, requester, [RequisitionLineIn(sku=SKU, qty=Decimal(qty), est_unit_price=PRICE)],
                                      "motors for the fan line", None)
     assert out["status"] == "pending_approval"
     assert out["total"] == Decimal(qty) * PRICE
@@ -100,19 +102,19 @@ async def test_above_5000_frank_then_heidi_then_ordered_and_received_in_two_part
 
     first = await open_task_for(db, number)
     assert first.candidate_user == "frank"
-    await p.decide(actor(db, "frank"), first.id, "approve", "needed for the fan order")
+    await approval.decide(p, actor(db, "frank"), first.id, "approve", "needed for the fan order")
     second = await eventually(db, lambda s: s.execute(select(Task).where(
         Task.business_key == number, Task.status == "open", Task.step == 2)).scalar_one_or_none())
     assert (second.candidate_role, second.candidate_user) == ("cfo", None)
     with pytest.raises(Forbidden):
-        await p.decide(actor(db, "frank"), second.id, "approve", "me again")  # one person, one step
+        await approval.decide(p, actor(db, "frank"), second.id, "approve", "me again")  # one person, one step
     with pytest.raises(Forbidden):
-        await p.decide(actor(db, "dave"), second.id, "approve", "")  # his own requisition
+        await approval.decide(p, actor(db, "dave"), second.id, "approve", "")  # his own requisition
     with pytest.raises(Forbidden):
-        await p.decide(actor(db, "grace"), second.id, "approve", "")  # not a cfo
+        await approval.decide(p, actor(db, "grace"), second.id, "approve", "")  # not a cfo
     with db.read() as s:
         assert s.get(Task, second.id).status == "open"
-    await p.decide(actor(db, "heidi"), second.id, "approve", "ok")
+    await approval.decide(p, actor(db, "heidi"), second.id, "approve", "ok")
 
     # The purchase order: requisition ordered and linked, on_order up by 40.
     view = await eventually(db, ordered(number))
@@ -121,7 +123,7 @@ async def test_above_5000_frank_then_heidi_then_ordered_and_received_in_two_part
     with db.read() as s:
         po = purchasing_svc.order(s, po_number)
         assert po.requisition_number == number and po.buyer == "dave" and po.status == "open"
-        assert po.process_id == purchase_process_id(number, p.id_prefix)
+        assert po.process_id == ids.purchase(number, p.id_prefix)
         assert [(ln.sku, ln.qty, ln.received_qty) for ln in po.lines] == [(SKU, 40, 0)]
         # ordered today (workflow time; a moment before created_at) + the motor's 10 days of lead time
         assert po.expected_date - po.created_at.date() in (timedelta(days=10), timedelta(days=9))
@@ -131,7 +133,7 @@ async def test_above_5000_frank_then_heidi_then_ordered_and_received_in_two_part
 
     # First part: 15 in.
     ivan = actor(db, "ivan")
-    state = await p.receive_goods(ivan, po_number, [ReceiptLineIn(sku=SKU, qty=Decimal("15"))])
+    state = await purchase.receive(p, ivan, po_number, [ReceiptLineIn(sku=SKU, qty=Decimal("15"))])
     assert state.status == "partially_received"
     with db.read() as s:
         assert purchasing_svc.order(s, po_number).status == "partially_received"
@@ -142,15 +144,15 @@ async def test_above_5000_frank_then_heidi_then_ordered_and_received_in_two_part
     # Refusals change nothing.
     unchanged = counts(db, po_number)
     with pytest.raises(Conflict, match="over-receipt"):
-        await p.receive_goods(ivan, po_number, [ReceiptLineIn(sku=SKU, qty=Decimal("26"))])
+        await purchase.receive(p, ivan, po_number, [ReceiptLineIn(sku=SKU, qty=Decimal("26"))])
     with pytest.raises(Invalid):
-        await p.receive_goods(ivan, po_number, [ReceiptLineIn(sku="BOLT-M8", qty=Decimal("1"))])
+        await purchase.receive(p, ivan, po_number, [ReceiptLineIn(sku="BOLT-M8", qty=Decimal("1"))])
     with pytest.raises(Forbidden):
-        await p.receive_goods(actor(db, "erin"), po_number, [ReceiptLineIn(sku=SKU, qty=Decimal("5"))])
+        await purchase.receive(p, actor(db, "erin"), po_number, [ReceiptLineIn(sku=SKU, qty=Decimal("5"))])
     assert counts(db, po_number) == unchanged
 
     # Second part: the remaining 25; the order is received and the process completed.
-    state = await p.receive_goods(actor(db, "dave"), po_number, [ReceiptLineIn(sku=SKU, qty=Decimal("25"))])
+    state = await purchase.receive(p, actor(db, "dave"), po_number, [ReceiptLineIn(sku=SKU, qty=Decimal("25"))])
     assert state.status == "received" and state.fully_received
     await eventually(db, requisition_status(number, "received"))
     with db.read() as s:
@@ -177,7 +179,7 @@ async def test_above_5000_frank_then_heidi_then_ordered_and_received_in_two_part
 
     # The process has ended: nothing more can be received.
     with pytest.raises(Conflict):
-        await p.receive_goods(ivan, po_number, [ReceiptLineIn(sku=SKU, qty=Decimal("1"))])
+        await purchase.receive(p, ivan, po_number, [ReceiptLineIn(sku=SKU, qty=Decimal("1"))])
 
 
 async def test_reject_by_the_manager_ends_without_an_order(worker, db, task_queue):
@@ -185,7 +187,7 @@ async def test_reject_by_the_manager_ends_without_an_order(worker, db, task_queu
     before = levels(db)
     number = await submit(p, "40")
     task = await open_task_for(db, number)
-    await p.decide(actor(db, "frank"), task.id, "reject", "we have enough motors")
+    await approval.decide(p, actor(db, "frank"), task.id, "reject", "we have enough motors")
     await eventually(db, requisition_status(number, "rejected"))
     with db.read() as s:
         req = purchasing_svc.requisition(s, number)
@@ -204,17 +206,17 @@ async def test_cancel_while_pending_closes_the_open_task(worker, db, task_queue)
     number = await submit(p, "40")
     task = await open_task_for(db, number)
     with pytest.raises(Forbidden):
-        await p.cancel_requisition(actor(db, "frank"), number)
-    assert await p.cancel_requisition(actor(db, "dave"), number) == "cancelled"
+        await purchase.cancel(p, actor(db, "frank"), number)
+    assert await purchase.cancel(p, actor(db, "dave"), number) == "cancelled"
     with db.read() as s:
         req = purchasing_svc.requisition(s, number)
         assert req.status == "cancelled" and req.purchase_order_id is None
         assert s.get(Task, task.id).status == "cancelled"
         assert s.get(Process, req.process_id).status == "cancelled"
     with pytest.raises(Conflict):
-        await p.decide(actor(db, "frank"), task.id, "approve", "too late")
+        await approval.decide(p, actor(db, "frank"), task.id, "approve", "too late")
     with pytest.raises(Conflict):
-        await p.cancel_requisition(actor(db, "dave"), number)
+        await purchase.cancel(p, actor(db, "dave"), number)
 
 
 async def test_overdue_alert_goes_to_the_buyers_and_closes_when_the_goods_are_in(worker, db, task_queue, time_env):
@@ -222,7 +224,7 @@ async def test_overdue_alert_goes_to_the_buyers_and_closes_when_the_goods_are_in
     number = await submit(p, "10")
     await approve_chain(p, db, number, ["frank"])
     po_number = (await eventually(db, ordered(number)))["purchase_order_id"]
-    process_id = purchase_process_id(number, p.id_prefix)
+    process_id = ids.purchase(number, p.id_prefix)
 
     def alerts(s: Session) -> list[Task]:
         return list(s.execute(select(Task).where(Task.process_id == process_id, Task.kind == "alert")).scalars())
@@ -239,9 +241,9 @@ async def test_overdue_alert_goes_to_the_buyers_and_closes_when_the_goods_are_in
     assert alert.candidate_role == "buyer" and alert.candidate_user is None
     assert alert.business_key == po_number and po_number in alert.title
     with pytest.raises(Conflict):  # an alert is not decided: it closes by itself
-        await p.decide(actor(db, "dave"), alert.id, "approve", "")
+        await approval.decide(p, actor(db, "dave"), alert.id, "approve", "")
 
-    await p.receive_goods(actor(db, "ivan"), po_number, [ReceiptLineIn(sku=SKU, qty=Decimal("10"))])
+    await purchase.receive(p, actor(db, "ivan"), po_number, [ReceiptLineIn(sku=SKU, qty=Decimal("10"))])
     await eventually(db, requisition_status(number, "received"))
     with db.read() as s:
         [closed] = alerts(s)
@@ -296,7 +298,7 @@ async def test_cancel_while_the_order_is_being_placed_is_answered(gated_worker, 
     number = await submit(p, "10")
     await approve_chain(p, db, number, ["frank"])
     assert await asyncio.to_thread(reached.wait, 10)  # approved; the purchase order is being placed
-    cancel = asyncio.create_task(p.cancel_requisition(actor(db, "dave"), number))
+    cancel = asyncio.create_task(purchase.cancel(p, actor(db, "dave"), number))
     await asyncio.sleep(0.5)
     gate.set()
     done, _ = await asyncio.wait({cancel}, timeout=3)
@@ -313,9 +315,9 @@ async def test_cancel_while_the_order_is_being_placed_is_answered(gated_worker, 
         req = purchasing_svc.requisition(s, number)
     if req.status != "cancelled":  # refused: the purchase goes on and completes
         view = await eventually(db, ordered(number))
-        await p.receive_goods(actor(db, "ivan"), view["purchase_order_id"],
+        await purchase.receive(p, actor(db, "ivan"), view["purchase_order_id"],
                               [ReceiptLineIn(sku=SKU, qty=Decimal("10"))])
-        handle = client.get_workflow_handle(purchase_process_id(number, p.id_prefix))
+        handle = client.get_workflow_handle(ids.purchase(number, p.id_prefix))
         assert await asyncio.wait_for(handle.result(), 5) == "received"
 
 
@@ -331,8 +333,8 @@ async def test_a_receipt_for_an_order_just_placed_waits_for_it_instead_of_a_409(
         po_number = s.execute(select(PurchaseOrder.number).where(PurchaseOrder.requisition_number == number)
                               ).scalar_one()
     with pytest.raises(Forbidden):  # who receives is still checked at once
-        await p.receive_goods(actor(db, "erin"), po_number, [ReceiptLineIn(sku=SKU, qty=Decimal("10"))])
-    receipt = asyncio.create_task(p.receive_goods(actor(db, "ivan"), po_number,
+        await purchase.receive(p, actor(db, "erin"), po_number, [ReceiptLineIn(sku=SKU, qty=Decimal("10"))])
+    receipt = asyncio.create_task(purchase.receive(p, actor(db, "ivan"), po_number,
                                                   [ReceiptLineIn(sku=SKU, qty=Decimal("10"))]))
     await asyncio.sleep(0.5)
     assert not receipt.done(), receipt  # neither refused nor taken before the workflow has its order

@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from api.platform import Platform
+from api.starters import approval, lead_to_order, quotation
 from domain.approvals.tables import Task
 from domain.core.errors import Conflict, Forbidden, Invalid
 from domain.crm import rules as crm
+from domain.processes import ids
 from domain.sales import rules as sales
 from domain.sales import services as sales_svc
 from domain.sales.tables import SalesOrder
@@ -23,8 +25,8 @@ async def opportunity(p: Platform, db, company: str) -> str:
     """A lead of alice's, qualified through its process: the opportunity's process is running."""
     lead = crm.LeadIn(company=company, contact="Pat", email="pat@example.com", source="referral",
                       estimated_value=Decimal("30000"))  # type: ignore[arg-type]
-    number = (await p.create_lead("alice", lead, "alice"))["lead_id"]
-    opp = await p.qualify_lead(crm.QualifyCommand(actor=actor(db, "alice"), decision="qualified"), number)
+    number = (await lead_to_order.create(p, "alice", lead, "alice"))["lead_id"]
+    opp = await lead_to_order.qualify(p, crm.QualifyCommand(actor=actor(db, "alice"), decision="qualified"), number)
     assert opp is not None
     return opp
 
@@ -41,14 +43,14 @@ def status(db, number: str):
 async def test_five_percent_is_sent_at_once_and_accepting_creates_the_order(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     opp = await opportunity(p, db, "Globex Corporation")
-    out = await p.create_quotation("alice", opp, lines(), 14, Decimal(0))
+    out = await quotation.create(p, "alice", opp, lines(), 14, Decimal(0))
     assert out["status"] == "sent"
     with pytest.raises(Forbidden):
-        await p.answer_quotation(actor(db, "carol"), out["quotation_id"], accept=True)
-    answer = await p.answer_quotation(actor(db, "alice"), out["quotation_id"], accept=True)
+        await quotation.answer(p, actor(db, "carol"), out["quotation_id"], accept=True)
+    answer = await quotation.answer(p, actor(db, "alice"), out["quotation_id"], accept=True)
     assert answer.status == "accepted" and answer.sales_order_id == "SO-00001"
     with pytest.raises(Conflict, match="already"):
-        await p.answer_quotation(actor(db, "alice"), out["quotation_id"], accept=True)
+        await quotation.answer(p, actor(db, "alice"), out["quotation_id"], accept=True)
     with db.read() as s:
         assert sales_svc.opportunity(s, opp).stage == "won"
         assert s.execute(select(SalesOrder)).scalar_one().total == Decimal("4750.00")
@@ -57,21 +59,21 @@ async def test_five_percent_is_sent_at_once_and_accepting_creates_the_order(work
 async def test_twenty_five_percent_waits_for_the_sales_manager(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     opp = await opportunity(p, db, "Globex Corporation")
-    number = (await p.create_quotation("alice", opp, lines(discount="25"), 14, Decimal(0)))["quotation_id"]
+    number = (await quotation.create(p, "alice", opp, lines(discount="25"), 14, Decimal(0)))["quotation_id"]
     with pytest.raises(Conflict, match="pending approval"):
-        await p.answer_quotation(actor(db, "alice"), number, accept=True)
+        await quotation.answer(p, actor(db, "alice"), number, accept=True)
     task = await open_task_for(db, number)
     assert task.candidate_role == "sales_manager"
     await approve_chain(p, db, number, ["bob"])
     await eventually(db, lambda s: sales_svc.quotation(s, number).status == "sent")
-    assert (await p.answer_quotation(actor(db, "alice"), number, accept=True)).status == "accepted"
+    assert (await quotation.answer(p, actor(db, "alice"), number, accept=True)).status == "accepted"
 
 
 async def test_an_order_over_credit_goes_to_finance(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     opp = await opportunity(p, db, "Initech")  # demo credit limit 20,000
-    first = (await p.create_quotation("alice", opp, lines(qty="50"), 14, Decimal(0)))["quotation_id"]  # 23,750
-    answer = await p.answer_quotation(actor(db, "alice"), first, accept=True)
+    first = (await quotation.create(p, "alice", opp, lines(qty="50"), 14, Decimal(0)))["quotation_id"]  # 23,750
+    answer = await quotation.answer(p, actor(db, "alice"), first, accept=True)
     assert answer.status == "pending_credit_approval" and answer.sales_order_id is None
     task = await open_task_for(db, first)
     assert task.candidate_role == "finance"
@@ -84,10 +86,10 @@ async def test_an_order_over_credit_goes_to_finance(worker, db, task_queue):
 async def test_finance_can_refuse_the_credit(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     opp = await opportunity(p, db, "Initech")
-    number = (await p.create_quotation("alice", opp, lines(qty="50"), 14, Decimal(0)))["quotation_id"]
-    await p.answer_quotation(actor(db, "alice"), number, accept=True)
+    number = (await quotation.create(p, "alice", opp, lines(qty="50"), 14, Decimal(0)))["quotation_id"]
+    await quotation.answer(p, actor(db, "alice"), number, accept=True)
     task = await open_task_for(db, number)
-    await p.decide(actor(db, "grace"), task.id, "reject", "customer is 90 days late on invoices")
+    await approval.decide(p, actor(db, "grace"), task.id, "reject", "customer is 90 days late on invoices")
     await eventually(db, lambda s: sales_svc.quotation(s, number).status == "rejected")
     with db.read() as s:
         assert s.execute(select(SalesOrder)).first() is None
@@ -96,7 +98,7 @@ async def test_finance_can_refuse_the_credit(worker, db, task_queue):
 async def test_the_salesperson_is_reminded_then_the_quotation_expires(worker, db, task_queue, time_env):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     opp = await opportunity(p, db, "Globex Corporation")
-    number = (await p.create_quotation("alice", opp, lines(), 5, Decimal(0)))["quotation_id"]
+    number = (await quotation.create(p, "alice", opp, lines(), 5, Decimal(0)))["quotation_id"]
     await time_env.sleep(timedelta(days=4))
     reminder = await eventually(db, lambda s: s.execute(select(Task).where(
         Task.business_key == number, Task.kind == "follow_up", Task.status == "open")).scalar_one_or_none())
@@ -104,7 +106,7 @@ async def test_the_salesperson_is_reminded_then_the_quotation_expires(worker, db
     await time_env.sleep(timedelta(days=3))
     await eventually(db, lambda s: sales_svc.quotation(s, number).status == "expired")
     with pytest.raises(Conflict):
-        await p.answer_quotation(actor(db, "alice"), number, accept=True)
+        await quotation.answer(p, actor(db, "alice"), number, accept=True)
     with db.read() as s:
         assert s.get(Task, reminder.id).status == "completed"
 
@@ -117,15 +119,15 @@ async def test_the_accepted_order_starts_its_own_fulfilment_which_reserves_stock
     # 4 of the 5 on hand: all reserved, nothing to plan. (An order short of stock goes on to plan its supply, and
     # from then on it cannot be cancelled: whether a cancel came first was a race; tests/workflows/
     # test_order_to_cost.py follows a short order.)
-    number = (await p.create_quotation("alice", opp, lines(qty="4"), 14, Decimal(0)))["quotation_id"]
-    answer = await p.answer_quotation(actor(db, "alice"), number, accept=True)
+    number = (await quotation.create(p, "alice", opp, lines(qty="4"), 14, Decimal(0)))["quotation_id"]
+    answer = await quotation.answer(p, actor(db, "alice"), number, accept=True)
     order_id = answer.sales_order_id
     def reserved(s):
         view = sales_svc.order_view(s, sales_svc.order(s, order_id))
         return view if view["status"] == "in_fulfilment" else None
 
     view = await eventually(db, reserved)
-    assert view["process_id"] == f"{task_queue}/sales-order-{order_id}"
+    assert view["process_id"] == ids.sales_order(order_id, p.id_prefix)
     assert [ln["reserved_qty"] for ln in view["lines"]] == [Decimal("4.0000")]
     with db.read() as s:
         assert stock.levels(s, "FAN-200")["reserved"] == Decimal("4.0000")
@@ -153,22 +155,22 @@ async def test_the_opportunity_moves_through_its_stages_and_is_lost_with_a_reaso
         lead_process = sales_svc.opportunity(s, opp).process_id
     assert await eventually(db, process_of(db, lead_process)) == ("qualification", "running")
     with pytest.raises(Conflict, match="already in qualification"):
-        await p.move_opportunity(actor(db, "alice"), opp, "qualification")  # already there
-    sent = (await p.create_quotation("alice", opp, lines(), 14, Decimal(0)))["quotation_id"]
-    pending = (await p.create_quotation("alice", opp, lines(discount="25"), 14, Decimal(0)))["quotation_id"]
+        await lead_to_order.move_stage(p, actor(db, "alice"), opp, "qualification")  # already there
+    sent = (await quotation.create(p, "alice", opp, lines(), 14, Decimal(0)))["quotation_id"]
+    pending = (await quotation.create(p, "alice", opp, lines(discount="25"), 14, Decimal(0)))["quotation_id"]
     with db.read() as s:
         assert sales_svc.opportunity(s, opp).stage == "proposal"  # the first quotation moved it
     with pytest.raises(Forbidden):
-        await p.move_opportunity(actor(db, "carol"), opp, "negotiation")
-    assert await p.move_opportunity(actor(db, "alice"), opp, "negotiation") == "negotiation"
+        await lead_to_order.move_stage(p, actor(db, "carol"), opp, "negotiation")
+    assert await lead_to_order.move_stage(p, actor(db, "alice"), opp, "negotiation") == "negotiation"
     with db.read() as s:
         row = sales_svc.opportunity(s, opp)
         assert (row.stage, row.probability, row.expected_value) == ("negotiation", 70, Decimal("21000.00"))
     with pytest.raises(Invalid, match="why"):
-        await p.lose_opportunity(actor(db, "alice"), opp, "  ")
+        await lead_to_order.lose(p, actor(db, "alice"), opp, "  ")
     with pytest.raises(Forbidden):
-        await p.lose_opportunity(actor(db, "carol"), opp, "price")
-    withdrawn = await p.lose_opportunity(actor(db, "bob"), opp, "went with a cheaper supplier")
+        await lead_to_order.lose(p, actor(db, "carol"), opp, "price")
+    withdrawn = await lead_to_order.lose(p, actor(db, "bob"), opp, "went with a cheaper supplier")
     assert withdrawn == [sent, pending]
     with db.read() as s:
         row = sales_svc.opportunity(s, opp)
@@ -181,28 +183,28 @@ async def test_the_opportunity_moves_through_its_stages_and_is_lost_with_a_reaso
     with db.read() as s:
         assert sales_svc.quotation(s, sent).reason == "opportunity lost: went with a cheaper supplier"
     with pytest.raises(Conflict, match="lost"):
-        await p.create_quotation("alice", opp, lines(), 14, Decimal(0))
+        await quotation.create(p, "alice", opp, lines(), 14, Decimal(0))
     with pytest.raises(Conflict, match="lost"):
-        await p.lose_opportunity(actor(db, "alice"), opp, "again")
+        await lead_to_order.lose(p, actor(db, "alice"), opp, "again")
     with pytest.raises(Conflict):
-        await p.answer_quotation(actor(db, "alice"), sent, accept=True)
+        await quotation.answer(p, actor(db, "alice"), sent, accept=True)
     assert await worker.get_workflow_handle(lead_process).result() == "lost"
 
 
 async def test_an_accepted_quotation_wins_the_opportunity_and_withdraws_the_others(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     opp = await opportunity(p, db, "Globex Corporation")
-    first = (await p.create_quotation("alice", opp, lines(), 14, Decimal(0)))["quotation_id"]
-    second = (await p.create_quotation("alice", opp, lines(qty="4"), 14, Decimal(0)))["quotation_id"]
+    first = (await quotation.create(p, "alice", opp, lines(), 14, Decimal(0)))["quotation_id"]
+    second = (await quotation.create(p, "alice", opp, lines(qty="4"), 14, Decimal(0)))["quotation_id"]
     with pytest.raises(Invalid, match="why"):
-        await p.answer_quotation(actor(db, "alice"), first, accept=False)  # a rejection says why
-    assert (await p.answer_quotation(actor(db, "alice"), first, accept=False, reason="too expensive")
+        await quotation.answer(p, actor(db, "alice"), first, accept=False)  # a rejection says why
+    assert (await quotation.answer(p, actor(db, "alice"), first, accept=False, reason="too expensive")
             ).status == "rejected"
     with db.read() as s:
         assert (sales_svc.quotation(s, first).reason, sales_svc.opportunity(s, opp).stage) == (
             "too expensive", "proposal")  # the opportunity stays open for another offer
-    third = (await p.create_quotation("alice", opp, lines(qty="2"), 14, Decimal(0)))["quotation_id"]
-    answer = await p.answer_quotation(actor(db, "alice"), second, accept=True)
+    third = (await quotation.create(p, "alice", opp, lines(qty="2"), 14, Decimal(0)))["quotation_id"]
+    answer = await quotation.answer(p, actor(db, "alice"), second, accept=True)
     assert answer.status == "accepted" and answer.sales_order_id
     await eventually(db, lambda s: sales_svc.quotation(s, third).status == "rejected")
     with db.read() as s:
@@ -216,19 +218,19 @@ async def test_an_accepted_quotation_wins_the_opportunity_and_withdraws_the_othe
 async def test_an_opportunity_awaiting_finance_on_an_accepted_quotation_cannot_be_lost(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     opp = await opportunity(p, db, "Initech")  # credit limit 20,000
-    big = (await p.create_quotation("alice", opp, lines(qty="50"), 14, Decimal(0)))["quotation_id"]
-    other = (await p.create_quotation("alice", opp, lines(qty="1"), 14, Decimal(0)))["quotation_id"]
-    assert (await p.answer_quotation(actor(db, "alice"), big, accept=True)).status == "pending_credit_approval"
+    big = (await quotation.create(p, "alice", opp, lines(qty="50"), 14, Decimal(0)))["quotation_id"]
+    other = (await quotation.create(p, "alice", opp, lines(qty="1"), 14, Decimal(0)))["quotation_id"]
+    assert (await quotation.answer(p, actor(db, "alice"), big, accept=True)).status == "pending_credit_approval"
     with pytest.raises(Conflict, match="accepted quotation"):
-        await p.lose_opportunity(actor(db, "alice"), opp, "changed their mind")
+        await lead_to_order.lose(p, actor(db, "alice"), opp, "changed their mind")
     with pytest.raises(Conflict, match=f"already accepted quotation {big}"):
-        await p.answer_quotation(actor(db, "alice"), other, accept=True)  # one yes per opportunity
+        await quotation.answer(p, actor(db, "alice"), other, accept=True)  # one yes per opportunity
     with db.read() as s:
         assert sales_svc.opportunity(s, opp).stage == "proposal"
         assert sales_svc.quotation(s, other).status == "sent"
-    await p.decide(actor(db, "grace"), (await open_task_for(db, big)).id, "reject", "over limit, no guarantee")
+    await approval.decide(p, actor(db, "grace"), (await open_task_for(db, big)).id, "reject", "over limit, no guarantee")
     await eventually(db, lambda s: sales_svc.quotation(s, big).status == "rejected")
-    assert await p.lose_opportunity(actor(db, "alice"), opp, "no credit") == [other]
+    assert await lead_to_order.lose(p, actor(db, "alice"), opp, "no credit") == [other]
 
 
 async def test_a_quotation_reads_sent_only_once_it_can_be_accepted(worker, db, task_queue, monkeypatch):
@@ -251,12 +253,12 @@ async def test_a_quotation_reads_sent_only_once_it_can_be_accepted(worker, db, t
     monkeypatch.setattr(service, "set_quotation_status", slow_sent)
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     opp = await opportunity(p, db, "Globex Corporation")
-    number = (await p.create_quotation("alice", opp, lines(discount="25"), 14, Decimal(0)))["quotation_id"]
+    number = (await quotation.create(p, "alice", opp, lines(discount="25"), 14, Decimal(0)))["quotation_id"]
     await approve_chain(p, db, number, ["bob"])
     assert await asyncio.to_thread(writing.wait, 10)
     with db.read() as s:
         assert sales_svc.quotation(s, number).status == "pending_approval"  # the write is in flight
-    answer = await p.answer_quotation(actor(db, "alice"), number, accept=True)
+    answer = await quotation.answer(p, actor(db, "alice"), number, accept=True)
     assert answer.status == "accepted" and answer.sales_order_id
 
 
@@ -267,8 +269,8 @@ async def test_a_quotation_started_while_the_opportunity_is_lost_is_withdrawn_wi
     opp = await opportunity(p, db, "Globex Corporation")
     with db.read() as s:
         lead_process = sales_svc.opportunity(s, opp).process_id
-    results = await asyncio.gather(p.create_quotation("alice", opp, lines(), 14, Decimal(0)),
-                                   p.lose_opportunity(actor(db, "alice"), opp, "chose a competitor"),
+    results = await asyncio.gather(quotation.create(p, "alice", opp, lines(), 14, Decimal(0)),
+                                   lead_to_order.lose(p, actor(db, "alice"), opp, "chose a competitor"),
                                    return_exceptions=True)
     assert not isinstance(results[1], BaseException), results  # the loss goes through
     assert await worker.get_workflow_handle(lead_process).result() == "lost"

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from api.platform import Platform
+from api.starters import approval, quotation
 from domain.approvals.tables import Task
 from domain.core.errors import Conflict
 from domain.sales import pricing_policies as pricing
@@ -28,11 +29,11 @@ def fan(price: str, qty: str = "10", discount: str = "0") -> list[sales.Quotatio
 async def test_a_price_under_cost_at_no_discount_waits_for_the_sales_manager_then_the_cfo(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     opp = await opportunity(p, db, "Globex Corporation")
-    out = await p.create_quotation("alice", opp, fan("100"), 14, Decimal(0))  # a fan costs 320
+    out = await quotation.create(p, "alice", opp, fan("100"), 14, Decimal(0))  # a fan costs 320
     number = out["quotation_id"]
     assert out["status"] == "pending_approval"
     with pytest.raises(Conflict, match="pending approval"):
-        await p.answer_quotation(actor(db, "alice"), number, accept=True)
+        await quotation.answer(p, actor(db, "alice"), number, accept=True)
     task = await open_task_for(db, number)
     assert task.candidate_role == "sales_manager"
     assert "margin -2,200.00 (-220.0 %)" in task.title and "under its standard cost" in task.title
@@ -43,16 +44,16 @@ async def test_a_price_under_cost_at_no_discount_waits_for_the_sales_manager_the
     assert second.candidate_role == "cfo"
     await approve_chain(p, db, number, ["heidi"])
     await eventually(db, lambda s: sales_svc.quotation(s, number).status == "sent")
-    assert (await p.answer_quotation(actor(db, "alice"), number, accept=True)).status == "accepted"
+    assert (await quotation.answer(p, actor(db, "alice"), number, accept=True)).status == "accepted"
 
 
 async def test_a_thin_margin_needs_the_sales_manager_only_and_he_may_refuse(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     opp = await opportunity(p, db, "Globex Corporation")
-    number = (await p.create_quotation("alice", opp, fan("440", discount="5"), 14, Decimal(0)))["quotation_id"]
+    number = (await quotation.create(p, "alice", opp, fan("440", discount="5"), 14, Decimal(0)))["quotation_id"]
     task = await open_task_for(db, number)  # 418 net: 16.4 % under list, margin 23.4 %
     assert task.candidate_role == "sales_manager" and "16.4% under list price" in task.title
-    await p.decide(actor(db, "bob"), task.id, "reject", "too cheap")
+    await approval.decide(p, actor(db, "bob"), task.id, "reject", "too cheap")
     await eventually(db, lambda s: sales_svc.quotation(s, number).status == "rejected")
     with db.read() as s:
         assert sales_svc.quotation(s, number).reason == "the price was not approved"
@@ -62,7 +63,7 @@ async def test_a_thin_margin_needs_the_sales_manager_only_and_he_may_refuse(work
 async def test_a_healthy_price_is_sent_at_once(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     opp = await opportunity(p, db, "Globex Corporation")
-    out = await p.create_quotation("alice", opp, fan("480", discount="3"), 14, Decimal(0))
+    out = await quotation.create(p, "alice", opp, fan("480", discount="3"), 14, Decimal(0))
     assert out["status"] == "sent"
 
 
@@ -72,5 +73,5 @@ async def test_a_group_policy_lets_its_items_go_further(worker, db, task_queue):
             item_group="fans", max_below_list_pct=Decimal(40), min_margin_pct=Decimal(10))])
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     opp = await opportunity(p, db, "Globex Corporation")
-    out = await p.create_quotation("alice", opp, fan("380"), 14, Decimal(0))  # 24 % under list, 15.8 % margin
+    out = await quotation.create(p, "alice", opp, fan("380"), 14, Decimal(0))  # 24 % under list, 15.8 % margin
     assert out["status"] == "sent"

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from api.platform import Platform
+from api.starters import expense_claim
 from domain.core.errors import Conflict
 from domain.expenses import services as expenses
 from tests.helpers import actor, approve_chain, claim_lines, eventually, open_task_for
@@ -14,20 +15,20 @@ from tests.helpers import actor, approve_chain, claim_lines, eventually, open_ta
 
 async def test_a_second_pay_says_the_claim_is_paid_and_a_pending_one_says_pending(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    number = (await p.submit_expense_claim("erin", claim_lines("300")))["claim_id"]
+    number = (await expense_claim.submit(p, "erin", claim_lines("300")))["claim_id"]
     await open_task_for(db, number)
     with pytest.raises(Conflict) as err:
-        await p.pay_expense_claim(actor(db, "grace"), number)
+        await expense_claim.pay(p, actor(db, "grace"), number)
     assert str(err.value) == f"claim {number} is pending_approval; only an approved claim can be paid"
     await approve_chain(p, db, number, ["frank"])
     await eventually(db, lambda s: expenses.get(s, number).status == "approved")
     with pytest.raises(Conflict) as err:
-        await p.cancel_expense_claim(actor(db, "erin"), number)
+        await expense_claim.cancel(p, actor(db, "erin"), number)
     assert str(err.value) == f"claim {number} is approved; only a claim pending approval can be cancelled"
 
     # Two pays at once: one pays, the other is told the claim is paid (or being paid), never "approved".
-    first, second = await asyncio.gather(p.pay_expense_claim(actor(db, "grace"), number),
-                                         p.pay_expense_claim(actor(db, "grace"), number), return_exceptions=True)
+    first, second = await asyncio.gather(expense_claim.pay(p, actor(db, "grace"), number),
+                                         expense_claim.pay(p, actor(db, "grace"), number), return_exceptions=True)
     answers = sorted([first, second], key=lambda a: isinstance(a, BaseException))
     assert answers[0] == "paid", answers
     assert isinstance(answers[1], Conflict), answers
@@ -38,27 +39,27 @@ async def test_a_second_pay_says_the_claim_is_paid_and_a_pending_one_says_pendin
 
     # Once the process has ended, the database says when.
     with pytest.raises(Conflict) as err:
-        await p.pay_expense_claim(actor(db, "grace"), number)
+        await expense_claim.pay(p, actor(db, "grace"), number)
     with db.read() as s:
         paid_at = expenses.get(s, number).paid_at
     assert str(err.value) == f"claim {number} is already paid on {paid_at:%Y-%m-%d %H:%M} UTC; nothing more to pay"
     with pytest.raises(Conflict) as err:
-        await p.cancel_expense_claim(actor(db, "erin"), number)
+        await expense_claim.cancel(p, actor(db, "erin"), number)
     assert str(err.value) == f"claim {number} is paid; only a claim pending approval can be cancelled"
 
 
 async def test_a_second_cancel_says_a_cancel_is_under_way_or_the_claim_is_cancelled(worker, db, task_queue):
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    number = (await p.submit_expense_claim("erin", claim_lines("500")))["claim_id"]
+    number = (await expense_claim.submit(p, "erin", claim_lines("500")))["claim_id"]
     await open_task_for(db, number)
-    first, second = await asyncio.gather(p.cancel_expense_claim(actor(db, "erin"), number),
-                                         p.cancel_expense_claim(actor(db, "erin"), number), return_exceptions=True)
+    first, second = await asyncio.gather(expense_claim.cancel(p, actor(db, "erin"), number),
+                                         expense_claim.cancel(p, actor(db, "erin"), number), return_exceptions=True)
     answers = sorted([first, second], key=lambda a: isinstance(a, BaseException))
     assert answers[0] == "cancelled" and isinstance(answers[1], Conflict), answers
     assert str(answers[1]) in (f"a cancel of claim {number} was already requested by erin; it is being decided",
                                f"claim {number} is cancelled; only a claim pending approval can be cancelled"), answers
     with pytest.raises(Conflict) as err:
-        await p.pay_expense_claim(actor(db, "grace"), number)
+        await expense_claim.pay(p, actor(db, "grace"), number)
     assert str(err.value) == f"claim {number} is cancelled; only an approved claim can be paid"
 
 
@@ -67,11 +68,11 @@ async def test_a_process_that_ends_between_the_check_and_the_update_is_refused_w
     """The state is read, then the Update sent: when the process ended in between (a concurrent pay or decision
     won), the refusal reads the state again and names it, never only "this process has ended"."""
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    number = (await p.submit_expense_claim("erin", claim_lines("300")))["claim_id"]
+    number = (await expense_claim.submit(p, "erin", claim_lines("300")))["claim_id"]
     await open_task_for(db, number)
     await approve_chain(p, db, number, ["frank"])
     await eventually(db, lambda s: expenses.get(s, number).status == "approved")
-    assert await p.pay_expense_claim(actor(db, "grace"), number) == "paid"
+    assert await expense_claim.pay(p, actor(db, "grace"), number) == "paid"
     await eventually(db, lambda s: expenses.get(s, number).status == "paid")
 
     real_get = expenses.get
@@ -87,10 +88,10 @@ async def test_a_process_that_ends_between_the_check_and_the_update_is_refused_w
 
     monkeypatch.setattr(expenses, "get", first_read_is_stale)
     with pytest.raises(Conflict) as err:
-        await p.pay_expense_claim(actor(db, "grace"), number)
+        await expense_claim.pay(p, actor(db, "grace"), number)
     assert str(err.value).startswith(f"claim {number} is already paid on "), err.value
 
     stale.update(left=1, status="pending_approval")
     with pytest.raises(Conflict) as err:
-        await p.cancel_expense_claim(actor(db, "erin"), number)
+        await expense_claim.cancel(p, actor(db, "erin"), number)
     assert str(err.value) == f"claim {number} is paid; only a claim pending approval can be cancelled", err.value

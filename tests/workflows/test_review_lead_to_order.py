@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from api.platform import Platform
+from api.starters import approval, lead_to_order, order_fulfilment, quotation
 from domain.approvals.tables import Task
 from domain.core.errors import Conflict, DomainError, Invalid
 from domain.crm import rules as crm
@@ -31,11 +32,11 @@ async def test_two_activities_logged_at_once_are_both_recorded(worker, db, task_
     Updates that interleave get the same key `…:activity:N`; the second is deduplicated away by
     crm.add_activity, yet both callers get 201. One of the two activities is silently lost."""
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    number = (await p.create_lead("alice", LEAD, "alice"))["lead_id"]
+    number = (await lead_to_order.create(p, "alice", LEAD, "alice"))["lead_id"]
     alice = actor(db, "alice")
     await asyncio.gather(
-        p.log_lead_activity(crm.ActivityCommand(actor=alice, kind="call", note="first call"), number),
-        p.log_lead_activity(crm.ActivityCommand(actor=alice, kind="email", note="follow-up mail"), number))
+        lead_to_order.log_activity(p, crm.ActivityCommand(actor=alice, kind="call", note="first call"), number),
+        lead_to_order.log_activity(p, crm.ActivityCommand(actor=alice, kind="email", note="follow-up mail"), number))
     with db.read() as s:
         lead_id = crm_svc.lead(s, number).id
         notes = sorted(s.execute(select(LeadActivity.note).where(LeadActivity.lead_id == lead_id)).scalars())
@@ -53,11 +54,11 @@ async def test_a_quotation_nobody_can_approve_is_refused_clearly_and_changes_not
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     opp = await opportunity(p, db, "Globex Corporation")
     with pytest.raises(DomainError) as refused:
-        await p.create_quotation("bob", opp, lines(discount="25"), 14, Decimal(0))
+        await quotation.create(p, "bob", opp, lines(discount="25"), 14, Decimal(0))
     with db.read() as s:
         assert sales_svc.opportunity(s, opp).stage == "qualification"
     # The database says qualification, so proposal is a legal move; the workflow must agree.
-    assert await p.move_opportunity(actor(db, "alice"), opp, "proposal") == "proposal"
+    assert await lead_to_order.move_stage(p, actor(db, "alice"), opp, "proposal") == "proposal"
     assert isinstance(refused.value, Invalid), f"{type(refused.value).__name__}: {refused.value}"
 
 
@@ -76,7 +77,7 @@ async def test_a_direct_order_awaiting_finance_can_be_cancelled(worker, db, task
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     with db.read() as s:
         initech = s.execute(select(sales_svc.Customer).where(sales_svc.Customer.name == "Initech")).scalar_one()
-    out = await p.create_sales_order("alice", initech.id, [sales.OrderLineIn(  # 25,000 over a 20,000 limit
+    out = await order_fulfilment.create(p, "alice", initech.id, [sales.OrderLineIn(  # 25,000 over a 20,000 limit
         sku="FAN-200", qty=Decimal(50), unit_price=Decimal(500))], None)
     number = out["sales_order_id"]
     await eventually(db, lambda s: s.execute(select(Task).where(Task.business_key == number,
@@ -115,12 +116,12 @@ async def test_a_decision_arriving_while_a_withdrawn_approval_closes_its_tasks_i
     monkeypatch.setattr(approvals_svc, "close_open_tasks", slow_close)
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     opp = await opportunity(p, db, "Globex Corporation")
-    number = (await p.create_quotation("alice", opp, lines(discount="25"), 14, Decimal(0)))["quotation_id"]
+    number = (await quotation.create(p, "alice", opp, lines(discount="25"), 14, Decimal(0)))["quotation_id"]
     task = await open_task_for(db, number)
-    await p.lose_opportunity(actor(db, "alice"), opp, "went elsewhere")
+    await lead_to_order.lose(p, actor(db, "alice"), opp, "went elsewhere")
     assert await asyncio.to_thread(closing.wait, 10)
     with contextlib.suppress(DomainError):  # refused: the request was withdrawn
-        await p.decide(actor(db, "bob"), task.id, "approve", "fine by me")
+        await approval.decide(p, actor(db, "bob"), task.id, "approve", "fine by me")
     await eventually(db, lambda s: sales_svc.quotation(s, number).status == "rejected")
     await asyncio.sleep(1.5)
     with db.read() as s:
@@ -134,9 +135,9 @@ async def test_a_loss_racing_the_customers_acceptance_lets_exactly_one_through(w
     refused with a 409, and the database and the processes agree on the outcome."""
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     opp = await opportunity(p, db, "Globex Corporation")
-    number = (await p.create_quotation("alice", opp, lines(), 14, Decimal(0)))["quotation_id"]
-    lost, accepted = await asyncio.gather(p.lose_opportunity(actor(db, "alice"), opp, "budget cut"),
-                                          p.answer_quotation(actor(db, "alice"), number, accept=True),
+    number = (await quotation.create(p, "alice", opp, lines(), 14, Decimal(0)))["quotation_id"]
+    lost, accepted = await asyncio.gather(lead_to_order.lose(p, actor(db, "alice"), opp, "budget cut"),
+                                          quotation.answer(p, actor(db, "alice"), number, accept=True),
                                           return_exceptions=True)
     assert [isinstance(r, Conflict) for r in (lost, accepted)].count(True) == 1, (lost, accepted)
     with db.read() as s:

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from api.platform import Platform
+from api.starters import approval, expense_claim, lead_to_order, purchase, quotation
 from domain.approvals.tables import ApprovalDecision, Task, TaskEvent
 from domain.core.db import Database
 from domain.core.errors import Conflict
@@ -105,20 +106,20 @@ class Withdrawable:
 
 
 async def _claim(p: Platform) -> str:
-    return str((await p.submit_expense_claim("erin", claim_lines("800")))["claim_id"])  # frank alone
+    return str((await expense_claim.submit(p, "erin", claim_lines("800")))["claim_id"])  # frank alone
 
 
 async def _requisition(p: Platform) -> str:
     line = RequisitionLineIn(sku="BOLT-M8", qty=Decimal(100), est_unit_price=Decimal("0.15"))
-    return str((await p.submit_requisition("dave", [line], "bolts", None))["requisition_id"])  # frank alone
+    return str((await purchase.submit(p, "dave", [line], "bolts", None))["requisition_id"])  # frank alone
 
 
 WITHDRAWABLE = [
     Withdrawable("claim", "erin", "approved", _claim,
-                 lambda p, db, n: p.cancel_expense_claim(actor(db, "erin"), n),
+                 lambda p, db, n: expense_claim.cancel(p, actor(db, "erin"), n),
                  lambda s, n: expenses.get(s, n).status),
     Withdrawable("requisition", "dave", "ordered", _requisition,
-                 lambda p, db, n: p.cancel_requisition(actor(db, "dave"), n),
+                 lambda p, db, n: purchase.cancel(p, actor(db, "dave"), n),
                  lambda s, n: purchasing_svc.requisition(s, n).status),
 ]
 
@@ -130,7 +131,7 @@ async def test_a_cancel_and_the_last_approval_never_both_win(worker, db, task_qu
     for first, gap in SCHEDULE:
         number = await doc.submit(p)
         task = await open_task_for(db, number)
-        d, c = await race(lambda t=task: p.decide(actor(db, "frank"), t.id, "approve", "ok"),
+        d, c = await race(lambda t=task: approval.decide(p, actor(db, "frank"), t.id, "approve", "ok"),
                           lambda n=number: doc.cancel(p, db, n), first, gap)
         assert isinstance(d, BaseException) != isinstance(c, BaseException), (first, gap, d, c)
         if isinstance(c, BaseException):
@@ -149,10 +150,10 @@ async def test_a_cancel_and_the_last_approval_never_both_win(worker, db, task_qu
 async def test_a_cancel_during_an_earlier_step_ends_the_chain_after_that_step(worker, db, task_queue):
     """Only the last decision beats a cancel: a cancel racing the first of two approvals wins, after it."""
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
-    number = (await p.submit_expense_claim("erin", claim_lines("2500")))["claim_id"]  # frank, then grace
+    number = (await expense_claim.submit(p, "erin", claim_lines("2500")))["claim_id"]  # frank, then grace
     task = await open_task_for(db, number)
-    d, c = await race(lambda: p.decide(actor(db, "frank"), task.id, "approve", "ok"),
-                      lambda: p.cancel_expense_claim(actor(db, "erin"), number), "decide", 0.0)
+    d, c = await race(lambda: approval.decide(p, actor(db, "frank"), task.id, "approve", "ok"),
+                      lambda: expense_claim.cancel(p, actor(db, "erin"), number), "decide", 0.0)
     assert c == "cancelled", c
     with db.read() as s:
         assert expenses.get(s, number).status == "cancelled"
@@ -173,10 +174,10 @@ async def test_a_lost_opportunity_and_the_last_discount_approval_are_taken_in_on
     # The loss reaches the approval through two processes (opportunity, quotation): give it a head start too.
     for i, (first, gap) in enumerate([("decide", 0.0), ("cancel", 0.0), ("cancel", 0.2), ("cancel", 0.5)]):
         opp = await opportunity(p, db, "Globex Corporation")
-        number = (await p.create_quotation("alice", opp, lines(discount="25"), 14, Decimal(0)))["quotation_id"]
+        number = (await quotation.create(p, "alice", opp, lines(discount="25"), 14, Decimal(0)))["quotation_id"]
         task = await open_task_for(db, number)  # the sales manager's
-        d, c = await race(lambda t=task: p.decide(actor(db, "bob"), t.id, "approve", "ok"),
-                          lambda o=opp, i=i: p.lose_opportunity(actor(db, "alice"), o, f"lost {i}"), first, gap)
+        d, c = await race(lambda t=task: approval.decide(p, actor(db, "bob"), t.id, "approve", "ok"),
+                          lambda o=opp, i=i: lead_to_order.lose(p, actor(db, "alice"), o, f"lost {i}"), first, gap)
         assert c == [number], c
         await eventually(db, lambda s, n=number: not s.execute(select(Task).where(
             Task.business_key == n, Task.status == "open")).first())

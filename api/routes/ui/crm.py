@@ -26,6 +26,7 @@ from api.routes.ui.pages import (
     redirect,
     render,
 )
+from api.starters import lead_to_order
 from domain.core.errors import DomainError, Invalid, NotFound
 from domain.core.numbers import read_number, read_whole
 from domain.crm import rules as crm
@@ -151,7 +152,7 @@ async def create_lead(v: PosterDep, company: Annotated[str, Form(max_length=200)
     except ValidationError as e:
         return await _pipeline(v, status=422, form=form, error=f"The lead was not saved. {form_errors(e, LEAD_FIELDS)}.")
     try:
-        out = await v.platform.create_lead(v.user.username, lead, owner.strip() or None)
+        out = await lead_to_order.create(v.platform, v.user.username, lead, owner.strip() or None)
     except DomainError as e:
         return await _pipeline(v, status=error_status(e), form=form, error=f"The lead was not saved. {e.message}")
     return redirect(f"/leads/{out['lead_id']}", msg=f"Lead {out['lead_id']} for {lead.company} is saved and scored.")
@@ -197,7 +198,7 @@ async def log_activity(number: str, v: PosterDep, kind: Annotated[str, Form(max_
         return await _lead(v, number, status=422, error="Choose what kind of activity it was: a call, an e-mail, "
                                                         "a meeting or a note. Nothing was recorded.")
     try:
-        score = await v.platform.log_lead_activity(cmd, number)
+        score = await lead_to_order.log_activity(v.platform, cmd, number)
     except DomainError as e:
         return await _lead(v, number, status=error_status(e), error=e.message)
     return redirect(f"/leads/{number}", msg=f"The {kind} is recorded; the lead's score is now {score}.")
@@ -220,7 +221,7 @@ async def qualify(number: str, v: PosterDep, decision: Annotated[str, Form(max_l
         return await _lead(v, number, status=422, error="Choose qualify or disqualify, and a customer from the "
                                                         "list. Nothing was changed.")
     try:
-        opportunity = await v.platform.qualify_lead(cmd, number)
+        opportunity = await lead_to_order.qualify(v.platform, cmd, number)
     except DomainError as e:
         return await _lead(v, number, status=error_status(e), error=e.message)
     if opportunity:
@@ -268,7 +269,7 @@ async def move_stage(number: str, v: PosterDep, stage: Annotated[str, Form(max_l
         return await render_opportunity(v, number, status=422, error="Choose the stage to move to: qualification, "
                                                                 "proposal or negotiation. Nothing was changed.")
     try:
-        moved = await v.platform.move_opportunity(as_actor(v.user), number, stage)
+        moved = await lead_to_order.move_stage(v.platform, as_actor(v.user), number, stage)
     except DomainError as e:
         return await render_opportunity(v, number, status=error_status(e), error=e.message)
     return redirect(f"/opportunities/{number}", msg=f"Opportunity {number} is now at the {moved} stage.")
@@ -284,7 +285,7 @@ async def lose(number: str, v: PosterDep, reason: Annotated[str, Form(max_length
         return await render_opportunity(v, number, status=422, error="Say why the opportunity was lost. Nothing was "
                                                                 "changed.")
     try:
-        withdrawn = await v.platform.lose_opportunity(as_actor(v.user), number, reason.strip())
+        withdrawn = await lead_to_order.lose(v.platform, as_actor(v.user), number, reason.strip())
     except DomainError as e:
         return await render_opportunity(v, number, status=error_status(e), error=e.message)
     also = f" Its open quotations {', '.join(withdrawn)} are withdrawn." if withdrawn else ""

@@ -37,6 +37,7 @@ from api.routes.ui.pages import (
     redirect,
     render,
 )
+from api.starters import approval
 from domain.approvals import rules as approval_rules
 from domain.approvals import saved_filters
 from domain.approvals import services as approvals
@@ -275,7 +276,7 @@ async def decide(task_id: str, v: PosterDep, decision: Annotated[str, Form(max_l
                  comment: Annotated[str, Form(max_length=2000)] = "",
                  back: Annotated[str, Form(max_length=10)] = "inbox") -> Response:
     try:
-        task = await v.platform.decide(as_actor(v.user), task_id, decision, comment.strip())
+        task = await approval.decide(v.platform, as_actor(v.user), task_id, decision, comment.strip())
     except DomainError as e:
         return await _refused(v, task_id, back, e)
     verb = "Approved" if decision == "approve" else "Rejected"
@@ -287,7 +288,7 @@ async def _task_command(v: Viewer, task_id: str, back: str, command: str, done: 
     """A claim, unclaim or hand-on through the task's workflow (the API's path): a refusal shows `back` with
     the reason; done, `then` (else `back`) with the message `done`, its {title} the task's."""
     try:
-        task = await v.platform.task_command(command, as_actor(v.user), task_id, *args)
+        task = await approval.task_command(v.platform, command, as_actor(v.user), task_id, *args)
     except DomainError as e:
         return await _refused(v, task_id, back, e)
     where = then or back
@@ -346,7 +347,7 @@ async def approve_selected(request: Request, v: PosterDep,
                 raise NotFound(f"no task {task_id}")
             if task.kind != "approval":
                 raise Invalid("an alert is not approved: it closes by itself once resolved")
-            await v.platform.decide(as_actor(v.user), task_id, "approve", comment.strip())
+            await approval.decide(v.platform, as_actor(v.user), task_id, "approve", comment.strip())
             results.append({"task": label, "ok": True, "reason": ""})
         except DomainError as e:
             results.append({"task": label, "ok": False, "reason": e.message})

@@ -35,6 +35,7 @@ from api.routes.ui.pages import (
     redirect,
     render,
 )
+from api.starters import order_fulfilment, production_order
 from domain.approvals.tables import Task
 from domain.core.errors import DomainError, Forbidden, Invalid
 from domain.core.numbers import read_number
@@ -175,7 +176,7 @@ async def deliver(number: str, v: PosterDep) -> Response:
     except DomainError as e:
         return await not_possible(v, e)
     try:
-        await v.platform.deliver_sales_order(as_actor(v.user), number)
+        await order_fulfilment.deliver(v.platform, as_actor(v.user), number)
     except DomainError as e:
         return await render_sales_order(v, number, status=error_status(e),
                                         error=f"The order was not delivered. {_sentence(e.message)}")
@@ -266,7 +267,7 @@ async def report_progress(number: str, v: PosterDep, completed_qty: Annotated[st
             report = production.ProgressIn.model_validate({k: x for k, x in values.items() if x is not None})
         except ValidationError as e:
             raise Invalid(form_errors(e, PROGRESS_FIELDS)) from None
-        after = await v.platform.report_progress(as_actor(v.user), number, report)
+        after = await production_order.progress(v.platform, as_actor(v.user), number, report)
     except DomainError as e:
         return await render_production_order(v, number, status=error_status(e), progress=form,
                                               error=f"The progress was not recorded; nothing was changed. {_sentence(e.message)}")
@@ -296,7 +297,7 @@ async def request_change(number: str, v: PosterDep, qty: Annotated[str, Form(max
                                          reason=reason.strip())
         except ValidationError as e:
             raise Invalid(form_errors(e, CHANGE_FIELDS)) from None
-        await v.platform.request_production_change(as_actor(v.user), number, change)
+        await production_order.request_change(v.platform, as_actor(v.user), number, change)
     except DomainError as e:
         return await render_production_order(v, number, status=error_status(e), change=form,
                                               error=f"The change was not requested; nothing was changed. {_sentence(e.message)}")

@@ -34,6 +34,7 @@ from api.routes.ui.pages import (
     redirect,
     render,
 )
+from api.starters import quotation
 from domain.approvals import services as approvals
 from domain.approvals.tables import Task
 from domain.core.errors import DomainError, Forbidden, Invalid
@@ -124,7 +125,7 @@ async def create_quotation(number: str, request: Request, v: PosterDep) -> Respo
         tax = _number(tax_rate or "0", "the tax rate")
         if not 0 <= tax <= 100 or tax != round(tax, 2):
             raise Invalid("the tax rate is a percentage from 0 to 100, with at most two decimals")
-        out = await v.platform.create_quotation(v.user.username, number, lines, days, tax)
+        out = await quotation.create(v.platform, v.user.username, number, lines, days, tax)
     except DomainError as e:
         return await render_opportunity(v, number, status=error_status(e), form=form,
                                   error=f"The quotation was not created. {e.message}")
@@ -186,7 +187,7 @@ async def answer(number: str, v: PosterDep, answer: Annotated[str, Form(max_leng
         return await render_quotation(v, number, status=422, error="Say why the customer rejected the quotation. Nothing "
                                                               "was changed.")
     try:
-        out = await v.platform.answer_quotation(as_actor(v.user), number, accept=answer == "accept",
+        out = await quotation.answer(v.platform, as_actor(v.user), number, accept=answer == "accept",
                                                 reason=reason.strip())
     except DomainError as e:
         return await render_quotation(v, number, status=error_status(e), error=e.message)

@@ -25,6 +25,7 @@ from api.routes.ui.pages import (
     render,
     sentence,
 )
+from api.starters import expense_claim
 from domain.approvals import rules as approval_rules
 from domain.approvals.tables import Task
 from domain.core.errors import DomainError, Invalid
@@ -99,7 +100,7 @@ async def file_expense_claim(v: PosterDep, category: Annotated[str, Form(max_len
     except ValidationError as e:
         return await _requests(v, status=422, form=form, error=f"The claim was not filed. {sentence(e.errors())}")
     try:
-        out = await v.platform.submit_expense_claim(v.user.username, [line])
+        out = await expense_claim.submit(v.platform, v.user.username, [line])
     except DomainError as e:
         return await _requests(v, status=error_status(e), form=form, error=e.message)
     return redirect("/requests", msg=f"Expense claim {out['claim_id']} filed for {money_text(out['total'])} "
@@ -110,7 +111,7 @@ async def file_expense_claim(v: PosterDep, category: Annotated[str, Form(max_len
 async def cancel_expense_claim(number: str, v: PosterDep) -> Response:
     try:
         await v.platform.read(lambda s: expense_svc.visible_claim(s, number, (v.user.username, v.user.roles)))
-        await v.platform.cancel_expense_claim(as_actor(v.user), number)
+        await expense_claim.cancel(v.platform, as_actor(v.user), number)
     except DomainError as e:
         return await _requests(v, status=error_status(e), error=e.message)
     return redirect("/requests", msg=f"Expense claim {number} is cancelled.")

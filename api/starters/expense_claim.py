@@ -1,0 +1,62 @@
+"""The expense claim process (workflows/expense_claim.py): submit, and the requester's cancel and finance's pay."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from api.platform import Platform
+from domain.approvals import rules as approval_rules
+from domain.approvals import services as approvals
+from domain.core import records as common
+from domain.core.errors import Conflict
+from domain.expenses import rules as expenses
+from domain.expenses import services as expenses_svc
+from domain.org.people import Actor
+from domain.processes import ids
+from workflows.common import search_attributes
+from workflows.expense_claim import ExpenseClaim
+
+
+async def submit(platform: Platform, requester: str, lines: list[expenses.ExpenseLineIn]) -> dict[str, Any]:
+    total, currency = expenses.total_of(lines)
+    expenses.check_dates(lines, datetime.now(UTC).date())
+
+    def allocate(s: Any) -> tuple[str, list[approval_rules.ChainStep]]:
+        # Resolved here, once: a chain nobody could approve is refused now, and the claim's process takes this one.
+        steps = approvals.chain_for(s, "expense_claim", total, requester)
+        return common.next_number(s, "EC"), steps
+
+    number, steps = await platform.write(allocate)
+    draft = expenses.ClaimDraft(number=number, requester=requester, currency=currency, total=total, lines=lines,
+                                steps=steps)
+    handle = await platform.start(ExpenseClaim.run, draft, workflow_type="ExpenseClaim",
+                                  id=ids.expense_claim(number, platform.id_prefix),
+                                  search_attributes=search_attributes("expense_claim", number, requester, total))
+    status = await platform.update(handle, ExpenseClaim.recorded_state)
+    return {"claim_id": number, "process_id": handle.id, "status": status, "total": total}
+
+
+async def cancel(platform: Platform, actor: Actor, number: str) -> str:
+    async def pending() -> None:  # its process may have ended: say the state
+        claim = await platform.read(expenses_svc.get, number)
+        if claim.status not in ("submitted", "pending_approval"):
+            raise Conflict(f"claim {number} is {claim.status}; only a claim pending approval can be cancelled")
+
+    await pending()
+    handle = platform.handle(ids.expense_claim(number, platform.id_prefix))
+    return await platform.update(handle, ExpenseClaim.cancel, actor, recheck=pending)
+
+
+async def pay(platform: Platform, actor: Actor, number: str) -> str:
+    async def payable() -> None:
+        claim = await platform.read(expenses_svc.get, number)
+        if claim.status == "paid":  # its process has ended: say when it was paid, not just "ended"
+            on = f" on {claim.paid_at:%Y-%m-%d %H:%M} UTC" if claim.paid_at else ""
+            raise Conflict(f"claim {number} is already paid{on}; nothing more to pay")
+        if claim.status in ("rejected", "cancelled"):
+            raise Conflict(f"claim {number} is {claim.status}; only an approved claim can be paid")
+
+    await payable()
+    handle = platform.handle(ids.expense_claim(number, platform.id_prefix))
+    return await platform.update(handle, ExpenseClaim.pay, actor, recheck=payable)

@@ -1,0 +1,58 @@
+"""The quotation process (workflows/quotation.py): numbered here, started by its opportunity's process (a child
+of it, through LeadToOrder.quote) and recorded by itself; then the customer's answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from api.platform import Platform
+from domain.core import records as common
+from domain.core.errors import Conflict
+from domain.crm import rules as crm
+from domain.inventory import stock as stock_svc
+from domain.inventory import uoms as uoms_svc
+from domain.org import services as org
+from domain.org.people import Actor
+from domain.sales import pricing_policies as pricing_svc
+from domain.sales import rules as sales
+from domain.sales import services as sales_svc
+from workflows.lead_to_order import LeadToOrder
+from workflows.quotation import Quotation
+
+
+async def create(platform: Platform, creator: str, opportunity: str, lines: list[sales.QuotationLineIn],
+                 valid_days: int, tax_rate: Decimal) -> dict[str, Any]:
+    priced = sales.price(lines, tax_rate)  # refuse bad lines before anything is numbered
+
+    def allocate(s: Any) -> tuple[str, str, Actor]:
+        opp = sales_svc.opportunity(s, opportunity)
+        if opp.stage in crm.CLOSED_STAGES:
+            raise Conflict(f"opportunity {opp.number} is {opp.stage}; no more quotations on it")
+        stock_svc.items_by_sku(s, [ln.sku for ln in lines])
+        uoms_svc.check_lines(s, [(ln.sku, ln.qty) for ln in lines])
+        # Refuse now a price nobody could approve (a discount, a line under cost, a margin under the policy).
+        pricing_svc.chain(s, pricing_svc.review(s, lines), priced.total, creator)
+        return common.next_number(s, "QT"), opp.process_id, org.actor(s, creator)
+
+    number, process_id, actor = await platform.write(allocate)
+    # The opportunity's process starts the quotation under ids.quotation(number, id_prefix) and answers that id.
+    draft = sales.QuotationDraft(number=number, opportunity=opportunity, created_by=creator,
+                                 issued_on=datetime.now(UTC).date(), valid_days=valid_days, tax_rate=tax_rate,
+                                 lines=lines, id_prefix=platform.id_prefix)
+    child_id = await platform.update(platform.handle(process_id), LeadToOrder.quote,
+                                     sales.QuoteCommand(actor=actor, draft=draft))
+    status = await platform.update(platform.handle(child_id), Quotation.recorded_state)
+    return {"quotation_id": number, "process_id": child_id, "status": status, "total": priced.total}
+
+
+async def answer(platform: Platform, actor: Actor, number: str, accept: bool, reason: str = "") -> sales.Accepted:
+    q = await platform.read(sales_svc.quotation, number)
+    if q.status in ("accepted", "rejected", "expired"):  # its process has ended: say why, not just "ended"
+        if q.status == "rejected" and q.reason:
+            raise Conflict(f"quotation {number} is rejected ({q.reason})")
+        sales.check_acceptable(number, q.status, q.valid_until, datetime.now(UTC).date())
+    update = Quotation.accept if accept else Quotation.reject
+    return await platform.update(platform.handle(q.process_id), update,
+                                 sales.AcceptCommand(actor=actor, reason="" if accept else reason))
