@@ -39,12 +39,13 @@ def _unauthorized(detail: str = "not authenticated") -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def current_user(request: Request, settings: SettingsDep, platform: PlatformDep,
-                       token: Annotated[str | None, Depends(oauth2)]) -> auth.Principal:
-    token = token or request.cookies.get(SESSION_COOKIE)
+async def session_user(platform: Platform, secret_key: str, token: str | None) -> auth.Principal:
+    """The user of `token` (a bearer token or the session cookie's), if it is well signed and its session live;
+    401 otherwise. The one reading of the caller: `current_user` for the routes and pages, and the idempotency
+    middleware (api.idempotency), which must know the caller before the app runs."""
     if not token:
         raise _unauthorized()
-    claims = auth.claims(token, settings.secret_key)
+    claims = auth.claims(token, secret_key)
     if claims is None:
         raise _unauthorized("invalid or expired token")
     username, jti = claims
@@ -54,6 +55,11 @@ async def current_user(request: Request, settings: SettingsDep, platform: Platfo
     if holder is None or holder.username != username:
         raise _unauthorized("this session has ended; log in again")
     return auth.Principal(username=holder.username, roles=holder.roles, full_name=holder.full_name, session=jti)
+
+
+async def current_user(request: Request, settings: SettingsDep, platform: PlatformDep,
+                       token: Annotated[str | None, Depends(oauth2)]) -> auth.Principal:
+    return await session_user(platform, settings.secret_key, token or request.cookies.get(SESSION_COOKIE))
 
 
 CurrentUser = Annotated[auth.Principal, Depends(current_user)]

@@ -26,14 +26,12 @@ from typing import Any
 
 import anyio
 from starlette.exceptions import HTTPException
-from starlette.requests import Request, cookie_parser
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api import auth
+from api import deps
 from api.asgi import read_body, replaying, whole
-from api.deps import SESSION_COOKIE
 from domain.core import idempotency as keys
-from domain.org import sessions
 
 HEADER = b"idempotency-key"
 REPLAYED = "Idempotent-Replayed"
@@ -76,22 +74,19 @@ def new_form_token() -> str:
 
 
 async def _caller(state: Any, headers: list[tuple[bytes, bytes]], cookie_only: bool = False) -> str | None:
-    """The user of the request's bearer token, else of its session cookie (read as api.deps.current_user reads
-    them), if that token is well signed and its session live: a repeat is answered before the app looks at the
-    token, so a logged-out token must not be given what its user was answered."""
-    bearer, cookie = "", ""
-    for name, value in headers:
-        if name == b"authorization" and not bearer and not cookie_only:
-            scheme, _, credentials = value.decode("latin-1").partition(" ")
-            bearer = credentials.strip() if scheme.lower() == "bearer" else ""
-        elif name == b"cookie" and not cookie:
-            cookie = cookie_parser(value.decode("latin-1")).get(SESSION_COOKIE, "")
-    found = auth.claims(bearer or cookie, state.settings.secret_key) if bearer or cookie else None
-    if found is None or getattr(state, "platform", None) is None:
+    """The user of the request's bearer token, else of its session cookie, read by api.deps.session_user as every
+    route reads its caller (None without a valid one): a repeat is answered before the app looks at the token, so
+    a logged-out token must not be given what its user was answered."""
+    if getattr(state, "platform", None) is None:
+        return None  # still starting: the app answers 503
+    request = Request({"type": "http", "headers": headers})
+    bearer = None if cookie_only else await deps.oauth2(request)
+    try:
+        user = await deps.session_user(state.platform, state.settings.secret_key,
+                                       bearer or request.cookies.get(deps.SESSION_COOKIE))
+    except HTTPException:
         return None
-    username, jti = found
-    holder = await state.platform.read(sessions.holder, jti)
-    return username if holder is not None and holder.username == username else None
+    return user.username
 
 
 def _kept(headers: list[tuple[bytes, bytes]]) -> list[list[str]]:
