@@ -22,12 +22,14 @@ class PurchaseActivities:
     @activity.defn
     @business_errors
     def record_requisition(self, draft: rules.RequisitionDraft, process_id: str) -> list[approval_rules.ChainStep]:
+        """The requisition and its process row, in one transaction; answers the approval chain resolved when it was
+        made (api/starters/purchase.py, or planning.create_supply for MRP's), which the draft carries."""
         with self.db.write() as s:
             purchasing.record_requisition(s, draft, process_id)
             processes.start(s, process_id, "purchase", draft.number, title=f"Purchase requisition {draft.number}",
                             owner=draft.requester, amount=draft.total,
                             parent_id=draft.notify[0] if draft.sales_order and draft.notify else None)
-            return draft.steps or approvals.chain_for(s, "purchase_requisition", draft.total, draft.requester)
+            return draft.steps
 
     @activity.defn
     @business_errors

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.approvals import services as approvals
 from domain.core import records as common
 from domain.core.errors import Conflict, Invalid
 from domain.inventory import stock, uoms
@@ -359,11 +360,13 @@ def create_supply(session: Session, so_number: str, run_number: str, *, planner:
                 qty_by_sku[p["sku"]] = qty_by_sku.get(p["sku"], ZERO) + Decimal(p["qty"])
             lines = [purchasing_rules.RequisitionLineIn(sku=sku, qty=q, est_unit_price=items[sku].standard_cost)
                      for sku, q in sorted(qty_by_sku.items())]
+            total = purchasing_rules.requisition_total(lines)
             draft = purchasing_rules.RequisitionDraft(
                 number=common.next_number(session, "PR"), requester=planner, supplier_id=supplier_id,
-                justification=f"MRP run {run_number} for sales order {so_number}",
-                total=purchasing_rules.requisition_total(lines), lines=lines,
+                justification=f"MRP run {run_number} for sales order {so_number}", total=total, lines=lines,
                 lead_time_days=max(items[ln.sku].lead_time_days for ln in lines),
+                # its approval chain, resolved as it is made, like a requisition submitted through the API
+                steps=approvals.chain_for(session, "purchase_requisition", total, planner),
                 sales_order=so_number, notify=[notify_order, *mo_ids])
             purchases.append(draft.model_dump(mode="json"))
         return {"production": production, "purchases": purchases}

@@ -26,6 +26,7 @@ from api.platform import Platform
 from api.starters import expense_claim
 from domain.accounting import ledger
 from domain.accounting.tables import JournalEntry
+from domain.approvals import services as approvals
 from domain.core import records as common
 from domain.core.db import Database
 from domain.expenses.rules import ClaimDraft
@@ -129,14 +130,17 @@ def _count(db: Database, model: type, *where: object) -> int:
 
 
 def _requisition(db: Database, qty: str) -> tuple[purchasing.RequisitionDraft, str]:
+    """A requisition as submitted (api/starters/purchase.py): numbered, with the approval chain it is made with."""
+    lines = [purchasing.RequisitionLineIn(sku="MOTOR-200W", qty=Decimal(qty), est_unit_price=Decimal("200"))]
+    total = purchasing.requisition_total(lines)
     with db.write() as s:
         number = common.next_number(s, "PR")
         supplier_id = stock.item_by_sku(s, "MOTOR-200W").default_supplier_id
+        steps = approvals.chain_for(s, "purchase_requisition", total, "dave")
     assert supplier_id is not None
-    lines = [purchasing.RequisitionLineIn(sku="MOTOR-200W", qty=Decimal(qty), est_unit_price=Decimal("200"))]
     draft = purchasing.RequisitionDraft(number=number, requester="dave", supplier_id=supplier_id,
-                                        justification="twice", total=purchasing.requisition_total(lines), lines=lines,
-                                        lead_time_days=10)
+                                        justification="twice", total=total, lines=lines, lead_time_days=10,
+                                        steps=steps)
     return draft, ids.purchase(number)
 
 
