@@ -34,7 +34,7 @@ class ApprovalActivities:
 
     @activity.defn
     @business_errors
-    def close_open_tasks(self, workflow_id: str, status: str, reason: str, actor: str = "system") -> int:
+    def close_open_tasks(self, workflow_id: str, status: rules.TaskStatus, reason: str, actor: str = "system") -> int:
         with self.db.write() as s:
             return approvals.close_open_tasks(s, workflow_id, status, reason, actor)
 

@@ -121,7 +121,8 @@ class ProductionActivities:
     def clear_late(self, number: str, process_id: str) -> None:
         with self.db.write() as s:
             production.clear_late(s, number)
-            approvals.close_open_tasks(s, f"{process_id}:late", "completed", "production order completed")
+            approvals.close_open_tasks(s, f"{process_id}:late", approval_rules.TaskStatus.COMPLETED,
+                                       "production order completed")
 
     @activity.defn
     @business_errors

@@ -93,7 +93,7 @@ class Approval:
             # the open tasks close, and the parent gets the withdrawal back as the outcome.
             assert self.withdrawal is not None
             await workflow.wait_condition(workflow.all_handlers_finished)
-            await run(ApprovalActivities.close_open_tasks, workflow.info().workflow_id, "cancelled",
+            await run(ApprovalActivities.close_open_tasks, workflow.info().workflow_id, rules.TaskStatus.CANCELLED,
                       rules.withdrawn_note(self.withdrawal), self.withdrawal.by, **_SAFE)
             return rules.ApprovalOutcome(approved=False, decisions=self.decisions, withdrawn=self.withdrawal)
         except asyncio.CancelledError:
@@ -101,7 +101,7 @@ class Approval:
             # so its approver gets a true answer.
             self.withdrawn = True
             await workflow.wait_condition(workflow.all_handlers_finished)
-            await run(ApprovalActivities.close_open_tasks, workflow.info().workflow_id, "cancelled",
+            await run(ApprovalActivities.close_open_tasks, workflow.info().workflow_id, rules.TaskStatus.CANCELLED,
                       "the request was withdrawn", **_SAFE)
             raise
 
@@ -245,7 +245,8 @@ class Approval:
         self.seq += 1
         await run(ApprovalActivities.change_task, rules.TaskChange(
             task_id=cmd.task_id, event="decided", seq=self.seq, actor=cmd.actor.username,
-            detail=f"{cmd.decision}: {cmd.comment}"[:500], status="completed", decision=record), **_SAFE)
+            detail=f"{cmd.decision}: {cmd.comment}"[:500], status=rules.TaskStatus.COMPLETED, decision=record),
+            **_SAFE)
         self.decisions.append(record)
         self.decided = cmd
         return record

@@ -143,9 +143,10 @@ class LeadToOrder:
                 continue
             if self.activities != seen:  # the owner is working the lead: the clock starts again
                 seen, reminded, escalated, quiet_since = self.activities, False, False, workflow.now()
-                await run(ApprovalActivities.close_open_tasks, f"{wf_id}:follow-up", "completed",
-                          "activity logged on the lead")
-        await run(ApprovalActivities.close_open_tasks, f"{wf_id}:follow-up", "completed", "lead decided")
+                await run(ApprovalActivities.close_open_tasks, f"{wf_id}:follow-up",
+                          approval_rules.TaskStatus.COMPLETED, "activity logged on the lead")
+        await run(ApprovalActivities.close_open_tasks, f"{wf_id}:follow-up", approval_rules.TaskStatus.COMPLETED,
+                  "lead decided")
 
     @workflow.update
     async def recorded_state(self) -> str:

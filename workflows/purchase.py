@@ -100,7 +100,7 @@ class Purchase(WithdrawableDocument):
             candidate_role=permissions.duty_role(permissions.Duty.PURCHASE_OVERDUE), priority=80, due_hours=24))
         set_stage("overdue")
         await workflow.wait_condition(lambda: self._received())
-        await run(ApprovalActivities.close_open_tasks, alert_id, "completed", "goods received")
+        await run(ApprovalActivities.close_open_tasks, alert_id, approval_rules.TaskStatus.COMPLETED, "goods received")
 
     def _received(self) -> bool:
         return self.order is not None and self.order.fully_received

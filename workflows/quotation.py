@@ -170,7 +170,8 @@ class Quotation(Document):
             await workflow.wait_condition(self._answered, timeout=max(expires - workflow.now(), timedelta(seconds=1)))
         except TimeoutError:
             await workflow.wait_condition(lambda: not self.accepting)  # a yes being recorded as time ran out
-        await run(ApprovalActivities.close_open_tasks, f"{wf_id}:reminder", "completed", "quotation answered or expired")
+        await run(ApprovalActivities.close_open_tasks, f"{wf_id}:reminder", approval_rules.TaskStatus.COMPLETED,
+                  "quotation answered or expired")
 
     async def _write_end(self, status: str, reason: str) -> None:
         assert self.draft is not None

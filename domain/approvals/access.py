@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session
 
 from domain import permissions
+from domain.approvals.rules import TaskStatus
 from domain.approvals.tables import Task
 from domain.permissions import Action
 
@@ -26,7 +27,7 @@ def _involvement(username: str, roles: set[str]) -> list[Any]:
     return [Task.candidate_user == username, Task.assignee == username, Task.decided_by == username,
             # "named to nobody" as coalesce(...) = '' (a username is never empty), which no index serves: the
             # planner walks the role's tasks, not every open task named to nobody.
-            (Task.status == "open") & (func.coalesce(Task.candidate_user, "") == "")
+            (Task.status == TaskStatus.OPEN) & (func.coalesce(Task.candidate_user, "") == "")
             & Task.candidate_role.in_(roles or {""})]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -17,6 +18,15 @@ from domain.core.numbers import PlainDecimal, PlainInt
 from domain.org.people import Actor, Person
 
 DEFAULT_SLA_HOURS = 48
+
+
+class TaskStatus(StrEnum):
+    """An inbox task's status (its row's `status`, equal to the string stored there)."""
+
+    OPEN = "open"
+    COMPLETED = "completed"  # decided, or done (a follow-up, an alert)
+    CANCELLED = "cancelled"  # its process no longer needs it
+    ESCALATED = "escalated"
 
 
 class StepSpec(BaseModel):
@@ -553,5 +563,5 @@ class TaskChange(BaseModel):
     candidate_user: str | None = None
     candidate_role: str | None = None
     due_hours: int | None = None
-    status: str | None = None
+    status: TaskStatus | None = None
     decision: DecisionRecord | None = None

@@ -16,6 +16,7 @@ from domain.approvals.rules import (
     StepSpec,
     TaskChange,
     TaskSpec,
+    TaskStatus,
     approving_roles,
     check_may_take,
     resolve_chain,
@@ -113,7 +114,7 @@ def apply_change(session: Session, change: TaskChange) -> None:
         task.reminded_at = now
     if change.status is not None:
         task.status = change.status
-        if change.status != "open":
+        if change.status != TaskStatus.OPEN:
             task.closed_at = now
     if change.decision is not None:
         d = change.decision
@@ -130,14 +131,16 @@ def apply_change(session: Session, change: TaskChange) -> None:
     session.flush()
 
 
-def close_open_tasks(session: Session, workflow_id: str, status: str, reason: str, actor: str = "system") -> int:
-    tasks = session.execute(select(Task).where(Task.workflow_id == workflow_id, Task.status == "open")).scalars()
+def close_open_tasks(session: Session, workflow_id: str, status: TaskStatus, reason: str, actor: str = "system"
+                     ) -> int:
+    tasks = session.execute(select(Task).where(Task.workflow_id == workflow_id,
+                                               Task.status == TaskStatus.OPEN)).scalars()
     n = 0
     now = utcnow()
     for task in tasks:
         task.status, task.closed_at = status, now
         _event(session, task.id, status, actor, reason, f"{task.id}:close:{status}")
-        if task.kind == "approval" and status == "cancelled":
+        if task.kind == "approval" and status == TaskStatus.CANCELLED:
             processes.note(session, task.process_id, f"approval: {task.step_label}", reason)
         n += 1
     session.flush()
@@ -179,7 +182,7 @@ def visible_filter(username: str, roles: list[str]) -> Any:
     )
 
 
-def task_query(username: str, roles: list[str], *, status: str | None = "open", kind: str | None = None,
+def task_query(username: str, roles: list[str], *, status: str | None = TaskStatus.OPEN, kind: str | None = None,
                business_key: str | None = None, due_before: datetime | None = None,
                see_all: bool = False) -> Select[Any]:
     q = select(Task)
@@ -236,7 +239,7 @@ def view_parts(view: str, username: str, roles: list[str]) -> list[Any]:
 def overdue(session: Session, now: datetime, limit: int = 200) -> tuple[list[Task], int]:
     """Every open task past its due time, the longest overdue first (at most `limit`), and how many there are:
     what an admin looks for beside the failing activities."""
-    late = (Task.status == "open", Task.due_at < now)
+    late = (Task.status == TaskStatus.OPEN, Task.due_at < now)
     rows = list(session.execute(select(Task).where(*late).order_by(Task.due_at, Task.id).limit(limit)).scalars())
     total = session.execute(select(func.count()).select_from(Task).where(*late)).scalar_one()
     return rows, int(total)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.approvals.rules import TaskStatus
 from domain.core.db import Base
 from domain.core.types import Amount, UTCDateTime, utcnow
 
@@ -65,7 +66,7 @@ class Task(Base):
     candidate_role: Mapped[str | None] = mapped_column(String(40), nullable=True)
     candidate_user: Mapped[str | None] = mapped_column(String(60), nullable=True)
     assignee: Mapped[str | None] = mapped_column(String(60), nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open | completed | cancelled | escalated
+    status: Mapped[str] = mapped_column(String(20), default=TaskStatus.OPEN)  # a TaskStatus
     priority: Mapped[int] = mapped_column(default=50)
     decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(60), nullable=True)
