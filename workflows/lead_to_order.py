@@ -61,7 +61,7 @@ class LeadToOrder:
         self.draft: rules.LeadDraft | None = None
         self.who: rules.LeadRecorded | None = None
         self.recorded = False
-        self.status = "new"
+        self.status: str = rules.LeadStatus.NEW  # then the verdict, or the opportunity's stage
         self.verdict: rules.QualifyCommand | None = None  # recorded
         self.settling = False  # a verdict is being recorded: a second one waits its turn as a Conflict
         self.opportunity: str | None = None
@@ -79,7 +79,7 @@ class LeadToOrder:
         self.draft = draft
         wf_id = workflow.info().workflow_id
         self.who = await run(CrmActivities.record_lead, draft, wf_id)
-        self.status, self.recorded = "assigned", True
+        self.status, self.recorded = rules.LeadStatus.ASSIGNED, True
         workflow.upsert_search_attributes([STAGE.value_set("assigned"), SALESPERSON.value_set(self.who.owner)])
         await self._follow_up(wf_id)  # returns once the verdict is recorded (by the qualify Update)
         assert self.verdict is not None
@@ -106,7 +106,7 @@ class LeadToOrder:
         await workflow.wait_condition(lambda: all(h.done() for h in self.quotes.values()))
         if self.won is not None:
             await run(CrmActivities.opportunity_won, opp.number, wf_id, self.won)
-            opp.stage = "won"
+            opp.stage = rules.OpportunityStage.WON
         set_stage(opp.stage)
         return opp.stage
 
@@ -217,8 +217,8 @@ class LeadToOrder:
             self.quotes[draft.number] = await self._start_quotation(draft, child_id, total)
         finally:
             self.starting -= 1
-        if self.opp.stage == "qualification":  # its first quotation records the move to proposal
-            self.opp.stage = self.status = "proposal"
+        if self.opp.stage == rules.OpportunityStage.QUALIFICATION:  # its first quotation records the move to proposal
+            self.opp.stage = self.status = rules.OpportunityStage.PROPOSAL
             set_stage("proposal")
         return child_id
 
@@ -266,7 +266,7 @@ class LeadToOrder:
                                              workflow.info().workflow_id, cmd.reason)
         finally:
             self.busy = None
-        self.opp.stage, self.lost = "lost", cmd.reason
+        self.opp.stage, self.lost = rules.OpportunityStage.LOST, cmd.reason
         return withdrawn
 
     @lose.validator

@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -21,6 +22,18 @@ from domain.org.people import Actor
 from domain.permissions import Action
 
 # --- Leads --------------------------------------------------------------------------------------------
+
+
+class LeadStatus(StrEnum):
+    """A lead's status (its row's `status`, equal to the string stored there)."""
+
+    NEW = "new"  # nobody owns it yet
+    ASSIGNED = "assigned"
+    QUALIFIED = "qualified"  # an opportunity carries on with it
+    DISQUALIFIED = "disqualified"
+
+
+OPEN_LEAD_STATUSES = (LeadStatus.NEW, LeadStatus.ASSIGNED)  # not decided yet
 
 Source = Literal["referral", "website", "trade_show", "cold_call", "partner", "other"]
 SOURCES: tuple[str, ...] = ("referral", "website", "trade_show", "cold_call", "partner", "other")
@@ -172,12 +185,22 @@ def score_lead(lead: LeadIn, rules: Sequence[ScoringRule], *,
 
 # --- Opportunity pipeline -----------------------------------------------------------------------------
 
-Stage = Literal["qualification", "proposal", "negotiation", "won", "lost"]
-STAGES: tuple[Stage, ...] = ("qualification", "proposal", "negotiation", "won", "lost")
-OPEN_STAGES: tuple[Stage, ...] = ("qualification", "proposal", "negotiation")
-CLOSED_STAGES: frozenset[str] = frozenset({"won", "lost"})
+class OpportunityStage(StrEnum):
+    """An opportunity's stage (its row's `stage`, equal to the string stored there), in pipeline order."""
+
+    QUALIFICATION = "qualification"
+    PROPOSAL = "proposal"
+    NEGOTIATION = "negotiation"
+    WON = "won"
+    LOST = "lost"
+
+
+Stage = OpportunityStage
+STAGES: tuple[Stage, ...] = tuple(OpportunityStage)
+OPEN_STAGES: tuple[Stage, ...] = (Stage.QUALIFICATION, Stage.PROPOSAL, Stage.NEGOTIATION)
+CLOSED_STAGES: frozenset[str] = frozenset({Stage.WON, Stage.LOST})
 DEFAULT_PROBABILITY: dict[Stage, int] = {
-    "qualification": 10, "proposal": 40, "negotiation": 70, "won": 100, "lost": 0,
+    Stage.QUALIFICATION: 10, Stage.PROPOSAL: 40, Stage.NEGOTIATION: 70, Stage.WON: 100, Stage.LOST: 0,
 }
 
 
@@ -203,7 +226,7 @@ def allowed_moves(current: str) -> tuple[Stage, ...]:
         return ()
     i = OPEN_STAGES.index(current)
     back: tuple[Stage, ...] = (OPEN_STAGES[i - 1],) if i > 0 else ()
-    return back + OPEN_STAGES[i + 1:] + ("won", "lost")
+    return back + OPEN_STAGES[i + 1:] + (Stage.WON, Stage.LOST)
 
 
 def check_stage_move(current: str, new: str) -> None:

@@ -45,7 +45,7 @@ def replace_rules(session: Session, new_rules: list[crm.ScoringRule]) -> None:
 def rescore_open_leads(session: Session) -> int:
     """After the rules change: every lead still open is scored again, so no salesperson reads a score
     the current rules would not give. Returns how many."""
-    rows = session.execute(select(Lead).where(Lead.status.in_(("new", "assigned"))).order_by(Lead.id)).scalars()
+    rows = session.execute(select(Lead).where(Lead.status.in_(crm.OPEN_LEAD_STATUSES)).order_by(Lead.id)).scalars()
     n = 0
     for row in rows:
         rescore(session, row)
@@ -131,7 +131,7 @@ def record_lead(session: Session, draft: crm.LeadDraft, process_id: str) -> Lead
     d = draft.lead
     row = Lead(number=draft.number, company=d.company, contact=d.contact, email=d.email, phone=d.phone,
                source=d.source, estimated_value=d.estimated_value, notes=d.notes, owner=draft.owner,
-               status="assigned" if draft.owner else "new", process_id=process_id, created_by=draft.created_by)
+               status=crm.LeadStatus.ASSIGNED if draft.owner else crm.LeadStatus.NEW, process_id=process_id, created_by=draft.created_by)
     session.add(row)
     session.flush()
     rescore(session, row)
@@ -153,10 +153,10 @@ def next_salesperson(session: Session) -> str:
 
 def assign(session: Session, number: str, owner: str | None = None) -> str:
     row = lead(session, number)
-    if row.owner and row.status != "new":
+    if row.owner and row.status != crm.LeadStatus.NEW:
         return row.owner  # retried: already assigned
     row.owner = owner or next_salesperson(session)
-    row.status = "assigned"
+    row.status = crm.LeadStatus.ASSIGNED
     session.flush()
     return row.owner
 
@@ -178,7 +178,7 @@ def qualify(session: Session, number: str, *, customer_id: int | None, actor: st
     existing = session.execute(select(Opportunity).where(Opportunity.lead_id == row.id)).scalar_one_or_none()
     if existing is not None:
         return existing
-    if row.status in ("qualified", "disqualified"):
+    if row.status in (crm.LeadStatus.QUALIFIED, crm.LeadStatus.DISQUALIFIED):
         raise Conflict(f"lead {number} is already {row.status}")
     if customer_id is not None:
         customer = session.get(Customer, customer_id)
@@ -187,25 +187,25 @@ def qualify(session: Session, number: str, *, customer_id: int | None, actor: st
     else:
         customer = master.customer_named(session, row.company)
     contact_for(session, customer.id, row.contact, row.email, row.phone or "")
-    probability = crm.DEFAULT_PROBABILITY["qualification"]
+    probability = crm.DEFAULT_PROBABILITY[crm.Stage.QUALIFICATION]
     opp = Opportunity(number=common.next_number(session, "OP"), lead_id=row.id, customer_id=customer.id,
-                      name=f"{row.company}: {row.notes[:80] or 'opportunity'}", stage="qualification",
+                      name=f"{row.company}: {row.notes[:80] or 'opportunity'}", stage=crm.Stage.QUALIFICATION,
                       probability=probability, amount=row.estimated_value,
                       expected_value=crm.expected_value(row.estimated_value, probability),
                       owner=row.owner or actor, process_id=row.process_id)
     session.add(opp)
-    row.status, row.customer_id, row.qualified_at = "qualified", customer.id, utcnow()
+    row.status, row.customer_id, row.qualified_at = crm.LeadStatus.QUALIFIED, customer.id, utcnow()
     session.flush()
     return opp
 
 
 def disqualify(session: Session, number: str, reason: str) -> None:
     row = lead(session, number)
-    if row.status == "disqualified" and row.disqualify_reason == reason:
+    if row.status == crm.LeadStatus.DISQUALIFIED and row.disqualify_reason == reason:
         return  # retried
-    if row.status in ("qualified", "disqualified"):
+    if row.status in (crm.LeadStatus.QUALIFIED, crm.LeadStatus.DISQUALIFIED):
         raise Conflict(f"lead {number} is already {row.status}")
-    row.status, row.disqualify_reason = "disqualified", reason
+    row.status, row.disqualify_reason = crm.LeadStatus.DISQUALIFIED, reason
     session.flush()
 
 
@@ -233,7 +233,8 @@ def move_opportunity(session: Session, number: str, stage: str) -> None:
     if opp.stage == stage:
         return
     crm.check_stage_move(opp.stage, stage)
-    opp.stage, opp.probability = stage, crm.DEFAULT_PROBABILITY[stage]  # type: ignore[index]  # check_stage_move refused a stage it has no entry for
+    new = crm.Stage(stage)  # a known stage: check_stage_move refused any other
+    opp.stage, opp.probability = new, crm.DEFAULT_PROBABILITY[new]
     opp.expected_value = crm.expected_value(opp.amount, opp.probability)
     session.flush()
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 from domain.core.db import Base
 from domain.core.names import MAX_KEY, email_key, name_key
 from domain.core.types import Amount, UTCDateTime, utcnow
+from domain.crm.rules import LeadStatus, OpportunityStage
 
 
 class Contact(Base):
@@ -67,7 +68,7 @@ class Lead(Base):
     estimated_value: Mapped[Decimal] = mapped_column(Amount)
     notes: Mapped[str] = mapped_column(String(2000), default="")
     owner: Mapped[str | None] = mapped_column(String(60), nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="new")  # new | assigned | qualified | disqualified
+    status: Mapped[str] = mapped_column(String(20), default=LeadStatus.NEW)  # a LeadStatus
     score: Mapped[int] = mapped_column(default=0)
     score_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     disqualify_reason: Mapped[str] = mapped_column(String(500), default="")
@@ -100,7 +101,7 @@ class Opportunity(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    stage: Mapped[str] = mapped_column(String(20), default="qualification")
+    stage: Mapped[str] = mapped_column(String(20), default=OpportunityStage.QUALIFICATION)  # an OpportunityStage
     probability: Mapped[int] = mapped_column(default=10)
     amount: Mapped[Decimal] = mapped_column(Amount)
     expected_value: Mapped[Decimal] = mapped_column(Amount)

@@ -68,7 +68,7 @@ def pipeline(session: Session, owner: str | None, *, now: datetime | None = None
                        Opportunity.stage.in_(crm.CLOSED_STAGES) & (Opportunity.closed_at >= since)), *where())
             .group_by(Opportunity.stage))
     }
-    stages = []
+    stages: list[dict[str, Any]] = []
     for stage in crm.STAGES:
         count, amount, expected = totals.get(stage, (0, None, None))
         order = ((Opportunity.closed_at.desc(), Opportunity.id.desc()) if stage in crm.CLOSED_STAGES
@@ -89,7 +89,7 @@ def pipeline(session: Session, owner: str | None, *, now: datetime | None = None
 def open_leads(session: Session, visible_to: str | None, limit: int = 100) -> list[dict[str, Any]]:
     """Leads not yet decided (new or assigned), newest first: all of them (`visible_to` None), or those
     the user owns or created."""
-    q = select(Lead).where(Lead.status.in_(("new", "assigned")))
+    q = select(Lead).where(Lead.status.in_(crm.OPEN_LEAD_STATUSES))
     if visible_to is not None:
         q = q.where(or_(Lead.owner == visible_to, Lead.created_by == visible_to))
     return [{"number": r.number, "company": r.company, "contact": r.contact, "source": r.source,

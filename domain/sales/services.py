@@ -64,8 +64,8 @@ def record_quotation(session: Session, draft: sales.QuotationDraft, process_id: 
     row.lines = [QuotationLine(item_id=items[p.sku].id, sku=p.sku, qty=p.qty, unit_price=p.unit_price,
                                discount_pct=p.discount_pct, net=p.net) for p in priced.lines]
     session.add(row)
-    if opp.stage == "qualification":  # a quotation out means the opportunity is at the proposal stage
-        opp.stage, opp.probability = "proposal", crm.DEFAULT_PROBABILITY["proposal"]
+    if opp.stage == crm.Stage.QUALIFICATION:  # a quotation out means the opportunity is at the proposal stage
+        opp.stage, opp.probability = crm.Stage.PROPOSAL, crm.DEFAULT_PROBABILITY[crm.Stage.PROPOSAL]
         opp.expected_value = crm.expected_value(opp.amount, opp.probability)
     session.flush()
     return row
@@ -161,7 +161,7 @@ def create_order(session: Session, quotation_number: str, *, owner: str, process
     q.status, q.sales_order_number, q.decided_at = QuotationStatus.ACCEPTED, order.number, q.decided_at or utcnow()
     opp = session.get(Opportunity, q.opportunity_id)
     if opp is not None and opp.stage not in crm.CLOSED_STAGES:
-        opp.stage, opp.probability, opp.closed_at = "won", 100, utcnow()
+        opp.stage, opp.probability, opp.closed_at = crm.Stage.WON, 100, utcnow()
         opp.expected_value = crm.expected_value(opp.amount, 100)
     session.flush()
     return order
@@ -347,7 +347,7 @@ def lose_opportunity(session: Session, number: str, reason: str) -> list[str]:
     opp = crm_svc.locked_opportunity(session, number)
     quotations = list(session.execute(select(Quotation).where(Quotation.opportunity_id == opp.id)
                                       .order_by(Quotation.id)).scalars())
-    if opp.stage == "lost" and opp.lost_reason == reason:
+    if opp.stage == crm.Stage.LOST and opp.lost_reason == reason:
         return [q.number for q in quotations if q.reason == f"opportunity lost: {reason}"]  # retried
     if opp.stage in crm.CLOSED_STAGES:
         raise Conflict(f"opportunity {number} is already {opp.stage}")
@@ -355,7 +355,7 @@ def lose_opportunity(session: Session, number: str, reason: str) -> list[str]:
     if accepted:
         raise Conflict(f"the customer accepted quotation {accepted[0]} of opportunity {number}; "
                        "it cannot be lost now")
-    opp.stage, opp.probability, opp.expected_value = "lost", 0, crm.expected_value(opp.amount, 0)
+    opp.stage, opp.probability, opp.expected_value = crm.Stage.LOST, 0, crm.expected_value(opp.amount, 0)
     opp.lost_reason, opp.closed_at = reason, utcnow()
     withdrawn = []
     for q in quotations:
