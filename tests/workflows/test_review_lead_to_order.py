@@ -44,7 +44,7 @@ async def test_two_activities_logged_at_once_are_both_recorded(worker, db, task_
 
 
 async def test_a_quotation_nobody_can_approve_is_refused_clearly_and_changes_nothing(worker, db, task_queue):
-    """Was a defect, now fixed (workflows/lead_to_order.py:233-241, activities/sales.py:111-112, api/platform.py:205-224):
+    """Was a defect, now fixed (workflows/lead_to_order.py:233-241, activities/sales.py:111-112, api/starters/quotation.py, create):
     bob (alice's manager, the only sales manager) quotes a 25 % discount on her opportunity. The discount
     chain excludes the requester, so nobody can approve it: record_quotation raises Invalid inside the
     child, the child fails. But the quote Update had already succeeded and moved the workflow's stage to
