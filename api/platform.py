@@ -20,7 +20,7 @@ from temporalio.types import MethodAsyncSingleParam
 from temporalio.workflow import UpdateMethodMultiParam
 
 from domain.core.db import Database
-from domain.core.errors import Conflict, DomainError, Forbidden, Unavailable, from_kind
+from domain.core.errors import Conflict, DomainError, Unavailable, from_kind
 from workflows.common import WORKFLOW_AREAS, area_queue
 
 T = TypeVar("T")
@@ -96,4 +96,4 @@ class Platform:
                               "is a worker running?") from None
 
 
-__all__ = ["Forbidden", "Platform"]
+__all__ = ["Platform"]
