@@ -12,6 +12,7 @@ from domain.crm import rules
 from domain.crm import services as crm
 from domain.org import services as org
 from domain.processes import services as processes
+from domain.processes.rules import ProcessStatus
 from domain.sales import services as sales
 
 
@@ -53,8 +54,8 @@ class CrmActivities:
         with self.db.write() as s:
             if cmd.decision == "disqualified":
                 crm.disqualify(s, number, cmd.reason)
-                processes.advance(s, process_id, "disqualified", detail=cmd.reason[:300], status="completed",
-                                  close=True)
+                processes.advance(s, process_id, "disqualified", detail=cmd.reason[:300],
+                                  status=ProcessStatus.COMPLETED, close=True)
                 return None
             opp = crm.qualify(s, number, customer_id=cmd.customer_id, actor=cmd.actor.username)
             processes.advance(s, process_id, "qualification", detail=f"qualified: opportunity {opp.number}")
@@ -73,7 +74,7 @@ class CrmActivities:
         """Lost with its reason; returns the quotations that were withdrawn with it."""
         with self.db.write() as s:
             withdrawn = sales.lose_opportunity(s, number, reason)
-            processes.advance(s, process_id, "lost", detail=reason[:300], status="completed", close=True)
+            processes.advance(s, process_id, "lost", detail=reason[:300], status=ProcessStatus.COMPLETED, close=True)
             return withdrawn
 
     @activity.defn
@@ -82,4 +83,4 @@ class CrmActivities:
         """The sales order recorded the win; the lead's process closes with it."""
         with self.db.write() as s:
             processes.advance(s, process_id, "won", detail=f"quotation {quotation} accepted ({number})",
-                              status="completed", close=True)
+                              status=ProcessStatus.COMPLETED, close=True)

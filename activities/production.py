@@ -17,6 +17,7 @@ from domain.core.errors import Invalid
 from domain.org import services as org
 from domain.planning import services as planning
 from domain.processes import services as processes
+from domain.processes.rules import ProcessStatus
 from domain.production import rules
 from domain.production import services as production
 from domain.purchasing import rules as purchasing_rules
@@ -130,5 +131,5 @@ class ProductionActivities:
         with self.db.write() as s:
             out = production.deliver(s, number, actor=actor, key=f"{process_id}:deliver")
             processes.advance(s, process_id, "completed", detail=f"delivered; margin {out.margin}", close=True,
-                              status="completed")
+                              status=ProcessStatus.COMPLETED)
             return out

@@ -11,6 +11,7 @@ from domain.approvals import rules as approval_rules
 from domain.approvals import services as approvals
 from domain.core.db import Database
 from domain.processes import services as processes
+from domain.processes.rules import ProcessStatus
 from domain.purchasing import rules
 from domain.purchasing import services as purchasing
 
@@ -59,7 +60,7 @@ class PurchaseActivities:
             received = sum(1 for ln in state.lines if ln.received_qty >= ln.qty)
             processes.advance(s, process_id, "received" if done else "awaiting goods",
                               detail=f"{received} of {len(state.lines)} lines received", close=done,
-                              status="completed" if done else None)
+                              status=ProcessStatus.COMPLETED if done else None)
             return state
 
     @activity.defn

@@ -11,6 +11,7 @@ from domain.core.db import Database
 from domain.parties.tables import Customer
 from domain.processes import ids
 from domain.processes import services as processes
+from domain.processes.rules import ProcessStatus
 from domain.sales import pricing as pricing_rules
 from domain.sales import pricing_policies as pricing
 from domain.sales import rules
@@ -57,7 +58,7 @@ class SalesActivities:
         with self.db.write() as s:
             sales.set_quotation_status(s, number, status, reason)
             processes.advance(s, process_id, status, detail=reason[:300], close=close,
-                              status="completed" if close else None)
+                              status=ProcessStatus.COMPLETED if close else None)
 
     @activity.defn
     @business_errors
@@ -78,7 +79,7 @@ class SalesActivities:
             order = sales.create_order(s, number, owner=owner, process_id=key, key=key)
             order.process_id = ids.sales_order(order.number, id_prefix)
             processes.advance(s, process_id, "accepted", detail=f"sales order {order.number}", close=True,
-                              status="completed")
+                              status=ProcessStatus.COMPLETED)
             processes.start(s, order.process_id, "sales_order", order.number, title=f"Sales order {order.number}",
                             owner=owner, amount=order.total, parent_id=process_id)
             return rules.OrderRef(number=order.number, owner=owner)

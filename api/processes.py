@@ -24,6 +24,7 @@ from domain.approvals import rules as approval_rules
 from domain.core.errors import Conflict, NotFound
 from domain.crm.tables import Lead
 from domain.parties.tables import Customer
+from domain.processes.rules import ProcessStatus
 from domain.processes.tables import Process
 from domain.production import services as production_svc
 from domain.sales import rules as sales
@@ -181,7 +182,7 @@ def _midnight(d: date | None, days: int = 0) -> datetime | None:
 # The list's filters and the longest value each takes (the route's own limits).
 FIELDS = {"type": 40, "status": 20, "stage": 60, "business_key": 60, "customer": 200, "owner": 60,
           "started_from": 10, "started_to": 10}
-STATUSES = ["running", "completed", "cancelled", "failed"]
+STATUSES = list(ProcessStatus)
 
 
 def build_filter(p: Mapping[str, str]) -> tuple[ProcessFilter, dict[str, str]]:

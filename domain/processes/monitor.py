@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from domain.processes.rules import ProcessStatus, StepStatus
+
 APPROVAL = "approval"
 
 PROCESS_MAPS: dict[str, tuple[str, ...]] = {
@@ -39,7 +41,7 @@ class RecordedStep:
     """A step as the process recorded it (ProcessStep): in the order recorded."""
 
     name: str
-    status: str = "active"  # active | done | skipped | failed
+    status: str = StepStatus.ACTIVE  # a StepStatus
     detail: str = ""
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -63,7 +65,7 @@ def is_approval(name: str) -> bool:
 def business_map(type_: str, recorded: list[RecordedStep], stage: str, status: str) -> list[MapStep]:
     """The map of a process of `type_` that recorded `recorded`, stands at `stage` and is `status`
     (running | completed | cancelled | failed)."""
-    running = status == "running"
+    running = status == ProcessStatus.RUNNING
     by_name = {r.name: (i, r) for i, r in enumerate(recorded)}
     # (position among the recorded or None, the planned name or the record) in map order
     slots: list[tuple[int | None, str, RecordedStep | None]] = []
@@ -93,11 +95,11 @@ def business_map(type_: str, recorded: list[RecordedStep], stage: str, status: s
             out.append(MapStep(name=name, state=state, planned=planned))
             continue
         current = running and name == stage
-        if rec.status == "failed" or name in BAD_ENDINGS:
+        if rec.status == StepStatus.FAILED or name in BAD_ENDINGS:
             state = "failed"
-        elif rec.status == "skipped":
+        elif rec.status == StepStatus.SKIPPED:
             state = "skipped"
-        elif current or (running and rec.status == "active" and stage not in by_name):
+        elif current or (running and rec.status == StepStatus.ACTIVE and stage not in by_name):
             state, current = "current", True
         else:
             state = "done"

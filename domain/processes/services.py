@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.core.types import utcnow
+from domain.processes.rules import ProcessStatus, StepStatus
 from domain.processes.tables import Process, ProcessStep
 
 
@@ -21,15 +22,15 @@ def start(session: Session, process_id: str, type_: str, business_key: str, *, t
             parent = session.get(Process, parent_id)
             customer = parent.customer if parent is not None else None
         proc = Process(process_id=process_id, type=type_, business_key=business_key, title=title, owner=owner,
-                       amount=amount, status="running", stage=first_step, customer=customer[:200] if customer else None,
-                       parent_id=parent_id or None)
+                       amount=amount, status=ProcessStatus.RUNNING, stage=first_step,
+                       customer=customer[:200] if customer else None, parent_id=parent_id or None)
         session.add(proc)
         session.flush()
         advance(session, process_id, first_step)
     return proc
 
 
-def advance(session: Session, process_id: str, step: str, *, detail: str = "", status: str | None = None,
+def advance(session: Session, process_id: str, step: str, *, detail: str = "", status: ProcessStatus | None = None,
             close: bool = False) -> None:
     """Finish the active step, open `step` (or mark it done when `close`), set the stage; idempotent."""
     proc = session.get(Process, process_id)
@@ -39,10 +40,10 @@ def advance(session: Session, process_id: str, step: str, *, detail: str = "", s
     steps = list(proc.steps)  # loaded with the process (selectin): no query per step
     existing = next((s for s in steps if s.name == step), None)
     for active in steps:
-        if active.status == "active" and active.name != step:
-            active.status, active.finished_at = "done", now
+        if active.status == StepStatus.ACTIVE and active.name != step:
+            active.status, active.finished_at = StepStatus.DONE, now
     if existing is None:
-        existing = ProcessStep(process_id=process_id, seq=len(steps) + 1, name=step, status="active",
+        existing = ProcessStep(process_id=process_id, seq=len(steps) + 1, name=step, status=StepStatus.ACTIVE,
                                detail=detail, started_at=now)
         session.add(existing)
         proc.steps.append(existing)
@@ -50,17 +51,17 @@ def advance(session: Session, process_id: str, step: str, *, detail: str = "", s
         existing.detail = detail
     proc.stage = step
     if close:
-        existing.status, existing.finished_at = "done", existing.finished_at or now
+        existing.status, existing.finished_at = StepStatus.DONE, existing.finished_at or now
     if status:
         proc.status = status
-        if status != "running":
+        if status != ProcessStatus.RUNNING:
             proc.closed_at = proc.closed_at or now
     session.flush()
 
 
-def closing_status(document_status: str) -> str:
+def closing_status(document_status: str) -> ProcessStatus:
     """A process ends `cancelled` when its document was withdrawn, `completed` otherwise."""
-    return "cancelled" if document_status == "cancelled" else "completed"
+    return ProcessStatus.CANCELLED if document_status == "cancelled" else ProcessStatus.COMPLETED
 
 
 def note(session: Session, process_id: str, step: str, detail: str) -> None:

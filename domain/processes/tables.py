@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.core.db import Base
 from domain.core.types import Amount, UTCDateTime, utcnow
+from domain.processes.rules import ProcessStatus, StepStatus
 
 
 class Process(Base):
@@ -29,7 +30,7 @@ class Process(Base):
     title: Mapped[str] = mapped_column(String(300), default="")
     owner: Mapped[str] = mapped_column(String(60), default="", index=True)
     amount: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running | completed | cancelled | failed
+    status: Mapped[str] = mapped_column(String(20), default=ProcessStatus.RUNNING)  # a ProcessStatus
     stage: Mapped[str] = mapped_column(String(60), default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -51,7 +52,7 @@ class ProcessStep(Base):
     process_id: Mapped[str] = mapped_column(String(200), index=True)
     seq: Mapped[int] = mapped_column()
     name: Mapped[str] = mapped_column(String(120))
-    status: Mapped[str] = mapped_column(String(20), default="active")  # active | done | skipped | failed
+    status: Mapped[str] = mapped_column(String(20), default=StepStatus.ACTIVE)  # a StepStatus
     detail: Mapped[str] = mapped_column(String(300), default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

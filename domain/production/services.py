@@ -23,6 +23,7 @@ from domain.inventory import stock
 from domain.inventory.tables import Item
 from domain.manufacturing.bom import BomLine, need
 from domain.processes import services as processes
+from domain.processes.rules import ProcessStatus
 from domain.production import rules
 from domain.production.tables import ProductionMaterial, ProductionOrder
 from domain.purchasing import access as purchase_access
@@ -157,7 +158,7 @@ def report_progress(session: Session, number: str, p: rules.ProgressIn, *, actor
             row.completed_at = utcnow()
         processes.advance(session, row.process_id, "completed" if done else "in production",
                           detail=f"{after.completed_qty.normalize():f} of {row.qty.normalize():f} made",
-                          close=done, status="completed" if done else None)
+                          close=done, status=ProcessStatus.COMPLETED if done else None)
         session.flush()
         return after.model_dump(mode="json")
 

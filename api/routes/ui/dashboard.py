@@ -29,6 +29,7 @@ from domain.approvals import services as approvals
 from domain.core.errors import DomainError, Forbidden
 from domain.core.types import utcnow
 from domain.permissions import Action
+from domain.processes.rules import ProcessStatus
 from domain.processes.tables import Process
 
 router = page_router()
@@ -82,7 +83,7 @@ async def dashboard(v: ViewerDep) -> Response:
 
 async def _incidents(platform: Platform) -> tuple[list[incident_svc.Incident], int, int]:
     def running(s: Session) -> list[dict[str, Any]]:
-        rows = s.execute(select(Process).where(Process.status == "running")
+        rows = s.execute(select(Process).where(Process.status == ProcessStatus.RUNNING)
                          .order_by(Process.started_at.desc()).limit(incident_svc.MAX_PROCESSES)).scalars()
         return [process_summary(p) for p in rows]
     procs = await platform.read(running)

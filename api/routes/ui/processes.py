@@ -40,6 +40,7 @@ from domain.approvals.tables import Task, TaskEvent
 from domain.core.errors import DomainError, NotFound
 from domain.core.types import utcnow
 from domain.processes import monitor
+from domain.processes.rules import ProcessStatus
 from domain.processes.tables import Process
 from domain.production.tables import ProductionOrder
 from domain.purchasing.tables import PurchaseRequisition
@@ -207,7 +208,7 @@ async def process_page(process_id: str, v: ViewerDep) -> Response:
                 "steps": [{"name": st.name, "status": st.status, "detail": st.detail, "started_at": st.started_at,
                            "finished_at": st.finished_at} for st in proc.steps],
                 "map_steps": steps, "wide": map_layout(steps, WIDE), "narrow": map_layout(steps, NARROW),
-                "waiting": monitor.waiting_reason(open_tasks, current, now) if proc.status == "running" else "",
+                "waiting": monitor.waiting_reason(open_tasks, current, now) if proc.status == ProcessStatus.RUNNING else "",
                 "timeline": _timeline(steps, tasks, events), "parent": parent, "children": children,
                 "open_tasks": open_tasks}
 
