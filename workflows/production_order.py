@@ -199,8 +199,12 @@ class ProductionOrder:
         self._may_request_change(cmd)
         self.change_open = True
         self.changes += 1
-        steps = await run(ProductionActivities.change_steps, self.state.number if self.state else "",
-                          cmd.actor.username)
+        try:
+            steps = await run(ProductionActivities.change_steps, self.state.number if self.state else "",
+                              cmd.actor.username)
+        except ActivityError:
+            self.change_open = False  # nobody can approve it (422): the request fails and leaves no change open
+            raise
         asyncio.create_task(self._decide_change(cmd, steps, self.changes))  # noqa: RUF006 (awaited via change_open)
         return "pending_approval"
 

@@ -229,6 +229,10 @@ async def test_a_change_request_applies_only_once_approved(worker, db, task_queu
                                           production.ChangeIn(qty=Decimal(6), reason="more"))
     with pytest.raises(ValueError, match="a new quantity or a new due date"):
         production.ChangeIn(reason="nothing to change")
+    with pytest.raises(Invalid, match="no manager"):  # admin may ask, but nobody could approve it: refused ...
+        await production_order.request_change(p, actor(db, "admin"), fan.number,
+                                              production.ChangeIn(qty=Decimal(7), reason="round up"))
+    # ... and it leaves no change open behind it: carol's is taken (it was refused as a second change)
     assert await production_order.request_change(p, carol, fan.number, production.ChangeIn(
         qty=Decimal(6), reason="customer may add one")) == "pending_approval"
     with pytest.raises(Conflict, match="already has a change"):
