@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.routes.common import as_utc
 from domain.approvals import services as approvals
+from domain.approvals.rules import TaskStatus
 from domain.approvals.tables import Task
 from domain.core.errors import Invalid, NotFound
 from domain.core.numbers import read_number
@@ -45,7 +46,7 @@ class InboxFilter:
             raise Invalid(f"the lowest amount ({self.min_amount}) is above the highest ({self.max_amount})")
 
 
-def inbox_query(user: Any, f: InboxFilter, *, status: str | None = "open", see_all: bool = False,
+def inbox_query(user: Any, f: InboxFilter, *, status: str | None = TaskStatus.OPEN, see_all: bool = False,
                 view: str | None = None, listing: bool = False, window: int | None = None) -> Select[Any]:
     """The tasks of one inbox view under the filter (no order, no paging: the caller adds them).
 
@@ -64,7 +65,7 @@ def inbox_query(user: Any, f: InboxFilter, *, status: str | None = "open", see_a
         return approvals.narrow(q, key_prefix=f.key_prefix, documents=documents, min_amount=f.min_amount,
                                 max_amount=f.max_amount, overdue=f.overdue)
 
-    if listing and status == "open" and not see_all:
+    if listing and status == TaskStatus.OPEN and not see_all:
         parts = [base(part, visible=False).with_only_columns(Task.id)
                  for part in approvals.view_parts(chosen, user.username, roles)]
         if window is not None:

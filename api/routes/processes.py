@@ -22,6 +22,7 @@ from api.processes import (
     visible_process,
 )
 from api.routes.common import Limit, Offset, task_view
+from domain.approvals.rules import TaskStatus
 from domain.approvals.tables import Task
 
 router = APIRouter(prefix="/api/processes", tags=["monitor"])
@@ -70,7 +71,7 @@ async def get_process(process_id: str, user: CurrentUser, platform: PlatformDep)
         return {**process_summary(proc),
                 "steps": [{"name": st.name, "status": st.status, "detail": st.detail, "started_at": st.started_at,
                            "finished_at": st.finished_at} for st in proc.steps],
-                "open_tasks": [t for t in all_tasks if t["status"] == "open"],
+                "open_tasks": [t for t in all_tasks if t["status"] == TaskStatus.OPEN],
                 "tasks": all_tasks}
     out = await platform.read(load)
     out["temporal"] = await _describe(platform, process_id)

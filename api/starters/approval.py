@@ -19,7 +19,7 @@ async def _open_task(platform: Platform, task_id: str) -> Task:
     task: Task | None = await platform.read(lambda s, tid: s.get(Task, tid), task_id)
     if task is None:
         raise NotFound(f"no task {task_id}")
-    if task.status != "open":
+    if task.status != approval_rules.TaskStatus.OPEN:
         raise Conflict(f"this task is already {task.status}")
     if task.kind != "approval":
         raise Conflict("this is an alert; it closes by itself when its cause is resolved")
@@ -35,7 +35,8 @@ async def decide(platform: Platform, actor: Actor, task_id: str, decision: str, 
         approval_rules.DecideCommand(task_id=task_id, actor=actor, decision=decision, comment=comment),
         recheck=lambda: _open_task(platform, task_id))
     # The workflow answered once the decision was recorded: the task as it now stands, without re-reading.
-    task.status, task.decision, task.decided_by = "completed", record.decision, record.decided_by
+    task.status, task.decision, task.decided_by = (approval_rules.TaskStatus.COMPLETED, record.decision,
+                                                   record.decided_by)
     task.comment, task.closed_at = record.comment, utcnow()
     return task
 

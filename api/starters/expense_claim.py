@@ -40,7 +40,7 @@ async def submit(platform: Platform, requester: str, lines: list[expenses.Expens
 async def cancel(platform: Platform, actor: Actor, number: str) -> str:
     async def pending() -> None:  # its process may have ended: say the state
         claim = await platform.read(expenses_svc.get, number)
-        if claim.status not in ("submitted", "pending_approval"):
+        if claim.status not in (expenses.ClaimStatus.SUBMITTED, expenses.ClaimStatus.PENDING_APPROVAL):
             raise Conflict(f"claim {number} is {claim.status}; only a claim pending approval can be cancelled")
 
     await pending()
@@ -51,10 +51,10 @@ async def cancel(platform: Platform, actor: Actor, number: str) -> str:
 async def pay(platform: Platform, actor: Actor, number: str) -> str:
     async def payable() -> None:
         claim = await platform.read(expenses_svc.get, number)
-        if claim.status == "paid":  # its process has ended: say when it was paid, not just "ended"
+        if claim.status == expenses.ClaimStatus.PAID:  # its process has ended: say when it was paid, not just "ended"
             on = f" on {claim.paid_at:%Y-%m-%d %H:%M} UTC" if claim.paid_at else ""
             raise Conflict(f"claim {number} is already paid{on}; nothing more to pay")
-        if claim.status in ("rejected", "cancelled"):
+        if claim.status in (expenses.ClaimStatus.REJECTED, expenses.ClaimStatus.CANCELLED):
             raise Conflict(f"claim {number} is {claim.status}; only an approved claim can be paid")
 
     await payable()

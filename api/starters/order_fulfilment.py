@@ -54,7 +54,7 @@ async def create(platform: Platform, owner: str, customer_id: int, lines: list[s
 
 async def deliver(platform: Platform, actor: Actor, number: str) -> str:
     so = await platform.read(sales_svc.order, number)
-    if so.status in ("completed", "cancelled"):
+    if so.status in (sales.SalesOrderStatus.COMPLETED, sales.SalesOrderStatus.CANCELLED):
         raise Conflict(f"sales order {number} is {so.status}; nothing more to deliver")
     return await platform.update(platform.handle(so.process_id), OrderFulfilment.deliver, actor)
 

@@ -54,7 +54,7 @@ async def receive(platform: Platform, actor: Actor, po_number: str,
 async def cancel(platform: Platform, actor: Actor, number: str) -> str:
     async def pending() -> None:  # its process may have ended: say the state
         req = await platform.read(purchasing_svc.requisition, number)
-        if req.status not in ("submitted", "pending_approval"):
+        if req.status not in (purchasing.RequisitionStatus.SUBMITTED, purchasing.RequisitionStatus.PENDING_APPROVAL):
             raise Conflict(f"requisition {number} is {req.status}; only a requisition pending approval can be "
                            "cancelled")
 

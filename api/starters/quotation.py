@@ -49,8 +49,9 @@ async def create(platform: Platform, creator: str, opportunity: str, lines: list
 
 async def answer(platform: Platform, actor: Actor, number: str, accept: bool, reason: str = "") -> sales.Accepted:
     q = await platform.read(sales_svc.quotation, number)
-    if q.status in ("accepted", "rejected", "expired"):  # its process has ended: say why, not just "ended"
-        if q.status == "rejected" and q.reason:
+    if q.status in (sales.QuotationStatus.ACCEPTED, sales.QuotationStatus.REJECTED, sales.QuotationStatus.EXPIRED):
+        # its process has ended: say why, not just "ended"
+        if q.status == sales.QuotationStatus.REJECTED and q.reason:
             raise Conflict(f"quotation {number} is rejected ({q.reason})")
         sales.check_acceptable(number, q.status, q.valid_until, datetime.now(UTC).date())
     update = Quotation.accept if accept else Quotation.reject

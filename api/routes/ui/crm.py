@@ -174,7 +174,7 @@ async def _lead(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Res
         return await not_possible(v, e)
     lead = data["lead"]
     # The process's own rule (crm.may_work_lead): a button shows only where the process would take it.
-    may_work = lead["status"] in ("new", "assigned") and crm.may_work_lead(
+    may_work = lead["status"] in crm.OPEN_LEAD_STATUSES and crm.may_work_lead(
         as_actor(v.user), lead["owner"], data.pop("owner_manager"))
     return await render(v, "lead.html", status, section="sales", may_work=may_work,
                         kinds=["call", "email", "meeting", "note"], **data, **ctx)

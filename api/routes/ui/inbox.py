@@ -63,7 +63,7 @@ def _span(delta: timedelta) -> str:
 
 def task_row(t: Task, now: datetime) -> dict[str, Any]:
     row = task_view(t)
-    row["overdue"] = t.status == "open" and t.due_at is not None and t.due_at < now
+    row["overdue"] = t.status == approval_rules.TaskStatus.OPEN and t.due_at is not None and t.due_at < now
     row["due_in"] = "" if t.due_at is None else _span(t.due_at - now)
     return row
 
@@ -215,7 +215,7 @@ def offers(task: Task, actor: Actor, prior: list[str]) -> dict[str, bool]:
     """Approve/Reject and Claim, offered exactly where the task's Approval process takes them from `actor`
     (`prior`: the deciders of its chain's earlier steps). Claim only on a role's task nobody holds: claiming
     what is already one's own changes nothing."""
-    if task.status != "open" or task.kind != "approval":
+    if task.status != approval_rules.TaskStatus.OPEN or task.kind != "approval":
         return {"may_decide": False, "may_claim": False}
     step = approvals.task_step(task)
     return {"may_decide": approval_rules.may_decide(step, actor, task.requester, prior, task.assignee),
@@ -233,7 +233,8 @@ async def _task_page(v: Viewer, task_id: str, *, status: int = 200, **ctx: Any) 
         actionable = s.execute(mine).first() is not None
         me, actor = v.user.username, as_actor(v.user)
         # Each button by its Approval process's own rule (domain.approvals.rules), on the step the task stands for.
-        is_open, step = task.status == "open" and task.kind == "approval", approvals.task_step(task)
+        is_open = task.status == approval_rules.TaskStatus.OPEN and task.kind == "approval"
+        step = approvals.task_step(task)
         prior = approvals.earlier_deciders(s, [task])[task.workflow_id]
         offered = offers(task, actor, prior)
         why_not = ""

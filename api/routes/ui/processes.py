@@ -36,6 +36,7 @@ from api.routes.ui.pages import (
 )
 from domain.approvals import saved_filters
 from domain.approvals import services as approvals
+from domain.approvals.rules import TaskStatus
 from domain.approvals.tables import Task, TaskEvent
 from domain.core.errors import DomainError, NotFound
 from domain.core.types import utcnow
@@ -201,14 +202,15 @@ async def process_page(process_id: str, v: ViewerDep) -> Response:
         steps = monitor.business_map(proc.type, [monitor.RecordedStep(
             name=st.name, status=st.status, detail=st.detail, started_at=st.started_at, finished_at=st.finished_at)
             for st in proc.steps], proc.stage, proc.status)
-        open_tasks = [task_row(t, now) for t in tasks if t.status == "open"]
+        open_tasks = [task_row(t, now) for t in tasks if t.status == TaskStatus.OPEN]
         current = next((st for st in steps if st.current), None)
         parent, children = _linked(s, v.user, proc)
         return {"proc": process_summary(proc), "trail": approvals.trail(s, process_id),
                 "steps": [{"name": st.name, "status": st.status, "detail": st.detail, "started_at": st.started_at,
                            "finished_at": st.finished_at} for st in proc.steps],
                 "map_steps": steps, "wide": map_layout(steps, WIDE), "narrow": map_layout(steps, NARROW),
-                "waiting": monitor.waiting_reason(open_tasks, current, now) if proc.status == ProcessStatus.RUNNING else "",
+                "waiting": (monitor.waiting_reason(open_tasks, current, now) if proc.status == ProcessStatus.RUNNING
+                            else ""),
                 "timeline": _timeline(steps, tasks, events), "parent": parent, "children": children,
                 "open_tasks": open_tasks}
 

@@ -36,6 +36,7 @@ from api.routes.ui.pages import (
     render,
 )
 from api.starters import order_fulfilment, production_order
+from domain.approvals.rules import TaskStatus
 from domain.approvals.tables import Task
 from domain.core.errors import DomainError, Forbidden, Invalid
 from domain.core.numbers import read_number
@@ -48,6 +49,7 @@ from domain.processes.tables import Process
 from domain.production import rules as production
 from domain.production import services as production_svc
 from domain.sales import access as sales_access
+from domain.sales import rules as sales
 from domain.sales import services as sales_svc
 from domain.sales.tables import SalesOrder
 
@@ -55,9 +57,10 @@ router = page_router()
 
 PAGE_SIZE = 50
 MAX_RUN_ROWS = 500  # planned orders (and exceptions) shown of one MRP run; the rest are counted
-OPEN_ORDER = ("open", "in_fulfilment", "pending_credit")
-ORDER_STATUSES = ["pending_credit", "open", "in_fulfilment", "completed", "cancelled", "rejected"]
-PRODUCTION_STATUSES = ["waiting_material", "released", "completed"]
+OPEN_ORDER = sales.OPEN_ORDER_STATUSES
+ORDER_STATUSES = list(sales.SalesOrderStatus)
+PRODUCTION_STATUSES = [production.ProductionStatus.WAITING_MATERIAL, production.ProductionStatus.RELEASED,
+                       production.ProductionStatus.COMPLETED]  # the filter's choices: no order is ever cancelled
 PROGRESS_FIELDS = {"completed_qty": "the completed quantity", "labour_hours": "the labour hours",
                    "scrap_qty": "the scrap quantity"}
 CHANGE_FIELDS = {"qty": "the new quantity", "due_date": "the new due date", "reason": "the reason"}
@@ -129,7 +132,8 @@ def _pct(part: Decimal | None, whole: Decimal | None) -> Decimal | None:
 
 def _ready(view: dict[str, Any]) -> bool:
     """Ready to deliver: in fulfilment with every line fully reserved (the process's own check follows)."""
-    return view["status"] == "in_fulfilment" and all(ln["reserved_qty"] >= ln["qty"] for ln in view["lines"])
+    return view["status"] == sales.SalesOrderStatus.IN_FULFILMENT and all(ln["reserved_qty"] >= ln["qty"]
+                                                                          for ln in view["lines"])
 
 
 async def render_sales_order(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Response:
@@ -204,7 +208,7 @@ async def render_production_order(v: Viewer, number: str, *, status: int = 200, 
 
     def load(s: Session) -> dict[str, Any]:
         row = production_svc.order(s, number)
-        tasks = list(s.execute(select(Task).where(Task.process_id == row.process_id, Task.status == "open",
+        tasks = list(s.execute(select(Task).where(Task.process_id == row.process_id, Task.status == TaskStatus.OPEN,
                                                   Task.kind == "approval")  # the late alert is the page's notice
                                .order_by(Task.created_at).limit(20)).scalars())
         return {"mo": production_svc.view(s, row), "open_tasks": [task_row(t, now) for t in tasks],
@@ -222,7 +226,8 @@ async def render_production_order(v: Viewer, number: str, *, status: int = 200, 
     data["variance_total"] = sum(mo["variances"].values(), Decimal(0))
     data["standard_unit"] = (mo["standard_cost"]["total"] / mo["qty"]).quantize(production.CENT4) if mo["qty"] else None
     return await render(v, "production_order.html", status, section="production",
-                        may_report=mo["status"] == "released" and v.user.may(Action.PRODUCTION_REPORT),
+                        may_report=(mo["status"] == production.ProductionStatus.RELEASED
+                                    and v.user.may(Action.PRODUCTION_REPORT)),
                         progress=ctx.pop("progress", {}), change=ctx.pop("change", {}), **data, **ctx)
 
 
@@ -271,7 +276,7 @@ async def report_progress(number: str, v: PosterDep, completed_qty: Annotated[st
     except DomainError as e:
         return await render_production_order(v, number, status=error_status(e), progress=form,
                                               error=f"The progress was not recorded; nothing was changed. {_sentence(e.message)}")
-    done = ("The order is completed." if after.status == "completed"
+    done = ("The order is completed." if after.status == production.ProductionStatus.COMPLETED
             else f"{_qty(after.completed_qty)} of {_qty(after.qty)} made so far.")
     return redirect(f"/production-orders/{number}", msg=f"The progress on {number} is recorded. {done}")
 

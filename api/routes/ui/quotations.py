@@ -36,6 +36,7 @@ from api.routes.ui.pages import (
 )
 from api.starters import quotation
 from domain.approvals import services as approvals
+from domain.approvals.rules import TaskStatus
 from domain.approvals.tables import Task
 from domain.core.errors import DomainError, Forbidden, Invalid
 from domain.core.numbers import read_number, read_whole
@@ -130,7 +131,7 @@ async def create_quotation(number: str, request: Request, v: PosterDep) -> Respo
         return await render_opportunity(v, number, status=error_status(e), form=form,
                                   error=f"The quotation was not created. {e.message}")
     state = ("It waits for the sales manager's approval of the discount before it goes to the customer."
-             if out["status"] == "pending_approval" else "It is sent to the customer.")
+             if out["status"] == sales.QuotationStatus.PENDING_APPROVAL else "It is sent to the customer.")
     return redirect(f"/quotations/{out['quotation_id']}",
                     msg=f"Quotation {out['quotation_id']} of {money_text(out['total'])} is created. {state}")
 
@@ -146,7 +147,7 @@ async def render_quotation(v: Viewer, number: str, *, status: int = 200, **ctx: 
         customer = s.get(Customer, q.customer_id)
         order = s.execute(select(SalesOrder).where(SalesOrder.number == q.sales_order_number)
                           ).scalar_one_or_none() if q.sales_order_number else None
-        tasks = s.execute(select(Task).where(Task.process_id == q.process_id, Task.status == "open")
+        tasks = s.execute(select(Task).where(Task.process_id == q.process_id, Task.status == TaskStatus.OPEN)
                           .order_by(Task.created_at).limit(20)).scalars()
         return {"q": sales_svc.quotation_view(s, q), "margin": sales_svc.margin(s, q),
                 "credit": sales_svc.credit_position(s, q.customer_id, q.total, excluding=q.sales_order_number,

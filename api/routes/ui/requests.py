@@ -48,15 +48,15 @@ async def _requests(v: Viewer, *, status: int = 200, form: dict[str, str] | None
                               .order_by(PurchaseRequisition.id.desc()).limit(100)).scalars())
         pids = [c.process_id for c in claims] + [r.process_id for r in reqs]
         waiting: dict[str, str] = {}
-        for t in s.execute(select(Task).where(Task.process_id.in_(pids), Task.status == "open",
+        for t in s.execute(select(Task).where(Task.process_id.in_(pids), Task.status == approval_rules.TaskStatus.OPEN,
                                               Task.kind == "approval")).scalars():
             who = t.assignee or t.candidate_user or (f"any {t.candidate_role}" if t.candidate_role else "")
             waiting[t.process_id] = f"{t.step_label or 'approval'}: {who}" if who else t.step_label
         return {
             "claims": [{"number": c.number, "created_at": c.created_at, "total": c.total, "currency": c.currency,
                         "status": c.status, "process_id": c.process_id,
-                        "waiting": waiting.get(c.process_id) or ("approval starting" if c.status == "pending_approval"
-                                                                 else ""),
+                        "waiting": waiting.get(c.process_id) or (
+                            "approval starting" if c.status == expense_rules.ClaimStatus.PENDING_APPROVAL else ""),
                         "description": "; ".join(ln.description for ln in c.lines if ln.description)}
                        for c in claims],
             "requisitions": [{"number": r.number, "created_at": r.created_at, "total": r.total, "status": r.status,
