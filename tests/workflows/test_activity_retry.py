@@ -29,7 +29,7 @@ from domain.accounting.tables import JournalEntry
 from domain.approvals import services as approvals
 from domain.core import records as common
 from domain.core.db import Database
-from domain.expenses.rules import ClaimDraft
+from domain.expenses.rules import ClaimDraft, ClaimStatus
 from domain.expenses.tables import ExpenseClaim
 from domain.inventory import stock
 from domain.inventory.tables import StockLedgerEntry
@@ -60,11 +60,11 @@ class FlakySetClaimStatus:
 
     def activity(self) -> object:
         @activity.defn(name="set_claim_status")
-        def set_claim_status(number: str, process_id: str, status: str, stage: str, post_key: str | None,
+        def set_claim_status(number: str, process_id: str, status: ClaimStatus, stage: str, post_key: str | None,
                              close: bool) -> None:
             attempt = activity.info().attempt
             self.attempts.append((status, attempt))
-            if status == "approved" and attempt <= CRASHES:
+            if status == ClaimStatus.APPROVED and attempt <= CRASHES:
                 if self.after_effect:
                     self.real.set_claim_status(number, process_id, status, stage, post_key, close)
                 raise RuntimeError(f"simulated crash on attempt {attempt}")
