@@ -15,9 +15,12 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from domain.approvals.rules import TaskStatus
 from domain.approvals.tables import Task
 from domain.parties.tables import Customer
+from domain.processes.rules import ProcessStatus
 from domain.processes.tables import Process
+from domain.sales.rules import SalesOrderStatus
 from domain.sales.tables import SalesOrder
 
 DAYS = 30
@@ -77,7 +80,8 @@ def processes_per_day(s: Session, now: datetime, n: int = DAYS) -> list[DayCount
     started = Counter(t.date() for t in s.execute(
         select(Process.started_at).where(Process.started_at >= since)).scalars())
     completed = Counter(t.date() for t in s.execute(
-        select(Process.closed_at).where(Process.status == "completed", Process.closed_at >= since)).scalars()
+        select(Process.closed_at).where(Process.status == ProcessStatus.COMPLETED,
+                                        Process.closed_at >= since)).scalars()
         if t is not None)
     return [DayCount(d, started[d], completed[d]) for d in window]
 
@@ -97,7 +101,7 @@ def cycle_times(s: Session, now: datetime, n: int = DAYS) -> list[CycleTime]:
     since = now - timedelta(days=n)
     hours: dict[str, list[float]] = defaultdict(list)
     for type_, start, end in s.execute(select(Process.type, Process.started_at, Process.closed_at).where(
-            Process.status == "completed", Process.closed_at.is_not(None), Process.closed_at >= since)):
+            Process.status == ProcessStatus.COMPLETED, Process.closed_at.is_not(None), Process.closed_at >= since)):
         if end is not None:
             hours[type_].append(max((end - start).total_seconds(), 0.0) / 3600)
     out = [CycleTime(t, len(v), percentile(v, 50), percentile(v, 95)) for t, v in hours.items()]
@@ -111,8 +115,8 @@ def sla_breaches(s: Session, now: datetime, n: int = DAYS) -> tuple[list[Breache
     window = days(now, n)
     since = datetime.combine(window[0], datetime.min.time(), tzinfo=now.tzinfo)
     rows = s.execute(select(Task.process_type, Task.status, Task.due_at, Task.closed_at).where(
-        Task.due_at.is_not(None), Task.status != "cancelled",
-        or_(and_(Task.status == "open", Task.due_at < now),
+        Task.due_at.is_not(None), Task.status != TaskStatus.CANCELLED,
+        or_(and_(Task.status == TaskStatus.OPEN, Task.due_at < now),
             and_(Task.closed_at.is_not(None), Task.closed_at > Task.due_at, Task.due_at >= since))))
     late_day: Counter[date] = Counter()
     over_day: Counter[date] = Counter()
@@ -121,7 +125,7 @@ def sla_breaches(s: Session, now: datetime, n: int = DAYS) -> tuple[list[Breache
     for type_, status, due, _closed in rows:
         if due is None:
             continue
-        if status == "open":
+        if status == TaskStatus.OPEN:
             over_type[type_] += 1
             over_day[max(due.date(), window[0])] += 1  # older than the window: counted on its first day
         else:
@@ -137,7 +141,7 @@ def open_tasks_per_role(s: Session, now: datetime) -> list[RoleLoad]:
     of them are overdue; the busiest role first."""
     label = func.coalesce(Task.candidate_role, "")
     rows = s.execute(select(label, func.count(), func.sum(case((Task.due_at < now, 1), else_=0)))
-                     .where(Task.status == "open").group_by(label)).all()
+                     .where(Task.status == TaskStatus.OPEN).group_by(label)).all()
     out = [RoleLoad(role or "named person", int(total), int(overdue or 0)) for role, total, overdue in rows]
     return sorted(out, key=lambda r: (-r.open, r.role))
 
@@ -148,6 +152,6 @@ def margin_per_customer(s: Session, limit: int = 15) -> list[CustomerMargin]:
     rows = s.execute(select(Customer.name, func.count(SalesOrder.id), revenue,
                             func.coalesce(func.sum(SalesOrder.margin), 0))
                      .join(SalesOrder, SalesOrder.customer_id == Customer.id)
-                     .where(SalesOrder.status == "completed")
+                     .where(SalesOrder.status == SalesOrderStatus.COMPLETED)
                      .group_by(Customer.id, Customer.name).order_by(revenue.desc(), Customer.name).limit(limit)).all()
     return [CustomerMargin(name, int(n), Decimal(rev or 0), Decimal(mar or 0)) for name, n, rev, mar in rows]

@@ -61,7 +61,8 @@ def advance(session: Session, process_id: str, step: str, *, detail: str = "", s
 
 def closing_status(document_status: str) -> ProcessStatus:
     """A process ends `cancelled` when its document was withdrawn, `completed` otherwise."""
-    return ProcessStatus.CANCELLED if document_status == "cancelled" else ProcessStatus.COMPLETED
+    # "cancelled" is the withdrawn end of every document status (claims, requisitions, quotations, sales orders)
+    return ProcessStatus.CANCELLED if document_status == ProcessStatus.CANCELLED else ProcessStatus.COMPLETED
 
 
 def note(session: Session, process_id: str, step: str, detail: str) -> None:

@@ -341,7 +341,8 @@ def may_cancel_order(actor: Actor, owner: str, status: str, *, supply_ordered: b
     is under way; a cancel already asked aside): what a page asks before it offers to cancel a sales order."""
     try:
         check_may_cancel_order(actor, "", owner, status, cancel_by=None,
-                               deliver_by="" if status == "delivering" else None, supply_ordered=supply_ordered)
+                               deliver_by="" if status == FulfilmentStatus.DELIVERING else None,
+                               supply_ordered=supply_ordered)
     except DomainError:
         return False
     return True
