@@ -1,13 +1,15 @@
 """Record the workflow histories that tests/workflows/test_replay.py replays.
 
-    .venv/bin/python -m tests.histories.record
+    .venv/bin/python -m tests.histories.record [--suffix=_2026_12] [scenario ...]
 
 Runs each process on the time-skipping test server with the real worker and activities against a
 throw-away SQLite database of the demo company, then writes every closed workflow's history to
 tests/histories/<name>.json and the workflow ids to tests/histories/manifest.json.
 
 Re-record only when a change is meant to be incompatible (and no such process can still be
-running anywhere); otherwise a failing replay test means the change needs `workflow.patched()`."""
+running anywhere); otherwise a failing replay test means the change needs `workflow.patched()`.
+After a patched change, record the scenarios again under a suffix (`--suffix=_2026_12`): the new histories take
+the patched paths, the old ones, kept beside them, still prove the old paths replay."""
 
 from __future__ import annotations
 
@@ -66,12 +68,13 @@ def requisition_is(number: str, status: str) -> Callable[[Session], bool]:
 
 
 class Recorder:
-    def __init__(self, env: WorkflowEnvironment, client: Client, db: Database):
-        self.env, self.client, self.db = env, client, db
+    def __init__(self, env: WorkflowEnvironment, client: Client, db: Database, suffix: str = ""):
+        self.env, self.client, self.db, self.suffix = env, client, db, suffix
         self.p = Platform(client, db, TASK_QUEUE)
         self.recorded: dict[str, dict[str, str]] = {}
 
     async def save(self, name: str, workflow_id: str) -> None:
+        name += self.suffix
         handle = self.client.get_workflow_handle(workflow_id)
         # closed, so the history is complete; a cancelled approval ends as cancelled: its history is what we want
         with contextlib.suppress(WorkflowFailureError):
@@ -318,8 +321,8 @@ SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_re
              "purchase_withdrawn_through_its_approval", "quotation_withdrawn_during_its_discount_approval"]
 
 
-async def main(only: list[str]) -> None:
-    """Record every scenario, or only those named on the command line."""
+async def main(only: list[str], suffix: str = "") -> None:
+    """Record every scenario, or only those named on the command line; with a suffix, beside the others."""
     unknown = set(only) - set(SCENARIOS)
     if unknown:
         raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}; known: {', '.join(SCENARIOS)}")
@@ -336,13 +339,14 @@ async def main(only: list[str]) -> None:
                 demo.load(s)
             try:
                 async with build_worker(env.client, db, TASK_QUEUE, threads=8):
-                    rec = Recorder(env, env.client, db)
+                    rec = Recorder(env, env.client, db, suffix)
                     for name in only or SCENARIOS:
                         await getattr(rec, name)()
             finally:
                 db.dispose()
         # Recording some scenarios keeps the other histories (recorded by older code) as they are.
-        manifest = {**(json.loads(MANIFEST.read_text()) if only and MANIFEST.exists() else {}), **rec.recorded}
+        keep = (only or suffix) and MANIFEST.exists()
+        manifest = {**(json.loads(MANIFEST.read_text()) if keep else {}), **rec.recorded}
         MANIFEST.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         print(f"wrote {len(rec.recorded)} histories and {MANIFEST.relative_to(Path.cwd())}")
     finally:
@@ -350,4 +354,6 @@ async def main(only: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1:]))
+    args = sys.argv[1:]
+    suffixes = [a.split("=", 1)[1] for a in args if a.startswith("--suffix=")]
+    asyncio.run(main([a for a in args if not a.startswith("--suffix=")], suffixes[-1] if suffixes else ""))
