@@ -19,7 +19,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -282,7 +282,11 @@ class Recorder:
         await eventually(db, lambda s: production_svc.order(s, housing).status == "released")
         await approve_chain(p, db, req, ["frank"])
         await eventually(db, requisition_is(req, "ordered"))
-        await self.env.sleep(timedelta(days=4))
+        # Past the housings' due date (planned back from today's date, so it moves with the day this runs): late.
+        with db.read() as s:
+            due = production_svc.order(s, housing).due_date
+        late = datetime.combine(due + timedelta(days=2), time(0), tzinfo=UTC) - await self.env.get_current_time()
+        await self.env.sleep(max(late, timedelta(days=4)))
         await eventually(db, lambda s: production_svc.order(s, housing).notice)
         carol = actor(db, "carol")
         await production_order.progress(p, carol, housing, production.ProgressIn(completed_qty=Decimal(1),
