@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
@@ -35,9 +35,9 @@ async def list_claims(user: CurrentUser, platform: PlatformDep, status: str | No
         q = select(ExpenseClaim)
         if mine:
             q = q.where(ExpenseClaim.requester == user.username)
-        elif not access.sees_all(set(user.roles), "expense_claim"):
-            q = q.where(or_(ExpenseClaim.requester == user.username,
-                            ExpenseClaim.process_id.in_(access.involved_process_ids(user.username, set(user.roles)))))
+        elif (visible := access.documents_visible_to(user.username, user.roles, "expense_claim",
+                                                     ExpenseClaim.requester, ExpenseClaim.process_id)) is not None:
+            q = q.where(visible)
         if status:
             q = q.where(ExpenseClaim.status == status)
         q = q.order_by(ExpenseClaim.id.desc()).limit(limit).offset(offset)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
@@ -16,6 +16,7 @@ from api.schemas import ReceiptIn, RequisitionIn
 from api.starters import purchase
 from domain.approvals import access
 from domain.core.errors import NotFound
+from domain.purchasing import access as purchase_access
 from domain.purchasing import services as purchasing
 from domain.purchasing.tables import PurchaseOrder, PurchaseRequisition
 
@@ -44,10 +45,8 @@ async def list_requisitions(user: CurrentUser, platform: PlatformDep, status: st
                             limit: Limit = 50, offset: Offset = 0) -> Any:
     def load(s: Session) -> list[dict[str, Any]]:
         q = select(PurchaseRequisition)
-        if not access.sees_all(set(user.roles), "purchase"):
-            q = q.where(or_(PurchaseRequisition.requester == user.username,
-                            PurchaseRequisition.process_id.in_(
-                                access.involved_process_ids(user.username, set(user.roles)))))
+        if (visible := purchase_access.purchases_visible_to(user.username, user.roles)) is not None:
+            q = q.where(visible)
         if status:
             q = q.where(PurchaseRequisition.status == status)
         q = q.order_by(PurchaseRequisition.id.desc()).limit(limit).offset(offset)
@@ -87,11 +86,9 @@ async def list_orders(user: CurrentUser, platform: PlatformDep, status: str | No
                       limit: Limit = 50, offset: Offset = 0) -> Any:
     def load(s: Session) -> list[dict[str, Any]]:
         q = select(PurchaseOrder)
-        if not access.sees_all(set(user.roles), "purchase"):
-            mine = select(PurchaseRequisition.number).where(PurchaseRequisition.requester == user.username)
-            q = q.where(or_(PurchaseOrder.requisition_number.in_(mine),
-                            PurchaseOrder.process_id.in_(access.involved_process_ids(user.username,
-                                                                                     set(user.roles)))))
+        if (visible := purchase_access.purchases_visible_to(user.username, user.roles)) is not None:
+            # an order is seen by whoever sees its requisition (they share their process)
+            q = q.where(PurchaseOrder.requisition_number.in_(select(PurchaseRequisition.number).where(visible)))
         if status:
             q = q.where(PurchaseOrder.status == status)
         q = q.order_by(PurchaseOrder.id.desc()).limit(limit).offset(offset)

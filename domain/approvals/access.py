@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import ColumnElement, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from domain import permissions
@@ -48,6 +48,15 @@ def may_see(session: Session, username: str, roles: set[str], kind: str, owner: 
     return session.execute(
         select(Task.process_id).where(Task.process_id == process_id, or_(*_involvement(username, roles))).limit(1)
     ).first() is not None
+
+
+def documents_visible_to(username: str, roles: Collection[str], kind: str, owner: Any, process_id: Any
+                         ) -> ColumnElement[bool] | None:
+    """may_see as a WHERE clause over a kind of document: its owner's (`owner`, the column naming them), those whose
+    process (`process_id`) the user has, or had, a task on; None when the user oversees that kind (sees them all)."""
+    if sees_all(set(roles), kind):
+        return None
+    return or_(owner == username, process_id.in_(involved_process_ids(username, set(roles))))
 
 
 def sees_all(roles: set[str], kind: str) -> bool:

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement
 
-from domain.approvals.access import involved_process_ids, sees_all
+from domain.approvals.access import documents_visible_to
 from domain.purchasing.tables import PurchaseRequisition
 
 
 def purchases_visible_to(username: str, roles: Collection[str]) -> ColumnElement[bool] | None:
     """The purchase requisitions a user may see (as GET /api/purchase-requisitions/{id} decides), as a WHERE
     clause over PurchaseRequisition; None when they may see them all."""
-    if sees_all(set(roles), "purchase"):
-        return None
-    return or_(PurchaseRequisition.requester == username,
-               PurchaseRequisition.process_id.in_(involved_process_ids(username, set(roles))))
+    return documents_visible_to(username, roles, "purchase", PurchaseRequisition.requester,
+                                PurchaseRequisition.process_id)

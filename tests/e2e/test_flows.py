@@ -80,6 +80,15 @@ async def test_purchase_of_8000_goes_to_frank_then_heidi_and_is_received_in_two_
     assert [a["decided_by"] for a in view["approvals"]] == ["frank", "heidi"]
     stock = (await stack.as_("dave", "GET", "/api/stock/MOTOR-200W")).json()
     assert float(stock["on_order"]) == float(before["on_order"]) + 40
+    # The lists show what the detail routes would (domain.approvals.access.documents_visible_to): frank, who
+    # approved it, sees the requisition and its order; erin, who has nothing to do with it, neither.
+    for who, sees in (("frank", True), ("erin", False)):
+        listed = [r["id"] for r in (await stack.as_(who, "GET", "/api/purchase-requisitions?limit=200")).json()]
+        ordered = [o["id"] for o in (await stack.as_(who, "GET", "/api/purchase-orders?limit=200")).json()]
+        assert (req in listed, po in ordered) == (sees, sees), who
+        assert (await stack.as_(who, "GET", f"/api/purchase-orders/{po}")).status_code == (200 if sees else 404)
+        for number in ordered:
+            assert (await stack.as_(who, "GET", f"/api/purchase-orders/{number}")).status_code == 200
     r = await stack.as_("ivan", "POST", f"/api/purchase-orders/{po}/receipts", json={"lines": [{"sku": "MOTOR-200W", "qty": 25}]})
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "partially_received"
