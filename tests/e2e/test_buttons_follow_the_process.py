@@ -188,6 +188,23 @@ async def test_an_approver_of_an_earlier_step_is_offered_no_later_step_of_the_sa
     assert r.status_code == 303, text(r)
 
 
+def ledger_down(stack: Stack, down: bool) -> None:
+    """Every journal entry refused by the database (a trigger), on SQLite or PostgreSQL, or no longer."""
+    with stack.db.write() as s:
+        if stack.db.is_sqlite:
+            s.execute(sql("CREATE TRIGGER test_ledger_down BEFORE INSERT ON journal_entries "
+                          "BEGIN SELECT RAISE(ABORT, 'the ledger is down for this test'); END" if down
+                          else "DROP TRIGGER IF EXISTS test_ledger_down"))
+        elif down:
+            s.execute(sql("CREATE FUNCTION test_ledger_down() RETURNS trigger LANGUAGE plpgsql AS "
+                          "$$ BEGIN RAISE EXCEPTION 'the ledger is down for this test'; END $$"))
+            s.execute(sql("CREATE TRIGGER test_ledger_down BEFORE INSERT ON journal_entries "
+                          "FOR EACH ROW EXECUTE FUNCTION test_ledger_down()"))
+        else:
+            s.execute(sql("DROP TRIGGER IF EXISTS test_ledger_down ON journal_entries"))
+            s.execute(sql("DROP FUNCTION IF EXISTS test_ledger_down()"))
+
+
 async def test_the_incidents_page_offers_cancel_only_where_the_process_would_take_it(stack: Stack) -> None:
     """Cancel process goes to the process's own cancel Update, which takes a claim's withdrawal only while it awaits
     approval. An approved claim whose accrual keeps failing (the ledger refuses it: an incident) was offered to
@@ -195,9 +212,7 @@ async def test_the_incidents_page_offers_cancel_only_where_the_process_would_tak
     the process's rule on the state the process holds (its row still says pending approval: the activity that would
     say approved is the one failing)."""
     admin = await Browser(stack, "admin").start()
-    with stack.db.write() as s:
-        s.execute(sql("CREATE TRIGGER test_ledger_down BEFORE INSERT ON journal_entries "
-                      "BEGIN SELECT RAISE(ABORT, 'the ledger is down for this test'); END"))
+    ledger_down(stack, True)
     try:
         claim = await file_claim(stack, "300")
         pending = await file_claim(stack, "200")  # awaits frank: the process takes its cancel
@@ -230,7 +245,6 @@ async def test_the_incidents_page_offers_cancel_only_where_the_process_would_tak
         r = await erin.post(f"/requests/expense-claims/{pending}/cancel")
         assert r.status_code == 303, text(r)
     finally:
-        with stack.db.write() as s:
-            s.execute(sql("DROP TRIGGER IF EXISTS test_ledger_down"))
+        ledger_down(stack, False)
     await eventually(stack.db, lambda s: s.execute(select(ExpenseClaim.status).where(
         ExpenseClaim.number == claim)).scalar_one() == "approved", limit=40)
