@@ -265,5 +265,6 @@ async def test_the_lead_page_offers_its_buttons_to_exactly_those_the_process_let
         page = await user.get(f"/leads/{lead}")
         assert page.status_code == 200, user.username
         assert ("Log activity" in text(page)) is works, user.username
+        assert ("Only alice (the owner), their manager or an admin works this lead." in text(page)) is not works
     r = await sam.post(f"/leads/{lead}/activities", {"kind": "call", "note": "hello"})  # the process refuses too
     assert count(stack, LeadActivity, LeadActivity.note == "hello") == 0, r.status_code

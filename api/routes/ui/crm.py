@@ -174,9 +174,9 @@ async def _lead(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Res
         return await not_possible(v, e)
     lead = data["lead"]
     # The process's own rule (crm.may_work_lead): a button shows only where the process would take it.
-    may_work = lead["status"] in crm.OPEN_LEAD_STATUSES and crm.may_work_lead(
-        as_actor(v.user), lead["owner"], data.pop("owner_manager"))
-    return await render(v, "lead.html", status, section="sales", may_work=may_work,
+    lead_open, owner_manager = lead["status"] in crm.OPEN_LEAD_STATUSES, data.pop("owner_manager")
+    may_work = lead_open and crm.may_work_lead(as_actor(v.user), lead["owner"], owner_manager)
+    return await render(v, "lead.html", status, section="sales", may_work=may_work, lead_open=lead_open,
                         kinds=["call", "email", "meeting", "note"], **data, **ctx)
 
 
