@@ -6,6 +6,7 @@ from temporalio import activity
 
 from activities import business_errors
 from domain.approvals import rules as approval_rules
+from domain.approvals import services as approvals
 from domain.core.db import Database
 from domain.expenses import services as expenses
 from domain.expenses.rules import ClaimDraft, ClaimStatus
@@ -25,7 +26,8 @@ class ExpenseActivities:
             expenses.record(s, draft, process_id)
             processes.start(s, process_id, "expense_claim", draft.number, title=f"Expense claim {draft.number}",
                             owner=draft.requester, amount=draft.total)
-            return draft.steps
+            # A draft recorded before chains travelled with every draft (an activity retrying across the deploy) has none.
+            return draft.steps or approvals.chain_for(s, "expense_claim", draft.total, draft.requester)
 
     @activity.defn
     @business_errors

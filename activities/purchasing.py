@@ -30,7 +30,9 @@ class PurchaseActivities:
             processes.start(s, process_id, "purchase", draft.number, title=f"Purchase requisition {draft.number}",
                             owner=draft.requester, amount=draft.total,
                             parent_id=draft.notify[0] if draft.sales_order and draft.notify else None)
-            return draft.steps
+            # A draft made before chains were resolved where drafts are made (MRP's requisitions before 2026-12, stored
+            # in a supply batch under its idempotency key, or an activity still retrying across the deploy) has none.
+            return draft.steps or approvals.chain_for(s, "purchase_requisition", draft.total, draft.requester)
 
     @activity.defn
     @business_errors
