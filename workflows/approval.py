@@ -150,17 +150,21 @@ class Approval:
                 reminded = False
                 self._halt_if_withdrawn()
 
-    async def _escalate(self) -> bool:
+    async def _escalate(self) -> bool | None:
         """Hands the overdue task to the next one up (their deputy, when away); False when there is no one higher
-        (the trail says so)."""
+        (the trail says so); None when a decision came while it looked for them (the decision stands)."""
         assert self.step is not None
         target = await run(ApprovalActivities.escalation_target, self.step, self._excluded(), self._later(), **_SAFE)
         self._halt_if_withdrawn()
+        if self._decision_came():
+            return None
         if target is None:
             await self._change("escalated", detail="overdue, and there is no one higher to escalate to")
             return False
         routed = await self._deputy_for(target)
         self._halt_if_withdrawn()
+        if self._decision_came():
+            return None
         escalated_to = target.candidate_user or target.candidate_role
         if routed is not None:
             target = routed.step
@@ -171,6 +175,11 @@ class Approval:
         if routed is not None:
             await self._change("routed to deputy", detail=routed.reason)
         return True
+
+    def _decision_came(self) -> bool:
+        """A decision is being taken (or was) while the escalation looked for whom to hand the task to: it stands,
+        and the task is not moved under it. Processes started before the task lock escalated all the same."""
+        return self.deciding is not None and workflow.patched(TASK_CHANGES_IN_TURN)
 
     def _in_turn(self) -> contextlib.AbstractAsyncContextManager[None]:
         """The task lock, or nothing for processes started before it (their histories replay without it)."""
