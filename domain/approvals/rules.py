@@ -176,6 +176,17 @@ def may_decide(step: ChainStep, actor: Actor, requester: str, prior_deciders: It
     return True
 
 
+def may_take(step: ChainStep, person: Person, requester: str, prior_deciders: Iterable[str],
+             later: Sequence[ChainStep] = ()) -> bool:
+    """check_may_take as a yes or no, for a person of the org chart (whom to hand a task to, or route it to)."""
+    try:
+        check_may_take(step, Actor(username=person.username, roles=sorted(person.roles)), requester, prior_deciders,
+                       later)
+    except (Forbidden, Conflict):
+        return False
+    return True
+
+
 def check_may_take(step: ChainStep, target: Actor, requester: str, prior_deciders: Iterable[str],
                    later: Sequence[ChainStep] = ()) -> None:
     """May `target` be given this task (claim, reassign, delegate)? Same SoD as deciding; a step named
@@ -383,11 +394,7 @@ def route_to_deputy(step: ChainStep, day: date, absences: Sequence[Absence], peo
     prior = list(prior_deciders)
 
     def fits(p: Person) -> bool:
-        try:
-            check_may_take(step, Actor(username=p.username, roles=sorted(p.roles)), requester, prior, later)
-        except (Forbidden, Conflict):
-            return False
-        return True
+        return may_take(step, p, requester, prior, later)
 
     deputy, followed = find_deputy(step.candidate_user, day, absences, people, [requester, *prior], fits)
     if not followed:

@@ -18,15 +18,15 @@ from domain.approvals.rules import (
     TaskSpec,
     TaskStatus,
     approving_roles,
-    check_may_take,
+    may_take,
     resolve_chain,
     select_tier,
 )
 from domain.approvals.tables import ApprovalDecision, ApprovalPolicyTier, Task, TaskEvent
-from domain.core.errors import DomainError, Invalid, NotFound
+from domain.core.errors import Invalid, NotFound
 from domain.core.types import utcnow
 from domain.org import services as org
-from domain.org.people import Actor, Person
+from domain.org.people import Person
 from domain.processes import services as processes
 
 
@@ -307,12 +307,5 @@ def hand_on_candidates(session: Session, task: Task, actor: str) -> list[str]:
     deciders = earlier_deciders(session, [task])[task.workflow_id]
     holder = task.assignee or task.candidate_user
 
-    def may_take(p: Person) -> bool:
-        try:
-            check_may_take(step, Actor(username=p.username, roles=sorted(p.roles)), task.requester, deciders)
-        except DomainError:
-            return False
-        return True
-
     return sorted(p.username for p in people.values()
-                  if p.active and p.username not in (holder, actor) and may_take(p))
+                  if p.active and p.username not in (holder, actor) and may_take(step, p, task.requester, deciders))
