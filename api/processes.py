@@ -36,7 +36,8 @@ CANCEL_UPDATES: dict[str, UpdateMethodMultiParam[..., str]] = {"expense_claim": 
                   "sales_order": OrderFulfilment.cancel}
 
 
-QUERY_TIMEOUT = 5.0  # seconds to ask a process its state
+QUERY_TIMEOUT = 1.0  # seconds to ask a process its state: a page waits no longer when no worker answers
+QUERIES_AT_ONCE = 8  # a page's queries in flight together: a long list does not flood the workers
 
 
 async def cancellable(platform: Platform, user: Principal, processes: Iterable[dict[str, Any]]) -> set[str]:
@@ -44,13 +45,14 @@ async def cancellable(platform: Platform, user: Principal, processes: Iterable[d
     type's rule (domain), on the state the process itself holds (its current_status query: the row may lag behind,
     as when the activity that records the state is the one failing). One that does not answer is left out."""
     actor = as_actor(user)
+    turns = asyncio.Semaphore(QUERIES_AT_ONCE)
 
     async def one(p: dict[str, Any]) -> str | None:
         if p["type"] not in CANCEL_UPDATES:
             return None
         try:
-            async with asyncio.timeout(QUERY_TIMEOUT):
-                status = str(await platform.client.get_workflow_handle(p["process_id"]).query("current_status"))
+            async with turns, asyncio.timeout(QUERY_TIMEOUT):
+                status = str(await platform.handle(p["process_id"]).query("current_status"))
         except (RPCError, WorkflowQueryFailedError, TimeoutError):
             return None
         if p["type"] == "sales_order":
@@ -160,7 +162,7 @@ async def cancel_process(process_id: str, user: Principal, platform: Platform) -
     update = CANCEL_UPDATES.get(proc.type)
     if update is None:
         raise Conflict(f"a {proc.type} process cannot be cancelled")
-    handle = platform.client.get_workflow_handle(process_id)
+    handle = platform.handle(process_id)
     await platform.update(handle, update, as_actor(user))
     return await platform.read(lambda s: process_summary(visible_process(s, user, process_id)))
 
