@@ -237,10 +237,10 @@ async def render_opportunity(v: Viewer, number: str, *, status: int = 200, form:
     def load(s: Session) -> dict[str, Any]:
         opp = pipeline.opportunity_view(s, sales_svc.visible_opportunity(s, number, (v.user.username, v.user.roles)))
         items = s.execute(select(Item.sku, Item.name).order_by(Item.sku).limit(500)).all()
-        is_open = opp["stage"] not in crm.CLOSED_STAGES
+        works = opp["stage"] not in crm.CLOSED_STAGES and may_work(s, v.user, opp["owner"])
         return {"opp": opp, "items": [{"sku": i.sku, "name": i.name} for i in items],
-                "may_quote": is_open and may_quote(s, v.user, number),
-                "may_work": is_open and may_work(s, v.user, opp["owner"]),
+                "may_quote": works and v.user.may(Action.QUOTATION_CREATE),  # may_quote, with what is read already
+                "may_work": works,
                 "moves": [m for m in crm.allowed_moves(opp["stage"]) if m not in crm.CLOSED_STAGES],
                 "next_stage": _next_stage(opp["stage"])}
 
