@@ -70,6 +70,17 @@ class Action(StrEnum):
     PURCHASE_SEE_ALL = "purchase.see_all"
     STOCK_ADJUST = "stock.adjust"
     LEDGER_READ = "ledger.read"
+    # cash: invoices, payments, reports, periods
+    INVOICE_SEE_ALL = "invoice.see_all"  # every invoice (the order's salesperson sees their own customers')
+    INVOICE_WRITE_OFF = "invoice.write_off"  # ask for a write-off (the cfo approves it)
+    PAYMENT_RECORD = "payment.record"
+    SUPPLIER_INVOICE_ENTER = "supplier_invoice.enter"
+    EXCHANGE_RATE_EDIT = "exchange_rate.edit"
+    FINANCE_REPORT_READ = "finance_report.read"  # aging, statements, P&L, balance sheet, cash position
+    PERIOD_CLOSE = "period.close"  # start the month-end close
+    PERIOD_REOPEN = "period.reopen"
+    CASH_POLICY_EDIT = "cash_policy.edit"  # dunning, credit hold and match tolerance
+    SALES_ORDER_RETURN = "sales_order.return"  # take goods back besides the order's salesperson
 
 
 class Duty(StrEnum):
@@ -79,6 +90,11 @@ class Duty(StrEnum):
     PRODUCTION_LATE = "production.late"  # the alert on a production order past its due date
     PRODUCTION_PLANNER = "production.planner"  # the planner named on a production order MRP creates
     PRICE_REVIEW_SECOND = "price_review.second"  # the step a price review adds when the margin is under the second threshold
+    DUNNING = "invoice.dunning"  # reminders of an overdue customer invoice, beside its salesperson
+    WRITE_OFF_APPROVER = "invoice.write_off_approver"  # approves writing an invoice off to bad debts
+    BILL_MISMATCH_FIRST = "supplier_invoice.mismatch_first"  # first step on a supplier bill that does not match
+    BILL_MISMATCH_SECOND = "supplier_invoice.mismatch_second"  # then this one
+    PERIOD_CLOSE_APPROVER = "period.close_approver"  # approves a month-end close
 
 
 A = Action
@@ -135,6 +151,16 @@ DEFAULT_GRANTS: Mapping[Action, frozenset[str]] = {
     A.PURCHASE_SEE_ALL: frozenset({"buyer", "warehouse", "finance", "cfo", "admin"}),
     A.STOCK_ADJUST: frozenset({"admin", "warehouse"}),
     A.LEDGER_READ: frozenset({"finance", "cfo", "admin"}),
+    A.INVOICE_SEE_ALL: frozenset({"finance", "cfo", "admin"}),
+    A.INVOICE_WRITE_OFF: frozenset({"finance"}),
+    A.PAYMENT_RECORD: frozenset({"finance"}),
+    A.SUPPLIER_INVOICE_ENTER: frozenset({"buyer", "finance"}),
+    A.EXCHANGE_RATE_EDIT: frozenset({"finance", "admin"}),
+    A.FINANCE_REPORT_READ: frozenset({"finance", "cfo", "admin"}),
+    A.PERIOD_CLOSE: frozenset({"finance"}),
+    A.PERIOD_REOPEN: frozenset({"cfo"}),
+    A.CASH_POLICY_EDIT: frozenset({"admin"}),
+    A.SALES_ORDER_RETURN: frozenset({"warehouse", "sales_manager", "admin"}),
 }
 
 DEFAULT_DUTIES: Mapping[Duty, str] = {
@@ -142,6 +168,11 @@ DEFAULT_DUTIES: Mapping[Duty, str] = {
     Duty.PRODUCTION_LATE: "planner",
     Duty.PRODUCTION_PLANNER: "planner",
     Duty.PRICE_REVIEW_SECOND: "cfo",
+    Duty.DUNNING: "finance",
+    Duty.WRITE_OFF_APPROVER: "cfo",
+    Duty.BILL_MISMATCH_FIRST: "buyer",
+    Duty.BILL_MISMATCH_SECOND: "finance",
+    Duty.PERIOD_CLOSE_APPROVER: "cfo",
 }
 
 # Roles that never make their holder an approver of a step by themselves: everyone is an employee, and admin

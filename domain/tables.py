@@ -1,6 +1,6 @@
 """Every SQL table of the domain. Importing this package registers them all on `Base.metadata`."""
 
-from domain.accounting.tables import Account, JournalEntry, JournalLine
+from domain.accounting.tables import Account, ExchangeRate, JournalEntry, JournalLine, Period
 from domain.approvals.tables import (
     ApprovalDecision,
     ApprovalPolicyTier,
@@ -9,12 +9,13 @@ from domain.approvals.tables import (
     Task,
     TaskEvent,
 )
+from domain.cash.tables import CashPolicyRow, Invoice, InvoiceLine, Payment, PaymentAllocation
 from domain.core.tables import IdempotencyKey, IdempotencyRecord, Sequence
 from domain.crm.tables import Contact, Lead, LeadActivity, Opportunity, ScoringRuleRow
 from domain.expenses.tables import ExpenseClaim, ExpenseLine
 from domain.inventory.tables import Item, StockBalance, StockLedgerEntry, Uom
 from domain.manufacturing.tables import BomLineRow, BomRow, WorkCentre
-from domain.org.tables import AuthSession, Role, User, UserRole
+from domain.org.tables import AuthSession, Company, Role, User, UserRole
 from domain.parties.tables import Customer, Supplier
 from domain.planning.tables import MrpRun
 from domain.processes.tables import Process, ProcessStep
@@ -27,7 +28,15 @@ from domain.purchasing.tables import (
     PurchaseRequisition,
     RequisitionLine,
 )
-from domain.sales.tables import PricingPolicyRow, Quotation, QuotationLine, SalesOrder, SalesOrderLine
+from domain.sales.tables import (
+    DeliveryNote,
+    DeliveryNoteLine,
+    PricingPolicyRow,
+    Quotation,
+    QuotationLine,
+    SalesOrder,
+    SalesOrderLine,
+)
 
 __all__ = [
     "Account",
@@ -36,14 +45,21 @@ __all__ = [
     "AuthSession",
     "BomLineRow",
     "BomRow",
+    "CashPolicyRow",
+    "Company",
     "Contact",
     "Customer",
+    "DeliveryNote",
+    "DeliveryNoteLine",
+    "ExchangeRate",
     "ExpenseClaim",
     "ExpenseLine",
     "GoodsReceipt",
     "GoodsReceiptLine",
     "IdempotencyKey",
     "IdempotencyRecord",
+    "Invoice",
+    "InvoiceLine",
     "Item",
     "JournalEntry",
     "JournalLine",
@@ -52,6 +68,9 @@ __all__ = [
     "MrpRun",
     "Opportunity",
     "OutOfOffice",
+    "Payment",
+    "PaymentAllocation",
+    "Period",
     "PricingPolicyRow",
     "Process",
     "ProcessStep",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date, timedelta
 from decimal import Decimal
+from enum import StrEnum
 
 from pydantic import BaseModel, model_validator
 
-from domain.core.errors import Invalid
+from domain.core.errors import Conflict, Invalid
+from domain.core.money import money
 
 # The chart of accounts every company starts with.
 CHART: list[tuple[str, str, str]] = [
@@ -15,27 +18,35 @@ CHART: list[tuple[str, str, str]] = [
     ("1100", "Accounts receivable", "asset"),
     ("1200", "Inventory", "asset"),
     ("1300", "Work in progress", "asset"),
+    ("1400", "Supplier advances", "asset"),
     ("2000", "Accounts payable", "liability"),
     ("2100", "Goods received not invoiced", "liability"),
     ("2200", "Employee payable", "liability"),
     ("2300", "Accrued production wages", "liability"),
+    ("2400", "Customer advances", "liability"),
     ("2500", "Sales tax payable", "liability"),
     ("3000", "Opening balance equity", "equity"),
     ("4000", "Sales revenue", "income"),
     ("5000", "Cost of goods sold", "expense"),
     ("5100", "Stock adjustments", "expense"),
+    ("5200", "Purchase price variance", "expense"),
     ("5400", "Production overhead absorbed", "expense"),
     ("6100", "Travel", "expense"),
     ("6200", "Meals and entertainment", "expense"),
     ("6300", "Lodging", "expense"),
     ("6400", "Office supplies", "expense"),
     ("6500", "Training", "expense"),
+    ("6800", "Bad debts", "expense"),
     ("6900", "Other expenses", "expense"),
+    ("7000", "Exchange differences", "expense"),
 ]
 BANK, INVENTORY, GRNI, EMPLOYEE_PAYABLE, OPENING_EQUITY, STOCK_ADJUSTMENTS = (
     "1000", "1200", "2100", "2200", "3000", "5100")
 RECEIVABLES, WIP, ACCRUED_WAGES, SALES_TAX, REVENUE, COGS, OVERHEAD_ABSORBED = (
     "1100", "1300", "2300", "2500", "4000", "5000", "5400")
+PAYABLES, SUPPLIER_ADVANCES, CUSTOMER_ADVANCES, PRICE_VARIANCE, BAD_DEBTS, EXCHANGE_DIFFERENCES = (
+    "2000", "1400", "2400", "5200", "6800", "7000")
+ACCOUNT_TYPES = ("asset", "liability", "equity", "income", "expense")
 
 
 class Posting(BaseModel):
@@ -77,3 +88,40 @@ def sum_by(pairs: list[tuple[str, Decimal]]) -> dict[str, Decimal]:
     for key, value in pairs:
         out[key] += value
     return dict(out)
+
+
+# --- periods and currencies -------------------------------------------------------------------------
+
+class PeriodStatus(StrEnum):
+    OPEN = "open"
+    CLOSING = "closing"  # its close is running: checks done, the cfo's approval awaited (postings still allowed)
+    CLOSED = "closed"  # locked: a posting dated in it is refused
+
+
+def period_of(day: date) -> str:
+    """The accounting period (a calendar month) a date falls in: "2026-11"."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def parse_period(text: str) -> tuple[date, date]:
+    """"2026-11" → (first day, last day); anything else is Invalid."""
+    try:
+        year, month = (int(x) for x in text.split("-"))
+        first = date(year, month, 1)
+    except (ValueError, TypeError):
+        raise Invalid(f"{text[:20]!r} is not a period; write it as YYYY-MM, e.g. 2026-11") from None
+    if len(text) != 7:
+        raise Invalid(f"{text[:20]!r} is not a period; write it as YYYY-MM, e.g. 2026-11")
+    last = (date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)) - timedelta(days=1)
+    return first, last
+
+
+def check_period_open(period: str, status: str | None, posting: str) -> None:
+    """A posting dated in a closed period is refused (409), whatever posts it."""
+    if status == PeriodStatus.CLOSED:
+        raise Conflict(f"period {period} is closed; {posting} cannot be dated in it (the cfo may reopen it)")
+
+
+def to_base(amount: Decimal, rate: Decimal) -> Decimal:
+    """An amount in a document's currency, in the company currency at `rate` (company units per unit), to the cent."""
+    return money(amount * rate)

@@ -42,6 +42,32 @@ class Amount(TypeDecorator[Decimal]):
         return Decimal(value).quantize(_QUANT)
 
 
+class Rate(TypeDecorator[Decimal]):
+    """An exchange rate (company currency per unit of another): ten decimal places, exact on both databases
+    (NUMERIC(24,10) on PostgreSQL, an integer of 1e-10 units on SQLite)."""
+
+    impl = Numeric(24, 10)
+    cache_ok = True
+    _SCALE = 10
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(24, self._SCALE, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        value = Decimal(value).quantize(Decimal(1).scaleb(-self._SCALE))
+        return int(value.scaleb(self._SCALE)) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        q = Decimal(1).scaleb(-self._SCALE)
+        return (Decimal(int(value)).scaleb(-self._SCALE) if dialect.name == "sqlite" else Decimal(value)).quantize(q)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in and out; SQLite forgets the zone, so we put UTC back on load."""
 

@@ -58,3 +58,16 @@ class UserRole(Base):
     __tablename__ = "user_roles"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     role: Mapped[str] = mapped_column(ForeignKey("roles.name"), primary_key=True, index=True)
+
+
+class Company(Base):
+    """The company's own settings (one row, id 1): what finance, reports and the UI read. No row yet: the
+    defaults of domain/org/company.py."""
+
+    __tablename__ = "company"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    base_currency: Mapped[str] = mapped_column(String(3), default="USD")
+    fiscal_year_start: Mapped[int] = mapped_column(Integer, default=1)  # the month (1-12) the fiscal year starts
+    time_zone: Mapped[str] = mapped_column(String(60), default="UTC")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

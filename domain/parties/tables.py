@@ -36,6 +36,7 @@ class Supplier(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     name_key: Mapped[str] = mapped_column(String(MAX_KEY), unique=True)  # as Customer.name_key
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    payment_terms_days: Mapped[int] = mapped_column(default=30, server_default="30")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @validates("name")

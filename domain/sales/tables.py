@@ -107,3 +107,38 @@ class SalesOrderLine(Base):
     unit_price: Mapped[Decimal] = mapped_column(Amount)
     net: Mapped[Decimal] = mapped_column(Amount)
     reserved_qty: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    delivered_qty: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0), server_default="0")
+    returned_qty: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0), server_default="0")
+
+
+class DeliveryNote(Base):
+    """Goods that left for a customer against one sales order (a partial delivery or the whole), numbered; or,
+    `is_return`, goods the customer sent back (a return note). Each has its invoice (or credit note)."""
+
+    __tablename__ = "delivery_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    sales_order_number: Mapped[str] = mapped_column(String(30), index=True)
+    is_return: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    delivered_by: Mapped[str] = mapped_column(String(60))
+    delivered_on: Mapped[date] = mapped_column(Date)
+    revenue: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))  # net of tax, document currency
+    cost: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))  # cost of the goods, company currency
+    invoice_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lines: Mapped[list[DeliveryNoteLine]] = relationship(lazy="selectin", cascade="all, delete-orphan",
+                                                         order_by="DeliveryNoteLine.id")
+
+
+class DeliveryNoteLine(Base):
+    __tablename__ = "delivery_note_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    note_id: Mapped[int] = mapped_column(ForeignKey("delivery_notes.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(60))
+    qty: Mapped[Decimal] = mapped_column(Amount)
+    unit_price: Mapped[Decimal] = mapped_column(Amount)  # the order line's net price per unit
+    net: Mapped[Decimal] = mapped_column(Amount)
+    cost: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
