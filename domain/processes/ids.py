@@ -11,6 +11,8 @@ gets a new function."""
 
 from __future__ import annotations
 
+import hashlib
+
 SALES_ORDER = "sales-order-"
 
 
@@ -44,6 +46,30 @@ def production_order(number: str, prefix: str = "") -> str:
     return f"{prefix}production-order-{number}"
 
 
+def invoice(number: str, prefix: str = "") -> str:
+    """`invoice-INV-00012`: the CustomerInvoice or SupplierInvoice process of invoice `number` (INV-, CN-, BILL-,
+    DN-: the numbering series keep the kinds apart)."""
+    return f"{prefix}invoice-{number}"
+
+
+def payment(direction: str, party_id: int, reference: str, prefix: str = "") -> str:
+    """`payment-in-7-3f2a…`: the Payment process of `reference` from (or to) party `party_id`. The same reference
+    from the same party is one payment, so its id is formed from them (hashed: a reference may hold any text)."""
+    digest = hashlib.sha256(reference.encode()).hexdigest()[:20]
+    return f"{prefix}payment-{direction}-{party_id}-{digest}"
+
+
+def sales_return(number: str, prefix: str = "") -> str:
+    """`sales-return-RN-00002`: the SalesReturn process of return note `number`."""
+    return f"{prefix}sales-return-{number}"
+
+
+def period_close(period: str, prefix: str = "") -> str:
+    """`period-close-2026-11`: the month-end close of `period` (a closed run of it may be started again after a
+    reopen)."""
+    return f"{prefix}period-close-{period}"
+
+
 def prefix_of_sales_order(process_id: str) -> str:
     """The prefix a sales order's process id was formed with ("" for one not formed by `sales_order`): its
     fulfilment's children (production orders, purchases) are keyed with the same prefix."""
@@ -70,3 +96,8 @@ def credit_approval(process_id: str) -> str:
 def change_approval(process_id: str, n: int) -> str:
     """The approval of a production order's `n`th change request."""
     return f"{process_id}/change-{n}"
+
+
+def write_off_approval(process_id: str) -> str:
+    """The cfo's approval of writing an invoice off."""
+    return f"{process_id}/write-off"
