@@ -84,11 +84,14 @@ class Posting(BaseModel):
 def issue(session: Session, *, kind: InvoiceKind, party_id: int, lines: list[LineIn], tax: Decimal,
           issued_on: date, currency: str, key: str, process_id: str, owner: str = "", created_by: str = "",
           credit_note: bool = False, status: InvoiceStatus = InvoiceStatus.OPEN,
-          other_side: dict[str, Decimal] | None = None, terms: int | None = None, **refs: Any) -> Invoice:
+          other_side: dict[str, Decimal] | None = None, terms: int | None = None, number: str | None = None,
+          **refs: Any) -> Invoice:
     """Record an invoice (or credit note: pass positive lines, they are stored negative), once per `key`.
     `status` open posts it now (see `post_invoice`); pending_approval records it unposted. `other_side`: the
     accounts of the non-control side in the document's currency (default: revenue and tax for a customer,
-    goods received not invoiced for a supplier); they are converted at the invoice date's rate."""
+    goods received not invoiced for a supplier); they are converted at the invoice date's rate; one below zero
+    (a supplier billing under the order's price: price variance) goes to the other side. `number`: the one its
+    process was started under (numbered before the start), else the next of its series."""
     existing = session.execute(select(Invoice).where(Invoice.idempotency_key == key)).scalar_one_or_none()
     if existing is not None:
         return existing
@@ -100,7 +103,8 @@ def issue(session: Session, *, kind: InvoiceKind, party_id: int, lines: list[Lin
         raise Invalid("an invoice's total must be above zero")
     rate = ledger.rate(session, currency, issued_on)
     total_base = accounting.to_base(total, rate)
-    row = Invoice(number=common.next_number(session, PREFIX[(kind, credit_note)]), kind=kind, credit_note=credit_note,
+    row = Invoice(number=number or common.next_number(session, PREFIX[(kind, credit_note)]), kind=kind,
+                  credit_note=credit_note,
                   party_id=party_id, party_name=who.name, status=status, issued_on=issued_on,
                   due_on=rules.due_on(issued_on, terms if terms is not None else terms_days(who)),
                   currency=currency, rate=rate, subtotal=sign * subtotal, tax=sign * tax, total=sign * total,
@@ -133,6 +137,7 @@ def post_invoice(session: Session, row: Invoice, other_side: dict[str, Decimal] 
     debits, credits = (ctl, base) if kind == InvoiceKind.CUSTOMER else (base, ctl)
     if row.credit_note:
         debits, credits = credits, debits
+    debits, credits = _sides(debits, credits)
     what = "Credit note" if row.credit_note else ("Invoice" if kind == InvoiceKind.CUSTOMER else "Supplier bill")
     ledger.post(session, accounting.entry(f"{what} {row.number}, {row.party_name}", debits, credits),
                 "credit_note" if row.credit_note else f"{kind}_invoice", row.number, f"invoice:{row.number}",
@@ -140,6 +145,17 @@ def post_invoice(session: Session, row: Invoice, other_side: dict[str, Decimal] 
     row.status = InvoiceStatus.OPEN
     session.flush()
     apply_credit(session, kind, row.party_id, row.issued_on, key=f"credit:{row.number}")
+
+
+def _sides(debits: dict[str, Decimal], credits: dict[str, Decimal]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """A negative amount on one side is that amount on the other (a price variance in the company's favour is a
+    credit); an account on both sides nets to one."""
+    net: dict[str, Decimal] = {}
+    for a, v in debits.items():
+        net[a] = net.get(a, ZERO) + v
+    for a, v in credits.items():
+        net[a] = net.get(a, ZERO) - v
+    return {a: v for a, v in net.items() if v > 0}, {a: -v for a, v in net.items() if v < 0}
 
 
 def by_number(session: Session, number: str) -> Invoice:
