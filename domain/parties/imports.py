@@ -3,18 +3,15 @@ anything is stored; the first bad one is refused naming its line (the header is 
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from domain.core.csvfile import parse as _parse
+from domain.core.csvfile import read as _rows
+from domain.core.csvfile import write as _write
 from domain.core.errors import Invalid
-from domain.core.money import qty_str
 from domain.core.names import name_key
 from domain.inventory import uoms
 from domain.inventory.tables import Item, StockBalance
@@ -28,81 +25,7 @@ ITEM_COLUMNS = ("sku", "name", "kind", "uom", "standard_cost", "lead_time_days",
 BOM_COLUMNS = ("item_sku", "component_sku", "qty", "scrap_pct", "labour_hours", "labour_rate", "overhead_rate",
                "work_centre", "issue_method")
 BOM_HEAD = ("labour_hours", "labour_rate", "overhead_rate", "work_centre", "issue_method")  # per BOM, not per line
-MAX_ROWS = 200_000
-M = TypeVar("M", bound=BaseModel)
-# A spreadsheet runs a cell starting with these as a formula: exported text gets a quote in front
-# (which spreadsheets hide) and the import takes it off again.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-# -- the file format --------------------------------------------------------------------------------
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return qty_str(value)
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
-def _uncell(text: str) -> str:
-    text = text.strip()
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
-
-
-def _write(columns: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> str:
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(columns)
-    w.writerows([_cell(v) for v in row] for row in rows)
-    return out.getvalue()
-
-
-def _rows(text: str, columns: tuple[str, ...], needed: tuple[str, ...]) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """(the header's columns, [(line number, {column: cell})]) of a CSV text; blank lines skipped."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise Invalid("the file is empty; its first line names the columns: " + ", ".join(columns)) from None
-    except csv.Error as e:
-        raise Invalid(f"line 1: {e}") from None
-    unknown = [h for h in header if h not in columns]
-    if unknown:
-        raise Invalid(f"line 1: unknown column {unknown[0]!r}; the columns are {', '.join(columns)}")
-    missing = [c for c in needed if c not in header]
-    if missing:
-        raise Invalid(f"line 1: the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                      f"{'are' if len(missing) > 1 else 'is'} needed")
-    twice = next((h for h in header if header.count(h) > 1), None)
-    if twice:
-        raise Invalid(f"line 1: the column {twice!r} is there twice")
-    rows: list[tuple[int, dict[str, str]]] = []
-    try:
-        for cells in reader:
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) != len(header):
-                raise Invalid(f"line {reader.line_num}: {len(cells)} cells, but the header names {len(header)} columns")
-            rows.append((reader.line_num, {h: _uncell(c) for h, c in zip(header, cells, strict=True)}))
-            if len(rows) > MAX_ROWS:
-                raise Invalid(f"over {MAX_ROWS} rows; split the file")
-    except csv.Error as e:
-        raise Invalid(f"line {reader.line_num}: {e}") from None
-    if not rows:
-        raise Invalid("the file has a header but no rows")
-    return header, rows
-
-
-def _parse(model: type[M], line: int, data: dict[str, Any], lines: dict[str, int] | None = None) -> M:
-    """The row as `model`, or a refusal naming the line (`lines`: where each field came from)."""
-    try:
-        return model(**data)
-    except ValidationError as e:
-        err = e.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "row"
-        raise Invalid(f"line {(lines or {}).get(field, line)}: {field}: {err['msg']}") from None
+# The file format (header, line numbers, formula-safe cells): domain.core.csvfile.
 
 
 # -- items ------------------------------------------------------------------------------------------
