@@ -143,6 +143,34 @@ def named(amount: Decimal, wanted: list[AllocationIn], invoices: dict[int, OpenI
     return out, amount - total
 
 
+class PaymentIn(BaseModel):
+    """A payment to record: in from a customer or out to a supplier, allocated to the named invoices (their ids)
+    or, without `allocations`, to the party's oldest open invoices first."""
+
+    direction: Direction
+    party_id: int
+    amount: Decimal
+    currency: str
+    paid_on: date
+    reference: str
+    allocations: list[AllocationIn] | None = None
+
+
+class PaymentPlan(BaseModel):
+    """Where a payment would go (nothing stored): the allocation preview, and the check before its process."""
+
+    allocations: list[Allocation]
+    unallocated: Decimal
+
+
+class PaymentResult(BaseModel):
+    payment_id: str  # its number
+    allocations: list[Allocation]
+    unallocated: Decimal
+    invoices: list[str]  # the process ids of the invoices it touched (they are told afterwards)
+    existing: bool = False  # the same reference from the same party again: the first payment
+
+
 def cleared_base(outstanding: Decimal, outstanding_base: Decimal, amount: Decimal) -> Decimal:
     """The company-currency value of `amount` of an invoice's outstanding: proportional, and exactly the rest
     when it clears the invoice (so a settled invoice leaves no cent behind in its control account)."""
