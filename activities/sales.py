@@ -62,13 +62,14 @@ class SalesActivities:
 
     @activity.defn
     @business_errors
-    def record_acceptance(self, number: str, process_id: str, requester: str) -> list[approval_rules.ChainStep]:
-        """The customer's yes, under the opportunity's lock; finance's chain when it takes them over credit."""
+    def record_acceptance(self, number: str, process_id: str, requester: str) -> rules.CreditDecision:
+        """The customer's yes, under the opportunity's lock; finance's chain when it takes them over credit or
+        the customer is on credit hold."""
         with self.db.write() as s:
-            steps = sales.record_acceptance(s, number, requester)
+            decision = sales.record_acceptance(s, number, requester)
             processes.note(s, process_id, "sent", "the customer accepted" + (
-                "; over the credit limit, finance decides" if steps else ""))
-            return steps
+                f"; {decision.reason}, finance decides" if decision.steps else ""))
+            return decision
 
     @activity.defn
     @business_errors
@@ -86,8 +87,9 @@ class SalesActivities:
 
     @activity.defn
     @business_errors
-    def record_direct_order(self, ref: rules.OrderRef, process_id: str) -> list[approval_rules.ChainStep]:
-        """The order, its process row, and the finance chain when it takes the customer over credit."""
+    def record_direct_order(self, ref: rules.OrderRef, process_id: str) -> rules.CreditDecision:
+        """The order, its process row, and the finance chain when it takes the customer over credit or the
+        customer is on credit hold."""
         with self.db.write() as s:
             order = sales.record_direct_order(s, ref, process_id)
             customer = s.get(Customer, order.customer_id)
@@ -95,9 +97,8 @@ class SalesActivities:
                             owner=ref.owner, amount=order.total, first_step="credit check",
                             customer=customer.name if customer else None)
             sales.lock_customer(s, order.customer_id)
-            if not sales.credit_position(s, order.customer_id, order.total, excluding=order.number).over_limit:
-                return []
-            return approvals.chain_for(s, "sales_credit", order.total, ref.owner)
+            check = sales.credit_position(s, order.customer_id, order.total, excluding=order.number)
+            return sales.credit_decision(s, check, order.total, ref.owner)
 
     @activity.defn
     @business_errors

@@ -75,7 +75,8 @@ class OrderFulfilment:
         self.order = order
         wf_id = workflow.info().workflow_id
         if order.lines:  # entered directly: record it, and over credit finance approves it first
-            steps = await run(SalesActivities.record_direct_order, order, wf_id)
+            decision: rules.CreditDecision = await run(SalesActivities.record_direct_order, order, wf_id)
+            steps = decision.steps
             self.recorded = True
             if steps:
                 self.status = Status.PENDING_CREDIT_APPROVAL
@@ -83,7 +84,9 @@ class OrderFulfilment:
                 child = await start_approval(
                     approval_rules.ApprovalRequest(
                         process_id=wf_id, process_type="sales_order", business_key=order.number,
-                        title=f"Sales order {order.number} over the customer's credit", amount=order.total,
+                        title=f"Sales order {order.number} " + (
+                            f"of a customer on credit hold{' and over its credit' if decision.over_limit else ''}"
+                            if decision.on_hold else "over the customer's credit"), amount=order.total,
                         requester=order.owner, steps=steps), ids.credit_approval(wf_id), salesperson=order.owner)
                 # A cancel while finance decides withdraws the approval (its task closes) and the order; one that
                 # comes after finance's last decision cancels the approved order (the trail says so).

@@ -64,6 +64,8 @@ class Quotation(Document):
         self.reason = ""  # why the customer rejected it
         self.accepting = False  # the customer's yes is being recorded
         self.credit_steps: list[approval_rules.ChainStep] = []
+        self.credit_hold = False  # the customer was on credit hold when it accepted
+        self.credit_over = True
         self.withdrawn: str | None = None  # why the opportunity withdrew it
         self.on_record = True  # the database shows the status this workflow has
         self.order: str | None = None
@@ -124,7 +126,8 @@ class Quotation(Document):
         r = self.rec
         title = (f"Quotation {self.draft.number} for {r.customer}: {r.total:,.2f} {r.currency}, "
                  + (f"discount up to {r.max_discount_pct.normalize():f} %" if what == "discount"
-                    else "over the customer's credit limit"))
+                    else (("customer on credit hold" + (", over its credit limit" if self.credit_over else ""))
+                          if self.credit_hold else "over the customer's credit limit")))
         if what == "discount" and r.review_reasons and r.margin is not None:
             pct = "no revenue" if r.margin_pct is None else f"{r.margin_pct:f} %"
             more = len(r.review_reasons) - 1  # the task's page lists them all; the inbox line names the first
@@ -202,8 +205,10 @@ class Quotation(Document):
         self.accepting = True
         try:
             await workflow.wait_condition(lambda: self.on_record)
-            self.credit_steps = await run(SalesActivities.record_acceptance, self.draft.number,
-                                          workflow.info().workflow_id, self.draft.created_by)
+            decision: rules.CreditDecision = await run(SalesActivities.record_acceptance, self.draft.number,
+                                                       workflow.info().workflow_id, self.draft.created_by)
+            self.credit_steps, self.credit_hold = decision.steps, decision.on_hold
+            self.credit_over = decision.over_limit
         finally:
             self.accepting = False
         self.answer, self.answered_by = "accept", cmd.actor.username

@@ -9,15 +9,20 @@ document). Everything is read, nothing written; amounts stay Decimal (the API wr
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, type_coerce
+from sqlalchemy import Date, Select, and_, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from domain.approvals.tables import Task
+from domain.cash import close
+from domain.cash.rules import Direction, InvoiceKind, InvoiceStatus
+from domain.cash.tables import Invoice, Payment
 from domain.core.errors import DomainError
-from domain.core.types import Amount
+from domain.core.money import money
+from domain.core.types import Amount, utcnow
 from domain.inventory import stock
 from domain.parties.tables import Customer
 from domain.sales import pricing
@@ -80,6 +85,7 @@ def _sales_order(session: Session, task: Task) -> Context | None:
 CONTEXTS: dict[str, Callable[[Session, Task], Context | None]] = {
     "quotation": _quotation,
     "sales_order": _sales_order,
+    close.PROCESS_TYPE: close.task_context,
 }
 
 
@@ -125,12 +131,14 @@ _OpenOrder = aliased(SalesOrder)
 _Accepted = aliased(Quotation)
 
 
-def with_summaries(q: Select[Any]) -> Select[Any]:
+def with_summaries(q: Select[Any], today: date | None = None) -> Select[Any]:
     """A task query with each row's customer, largest discount and credit position beside it, in the same
-    statement (outer joins on unique keys, one correlated sum on the indexed customer), so the inbox stays one
-    query however many rows it shows. Rows: (Task, *the columns `summary` takes). The open orders (and the
-    accepted quotations not yet orders) are counted as `credit` counts them (sales.credit_position); a unit
-    test holds the two together."""
+    statement (outer joins on unique keys, correlated sums on the indexed customer), so the inbox stays one
+    query however many rows it shows. Rows: (Task, *the columns `summary` takes). The open orders, the
+    accepted quotations not yet orders and the open receivables (open invoices less unused payments) are
+    counted as `credit` counts them (sales.credit_position), and the due date of the oldest overdue invoice
+    beside them for the credit hold; a unit test holds the two together."""
+    today = today or utcnow().date()
     customer_id = func.coalesce(Quotation.customer_id, SalesOrder.customer_id)
     open_orders = (select(func.coalesce(func.sum(_OpenOrder.total), 0))
                    .where(_OpenOrder.customer_id == customer_id, _OpenOrder.status.in_(sales.OPEN_ORDER_STATUSES),
@@ -140,19 +148,40 @@ def with_summaries(q: Select[Any]) -> Select[Any]:
                 .where(_Accepted.customer_id == customer_id, _Accepted.status.in_(sales.ANSWERED),
                        _Accepted.sales_order_number.is_(None), _Accepted.number != func.coalesce(Quotation.number, ""))
                 .correlate(Quotation, SalesOrder).scalar_subquery())
+    owed = (select(func.coalesce(func.sum(Invoice.outstanding_base), 0))
+            .where(Invoice.kind == InvoiceKind.CUSTOMER, Invoice.party_id == customer_id,
+                   Invoice.status == InvoiceStatus.OPEN)
+            .correlate(Quotation, SalesOrder).scalar_subquery())
+    unused = (select(func.coalesce(func.sum(Payment.unallocated_base), 0))
+              .where(Payment.direction == Direction.IN, Payment.party_id == customer_id)
+              .correlate(Quotation, SalesOrder).scalar_subquery())
+    overdue = (select(func.min(Invoice.due_on))
+               .where(Invoice.kind == InvoiceKind.CUSTOMER, Invoice.party_id == customer_id,
+                      Invoice.status == InvoiceStatus.OPEN, Invoice.credit_note.is_(False), Invoice.outstanding > 0,
+                      Invoice.due_on < today)
+               .correlate(Quotation, SalesOrder).scalar_subquery())
     return (q.outerjoin(Quotation, and_(Task.process_type == "quotation", Quotation.number == Task.business_key))
             .outerjoin(SalesOrder, and_(Task.process_type == "sales_order", SalesOrder.number == Task.business_key))
             .outerjoin(Customer, Customer.id == customer_id)
             .add_columns(Customer.name, Customer.credit_limit, func.coalesce(Quotation.total, SalesOrder.total),
-                         Quotation.max_discount_pct, type_coerce(open_orders + accepted, Amount)))
+                         Quotation.max_discount_pct, type_coerce(open_orders, Amount), type_coerce(accepted, Amount),
+                         type_coerce(owed - unused, Amount), type_coerce(overdue, Date)))
 
 
 def summary(customer: str | None, credit_limit: Decimal | None, total: Decimal | None,
-            max_discount_pct: Decimal | None, open_orders: Decimal | None) -> Context | None:
-    """The columns `with_summaries` adds, as the inbox row shows them; None for tasks without a context."""
+            max_discount_pct: Decimal | None, open_orders: Decimal | None, accepted: Decimal | None = None,
+            receivables: Decimal | None = None, oldest_overdue_due: date | None = None, *,
+            today: date | None = None, hold_after_days: int | None = None) -> Context | None:
+    """The columns `with_summaries` adds, as the inbox row shows them; None for tasks without a context.
+    `hold_after_days`: the dunning policy's (domain.cash.services.policy), for the credit hold."""
     if customer is None or credit_limit is None or total is None or open_orders is None:
         return None
-    check = sales.credit_check(credit_limit, Decimal(0), open_orders, total)
+    today = today or utcnow().date()
+    overdue = (None if oldest_overdue_due is None
+               else sales.Overdue(number="", due_on=oldest_overdue_due, days=(today - oldest_overdue_due).days))
+    check = sales.credit_check(credit_limit, max(Decimal(0), money(receivables or Decimal(0))), open_orders, total,
+                               accepted_quotations=accepted or Decimal(0), oldest_overdue=overdue,
+                               hold_after_days=hold_after_days)
     return {"customer": customer, "max_discount_pct": max_discount_pct,
             "over_discount_limit": max_discount_pct is not None and max_discount_pct > sales.DEFAULT_DISCOUNT_LIMIT,
-            "over_credit_by": _over_by(check)}
+            "over_credit_by": _over_by(check), "on_credit_hold": check.on_hold}

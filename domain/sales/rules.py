@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain import permissions
 from domain.approvals.rules import ChainStep
@@ -211,29 +211,76 @@ def may_answer(actor: Actor, owner: str, status: str, valid_until: date, today: 
     return True
 
 
+class Overdue(BaseModel):
+    """A customer's oldest open invoice past due: what the credit hold is about."""
+
+    number: str
+    due_on: date
+    days: int  # past due, on the day of the check
+
+
 class CreditCheck(BaseModel):
     credit_limit: Decimal
-    open_receivables: Decimal
-    open_orders: Decimal
+    open_receivables: Decimal  # open invoices less credit notes and unused payments, company currency
+    open_orders: Decimal  # open sales orders (other than this one)
     order_value: Decimal
     exposure: Decimal  # what the customer would owe us with this order
     available: Decimal  # credit left before this order (never below zero)
     over_limit: bool
+    accepted_quotations: Decimal = Decimal(0)  # accepted, their order not created yet
+    oldest_overdue: Overdue | None = None
+    hold_after_days: int | None = None
+    on_hold: bool = False  # the oldest overdue invoice is past the dunning policy's hold days
+    needs_approval: bool = False  # over the limit or on hold: finance approves the order first
 
 
 def credit_check(credit_limit: Decimal, open_receivables: Decimal, open_orders: Decimal,
-                 order_value: Decimal) -> CreditCheck:
-    """Order value plus the customer's open receivables and open orders, against the credit limit.
-    Above the limit, finance approves before the order is created."""
+                 order_value: Decimal, accepted_quotations: Decimal = Decimal(0), oldest_overdue: Overdue | None = None,
+                 hold_after_days: int | None = None) -> CreditCheck:
+    """Order value plus the customer's open receivables, open orders and accepted quotations not yet ordered,
+    against the credit limit; and the credit hold: an invoice more than `hold_after_days` past due (as
+    domain.cash.rules.on_hold). Over the limit or on hold, finance approves before the order is created."""
     for name, value in (("credit limit", credit_limit), ("open receivables", open_receivables),
-                        ("open orders", open_orders), ("order value", order_value)):
+                        ("open orders", open_orders), ("order value", order_value),
+                        ("accepted quotations", accepted_quotations)):
         if value < 0:
             raise Invalid(f"{name} cannot be negative")
-    exposure = open_receivables + open_orders + order_value
-    available = max(Decimal(0), credit_limit - open_receivables - open_orders)
+    owed = open_receivables + open_orders + accepted_quotations
+    exposure = owed + order_value
+    available = max(Decimal(0), credit_limit - owed)
+    over = exposure > credit_limit
+    hold = oldest_overdue is not None and hold_after_days is not None and oldest_overdue.days > hold_after_days
     return CreditCheck(credit_limit=credit_limit, open_receivables=open_receivables, open_orders=open_orders,
-                       order_value=order_value, exposure=exposure, available=available,
-                       over_limit=exposure > credit_limit)
+                       accepted_quotations=accepted_quotations, order_value=order_value, exposure=exposure,
+                       available=available, over_limit=over, oldest_overdue=oldest_overdue,
+                       hold_after_days=hold_after_days, on_hold=hold, needs_approval=over or hold)
+
+
+def credit_reason(over_limit: bool, on_hold: bool) -> str:
+    """Why finance approves an order, as its approval's title says it."""
+    return " and ".join(why for why, yes in (("over the customer's credit limit", over_limit),
+                                             ("the customer is on credit hold", on_hold)) if yes)
+
+
+class CreditDecision(BaseModel):
+    """What a credit check decided for an order or an accepted quotation: finance's chain when it needs
+    approval (empty: it does not), and why. Histories recorded before the credit hold hold the bare chain (a
+    list): read as a chain over the limit."""
+
+    steps: list[ChainStep] = []
+    over_limit: bool = False
+    on_hold: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_chain(cls, v: object) -> object:
+        if isinstance(v, list):
+            return {"steps": v, "over_limit": bool(v)}
+        return v
+
+    @property
+    def reason(self) -> str:
+        return credit_reason(self.over_limit, self.on_hold) or "over the customer's credit limit"
 
 
 class QuotationDraft(BaseModel):

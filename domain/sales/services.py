@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,9 @@ from domain.approvals import access
 from domain.approvals import services as approvals
 from domain.approvals.rules import ChainStep
 from domain.approvals.tables import Task
+from domain.cash import services as cash
+from domain.cash.rules import InvoiceKind, InvoiceStatus
+from domain.cash.tables import Invoice
 from domain.core import records as common
 from domain.core.errors import Conflict, NotFound
 from domain.core.money import money
@@ -81,10 +85,11 @@ def set_quotation_status(session: Session, number: str, status: QuotationStatus,
     session.flush()
 
 
-def record_acceptance(session: Session, number: str, requester: str) -> list[ChainStep]:
+def record_acceptance(session: Session, number: str, requester: str) -> sales.CreditDecision:
     """The customer accepts the quotation. Decided under the opportunity's lock, so it cannot cross the
     opportunity being lost or another of its quotations being accepted: `pending_credit_approval` with
-    finance's chain when the order would take the customer over their credit, `accepted` otherwise
+    finance's chain when the order would take the customer over their credit or the customer is on credit
+    hold, `accepted` otherwise
     (the order follows). A retry finds it answered and gets the chain again."""
     q = quotation(session, number)
     opp = session.execute(select(Opportunity).where(Opportunity.id == q.opportunity_id).with_for_update()
@@ -101,12 +106,19 @@ def record_acceptance(session: Session, number: str, requester: str) -> list[Cha
             raise Conflict(f"quotation {number} is {q.status.replace('_', ' ')}; only a sent quotation can be "
                            "accepted")
     lock_customer(session, q.customer_id)
-    steps: list[ChainStep] = []
-    if credit_position(session, q.customer_id, q.total, excluding_quotation=q.number).over_limit:
-        steps = approvals.chain_for(session, "sales_credit", q.total, requester)
-    q.status = QuotationStatus.PENDING_CREDIT_APPROVAL if steps else QuotationStatus.ACCEPTED
+    decision = credit_decision(session, credit_position(session, q.customer_id, q.total,
+                                                        excluding_quotation=q.number), q.total, requester)
+    q.status = QuotationStatus.PENDING_CREDIT_APPROVAL if decision.steps else QuotationStatus.ACCEPTED
     session.flush()
-    return steps
+    return decision
+
+
+def credit_decision(session: Session, check: sales.CreditCheck, amount: Decimal, requester: str
+                    ) -> sales.CreditDecision:
+    """Finance's chain when the check needs approval (over the limit, or on credit hold), and why."""
+    steps: list[ChainStep] = (approvals.chain_for(session, "sales_credit", amount, requester)
+                              if check.needs_approval else [])
+    return sales.CreditDecision(steps=steps, over_limit=check.over_limit, on_hold=check.on_hold)
 
 
 def margin(session: Session, row: Quotation) -> sales.Margin:
@@ -117,11 +129,12 @@ def margin(session: Session, row: Quotation) -> sales.Margin:
 
 
 def credit_position(session: Session, customer_id: int, order_value: Decimal, excluding: str | None = None,
-                    excluding_quotation: str | None = None) -> sales.CreditCheck:
-    """The customer's exposure with this order. Open receivables count once invoicing exists (issue 5);
-    until then they are zero and open orders carry the exposure, together with quotations the customer
-    has accepted whose order is not created yet (waiting for finance, or a moment from it). `excluding`
-    and `excluding_quotation`: the order or quotation being checked (its value is `order_value`)."""
+                    excluding_quotation: str | None = None, today: date | None = None) -> sales.CreditCheck:
+    """The customer's exposure with this order: open receivables (domain.cash: open invoices less credit notes
+    and unused payments), open orders, and quotations the customer has accepted whose order is not created yet
+    (waiting for finance, or a moment from it); and the credit hold (an invoice past due longer than the
+    dunning policy allows). `excluding` and `excluding_quotation`: the order or quotation being checked (its
+    value is `order_value`)."""
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id}")
@@ -135,8 +148,22 @@ def credit_position(session: Session, customer_id: int, order_value: Decimal, ex
         .where(Quotation.customer_id == customer_id, Quotation.status.in_(sales.ANSWERED),
                Quotation.sales_order_number.is_(None), Quotation.number != (excluding_quotation or ""))
     ).scalar_one()
-    return sales.credit_check(customer.credit_limit, Decimal(0), Decimal(open_orders) + Decimal(accepted),
-                              order_value)
+    today = today or utcnow().date()
+    return sales.credit_check(customer.credit_limit, cash.open_receivables(session, customer_id), Decimal(open_orders),
+                              order_value, accepted_quotations=Decimal(accepted),
+                              oldest_overdue=oldest_overdue(session, customer_id, today),
+                              hold_after_days=cash.policy(session).dunning.hold_after_days)
+
+
+def oldest_overdue(session: Session, customer_id: int, today: date) -> sales.Overdue | None:
+    """The customer's open invoice longest past due (as domain.cash.services.oldest_overdue), with its number."""
+    row = session.execute(
+        select(Invoice.number, Invoice.due_on)
+        .where(Invoice.kind == InvoiceKind.CUSTOMER, Invoice.party_id == customer_id,
+               Invoice.status == InvoiceStatus.OPEN, Invoice.credit_note.is_(False), Invoice.outstanding > 0,
+               Invoice.due_on < today)
+        .order_by(Invoice.due_on, Invoice.number).limit(1)).first()
+    return None if row is None else sales.Overdue(number=row[0], due_on=row[1], days=(today - row[1]).days)
 
 
 def lock_customer(session: Session, customer_id: int) -> None:
@@ -193,9 +220,10 @@ def reserve_order(session: Session, number: str, key: str) -> sales.Reservation:
         row = order(session, number)
         short = {}
         for ln in sorted(row.lines, key=lambda x: x.sku):  # one lock order for every order
-            ln.reserved_qty += stock.reserve(session, ln.sku, ln.qty - ln.reserved_qty)
-            if ln.reserved_qty < ln.qty:
-                short[ln.sku] = f"{(ln.qty - ln.reserved_qty).normalize():f}"
+            left = ln.qty - ln.delivered_qty  # what partial deliveries have not taken yet
+            ln.reserved_qty += stock.reserve(session, ln.sku, max(left - ln.reserved_qty, Decimal(0)))
+            if ln.reserved_qty < left:
+                short[ln.sku] = f"{(left - ln.reserved_qty).normalize():f}"
         row.status = SalesOrderStatus.IN_FULFILMENT
         session.flush()
         return sales.Reservation(short=short).model_dump(mode="json")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import event, select
@@ -11,6 +11,8 @@ from api.encoding import encode
 from domain.approvals import rules as approval_rules
 from domain.approvals import services as approvals
 from domain.approvals.tables import Task
+from domain.cash import services as cash
+from domain.cash.rules import Direction, InvoiceKind
 from domain.core.db import Database
 from domain.crm import rules as crm
 from domain.crm import services as crm_svc
@@ -164,7 +166,16 @@ def test_the_inbox_reads_each_rows_summary_in_its_one_query(db: Database) -> Non
     quotation(db, opportunity(db, "Initech", "LD-00002"), "QT-00003", [("FAN-200", "20", "500", "5")])  # 9,500
     quotation(db, opportunity(db, "Initech", "LD-00003"), "QT-00004", [("FAN-200", "10", "500", "0")])  # 5,000
     with db.write() as s:  # accepted, its order not created yet (finance decides): exposure all the same
-        assert sales_svc.record_acceptance(s, "QT-00004", "alice")
+        assert sales_svc.record_acceptance(s, "QT-00004", "alice").steps
+    today = date.today()
+    with db.write() as s:  # Initech owes 2,000 of an invoice 70 days past due (on hold); Globex 800, not yet due
+        globex_id = s.execute(select(Customer.id).where(Customer.name == "Globex Corporation")).scalar_one()
+        for cid, amount, days, key in ((initech, "3000", 100, "old"), (globex_id, "800", 0, "new")):
+            cash.issue(s, kind=InvoiceKind.CUSTOMER, party_id=cid, issued_on=today - timedelta(days=days),
+                       currency="USD", key=key, process_id=f"p-{key}", tax=D(0),
+                       lines=[cash.LineIn(sku="FAN-200", qty=D(1), unit_price=D(amount), net=D(amount))])
+        cash.record_payment(s, cash.PaymentIn(direction=Direction.IN, party_id=initech, amount=D(1000),
+                                              currency="USD", paid_on=today, reference="TT-1"), by="grace")
     tasks = {key: task(db, "quotation", key) for key in ("QT-00001", "QT-00002")}
     tasks |= {"SO-00001": task(db, "sales_order", "SO-00001", "credit", FINANCE),
               "QT-00003": task(db, "quotation", "QT-00003", "credit", FINANCE),
@@ -180,24 +191,30 @@ def test_the_inbox_reads_each_rows_summary_in_its_one_query(db: Database) -> Non
         engine = s.get_bind()
         event.listen(engine, "before_cursor_execute", record)
         try:
-            rows = {t.business_key: ctx.summary(*cols) for t, *cols in s.execute(q)}
+            rows = {t.business_key: ctx.summary(*cols, hold_after_days=30) for t, *cols in s.execute(q)}
         finally:
             event.remove(engine, "before_cursor_execute", record)
     assert len(selects) == 1
     assert rows == {
         "EC-00001": None,
         "QT-00001": {"customer": "Globex Corporation", "max_discount_pct": D(25), "over_discount_limit": True,
-                     "over_credit_by": D(0)},
+                     "over_credit_by": D(0), "on_credit_hold": False},
         "QT-00002": {"customer": "Globex Corporation", "max_discount_pct": D(10), "over_discount_limit": False,
-                     "over_credit_by": D(0)},
+                     "over_credit_by": D(0), "on_credit_hold": False},
         "QT-00003": {"customer": "Initech", "max_discount_pct": D(5), "over_discount_limit": False,
-                     "over_credit_by": D("19500.00")},  # 25,000 open + 5,000 accepted + 9,500 on 20,000
+                     "over_credit_by": D("21500.00"), "on_credit_hold": True},
+        # 2,000 receivable + 25,000 open + 5,000 accepted + 9,500 on 20,000
         "SO-00001": {"customer": "Initech", "max_discount_pct": None, "over_discount_limit": False,
-                     "over_credit_by": D("10000.00")},  # the order itself counted once, + 5,000 accepted
+                     "over_credit_by": D("12000.00"), "on_credit_hold": True},
+        # the order itself counted once, + 5,000 accepted + 2,000 receivable
     }
-    for key, task_id in tasks.items():  # the list's sum in SQL says what the task page says
+    for key, task_id in tasks.items():  # the list's sums in SQL say what the task page says
         c, summary = context(db, task_id), rows[key]
         assert (c and c["credit"]["over_by"]) == (summary and summary["over_credit_by"]), key
+        assert (c and c["credit"]["on_hold"]) == (summary and summary["on_credit_hold"]), key
+    c = context(db, tasks["SO-00001"])
+    assert c is not None and c["credit"]["oldest_overdue"]["days"] == 70 and c["credit"]["open_receivables"] == D(2000)
+    assert c["credit"]["needs_approval"] and c["credit"]["hold_after_days"] == 30
 
 
 def test_a_margin_that_cannot_be_known_leaves_the_rest_of_the_context(db: Database) -> None:

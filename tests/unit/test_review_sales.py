@@ -45,9 +45,9 @@ def test_an_accepted_quotation_counts_against_credit_before_its_order_exists(db:
     _quote(db, first, "QT-00001", "30")  # 15,000
     _quote(db, second, "QT-00002", "20")  # 10,000
     with db.write() as s:
-        assert svc.record_acceptance(s, "QT-00001", "alice") == []  # within the limit on its own
+        assert svc.record_acceptance(s, "QT-00001", "alice").steps == []  # within the limit on its own
     with db.write() as s:
-        steps = svc.record_acceptance(s, "QT-00002", "alice")
+        steps = svc.record_acceptance(s, "QT-00002", "alice").steps
         assert svc.quotation(s, "QT-00002").status == "pending_credit_approval"
     assert steps and steps[0].candidate_role == "finance"
 

@@ -107,10 +107,10 @@ def test_acceptance_is_one_per_opportunity_and_never_crosses_a_loss(db: Database
         big = svc.record_quotation(s, draft(opp, "QT-00002", qty="50"), "q-2").number  # 23,750
         pending = svc.record_quotation(s, draft(opp, "QT-00003", discount="20"), "q-3").number
     with db.write() as s:
-        steps = svc.record_acceptance(s, big, "alice")
+        steps = svc.record_acceptance(s, big, "alice").steps
         assert [st.candidate_role for st in steps] == ["finance"]
         assert svc.quotation(s, big).status == "pending_credit_approval"
-        assert svc.record_acceptance(s, big, "alice") == steps  # a retried activity
+        assert svc.record_acceptance(s, big, "alice").steps == steps  # a retried activity
     with db.write() as s, pytest.raises(Conflict, match=f"already accepted quotation {big}"):
         svc.record_acceptance(s, small, "alice")
     with db.write() as s, pytest.raises(Conflict, match="cannot be lost"):

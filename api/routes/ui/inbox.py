@@ -42,6 +42,7 @@ from domain.approvals import rules as approval_rules
 from domain.approvals import saved_filters
 from domain.approvals import services as approvals
 from domain.approvals.tables import Task, TaskEvent
+from domain.cash import services as cash
 from domain.core.errors import DomainError, Invalid, NotFound
 from domain.core.numbers import read_whole
 from domain.core.types import utcnow
@@ -119,14 +120,16 @@ def _query_string(raw: Mapping[str, str], **changes: str) -> str:
 
 async def _listing(v: Viewer, f: InboxFilter, page_no: int) -> dict[str, Any]:
     now = utcnow()
-    q = approval_context.with_summaries(inbox_query(v.user, f, listing=True, window=page_no * PAGE + 1))
+    q = approval_context.with_summaries(inbox_query(v.user, f, listing=True, window=page_no * PAGE + 1), now.date())
     q = q.order_by(*approvals.ordering(f.sort, f.direction)).limit(PAGE + 1).offset((page_no - 1) * PAGE)
 
     def load(s: Session) -> dict[str, Any]:
         found = list(s.execute(q))
         prior, actor = approvals.earlier_deciders(s, [t for t, *_ in found]), as_actor(v.user)
+        hold = cash.policy(s).dunning.hold_after_days if found else None
         rows = [{**task_row(t, now), **offers(t, actor, prior[t.workflow_id]),
-                 "summary": approval_context.summary(*cols)} for t, *cols in found]
+                 "summary": approval_context.summary(*cols, today=now.date(), hold_after_days=hold)}
+                for t, *cols in found]
         return {"tasks": rows[:PAGE], "more": len(rows) > PAGE, "counts": view_counts(s, v.user, f)}
     return await v.platform.read(load)
 
