@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.platform import Platform
+from domain.accounting import ledger
 from domain.approvals import rules as approval_rules
 from domain.approvals import services as approvals
 from domain.core import records as common
@@ -23,8 +24,11 @@ async def submit(platform: Platform, requester: str, lines: list[expenses.Expens
     expenses.check_dates(lines, datetime.now(UTC).date())
 
     def allocate(s: Any) -> tuple[str, list[approval_rules.ChainStep]]:
+        # A claim in another currency posts at the claim date's rate: none entered → 422 naming it, before any
+        # number is taken or process started. The chain's tiers are in the company currency, like the ledger.
+        base_total, _ = ledger.in_base(s, total, currency, datetime.now(UTC).date())
         # Resolved here, once: a chain nobody could approve is refused now, and the claim's process takes this one.
-        steps = approvals.chain_for(s, "expense_claim", total, requester)
+        steps = approvals.chain_for(s, "expense_claim", base_total, requester)
         return common.next_number(s, "EC"), steps
 
     number, steps = await platform.write(allocate)

@@ -7,10 +7,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from domain.core.currencies import Currency
 from domain.core.errors import Conflict, Invalid
 from domain.core.money import money
+from domain.core.numbers import PlainDecimal
 
 # The chart of accounts every company starts with.
 CHART: list[tuple[str, str, str]] = [
@@ -125,3 +127,22 @@ def check_period_open(period: str, status: str | None, posting: str) -> None:
 def to_base(amount: Decimal, rate: Decimal) -> Decimal:
     """An amount in a document's currency, in the company currency at `rate` (company units per unit), to the cent."""
     return money(amount * rate)
+
+
+class RateIn(BaseModel):
+    """An exchange rate as finance enters it: company-currency units for one unit of `currency` from `valid_from`
+    on (until a later rate's day). Ten decimal places at most, above zero."""
+
+    currency: Currency
+    valid_from: date
+    rate: PlainDecimal = Field(gt=0, le=Decimal(10) ** 9, decimal_places=10)
+
+
+def check_rate(new: RateIn, base: str, existing_days: set[date]) -> None:
+    """The company's own currency has no rate (it is 1); one rate per currency and day (a document may already
+    have been converted at it: enter a rate for the next day instead of changing it)."""
+    if new.currency == base:
+        raise Invalid(f"{base} is the company currency; it needs no exchange rate")
+    if new.valid_from in existing_days:
+        raise Conflict(f"a rate for {new.currency} on {new.valid_from.isoformat()} exists; documents may already "
+                       "have been converted at it, so enter a rate from a later day instead")

@@ -300,3 +300,46 @@ class CashPolicy(BaseModel):
     dunning: DunningPolicy = Field(default_factory=DunningPolicy)
     match: MatchPolicy = Field(default_factory=MatchPolicy)
     write_off_threshold: Decimal = Field(default=Decimal(0), ge=0)  # above it, the cfo approves a write-off
+
+
+# --- reports: aging and the customer statement -------------------------------------------------------------
+
+def aging_bounds(as_of: date) -> list[tuple[str, date | None, date | None]]:
+    """Each bucket's due dates (first, last; None: open-ended) seen on `as_of`, exactly as `bucket` draws them,
+    so SQL can sum each bucket with a range on the due date."""
+    day = timedelta(days=1)
+    return [("current", as_of, None), ("1-30", as_of - 30 * day, as_of - day),
+            ("31-60", as_of - 60 * day, as_of - 31 * day), ("61-90", as_of - 90 * day, as_of - 61 * day),
+            ("90+", None, as_of - 91 * day)]
+
+
+def aging_totals(rows: list[dict[str, object]]) -> dict[str, Decimal]:
+    """The column sums of aging rows ({<bucket>: amount, total})."""
+    return {b: sum((Decimal(str(r[b])) for r in rows), ZERO) for b in (*BUCKETS, "total")}
+
+
+class StatementLine(BaseModel):
+    """One line of a customer statement, in the company currency: above zero what the customer was charged
+    (an invoice), below zero what reduced it (a payment, a credit note, a write-off)."""
+
+    on: date
+    kind: str  # invoice | credit_note | payment | exchange_difference | write_off
+    number: str
+    reference: str = ""
+    due_on: date | None = None
+    amount: Decimal
+    balance: Decimal = ZERO  # after this line
+
+
+KIND_ORDER = {"invoice": 0, "credit_note": 1, "payment": 2, "exchange_difference": 3, "write_off": 4}
+
+
+def statement_lines(opening: Decimal, lines: list[StatementLine]) -> tuple[list[StatementLine], Decimal]:
+    """The lines by date (invoices before what settles them on the same day), each with the balance after it;
+    and the closing balance."""
+    balance = opening
+    out: list[StatementLine] = []
+    for ln in sorted(lines, key=lambda x: (x.on, KIND_ORDER.get(x.kind, 9), x.number)):
+        balance += ln.amount
+        out.append(ln.model_copy(update={"balance": balance}))
+    return out, balance

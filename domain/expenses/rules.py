@@ -87,11 +87,17 @@ def check_dates(lines: list[ExpenseLineIn], today: date) -> None:
         check_past_fact(line.date, today, f"line {i}: the expense date" if len(lines) > 1 else "the expense date")
 
 
-def accrual_entry(claim: ClaimDraft) -> accounting.JournalDraft:
-    """On approval: each category's expense account against what we owe the employee."""
+def accrual_entry(claim: ClaimDraft, rate: Decimal = Decimal(1)) -> accounting.JournalDraft:
+    """On approval: each category's expense account against what we owe the employee, in the company currency
+    at `rate` (company units per unit of the claim's currency: the claim date's; 1 for a claim in it). What
+    we owe is the sum of the converted lines, so the entry balances to the cent."""
     debits = accounting.sum_by([(CATEGORY_ACCOUNTS[ln.category], money(ln.amount)) for ln in claim.lines])
-    return accounting.entry(f"Expense claim {claim.number} approved", debits,
-                            {accounting.EMPLOYEE_PAYABLE: claim.total})
+    if sum(debits.values(), Decimal(0)) != claim.total:
+        raise Invalid(f"claim {claim.number} does not balance: its lines add up to "
+                      f"{sum(debits.values(), Decimal(0))}, not its total {claim.total}")
+    base = {account: accounting.to_base(amount, rate) for account, amount in debits.items()}
+    return accounting.entry(f"Expense claim {claim.number} approved", base,
+                            {accounting.EMPLOYEE_PAYABLE: sum(base.values(), Decimal(0))})
 
 
 def payment_entry(number: str, total: Decimal) -> accounting.JournalDraft:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.accounting import ledger
+from domain.accounting import rules as accounting
+from domain.accounting.tables import JournalEntry, JournalLine
 from domain.approvals import access
 from domain.approvals import services as approvals
 from domain.core.errors import NotFound
@@ -59,14 +62,30 @@ def set_status(session: Session, number: str, status: ClaimStatus, *, post_key: 
     now = utcnow()
     draft = to_draft(claim)
     if status == ClaimStatus.APPROVED and post_key:
-        ledger.post(session, expenses.accrual_entry(draft), "expense_claim", number, post_key)
+        # In the company currency at the claim date's rate (its submission checked that one exists).
+        rate = ledger.rate(session, claim.currency, claim.created_at.date())
+        ledger.post(session, expenses.accrual_entry(draft, rate), "expense_claim", number, post_key)
     if status == ClaimStatus.PAID and post_key:
-        ledger.post(session, expenses.payment_entry(number, claim.total), "expense_payment", number, post_key)
+        ledger.post(session, expenses.payment_entry(number, owed(session, claim)), "expense_payment", number,
+                    post_key)
         claim.paid_at = claim.paid_at or now
     if status in (ClaimStatus.APPROVED, ClaimStatus.REJECTED, ClaimStatus.CANCELLED):
         claim.decided_at = claim.decided_at or now
     claim.status = status
     session.flush()
+
+
+def owed(session: Session, claim: ExpenseClaim) -> Decimal:
+    """What the claim's approval put in employee payable (company currency), so paying clears exactly that even
+    if a rate entered since would convert the claim differently; a claim approved before it posted anything,
+    its total at the claim date's rate."""
+    posted = session.execute(
+        select(func.sum(JournalLine.credit)).join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalEntry.voucher_type == "expense_claim", JournalEntry.voucher_no == claim.number,
+               JournalLine.account_code == accounting.EMPLOYEE_PAYABLE)).scalar_one_or_none()
+    if posted is not None:
+        return Decimal(posted)
+    return ledger.in_base(session, claim.total, claim.currency, claim.created_at.date())[0]
 
 
 def to_draft(claim: ExpenseClaim) -> expenses.ClaimDraft:
