@@ -126,7 +126,7 @@ def run(url: str, sizes: tuple[int, ...], runs: int) -> dict[str, Any]:
     for size in sizes:
         with database(url) as db:
             filled = fill(db, size)
-            console.print(f"  {size:>7,} open invoices: inserted {filled["inserted"]:,} rows in {filled['insert_s']} s")
+            console.print(f"  {size:>7,} open invoices: inserted {filled['inserted']:,} rows in {filled['insert_s']} s")
             out["sizes"][str(size)] = {**filled, **time_aging(db, runs)}
     small, big = out["sizes"][str(sizes[0])], out["sizes"][str(sizes[-1])]
     out["ratio_p95"] = round(big["p95_ms"] / small["p95_ms"], 1) if small["p95_ms"] else None
