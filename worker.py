@@ -35,11 +35,12 @@ from workflows.order_fulfilment import OrderFulfilment
 from workflows.production_order import ProductionOrder
 from workflows.purchase import Purchase
 from workflows.quotation import Quotation
+from workflows.supplier_invoice import SupplierInvoice
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
-WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation]
+WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation, SupplierInvoice]
 # The sandbox re-imports a workflow's modules for every run, to keep runs apart. Our shared workflow
 # modules hold no state (definitions and pure helpers only), so they are passed through: imported once.
 RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(

@@ -45,6 +45,7 @@ def _short(e: BaseException, limit: int = 300) -> str:
 def all_activities(db: Any) -> list[Callable[..., Any]]:
     """Every activity of the platform, bound to one database."""
     from activities.approvals import ApprovalActivities
+    from activities.bills import BillActivities
     from activities.crm import CrmActivities
     from activities.expenses import ExpenseActivities
     from activities.production import ProductionActivities
@@ -53,7 +54,7 @@ def all_activities(db: Any) -> list[Callable[..., Any]]:
 
     out: list[Callable[..., Any]] = []
     for cls in (ApprovalActivities, CrmActivities, ExpenseActivities, ProductionActivities, PurchaseActivities,
-                SalesActivities):
+                SalesActivities, BillActivities):
         obj = cls(db)
         out += [getattr(obj, name) for name in dir(obj)
                 if hasattr(getattr(obj, name), "__temporal_activity_definition")]

@@ -130,6 +130,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(absence.router)
     app.include_router(pricing.router)
     app.include_router(auth.me_router)
+    from api.routes import bills
+    from api.routes.ui import bills as bill_pages
+    app.include_router(bills.router)
+    app.include_router(bill_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def openapi() -> dict[str, Any]:

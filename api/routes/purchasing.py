@@ -15,6 +15,7 @@ from api.routes.common import Limit, Offset
 from api.schemas import ReceiptIn, RequisitionIn
 from api.starters import purchase
 from domain.approvals import access
+from domain.cash import bills
 from domain.core.errors import NotFound
 from domain.purchasing import access as purchase_access
 from domain.purchasing import services as purchasing
@@ -100,7 +101,7 @@ async def list_orders(user: CurrentUser, platform: PlatformDep, status: str | No
 
 @orders.get("/{number}")
 async def get_order(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    return ok(await platform.read(lambda s: purchasing.order_view(s, _visible_po(s, user, number))))
+    return ok(await platform.read(lambda s: bills.with_bills(s, purchasing.order_view(s, _visible_po(s, user, number)))))
 
 
 @orders.post("/{number}/receipts", status_code=201)

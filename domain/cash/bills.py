@@ -321,6 +321,15 @@ def order_bills(session: Session, po_number: str) -> dict[str, Any]:
             "billed_qty": billed_qty(session, po_number)}
 
 
+def with_bills(session: Session, order_view: dict[str, Any]) -> dict[str, Any]:
+    """A purchase order's view (domain.purchasing.services.order_view) with its bills, and `billed_qty` on each
+    line."""
+    extra = order_bills(session, order_view["number"])
+    billed = extra["billed_qty"]
+    lines = [{**ln, "billed_qty": billed.get(ln["sku"], ZERO)} for ln in order_view["lines"]]
+    return {**order_view, "lines": lines, "bills": extra["bills"]}
+
+
 def to_bill(session: Session, po: PurchaseOrder) -> list[dict[str, Any]]:
     """Each line of the order with what was received and not yet billed (what a new bill's form starts from)."""
     billed = billed_qty(session, po.number)

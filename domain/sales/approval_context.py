@@ -17,7 +17,7 @@ from sqlalchemy import Date, Select, and_, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from domain.approvals.tables import Task
-from domain.cash import close
+from domain.cash import bills, close
 from domain.cash.rules import Direction, InvoiceKind, InvoiceStatus
 from domain.cash.tables import Invoice, Payment
 from domain.core.errors import DomainError
@@ -83,6 +83,7 @@ def _sales_order(session: Session, task: Task) -> Context | None:
 
 
 CONTEXTS: dict[str, Callable[[Session, Task], Context | None]] = {
+    "supplier_invoice": bills.bill_context,
     "quotation": _quotation,
     "sales_order": _sales_order,
     close.PROCESS_TYPE: close.task_context,

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,10 +31,21 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.platform import Platform
-from api.starters import approval, expense_claim, lead_to_order, order_fulfilment, production_order, purchase
+from api.starters import (
+    approval,
+    expense_claim,
+    lead_to_order,
+    order_fulfilment,
+    production_order,
+    purchase,
+    supplier_invoice,
+)
 from api.starters import quotation as quotation_starter
 from domain import demo
 from domain.approvals.tables import Task
+from domain.cash import bills
+from domain.cash import services as cash
+from domain.cash.rules import BillLineIn, Direction
 from domain.core.db import Database
 from domain.crm import rules as crm
 from domain.expenses import services as expenses
@@ -314,6 +326,61 @@ class Recorder:
         await self.save("production_order_kitted_changed", ids.production_order(fan))
         await self.save("purchase_planned_by_mrp", ids.purchase(req))
 
+    # --- issue 17: supplier bills, three-way matched ------------------------------------------------------------
+
+    async def _received_order(self, qty: int) -> tuple[int, str]:
+        """A purchase order of `qty` motors at 200 from Volt Motors (dave's, frank approved), all received."""
+        lines = [RequisitionLineIn(sku="MOTOR-200W", qty=Decimal(qty), est_unit_price=Decimal(200))]
+        number = (await purchase.submit(self.p, "dave", lines, "motors", None))["requisition_id"]
+        await approve_chain(self.p, self.db, number, ["frank"])
+        await eventually(self.db, requisition_is(number, "ordered"))
+        with self.db.read() as s:
+            po = purchasing_svc.order(s, purchasing_svc.requisition_view(
+                s, purchasing_svc.requisition(s, number))["purchase_order_id"])
+            supplier_id, po_number = po.supplier_id, po.number
+        await purchase.receive(self.p, actor(self.db, "ivan"), po_number,
+                               [ReceiptLineIn(sku="MOTOR-200W", qty=Decimal(qty))])
+        return supplier_id, po_number
+
+    async def _bill(self, by: str, supplier_id: int, po: str, ref: str, qty: int, price: str) -> dict[str, Any]:
+        out, _ = await supplier_invoice.enter(self.p, actor(self.db, by), bills.BillIn(
+            supplier_id=supplier_id, purchase_order_id=po, supplier_ref=ref, issued_on=date(2026, 11, 20),
+            lines=[BillLineIn(sku="MOTOR-200W", qty=Decimal(qty), unit_price=Decimal(price))]))
+        return out
+
+    async def _pay_bill(self, supplier_id: int, amount: str, reference: str, process_id: str) -> None:
+        with self.db.write() as s:
+            cash.record_payment(s, cash.PaymentIn(direction=Direction.OUT, party_id=supplier_id,
+                                                  amount=Decimal(amount), currency="USD", paid_on=date(2026, 12, 1),
+                                                  reference=reference), by="grace")
+        await self.client.get_workflow_handle(process_id).signal("payment_allocated")
+
+    async def bill_matched_then_paid_after_a_daily_re_read(self) -> None:
+        sup, po = await self._received_order(4)
+        out = await self._bill("grace", sup, po, "VM-R1", 4, "200.50")
+        await self.env.sleep(timedelta(days=2))  # the daily re-read finds it still open
+        await self._pay_bill(sup, "802.00", "PAY-VM-R1", out["process_id"])
+        await eventually(self.db, lambda s: cash.by_number(s, out["number"]).status == "paid")
+        await self.save("supplier_invoice_matched_paid", out["process_id"])
+
+    async def bill_mismatch_approved_then_paid(self) -> None:
+        sup, po = await self._received_order(10)
+        out = await self._bill("dave", sup, po, "VM-R2", 10, "210")
+        await approve_chain(self.p, self.db, out["number"], ["frank", "grace"])
+        await eventually(self.db, lambda s: cash.by_number(s, out["number"]).status == "open")
+        await self._pay_bill(sup, "2100.00", "PAY-VM-R2", out["process_id"])
+        await eventually(self.db, lambda s: cash.by_number(s, out["number"]).status == "paid")
+        await self.save("supplier_invoice_mismatch_approved_paid", out["process_id"])
+        await self.save("approval_supplier_bill", ids.approval(out["process_id"]))
+
+    async def bill_mismatch_rejected(self) -> None:
+        sup, po = await self._received_order(2)
+        out = await self._bill("dave", sup, po, "VM-R3", 2, "260")
+        task = await open_task_for(self.db, out["number"])
+        await approval.decide(self.p, actor(self.db, "frank"), task.id, "reject", "not the agreed price")
+        await eventually(self.db, lambda s: cash.by_number(s, out["number"]).status == "rejected")
+        await self.save("supplier_invoice_mismatch_rejected", out["process_id"])
+
 
 # The ones that skip time first: a refused update can stop the test server skipping.
 SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_reminded_then_escalated",
@@ -322,7 +389,10 @@ SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_re
              "quotation_under_cost_approved_by_two_then_rejected",
              # issue 15: withdrawals through the approval (no time skipped)
              "claim_withdrawn_through_its_approval_after_one_step", "claim_cancel_refused_after_the_last_approval",
-             "purchase_withdrawn_through_its_approval", "quotation_withdrawn_during_its_discount_approval"]
+             "purchase_withdrawn_through_its_approval", "quotation_withdrawn_during_its_discount_approval",
+             # issue 17: supplier bills
+             "bill_matched_then_paid_after_a_daily_re_read", "bill_mismatch_approved_then_paid",
+             "bill_mismatch_rejected"]
 
 
 async def main(only: list[str], suffix: str = "") -> None:

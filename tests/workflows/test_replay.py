@@ -19,10 +19,11 @@ from workflows.order_fulfilment import OrderFulfilment
 from workflows.production_order import ProductionOrder
 from workflows.purchase import Purchase
 from workflows.quotation import Quotation
+from workflows.supplier_invoice import SupplierInvoice
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 MANIFEST: dict[str, dict[str, str]] = json.loads((HISTORIES / "manifest.json").read_text())
-WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation]
+WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation, SupplierInvoice]
 
 
 def test_every_workflow_has_recorded_histories():

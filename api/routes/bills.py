@@ -1,0 +1,75 @@
+"""Supplier bills: enter one against a purchase order (three-way matched), preview its match, read it, and what
+an order has left to bill."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from api.deps import CurrentUser, PlatformDep, as_actor
+from api.encoding import ok
+from api.schemas import MAX_LINES, Body
+from api.starters import supplier_invoice
+from domain.cash import bills
+from domain.cash.rules import BillLineIn
+from domain.core.currencies import Currency
+from domain.core.limits import MAX_QTY
+from domain.core.money import MAX_AMOUNT, MAX_ID
+from domain.core.numbers import PlainDecimal, PlainInt
+
+router = APIRouter(prefix="/api/supplier-invoices", tags=["cash"])
+
+
+class BillLineBody(Body):
+    sku: str = Field(min_length=1, max_length=60)
+    qty: PlainDecimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
+    unit_price: PlainDecimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=4)
+
+
+class SupplierInvoiceIn(Body):
+    model_config = ConfigDict(extra="forbid")
+
+    supplier_id: PlainInt = Field(gt=0, le=MAX_ID)
+    purchase_order_id: str | PlainInt = Field(description="the order's number (PO-00001) or its id")
+    supplier_ref: str = Field(min_length=1, max_length=60, description="the supplier's own number of the bill")
+    issued_on: date
+    lines: list[BillLineBody] = Field(min_length=1, max_length=MAX_LINES)
+    currency: Currency | None = None
+
+    def bill(self) -> bills.BillIn:
+        return bills.BillIn(supplier_id=self.supplier_id, purchase_order_id=str(self.purchase_order_id).strip()[:30],
+                            supplier_ref=self.supplier_ref.strip() or self.supplier_ref, issued_on=self.issued_on,
+                            lines=[BillLineIn(sku=ln.sku, qty=ln.qty, unit_price=ln.unit_price) for ln in self.lines],
+                            currency=self.currency)
+
+
+@router.post("", status_code=201)
+async def enter(body: SupplierInvoiceIn, user: CurrentUser, platform: PlatformDep) -> Any:
+    """201 with the new bill; 200 with the bill entered before under the same supplier reference."""
+    out, created = await supplier_invoice.enter(platform, as_actor(user), body.bill())
+    return ok(out, 201 if created else 200)
+
+
+@router.post("/preview")
+async def preview(body: SupplierInvoiceIn, user: CurrentUser, platform: PlatformDep) -> Any:
+    """The match the bill would get; nothing is stored."""
+    return ok(await supplier_invoice.preview(platform, as_actor(user), body.bill()))
+
+
+@router.get("/to-bill/{purchase_order_id}")
+async def to_bill(purchase_order_id: str, user: CurrentUser, platform: PlatformDep) -> Any:
+    """An order's lines with what was received and not yet billed (what a new bill starts from)."""
+    def load(s: Session) -> dict[str, Any]:
+        supplier_invoice.may_enter(as_actor(user))
+        po = bills.find_order(s, purchase_order_id)
+        return {"purchase_order_id": po.number, "supplier_id": po.supplier_id, "lines": bills.to_bill(s, po)}
+    return ok(await platform.read(load))
+
+
+@router.get("/{ref}")
+async def get_bill(ref: str, user: CurrentUser, platform: PlatformDep) -> Any:
+    return ok(await platform.read(lambda s: bills.view(s, bills.visible(s, user.username, set(user.roles), ref))))
