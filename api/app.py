@@ -134,6 +134,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     from api.routes.ui import bills as bill_pages
     app.include_router(bills.router)
     app.include_router(bill_pages.router)
+    from api.routes import payments
+    app.include_router(payments.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def openapi() -> dict[str, Any]:

@@ -258,7 +258,7 @@ class WithdrawableDocument(Document):
 # --- task queues per area -------------------------------------------------------------------------
 # With `area_queues` on, each process runs on `<task_queue>-<area>` so a company can give an area workers
 # of its own. Approval children run on their parent's queue (its area). Pure: no I/O, deterministic.
-AREAS: tuple[str, ...] = ("expenses", "purchasing", "sales", "production")
+AREAS: tuple[str, ...] = ("expenses", "purchasing", "sales", "production", "finance")
 WORKFLOW_AREAS: dict[str, str] = {
     "ExpenseClaim": "expenses",
     "Purchase": "purchasing",
@@ -266,6 +266,11 @@ WORKFLOW_AREAS: dict[str, str] = {
     "Quotation": "sales",
     "OrderFulfilment": "sales",
     "ProductionOrder": "production",
+    "CustomerInvoice": "finance",
+    "SupplierInvoice": "finance",
+    "Payment": "finance",
+    "SalesReturn": "finance",
+    "PeriodClose": "finance",
 }
 
 

@@ -156,6 +156,13 @@ class PaymentIn(BaseModel):
     allocations: list[AllocationIn] | None = None
 
 
+class PaymentDraft(BaseModel):
+    """What the Payment process is started with: the payment (its allocations as invoice ids) and who records it."""
+
+    payment: PaymentIn
+    by: str
+
+
 class PaymentPlan(BaseModel):
     """Where a payment would go (nothing stored): the allocation preview, and the check before its process."""
 

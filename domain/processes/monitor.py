@@ -27,6 +27,7 @@ PROCESS_MAPS: dict[str, tuple[str, ...]] = {
     "sales_order": ("submitted", "credit check", APPROVAL, "kitting", "MRP", "waiting for supply",
                     "ready to deliver", "completed"),
     "production_order": ("waiting for material", APPROVAL, "in production", "completed"),
+    "payment": ("allocated",),
 }
 
 # Steps that end a process without its usual outcome, or say it is stuck: drawn as failed.
