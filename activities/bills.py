@@ -27,10 +27,12 @@ class BillActivities:
                             title=f"Supplier bill {inv.number} ({inv.party_name} {inv.supplier_ref}) on "
                                   f"{inv.purchase_order_number}",
                             owner=draft.owner, amount=inv.total)
-            matched = inv.status != InvoiceStatus.PENDING_APPROVAL
-            processes.advance(s, process_id, "awaiting payment" if matched else "approval",
-                              detail="matched: posted" if matched else "; ".join(draft.match.reasons)[:300])
-            return bills.state(inv, bills.touched_by_posting(s, inv) if matched else [])
+            if inv.status != InvoiceStatus.PENDING_APPROVAL:
+                processes.advance(s, process_id, "awaiting payment", detail="matched: posted")
+                return bills.state(inv, bills.touched_by_posting(s, inv))
+            # its approval steps are recorded by the approval itself ("approval: buyer", …)
+            processes.note(s, process_id, "submitted", "does not match: " + "; ".join(draft.match.reasons))
+            return bills.state(inv)
 
     @activity.defn
     @business_errors

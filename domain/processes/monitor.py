@@ -28,6 +28,7 @@ PROCESS_MAPS: dict[str, tuple[str, ...]] = {
                     "ready to deliver", "completed"),
     "production_order": ("waiting for material", APPROVAL, "in production", "completed"),
     "payment": ("allocated",),
+    "supplier_invoice": ("submitted", APPROVAL, "awaiting payment", "paid"),
 }
 
 # Steps that end a process without its usual outcome, or say it is stuck: drawn as failed.

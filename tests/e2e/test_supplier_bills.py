@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from domain.accounting import rules as accounting
 from domain.accounting.tables import JournalEntry, JournalLine
 from domain.cash import services as cash
-from domain.cash.rules import Direction
+from domain.cash.rules import Direction, PaymentIn
 from domain.cash.tables import Invoice
 from tests.e2e.test_flows import wait_for
 from tests.e2e.test_sales_pages import Browser, text
@@ -61,7 +61,7 @@ def bills_stored(stack) -> int:
 async def pay(stack, supplier_id: int, amount: str, reference: str, process_id: str) -> None:
     """Finance pays the supplier (the payment's own process tells the bill; here the signal is sent by hand)."""
     with stack.db.write() as s:
-        cash.record_payment(s, cash.PaymentIn(direction=Direction.OUT, party_id=supplier_id, amount=Decimal(amount),
+        cash.record_payment(s, PaymentIn(direction=Direction.OUT, party_id=supplier_id, amount=Decimal(amount),
                                               currency="USD", paid_on=date(2026, 12, 1), reference=reference),
                             by="grace")
     await stack.platform.handle(process_id).signal("payment_allocated")
@@ -129,7 +129,8 @@ async def test_a_bill_5_percent_above_the_order_is_approved_by_the_buyers_manage
     assert order["lines"][0]["billed_qty"] == "10.00"
     await pay(stack, sup, "2100.00", "PAY-VM-77", pid)
     proc = await process_ended(stack, pid, "paid")
-    assert [s["name"] for s in proc["steps"]][:2] == ["submitted", "approval"]
+    assert [s["name"] for s in proc["steps"]] == ["submitted", "approval: buyer → manager", "approval: finance",
+                                                  "awaiting payment", "paid"]
     assert (await stack.as_("grace", "GET", f"/api/supplier-invoices/{number}")).json()["status"] == "paid"
     assert grni_of(stack, po) == 0
     reconciled(stack)

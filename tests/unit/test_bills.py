@@ -22,6 +22,7 @@ from domain.cash.rules import (
     InvoiceStatus,
     MatchPolicy,
     OrderedLine,
+    PaymentIn,
     three_way_match,
 )
 from domain.cash.tables import Invoice
@@ -221,7 +222,7 @@ def test_a_mismatch_is_recorded_unposted_then_approved_posts_it_and_paid_closes_
         assert ledger.balances(s)[accounting.PRICE_VARIANCE] == D("100.00")
     reconciled(db)
     with db.write() as s:
-        cash.record_payment(s, cash.PaymentIn(direction=Direction.OUT, party_id=sup, amount=D("2100"),
+        cash.record_payment(s, PaymentIn(direction=Direction.OUT, party_id=sup, amount=D("2100"),
                                               currency="USD", paid_on=date(2026, 12, 1), reference="PAY-VM-3"),
                             by="grace")
     with db.read() as s:
