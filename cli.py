@@ -307,6 +307,37 @@ def migrate(demo: bool = False) -> None:
     console.print("database is up to date")
 
 
+@app.command()
+def reconcile() -> None:
+    """Check DATABASE_URL's books: each control account against its sub-ledger, and the trial balance even.
+    Prints the table; exits 1 when anything is off."""
+    from domain.accounting import ledger
+    from domain.cash import services as cash
+    from domain.core.db import Database
+
+    db = Database(Settings().database_url)
+    try:
+        with db.read() as s:
+            rec = cash.reconcile(s)
+            tb = ledger.trial_balance(s)
+    finally:
+        db.dispose()
+    table = Table(title="Sub-ledgers against their control accounts")
+    for col in ("Check", "Account", "Control", "Sub-ledger", "Difference"):
+        table.add_column(col, justify="left" if col in ("Check", "Account") else "right")
+    for r in rec.rows:
+        table.add_row(r["name"], r["account"], f"{r['control']:,.2f}", f"{r['subledger']:,.2f}",
+                      f"[red]{r['difference']:,.2f}[/red]" if r["difference"] else f"{r['difference']:,.2f}")
+    debit, credit = tb["debit_total"], tb["credit_total"]
+    table.add_row("Trial balance: debits = credits", "", f"{debit:,.2f}", f"{credit:,.2f}",
+                  f"{debit - credit:,.2f}")  # type: ignore[operator]
+    console.print(table)
+    if not rec.balanced or debit != credit:
+        err.print("valueloop: the books do not reconcile (see the differences above)")
+        raise typer.Exit(1)
+    console.print("every sub-ledger equals its control account; the trial balance is even")
+
+
 def main() -> None:
     app()
 

@@ -33,6 +33,7 @@ from workflows.expense_claim import ExpenseClaim
 from workflows.lead_to_order import LeadToOrder
 from workflows.order_fulfilment import OrderFulfilment
 from workflows.payment import Payment
+from workflows.period_close import PeriodClose
 from workflows.production_order import ProductionOrder
 from workflows.purchase import Purchase
 from workflows.quotation import Quotation
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
 WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation, SupplierInvoice,
-             Payment]
+             Payment, PeriodClose]
 # The sandbox re-imports a workflow's modules for every run, to keep runs apart. Our shared workflow
 # modules hold no state (definitions and pure helpers only), so they are passed through: imported once.
 RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(

@@ -49,13 +49,14 @@ def all_activities(db: Any) -> list[Callable[..., Any]]:
     from activities.crm import CrmActivities
     from activities.expenses import ExpenseActivities
     from activities.payments import PaymentActivities
+    from activities.period_close import CloseActivities
     from activities.production import ProductionActivities
     from activities.purchasing import PurchaseActivities
     from activities.sales import SalesActivities
 
     out: list[Callable[..., Any]] = []
     for cls in (ApprovalActivities, CrmActivities, ExpenseActivities, ProductionActivities, PurchaseActivities,
-                SalesActivities, BillActivities, PaymentActivities):
+                SalesActivities, BillActivities, PaymentActivities, CloseActivities):
         obj = cls(db)
         out += [getattr(obj, name) for name in dir(obj)
                 if hasattr(getattr(obj, name), "__temporal_activity_definition")]

@@ -136,6 +136,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(bill_pages.router)
     from api.routes import payments
     app.include_router(payments.router)
+    from api.routes import periods
+    app.include_router(periods.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def openapi() -> dict[str, Any]:

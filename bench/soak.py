@@ -312,6 +312,7 @@ def _groups(s: Any, sql: str) -> dict[str, int]:
 async def end_check(st: Stack, expected: Counter[str]) -> dict[str, Any]:
     """Over the database and Temporal, once every flow has finished (`expected`: our flows per type, warm-up
     included)."""
+    from domain.cash import services as cash
     from domain.processes.tables import Process
 
     running = await running_in_temporal(st.client)
@@ -335,7 +336,11 @@ async def end_check(st: Stack, expected: Counter[str]) -> dict[str, Any]:
                                          "voucher_no) g GROUP BY voucher_type, n")
         debit, credit = s.execute(text("SELECT coalesce(sum(debit), 0), coalesce(sum(credit), 0) "
                                        "FROM journal_lines")).one()
+        reconciliation = cash.reconcile(s)
     problems = []
+    off = [f"{r['name']} ({r['account']}) off by {r['difference']}" for r in reconciliation.rows if r["difference"]]
+    if off:
+        problems.append("sub-ledgers do not reconcile: " + "; ".join(off))
     if by_status.get("running"):
         problems.append(f"{by_status['running']} process rows still running")
     if set(by_status) - {"completed"}:
@@ -369,7 +374,8 @@ async def end_check(st: Stack, expected: Counter[str]) -> dict[str, Any]:
             "process_rows_by_type": by_type, "temporal_running": len(running), "open_tasks": open_tasks,
             "expense_claims": claims, "purchase_requisitions": reqs, "sales_orders": orders,
             "journal_entries_per_voucher": journal_per_voucher, "duplicated_journal_entries": dup_journal,
-            "duplicated_decisions": dup_decisions, "trial_balance": [str(debit), str(credit)], "rows": rows}
+            "duplicated_decisions": dup_decisions, "trial_balance": [str(debit), str(credit)], "rows": rows,
+            "reconciliation": [{k: str(v) for k, v in r.items()} for r in reconciliation.rows]}
 
 
 # --- running and reporting ----------------------------------------------------------------------------

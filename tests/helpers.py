@@ -64,3 +64,19 @@ async def eventually(db: Database, check: Callable[[Session], Any], limit: float
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"not so after {limit} s: {check}")
         await asyncio.sleep(0.05)
+
+
+def assert_books_reconcile(db: Database) -> None:
+    """The books hold at any moment, whatever a test left mid-flight (each effect is one transaction that keeps
+    a control account equal to its sub-ledger): every sub-ledger equals its control account and the trial
+    balance is even. The end-to-end, fault and soak suites check it after every run."""
+    from domain.accounting import ledger
+    from domain.cash import services as cash
+
+    with db.read() as s:
+        rec = cash.reconcile(s)
+        tb = ledger.trial_balance(s)
+    off = [f"{r['name']} ({r['account']}): control {r['control']}, sub-ledger {r['subledger']}, "
+           f"difference {r['difference']}" for r in rec.rows if r["difference"]]
+    assert not off, "the sub-ledgers do not reconcile: " + "; ".join(off)
+    assert tb["debit_total"] == tb["credit_total"], f"trial balance uneven: {tb['debit_total']} != {tb['credit_total']}"

@@ -33,6 +33,7 @@ from domain.core.money import money
 from domain.core.types import utcnow
 from domain.inventory.tables import StockBalance
 from domain.parties.tables import Customer, Supplier
+from domain.purchasing.tables import PurchaseOrder, PurchaseOrderLine
 
 CONTROL = {InvoiceKind.CUSTOMER: accounting.RECEIVABLES, InvoiceKind.SUPPLIER: accounting.PAYABLES}
 ADVANCES = {InvoiceKind.CUSTOMER: accounting.CUSTOMER_ADVANCES, InvoiceKind.SUPPLIER: accounting.SUPPLIER_ADVANCES}
@@ -483,6 +484,34 @@ def unallocated_credit(session: Session, direction: Direction | str, party_id: i
 
 # --- the sub-ledgers reconcile --------------------------------------------------------------------------
 
+BILLED = (InvoiceStatus.OPEN, InvoiceStatus.PAID, InvoiceStatus.WRITTEN_OFF)  # a bill's statuses once posted
+
+
+def received_not_billed_by_order(session: Session) -> dict[str, Decimal]:
+    """Goods received not invoiced, per purchase order: over its lines, (received − billed) × the order's price,
+    billed on the order's posted bills (a bill awaiting approval has not cleared anything yet; a supplier credit
+    note gives back what it credits). Orders with nothing open are left out."""
+    billed: dict[tuple[str | None, str], Decimal] = {}
+    rows = session.execute(select(Invoice.purchase_order_number, InvoiceLine.sku, Invoice.credit_note,
+                                  func.sum(InvoiceLine.qty))
+                           .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+                           .where(Invoice.kind == InvoiceKind.SUPPLIER, Invoice.purchase_order_number.is_not(None),
+                                  Invoice.status.in_(BILLED))
+                           .group_by(Invoice.purchase_order_number, InvoiceLine.sku, Invoice.credit_note)).all()
+    for po_number, sku, credit_note, qty in rows:
+        billed[(po_number, sku)] = billed.get((po_number, sku), ZERO) + (-1 if credit_note else 1) * Decimal(qty)
+    out: dict[str, Decimal] = {}
+    lines = session.execute(select(PurchaseOrder.number, PurchaseOrderLine.sku, PurchaseOrderLine.received_qty,
+                                   PurchaseOrderLine.unit_price)
+                            .join(PurchaseOrderLine, PurchaseOrderLine.po_id == PurchaseOrder.id)
+                            .where(PurchaseOrderLine.received_qty > 0)).all()
+    for number, sku, received, price in lines:
+        value = (Decimal(received) - billed.get((number, sku), ZERO)) * Decimal(price)
+        if value:
+            out[number] = out.get(number, ZERO) + value
+    return out
+
+
 class Reconciliation(BaseModel):
     rows: list[dict[str, Any]]  # {name, account, control, subledger, difference}
     balanced: bool
@@ -490,7 +519,8 @@ class Reconciliation(BaseModel):
 
 def reconcile(session: Session, as_of: date | None = None) -> Reconciliation:
     """Each control account against its sub-ledger: receivables = open customer invoices, payables = open
-    supplier bills, customer and supplier advances = unallocated payments, inventory = stock valuation. Read
+    supplier bills, customer and supplier advances = unallocated payments, inventory = stock valuation, goods
+    received not invoiced = what purchase orders received and their bills have not yet billed. Read
     as of now (the sub-ledgers keep no history; `as_of` limits the ledger side only, for a close of a period
     with nothing posted after it)."""
     bal = ledger.balances(session, to=as_of)
@@ -504,6 +534,7 @@ def reconcile(session: Session, as_of: date | None = None) -> Reconciliation:
             Payment.direction == direction)).scalar_one())
 
     stock_value = Decimal(session.execute(select(func.coalesce(func.sum(StockBalance.stock_value), 0))).scalar_one())
+    received_not_billed = money(sum((v for v in received_not_billed_by_order(session).values()), ZERO))
     checks = [
         ("Receivables = open customer invoices", accounting.RECEIVABLES, bal.get(accounting.RECEIVABLES, ZERO),
          owed(InvoiceKind.CUSTOMER)),
@@ -514,6 +545,8 @@ def reconcile(session: Session, as_of: date | None = None) -> Reconciliation:
         ("Supplier advances = unallocated payments", accounting.SUPPLIER_ADVANCES,
          bal.get(accounting.SUPPLIER_ADVANCES, ZERO), advances(Direction.OUT)),
         ("Inventory = stock valuation", accounting.INVENTORY, bal.get(accounting.INVENTORY, ZERO), stock_value),
+        ("Goods received not invoiced = received, not billed", accounting.GRNI, -bal.get(accounting.GRNI, ZERO),
+         received_not_billed),
     ]
     rows = [{"name": n, "account": a, "control": money(c), "subledger": money(s), "difference": money(c - s)}
             for n, a, c, s in checks]

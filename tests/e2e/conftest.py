@@ -20,6 +20,7 @@ from api.platform import Platform
 from domain.core.db import Database
 from settings import Settings
 from tests.conftest import terminate_processes
+from tests.helpers import assert_books_reconcile
 from worker import build_worker
 
 
@@ -92,3 +93,4 @@ async def serve_stack(dev_env: WorkflowEnvironment, db: Database, prefix: str) -
 async def stack(dev_env: WorkflowEnvironment, db: Database) -> AsyncIterator[Stack]:
     async with serve_stack(dev_env, db, "e2e") as served:
         yield Stack(http=served.http, db=db, platform=served.platform)
+    assert_books_reconcile(db)  # whatever the test did, and left mid-flight

@@ -23,6 +23,7 @@ import workflows.common
 from api.platform import Platform
 from domain.core.db import Database
 from tests.conftest import terminate_processes
+from tests.helpers import assert_books_reconcile
 from worker import build_worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,6 +127,7 @@ async def faults(dev_env: WorkflowEnvironment, db: Database, task_queue: str, tm
         yield f
     finally:
         await f.close()
+    assert_books_reconcile(db)  # each effect once: the books hold after the crash and the recovery
 
 
 @pytest_asyncio.fixture
@@ -137,3 +139,4 @@ async def faults_real_timeout(dev_env: WorkflowEnvironment, db: Database, task_q
         yield f
     finally:
         await f.close()
+    assert_books_reconcile(db)

@@ -34,7 +34,7 @@ from domain.expenses.tables import ExpenseClaim
 from settings import Settings
 from tests.conftest import PG_URL, USE_PG, terminate_processes
 from tests.e2e.conftest import free_port
-from tests.helpers import actor, claim_lines, open_task_for
+from tests.helpers import actor, assert_books_reconcile, claim_lines, open_task_for
 from worker import build_worker
 from workflows.approval import Approval
 
@@ -117,6 +117,7 @@ async def proxied(dev_env: WorkflowEnvironment, db: Database) -> AsyncIterator[t
         with contextlib.suppress(Exception):
             proxy.cut()
         via.dispose()
+    assert_books_reconcile(db)  # the outage lost or doubled no effect
 
 
 def count(db: Database, model: type, *where: Any) -> int:

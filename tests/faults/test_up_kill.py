@@ -33,6 +33,7 @@ from domain.sales import services as sales_svc
 from domain.sales.tables import SalesOrder
 from tests.e2e.conftest import free_port
 from tests.faults.conftest import kill_group
+from tests.helpers import assert_books_reconcile
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -270,6 +271,7 @@ async def test_kill9_of_up_and_restart_resumes_every_process_once(tmp_path):
         assert status[claim["process_id"]] == "completed"
         assert after["purchase_orders"] == before["purchase_orders"] + 1
         assert after["journal_entries"] >= before["journal_entries"] + 2
+        assert_books_reconcile(db)
     finally:
         up.stop()
         db.dispose()

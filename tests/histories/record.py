@@ -36,14 +36,17 @@ from api.starters import (
     expense_claim,
     lead_to_order,
     order_fulfilment,
+    period_close,
     production_order,
     purchase,
     supplier_invoice,
 )
 from api.starters import quotation as quotation_starter
 from domain import demo
+from domain.accounting import ledger
+from domain.accounting.rules import RECEIVABLES, REVENUE, entry, parse_period
 from domain.approvals.tables import Task
-from domain.cash import bills
+from domain.cash import bills, close
 from domain.cash import services as cash
 from domain.cash.rules import BillLineIn, Direction
 from domain.core.db import Database
@@ -326,6 +329,37 @@ class Recorder:
         await self.save("production_order_kitted_changed", ids.production_order(fan))
         await self.save("purchase_planned_by_mrp", ids.purchase(req))
 
+    # --- issue 17: month-end close (each on a period of its own: a close's id is its period) ---------------------
+
+    async def period_closed_after_the_cfo_approved(self) -> None:
+        period = months_ago(1)
+        _, view = await period_close.start(self.p, "grace", period)
+        task = await open_task_for(self.db, period)
+        await approval.decide(self.p, actor(self.db, "heidi"), task.id, "approve", "the checks are fine")
+        await eventually(self.db, lambda s: close.status_of(s, period) == "closed")
+        await self.save("period_close_closed", view["process_id"])
+        await self.save("approval_period_close", ids.approval(view["process_id"]))
+
+    async def period_close_checks_failed(self) -> None:
+        period = months_ago(2)
+        first = parse_period(period)[0]
+        with self.db.write() as s:  # revenue to receivables with no invoice behind it: the receivables check fails
+            ledger.post(s, entry("stray", {RECEIVABLES: Decimal(70)}, {REVENUE: Decimal(70)}), "manual", "X-1",
+                        "record-stray", on=first)
+        _, view = await period_close.start(self.p, "grace", period)
+        await self.save("period_close_checks_failed", view["process_id"])
+        with self.db.write() as s:  # put right, so the scenarios after this one find even books
+            ledger.post(s, entry("reversal", {REVENUE: Decimal(70)}, {RECEIVABLES: Decimal(70)}), "manual", "X-1",
+                        "record-stray-reversal", on=first)
+
+    async def period_close_rejected_by_the_cfo(self) -> None:
+        period = months_ago(3)
+        _, view = await period_close.start(self.p, "grace", period)
+        task = await open_task_for(self.db, period)
+        await approval.decide(self.p, actor(self.db, "heidi"), task.id, "reject", "the stock count is not in")
+        await eventually(self.db, lambda s: close.status_of(s, period) == "open")
+        await self.save("period_close_rejected", view["process_id"])
+
     # --- issue 17: supplier bills, three-way matched ------------------------------------------------------------
 
     async def _received_order(self, qty: int) -> tuple[int, str]:
@@ -382,6 +416,13 @@ class Recorder:
         await self.save("supplier_invoice_mismatch_rejected", out["process_id"])
 
 
+def months_ago(n: int) -> str:
+    """The period `n` months before today's."""
+    today = datetime.now(UTC).date()
+    y, m = divmod(today.year * 12 + today.month - 1 - n, 12)
+    return f"{y:04d}-{m + 1:02d}"
+
+
 # The ones that skip time first: a refused update can stop the test server skipping.
 SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_reminded_then_escalated",
              "lead_reminded_qualified_then_lost", "claim_approved_by_three_and_paid", "claim_cancelled",
@@ -392,7 +433,9 @@ SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_re
              "purchase_withdrawn_through_its_approval", "quotation_withdrawn_during_its_discount_approval",
              # issue 17: supplier bills
              "bill_matched_then_paid_after_a_daily_re_read", "bill_mismatch_approved_then_paid",
-             "bill_mismatch_rejected"]
+             "bill_mismatch_rejected",
+             # issue 17: month-end close
+             "period_closed_after_the_cfo_approved", "period_close_checks_failed", "period_close_rejected_by_the_cfo"]
 
 
 async def main(only: list[str], suffix: str = "") -> None:

@@ -7,11 +7,22 @@ refusal → the page again with the reason and its status."""
 
 from __future__ import annotations
 
-from api.routes.ui import absence, crm, dashboard, inbox, processes, production, quotations, requests, session
+from api.routes.ui import (
+    absence,
+    crm,
+    dashboard,
+    inbox,
+    periods,
+    processes,
+    production,
+    quotations,
+    requests,
+    session,
+)
 from api.routes.ui.pages import page_router
 
 router = page_router()
-for _part in (session, inbox, requests, absence, processes, crm, quotations, production, dashboard):
+for _part in (session, inbox, requests, absence, processes, crm, quotations, production, dashboard, periods):
     router.include_router(_part.router)
 
 __all__ = ["router"]
