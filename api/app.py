@@ -130,6 +130,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(absence.router)
     app.include_router(pricing.router)
     app.include_router(auth.me_router)
+    from api.routes import reports
+    app.include_router(reports.router)
     from api.routes import bills
     from api.routes.ui import bills as bill_pages
     app.include_router(bills.router)

@@ -37,7 +37,7 @@ def _in_bucket(lo: date | None, hi: date | None) -> ColumnElement[bool]:
 # --- aging ------------------------------------------------------------------------------------------------
 
 def aging(session: Session, kind: InvoiceKind | str, as_of: date, party_id: int | None = None) -> dict[str, Any]:
-    """{as_of, currency, buckets, rows: [{party_id, party_name, <bucket>: amount, total}], totals}: what each
+    """{as_of, buckets, rows: [{party_id, party_name, <bucket>: amount, total}], totals}: what each
     party's open invoices (less its open credit notes) still owe, by how long past due on `as_of`."""
     sums = [func.coalesce(func.sum(case((_in_bucket(lo, hi), Invoice.outstanding_base), else_=0)), 0).label(name)
             for name, lo, hi in rules.aging_bounds(as_of)]
@@ -51,8 +51,7 @@ def aging(session: Session, kind: InvoiceKind | str, as_of: date, party_id: int 
         rows.append({"party_id": pid, "party_name": name,
                      **{b: Decimal(a) for b, a in zip(BUCKETS, amounts, strict=True)}, "total": Decimal(total)})
     rows.sort(key=lambda r: (str(r["party_name"]).casefold(), r["party_id"]))
-    return {"as_of": as_of, "currency": company.base_currency(session), "buckets": list(BUCKETS), "rows": rows,
-            "totals": rules.aging_totals(rows)}
+    return {"as_of": as_of, "buckets": list(BUCKETS), "rows": rows, "totals": rules.aging_totals(rows)}
 
 
 def aging_csv(report: dict[str, Any]) -> str:
@@ -191,3 +190,35 @@ def cash_position_csv(report: dict[str, Any]) -> str:
         rows += [[side, k, v] for k, v in report[side].items()]
     rows.append(["net_30_days", "", report["net_30_days"]])
     return csvfile.write(("item", "when", "amount"), rows)
+
+
+# --- documents ----------------------------------------------------------------------------------------
+
+def invoice_document(session: Session, number: str, *, username: str, see_all: bool) -> dict[str, Any]:
+    """An invoice as its printed copy shows it: the company, the party, its lines and totals in its currency
+    (and in the company currency when they differ), what has been set against it. Finance sees every invoice,
+    anyone else those they own (the order's salesperson, the bill's buyer); another's is not found."""
+    inv = session.execute(select(Invoice).where(Invoice.number == number)).scalar_one_or_none()
+    if inv is None or not (see_all or inv.owner == username):
+        raise NotFound(f"no invoice {number}")
+    settled = session.execute(
+        select(PaymentAllocation.allocated_on, PaymentAllocation.amount, Payment.number, Payment.reference,
+               Invoice.number)
+        .outerjoin(Payment, Payment.id == PaymentAllocation.payment_id)
+        .outerjoin(Invoice, Invoice.id == PaymentAllocation.credit_note_id)
+        .where(PaymentAllocation.invoice_id == inv.id).order_by(PaymentAllocation.id)).all()
+    me = company.settings(session)
+    return {
+        "company": {"name": me.name or "Valueloop", "currency": me.base_currency},
+        "number": inv.number, "kind": inv.kind, "credit_note": inv.credit_note, "party_id": inv.party_id,
+        "party_name": inv.party_name, "status": inv.status, "issued_on": inv.issued_on, "due_on": inv.due_on,
+        "currency": inv.currency, "rate": inv.rate, "subtotal": inv.subtotal, "tax": inv.tax, "total": inv.total,
+        "total_base": inv.total_base, "outstanding": inv.outstanding, "outstanding_base": inv.outstanding_base,
+        "sales_order_number": inv.sales_order_number, "delivery_note_number": inv.delivery_note_number,
+        "purchase_order_number": inv.purchase_order_number, "supplier_ref": inv.supplier_ref,
+        "against_number": inv.against_number,
+        "lines": [{"sku": ln.sku, "description": ln.description, "qty": ln.qty, "unit_price": ln.unit_price,
+                   "net": ln.net} for ln in inv.lines],
+        "settled": [{"on": on, "amount": amount, "by": pay_no or note_no or "", "reference": ref or ""}
+                    for on, amount, pay_no, ref, note_no in settled],
+    }

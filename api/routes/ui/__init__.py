@@ -11,6 +11,7 @@ from api.routes.ui import (
     absence,
     crm,
     dashboard,
+    finance,
     inbox,
     periods,
     processes,
@@ -24,5 +25,6 @@ from api.routes.ui.pages import page_router
 router = page_router()
 for _part in (session, inbox, requests, absence, processes, crm, quotations, production, dashboard, periods):
     router.include_router(_part.router)
+router.include_router(finance.router)
 
 __all__ = ["router"]
