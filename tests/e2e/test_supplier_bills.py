@@ -5,7 +5,7 @@ that order is zero and the sub-ledgers reconcile. A matched bill posts at once. 
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,10 +14,16 @@ from sqlalchemy import func, select
 from domain.accounting import rules as accounting
 from domain.accounting.tables import JournalEntry, JournalLine
 from domain.cash import services as cash
-from domain.cash.rules import Direction, PaymentIn
+from domain.cash.bills import BillDraft, BillIn, by_number_or_none, check, find_order, reserve_number
+from domain.cash.rules import BillLineIn, Direction, PaymentIn
 from domain.cash.tables import Invoice
+from domain.core.errors import Conflict
+from domain.parties.tables import Supplier
+from domain.processes import ids
 from tests.e2e.test_flows import wait_for
 from tests.e2e.test_sales_pages import Browser, text
+from workflows.common import search_attributes
+from workflows.supplier_invoice import SupplierInvoice
 
 pytestmark = pytest.mark.e2e
 
@@ -88,13 +94,14 @@ async def test_a_bill_5_percent_above_the_order_is_approved_by_the_buyers_manage
     r = await stack.as_("dave", "POST", "/api/supplier-invoices/preview", json=bill(sup, po, "VM-77", 10, "210"))
     assert r.status_code == 200 and r.json()["match"] == "mismatch", r.text
     assert r.json()["approvers"] == ["buyer → manager", "finance"]
-    assert bills_stored(stack) == 0
+    before = bills_stored(stack)
     r = await stack.as_("dave", "POST", "/api/supplier-invoices", json=bill(sup, po, "VM-77", 10, "210"))
     assert r.status_code == 201, r.text
     out = r.json()
     assert out["match"] == "mismatch" and out["status"] == "pending_approval" and out["total"] == "2100.00"
     assert "+5.0 %" in out["reasons"][0]
     number, pid = out["number"], out["process_id"]
+    assert bills_stored(stack) == before + 1
     # the same bill entered again is the first one
     again = await stack.as_("dave", "POST", "/api/supplier-invoices", json=bill(sup, po, "VM-77", 10, "210"))
     assert again.status_code == 200 and again.json()["number"] == number and again.json()["existing"]
@@ -118,10 +125,15 @@ async def test_a_bill_5_percent_above_the_order_is_approved_by_the_buyers_manage
     r = await stack.as_("grace", "POST", f"/api/tasks/{task['id']}/complete", json={"decision": "approve"})
     assert r.status_code == 200, r.text
     view = await wait_for(stack, "grace", f"/api/supplier-invoices/{number}", "status", "open")
-    assert view["due_on"] == "2026-12-20" and view["outstanding"] == "2100.00"
+    with stack.db.read() as s:  # due on the supplier's terms
+        terms = s.get(Supplier, sup).payment_terms_days
+    assert view["due_on"] == (date(2026, 11, 20) + timedelta(days=terms)).isoformat()
+    assert view["outstanding"] == "2100.00"
     assert grni_of(stack, po) == 0
-    tb = {a["code"]: a for a in (await stack.as_("grace", "GET", "/api/ledger/trial-balance")).json()["accounts"]}
-    assert tb["5200"]["debit"] == "100.00" and tb["2000"]["credit"] == "2100.00"
+    with stack.db.read() as s:
+        bill_entry = s.execute(select(JournalEntry).where(JournalEntry.voucher_no == number)).scalar_one()
+    assert sorted((ln.account_code, ln.debit, ln.credit) for ln in bill_entry.lines) == [
+        ("2000", 0, Decimal("2100.00")), ("2100", Decimal("2000.00"), 0), ("5200", Decimal("100.00"), 0)]
     reconciled(stack)
     # the order shows its bill and what each line was billed
     order = (await stack.as_("dave", "GET", f"/api/purchase-orders/{po}")).json()
@@ -182,10 +194,9 @@ async def test_bad_bills_are_refused_and_store_nothing(stack):
     assert r.status_code == 422, r.text
     r = await stack.as_("ivan", "POST", "/api/supplier-invoices", json=bill(sup, po, "B-6", 1, "200"))
     assert r.status_code == 403, r.text
-    assert bills_stored(stack) == before == 0
+    assert bills_stored(stack) == before
     # the order by its id works as well as by its number
     with stack.db.read() as s:
-        from domain.cash.bills import find_order
         po_id = find_order(s, po).id
     r = await stack.as_("dave", "POST", "/api/supplier-invoices", json=bill(sup, po_id, "B-7", 3, "200"))
     assert r.status_code == 201 and r.json()["match"] == "matched", r.text
@@ -193,9 +204,37 @@ async def test_bad_bills_are_refused_and_store_nothing(stack):
     reconciled(stack)
 
 
+async def test_a_bill_that_lost_the_race_for_the_same_goods_is_refused_by_its_process_and_stores_nothing(stack):
+    """Two bills for the same goods, both checked before either was recorded: the process that records second
+    finds the goods billed under the order's lock, fails with the 409, and nothing of it is stored."""
+    sup, po = await received_order(stack, qty=2)
+    before = bills_stored(stack)
+    first = BillIn(supplier_id=sup, purchase_order_id=po, supplier_ref="RACE-1", issued_on=date(2026, 11, 20),
+                   lines=[BillLineIn(sku="MOTOR-200W", qty=Decimal(2), unit_price=Decimal(200))])
+    with stack.db.read() as s:
+        checked = check(s, first)  # the second bill's check, made before the first bill is recorded
+    r = await stack.as_("dave", "POST", "/api/supplier-invoices", json=bill(sup, po, "RACE-0", 2, "200"))
+    assert r.status_code == 201, r.text
+    number = await stack.platform.write(reserve_number, sup, "RACE-1")
+    assert checked.match is not None
+    draft = BillDraft(number=number, supplier_id=sup, supplier=checked.supplier, purchase_order_number=po,
+                      supplier_ref="RACE-1", issued_on=first.issued_on, currency="USD", lines=first.lines,
+                      entered_by="dave", owner="dave", match=checked.match)
+    handle = await stack.platform.start(SupplierInvoice.run, draft, workflow_type="SupplierInvoice",
+                                        id=ids.invoice(number, stack.platform.id_prefix),
+                                        search_attributes=search_attributes("supplier_invoice", number, "dave"))
+    with pytest.raises(Conflict, match="only 0 was received and not yet billed"):
+        await stack.platform.update(handle, SupplierInvoice.recorded_state)
+    with stack.db.read() as s:
+        assert by_number_or_none(s, number) is None
+    assert bills_stored(stack) == before + 1
+    reconciled(stack)
+
+
 async def test_the_bill_entry_page_prefills_what_was_received_shows_the_match_and_enters_the_bill(stack):
     sup, po = await received_order(stack, qty=5)
     dave = await Browser(stack, "dave").start()
+    before = bills_stored(stack)
     page = await dave.get(f"/bills/new?purchase_order_id={po}")
     assert page.status_code == 200 and "Volt Motors" in text(page)
     assert 'name="qty_0" inputmode="decimal" maxlength="40" size="8"\n               value="5"' in page.text
@@ -203,7 +242,7 @@ async def test_the_bill_entry_page_prefills_what_was_received_shows_the_match_an
             "currency": "USD", "sku_0": "MOTOR-200W", "qty_0": "5", "price_0": "1,050.00"}
     r = await dave.post("/bills/new", {**form, "action": "preview"})
     assert r.status_code == 200 and "does not match" in text(r) and "buyer → manager, then finance" in text(r)
-    assert bills_stored(stack) == 0
+    assert bills_stored(stack) == before
     r = await dave.post("/bills/new", {**form, "qty_0": "6", "action": "enter"})
     assert r.status_code == 409 and "only 5 was received" in text(r)
     r = await dave.post("/bills/new", {**form, "price_0": "200", "action": "enter"})
