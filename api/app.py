@@ -137,7 +137,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(bills.router)
     app.include_router(bill_pages.router)
     from api.routes import payments
+    from api.routes.ui import payments as payment_pages
     app.include_router(payments.router)
+    app.include_router(payment_pages.router)
     from api.routes import periods
     app.include_router(periods.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

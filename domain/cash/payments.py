@@ -4,6 +4,7 @@ and allocating are in services.py (one transaction)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -15,6 +16,7 @@ from domain.cash.rules import Direction, InvoiceStatus
 from domain.cash.tables import Invoice, Payment, PaymentAllocation
 from domain.core import records as common
 from domain.core.errors import Invalid, NotFound
+from domain.core.money import MAX_AMOUNT
 
 MAX_REFERENCE = 100
 
@@ -39,6 +41,10 @@ def invoice_ids(session: Session, refs: list[int | str]) -> list[int]:
 def payment_in(session: Session, *, direction: str, party_id: int, amount: Any, currency: str, paid_on: Any,
                reference: str, allocations: list[tuple[int | str, Any]] | None) -> rules.PaymentIn:
     """A payment as the API or a page names it (invoices by number or id) as the domain records it."""
+    amount = Decimal(amount)
+    if amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")) or any(
+            Decimal(a) != Decimal(a).quantize(Decimal("0.01")) or Decimal(a) > MAX_AMOUNT for _, a in allocations or []):
+        raise Invalid(f"an amount is in cents and at most {MAX_AMOUNT:,}")
     reference = reference.strip()
     if not reference:
         raise Invalid("a payment needs its reference (the bank's or the payer's), so the same one is never "

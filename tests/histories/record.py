@@ -41,6 +41,7 @@ from api.starters import (
     purchase,
     supplier_invoice,
 )
+from api.starters import payment as payment_starter
 from api.starters import quotation as quotation_starter
 from domain import demo
 from domain.accounting import ledger
@@ -48,8 +49,9 @@ from domain.accounting.rules import RECEIVABLES, REVENUE, entry, parse_period
 from domain.approvals.tables import Task
 from domain.cash import bills, close
 from domain.cash import services as cash
-from domain.cash.rules import BillLineIn, Direction
+from domain.cash.rules import AllocationIn, BillLineIn, Direction, InvoiceKind, PaymentDraft, PaymentIn
 from domain.core.db import Database
+from domain.core.errors import Conflict
 from domain.crm import rules as crm
 from domain.expenses import services as expenses
 from domain.inventory import stock
@@ -66,8 +68,9 @@ from domain.sales import services as sales_svc
 from settings import venv_binary
 from tests.helpers import actor, approve_chain, claim_lines, eventually, open_task_for
 from worker import build_worker
-from workflows.common import register_search_attributes
+from workflows.common import register_search_attributes, search_attributes
 from workflows.order_fulfilment import OrderFulfilment
+from workflows.payment import Payment
 
 HERE = Path(__file__).parent
 MANIFEST = HERE / "manifest.json"
@@ -415,6 +418,50 @@ class Recorder:
         await eventually(self.db, lambda s: cash.by_number(s, out["number"]).status == "rejected")
         await self.save("supplier_invoice_mismatch_rejected", out["process_id"])
 
+    # --- issue 17: payments --------------------------------------------------------------------------------
+
+    async def payment_out_tells_a_bill_and_skips_a_missing_process(self) -> None:
+        """A supplier payment oldest first over a matched bill waiting to be paid (its process is told and ends)
+        and a bill whose process never ran (skipped); the rest stays as an advance."""
+        sup, po = await self._received_order(3)
+        out = await self._bill("grace", sup, po, "VM-P1", 3, "200")
+        with self.db.write() as s:
+            cash.issue(s, kind=InvoiceKind.SUPPLIER, party_id=sup, issued_on=date(2026, 12, 1), currency="USD",
+                       key="record:payment-bill", process_id="no-such-process", tax=Decimal(0),
+                       other_side={"6400": Decimal(100)},
+                       lines=[cash.LineIn(sku="MOTOR-200W", qty=Decimal(1), unit_price=Decimal(100),
+                                          net=Decimal(100))])
+        res = await payment_starter.record(self.p, "grace", {
+            "direction": "out", "party_id": sup, "amount": Decimal(750), "currency": "USD",
+            "paid_on": date(2026, 12, 2), "reference": "PAY-VM-P1", "allocations": None})
+        assert len(res.allocations) == 2 and res.unallocated == 50, res
+        await eventually(self.db, lambda s: cash.by_number(s, out["number"]).status == "paid")
+        await self.save("payment_out_told_a_bill", ids.payment("out", sup, "PAY-VM-P1"))
+
+    async def payment_refused_by_its_process(self) -> None:
+        """A race lost: the allocation passed the API's check, then the invoice owed less; the process's activity
+        refuses, its Update answers the refusal, and the run fails with nothing stored."""
+        with self.db.write() as s:
+            customer = Customer(name="Payment Race Ltd", credit_limit=Decimal(10000), currency="USD")
+            s.add(customer)
+            s.flush()
+            cid = customer.id
+            inv = cash.issue(s, kind=InvoiceKind.CUSTOMER, party_id=cid, issued_on=date(2026, 12, 1),
+                             currency="USD", key="record:payment-race", process_id="no-such-process",
+                             tax=Decimal(0), lines=[cash.LineIn(sku="FAN-200", qty=Decimal(1),
+                                                                unit_price=Decimal(100), net=Decimal(100))])
+            inv_id = inv.id
+        draft = PaymentDraft(by="grace", payment=PaymentIn(
+            direction=Direction.IN, party_id=cid, amount=Decimal(150), currency="USD", paid_on=date(2026, 12, 2),
+            reference="RACE-1", allocations=[AllocationIn(invoice_id=inv_id, amount=Decimal(150))]))
+        pid = ids.payment("in", cid, "RACE-1")
+        handle = await self.p.start(Payment.run, draft, workflow_type="Payment", id=pid,
+                                    search_attributes=search_attributes("payment", "RACE-1", "grace"))
+        with contextlib.suppress(Conflict):
+            await payment_starter._answer(self.p, handle)
+        await self.save("payment_refused", pid)
+
+
 
 def months_ago(n: int) -> str:
     """The period `n` months before today's."""
@@ -435,7 +482,9 @@ SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_re
              "bill_matched_then_paid_after_a_daily_re_read", "bill_mismatch_approved_then_paid",
              "bill_mismatch_rejected",
              # issue 17: month-end close
-             "period_closed_after_the_cfo_approved", "period_close_checks_failed", "period_close_rejected_by_the_cfo"]
+             "period_closed_after_the_cfo_approved", "period_close_checks_failed", "period_close_rejected_by_the_cfo",
+             # issue 17: payments
+             "payment_out_tells_a_bill_and_skips_a_missing_process", "payment_refused_by_its_process"]
 
 
 async def main(only: list[str], suffix: str = "") -> None:

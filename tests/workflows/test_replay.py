@@ -16,6 +16,7 @@ from workflows.approval import Approval
 from workflows.expense_claim import ExpenseClaim
 from workflows.lead_to_order import LeadToOrder
 from workflows.order_fulfilment import OrderFulfilment
+from workflows.payment import Payment
 from workflows.period_close import PeriodClose
 from workflows.production_order import ProductionOrder
 from workflows.purchase import Purchase
@@ -24,7 +25,8 @@ from workflows.supplier_invoice import SupplierInvoice
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 MANIFEST: dict[str, dict[str, str]] = json.loads((HISTORIES / "manifest.json").read_text())
-WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation, SupplierInvoice, PeriodClose]
+WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation, SupplierInvoice, PeriodClose,
+             Payment]
 
 
 def test_every_workflow_has_recorded_histories():
