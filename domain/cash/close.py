@@ -111,9 +111,8 @@ def begin(session: Session, period: str, process_id: str, requested_by: str, rep
         session.flush()
     processes.start(session, process_id, PROCESS_TYPE, period, title=f"Month-end close {period}", owner=requested_by,
                     first_step="checks")
-    processes.advance(session, process_id, "checks")  # a run again: its row was reset above
-    if report.passed:
-        processes.advance(session, process_id, "awaiting approval", detail=summary(report))
+    if report.passed:  # the cfo's approval step follows (its task opens it)
+        processes.advance(session, process_id, "checks", detail=summary(report))
     else:
         processes.advance(session, process_id, CloseEnd.CHECKS_FAILED, detail=summary(report)[:300],
                           status=ProcessStatus.COMPLETED, close=True)

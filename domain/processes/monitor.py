@@ -29,11 +29,12 @@ PROCESS_MAPS: dict[str, tuple[str, ...]] = {
     "production_order": ("waiting for material", APPROVAL, "in production", "completed"),
     "payment": ("allocated",),
     "supplier_invoice": ("submitted", APPROVAL, "awaiting payment", "paid"),
+    "period_close": ("checks", APPROVAL, "closed"),
 }
 
 # Steps that end a process without its usual outcome, or say it is stuck: drawn as failed.
 BAD_ENDINGS = frozenset({"rejected", "cancelled", "withdrawn", "lost", "disqualified", "expired", "failed",
-                         "planning failed", "late", "overdue"})
+                         "planning failed", "late", "overdue", "checks_failed"})
 
 State = Literal["done", "current", "todo", "failed", "skipped", "not reached"]
 
