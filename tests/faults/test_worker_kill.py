@@ -9,6 +9,8 @@ hang once it committed (tests/faults/crashing_worker.py). The default run shorte
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +28,7 @@ from domain.expenses.tables import ExpenseClaim
 from domain.inventory import stock
 from domain.inventory.tables import StockLedgerEntry
 from domain.parties.tables import Customer
+from domain.processes import ids
 from domain.processes.tables import Process
 from domain.production import services as production_svc
 from domain.production.tables import ProductionOrder
@@ -246,4 +249,132 @@ async def test_kill_during_expense_claim_creates_task_and_posts_once(faults: Fau
     assert count(db, JournalEntry, JournalEntry.voucher_no == number) == 2  # the accrual and the payment
     await eventually(db, lambda s: process_status(db, claim["process_id"]) == "completed", 30)
     balanced(db)
+    await f.assert_redelivered()
+
+
+# --- cash: a payment's allocation, a supplier bill's posting ------------------------------------------------------
+
+def _cash_counts(db: Database, reference: str) -> tuple[int, int, int]:
+    """(payments of `reference`, their allocations, their journal entries)."""
+    from domain.cash.tables import Payment, PaymentAllocation
+    with db.read() as s:
+        pays = list(s.execute(select(Payment).where(Payment.reference == reference)).scalars())
+        allocations = sum(len(p.allocations) for p in pays)
+        posted = sum(count(db, JournalEntry, JournalEntry.idempotency_key == f"payment:{p.number}") for p in pays)
+        assert count(db, PaymentAllocation, PaymentAllocation.payment_id.in_([p.id for p in pays])) == allocations
+        return len(pays), allocations, posted
+
+
+def _reconciled(db: Database) -> None:
+    from domain.cash import services as cash
+    with db.read() as s:
+        rec = cash.reconcile(s)
+    assert rec.balanced, rec.rows
+    balanced(db)
+
+
+async def test_kill_during_payment_allocation_allocates_and_posts_once(faults: Faults):
+    """Globex pays two of its invoices and part of a third; the worker dies after the allocation committed. The
+    retried activity finds the payment its process recorded (not a second one), the caller gets the first
+    answer, each invoice is set against once and the receivables still equal the open invoices."""
+    from api.starters import payment as payment_starter
+    from domain.cash import services as cash
+    from domain.cash.rules import InvoiceKind, InvoiceStatus
+
+    f, db = faults, faults.db
+    with db.write() as s:
+        globex = s.execute(select(Customer.id).where(Customer.name == "Globex Corporation")).scalar_one()
+        numbers = [cash.issue(s, kind=InvoiceKind.CUSTOMER, party_id=globex, tax=Decimal(0), currency="USD",
+                              issued_on=date(2026, 11, d), key=f"fault-invoice-{d}", process_id="",
+                              lines=[cash.LineIn(sku=FAN, qty=Decimal(1), unit_price=Decimal(amount),
+                                                 net=Decimal(amount))]).number
+                   for d, amount in ((2, "300"), (3, "200"), (4, "500"))]
+    await f.start_crashing("record_payment")
+    paying = asyncio.create_task(payment_starter.record(f.platform, "grace", {
+        "direction": "in", "party_id": globex, "amount": Decimal(700), "currency": "USD",
+        "paid_on": date(2026, 11, 30), "reference": "FAULT-TT-1", "allocations": None}))
+    try:
+        crashed = await f.kill_after_commit()
+        assert crashed["workflow_id"] == ids.payment("in", globex, "FAULT-TT-1", f.platform.id_prefix)
+        assert _cash_counts(db, "FAULT-TT-1") == (1, 3, 1)  # committed, not yet answered
+        await f.recover()
+        res = await paying  # the Update answers once the retried activity did
+    finally:
+        paying.cancel()
+    assert not res.existing
+    assert [(a.number, a.amount) for a in res.allocations] == [(numbers[0], Decimal(300)), (numbers[1], Decimal(200)),
+                                                               (numbers[2], Decimal(200))]
+    assert _cash_counts(db, "FAULT-TT-1") == (1, 3, 1)  # once, though record_payment ran twice
+    with db.read() as s:
+        assert [cash.by_number(s, n).status for n in numbers] == [InvoiceStatus.PAID, InvoiceStatus.PAID,
+                                                                  InvoiceStatus.OPEN]
+        assert cash.by_number(s, numbers[2]).outstanding == Decimal(300)
+    await eventually(db, lambda s: process_status(db, crashed["workflow_id"]) == "completed", 30)
+    # the same reference again is the same payment
+    again = await payment_starter.record(f.platform, "grace", {
+        "direction": "in", "party_id": globex, "amount": Decimal(700), "currency": "USD",
+        "paid_on": date(2026, 11, 30), "reference": "FAULT-TT-1", "allocations": None})
+    assert again.existing and again.payment_id == res.payment_id
+    assert _cash_counts(db, "FAULT-TT-1") == (1, 3, 1)
+    _reconciled(db)
+    await f.assert_redelivered()
+
+
+async def test_kill_during_supplier_bill_posting_posts_once_and_the_payment_closes_it(faults: Faults):
+    """A bill matching its received order is posted by its process's first activity; the worker dies after the
+    commit. The retry finds the bill (one invoice, one journal entry, goods received not invoiced cleared once),
+    the process waits for payment, and a payment closes it."""
+    from api.starters import payment as payment_starter
+    from api.starters import supplier_invoice
+    from domain.cash import bills
+    from domain.cash import services as cash
+    from domain.cash.rules import BillLineIn, InvoiceStatus
+    from domain.cash.tables import Invoice
+
+    f, db = faults, faults.db
+    await f.recover()  # the purchase first, on a normal worker
+    req = await purchase.submit(f.platform, "dave", [RequisitionLineIn(sku="MOTOR-200W", qty=Decimal(4),
+                                                                       est_unit_price=Decimal(200))], "bill", None)
+    task = await open_task_for(db, req["requisition_id"])
+    await approval.decide(f.platform, actor(db, "frank"), task.id, "approve", "ok")
+
+    def ordered(s: Session) -> Any:
+        r = s.execute(select(PurchaseRequisition).where(
+            PurchaseRequisition.number == req["requisition_id"])).scalar_one()
+        return r.purchase_order_id if r.status == "ordered" else None
+
+    po = await eventually(db, ordered, 30)
+    with db.read() as s:
+        order = s.get(PurchaseOrder, po)
+        assert order is not None
+        po_number, supplier = order.number, order.supplier_id
+    await purchase.receive(f.platform, actor(db, "ivan"), po_number, [ReceiptLineIn(sku="MOTOR-200W", qty=Decimal(4))])
+    await f.stack.aclose()  # the normal worker goes: the crashing one takes the bill
+    f.stack = contextlib.AsyncExitStack()
+    await f.start_crashing("record_bill")
+    entering = asyncio.create_task(supplier_invoice.enter(f.platform, actor(db, "grace"), bills.BillIn(
+        supplier_id=supplier, purchase_order_id=po_number, supplier_ref="VM-FAULT-1", issued_on=date(2026, 11, 20),
+        lines=[BillLineIn(sku="MOTOR-200W", qty=Decimal(4), unit_price=Decimal(200))])))
+    try:
+        crashed = await f.kill_after_commit()
+        with db.read() as s:
+            [number] = s.execute(select(Invoice.number).where(Invoice.supplier_ref == "VM-FAULT-1")).scalars()
+        assert count(db, JournalEntry, JournalEntry.idempotency_key == f"invoice:{number}") == 1
+        await f.recover()
+        out, created = await entering
+    finally:
+        entering.cancel()
+    assert created and out["number"] == number and out["match"] == "matched"
+    assert crashed["workflow_id"] == out["process_id"]
+    assert count(db, Invoice, Invoice.supplier_ref == "VM-FAULT-1") == 1
+    assert count(db, JournalEntry, JournalEntry.idempotency_key == f"invoice:{number}") == 1
+    _reconciled(db)  # goods received not invoiced cleared once: it equals what is received and not billed
+    res = await payment_starter.record(f.platform, "grace", {
+        "direction": "out", "party_id": supplier, "amount": Decimal(800), "currency": "USD",
+        "paid_on": date(2026, 11, 30), "reference": "PAY-VM-FAULT-1", "allocations": [(number, Decimal(800))]})
+    assert [(a.number, a.amount) for a in res.allocations] == [(number, Decimal(800))]
+    with db.read() as s:
+        assert cash.by_number(s, number).status == InvoiceStatus.PAID
+    await eventually(db, lambda s: process_status(db, out["process_id"]) == "completed", 30)
+    _reconciled(db)
     await f.assert_redelivered()
