@@ -24,7 +24,9 @@ from domain.permissions import Action
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
-InvoiceRef = Annotated[PlainInt, Field(ge=1, le=MAX_ID)] | Annotated[str, Field(min_length=1, max_length=30)]
+# An invoice by its number (INV-00001, BILL-00002: ASCII letters, a dash, ASCII digits) or by its id.
+InvoiceRef = (Annotated[PlainInt, Field(ge=1, le=MAX_ID)]
+              | Annotated[str, Field(min_length=3, max_length=30, pattern=r"^[A-Z]{1,10}-[0-9]{1,18}$")])
 
 
 class AllocationBody(Body):
