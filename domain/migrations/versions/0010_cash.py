@@ -113,6 +113,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('number')
     )
     with op.batch_alter_table('invoices', schema=None) as batch_op:
+        batch_op.create_index('ix_invoices_aging', ['kind', 'status', 'party_id', 'due_on', 'issued_on', 'outstanding_base'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoices_against_number'), ['against_number'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoices_delivery_note_number'), ['delivery_note_number'], unique=False)
         batch_op.create_index('ix_invoices_kind_status_due', ['kind', 'status', 'due_on'], unique=False)
@@ -341,6 +342,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_invoices_kind_status_due')
         batch_op.drop_index(batch_op.f('ix_invoices_delivery_note_number'))
         batch_op.drop_index(batch_op.f('ix_invoices_against_number'))
+        batch_op.drop_index('ix_invoices_aging')
 
     op.drop_table('invoices')
     op.drop_table('exchange_rates')
