@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.table import Table
 
-from bench import engine_floor, inbox, lead_to_order
+from bench import bench_allocation, engine_floor, inbox, lead_to_order
 from bench import kitting as kitting_bench
 from bench import mrp as mrp_bench
 from bench.common import console
@@ -54,6 +54,26 @@ def summary_rows(res: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("mrp", "FAILED", mr["error"][:200]))
     elif mr:
         rows += _mrp_rows(mr)
+    al = res.get("allocation", {})
+    if "error" in al:
+        rows.append(("allocation", "FAILED", al["error"][:200]))
+    elif al:
+        rows += _allocation_rows(al)
+    return rows
+
+
+def _allocation_rows(al: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows = []
+    for backend in ("sqlite", "postgresql"):
+        if backend in al:
+            r = al[backend]
+            for size in al["sizes"]:
+                s = r[str(size)]
+                rows.append((f"allocation ({backend})", f"one payment, {size:,} open invoices: median / worst",
+                             f"{s['median_ms']:.1f} ms  {s['worst_ms']:.1f} ms"))
+            rows.append((f"allocation ({backend})", f"median ratio {al['sizes'][-1]:,} / {al['sizes'][0]:,}",
+                         f"{r['median_ratio']:.2f}  {'ok' if r['meets_target'] else 'ABOVE'} target "
+                         f"{al['target_ms']:.0f} ms"))
     return rows
 
 
@@ -142,13 +162,14 @@ async def run_all() -> dict[str, Any]:
     ib = await _guarded("inbox", inbox.run, inbox.report)
     kt = await _guarded("kitting", kitting_bench.run, kitting_bench.report)
     mr = await _guarded("mrp", mrp_bench.run, mrp_bench.report)
+    al = await _guarded("allocation", bench_allocation.run, bench_allocation.report)
     return {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "loadavg_before": [round(x, 2) for x in load_before],
                         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
                         "database_url_backend": "postgresql" if "postgresql" in ib else "sqlite"},
             "seconds": round(time.perf_counter() - t0, 1), "engine_floor": ef, "lead_to_order": lo,
-            "inbox": ib, "kitting": kt, "mrp": mr}
+            "inbox": ib, "kitting": kt, "mrp": mr, "allocation": al}
 
 
 def main() -> int:
@@ -164,7 +185,8 @@ def main() -> int:
     RESULTS.write_text(json.dumps(res, indent=2) + "\n")
     console.print(f"written to {RESULTS} ({res['seconds']} s; load average before "
                   f"{res['machine']['loadavg_before'][0]}, after {res['machine']['loadavg_after'][0]})")
-    return 1 if any("error" in res[k] for k in ("engine_floor", "lead_to_order", "inbox", "kitting", "mrp")) else 0
+    return 1 if any("error" in res[k] for k in ("engine_floor", "lead_to_order", "inbox", "kitting", "mrp",
+                                               "allocation")) else 0
 
 
 if __name__ == "__main__":
