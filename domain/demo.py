@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
@@ -10,17 +11,25 @@ from sqlalchemy.orm import Session
 
 from domain.accounting import ledger
 from domain.accounting import rules as accounting
+from domain.accounting.tables import ExchangeRate
 from domain.approvals import services as approvals
 from domain.approvals.rules import PolicyTier, StepSpec
+from domain.cash import services as cash
+from domain.cash.rules import CashPolicy, Direction, DunningPolicy, InvoiceKind, MatchPolicy, PaymentIn
+from domain.core.money import money
+from domain.core.types import utcnow
 from domain.crm import rules as crm
 from domain.crm import services as crm_services
 from domain.inventory import stock, uoms
 from domain.inventory.tables import Item
 from domain.manufacturing import boms
 from domain.manufacturing.rules import BomIn, BomLineIn, WorkCentreIn
+from domain.org import company
 from domain.org import services as org
+from domain.org.company import CompanySettings
 from domain.org.tables import Role, User, UserRole
 from domain.parties.tables import Customer, Supplier
+from domain.processes import ids
 from domain.sales import pricing_policies as pricing
 from domain.sales.pricing import PricingPolicy
 
@@ -57,7 +66,26 @@ POLICIES: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
 # Measured, not counted: a fan housing takes 2 m² of sheet (5 % scrap), paint is bought by the kilogram.
 DEMO_UOMS = {"STEEL-SHEET": "m2", "PAINT-RED": "kg"}
 SUPPLIERS = ["Acme Metals", "Volt Motors", "Northwind Components"]
+SUPPLIER_TERMS = {"Acme Metals": 30, "Volt Motors": 45, "Northwind Components": 30}  # net days
 CUSTOMERS = [("Globex Corporation", "50000"), ("Initech", "20000"), ("Umbrella Retail", "100000")]
+# --- the history (issue 17): what aging, dunning, the credit hold and the month-end close show on day one ---
+COMPANY = CompanySettings(name="Valueloop Demo Manufacturing", base_currency="USD", fiscal_year_start=1,
+                          time_zone="Asia/Shanghai")
+# Company-currency (USD) units per unit, a rate a week over the last 18 weeks, drifting a little.
+RATES = {"EUR": Decimal("1.0850"), "CNY": Decimal("0.1380"), "GBP": Decimal("1.2700")}
+RATE_WEEKS = 18
+CASH_POLICY = CashPolicy(dunning=DunningPolicy(reminder_days=3, levels=[7, 14, 30], hold_after_days=30),
+                         match=MatchPolicy(price_pct=Decimal(2), amount=Decimal(10)))
+# A customer of the history alone (the other customers' credit stays as the tests and the tour expect): two
+# invoices still open, issued 95 and 45 days ago (net 30: 65 and 15 days past due, so on credit hold), part of the
+# older one paid last month.
+HISTORY_CUSTOMER = ("Stark Industries", "60000")
+HISTORY_INVOICES: list[tuple[int, str, str, str]] = [  # days ago, sku, qty, unit price (net; 10 % tax on top)
+    (95, "FAN-200", "20", "480.00"), (45, "MOTOR-200W", "5", "260.00")]
+HISTORY_RECEIPT = ("DEMO-TT-0001", Decimal("3000.00"))  # paid on the 12th of last month, against the oldest
+# Northwind's bill for servicing the paint line, dated last month, net 30 (due this month), not yet paid.
+HISTORY_BILL = ("NW-2291", "Servicing of the powder paint line", Decimal("1850.00"))
+OTHER_EXPENSES = "6900"  # of the chart (domain/accounting/rules.py CHART)
 ITEMS: list[tuple[str, str, str, str, int, str, str, str, str | None, str]] = [
     # sku, name, kind, standard cost, lead days, safety stock, min order qty, order multiple, supplier,
     # opening stock. An order for 10 FAN-200 is short: 5 fans on hand, 2 housings, 4 blade sets.
@@ -145,7 +173,7 @@ def load(session: Session) -> bool:
     pricing.replace_policies(session, PRICING)
     suppliers = {}
     for name in SUPPLIERS:
-        sup = Supplier(name=name, currency="USD")
+        sup = Supplier(name=name, currency="USD", payment_terms_days=SUPPLIER_TERMS[name])
         session.add(sup)
         session.flush()
         suppliers[name] = sup.id
@@ -168,4 +196,44 @@ def load(session: Session) -> bool:
     ledger.post(session, accounting.entry("Opening stock", {accounting.INVENTORY: opening_value},
                                           {accounting.OPENING_EQUITY: opening_value}),
                 "opening_stock", "OPENING", "demo:opening:journal")
+    load_history(session, suppliers)
     return True
+
+
+def load_history(session: Session, suppliers: dict[str, int], today: date | None = None) -> None:
+    """The company's settings, exchange rates, the cash policy, and a little history through the services that
+    post it (so the sub-ledgers equal their control accounts from the start): a customer with two open invoices
+    (95 and 45 days old, on credit hold), a receipt and a supplier's bill dated last month. Moves no stock and
+    touches none of the other demo customers. The invoices' collection processes are started by `valueloop up
+    --demo` (api/starters/invoice_collection.py): the domain starts no process."""
+    today = today or utcnow().date()
+    company.save(session, COMPANY)
+    for currency, base in RATES.items():
+        for week in range(RATE_WEEKS, -1, -1):
+            drift = Decimal(1) + Decimal((week * 7) % 5 - 2) / Decimal(400)  # within ±0.5 %
+            session.add(ExchangeRate(currency=currency, valid_from=today - timedelta(days=7 * week),
+                                     rate=(base * drift).quantize(Decimal("0.000001")), entered_by="demo"))
+    session.flush()
+    cash.save_policy(session, CASH_POLICY, by="demo")
+    name, limit = HISTORY_CUSTOMER
+    stark = Customer(name=name, credit_limit=Decimal(limit), currency="USD", payment_terms_days=30)
+    session.add(stark)
+    session.flush()
+    for days, sku, qty, price in HISTORY_INVOICES:
+        net = Decimal(qty) * Decimal(price)
+        inv = cash.issue(session, kind=InvoiceKind.CUSTOMER, party_id=stark.id, tax=money(net / 10),
+                         issued_on=today - timedelta(days=days), currency="USD", key=f"demo:invoice:{days}",
+                         process_id="", owner="alice", created_by="demo",
+                         lines=[cash.LineIn(sku=sku, qty=Decimal(qty), unit_price=Decimal(price), net=net)])
+        inv.process_id = ids.invoice(inv.number)  # its process row and process: api/starters/invoice_collection.py
+    last_month = today.replace(day=1) - timedelta(days=1)
+    reference, amount = HISTORY_RECEIPT
+    cash.record_payment(session, PaymentIn(direction=Direction.IN, party_id=stark.id, amount=amount, currency="USD",
+                                           paid_on=last_month.replace(day=12), reference=reference), by="grace")
+    ref, what, cost = HISTORY_BILL
+    bill = cash.issue(session, kind=InvoiceKind.SUPPLIER, party_id=suppliers["Northwind Components"], tax=Decimal(0),
+                      issued_on=last_month.replace(day=20), currency="USD", key="demo:bill:1", process_id="",
+                      owner="dave", created_by="demo", supplier_ref=ref, other_side={OTHER_EXPENSES: cost},
+                      lines=[cash.LineIn(sku="SERVICE", qty=Decimal(1), unit_price=cost, net=cost, description=what)])
+    bill.process_id = ids.invoice(bill.number)
+    session.flush()

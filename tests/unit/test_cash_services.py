@@ -111,15 +111,15 @@ def test_an_unknown_invoice_or_party_is_not_found(db: Database):
 
 def test_a_foreign_invoice_posts_at_its_rate_and_the_payment_realises_the_difference(db: Database):
     cid = customer_id(db)
-    with db.write() as s:
-        s.add_all([ExchangeRate(currency="EUR", valid_from=date(2026, 10, 1), rate=D("1.10")),
-                   ExchangeRate(currency="EUR", valid_from=date(2026, 11, 15), rate=D("1.05"))])
-    number = invoice(db, cid, "1000", date(2026, 10, 20), "eur", currency="EUR")
+    with db.write() as s:  # SEK: the demo company has rates of its own for EUR, CNY and GBP (demo.RATES)
+        s.add_all([ExchangeRate(currency="SEK", valid_from=date(2026, 10, 1), rate=D("1.10")),
+                   ExchangeRate(currency="SEK", valid_from=date(2026, 11, 15), rate=D("1.05"))])
+    number = invoice(db, cid, "1000", date(2026, 10, 20), "eur", currency="SEK")
     with db.read() as s:
         inv = cash.by_number(s, number)
         assert (inv.total, inv.total_base) == (D("1000"), D("1100.00"))
-    pay(db, cid, "400", "EUR-1", currency="EUR")  # at 1.05: 420 received for 440 of receivable
-    pay(db, cid, "600", "EUR-2", currency="EUR")
+    pay(db, cid, "400", "EUR-1", currency="SEK")  # at 1.05: 420 received for 440 of receivable
+    pay(db, cid, "600", "EUR-2", currency="SEK")
     with db.read() as s:
         inv = cash.by_number(s, number)
         assert inv.status == InvoiceStatus.PAID and inv.outstanding_base == 0
@@ -129,8 +129,8 @@ def test_a_foreign_invoice_posts_at_its_rate_and_the_payment_realises_the_differ
 
 def test_a_missing_rate_is_refused_naming_the_currency_and_date(db: Database):
     cid = customer_id(db)
-    with pytest.raises(Invalid, match=r"GBP on or before 2026-10-20"):
-        invoice(db, cid, "10", date(2026, 10, 20), "gbp", currency="GBP")
+    with pytest.raises(Invalid, match=r"NOK on or before 2026-10-20"):  # the demo has rates for EUR, CNY, GBP
+        invoice(db, cid, "10", date(2026, 10, 20), "gbp", currency="NOK")
 
 
 def test_a_posting_into_a_closed_period_is_refused_and_nothing_is_stored(db: Database):
