@@ -47,6 +47,7 @@ def all_activities(db: Any) -> list[Callable[..., Any]]:
     from activities.approvals import ApprovalActivities
     from activities.bills import BillActivities
     from activities.crm import CrmActivities
+    from activities.customer_invoices import CustomerInvoiceActivities
     from activities.expenses import ExpenseActivities
     from activities.payments import PaymentActivities
     from activities.period_close import CloseActivities
@@ -56,7 +57,7 @@ def all_activities(db: Any) -> list[Callable[..., Any]]:
 
     out: list[Callable[..., Any]] = []
     for cls in (ApprovalActivities, CrmActivities, ExpenseActivities, ProductionActivities, PurchaseActivities,
-                SalesActivities, BillActivities, PaymentActivities, CloseActivities):
+                SalesActivities, BillActivities, PaymentActivities, CloseActivities, CustomerInvoiceActivities):
         obj = cls(db)
         out += [getattr(obj, name) for name in dir(obj)
                 if hasattr(getattr(obj, name), "__temporal_activity_definition")]

@@ -16,11 +16,13 @@ from domain.core.db import Database
 from domain.core.errors import Invalid
 from domain.org import services as org
 from domain.planning import services as planning
+from domain.processes import ids
 from domain.processes import services as processes
 from domain.processes.rules import ProcessStatus
 from domain.production import rules
 from domain.production import services as production
 from domain.purchasing import rules as purchasing_rules
+from domain.sales.delivery import DeliveryLineIn
 
 MAX_SUPPLY_PROCESSES = 1000  # per sales order: an order needing more is split (Temporal's child limit is 2,000)
 
@@ -127,7 +129,26 @@ class ProductionActivities:
 
     @activity.defn
     @business_errors
+    def deliver_part(self, number: str, process_id: str, actor: str, lines: list[DeliveryLineIn] | None, on: date,
+                     seq: int) -> rules.Delivered:
+        """One delivery (the lines named, or everything still to deliver) with its delivery note and its invoice,
+        in one transaction: a crash never leaves goods delivered and not invoiced. The invoice's process id is
+        formed with the order's prefix (ids.invoice); the workflow starts that process."""
+        with self.db.write() as s:
+            out = production.deliver(s, number, actor=actor, key=f"{process_id}:delivery:{seq}", lines=lines, on=on,
+                                     id_prefix=ids.prefix_of_sales_order(process_id))
+            billed = f"; invoice {out.invoice}" if out.invoice else ""
+            if out.completed:
+                processes.advance(s, process_id, "completed", detail=f"delivered ({out.note}{billed}); margin "
+                                  f"{out.margin}", close=True, status=ProcessStatus.COMPLETED)
+            else:
+                processes.advance(s, process_id, "partially delivered", detail=f"{out.note}{billed}")
+            return out
+
+    @activity.defn
+    @business_errors
     def deliver(self, number: str, process_id: str, actor: str) -> rules.Delivered:
+        """The whole order at once: what processes started before partial deliveries call."""
         with self.db.write() as s:
             out = production.deliver(s, number, actor=actor, key=f"{process_id}:deliver")
             processes.advance(s, process_id, "completed", detail=f"delivered; margin {out.margin}", close=True,

@@ -142,6 +142,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(payment_pages.router)
     from api.routes import periods
     app.include_router(periods.router)
+    from api.routes import invoices
+    app.include_router(invoices.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def openapi() -> dict[str, Any]:

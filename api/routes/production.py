@@ -22,6 +22,7 @@ from domain.permissions import Action
 from domain.planning import services as planning
 from domain.production import rules as production
 from domain.production import services as production_svc
+from domain.sales import deliveries, delivery
 from domain.sales import services as sales_svc
 
 router = APIRouter(prefix="/api", tags=["production"])
@@ -44,11 +45,18 @@ async def all_kitting(user: Reader, platform: PlatformDep) -> Any:
     return ok(await platform.read(planning.all_kitting))
 
 
+class DeliveryIn(Body):
+    lines: list[delivery.DeliveryLineIn] | None = Field(default=None, max_length=200)
+
+
 @router.post("/sales-orders/{number}/deliver")
-async def deliver(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
+async def deliver(number: str, user: CurrentUser, platform: PlatformDep, body: DeliveryIn | None = None) -> Any:
+    """Everything still to deliver (no body, or no lines), or the lines and quantities named: one delivery note
+    and its invoice. Answers the order's status and what the delivery made."""
     await platform.read(lambda s: sales_svc.visible_order(s, number, (user.username, user.roles)))
-    status = await order_fulfilment.deliver(platform, as_actor(user), number)
-    return ok({"sales_order_id": number, "status": status})
+    status = await order_fulfilment.deliver(platform, as_actor(user), number, body.lines if body else None)
+    return ok({"sales_order_id": number, "status": status,
+               "deliveries": await platform.read(deliveries.notes, number)})
 
 
 @router.get("/production-orders")

@@ -20,6 +20,7 @@ from domain.org.people import Actor
 from domain.parties.tables import Customer
 from domain.planning import services as planning_svc
 from domain.processes import ids
+from domain.sales import delivery
 from domain.sales import rules as sales
 from domain.sales import services as sales_svc
 from workflows.common import search_attributes
@@ -52,10 +53,17 @@ async def create(platform: Platform, owner: str, customer_id: int, lines: list[s
     return {"sales_order_id": number, "process_id": handle.id, "total": total}
 
 
-async def deliver(platform: Platform, actor: Actor, number: str) -> str:
+async def deliver(platform: Platform, actor: Actor, number: str,
+                  lines: list[delivery.DeliveryLineIn] | None = None) -> str:
+    """The whole order (no lines: everything still to deliver), or the lines and quantities named; answers the
+    order's status once the delivery, its note and its invoice are stored (partially delivered, or completed)."""
     so = await platform.read(sales_svc.order, number)
     if so.status in (sales.SalesOrderStatus.COMPLETED, sales.SalesOrderStatus.CANCELLED):
         raise Conflict(f"sales order {number} is {so.status}; nothing more to deliver")
+    if lines:
+        delivery.check_lines_shape(lines)
+        return await platform.update(platform.handle(so.process_id), OrderFulfilment.deliver,
+                                     delivery.DeliverCommand(actor=actor, lines=lines))
     return await platform.update(platform.handle(so.process_id), OrderFulfilment.deliver, actor)
 
 

@@ -36,6 +36,9 @@ OPEN_ORDER_STATUSES = (SalesOrderStatus.OPEN, SalesOrderStatus.IN_FULFILMENT)
 ZERO = Decimal(0)
 
 
+# What an open order line still needs: its quantity less what partial deliveries took (labelled qty for the rows).
+LEFT_TO_DELIVER = (SalesOrderLine.qty - SalesOrderLine.delivered_qty).label("qty")
+
 def _items(session: Session) -> dict[str, ItemPlan]:
     """Every item as MRP sizes its lots. An item counted in whole units (ea, box) is planned in whole units: its
     minimum and multiple are raised to whole numbers (a multiple of at least 1), so no planned purchase or
@@ -103,7 +106,7 @@ def cumulative_lead_times(session: Session) -> dict[str, int]:
 def open_demand(session: Session, today: date, only: str | None = None) -> list[Demand]:
     """What open sales orders still need (ordered − reserved for them), due on their requested date (none:
     as soon as it can be ready, today + the item's cumulative lead time)."""
-    q = (select(SalesOrder.number, SalesOrder.requested_date, SalesOrderLine.sku, SalesOrderLine.qty,
+    q = (select(SalesOrder.number, SalesOrder.requested_date, SalesOrderLine.sku, LEFT_TO_DELIVER,
                 SalesOrderLine.reserved_qty)
          .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
          .where(SalesOrder.status.in_(OPEN_ORDER_STATUSES)))
@@ -217,7 +220,7 @@ def _kit_orders(session: Session, also: str | None = None) -> dict[str, KitOrder
     """Open sales orders (and `also`, whatever its status) as kitting's orders for what each still lacks
     (ordered − reserved), keyed by priority (requested date, then creation). Fully reserved orders are left out."""
     q = (select(SalesOrder.number, SalesOrder.requested_date, SalesOrder.created_at, SalesOrderLine.sku,
-                SalesOrderLine.qty, SalesOrderLine.reserved_qty)
+                LEFT_TO_DELIVER, SalesOrderLine.reserved_qty)
          .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id))
     open_ = SalesOrder.status.in_(OPEN_ORDER_STATUSES)
     rows = session.execute(q.where(open_ | (SalesOrder.number == also) if also else open_)).all()
@@ -384,6 +387,6 @@ def waiting_for(session: Session, sku: str) -> list[str]:
         ProductionMaterial.issued_qty < ProductionMaterial.required_qty)
     sales = select(SalesOrder.process_id).join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id).where(
         SalesOrder.status.in_(OPEN_ORDER_STATUSES), SalesOrderLine.sku == sku,
-        SalesOrderLine.reserved_qty < SalesOrderLine.qty)
+        SalesOrderLine.reserved_qty < LEFT_TO_DELIVER)
     found = [*session.execute(production).scalars(), *session.execute(sales).scalars()]
     return sorted(set(found))

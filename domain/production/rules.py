@@ -144,11 +144,24 @@ class LateNotice(BaseModel):
 
 
 class Delivered(BaseModel):
-    """deliver: a sales order's revenue (net of tax), cost of goods sold and margin, at delivery."""
+    """deliver: what one delivery took (net of tax), its cost of goods sold and margin; with its delivery note and
+    the invoice issued for it (None in a result stored before invoices existed). `completed`: nothing more to
+    deliver on the order."""
 
     revenue: Decimal
     cost: Decimal
     margin: Decimal
+    note: str | None = None
+    invoice: str | None = None
+    invoice_process_id: str | None = None
+    tax: Decimal = Decimal(0)
+    total: Decimal = Decimal(0)
+    currency: str = ""
+    due_on: date | None = None
+    customer: str = ""
+    owner: str = ""
+    completed: bool = True
+    touched: list[str] = []  # processes of other invoices the party's unused credit was set against
 
 
 def _fmt(q: Decimal) -> str:

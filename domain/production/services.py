@@ -5,6 +5,7 @@ key in one transaction: a retried activity (a worker killed mid-way) never issue
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -16,21 +17,27 @@ from domain.accounting import rules as accounting
 from domain.approvals import access
 from domain.approvals import services as approvals
 from domain.approvals.rules import ChainStep
+from domain.cash import services as cash
+from domain.cash.rules import InvoiceKind
+from domain.cash.tables import Invoice
 from domain.core import records as common
 from domain.core.errors import Conflict, NotFound
+from domain.core.tables import IdempotencyRecord
 from domain.core.types import utcnow
 from domain.inventory import stock
 from domain.inventory.tables import Item
 from domain.manufacturing.bom import BomLine, need
+from domain.processes import ids
 from domain.processes import services as processes
 from domain.processes.rules import ProcessStatus
 from domain.production import rules
 from domain.production.tables import ProductionMaterial, ProductionOrder
 from domain.purchasing import access as purchase_access
 from domain.purchasing.tables import PurchaseOrder, PurchaseRequisition
+from domain.sales import deliveries, delivery
 from domain.sales import services as sales_service
 from domain.sales.rules import SalesOrderStatus
-from domain.sales.tables import SalesOrder
+from domain.sales.tables import DeliveryNote, DeliveryNoteLine, SalesOrder
 
 ZERO = Decimal(0)
 
@@ -216,9 +223,14 @@ def clear_late(session: Session, number: str) -> None:
 
 # --- delivery: revenue, cost and margin -----------------------------------------------------------------
 
-def deliver(session: Session, so_number: str, *, actor: str, key: str) -> rules.Delivered:
-    """The finished goods leave (their reservations become a stock issue at moving average), revenue and
-    cost of goods sold are posted, and the order gets its cost, revenue and margin; once per key."""
+def deliver(session: Session, so_number: str, *, actor: str, key: str,
+            lines: list[delivery.DeliveryLineIn] | None = None, on: date | None = None,
+            id_prefix: str = "") -> rules.Delivered:
+    """One delivery of a sales order, once per key, in one transaction: the lines named (None: everything still to
+    deliver) leave stock at moving average (their reservations released), a numbered delivery note records them,
+    cost of goods sold is posted, and the customer's invoice for them is issued and posted (receivable against
+    revenue and tax: domain.cash.services.issue); the order's revenue, cost and margin grow by the delivery's and
+    it completes once every line is delivered. Refused whole (nothing stored) beyond what is left or reserved."""
 
     def effect() -> dict[str, Any]:
         so = session.execute(select(SalesOrder).where(SalesOrder.number == so_number).with_for_update()
@@ -227,41 +239,91 @@ def deliver(session: Session, so_number: str, *, actor: str, key: str) -> rules.
             raise NotFound(f"no sales order {so_number}")
         if so.status != SalesOrderStatus.IN_FULFILMENT:
             raise Conflict(f"sales order {so_number} is {so.status}; only an order in fulfilment can be delivered")
-        short = [ln.sku for ln in so.lines if ln.reserved_qty < ln.qty]
-        if short:
-            raise Conflict(f"sales order {so_number} cannot be delivered yet: {', '.join(short)} not all in stock")
-        cogs = ZERO
-        for ln in sorted(so.lines, key=lambda x: x.sku):
-            stock.release(session, ln.sku, ln.reserved_qty)
-            entry = stock.move(session, ln.sku, -ln.qty, unit_cost=None, voucher_type="delivery",
-                               voucher_no=so.number, key=f"{key}:{ln.sku}", reason=f"delivery of {so.number}",
-                               actor=actor)
-            ln.reserved_qty = ZERO
-            cogs += -entry.value_change
-        revenue = sum((ln.net for ln in so.lines), ZERO)
-        tax = max(so.total - revenue, ZERO)
-        ledger.post(session, accounting.entry(f"Revenue of {so.number}", {accounting.RECEIVABLES: revenue + tax},
-                                              {accounting.REVENUE: revenue, accounting.SALES_TAX: tax}),
-                    "delivery", so.number, f"{key}:revenue")
-        if cogs:
-            ledger.post(session, accounting.entry(f"Cost of goods sold, {so.number}", {accounting.COGS: cogs},
-                                                  {accounting.INVENTORY: cogs}), "delivery", so.number, f"{key}:cogs")
-        labour, overhead = session.execute(
-            select(func.coalesce(func.sum(ProductionOrder.labour_cost), 0),
-                   func.coalesce(func.sum(ProductionOrder.overhead_cost), 0))
-            .where(ProductionOrder.sales_order_number == so.number,
-                   ProductionOrder.status == rules.ProductionStatus.COMPLETED)).one()
-        labour, overhead = Decimal(labour), Decimal(overhead)
-        if labour + overhead > cogs:  # goods partly from older stock: never more conversion cost than the goods cost
-            labour = overhead = ZERO
-        so.revenue, so.cost_total = revenue, cogs
-        so.cost_labour, so.cost_overhead, so.cost_material = labour, overhead, cogs - labour - overhead
-        so.margin = revenue - cogs
-        so.status, so.delivered_at, so.notice = SalesOrderStatus.COMPLETED, utcnow(), ""
+        day = on or utcnow().date()
+        state = [delivery.LineState(sku=ln.sku, qty=ln.qty, net=ln.net, delivered_qty=ln.delivered_qty,
+                                    reserved_qty=ln.reserved_qty) for ln in so.lines]
+        takes = delivery.plan_delivery(so_number, state, lines)
+        last = delivery.completes(state, takes)
+        order_net = sum((ln.net for ln in so.lines), ZERO)
+        order_tax = max(so.total - order_net, ZERO)
+        taxed_before = _taxed(session, so_number)
+        note = DeliveryNote(number=common.next_number(session, "DEL"), sales_order_number=so.number,
+                            delivered_by=actor, delivered_on=day, idempotency_key=f"{key}:note")
+        by_sku = {ln.sku: ln for ln in so.lines}
+        cogs, revenue = ZERO, ZERO
+        for t in sorted(takes, key=lambda x: x.sku):  # one lock order for every order
+            ln = by_sku[t.sku]
+            stock.release(session, ln.sku, min(t.qty, ln.reserved_qty))
+            entry = stock.move(session, ln.sku, -t.qty, unit_cost=None, voucher_type="delivery",
+                               voucher_no=so.number, key=f"{key}:{ln.sku}",
+                               reason=f"delivery {note.number} of {so.number}", actor=actor)
+            ln.reserved_qty = max(ln.reserved_qty - t.qty, ZERO)
+            ln.delivered_qty += t.qty
+            cost = -entry.value_change
+            cogs += cost
+            revenue += t.net
+            note.lines.append(DeliveryNoteLine(sku=t.sku, qty=t.qty, unit_price=t.unit_price, net=t.net, cost=cost))
+        tax = delivery.tax_share(order_tax, order_net, revenue, taxed_before, last)
+        note.revenue, note.cost = revenue, cogs
+        session.add(note)
         session.flush()
-        return {"revenue": str(revenue), "cost": str(cogs), "margin": str(so.margin)}
+        if cogs:
+            ledger.post(session, accounting.entry(f"Cost of goods sold, {so.number} ({note.number})",
+                                                  {accounting.COGS: cogs}, {accounting.INVENTORY: cogs}),
+                        "delivery", so.number, f"{key}:cogs", on=day)
+        inv, touched = None, []
+        if revenue + tax > 0:  # goods given away free have nothing to invoice
+            inv = cash.issue(session, kind=InvoiceKind.CUSTOMER, party_id=so.customer_id,
+                             lines=[cash.LineIn(sku=t.sku, qty=t.qty, unit_price=t.unit_price, net=t.net)
+                                    for t in takes],
+                             tax=tax, issued_on=day, currency=so.currency, key=f"{key}:invoice", process_id="",
+                             owner=so.owner, created_by=actor, sales_order_number=so.number,
+                             delivery_note_number=note.number)
+            inv.process_id = ids.invoice(inv.number, id_prefix)
+            note.invoice_number = inv.number
+            processes.start(session, inv.process_id, "customer_invoice", inv.number,
+                            title=f"Invoice {inv.number} of {so.number}", owner=so.owner, amount=inv.total,
+                            first_step="collecting", customer=inv.party_name, parent_id=so.process_id)
+            credited = session.get(IdempotencyRecord, f"credit:{inv.number}")  # post_invoice's apply_credit
+            touched = [n for n in (credited.result if credited is not None else []) if n != inv.number]
+            if touched:
+                touched = list(session.execute(select(Invoice.process_id).where(Invoice.number.in_(touched)))
+                               .scalars())
+        _order_costs(session, so, revenue, cogs)
+        if last:
+            so.status, so.delivered_at, so.notice = SalesOrderStatus.COMPLETED, utcnow(), ""
+        session.flush()
+        return rules.Delivered(revenue=revenue, cost=cogs, margin=revenue - cogs, note=note.number,
+                               invoice=inv.number if inv else None, invoice_process_id=inv.process_id if inv else None,
+                               tax=tax, total=inv.total if inv else ZERO, currency=so.currency,
+                               due_on=inv.due_on if inv else None, customer=inv.party_name if inv else "",
+                               owner=so.owner, completed=last, touched=touched).model_dump(mode="json")
 
     return rules.Delivered.model_validate(common.once(session, key, effect))  # a retry: the stored dict
+
+
+def _taxed(session: Session, so_number: str) -> Decimal:
+    """The tax invoiced so far on the order's deliveries."""
+    return Decimal(session.execute(select(func.coalesce(func.sum(Invoice.tax), 0)).where(
+        Invoice.sales_order_number == so_number, Invoice.kind == InvoiceKind.CUSTOMER,
+        Invoice.credit_note.is_(False), Invoice.delivery_note_number.is_not(None))).scalar_one())
+
+
+def _order_costs(session: Session, so: SalesOrder, revenue: Decimal, cogs: Decimal) -> None:
+    """The order's revenue and cost grow by a delivery's; labour and overhead are what its completed production
+    orders spent, never more than the goods cost (goods partly from older stock)."""
+    so.revenue = (so.revenue or ZERO) + revenue
+    so.cost_total = (so.cost_total or ZERO) + cogs
+    labour, overhead = session.execute(
+        select(func.coalesce(func.sum(ProductionOrder.labour_cost), 0),
+               func.coalesce(func.sum(ProductionOrder.overhead_cost), 0))
+        .where(ProductionOrder.sales_order_number == so.number,
+               ProductionOrder.status == rules.ProductionStatus.COMPLETED)).one()
+    labour, overhead = Decimal(labour), Decimal(overhead)
+    if labour + overhead > so.cost_total:
+        labour = overhead = ZERO
+    so.cost_labour, so.cost_overhead, so.cost_material = labour, overhead, so.cost_total - labour - overhead
+    so.margin = so.revenue - so.cost_total
 
 
 # --- views ------------------------------------------------------------------------------------------------
@@ -351,4 +413,5 @@ def for_sales_order(session: Session, so_number: str, viewer: access.Viewer | No
 def sales_order_view(session: Session, row: SalesOrder, viewer: access.Viewer | None = None) -> dict[str, Any]:
     """The sales order as its page shows it, with how its supply stands (for_sales_order): composed here,
     above both, so the sales service need not know production (`viewer` as for_sales_order)."""
-    return sales_service.order_view(session, row, supply=for_sales_order(session, row.number, viewer))
+    return {**sales_service.order_view(session, row, supply=for_sales_order(session, row.number, viewer)),
+            **deliveries.of_order(session, row.number)}

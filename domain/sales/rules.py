@@ -57,6 +57,7 @@ class FulfilmentStatus(StrEnum):
     WAITING_FOR_SUPPLY = "waiting for supply"
     READY_TO_DELIVER = "ready to deliver"
     DELIVERING = "delivering"
+    PARTIALLY_DELIVERED = "partially delivered"  # some delivered, the rest reserved and waiting for its delivery
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     REJECTED = "rejected"

@@ -298,7 +298,8 @@ def order_view(session: Session, row: SalesOrder, supply: dict[str, Any] | None 
         "owner": row.owner, "process_id": row.process_id, "requested_date": row.requested_date,
         "created_at": row.created_at,
         "lines": [{"sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price, "net": ln.net,
-                   "reserved_qty": ln.reserved_qty} for ln in row.lines],
+                   "reserved_qty": ln.reserved_qty, "delivered_qty": ln.delivered_qty,
+                   "returned_qty": ln.returned_qty} for ln in row.lines],
         **(supply or {}),
         # Revenue net of tax; cost and margin once delivered (the goods at their value in stock).
         "revenue": row.revenue if row.revenue is not None else sum((ln.net for ln in row.lines), Decimal(0)),

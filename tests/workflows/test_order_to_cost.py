@@ -17,6 +17,7 @@ from api.starters import order_fulfilment, production_order, purchase
 from domain.accounting import ledger
 from domain.accounting.tables import JournalEntry, JournalLine
 from domain.approvals.tables import Task
+from domain.cash.tables import Invoice
 from domain.core.errors import Conflict, Forbidden, Invalid
 from domain.inventory import stock
 from domain.inventory.tables import Item, StockLedgerEntry
@@ -157,7 +158,10 @@ async def test_a_short_order_is_planned_made_delivered_and_costed(worker, db, ta
         cost = view["cost"]
         assert cost["total"] == cost["material"] + cost["labour"] + cost["overhead"]
         # Equal to the ledger: revenue and cost of goods sold posted for this order.
-        assert -ledger_by_voucher(s, so, "4000") == view["revenue"] == Decimal(4500)
+        # Revenue is posted by the delivery's invoice (voucher: the invoice's number), cost of goods sold by the order.
+        [inv] = s.execute(select(Invoice).where(Invoice.sales_order_number == so)).scalars().all()
+        assert -ledger_by_voucher(s, inv.number, "4000") == view["revenue"] == Decimal(4500) == inv.total
+        assert ledger_by_voucher(s, inv.number, "1100") == inv.total and ledger_by_voucher(s, so, "4000") == 0
         assert ledger_by_voucher(s, so, "5000") == cost["total"]
         assert view["margin"] == view["revenue"] - cost["total"]
         assert cost["labour"] == Decimal("45.5") + Decimal(200)  # housings 1.3 h × 35 + fans 5 h × 40
