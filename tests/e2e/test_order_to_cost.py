@@ -203,6 +203,7 @@ async def test_a_short_order_is_made_delivered_and_costed_over_http(stack):
     # Every fan reserved: the order becomes deliverable.
     proc = (await stack.as_("alice", "GET", so_url)).json()["process_id"]
     await poll(stack, "alice", f"/api/processes/{proc}", lambda b: b["stage"] == "ready to deliver")
+    tb0 = (await stack.as_("grace", "GET", "/api/ledger/trial-balance")).json()  # the demo's history besides
     await deliver(stack, so)
     await refused(stack, "ivan", "POST", f"{so_url}/deliver", 409, unchanged=both)
 
@@ -212,13 +213,16 @@ async def test_a_short_order_is_made_delivered_and_costed_over_http(stack):
     assert cost["labour"] == D("45.5") + D(200)  # housings 1.3 h × 35 + fans 5 h × 40
     revenue, margin = D(view["revenue"]), D(view["margin"])
     assert revenue == 4500 and margin == revenue - cost["total"]
-    # Equal to the ledger: revenue and cost of goods sold posted for this order.
-    assert -await journal_net(stack, so, "4000") == revenue
+    # Equal to the ledger: revenue posted by the delivery's invoice, cost of goods sold for this order.
+    [inv] = view["invoices"]
+    assert -await journal_net(stack, inv["invoice_id"], "4000") == revenue == D(inv["total"])
+    assert [d["invoice_id"] for d in view["deliveries"]] == [inv["invoice_id"]]
     assert await journal_net(stack, so, "5000") == cost["total"]
     assert await journal_net(stack, fan, "1300") + await journal_net(stack, housing, "1300") == 0  # WIP emptied
     tb = (await stack.as_("grace", "GET", "/api/ledger/trial-balance")).json()
     assert tb["debit_total"] == tb["credit_total"]
-    assert account(tb, "4000") == -revenue and account(tb, "5000") == cost["total"]
+    assert account(tb, "4000") - account(tb0, "4000") == -revenue
+    assert account(tb, "5000") - account(tb0, "5000") == cost["total"]
     r = await stack.as_("alice", "GET", f"/api/customers/{customer}")
     assert r.status_code == 200, r.text
     assert D(r.json()["lifetime_margin"]) == margin
