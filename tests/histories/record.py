@@ -33,6 +33,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.platform import Platform
 from api.starters import (
     approval,
+    customer_invoice,
     expense_claim,
     lead_to_order,
     order_fulfilment,
@@ -50,6 +51,7 @@ from domain.approvals.tables import Task
 from domain.cash import bills, close
 from domain.cash import services as cash
 from domain.cash.rules import AllocationIn, BillLineIn, Direction, InvoiceKind, PaymentDraft, PaymentIn
+from domain.cash.tables import Invoice
 from domain.core.db import Database
 from domain.core.errors import Conflict
 from domain.crm import rules as crm
@@ -65,10 +67,12 @@ from domain.purchasing.rules import ReceiptLineIn, RequisitionLineIn
 from domain.purchasing.tables import PurchaseRequisition
 from domain.sales import rules as sales
 from domain.sales import services as sales_svc
+from domain.sales.delivery import DeliveryLineIn
 from settings import venv_binary
 from tests.helpers import actor, approve_chain, claim_lines, eventually, open_task_for
 from worker import build_worker
 from workflows.common import register_search_attributes, search_attributes
+from workflows.customer_invoice import CustomerInvoice
 from workflows.order_fulfilment import OrderFulfilment
 from workflows.payment import Payment
 
@@ -462,6 +466,44 @@ class Recorder:
         await self.save("payment_refused", pid)
 
 
+    # --- issue 17: partial deliveries and customer invoices ------------------------------------------------
+
+    async def order_delivered_in_two_parts_then_invoices_paid_and_written_off(self) -> None:
+        """10 motors delivered 6, then 4: two notes, two invoices, each its CustomerInvoice. The first is reminded
+        (3 days before due) and then paid (the payment's signal); the second is written off, the cfo approving."""
+        p, db = self.p, self.db
+        with db.read() as s:
+            cid = s.execute(select(Customer.id).where(Customer.name == "Globex Corporation")).scalar_one()
+        so = (await order_fulfilment.create(p, "alice", cid, [sales.OrderLineIn(sku="MOTOR-200W", qty=Decimal(10),
+                                                                                unit_price=Decimal(260))], None)
+              )["sales_order_id"]
+        handle = self.client.get_workflow_handle(ids.sales_order(so))
+        for _ in range(200):
+            if await handle.query(OrderFulfilment.current_status) == "ready to deliver":
+                break
+            await asyncio.sleep(0.05)
+        ivan = actor(db, "ivan")
+        await order_fulfilment.deliver(p, ivan, so, [DeliveryLineIn(sku="MOTOR-200W", qty=Decimal(6))])
+        await order_fulfilment.deliver(p, ivan, so)
+        with db.read() as s:
+            first, second = s.execute(select(Invoice.number, Invoice.process_id, Invoice.party_id, Invoice.total)
+                                      .where(Invoice.sales_order_number == so).order_by(Invoice.id)).all()
+        await self.env.sleep(timedelta(days=28))  # the reminder, 3 days before due
+        await eventually(db, lambda s: s.execute(select(Task).where(Task.business_key == first.number,
+                                                                    Task.kind == "alert")).first())
+        with db.write() as s:
+            cash.record_payment(s, PaymentIn(direction=Direction.IN, party_id=first.party_id, amount=first.total,
+                                             currency="USD", paid_on=datetime.now(UTC).date(),
+                                             reference=f"REC-{first.number}"), by="grace")
+        await self.client.get_workflow_handle(first.process_id).signal(CustomerInvoice.payment_allocated)
+        await customer_invoice.write_off(p, actor(db, "grace"), second.number, "the customer went bankrupt")
+        task = await open_task_for(db, second.number)
+        await approval.decide(p, actor(db, "heidi"), task.id, "approve", "written off")
+        await self.save("order_fulfilment_two_partial_deliveries", ids.sales_order(so))
+        await self.save("customer_invoice_paid_after_a_reminder", first.process_id)
+        await self.save("customer_invoice_written_off", second.process_id)
+        await self.save("approval_write_off", ids.write_off_approval(second.process_id))
+
 
 def months_ago(n: int) -> str:
     """The period `n` months before today's."""
@@ -484,7 +526,9 @@ SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_re
              # issue 17: month-end close
              "period_closed_after_the_cfo_approved", "period_close_checks_failed", "period_close_rejected_by_the_cfo",
              # issue 17: payments
-             "payment_out_tells_a_bill_and_skips_a_missing_process", "payment_refused_by_its_process"]
+             "payment_out_tells_a_bill_and_skips_a_missing_process", "payment_refused_by_its_process",
+             # issue 17: partial deliveries and customer invoices
+             "order_delivered_in_two_parts_then_invoices_paid_and_written_off"]
 
 
 async def main(only: list[str], suffix: str = "") -> None:
