@@ -53,11 +53,13 @@ def all_activities(db: Any) -> list[Callable[..., Any]]:
     from activities.period_close import CloseActivities
     from activities.production import ProductionActivities
     from activities.purchasing import PurchaseActivities
+    from activities.returns import ReturnActivities
     from activities.sales import SalesActivities
 
     out: list[Callable[..., Any]] = []
     for cls in (ApprovalActivities, CrmActivities, ExpenseActivities, ProductionActivities, PurchaseActivities,
-                SalesActivities, BillActivities, PaymentActivities, CloseActivities, CustomerInvoiceActivities):
+                SalesActivities, BillActivities, PaymentActivities, CloseActivities, CustomerInvoiceActivities,
+                ReturnActivities):
         obj = cls(db)
         out += [getattr(obj, name) for name in dir(obj)
                 if hasattr(getattr(obj, name), "__temporal_activity_definition")]

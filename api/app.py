@@ -144,6 +144,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(periods.router)
     from api.routes import invoices
     app.include_router(invoices.router)
+    from api.routes import returns
+    app.include_router(returns.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def openapi() -> dict[str, Any]:

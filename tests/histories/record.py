@@ -40,6 +40,7 @@ from api.starters import (
     period_close,
     production_order,
     purchase,
+    sales_return,
     supplier_invoice,
 )
 from api.starters import payment as payment_starter
@@ -54,6 +55,7 @@ from domain.cash.rules import AllocationIn, BillLineIn, Direction, InvoiceKind, 
 from domain.cash.tables import Invoice
 from domain.core.db import Database
 from domain.core.errors import Conflict
+from domain.core.records import next_number
 from domain.crm import rules as crm
 from domain.expenses import services as expenses
 from domain.inventory import stock
@@ -65,6 +67,7 @@ from domain.production.tables import ProductionOrder
 from domain.purchasing import services as purchasing_svc
 from domain.purchasing.rules import ReceiptLineIn, RequisitionLineIn
 from domain.purchasing.tables import PurchaseRequisition
+from domain.sales import returns
 from domain.sales import rules as sales
 from domain.sales import services as sales_svc
 from domain.sales.delivery import DeliveryLineIn
@@ -75,6 +78,7 @@ from workflows.common import register_search_attributes, search_attributes
 from workflows.customer_invoice import CustomerInvoice
 from workflows.order_fulfilment import OrderFulfilment
 from workflows.payment import Payment
+from workflows.sales_return import SalesReturn
 
 HERE = Path(__file__).parent
 MANIFEST = HERE / "manifest.json"
@@ -422,6 +426,57 @@ class Recorder:
         await eventually(self.db, lambda s: cash.by_number(s, out["number"]).status == "rejected")
         await self.save("supplier_invoice_mismatch_rejected", out["process_id"])
 
+    # --- issue 17: returns and the credit hold (customers of their own: the other scenarios' credit is untouched) --
+
+    async def _customer(self, name: str, limit: str) -> int:
+        with self.db.write() as s:
+            row = Customer(name=name, credit_limit=Decimal(limit), currency="USD")
+            s.add(row)
+            s.flush()
+            return row.id
+
+    async def sales_return_credited_and_one_refused(self) -> None:
+        """6 motors delivered, 2 sent back (a credit note against the invoice); then a return of more than is left,
+        started as a process (the API refuses it before starting one): refused, nothing stored."""
+        p, db = self.p, self.db
+        cid = await self._customer("Return Customer Ltd", "100000")
+        so = (await order_fulfilment.create(p, "alice", cid, [sales.OrderLineIn(sku="MOTOR-200W", qty=Decimal(6),
+                                                                                unit_price=Decimal(260))], None)
+              )["sales_order_id"]
+        handle = self.client.get_workflow_handle(ids.sales_order(so))
+        for _ in range(200):
+            if await handle.query(OrderFulfilment.current_status) == "ready to deliver":
+                break
+            await asyncio.sleep(0.05)
+        await order_fulfilment.deliver(p, actor(db, "ivan"), so)
+        done = await sales_return.record(p, actor(db, "alice"), so, returns.ReturnIn(
+            lines=[returns.ReturnLineIn(sku="MOTOR-200W", qty=Decimal(2))], reason="two arrived dented"))
+        await self.save("sales_return_credited", ids.sales_return(done.return_id))
+        with db.write() as s:
+            number = next_number(s, returns.PREFIX)
+        draft = returns.ReturnDraft(number=number, sales_order=so, reason="too many", by="alice",
+                                    lines=[returns.ReturnLineIn(sku="MOTOR-200W", qty=Decimal(5))])
+        await self.client.start_workflow(SalesReturn.run, draft, id=ids.sales_return(number), task_queue=TASK_QUEUE)
+        await self.save("sales_return_refused", ids.sales_return(number))
+
+    async def order_of_a_customer_on_credit_hold_rejected(self) -> None:
+        """A small direct order of a customer with an invoice 70 days past due: finance decides, and refuses."""
+        p, db = self.p, self.db
+        cid = await self._customer("Held Customer Ltd", "100000")
+        with db.write() as s:
+            cash.issue(s, kind=InvoiceKind.CUSTOMER, party_id=cid, issued_on=datetime.now(UTC).date() - timedelta(
+                days=100), currency="USD", key="record-held-invoice", process_id="", tax=Decimal(0),
+                lines=[cash.LineIn(sku="BOLT-M8", qty=Decimal(100), unit_price=Decimal(1), net=Decimal(100))])
+        so = (await order_fulfilment.create(p, "alice", cid, [sales.OrderLineIn(sku="BOLT-M8", qty=Decimal(10),
+                                                                                unit_price=Decimal("0.5"))], None)
+              )["sales_order_id"]
+        task = await open_task_for(db, so)
+        assert "credit hold" in task.title, task.title
+        await approval.decide(p, actor(db, "grace"), task.id, "reject", "pay the old invoice first")
+        pid = ids.sales_order(so)
+        await self.save("order_fulfilment_credit_hold_rejected", pid)
+        await self.save("approval_credit_hold", ids.credit_approval(pid))
+
     # --- issue 17: payments --------------------------------------------------------------------------------
 
     async def payment_out_tells_a_bill_and_skips_a_missing_process(self) -> None:
@@ -525,6 +580,8 @@ SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_re
              "bill_mismatch_rejected",
              # issue 17: month-end close
              "period_closed_after_the_cfo_approved", "period_close_checks_failed", "period_close_rejected_by_the_cfo",
+             # issue 17: returns and the credit hold
+             "sales_return_credited_and_one_refused", "order_of_a_customer_on_credit_hold_rejected",
              # issue 17: payments
              "payment_out_tells_a_bill_and_skips_a_missing_process", "payment_refused_by_its_process",
              # issue 17: partial deliveries and customer invoices
