@@ -77,7 +77,8 @@ def prepare_database(settings: Settings, demo: bool) -> bool:
 
 
 async def serve(settings: Settings, host: str, port: int, run_worker: bool = True, run_api: bool = True,
-                on_ready: object = None, children: list[Supervised] | None = None) -> bool:
+                on_ready: object = None, children: list[Supervised] | None = None,
+                start_collections: bool = False) -> bool:
     """The API (and, with run_worker, a worker) in one event loop until SIGINT/SIGTERM, or until one
     of `children` (the processes `up` supervises) keeps failing."""
     import uvicorn
@@ -104,6 +105,11 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
     except Exception as e:  # a cluster may not let us: processes still run, only filtering lacks them
         err.print(f"[yellow]could not register search attributes ({e}); ask the cluster's operator[/yellow]")
     db = Database(settings.database_url)
+    if start_collections:  # the demo's open invoices (its history): their collection processes
+        from api.starters import invoice_collection
+        started = await invoice_collection.start_missing(
+            Platform(client, db, settings.task_queue, area_queues=settings.area_queues))
+        console.print(f"started the collection of {len(started)} open invoice(s)")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -198,7 +204,7 @@ def up(
             preexec_fn=_die_with_parent))
         try:
             clean = asyncio.run(serve(settings, host, port, run_worker=False, on_ready=ready,
-                                      children=[worker_proc, temporal]))
+                                      children=[worker_proc, temporal], start_collections=loaded))
         finally:
             worker_proc.stop()
     finally:
