@@ -143,7 +143,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     from api.routes import periods
     app.include_router(periods.router)
     from api.routes import invoices
+    from api.routes.ui import invoices as invoice_pages
     app.include_router(invoices.router)
+    app.include_router(invoice_pages.router)
     from api.routes import returns
     app.include_router(returns.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

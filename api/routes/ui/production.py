@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Form, Query
+from fastapi import Form, Query, Request
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,6 +49,7 @@ from domain.processes.tables import Process
 from domain.production import rules as production
 from domain.production import services as production_svc
 from domain.sales import access as sales_access
+from domain.sales import delivery
 from domain.sales import rules as sales
 from domain.sales import services as sales_svc
 from domain.sales.tables import SalesOrder
@@ -131,9 +132,16 @@ def _pct(part: Decimal | None, whole: Decimal | None) -> Decimal | None:
 
 
 def _ready(view: dict[str, Any]) -> bool:
-    """Ready to deliver: in fulfilment with every line fully reserved (the process's own check follows)."""
-    return view["status"] == sales.SalesOrderStatus.IN_FULFILMENT and all(ln["reserved_qty"] >= ln["qty"]
-                                                                          for ln in view["lines"])
+    """Ready to deliver: in fulfilment with every line still to deliver fully reserved (the process's own check
+    follows)."""
+    return view["status"] == sales.SalesOrderStatus.IN_FULFILMENT and all(
+        ln["reserved_qty"] >= ln["qty"] - ln["delivered_qty"] for ln in view["lines"])
+
+
+def _deliverable(view: dict[str, Any]) -> bool:
+    """Something reserved and still to deliver: a partial delivery may go (the process's own check follows)."""
+    return view["status"] == sales.SalesOrderStatus.IN_FULFILMENT and any(
+        ln["reserved_qty"] > 0 and ln["qty"] > ln["delivered_qty"] for ln in view["lines"])
 
 
 async def render_sales_order(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Response:
@@ -163,7 +171,7 @@ async def render_sales_order(v: Viewer, number: str, *, status: int = 200, **ctx
     cost, revenue = so["cost"], so["revenue"]
     shares = {k: _pct(x, revenue) for k, x in (cost or {}).items()}
     margin_pct = _pct(so["margin"], revenue) if cost is not None else None
-    may_deliver = _ready(so) and (v.user.username == so["owner"] or v.user.may(Action.SALES_ORDER_DELIVER))
+    may_deliver = _deliverable(so) and (v.user.username == so["owner"] or v.user.may(Action.SALES_ORDER_DELIVER))
     return await render(v, "sales_order.html", status, section="orders", may_deliver=may_deliver,
                         ready=_ready(so), margin_pct=margin_pct, shares=shares, links_production=_reader(v.user), **data, **ctx)
 
@@ -174,18 +182,44 @@ async def sales_order_page(number: str, v: ViewerDep, msg: str = "") -> Response
 
 
 @router.post("/sales-orders/{number}/deliver")
-async def deliver(number: str, v: PosterDep) -> Response:
+async def deliver(number: str, v: PosterDep, request: Request) -> Response:
+    """Everything still to deliver (`action` all, or none: the form before partial deliveries), or the quantities
+    typed per line (`action` part; the empty ones left out)."""
     try:
         await v.platform.read(lambda s: sales_svc.visible_order(s, number, (v.user.username, v.user.roles)))
     except DomainError as e:
         return await not_possible(v, e)
+    form = await request.form()
+    typed = {k: str(val) for k, val in form.items() if k.startswith(("qty_", "sku_"))}
     try:
-        await order_fulfilment.deliver(v.platform, as_actor(v.user), number)
+        lines: list[delivery.DeliveryLineIn] | None = None
+        if form.get("action", "all") != "all":
+            lines = []
+            for key, text in sorted(typed.items()):
+                if not key.startswith("qty_") or not text.strip():
+                    continue
+                sku = typed.get(f"sku_{key[4:]}", "")
+                qty = _number(text, f"the quantity of {sku} to deliver")
+                if qty is None:
+                    continue
+                try:
+                    lines.append(delivery.DeliveryLineIn(sku=sku, qty=qty))
+                except ValidationError:
+                    raise Invalid(f"the quantity of {sku} to deliver must be above zero and at most "
+                                  "4 decimal places") from None
+            if not lines:
+                raise Invalid("type a quantity for at least one line (or deliver everything)")
+        status = await order_fulfilment.deliver(v.platform, as_actor(v.user), number, lines)
     except DomainError as e:
-        return await render_sales_order(v, number, status=error_status(e),
+        return await render_sales_order(v, number, status=error_status(e), typed=typed,
                                         error=f"The order was not delivered. {_sentence(e.message)}")
-    return redirect(f"/sales-orders/{number}",
-                    msg=f"Sales order {number} is delivered: its revenue and cost of goods sold are posted.")
+    if status == sales.FulfilmentStatus.COMPLETED:
+        msg = (f"Sales order {number} is delivered: the goods left with their delivery note, the invoice is issued "
+               "(revenue and tax) and the cost of goods sold is posted.")
+    else:
+        msg = (f"Part of sales order {number} is delivered, with its delivery note and invoice. The rest is still "
+               "to deliver.")
+    return redirect(f"/sales-orders/{number}", msg=msg)
 
 
 # --- production orders --------------------------------------------------------------------------------
