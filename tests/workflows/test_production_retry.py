@@ -31,7 +31,6 @@ from api.platform import Platform
 from api.starters import order_fulfilment, production_order, purchase
 from domain.accounting import ledger
 from domain.accounting.tables import JournalEntry
-from domain.sales.delivery import DeliveryLineIn
 from domain.cash.tables import Invoice
 from domain.core import records as common
 from domain.core.db import Database
@@ -51,6 +50,7 @@ from domain.purchasing import services as purchasing_svc
 from domain.purchasing.rules import ReceiptLineIn
 from domain.purchasing.tables import PurchaseRequisition
 from domain.sales import services as sales_svc
+from domain.sales.delivery import DeliveryLineIn
 from domain.sales.rules import OrderLineIn, OrderRef
 from tests.conftest import terminate_processes
 from tests.helpers import actor, approve_chain, eventually
@@ -263,7 +263,7 @@ def _direct_order(db: Database, qty: str = "10") -> tuple[str, str]:
     ref = OrderRef(number=number, owner="alice", customer_id=globex, lines=lines, total=Decimal(qty) * 450)
     pid = ids.sales_order(number)
     sales = SalesActivities(db)
-    assert sales.record_direct_order(ref, pid) == []
+    assert sales.record_direct_order(ref, pid).steps == []
     assert sales.reserve_sales_order(number, pid) == {FAN: f"{int(qty) - 5}"}
     return number, pid
 
