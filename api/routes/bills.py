@@ -19,7 +19,7 @@ from domain.cash.rules import BillLineIn
 from domain.core.currencies import Currency
 from domain.core.limits import MAX_QTY
 from domain.core.money import MAX_AMOUNT, MAX_ID
-from domain.core.numbers import PlainDecimal, PlainInt
+from domain.core.numbers import DocumentRef, PlainDecimal, PlainInt
 
 router = APIRouter(prefix="/api/supplier-invoices", tags=["cash"])
 
@@ -34,7 +34,7 @@ class SupplierInvoiceIn(Body):
     model_config = ConfigDict(extra="forbid")
 
     supplier_id: PlainInt = Field(gt=0, le=MAX_ID)
-    purchase_order_id: str | PlainInt = Field(description="the order's number (PO-00001) or its id")
+    purchase_order_id: DocumentRef = Field(description="the order's number (PO-00001) or its id")
     supplier_ref: str = Field(min_length=1, max_length=60, description="the supplier's own number of the bill")
     issued_on: date
     lines: list[BillLineBody] = Field(min_length=1, max_length=MAX_LINES)

@@ -6,7 +6,7 @@ invoices of their orders, a buyer their bills); anyone else an empty list, and 4
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import Field
@@ -19,6 +19,7 @@ from api.schemas import Body
 from api.starters import customer_invoice
 from domain.cash import invoicing
 from domain.core.money import MAX_ID
+from domain.core.numbers import PlainInt
 
 router = APIRouter(prefix="/api", tags=["invoices"])
 
@@ -31,7 +32,7 @@ def _today() -> Any:
 async def list_invoices(user: CurrentUser, platform: PlatformDep,
                         kind: str | None = Query(default=None, max_length=10),
                         status: str | None = Query(default=None, max_length=20),
-                        party_id: int | None = Query(default=None, ge=1, le=MAX_ID),
+                        party_id: Annotated[PlainInt | None, Query(ge=1, le=MAX_ID)] = None,
                         limit: Limit = 50, offset: Offset = 0) -> Any:
     return ok(await platform.read(lambda s: invoicing.invoices(
         s, user.username, user.roles, _today(), kind=kind or None, status=status or None, party_id=party_id,

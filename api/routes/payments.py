@@ -19,18 +19,13 @@ from domain.cash import payments
 from domain.cash.rules import PaymentPlan
 from domain.core.currencies import Currency
 from domain.core.money import MAX_AMOUNT, MAX_ID
-from domain.core.numbers import PlainDecimal, PlainInt
+from domain.core.numbers import DocumentRef, PlainDecimal, PlainInt
 from domain.permissions import Action
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
-# An invoice by its number (INV-00001, BILL-00002: ASCII letters, a dash, ASCII digits) or by its id.
-InvoiceRef = (Annotated[PlainInt, Field(ge=1, le=MAX_ID)]
-              | Annotated[str, Field(min_length=3, max_length=30, pattern=r"^[A-Z]{1,10}-[0-9]{1,18}$")])
-
-
 class AllocationBody(Body):
-    invoice_id: InvoiceRef = Field(description="the invoice's number (INV-00001) or its id")
+    invoice_id: DocumentRef = Field(description="the invoice's number (INV-00001) or its id")
     amount: PlainDecimal = Field(gt=0, le=MAX_AMOUNT, decimal_places=2)
 
 

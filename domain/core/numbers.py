@@ -19,7 +19,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, GetJsonSchemaHandler, PlainSerializer
+from pydantic import BeforeValidator, Field, GetJsonSchemaHandler, PlainSerializer
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 
@@ -109,6 +109,10 @@ def to_plain_int(value: Any) -> Any:
 
 # Every whole number a request carries (ids, days, paging, points): held to the same rule as PlainDecimal.
 PlainInt = Annotated[int, BeforeValidator(to_plain_int)]
+
+# A document by its number (INV-00001, PO-00002: ASCII capitals, a dash, ASCII digits) or by its integer id.
+DocumentRef = (Annotated[PlainInt, Field(ge=1, le=2**31 - 1)]
+               | Annotated[str, Field(min_length=3, max_length=30, pattern=r"^[A-Z]{1,10}-[0-9]{1,18}$")])
 
 # --- what a person types in a web form --------------------------------------------------------------
 

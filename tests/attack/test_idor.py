@@ -33,14 +33,20 @@ ROUTES = {
     "quotation": ["GET /api/quotations/{id}", "POST /api/quotations/{id}/accept",
                   "POST /api/quotations/{id}/reject"],
     "sales_order": ["GET /api/sales-orders/{id}", "GET /api/sales-orders/{id}/kitting",
-                    "POST /api/sales-orders/{id}/deliver"],
+                    "POST /api/sales-orders/{id}/deliver", "GET /api/sales-orders/{id}/returns",
+                    "POST /api/sales-orders/{id}/returns"],
+    "invoice": ["GET /api/invoices/{id}", "GET /api/invoices/{id}/pdf", "POST /api/invoices/{id}/write-off"],
     "task": ["GET /api/tasks/{id}", "POST /api/tasks/{id}/claim", "POST /api/tasks/{id}/reassign",
              "POST /api/tasks/{id}/complete"],  # unclaim: see test_unclaim_of_an_unseen_task_is_404
     "process": ["GET /api/processes/{id}", "POST /api/processes/{id}/cancel"],
 }
 SHARED = {"/api/items/{sku}", "/api/stock/{sku}", "/api/boms/{sku}", "/api/customers/{customer_id}",
           "/api/approval-policies/{kind}", "/api/planning/mrp-runs/{number}", "/api/production-orders/{number}",
-          "/api/production-orders/{number}/progress", "/api/production-orders/{number}/change-requests"}
+          "/api/production-orders/{number}/progress", "/api/production-orders/{number}/change-requests",
+          # finance's and the buyers' documents, gated by role (test_authz): payments, periods, supplier bills
+          "/api/payments/{number}", "/api/periods/{period}", "/api/periods/{period}/close",
+          "/api/periods/{period}/reopen", "/api/supplier-invoices/{ref}",
+          "/api/supplier-invoices/to-bill/{purchase_order_id}"}
 # Id routes with an object-level test of their own (below): no GET by id to use as the control.
 OWN_TESTS = {"/api/tasks/{task_id}/unclaim",  # test_unclaim_of_an_unseen_task_is_404
              "/api/saved-filters/{filter_id}",  # test_another_users_saved_filter_or_absence_is_not_found
@@ -49,6 +55,8 @@ BODIES = {"activities": {"kind": "call", "note": "x"}, "qualify": {"decision": "
           "stage": {"stage": "proposal"}, "lose": {"reason": "x"}, "reject": {"reason": "x"},
           "quotations": {"lines": [{"sku": "FAN-200", "qty": 1, "unit_price": "500", "discount_pct": "0"}]},
           "receipts": {"lines": [{"sku": "MOTOR-200W", "qty": 1}]}, "reassign": {"to": "mallory"},
+          "returns": {"lines": [{"sku": "BOLT-M8", "qty": 1}], "reason": "damaged"},
+          "write-off": {"reason": "insolvent"},
           "complete": {"decision": "approve"}}
 
 
@@ -96,14 +104,21 @@ async def _documents(stack, kind: str) -> tuple[str, str]:
                                 json={"decision": "approve"})).status_code == 200
         view = await _poll(stack, "erin", f"/api/purchase-requisitions/{req}", lambda v: v["purchase_order_id"])
         return view["purchase_order_id"], "erin"
-    if kind == "sales_order":
+    if kind in ("sales_order", "invoice"):
         customer = (await stack.as_("admin", "GET", "/api/customers")).json()[0]["id"]
         r = await stack.as_("alice", "POST", "/api/sales-orders", json={
             "customer_id": customer, "lines": [{"sku": "BOLT-M8", "qty": 1, "unit_price": "1"}]})
         assert r.status_code == 201, r.text
         so = r.json()["sales_order_id"]
         await _poll(stack, "alice", f"/api/sales-orders/{so}", lambda v: v["status"] != "pending_credit")
-        return so, "alice"
+        if kind == "sales_order":
+            return so, "alice"
+        await _poll(stack, "alice", f"/api/processes/{r.json()['process_id']}",
+                    lambda v: v["stage"] == "ready to deliver")
+        r = await stack.as_("alice", "POST", f"/api/sales-orders/{so}/deliver")  # her own order: she may
+        assert r.status_code == 200, r.text
+        view = await _poll(stack, "alice", f"/api/sales-orders/{so}", lambda v: v["invoices"])
+        return view["invoices"][0]["invoice_id"], "alice"
     r = await stack.as_("alice", "POST", "/api/leads", json=LEAD)
     assert r.status_code == 201, r.text
     lead = r.json()["lead_id"]

@@ -193,6 +193,8 @@ def test_expense_activities_twice_with_the_same_key_post_once(db):
     lines = claim_lines("2500", 2)
     draft = ClaimDraft(number=number, requester="erin", currency="USD", total=Decimal("2500"), lines=lines)
     pid = ids.expense_claim(number)
+    with db.read() as s:
+        bank_before = ledger.balances(s).get("1000", Decimal(0))  # the demo's history received money already
     for _ in range(2):
         acts.record_claim(draft, pid)
     assert _count(db, ExpenseClaim, ExpenseClaim.number == number) == 1
@@ -206,7 +208,8 @@ def test_expense_activities_twice_with_the_same_key_post_once(db):
     with db.read() as s:
         tb = ledger.trial_balance(s)
     accounts = {a["code"]: a for a in tb["accounts"]}
-    assert accounts["1000"]["credit"] == Decimal("2500")
+    with db.read() as s:
+        assert ledger.balances(s)["1000"] - bank_before == Decimal("-2500")
     assert "2200" not in accounts or (accounts["2200"]["debit"], accounts["2200"]["credit"]) == (0, 0)
     assert tb["debit_total"] == tb["credit_total"]
 
