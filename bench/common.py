@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from temporalio.client import Client
     from temporalio.testing import WorkflowEnvironment
 
+    from api.platform import Platform
     from domain.core.db import Database
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
@@ -247,6 +248,7 @@ class Stack:
     http: httpx.AsyncClient  # to the API
     skeleton_queue: str
     run_id: str
+    platform: Platform  # the API's: for a starter called outside a request, as `valueloop up --demo` calls one
 
     async def login(self, *users: str) -> dict[str, dict[str, str]]:
         """Authorization headers, one token per user."""
@@ -282,14 +284,15 @@ async def stack(connections: int) -> AsyncIterator[Stack]:
             settings = Settings(database_url=db.url, task_queue=f"bench-{run_id}",
                                 secret_key=f"bench-secret-{uuid.uuid4().hex}")
             skel_queue = f"bench-skeleton-{run_id}"
-            app = create_app(settings, Platform(env.client, db, settings.task_queue))
+            platform = Platform(env.client, db, settings.task_queue)
+            app = create_app(settings, platform)
             address = env.client.service_client.config.target_host
             async with worker_process("ours", address, settings.task_queue, db.url), \
                     worker_process("skeleton", address, skel_queue), \
                     serve(app) as base_url, \
                     httpx.AsyncClient(base_url=base_url, timeout=60,
                                       limits=httpx.Limits(max_connections=connections)) as http:
-                yield Stack(env.client, db, http, skel_queue, run_id)
+                yield Stack(env.client, db, http, skel_queue, run_id, platform)
         finally:
             with console.status("stopping the dev server…"):
                 db.dispose()

@@ -18,7 +18,9 @@ The mix, in a cycle of 20 (flow i is of type MIX[i % 20], interleaved); each flo
 - purchase_large (3): the same at 40 × 200 (8,000: frank, then heidi).
 - lead_to_order (3): bench/lead_to_order.py's OurPath (lead, qualify, two quotations, the discount approved by
   bob, accepted, the credit approved by grace, the order in fulfilment, the lead's process completed), then
-  alice delivers the order (POST /api/sales-orders/{id}/deliver) and its process is completed.
+  alice delivers the order (POST /api/sales-orders/{id}/deliver) and its process is completed. The delivery
+  issues the customer's invoice, whose collection process (CustomerInvoice) runs on until it is paid: see
+  "settling" below.
 Polls where the API has no long poll (requisitions, processes, a delivery refused while the order is still
 reserving) are repeated every POLL_FIRST (20 ms, the first pause of the API's own long polls). A receipt is
 sent once, as soon as the requisition shows its order: the workflow takes it even if it has not yet had the
@@ -31,9 +33,19 @@ own (waiting Updates). Same concurrency and count; the phases alternate (skeleto
 
 engine-floor ratio = ours throughput / skeleton throughput (and p50 skeleton / ours per type).
 
+Before the warm-up the demo history's open invoices get their collection processes, as `valueloop up --demo`
+starts them (api/starters/invoice_collection.py). After the timed rounds (so the timed part and its ratio
+compare the same work on both sides, as before invoices had processes), settling: grace pays every open
+customer invoice, one payment per customer and currency (POST /api/payments without allocations: the oldest
+first), with the concurrency of the run; each payment's flow ends when the processes of the invoices it paid
+are completed (they learn of it by signal). Reported apart ("settle": payments, invoices, p50/p95 of a payment
+recorded and of its invoices' processes closed).
+
 At the end, over the database and Temporal: process rows by status (none running), workflows still running
 in Temporal (ExecutionStatus="Running": none), open tasks (none), every document of the run in its end
-state, journal entries / stock movements / approval decisions not duplicated, the trial balance even.
+state (every customer invoice paid), journal entries / stock movements / approval decisions not duplicated
+(the run's entries per voucher: one per claim, claim payment, receipt, delivery's cost of goods sold,
+customer invoice and payment), the trial balance even, the sub-ledgers equal to their control accounts.
 
     python -m bench.soak [--processes 1000] [--concurrency 16] [--rounds 4] [--warmup 20] [--no-save]
 """
@@ -49,6 +61,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -58,6 +71,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from api.routes.common import POLL_FIRST
+from api.starters import invoice_collection
 from bench.common import (
     RESULTS,
     FlowError,
@@ -284,6 +298,65 @@ class Skeleton(Side):
             expect(await fulfilment.result() == "cancelled", "the fulfilment closed", "")
 
 
+# --- settling: what was invoiced is paid, and the invoices' processes end --------------------------------
+
+@dataclass
+class Settle:
+    """Settling's flows: flow i is grace's payment of what `owed[i]` (a customer and a currency) is owed, the
+    oldest invoices first; it ends when the processes of the invoices it paid are completed."""
+
+    http: httpx.AsyncClient
+    users: dict[str, dict[str, str]]
+    reference: str
+    owed: list[tuple[tuple[int, str], Decimal]] = field(default_factory=list)
+    processes: dict[str, str] = field(default_factory=dict)  # invoice number → its process id
+    recorded: list[float] = field(default_factory=list)  # a payment's 201 (its allocation committed)
+    invoices: int = 0
+
+    async def load(self) -> None:
+        """Every open customer invoice, by party and currency (the API's list, 500 a page)."""
+        owed: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+        offset = 0
+        while page := check(await self.http.get("/api/invoices", headers=self.users["grace"], params={
+                "kind": "customer", "status": "open", "limit": 500, "offset": offset}), 200):
+            for inv in page:
+                owed[(inv["party_id"], inv["currency"])] += Decimal(inv["outstanding"])
+                self.processes[inv["number"]] = inv["process_id"]
+            offset += len(page)
+        self.owed = [(k, v) for k, v in sorted(owed.items()) if v > 0]
+
+    async def __call__(self, i: int) -> None:
+        (party, currency), amount = self.owed[i]
+        t0 = time.perf_counter()
+        r = check(await self.http.post("/api/payments", headers=self.users["grace"], json={
+            "direction": "in", "party_id": party, "amount": str(amount), "currency": currency,
+            "paid_on": datetime.now(UTC).date().isoformat(), "reference": f"{self.reference}-{party}-{currency}"}),
+            201)
+        self.recorded.append(time.perf_counter() - t0)
+        expect(Decimal(r["unallocated"]) == 0 and sum(Decimal(a["amount"]) for a in r["allocations"]) == amount,
+               f"{amount} {currency} of customer {party} allocated in full", r)
+        side = Ours(http=self.http, users=self.users)
+        for a in r["allocations"]:
+            await side.closed(self.processes[a["number"]])
+        self.invoices += len(r["allocations"])
+
+
+async def settle(st: Stack, users: dict[str, dict[str, str]], concurrency: int) -> dict[str, Any]:
+    """Grace pays every open customer invoice, one payment per customer and currency; each flow ends when the
+    processes of the invoices it paid are completed."""
+    s = Settle(http=st.http, users=users, reference=f"soak-{st.run_id}")
+    await s.load()
+    phase = Phase()
+    try:
+        await drive(s, 0, len(s.owed), max(1, min(concurrency, len(s.owed))), phase, lambda: None)
+    except FlowError as e:  # the end check still says what was left behind
+        console.print(f"[red]settling: {e}[/red]")
+    out = phase.summary()
+    out.update({"payments": len(s.owed), "invoices_paid": s.invoices,
+                "recorded_p50_ms": ms(pct(s.recorded, 50)), "recorded_p95_ms": ms(pct(s.recorded, 95))})
+    return out
+
+
 # --- the end check: nothing lost, nothing stuck, no effect twice ---------------------------------------
 
 async def running_in_temporal(client: Client, settle: float = 15.0) -> list[str]:
@@ -309,9 +382,21 @@ def _groups(s: Any, sql: str) -> dict[str, int]:
     return {str(k): int(n) for k, n in s.execute(text(sql)).all()}
 
 
-async def end_check(st: Stack, expected: Counter[str]) -> dict[str, Any]:
-    """Over the database and Temporal, once every flow has finished (`expected`: our flows per type, warm-up
-    included)."""
+JOURNAL_PER_VOUCHER = ("SELECT voucher_type || ' x' || n, count(*) FROM (SELECT voucher_type, voucher_no, count(*) n "
+                       "FROM journal_entries GROUP BY voucher_type, voucher_no) g GROUP BY voucher_type, n")
+
+
+def journal_per_voucher(db: Any) -> Counter[str]:
+    """Vouchers by type and by how many journal entries each has ("delivery x1": n vouchers of one entry)."""
+    with db.read() as s:
+        return Counter(_groups(s, JOURNAL_PER_VOUCHER))
+
+
+async def end_check(st: Stack, expected: Counter[str], payments: int, journal_before: Counter[str]
+                    ) -> dict[str, Any]:
+    """Over the database and Temporal, once every flow has finished and settling has paid every open customer
+    invoice (`expected`: our flows per type, warm-up included; `payments`: settling's; `journal_before`: the
+    demo company's vouchers, journal_per_voucher before the run)."""
     from domain.cash import services as cash
     from domain.processes.tables import Process
 
@@ -325,15 +410,16 @@ async def end_check(st: Stack, expected: Counter[str]) -> dict[str, Any]:
         claims = _groups(s, "SELECT status, count(*) FROM expense_claims GROUP BY status")
         reqs = _groups(s, "SELECT status, count(*) FROM purchase_requisitions GROUP BY status")
         orders = _groups(s, "SELECT status, count(*) FROM sales_orders GROUP BY status")
+        invoices = _groups(s, "SELECT status, count(*) FROM invoices WHERE kind = 'customer' GROUP BY status")
+        run_invoices = _groups(s, "SELECT status, count(*) FROM invoices WHERE kind = 'customer' AND "
+                                  "sales_order_number IS NOT NULL GROUP BY status")
         dup_journal = s.execute(text(
             "SELECT count(*) FROM (SELECT voucher_type, voucher_no, memo FROM journal_entries "
             "GROUP BY voucher_type, voucher_no, memo HAVING count(*) > 1) d")).scalar_one()
         dup_decisions = s.execute(text(
             "SELECT count(*) FROM (SELECT task_id FROM approval_decisions GROUP BY task_id HAVING count(*) > 1) d"
         )).scalar_one()
-        journal_per_voucher = _groups(s, "SELECT voucher_type || ' x' || n, count(*) FROM (SELECT voucher_type, "
-                                         "voucher_no, count(*) n FROM journal_entries GROUP BY voucher_type, "
-                                         "voucher_no) g GROUP BY voucher_type, n")
+        per_voucher = Counter(_groups(s, JOURNAL_PER_VOUCHER))
         debit, credit = s.execute(text("SELECT coalesce(sum(debit), 0), coalesce(sum(credit), 0) "
                                        "FROM journal_lines")).one()
         reconciliation = cash.reconcile(s)
@@ -358,12 +444,22 @@ async def end_check(st: Stack, expected: Counter[str]) -> dict[str, Any]:
     if orders != ({"completed": expected["lead_to_order"]} if expected["lead_to_order"] else {}):
         problems.append(f"sales orders {orders}, expected {expected['lead_to_order']} completed")
     n_paid, n_l2o = expected["claim_paid"], expected["lead_to_order"]
-    want_journal = {f"{t} x{per}": n for t, per, n in (("expense_claim", 1, n_paid), ("expense_payment", 1, n_paid),
-                                                        ("goods_receipt", 1, n_reqs), ("delivery", 2, n_l2o)) if n}
-    got_journal = {k: v for k, v in journal_per_voucher.items() if k.split(" x")[0] in
-                   ("expense_claim", "expense_payment", "goods_receipt", "delivery")}
+    # One invoice per order (delivered whole), and every customer invoice paid, the demo history's too.
+    if run_invoices != ({"paid": n_l2o} if n_l2o else {}):
+        problems.append(f"the run's customer invoices {run_invoices}, expected {n_l2o} paid")
+    if set(invoices) - {"paid"}:
+        problems.append(f"customer invoices not paid: {invoices}")
+    # The run's entries (the demo company's vouchers taken away): a delivery posts its cost of goods sold, its
+    # invoice the receivable against revenue and tax (voucher: the invoice number), each payment its receipt.
+    kinds = ("expense_claim", "expense_payment", "goods_receipt", "delivery", "customer_invoice", "payment")
+    want_journal = {f"{t} x{per}": n for t, per, n in (
+        ("expense_claim", 1, n_paid), ("expense_payment", 1, n_paid), ("goods_receipt", 1, n_reqs),
+        ("delivery", 1, n_l2o), ("customer_invoice", 1, n_l2o), ("payment", 1, payments)) if n}
+    added = per_voucher.copy()
+    added.subtract(journal_before)
+    got_journal = {k: v for k, v in added.items() if v and k.split(" x")[0] in kinds}
     if got_journal != want_journal:
-        problems.append(f"journal entries per voucher {got_journal}, expected {want_journal}")
+        problems.append(f"journal entries per voucher added by the run {got_journal}, expected {want_journal}")
     if dup_journal:
         problems.append(f"{dup_journal} journal entries posted twice (same voucher and memo)")
     if dup_decisions:
@@ -373,7 +469,8 @@ async def end_check(st: Stack, expected: Counter[str]) -> dict[str, Any]:
     return {"ok": not problems, "problems": problems, "process_rows_by_status": by_status,
             "process_rows_by_type": by_type, "temporal_running": len(running), "open_tasks": open_tasks,
             "expense_claims": claims, "purchase_requisitions": reqs, "sales_orders": orders,
-            "journal_entries_per_voucher": journal_per_voucher, "duplicated_journal_entries": dup_journal,
+            "customer_invoices": invoices, "journal_entries_per_voucher": dict(per_voucher),
+            "journal_entries_per_voucher_added": got_journal, "duplicated_journal_entries": dup_journal,
             "duplicated_decisions": dup_decisions, "trial_balance": [str(debit), str(credit)], "rows": rows,
             "reconciliation": [{k: str(v) for k, v in r.items()} for r in reconciliation.rows]}
 
@@ -401,7 +498,9 @@ async def run(processes: int = 1000, concurrency: int = 16, rounds: int = 4, war
         fans = FAN_PER_RUN * (expected["lead_to_order"] + 1)
         check(await st.http.post("/api/stock/adjustments", headers=users["admin"],
                                  json={"sku": "FAN-200", "qty": fans, "unit_cost": "320", "reason": "soak"}), 201)
+        history = await invoice_collection.start_missing(st.platform)  # as `valueloop up --demo` does
         rows_before = table_rows(st.db)  # the demo company
+        journal_before = journal_per_voucher(st.db)
         sides: dict[str, Side] = {
             "skeleton": Skeleton(client=st.client, task_queue=st.skeleton_queue, run_id=f"soak-{st.run_id}"),
             "ours": Ours(http=st.http, users=users)}
@@ -422,9 +521,11 @@ async def run(processes: int = 1000, concurrency: int = 16, rounds: int = 4, war
                     except FlowError as e:  # too many failed: the end check still says what was left behind
                         console.print(f"[red]{n}: {e}[/red]")
                         break
+        with console.status("settling: paying every open customer invoice…"):
+            settled = await settle(st, users, concurrency)
         with console.status("checking the database and Temporal…"):
             await asyncio.sleep(1)  # the last closing activities' projections
-            checked = await end_check(st, expected)
+            checked = await end_check(st, expected, settled["payments"], journal_before)
     res = {n: _side(sides[n], phases[n]) for n in names}
     skel, ours = phases["skeleton"], phases["ours"]
     flows = max(sum(expected.values()), 1)
@@ -435,6 +536,7 @@ async def run(processes: int = 1000, concurrency: int = 16, rounds: int = 4, war
             "temporal_store": "sqlite file, journal_mode=wal, synchronous=normal", "domain_store": "sqlite file",
             **res,
             "ratio": round(ours.rate / skel.rate, 3) if skel.rate else 0.0,
+            "settle": settled, "demo_history_processes": len(history),
             "p50_ratio": {k: round(res["skeleton"]["types"][k]["p50_ms"] / res["ours"]["types"][k]["p50_ms"], 3)
                           for k in TYPES if k in res["ours"]["types"] and k in res["skeleton"]["types"]},
             "process_rows_per_flow": round(added.get("processes", 0) / flows, 2),
@@ -442,7 +544,8 @@ async def run(processes: int = 1000, concurrency: int = 16, rounds: int = 4, war
             "db_rows_added_per_flow": {t: round(n / flows, 2) for t, n in sorted(added.items(), key=lambda x: -x[1])},
             "check": checked,
             "valid": checked["ok"] and not any(p.errors for p in phases.values())
-            and all(p.done == total for p in phases.values()),
+            and all(p.done == total for p in phases.values()) and not settled["errors"]
+            and settled["flows"] == settled["payments"],
             "seconds": round(time.perf_counter() - t0, 1), "cpus": os.cpu_count(),
             "loadavg_before": [round(x, 2) for x in load_before],
             "loadavg_after": [round(x, 2) for x in os.getloadavg()]}
@@ -472,13 +575,21 @@ def report(res: dict[str, Any]) -> None:
                       f"{cpu['temporal_server_and_workers']:.0f} ms; empty polls/process "
                       f"{side['empty_polls_per_flow']:.1f}"
                       + (f"   [red]{side['errors']} failed: {side['first_errors'][0]}[/red]" if side["errors"] else ""))
+    st = res["settle"]
+    console.print(f"  settling (after the timed rounds, not in the ratio): {st['payments']} payments paid "
+                  f"{st['invoices_paid']} invoices (the demo history's {res['demo_history_processes']} among them) "
+                  f"in {st['seconds']:.1f} s; a payment recorded p50 {st['recorded_p50_ms']:.0f} ms, p95 "
+                  f"{st['recorded_p95_ms']:.0f} ms; its invoices' processes closed p50 {st['p50_ms']:.0f} ms, p95 "
+                  f"{st['p95_ms']:.0f} ms"
+                  + (f"   [red]{st['errors']} failed: {st['first_errors'][0]}[/red]" if st["errors"] else ""))
     c = res["check"]
     console.print(f"engine-floor ratio (ours / skeleton throughput): {res['ratio']:.3f}   "
                   f"{res['seconds']} s, load average {res['loadavg_before'][0]} → {res['loadavg_after'][0]}",
                   markup=False)
     console.print(f"end check: process rows {c['process_rows_by_status']}, running in Temporal "
                   f"{c['temporal_running']}, open tasks {c['open_tasks']}, claims {c['expense_claims']}, "
-                  f"requisitions {c['purchase_requisitions']}, sales orders {c['sales_orders']}, duplicated "
+                  f"requisitions {c['purchase_requisitions']}, sales orders {c['sales_orders']}, customer invoices "
+                  f"{c['customer_invoices']}, duplicated "
                   f"journal entries {c['duplicated_journal_entries']}, decisions {c['duplicated_decisions']}; "
                   f"{res['process_rows_per_flow']} process rows and {res['db_rows_per_flow']} database rows in all per flow "
                   f"(warm-up included)",
