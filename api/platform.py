@@ -12,7 +12,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from anyio import to_thread
-from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowHandle, WorkflowUpdateFailedError
+from pydantic import BaseModel
+from temporalio.client import (
+    Client,
+    RPCTimeoutOrCancelledError,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -24,6 +31,7 @@ from domain.core.errors import Conflict, DomainError, Unavailable, from_kind
 from workflows.common import WORKFLOW_AREAS, area_queue
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 P = TypeVar("P")  # what a workflow's run takes
 R = TypeVar("R")  # what an Update (or a workflow's run) returns
 
@@ -32,7 +40,8 @@ UPDATE_TIMEOUT = 30.0  # seconds: a process that does not answer by then has no 
 
 
 def _as_domain_error(err: BaseException) -> DomainError:
-    cause: BaseException | None = err.cause if isinstance(err, WorkflowUpdateFailedError) else err
+    cause: BaseException | None = (err.cause if isinstance(err, WorkflowUpdateFailedError | WorkflowFailureError)
+                                   else err)
     while cause is not None:
         if isinstance(cause, ApplicationError) and cause.type:
             return from_kind(cause.type, cause.message)
@@ -94,6 +103,26 @@ class Platform:
         except (TimeoutError, RPCTimeoutOrCancelledError):
             raise Unavailable(f"process {handle.id} did not answer in {UPDATE_TIMEOUT:.0f} s; "
                               "is a worker running?") from None
+
+    async def recorded(self, handle: WorkflowHandle[Any, Any], update: UpdateMethodMultiParam[..., M],
+                       model: type[M]) -> M:
+        """The answer of a process that records its document in one activity and then ends at once (a payment,
+        a return): its `recorded` Update's answer, or, when the process has already ended, its result or the
+        refusal it failed with (nothing stored)."""
+        ended: list[M] = []
+
+        async def outcome() -> None:
+            try:
+                ended.append(model.model_validate(await handle.result()))
+            except WorkflowFailureError as e:
+                raise _as_domain_error(e) from None
+
+        try:
+            return await self.update(handle, update, recheck=outcome)
+        except Conflict:
+            if ended:
+                return ended[0]
+            raise
 
 
 __all__ = ["Platform"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError, ChildWorkflowError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -26,10 +26,11 @@ with workflow.unsafe.imports_passed_through():
         late_withdrawal_note,
         late_withdrawal_refusal,
     )
-    from domain.core.errors import Conflict, DomainError
+    from domain.core.errors import ERROR_TYPES, Conflict, DomainError
     from domain.org.people import Actor
 
 PROCESS_TYPE = SearchAttributeKey.for_keyword("ProcessType")
+T = TypeVar("T")
 STAGE = SearchAttributeKey.for_keyword("Stage")
 BUSINESS_KEY = SearchAttributeKey.for_keyword("BusinessKey")
 OWNER = SearchAttributeKey.for_keyword("Owner")
@@ -66,6 +67,22 @@ async def run(fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
     """Run a (sync, method-bound) activity with the house options."""
     return await workflow.execute_activity_method(
         fn, args=list(args), start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY, **kw)
+
+
+async def record_or_fail(record: Awaitable[T], refused: Callable[[tuple[str, str]], None]) -> T:
+    """Run a process's recording activity; when the domain refuses it (nothing was stored), tell `refused`
+    (kind, sentence: what its `recorded` Update answers), mark the process refused, let the handlers answer, and
+    fail the process with the refusal. Any other failure propagates as it is."""
+    try:
+        return await record
+    except ActivityError as e:
+        cause = e.cause
+        if not (isinstance(cause, ApplicationError) and cause.type in ERROR_TYPES):
+            raise
+        refused((cause.type, cause.message))
+        workflow.upsert_search_attributes([STAGE.value_set("refused")])
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
 
 
 def refusal(err: DomainError) -> ApplicationError:

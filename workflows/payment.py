@@ -17,14 +17,13 @@ import asyncio
 from collections.abc import Sequence
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
     from domain.cash.rules import PaymentDraft, PaymentResult
-    from domain.core.errors import ERROR_TYPES
 
-from workflows.common import BUSINESS_KEY, STAGE, run
+from workflows.common import BUSINESS_KEY, STAGE, record_or_fail, run
 
 PAYMENT_ALLOCATED = "payment_allocated"
 
@@ -56,19 +55,13 @@ class Payment:
         self.result: PaymentResult | None = None
         self.refused: tuple[str, str] | None = None
 
+    def _refused(self, why: tuple[str, str]) -> None:
+        self.refused = why
+
     @workflow.run
     async def run(self, draft: PaymentDraft) -> PaymentResult:
         wf_id = workflow.info().workflow_id
-        try:
-            result: PaymentResult = await run(PaymentActivities.record_payment, draft.payment, draft.by, wf_id)
-        except ActivityError as e:
-            cause = e.cause
-            if not (isinstance(cause, ApplicationError) and cause.type in ERROR_TYPES):
-                raise
-            self.refused = (cause.type, cause.message)
-            workflow.upsert_search_attributes([STAGE.value_set("refused")])
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
+        result: PaymentResult = await record_or_fail(run(PaymentActivities.record_payment, draft.payment, draft.by, wf_id), self._refused)
         self.result = result
         workflow.upsert_search_attributes([BUSINESS_KEY.value_set(result.payment_id), STAGE.value_set("allocated")])
         await tell_invoices(result.invoices)

@@ -11,14 +11,13 @@ Waits: only for its activity. Children: none."""
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.returns import ReturnActivities
-    from domain.core.errors import ERROR_TYPES
     from domain.sales.returns import ReturnDraft, ReturnResult
 
-from workflows.common import STAGE, run
+from workflows.common import STAGE, record_or_fail, run
 from workflows.payment import tell_invoices
 
 
@@ -32,19 +31,13 @@ class SalesReturn:
         self.result: ReturnResult | None = None
         self.refused: tuple[str, str] | None = None
 
+    def _refused(self, why: tuple[str, str]) -> None:
+        self.refused = why
+
     @workflow.run
     async def run(self, draft: ReturnDraft) -> ReturnResult:
         wf_id = workflow.info().workflow_id
-        try:
-            result: ReturnResult = await run(ReturnActivities.record_return, draft, wf_id)
-        except ActivityError as e:
-            cause = e.cause
-            if not (isinstance(cause, ApplicationError) and cause.type in ERROR_TYPES):
-                raise
-            self.refused = (cause.type, cause.message)
-            workflow.upsert_search_attributes([STAGE.value_set("refused")])
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
+        result: ReturnResult = await record_or_fail(run(ReturnActivities.record_return, draft, wf_id), self._refused)
         self.result = result
         workflow.upsert_search_attributes([STAGE.value_set("returned")])
         await tell_invoices(result.invoices)

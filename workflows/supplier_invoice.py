@@ -16,18 +16,17 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.bills import BillActivities
     from domain.approvals import rules as approval_rules
     from domain.cash.bills import PROCESS_TYPE, BillDraft, BillState
     from domain.cash.rules import InvoiceStatus
-    from domain.core.errors import ERROR_TYPES
     from domain.processes import ids
 
 from workflows.approval import start_approval
-from workflows.common import STAGE, run, set_stage
+from workflows.common import record_or_fail, run, set_stage
 from workflows.payment import PAYMENT_ALLOCATED, tell_invoices
 
 RE_READ = timedelta(days=1)  # an open bill reads itself again at least this often
@@ -46,19 +45,13 @@ class SupplierInvoice:
         self.refused: tuple[str, str] | None = None
         self.told = 0
 
+    def _refused(self, why: tuple[str, str]) -> None:
+        self.refused = why
+
     @workflow.run
     async def run(self, draft: BillDraft) -> str:
         wf_id = workflow.info().workflow_id
-        try:
-            bill: BillState = await run(BillActivities.record_bill, draft, wf_id)
-        except ActivityError as e:
-            cause = e.cause
-            if not (isinstance(cause, ApplicationError) and cause.type in ERROR_TYPES):
-                raise
-            self.refused = (cause.type, cause.message)
-            workflow.upsert_search_attributes([STAGE.value_set("refused")])
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
+        bill: BillState = await record_or_fail(run(BillActivities.record_bill, draft, wf_id), self._refused)
         self.bill = bill
         await tell_invoices(bill.touched)
         if bill.status == InvoiceStatus.PENDING_APPROVAL:

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.client import WorkflowFailureError, WorkflowHandle
-from temporalio.exceptions import ApplicationError
-
 from api.platform import Platform
 from domain.cash import payments
 from domain.cash import rules as cash_rules
 from domain.cash import services as cash
-from domain.core.errors import Conflict, DomainError, from_kind
 from domain.processes import ids
 from workflows.common import search_attributes
 from workflows.payment import Payment
@@ -52,33 +48,5 @@ async def record(platform: Platform, by: str, body: dict[str, Any]) -> cash_rule
         id=ids.payment(p.direction, p.party_id, p.reference, platform.id_prefix),
         search_attributes=search_attributes("payment", p.reference, by, p.amount, stage="recording",
                                             customer=party_name if p.direction == cash_rules.Direction.IN else None))
-    return await _answer(platform, handle)
+    return await platform.recorded(handle, Payment.recorded, cash_rules.PaymentResult)
 
-
-async def _answer(platform: Platform, handle: WorkflowHandle[Any, Any]) -> cash_rules.PaymentResult:
-    """The `recorded` Update's answer; when the process has already ended (it records and tells its invoices in a
-    few milliseconds), its result, or the refusal it failed with."""
-    ended: list[cash_rules.PaymentResult] = []
-
-    async def outcome() -> None:
-        try:
-            ended.append(cash_rules.PaymentResult.model_validate(await handle.result()))
-        except WorkflowFailureError as e:
-            raise _refusal(e) from None
-
-    try:
-        result: cash_rules.PaymentResult = await platform.update(handle, Payment.recorded, recheck=outcome)
-        return result
-    except Conflict:
-        if ended:
-            return ended[0]
-        raise
-
-
-def _refusal(err: WorkflowFailureError) -> DomainError:
-    cause: BaseException | None = err.cause
-    while cause is not None:
-        if isinstance(cause, ApplicationError) and cause.type:
-            return from_kind(cause.type, cause.message)
-        cause = getattr(cause, "cause", None)
-    return Conflict(f"the payment's process failed: {err}")

@@ -8,12 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.client import WorkflowFailureError, WorkflowHandle
-from temporalio.exceptions import ApplicationError
-
 from api.platform import Platform
 from domain.core import records as common
-from domain.core.errors import Conflict, DomainError, from_kind
 from domain.org.people import Actor
 from domain.parties.tables import Customer
 from domain.processes import ids
@@ -39,33 +35,5 @@ async def record(platform: Platform, actor: Actor, order: str, body: rules.Retur
         SalesReturn.run, draft, workflow_type="SalesReturn", id=ids.sales_return(number, platform.id_prefix),
         search_attributes=search_attributes("sales_return", number, actor.username, value, stage="recording",
                                             salesperson=owner, customer=customer))
-    return await _answer(platform, handle)
+    return await platform.recorded(handle, SalesReturn.recorded, rules.ReturnResult)
 
-
-async def _answer(platform: Platform, handle: WorkflowHandle[Any, Any]) -> rules.ReturnResult:
-    """The `recorded` Update's answer; when the process has already ended, its result or the refusal it failed
-    with."""
-    ended: list[rules.ReturnResult] = []
-
-    async def outcome() -> None:
-        try:
-            ended.append(rules.ReturnResult.model_validate(await handle.result()))
-        except WorkflowFailureError as e:
-            raise _refusal(e) from None
-
-    try:
-        result: rules.ReturnResult = await platform.update(handle, SalesReturn.recorded, recheck=outcome)
-        return result
-    except Conflict:
-        if ended:
-            return ended[0]
-        raise
-
-
-def _refusal(err: WorkflowFailureError) -> DomainError:
-    cause: BaseException | None = err.cause
-    while cause is not None:
-        if isinstance(cause, ApplicationError) and cause.type:
-            return from_kind(cause.type, cause.message)
-        cause = getattr(cause, "cause", None)
-    return Conflict(f"the return's process failed: {err}")

@@ -17,7 +17,6 @@ from temporalio import workflow
 from temporalio.client import WorkflowHandle
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from api.starters import payment as payment_starter
 from domain.accounting import ledger
 from domain.accounting.tables import ExchangeRate, JournalEntry, Period
 from domain.cash import rules
@@ -293,7 +292,7 @@ async def test_a_refusal_found_by_the_process_stores_nothing_and_the_reference_c
     handle = await p.start(PaymentWorkflow.run, draft, workflow_type="Payment", id=pid,
                            search_attributes=search_attributes("payment", "RACE-1", "grace"))
     with pytest.raises(Conflict, match="more than invoice"):
-        await payment_starter._answer(p, handle)
+        await p.recorded(handle, PaymentWorkflow.recorded, rules.PaymentResult)
     assert counts(db) == before and outstanding(db, number) == (D(600), InvoiceStatus.OPEN)
     desc = await handle.describe()
     assert desc.status is not None and desc.status.name == "FAILED"
@@ -339,7 +338,7 @@ async def test_the_invoices_processes_are_told_and_an_ended_one_is_skipped(stack
     result = await payment_handle.result()
     assert sorted(result.invoices) == sorted([waiting, gone])
     # asked after its process ended, the answer is still the payment (its run's result)
-    assert await payment_starter._answer(stack.platform, payment_handle) == result
+    assert await stack.platform.recorded(payment_handle, PaymentWorkflow.recorded, rules.PaymentResult) == result
     with db.read() as s:
         assert s.execute(select(Invoice.status).where(Invoice.number == a)).scalar_one() == InvoiceStatus.PAID
 
