@@ -1,6 +1,7 @@
 """kill -9 of the whole `valueloop up` (its process group, and the Temporal dev server it started) and a
 restart on the same data dir: the processes waiting on people and on timers are still there and resume; the
-inbox shows the same tasks; nothing was duplicated; a task approved after the restart completes its process."""
+inbox shows the same tasks; nothing was duplicated; a task approved after the restart completes its process, and
+the demo history's invoice collections (started by `up --demo`, waiting on payments) end when paid after it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +202,10 @@ async def test_kill9_of_up_and_restart_resumes_every_process_once(tmp_path):
                 keys = {t["business_key"] for t in await api.inbox("frank")}
                 with db.read() as s:
                     mo = s.execute(select(ProductionOrder.status)).scalars().all()
-                return {claim["claim_id"], req["requisition_id"]} <= keys and list(mo) == ["released"]
+                    reminded = set(s.execute(select(Task.process_id).where(  # the demo's two overdue invoices
+                        Task.status == "open", Task.kind == "alert")).scalars())
+                return ({claim["claim_id"], req["requisition_id"]} <= keys and list(mo) == ["released"]
+                        and len(reminded) == 2)
             await until(settled)
             await asyncio.sleep(1)  # let the last activities' answers land
             inbox = {w: await api.inbox(w) for w in ("frank", "carol", "erin", "dave")}
@@ -207,9 +213,16 @@ async def test_kill9_of_up_and_restart_resumes_every_process_once(tmp_path):
             with db.read() as s:
                 waiting = {p.process_id: p.type for p in s.execute(select(Process).where(Process.status == "running"))
                            .scalars()}
-                approvals = {t.id: t.workflow_id for t in s.execute(select(Task).where(Task.status == "open"))
-                             .scalars()}
-            assert {"expense_claim", "purchase", "sales_order", "production_order"} <= set(waiting.values())
+                # Approval tasks each belong to an Approval workflow; an alert (the demo's dunning reminders, under
+                # `invoice-…:dunning-N`) belongs to its process and has no workflow of its own.
+                approvals = {t.id: t.workflow_id for t in s.execute(select(Task).where(
+                    Task.status == "open", Task.kind == "approval")).scalars()}
+                alerts = {t.id: t.process_id for t in s.execute(select(Task).where(
+                    Task.status == "open", Task.kind != "approval")).scalars()}
+            assert {"expense_claim", "purchase", "sales_order", "production_order", "customer_invoice"} <= set(
+                waiting.values())
+            collections = sorted(p for p, t in waiting.items() if t == "customer_invoice")
+            assert len(collections) == 2 and set(alerts.values()) == set(collections)  # overdue: reminded
             client = await Client.connect(f"127.0.0.1:{tport}", data_converter=pydantic_data_converter)
             timers = {wf: await open_timers(client, wf) for wf in [*waiting, *approvals.values()]}
             assert all(timers[wf] for wf in approvals.values())  # each approval step's SLA timer
@@ -262,6 +275,27 @@ async def test_kill9_of_up_and_restart_resumes_every_process_once(tmp_path):
                 with db.read() as s:
                     return all(ln.reserved_qty == ln.qty for ln in sales_svc.order(s, so["sales_order_id"]).lines)
             await until(so_ready)
+
+            # the demo's invoice collections, waiting on payments through the kill, end when grace pays them
+            r = await api("grace", "GET", "/api/invoices", params={"kind": "customer", "status": "open"})
+            owed = [i for i in r.json() if i["process_id"] in collections]
+            assert len(owed) == 2 and len({(i["party_id"], i["currency"]) for i in owed}) == 1, r.text
+            r = await api("grace", "POST", "/api/payments", json={
+                "direction": "in", "party_id": owed[0]["party_id"], "currency": owed[0]["currency"],
+                "amount": str(sum(Decimal(i["outstanding"]) for i in owed)),
+                "paid_on": datetime.now(UTC).date().isoformat(), "reference": "after the kill"})
+            assert r.status_code == 201 and Decimal(r.json()["unallocated"]) == 0, r.text
+
+            async def collected() -> bool:
+                with db.read() as s:
+                    done = s.execute(select(func.count()).select_from(Process).where(
+                        Process.process_id.in_(collections), Process.status == "completed")).scalar_one()
+                    reminding = s.execute(select(func.count()).select_from(Task).where(
+                        Task.id.in_(alerts), Task.status == "open")).scalar_one()
+                return done == 2 and reminding == 0
+            await until(collected)
+            for wf in collections:
+                assert (await client.get_workflow_handle(wf).result()) == "paid"
         after = counts(db)
         with db.read() as s:
             assert s.execute(select(func.count()).select_from(PurchaseOrder)).scalar_one() == 1
