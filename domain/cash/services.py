@@ -31,9 +31,10 @@ from domain.core import records as common
 from domain.core.errors import Conflict, Invalid, NotFound
 from domain.core.money import money
 from domain.core.types import utcnow
-from domain.inventory.tables import StockBalance
+from domain.inventory.tables import StockBalance, StockLedgerEntry
 from domain.parties.tables import Customer, Supplier
-from domain.purchasing.tables import PurchaseOrder, PurchaseOrderLine
+from domain.purchasing.rules import RECEIPT_VOUCHER
+from domain.purchasing.tables import GoodsReceipt, PurchaseOrder, PurchaseOrderLine
 
 CONTROL = {InvoiceKind.CUSTOMER: accounting.RECEIVABLES, InvoiceKind.SUPPLIER: accounting.PAYABLES}
 ADVANCES = {InvoiceKind.CUSTOMER: accounting.CUSTOMER_ADVANCES, InvoiceKind.SUPPLIER: accounting.SUPPLIER_ADVANCES}
@@ -488,28 +489,34 @@ BILLED = (InvoiceStatus.OPEN, InvoiceStatus.PAID, InvoiceStatus.WRITTEN_OFF)  # 
 
 
 def received_not_billed_by_order(session: Session) -> dict[str, Decimal]:
-    """Goods received not invoiced, per purchase order: over its lines, (received − billed) × the order's price,
-    billed on the order's posted bills (a bill awaiting approval has not cleared anything yet; a supplier credit
-    note gives back what it credits). Orders with nothing open are left out."""
-    billed: dict[tuple[str | None, str], Decimal] = {}
-    rows = session.execute(select(Invoice.purchase_order_number, InvoiceLine.sku, Invoice.credit_note,
-                                  func.sum(InvoiceLine.qty))
-                           .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
-                           .where(Invoice.kind == InvoiceKind.SUPPLIER, Invoice.purchase_order_number.is_not(None),
-                                  Invoice.status.in_(BILLED))
-                           .group_by(Invoice.purchase_order_number, InvoiceLine.sku, Invoice.credit_note)).all()
-    for po_number, sku, credit_note, qty in rows:
-        billed[(po_number, sku)] = billed.get((po_number, sku), ZERO) + (-1 if credit_note else 1) * Decimal(qty)
+    """Goods received not invoiced, per purchase order, as it was posted: what its receipts took into stock (their
+    stock moves' values, each line to the cent: what each receipt posted) less what its posted bills cleared (each
+    bill line's quantity × the order's price to the cent, as the three-way match clears it; a bill awaiting approval
+    has cleared nothing yet; a supplier credit note gives back what it credits). Orders with nothing open are left
+    out."""
     out: dict[str, Decimal] = {}
-    lines = session.execute(select(PurchaseOrder.number, PurchaseOrderLine.sku, PurchaseOrderLine.received_qty,
-                                   PurchaseOrderLine.unit_price)
-                            .join(PurchaseOrderLine, PurchaseOrderLine.po_id == PurchaseOrder.id)
-                            .where(PurchaseOrderLine.received_qty > 0)).all()
-    for number, sku, received, price in lines:
-        value = (Decimal(received) - billed.get((number, sku), ZERO)) * Decimal(price)
-        if value:
-            out[number] = out.get(number, ZERO) + value
-    return out
+    received = session.execute(
+        select(PurchaseOrder.number, func.sum(StockLedgerEntry.value_change))
+        .join(GoodsReceipt, GoodsReceipt.po_id == PurchaseOrder.id)
+        .join(StockLedgerEntry, (StockLedgerEntry.voucher_type == RECEIPT_VOUCHER)
+              & (StockLedgerEntry.voucher_no == GoodsReceipt.number))
+        .group_by(PurchaseOrder.number)).all()
+    for number, value in received:
+        out[number] = Decimal(value)
+    prices = {(number, sku): Decimal(price) for number, sku, price in session.execute(
+        select(PurchaseOrder.number, PurchaseOrderLine.sku, PurchaseOrderLine.unit_price)
+        .join(PurchaseOrderLine, PurchaseOrderLine.po_id == PurchaseOrder.id)
+        .where(PurchaseOrderLine.received_qty > 0)).all()}
+    billed = session.execute(select(Invoice.purchase_order_number, Invoice.credit_note, InvoiceLine.sku, InvoiceLine.qty)
+                             .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+                             .where(Invoice.kind == InvoiceKind.SUPPLIER, Invoice.purchase_order_number.is_not(None),
+                                    Invoice.status.in_(BILLED))).all()
+    for po_number, credit_note, sku, qty in billed:
+        price = prices.get((str(po_number), sku))
+        if price is not None:  # a bill line is for what its order received (the match refuses anything else)
+            cleared = (-1 if credit_note else 1) * money(Decimal(qty) * price)
+            out[str(po_number)] = out.get(str(po_number), ZERO) - cleared
+    return {number: value for number, value in out.items() if value}
 
 
 class Reconciliation(BaseModel):

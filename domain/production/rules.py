@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from domain import permissions
 from domain.core.errors import Conflict, Forbidden, Invalid
 from domain.core.limits import MAX_HOURS_PER_REPORT, MAX_HOURS_PER_UNIT, MAX_QTY
-from domain.core.money import qty_str
+from domain.core.money import money, qty_str
 from domain.core.numbers import PlainDecimal
 from domain.manufacturing.bom import BomLine, need
 from domain.org.people import Actor
@@ -252,16 +252,24 @@ def consumption(line: BomLine, made_before: Decimal, made_now: Decimal) -> Decim
 
 
 def receipt_value(wip_value: Decimal, good_qty: Decimal, still_to_make: Decimal) -> Decimal:
-    """The part of work in progress that `good_qty` finished units take (all of it with the last ones)."""
+    """The part of work in progress that `good_qty` finished units take, to the cent as stock takes it in (all of
+    it with the last ones: work in progress holds whole cents, see posted_cost)."""
     if good_qty <= 0:
         return ZERO
     if good_qty >= still_to_make:
         return wip_value
-    return (wip_value * good_qty / still_to_make).quantize(CENT4, rounding=ROUND_HALF_UP)
+    return money(wip_value * good_qty / still_to_make)
+
+
+def posted_cost(hours: Decimal, rate: Decimal) -> Decimal:
+    """What `hours` of labour (or of overhead) at `rate` put into work in progress: to the cent, as every posting
+    and every stock move is (material comes in at its stock moves' values), so work in progress holds whole cents
+    and the last finished goods take all of it."""
+    return money(hours * rate)
 
 
 def round_cost(v: Decimal) -> Decimal:
-    """A cost to four places (CENT4), half up."""
+    """A cost to four places (CENT4), half up: standards and variances, which are reported, not posted."""
     return v.quantize(CENT4, rounding=ROUND_HALF_UP)
 
 

@@ -144,15 +144,16 @@ def report_progress(session: Session, number: str, p: rules.ProgressIn, *, actor
                 q = rules.consumption(BomLine(m.sku, m.per_unit, m.scrap_pct), made_before, made_now)
                 if q > 0:
                     material += _issue(session, row, m, q, f"{key}:{m.sku}")
-        labour = rules.round_cost(p.labour_hours * row.labour_rate)
-        overhead = rules.round_cost(p.labour_hours * row.overhead_rate)
+        labour = rules.posted_cost(p.labour_hours, row.labour_rate)
+        overhead = rules.posted_cost(p.labour_hours, row.overhead_rate)
         row.labour_hours += p.labour_hours
         _post_wip(session, row, f"Progress on {row.number}", material, labour, overhead, f"{key}:wip")
         if p.completed_qty:
-            value = rules.receipt_value(row.wip_value, p.completed_qty, row.qty - row.completed_qty)
-            stock.move(session, row.sku, p.completed_qty, unit_cost=None, value=value,
-                       voucher_type="production_receipt", voucher_no=row.number, key=f"{key}:fg",
-                       reason=f"finished goods of {row.number}", actor=actor)
+            share = rules.receipt_value(row.wip_value, p.completed_qty, row.qty - row.completed_qty)
+            entry = stock.move(session, row.sku, p.completed_qty, unit_cost=None, value=share,
+                               voucher_type="production_receipt", voucher_no=row.number, key=f"{key}:fg",
+                               reason=f"finished goods of {row.number}", actor=actor)
+            value = entry.value_change  # what stock took in, posted as it is: inventory = stock valuation
             row.wip_value -= value
             row.received_value += value
             if value:

@@ -41,6 +41,7 @@ class PurchaseOrderStatus(StrEnum):
 
 
 OPEN_ORDER_STATUSES = (PurchaseOrderStatus.OPEN, PurchaseOrderStatus.PARTIALLY_RECEIVED)  # goods still to come
+RECEIPT_VOUCHER = "goods_receipt"  # a receipt's stock moves and its journal entry
 
 
 class RequisitionLineIn(BaseModel):
@@ -148,11 +149,6 @@ def unapply_receipt(order: OrderState, receipt: list[ReceiptLineIn]) -> OrderSta
         if r.sku in back:
             back[r.sku].received_qty = max(Decimal(0), back[r.sku].received_qty - r.qty)
     return order.model_copy(update={"lines": [back[ln.sku] for ln in order.lines]})
-
-
-def receipt_value(order: OrderState, receipt: list[ReceiptLineIn]) -> Decimal:
-    prices = {ln.sku: ln.unit_price for ln in order.lines}
-    return money(sum((r.qty * prices[r.sku] for r in receipt), Decimal(0)))
 
 
 def receipt_entry(po_number: str, value: Decimal) -> accounting.JournalDraft:

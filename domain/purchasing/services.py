@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -108,17 +109,18 @@ def receive(session: Session, po_number: str, lines: list[purchasing.ReceiptLine
     session.add(receipt)
     session.flush()
     prices = {ln.sku: ln.unit_price for ln in po.lines}
+    value = Decimal(0)  # what stock took in, each line to the cent: posted as it is (inventory = stock valuation)
     # Items in SKU order: two receipts touching the same items lock them in the same order (no deadlock).
     for i, ln in sorted(enumerate(lines), key=lambda pair: pair[1].sku):
-        stock.move(session, ln.sku, ln.qty, unit_cost=prices[ln.sku], voucher_type="goods_receipt",
-                   voucher_no=receipt.number, key=f"{key}:{i}", actor=actor)
+        value += stock.move(session, ln.sku, ln.qty, unit_cost=prices[ln.sku],
+                            voucher_type=purchasing.RECEIPT_VOUCHER, voucher_no=receipt.number, key=f"{key}:{i}",
+                            actor=actor).value_change
         stock.change_on_order(session, ln.sku, -ln.qty)
     by_sku = {ln.sku: ln for ln in new_state.lines}
     for pol in po.lines:
         pol.received_qty = by_sku[pol.sku].received_qty
     po.status = new_state.status
-    ledger.post(session, purchasing.receipt_entry(po.number, purchasing.receipt_value(state, lines)),
-                "goods_receipt", receipt.number, key)
+    ledger.post(session, purchasing.receipt_entry(po.number, value), purchasing.RECEIPT_VOUCHER, receipt.number, key)
     session.flush()
     return new_state
 
