@@ -13,7 +13,8 @@ def after_move(sku: str, on_hand: Decimal, stock_value: Decimal, qty: Decimal,
     """(new on_hand, new stock value, unit cost used) for a move of `qty` (+ in, - out).
 
     Receipts come in at their own cost (or at an exact total `value`, as finished goods do at their actual
-    cost); issues go out at the current moving average."""
+    cost); issues go out at the current moving average. The value a move changes is rounded to the cent here and
+    nowhere else (the last one out takes what is left), so the stock value is always whole cents."""
     if value is not None and qty > 0:
         if value < 0:
             raise Invalid("stock coming in needs a value of zero or more")

@@ -48,7 +48,9 @@ def locked_balance(session: Session, item_id: int) -> StockBalance:
 def move(session: Session, sku: str, qty: Decimal, *, unit_cost: Decimal | None, voucher_type: str,
          voucher_no: str, key: str, reason: str = "", actor: str = "system",
          value: Decimal | None = None) -> StockLedgerEntry:
-    """One stock ledger entry; on-hand never goes negative (Conflict); retried keys return the first entry."""
+    """One stock ledger entry; on-hand never goes negative (Conflict); retried keys return the first entry. Its
+    `value_change` is whole cents (rules.after_move rounds each move once): the caller posts exactly that to the
+    inventory account, never a value of its own, so inventory always equals the stock valuation."""
     item = item_by_sku(session, sku)
     bal = locked_balance(session, item.id)
     # Checked under the item's lock, so a racing retry with the same key finds the first entry.
