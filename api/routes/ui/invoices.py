@@ -86,7 +86,8 @@ async def render_invoice(v: Viewer, number: str, *, status: int = 200, **ctx: An
     inv = data["inv"]
     may_write_off = (v.user.may(Action.INVOICE_WRITE_OFF) and inv["kind"] == InvoiceKind.CUSTOMER
                      and not inv["credit_note"] and inv["stored_status"] == InvoiceStatus.OPEN)
-    return await render(v, "invoice.html", status, section="finance", may_write_off=may_write_off, **data, **ctx)
+    return await render(v, "invoice.html", status, section="finance", may_write_off=may_write_off,
+                        links_payments=v.user.may(Action.INVOICE_SEE_ALL), **data, **ctx)
 
 
 @router.get("/invoices/{number}")

@@ -29,6 +29,7 @@ from api.idempotency import new_form_token, once_per_form
 from api.inbox import InboxFilter, view_counts
 from api.platform import Platform
 from domain import permissions
+from domain.accounting.rules import CHART
 from domain.core.errors import DomainError
 from settings import Settings
 
@@ -47,6 +48,14 @@ def money_text(value: Decimal | None) -> str:
     return "—" if value is None else f"{Decimal(value):,.2f}"
 
 
+def rate_text(value: Decimal | None) -> str:
+    """An exchange rate without its trailing zeros (1.0000000000 → 1, 0.1366000000 → 0.1366)."""
+    if value is None:
+        return "—"
+    text = f"{Decimal(value):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _when(value: datetime | date | None) -> str:
     if value is None:
         return "—"
@@ -56,8 +65,10 @@ def _when(value: datetime | date | None) -> str:
 ENV = Environment(loader=FileSystemLoader(Path(__file__).parents[2] / "templates"),
                   autoescape=select_autoescape(default=True, default_for_string=True),
                   trim_blocks=True, lstrip_blocks=True)
+ACCOUNT_NAMES = {code: name for code, name, _type in CHART}
 ENV.filters.update(money=money_text, when=_when, label=lambda s: str(s or "").replace("_", " "),
-                   q=lambda s: quote(str(s), safe="/"))
+                   q=lambda s: quote(str(s), safe="/"), account_name=lambda c: ACCOUNT_NAMES.get(str(c), ""),
+                   rate=rate_text)
 
 
 def page(template: str, status: int = 200, **ctx: Any) -> HTMLResponse:

@@ -172,8 +172,11 @@ async def render_sales_order(v: Viewer, number: str, *, status: int = 200, **ctx
     shares = {k: _pct(x, revenue) for k, x in (cost or {}).items()}
     margin_pct = _pct(so["margin"], revenue) if cost is not None else None
     may_deliver = _deliverable(so) and (v.user.username == so["owner"] or v.user.may(Action.SALES_ORDER_DELIVER))
+    # The invoices are the order's salesperson's and finance's: nobody else is linked to a page that answers 404.
+    links_invoices = v.user.username == so["owner"] or v.user.may(Action.INVOICE_SEE_ALL)
     return await render(v, "sales_order.html", status, section="orders", may_deliver=may_deliver,
-                        ready=_ready(so), margin_pct=margin_pct, shares=shares, links_production=_reader(v.user), **data, **ctx)
+                        ready=_ready(so), margin_pct=margin_pct, shares=shares, links_production=_reader(v.user),
+                        links_invoices=links_invoices, **data, **ctx)
 
 
 @router.get("/sales-orders/{number}")
