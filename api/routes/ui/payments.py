@@ -20,6 +20,7 @@ from api.routes.ui.pages import (
     Viewer,
     ViewerDep,
     error_status,
+    money_text,
     not_possible,
     page_router,
     redirect,
@@ -140,10 +141,10 @@ async def record_payment(request: Request, v: PosterDep) -> Response:
     except DomainError as e:
         return await _form(v, direction, party_id, status=error_status(e), typed=typed,
                            error=f"The payment was not recorded: {e.message}")
-    told = ", ".join(f"{a.number} {a.amount}" for a in result.allocations[:5])
+    told = ", ".join(f"{money_text(a.amount)} to {a.number}" for a in result.allocations[:5])
     msg = (f"{body['reference']} was recorded before, as {result.payment_id}." if result.existing else
            f"Payment {result.payment_id} recorded" + (f": {told}" if told else "") +
-           (f"; {result.unallocated} {body['currency']} kept as credit." if result.unallocated else "."))
+           (f"; {money_text(result.unallocated)} {body['currency']} kept as credit." if result.unallocated else "."))
     return redirect(f"/payments/{result.payment_id}", msg=msg)
 
 
