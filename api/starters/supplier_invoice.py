@@ -34,7 +34,9 @@ async def preview(platform: Platform, actor: Actor, bill: bills.BillIn) -> dict[
             m = checked.match
             out |= {"match": "matched" if m.matched else "mismatch", "detail": m.model_dump()}
             if not m.matched:
-                out["approvers"] = [st.label for st in bills.chain(s, actor.username)]
+                steps = bills.chain(s, actor.username)
+                out["approvers"] = [st.label for st in steps]
+                out["approver_people"] = [st.eligible for st in steps]
         return out
 
     return await platform.read(look)

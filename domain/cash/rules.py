@@ -230,6 +230,13 @@ class Match(BaseModel):
     variance: Decimal
 
 
+def _amount(value: Decimal) -> str:
+    """An amount or price for a sentence as the pages write it: 2,100.00; a price with more places keeps them
+    (0.125), never 200.0000."""
+    exact = Decimal(value).normalize()
+    return f"{value:,.2f}" if exact == exact.quantize(Decimal("0.01")) else f"{exact:,f}"
+
+
 def three_way_match(bill: list[BillLineIn], ordered: list[OrderedLine], policy: MatchPolicy) -> Match:
     """Billed against ordered price × received quantity. Billing more of a line than was received (less what
     earlier bills took) is refused outright (Conflict): nothing to approve, the supplier bills what came."""
@@ -254,13 +261,13 @@ def three_way_match(bill: list[BillLineIn], ordered: list[OrderedLine], policy: 
         pct = (ln.unit_price - o.unit_price) * 100 / o.unit_price if o.unit_price else (
             Decimal(100) if ln.unit_price else ZERO)
         if abs(pct) > policy.price_pct:
-            reasons.append(f"{ln.sku}: billed at {ln.unit_price}, ordered at {o.unit_price} ({pct:+.1f} %, "
-                           f"tolerance {policy.price_pct} %)")
+            reasons.append(f"{ln.sku}: billed at {_amount(ln.unit_price)}, ordered at {_amount(o.unit_price)} "
+                           f"({pct:+.1f} %, tolerance {qty_str(policy.price_pct)} %)")
     billed = sum((ln.billed for ln in lines), ZERO)
     expected = sum((ln.expected for ln in lines), ZERO)
     if abs(billed - expected) > policy.amount:
-        reasons.append(f"the bill's total {billed} differs from ordered price × received quantity {expected} by "
-                       f"{billed - expected} (tolerance {policy.amount})")
+        reasons.append(f"the bill's total {_amount(billed)} differs from ordered price × received quantity "
+                       f"{_amount(expected)} by {_amount(billed - expected)} (tolerance {_amount(policy.amount)})")
     return Match(matched=not reasons, reasons=reasons, lines=lines, billed=billed, expected=expected,
                  variance=billed - expected)
 

@@ -241,7 +241,7 @@ async def test_the_bill_entry_page_prefills_what_was_received_shows_the_match_an
     form = {"purchase_order_id": po, "supplier_id": sup, "supplier_ref": "VM-P1", "issued_on": "2026-11-20",
             "currency": "USD", "sku_0": "MOTOR-200W", "qty_0": "5", "price_0": "1,050.00"}
     r = await dave.post("/bills/new", {**form, "action": "preview"})
-    assert r.status_code == 200 and "does not match" in text(r) and "buyer → manager, then finance" in text(r)
+    assert r.status_code == 200 and "does not match" in text(r) and "buyer → manager (bob or frank or heidi), then finance (grace)" in text(r)
     assert bills_stored(stack) == before
     r = await dave.post("/bills/new", {**form, "qty_0": "6", "action": "enter"})
     assert r.status_code == 409 and "only 5 was received" in text(r)

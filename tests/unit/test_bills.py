@@ -58,6 +58,7 @@ def test_a_price_above_the_tolerance_is_a_mismatch_naming_the_line():
     m = three_way_match([line("MOTOR-200W", "10", "210")], [ordered()], POLICY)
     assert not m.matched
     assert any("MOTOR-200W" in r and "+5.0 %" in r for r in m.reasons)
+    assert any("billed at 210.00, ordered at 200.00" in r for r in m.reasons), m.reasons  # not 200.0000
     assert m.lines[0].order_price == D(200) and m.lines[0].variance == D("100.00")
 
 
@@ -65,6 +66,7 @@ def test_a_total_above_the_amount_tolerance_is_a_mismatch_even_with_each_price_w
     m = three_way_match([line("MOTOR-200W", "100", "203")], [ordered(received="100")], POLICY)
     assert not m.matched
     assert len(m.reasons) == 1 and "differs from ordered price × received quantity" in m.reasons[0]
+    assert "total 20,300.00" in m.reasons[0] and "20,000.00 by 300.00" in m.reasons[0], m.reasons
 
 
 def test_billing_more_than_was_received_is_refused_outright():

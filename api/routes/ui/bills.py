@@ -59,7 +59,7 @@ async def bills_page(v: ViewerDep, msg: str = "") -> Response:
         return [{"number": b.number, "supplier": b.party_name, "supplier_ref": b.supplier_ref,
                  "purchase_order_id": b.purchase_order_number, "issued_on": b.issued_on, "due_on": b.due_on,
                  "total": b.total, "outstanding": b.outstanding, "currency": b.currency, "status": b.status,
-                 "matched": bool(b.match and b.match.get("matched"))}
+                 "matched": bool(b.match and b.match.get("matched")), "has_match": b.match is not None}
                 for b in s.execute(q.order_by(Invoice.id.desc()).limit(LIST_SIZE)).scalars()]
 
     return await render(v, "bills.html", section="finance", rows=await v.platform.read(load), msg=msg[:300])
@@ -164,7 +164,8 @@ async def bill_page(ref: str, v: ViewerDep, msg: str = "") -> Response:
         inv = bills.visible(s, v.user.username, set(v.user.roles), ref[:30])
         view = bills.view(s, inv)
         match = Match.model_validate(inv.match) if inv.match else None
-        shown = {**view, "matched": bool(match and match.matched), "reasons": match.reasons if match else [],
+        shown = {**view, "matched": bool(match and match.matched), "has_match": match is not None,
+                 "reasons": match.reasons if match else [],
                  "lines": [m.model_dump() for m in match.lines] if match else [],
                  "billed": match.billed if match else inv.total, "expected": match.expected if match else None,
                  "variance": match.variance if match else Decimal(0)}
@@ -174,4 +175,8 @@ async def bill_page(ref: str, v: ViewerDep, msg: str = "") -> Response:
         data = await v.platform.read(load)
     except DomainError as e:
         return await not_possible(v, e)
-    return await render(v, "bill.html", section="finance", msg=msg[:300], **data)
+    bill = data["bill"]
+    may_pay = (v.user.may(Action.PAYMENT_RECORD) and bill["status"] == "open" and bill["outstanding"] > 0)
+    links_invoice = v.user.may(Action.INVOICE_SEE_ALL) or bill["owner"] == v.user.username
+    return await render(v, "bill.html", section="finance", msg=msg[:300], may_pay=may_pay,
+                        links_invoice=links_invoice, **data)
