@@ -28,6 +28,7 @@ from api.routes.ui.pages import (
 from domain.accounting import rates
 from domain.accounting.rules import RateIn
 from domain.cash import reports
+from domain.cash import services as cash
 from domain.cash.rules import BUCKETS, InvoiceKind
 from domain.core.errors import DomainError, Forbidden, Invalid
 from domain.core.numbers import read_number
@@ -70,7 +71,10 @@ async def _report(v: Viewer, template: str, fn: Any, **ctx: Any) -> Response:
 async def finance(v: ViewerDep) -> Response:
     if not any(v.user.may(a) for a in FINANCE_ACTIONS):
         return await not_possible(v, Forbidden("the finance pages are for finance, the cfo, buyers and admin"))
-    return await render(v, "finance.html", section="finance")
+    position: dict[str, Any] | None = None
+    if v.user.may(Action.FINANCE_REPORT_READ):  # the figures the reports open with, for whoever may read them
+        position = await v.platform.read(lambda s: reports.cash_position(s, utcnow().date()))
+    return await render(v, "finance.html", section="finance", position=position)
 
 
 def _aging_page(kind: InvoiceKind, path: str) -> Any:
@@ -96,7 +100,7 @@ async def statements_page(v: ViewerDep, request: Request, customer_id: str = "",
     try:
         _reader(v)
         end = _day(to, "To") or utcnow().date()
-        start = _day(start_raw, "From") or end.replace(day=1)
+        typed_start = _day(start_raw, "From")
         cid = int(customer_id) if customer_id.strip() else None
         if cid is not None and not 1 <= cid <= 2**31 - 1:
             raise Invalid("choose a customer from the list")
@@ -104,10 +108,17 @@ async def statements_page(v: ViewerDep, request: Request, customer_id: str = "",
         def load(s: Session) -> dict[str, Any]:
             customers = [{"id": i, "name": n} for i, n in s.execute(
                 select(Customer.id, Customer.name).order_by(Customer.name).limit(2000)).all()]
+            # No start typed: from the first of the month of the customer's oldest open invoice (every invoice
+            # still owed is on the statement), at the latest the first of `end`'s month.
+            start = typed_start or end.replace(day=1)
+            if typed_start is None and cid is not None:
+                issued = [i.issued_on for i in cash.open_invoices(s, InvoiceKind.CUSTOMER, cid) if i.issued_on <= end]
+                start = min([start, *(d.replace(day=1) for d in issued)])
             st = reports.statement(s, cid, start, end) if cid is not None else None
-            return {"customers": customers, "st": st}
+            return {"customers": customers, "st": st, "start": start}
 
         data = await v.platform.read(load)
+        start = data.pop("start")
     except ValueError:
         return await not_possible(v, Invalid("choose a customer from the list"))
     except DomainError as e:
