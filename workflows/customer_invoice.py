@@ -111,7 +111,7 @@ class CustomerInvoice:
         self.approval = await start_approval(
             approval_rules.ApprovalRequest(
                 process_id=wf_id, process_type="customer_invoice", business_key=self.ref.number,
-                title=f"Write off {state.outstanding} {state.currency} of invoice {self.ref.number} "
+                title=f"Write off {state.outstanding:,.2f} {state.currency} of invoice {self.ref.number} "
                       f"({self.ref.customer}): {w.reason}"[:300],
                 amount=state.outstanding, requester=w.by, steps=steps),
             ids.write_off_approval(wf_id), customer=self.ref.customer or None, salesperson=self.ref.owner or None)

@@ -64,16 +64,18 @@ def run_checks(session: Session, period: str, *, more_unposted: Iterable[Unposte
                     detail=(f"{len(unposted)} document(s) dated {first.isoformat()} to {last.isoformat()} are "
                             "recorded but not posted" if unposted else "every document dated in it is posted"),
                     items=unposted)]
-    for row in services.reconcile(session).rows:
+    today = utcnow().date()
+    for row in services.reconcile(session).rows:  # the books as they stand when the checks run, not at month end
         diff = row["difference"]
         checks.append(Check(key=f"subledger:{row['account']}", name=row["name"], passed=diff == 0,
-                            detail="" if diff == 0 else f"the control account differs from its sub-ledger by {diff}",
+                            detail=f"balances on {today.isoformat()}, when the checks ran" if diff == 0 else
+                            f"on {today.isoformat()} the control account differs from its sub-ledger by {diff:,.2f}",
                             account=row["account"], control=row["control"], subledger=row["subledger"],
                             difference=diff))
     tb = ledger.trial_balance(session, as_of=last)
     debit, credit = Decimal(str(tb["debit_total"])), Decimal(str(tb["credit_total"]))
     checks.append(Check(key="trial_balance", name=f"Trial balance to {last.isoformat()} even", passed=debit == credit,
-                        detail=f"debits {debit:.2f}, credits {credit:.2f}", control=debit, subledger=credit,
+                        detail=f"debits {debit:,.2f}, credits {credit:,.2f}", control=debit, subledger=credit,
                         difference=debit - credit))
     return CloseReport(period=period, ran_at=utcnow(), checks=checks)
 

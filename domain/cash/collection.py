@@ -78,11 +78,12 @@ def next_reminder(schedule: list[Reminder], raised: int, issued_on: date, today:
 def reminder_title(number: str, customer: str, outstanding: Decimal, currency: str, due_on: date, level: int,
                    days_past_due: int, on_hold: bool) -> str:
     """What the reminder's inbox task says."""
+    owed = f"{outstanding:,.2f} {currency}"
     if level == 0:
-        text = f"Reminder: invoice {number} of {customer}, {outstanding} {currency}, is due on {due_on}"
+        text = f"Reminder: invoice {number} of {customer}, {owed}, is due on {due_on}"
     else:
-        text = (f"Dunning level {level}: invoice {number} of {customer} is {days_past_due} days overdue, "
-                f"{outstanding} {currency} outstanding")
+        text = (f"Dunning level {level}: invoice {number} of {customer} is {days_past_due} "
+                f"day{'' if days_past_due == 1 else 's'} overdue, {owed} outstanding")
     if on_hold:
         text += "; the customer is on credit hold (new orders need finance's approval)"
     return text[:300]

@@ -22,6 +22,7 @@ from domain.cash import services as cash
 from domain.cash.rules import InvoiceKind, InvoiceStatus
 from domain.cash.tables import Invoice, Payment, PaymentAllocation
 from domain.core.errors import Invalid, NotFound
+from domain.core.types import utcnow
 from domain.org import services as org
 from domain.processes import services as processes
 from domain.processes.rules import ProcessStatus
@@ -52,8 +53,7 @@ def raise_reminder(session: Session, number: str, process_id: str, level: int, t
     if state.closed:
         return state
     inv = cash.by_number(session, number)
-    reminder = next((r for r in state.schedule if r.level == level), None)
-    days = (today - inv.due_on).days if reminder is None else reminder.days_past_due
+    days = (today - inv.due_on).days  # how late it is today (a level raised late is later than its threshold)
     title = collection.reminder_title(inv.number, inv.party_name, inv.outstanding, inv.currency, inv.due_on, level,
                                       days, state.on_hold)
     for earlier in range(level):
@@ -118,6 +118,25 @@ def visible_invoice(session: Session, number: str, username: str, roles: list[st
     return row
 
 
+# --- what a reminder's or a write-off's task shows --------------------------------------------------------
+
+def task_context(session: Session, task: Task) -> dict[str, Any] | None:
+    """The invoice a dunning reminder (or a write-off's approval) is about, as its reader needs it: the customer,
+    the dates and days overdue, what is owed, the level reached, the customer's whole balance and credit hold."""
+    inv = session.execute(select(Invoice).where(Invoice.number == task.business_key,
+                                                Invoice.kind == InvoiceKind.CUSTOMER)).scalar_one_or_none()
+    if inv is None:
+        return None
+    today = utcnow().date()
+    return {"kind": "customer_invoice", "number": inv.number, "status": shown_status(inv, today),
+            "customer_id": inv.party_id, "customer": inv.party_name, "issued_on": inv.issued_on,
+            "due_on": inv.due_on, "days_overdue": max(0, (today - inv.due_on).days), "total": inv.total,
+            "outstanding": inv.outstanding, "currency": inv.currency, "dunning_level": inv.dunning_level,
+            "owner": inv.owner, "sales_order_id": inv.sales_order_number,
+            "customer_owes": cash.open_receivables(session, inv.party_id),
+            "on_hold": cash.on_credit_hold(session, inv.party_id, today)}
+
+
 # --- views -------------------------------------------------------------------------------------------------
 
 def shown_status(inv: Invoice, today: date) -> str:
@@ -132,7 +151,8 @@ def summary(inv: Invoice, today: date) -> dict[str, Any]:
             "number": inv.number, "issued_on": inv.issued_on, "due_on": inv.due_on, "total": inv.total,
             "outstanding": inv.outstanding, "currency": inv.currency, "status": shown_status(inv, today),
             "process_id": inv.process_id, "credit_note": inv.credit_note,
-            "sales_order_id": inv.sales_order_number, "owner": inv.owner}
+            "sales_order_id": inv.sales_order_number, "purchase_order_id": inv.purchase_order_number,
+            "owner": inv.owner}
 
 
 def invoices(session: Session, username: str, roles: list[str] | frozenset[str], today: date, *,

@@ -17,7 +17,7 @@ from sqlalchemy import Date, Select, and_, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from domain.approvals.tables import Task
-from domain.cash import bills, close
+from domain.cash import bills, close, invoicing
 from domain.cash.rules import Direction, InvoiceKind, InvoiceStatus
 from domain.cash.tables import Invoice, Payment
 from domain.core.errors import DomainError
@@ -87,6 +87,7 @@ CONTEXTS: dict[str, Callable[[Session, Task], Context | None]] = {
     "quotation": _quotation,
     "sales_order": _sales_order,
     close.PROCESS_TYPE: close.task_context,
+    "customer_invoice": invoicing.task_context,
 }
 
 

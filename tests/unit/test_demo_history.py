@@ -103,3 +103,21 @@ def _supplier(s, name: str) -> int:
     s.add(row)
     s.flush()
     return row.id
+
+
+def test_a_dunning_task_says_how_late_the_invoice_is_today_and_the_amount_as_money(db: Database) -> None:
+    """A level raised late (a worker down, or the demo's 95-day-old invoice at level 3) tells the days it is late
+    today, not its level's threshold, and the amount as the pages write it (7,560.00, not 7560.0000)."""
+    from domain.approvals.tables import Task
+    from domain.cash import invoicing
+
+    today = utcnow().date()
+    with db.write() as s:
+        first = s.execute(select(Invoice).where(Invoice.kind == InvoiceKind.CUSTOMER)
+                          .order_by(Invoice.issued_on)).scalars().first()
+        assert first is not None
+        late = (today - first.due_on).days
+        invoicing.raise_reminder(s, first.number, "invoice-x", 3, today, ["t-finance", "t-seller"])
+        title = s.get(Task, "t-finance").title  # type: ignore[union-attr]
+    assert f"is {late} days overdue" in title and late > 30, title
+    assert f"{first.outstanding:,.2f} {first.currency} outstanding" in title and "," in title, title
