@@ -76,6 +76,21 @@ def prepare_database(settings: Settings, demo: bool) -> bool:
         db.dispose()
 
 
+def first_admin(settings: Settings) -> str | None:
+    """An empty company's first user, admin: its password (VALUELOOP_ADMIN_PASSWORD, else a random one) to show
+    once; None when the database has users already."""
+    from domain import demo as demo_data
+    from domain.core.db import Database
+
+    password = os.environ.get("VALUELOOP_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+    db = Database(settings.database_url)
+    try:
+        with db.write() as s:
+            return password if demo_data.first_admin(s, password) else None
+    finally:
+        db.dispose()
+
+
 async def serve(settings: Settings, host: str, port: int, run_worker: bool = True, run_api: bool = True,
                 on_ready: object = None, children: list[Supervised] | None = None,
                 start_collections: bool = False) -> bool:
@@ -161,6 +176,10 @@ def up(
 ) -> None:
     """Start everything on this machine: Temporal dev server, worker, API and UI. Ctrl-C stops it."""
     ui_port = temporal_port + 1000
+    if port in (temporal_port, ui_port):
+        err.print(f"valueloop: port {port} is the Temporal server's (--temporal-port {temporal_port} serves gRPC on "
+                  f"{temporal_port} and its UI on {ui_port}); choose another --port or --temporal-port")
+        raise typer.Exit(2)
     for name, p in (("API", port), ("Temporal", temporal_port), ("Temporal UI", ui_port)):
         if not port_free(p):
             err.print(f"valueloop: port {p} ({name}) is already in use; choose another with "
@@ -181,6 +200,7 @@ def up(
             loaded = prepare_database(settings, demo)
         if demo:
             console.print("demo company loaded" if loaded else "database not empty: demo company not loaded again")
+        admin_password = None if demo else first_admin(settings)
 
         def ready() -> None:
             table = Table(title="Valueloop is running", show_header=False, box=None)
@@ -192,6 +212,9 @@ def up(
             console.print(table)
             if demo:
                 console.print("log in as alice, bob, …, admin with password [bold]demo[/bold]. Ctrl-C stops.")
+            elif admin_password:
+                console.print(f"first start: log in as [bold]admin[/bold] with password [bold]{admin_password}[/bold] "
+                              "(shown this once; VALUELOOP_ADMIN_PASSWORD chooses it). Ctrl-C stops.")
 
         # The worker runs in a process of its own: API and worker each get a core's worth of Python.
         worker_env = {**os.environ, "DATABASE_URL": settings.database_url,

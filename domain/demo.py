@@ -152,6 +152,16 @@ def is_empty(session: Session) -> bool:
     return session.execute(select(func.count()).select_from(User)).scalar_one() == 0
 
 
+def first_admin(session: Session, password: str) -> bool:
+    """A company started without the demo gets one user, admin, who creates the others (POST /api/users); False,
+    nothing changed, when it has users already."""
+    seed_reference(session)
+    if not is_empty(session):
+        return False
+    org.create_user(session, "admin", password, ["admin"], full_name="Administrator")
+    return True
+
+
 def load(session: Session) -> bool:
     """Load the demo company if the database has no users yet. Returns whether it loaded."""
     seed_reference(session)

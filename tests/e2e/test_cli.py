@@ -32,6 +32,16 @@ def test_taken_port_is_one_clear_line_and_exit_2(tmp_path):
     assert "Traceback" not in r.stderr + r.stdout
 
 
+def test_an_api_port_that_is_the_temporal_uis_is_refused_before_anything_starts(tmp_path):
+    """--port 8311 with --temporal-port 7311: the Temporal UI (+1000) would take the API's port and /healthz
+    would answer from the wrong server; one line, exit 2."""
+    r = subprocess.run([*VALUELOOP, "up", "--port", "18311", "--temporal-port", "17311", "--data-dir",
+                        str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "port 18311 is the Temporal server's" in r.stderr and "Traceback" not in r.stderr + r.stdout
+    assert not (tmp_path / "valueloop.db").exists()
+
+
 def test_up_demo_serves_and_stops_cleanly_on_sigterm(tmp_path):
     port, tport = free_port(), free_port()
     while not (0 < tport + 1000 < 65535):
