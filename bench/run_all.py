@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.table import Table
 
-from bench import bench_allocation, engine_floor, inbox, lead_to_order
+from bench import bench_aging, bench_allocation, engine_floor, inbox, lead_to_order
 from bench import kitting as kitting_bench
 from bench import mrp as mrp_bench
 from bench.common import console
@@ -59,6 +59,15 @@ def summary_rows(res: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("allocation", "FAILED", al["error"][:200]))
     elif al:
         rows += _allocation_rows(al)
+    ag = res.get("aging", {})
+    if "error" in ag:
+        rows.append(("aging", "FAILED", ag["error"][:200]))
+    elif ag:
+        for size, a in ag["sizes"].items():
+            rows.append((f"AR aging ({ag['database']})", f"{int(size):,} open invoices: p95 / worst",
+                         f"{a['p95_ms']:.1f} ms  {a['worst_ms']:.1f} ms"))
+        rows.append((f"AR aging ({ag['database']})", "p95 ratio largest / smallest",
+                     f"{ag['ratio_p95']}  {'ok' if ag['meets_target'] else 'ABOVE'} target {ag['target_p95_ms']:.0f} ms"))
     return rows
 
 
@@ -163,13 +172,15 @@ async def run_all() -> dict[str, Any]:
     kt = await _guarded("kitting", kitting_bench.run, kitting_bench.report)
     mr = await _guarded("mrp", mrp_bench.run, mrp_bench.report)
     al = await _guarded("allocation", bench_allocation.run, bench_allocation.report)
+    ag = await _guarded("aging", lambda: bench_aging.run(os.environ.get("DATABASE_URL", ""), (1_000, 100_000), 30),
+                        bench_aging.report)
     return {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "loadavg_before": [round(x, 2) for x in load_before],
                         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
                         "database_url_backend": "postgresql" if "postgresql" in ib else "sqlite"},
             "seconds": round(time.perf_counter() - t0, 1), "engine_floor": ef, "lead_to_order": lo,
-            "inbox": ib, "kitting": kt, "mrp": mr, "allocation": al}
+            "inbox": ib, "kitting": kt, "mrp": mr, "allocation": al, "aging": ag}
 
 
 def main() -> int:
