@@ -290,7 +290,7 @@ def visible(session: Session, username: str, roles: set[str], ref: str) -> Invoi
 
 def view(session: Session, inv: Invoice) -> dict[str, Any]:
     return {
-        "invoice_id": inv.id, "number": inv.number, "kind": inv.kind, "status": inv.status,
+        "invoice_id": inv.number, "id": inv.id, "number": inv.number, "kind": inv.kind, "status": inv.status,
         "supplier_id": inv.party_id, "supplier": inv.party_name, "supplier_ref": inv.supplier_ref,
         "purchase_order_id": inv.purchase_order_number, "issued_on": inv.issued_on, "due_on": inv.due_on,
         "currency": inv.currency, "rate": inv.rate, "total": inv.total, "total_base": inv.total_base,
@@ -305,7 +305,7 @@ def view(session: Session, inv: Invoice) -> dict[str, Any]:
 def entered(inv: Invoice, *, existing: bool = False) -> dict[str, Any]:
     """The answer to entering a bill."""
     matched = bool(inv.match and inv.match.get("matched"))
-    return {"invoice_id": inv.id, "number": inv.number, "process_id": inv.process_id,
+    return {"invoice_id": inv.number, "id": inv.id, "number": inv.number, "process_id": inv.process_id,
             "match": "matched" if matched else "mismatch", "status": inv.status,
             "reasons": (inv.match or {}).get("reasons", []), "total": inv.total, "existing": existing}
 
@@ -315,7 +315,7 @@ def order_bills(session: Session, po_number: str) -> dict[str, Any]:
     bills = session.execute(select(Invoice).where(
         Invoice.kind == InvoiceKind.SUPPLIER, Invoice.purchase_order_number == po_number,
         Invoice.credit_note.is_(False)).order_by(Invoice.id)).scalars().all()
-    return {"bills": [{"invoice_id": b.id, "number": b.number, "status": b.status, "total": b.total,
+    return {"bills": [{"invoice_id": b.number, "number": b.number, "status": b.status, "total": b.total,
                        "outstanding": b.outstanding, "supplier_ref": b.supplier_ref, "due_on": b.due_on}
                       for b in bills],
             "billed_qty": billed_qty(session, po_number)}

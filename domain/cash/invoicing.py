@@ -112,7 +112,11 @@ def visible_to(username: str, roles: list[str] | frozenset[str]) -> ColumnElemen
 
 
 def visible_invoice(session: Session, number: str, username: str, roles: list[str] | frozenset[str]) -> Invoice:
-    row = session.execute(select(Invoice).where(Invoice.number == number)).scalar_one_or_none()
+    """The invoice `number` (INV-00001; or its integer id, as payments' allocations take either) that the user may
+    see; NotFound otherwise."""
+    where = Invoice.id == int(number) if number.isascii() and number.isdigit() and len(number) < 10 \
+        else Invoice.number == number
+    row = session.execute(select(Invoice).where(where)).scalar_one_or_none()
     if row is None or (visible_to(username, roles) is not None and row.owner != username):
         raise NotFound(f"no invoice {number}")
     return row
