@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         absence,
         auth,
         boms,
+        cash_policy,
         crm,
         expenses,
         ledger,
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         app.include_router(r)
     app.include_router(absence.router)
     app.include_router(pricing.router)
+    app.include_router(cash_policy.router)
     app.include_router(auth.me_router)
     from api.routes import reports
     app.include_router(reports.router)
