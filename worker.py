@@ -37,6 +37,7 @@ from workflows.payment import Payment
 from workflows.period_close import PeriodClose
 from workflows.production_order import ProductionOrder
 from workflows.purchase import Purchase
+from workflows.purchase_return import PurchaseReturn
 from workflows.quotation import Quotation
 from workflows.sales_return import SalesReturn
 from workflows.supplier_invoice import SupplierInvoice
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
 WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation, SupplierInvoice,
-             Payment, PeriodClose, CustomerInvoice, SalesReturn]
+             Payment, PeriodClose, CustomerInvoice, SalesReturn, PurchaseReturn]
 # The sandbox re-imports a workflow's modules for every run, to keep runs apart. Our shared workflow
 # modules hold no state (definitions and pure helpers only), so they are passed through: imported once.
 RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(

@@ -52,6 +52,7 @@ def all_activities(db: Any) -> list[Callable[..., Any]]:
     from activities.payments import PaymentActivities
     from activities.period_close import CloseActivities
     from activities.production import ProductionActivities
+    from activities.purchase_returns import PurchaseReturnActivities
     from activities.purchasing import PurchaseActivities
     from activities.returns import ReturnActivities
     from activities.sales import SalesActivities
@@ -59,7 +60,7 @@ def all_activities(db: Any) -> list[Callable[..., Any]]:
     out: list[Callable[..., Any]] = []
     for cls in (ApprovalActivities, CrmActivities, ExpenseActivities, ProductionActivities, PurchaseActivities,
                 SalesActivities, BillActivities, PaymentActivities, CloseActivities, CustomerInvoiceActivities,
-                ReturnActivities):
+                ReturnActivities, PurchaseReturnActivities):
         obj = cls(db)
         out += [getattr(obj, name) for name in dir(obj)
                 if hasattr(getattr(obj, name), "__temporal_activity_definition")]

@@ -288,6 +288,7 @@ WORKFLOW_AREAS: dict[str, str] = {
     "Payment": "finance",
     "SalesReturn": "finance",
     "PeriodClose": "finance",
+    "PurchaseReturn": "finance",
 }
 
 

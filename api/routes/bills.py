@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from api.deps import CurrentUser, PlatformDep, as_actor
 from api.encoding import ok
 from api.schemas import MAX_LINES, Body
-from api.starters import supplier_invoice
-from domain.cash import bills
+from api.starters import purchase_return, supplier_invoice
+from domain.cash import bills, purchase_returns
+from domain.cash import purchase_return_services as credits
 from domain.cash.rules import BillLineIn
 from domain.core.currencies import Currency
 from domain.core.limits import MAX_QTY
@@ -47,6 +48,29 @@ class SupplierInvoiceIn(Body):
                             currency=self.currency)
 
 
+class CreditLineBody(Body):
+    sku: str = Field(min_length=1, max_length=60)
+    qty: PlainDecimal = Field(gt=0, le=MAX_QTY, decimal_places=4)
+    unit_price: PlainDecimal = Field(ge=0, le=MAX_AMOUNT, decimal_places=4)
+
+
+class SupplierCreditNoteIn(Body):
+    model_config = ConfigDict(extra="forbid")
+
+    supplier_ref: str = Field(min_length=1, max_length=60, description="the supplier's own number of the credit note")
+    issued_on: date
+    reason: str = Field(min_length=1, max_length=500, description="why the supplier credits the bill")
+    lines: list[CreditLineBody] = Field(min_length=1, max_length=MAX_LINES)
+    return_goods: bool = Field(default=False, description="the goods go back to the supplier (stock leaves)")
+
+    def credit_note(self) -> purchase_returns.CreditNoteIn:
+        return purchase_returns.CreditNoteIn(
+            supplier_ref=self.supplier_ref.strip() or self.supplier_ref, issued_on=self.issued_on,
+            reason=self.reason.strip(), return_goods=self.return_goods,
+            lines=[purchase_returns.CreditLineIn(sku=ln.sku, qty=ln.qty, unit_price=ln.unit_price)
+                   for ln in self.lines])
+
+
 @router.post("", status_code=201)
 async def enter(body: SupplierInvoiceIn, user: CurrentUser, platform: PlatformDep) -> Any:
     """201 with the new bill; 200 with the bill entered before under the same supplier reference."""
@@ -72,4 +96,18 @@ async def to_bill(purchase_order_id: str, user: CurrentUser, platform: PlatformD
 
 @router.get("/{ref}")
 async def get_bill(ref: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    return ok(await platform.read(lambda s: bills.view(s, bills.visible(s, user.username, set(user.roles), ref))))
+    """The bill (or a supplier credit note) with the credit notes against it."""
+    def load(s: Session) -> dict[str, Any]:
+        inv = bills.visible(s, user.username, set(user.roles), ref)
+        return {**bills.view(s, inv), "credit_notes": credits.credit_notes_of(s, inv.number)}
+    return ok(await platform.read(load))
+
+
+@router.post("/{ref}/credit-note", status_code=201)
+async def credit_note(ref: str, body: SupplierCreditNoteIn, user: CurrentUser, platform: PlatformDep) -> Any:
+    """A supplier's credit note against posted bill `ref` (its number or id), goods sent back or a price
+    correction: 201 `{invoice_id (DN-…), process_id, total (below zero), against, …}`; the same supplier reference
+    again → 200 with the first one (`existing`). Not posted, or more than the bill has left to credit → 409; above
+    the bill's price, not on it, no reason → 422; nothing stored."""
+    result = await purchase_return.record(platform, as_actor(user), ref.strip()[:30], body.credit_note())
+    return ok(purchase_return.answer(result), 200 if result.existing else 201)

@@ -296,8 +296,8 @@ def view(session: Session, inv: Invoice) -> dict[str, Any]:
         "currency": inv.currency, "rate": inv.rate, "total": inv.total, "total_base": inv.total_base,
         "outstanding": inv.outstanding, "owner": inv.owner, "entered_by": inv.created_by,
         "process_id": inv.process_id, "reason": inv.reason, "closed_on": inv.closed_on,
-        "match": "matched" if inv.match and inv.match.get("matched") else "mismatch",
-        "match_detail": inv.match,
+        "match": None if inv.credit_note else ("matched" if inv.match and inv.match.get("matched") else "mismatch"),
+        "match_detail": inv.match, "credit_note": inv.credit_note, "against": inv.against_number,
         "lines": [{"sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price, "net": ln.net} for ln in inv.lines],
     }
 

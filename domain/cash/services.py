@@ -95,13 +95,14 @@ def issue(session: Session, *, kind: InvoiceKind, party_id: int, lines: list[Lin
           issued_on: date, currency: str, key: str, process_id: str, owner: str = "", created_by: str = "",
           credit_note: bool = False, status: InvoiceStatus = InvoiceStatus.OPEN,
           other_side: dict[str, Decimal] | None = None, terms: int | None = None, number: str | None = None,
-          **refs: Any) -> Invoice:
+          other_side_in_base: bool = False, **refs: Any) -> Invoice:
     """Record an invoice (or credit note: pass positive lines, they are stored negative), once per `key`.
     `status` open posts it now (see `post_invoice`); pending_approval records it unposted. `other_side`: the
     accounts of the non-control side in the document's currency (default: revenue and tax for a customer,
     goods received not invoiced for a supplier); they are converted at the invoice date's rate; one below zero
-    (a supplier billing under the order's price: price variance) goes to the other side. `number`: the one its
-    process was started under (numbered before the start), else the next of its series."""
+    (a supplier billing under the order's price: price variance) goes to the other side; `other_side_in_base`:
+    they are in the company currency already (a supplier credit note's inventory at the value stock gave it).
+    `number`: the one its process was started under (numbered before the start), else the next of its series."""
     existing = session.execute(select(Invoice).where(Invoice.idempotency_key == key)).scalar_one_or_none()
     if existing is not None:
         return existing
@@ -125,19 +126,21 @@ def issue(session: Session, *, kind: InvoiceKind, party_id: int, lines: list[Lin
     session.add(row)
     session.flush()
     if status == InvoiceStatus.OPEN:
-        post_invoice(session, row, other_side)
+        post_invoice(session, row, other_side, in_base=other_side_in_base)
     return row
 
 
-def post_invoice(session: Session, row: Invoice, other_side: dict[str, Decimal] | None = None) -> None:
+def post_invoice(session: Session, row: Invoice, other_side: dict[str, Decimal] | None = None, *,
+                 in_base: bool = False) -> None:
     """Post an invoice in the company currency (once: its key is the invoice's number), then set any unused
-    credit of the party against it (an invoice) or against the party's oldest invoice (a credit note)."""
+    credit of the party against it (an invoice) or against the party's open invoices (a credit note: the invoice
+    it is against first, then the oldest). `in_base`: `other_side` is in the company currency already."""
     kind = InvoiceKind(row.kind)
     total, tax = abs(row.total), abs(row.tax)
     if other_side is None:
         other_side = ({accounting.REVENUE: total - tax, accounting.SALES_TAX: tax} if kind == InvoiceKind.CUSTOMER
                       else {accounting.GRNI: total})
-    base = {a: accounting.to_base(v, row.rate) for a, v in other_side.items() if v}
+    base = {a: (v if in_base else accounting.to_base(v, row.rate)) for a, v in other_side.items() if v}
     control = abs(row.total_base)
     rounding = control - sum(base.values(), ZERO)  # cents lost converting each account: to the largest
     if rounding and base:
@@ -154,7 +157,8 @@ def post_invoice(session: Session, row: Invoice, other_side: dict[str, Decimal] 
                 on=row.issued_on)
     row.status = InvoiceStatus.OPEN
     session.flush()
-    apply_credit(session, kind, row.party_id, row.issued_on, key=f"credit:{row.number}")
+    apply_credit(session, kind, row.party_id, row.issued_on, key=f"credit:{row.number}",
+                 first=row.against_number if row.credit_note else None)
 
 
 def _sides(debits: dict[str, Decimal], credits: dict[str, Decimal]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
@@ -353,15 +357,18 @@ def _lock_party(session: Session, kind: InvoiceKind | str, party_id: int) -> Non
     session.execute(select(model.id).where(model.id == party_id).with_for_update()).first()
 
 
-def apply_credit(session: Session, kind: InvoiceKind | str, party_id: int, on: date, key: str) -> list[str]:
+def apply_credit(session: Session, kind: InvoiceKind | str, party_id: int, on: date, key: str,
+                 first: str | None = None) -> list[str]:
     """Set the party's unused credit (unallocated payments, then open credit notes; oldest first) against its
-    open invoices (oldest first), in the same currency; posts advances against the control account, with any
-    exchange difference. Once per `key`. Returns the numbers of the invoices it touched."""
+    open invoices (oldest first; invoice `first` before them, the one a new credit note is against), in the same
+    currency; posts advances against the control account, with any exchange difference. Once per `key`. Returns
+    the numbers of the invoices it touched."""
     kind = InvoiceKind(kind)
 
     def effect() -> list[str]:
         touched: list[str] = []
         invoices = [i for i in open_invoices(session, kind, party_id) if not i.credit_note and i.outstanding > 0]
+        invoices.sort(key=lambda i: i.number != first)  # stable: the rest stay oldest first
         if not invoices:
             return touched
         payments = list(session.execute(select(Payment).where(

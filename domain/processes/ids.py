@@ -64,6 +64,12 @@ def sales_return(number: str, prefix: str = "") -> str:
     return f"{prefix}sales-return-{number}"
 
 
+def supplier_credit_note(number: str, prefix: str = "") -> str:
+    """`supplier-credit-note-DN-00003`: the PurchaseReturn process of supplier credit note `number` (goods sent
+    back to the supplier, or a price correction, against a posted bill)."""
+    return f"{prefix}supplier-credit-note-{number}"
+
+
 def period_close(period: str, prefix: str = "") -> str:
     """`period-close-2026-11`: the month-end close of `period` (a closed run of it may be started again after a
     reopen)."""
