@@ -40,6 +40,7 @@ from api.starters import (
     period_close,
     production_order,
     purchase,
+    purchase_return,
     sales_return,
     supplier_invoice,
 )
@@ -50,6 +51,7 @@ from domain.accounting import ledger
 from domain.accounting.rules import RECEIVABLES, REVENUE, entry, parse_period
 from domain.approvals.tables import Task
 from domain.cash import bills, close
+from domain.cash import purchase_returns as supplier_credits
 from domain.cash import services as cash
 from domain.cash.rules import AllocationIn, BillLineIn, Direction, InvoiceKind, PaymentDraft, PaymentIn
 from domain.cash.tables import Invoice
@@ -78,6 +80,7 @@ from workflows.common import register_search_attributes, search_attributes
 from workflows.customer_invoice import CustomerInvoice
 from workflows.order_fulfilment import OrderFulfilment
 from workflows.payment import Payment
+from workflows.purchase_return import PurchaseReturn
 from workflows.sales_return import SalesReturn
 
 HERE = Path(__file__).parent
@@ -426,6 +429,39 @@ class Recorder:
         await eventually(self.db, lambda s: cash.by_number(s, out["number"]).status == "rejected")
         await self.save("supplier_invoice_mismatch_rejected", out["process_id"])
 
+    async def supplier_credit_notes_price_goods_back_and_one_refused(self) -> None:
+        """A matched bill of 10 motors: a price correction on 4 of them (the bill's process is told and re-reads
+        it); the bill paid; 2 motors sent back to the supplier (the credit stays the supplier's: nothing to tell);
+        then a credit note of more than is left, started as a process (the API refuses it before starting one):
+        refused, nothing stored."""
+        sup, po = await self._received_order(10)
+        bill = await self._bill("grace", sup, po, "VM-D1", 10, "200")
+        dave = actor(self.db, "dave")
+
+        def note(ref: str, qty: int, price: str, goods: bool) -> supplier_credits.CreditNoteIn:
+            return supplier_credits.CreditNoteIn(
+                supplier_ref=ref, issued_on=date(2026, 11, 25), reason="agreed with Volt Motors",
+                return_goods=goods, lines=[supplier_credits.CreditLineIn(sku="MOTOR-200W", qty=Decimal(qty),
+                                                                         unit_price=Decimal(price))])
+
+        price = await purchase_return.record(self.p, dave, bill["number"], note("VM-DN-1", 4, "10", False))
+        assert price.invoices == [bill["process_id"]], price
+        await self.save("purchase_return_price_correction", price.process_id)
+        await self._pay_bill(sup, "1960.00", "PAY-VM-D1", bill["process_id"])
+        await eventually(self.db, lambda s: cash.by_number(s, bill["number"]).status == "paid")
+        goods = await purchase_return.record(self.p, dave, bill["number"], note("VM-DN-2", 2, "200", True))
+        assert goods.invoices == [] and goods.outstanding == Decimal("-400.00"), goods
+        await self.save("purchase_return_goods_back", goods.process_id)
+        with self.db.write() as s:
+            number = next_number(s, "DN")
+        draft = supplier_credits.CreditDraft(number=number, bill=bill["number"], supplier_id=sup,
+                                             supplier_ref="VM-DN-3", issued_on=date(2026, 11, 25), reason="too many",
+                                             lines=note("VM-DN-3", 5, "200", True).lines, return_goods=True,
+                                             by="dave")
+        await self.client.start_workflow(PurchaseReturn.run, draft, id=ids.supplier_credit_note(number),
+                                         task_queue=TASK_QUEUE)
+        await self.save("purchase_return_refused", ids.supplier_credit_note(number))
+
     # --- issue 17: returns and the credit hold (customers of their own: the other scenarios' credit is untouched) --
 
     async def _customer(self, name: str, limit: str) -> int:
@@ -577,7 +613,7 @@ SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_re
              "purchase_withdrawn_through_its_approval", "quotation_withdrawn_during_its_discount_approval",
              # issue 17: supplier bills
              "bill_matched_then_paid_after_a_daily_re_read", "bill_mismatch_approved_then_paid",
-             "bill_mismatch_rejected",
+             "bill_mismatch_rejected", "supplier_credit_notes_price_goods_back_and_one_refused",
              # issue 17: month-end close
              "period_closed_after_the_cfo_approved", "period_close_checks_failed", "period_close_rejected_by_the_cfo",
              # issue 17: returns and the credit hold

@@ -21,6 +21,7 @@ from workflows.payment import Payment
 from workflows.period_close import PeriodClose
 from workflows.production_order import ProductionOrder
 from workflows.purchase import Purchase
+from workflows.purchase_return import PurchaseReturn
 from workflows.quotation import Quotation
 from workflows.sales_return import SalesReturn
 from workflows.supplier_invoice import SupplierInvoice
@@ -28,7 +29,7 @@ from workflows.supplier_invoice import SupplierInvoice
 HISTORIES = Path(__file__).parent.parent / "histories"
 MANIFEST: dict[str, dict[str, str]] = json.loads((HISTORIES / "manifest.json").read_text())
 WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation, SupplierInvoice, PeriodClose,
-             Payment, CustomerInvoice, SalesReturn]
+             Payment, CustomerInvoice, SalesReturn, PurchaseReturn]
 
 
 def test_every_workflow_has_recorded_histories():
