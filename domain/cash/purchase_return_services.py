@@ -27,7 +27,7 @@ from domain.cash.rules import ZERO, InvoiceKind
 from domain.cash.tables import Invoice, InvoiceLine
 from domain.core import records as common
 from domain.core.errors import Conflict, NotFound
-from domain.core.money import qty_str
+from domain.core.money import money, qty_str
 from domain.inventory import stock
 from domain.inventory.tables import StockLedgerEntry
 from domain.processes import services as processes
@@ -37,7 +37,7 @@ from domain.processes.rules import ProcessStatus
 def find_bill(session: Session, ref: str, *, lock: bool = False) -> Invoice:
     """A supplier bill by its number (BILL-00007) or its id."""
     text = str(ref).strip()
-    where = (Invoice.id == int(text)) if text.isdigit() and len(text) < 10 else (Invoice.number == text)
+    where = (Invoice.id == int(text)) if text.isascii() and text.isdigit() and len(text) < 10 else (Invoice.number == text)
     q = select(Invoice).where(where, Invoice.kind == InvoiceKind.SUPPLIER)
     if lock:
         q = q.with_for_update().execution_options(populate_existing=True)
@@ -174,7 +174,7 @@ def result_of(cn: Invoice, stock_value: Decimal, touched: list[str] | None = Non
     return rules.CreditResult(invoice_id=cn.number, process_id=cn.process_id, against=cn.against_number or "",
                               supplier_id=cn.party_id, total=cn.total, total_base=cn.total_base, currency=cn.currency,
                               return_goods=returned_goods(cn),
-                              stock_value=stock_value, outstanding=cn.outstanding, invoices=touched or [],
+                              stock_value=money(stock_value), outstanding=cn.outstanding, invoices=touched or [],
                               existing=existing)
 
 
@@ -212,7 +212,7 @@ def credit_notes_of(session: Session, bill_number: str) -> list[dict[str, Any]]:
              "outstanding": n.outstanding, "currency": n.currency, "reason": n.reason, "entered_by": n.created_by,
              "process_id": n.process_id,
              "return_goods": returned_goods(n),
-             "stock_value": out_value.get(n.number, ZERO),
+             "stock_value": money(out_value.get(n.number, ZERO)),
              "lines": [{"sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price, "net": ln.net} for ln in n.lines]}
             for n in notes]
 

@@ -26,9 +26,10 @@ from api.routes.ui.pages import (
     redirect,
     render,
 )
-from api.starters import supplier_invoice
+from api.starters import purchase_return, supplier_invoice
 from domain import permissions
-from domain.cash import bills
+from domain.cash import bills, purchase_returns
+from domain.cash import purchase_return_services as credits
 from domain.cash.rules import BillLineIn, InvoiceKind, Match
 from domain.cash.tables import Invoice
 from domain.core.errors import DomainError, Invalid
@@ -59,7 +60,8 @@ async def bills_page(v: ViewerDep, msg: str = "") -> Response:
         return [{"number": b.number, "supplier": b.party_name, "supplier_ref": b.supplier_ref,
                  "purchase_order_id": b.purchase_order_number, "issued_on": b.issued_on, "due_on": b.due_on,
                  "total": b.total, "outstanding": b.outstanding, "currency": b.currency, "status": b.status,
-                 "matched": bool(b.match and b.match.get("matched")), "has_match": b.match is not None}
+                 "matched": bool(b.match and b.match.get("matched")), "has_match": b.match is not None,
+                 "credit_note": b.credit_note, "against": b.against_number}
                 for b in s.execute(q.order_by(Invoice.id.desc()).limit(LIST_SIZE)).scalars()]
 
     return await render(v, "bills.html", section="finance", rows=await v.platform.read(load), msg=msg[:300])
@@ -160,6 +162,14 @@ async def enter_bill(request: Request, v: PosterDep) -> Response:
 
 @router.get("/bills/{ref}")
 async def bill_page(ref: str, v: ViewerDep, msg: str = "") -> Response:
+    try:
+        return await _bill(v, ref, msg=msg)
+    except DomainError as e:
+        return await not_possible(v, e)
+
+
+async def _bill(v: Viewer, ref: str, *, status: int = 200, msg: str = "", error: str = "",
+                typed: dict[str, Any] | None = None) -> Response:
     def load(s: Session) -> dict[str, Any]:
         inv = bills.visible(s, v.user.username, set(v.user.roles), ref[:30])
         view = bills.view(s, inv)
@@ -168,15 +178,69 @@ async def bill_page(ref: str, v: ViewerDep, msg: str = "") -> Response:
                  "reasons": match.reasons if match else [],
                  "lines": [m.model_dump() for m in match.lines] if match else [],
                  "billed": match.billed if match else inv.total, "expected": match.expected if match else None,
-                 "variance": match.variance if match else Decimal(0)}
-        return {"bill": shown}
+                 "variance": match.variance if match else Decimal(0), "doc_lines": view["lines"],
+                 "return_goods": credits.returned_goods(inv)}
+        return {"bill": shown, "credit_notes": credits.credit_notes_of(s, inv.number),
+                "to_credit": [] if inv.credit_note else credits.credit_form(s, inv)}
 
-    try:
-        data = await v.platform.read(load)
-    except DomainError as e:
-        return await not_possible(v, e)
+    data = await v.platform.read(load)
     bill = data["bill"]
     may_pay = (v.user.may(Action.PAYMENT_RECORD) and bill["status"] == "open" and bill["outstanding"] > 0)
     links_invoice = v.user.may(Action.INVOICE_SEE_ALL) or bill["owner"] == v.user.username
-    return await render(v, "bill.html", section="finance", msg=msg[:300], may_pay=may_pay,
-                        links_invoice=links_invoice, **data)
+    may_credit = (v.user.may(Action.SUPPLIER_INVOICE_ENTER) and not bill["credit_note"]
+                  and bill["status"] in purchase_returns.POSTED and any(ln["left_qty"] > 0 for ln in data["to_credit"]))
+    return await render(v, "bill.html", status, section="finance", msg=msg[:300], may_pay=may_pay,
+                        links_invoice=links_invoice, may_credit=may_credit, error=error, typed=typed or {},
+                        today=date.today().isoformat(), **data)
+
+
+def _read_credit_form(form: Any) -> purchase_returns.CreditNoteIn:
+    """The credit note typed in the bill's form (numbers as a person types them), or Invalid with a sentence."""
+    typed = {k: str(form.get(k, ""))[:500] for k in form}
+    lines = []
+    for i in sorted(int(k[4:]) for k in typed if k.startswith("sku_") and k[4:].isdigit()):
+        sku = typed.get(f"sku_{i}", "")
+        qty = read_number(typed.get(f"qty_{i}", ""), f"the quantity of {sku}")
+        price = read_number(typed.get(f"price_{i}", ""), f"the price of {sku}")
+        if qty is None or qty == 0:
+            continue  # a line left empty is not credited
+        if price is None:
+            raise Invalid(f"give the price {sku} is credited at")
+        lines.append(purchase_returns.CreditLineIn(sku=sku, qty=qty, unit_price=price))
+    if not lines:
+        raise Invalid("credit at least one line: give its quantity")
+    try:
+        issued = date.fromisoformat(typed.get("issued_on", ""))
+    except ValueError:
+        raise Invalid("give the credit note's date as YYYY-MM-DD") from None
+    if not typed.get("supplier_ref", "").strip():
+        raise Invalid("give the supplier's own number of the credit note")
+    if not typed.get("reason", "").strip():
+        raise Invalid("give a reason: why the supplier credits the bill")
+    return purchase_returns.CreditNoteIn(supplier_ref=typed["supplier_ref"].strip()[:60], issued_on=issued,
+                                         reason=typed["reason"].strip(), lines=lines,
+                                         return_goods=typed.get("return_goods") in ("1", "on", "true"))
+
+
+@router.post("/bills/{ref}/credit-note")
+async def enter_credit_note(ref: str, request: Request, v: PosterDep) -> Response:
+    """The bill's credit note form: a supplier's credit note, goods sent back or a price correction."""
+    form = await request.form()
+    typed = {k: str(form.get(k, ""))[:500] for k in form}
+    try:
+        body = _read_credit_form(form)
+        done = await purchase_return.record(v.platform, as_actor(v.user), ref[:30], body)
+    except ValidationError as e:
+        return await _bill(v, ref, status=422, typed=typed, error="The credit note was not entered: " + "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()[:3]))
+    except DomainError as e:
+        return await _bill(v, ref, status=error_status(e), typed=typed,
+                           error=f"The credit note was not entered: {e.message}")
+    if done.existing:
+        msg = f"{body.supplier_ref} was entered before, as {done.invoice_id}."
+    else:
+        what = "the goods go back to the supplier" if done.return_goods else "a price correction"
+        left = (f"; {-done.outstanding:,.2f} {done.currency} is left as the supplier's credit"
+                if done.outstanding < 0 else "")
+        msg = f"Credit note {done.invoice_id} of {-done.total:,.2f} {done.currency} against {done.against}: {what}{left}."
+    return redirect(f"/bills/{done.against or ref}", msg=msg)
