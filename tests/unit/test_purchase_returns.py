@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from domain.accounting import ledger
 from domain.accounting import rules as accounting
 from domain.accounting.tables import ExchangeRate, JournalEntry, Period
+from domain.cash import close, reports
 from domain.cash import purchase_return_services as svc
 from domain.cash import purchase_returns as rules
-from domain.cash import reports
 from domain.cash import services as cash
 from domain.cash.rules import Direction, InvoiceKind, InvoiceStatus, PaymentIn
 from domain.cash.tables import Invoice
@@ -141,7 +141,9 @@ def test_goods_sent_back_against_a_paid_bill_leave_stock_and_stay_the_suppliers_
     with db.read() as s:
         assert cash.by_number(s, bill).status == InvoiceStatus.PAID
         before = stock.levels(s, "MOTOR-200W")
+    grni = ledger_balance(db, accounting.GRNI)
     out = credit(db, bill, "VM-CN-1", [line("MOTOR-200W", "2", "200")], goods=True)
+    assert ledger_balance(db, accounting.GRNI) == grni  # received and billed as before: the goods leave inventory
     assert out.invoice_id.startswith("DN-") and out.against == bill and out.total == D("-400.00")
     assert out.return_goods and out.invoices == [] and out.outstanding == D("-400.00")  # nothing open to take it
     with db.read() as s:
@@ -161,6 +163,9 @@ def test_goods_sent_back_against_a_paid_bill_leave_stock_and_stay_the_suppliers_
         + ([("5200", D(0), -variance) if variance < 0 else ("5200", variance, D(0))] if variance else []))
     assert aging["totals"]["total"] == D("-400.00")  # the supplier's credit: negative in AP
     reconciled(db)
+    with db.read() as s:  # the month-end close's checks: GRNI untouched, every sub-ledger reconciles
+        report = close.run_checks(s, "2026-11")
+    assert [c.key for c in report.checks if not c.passed] == []
     # the next bill of the supplier uses the credit
     sup2, po = received_order(db, qty="3", received="3")
     assert sup2 == sup
