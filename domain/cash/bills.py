@@ -84,7 +84,7 @@ class BillState(BaseModel):
 def find_order(session: Session, ref: str | int, *, lock: bool = False) -> PurchaseOrder:
     """A purchase order by its number (PO-00001) or its id (12)."""
     text = str(ref).strip()
-    where = (PurchaseOrder.id == int(text)) if text.isdigit() and len(text) < 10 else (PurchaseOrder.number == text)
+    where = (PurchaseOrder.id == int(text)) if text.isascii() and text.isdigit() and len(text) < 10 else (PurchaseOrder.number == text)
     q = select(PurchaseOrder).where(where)
     if lock:
         q = q.with_for_update().execution_options(populate_existing=True)
@@ -280,7 +280,7 @@ def may_see(session: Session, username: str, roles: set[str], inv: Invoice) -> b
 
 def visible(session: Session, username: str, roles: set[str], ref: str) -> Invoice:
     """A supplier bill by its number or id, for someone who may see it (else 404: ids reveal nothing)."""
-    q = select(Invoice).where(Invoice.id == int(ref)) if ref.isdigit() and len(ref) < 10 else select(Invoice).where(
+    q = select(Invoice).where(Invoice.id == int(ref)) if ref.isascii() and ref.isdigit() and len(ref) < 10 else select(Invoice).where(
         Invoice.number == ref)
     inv = session.execute(q).scalar_one_or_none()
     if inv is None or not may_see(session, username, roles, inv):

@@ -24,12 +24,12 @@ MAX_REFERENCE = 100
 def invoice_ids(session: Session, refs: list[int | str]) -> list[int]:
     """Invoices named by number (INV-00001) or by id (an integer, or its digits), as ids; an unknown one is
     NotFound."""
-    numbers = sorted({r for r in refs if isinstance(r, str) and not r.isdigit()})
+    numbers = sorted({r for r in refs if isinstance(r, str) and not (r.isascii() and r.isdigit())})
     found: dict[str, int] = {r.number: r.id for r in session.execute(
         select(Invoice.number, Invoice.id).where(Invoice.number.in_(numbers)))} if numbers else {}
     out = []
     for r in refs:
-        if isinstance(r, int) or r.isdigit():
+        if isinstance(r, int) or (r.isascii() and r.isdigit()):
             out.append(int(r))
         elif r in found:
             out.append(found[r])
