@@ -30,6 +30,10 @@ PROCESS_MAPS: dict[str, tuple[str, ...]] = {
     "payment": ("allocated",),
     "supplier_invoice": ("submitted", APPROVAL, "awaiting payment", "paid"),
     "period_close": ("checks", APPROVAL, "closed"),
+    # A reminder and dunning levels are steps only when raised; the map shows the two ends of collection.
+    "customer_invoice": ("collecting", "paid"),
+    "sales_return": ("returned",),
+    "purchase_return": ("recorded",),
 }
 
 # Steps that end a process without its usual outcome, or say it is stuck: drawn as failed.
