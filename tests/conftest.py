@@ -47,6 +47,11 @@ def fresh_db(tmp_path) -> Iterator[Database]:
         finally:
             db.dispose()
             with admin.connect() as c:
+                # A session the test left behind (a worker's thread activity cancelled at its shutdown can leave
+                # its connection in a transaction) would hold a lock the DROP waits for, forever.
+                c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE application_name = :app AND pid <> pg_backend_pid()"),
+                          {"app": f"valueloop {schema}"[:63]})
                 c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
     else:

@@ -54,6 +54,7 @@ def make_engine(url: str, *, immediate: bool = False, schema: str | None = None,
     connect_args: dict[str, Any] = {}
     if schema:
         connect_args["options"] = f"-csearch_path={schema}"
+        connect_args["application_name"] = f"valueloop {schema}"[:63]  # its sessions, found by name
     kw.setdefault("pool_size", 20)
     kw.setdefault("max_overflow", 20)
     kw.setdefault("pool_pre_ping", True)
