@@ -47,10 +47,12 @@ def period_status(session: Session, period: str) -> str:
 
 
 def check_open(session: Session, on: date, posting: str) -> None:
-    """Refuse (Conflict) a posting dated in a closed period. Reads the period's row under a lock where the
-    database has row locks, so a close that commits meanwhile and this posting are taken one after the other."""
+    """Refuse (Conflict) a posting dated in a closed period. Reads the period's row under a shared lock where the
+    database has row locks (FOR SHARE): a close, which locks the row for update, and this posting are taken one
+    after the other, while postings of the same month do not wait for each other."""
     period = period_of(on)
-    row = session.execute(select(Period.status).where(Period.period == period).with_for_update()).scalar_one_or_none()
+    row = session.execute(select(Period.status).where(Period.period == period)
+                          .with_for_update(read=True)).scalar_one_or_none()
     check_period_open(period, row, posting)
 
 
