@@ -52,7 +52,7 @@ def _secret(data_dir: Path) -> str:
 
 def temporal_command(port: int, ui_port: int, db_file: Path) -> list[str]:
     cmd = [str(venv_binary("temporal")), "server", "start-dev", "--port", str(port), "--ui-port", str(ui_port),
-           "--db-filename", str(db_file), "--ip", "127.0.0.1", "--log-level", "error",
+           "--db-filename", str(db_file), "--ip", "127.0.0.1", "--ui-ip", "127.0.0.1", "--log-level", "error",
            "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
     for key in SEARCH_ATTRIBUTES:
         cmd += ["--search-attribute", f"{key.name}={'Double' if key.name == 'Amount' else 'Keyword'}"]

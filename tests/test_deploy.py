@@ -264,6 +264,25 @@ def test_no_console_without_a_login_on_every_interface():
     assert ui.get("ports")
 
 
+def test_temporal_ui_ports_are_loopback_only_and_not_behind_the_proxy():
+    """Every published port of the Temporal UI (and the server) names 127.0.0.1 (no bare "8080:8080", which Docker
+    binds on every interface), and the proxy the public reaches does not forward to it."""
+    for name in ("temporal-ui", "temporal"):
+        for port in SERVICES[name].get("ports", []):
+            published = resolve(port) if isinstance(port, str) else str(port.get("host_ip", ""))
+            assert published.startswith("127.0.0.1"), (name, published)
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "temporal" not in conf and ":8080" not in conf
+
+
+def test_valueloop_up_binds_the_temporal_dev_server_and_its_ui_to_loopback(tmp_path):
+    """`valueloop up` starts `temporal server start-dev` with its front end and its web UI on 127.0.0.1 only."""
+    cmd = cli.temporal_command(7233, 8233, tmp_path / "t.db")
+    assert cmd[cmd.index("--ip") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--ui-ip") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--ui-port") + 1] == "8233"
+
+
 def test_metrics_token_reaches_the_api():
     assert "METRICS_TOKEN" in environment("api")
     assert "metrics_token" in Settings.model_fields

@@ -40,6 +40,7 @@ from domain.approvals.rules import TaskStatus
 from domain.approvals.tables import Task, TaskEvent
 from domain.core.errors import DomainError, NotFound
 from domain.core.types import utcnow
+from domain.permissions import Action
 from domain.processes import monitor
 from domain.processes.rules import ProcessStatus
 from domain.processes.tables import Process
@@ -218,8 +219,9 @@ async def process_page(process_id: str, v: ViewerDep) -> Response:
         data = await v.platform.read(load)
     except DomainError as e:
         return await not_possible(v, e)
-    # The Temporal web UI, when one is configured (`TEMPORAL_UI_URL`); empty hides the link.
-    base = v.settings.temporal_ui_url.rstrip("/")
+    # The Temporal web UI, when one is configured (`TEMPORAL_UI_URL`), for admin only: it has no login, shows every
+    # workflow's input and offers Reset and Terminate, so it walks around every visibility rule of ours.
+    base = v.settings.temporal_ui_url.rstrip("/") if v.user.may(Action.INCIDENT_MANAGE) else ""
     link = (f"{base}/namespaces/{quote(v.settings.temporal_namespace, safe='')}/workflows/"
             f"{quote(process_id, safe='')}") if base else ""
     return await render(v, "process.html", section="processes", temporal_link=link,
