@@ -95,6 +95,7 @@ class Duty(StrEnum):
     BILL_MISMATCH_FIRST = "supplier_invoice.mismatch_first"  # first step on a supplier bill that does not match
     BILL_MISMATCH_SECOND = "supplier_invoice.mismatch_second"  # then this one
     PERIOD_CLOSE_APPROVER = "period.close_approver"  # approves a month-end close
+    EXPENSE_PAYER = "expense_claim.payer"  # the Pay task of an approved expense claim, until it is paid
 
 
 A = Action
@@ -173,6 +174,7 @@ DEFAULT_DUTIES: Mapping[Duty, str] = {
     Duty.BILL_MISMATCH_FIRST: "buyer",
     Duty.BILL_MISMATCH_SECOND: "finance",
     Duty.PERIOD_CLOSE_APPROVER: "cfo",
+    Duty.EXPENSE_PAYER: "finance",
 }
 
 # Roles that never make their holder an approver of a step by themselves: everyone is an employee, and admin

@@ -3,7 +3,8 @@
 Process: record the claim → Approval child (manager; + finance above 1,000; + cfo above 10,000)
 → approved: accrual journal (expense accounts vs employee payable) → finance marks it paid:
 payment journal (employee payable vs bank) → paid. Rejected at any step → rejected.
-Waits: on the approval child, on the requester's cancel (while pending), on finance's payment.
+Waits: on the approval child, on the requester's cancel (while pending), on finance's payment, shown to
+finance as a Pay task in the inbox from approval until paid (PAY_TASK).
 Children: Approval."""
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.approvals import ApprovalActivities
     from activities.expenses import ExpenseActivities
+    from domain import permissions
     from domain.approvals import rules as approval_rules
     from domain.expenses.rules import ClaimDraft, ClaimStatus, check_may_pay
     from domain.org.people import Actor
@@ -21,6 +24,8 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.approval import start_approval
 from workflows.common import WithdrawableDocument, refusing, run, set_stage
+
+PAY_TASK = "pay-task"  # workflow.patched: an approved claim opens a Pay task for finance, closed once it is paid
 
 
 @workflow.defn
@@ -59,9 +64,20 @@ class ExpenseClaim(WithdrawableDocument):
         set_stage("awaiting payment")
         await run(ExpenseActivities.set_claim_status, draft.number, wf_id, ClaimStatus.APPROVED, "awaiting payment",
                   f"{wf_id}:accrual", False)
+        pay_task = workflow.patched(PAY_TASK)
+        if pay_task:  # the wait for the payment is finance's task in the inbox, not a silence
+            await run(ApprovalActivities.open_task, approval_rules.TaskSpec(
+                task_id=str(workflow.uuid4()), workflow_id=f"{wf_id}:pay", process_id=wf_id,
+                process_type="expense_claim", kind="pay", business_key=draft.number, amount=draft.total,
+                title=f"Pay expense claim {draft.number} to {draft.requester}: {draft.total} {draft.currency}",
+                requester=draft.requester, priority=50, due_hours=72,
+                candidate_role=permissions.duty_role(permissions.Duty.EXPENSE_PAYER)))
         await workflow.wait_condition(lambda: self.paid_by is not None)
         await run(ExpenseActivities.set_claim_status, draft.number, wf_id, ClaimStatus.PAID, "paid", f"{wf_id}:payment",
                   True)
+        if pay_task:
+            await run(ApprovalActivities.close_open_tasks, f"{wf_id}:pay", approval_rules.TaskStatus.COMPLETED,
+                      "paid", self.paid_by or "system")
         self.status = ClaimStatus.PAID
         set_stage("paid")
         await workflow.wait_condition(workflow.all_handlers_finished)

@@ -139,3 +139,33 @@ async def test_sla_reminds_then_escalates_to_the_next_one_up(worker, db, task_qu
     await _wait_status(db, number, "approved", worker)
     handle = worker.get_workflow_handle(ids.expense_claim(number, p.id_prefix))
     assert (await handle.describe()).status is not None
+
+
+async def test_an_approved_claim_is_a_pay_task_for_finance_until_paid(worker, db, task_queue):
+    """Issue 18: after the last approval the wait for the payment is finance's task in the inbox (kind pay,
+    role finance, on the claim's process), closed by the payment."""
+    import asyncio
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    number = (await expense_claim.submit(p, "erin", claim_lines("800")))["claim_id"]
+    await approve_chain(p, db, number, ["frank"])
+    await _wait_status(db, number, "approved", worker)
+    pay_task = None
+    for _ in range(200):
+        with db.read() as s:
+            pay_task = s.execute(select(Task).where(Task.business_key == number, Task.kind == "pay")).scalar_one_or_none()
+        if pay_task is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert pay_task is not None and pay_task.status == "open"
+    assert pay_task.candidate_role == "finance" and pay_task.process_id == ids.expense_claim(number, p.id_prefix)
+    assert pay_task.process_type == "expense_claim" and pay_task.requester == "erin"
+    with pytest.raises(Forbidden):
+        await expense_claim.pay(p, actor(db, "frank"), number)  # not finance
+    assert await expense_claim.pay(p, actor(db, "grace"), number) == "paid"
+    for _ in range(200):
+        with db.read() as s:
+            t = s.get(Task, pay_task.id)
+        if t.status != "open":
+            break
+        await asyncio.sleep(0.05)
+    assert t.status == "completed"
