@@ -20,6 +20,8 @@ class Principal:
     roles: frozenset[str] = field(default_factory=frozenset)
     full_name: str = ""
     session: str = ""  # the jti of the token or cookie the request came with (what logout ends)
+    locale: str | None = None  # the UI language the user chose (None: the browser's)
+    time_zone: str = "UTC"  # the user's, else the company's
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))

@@ -11,7 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 from api import auth
 from api.platform import Platform
 from domain import permissions
-from domain.org import sessions
+from domain.org import grants, sessions
 from domain.org.people import Actor
 from settings import Settings
 
@@ -54,7 +54,10 @@ async def session_user(platform: Platform, secret_key: str, token: str | None) -
     holder = await platform.read(sessions.holder, jti)
     if holder is None or holder.username != username:
         raise _unauthorized("this session has ended; log in again")
-    return auth.Principal(username=holder.username, roles=holder.roles, full_name=holder.full_name, session=jti)
+    if holder.grants_version != permissions.grants_version():  # admin changed who may do what: reload once
+        await platform.read(grants.refresh, holder.grants_version)
+    return auth.Principal(username=holder.username, roles=holder.roles, full_name=holder.full_name, session=jti,
+                          locale=holder.locale, time_zone=holder.time_zone)
 
 
 async def current_user(request: Request, settings: SettingsDep, platform: PlatformDep,

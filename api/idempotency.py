@@ -90,8 +90,9 @@ async def _caller(state: Any, headers: list[tuple[bytes, bytes]], cookie_only: b
 
 
 def _kept(headers: list[tuple[bytes, bytes]]) -> list[list[str]]:
+    # A form's flash message (api.routes.ui.pages.redirect) is kept: a double click shows the first submit's notice.
     return [[n.decode("latin-1"), v.decode("latin-1")] for n, v in headers
-            if n.decode("latin-1").lower() not in NOT_KEPT]
+            if n.decode("latin-1").lower() not in NOT_KEPT or v.startswith(b"vl_flash=")]
 
 
 def fingerprint(content_type: str, query: bytes, body: bytes) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from domain.core.errors import Invalid
 from domain.core.types import utcnow
-from domain.org.tables import AuthSession, User, UserRole
+from domain.org.tables import AuthSession, Company, GrantsState, User, UserRole
 
 # Why a session ended (auth_sessions.revoked_reason).
 LOGOUT, PASSWORD, DEACTIVATED, ROLES = "logout", "password", "deactivated", "roles"
@@ -31,6 +31,9 @@ class Holder:
     username: str
     full_name: str
     roles: frozenset[str]
+    locale: str | None = None  # the user's own language, if they chose one
+    time_zone: str = "UTC"  # the user's own, else the company's
+    grants_version: int = 0  # the stored permissions' version (domain.org.grants): reload when it changed
 
 
 def open_session(session: Session, username: str, minutes: int, now: datetime | None = None) -> AuthSession:
@@ -52,7 +55,9 @@ def holder(session: Session, jti: str, now: datetime | None = None) -> Holder | 
     None. One indexed query: a row per role of the user (one with no role when they have none)."""
     now = now or utcnow()
     rows = session.execute(
-        select(User.username, User.full_name, UserRole.role)
+        select(User.username, User.full_name, UserRole.role, User.locale, User.time_zone,
+               select(Company.time_zone).where(Company.id == 1).scalar_subquery().label("company_zone"),
+               select(GrantsState.version).where(GrantsState.id == 1).scalar_subquery().label("grants_version"))
         .select_from(AuthSession)
         .join(User, User.username == AuthSession.username)
         .outerjoin(UserRole, UserRole.user_id == User.id)
@@ -62,7 +67,9 @@ def holder(session: Session, jti: str, now: datetime | None = None) -> Holder | 
     if not rows:
         return None
     return Holder(username=rows[0].username, full_name=rows[0].full_name,
-                  roles=frozenset(r.role for r in rows if r.role is not None))
+                  roles=frozenset(r.role for r in rows if r.role is not None), locale=rows[0].locale,
+                  time_zone=rows[0].time_zone or rows[0].company_zone or "UTC",
+                  grants_version=rows[0].grants_version or 0)
 
 
 def end_session(session: Session, jti: str, reason: str = LOGOUT) -> bool:

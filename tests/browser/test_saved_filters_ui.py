@@ -27,8 +27,8 @@ async def test_a_filter_is_saved_followed_and_deleted_on_the_inbox_and_the_monit
         await frank.get_by_role("button", name="Filter").click()
         await frank.wait_for_url("**/inbox?*min_amount=1000*")
         await frank.get_by_label("Save this filter as").fill(NAME)
-        await frank.get_by_role("button", name="Save", exact=True).click()
-        await frank.wait_for_url("**/inbox?*msg=*")
+        async with frank.expect_navigation():
+            await frank.get_by_role("button", name="Save", exact=True).click()
         assert "Saved the filter" in await frank.locator(".flash.ok").inner_text()
         link = frank.locator(".saved-filters a", has_text="Big <b>ones</b>")
         assert await link.inner_text() == NAME
@@ -47,16 +47,16 @@ async def test_a_filter_is_saved_followed_and_deleted_on_the_inbox_and_the_monit
         assert await frank.evaluate("window.__sameDocument") == "yes"
         assert await link.count() == 1
 
-        await frank.get_by_role("button", name="Delete the saved filter " + NAME).click()
-        await frank.wait_for_url("**/inbox?*msg=Deleted*")
+        async with frank.expect_navigation():
+            await frank.get_by_role("button", name="Delete the saved filter " + NAME).click()
         assert await frank.locator(".saved-filters a").count() == 0
         assert await frank.evaluate("typeof window.__xss") == "undefined"
 
     erin = await ui.login("erin")
     await erin.goto(f"/processes?business_key={small}")
     await erin.get_by_label("Save this filter as").fill("Just the taxi")
-    await erin.get_by_role("button", name="Save", exact=True).click()
-    await erin.wait_for_url("**/processes?*msg=*")
+    async with erin.expect_navigation():
+        await erin.get_by_role("button", name="Save", exact=True).click()
     await erin.goto("/processes")
     await erin.locator(".saved-filters a", has_text="Just the taxi").click()
     await erin.wait_for_url(f"**/processes?business_key={small}")

@@ -4,7 +4,9 @@ whoever may see it and is a 404 for anyone else; a bad form shows the reason and
 from __future__ import annotations
 
 import asyncio
+import base64
 import html
+import json
 import re
 
 import httpx
@@ -29,6 +31,7 @@ class Browser:
         self.stack, self.username = stack, username
         self.cookie = ""
         self.csrf = ""
+        self.flash = ""  # the flash cookie a redirect left, sent with the next page as a browser would
 
     async def start(self) -> Browser:
         await self.stack.login(self.username)
@@ -36,7 +39,9 @@ class Browser:
         return self
 
     async def get(self, url: str) -> httpx.Response:
-        r = await self.stack.http.get(url, headers={"Cookie": self.cookie})
+        cookie = f"{self.cookie}; vl_flash={self.flash}" if self.flash else self.cookie
+        self.flash = ""
+        r = await self.stack.http.get(url, headers={"Cookie": cookie})
         if found := CSRF.search(r.text):
             self.csrf = found.group(1)
         return r
@@ -45,7 +50,15 @@ class Browser:
         if not self.csrf:
             await self.get("/pipeline")
         form = {**(data or {}), **({"csrf": self.csrf} if csrf else {})}
-        return await self.stack.http.post(url, data=form, headers={"Cookie": self.cookie})  # type: ignore[arg-type]
+        r = await self.stack.http.post(url, data=form, headers={"Cookie": self.cookie})  # type: ignore[arg-type]
+        self.flash = r.cookies.get("vl_flash") or ""
+        return r
+
+
+def flash(r: httpx.Response) -> dict[str, str]:
+    """The message a redirect leaves for the next page ({"msg": ...} or {"error": ...}): a cookie, not the URL."""
+    raw = r.cookies.get("vl_flash")
+    return json.loads(base64.urlsafe_b64decode(raw.encode())) if raw else {}
 
 
 def text(r: httpx.Response) -> str:
@@ -60,7 +73,7 @@ def count(stack: Stack, table: type, *where: object) -> int:
 async def new_lead(alice: Browser, **changes: str) -> str:
     r = await alice.post("/pipeline/leads", {**LEAD, "owner": "alice", **changes})
     assert r.status_code == 303, text(r)
-    found = re.fullmatch(r"/leads/(LD-\d+)\?msg=.*", r.headers["location"])
+    found = re.fullmatch(r"/leads/(LD-\d+)", r.headers["location"])
     assert found, r.headers["location"]
     return found.group(1)
 
@@ -101,7 +114,7 @@ async def test_each_page_renders_for_those_who_may_see_it_and_is_a_404_for_anyon
     assert "Site visit" in text(await alice.get(f"/leads/{lead}"))
     r = await alice.post(f"/leads/{lead}/qualify", {"decision": "qualified", "customer_id": ""})
     assert r.status_code == 303, text(r)
-    opp = re.fullmatch(r"/opportunities/(OP-\d+)\?msg=.*", r.headers["location"]).group(1)  # type: ignore[union-attr]
+    opp = re.fullmatch(r"/opportunities/(OP-\d+)", r.headers["location"]).group(1)  # type: ignore[union-attr]
     page = text(await alice.get(f"/opportunities/{opp}"))
     assert "New quotation" in page and "Globex Corporation" in page and "Expected value 4,000.00" in page
     assert (await bob.get(f"/opportunities/{opp}")).status_code == 200
@@ -115,7 +128,7 @@ async def test_each_page_renders_for_those_who_may_see_it_and_is_a_404_for_anyon
         "sku": ["FAN-200", "BOLT-M8", ""], "qty": ["10", "100", ""], "unit_price": ["500", "0.50", ""],
         "discount_pct": ["5", "", ""], "valid_days": "14", "tax_rate": "0"})
     assert r.status_code == 303, text(r)
-    number = re.fullmatch(r"/quotations/(QT-\d+)\?msg=.*", r.headers["location"]).group(1)  # type: ignore[union-attr]
+    number = re.fullmatch(r"/quotations/(QT-\d+)", r.headers["location"]).group(1)  # type: ignore[union-attr]
     page = text(await alice.get(f"/quotations/{number}"))
     assert "Total 4,800.00 USD" in page and "Margin 1,585.00" in page  # 4,800 - 10×320 - 100×0.15
     assert "Credit limit 50,000.00" in page and "within limit" in page and "Customer accepted" in page

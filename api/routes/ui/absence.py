@@ -36,8 +36,8 @@ async def _page(v: Viewer, *, status: int = 200, form: dict[str, str] | None = N
 
 
 @router.get("/out-of-office")
-async def out_of_office(v: ViewerDep, msg: str = "") -> Response:
-    return await _page(v, msg=msg[:300])
+async def out_of_office(v: ViewerDep) -> Response:
+    return await _page(v)
 
 
 def _day(raw: str, label: str) -> date:

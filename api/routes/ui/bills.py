@@ -50,7 +50,7 @@ def _sees_all(v: Viewer) -> bool:
 
 
 @router.get("/bills")
-async def bills_page(v: ViewerDep, msg: str = "") -> Response:
+async def bills_page(v: ViewerDep) -> Response:
     me = v.user.username
 
     def load(s: Session) -> list[dict[str, Any]]:
@@ -64,7 +64,7 @@ async def bills_page(v: ViewerDep, msg: str = "") -> Response:
                  "credit_note": b.credit_note, "against": b.against_number}
                 for b in s.execute(q.order_by(Invoice.id.desc()).limit(LIST_SIZE)).scalars()]
 
-    return await render(v, "bills.html", section="finance", rows=await v.platform.read(load), msg=msg[:300])
+    return await render(v, "bills.html", section="finance", rows=await v.platform.read(load))
 
 
 def _orders_to_bill(s: Session) -> list[dict[str, Any]]:
@@ -161,9 +161,9 @@ async def enter_bill(request: Request, v: PosterDep) -> Response:
 
 
 @router.get("/bills/{ref}")
-async def bill_page(ref: str, v: ViewerDep, msg: str = "") -> Response:
+async def bill_page(ref: str, v: ViewerDep) -> Response:
     try:
-        return await _bill(v, ref, msg=msg)
+        return await _bill(v, ref)
     except DomainError as e:
         return await not_possible(v, e)
 
@@ -189,7 +189,7 @@ async def _bill(v: Viewer, ref: str, *, status: int = 200, msg: str = "", error:
     links_invoice = v.user.may(Action.INVOICE_SEE_ALL) or bill["owner"] == v.user.username
     may_credit = (v.user.may(Action.SUPPLIER_INVOICE_ENTER) and not bill["credit_note"]
                   and bill["status"] in purchase_returns.POSTED and any(ln["left_qty"] > 0 for ln in data["to_credit"]))
-    return await render(v, "bill.html", status, section="finance", msg=msg[:300], may_pay=may_pay,
+    return await render(v, "bill.html", status, section="finance", may_pay=may_pay,
                         links_invoice=links_invoice, may_credit=may_credit, error=error, typed=typed or {},
                         today=date.today().isoformat(), **data)
 

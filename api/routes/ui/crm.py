@@ -121,8 +121,8 @@ async def _pipeline(v: Viewer, owner: str = "", *, status: int = 200, form: dict
 
 
 @router.get("/pipeline")
-async def pipeline_page(v: ViewerDep, owner: Annotated[str, Query(max_length=60)] = "", msg: str = "") -> Response:
-    return await _pipeline(v, owner.strip(), msg=msg[:300])
+async def pipeline_page(v: ViewerDep, owner: Annotated[str, Query(max_length=60)] = "") -> Response:
+    return await _pipeline(v, owner.strip())
 
 
 @router.post("/pipeline/leads")
@@ -181,8 +181,8 @@ async def _lead(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Res
 
 
 @router.get("/leads/{number}")
-async def lead_page(number: str, v: ViewerDep, msg: str = "") -> Response:
-    return await _lead(v, number, msg=msg[:300])
+async def lead_page(number: str, v: ViewerDep) -> Response:
+    return await _lead(v, number)
 
 
 @router.post("/leads/{number}/activities")
@@ -255,8 +255,8 @@ async def render_opportunity(v: Viewer, number: str, *, status: int = 200, form:
 
 
 @router.get("/opportunities/{number}")
-async def opportunity_page(number: str, v: ViewerDep, msg: str = "") -> Response:
-    return await render_opportunity(v, number, msg=msg[:300])
+async def opportunity_page(number: str, v: ViewerDep) -> Response:
+    return await render_opportunity(v, number)
 
 
 @router.post("/opportunities/{number}/stage")

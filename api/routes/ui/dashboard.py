@@ -97,7 +97,7 @@ def _admin(user: Principal) -> None:
 
 
 @router.get("/incidents")
-async def incidents_page(v: ViewerDep, msg: str = "", error: str = "") -> Response:
+async def incidents_page(v: ViewerDep) -> Response:
     try:
         _admin(v.user)
     except DomainError as e:
@@ -111,7 +111,7 @@ async def incidents_page(v: ViewerDep, msg: str = "", error: str = "") -> Respon
     # Cancel process is offered where the process's own cancel rule takes it, on the state the process holds.
     return await render(v, "incidents.html", section="dashboard", incidents=found, scanned=scanned,
                         unreachable=unreachable, cancellable=await cancellable(v.platform, v.user, failing),
-                        msg=msg[:300], error=error[:300],
+
                         overdue=[task_row(t, now) for t in late], overdue_total=late_total)
 
 

@@ -175,8 +175,8 @@ async def _rates_page(v: Viewer, status: int = 200, form: dict[str, str] | None 
 
 
 @router.get("/finance/rates")
-async def rates_page(v: ViewerDep, msg: str = "") -> Response:
-    return await _rates_page(v, msg=msg[:300])
+async def rates_page(v: ViewerDep) -> Response:
+    return await _rates_page(v)
 
 
 @router.post("/finance/rates")

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from fastapi import Form, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from api.deps import as_actor
 from api.inbox import (
@@ -87,7 +87,8 @@ def usable(query: str, check: saved_filters.Check = filter_problems) -> dict[str
 
 def list_redirect(path: str, query: str, msg: str) -> Response:
     """Back to a list under the filter `query` (already encoded), with a notice."""
-    return RedirectResponse(f"{path}?{query}{'&' if query else ''}{urlencode({'msg': msg})}", status_code=303)
+    response = redirect(f"{path}?{query}" if query else path, msg=msg)
+    return response
 
 
 # A list page shown again under a filter, with an HTTP status and an error: what a refused save or delete answers.
@@ -164,8 +165,8 @@ async def _inbox(v: Viewer, params: Mapping[str, str] | None = None, *, status: 
 
 
 @router.get("/inbox")
-async def inbox(request: Request, v: ViewerDep, msg: str = "") -> Response:
-    return await _inbox(v, request.query_params, msg=msg[:300])
+async def inbox(request: Request, v: ViewerDep) -> Response:
+    return await _inbox(v, request.query_params)
 
 
 @router.post("/inbox/saved-filters")
@@ -259,9 +260,9 @@ async def _task_page(v: Viewer, task_id: str, *, status: int = 200, **ctx: Any) 
 
 
 @router.get("/tasks/{task_id}")
-async def task_page(task_id: str, v: ViewerDep, msg: str = "") -> Response:
+async def task_page(task_id: str, v: ViewerDep) -> Response:
     try:
-        return await _task_page(v, task_id, msg=msg[:300])
+        return await _task_page(v, task_id)
     except DomainError as e:
         return await not_possible(v, e)
 

@@ -45,8 +45,7 @@ def _today() -> Any:
 @router.get("/invoices")
 async def invoices_page(v: ViewerDep, kind: Annotated[str, Query(max_length=10)] = "",
                         status: Annotated[str, Query(max_length=20)] = "",
-                        party: Annotated[str, Query(max_length=12)] = "", offset: Offset = 0,
-                        msg: str = "") -> Response:
+                        party: Annotated[str, Query(max_length=12)] = "", offset: Offset = 0) -> Response:
     filters = {"kind": kind, "status": status, "party": party}
 
     def load(s: Session) -> dict[str, Any]:
@@ -71,7 +70,7 @@ async def invoices_page(v: ViewerDep, kind: Annotated[str, Query(max_length=10)]
     newer = f"/invoices?{urlencode({**filters, 'offset': max(offset - PAGE_SIZE, 0)})}" if offset else ""
     older = f"/invoices?{urlencode({**filters, 'offset': offset + PAGE_SIZE})}" if more else ""
     return await render(v, "invoices.html", section="finance", rows=rows[:PAGE_SIZE], parties=data["parties"],
-                        filters=filters, statuses=STATUSES, offset=offset, newer=newer, older=older, msg=msg[:300])
+                        filters=filters, statuses=STATUSES, offset=offset, newer=newer, older=older)
 
 
 async def render_invoice(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Response:
@@ -91,8 +90,8 @@ async def render_invoice(v: Viewer, number: str, *, status: int = 200, **ctx: An
 
 
 @router.get("/invoices/{number}")
-async def invoice_page(number: str, v: ViewerDep, msg: str = "") -> Response:
-    return await render_invoice(v, number[:30], msg=msg[:300])
+async def invoice_page(number: str, v: ViewerDep) -> Response:
+    return await render_invoice(v, number[:30])
 
 
 @router.post("/invoices/{number}/write-off")

@@ -44,7 +44,7 @@ def _check(v: Viewer, action: Action, what: str) -> None:
 
 
 @router.get("/payments")
-async def payments_page(v: ViewerDep, direction: str = "", party_id: str = "", msg: str = "") -> Response:
+async def payments_page(v: ViewerDep, direction: str = "", party_id: str = "") -> Response:
     try:
         _check(v, Action.INVOICE_SEE_ALL, "and the cfo see payments")
     except DomainError as e:
@@ -53,7 +53,7 @@ async def payments_page(v: ViewerDep, direction: str = "", party_id: str = "", m
     party = int(party_id) if party_id.isdigit() and len(party_id) < 10 else None
     rows = await v.platform.read(lambda s: payments.listing(s, direction=direction or None, party_id=party,
                                                             limit=LIST_SIZE))
-    return await render(v, "payments.html", section="finance", rows=rows, direction=direction, msg=msg[:300])
+    return await render(v, "payments.html", section="finance", rows=rows, direction=direction)
 
 
 def _parties(s: Session) -> dict[str, list[dict[str, Any]]]:
@@ -149,10 +149,10 @@ async def record_payment(request: Request, v: PosterDep) -> Response:
 
 
 @router.get("/payments/{number}")
-async def payment_page(number: str, v: ViewerDep, msg: str = "") -> Response:
+async def payment_page(number: str, v: ViewerDep) -> Response:
     try:
         _check(v, Action.INVOICE_SEE_ALL, "and the cfo see payments")
         data = await v.platform.read(payments.view, number[:30])
     except DomainError as e:
         return await not_possible(v, e)
-    return await render(v, "payment.html", section="finance", p=data, msg=msg[:300])
+    return await render(v, "payment.html", section="finance", p=data)

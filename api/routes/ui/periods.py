@@ -41,8 +41,8 @@ async def _page(v: Viewer, *, status: int = 200, **ctx: Any) -> Response:
 
 
 @router.get("/periods")
-async def periods(v: ViewerDep, msg: str = "") -> Response:
-    return await _page(v, msg=msg[:300])
+async def periods(v: ViewerDep) -> Response:
+    return await _page(v)
 
 
 @router.post("/periods/{period}/close")

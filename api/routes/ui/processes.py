@@ -11,9 +11,10 @@ from urllib.parse import quote, urlencode
 from fastapi import Form, Query
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from temporalio.service import RPCError
 
+from api.i18n import _
 from api.platform import Platform
 from api.processes import (
     STATUSES,
@@ -38,7 +39,7 @@ from domain.approvals import saved_filters
 from domain.approvals import services as approvals
 from domain.approvals.rules import TaskStatus
 from domain.approvals.tables import Task, TaskEvent
-from domain.core.errors import DomainError, NotFound
+from domain.core.errors import DomainError, Forbidden, NotFound
 from domain.core.types import utcnow
 from domain.permissions import Action
 from domain.processes import monitor
@@ -59,12 +60,12 @@ async def processes(v: ViewerDep, type_: Annotated[str, Query(alias="type", max_
                     customer: Annotated[str, Query(max_length=200)] = "", owner: Text = "",
                     started_from: Annotated[str, Query(max_length=10)] = "",
                     started_to: Annotated[str, Query(max_length=10)] = "",
-                    offset: Offset = 0, msg: str = "") -> Response:
+                    offset: Offset = 0) -> Response:
     """The list, newest first, under the filters (started from/to are UTC days, both included), and above it
     the counts by type and stage of what the viewer may see under the same filters but type and stage."""
     return await _processes(v, {"type": type_, "status": status, "stage": stage, "business_key": business_key,
                                 "customer": customer, "owner": owner, "started_from": started_from,
-                                "started_to": started_to}, offset, msg=msg[:300])
+                                "started_to": started_to}, offset)
 
 
 async def _processes(v: Viewer, params: Mapping[str, str], offset: int = 0, *, code: int = 200,
@@ -188,15 +189,46 @@ def _linked(s: Session, user: Any, proc: Process) -> tuple[dict[str, Any] | None
     return parent, [process_summary(p) for p in s.execute(q).scalars()]
 
 
+def process_name(process_type: str) -> str:
+    """A process's kind as a sentence names it, in the viewer's language."""
+    names = {"expense_claim": _("expense claim"), "purchase": _("purchase requisition"), "approval": _("approval"),
+             "lead_to_order": _("lead"), "quotation": _("quotation"), "sales_order": _("sales order"),
+             "production_order": _("production order"), "payment": _("payment"),
+             "supplier_invoice": _("supplier bill"), "period_close": _("month-end close"),
+             "customer_invoice": _("invoice"), "sales_return": _("sales return"),
+             "purchase_return": _("supplier credit note")}
+    return names.get(process_type, process_type.replace("_", " "))
+
+
+def _known_to(s: Session, user: Any, proc: Process) -> bool:
+    """Whether the viewer sees a process that links to this one (its parent, a child, or the sales order a
+    requisition or production order was raised for): then its existence is no secret, only its content."""
+    related = [Process.parent_id == proc.process_id]
+    if proc.parent_id:
+        related.append(Process.process_id == proc.parent_id)
+    for table in (PurchaseRequisition, ProductionOrder):
+        order = select(table.sales_order_number).where(table.process_id == proc.process_id).scalar_subquery()
+        related.append((Process.type == "sales_order") & (Process.business_key == order))
+    q = process_scope(select(Process.process_id), user).where(or_(*related)).limit(1)
+    return s.execute(q).first() is not None
+
+
 @router.get("/processes/{process_id:path}")
 async def process_page(process_id: str, v: ViewerDep) -> Response:
+    if process_id.split("/", 1)[0] == "saved-filters":  # a reload of a saved filter's form (a POST address)
+        return RedirectResponse("/processes", status_code=303)
     now = utcnow()
 
     def load(s: Session) -> dict[str, Any]:
         proc = s.get(Process, process_id)
-        if proc is None or s.execute(process_scope(select(Process.process_id), v.user)
-                                     .where(Process.process_id == process_id)).first() is None:
+        if proc is None:
             raise NotFound(f"no process {process_id}")
+        if s.execute(process_scope(select(Process.process_id), v.user)
+                     .where(Process.process_id == process_id)).first() is None:
+            if _known_to(s, v.user, proc):  # linked from a page the viewer sees: it exists, say so
+                raise Forbidden(_("You may not see %(what)s %(key)s: it is not yours, nor your team's, nor your "
+                                  "role's to follow.", what=process_name(proc.type), key=proc.business_key))
+            raise NotFound(f"no process {process_id}")  # known only by its id: existence is not told
         tasks = list(s.execute(select(Task).where(Task.process_id == process_id).order_by(Task.created_at)).scalars())
         events = list(s.execute(select(TaskEvent).where(TaskEvent.task_id.in_([t.id for t in tasks]))
                                 .order_by(TaskEvent.at, TaskEvent.id)).scalars()) if tasks else []

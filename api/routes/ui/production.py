@@ -180,8 +180,8 @@ async def render_sales_order(v: Viewer, number: str, *, status: int = 200, **ctx
 
 
 @router.get("/sales-orders/{number}")
-async def sales_order_page(number: str, v: ViewerDep, msg: str = "") -> Response:
-    return await render_sales_order(v, number, msg=msg[:300])
+async def sales_order_page(number: str, v: ViewerDep) -> Response:
+    return await render_sales_order(v, number)
 
 
 @router.post("/sales-orders/{number}/deliver")
@@ -290,8 +290,8 @@ async def _unreachable(v: Viewer, number: str) -> Response | None:
 
 
 @router.get("/production-orders/{number}")
-async def production_order_page(number: str, v: ViewerDep, msg: str = "") -> Response:
-    return await render_production_order(v, number, msg=msg[:300])
+async def production_order_page(number: str, v: ViewerDep) -> Response:
+    return await render_production_order(v, number)
 
 
 @router.post("/production-orders/{number}/progress")
@@ -359,8 +359,8 @@ async def _planning(v: Viewer, offset: int = 0, *, status: int = 200, **ctx: Any
 
 
 @router.get("/planning")
-async def planning_page(v: ViewerDep, offset: Offset = 0, msg: str = "") -> Response:
-    return await _planning(v, offset, msg=msg[:300])
+async def planning_page(v: ViewerDep, offset: Offset = 0) -> Response:
+    return await _planning(v, offset)
 
 
 @router.post("/planning/mrp-runs")
@@ -384,8 +384,7 @@ async def run_mrp(v: PosterDep) -> Response:
 
 
 @router.get("/planning/mrp-runs/{number}")
-async def mrp_run_page(number: str, v: ViewerDep, sku: Annotated[str, Query(max_length=60)] = "",
-                       msg: str = "") -> Response:
+async def mrp_run_page(number: str, v: ViewerDep, sku: Annotated[str, Query(max_length=60)] = "") -> Response:
     if not _reader(v.user):
         return await _refuse(v)
     sku = sku.strip()
@@ -405,4 +404,4 @@ async def mrp_run_page(number: str, v: ViewerDep, sku: Annotated[str, Query(max_
         data = await v.platform.read(load)
     except DomainError as e:
         return await not_possible(v, e)
-    return await render(v, "mrp_run.html", section="planning", sku=sku, cap=MAX_RUN_ROWS, msg=msg[:300], **data)
+    return await render(v, "mrp_run.html", section="planning", sku=sku, cap=MAX_RUN_ROWS, **data)

