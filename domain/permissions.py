@@ -64,6 +64,7 @@ class Action(StrEnum):
     BOM_READ = "bom.read"  # bills of materials and work centres
     BOM_EDIT = "bom.edit"
     ITEM_EDIT = "item.edit"
+    ITEM_READ = "item.read"  # the Items pages: items, their stock and movements, BOMs, work centres, imports
     SUPPLIER_READ = "supplier.read"
     SUPPLIER_CREATE = "supplier.create"
     PURCHASE_RECEIVE = "purchase.receive"
@@ -146,6 +147,7 @@ DEFAULT_GRANTS: Mapping[Action, frozenset[str]] = {
     A.BOM_READ: frozenset({"admin", "planner", "buyer", "warehouse", "cfo"}),
     A.BOM_EDIT: frozenset({"admin", "planner"}),
     A.ITEM_EDIT: frozenset({"admin", "buyer", "planner"}),
+    A.ITEM_READ: frozenset({"admin", "buyer", "planner", "warehouse", "cfo", "finance"}),
     A.SUPPLIER_READ: frozenset({"admin", "buyer", "finance", "cfo", "warehouse", "planner"}),
     A.SUPPLIER_CREATE: frozenset({"admin", "buyer"}),
     A.PURCHASE_RECEIVE: frozenset({"warehouse", "buyer", "admin"}),

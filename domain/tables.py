@@ -16,6 +16,7 @@ from domain.expenses.tables import ExpenseClaim, ExpenseLine
 from domain.inventory.tables import Item, StockBalance, StockLedgerEntry, Uom
 from domain.manufacturing.tables import BomLineRow, BomRow, WorkCentre
 from domain.org.tables import AuthSession, Company, Role, User, UserRole
+from domain.parties.jobs import ImportJob
 from domain.parties.tables import Customer, Supplier
 from domain.planning.tables import MrpRun
 from domain.processes.tables import Process, ProcessStep
@@ -58,6 +59,7 @@ __all__ = [
     "GoodsReceiptLine",
     "IdempotencyKey",
     "IdempotencyRecord",
+    "ImportJob",
     "Invoice",
     "InvoiceLine",
     "Item",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.core.db import Base
@@ -29,6 +29,8 @@ class Item(Base):
     # Planned lots are a multiple of this (0: any quantity).
     order_multiple: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0), server_default="0")
     default_supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), nullable=True)
+    # A deactivated item stays on the documents that name it; it is left out of lists and pickers.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     balance: Mapped[StockBalance] = relationship(lazy="joined", uselist=False)

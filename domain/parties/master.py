@@ -14,7 +14,8 @@ from domain.accounting import rules as accounting
 from domain.core.errors import Conflict, Invalid, NotFound
 from domain.core.names import checked_key
 from domain.inventory import stock, uoms
-from domain.inventory.tables import Item, StockBalance
+from domain.inventory.tables import Item, StockBalance, StockLedgerEntry
+from domain.manufacturing.tables import BomRow
 from domain.parties.tables import Customer, Supplier
 
 Party = TypeVar("Party", Customer, Supplier)
@@ -35,12 +36,36 @@ def create_item(session: Session, data: dict[str, Any]) -> Item:
     return item
 
 
+ITEM_EDITABLE = ("name", "kind", "uom", "standard_cost", "lead_time_days", "safety_stock", "min_order_qty",
+                 "order_multiple", "default_supplier_id")
+
+
+def update_item(session: Session, sku: str, data: dict[str, Any]) -> Item:
+    """An item's fields changed (its SKU stays: documents name it). Refused: a manufactured item with a BOM made
+    purchased, and another unit of measure once stock has moved in the old one."""
+    item = stock.item_by_sku(session, sku)
+    if data.get("kind", item.kind) != item.kind and data["kind"] == "purchased" and session.execute(
+            select(BomRow.id).where(BomRow.item_id == item.id)).first():
+        raise Conflict(f"{sku} has a BOM, so it cannot become a purchased item")
+    if data.get("uom", item.uom) != item.uom:
+        uoms.check_uom(session, data["uom"])
+        if session.execute(select(StockLedgerEntry.id).where(StockLedgerEntry.item_id == item.id).limit(1)).first():
+            raise Conflict(f"{sku} has stock movements in {item.uom}; its unit of measure cannot change")
+    if data.get("default_supplier_id") and session.get(Supplier, data["default_supplier_id"]) is None:
+        raise NotFound(f"no supplier {data['default_supplier_id']}")
+    for k in ITEM_EDITABLE:
+        if k in data:
+            setattr(item, k, data[k])
+    session.flush()
+    return item
+
+
 def item_view(item: Item) -> dict[str, Any]:
     return {"id": item.id, "sku": item.sku, "name": item.name, "kind": item.kind, "uom": item.uom,
             "standard_cost": item.standard_cost, "lead_time_days": item.lead_time_days,
             "safety_stock": item.safety_stock, "min_order_qty": item.min_order_qty,
             "order_multiple": item.order_multiple, "default_supplier_id": item.default_supplier_id,
-            "list_price": item.list_price, "item_group": item.item_group}
+            "list_price": item.list_price, "item_group": item.item_group, "active": item.active}
 
 
 def create_named(session: Session, cls: type[Party], data: dict[str, Any]) -> Party:

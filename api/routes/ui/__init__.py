@@ -13,6 +13,7 @@ from api.routes.ui import (
     dashboard,
     finance,
     inbox,
+    items,
     periods,
     processes,
     production,
@@ -26,5 +27,6 @@ router = page_router()
 for _part in (session, inbox, requests, absence, processes, crm, quotations, production, dashboard, periods):
     router.include_router(_part.router)
 router.include_router(finance.router)
+router.include_router(items.router)  # master data: items, BOMs, work centres, CSV import
 
 __all__ = ["router"]

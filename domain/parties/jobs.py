@@ -1,0 +1,71 @@
+"""CSV imports started from the browser: the file as uploaded (checked, then imported as a whole) and where its
+import stands (rows done of the total, done or refused with the reason). The import itself is
+domain.parties.imports.run, in one transaction; this row is written before and after it, in transactions of
+its own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Integer, String, Text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from domain.core.db import Base
+from domain.core.errors import Conflict, NotFound
+from domain.core.types import UTCDateTime, utcnow
+
+CHECKED, RUNNING, DONE, FAILED = "checked", "running", "done", "failed"
+
+
+class ImportJob(Base):
+    __tablename__ = "import_jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # a domain.parties.imports.KINDS
+    file_name: Mapped[str] = mapped_column(String(200), default="")
+    content: Mapped[str] = mapped_column(Text)
+    total: Mapped[int] = mapped_column(default=0)  # rows in the file
+    done: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(20), default=CHECKED)  # checked | running | done | failed
+    message: Mapped[str] = mapped_column(String(2000), default="")
+    created_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+def create(session: Session, kind: str, file_name: str, content: str, total: int, actor: str) -> int:
+    job = ImportJob(kind=kind, file_name=file_name[:200], content=content, total=total, done=0, status=CHECKED,
+                    message="", created_by=actor, created_at=utcnow())
+    session.add(job)
+    session.flush()
+    return job.id
+
+
+def get(session: Session, job_id: int, actor: str) -> ImportJob:
+    """The import, for whoever uploaded it only."""
+    job = session.get(ImportJob, job_id)
+    if job is None or job.created_by != actor:
+        raise NotFound(f"no import {job_id}")
+    return job
+
+
+def start(session: Session, job_id: int, actor: str) -> ImportJob:
+    """Marks the checked file as being imported; a second start (a double click, another tab) is refused."""
+    job = session.get(ImportJob, job_id, with_for_update=True)
+    if job is None or job.created_by != actor:
+        raise NotFound(f"no import {job_id}")
+    if job.status != CHECKED:
+        raise Conflict(f"this file is {'being imported' if job.status == RUNNING else 'imported'} already; "
+                       "upload it again to import it again")
+    job.status = RUNNING
+    session.flush()
+    return job
+
+
+def finish(session: Session, job_id: int, ok: bool, message: str) -> None:
+    job = session.get(ImportJob, job_id)
+    if job is None:
+        return
+    job.status, job.message, job.finished_at = (DONE if ok else FAILED), message[:2000], utcnow()
+    job.done = job.total if ok else 0
+    job.content = ""  # the file is not kept once imported (or refused)
+    session.flush()
