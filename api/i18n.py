@@ -70,7 +70,7 @@ _ = gettext
 def pick(preferred: str | None, accept_language: str | None) -> str:
     """The user's own setting, else the first language of the browser's Accept-Language we have, else English."""
     if preferred in LOCALES:
-        return preferred  # type: ignore[return-value]
+        return preferred
     ranked: list[tuple[float, str]] = []
     for i, part in enumerate((accept_language or "").split(",")[:20]):
         tag, _sep, params = part.strip().partition(";")

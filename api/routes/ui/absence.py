@@ -11,6 +11,7 @@ from fastapi import Form, Path
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from api.i18n import _
 from api.routes.ui.pages import PosterDep, Viewer, ViewerDep, error_status, page_router, redirect, render
 from domain.approvals import absence
 from domain.core.errors import DomainError, Invalid
@@ -62,10 +63,11 @@ async def record_absence(v: PosterDep, deputy: Annotated[str, Form(max_length=60
             username=username or None)))
     except DomainError as e:
         return await _page(v, status=error_status(e), form=form,
-                           error=f"The absence was not recorded: {e.message}")
-    return redirect("/out-of-office", msg=f"Recorded: {row['username']} is out of office from "
-                                          f"{row['starts_on'].isoformat()} to {row['ends_on'].isoformat()}; "
-                                          f"new tasks named for them go to {row['deputy']}.")
+                           error=_("The absence was not recorded: %(reason)s", reason=e.message))
+    return redirect("/out-of-office", msg=_("Recorded: %(user)s is out of office from %(first)s to %(last)s; new tasks "
+                                            "named for them go to %(deputy)s.", user=row["username"],
+                                            first=row["starts_on"].isoformat(), last=row["ends_on"].isoformat(),
+                                            deputy=row["deputy"]))
 
 
 @router.post("/out-of-office/{absence_id}/delete")
@@ -75,5 +77,5 @@ async def delete_absence(absence_id: Annotated[int, Path(gt=0, le=2**31 - 1)], v
                                                                            absence_id)))
     except DomainError as e:
         return await _page(v, status=error_status(e), error=e.message)
-    return redirect("/out-of-office", msg=f"Deleted the absence of {row['username']} from "
-                                          f"{row['starts_on'].isoformat()} to {row['ends_on'].isoformat()}.")
+    return redirect("/out-of-office", msg=_("Deleted the absence of %(user)s from %(first)s to %(last)s.", user=row["username"],
+                                            first=row["starts_on"].isoformat(), last=row["ends_on"].isoformat()))

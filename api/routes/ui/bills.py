@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.deps import as_actor
+from api.i18n import _, money
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
@@ -152,11 +153,13 @@ async def enter_bill(request: Request, v: PosterDep) -> Response:
         done, created = await supplier_invoice.enter(v.platform, as_actor(v.user), bill)
     except DomainError as e:
         return await _form(v, po_ref, status=error_status(e), typed=typed,
-                           error=f"The bill was not entered: {e.message}")
-    what = ("matched: it is approved for payment" if done["match"] == "matched"
-            else "does not match: the buyer, then finance, decide")
-    msg = (f"Bill {done['number']} {what}." if created
-           else f"{bill.supplier_ref} was entered before, as {done['number']}.")
+                           error=_("The bill was not entered: %(reason)s", reason=e.message))
+    if not created:
+        msg = _("%(ref)s was entered before, as %(number)s.", ref=bill.supplier_ref, number=done["number"])
+    elif done["match"] == "matched":
+        msg = _("Bill %(number)s matched: it is approved for payment.", number=done["number"])
+    else:
+        msg = _("Bill %(number)s does not match: the buyer, then finance, decide.", number=done["number"])
     return redirect(f"/bills/{done['number']}", msg=msg)
 
 
@@ -231,16 +234,26 @@ async def enter_credit_note(ref: str, request: Request, v: PosterDep) -> Respons
         body = _read_credit_form(form)
         done = await purchase_return.record(v.platform, as_actor(v.user), ref[:30], body)
     except ValidationError as e:
-        return await _bill(v, ref, status=422, typed=typed, error="The credit note was not entered: " + "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()[:3]))
+        return await _bill(v, ref, status=422, typed=typed, error=_("The credit note was not entered: %(reason)s", reason="; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()[:3])))
     except DomainError as e:
         return await _bill(v, ref, status=error_status(e), typed=typed,
-                           error=f"The credit note was not entered: {e.message}")
+                           error=_("The credit note was not entered: %(reason)s", reason=e.message))
     if done.existing:
-        msg = f"{body.supplier_ref} was entered before, as {done.invoice_id}."
+        msg = _("%(ref)s was entered before, as %(number)s.", ref=body.supplier_ref, number=done.invoice_id)
     else:
-        what = "the goods go back to the supplier" if done.return_goods else "a price correction"
-        left = (f"; {-done.outstanding:,.2f} {done.currency} is left as the supplier's credit"
-                if done.outstanding < 0 else "")
-        msg = f"Credit note {done.invoice_id} of {-done.total:,.2f} {done.currency} against {done.against}: {what}{left}."
+        facts = {"number": done.invoice_id, "amount": money(-done.total), "currency": done.currency,
+                 "against": done.against, "left": money(-done.outstanding)}
+        if done.return_goods:
+            msg = (_("Credit note %(number)s of %(amount)s %(currency)s against %(against)s: the goods go back to the "
+                     "supplier; %(left)s %(currency)s is left as the supplier's credit.", **facts)
+                   if done.outstanding < 0 else
+                   _("Credit note %(number)s of %(amount)s %(currency)s against %(against)s: the goods go back to the "
+                     "supplier.", **facts))
+        else:
+            msg = (_("Credit note %(number)s of %(amount)s %(currency)s against %(against)s: a price correction; "
+                     "%(left)s %(currency)s is left as the supplier's credit.", **facts)
+                   if done.outstanding < 0 else
+                   _("Credit note %(number)s of %(amount)s %(currency)s against %(against)s: a price correction.",
+                     **facts))
     return redirect(f"/bills/{done.against or ref}", msg=msg)

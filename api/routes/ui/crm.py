@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from api.auth import Principal
 from api.deps import as_actor
+from api.i18n import _, label
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
@@ -138,24 +139,25 @@ async def create_lead(v: PosterDep, company: Annotated[str, Form(max_length=200)
             "estimated_value": estimated_value, "notes": notes, "owner": owner}
     if not _seller(v.user):
         return await _pipeline(v, status=403, form=form,
-                               error="Entering a lead needs one of the roles sales, sales manager or admin.")
+                               error=_("Entering a lead needs one of the roles sales, sales manager or admin."))
     data: dict[str, Any] = {k: val.strip() for k, val in form.items() if k != "owner"}
     try:
         value = read_number(data.pop("estimated_value"), "the estimated value")  # as typed: 1,250.50, １２５０
     except Invalid as e:
         return await _pipeline(v, status=422, form=form,
-                               error=f"The lead was not saved. {e.message[:1].upper()}{e.message[1:]}.")
+                               error=_("The lead was not saved. %(reason)s.", reason=e.message[:1].upper() + e.message[1:]))
     if value is not None:
         data["estimated_value"] = value
     try:
         lead = crm.LeadIn.model_validate(data)
     except ValidationError as e:
-        return await _pipeline(v, status=422, form=form, error=f"The lead was not saved. {form_errors(e, LEAD_FIELDS)}.")
+        return await _pipeline(v, status=422, form=form, error=_("The lead was not saved. %(reason)s.", reason=form_errors(e, LEAD_FIELDS)))
     try:
         out = await lead_to_order.create(v.platform, v.user.username, lead, owner.strip() or None)
     except DomainError as e:
-        return await _pipeline(v, status=error_status(e), form=form, error=f"The lead was not saved. {e.message}")
-    return redirect(f"/leads/{out['lead_id']}", msg=f"Lead {out['lead_id']} for {lead.company} is saved and scored.")
+        return await _pipeline(v, status=error_status(e), form=form, error=_("The lead was not saved. %(reason)s", reason=e.message))
+    return redirect(f"/leads/{out['lead_id']}", msg=_("Lead %(number)s for %(company)s is saved and scored.",
+                                                                   number=out["lead_id"], company=lead.company))
 
 
 # --- a lead -----------------------------------------------------------------------------------------
@@ -195,13 +197,14 @@ async def log_activity(number: str, v: PosterDep, kind: Annotated[str, Form(max_
     try:
         cmd = crm.ActivityCommand(actor=as_actor(v.user), kind=kind, note=note.strip())
     except ValidationError:
-        return await _lead(v, number, status=422, error="Choose what kind of activity it was: a call, an e-mail, "
-                                                        "a meeting or a note. Nothing was recorded.")
+        return await _lead(v, number, status=422, error=_("Choose what kind of activity it was: a call, an e-mail, "
+                                                          "a meeting or a note. Nothing was recorded."))
     try:
         score = await lead_to_order.log_activity(v.platform, cmd, number)
     except DomainError as e:
         return await _lead(v, number, status=error_status(e), error=e.message)
-    return redirect(f"/leads/{number}", msg=f"The {kind} is recorded; the lead's score is now {score}.")
+    return redirect(f"/leads/{number}", msg=_("The %(kind)s is recorded; the lead's score is now %(score)s.",
+                                                 kind=label(kind), score=score))
 
 
 @router.post("/leads/{number}/qualify")
@@ -213,21 +216,22 @@ async def qualify(number: str, v: PosterDep, decision: Annotated[str, Form(max_l
     except DomainError as e:
         return await not_possible(v, e)
     if decision == "disqualified" and not reason.strip():
-        return await _lead(v, number, status=422, error="Say why the lead is disqualified. Nothing was changed.")
+        return await _lead(v, number, status=422, error=_("Say why the lead is disqualified. Nothing was changed."))
     try:
         cmd = crm.QualifyCommand(actor=as_actor(v.user), decision=decision,
                                  customer_id=read_whole(customer_id, "the customer"), reason=reason.strip())
     except (ValidationError, DomainError):
-        return await _lead(v, number, status=422, error="Choose qualify or disqualify, and a customer from the "
-                                                        "list. Nothing was changed.")
+        return await _lead(v, number, status=422, error=_("Choose qualify or disqualify, and a customer from the "
+                                                          "list. Nothing was changed."))
     try:
         opportunity = await lead_to_order.qualify(v.platform, cmd, number)
     except DomainError as e:
         return await _lead(v, number, status=error_status(e), error=e.message)
     if opportunity:
         return redirect(f"/opportunities/{opportunity}",
-                        msg=f"Lead {number} is qualified: this is its opportunity {opportunity}.")
-    return redirect(f"/leads/{number}", msg=f"Lead {number} is disqualified.")
+                        msg=_("Lead %(number)s is qualified: this is its opportunity %(opportunity)s.", number=number,
+                              opportunity=opportunity))
+    return redirect(f"/leads/{number}", msg=_("Lead %(number)s is disqualified.", number=number))
 
 
 # --- an opportunity ---------------------------------------------------------------------------------
@@ -266,13 +270,14 @@ async def move_stage(number: str, v: PosterDep, stage: Annotated[str, Form(max_l
     except DomainError as e:
         return await not_possible(v, e)
     if stage not in crm.OPEN_STAGES:
-        return await render_opportunity(v, number, status=422, error="Choose the stage to move to: qualification, "
-                                                                "proposal or negotiation. Nothing was changed.")
+        return await render_opportunity(v, number, status=422, error=_("Choose the stage to move to: qualification, "
+                                                                  "proposal or negotiation. Nothing was changed."))
     try:
         moved = await lead_to_order.move_stage(v.platform, as_actor(v.user), number, stage)
     except DomainError as e:
         return await render_opportunity(v, number, status=error_status(e), error=e.message)
-    return redirect(f"/opportunities/{number}", msg=f"Opportunity {number} is now at the {moved} stage.")
+    return redirect(f"/opportunities/{number}", msg=_("Opportunity %(number)s is now at the %(stage)s stage.", number=number,
+                                                         stage=label(moved)))
 
 
 @router.post("/opportunities/{number}/lose")
@@ -282,11 +287,13 @@ async def lose(number: str, v: PosterDep, reason: Annotated[str, Form(max_length
     except DomainError as e:
         return await not_possible(v, e)
     if not reason.strip():
-        return await render_opportunity(v, number, status=422, error="Say why the opportunity was lost. Nothing was "
-                                                                "changed.")
+        return await render_opportunity(v, number, status=422, error=_("Say why the opportunity was lost. Nothing was "
+                                                                  "changed."))
     try:
         withdrawn = await lead_to_order.lose(v.platform, as_actor(v.user), number, reason.strip())
     except DomainError as e:
         return await render_opportunity(v, number, status=error_status(e), error=e.message)
-    also = f" Its open quotations {', '.join(withdrawn)} are withdrawn." if withdrawn else ""
-    return redirect(f"/opportunities/{number}", msg=f"Opportunity {number} is marked lost.{also}")
+    msg = (_("Opportunity %(number)s is marked lost. Its open quotations %(quotations)s are withdrawn.",
+             number=number, quotations=", ".join(withdrawn)) if withdrawn
+           else _("Opportunity %(number)s is marked lost.", number=number))
+    return redirect(f"/opportunities/{number}", msg=msg)

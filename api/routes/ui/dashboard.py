@@ -20,6 +20,7 @@ from api.auth import Principal
 from api.charts import bar_chart, line_chart
 from api.deps import CurrentUser, PlatformDep
 from api.encoding import ok
+from api.i18n import _, label
 from api.platform import Platform
 from api.processes import cancel_process, cancellable, process_summary
 from api.routes.ui.inbox import task_row
@@ -46,22 +47,22 @@ def _dashboard(s: Session) -> dict[str, Any]:
     margins = figures.margin_per_customer(s)
     day_labels = [d.day.strftime("%b %d") for d in per_day]
     charts = {
-        "flow": line_chart(day_labels, [("started", [d.started for d in per_day]),
-                                        ("completed", [d.completed for d in per_day])],
-                           title="Processes started and completed per day, last 30 days"),
-        "cycle": bar_chart([c.type.replace("_", " ") for c in cycles],
+        "flow": line_chart(day_labels, [(_("started"), [d.started for d in per_day]),
+                                        (_("completed"), [d.completed for d in per_day])],
+                           title=_("Processes started and completed per day, last 30 days")),
+        "cycle": bar_chart([label(c.type) for c in cycles],
                            [("p50", [round(c.p50_hours, 1) for c in cycles]),
                             ("p95", [round(c.p95_hours, 1) for c in cycles])],
-                           title="Cycle time per process type in hours, p50 and p95", unit=" h"),
-        "sla": line_chart(day_labels, [("decided late", [b.late for b in sla_days]),
-                                       ("open past due", [b.overdue for b in sla_days])],
-                          title="SLA breaches per due day, last 30 days"),
-        "roles": bar_chart([r.role.replace("_", " ") for r in roles],
-                           [("open", [r.open for r in roles]), ("overdue", [r.overdue for r in roles])],
-                           title="Open tasks per candidate role"),
+                           title=_("Cycle time per process type in hours, p50 and p95"), unit=" h"),
+        "sla": line_chart(day_labels, [(_("decided late"), [b.late for b in sla_days]),
+                                       (_("open past due"), [b.overdue for b in sla_days])],
+                          title=_("SLA breaches per due day, last 30 days")),
+        "roles": bar_chart([label(r.role) for r in roles],
+                           [(_("open"), [r.open for r in roles]), (_("overdue"), [r.overdue for r in roles])],
+                           title=_("Open tasks per candidate role")),
         "margin": bar_chart([m.customer for m in margins],
-                            [("margin %", [round(m.margin_pct or 0, 1) for m in margins])],
-                            title="Margin per customer, % of delivered revenue", unit=" %"),
+                            [(_("margin %"), [round(m.margin_pct or 0, 1) for m in margins])],
+                            title=_("Margin per customer, % of delivered revenue"), unit=" %"),
     }
     return {"charts": {k: Markup(v) for k, v in charts.items()},
             "per_day": per_day, "cycles": cycles, "sla_days": [b for b in sla_days if b.late or b.overdue],
@@ -122,7 +123,7 @@ async def incident_cancel(process_id: str, v: PosterDep) -> Response:
         await cancel_process(process_id, v.user, v.platform)
     except DomainError as e:
         return redirect("/incidents", error=f"{process_id}: {e.message}")
-    return redirect("/incidents", msg=f"Process {process_id} is cancelled.")
+    return redirect("/incidents", msg=_("Process %(id)s is cancelled.", id=process_id))
 
 
 @router.post("/incidents/retry/{process_id:path}")
@@ -133,17 +134,19 @@ async def incident_retry(process_id: str, v: PosterDep, activity_id: Annotated[s
         return await not_possible(v, e)
     proc = await v.platform.read(lambda s: s.get(Process, process_id))
     if proc is None:
-        return redirect("/incidents", error=f"no process {process_id}")
-    found, _ = await incident_svc.collect(v.platform.client, [process_summary(proc)])
+        return redirect("/incidents", error=_("no process %(id)s", id=process_id))
+    found, _unreachable = await incident_svc.collect(v.platform.client, [process_summary(proc)])
     incident = next((i for i in found if i.activity_id == activity_id), None)
     if incident is None:
-        return redirect("/incidents", msg=f"{process_id} has no failing activity {activity_id} any more.")
+        return redirect("/incidents", msg=_("%(id)s has no failing activity %(activity)s any more.", id=process_id,
+                                                activity=activity_id))
     if await incident_svc.retry(v.platform.client, process_id, activity_id, f"valueloop:{v.user.username}"):
-        return redirect("/incidents", msg=f"{incident.activity_type} of {process_id} was reset: it runs again now, "
-                                          "from attempt 1.")
-    when = incident.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S UTC") if incident.next_attempt_at else "not set"
-    return redirect("/incidents", error=f"Temporal refused to reset {incident.activity_type} of {process_id}; "
-                                        f"Temporal retries it by itself, next at {when}.")
+        return redirect("/incidents", msg=_("%(activity)s of %(id)s was reset: it runs again now, from attempt 1.",
+                                            activity=incident.activity_type, id=process_id))
+    when = incident.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S UTC") if incident.next_attempt_at else _("not set")
+    return redirect("/incidents", error=_("Temporal refused to reset %(activity)s of %(id)s; Temporal retries it by "
+                                          "itself, next at %(when)s.", activity=incident.activity_type, id=process_id,
+                                          when=when))
 
 
 @api_router.get("")

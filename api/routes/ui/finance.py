@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from api.i18n import _
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
@@ -83,7 +84,7 @@ def _aging_page(kind: InvoiceKind, path: str) -> Any:
             day = _day(as_of, "As of") or utcnow().date()
         except DomainError as e:
             return await not_possible(v, e)
-        title = "AR aging" if kind == InvoiceKind.CUSTOMER else "AP aging"
+        title = _("AR aging") if kind == InvoiceKind.CUSTOMER else _("AP aging")
         return await _report(v, "finance_aging.html", lambda s: reports.aging(s, kind, day), title=title,
                              party="Customer" if kind == InvoiceKind.CUSTOMER else "Supplier",
                              csv=f"/api/reports/{path}.csv?{urlencode({'as_of': day.isoformat()})}", path=path)
@@ -195,9 +196,10 @@ async def add_rate(v: PosterDep, currency: Annotated[str, Form(max_length=10)] =
             raise Invalid(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
         row = await v.platform.write(lambda s: rates.view(rates.add(s, new, v.user.username)))
     except DomainError as e:
-        return await _rates_page(v, error_status(e), form=form, error=f"The rate was not entered: {e.message}")
-    return redirect("/finance/rates", msg=f"Entered: 1 {row['currency']} = {format(row['rate'].normalize(), 'f')} from "
-                                          f"{row['valid_from'].isoformat()}.")
+        return await _rates_page(v, error_status(e), form=form, error=_("The rate was not entered: %(reason)s", reason=e.message))
+    return redirect("/finance/rates", msg=_("Entered: 1 %(currency)s = %(rate)s from %(day)s.", currency=row["currency"],
+                                            rate=format(row["rate"].normalize(), "f"),
+                                            day=row["valid_from"].isoformat()))
 
 
 @router.post("/finance/rates/import")
@@ -217,5 +219,5 @@ async def import_rates(v: PosterDep, request: Request) -> Response:
             raise Invalid(f"the file is not UTF-8 text (byte {e.start} cannot be read)") from None
         done = await v.platform.write(lambda s: rates.import_csv(s, text, v.user.username))
     except DomainError as e:
-        return await _rates_page(v, error_status(e), error=f"Nothing was imported: {e.message}")
-    return redirect("/finance/rates", msg=f"Imported {done['created']} rates.")
+        return await _rates_page(v, error_status(e), error=_("Nothing was imported: %(reason)s", reason=e.message))
+    return redirect("/finance/rates", msg=_("Imported %(n)s rates.", n=done["created"]))

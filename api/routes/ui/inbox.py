@@ -14,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from api import i18n
 from api.deps import as_actor
+from api.i18n import N_, _
 from api.inbox import (
     FILTER_FIELDS,
     InboxFilter,
@@ -70,8 +72,8 @@ def task_row(t: Task, now: datetime) -> dict[str, Any]:
 
 
 PAGE = 50
-SORT_LABELS = {"due": "Due date", "priority": "Priority", "created": "Created"}
-VIEW_LABELS = {"mine": "My tasks", "roles": "My roles' tasks", "all": "All I may see"}
+SORT_LABELS = {"due": N_("Due date"), "priority": N_("Priority"), "created": N_("Created")}  # English: _() at render
+VIEW_LABELS = {"mine": N_("My tasks"), "roles": N_("My roles' tasks"), "all": N_("All I may see")}
 # The inbox page alone runs a script (its own, from /static): the live refresh of its rows and counts.
 INBOX_CSP = HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-src 'self'"
 
@@ -101,8 +103,8 @@ async def keep_filter(v: Viewer, page: str, path: str, name: str, query: str, ch
     try:
         kept = await v.platform.write(saved_filters.save, v.user.username, page, name, query, check)
     except DomainError as e:
-        return await again(usable(query, check), error_status(e), f"The filter was not saved: {e.message}.")
-    return list_redirect(path, kept["query"], f"Saved the filter \u201c{kept['name']}\u201d.")
+        return await again(usable(query, check), error_status(e), _("The filter was not saved: %(reason)s.", reason=e.message))
+    return list_redirect(path, kept["query"], _("Saved the filter \u201c%(name)s\u201d.", name=kept["name"]))
 
 
 async def drop_filter(v: Viewer, path: str, filter_id: int, back: str, check: saved_filters.Check,
@@ -111,8 +113,8 @@ async def drop_filter(v: Viewer, path: str, filter_id: int, back: str, check: sa
     try:
         name = await v.platform.write(saved_filters.delete, v.user.username, filter_id)
     except DomainError as e:
-        return await again(usable(back, check), error_status(e), f"Not deleted: {e.message}.")
-    return list_redirect(path, saved_filters.encode(usable(back, check)), f"Deleted the saved filter \u201c{name}\u201d.")
+        return await again(usable(back, check), error_status(e), _("Not deleted: %(reason)s.", reason=e.message))
+    return list_redirect(path, saved_filters.encode(usable(back, check)), _("Deleted the saved filter \u201c%(name)s\u201d.", name=name))
 
 
 def _query_string(raw: Mapping[str, str], **changes: str) -> str:
@@ -148,7 +150,7 @@ async def _inbox(v: Viewer, params: Mapping[str, str] | None = None, *, status: 
     f, raw, problems = parse_filter(params or {})
     page_no = _page_no(str((params or {}).get("page", "")))
     if problems:
-        status, ctx["error"] = 422, "This filter cannot be used: " + "; ".join(problems) + ". The list is unchanged."
+        status, ctx["error"] = 422, _("This filter cannot be used: %(problems)s. The list is unchanged.", problems="; ".join(problems))
         f, page_no = InboxFilter(), 1
     listing = await _listing(v, f, page_no)
     listing["saved"] = await v.platform.read(saved_filters.list_for, v.user.username, "inbox")
@@ -157,7 +159,8 @@ async def _inbox(v: Viewer, params: Mapping[str, str] | None = None, *, status: 
                             next_qs=_query_string(raw, page=str(page_no + 1)),
                             prev_qs=_query_string(raw, page=str(page_no - 1)),
                             saved_base="/inbox", saved_qs=saved_filters.encode({k: val for k, val in raw.items() if val}),
-                            view_labels=VIEW_LABELS, sort_labels=SORT_LABELS,
+                            view_labels={k: _(text) for k, text in VIEW_LABELS.items()},
+                            sort_labels={k: _(text) for k, text in SORT_LABELS.items()},
                             filtered=any(raw[k] for k in FILTER_FIELDS if k not in ("view", "sort", "dir")),
                             **listing, **ctx)
     response.headers["Content-Security-Policy"] = INBOX_CSP
@@ -284,8 +287,9 @@ async def decide(task_id: str, v: PosterDep, decision: Annotated[str, Form(max_l
         task = await approval.decide(v.platform, as_actor(v.user), task_id, decision, comment.strip())
     except DomainError as e:
         return await _refused(v, task_id, back, e)
-    verb = "Approved" if decision == "approve" else "Rejected"
-    return redirect("/inbox", msg=f"{verb}: {task.title}")
+    msg = (_("Approved: %(title)s", title=task.title) if decision == "approve"
+           else _("Rejected: %(title)s", title=task.title))
+    return redirect("/inbox", msg=msg)
 
 
 async def _task_command(v: Viewer, task_id: str, back: str, command: str, done: str, *args: Any,
@@ -297,17 +301,18 @@ async def _task_command(v: Viewer, task_id: str, back: str, command: str, done: 
     except DomainError as e:
         return await _refused(v, task_id, back, e)
     where = then or back
-    return redirect(f"/tasks/{task_id}" if where == "task" else "/inbox", msg=done.replace("{title}", task.title))
+    return redirect(f"/tasks/{task_id}" if where == "task" else "/inbox", msg=_(done, title=task.title, to=args[0] if args else ""))
 
 
 @router.post("/inbox/{task_id}/claim")
 async def claim(task_id: str, v: PosterDep, back: Annotated[str, Form(max_length=10)] = "inbox") -> Response:
-    return await _task_command(v, task_id, back, "claim", "Claimed: {title}. It is now assigned to you.")
+    return await _task_command(v, task_id, back, "claim", N_("Claimed: %(title)s. It is now assigned to you."))
 
 
 @router.post("/inbox/{task_id}/unclaim")
 async def unclaim(task_id: str, v: PosterDep, back: Annotated[str, Form(max_length=10)] = "task") -> Response:
-    return await _task_command(v, task_id, back, "unclaim", "Released: {title}. Anyone with the role can take it now.")
+    return await _task_command(v, task_id, back, "unclaim",
+                               N_("Released: %(title)s. Anyone with the role can take it now."))
 
 
 @router.post("/inbox/{task_id}/delegate")
@@ -316,7 +321,7 @@ async def delegate(task_id: str, v: PosterDep, to: Annotated[str, Form(max_lengt
     to = to.strip()
     if not to:
         return await _refused(v, task_id, "task", Invalid("choose the colleague to hand the task to"))
-    return await _task_command(v, task_id, "task", "reassign", "Handed on: {title} is now with " + to + ".", to, True,
+    return await _task_command(v, task_id, "task", "reassign", N_("Handed on: %(title)s is now with %(to)s."), to, True,
                                then="inbox")
 
 
@@ -331,18 +336,18 @@ async def approve_selected(request: Request, v: PosterDep,
     form = await request.form()
     ids = list(dict.fromkeys(str(x) for x in form.getlist("task") if str(x).strip()))[:MAX_BULK + 1]
     if not ids:
-        return await _inbox(v, status=422, error="Select the tasks to approve first: nothing was approved.")
+        return await _inbox(v, status=422, error=_("Select the tasks to approve first: nothing was approved."))
     if len(ids) > MAX_BULK:
-        return await _inbox(v, status=422, error=f"Approve at most {MAX_BULK} tasks at once: nothing was approved.")
+        return await _inbox(v, status=422, error=_("Approve at most %(n)s tasks at once: nothing was approved.", n=MAX_BULK))
 
     def load(s: Session) -> dict[str, Task]:
         return {t.id: t for t in s.execute(select(Task).where(Task.id.in_(ids))).scalars()}
     found = await v.platform.read(load)
     kinds = {(t.kind, t.process_type) for t in found.values()}
     if len(kinds) > 1:
-        return await _inbox(v, status=422, error="Select tasks of one kind to approve together (they were "
-                            + ", ".join(sorted(f"{pt.replace('_', ' ')} {k}" for k, pt in kinds))
-                            + "): nothing was approved.")
+        return await _inbox(v, status=422, error=_("Select tasks of one kind to approve together (they were %(kinds)s): nothing was approved.",
+                                                  kinds=", ".join(sorted(f"{i18n.label(pt)} {i18n.label(k)}"
+                                                                         for k, pt in kinds))))
     results: list[dict[str, Any]] = []
     for task_id in ids:
         task = found.get(task_id)
@@ -357,6 +362,7 @@ async def approve_selected(request: Request, v: PosterDep,
         except DomainError as e:
             results.append({"task": label, "ok": False, "reason": e.message})
     done = sum(r["ok"] for r in results)
-    msg = f"Approved {done} of {len(results)} selected task{'' if len(results) == 1 else 's'}."
+    msg = (_("Approved %(done)s of 1 selected task.", done=done) if len(results) == 1
+           else _("Approved %(done)s of %(n)s selected tasks.", done=done, n=len(results)))
     return await _inbox(v, bulk=results, msg=msg if done else "",
-                        error="" if done else "None of the selected tasks was approved.")
+                        error="" if done else _("None of the selected tasks was approved."))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.deps import as_actor
+from api.i18n import _
 from api.routes.common import Offset
 from api.routes.ui.pages import (
     PosterDep,
@@ -104,6 +105,6 @@ async def write_off(number: str, v: PosterDep, reason: Annotated[str, Form(max_l
         await customer_invoice.write_off(v.platform, as_actor(v.user), number, reason.strip())
     except DomainError as e:
         return await render_invoice(v, number, status=error_status(e), reason=reason,
-                                    error=f"The write-off was not asked for; nothing changed. {e.message}")
-    return redirect(f"/invoices/{number}", msg=f"The write-off of {number} is asked for: the cfo decides it "
-                                               "(a task in their inbox).")
+                                    error=_("The write-off was not asked for; nothing changed. %(reason)s", reason=e.message))
+    return redirect(f"/invoices/{number}", msg=_("The write-off of %(number)s is asked for: the cfo decides it "
+                                                 "(a task in their inbox).", number=number))

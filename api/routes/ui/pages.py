@@ -193,15 +193,15 @@ class PageRoute(APIRoute):
                 response.delete_cookie(SESSION_COOKIE, path="/")
                 return response
             except CsrfRejected:
-                return page("error.html", 403, title="Request refused", message=(
+                return page("error.html", 403, title=i18n._("Request refused"), message=i18n._(
                     "This form was not sent from a current Valueloop page (its security token is missing or "
                     "wrong), so nothing was changed. Go back, reload the page and try again."))
             except DomainError as e:
-                return page("error.html", error_status(e), title="Not possible", message=e.message)
+                return page("error.html", error_status(e), title=i18n._("Not possible"), message=e.message)
             except RequestValidationError as e:
-                return page("error.html", 422, title="Invalid input", message=sentence(e.errors()))
+                return page("error.html", 422, title=i18n._("Invalid input"), message=sentence(e.errors()))
             except HTTPException as e:
-                return page("error.html", e.status_code, title="Not possible", message=str(e.detail))
+                return page("error.html", e.status_code, title=i18n._("Not possible"), message=str(e.detail))
             except RPCError as e:
                 reason = e.message
                 return await error_page(request, 503, lambda: (i18n._("The workflow engine did not answer"), i18n._(
@@ -247,7 +247,7 @@ async def render(v: Viewer, template: str, status: int = 200, **ctx: Any) -> HTM
 
 
 async def not_possible(v: Viewer, e: DomainError) -> Response:
-    return await render(v, "error.html", error_status(e), title="Not possible", message=e.message)
+    return await render(v, "error.html", error_status(e), title=i18n._("Not possible"), message=e.message)
 
 
 # --- error pages for what no page handled: unknown addresses, a reloaded POST address, a crash ------------------
@@ -292,7 +292,7 @@ async def _viewer_or_none(request: Request) -> Viewer | None:
             pass
         except Exception:  # an error page must not fail over the session's lookup
             LOG.warning("could not read the session for an error page", exc_info=True)
-    i18n.set_current(i18n.pick(None, request.headers.get("accept-language")))
+    i18n.set_current(i18n.pick(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")))
     return None
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from api.i18n import _
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
@@ -140,11 +141,21 @@ async def record_payment(request: Request, v: PosterDep) -> Response:
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()[:3]))
     except DomainError as e:
         return await _form(v, direction, party_id, status=error_status(e), typed=typed,
-                           error=f"The payment was not recorded: {e.message}")
-    told = ", ".join(f"{money_text(a.amount)} to {a.number}" for a in result.allocations[:5])
-    msg = (f"{body['reference']} was recorded before, as {result.payment_id}." if result.existing else
-           f"Payment {result.payment_id} recorded" + (f": {told}" if told else "") +
-           (f"; {money_text(result.unallocated)} {body['currency']} kept as credit." if result.unallocated else "."))
+                           error=_("The payment was not recorded: %(reason)s", reason=e.message))
+    told = ", ".join(_("%(amount)s to %(number)s", amount=money_text(a.amount), number=a.number)
+                     for a in result.allocations[:5])
+    facts = {"number": result.payment_id, "told": told, "left": money_text(result.unallocated),
+             "currency": body["currency"]}
+    if result.existing:
+        msg = _("%(ref)s was recorded before, as %(number)s.", ref=body["reference"], number=result.payment_id)
+    elif told and result.unallocated:
+        msg = _("Payment %(number)s recorded: %(told)s; %(left)s %(currency)s kept as credit.", **facts)
+    elif told:
+        msg = _("Payment %(number)s recorded: %(told)s.", **facts)
+    elif result.unallocated:
+        msg = _("Payment %(number)s recorded; %(left)s %(currency)s kept as credit.", **facts)
+    else:
+        msg = _("Payment %(number)s recorded.", **facts)
     return redirect(f"/payments/{result.payment_id}", msg=msg)
 
 

@@ -9,6 +9,7 @@ from fastapi import Form, Path
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from api.i18n import _
 from api.routes.ui.pages import PosterDep, Viewer, ViewerDep, error_status, page_router, redirect, render
 from api.starters import period_close
 from domain.accounting.rules import parse_period
@@ -51,13 +52,13 @@ async def close_period(period: PeriodPath, v: PosterDep) -> Response:
         if not v.user.may(Action.PERIOD_CLOSE):
             raise Forbidden("only finance closes a month")
         parse_period(period)
-        _, view = await period_close.start(v.platform, v.user.username, period)
+        _started, view = await period_close.start(v.platform, v.user.username, period)
     except DomainError as e:
-        return await _page(v, status=error_status(e), error=f"{period[:20]} was not closed: {e.message}")
+        return await _page(v, status=error_status(e), error=_("%(period)s was not closed: %(reason)s", period=period[:20], reason=e.message))
     report = CloseReport.model_validate(view["checks"]) if view["checks"] else None
     if report is not None and not report.passed:
-        return redirect("/periods", msg=f"The checks of {period} failed; the period stays open. See the report below.")
-    return redirect("/periods", msg=f"The checks of {period} passed; the cfo is asked to approve the close.")
+        return redirect("/periods", msg=_("The checks of %(period)s failed; the period stays open. See the report below.", period=period))
+    return redirect("/periods", msg=_("The checks of %(period)s passed; the cfo is asked to approve the close.", period=period))
 
 
 @router.post("/periods/{period}/reopen")
@@ -68,5 +69,5 @@ async def reopen_period(period: PeriodPath, v: PosterDep,
             raise Forbidden("only the cfo reopens a closed month")
         await v.platform.write(lambda s: close.reopen(s, period, v.user.username, reason))
     except DomainError as e:
-        return await _page(v, status=error_status(e), error=f"{period[:20]} was not reopened: {e.message}")
-    return redirect("/periods", msg=f"Reopened {period}: postings may be dated in it again.")
+        return await _page(v, status=error_status(e), error=_("%(period)s was not reopened: %(reason)s", period=period[:20], reason=e.message))
+    return redirect("/periods", msg=_("Reopened %(period)s: postings may be dated in it again.", period=period))

@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from api.auth import Principal
 from api.deps import as_actor
+from api.i18n import _
 from api.routes.common import Offset
 from api.routes.ui.crm import form_errors
 from api.routes.ui.inbox import task_row
@@ -215,13 +216,13 @@ async def deliver(number: str, v: PosterDep, request: Request) -> Response:
         status = await order_fulfilment.deliver(v.platform, as_actor(v.user), number, lines)
     except DomainError as e:
         return await render_sales_order(v, number, status=error_status(e), typed=typed,
-                                        error=f"The order was not delivered. {_sentence(e.message)}")
+                                        error=_("The order was not delivered. %(reason)s", reason=_sentence(e.message)))
     if status == sales.FulfilmentStatus.COMPLETED:
-        msg = (f"Sales order {number} is delivered: the goods left with their delivery note, the invoice is issued "
-               "(revenue and tax) and the cost of goods sold is posted.")
+        msg = _("Sales order %(number)s is delivered: the goods left with their delivery note, the invoice is issued "
+                "(revenue and tax) and the cost of goods sold is posted.", number=number)
     else:
-        msg = (f"Part of sales order {number} is delivered, with its delivery note and invoice. The rest is still "
-               "to deliver.")
+        msg = _("Part of sales order %(number)s is delivered, with its delivery note and invoice. The rest is still "
+                "to deliver.", number=number)
     return redirect(f"/sales-orders/{number}", msg=msg)
 
 
@@ -312,10 +313,13 @@ async def report_progress(number: str, v: PosterDep, completed_qty: Annotated[st
         after = await production_order.progress(v.platform, as_actor(v.user), number, report)
     except DomainError as e:
         return await render_production_order(v, number, status=error_status(e), progress=form,
-                                              error=f"The progress was not recorded; nothing was changed. {_sentence(e.message)}")
-    done = ("The order is completed." if after.status == production.ProductionStatus.COMPLETED
-            else f"{_qty(after.completed_qty)} of {_qty(after.qty)} made so far.")
-    return redirect(f"/production-orders/{number}", msg=f"The progress on {number} is recorded. {done}")
+                                              error=_("The progress was not recorded; nothing was changed. %(reason)s",
+                                                      reason=_sentence(e.message)))
+    msg = (_("The progress on %(number)s is recorded. The order is completed.", number=number)
+           if after.status == production.ProductionStatus.COMPLETED else
+           _("The progress on %(number)s is recorded. %(made)s of %(qty)s made so far.", number=number,
+             made=_qty(after.completed_qty), qty=_qty(after.qty)))
+    return redirect(f"/production-orders/{number}", msg=msg)
 
 
 @router.post("/production-orders/{number}/change-requests")
@@ -342,9 +346,10 @@ async def request_change(number: str, v: PosterDep, qty: Annotated[str, Form(max
         await production_order.request_change(v.platform, as_actor(v.user), number, change)
     except DomainError as e:
         return await render_production_order(v, number, status=error_status(e), change=form,
-                                              error=f"The change was not requested; nothing was changed. {_sentence(e.message)}")
+                                              error=_("The change was not requested; nothing was changed. %(reason)s",
+                                                      reason=_sentence(e.message)))
     return redirect(f"/production-orders/{number}",
-                    msg=f"The change to {number} is requested; it applies once it is approved.")
+                    msg=_("The change to %(number)s is requested; it applies once it is approved.", number=number))
 
 
 # --- planning -----------------------------------------------------------------------------------------
@@ -368,7 +373,7 @@ async def run_mrp(v: PosterDep) -> Response:
     if not _reader(v.user):
         return await _refuse(v)
     if not v.user.may(Action.MRP_RUN):
-        return await _planning(v, status=403, error="Only a planner or an admin can run MRP. Nothing was run.")
+        return await _planning(v, status=403, error=_("Only a planner or an admin can run MRP. Nothing was run."))
     as_of = datetime.now(UTC).date()
 
     def write(s: Session) -> tuple[str, int, int]:
@@ -378,9 +383,10 @@ async def run_mrp(v: PosterDep) -> Response:
     try:
         number, planned, exceptions = await v.platform.write(write)
     except DomainError as e:
-        return await _planning(v, status=error_status(e), error=f"MRP did not run. {_sentence(e.message)}")
-    return redirect(f"/planning/mrp-runs/{number}", msg=f"MRP run {number} over all open orders: {planned} planned "
-                                                        f"order(s), {exceptions} exception(s). Nothing else changed.")
+        return await _planning(v, status=error_status(e), error=_("MRP did not run. %(reason)s", reason=_sentence(e.message)))
+    return redirect(f"/planning/mrp-runs/{number}", msg=_("MRP run %(number)s over all open orders: %(planned)s planned "
+                                                          "order(s), %(exceptions)s exception(s). Nothing else changed.",
+                                                          number=number, planned=planned, exceptions=exceptions))
 
 
 @router.get("/planning/mrp-runs/{number}")

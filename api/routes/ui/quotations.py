@@ -5,6 +5,7 @@ the reason and changes nothing. Who sees a quotation is the JSON API's rule; any
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.deps import as_actor
+from api.i18n import _, label
 from api.routes.ui.crm import (
     LINE_FIELDS,
     MAX_LINES,
@@ -42,6 +44,7 @@ from domain.core.errors import DomainError, Forbidden, Invalid
 from domain.core.numbers import read_number, read_whole
 from domain.core.types import utcnow
 from domain.crm.tables import Opportunity
+from domain.parties import prices as price_list
 from domain.parties.tables import Customer
 from domain.sales import rules as sales
 from domain.sales import services as sales_svc
@@ -59,9 +62,10 @@ def _number(text: str, what: str) -> Decimal:
 
 
 def quotation_lines(skus: list[str], qtys: list[str], prices: list[str],
-                    discounts: list[str]) -> list[sales.QuotationLineIn]:
+                    discounts: list[str], listed: Mapping[str, Decimal] | None = None) -> list[sales.QuotationLineIn]:
     """The form's line rows as quotation lines; a wholly empty row is skipped, anything else must be a
-    complete, valid line (Invalid names the row and the field)."""
+    complete, valid line (Invalid names the row and the field). A unit price left empty is the price list's
+    (`listed`: SKU → the customer's list price, domain.parties.prices.list_prices)."""
     n = max(len(skus), len(qtys), len(prices), len(discounts))
     if n > MAX_LINES:
         raise Invalid(f"a quotation from this form has at most {MAX_LINES} lines")
@@ -72,6 +76,8 @@ def quotation_lines(skus: list[str], qtys: list[str], prices: list[str],
             continue
         sku, qty, price, discount = cells
         row = f"Line {i + 1}"
+        if not price and sku and (listed or {}).get(sku) is not None:
+            price = str((listed or {})[sku])  # left empty: the price list's
         missing = [name for name, cell in zip(("SKU", "quantity", "unit price"), (sku, qty, price), strict=True)
                    if not cell]
         if missing:
@@ -121,7 +127,9 @@ async def create_quotation(number: str, request: Request, v: PosterDep) -> Respo
     try:
         if not may:
             raise Forbidden("only the opportunity's salesperson, their manager or an admin can quote on it")
-        lines = quotation_lines(skus, qtys, prices, discounts)
+        listed = await v.platform.read(lambda s: price_list.list_prices(
+            s, skus, sales_svc.opportunity(s, number).customer_id))
+        lines = quotation_lines(skus, qtys, prices, discounts, listed)
         days = _valid_days(valid_days)
         tax = _number(tax_rate or "0", "the tax rate")
         if not 0 <= tax <= 100 or tax != round(tax, 2):
@@ -129,11 +137,13 @@ async def create_quotation(number: str, request: Request, v: PosterDep) -> Respo
         out = await quotation.create(v.platform, v.user.username, number, lines, days, tax)
     except DomainError as e:
         return await render_opportunity(v, number, status=error_status(e), form=form,
-                                  error=f"The quotation was not created. {e.message}")
-    state = ("It waits for the sales manager's approval of the discount before it goes to the customer."
-             if out["status"] == sales.QuotationStatus.PENDING_APPROVAL else "It is sent to the customer.")
-    return redirect(f"/quotations/{out['quotation_id']}",
-                    msg=f"Quotation {out['quotation_id']} of {money_text(out['total'])} is created. {state}")
+                                  error=_("The quotation was not created. %(reason)s", reason=e.message))
+    facts = {"number": out["quotation_id"], "total": money_text(out["total"])}
+    msg = (_("Quotation %(number)s of %(total)s is created. It waits for the sales manager's approval of the discount "
+             "before it goes to the customer.", **facts)
+           if out["status"] == sales.QuotationStatus.PENDING_APPROVAL else
+           _("Quotation %(number)s of %(total)s is created. It is sent to the customer.", **facts))
+    return redirect(f"/quotations/{out['quotation_id']}", msg=msg)
 
 
 # --- a quotation ------------------------------------------------------------------------------------
@@ -182,18 +192,20 @@ async def answer(number: str, v: PosterDep, answer: Annotated[str, Form(max_leng
     except DomainError as e:
         return await not_possible(v, e)
     if answer not in ("accept", "reject"):
-        return await render_quotation(v, number, status=422, error="Record either the customer's acceptance or their "
-                                                              "rejection. Nothing was changed.")
+        return await render_quotation(v, number, status=422, error=_("Record either the customer's acceptance or their "
+                                                                "rejection. Nothing was changed."))
     if answer == "reject" and not reason.strip():
-        return await render_quotation(v, number, status=422, error="Say why the customer rejected the quotation. Nothing "
-                                                              "was changed.")
+        return await render_quotation(v, number, status=422, error=_("Say why the customer rejected the quotation. Nothing "
+                                                                "was changed."))
     try:
         out = await quotation.answer(v.platform, as_actor(v.user), number, accept=answer == "accept",
                                                 reason=reason.strip())
     except DomainError as e:
         return await render_quotation(v, number, status=error_status(e), error=e.message)
-    msg = {"accepted": f"The customer accepted quotation {number}: sales order {out.sales_order_id} is created.",
-           "pending_credit_approval": f"The customer accepted quotation {number}. The order takes the customer over "
-                                      "their credit limit, so it waits for finance's approval.",
-           "rejected": f"The customer's rejection of quotation {number} is recorded."}
-    return redirect(f"/quotations/{number}", msg=msg.get(out.status, f"Quotation {number} is {out.status}."))
+    msg = {"accepted": _("The customer accepted quotation %(number)s: sales order %(order)s is created.",
+                         number=number, order=out.sales_order_id),
+           "pending_credit_approval": _("The customer accepted quotation %(number)s. The order takes the customer over "
+                                        "their credit limit, so it waits for finance's approval.", number=number),
+           "rejected": _("The customer's rejection of quotation %(number)s is recorded.", number=number)}
+    return redirect(f"/quotations/{number}", msg=msg.get(out.status, _("Quotation %(number)s is %(status)s.",
+                                                                       number=number, status=label(out.status))))

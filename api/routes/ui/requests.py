@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.deps import as_actor
+from api.i18n import _
 from api.processes import cancellable
 from api.routes.ui.pages import (
     PosterDep,
@@ -92,19 +93,19 @@ async def file_expense_claim(v: PosterDep, category: Annotated[str, Form(max_len
     try:
         typed = read_number(amount, "the amount")  # as a person types it: 1,250.50, １２５０．５０
     except Invalid as e:
-        return await _requests(v, status=422, form=form, error=f"The claim was not filed. {e.message[:1].upper()}{e.message[1:]}.")
+        return await _requests(v, status=422, form=form, error=_("The claim was not filed. %(reason)s.", reason=e.message[:1].upper() + e.message[1:]))
     try:
         line = expense_rules.ExpenseLineIn.model_validate({
             "category": category, **({"amount": typed} if typed is not None else {}),
             "currency": currency.strip().upper() or "USD", "date": date_, "description": description.strip()})
     except ValidationError as e:
-        return await _requests(v, status=422, form=form, error=f"The claim was not filed. {sentence(e.errors())}")
+        return await _requests(v, status=422, form=form, error=_("The claim was not filed. %(reason)s", reason=sentence(e.errors())))
     try:
         out = await expense_claim.submit(v.platform, v.user.username, [line])
     except DomainError as e:
         return await _requests(v, status=error_status(e), form=form, error=e.message)
-    return redirect("/requests", msg=f"Expense claim {out['claim_id']} filed for {money_text(out['total'])} "
-                                     f"{line.currency}; it now waits for approval.")
+    return redirect("/requests", msg=_("Expense claim %(number)s filed for %(amount)s %(currency)s; it now waits for approval.",
+                                       number=out["claim_id"], amount=money_text(out["total"]), currency=line.currency))
 
 
 @router.post("/requests/expense-claims/{number}/cancel")
@@ -114,4 +115,4 @@ async def cancel_expense_claim(number: str, v: PosterDep) -> Response:
         await expense_claim.cancel(v.platform, as_actor(v.user), number)
     except DomainError as e:
         return await _requests(v, status=error_status(e), error=e.message)
-    return redirect("/requests", msg=f"Expense claim {number} is cancelled.")
+    return redirect("/requests", msg=_("Expense claim %(number)s is cancelled.", number=number))
