@@ -17,7 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from temporalio.service import RPCError
 
 from api import idempotency, metrics
@@ -79,8 +79,20 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
                             status_code=503)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        from api.routes.ui.pages import http_error_page, is_page_path
+
+        if is_page_path(request.url.path):  # the UI's addresses answer pages: 404, a reloaded POST address, …
+            return await http_error_page(request, exc.status_code)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        from api.routes.ui.pages import is_page_path, server_error_page
+
+        if is_page_path(request.url.path):
+            return await server_error_page(request)
+        return PlainTextResponse("Internal Server Error", status_code=500)
 
     app.add_middleware(idempotency.Idempotency)  # innermost: what it fingerprints and runs once passed the checks outside it
     app.add_middleware(StorableText)  # inside BodyLimit: reads only bodies under the limit
@@ -150,6 +162,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(invoice_pages.router)
     from api.routes import returns
     app.include_router(returns.router)
+    from api.routes import admin
+    app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def openapi() -> dict[str, Any]:
