@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import compileall
+import contextlib
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,6 +29,7 @@ from activities import all_activities
 from domain.core.db import Database
 from settings import Settings, get_settings
 from workflows.approval import Approval
+from workflows.change_approval import ChangeApproval
 from workflows.common import area_queue
 from workflows.customer_invoice import CustomerInvoice
 from workflows.expense_claim import ExpenseClaim
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
 WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation, SupplierInvoice,
-             Payment, PeriodClose, CustomerInvoice, SalesReturn, PurchaseReturn]
+             Payment, PeriodClose, CustomerInvoice, SalesReturn, PurchaseReturn, ChangeApproval]
 # The sandbox re-imports a workflow's modules for every run, to keep runs apart. Our shared workflow
 # modules hold no state (definitions and pure helpers only), so they are passed through: imported once.
 RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(
@@ -187,6 +189,22 @@ async def run_workers(workers: list[Worker]) -> None:
         await asyncio.gather(*runs, return_exceptions=True)
 
 
+async def refresh_grants(db: Database, every: float = 5.0) -> None:
+    """Keep this process's permissions (domain.permissions, read by Update validators) as admin stored them:
+    a cheap version check every few seconds, a reload when it changed."""
+    from domain.org import grants
+
+    def refresh() -> None:
+        with db.read() as s:
+            grants.refresh(s)
+
+    while True:
+        # The database may be away for a moment: keep the grants in effect and try again.
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(refresh)
+        await asyncio.sleep(every)
+
+
 async def main(settings: Settings | None = None) -> None:
     """Run until SIGINT/SIGTERM, then finish the activities in flight and stop."""
     settings = settings or get_settings()
@@ -212,9 +230,11 @@ async def main(settings: Settings | None = None) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
+    refresher = asyncio.ensure_future(refresh_grants(db))  # permissions as data: validators read them
     try:
         await run_workers(workers)
     finally:
+        refresher.cancel()
         if stopping:
             await stopping[0]
         db.dispose()

@@ -46,6 +46,7 @@ def all_activities(db: Any) -> list[Callable[..., Any]]:
     """Every activity of the platform, bound to one database."""
     from activities.approvals import ApprovalActivities
     from activities.bills import BillActivities
+    from activities.changes import ChangeActivities
     from activities.crm import CrmActivities
     from activities.customer_invoices import CustomerInvoiceActivities
     from activities.expenses import ExpenseActivities
@@ -60,7 +61,7 @@ def all_activities(db: Any) -> list[Callable[..., Any]]:
     out: list[Callable[..., Any]] = []
     for cls in (ApprovalActivities, CrmActivities, ExpenseActivities, ProductionActivities, PurchaseActivities,
                 SalesActivities, BillActivities, PaymentActivities, CloseActivities, CustomerInvoiceActivities,
-                ReturnActivities, PurchaseReturnActivities):
+                ReturnActivities, PurchaseReturnActivities, ChangeActivities):
         obj = cls(db)
         out += [getattr(obj, name) for name in dir(obj)
                 if hasattr(getattr(obj, name), "__temporal_activity_definition")]

@@ -83,5 +83,6 @@ class UserIn(Body):
     username: str = Field(min_length=2, max_length=60, pattern=r"^[a-z][a-z0-9_.\-]*$")
     password: str = Field(min_length=8, max_length=200)
     full_name: str = Field(default="", max_length=120)
+    email: str = Field(default="", max_length=200)
     roles: list[str] = Field(min_length=1, max_length=10)
     manager: str | None = None

@@ -24,7 +24,7 @@ from domain.inventory import stock, uoms
 from domain.inventory.tables import Item
 from domain.manufacturing import boms
 from domain.manufacturing.rules import BomIn, BomLineIn, WorkCentreIn
-from domain.org import company
+from domain.org import company, grants
 from domain.org import services as org
 from domain.org.company import CompanySettings
 from domain.org.tables import Role, User, UserRole
@@ -143,6 +143,7 @@ def seed_reference(session: Session) -> None:
     session.flush()
     for name, esc in ROLES.items():
         session.get_one(Role, name).escalates_to = esc
+    grants.seed(session)  # permissions as data: each action's default roles, once
     ledger.ensure_chart(session)
     uoms.ensure_defaults(session)  # units of measure (ea whole, kg not, ...)
     session.flush()

@@ -5,7 +5,7 @@ button is shown exactly when the workflow will take the command. Where a rule al
 person act (the requester, the salesperson, the task's holder), that part stays with the rule; the action
 names only who may act *besides* them (said in the action's comment).
 
-`DEFAULT_GRANTS` is plain data (action -> roles) so that it can later be stored and edited; `DEFAULT_DUTIES`
+`DEFAULT_GRANTS` is plain data (action -> roles), the seed of the stored grants (table role_grants) admin edits; `DEFAULT_DUTIES`
 names the one role a process offers its own tasks (alerts) to. Pure: no database, no Temporal, no HTTP.
 """
 
@@ -82,6 +82,17 @@ class Action(StrEnum):
     PERIOD_REOPEN = "period.reopen"
     CASH_POLICY_EDIT = "cash_policy.edit"  # dunning, credit hold and match tolerance
     SALES_ORDER_RETURN = "sales_order.return"  # take goods back besides the order's salesperson
+    # back office
+    COMPANY_EDIT = "company.edit"  # the company's name, currency, fiscal year and time zone
+    ROLE_EDIT = "role.edit"  # create roles, propose which actions they hold (a second admin or the cfo approves)
+    AUDIT_READ = "audit.read"  # the audit trail of every record
+    CHANGE_APPROVE = "change.approve"  # a second approver of a change of policies, permissions or a credit limit
+    # customers, suppliers, price lists
+    CUSTOMER_EDIT = "customer.edit"  # a customer's name, currency, terms, contacts; deactivate
+    CREDIT_LIMIT_EDIT = "credit_limit.edit"  # a customer's credit limit, and the default of one created from a lead
+    SUPPLIER_EDIT = "supplier.edit"  # a supplier's name, currency, terms, prices; deactivate
+    PRICE_LIST_READ = "price_list.read"
+    PRICE_LIST_EDIT = "price_list.edit"
 
 
 class Duty(StrEnum):
@@ -164,6 +175,15 @@ DEFAULT_GRANTS: Mapping[Action, frozenset[str]] = {
     A.PERIOD_REOPEN: frozenset({"cfo"}),
     A.CASH_POLICY_EDIT: frozenset({"admin"}),
     A.SALES_ORDER_RETURN: frozenset({"warehouse", "sales_manager", "admin"}),
+    A.COMPANY_EDIT: frozenset({"admin"}),
+    A.ROLE_EDIT: frozenset({"admin"}),
+    A.AUDIT_READ: frozenset({"admin"}),
+    A.CHANGE_APPROVE: frozenset({"admin", "cfo"}),
+    A.CUSTOMER_EDIT: frozenset({"admin", "sales_manager", "finance"}),
+    A.CREDIT_LIMIT_EDIT: frozenset({"admin", "finance", "cfo"}),
+    A.SUPPLIER_EDIT: frozenset({"admin", "buyer"}),
+    A.PRICE_LIST_READ: frozenset({"admin", "sales", "sales_manager", "finance", "cfo"}),
+    A.PRICE_LIST_EDIT: frozenset({"admin", "sales_manager"}),
 }
 
 DEFAULT_DUTIES: Mapping[Duty, str] = {
@@ -187,9 +207,32 @@ NON_APPROVING_ROLES = frozenset({"employee", "admin"})
 FALLBACK_USER = "admin"
 
 
+# The effective grants (action -> roles): DEFAULT_GRANTS until the process loads the stored ones
+# (domain.org.grants.load, then use_grants). The API reloads when a request's session query sees a new version;
+# the worker refreshes every few seconds. Workflow logic that is replayed must not read it (validators may).
+_grants: dict[str, frozenset[str]] = {str(k): v for k, v in DEFAULT_GRANTS.items()}
+_grants_version = 0
+
+
+def use_grants(grants: Mapping[str, Collection[str]], version: int) -> None:
+    """Make `grants` (action -> roles, as stored) the effective ones, as of `version`."""
+    global _grants, _grants_version
+    _grants = {str(k): frozenset(v) for k, v in grants.items()}
+    _grants_version = version
+
+
+def grants_version() -> int:
+    """The version of the grants in effect here (0: the defaults, never loaded)."""
+    return _grants_version
+
+
+def effective_grants() -> Mapping[str, frozenset[str]]:
+    return dict(_grants)
+
+
 def roles_for(action: Action | str) -> frozenset[str]:
     """The roles that hold an action; an unknown action is held by nobody."""
-    return DEFAULT_GRANTS.get(action, frozenset())  # type: ignore[arg-type]  # a StrEnum hashes as its str value
+    return _grants.get(str(action), frozenset())
 
 
 def may(roles: Collection[str], action: Action | str) -> bool:

@@ -9,13 +9,15 @@ from domain.approvals.tables import (
     Task,
     TaskEvent,
 )
+from domain.audit.tables import AuditEntry
 from domain.cash.tables import CashPolicyRow, Invoice, InvoiceLine, Payment, PaymentAllocation
+from domain.changes.tables import ChangeRequest
 from domain.core.tables import IdempotencyKey, IdempotencyRecord, Sequence
 from domain.crm.tables import Contact, Lead, LeadActivity, Opportunity, ScoringRuleRow
 from domain.expenses.tables import ExpenseClaim, ExpenseLine
 from domain.inventory.tables import Item, StockBalance, StockLedgerEntry, Uom
 from domain.manufacturing.tables import BomLineRow, BomRow, WorkCentre
-from domain.org.tables import AuthSession, Company, Role, User, UserRole
+from domain.org.tables import AuthSession, Company, GrantsState, Role, RoleGrant, User, UserRole
 from domain.parties.jobs import ImportJob
 from domain.parties.tables import Customer, Supplier
 from domain.planning.tables import MrpRun
@@ -43,10 +45,12 @@ __all__ = [
     "Account",
     "ApprovalDecision",
     "ApprovalPolicyTier",
+    "AuditEntry",
     "AuthSession",
     "BomLineRow",
     "BomRow",
     "CashPolicyRow",
+    "ChangeRequest",
     "Company",
     "Contact",
     "Customer",
@@ -57,6 +61,7 @@ __all__ = [
     "ExpenseLine",
     "GoodsReceipt",
     "GoodsReceiptLine",
+    "GrantsState",
     "IdempotencyKey",
     "IdempotencyRecord",
     "ImportJob",
@@ -85,6 +90,7 @@ __all__ = [
     "QuotationLine",
     "RequisitionLine",
     "Role",
+    "RoleGrant",
     "SalesOrder",
     "SalesOrderLine",
     "SavedFilter",

@@ -289,6 +289,7 @@ WORKFLOW_AREAS: dict[str, str] = {
     "SalesReturn": "finance",
     "PeriodClose": "finance",
     "PurchaseReturn": "finance",
+    "ChangeApproval": "finance",
 }
 
 

@@ -17,7 +17,7 @@ from api.encoding import ok
 from api.routes.boms import CsvResponse, csv_file, csv_text
 from api.routes.common import Limit, Offset
 from api.schemas import CustomerIn, ItemIn, PolicyIn, StockAdjustmentIn, SupplierIn, UserIn
-from api.starters import order_fulfilment
+from api.starters import change_approval, order_fulfilment
 from domain.approvals import services as approvals
 from domain.core.errors import Invalid, NotFound
 from domain.core.money import MAX_ID
@@ -148,7 +148,8 @@ async def list_users(user: CurrentUser, platform: PlatformDep, limit: Limit = 10
 @router.post("/users", status_code=201)
 async def create_user(body: UserIn, user: UserAdmin, platform: PlatformDep) -> Any:
     def create(s: Session) -> dict[str, Any]:
-        u = org.create_user(s, body.username, body.password, body.roles, body.full_name, body.manager)
+        u = org.create_user(s, body.username, body.password, body.roles, body.full_name, body.manager,
+                            email=body.email, actor=user.username)
         return {"username": u.username, "full_name": u.full_name, "roles": sorted(body.roles),
                 "manager": body.manager}
     return ok(await platform.write(create), 201)
@@ -169,7 +170,9 @@ async def get_policy(kind: str, user: PolicyReader, platform: PlatformDep) -> An
     return ok({"kind": kind, "tiers": [t.model_dump() for t in tiers]})
 
 
-@router.put("/approval-policies/{kind}")
+@router.put("/approval-policies/{kind}", status_code=202)
 async def put_policy(kind: str, body: PolicyIn, user: PolicyEditor, platform: PlatformDep) -> Any:
-    await platform.write(lambda s: approvals.replace_policy(s, _kind(kind), body.tiers))
-    return await get_policy(kind, user, platform)
+    """A new policy takes effect once a second admin or the cfo approves it: 202 {change_id, process_id, status}."""
+    _kind(kind)
+    return ok(await change_approval.propose(platform, user.username, "approval_policy", kind,
+                                            {"tiers": [t.model_dump(mode="json") for t in body.tiers]}), 202)

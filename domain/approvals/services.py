@@ -47,6 +47,19 @@ def chain_for(session: Session, process_kind: str, amount: Decimal, requester: s
 
 def replace_policy(session: Session, process_kind: str, new_tiers: list[PolicyTier]) -> None:
     """Admin edits a policy as a whole: the tiers are replaced in one transaction."""
+    check_policy(session, new_tiers)
+    for row in session.execute(select(ApprovalPolicyTier).where(ApprovalPolicyTier.process_kind == process_kind)
+                               ).scalars():
+        session.delete(row)
+    session.flush()
+    for t in new_tiers:
+        session.add(ApprovalPolicyTier(process_kind=process_kind, above_amount=t.above,
+                                       steps=[s.model_dump() for s in t.steps]))
+    session.flush()
+
+
+def check_policy(session: Session, new_tiers: list[PolicyTier]) -> None:
+    """Invalid unless the tiers make a policy: one tier from 0, no two at one threshold, known roles and users."""
     if not new_tiers:
         raise Invalid("a policy needs at least one tier")
     aboves = [t.above for t in new_tiers]
@@ -62,14 +75,6 @@ def replace_policy(session: Session, process_kind: str, new_tiers: list[PolicyTi
                 raise Invalid(f"unknown role {s.value!r} in the policy")
             if s.kind == "user" and s.value not in people:
                 raise Invalid(f"unknown user {s.value!r} in the policy")
-    for row in session.execute(select(ApprovalPolicyTier).where(ApprovalPolicyTier.process_kind == process_kind)
-                               ).scalars():
-        session.delete(row)
-    session.flush()
-    for t in new_tiers:
-        session.add(ApprovalPolicyTier(process_kind=process_kind, above_amount=t.above,
-                                       steps=[s.model_dump() for s in t.steps]))
-    session.flush()
 
 
 def _event(session: Session, task_id: str, event: str, actor: str, detail: str, key: str) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import Session
 
+from domain.audit import services as audit
 from domain.core.currencies import Currency
 from domain.org.tables import Company
 
@@ -16,6 +19,23 @@ class CompanySettings(BaseModel):
     base_currency: Currency = DEFAULT_CURRENCY
     fiscal_year_start: int = Field(default=1, ge=1, le=12)
     time_zone: str = Field(default="UTC", max_length=60)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return v.strip()
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        v = v.strip()
+        if not v or "\\" in v or v.startswith("/") or ".." in v:
+            raise ValueError(f"{v!r} is not a time zone; use an IANA name such as Asia/Shanghai or UTC")
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not a time zone; use an IANA name such as Asia/Shanghai or UTC") from None
+        return v
 
 
 def settings(session: Session) -> CompanySettings:
@@ -32,7 +52,15 @@ def base_currency(session: Session) -> str:
     return row.base_currency if row is not None else DEFAULT_CURRENCY
 
 
-def save(session: Session, new: CompanySettings) -> CompanySettings:
+def is_set_up(session: Session) -> bool:
+    """Has the company been named (the first-run page, or --demo)? Until then admin is led to /setup."""
+    row = session.get(Company, 1)
+    return row is not None and bool(row.name.strip())
+
+
+def save(session: Session, new: CompanySettings, actor: str | None = None) -> CompanySettings:
+    """Store the settings; with an `actor`, the change is recorded in the audit trail."""
+    before = settings(session) if session.get(Company, 1) is not None else None
     row = session.get(Company, 1)
     if row is None:
         row = Company(id=1)
@@ -40,4 +68,6 @@ def save(session: Session, new: CompanySettings) -> CompanySettings:
     row.name, row.base_currency = new.name, new.base_currency
     row.fiscal_year_start, row.time_zone = new.fiscal_year_start, new.time_zone
     session.flush()
+    if actor is not None:
+        audit.record(session, actor, "company", 1, before.model_dump() if before else None, new.model_dump())
     return new

@@ -6,6 +6,7 @@ from pwdlib import PasswordHash
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.audit import services as audit
 from domain.core import records as common
 from domain.core.errors import Forbidden, Invalid
 from domain.org import sessions
@@ -64,7 +65,7 @@ def role_escalation(session: Session) -> dict[str, str | None]:
 
 
 def create_user(session: Session, username: str, password: str, roles: list[str], full_name: str = "",
-                manager: str | None = None) -> User:
+                manager: str | None = None, email: str = "", actor: str | None = None) -> User:
     known = set(session.execute(select(Role.name)).scalars())
     unknown = set(roles) - known
     if unknown:
@@ -72,12 +73,82 @@ def create_user(session: Session, username: str, password: str, roles: list[str]
     if session.execute(select(User.id).where(User.username == username)).first():
         raise Invalid(f"user {username!r} exists already")
     manager_id = user_by_name(session, manager).id if manager else None
+    if actor is not None:  # through the back office: the password rules apply
+        problem = password_problem(username, password)
+        if problem:
+            raise Invalid(problem)
     user = User(username=username, full_name=full_name or username.title(), password_hash=hash_password(password),
-                manager_id=manager_id)
+                manager_id=manager_id, email=email.strip())
     user.role_rows = [UserRole(role=r) for r in roles]
     session.add(user)
     session.flush()
+    if actor is not None:
+        audit.record(session, actor, "user", username, None, snapshot(user))
     return user
+
+
+def snapshot(user: User) -> dict[str, object]:
+    """What the audit trail keeps of a user (never the password)."""
+    return {"full_name": user.full_name, "email": user.email, "roles": sorted(user.roles),
+            "manager": user.manager.username if user.manager else None, "active": user.active}
+
+
+def update_user(session: Session, username: str, actor: str, *, roles: list[str] | None = None,
+                manager: str | None = None, clear_manager: bool = False, active: bool | None = None,
+                full_name: str | None = None, email: str | None = None) -> User:
+    """Admin changes a user (PATCH /api/users/{username}): roles, manager, active, name, e-mail. A change of roles
+    or a deactivation ends every session of the user at once; recorded in the audit trail."""
+    user = user_by_name(session, username)
+    before = snapshot(user)
+    if manager is not None or clear_manager:
+        if manager:
+            boss = user_by_name(session, manager)
+            chain: User | None = boss
+            seen = {user.id}
+            while chain is not None:  # no loop in the org chart
+                if chain.id in seen:
+                    raise Invalid(f"{manager} cannot be {username}'s manager: {username} is above {manager}")
+                seen.add(chain.id)
+                chain = chain.manager
+            user.manager_id = boss.id
+        else:
+            user.manager_id = None
+    if full_name is not None:
+        user.full_name = full_name.strip()[:120] or user.full_name
+    if email is not None:
+        user.email = email.strip()[:200]
+    if roles is not None:
+        if not roles:
+            raise Invalid("a user needs at least one role")
+        set_roles(session, username, roles)
+    if active is not None and active != user.active:
+        if not active and username == actor:
+            raise Invalid("you cannot deactivate yourself")
+        set_active(session, username, active)
+    session.flush()
+    session.refresh(user)
+    audit.record(session, actor, "user", username, before, snapshot(user),
+                 action="deactivated" if active is False and before["active"] else None)
+    return user
+
+
+def set_preferences(session: Session, username: str, locale: str | None, time_zone: str | None) -> None:
+    """A user's own language (en, zh_Hans; None: the browser's) and time zone (an IANA name; None: the
+    company's)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if locale not in (None, "en", "zh_Hans"):
+        raise Invalid(f"{locale!r} is not a language of the UI; choose en or zh_Hans")
+    if time_zone:
+        try:
+            if ".." in time_zone or time_zone.startswith("/"):
+                raise ValueError(time_zone)
+            ZoneInfo(time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise Invalid(f"{time_zone!r} is not a time zone; use an IANA name such as Asia/Shanghai") from None
+    user = user_by_name(session, username)
+    user.locale, user.time_zone = locale, time_zone or None
+    session.flush()
 
 
 def password_problem(username: str, password: str) -> str | None:
@@ -106,13 +177,16 @@ def change_password(session: Session, username: str, current: str, new: str) -> 
     sessions.revoke_sessions(session, username, sessions.PASSWORD)
 
 
-def set_password(session: Session, username: str, new: str) -> None:
+def set_password(session: Session, username: str, new: str, actor: str | None = None) -> None:
     """An administrator sets `username`'s password (no current one asked); every session of the user ends."""
     problem = password_problem(username, new)
     if problem:
         raise Invalid(problem)
     user_by_name(session, username).password_hash = hash_password(new)
     sessions.revoke_sessions(session, username, sessions.PASSWORD)
+    if actor is not None:
+        audit.record(session, actor, "user", username, {"password": "…"}, {"password": "reset"},
+                     action="password_reset")
 
 
 def set_active(session: Session, username: str, active: bool) -> None:

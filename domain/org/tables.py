@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.core.db import Base
@@ -45,6 +45,10 @@ class User(Base):
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The user's own language ("en", "zh_Hans") and time zone (IANA name) for the UI; None: the browser's
+    # Accept-Language, and the company's time zone.
+    locale: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    time_zone: Mapped[str | None] = mapped_column(String(60), nullable=True)
 
     manager: Mapped[User | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
     role_rows: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
@@ -71,3 +75,23 @@ class Company(Base):
     fiscal_year_start: Mapped[int] = mapped_column(Integer, default=1)  # the month (1-12) the fiscal year starts
     time_zone: Mapped[str] = mapped_column(String(60), default="UTC")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RoleGrant(Base):
+    """Which role holds which action (domain.permissions.Action): permissions as data, seeded from
+    DEFAULT_GRANTS and edited by admin (through a second approval)."""
+
+    __tablename__ = "role_grants"
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+    action: Mapped[str] = mapped_column(String(60), primary_key=True)
+
+
+class GrantsState(Base):
+    """One row (id 1): the grants' version, raised by every change of role_grants (each API process and worker
+    reloads its mapping when it sees a new one), and the actions whose defaults were seeded already (an action
+    admin took from every role stays so; a new action of the code gets its defaults once)."""
+
+    __tablename__ = "grants_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    seeded: Mapped[list[str]] = mapped_column(JSON, default=list)

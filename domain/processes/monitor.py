@@ -34,6 +34,7 @@ PROCESS_MAPS: dict[str, tuple[str, ...]] = {
     "customer_invoice": ("collecting", "paid"),
     "sales_return": ("returned",),
     "purchase_return": ("recorded",),
+    "change": ("proposed", APPROVAL, "applied"),  # a change of policies, permissions or a credit limit
 }
 
 # Steps that end a process without its usual outcome, or say it is stuck: drawn as failed.
