@@ -16,7 +16,7 @@ from domain.core import records as common
 from domain.core.errors import Conflict, Invalid, NotFound
 from domain.core.types import utcnow
 from domain.inventory.tables import Item
-from domain.manufacturing.bom import Bom, BomLine, check_boms, find_cycle
+from domain.manufacturing.bom import Bom, BomLine, check_boms, find_cycle, need
 from domain.manufacturing.rules import BomIn, WorkCentreIn
 from domain.manufacturing.tables import BomLineRow, BomRow, WorkCentre
 
@@ -30,6 +30,18 @@ def create_work_centre(session: Session, data: WorkCentreIn) -> WorkCentre:
         raise Conflict(f"work centre {data.code!r} exists already")
     wc = WorkCentre(**data.model_dump())
     session.add(wc)
+    session.flush()
+    return wc
+
+
+def update_work_centre(session: Session, code: str, name: str, hourly_cost: Decimal) -> WorkCentre:
+    """A work centre's name and hourly cost (its code stays: BOMs and files name it). A BOM without a labour rate
+    of its own costs its next production orders at the new rate; orders made already keep theirs."""
+    wc = session.execute(select(WorkCentre).where(WorkCentre.code == code)).scalar_one_or_none()
+    if wc is None:
+        raise NotFound(f"no work centre {code!r}")
+    checked = WorkCentreIn(code=code, name=name, hourly_cost=hourly_cost)
+    wc.name, wc.hourly_cost = checked.name, checked.hourly_cost
     session.flush()
     return wc
 
@@ -215,3 +227,28 @@ def check_makeable(session: Session, skus: Iterable[str]) -> None:
         missing = ", ".join(sorted(r.sku for r in rows))
         raise Invalid(f"{missing} {'is' if len(rows) == 1 else 'are'} manufactured but "
                       f"{'has' if len(rows) == 1 else 'have'} no BOM: add one before selling it")
+
+
+def tree(session: Session, sku: str, max_depth: int = 20) -> list[dict[str, Any]]:
+    """The BOM of `sku` as rows of a tree, depth first: each component at its level (1 under the item), its
+    quantity per unit of its parent and per unit of the item at the top (scrap included), with its own BOM's
+    lines below it."""
+    all_boms = load_all(session)
+    if sku not in all_boms:
+        view(session, sku)  # NotFound naming why
+    names = dict(session.execute(select(Item.sku, Item.name)).all())
+    kinds = dict(session.execute(select(Item.sku, Item.kind)).all())
+    rows: list[dict[str, Any]] = []
+
+    def walk(parent: str, per_top: Decimal, level: int, path: tuple[str, ...]) -> None:
+        for ln in all_boms[parent].lines:
+            total = need(per_top, ln)
+            has_bom = ln.component in all_boms
+            rows.append({"level": level, "sku": ln.component, "name": names.get(ln.component, ""),
+                         "kind": kinds.get(ln.component, ""), "qty": ln.qty, "scrap_pct": ln.scrap_pct,
+                         "per_top": total, "has_bom": has_bom, "parent": parent})
+            if has_bom and level < max_depth and ln.component not in path:
+                walk(ln.component, total, level + 1, (*path, ln.component))
+
+    walk(sku, Decimal(1), 1, (sku,))
+    return rows

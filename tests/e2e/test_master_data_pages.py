@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from domain.inventory.tables import Item
+from domain.manufacturing.tables import BomRow, WorkCentre
 from domain.parties.tables import Customer
 from tests.e2e.conftest import Stack
 from tests.e2e.test_sales_pages import Browser, count, text
@@ -98,3 +99,61 @@ async def test_deactivation_is_refused_for_an_item_on_an_open_order(stack: Stack
     assert r.status_code == 409 and "it is on the open sales order SO-" in text(r), text(r)[:600]
     with stack.db.read() as s:
         assert s.execute(select(Item.active).where(Item.sku == "H2-SOLD")).scalar_one() is True
+
+
+async def test_bom_tree_editor_and_work_centres(stack: Stack) -> None:
+    carol = await Browser(stack, "carol").start()
+    listed = await carol.get("/boms")
+    assert listed.status_code == 200 and "FAN-200" in text(listed)
+    tree = await carol.get("/boms/FAN-200")
+    assert tree.status_code == 200, text(tree)[:300]
+    body = text(tree)
+    # FAN-HOUSING's own BOM is expanded below it: its steel at level 2
+    assert re.search(r"1 FAN-HOUSING BOM .*2 └ STEEL-SHEET", body), body[:1500]
+    assert (await (await Browser(stack, "alice").start()).get("/boms/FAN-200")).status_code == 403
+
+    r = await stack.as_("carol", "POST", "/api/items", json={"sku": "H2-KIT", "name": "Kit", "kind": "manufactured"})
+    assert r.status_code == 201
+    editor = await carol.get("/boms/H2-KIT/edit")
+    assert editor.status_code == 200 and 'name="component_0"' in editor.text and '<label class="sr-only" for="c-0"' in editor.text
+    line = {"issue_method": "backflush", "labour_hours": "0.5", "overhead_rate": "4", "work_centre": "",
+            "labour_rate": "30"}
+    before = count(stack, BomRow)
+    for rows, why in (({"component_0": "NOPE", "qty_0": "1"}, "there is no item NOPE"),
+                      ({"component_0": "H2-KIT", "qty_0": "1"}, "cannot be its own component"),
+                      ({"component_0": "FAN-200", "qty_0": "1", "component_1": "BOLT-M8", "qty_1": "x"},
+                       "the quantity of BOLT-M8 must be a number"),
+                      ({"component_0": "BOLT-M8", "qty_0": "1", "scrap_0": "100"}, "scrap_pct")):
+        r = await carol.post("/boms/H2-KIT/edit", {**line, **rows})
+        assert r.status_code == 422 and why in text(r), (rows, text(r)[:800])
+        assert f'value="{rows["component_0"]}"' in r.text
+    assert count(stack, BomRow) == before
+    r = await carol.post("/boms/H2-KIT/edit", {**line, "component_0": "FAN-200", "qty_0": "1",
+                                               "component_1": "BOLT-M8", "qty_1": "1,000", "scrap_1": "2"})
+    assert r.status_code == 303, text(r)[:500]
+    page = await carol.get(r.headers["location"])
+    assert "The BOM of H2-KIT is saved (revision 1)" in text(page) and "1,000" in text(page)
+    # a cycle across the stored BOMs is refused and nothing changes: FAN-HOUSING → H2-KIT → FAN-200 → FAN-HOUSING
+    housing = text(await carol.get("/boms/FAN-HOUSING"))
+    r = await carol.post("/boms/FAN-HOUSING/edit", {"issue_method": "kitted", "component_0": "STEEL-SHEET",
+                                                    "qty_0": "2", "component_1": "H2-KIT", "qty_1": "1"})
+    assert r.status_code == 422 and "BOM cycle: FAN-HOUSING → H2-KIT → FAN-200 → FAN-HOUSING" in text(r), text(r)[:600]
+    assert text(await carol.get("/boms/FAN-HOUSING")) == housing
+    # remove a line: H2-KIT keeps only BOLT-M8
+    r = await carol.post("/boms/H2-KIT/edit", {**line, "component_0": "FAN-200", "qty_0": "1", "remove_0": "1",
+                                               "component_1": "BOLT-M8", "qty_1": "2"})
+    assert r.status_code == 303
+    body = text(await carol.get("/boms/H2-KIT"))
+    assert "revision 2" in body and "FAN-200" not in body.split("Components")[1]
+    assert "H2-KIT" in text(await carol.get("/items/BOLT-M8"))  # where-used
+
+    r = await carol.post("/work-centres", {"code": "H2-PAINT", "name": "Paint shop", "hourly_cost": "1,200.5"})
+    assert r.status_code == 303
+    assert "1,200.50" in text(await carol.get("/work-centres"))
+    before = count(stack, WorkCentre)
+    r = await carol.post("/work-centres", {"code": "H2 BAD", "name": "x", "hourly_cost": "-1"})
+    assert r.status_code == 422 and count(stack, WorkCentre) == before
+    r = await carol.post("/work-centres/H2-PAINT", {"name": "Paint line", "hourly_cost": "50"})
+    assert r.status_code == 303 and "Paint line" in text(await carol.get("/work-centres"))
+    assert (await (await Browser(stack, "dave").start()).post("/work-centres", {"code": "X", "name": "x",
+                                                                               "hourly_cost": "1"})).status_code == 403

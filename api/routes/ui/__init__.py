@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from api.routes.ui import (
     absence,
+    boms,
     crm,
     dashboard,
     finance,
@@ -28,5 +29,6 @@ for _part in (session, inbox, requests, absence, processes, crm, quotations, pro
     router.include_router(_part.router)
 router.include_router(finance.router)
 router.include_router(items.router)  # master data: items, BOMs, work centres, CSV import
+router.include_router(boms.router)
 
 __all__ = ["router"]

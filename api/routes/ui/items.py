@@ -27,7 +27,7 @@ from api.routes.ui.pages import (
 from domain import permissions
 from domain.core.errors import DomainError, Invalid
 from domain.core.numbers import read_number, read_whole
-from domain.inventory import stock
+from domain.inventory import stock, uoms
 from domain.inventory.tables import Item, StockBalance, StockLedgerEntry
 from domain.manufacturing.rules import ItemFields
 from domain.manufacturing.tables import BomRow
@@ -120,7 +120,6 @@ async def _form(v: Viewer, item: dict[str, Any] | None, typed: dict[str, str], s
 
 
 def _units(s: Session) -> list[str]:
-    from domain.inventory import uoms
     return sorted(uoms.known(s))
 
 
