@@ -47,6 +47,7 @@ from domain.processes.rules import ProcessStatus
 from domain.processes.tables import Process
 from domain.production.tables import ProductionOrder
 from domain.purchasing.tables import PurchaseRequisition
+from domain.sales import services as sales_svc
 
 PAGE_SIZE = 50
 
@@ -201,14 +202,25 @@ def process_name(process_type: str) -> str:
 
 
 def _known_to(s: Session, user: Any, proc: Process) -> bool:
-    """Whether the viewer sees a process that links to this one (its parent, a child, or the sales order a
-    requisition or production order was raised for): then its existence is no secret, only its content."""
+    """Whether a page the viewer may open links to this process, so that its existence is no secret, only its
+    content: its sales order's page (the order's own process, or a requisition or production order raised for
+    it), a production order's page (role-gated), or a related process they see (its parent or a child)."""
+    viewer = (user.username, user.roles)
+    orders = [proc.business_key] if proc.type == "sales_order" else []
+    for table in (PurchaseRequisition, ProductionOrder):
+        orders += [n for n in s.execute(select(table.sales_order_number).where(
+            table.process_id == proc.process_id)).scalars() if n]
+    for number in orders:
+        try:
+            sales_svc.visible_order(s, number, viewer)
+            return True
+        except DomainError:
+            pass
+    if proc.type == "production_order" and user.may(Action.PRODUCTION_READ):
+        return True
     related = [Process.parent_id == proc.process_id]
     if proc.parent_id:
         related.append(Process.process_id == proc.parent_id)
-    for table in (PurchaseRequisition, ProductionOrder):
-        order = select(table.sales_order_number).where(table.process_id == proc.process_id).scalar_subquery()
-        related.append((Process.type == "sales_order") & (Process.business_key == order))
     q = process_scope(select(Process.process_id), user).where(or_(*related)).limit(1)
     return s.execute(q).first() is not None
 
