@@ -63,7 +63,7 @@ def bar_chart(categories: Sequence[str], series: Sequence[tuple[str, Sequence[fl
               unit: str = "", label_width: float = 150, bar: float = 14) -> str:
     """Horizontal bars: one row per category, one bar per series in that row, all on one scale (negative
     values drawn left of a zero line). `series` is [(name, values per category)]."""
-    if not categories or not series or all(not any(values) for _, values in series):
+    if not categories or not series:  # rows whose values are all 0 are data: drawn as zero-length bars
         return _empty(title)
     values = [float(v) for _, vs in series for v in vs]
     lo, hi = min(0.0, *values), max(0.0, *values)

@@ -152,3 +152,27 @@ async def test_every_overdue_task_is_two_clicks_from_the_dashboard_for_admin(sta
     assert "<b>claim</b>" not in page.text and "&lt;b&gt;claim&lt;/b&gt;" in page.text
     frank = await Browser(stack, "frank").start()
     assert (await frank.get("/incidents")).status_code == 403
+
+
+async def test_cycle_times_under_an_hour_are_minutes_and_a_table_with_data_has_a_chart(stack: Stack) -> None:
+    """Issue 18: "Cycle time" said "No data yet" above a table with data, and 20 minutes read "0.0 h"."""
+    r = await stack.as_("erin", "POST", "/api/expense-claims", json={"lines": [LINE]})
+    assert r.status_code in (200, 201), r.text
+    process_id = r.json()["process_id"]
+    await eventually(stack.db, lambda s: s.get(Process, process_id))
+    now = utcnow()
+    with stack.db.write() as s:
+        proc = s.get(Process, process_id)
+        assert proc is not None
+        proc.status, proc.started_at, proc.closed_at = "completed", now - timedelta(minutes=25), now - timedelta(
+            minutes=5)
+    page = await (await Browser(stack, "heidi").start()).get("/dashboard")
+    assert page.status_code == 200
+    cycle = page.text.split('id="h-cycle"', 1)[1].split("</section>", 1)[0]
+    assert "No data yet" not in cycle and "<rect" in cycle and "in minutes" in cycle
+    assert "20 min" in text(page) and "0.0 h" not in text(page)
+    # the admin's "open past due" card is a link laid out as the other cards (value above label, in the card)
+    admin = await (await Browser(stack, "admin").start()).get("/dashboard")
+    assert re.search(r'<li[^>]*><a href="/incidents#overdue"><span class="kpi-value">\d+</span>'
+                     r'<span class="kpi-label">open past due</span></a></li>', admin.text)
+

@@ -38,6 +38,22 @@ api_router = APIRouter(prefix="/api/incidents", tags=["monitor"])
 
 
 
+def _cycle_chart(cycles: list[figures.CycleTime]) -> str:
+    """p50 and p95 per type in the unit the slowest reads best in: minutes under an hour (not "0.0 h"), hours
+    under two days, else days."""
+    slowest = max((c.p95_hours for c in cycles), default=0.0)
+    if slowest < 1:
+        scale, unit, title = 60.0, " min", _("Cycle time per process type in minutes, median and 95th percentile")
+    elif slowest < 48:
+        scale, unit, title = 1.0, " h", _("Cycle time per process type in hours, median and 95th percentile")
+    else:
+        scale, unit, title = 1 / 24, " d", _("Cycle time per process type in days, median and 95th percentile")
+    return bar_chart([label(c.type) for c in cycles],
+                     [(_("median"), [round(c.p50_hours * scale, 1) for c in cycles]),
+                      (_("95th percentile"), [round(c.p95_hours * scale, 1) for c in cycles])],
+                     title=title, unit=unit)
+
+
 def _dashboard(s: Session) -> dict[str, Any]:
     now = utcnow()
     per_day = figures.processes_per_day(s, now)
@@ -50,10 +66,7 @@ def _dashboard(s: Session) -> dict[str, Any]:
         "flow": line_chart(day_labels, [(_("started"), [d.started for d in per_day]),
                                         (_("completed"), [d.completed for d in per_day])],
                            title=_("Processes started and completed per day, last 30 days")),
-        "cycle": bar_chart([label(c.type) for c in cycles],
-                           [("p50", [round(c.p50_hours, 1) for c in cycles]),
-                            ("p95", [round(c.p95_hours, 1) for c in cycles])],
-                           title=_("Cycle time per process type in hours, p50 and p95"), unit=" h"),
+        "cycle": _cycle_chart(cycles),
         "sla": line_chart(day_labels, [(_("decided late"), [b.late for b in sla_days]),
                                        (_("open past due"), [b.overdue for b in sla_days])],
                           title=_("SLA breaches per due day, last 30 days")),
