@@ -6,8 +6,9 @@ its own."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.core.db import Base
@@ -15,6 +16,7 @@ from domain.core.errors import Conflict, NotFound
 from domain.core.types import UTCDateTime, utcnow
 
 CHECKED, RUNNING, DONE, FAILED = "checked", "running", "done", "failed"
+MAX_ERRORS = 500
 
 
 class ImportJob(Base):
@@ -27,14 +29,18 @@ class ImportJob(Base):
     done: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(20), default=CHECKED)  # checked | running | done | failed
     message: Mapped[str] = mapped_column(String(2000), default="")
+    errors: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[line, sentence]] of the check, at most MAX_ERRORS
     created_by: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-def create(session: Session, kind: str, file_name: str, content: str, total: int, actor: str) -> int:
-    job = ImportJob(kind=kind, file_name=file_name[:200], content=content, total=total, done=0, status=CHECKED,
-                    message="", created_by=actor, created_at=utcnow())
+def create(session: Session, kind: str, file_name: str, content: str, total: int, actor: str,
+           errors: list[tuple[int, str]]) -> int:
+    """The checked file; with errors it cannot be imported (they are shown with their lines) and is not kept."""
+    job = ImportJob(kind=kind, file_name=file_name[:200], content="" if errors else content, total=total, done=0,
+                    status=CHECKED, message="", created_by=actor, created_at=utcnow(),
+                    errors=[[n, text[:500]] for n, text in errors[:MAX_ERRORS]])
     session.add(job)
     session.flush()
     return job.id
@@ -53,6 +59,9 @@ def start(session: Session, job_id: int, actor: str) -> ImportJob:
     job = session.get(ImportJob, job_id, with_for_update=True)
     if job is None or job.created_by != actor:
         raise NotFound(f"no import {job_id}")
+    if job.errors:
+        raise Conflict(f"the file has {len(job.errors)} bad row{'s' if len(job.errors) > 1 else ''}, so nothing "
+                       "is imported: correct them and upload the file again")
     if job.status != CHECKED:
         raise Conflict(f"this file is {'being imported' if job.status == RUNNING else 'imported'} already; "
                        "upload it again to import it again")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -157,3 +158,97 @@ async def test_bom_tree_editor_and_work_centres(stack: Stack) -> None:
     assert r.status_code == 303 and "Paint line" in text(await carol.get("/work-centres"))
     assert (await (await Browser(stack, "dave").start()).post("/work-centres", {"code": "X", "name": "x",
                                                                                "hourly_cost": "1"})).status_code == 403
+
+
+async def upload(who: Browser, kind: str, content: str, name: str = "file.csv") -> httpx.Response:
+    if not who.csrf:
+        await who.get("/import")
+    return await who.stack.http.post("/import", data={"kind": kind, "csrf": who.csrf},
+                                     files={"file": (name, content.encode(), "text/csv")},
+                                     headers={"Cookie": who.cookie})
+
+
+async def finished(who: Browser, location: str) -> httpx.Response:
+    for _ in range(400):
+        p = (await who.get(f"{location}/progress")).json()
+        assert p["total"] and 0 <= p["done"] <= p["total"], p
+        if p["status"] != "running":
+            return await who.get(location)
+        await asyncio.sleep(0.05)
+    raise AssertionError("the import never ended")
+
+
+async def test_csv_import_previews_every_bad_row_then_stores_all_or_nothing(stack: Stack) -> None:
+    dave = await Browser(stack, "dave").start()
+    page = await dave.get("/import")
+    assert page.status_code == 200 and '<label for="imp-file"' in page.text and '<label for="imp-kind"' in page.text
+    assert 'value="items"' in page.text and 'value="opening_stock"' not in page.text  # a buyer, not the warehouse
+    assert (await (await Browser(stack, "alice").start()).get("/import")).status_code == 403
+
+    before = count(stack, Item)
+    bad = ("sku,name,kind,standard_cost\nH2-A1,First,purchased,1\nH2-A2,Second,bought,1\nH2-A3,Third,purchased,2\n"
+           "H2-A1,Again,purchased,1\nH2-A4,Fourth,purchased,lots\n")
+    r = await upload(dave, "items", bad, "bad.csv")
+    assert r.status_code == 303, text(r)[:300]
+    preview = await dave.get(r.headers["location"])
+    body = text(preview)
+    assert "3 rows cannot be imported" in body and "Nothing is stored" in body, body[:800]
+    assert re.search(r"line 3 kind: .*purchased", body) and "line 5 H2-A1 is on line 2 already" in body
+    assert "line 6 standard_cost" in body and "Import all" not in body
+    r = await dave.post(f"{r.headers['location']}/run")
+    assert r.status_code == 303 and count(stack, Item) == before
+
+    rows = "".join(f"H2-B{n:03},Bulk {n},purchased,{n}.5\n" for n in range(1, 121))
+    r = await upload(dave, "items", "sku,name,kind,standard_cost\n" + rows, "bulk.csv")
+    location = r.headers["location"]
+    preview = await dave.get(location)
+    assert "Every row can be imported" in text(preview) and "Import all 120 rows" in text(preview)
+    assert "H2-B001" in text(preview) and "H2-B021" not in text(preview)  # the first 20 rows as read
+    assert count(stack, Item) == before
+    r = await dave.post(f"{location}/run")
+    assert r.status_code == 303
+    running = await dave.get(location)
+    if "Importing" in text(running):
+        assert '<progress id="import-progress"' in running.text and 'src="/static/import.js"' in running.text
+        assert "script-src 'self'" in running.headers["content-security-policy"]
+    done = await finished(dave, location)
+    assert "All 120 rows are imported" in text(done), text(done)[:600]
+    assert count(stack, Item) == before + 120
+    again = await dave.post(f"{location}/run")
+    assert again.status_code == 303 and count(stack, Item) == before + 120
+    assert "imported already" in text(await dave.get(location))
+
+
+async def test_an_import_refused_on_line_n_stores_nothing(stack: Stack) -> None:
+    admin = await Browser(stack, "admin").start()
+    names = [f"H2 Customer {n}" for n in range(1, 31)]
+    content = "name,credit_limit,currency\n" + "".join(f"{n},1000,usd\n" for n in names)
+    r = await upload(admin, "customers", content, "customers.csv")
+    location = r.headers["location"]
+    assert "Import all 30 rows" in text(await admin.get(location))
+    # someone creates customer 17 between the preview and the import: the import is refused naming line 18
+    r = await stack.as_("admin", "POST", "/api/customers", json={"name": "H2 Customer 17"})
+    assert r.status_code == 201, r.text
+    before = count(stack, Customer)
+    await admin.post(f"{location}/run")
+    done = await finished(admin, location)
+    assert "refused and nothing is stored: line 18: customer 'H2 Customer 17' exists already" in text(done), \
+        text(done)[:600]
+    assert count(stack, Customer) == before
+
+    # a BOM file that closes a cycle with the stored BOMs is refused in the preview
+    r = await upload(admin, "boms", "item_sku,component_sku,qty\nFAN-HOUSING,FAN-200,1\nFAN-HOUSING,STEEL-SHEET,2\n")
+    body = text(await admin.get(r.headers["location"]))
+    assert "BOM cycle: FAN-HOUSING → FAN-200 → FAN-HOUSING" in body, body[:600]
+
+    # opening stock for a new item: on hand on its page, at the unit cost given
+    assert (await stack.as_("admin", "POST", "/api/items", json={"sku": "H2-OPEN", "name": "Opening",
+                                                                 "kind": "purchased"})).status_code == 201
+    r = await upload(admin, "opening_stock", "sku,qty,unit_cost\nH2-OPEN,40,2.5\nBOLT-M8,1,1\n")
+    body = text(await admin.get(r.headers["location"]))
+    assert "line 3 BOLT-M8 has stock movements already" in body, body[:600]
+    r = await upload(admin, "opening_stock", "sku,qty,unit_cost\nH2-OPEN,40,2.5\n")
+    await admin.post(f"{r.headers['location']}/run")
+    assert "All 1 rows are imported" in text(await finished(admin, r.headers["location"]))
+    item = text(await admin.get("/items/H2-OPEN"))
+    assert "On hand 40 ea" in item and "100.00" in item and "opening stock" in item

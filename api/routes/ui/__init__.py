@@ -13,6 +13,7 @@ from api.routes.ui import (
     crm,
     dashboard,
     finance,
+    imports,
     inbox,
     items,
     periods,
@@ -30,5 +31,6 @@ for _part in (session, inbox, requests, absence, processes, crm, quotations, pro
 router.include_router(finance.router)
 router.include_router(items.router)  # master data: items, BOMs, work centres, CSV import
 router.include_router(boms.router)
+router.include_router(imports.router)
 
 __all__ = ["router"]

@@ -91,6 +91,7 @@ def upgrade() -> None:
         sa.Column("done", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("message", sa.String(length=2000), nullable=False),
+        sa.Column("errors", sa.JSON(), nullable=False),
         sa.Column("created_by", sa.String(length=60), nullable=False),
         sa.Column("created_at", domain.core.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", domain.core.types.UTCDateTime(timezone=True), nullable=True),
