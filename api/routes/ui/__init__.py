@@ -11,17 +11,20 @@ from api.routes.ui import (
     absence,
     boms,
     crm,
+    customers,
     dashboard,
     finance,
     imports,
     inbox,
     items,
     periods,
+    pricelists,
     processes,
     production,
     quotations,
     requests,
     session,
+    suppliers,
 )
 from api.routes.ui.pages import page_router
 
@@ -29,6 +32,8 @@ router = page_router()
 for _part in (session, inbox, requests, absence, processes, crm, quotations, production, dashboard, periods):
     router.include_router(_part.router)
 router.include_router(finance.router)
+for _master in (customers, suppliers, pricelists):  # customers, suppliers, the price list (issue 18)
+    router.include_router(_master.router)
 router.include_router(items.router)  # master data: items, BOMs, work centres, CSV import
 router.include_router(boms.router)
 router.include_router(imports.router)
