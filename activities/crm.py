@@ -65,7 +65,7 @@ class CrmActivities:
     @business_errors
     def move_opportunity(self, number: str, process_id: str, stage: str, actor: str) -> None:
         with self.db.write() as s:
-            crm.move_opportunity(s, number, stage)
+            sales.move_opportunity(s, number, stage)  # crm's move, refused back to qualification with a quotation out
             processes.advance(s, process_id, stage, detail=f"moved by {actor}")
 
     @activity.defn

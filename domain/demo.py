@@ -28,7 +28,7 @@ from domain.org import company, grants
 from domain.org import services as org
 from domain.org.company import CompanySettings
 from domain.org.tables import Role, User, UserRole
-from domain.parties.tables import Customer, Supplier
+from domain.parties.tables import Customer, PartySettings, Supplier
 from domain.processes import ids
 from domain.sales import pricing_policies as pricing
 from domain.sales.pricing import PricingPolicy
@@ -67,6 +67,8 @@ POLICIES: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
 DEMO_UOMS = {"STEEL-SHEET": "m2", "PAINT-RED": "kg"}
 SUPPLIERS = ["Acme Metals", "Volt Motors", "Northwind Components"]
 SUPPLIER_TERMS = {"Acme Metals": 30, "Volt Motors": 45, "Northwind Components": 30}  # net days
+DEFAULT_CREDIT_LIMIT = Decimal(10000)  # of a customer created from a lead
+
 CUSTOMERS = [("Globex Corporation", "50000"), ("Initech", "20000"), ("Umbrella Retail", "100000")]
 # --- the history (issue 17): what aging, dunning, the credit hold and the month-end close show on day one ---
 COMPANY = CompanySettings(name="Valueloop Demo Manufacturing", base_currency="USD", fiscal_year_start=1,
@@ -190,6 +192,8 @@ def load(session: Session) -> bool:
         suppliers[name] = sup.id
     for name, limit in CUSTOMERS:
         session.add(Customer(name=name, credit_limit=Decimal(limit), currency="USD"))
+    # A customer created from a lead starts with this credit limit (domain.parties.master.settings).
+    session.add(PartySettings(id=1, default_credit_limit=DEFAULT_CREDIT_LIMIT, updated_by="demo"))
     for sku, name, kind, cost, lead, safety, moq, multiple, supplier, _opening in ITEMS:
         session.add(Item(sku=sku, name=name, kind=kind, uom=DEMO_UOMS.get(sku, "ea"), standard_cost=Decimal(cost), lead_time_days=lead,
                          safety_stock=Decimal(safety), min_order_qty=Decimal(moq), order_multiple=Decimal(multiple),

@@ -19,7 +19,7 @@ from domain.inventory.tables import Item, StockBalance, StockLedgerEntry, Uom
 from domain.manufacturing.tables import BomLineRow, BomRow, WorkCentre
 from domain.org.tables import AuthSession, Company, GrantsState, Role, RoleGrant, User, UserRole
 from domain.parties.jobs import ImportJob
-from domain.parties.tables import Customer, Supplier
+from domain.parties.tables import Customer, PartySettings, PriceListPrice, Supplier, SupplierPrice
 from domain.planning.tables import MrpRun
 from domain.processes.tables import Process, ProcessStep
 from domain.production.tables import ProductionMaterial, ProductionOrder

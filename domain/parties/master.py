@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -11,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from domain.accounting import ledger
 from domain.accounting import rules as accounting
+from domain.audit import services as audit
 from domain.core.errors import Conflict, Invalid, NotFound
 from domain.core.names import checked_key
 from domain.inventory import stock, uoms
 from domain.inventory.tables import Item, StockBalance, StockLedgerEntry
 from domain.manufacturing.tables import BomRow
-from domain.parties.tables import Customer, Supplier
+from domain.parties.tables import Customer, PartySettings, Supplier
 
 Party = TypeVar("Party", Customer, Supplier)
 
@@ -100,7 +102,7 @@ def customer_named(session: Session, name: str) -> Customer:
     found: Customer | None = named(session, Customer, key)
     if found is not None:
         return found
-    row = Customer(name=name, currency="USD")
+    row = Customer(name=name, currency="USD", credit_limit=settings(session).default_credit_limit)
     try:
         with session.begin_nested():
             session.add(row)
@@ -109,6 +111,125 @@ def customer_named(session: Session, name: str) -> Customer:
         if found is None:
             raise
         return found
+    return row
+
+
+# --- editing customers and suppliers (the pages of issue 18) ------------------------------------------
+
+MAX_CREDIT = Decimal("1e12")
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def settings(session: Session) -> PartySettings:
+    """The company's settings for customers and suppliers (not stored: the defaults, a credit limit of 0)."""
+    row = session.get(PartySettings, 1)
+    return row if row is not None else PartySettings(id=1, default_credit_limit=Decimal(0), updated_by="")
+
+
+def set_default_credit_limit(session: Session, amount: Decimal, actor: str) -> PartySettings:
+    """The credit limit a customer created from a lead starts with (0 or more)."""
+    _check_credit(amount)
+    row = session.get(PartySettings, 1)
+    before = None if row is None else {"default_credit_limit": row.default_credit_limit}
+    if row is None:
+        row = PartySettings(id=1, default_credit_limit=amount, updated_by=actor)
+        session.add(row)
+    row.default_credit_limit, row.updated_by = amount, actor
+    session.flush()
+    audit.record(session, actor, "party_settings", 1, before, {"default_credit_limit": amount})
+    return row
+
+
+def _check_credit(amount: Decimal) -> None:
+    if not Decimal(0) <= amount < MAX_CREDIT or amount != round(amount, 2):
+        raise Invalid("a credit limit is an amount of 0 or more, with at most two decimals")
+
+
+def check_party_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """Currency and payment terms of a customer or supplier as the rules take them (422 with a sentence)."""
+    out = dict(data)
+    if "currency" in out:
+        out["currency"] = str(out["currency"]).strip().upper()
+        if not CURRENCY.match(out["currency"]):
+            raise Invalid("the currency is a three-letter code such as USD, EUR or CNY")
+    if "payment_terms_days" in out:
+        days = out["payment_terms_days"]
+        if not isinstance(days, int) or not 0 <= days <= 365:
+            raise Invalid("the payment terms are a whole number of days from 0 to 365")
+    return out
+
+
+def party_snapshot(row: Customer | Supplier) -> dict[str, Any]:
+    out = {"name": row.name, "currency": row.currency, "payment_terms_days": row.payment_terms_days,
+           "active": row.active}
+    if isinstance(row, Customer):
+        out["credit_limit"] = row.credit_limit
+    return out
+
+
+def customer(session: Session, customer_id: int) -> Customer:
+    row = session.get(Customer, customer_id)
+    if row is None:
+        raise NotFound(f"no customer {customer_id}")
+    return row
+
+
+def supplier(session: Session, supplier_id: int) -> Supplier:
+    row = session.get(Supplier, supplier_id)
+    if row is None:
+        raise NotFound(f"no supplier {supplier_id}")
+    return row
+
+
+def update_party(session: Session, row: Party, data: dict[str, Any], actor: str) -> Party:
+    """A customer's or supplier's name, currency and payment terms (not the credit limit: set_credit_limit; not
+    deactivation: the sales and purchasing rules, which know what is open). A name that looks like another's is
+    refused (409)."""
+    what = type(row).__name__.lower()
+    data = check_party_fields(data)
+    before = party_snapshot(row)
+    if "name" in data:
+        name, key = checked_key(data["name"], f"{what} name")
+        same = named(session, type(row), key)
+        if same is not None and same.id != row.id:
+            raise Conflict(f"{what} {same.name!r} exists already")
+        row.name = name
+    for field in ("currency", "payment_terms_days"):
+        if field in data:
+            setattr(row, field, data[field])
+    session.flush()
+    audit.record(session, actor, what, row.id, before, party_snapshot(row))
+    return row
+
+
+def create_party(session: Session, cls: type[Party], data: dict[str, Any], actor: str) -> Party:
+    """A new customer or supplier from a form (create_named's rules), with its audit line."""
+    row = create_named(session, cls, check_party_fields(data))
+    session.flush()
+    audit.record(session, actor, cls.__name__.lower(), row.id, None, party_snapshot(row))
+    return row
+
+
+def set_active(session: Session, row: Party, active: bool, actor: str) -> Party:
+    """Deactivate or reactivate (the caller has checked that nothing open stands in the way)."""
+    what = type(row).__name__.lower()
+    before = party_snapshot(row)
+    row.active = active
+    session.flush()
+    audit.record(session, actor, what, row.id, before, party_snapshot(row),
+                 action=None if active else audit.DEACTIVATED)
+    return row
+
+
+def set_credit_limit(session: Session, customer_id: int, amount: Decimal, actor: str) -> Customer:
+    """The one way a customer's credit limit changes (0 or more, two decimals at most), with its audit line.
+    H1's second approval routes changes above its threshold through here once they are approved."""
+    _check_credit(amount)
+    row = customer(session, customer_id)
+    before = row.credit_limit
+    row.credit_limit = amount
+    session.flush()
+    audit.record(session, actor, "credit_limit", row.id, {"credit_limit": before}, {"credit_limit": amount})
     return row
 
 

@@ -17,7 +17,7 @@ from domain.crm.tables import Lead, Opportunity
 from domain.org.tables import User, UserRole
 from domain.parties.tables import Customer
 from domain.permissions import Action
-from domain.sales.tables import Quotation
+from domain.sales.tables import Quotation, SalesOrder
 
 CLOSED_DAYS = 30  # won and lost: those closed in the last 30 days...
 CARDS_PER_STAGE = 50  # ...and at most this many cards per stage (the totals count them all)
@@ -41,9 +41,13 @@ def opportunity_view(session: Session, row: Opportunity) -> dict[str, Any]:
     }
 
 
-def _card(opp: Opportunity, customer: str) -> dict[str, Any]:
+def _card(opp: Opportunity, customer: str, ordered: Decimal | None = None) -> dict[str, Any]:
+    """`ordered`: a won opportunity's sales orders' total, shown as its amount (the lead's estimate stays
+    `estimate`)."""
+    amount = ordered if ordered is not None else opp.amount
     return {"number": opp.number, "name": opp.name, "customer": customer, "owner": opp.owner,
-            "probability": opp.probability, "amount": opp.amount, "expected_value": opp.expected_value,
+            "probability": opp.probability, "amount": amount, "estimate": opp.amount,
+            "expected_value": ordered if ordered is not None else opp.expected_value,
             "created_at": opp.created_at, "closed_at": opp.closed_at}
 
 
@@ -68,6 +72,18 @@ def pipeline(session: Session, owner: str | None, *, now: datetime | None = None
                        Opportunity.stage.in_(crm.CLOSED_STAGES) & (Opportunity.closed_at >= since)), *where())
             .group_by(Opportunity.stage))
     }
+    # A won opportunity is worth what its customer ordered: its sales orders' totals, not the lead's estimate.
+    ordered = {opp_id: Decimal(total or 0) for opp_id, total in session.execute(
+        select(Opportunity.id, func.sum(SalesOrder.total))
+        .join(Quotation, Quotation.opportunity_id == Opportunity.id)
+        .join(SalesOrder, SalesOrder.number == Quotation.sales_order_number)
+        .where(*where(crm.Stage.WON)).group_by(Opportunity.id))}
+    if crm.Stage.WON in totals:
+        count, _amount, _expected = totals[crm.Stage.WON]
+        won = session.execute(select(func.coalesce(func.sum(Opportunity.amount), 0)).where(
+            *where(crm.Stage.WON), Opportunity.id.not_in(list(ordered) or [0]))).scalar_one()
+        value = sum(ordered.values(), Decimal(0)) + Decimal(won or 0)
+        totals[crm.Stage.WON] = (count, value, value)
     stages: list[dict[str, Any]] = []
     for stage in crm.STAGES:
         count, amount, expected = totals.get(stage, (0, None, None))
@@ -78,7 +94,7 @@ def pipeline(session: Session, owner: str | None, *, now: datetime | None = None
                                .order_by(*order).limit(CARDS_PER_STAGE)).all()
         stages.append({"stage": stage, "closed": stage in crm.CLOSED_STAGES, "count": int(count),
                        "amount": Decimal(amount or 0), "expected_value": Decimal(expected or 0),
-                       "cards": [_card(opp, name) for opp, name in rows]})
+                       "cards": [_card(opp, name, ordered.get(opp.id)) for opp, name in rows]})
     open_stages = [s for s in stages if not s["closed"]]
     return {"owner": owner, "since": since, "closed_days": CLOSED_DAYS, "stages": stages,
             "open_count": sum(s["count"] for s in open_stages),

@@ -75,6 +75,23 @@ def record_quotation(session: Session, draft: sales.QuotationDraft, process_id: 
     return row
 
 
+QUOTATIONS_OUT = (QuotationStatus.SENT, QuotationStatus.PENDING_APPROVAL)
+
+
+def move_opportunity(session: Session, number: str, stage: str) -> None:
+    """crm's stage move, and sales' rule on it: an opportunity with a quotation out (sent, or waiting for its
+    approval) is at the proposal stage or beyond, so moving it back to qualification is refused (409)."""
+    if stage == crm.Stage.QUALIFICATION:
+        opp = crm_svc.locked_opportunity(session, number)
+        out = session.execute(select(Quotation.number).where(
+            Quotation.opportunity_id == opp.id, Quotation.status.in_(QUOTATIONS_OUT)).order_by(Quotation.id)
+            .limit(3)).scalars().all()
+        if out and opp.stage != crm.Stage.QUALIFICATION:
+            raise Conflict(f"opportunity {number} has quotation {', '.join(out)} out, so it stays at the proposal "
+                           "stage or beyond: withdraw or settle the quotation first")
+    crm_svc.move_opportunity(session, number, stage)
+
+
 def set_quotation_status(session: Session, number: str, status: QuotationStatus, reason: str = "") -> None:
     row = quotation(session, number)
     row.status = status

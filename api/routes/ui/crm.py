@@ -34,6 +34,7 @@ from domain.crm import rules as crm
 from domain.crm import services as crm_svc
 from domain.inventory.tables import Item
 from domain.org import services as org
+from domain.parties import prices as price_list
 from domain.parties.tables import Customer
 from domain.permissions import Action
 from domain.sales import pipeline
@@ -241,8 +242,9 @@ async def render_opportunity(v: Viewer, number: str, *, status: int = 200, form:
     def load(s: Session) -> dict[str, Any]:
         opp = pipeline.opportunity_view(s, sales_svc.visible_opportunity(s, number, (v.user.username, v.user.roles)))
         items = s.execute(select(Item.sku, Item.name).order_by(Item.sku).limit(500)).all()
+        listed = price_list.list_prices(s, [i.sku for i in items], opp["customer_id"])  # shown beside each line
         works = opp["stage"] not in crm.CLOSED_STAGES and may_work(s, v.user, opp["owner"])
-        return {"opp": opp, "items": [{"sku": i.sku, "name": i.name} for i in items],
+        return {"opp": opp, "items": [{"sku": i.sku, "name": i.name, "price": listed.get(i.sku)} for i in items],
                 "may_quote": works and v.user.may(Action.QUOTATION_CREATE),  # may_quote, with what is read already
                 "may_work": works,
                 "moves": [m for m in crm.allowed_moves(opp["stage"]) if m not in crm.CLOSED_STAGES],
