@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from api.routes.ui import (
     absence,
+    admin,
     boms,
     crm,
     customers,
@@ -36,6 +37,7 @@ for _master in (customers, suppliers, pricelists):  # customers, suppliers, the 
     router.include_router(_master.router)
 router.include_router(items.router)  # master data: items, BOMs, work centres, CSV import
 router.include_router(boms.router)
+router.include_router(admin.router)  # the back office: company, users, roles, policies, scoring rules
 router.include_router(imports.router)
 
 __all__ = ["router"]

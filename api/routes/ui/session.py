@@ -29,7 +29,9 @@ from api.routes.ui.pages import (
     viewer,
 )
 from api.routes.ui.workspaces import landing
-from domain.org import sessions
+from domain import permissions
+from domain.org import company, sessions
+from domain.permissions import Action
 from settings import Settings
 
 LOGIN_CSRF_COOKIE = "vl_login_csrf"
@@ -63,6 +65,8 @@ def _login_page(request: Request, status: int = 200, **ctx: Any) -> HTMLResponse
 @router.get("/")
 async def home(request: Request, settings: SettingsDep, platform: PlatformDep) -> Response:
     v = await _viewer_or_none(request, settings, platform)
+    if v and v.user.may(Action.COMPANY_EDIT) and not await platform.read(company.is_set_up):
+        return redirect("/setup")  # the first run: admin names the company before anything else
     return redirect(landing(v.user.roles) if v else "/login")  # each to their own work
 
 
@@ -97,7 +101,8 @@ async def login(request: Request, settings: SettingsDep, platform: PlatformDep,
     if user is None:
         return _login_page(request, 401, username=username, next=safe_next(next),
                            error=_("Wrong username or password."))
-    response = redirect(safe_next(next) or landing(user.roles))
+    first_run = permissions.may(user.roles, Action.COMPANY_EDIT) and not await platform.read(company.is_set_up)
+    response = redirect("/setup" if first_run else safe_next(next) or landing(user.roles))  # first run: the company
     set_session_cookie(request, response, settings, await start_session(platform, settings, user.username))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
