@@ -14,6 +14,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import Response
 
+from api import i18n
+
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -22,7 +24,8 @@ def _money(value: Decimal | None) -> str:
 
 
 ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
-                  trim_blocks=True, lstrip_blocks=True)
+                  trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+ENV.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]  # as the pages
 ENV.filters.update(money=_money, label=lambda s: str(s or "").replace("_", " "))
 
 

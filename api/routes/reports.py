@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, sta
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from api import pdf
+from api import documents, pdf
 from api.auth import Principal
 from api.deps import CurrentUser, PlatformDep, require
 from api.encoding import ok
@@ -171,6 +171,33 @@ async def invoice_pdf(number: Annotated[str, Path(max_length=30)], user: Current
     inv = await platform.read(lambda s: reports.invoice_document(s, number, username=user.username,
                                                                  see_all=user.may(Action.INVOICE_SEE_ALL)))
     return await pdf.response("invoice.html", f"{number}.pdf", inv=inv)
+
+
+# --- purchase order, delivery note and quotation PDFs (issue 18) ---------------------------------------------
+
+PDF_ANSWER: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}}}
+DocNumber = Annotated[str, Path(max_length=30)]
+
+
+@router.get("/purchase-orders/{number}/pdf", response_class=Response, responses=PDF_ANSWER)
+async def purchase_order_pdf(number: DocNumber, user: CurrentUser, platform: PlatformDep) -> Response:
+    """The printed purchase order, for whoever may open it (404 otherwise)."""
+    po = await platform.read(lambda s: documents.purchase_order(s, (user.username, user.roles), number))
+    return await pdf.response("purchase_order.html", f"{number}.pdf", po=po)
+
+
+@router.get("/delivery-notes/{number}/pdf", response_class=Response, responses=PDF_ANSWER)
+async def delivery_note_pdf(number: DocNumber, user: CurrentUser, platform: PlatformDep) -> Response:
+    """The printed delivery note, for whoever may open its sales order (404 otherwise)."""
+    note = await platform.read(lambda s: documents.delivery_note(s, (user.username, user.roles), number))
+    return await pdf.response("delivery_note.html", f"{number}.pdf", note=note)
+
+
+@router.get("/quotations/{number}/pdf", response_class=Response, responses=PDF_ANSWER)
+async def quotation_pdf(number: DocNumber, user: CurrentUser, platform: PlatformDep) -> Response:
+    """The printed quotation, for whoever may open it (404 otherwise)."""
+    q = await platform.read(lambda s: documents.quotation(s, (user.username, user.roles), number))
+    return await pdf.response("quotation.html", f"{number}.pdf", q=q)
 
 
 # --- exchange rates -----------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.platform import Platform
+from api.routes.ui.workspaces import landing
 from domain.core.db import Database
+from domain.demo import USERS
 from domain.expenses.tables import ExpenseClaim
 from domain.org import services as org
 from domain.org.tables import AuthSession
@@ -70,7 +72,8 @@ async def ui_login(http: httpx.AsyncClient, username: str) -> str:
     csrf = LOGIN_CSRF.search(form.text)
     assert form.status_code == 200 and csrf
     r = await http.post("/login", data={"username": username, "password": "demo", "csrf": csrf.group(1)})
-    assert r.status_code == 303 and r.headers["location"] == "/inbox", r.text
+    roles = next(roles for name, _full, roles, _manager in USERS if name == username)
+    assert r.status_code == 303 and r.headers["location"] == landing(roles), r.text  # each role's own work
     cookie = http.cookies.get("vl_session")
     assert cookie
     return cookie

@@ -18,14 +18,18 @@ from api.routes.ui import (
     imports,
     inbox,
     items,
+    ledger,
     periods,
     pricelists,
     processes,
     production,
+    purchasing,
     quotations,
     requests,
     session,
     suppliers,
+    warehouse,
+    workspaces,
 )
 from api.routes.ui.pages import page_router
 
@@ -33,6 +37,8 @@ router = page_router()
 for _part in (session, inbox, requests, absence, processes, crm, quotations, production, dashboard, periods):
     router.include_router(_part.router)
 router.include_router(finance.router)
+for _workspace in (workspaces, purchasing, warehouse, ledger):  # issue 18: each role's own work
+    router.include_router(_workspace.router)
 for _master in (customers, suppliers, pricelists):  # customers, suppliers, the price list (issue 18)
     router.include_router(_master.router)
 router.include_router(items.router)  # master data: items, BOMs, work centres, CSV import
