@@ -206,6 +206,14 @@ NON_APPROVING_ROLES = frozenset({"employee", "admin"})
 # Who is named where no user holds a duty's role (the reference data's first user).
 FALLBACK_USER = "admin"
 
+# Where `/` sends a user: the page of the first role of this list they hold (approvers first: their decisions wait),
+# else their own tasks. Plain data, like the grants.
+LANDINGS: tuple[tuple[str, str], ...] = (
+    ("admin", "/admin"), ("cfo", "/inbox"), ("sales_manager", "/inbox"), ("manager", "/inbox"),
+    ("finance", "/finance"), ("buyer", "/purchasing"), ("warehouse", "/warehouse"), ("planner", "/planning"),
+    ("sales", "/pipeline"),
+)
+
 
 # The effective grants (action -> roles): DEFAULT_GRANTS until the process loads the stored ones
 # (domain.org.grants.load, then use_grants). The API reloads when a request's session query sees a new version;
