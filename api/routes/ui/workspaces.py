@@ -13,24 +13,19 @@ from api.deps import as_actor
 from api.i18n import _
 from api.routes.ui.pages import PosterDep, ViewerDep, not_possible, page_router, redirect, render
 from api.starters import expense_claim
+from domain import permissions
 from domain.core.errors import DomainError, Forbidden
 from domain.expenses import services as expenses
 from domain.permissions import Action
 
 router = page_router()
 
-# The first role of this list a user holds decides where `/` sends them (approvers first: their decisions wait).
-LANDINGS: tuple[tuple[str, str], ...] = (
-    ("admin", "/admin"), ("cfo", "/inbox"), ("sales_manager", "/inbox"), ("manager", "/inbox"),
-    ("finance", "/finance"), ("buyer", "/purchasing"), ("warehouse", "/warehouse"), ("planner", "/planning"),
-    ("sales", "/pipeline"),
-)
 MY_TASKS = "/inbox?view=mine"  # an employee's own work: the tasks named for them (api/routes/ui/inbox.py VIEW_LABELS)
 
 
 def landing(roles: Collection[str]) -> str:
     """The page a user with `roles` starts on."""
-    return next((path for role, path in LANDINGS if role in roles), MY_TASKS)
+    return next((path for role, path in permissions.LANDINGS if role in roles), MY_TASKS)
 
 
 @router.get("/admin")
