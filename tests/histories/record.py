@@ -33,6 +33,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.platform import Platform
 from api.starters import (
     approval,
+    change_approval,
     customer_invoice,
     expense_claim,
     lead_to_order,
@@ -366,6 +367,21 @@ class Recorder:
             ledger.post(s, entry("reversal", {REVENUE: Decimal(70)}, {RECEIVABLES: Decimal(70)}), "manual", "X-1",
                         "record-stray-reversal", on=first)
 
+    async def changes_applied_and_rejected(self) -> None:
+        """Issue 18: a role's actions approved by the cfo and applied; a policy change the cfo rejected."""
+        p, db = self.p, self.db
+        applied = await change_approval.propose(p, "admin", "role_grants", "buyer",
+                                                {"actions": ["item.edit", "supplier.create", "supplier.read"]})
+        task = await open_task_for(db, f"change-{applied['change_id']}")
+        await approval.decide(p, actor(db, "heidi"), task.id, "approve", "")
+        await self.save("change_applied", applied["process_id"])
+        await self.save("approval_change_applied", ids.approval(applied["process_id"]))
+        rejected = await change_approval.propose(p, "admin", "approval_policy", "expense_claim",
+                                                 {"tiers": [{"above": "0", "steps": [{"kind": "manager"}]}]})
+        task = await open_task_for(db, f"change-{rejected['change_id']}")
+        await approval.decide(p, actor(db, "heidi"), task.id, "reject", "keep the tiers")
+        await self.save("change_rejected", rejected["process_id"])
+
     async def period_close_rejected_by_the_cfo(self) -> None:
         period = months_ago(3)
         _, view = await period_close.start(self.p, "grace", period)
@@ -621,7 +637,9 @@ SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_re
              # issue 17: payments
              "payment_out_tells_a_bill_and_skips_a_missing_process", "payment_refused_by_its_process",
              # issue 17: partial deliveries and customer invoices
-             "order_delivered_in_two_parts_then_invoices_paid_and_written_off"]
+             "order_delivered_in_two_parts_then_invoices_paid_and_written_off",
+             # issue 18: changes that wait for a second approval
+             "changes_applied_and_rejected"]
 
 
 async def main(only: list[str], suffix: str = "") -> None:

@@ -13,6 +13,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.approval import Approval
+from workflows.change_approval import ChangeApproval
 from workflows.customer_invoice import CustomerInvoice
 from workflows.expense_claim import ExpenseClaim
 from workflows.lead_to_order import LeadToOrder
@@ -29,7 +30,7 @@ from workflows.supplier_invoice import SupplierInvoice
 HISTORIES = Path(__file__).parent.parent / "histories"
 MANIFEST: dict[str, dict[str, str]] = json.loads((HISTORIES / "manifest.json").read_text())
 WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation, SupplierInvoice, PeriodClose,
-             Payment, CustomerInvoice, SalesReturn, PurchaseReturn]
+             Payment, CustomerInvoice, SalesReturn, PurchaseReturn, ChangeApproval]
 
 
 def test_every_workflow_has_recorded_histories():
