@@ -80,6 +80,9 @@ def quotation_lines(skus: list[str], qtys: list[str], prices: list[str],
             price = str((listed or {})[sku])  # left empty: the price list's
         missing = [name for name, cell in zip(("SKU", "quantity", "unit price"), (sku, qty, price), strict=True)
                    if not cell]
+        if missing == ["unit price"]:
+            raise Invalid(f"{row}: the unit price is missing, and {sku} has no price on the price list for this "
+                          "customer")
         if missing:
             raise Invalid(f"{row}: the {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
         try:
