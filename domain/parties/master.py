@@ -128,7 +128,7 @@ def settings(session: Session) -> PartySettings:
 
 def set_default_credit_limit(session: Session, amount: Decimal, actor: str) -> PartySettings:
     """The credit limit a customer created from a lead starts with (0 or more)."""
-    _check_credit(amount)
+    check_credit(amount)
     row = session.get(PartySettings, 1)
     before = None if row is None else {"default_credit_limit": row.default_credit_limit}
     if row is None:
@@ -140,7 +140,8 @@ def set_default_credit_limit(session: Session, amount: Decimal, actor: str) -> P
     return row
 
 
-def _check_credit(amount: Decimal) -> None:
+def check_credit(amount: Decimal) -> None:
+    """A credit limit the rules take: 0 or more, at most two decimals (422 otherwise)."""
     if not Decimal(0) <= amount < MAX_CREDIT or amount != round(amount, 2):
         raise Invalid("a credit limit is an amount of 0 or more, with at most two decimals")
 
@@ -224,7 +225,7 @@ def set_active(session: Session, row: Party, active: bool, actor: str) -> Party:
 def set_credit_limit(session: Session, customer_id: int, amount: Decimal, actor: str) -> Customer:
     """The one way a customer's credit limit changes (0 or more, two decimals at most), with its audit line.
     H1's second approval routes changes above its threshold through here once they are approved."""
-    _check_credit(amount)
+    check_credit(amount)
     row = customer(session, customer_id)
     before = row.credit_limit
     row.credit_limit = amount

@@ -72,7 +72,10 @@ async def test_customers_list_create_edit_credit_contacts_and_deactivation(stack
     r = await grace.post(f"/customers/{cid}/credit-limit", {"credit_limit": "30,000"})
     assert r.status_code == 303
     page = text(await grace.get(f"/customers/{cid}"))
-    assert "The credit limit is now 30,000.00." in page and "credit limit: changed" in page
+    assert "The credit limit is now 30,000.00." in page and "customer: changed" in page
+    r = await grace.post(f"/customers/{cid}/credit-limit", {"credit_limit": "80000"})  # over the threshold
+    assert r.status_code == 303
+    assert "waits for a second approval" in text(await grace.get(f"/customers/{cid}"))
     r = await alice.post(f"/customers/{cid}/credit-limit", {"credit_limit": "1000000"})
     assert r.status_code == 403
     with stack.db.read() as s:

@@ -33,7 +33,7 @@ from api.routes.ui.pages import (
     redirect,
     render,
 )
-from api.starters import order_fulfilment
+from api.starters import change_approval, order_fulfilment
 from domain.core.errors import DomainError, Forbidden, Invalid
 from domain.core.numbers import read_number, read_whole
 from domain.inventory.tables import Item
@@ -148,16 +148,22 @@ async def create_customer(v: PosterDep, name: Annotated[str, Form(max_length=200
         if limit is not None and limit != 0 and not v.user.may(Action.CREDIT_LIMIT_EDIT):
             raise Forbidden("a credit limit is set by finance, the cfo or admin: leave it at 0")
 
-        def create(s: Session) -> int:
-            row = master.create_party(s, Customer, data, v.user.username)
-            if limit:
-                master.set_credit_limit(s, row.id, limit, v.user.username)
-            return row.id
-
-        cid = await v.platform.write(create)
+        if limit is not None:
+            master.check_credit(limit)
+        cid = await v.platform.write(lambda s: master.create_party(s, Customer, data, v.user.username).id)
     except DomainError as e:
         return await _new(v, code=error_status(e), form=form,
                           error=_("The customer was not saved: %(reason)s", reason=e.message))
+    if limit:
+        try:
+            done = await change_approval.set_credit_limit(v.platform, v.user.username, cid, limit)
+        except DomainError as e:
+            return redirect(f"/customers/{cid}", error=_("Customer %(name)s is saved, but not its credit limit: "
+                                                         "%(reason)s", name=data["name"], reason=e.message))
+        if done.get("status") != "applied":
+            return redirect(f"/customers/{cid}", msg=_("Customer %(name)s is saved. Its credit limit of %(amount)s "
+                                                       "waits for a second approval.", name=data["name"],
+                                                       amount=money_text(limit)))
     return redirect(f"/customers/{cid}", msg=_("Customer %(name)s is saved.", name=data["name"]))
 
 
@@ -202,10 +208,15 @@ async def credit_limit(cid: int, v: PosterDep, credit_limit: Annotated[str, Form
     try:
         _need(v, Action.CREDIT_LIMIT_EDIT, "credit limits are set by finance, the cfo or admin")
         amount = credit_amount(credit_limit)
-        await v.platform.write(lambda s: master.set_credit_limit(s, cid, amount, v.user.username))
+        master.check_credit(amount)
+        # At or under the threshold (or lowered) it is stored now; above it a second admin or the cfo approves.
+        done = await change_approval.set_credit_limit(v.platform, v.user.username, cid, amount)
     except DomainError as e:
         return await _customer(v, cid, code=error_status(e), form={"credit_limit": credit_limit},
                                error=_("The credit limit was not changed: %(reason)s", reason=e.message))
+    if done.get("status") != "applied":
+        return redirect(f"/customers/{cid}", msg=_("The new credit limit of %(amount)s waits for a second approval.",
+                                                   amount=money_text(amount)))
     return redirect(f"/customers/{cid}", msg=_("The credit limit is now %(amount)s.", amount=money_text(amount)))
 
 
