@@ -61,7 +61,9 @@ router = page_router()
 def _span(delta: timedelta) -> str:
     minutes = int(abs(delta.total_seconds()) // 60)
     days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
-    return f"{days} d {hours} h" if days else f"{hours} h {mins} min" if hours else f"{mins} min"
+    if days:
+        return _("%(days)s d %(hours)s h", days=days, hours=hours)
+    return _("%(hours)s h %(mins)s min", hours=hours, mins=mins) if hours else _("%(mins)s min", mins=mins)
 
 
 def task_row(t: Task, now: datetime) -> dict[str, Any]:
