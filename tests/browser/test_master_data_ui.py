@@ -1,0 +1,49 @@
+"""The master data pages in a real browser: a planner imports 3,000 items from a CSV file (preview, then Import all
+with the progress bar kept up to date by the page's own script, under its CSP), finds them in the list, and
+opens a BOM's tree and an item's page; screenshots at desktop and phone width, no console error."""
+
+from __future__ import annotations
+
+import re
+
+from tests.browser import test_ui
+from tests.browser.test_ui import UI, screenshot
+
+browser, site, ui = test_ui.browser, test_ui.site, test_ui.ui  # the UI tests' fixtures: the whole stack, Chromium
+pytestmark = test_ui.pytestmark
+ROWS = 3000
+
+
+async def test_a_large_csv_import_with_its_progress_bar_then_the_items_and_a_bom_tree(ui: UI) -> None:
+    admin = await ui.login("carol")  # a planner: may import items (admin's menu is wider than 1280 px today)
+    await admin.goto("/import")
+    await admin.get_by_label("The file holds").select_option("items")
+    content = "sku,name,kind,standard_cost\n" + "".join(f"UI-{n:05},Part {n},purchased,{n % 97}.25\n"
+                                                          for n in range(1, ROWS + 1))
+    await admin.get_by_label("CSV file").set_input_files(
+        files=[{"name": "parts.csv", "mimeType": "text/csv", "buffer": content.encode()}])
+    await admin.get_by_role("button", name="Upload and check").click()
+    await admin.get_by_text("Every row can be imported").wait_for()
+    await screenshot(admin, "issue18-import-preview")
+    await admin.get_by_role("button", name=f"Import all {ROWS} rows").click()
+    done = admin.get_by_text(f"All {ROWS} rows are imported")
+    bar = admin.locator("progress#import-progress")
+    if await bar.count():
+        seen = int(await bar.get_attribute("max") or 0)
+        assert seen == ROWS
+    await done.wait_for(timeout=60_000)  # the script reloads the page when the import has ended
+    await screenshot(admin, "issue18-import-done")
+
+    await admin.goto("/items?q=UI-0299")
+    assert "Part 2990" in await admin.locator("table.grid").inner_text()
+    await admin.goto("/items")
+    assert re.search(r"\d+ found", await admin.locator(".page-head").inner_text())
+    await screenshot(admin, "issue18-items")
+    await admin.goto("/boms/FAN-200")
+    await admin.get_by_text("STEEL-SHEET").first.wait_for()
+    await screenshot(admin, "issue18-bom-tree")
+    await admin.goto("/boms/FAN-200/edit")
+    await screenshot(admin, "issue18-bom-editor")
+    await admin.goto("/items/BOLT-M8")
+    await screenshot(admin, "issue18-item")
+    ui.assert_no_console_errors()
