@@ -37,7 +37,9 @@ async def create(platform: Platform, owner: str, customer_id: int, lines: list[s
         customer = s.get(Customer, customer_id)
         if customer is None:
             raise NotFound(f"no customer {customer_id}")
-        stock_svc.items_by_sku(s, [ln.sku for ln in lines])
+        if not customer.active:
+            raise Conflict(f"customer {customer.name} is inactive; reactivate it before taking an order")
+        stock_svc.active_items(s, [ln.sku for ln in lines])
         uoms_svc.check_lines(s, [(ln.sku, ln.qty) for ln in lines])
         boms_svc.check_makeable(s, [ln.sku for ln in lines])
         return common.next_number(s, "SO"), customer.name

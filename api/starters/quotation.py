@@ -15,6 +15,7 @@ from domain.inventory import stock as stock_svc
 from domain.inventory import uoms as uoms_svc
 from domain.org import services as org
 from domain.org.people import Actor
+from domain.parties.tables import Customer
 from domain.sales import pricing_policies as pricing_svc
 from domain.sales import rules as sales
 from domain.sales import services as sales_svc
@@ -30,7 +31,10 @@ async def create(platform: Platform, creator: str, opportunity: str, lines: list
         opp = sales_svc.opportunity(s, opportunity)
         if opp.stage in crm.CLOSED_STAGES:
             raise Conflict(f"opportunity {opp.number} is {opp.stage}; no more quotations on it")
-        stock_svc.items_by_sku(s, [ln.sku for ln in lines])
+        customer = s.get(Customer, opp.customer_id)
+        if customer is not None and not customer.active:
+            raise Conflict(f"customer {customer.name} is inactive; reactivate it before quoting")
+        stock_svc.active_items(s, [ln.sku for ln in lines])
         uoms_svc.check_lines(s, [(ln.sku, ln.qty) for ln in lines])
         # Refuse now a price nobody could approve (a discount, a line under cost, a margin under the policy).
         pricing_svc.chain(s, pricing_svc.review(s, lines), priced.total, creator)

@@ -184,6 +184,8 @@ def qualify(session: Session, number: str, *, customer_id: int | None, actor: st
         customer = session.get(Customer, customer_id)
         if customer is None:
             raise NotFound(f"no customer {customer_id}")
+        if not customer.active:
+            raise Conflict(f"customer {customer.name} is inactive; reactivate it before opening an opportunity")
     else:
         customer = master.customer_named(session, row.company)
     contact_for(session, customer.id, row.contact, row.email, row.phone or "")

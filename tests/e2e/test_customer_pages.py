@@ -113,6 +113,8 @@ async def test_customers_list_create_edit_credit_contacts_and_deactivation(stack
     assert r.status_code == 303
     assert "Wayne Enterprises Inc" in text(await grace.get("/customers?status=inactive"))
     assert "Wayne Enterprises Inc" not in text(await grace.get("/customers?status=active"))
+    r = await alice.post(f"/customers/{cid}/orders", {"sku": ["FAN-200"], "qty": ["1"], "unit_price": [""]})
+    assert r.status_code == 422 and "inactive" in text(r) and count(stack, SalesOrder) == 0
     r = await grace.post(f"/customers/{cid}/reactivate")
     assert r.status_code == 303
 

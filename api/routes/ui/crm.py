@@ -166,7 +166,8 @@ async def create_lead(v: PosterDep, company: Annotated[str, Form(max_length=200)
 async def _lead(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Response:
     def load(s: Session) -> dict[str, Any]:
         view = crm_svc.lead_view(s, crm_svc.visible_lead(s, number, (v.user.username, v.user.roles)))
-        customers = s.execute(select(Customer.id, Customer.name).order_by(Customer.name).limit(500)).all()
+        customers = s.execute(select(Customer.id, Customer.name).where(Customer.active.is_(True))
+                              .order_by(Customer.name).limit(500)).all()
         owner = org.person(s, view["owner"]) if view["owner"] else None
         return {"lead": view, "customers": [{"id": c.id, "name": c.name} for c in customers],
                 "owner_manager": owner.manager if owner else None}
