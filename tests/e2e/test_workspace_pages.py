@@ -167,6 +167,7 @@ async def test_an_approved_claim_is_finance_s_pay_task_until_paid(stack: Stack) 
     process = await grace.get(f"/processes/{pay.process_id}")
     assert process.status_code == 200 and "Pay expense claim" in text(process)
     erin = await Browser(stack, "erin").start()
+    assert "payment: any finance" in text(await erin.get("/requests"))  # her list says who acts next
     assert (await erin.post(f"/expense-claims/{claim}/pay")).status_code == 403
     r = await grace.post(f"/expense-claims/{claim}/pay")
     assert r.status_code == 303, text(r)[:300]

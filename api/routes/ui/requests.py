@@ -50,9 +50,10 @@ async def _requests(v: Viewer, *, status: int = 200, form: dict[str, str] | None
         pids = [c.process_id for c in claims] + [r.process_id for r in reqs]
         waiting: dict[str, str] = {}
         for t in s.execute(select(Task).where(Task.process_id.in_(pids), Task.status == approval_rules.TaskStatus.OPEN,
-                                              Task.kind == "approval")).scalars():
+                                              Task.kind.in_(("approval", "pay")))).scalars():  # pay: finance's, once approved
             who = t.assignee or t.candidate_user or (f"any {t.candidate_role}" if t.candidate_role else "")
-            waiting[t.process_id] = f"{t.step_label or 'approval'}: {who}" if who else t.step_label
+            step = t.step_label or ("payment" if t.kind == "pay" else "approval")
+            waiting[t.process_id] = f"{step}: {who}" if who else step
         return {
             "claims": [{"number": c.number, "created_at": c.created_at, "total": c.total, "currency": c.currency,
                         "status": c.status, "process_id": c.process_id,
