@@ -22,9 +22,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
 COPY --from=build /opt/venv /opt/venv
-# Pango and a font for WeasyPrint (invoice and statement PDFs)
+# Pango and fonts for WeasyPrint (invoices, statements, quotations, purchase orders, delivery notes): DejaVu for
+# Latin, Noto CJK for the Chinese a document printed in zh_Hans holds (Pango falls back to it glyph by glyph)
 RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
-        libharfbuzz-subset0 fontconfig fonts-dejavu-core \
+        libharfbuzz-subset0 fontconfig fonts-dejavu-core fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/valueloop valueloop
 USER 10001:10001
