@@ -24,7 +24,7 @@ async def submit(platform: Platform, requester: str, lines: list[purchasing.Requ
     total = purchasing.requisition_total(lines)
 
     def allocate(s: Any) -> tuple[str, int, int, list[approval_rules.ChainStep]]:
-        items = stock_svc.items_by_sku(s, [ln.sku for ln in lines])
+        items = stock_svc.active_items(s, [ln.sku for ln in lines])
         uoms_svc.check_lines(s, [(ln.sku, ln.qty) for ln in lines])
         supplier = purchasing_svc.supplier_for(s, [ln.sku for ln in lines], supplier_id)
         # Resolved here, once: a chain nobody could approve is refused now, and the process takes this one.

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.core.errors import NotFound
+from domain.core.errors import Conflict, NotFound
 from domain.inventory import rules as inventory
 from domain.inventory.tables import Item, StockBalance, StockLedgerEntry
 
@@ -25,6 +25,17 @@ def items_by_sku(session: Session, skus: list[str]) -> dict[str, Item]:
     missing = [s for s in skus if s not in found]
     if missing:
         raise NotFound(f"unknown SKU{'s' if len(missing) > 1 else ''} {', '.join(repr(s) for s in missing)}")
+    return found
+
+
+def active_items(session: Session, skus: list[str]) -> dict[str, Item]:
+    """The items of a new quotation, order or requisition: known (NotFound) and active (Conflict: a deactivated
+    item stays on the documents that name it, and is on no new one)."""
+    found = items_by_sku(session, skus)
+    inactive = sorted(sku for sku, item in found.items() if not item.active)
+    if inactive:
+        raise Conflict(f"{', '.join(inactive)} {'is' if len(inactive) == 1 else 'are'} deactivated; activate "
+                       f"{'it' if len(inactive) == 1 else 'them'} again on the item's page first")
     return found
 
 

@@ -77,6 +77,14 @@ async def test_items_list_form_page_and_deactivation(stack: Stack) -> None:
     assert r.status_code == 303
     assert "0 found" in text(await dave.get("/items?q=H2-"))
     assert "H2-NEW" in text(await dave.get("/items?q=H2-&active=no"))
+    with stack.db.read() as s:
+        customer = s.execute(select(Customer.id).order_by(Customer.id)).scalars().first()
+    r = await stack.as_("alice", "POST", "/api/sales-orders", json={
+        "customer_id": customer, "lines": [{"sku": "H2-NEW", "qty": 1, "unit_price": "9"}]})
+    assert r.status_code == 409 and "H2-NEW is deactivated" in r.json()["detail"], r.text
+    r = await stack.as_("dave", "POST", "/api/purchase-requisitions", json={
+        "lines": [{"sku": "H2-NEW", "qty": 1, "est_unit_price": "9"}], "justification": "stock"})
+    assert r.status_code == 409 and "H2-NEW is deactivated" in r.json()["detail"], r.text
     assert (await dave.post("/items/H2-NEW/activate")).status_code == 303
 
 
