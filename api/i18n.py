@@ -179,6 +179,11 @@ _CODES = (
     "backflush", "kitted", "manufactured", "purchased", "production", "release in the past",
     "supply late for demand", "cold_call", "other", "partner", "referral", "trade_show", "website", "call", "email",
     "meeting", "note", "entertainment", "lodging", "meals", "office", "training", "transport", "travel",
+    # what a month-end close's checks name (domain/cash/close.py)
+    "customer invoice awaiting approval", "supplier bill awaiting approval", "invoice awaiting approval",
+    "delivery not yet invoiced", "return without its credit note", "Nothing unposted dated in the period", "every document dated in it is posted",
+    # the earnings lines the balance sheet computes (domain/accounting/statements.py)
+    "Retained earnings", "Current-year earnings",
 )
 LABELS: dict[str, str] = {code: code.replace("_", " ") for code in _CODES}
 """The codes pages show (statuses, stages, roles, process types, kinds), each with its English label (the code

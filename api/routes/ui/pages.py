@@ -72,7 +72,7 @@ ENV = Environment(loader=FileSystemLoader(Path(__file__).parents[2] / "templates
 ENV.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
 ACCOUNT_NAMES = {code: name for code, name, _type in CHART}
 ENV.filters.update(money=money_text, when=_when, label=i18n.label,
-                   q=lambda s: quote(str(s), safe="/"), account_name=lambda c: ACCOUNT_NAMES.get(str(c), ""),
+                   q=lambda s: quote(str(s), safe="/"), account_name=lambda c: i18n.gettext(ACCOUNT_NAMES[str(c)]) if str(c) in ACCOUNT_NAMES else "",
                    rate=rate_text, number=i18n.number, hours=i18n.hours)
 ENV.globals.update(locale=i18n.locale, time_zone=i18n.time_zone, LANGUAGE_NAMES=i18n.LANGUAGE_NAMES)
 
