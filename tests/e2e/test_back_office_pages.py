@@ -64,7 +64,7 @@ async def test_admin_manages_users_in_the_browser(stack: Stack) -> None:
                                           "password": "short"})
     assert bad.status_code == 422 and "8 characters" in text(bad) and 'value="Zoe Z"' in bad.text
     r = await admin.post("/users/new", {"username": "zoe", "full_name": "Zoe Z", "email": "zoe@x.dev",
-                                        "roles": ["employee", "buyer"], "manager": "carol",
+                                        "roles": ["employee", "buyer"], "manager_username": "carol",
                                         "password": "zoe's long secret"})
     assert r.status_code == 303 and r.headers["location"] == "/users/zoe", text(r)[:300]
     zoe = await Browser(stack, "zoe").start() if await _login(stack, "zoe", "zoe's long secret") else None
@@ -72,7 +72,7 @@ async def test_admin_manages_users_in_the_browser(stack: Stack) -> None:
     page = await admin.get("/users/zoe")
     assert page.status_code == 200 and "Change history" in text(page) and "admin created" in text(page)
     r = await admin.post("/users/zoe", {"full_name": "Zoe Zhang", "email": "zoe@x.dev", "roles": ["employee"],
-                                        "manager": "dave"})
+                                        "manager_username": "dave"})
     assert r.status_code == 303
     assert (await zoe.get("/inbox")).status_code == 303  # roles changed: her session ended
     r = await admin.post("/users/zoe/password", {"new": "x"})

@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 from domain.core.db import Database
 from domain.core.errors import Forbidden, Invalid
 from domain.core.types import utcnow
+from domain.org import company, grants, sessions
 from domain.org import services as org
-from domain.org import sessions
 from domain.org.tables import AuthSession, User
 
 
@@ -35,7 +35,8 @@ def test_a_new_session_is_live_and_names_its_user_and_roles(db: Database) -> Non
     jti = open_for(db, "frank")
     with db.read() as s:
         frank = org.user_by_name(s, "frank")
-        expected = sessions.Holder(username="frank", full_name=frank.full_name, roles=frozenset(frank.roles))
+        expected = sessions.Holder(username="frank", full_name=frank.full_name, roles=frozenset(frank.roles),
+                                   time_zone=company.settings(s).time_zone, grants_version=grants.version(s))
     assert holder(db, jti) == expected and "manager" in expected.roles
     assert holder(db, "no-such-session") is None
     assert open_for(db, "frank") != jti  # each login its own session

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -130,10 +131,12 @@ async def users_csv(v: ViewerDep, q: Annotated[str, Query(max_length=100)] = "")
     rows, _total = await v.platform.read(lambda s: _user_rows(s, q.strip(), 0, None))
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["username", "full_name", "email", "roles", "manager", "active"])
+    columns: dict[str, Callable[[Any], str]] = {  # column: how it is written
+               "username": str, "full_name": str, "email": str, "roles": " ".join,
+               "manager": lambda m: m or "", "active": lambda on: "yes" if on else "no"}
+    writer.writerow(list(columns))
     for r in rows:
-        writer.writerow([r["username"], r["full_name"], r["email"], " ".join(r["roles"]), r["manager"] or "",
-                         "yes" if r["active"] else "no"])
+        writer.writerow([write(r[name]) for name, write in columns.items()])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="users.csv"', "Cache-Control": "no-store"})
 
@@ -147,7 +150,7 @@ def _choices(s: Session) -> dict[str, Any]:
 async def _new_user_page(v: Viewer, status: int = 200, form: dict[str, Any] | None = None, **ctx: Any) -> Response:
     _need(v, Action.USER_CREATE, _("the users are admin's"))
     data = await v.platform.read(_choices)
-    form = form or {"username": "", "full_name": "", "email": "", "roles": ["employee"], "manager": ""}
+    form = form or {"username": "", "full_name": "", "email": "", "roles": [], "manager": ""}
     return await render(v, "admin_user_new.html", status, section="admin", form=form, **data, **ctx)
 
 
@@ -161,8 +164,9 @@ async def create_user(v: PosterDep, username: Annotated[str, Form(max_length=60)
                       full_name: Annotated[str, Form(max_length=120)] = "",
                       email: Annotated[str, Form(max_length=200)] = "",
                       roles: Annotated[list[str], Form(max_length=20)] = [],  # noqa: B006  # FastAPI copies it
-                      manager: Annotated[str, Form(max_length=60)] = "",
+                      manager_username: Annotated[str, Form(max_length=60)] = "",
                       password: Annotated[str, Form(max_length=200)] = "") -> Response:
+    manager = manager_username
     form = {"username": username, "full_name": full_name, "email": email, "roles": roles, "manager": manager}
     try:
         _need(v, Action.USER_CREATE, _("the users are admin's"))
@@ -200,7 +204,8 @@ async def user_page(username: Name, v: ViewerDep) -> Response:
 async def change_user(username: Name, v: PosterDep, full_name: Annotated[str, Form(max_length=120)] = "",
                       email: Annotated[str, Form(max_length=200)] = "",
                       roles: Annotated[list[str], Form(max_length=20)] = [],  # noqa: B006  # FastAPI copies it
-                      manager: Annotated[str, Form(max_length=60)] = "") -> Response:
+                      manager_username: Annotated[str, Form(max_length=60)] = "") -> Response:
+    manager = manager_username
     try:
         _need(v, Action.USER_CREATE, _("the users are admin's"))
         await v.platform.write(lambda s: org.update_user(
@@ -344,19 +349,23 @@ async def propose_role(role: Annotated[str, Path(max_length=40)], v: PosterDep,
 
 # --- approval policies -------------------------------------------------------------------------------
 
+NAMED_STEPS = ("role", "user")  # the step kinds that name someone; the other, the requester's manager, does not
+
+
 def _steps_text(steps: list[StepSpec]) -> str:
-    return ", ".join(s.kind if s.kind == "manager" else f"{s.kind}:{s.value}" for s in steps)
+    return ", ".join(f"{s.kind}:{s.value}" if s.value else s.kind for s in steps)
 
 
 def _read_steps(text: str, row: int) -> list[StepSpec]:
     out = []
     for part in [p.strip() for p in text.replace("，", ",").split(",") if p.strip()]:
         kind, _sep, value = part.partition(":")
-        kind = kind.strip().lower()
-        if kind == "manager" and not value:
-            out.append(StepSpec(kind="manager"))
-        elif kind in ("role", "user") and value.strip():
-            out.append(StepSpec(kind=kind, value=value.strip()))
+        try:  # manager (the requester's, a relation: no value), role:<role>, user:<username>
+            step = StepSpec.model_validate({"kind": kind.strip().lower(), "value": value.strip()})
+        except ValidationError:
+            step = None
+        if step is not None and bool(step.value) == (step.kind in NAMED_STEPS):
+            out.append(step)
         else:
             raise Invalid(_("Tier %(n)s: “%(step)s” is not a step; write manager, role:<role> or user:<username>.",
                             n=row, step=part[:40]))
