@@ -126,7 +126,7 @@ async def _new(v: Viewer, *, code: int = 200, form: dict[str, str] | None = None
     default = await v.platform.read(lambda s: master.settings(s).default_credit_limit)
     return await render(v, "customer_form.html", code, section="customers",
                         form=form or {"currency": "USD", "payment_terms_days": "30",
-                                      "credit_limit": f"{default:f}"}, **ctx)
+                                      "credit_limit": money_text(default)}, **ctx)
 
 
 @router.get("/customers/new")
@@ -178,7 +178,7 @@ async def _customer(v: Viewer, cid: int, *, code: int = 200, form: dict[str, str
         return await not_possible(v, e)
     c = data["customer"]
     base = {"name": c["name"], "currency": c["currency"], "payment_terms_days": str(c["payment_terms_days"]),
-            "credit_limit": f"{c['credit_limit']:f}"}
+            "credit_limit": money_text(c["credit_limit"])}
     return await render(v, "customer.html", code, section="customers", form={**base, **(form or {})},
                         contact_form=ctx.pop("contact_form", {}), **data, **ctx)
 
