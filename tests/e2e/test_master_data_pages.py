@@ -33,6 +33,8 @@ async def test_items_list_form_page_and_deactivation(stack: Stack) -> None:
     listed = await dave.get("/items?q=bolt")
     assert listed.status_code == 200 and "BOLT-M8" in text(listed) and "MOTOR-200W" not in text(listed)
     assert 'href="/api/items.csv"' in listed.text
+    export = await stack.http.get("/api/items.csv", headers={"Cookie": dave.cookie})
+    assert export.status_code == 200 and "BOLT-M8,Bolt M8 x 30,purchased" in export.text
     zh = await stack.http.get("/items?q=bolt", headers={"Cookie": dave.cookie, "Accept-Language": "zh-CN"})
     assert "SKU 或名称" in zh.text and "现存量" in zh.text and "导出 CSV" in zh.text
     assert "FAN-200" in text(await dave.get("/items?kind=manufactured"))
