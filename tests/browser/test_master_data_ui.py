@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.browser import test_ui
 from tests.browser.test_ui import UI, screenshot
 
@@ -46,4 +48,27 @@ async def test_a_large_csv_import_with_its_progress_bar_then_the_items_and_a_bom
     await screenshot(admin, "issue18-bom-editor")
     await admin.goto("/items/BOLT-M8")
     await screenshot(admin, "issue18-item")
+    ui.assert_no_console_errors()
+
+
+async def test_the_master_data_pages_have_no_serious_or_critical_axe_violation(ui: UI) -> None:
+    axe = pytest.importorskip("axe_playwright_python.async_playwright",
+                              reason="the axe-playwright-python package is not installed")
+    page = await ui.login("carol")
+    found = []
+    for path in ("/items", "/items/new", "/items/BOLT-M8", "/items/FAN-200/edit", "/boms", "/boms/FAN-200",
+                 "/boms/FAN-200/edit", "/work-centres", "/import"):
+        await page.goto(path)
+        result = (await axe.Axe().run(page)).response
+        found += [(path, v["id"], v.get("impact"), [n.get("target") for n in v.get("nodes", [])[:3]])
+                  for v in result.get("violations", []) if v.get("impact") in ("serious", "critical")]
+    await page.goto("/import")
+    await page.get_by_label("CSV file").set_input_files(
+        files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": b"sku,name,kind\nX-1,One,bought\n"}])
+    await page.get_by_role("button", name="Upload and check").click()
+    await page.get_by_text("cannot be imported").wait_for()
+    result = (await axe.Axe().run(page)).response
+    found += [("/import/<id>", v["id"], v.get("impact")) for v in result.get("violations", [])
+              if v.get("impact") in ("serious", "critical")]
+    assert not found, found
     ui.assert_no_console_errors()
