@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from domain.production.tables import ProductionOrder
 from domain.purchasing.tables import PurchaseRequisition
 from tests.e2e.conftest import Stack
 from tests.e2e.test_production_pages import short_order
@@ -113,6 +114,13 @@ async def test_a_linked_process_the_viewer_may_not_open_is_a_403_an_unknown_one_
     business_key = requisition.split("purchase-", 1)[1]
     assert f"You may not see purchase requisition {business_key}" in text(r) and "no process" not in text(r)
     assert "BLADE-SET" not in text(r)  # nothing of its content
+    # a production order raised for it: its page is the warehouse's to read, so its process is no secret either
+    with stack.db.read() as s:
+        made = s.execute(select(ProductionOrder.process_id).where(
+            ProductionOrder.sales_order_number == so)).scalars().first()
+    r = await ivan.get(f"/processes/{made}")
+    assert r.status_code in (200, 403) and "no process" not in text(r), text(r)[:300]
+    assert r.status_code == 200 or "You may not see production order" in text(r)
     r = await ivan.get("/processes/purchase-PR-99999")
     assert r.status_code == 404 and "no process purchase-PR-99999" in text(r)
     # a process known only by its id (another user's claim, nothing of it on ivan's pages) stays a 404

@@ -39,6 +39,8 @@ from domain.approvals import saved_filters
 from domain.approvals import services as approvals
 from domain.approvals.rules import TaskStatus
 from domain.approvals.tables import Task, TaskEvent
+from domain.cash import invoicing
+from domain.cash.tables import Invoice
 from domain.core.errors import DomainError, Forbidden, NotFound
 from domain.core.types import utcnow
 from domain.permissions import Action
@@ -204,7 +206,8 @@ def process_name(process_type: str) -> str:
 def _known_to(s: Session, user: Any, proc: Process) -> bool:
     """Whether a page the viewer may open links to this process, so that its existence is no secret, only its
     content: its sales order's page (the order's own process, or a requisition or production order raised for
-    it), a production order's page (role-gated), or a related process they see (its parent or a child)."""
+    it), its invoice's or bill's page, a production order's, payment's or month-end close's page (role-gated), or
+    a related process they see (its parent or a child)."""
     viewer = (user.username, user.roles)
     orders = [proc.business_key] if proc.type == "sales_order" else []
     for table in (PurchaseRequisition, ProductionOrder):
@@ -216,7 +219,15 @@ def _known_to(s: Session, user: Any, proc: Process) -> bool:
             return True
         except DomainError:
             pass
-    if proc.type == "production_order" and user.may(Action.PRODUCTION_READ):
+    for invoice in s.execute(select(Invoice.number).where(Invoice.process_id == proc.process_id)).scalars():
+        try:  # an invoice's or a bill's page links its process
+            invoicing.visible_invoice(s, invoice, user.username, user.roles)
+            return True
+        except DomainError:
+            pass
+    gates = {"production_order": Action.PRODUCTION_READ, "payment": Action.INVOICE_SEE_ALL,
+             "period_close": Action.FINANCE_REPORT_READ}  # their pages are their role's and link the process
+    if proc.type in gates and user.may(gates[proc.type]):
         return True
     related = [Process.parent_id == proc.process_id]
     if proc.parent_id:
