@@ -122,6 +122,12 @@ async def test_roles_and_policies_change_only_through_a_second_approval(stack: S
     assert r.status_code == 303 and "second admin or the cfo" in flash(r)["msg"]
     page = await admin.get("/roles/auditor")
     assert "Waiting for a second approval" in text(page)
+    change = (await stack.as_("admin", "GET", "/api/changes", params={"status": "pending_approval"})).json()[0]
+    task = await stack.open_task("heidi", f"change-{change['change_id']}")
+    heidi = await Browser(stack, "heidi").start()
+    page = await heidi.get(f"/tasks/{task['id']}")
+    assert page.status_code == 200, text(page)[:300]
+    assert "After approval" in text(page) and "ledger.read added" in text(page)
     unknown = await admin.post("/roles/auditor", {"actions": ["ledger.burn"]})
     assert unknown.status_code == 422 and "ledger.burn" in text(unknown)
 

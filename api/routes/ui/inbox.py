@@ -45,6 +45,8 @@ from domain.approvals import saved_filters
 from domain.approvals import services as approvals
 from domain.approvals.tables import Task, TaskEvent
 from domain.cash import services as cash
+from domain.changes import services as changes
+from domain.changes.tables import ChangeRequest
 from domain.core.errors import DomainError, Invalid, NotFound
 from domain.core.numbers import read_whole
 from domain.core.types import utcnow
@@ -217,6 +219,10 @@ def _document(s: Session, task: Task) -> dict[str, Any] | None:
         for line in view["lines"]:
             line["total"] = line["qty"] * line["est_unit_price"]
         return {"kind": "purchase", **view}
+    if task.process_type == changes.PROCESS_TYPE:  # a change waiting for a second approval: before and after
+        row = s.execute(select(ChangeRequest).where(ChangeRequest.process_id == task.process_id)).scalar_one_or_none()
+        return {"kind": "change", "id": row.id, "change_kind": row.kind, "target": row.target, "summary": row.summary,
+                "before": row.before, "after": row.proposal, "status": row.status} if row else None
     return None
 
 
