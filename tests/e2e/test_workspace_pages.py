@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from domain.approvals.tables import Task
 from domain.inventory import stock
+from domain.inventory.tables import StockLedgerEntry
 from domain.purchasing.tables import PurchaseOrder, PurchaseRequisition
 from domain.sales.tables import DeliveryNote
 from tests.e2e.conftest import Stack
@@ -133,12 +134,28 @@ async def test_warehouse_receives_part_refuses_an_over_receipt_adjusts_and_count
     assert r.status_code == 303, text(r)[:300]
     with stack.db.read() as s:
         assert stock.levels(s, MOTOR)["on_hand"] == on_hand + 2
-    # a count: the difference is posted with reason "count"
-    r = await ivan.post("/warehouse/count", {"sku": MOTOR, "counted": str(on_hand + 5), "note": "year end"})
-    assert r.status_code == 303
+    # a count: the difference of each item is posted with reason "count", all or nothing
+    with stack.db.read() as s:
+        bolts = stock.levels(s, "BOLT-M8")["on_hand"]
+    r = await ivan.post("/warehouse/count", {"count_sku_0": MOTOR, "count_qty_0": str(on_hand + 5),
+                                             "count_sku_1": "BOLT-M8", "count_qty_1": "x"})
+    assert r.status_code == 422 and "must be a number" in text(r) and 'value="x"' in r.text
+    r = await ivan.post("/warehouse/count", {"count_sku_0": MOTOR, "count_qty_0": str(on_hand + 5),
+                                             "count_sku_1": "NO-SUCH", "count_qty_1": "1"})
+    assert r.status_code == 404 and "not posted" in text(r)
+    with stack.db.read() as s:
+        assert stock.levels(s, MOTOR)["on_hand"] == on_hand + 2  # nothing of the refused count
+    r = await ivan.post("/warehouse/count", {"count_sku_0": MOTOR, "count_qty_0": str(on_hand + 5),
+                                             "count_sku_1": "BOLT-M8", "count_qty_1": str(bolts - 10),
+                                             "count_note": "year end"})
+    assert r.status_code == 303, text(r)[:300]
     with stack.db.read() as s:
         assert stock.levels(s, MOTOR)["on_hand"] == on_hand + 5
-    r = await ivan.post("/warehouse/count", {"sku": MOTOR, "counted": "-1"})
+        assert stock.levels(s, "BOLT-M8")["on_hand"] == bolts - 10
+        reasons = set(s.execute(select(StockLedgerEntry.reason).where(
+            StockLedgerEntry.voucher_type == "stock_adjustment", StockLedgerEntry.reason.like("count%"))).scalars())
+    assert reasons == {"count: year end"}
+    r = await ivan.post("/warehouse/count", {"count_sku_0": MOTOR, "count_qty_0": "-1"})
     assert r.status_code == 422
     assert (await erin.post("/warehouse/adjust", {"sku": MOTOR, "qty": "1", "reason": "x"})).status_code == 403
 

@@ -188,32 +188,63 @@ async def adjust(request: Request, v: PosterDep) -> Response:
                                         qty=f"{qty:+f}", on_hand=f"{done['on_hand']:f}"))
 
 
+COUNT_LINES = 5  # items counted in one submit
+
+
+def read_count(typed: dict[str, str]) -> list[tuple[str, Decimal]]:
+    """The items and quantities counted (a row left empty is skipped), or Invalid with a sentence."""
+    counted: list[tuple[str, Decimal]] = []
+    for i in range(COUNT_LINES):
+        sku, qty_text = typed.get(f"count_sku_{i}", "").strip(), typed.get(f"count_qty_{i}", "")
+        if not sku and not qty_text.strip():
+            continue
+        if not sku:
+            raise Invalid(_("line %(n)s has a counted quantity but no item: give its SKU", n=i + 1))
+        qty = read_number(qty_text, _("the counted quantity of %(sku)s", sku=sku))
+        if qty is None or qty < 0:
+            raise Invalid(_("give the quantity of %(sku)s counted (zero or more)", sku=sku))
+        if sku in (k for k, _q in counted):
+            raise Invalid(_("%(sku)s is counted twice: one line per item", sku=sku))
+        counted.append((sku, qty))
+    if not counted:
+        raise Invalid(_("give the SKU and the counted quantity of at least one item"))
+    return counted
+
+
 @router.post("/warehouse/count")
 async def count(request: Request, v: PosterDep) -> Response:
-    """A counted quantity: the difference to the books goes in as an adjustment with reason "count"."""
+    """Counted quantities: the difference of each to the books goes in as an adjustment with reason "count", all of
+    them in one transaction (a refused line stores none)."""
     form = await request.form()
-    typed = {f"count_{k}": str(form.get(k, ""))[:300] for k in ("sku", "counted", "note")}
-    sku = typed["count_sku"].strip()
+    typed = {k: str(form.get(k, ""))[:300] for k in form if k.startswith("count_")}
+    note = typed.get("count_note", "").strip()
+    reason = f"count: {note}"[:300] if note else "count"
     try:
         if not v.user.may(Action.STOCK_ADJUST):
             raise Forbidden(_("stock counts are for the warehouse and admin"))
-        if not sku:
-            raise Invalid(_("give the SKU of the item counted"))
-        counted = read_number(typed["count_counted"], _("the counted quantity"))
-        if counted is None or counted < 0:
-            raise Invalid(_("give the quantity counted (zero or more)"))
-        levels = await v.platform.read(stock.levels, sku)
-        diff = counted - levels["on_hand"]
-        if diff == 0:
-            return redirect("/warehouse", msg=_("%(sku)s: the count matches the books (%(qty)s); nothing posted.",
-                                                sku=sku, qty=f"{counted:f}"))
-        note = typed["count_note"].strip()
-        await _adjust(v, sku, diff, None, f"count: {note}"[:300] if note else "count")
+        counted = read_count(typed)
+        key = f"count:{uuid.uuid4().hex}"
+
+        def post(s: Session) -> list[tuple[str, Decimal, Decimal]]:
+            out = []
+            for i, (sku, qty) in enumerate(counted):
+                diff = qty - stock.levels(s, sku)["on_hand"]
+                if diff:
+                    master.adjust_stock(s, sku, diff, None, reason, v.user.username, f"{key}:{i}")
+                out.append((sku, qty, diff))
+            return out
+
+        done = await v.platform.write(post)
     except DomainError as e:
         return await _workspace(v, status=error_status(e), typed=typed,
                                 error=_("The count was not posted: %(reason)s", reason=e.message))
-    return redirect("/warehouse", msg=_("%(sku)s counted %(counted)s: %(diff)s posted as a count adjustment.",
-                                        sku=sku, counted=f"{counted:f}", diff=f"{diff:+f}"))
+    for sku, _qty, diff in done:
+        if diff > 0:  # an order or a kit short of this item may now be complete
+            await order_fulfilment.supply_arrived(v.platform, sku)
+    parts = [_("%(sku)s by %(diff)s", sku=sku, diff=f"{diff:+f}") for sku, _qty, diff in done if diff]
+    msg = (_("Count posted: %(changes)s.", changes=", ".join(parts)) if parts
+           else _("The count matches the books; nothing posted."))
+    return redirect("/warehouse", msg=msg)
 
 
 # --- the printed delivery note ----------------------------------------------------------------------------
