@@ -15,6 +15,7 @@ from sqlalchemy import select
 from domain.inventory.tables import Item
 from domain.manufacturing.tables import BomRow, WorkCentre
 from domain.parties.tables import Customer
+from domain.production.tables import ProductionMaterial, ProductionOrder
 from tests.e2e.conftest import Stack
 from tests.e2e.test_sales_pages import Browser, count, text
 
@@ -264,3 +265,30 @@ async def test_an_import_refused_on_line_n_stores_nothing(stack: Stack) -> None:
     assert "All 1 rows are imported" in text(await finished(admin, r.headers["location"]))
     item = text(await admin.get("/items/H2-OPEN"))
     assert "On hand 40 ea" in item and "100.00" in item and "opening stock" in item
+
+
+async def test_a_bom_change_under_a_production_order_in_progress_applies_to_new_orders(stack: Stack) -> None:
+    from tests.e2e.test_production_pages import short_order
+
+    _so, _housing, fan = await short_order(stack)
+    carol = await Browser(stack, "carol").start()
+    assert f"Production orders in progress ({fan})" in text(await carol.get("/boms/FAN-200"))
+    with stack.db.read() as s:
+        before = s.execute(select(ProductionMaterial.sku, ProductionMaterial.required_qty)
+                           .join(ProductionOrder, ProductionOrder.id == ProductionMaterial.order_id)
+                           .where(ProductionOrder.number == fan).order_by(ProductionMaterial.sku)).all()
+    lines = {"issue_method": "kitted", "labour_hours": "1", "overhead_rate": "10", "work_centre": "ASSEMBLY",
+             "component_0": "MOTOR-200W", "qty_0": "1", "component_1": "FAN-HOUSING", "qty_1": "1",
+             "component_2": "BLADE-SET", "qty_2": "2", "component_3": "BEARING-6204", "qty_3": "2",
+             "component_4": "BOLT-M8", "qty_4": "8", "scrap_4": "2"}
+    r = await carol.post("/boms/FAN-200/edit", lines)
+    assert r.status_code == 303, text(r)[:500]
+    page = text(await carol.get(r.headers["location"]))
+    assert f"It applies to new production orders; {fan} in progress keep the BOM they were made with." in page
+    with stack.db.read() as s:
+        after = s.execute(select(ProductionMaterial.sku, ProductionMaterial.required_qty)
+                          .join(ProductionOrder, ProductionOrder.id == ProductionMaterial.order_id)
+                          .where(ProductionOrder.number == fan).order_by(ProductionMaterial.sku)).all()
+    assert after == before
+    r = await carol.post("/items/FAN-200/deactivate")
+    assert r.status_code == 409 and "FAN-200 cannot be deactivated" in text(r) and fan in text(r), text(r)[:600]
