@@ -225,3 +225,13 @@ async def test_price_list_fills_the_quotation_proposal_stage_and_won_value(stack
         direct = s.execute(select(SalesOrder).where(SalesOrder.customer_id == cid, SalesOrder.quotation_number.is_(None))
                            ).scalar_one()
         assert direct.total == Decimal(900)
+
+
+async def test_the_pages_speak_chinese_to_a_chinese_browser(stack: Stack) -> None:
+    grace = await Browser(stack, "grace").start()
+    for url, chinese, english in (("/customers", "默认信用额度", "Default credit limit"),
+                                  ("/customers/1", "信用额度", "Set credit limit"),
+                                  ("/suppliers", "全部供应商", "All suppliers"),
+                                  ("/price-lists", "价目表", "No price on the price list yet")):
+        r = await stack.http.get(url, headers={"Cookie": grace.cookie, "Accept-Language": "zh-CN,zh;q=0.9"})
+        assert r.status_code == 200 and chinese in r.text and english not in r.text, url
