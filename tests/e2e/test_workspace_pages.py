@@ -41,6 +41,14 @@ async def test_each_role_lands_on_its_own_work(stack: Stack) -> None:
     assert (await (await Browser(stack, "erin").start()).get("/admin")).status_code == 403
     nav = await (await Browser(stack, "dave").start()).get("/purchasing")
     assert nav.status_code == 200 and 'href="/purchasing" aria-current="page"' in nav.text
+    # in Chinese, by the browser's language
+    for user, url, words in (("dave", "/purchasing", "新建采购申请"), ("ivan", "/warehouse", "待收货的采购订单"),
+                             ("grace", "/journal", "凭证"), ("grace", "/trial-balance", "试算平衡表"),
+                             ("admin", "/admin", "公司与人员")):
+        await stack.login(user)
+        r = await stack.http.get(url, headers={"Cookie": f"vl_session={stack.tokens[user]}",
+                                               "Accept-Language": "zh-CN,zh;q=0.9"})
+        assert r.status_code == 200 and words in r.text, (url, text(r)[:300])
 
 
 async def _ordered(stack: Stack, dave: Browser, qty: str = "10", price: str = "1,200.00") -> tuple[str, str]:
