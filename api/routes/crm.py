@@ -15,6 +15,7 @@ from api.encoding import ok
 from api.routes.common import Limit, Offset
 from api.schemas import Body
 from api.starters import lead_to_order
+from domain.audit import services as audit
 from domain.core.money import MAX_ID
 from domain.core.numbers import PlainInt
 from domain.crm import rules as crm
@@ -106,6 +107,9 @@ async def get_rules(user: ScoringReader, platform: PlatformDep) -> Any:
 async def put_rules(body: ScoringRulesIn, user: ScoringEditor, platform: PlatformDep) -> Any:
     """Replace the whole table (order kept) and rescore the open leads, in one transaction."""
     def replace(s: Session) -> dict[str, Any]:
+        before = [r.model_dump() for r in crm_svc.rules(s)]
         crm_svc.replace_rules(s, body.rules)
+        audit.record(s, user.username, "scoring_rules", "all", {"rules": before},
+                     {"rules": [r.model_dump() for r in body.rules]})
         return {**_rules(s), "rescored_leads": crm_svc.rescore_open_leads(s)}
     return ok(await platform.write(replace))

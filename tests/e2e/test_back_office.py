@@ -115,3 +115,12 @@ async def test_a_policy_change_waits_for_the_cfo(stack: Stack) -> None:
     bad = await stack.as_("admin", "PUT", "/api/approval-policies/expense_claim",
                           json={"tiers": [{"above": "5", "steps": [{"kind": "manager"}]}]})
     assert bad.status_code == 422 and "lowest tier" in bad.json()["detail"]
+
+
+async def test_scoring_rules_changed_through_the_api_are_in_the_audit_trail(stack: Stack) -> None:
+    rules = (await stack.as_("admin", "GET", "/api/scoring-rules")).json()["rules"]
+    r = await stack.as_("admin", "PUT", "/api/scoring-rules", json={"rules": rules[:1]})
+    assert r.status_code == 200, r.text
+    [line] = (await stack.as_("admin", "GET", "/api/audit", params={"entity": "scoring_rules"})).json()
+    assert line["actor"] == "admin" and len(line["before"]["rules"]) == len(rules) and len(line["after"]["rules"]) == 1
+    assert (await stack.as_("erin", "GET", "/api/audit")).status_code == 403
