@@ -90,6 +90,11 @@ async def test_items_list_form_page_and_deactivation(stack: Stack) -> None:
     assert r.status_code == 409 and "H2-NEW is deactivated" in r.json()["detail"], r.text
     assert (await dave.post("/items/H2-NEW/activate")).status_code == 303
 
+    r = await dave.post("/items/new", {**ITEM, "sku": "H2/SLASH", "name": "Slashed"})  # a SKU may hold a "/"
+    assert r.status_code == 303 and r.headers["location"] == "/items/H2/SLASH"
+    assert "Slashed" in text(await dave.get("/items/H2/SLASH"))
+    assert (await dave.get("/items/H2/SLASH/edit")).status_code == 200
+
 
 async def test_deactivation_is_refused_for_an_item_on_an_open_order(stack: Stack) -> None:
     r = await stack.as_("carol", "POST", "/api/items", json={"sku": "H2-SOLD", "name": "Sold", "kind": "purchased",

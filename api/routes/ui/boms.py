@@ -80,17 +80,6 @@ async def new_bom(v: ViewerDep, sku: str = "") -> Response:
     return redirect(f"/boms/{sku.strip()[:60]}/edit") if sku.strip() else redirect("/boms")
 
 
-@router.get("/boms/{sku}")
-async def bom_page(sku: str, v: ViewerDep) -> Response:
-    _read(v)
-
-    def load(s: Session) -> dict[str, Any]:
-        return {"bom": boms.view(s, sku), "tree": boms.tree(s, sku),
-                "in_progress": in_use.production_in_progress(s, sku)}
-
-    return await render(v, "bom.html", section="items", **await v.platform.read(load))
-
-
 # -- the editor ------------------------------------------------------------------------------------
 
 HEAD_FIELDS = ("issue_method", "labour_hours", "labour_rate", "overhead_rate", "work_centre")
@@ -167,13 +156,13 @@ async def _editor(v: Viewer, sku: str, typed: dict[str, Any] | None = None, stat
     return await render(v, "bom_form.html", status, section="items", typed=typed, rows=rows, error=error, **ctx)
 
 
-@router.get("/boms/{sku}/edit")
+@router.get("/boms/{sku:path}/edit")
 async def edit_bom(sku: str, v: ViewerDep) -> Response:
     _edit(v)
     return await _editor(v, sku)
 
 
-@router.post("/boms/{sku}/edit")
+@router.post("/boms/{sku:path}/edit")
 async def save_bom(sku: str, request: Request, v: PosterDep) -> Response:
     _edit(v)
     form = await request.form()
@@ -199,6 +188,17 @@ async def save_bom(sku: str, request: Request, v: PosterDep) -> Response:
         msg += " " + _("It applies to new production orders; %(orders)s in progress keep the BOM they were made "
                        "with.", orders=", ".join(running[:5]))
     return redirect(f"/boms/{sku}", msg=msg)
+
+
+@router.get("/boms/{sku:path}")  # after /edit: a SKU may hold a "/"
+async def bom_page(sku: str, v: ViewerDep) -> Response:
+    _read(v)
+
+    def load(s: Session) -> dict[str, Any]:
+        return {"bom": boms.view(s, sku), "tree": boms.tree(s, sku),
+                "in_progress": in_use.production_in_progress(s, sku)}
+
+    return await render(v, "bom.html", section="items", **await v.platform.read(load))
 
 
 # -- work centres ----------------------------------------------------------------------------------

@@ -150,14 +150,14 @@ async def create_item(request: Request, v: PosterDep) -> Response:
     return redirect(f"/items/{item['sku']}", msg=_("Item %(sku)s is created", sku=item["sku"]))
 
 
-@router.get("/items/{sku}/edit")
+@router.get("/items/{sku:path}/edit")
 async def edit_item(sku: str, v: ViewerDep) -> Response:
     permissions.check(v.user.roles, Action.ITEM_EDIT, "items are changed by buyers, planners and admin")
     item = await v.platform.read(lambda s: stock.item_by_sku(s, sku))
     return await _form(v, master.item_view(item), _typed(item))
 
 
-@router.post("/items/{sku}/edit")
+@router.post("/items/{sku:path}/edit")
 async def save_item(sku: str, request: Request, v: PosterDep) -> Response:
     permissions.check(v.user.roles, Action.ITEM_EDIT, "items are changed by buyers, planners and admin")
     item = await v.platform.read(lambda s: master.item_view(stock.item_by_sku(s, sku)))
@@ -172,7 +172,7 @@ async def save_item(sku: str, request: Request, v: PosterDep) -> Response:
     return redirect(f"/items/{sku}", msg=_("Item %(sku)s is saved", sku=sku))
 
 
-@router.post("/items/{sku}/deactivate")
+@router.post("/items/{sku:path}/deactivate")
 async def deactivate(sku: str, v: PosterDep) -> Response:
     permissions.check(v.user.roles, Action.ITEM_EDIT, "items are deactivated by buyers, planners and admin")
     try:
@@ -182,7 +182,7 @@ async def deactivate(sku: str, v: PosterDep) -> Response:
     return redirect(f"/items/{sku}", msg=_("Item %(sku)s is deactivated", sku=sku))
 
 
-@router.post("/items/{sku}/activate")
+@router.post("/items/{sku:path}/activate")
 async def activate(sku: str, v: PosterDep) -> Response:
     permissions.check(v.user.roles, Action.ITEM_EDIT, "items are activated by buyers, planners and admin")
     await v.platform.write(lambda s: in_use.set_active(s, sku, True))
@@ -212,6 +212,6 @@ async def _item(v: Viewer, sku: str, moves_offset: int = 0, status: int = 200, e
                         error=error, **data)
 
 
-@router.get("/items/{sku}")
+@router.get("/items/{sku:path}")  # last: a SKU may hold a "/"
 async def item_page(sku: str, v: ViewerDep, moves: str = "") -> Response:
     return await _item(v, sku, _offset(moves))
