@@ -108,6 +108,26 @@ async def test_the_back_office_and_workspace_pages_have_no_serious_or_critical_a
     assert save("back office and workspaces", runs) == []
 
 
+async def test_the_main_pages_in_chinese_have_no_serious_or_critical_axe_violation(ui: UI) -> None:
+    """The same check with the browser asking for Chinese: the page says lang="zh-Hans" and the labels hold."""
+    context = await ui.browser.new_context(base_url=ui.base, locale="zh-CN", viewport={"width": 1280, "height": 800})
+    ui.contexts.append(context)
+    page = await context.new_page()
+    runs: list[dict[str, Any]] = []
+    await page.goto("/login")
+    assert await page.get_attribute("html", "lang") == "zh-Hans"
+    await check(page, runs)
+    await page.locator("input[name=username]").fill("grace")
+    await page.locator("input[name=password]").fill("demo")
+    async with page.expect_navigation():
+        await page.locator("form button[type=submit]").click()
+    for url in ("/inbox", "/requests", "/processes", "/dashboard", "/finance", "/invoices", "/payments/new"):
+        await page.goto(url)
+        assert await page.get_attribute("html", "lang") == "zh-Hans"
+        await check(page, runs)
+    assert save("main pages in Chinese", runs) == []
+
+
 def save(section: str, runs: list[dict[str, Any]]) -> list[tuple[str, str, str, Any]]:
     """Writes the section's summaries into test-artifacts/axe-results.json; returns the blocking violations."""
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
