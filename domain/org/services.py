@@ -10,6 +10,7 @@ from domain.audit import services as audit
 from domain.core import records as common
 from domain.core.errors import Forbidden, Invalid
 from domain.org import sessions
+from domain.org.company import time_zone_or_none
 from domain.org.people import Actor, Person
 from domain.org.tables import Role, User, UserRole
 
@@ -135,17 +136,13 @@ def update_user(session: Session, username: str, actor: str, *, roles: list[str]
 def set_preferences(session: Session, username: str, locale: str | None, time_zone: str | None) -> None:
     """A user's own language (en, zh_Hans; None: the browser's) and time zone (an IANA name; None: the
     company's)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     if locale not in (None, "en", "zh_Hans"):
         raise Invalid(f"{locale!r} is not a language of the UI; choose en or zh_Hans")
     if time_zone:
-        try:
-            if ".." in time_zone or time_zone.startswith("/"):
-                raise ValueError(time_zone)
-            ZoneInfo(time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise Invalid(f"{time_zone!r} is not a time zone; use an IANA name such as Asia/Shanghai") from None
+        zone = time_zone_or_none(time_zone)
+        if zone is None:
+            raise Invalid(f"{time_zone[:60]!r} is not a time zone; use an IANA name such as Asia/Shanghai")
+        time_zone = zone
     user = user_by_name(session, username)
     user.locale, user.time_zone = locale, time_zone or None
     session.flush()
