@@ -219,6 +219,12 @@ async def test_price_list_fills_the_quotation_proposal_stage_and_won_value(stack
     assert r.status_code == 409 and order.number in text(r)
     page = text(await grace.get(f"/customers/{cid}"))
     assert number in page and order.number in page and lead in page  # the activity log
+    assert 'href="/new-sales-order"' in (await alice.get("/sales-orders")).text
+    assert "Wayne Enterprises" in (await alice.get("/new-sales-order")).text
+    r = await alice.get(f"/new-sales-order?customer_id={cid}")
+    assert r.status_code == 303 and r.headers["location"] == f"/customers/{cid}/orders/new"
+    form = await alice.get(f"/customers/{cid}/orders/new")
+    assert form.status_code == 200 and "450.00" in form.text  # Wayne's own price on the price list
     r = await alice.post(f"/customers/{cid}/orders", {"sku": ["FAN-200"], "qty": ["2"], "unit_price": [""]})
     assert r.status_code == 303, text(r)
     with stack.db.read() as s:

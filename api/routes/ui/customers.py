@@ -317,6 +317,21 @@ async def _order_form(v: Viewer, cid: int, *, code: int = 200, form: dict[str, A
                         form={**(form or {}), "lines": rows}, **data, **ctx)
 
 
+@router.get("/new-sales-order")
+async def pick_customer(v: ViewerDep, customer_id: Annotated[str, Query(max_length=12)] = "") -> Response:
+    """A new sales order starts with its customer: chosen here (active customers), then the customer's order form."""
+    _need(v, Action.SALES_ORDER_CREATE, "sales orders are entered by sales, a sales manager or admin")
+    try:
+        cid = read_whole(customer_id, "the customer")
+    except Invalid:
+        cid = None
+    if cid is not None:
+        return redirect(f"/customers/{cid}/orders/new")
+    rows = await v.platform.read(lambda s: [{"id": i, "name": n} for i, n in s.execute(
+        select(Customer.id, Customer.name).where(Customer.active.is_(True)).order_by(Customer.name).limit(1000))])
+    return await render(v, "customer_pick.html", section="orders", customers=rows)
+
+
 @router.get("/customers/{cid}/orders/new")
 async def new_order(cid: int, v: ViewerDep) -> Response:
     return await _order_form(v, cid)
