@@ -29,6 +29,7 @@ from domain.inventory.tables import Item, StockBalance, StockLedgerEntry
 from domain.manufacturing import boms
 from domain.manufacturing.rules import BomIn, BomLineIn, ItemFields
 from domain.manufacturing.tables import BomLineRow, BomRow, WorkCentre
+from domain.parties import master
 from domain.parties.tables import Customer, Supplier
 
 ITEM_COLUMNS = ("sku", "name", "kind", "uom", "standard_cost", "lead_time_days", "safety_stock", "min_order_qty",
@@ -212,7 +213,8 @@ class CustomerRow(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    credit_limit: PlainDecimal = Field(default=Decimal(0), ge=0, le=MAX_AMOUNT, decimal_places=2)
+    credit_limit: PlainDecimal | None = Field(default=None, ge=0, le=MAX_AMOUNT, decimal_places=2,
+                                              description="none: the default credit limit of a new customer")
     currency: Currency = "USD"
     payment_terms_days: PlainInt = Field(default=30, ge=0, le=365)
 
@@ -231,6 +233,7 @@ def _import_parties(session: Session, text: str, cls: type[Customer] | type[Supp
     refused (as domain.names compares names)."""
     what = cls.__name__.lower()
     _, rows = _rows(text, columns, ("name",))
+    default_limit = master.settings(session).default_credit_limit
     stored = set(session.execute(select(cls.name_key)).scalars())
     seen: dict[str, int] = {}
     new: list[Customer | Supplier] = []
@@ -247,7 +250,10 @@ def _import_parties(session: Session, text: str, cls: type[Customer] | type[Supp
             if key in seen:
                 raise Invalid(f"line {line}: {name} is on line {seen[key]} already")
             seen[key] = line
-            new.append(cls(**{**data.model_dump(), "name": name}))
+            fields = {**data.model_dump(), "name": name}
+            if "credit_limit" in fields and fields["credit_limit"] is None:
+                fields["credit_limit"] = default_limit
+            new.append(cls(**fields))
     if errors:
         return {"rows": len(rows), "created": 0}
     session.add_all(new)

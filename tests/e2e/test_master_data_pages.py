@@ -297,3 +297,25 @@ async def test_a_bom_change_under_a_production_order_in_progress_applies_to_new_
     assert after == before
     r = await carol.post("/items/FAN-200/deactivate")
     assert r.status_code == 409 and "FAN-200 cannot be deactivated" in text(r) and fan in text(r), text(r)[:600]
+
+
+async def test_imported_customers_without_a_credit_limit_get_the_default_and_suppliers_their_terms(stack: Stack) -> None:
+    from domain.parties import master
+    from domain.parties.tables import Supplier
+
+    admin = await Browser(stack, "admin").start()
+    r = await upload(admin, "customers", "name,currency,payment_terms_days\nH2 Default Co,eur,45\n")
+    await admin.post(f"{r.headers['location']}/run")
+    assert "All 1 rows are imported" in text(await finished(admin, r.headers["location"]))
+    r = await upload(admin, "suppliers", "name,currency,payment_terms_days\nH2 Parts Ltd,CNY,60\n")
+    await admin.post(f"{r.headers['location']}/run")
+    assert "All 1 rows are imported" in text(await finished(admin, r.headers["location"]))
+    with stack.db.read() as s:
+        c = s.execute(select(Customer).where(Customer.name == "H2 Default Co")).scalar_one()
+        assert (c.currency, c.payment_terms_days, c.credit_limit) == ("EUR", 45,
+                                                                      master.settings(s).default_credit_limit)
+        sup = s.execute(select(Supplier).where(Supplier.name == "H2 Parts Ltd")).scalar_one()
+        assert (sup.currency, sup.payment_terms_days) == ("CNY", 60)
+    # a name that looks like a stored one (case and spacing aside) is a row error in the preview
+    r = await upload(admin, "suppliers", "name\nh2  parts ltd\n")
+    assert "line 2 supplier 'h2 parts ltd' exists already" in text(await admin.get(r.headers["location"]))
