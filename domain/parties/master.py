@@ -236,11 +236,12 @@ def set_credit_limit(session: Session, customer_id: int, amount: Decimal, actor:
 
 def customer_view(c: Customer) -> dict[str, Any]:
     return {"id": c.id, "name": c.name, "credit_limit": c.credit_limit, "currency": c.currency,
-            "created_at": c.created_at}
+            "payment_terms_days": c.payment_terms_days, "active": c.active, "created_at": c.created_at}
 
 
 def supplier_view(s: Supplier) -> dict[str, Any]:
-    return {"id": s.id, "name": s.name, "currency": s.currency, "created_at": s.created_at}
+    return {"id": s.id, "name": s.name, "currency": s.currency, "payment_terms_days": s.payment_terms_days,
+            "active": s.active, "created_at": s.created_at}
 
 
 def adjust_stock(session: Session, sku: str, qty: Decimal, unit_cost: Decimal | None, reason: str, actor: str,
