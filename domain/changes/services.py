@@ -27,7 +27,7 @@ from domain.processes import services as processes
 from domain.processes.rules import ProcessStatus
 
 KINDS = ("approval_policy", "role_grants", "credit_limit")
-POLICY_KINDS = ("expense_claim", "purchase_requisition", "quotation_discount", "sales_credit")
+POLICY_KINDS = ("expense_claim", "purchase_requisition", "quotation_discount", "sales_credit", "production_change")
 PENDING, APPLIED, REJECTED = "pending_approval", "applied", "rejected"
 # A credit limit above this (in the company currency) needs a second approval; at or under it, it is stored at once.
 CREDIT_LIMIT_THRESHOLD = Decimal("50000")
