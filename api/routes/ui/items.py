@@ -113,7 +113,12 @@ def read_item_form(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
 async def _form(v: Viewer, item: dict[str, Any] | None, typed: dict[str, str], status: int = 200,
                 error: str = "") -> Response:
     def suppliers(s: Session) -> list[Any]:
-        return list(s.execute(select(Supplier.id, Supplier.name).order_by(Supplier.name).limit(500)))
+        # Active suppliers, and the item's own even when it is no longer active (the form keeps it).
+        typed_id = typed.get("default_supplier_id", "")
+        current = int(typed_id) if typed_id.isascii() and typed_id.isdigit() and len(typed_id) < 12 else 0
+        return list(s.execute(select(Supplier.id, Supplier.name)
+                              .where(or_(Supplier.active.is_(True), Supplier.id == current))
+                              .order_by(Supplier.name).limit(500)))
 
     return await render(v, "item_form.html", status, section="items", item=item, typed=typed, error=error,
                         suppliers=await v.platform.read(suppliers), units=await v.platform.read(_units))
