@@ -231,6 +231,18 @@ async def test_a_claim_of_20000_goes_through_frank_grace_and_heidi(ui: UI) -> No
         ids.expense_claim(claim))
     await erin.goto("/processes")
     assert claim in await erin.locator("table.grid").inner_text()
+
+    # Approved, the claim is finance's Pay task until it is paid (issue 18): grace pays it from the task's page.
+    grace = await ui.login("grace")
+    row = await inbox_row(grace, claim)
+    assert "Pay expense claim" in await row.inner_text()
+    await row.get_by_role("link").first.click()
+    await grace.wait_for_url("**/tasks/*")
+    await screenshot(grace, "pay-task")
+    async with grace.expect_navigation():
+        await grace.get_by_role("button", name="Pay 20,000.00 USD").click()
+    assert f"Expense claim {claim} is paid" in await grace.locator(".flash.ok").inner_text()
+    await claim_status(erin, claim, "paid")
     ui.assert_no_console_errors()
 
 
