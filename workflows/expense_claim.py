@@ -69,7 +69,7 @@ class ExpenseClaim(WithdrawableDocument):
             await run(ApprovalActivities.open_task, approval_rules.TaskSpec(
                 task_id=str(workflow.uuid4()), workflow_id=f"{wf_id}:pay", process_id=wf_id,
                 process_type="expense_claim", kind="pay", business_key=draft.number, amount=draft.total,
-                title=f"Pay expense claim {draft.number} to {draft.requester}: {draft.total} {draft.currency}",
+                title=f"Pay expense claim {draft.number} to {draft.requester}: {draft.total:,.2f} {draft.currency}",
                 requester=draft.requester, priority=50, due_hours=72,
                 candidate_role=permissions.duty_role(permissions.Duty.EXPENSE_PAYER)))
         await workflow.wait_condition(lambda: self.paid_by is not None)
