@@ -4,7 +4,7 @@ anything is stored; the first bad one is refused naming its line (the header is 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -283,7 +283,7 @@ class StockRow(BaseModel):
 
 
 def import_opening_stock(session: Session, text: str, actor: str, batch: str, progress: Progress | None = None,
-                         errors: Errors | None = None) -> dict[str, int]:
+                         errors: Errors | None = None) -> dict[str, int | Decimal]:
     """What is on the shelves when the company starts: one stock move per row (at its unit cost, else the item's
     standard cost) and one journal entry for the lot (Dr inventory, Cr opening balance equity), all or none. An
     item that has stock moves already is refused (a count corrects it: a stock adjustment). `batch` names the
@@ -311,7 +311,7 @@ def import_opening_stock(session: Session, text: str, actor: str, batch: str, pr
                 raise Invalid(f"line {line}: {e.message}") from None
             parsed.append((line, r, r.unit_cost if r.unit_cost is not None else item.standard_cost))
     if errors:
-        return {"rows": len(rows), "value": 0}
+        return {"rows": len(rows), "value": Decimal(0)}
     total = Decimal(0)
     for n, (line, r, cost) in enumerate(parsed, start=1):
         entry = stock.move(session, r.sku, r.qty, unit_cost=cost, voucher_type="opening_stock",
@@ -323,7 +323,7 @@ def import_opening_stock(session: Session, text: str, actor: str, batch: str, pr
         draft = accounting.entry(f"Opening stock ({len(parsed)} items)", {accounting.INVENTORY: total},
                                  {accounting.OPENING_EQUITY: total})
         ledger.post(session, draft, "opening_stock", batch[:60], f"opening:{batch}"[:200])
-    return {"rows": len(rows), "value": int(total)}
+    return {"rows": len(rows), "value": total}
 
 
 # -- the import page's files ------------------------------------------------------------------------
@@ -350,7 +350,7 @@ class _Undo(Exception):
 
 
 def run(session: Session, kind: str, text: str, actor: str, batch: str, progress: Progress | None = None,
-        errors: Errors | None = None) -> dict[str, int]:
+        errors: Errors | None = None) -> Mapping[str, int | Decimal]:
     """Import the file: everything in the caller's transaction, or a refusal (DomainError) and nothing."""
     if kind == "items":
         return import_items(session, text, progress, errors)

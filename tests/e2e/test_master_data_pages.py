@@ -230,7 +230,7 @@ async def test_csv_import_previews_every_bad_row_then_stores_all_or_nothing(stac
         assert '<progress id="import-progress"' in running.text and 'src="/static/import.js"' in running.text
         assert "script-src 'self'" in running.headers["content-security-policy"]
     done = await finished(dave, location)
-    assert "All 120 rows are imported" in text(done), text(done)[:600]
+    assert "All 120 rows are imported. created 120 updated 0" in text(done), text(done)[:600]
     assert count(stack, Item) == before + 120
     again = await dave.post(f"{location}/run")
     assert again.status_code == 303 and count(stack, Item) == before + 120

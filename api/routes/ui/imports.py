@@ -7,6 +7,7 @@ keeps up to date, and says how it ended."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from fastapi import Request
@@ -40,6 +41,8 @@ KIND_NAMES = {"items": N_("Items"), "boms": N_("BOMs"), "customers": N_("Custome
               "opening_stock": N_("Opening stock")}
 # This page alone (with the inbox) runs a script: its own file, which asks this site how far the import is.
 IMPORT_CSP = HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-src 'self'"
+RESULT_LABELS = {"rows": N_("rows"), "created": N_("created"), "updated": N_("updated"), "boms": N_("BOMs"),
+                 "replaced": N_("replaced"), "value": N_("stock value")}
 LIVE: dict[int, int] = {}  # job id → rows done, while it runs in this process
 _RUNNING: set[asyncio.Task[None]] = set()  # kept referenced until they end
 
@@ -115,7 +118,14 @@ def _job_view(v: Viewer, job_id: int) -> Any:
                 columns, rows = header, all_rows[:imports.PREVIEW_ROWS]
             except Invalid:
                 pass
-        return {"job": {"id": job.id, "kind": job.kind, "file_name": job.file_name, "total": job.total,
+        result: dict[str, str] = {}
+        if job.status == jobs.DONE:
+            try:
+                result = {str(k): str(n) for k, n in json.loads(job.message).items()}
+            except (ValueError, AttributeError):
+                result = {}
+        return {"result": [(RESULT_LABELS.get(k, k), n) for k, n in result.items() if k != "rows"],
+                "job": {"id": job.id, "kind": job.kind, "file_name": job.file_name, "total": job.total,
                         "done": LIVE.get(job.id, job.done), "status": job.status, "message": job.message,
                         "errors": job.errors, "created_at": job.created_at, "finished_at": job.finished_at},
                 "columns": columns, "rows": rows}
@@ -169,7 +179,7 @@ async def run_import(platform: Platform, job_id: int, kind: str, text: str, acto
 
     try:
         result = await platform.write(lambda s: imports.run(s, kind, text, actor, f"IMP-{job_id}", progress=tick))
-        ok, message = True, ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in result.items())
+        ok, message = True, json.dumps({k: str(n) for k, n in result.items()})  # shown by RESULT_LABELS
     except DomainError as e:
         ok, message = False, e.message
     except Exception as e:
