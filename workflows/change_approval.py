@@ -4,13 +4,15 @@ above the threshold takes effect only once a second admin or the cfo approved it
 Process: the proposal is stored by the API (domain.changes.propose: the change, what was stored before, the
 process row "proposed") → an Approval child asks a holder of change.approve other than the proposer (nobody
 approves their own change) → approved: the change is applied by an idempotent activity, with its line in the
-audit trail ("applied") → rejected: recorded as such, nothing changed.
+audit trail ("applied"); one the rules refuse by then is recorded as rejected with the reason → rejected:
+recorded as such, nothing changed.
 Waits: on the second approver's decision.
 Children: Approval."""
 
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.changes import ChangeActivities
@@ -44,7 +46,13 @@ class ChangeApproval:
             await run(ChangeActivities.reject_proposed_change, req.change_id, last.decided_by if last else "",
                       last.comment if last else "")
             return self._end("rejected")
-        await run(ChangeActivities.apply_proposed_change, req.change_id, last.decided_by if last else "")
+        try:
+            await run(ChangeActivities.apply_proposed_change, req.change_id, last.decided_by if last else "")
+        except ActivityError as e:  # the rules refuse it now (a role it names was removed meanwhile): not applied
+            cause = e.cause if isinstance(e.cause, ApplicationError) else None
+            await run(ChangeActivities.reject_proposed_change, req.change_id, "",
+                      f"approved, but it could not be applied: {cause.message if cause else e}"[:500])
+            return self._end("rejected")
         return self._end("applied")
 
     def _end(self, status: str) -> str:

@@ -102,3 +102,20 @@ def test_a_change_nobody_else_may_approve_is_refused_before_it_starts(fresh_db):
         demo.first_admin(s, "a long secret 1")  # a new company: admin alone
     with fresh_db.read() as s, pytest.raises(Invalid, match="nobody but admin"):
         changes.approver_steps(s, "admin")
+
+
+async def test_an_approved_change_the_rules_refuse_by_then_is_recorded_as_rejected(worker, db, task_queue):
+    from domain.org.tables import Role
+
+    p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
+    with db.write() as s:
+        grants.create_role(s, "temp", "", "admin")
+    started = await change_approval.propose(p, "admin", "role_grants", "temp", {"actions": ["ledger.read"]})
+    with db.write() as s:
+        s.delete(s.get_one(Role, "temp"))  # gone meanwhile
+    task = await open_task_for(db, f"change-{started['change_id']}")
+    await approval.decide(p, actor(db, "heidi"), task.id, "approve", "")
+    assert await p.handle(started["process_id"]).result() == "rejected"
+    with db.read() as s:
+        row = changes.get(s, started["change_id"])
+        assert row.status == "rejected" and "could not be applied" in row.comment and "no role" in row.comment
