@@ -63,7 +63,7 @@ async def journal(v: ViewerDep, from_: Annotated[str, Query(alias="from", max_le
     q = q.order_by(JournalEntry.posted_on.desc(), JournalEntry.id.desc()).limit(PAGE_SIZE + 1).offset(offset)
 
     def load(s: Session) -> dict[str, Any]:
-        names = dict(s.execute(select(Account.code, Account.name)).tuples().all())
+        names: dict[str, str] = dict(s.execute(select(Account.code, Account.name)).all())
         entries = [{"id": e.id, "memo": e.memo, "voucher_type": e.voucher_type, "voucher_no": e.voucher_no,
                     "posted_on": e.posted_on, "posted_at": e.posted_at,
                     "lines": [{"account": ln.account_code, "name": names.get(ln.account_code, ""), "debit": ln.debit,
