@@ -182,6 +182,10 @@ _CODES = (
     # what a month-end close's checks name (domain/cash/close.py)
     "customer invoice awaiting approval", "supplier bill awaiting approval", "invoice awaiting approval",
     "delivery not yet invoiced", "return without its credit note", "Nothing unposted dated in the period", "every document dated in it is posted",
+    # the steps of the processes' business maps (domain/processes/monitor.py)
+    "awaiting payment", "awaiting goods", "requested", "decided", "credit check", "kitting", "MRP",
+    "waiting for material", "in production", "allocated", "collecting", "returned", "recorded", "proposed", "applied",
+    "checks", "withdrawn", "planning failed", "late", "checks_failed",
     # the earnings lines the balance sheet computes (domain/accounting/statements.py)
     "Retained earnings", "Current-year earnings",
 )

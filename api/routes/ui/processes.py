@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 from temporalio.service import RPCError
 
-from api.i18n import _
+from api.i18n import N_, _, label
 from api.platform import Platform
 from api.processes import (
     STATUSES,
@@ -124,8 +124,8 @@ async def _temporal_status(platform: Platform, process_id: str) -> str:
 # a narrow one of boxes stacked, shown instead on small screens (monitor.css).
 WIDE = {"per_row": 5, "w": 220, "h": 66, "gap": 40, "row_gap": 40, "pad": 8, "chars": 27}
 NARROW = {"per_row": 1, "w": 300, "h": 58, "gap": 0, "row_gap": 26, "pad": 8, "chars": 36}
-STATE_WORDS = {"done": "done", "current": "now", "todo": "to do", "failed": "failed", "skipped": "skipped",
-               "not reached": "not reached"}
+STATE_WORDS = {"done": N_("done"), "current": N_("now"), "todo": N_("to do"), "failed": N_("failed"),
+               "skipped": N_("skipped"), "not reached": N_("not reached")}  # English: translated where shown
 
 
 def _short(text: str, limit: int) -> str:
@@ -143,9 +143,9 @@ def map_layout(steps: list[monitor.MapStep], g: dict[str, int]) -> dict[str, Any
         row, col = divmod(i, per)
         x, y = pad + col * (w + gap), pad + row * (h + row_gap)
         when = st.finished_at if st.state in ("done", "failed") and st.finished_at else st.started_at
-        sub = STATE_WORDS[st.state] + (f" · {when:%d %b %H:%M}" if when else "")
+        sub = _(STATE_WORDS[st.state]) + (f" · {when:%d %b %H:%M}" if when else "")
         boxes.append({"x": x, "y": y, "w": w, "h": h, "cx": x + w // 2, "name": st.name,
-                      "label": _short(st.name, g["chars"]), "sub": sub, "state": st.state.replace(" ", "-"),
+                      "label": _short(label(st.name), g["chars"]), "sub": sub, "state": st.state.replace(" ", "-"),
                       "current": st.current, "n": i + 1})
         if i:
             prev = boxes[i - 1]
