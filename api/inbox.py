@@ -138,7 +138,7 @@ def parse_filter(params: Mapping[str, str]) -> tuple[InboxFilter, dict[str, str]
         problems.append("the sort direction is asc or desc")
         direction = None
     kind = raw["kind"] or None
-    if kind not in (None, "approval", "alert"):
+    if kind not in (None, "approval", "alert", "pay"):  # pay: an approved expense claim, finance's to pay
         problems.append(f"there is no task kind \u201c{kind}\u201d")
         kind = None
     low, high = _amount(raw["min_amount"], "The lowest amount", problems), _amount(raw["max_amount"],

@@ -186,7 +186,9 @@ async def test_an_approved_claim_is_finance_s_pay_task_until_paid(stack: Stack) 
     assert pay is not None and pay.status == "open"
     grace = await Browser(stack, "grace").start()
     inbox = await grace.get("/inbox?view=roles")
-    assert f"/tasks/{pay.id}" in inbox.text
+    assert f"/tasks/{pay.id}" in inbox.text and "to pay" in text(inbox)
+    assert f"/tasks/{pay.id}" in (await grace.get("/inbox?kind=pay")).text
+    assert f"/tasks/{pay.id}" not in (await grace.get("/inbox?kind=approval")).text
     page = await grace.get(f"/tasks/{pay.id}")
     assert page.status_code == 200 and f'action="/expense-claims/{claim}/pay"' in page.text
     process = await grace.get(f"/processes/{pay.process_id}")
