@@ -26,12 +26,13 @@ ROUTES = {
     "expense_claim": ["GET /api/expense-claims/{id}", "POST /api/expense-claims/{id}/cancel",
                       "POST /api/expense-claims/{id}/pay"],
     "requisition": ["GET /api/purchase-requisitions/{id}", "POST /api/purchase-requisitions/{id}/cancel"],
-    "purchase_order": ["GET /api/purchase-orders/{id}", "POST /api/purchase-orders/{id}/receipts"],
+    "purchase_order": ["GET /api/purchase-orders/{id}", "POST /api/purchase-orders/{id}/receipts",
+                       "GET /api/purchase-orders/{id}/pdf"],
     "lead": ["GET /api/leads/{id}", "POST /api/leads/{id}/activities", "POST /api/leads/{id}/qualify"],
     "opportunity": ["GET /api/opportunities/{id}", "POST /api/opportunities/{id}/stage",
                     "POST /api/opportunities/{id}/lose", "POST /api/opportunities/{id}/quotations"],
     "quotation": ["GET /api/quotations/{id}", "POST /api/quotations/{id}/accept",
-                  "POST /api/quotations/{id}/reject"],
+                  "POST /api/quotations/{id}/reject", "GET /api/quotations/{id}/pdf"],
     "sales_order": ["GET /api/sales-orders/{id}", "GET /api/sales-orders/{id}/kitting",
                     "POST /api/sales-orders/{id}/deliver", "GET /api/sales-orders/{id}/returns",
                     "POST /api/sales-orders/{id}/returns"],
@@ -53,7 +54,8 @@ SHARED = {"/api/items/{sku}", "/api/stock/{sku}", "/api/boms/{sku}", "/api/custo
 # Id routes with an object-level test of their own (below): no GET by id to use as the control.
 OWN_TESTS = {"/api/tasks/{task_id}/unclaim",  # test_unclaim_of_an_unseen_task_is_404
              "/api/saved-filters/{filter_id}",  # test_another_users_saved_filter_or_absence_is_not_found
-             "/api/me/out-of-office/{absence_id}"}
+             "/api/me/out-of-office/{absence_id}",
+             "/api/delivery-notes/{number}/pdf"}  # e2e/test_workspace_pages.py: another's delivery note is 404
 BODIES = {"activities": {"kind": "call", "note": "x"}, "qualify": {"decision": "qualified"},
           "stage": {"stage": "proposal"}, "lose": {"reason": "x"}, "reject": {"reason": "x"},
           "quotations": {"lines": [{"sku": "FAN-200", "qty": 1, "unit_price": "500", "discount_pct": "0"}]},
