@@ -4,6 +4,7 @@ second approval (a role's actions: 202, pending until a second admin or the cfo 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -19,8 +20,8 @@ from api.starters import change_approval
 from domain.audit import services as audit
 from domain.changes import services as changes
 from domain.core.errors import Invalid
-from domain.core.money import MAX_ID
-from domain.core.numbers import PlainInt
+from domain.core.money import MAX_AMOUNT, MAX_ID
+from domain.core.numbers import PlainDecimal, PlainInt
 from domain.org import company, grants
 from domain.org import services as org
 from domain.permissions import Action
@@ -38,6 +39,9 @@ class CompanyIn(Body):
     base_currency: str = Field(min_length=3, max_length=3)
     fiscal_year_start: PlainInt = Field(ge=1, le=12)
     time_zone: str = Field(min_length=1, max_length=60)
+    credit_limit_threshold: PlainDecimal | None = Field(
+        default=None, ge=0, le=MAX_AMOUNT, decimal_places=2,
+        description="a credit limit above this waits for a second approval; left out: unchanged")
 
 
 class UserPatch(Body):
@@ -66,12 +70,14 @@ class RoleActionsIn(Body):
     actions: list[Annotated[str, Field(max_length=60)]] = Field(max_length=200)
 
 
-def _company(body: CompanyIn) -> company.CompanySettings:
+def _company(body: CompanyIn, threshold: Decimal) -> company.CompanySettings:
     from pydantic import ValidationError
 
     try:
         return company.CompanySettings(name=body.name, base_currency=body.base_currency.upper(),
-                                       fiscal_year_start=body.fiscal_year_start, time_zone=body.time_zone)
+                                       fiscal_year_start=body.fiscal_year_start, time_zone=body.time_zone,
+                                       credit_limit_threshold=body.credit_limit_threshold
+                                       if body.credit_limit_threshold is not None else threshold)
     except ValidationError as e:
         first = e.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ()))
@@ -85,7 +91,8 @@ async def get_company(user: CompanyAdmin, platform: PlatformDep) -> Any:
 
 @router.put("/company")
 async def put_company(body: CompanyIn, user: CompanyAdmin, platform: PlatformDep) -> Any:
-    new = _company(body)
+    current = await platform.read(company.settings)
+    new = _company(body, current.credit_limit_threshold)
     if not new.name:
         raise Invalid("the company needs a name")
     saved = await platform.write(lambda s: company.save(s, new, actor=user.username))

@@ -20,7 +20,7 @@ from domain.audit import services as audit
 from domain.changes.tables import ChangeRequest
 from domain.core.errors import Conflict, Invalid, NotFound
 from domain.core.types import utcnow
-from domain.org import grants
+from domain.org import company, grants
 from domain.org import services as org
 from domain.parties.tables import Customer
 from domain.processes import services as processes
@@ -29,8 +29,9 @@ from domain.processes.rules import ProcessStatus
 KINDS = ("approval_policy", "role_grants", "credit_limit")
 POLICY_KINDS = ("expense_claim", "purchase_requisition", "quotation_discount", "sales_credit", "production_change")
 PENDING, APPLIED, REJECTED = "pending_approval", "applied", "rejected"
-# A credit limit above this (in the company currency) needs a second approval; at or under it, it is stored at once.
-CREDIT_LIMIT_THRESHOLD = Decimal("50000")
+# A credit limit above the company's threshold (its settings; 50,000 unless admin changed it) needs a second
+# approval; at or under it, it is stored at once.
+CREDIT_LIMIT_THRESHOLD = company.DEFAULT_THRESHOLD
 PROCESS_TYPE = "change"
 
 
@@ -123,7 +124,7 @@ def credit_limit(value: Any) -> Decimal:
 def needs_second_approval(session: Session, customer_id: int, limit: Decimal) -> bool:
     """A credit limit above the threshold (and higher than it is now) waits for a second approval."""
     row = _customer(session, str(customer_id))
-    return limit > CREDIT_LIMIT_THRESHOLD and limit > row.credit_limit
+    return limit > company.settings(session).credit_limit_threshold and limit > row.credit_limit
 
 
 def propose(session: Session, kind: str, target: str, proposal: dict[str, Any], actor: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cache
 from zoneinfo import available_timezones
 
@@ -10,9 +11,12 @@ from sqlalchemy.orm import Session
 
 from domain.audit import services as audit
 from domain.core.currencies import Currency
+from domain.core.money import MAX_AMOUNT
+from domain.core.numbers import PlainDecimal
 from domain.org.tables import Company
 
 DEFAULT_CURRENCY = "USD"
+DEFAULT_THRESHOLD = Decimal(50000)
 
 
 class CompanySettings(BaseModel):
@@ -20,6 +24,8 @@ class CompanySettings(BaseModel):
     base_currency: Currency = DEFAULT_CURRENCY
     fiscal_year_start: int = Field(default=1, ge=1, le=12)
     time_zone: str = Field(default="UTC", max_length=60)
+    # A credit limit above this (company currency) waits for a second approval (domain.changes).
+    credit_limit_threshold: PlainDecimal = Field(default=DEFAULT_THRESHOLD, ge=0, le=MAX_AMOUNT, decimal_places=2)
 
     @field_validator("name")
     @classmethod
@@ -51,7 +57,9 @@ def settings(session: Session) -> CompanySettings:
     if row is None:
         return CompanySettings()
     return CompanySettings(name=row.name, base_currency=row.base_currency, fiscal_year_start=row.fiscal_year_start,
-                           time_zone=row.time_zone)
+                           time_zone=row.time_zone,
+                           credit_limit_threshold=row.credit_limit_threshold if row.credit_limit_threshold is not None
+                           else DEFAULT_THRESHOLD)
 
 
 def base_currency(session: Session) -> str:
@@ -75,6 +83,7 @@ def save(session: Session, new: CompanySettings, actor: str | None = None) -> Co
         session.add(row)
     row.name, row.base_currency = new.name, new.base_currency
     row.fiscal_year_start, row.time_zone = new.fiscal_year_start, new.time_zone
+    row.credit_limit_threshold = new.credit_limit_threshold
     session.flush()
     if actor is not None:
         audit.record(session, actor, "company", 1, before.model_dump() if before else None, new.model_dump())

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.core.db import Base
-from domain.core.types import UTCDateTime, utcnow
+from domain.core.types import Amount, UTCDateTime, utcnow
 
 
 class AuthSession(Base):
@@ -75,6 +76,10 @@ class Company(Base):
     fiscal_year_start: Mapped[int] = mapped_column(Integer, default=1)  # the month (1-12) the fiscal year starts
     time_zone: Mapped[str] = mapped_column(String(60), default="UTC")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # A customer's credit limit above this (company currency) takes effect only once a second admin or the cfo
+    # approves it (domain.changes).
+    credit_limit_threshold: Mapped[Decimal] = mapped_column(Amount, default=Decimal(50000),
+                                                            server_default="50000")
 
 
 class RoleGrant(Base):

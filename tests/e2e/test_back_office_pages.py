@@ -39,12 +39,13 @@ async def test_an_unnamed_company_leads_admin_to_the_first_run_page(stack: Stack
                                       "time_zone": "Asia/Shanghai"})
     assert bad.status_code == 422
     r = await admin.post("/setup", {"name": "Acme 星辰", "base_currency": "cny", "fiscal_year_start": "4",
-                                    "time_zone": "Asia/Shanghai"})
+                                    "time_zone": "Asia/Shanghai", "credit_limit_threshold": "８0,000"})
     assert r.status_code == 303 and flash(r)["msg"] == "The company's settings are saved."
     with stack.db.read() as s:
         row = s.get_one(Company, 1)
         assert (row.name, row.base_currency, row.fiscal_year_start, row.time_zone) == ("Acme 星辰", "CNY", 4,
                                                                                        "Asia/Shanghai")
+        assert row.credit_limit_threshold == 80000
     assert (await admin.get("/")).headers["location"] != "/setup"
     again = await admin.get("/setup")
     assert "Change history" in text(again) and "Acme 星辰" in text(again)

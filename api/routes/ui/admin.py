@@ -19,7 +19,16 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.i18n import LOCALES, _
-from api.routes.ui.pages import PosterDep, Viewer, ViewerDep, error_status, page_router, redirect, render
+from api.routes.ui.pages import (
+    PosterDep,
+    Viewer,
+    ViewerDep,
+    error_status,
+    page_router,
+    rate_text,
+    redirect,
+    render,
+)
 from api.starters import change_approval
 from domain import permissions
 from domain.approvals import services as approvals
@@ -59,7 +68,9 @@ async def _setup_page(v: Viewer, status: int = 200, form: dict[str, Any] | None 
                 "trail": audit.trail(s, "company", 1, limit=20)}
 
     data = await v.platform.read(load)
-    form = form or data["current"].model_dump()
+    if form is None:
+        form = data["current"].model_dump()
+        form["credit_limit_threshold"] = rate_text(form["credit_limit_threshold"])  # 50000, not 50000.0000
     return await render(v, "admin_setup.html", status, section="admin", form=form, months=MONTHS,
                         currencies=CURRENCIES, zones=ZONES, **data, **ctx)
 
@@ -73,17 +84,21 @@ async def setup(v: ViewerDep) -> Response:
 async def save_setup(v: PosterDep, name: Annotated[str, Form(max_length=200)] = "",
                      base_currency: Annotated[str, Form(max_length=3)] = "",
                      fiscal_year_start: Annotated[str, Form(max_length=4)] = "1",
-                     time_zone: Annotated[str, Form(max_length=60)] = "") -> Response:
+                     time_zone: Annotated[str, Form(max_length=60)] = "",
+                     credit_limit_threshold: Annotated[str, Form(max_length=30)] = "") -> Response:
     form = {"name": name, "base_currency": base_currency, "fiscal_year_start": fiscal_year_start,
-            "time_zone": time_zone}
+            "time_zone": time_zone, "credit_limit_threshold": credit_limit_threshold}
     try:
         _need(v, Action.COMPANY_EDIT, _("the company's settings are admin's"))
         if not name.strip():
             raise Invalid(_("The company needs a name."))
+        threshold = read_number(credit_limit_threshold, _("The credit limit needing a second approval"))
+        if threshold is None:
+            threshold = (await v.platform.read(company.settings)).credit_limit_threshold
         try:
             new = company.CompanySettings(name=name, base_currency=base_currency.strip().upper(),
                                           fiscal_year_start=read_whole(fiscal_year_start, _("The fiscal year's first month")) or 1,
-                                          time_zone=time_zone.strip())
+                                          time_zone=time_zone.strip(), credit_limit_threshold=threshold)
         except ValidationError as e:
             raise Invalid(_first_error(e)) from None
         await v.platform.write(lambda s: company.save(s, new, actor=v.user.username))
@@ -95,6 +110,7 @@ async def save_setup(v: PosterDep, name: Annotated[str, Form(max_length=200)] = 
 def _first_error(e: ValidationError) -> str:
     first = e.errors()[0]
     field = {"base_currency": _("Base currency"), "time_zone": _("Time zone"), "name": _("Name"),
+             "credit_limit_threshold": _("Second approval of credit limits above"),
              "fiscal_year_start": _("Fiscal year starts")}.get(str((first.get("loc") or ("",))[0]), "")
     message = str(first.get("msg", "invalid")).replace("Value error, ", "")
     return f"{field}: {message}" if field else message

@@ -125,6 +125,8 @@ def downgrade() -> None:
     op.drop_table('change_requests')
     op.drop_index('ix_audit_log_entity_key', table_name='audit_log')
     op.drop_table('audit_log')
+    with op.batch_alter_table("company") as b:
+        b.drop_column("credit_limit_threshold")
     op.drop_table('grants_state')
     op.drop_table('role_grants')
     # --- i18n ------------------------------------------------------------------------------------------
@@ -159,6 +161,9 @@ def _back_office_upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_audit_log_entity_key', 'audit_log', ['entity', 'key'], unique=False)
+    with op.batch_alter_table("company") as b:
+        b.add_column(sa.Column("credit_limit_threshold", domain.core.types.Amount(precision=18, scale=4),
+                               server_default="50000", nullable=False))
     op.create_table('change_requests',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=30), nullable=False),
