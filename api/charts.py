@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from html import escape
 from itertools import count
 
+from api import i18n
+
 WIDTH = 480  # the viewBox width: at a 390 px phone the text is drawn at about 3/4 of its size
 FONT = 13
 _ids = count(1)
@@ -46,8 +48,9 @@ def _frame(title: str, desc: str, height: float, body: list[str], kind: str = "c
 
 
 def _empty(title: str, height: float = 60) -> str:
-    return _frame(title, "No data.", height, [
-        f'<text class="empty-note" x="{WIDTH / 2:g}" y="{height / 2 + 4:g}" text-anchor="middle">No data yet</text>'], kind="chart nodata")
+    return _frame(title, i18n._("No data."), height, [
+        f'<text class="empty-note" x="{WIDTH / 2:g}" y="{height / 2 + 4:g}" text-anchor="middle">{esc(i18n._("No data yet"))}</text>'],
+        kind="chart nodata")
 
 
 def _legend(series: Sequence[str], y: float) -> list[str]:
@@ -132,8 +135,9 @@ def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
         for i, (x, y) in enumerate(points):
             body.append(f'<circle class="dot s{s}" cx="{_num(x)}" cy="{_num(y)}" r="2.5">'
                         f'<title>{esc(f"{x_labels[i]} — {name}: {_tick(float(vs[i]))}")}</title></circle>')
-    totals = ", ".join(f"{name} {_tick(sum(float(v) for v in vs))} in all" for name, vs in series)
-    return _frame(title, f"{x_labels[0]} to {x_labels[-1]}: {totals}.", height, body)
+    totals = ", ".join(i18n._("%(name)s %(n)s in all", name=name, n=_tick(sum(float(v) for v in vs))) for name, vs in series)
+    return _frame(title, i18n._("%(first)s to %(last)s: %(totals)s.", first=x_labels[0], last=x_labels[-1], totals=totals),
+                  height, body)
 
 
 def _round_up(value: float) -> float:

@@ -144,6 +144,11 @@ def when(value: datetime | date | None) -> str:
     return format_date(value, "yyyy-MM-dd", locale=_babel_locale())
 
 
+def short_day(value: date) -> str:
+    """A day as a chart's axis names it: Dec 6 / 12月6日."""
+    return format_date(value, "MMM d", locale=_babel_locale())
+
+
 def hours(value: float | Decimal | None) -> str:
     """A duration in hours as people read it: 35 min, 4.5 h, 3.2 d."""
     if value is None:
@@ -186,6 +191,8 @@ _CODES = (
     "awaiting payment", "awaiting goods", "requested", "decided", "credit check", "kitting", "MRP",
     "waiting for material", "in production", "allocated", "collecting", "returned", "recorded", "proposed", "applied",
     "checks", "withdrawn", "planning failed", "late", "checks_failed",
+    # the dashboard's open tasks offered to one person rather than a role (domain/dashboard.py)
+    "named person",
     # the earnings lines the balance sheet computes (domain/accounting/statements.py)
     "Retained earnings", "Current-year earnings",
 )

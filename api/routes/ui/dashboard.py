@@ -20,7 +20,7 @@ from api.auth import Principal
 from api.charts import bar_chart, line_chart
 from api.deps import CurrentUser, PlatformDep
 from api.encoding import ok
-from api.i18n import _, label
+from api.i18n import _, label, short_day
 from api.platform import Platform
 from api.processes import cancel_process, cancellable, process_summary
 from api.routes.ui.inbox import task_row
@@ -61,7 +61,7 @@ def _dashboard(s: Session) -> dict[str, Any]:
     sla_days, sla_types = figures.sla_breaches(s, now)
     roles = figures.open_tasks_per_role(s, now)
     margins = figures.margin_per_customer(s)
-    day_labels = [d.day.strftime("%b %d") for d in per_day]
+    day_labels = [short_day(d.day) for d in per_day]
     charts = {
         "flow": line_chart(day_labels, [(_("started"), [d.started for d in per_day]),
                                         (_("completed"), [d.completed for d in per_day])],

@@ -85,7 +85,7 @@ async def new_payment(v: ViewerDep, party: str = "") -> Response:
         _check(v, Action.PAYMENT_RECORD, "records payments")
     except DomainError as e:
         return await not_possible(v, e)
-    direction, _, pid = party.partition(":")
+    direction, _sep, pid = party.partition(":")
     ok = direction in ("in", "out") and pid.isdigit() and len(pid) < 10
     return await _form(v, direction if ok else "in", int(pid) if ok else None)
 
