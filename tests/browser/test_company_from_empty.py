@@ -58,6 +58,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots" / "company-from-empty"
 ADMIN_PASSWORD = "first-start-" + uuid.uuid4().hex[:8]
 PASSWORD = "Valueloop-2026!"  # every user admin creates
+NEW_PASSWORD = "Walked-all-the-way-2026"  # erin's own, chosen on her settings page
 BROWSER_LOCALE = {"en": "en-US", "zh": "zh-CN"}
 PG_URL = os.environ.get("DATABASE_URL", "")
 TODAY = date.today().isoformat()
@@ -760,19 +761,44 @@ async def expense_claim(w: Walk) -> None:
     await w.visit(page, "/requests", "requests-paid")
 
 
+async def own_settings(w: Walk) -> None:
+    """erin changes her own password (her session ends; she logs in with the new one) and chooses the other
+    language in her settings: her pages follow it, whatever her browser says."""
+    page = await w.login("erin")
+    await w.visit(page, "/me", "erin-settings")
+    await w.label(page, "Current password").fill(PASSWORD)
+    await w.label(page, "New password").fill(NEW_PASSWORD)
+    await w.label(page, "New password again").fill(NEW_PASSWORD)
+    await w.press(page, "Change password", "erin-password-changed")
+    await page.context.close()
+    w.contexts.remove(page.context)
+    del w.pages["erin"]
+    page = await w.login("erin", NEW_PASSWORD)
+    other = "zh_Hans" if w.lang == "en" else "en"
+    await w.visit(page, "/me", "erin-settings-again")
+    await page.locator("#locale").select_option(other)
+    await w.press(page, "Save", "erin-language")
+    await page.goto("/requests")
+    await page.screenshot(path=str(w.shots / f"{w.n + 1:03d}-erin-requests-{other}.png"), full_page=True)
+    w.n += 1
+    assert await page.locator("html").get_attribute("lang") == ("zh-Hans" if other == "zh_Hans" else "en")
+
+
 SETUP = [("admin logs in", admin_login), ("first-run page", first_run), ("users and roles", create_users),
          ("approval policies", approval_policies), ("supplier", supplier), ("items", items),
          ("supplier prices", supplier_prices), ("work centre", work_centre), ("two-level BOM", boms),
          ("customer with a credit limit", customer), ("50 items from CSV", import_items)]
 WORK = [("sell", sell), ("plan", plan), ("buy", buy), ("receive", receive), ("produce", produce),
-        ("deliver", deliver), ("invoice paid", collect), ("expense claim", expense_claim)]
+        ("deliver", deliver), ("invoice paid", collect), ("expense claim", expense_claim),
+        ("own password and language", own_settings)]
 SHORT = {"admin logs in", "first-run page", "users and roles", "approval policies", "supplier", "items",
-         "work centre", "two-level BOM", "50 items from CSV", "expense claim"}
+         "work centre", "two-level BOM", "50 items from CSV", "expense claim", "own password and language"}
 NEEDS = {  # a step that cannot run once one it stands on was skipped
     "supplier prices": {"supplier", "items"}, "two-level BOM": {"items", "work centre"},
     "sell": {"users and roles", "two-level BOM", "customer with a credit limit", "approval policies"},
     "plan": {"sell"}, "buy": {"sell"}, "receive": {"buy"}, "produce": {"receive"}, "deliver": {"produce"},
     "invoice paid": {"deliver"}, "expense claim": {"users and roles", "approval policies"},
+    "own password and language": {"users and roles"},
 }
 
 
