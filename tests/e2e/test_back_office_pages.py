@@ -56,6 +56,8 @@ async def test_admin_manages_users_in_the_browser(stack: Stack) -> None:
     admin = await Browser(stack, "admin").start()
     page = await admin.get("/users?q=ali")
     assert page.status_code == 200 and "alice" in text(page) and "grace" not in text(page)
+    page = await admin.get("/users?role=finance")
+    assert "grace" in text(page) and "alice" not in text(page) and '<label for="role"' in page.text
     csv = await admin.get("/users.csv")
     assert csv.status_code == 200 and csv.text.startswith("username,full_name,email,roles,manager,active")
     assert "alice" in csv.text

@@ -41,7 +41,7 @@ from domain.crm import rules as crm
 from domain.crm import services as crm_svc
 from domain.org import company, grants
 from domain.org import services as org
-from domain.org.tables import Role, User
+from domain.org.tables import Role, User, UserRole
 from domain.permissions import Action
 
 router = page_router()
@@ -118,8 +118,13 @@ def _first_error(e: ValidationError) -> str:
 
 # --- users -------------------------------------------------------------------------------------------
 
-def _user_rows(s: Session, q: str, offset: int, limit: int | None) -> tuple[list[dict[str, Any]], int]:
+def _user_rows(s: Session, q: str, offset: int, limit: int | None, role: str = "",
+               status: str = "") -> tuple[list[dict[str, Any]], int]:
     query = select(User)
+    if role:
+        query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
+    if status in ("active", "deactivated"):
+        query = query.where(User.active.is_(status == "active"))
     if q:
         like = f"%{q.lower()}%"
         query = query.where(or_(func.lower(User.username).like(like), func.lower(User.full_name).like(like),
@@ -132,19 +137,29 @@ def _user_rows(s: Session, q: str, offset: int, limit: int | None) -> tuple[list
     return rows, int(total)
 
 
+Role40 = Annotated[str, Query(max_length=40)]
+Status = Annotated[str, Query(max_length=20)]
+
+
 @router.get("/users")
 async def users(v: ViewerDep, q: Annotated[str, Query(max_length=100)] = "",
-                offset: Annotated[int, Query(ge=0, le=10**6)] = 0) -> Response:
+                offset: Annotated[int, Query(ge=0, le=10**6)] = 0, role: Role40 = "", status: Status = "") -> Response:
     _need(v, Action.USER_CREATE, _("the users are admin's"))
-    rows, total = await v.platform.read(lambda s: _user_rows(s, q.strip(), offset, PAGE))
+
+    def load(s: Session) -> tuple[list[dict[str, Any]], int, list[str]]:
+        rows, total = _user_rows(s, q.strip(), offset, PAGE, role, status)
+        return rows, total, list(s.execute(select(Role.name).order_by(Role.name)).scalars())
+
+    rows, total, all_roles = await v.platform.read(load)
     return await render(v, "admin_users.html", section="admin", users=rows, total=total, q=q, offset=offset,
-                        page_size=PAGE)
+                        page_size=PAGE, role=role, state=status, all_roles=all_roles)
 
 
 @router.get("/users.csv")
-async def users_csv(v: ViewerDep, q: Annotated[str, Query(max_length=100)] = "") -> Response:
+async def users_csv(v: ViewerDep, q: Annotated[str, Query(max_length=100)] = "", role: Role40 = "",
+                    status: Status = "") -> Response:
     _need(v, Action.USER_CREATE, _("the users are admin's"))
-    rows, _total = await v.platform.read(lambda s: _user_rows(s, q.strip(), 0, None))
+    rows, _total = await v.platform.read(lambda s: _user_rows(s, q.strip(), 0, None, role, status))
     out = io.StringIO()
     writer = csv.writer(out)
     columns: dict[str, Callable[[Any], str]] = {  # column: how it is written
