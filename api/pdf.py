@@ -26,7 +26,8 @@ def _money(value: Decimal | None) -> str:
 ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
                   trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
 ENV.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]  # as the pages
-ENV.filters.update(money=_money, label=lambda s: str(s or "").replace("_", " "))
+ENV.filters.update(money=_money, label=i18n.label, when=i18n.when, number=i18n.number)
+ENV.globals.update(locale=i18n.locale)  # a page's PDF is in its reader's language; the API's in English
 
 
 def html(template: str, **ctx: Any) -> str:
