@@ -24,6 +24,8 @@ from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+from domain import permissions
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 LOCALES = ("en", "zh_Hans")
 DEFAULT_LOCALE = "en"
@@ -175,8 +177,7 @@ _CODES = (
     "qualification", "qualified", "ready to deliver", "received", "rejected", "released", "reserved", "reserving",
     "running", "sent", "skipped", "submitted", "todo", "waiting for stock", "waiting for supply", "waiting_material",
     "won", "written_off", "approve", "reject", "alert", "approval", "in", "out", "customer", "supplier",
-    # roles
-    "admin", "buyer", "cfo", "employee", "finance", "manager", "planner", "sales", "sales_manager", "warehouse",
+    # (the roles: from domain.permissions, below)
     # process types
     "customer_invoice", "expense_claim", "lead_to_order", "payment", "period_close", "production_order", "purchase",
     "purchase_return", "quotation", "sales_order", "sales_return", "supplier_invoice",
@@ -196,7 +197,8 @@ _CODES = (
     # the earnings lines the balance sheet computes (domain/accounting/statements.py)
     "Retained earnings", "Current-year earnings",
 )
-LABELS: dict[str, str] = {code: code.replace("_", " ") for code in _CODES}
+_ROLES = {role for roles in permissions.DEFAULT_GRANTS.values() for role in roles} | permissions.NON_APPROVING_ROLES
+LABELS: dict[str, str] = {code: code.replace("_", " ") for code in (*_CODES, *sorted(_ROLES))}
 """The codes pages show (statuses, stages, roles, process types, kinds), each with its English label (the code
 with spaces, as the pages always wrote it); the `label` filter translates the label. Their translations are in
 core.po; tests/unit/test_catalogs.py checks each has one."""
