@@ -578,6 +578,7 @@ async def boms(w: Walk) -> None:
 
 
 async def customer(w: Walk) -> None:
+    """A customer with a credit limit; raising it above the threshold waits for the cfo's approval."""
     page = w.pages["admin"]
     await w.visit(page, "/customers/new", "customer-new")
     await page.locator("#c-name").fill("Walk Retail")
@@ -586,9 +587,17 @@ async def customer(w: Walk) -> None:
     await page.locator("#c-credit").fill("50,000.00")
     await w.press(page, "Save customer", "customer")
     w.facts["customer_id"] = _number(r"\d+$", page.url.split("?")[0])
-    from domain.tables import Customer
+    from domain.tables import ChangeRequest, Customer
 
-    assert w.site.value(select(Customer.credit_limit).where(Customer.name == "Walk Retail")) == 50000
+    limit = select(Customer.credit_limit).where(Customer.name == "Walk Retail")
+    assert w.site.value(limit) == 50000  # at the threshold: stored at once
+    await w.label(page, "New credit limit").fill("80,000")  # above it: the cfo approves first
+    await w.press(page, "Set credit limit", "customer-credit-proposed")
+    assert w.site.value(limit) == 50000
+    change = w.site.value(select(ChangeRequest.id).where(ChangeRequest.kind == "credit_limit"))
+    await w.approve_task(f"change-{change}", "Good payer")
+    w.wait_db_value(limit, 80000, "the credit limit raised")
+    await w.visit(page, f"/customers/{w.facts['customer_id']}", "customer-credit-raised")
 
 
 def items_csv(folder: Path) -> Path:
@@ -803,6 +812,7 @@ SHORT = {"admin logs in", "first-run page", "users and roles", "approval policie
          "work centre", "two-level BOM", "50 items from CSV", "expense claim", "own password and language"}
 NEEDS = {  # a step that cannot run once one it stands on was skipped
     "supplier prices": {"supplier", "items"}, "two-level BOM": {"items", "work centre"},
+    "customer with a credit limit": {"users and roles"},
     "sell": {"users and roles", "two-level BOM", "customer with a credit limit", "approval policies"},
     "plan": {"sell"}, "buy": {"sell"}, "receive": {"buy"}, "produce": {"receive"}, "deliver": {"produce"},
     "invoice paid": {"deliver"}, "expense claim": {"users and roles", "approval policies"},
