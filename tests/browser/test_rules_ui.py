@@ -5,8 +5,6 @@ nothing. No console error."""
 
 from __future__ import annotations
 
-import re
-
 import httpx
 from sqlalchemy import func, select
 
