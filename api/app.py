@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -26,7 +27,10 @@ from api.encoding import ok
 from api.platform import Platform
 from domain.core.db import Database
 from domain.core.errors import DomainError
+from domain.core.types import utcnow
 from settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 STATUS = {"invalid": 422, "not_found": 404, "conflict": 409, "forbidden": 403, "unavailable": 503}
 HERE = Path(__file__).parent
@@ -35,6 +39,17 @@ HERE = Path(__file__).parent
 def _field(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "request"
+
+
+async def _sweep_interrupted_imports(platform: Platform) -> None:
+    """A CSV import that ran in a process that stopped is marked refused (nothing of it was stored)."""
+    from domain.parties import jobs
+
+    started = utcnow()
+    try:
+        await platform.write(jobs.sweep_interrupted, started)
+    except Exception:  # the database may not be migrated yet on a first start: nothing to sweep then
+        log.warning("could not look for interrupted imports", exc_info=True)
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
@@ -52,6 +67,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             owned = Database(settings.database_url)
             client = await _connect_with_retry(lambda: connect(settings))
             app.state.platform = Platform(client, owned, settings.task_queue, area_queues=settings.area_queues)
+        await _sweep_interrupted_imports(app.state.platform)
         yield
         if owned is not None:
             owned.dispose()

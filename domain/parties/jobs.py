@@ -70,6 +70,22 @@ def start(session: Session, job_id: int, actor: str) -> ImportJob:
     return job
 
 
+INTERRUPTED = ("the import was interrupted (the server stopped while it ran); nothing of it was stored, since a file "
+               "is imported in one transaction: upload it again to import it")
+
+
+def sweep_interrupted(session: Session, started_before: datetime) -> int:
+    """Imports that were running when an API process stopped: their one transaction never committed, so nothing is
+    stored; they are marked refused with that reason instead of showing "importing" for ever. Called at an API
+    process's start for jobs started before it; another process's import still running finishes and overwrites
+    this mark (`finish` sets the outcome)."""
+    jobs = session.query(ImportJob).filter(ImportJob.status == RUNNING, ImportJob.created_at < started_before).all()
+    for job in jobs:
+        job.status, job.message, job.finished_at, job.done, job.content = FAILED, INTERRUPTED, utcnow(), 0, ""
+    session.flush()
+    return len(jobs)
+
+
 def finish(session: Session, job_id: int, ok: bool, message: str) -> None:
     job = session.get(ImportJob, job_id)
     if job is None:
