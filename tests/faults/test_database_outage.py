@@ -184,5 +184,5 @@ async def test_database_outage_fails_health_retries_activities_and_resumes(proxi
         await asyncio.sleep(0.1)
     assert await expense_claim.pay(platform, actor(db, "grace"), number) == "paid"
     assert count(db, TaskEvent, TaskEvent.task_id == task.id, TaskEvent.event == "decided") == 1
-    assert count(db, Task, Task.business_key == number) == 1
+    assert count(db, Task, Task.business_key == number, Task.kind != "pay") == 1  # the approval, once (finance has its Pay task)
     assert count(db, JournalEntry, JournalEntry.voucher_no == number) == 2  # the accrual and the payment, once
