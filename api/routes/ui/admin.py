@@ -35,7 +35,7 @@ from domain.approvals import services as approvals
 from domain.approvals.rules import PolicyTier, StepSpec
 from domain.audit import services as audit
 from domain.changes import services as changes
-from domain.core.errors import DomainError, Forbidden, Invalid
+from domain.core.errors import DomainError, Invalid
 from domain.core.numbers import read_number, read_whole
 from domain.crm import rules as crm
 from domain.crm import services as crm_svc
@@ -53,15 +53,11 @@ ZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Singapore", "Asia/Tokyo", "Eur
 Name = Annotated[str, Path(max_length=60)]
 
 
-def _need(v: Viewer, action: Action, why: str) -> None:
-    if not v.user.may(action):
-        raise Forbidden(why)
-
 
 # --- first run: the company --------------------------------------------------------------------------
 
 async def _setup_page(v: Viewer, status: int = 200, form: dict[str, Any] | None = None, **ctx: Any) -> Response:
-    _need(v, Action.COMPANY_EDIT, _("the company's settings are admin's"))
+    permissions.check(v.user.roles, Action.COMPANY_EDIT, _("the company's settings are admin's"))
 
     def load(s: Session) -> dict[str, Any]:
         return {"current": company.settings(s), "first_run": not company.is_set_up(s),
@@ -89,7 +85,7 @@ async def save_setup(v: PosterDep, name: Annotated[str, Form(max_length=200)] = 
     form = {"name": name, "base_currency": base_currency, "fiscal_year_start": fiscal_year_start,
             "time_zone": time_zone, "credit_limit_threshold": credit_limit_threshold}
     try:
-        _need(v, Action.COMPANY_EDIT, _("the company's settings are admin's"))
+        permissions.check(v.user.roles, Action.COMPANY_EDIT, _("the company's settings are admin's"))
         if not name.strip():
             raise Invalid(_("The company needs a name."))
         threshold = read_number(credit_limit_threshold, _("The credit limit needing a second approval"))
@@ -144,7 +140,7 @@ Status = Annotated[str, Query(max_length=20)]
 @router.get("/users")
 async def users(v: ViewerDep, q: Annotated[str, Query(max_length=100)] = "",
                 offset: Annotated[int, Query(ge=0, le=10**6)] = 0, role: Role40 = "", status: Status = "") -> Response:
-    _need(v, Action.USER_CREATE, _("the users are admin's"))
+    permissions.check(v.user.roles, Action.USER_CREATE, _("the users are admin's"))
 
     def load(s: Session) -> tuple[list[dict[str, Any]], int, list[str]]:
         rows, total = _user_rows(s, q.strip(), offset, PAGE, role, status)
@@ -158,7 +154,7 @@ async def users(v: ViewerDep, q: Annotated[str, Query(max_length=100)] = "",
 @router.get("/users.csv")
 async def users_csv(v: ViewerDep, q: Annotated[str, Query(max_length=100)] = "", role: Role40 = "",
                     status: Status = "") -> Response:
-    _need(v, Action.USER_CREATE, _("the users are admin's"))
+    permissions.check(v.user.roles, Action.USER_CREATE, _("the users are admin's"))
     rows, _total = await v.platform.read(lambda s: _user_rows(s, q.strip(), 0, None, role, status))
     out = io.StringIO()
     writer = csv.writer(out)
@@ -179,7 +175,7 @@ def _choices(s: Session) -> dict[str, Any]:
 
 
 async def _new_user_page(v: Viewer, status: int = 200, form: dict[str, Any] | None = None, **ctx: Any) -> Response:
-    _need(v, Action.USER_CREATE, _("the users are admin's"))
+    permissions.check(v.user.roles, Action.USER_CREATE, _("the users are admin's"))
     data = await v.platform.read(_choices)
     form = form or {"username": "", "full_name": "", "email": "", "roles": [], "manager": ""}
     return await render(v, "admin_user_new.html", status, section="admin", form=form, **data, **ctx)
@@ -200,7 +196,7 @@ async def create_user(v: PosterDep, username: Annotated[str, Form(max_length=60)
     manager = manager_username
     form = {"username": username, "full_name": full_name, "email": email, "roles": roles, "manager": manager}
     try:
-        _need(v, Action.USER_CREATE, _("the users are admin's"))
+        permissions.check(v.user.roles, Action.USER_CREATE, _("the users are admin's"))
         name = username.strip()
         if not name or not name.isascii() or not (name[0].isalpha() and name[0].islower()) or \
                 any(not (c.islower() or c.isdigit() or c in "_.-") for c in name) or len(name) < 2:
@@ -216,7 +212,7 @@ async def create_user(v: PosterDep, username: Annotated[str, Form(max_length=60)
 
 
 async def _user_page(v: Viewer, username: str, status: int = 200, **ctx: Any) -> Response:
-    _need(v, Action.USER_CREATE, _("the users are admin's"))
+    permissions.check(v.user.roles, Action.USER_CREATE, _("the users are admin's"))
 
     def load(s: Session) -> dict[str, Any]:
         u = org.user_by_name(s, username)
@@ -238,7 +234,7 @@ async def change_user(username: Name, v: PosterDep, full_name: Annotated[str, Fo
                       manager_username: Annotated[str, Form(max_length=60)] = "") -> Response:
     manager = manager_username
     try:
-        _need(v, Action.USER_CREATE, _("the users are admin's"))
+        permissions.check(v.user.roles, Action.USER_CREATE, _("the users are admin's"))
         await v.platform.write(lambda s: org.update_user(
             s, username, v.user.username, roles=roles, manager=manager or None, clear_manager=not manager,
             full_name=full_name, email=email))
@@ -251,7 +247,7 @@ async def change_user(username: Name, v: PosterDep, full_name: Annotated[str, Fo
 async def set_active(username: Name, v: PosterDep, active: Annotated[str, Form(max_length=5)] = "") -> Response:
     on = active == "1"
     try:
-        _need(v, Action.USER_CREATE, _("the users are admin's"))
+        permissions.check(v.user.roles, Action.USER_CREATE, _("the users are admin's"))
         await v.platform.write(lambda s: org.update_user(s, username, v.user.username, active=on))
     except DomainError as e:
         return await _user_page(v, username, error_status(e), error=e.message)
@@ -262,7 +258,7 @@ async def set_active(username: Name, v: PosterDep, active: Annotated[str, Form(m
 @router.post("/users/{username}/password")
 async def reset_password(username: Name, v: PosterDep, new: Annotated[str, Form(max_length=200)] = "") -> Response:
     try:
-        _need(v, Action.USER_CREATE, _("the users are admin's"))
+        permissions.check(v.user.roles, Action.USER_CREATE, _("the users are admin's"))
         await v.platform.write(lambda s: org.set_password(s, username, new, actor=v.user.username))
     except DomainError as e:
         return await _user_page(v, username, error_status(e), error=e.message)
@@ -314,7 +310,7 @@ async def my_password(v: PosterDep, current: Annotated[str, Form(max_length=200)
 # --- roles and what they may do ----------------------------------------------------------------------
 
 async def _roles_page(v: Viewer, status: int = 200, **ctx: Any) -> Response:
-    _need(v, Action.ROLE_EDIT, _("the roles are admin's"))
+    permissions.check(v.user.roles, Action.ROLE_EDIT, _("the roles are admin's"))
 
     def load(s: Session) -> dict[str, Any]:
         return {"roles_list": grants.roles(s), "pending": changes.listing(s, changes.PENDING, limit=50),
@@ -332,7 +328,7 @@ async def roles(v: ViewerDep) -> Response:
 async def create_role(v: PosterDep, name: Annotated[str, Form(max_length=40)] = "",
                       description: Annotated[str, Form(max_length=200)] = "") -> Response:
     try:
-        _need(v, Action.ROLE_EDIT, _("the roles are admin's"))
+        permissions.check(v.user.roles, Action.ROLE_EDIT, _("the roles are admin's"))
         row = await v.platform.write(lambda s: grants.create_role(s, name, description, v.user.username))
     except DomainError as e:
         return await _roles_page(v, error_status(e), error=e.message, form={"name": name, "description": description})
@@ -347,7 +343,7 @@ def _action_groups() -> list[tuple[str, list[str]]]:
 
 
 async def _role_page(v: Viewer, role: str, status: int = 200, **ctx: Any) -> Response:
-    _need(v, Action.ROLE_EDIT, _("the roles are admin's"))
+    permissions.check(v.user.roles, Action.ROLE_EDIT, _("the roles are admin's"))
 
     def load(s: Session) -> dict[str, Any]:
         if s.get(Role, role) is None:
@@ -368,7 +364,7 @@ async def role_page(role: Annotated[str, Path(max_length=40)], v: ViewerDep) -> 
 async def propose_role(role: Annotated[str, Path(max_length=40)], v: PosterDep,
                        actions: Annotated[list[str], Form(max_length=200)] = []) -> Response:  # noqa: B006
     try:
-        _need(v, Action.ROLE_EDIT, _("the roles are admin's"))
+        permissions.check(v.user.roles, Action.ROLE_EDIT, _("the roles are admin's"))
         await v.platform.read(lambda s: grants.check_actions(s, role, actions))
         change = await change_approval.propose(v.platform, v.user.username, "role_grants", role,
                                                {"actions": sorted(set(actions))})
@@ -404,7 +400,7 @@ def _read_steps(text: str, row: int) -> list[StepSpec]:
 
 
 async def _policies_page(v: Viewer) -> Response:
-    _need(v, Action.POLICY_READ, _("the approval policies are for admin, finance and the cfo"))
+    permissions.check(v.user.roles, Action.POLICY_READ, _("the approval policies are for admin, finance and the cfo"))
 
     def load(s: Session) -> list[dict[str, Any]]:
         return [{"kind": k, "tiers": approvals.tiers(s, k), "pending": changes.pending_for(s, "approval_policy", k)}
@@ -421,7 +417,7 @@ async def policies(v: ViewerDep) -> Response:
 
 async def _policy_page(v: Viewer, kind: str, status: int = 200, rows: list[dict[str, str]] | None = None,
                        **ctx: Any) -> Response:
-    _need(v, Action.POLICY_READ, _("the approval policies are for admin, finance and the cfo"))
+    permissions.check(v.user.roles, Action.POLICY_READ, _("the approval policies are for admin, finance and the cfo"))
     if kind not in changes.POLICY_KINDS:
         raise Invalid(_("There is no approval policy %(name)s.", name=kind))
 
@@ -448,7 +444,7 @@ async def propose_policy(kind: Annotated[str, Path(max_length=40)], v: PosterDep
                          steps: Annotated[list[str], Form(max_length=20)] = []) -> Response:  # noqa: B006
     typed = [{"above": a, "steps": st} for a, st in zip(above, steps, strict=False) if a.strip() or st.strip()]
     try:
-        _need(v, Action.POLICY_EDIT, _("only admin edits the approval policies"))
+        permissions.check(v.user.roles, Action.POLICY_EDIT, _("only admin edits the approval policies"))
         tiers = []
         for n, row in enumerate(typed, start=1):
             amount = read_number(row["above"], _("Tier %(n)s's amount", n=n))
@@ -476,7 +472,7 @@ RULE_KINDS = ("source", "value_at_least", "field_present", "is_customer", "engag
 
 async def _rules_page(v: Viewer, status: int = 200, rows: list[dict[str, str]] | None = None,
                       **ctx: Any) -> Response:
-    _need(v, Action.LEAD_SCORING_READ, _("the scoring rules are for sales and admin"))
+    permissions.check(v.user.roles, Action.LEAD_SCORING_READ, _("the scoring rules are for sales and admin"))
 
     def load(s: Session) -> dict[str, Any]:
         return {"current": crm_svc.rules(s), "trail": audit.trail(s, "scoring_rules", "all", limit=20)}
@@ -505,7 +501,7 @@ async def save_scoring_rules(v: PosterDep, name: Annotated[list[str], Form(max_l
              for n, k, p, pt, r in zip(name, kind, param, points, reason, strict=False)
              if n.strip() or p.strip() or pt.strip() or r.strip()]
     try:
-        _need(v, Action.LEAD_SCORING_EDIT, _("only admin edits the scoring rules"))
+        permissions.check(v.user.roles, Action.LEAD_SCORING_EDIT, _("only admin edits the scoring rules"))
         new: list[crm.ScoringRule] = []
         for n, row in enumerate(typed, start=1):
             try:

@@ -26,7 +26,8 @@ from api.routes.ui.pages import (
     redirect,
     render,
 )
-from domain.core.errors import DomainError, Forbidden, Invalid
+from domain import permissions
+from domain.core.errors import DomainError, Invalid
 from domain.core.numbers import read_number, read_whole
 from domain.inventory.tables import Item
 from domain.parties import master, prices
@@ -39,13 +40,9 @@ READERS = "the suppliers are for buyers, the warehouse, planners, finance, the c
 EDITORS = "suppliers are changed by a buyer or admin"
 
 
-def _need(v: Viewer, action: Action, sentence: str) -> None:
-    if not v.user.may(action):
-        raise Forbidden(sentence)
-
 
 async def _list(v: Viewer, q: str = "", status: str = "all", page: int = 1) -> Response:
-    _need(v, Action.SUPPLIER_READ, READERS)
+    permissions.check(v.user.roles, Action.SUPPLIER_READ, READERS)
     if status not in suppliers.FILTERS:
         status = "all"
     data = await v.platform.read(lambda s: suppliers.listing(s, q, status, page))
@@ -61,13 +58,13 @@ async def suppliers_page(v: ViewerDep, q: Annotated[str, Query(max_length=100)] 
 
 @router.get("/suppliers.csv")
 async def suppliers_csv(v: ViewerDep) -> Response:
-    _need(v, Action.SUPPLIER_READ, READERS)
+    permissions.check(v.user.roles, Action.SUPPLIER_READ, READERS)
     rows = await v.platform.read(suppliers.export_rows)
     return csv_response(rows, ["name", "currency", "payment_terms_days", "active"], "suppliers.csv")
 
 
 async def _new(v: Viewer, *, code: int = 200, form: dict[str, str] | None = None, **ctx: Any) -> Response:
-    _need(v, Action.SUPPLIER_CREATE, "suppliers are added by a buyer or admin")
+    permissions.check(v.user.roles, Action.SUPPLIER_CREATE, "suppliers are added by a buyer or admin")
     return await render(v, "supplier_form.html", code, section="suppliers",
                         form=form or {"currency": "USD", "payment_terms_days": "30"}, **ctx)
 
@@ -83,7 +80,7 @@ async def create_supplier(v: PosterDep, name: Annotated[str, Form(max_length=200
                           payment_terms_days: Annotated[str, Form(max_length=20)] = "") -> Response:
     form = {"name": name, "currency": currency, "payment_terms_days": payment_terms_days}
     try:
-        _need(v, Action.SUPPLIER_CREATE, "suppliers are added by a buyer or admin")
+        permissions.check(v.user.roles, Action.SUPPLIER_CREATE, "suppliers are added by a buyer or admin")
         data = read_party_form(name, currency, payment_terms_days)
         sid = await v.platform.write(lambda s: master.create_party(s, Supplier, data, v.user.username).id)
     except DomainError as e:
@@ -95,7 +92,7 @@ async def create_supplier(v: PosterDep, name: Annotated[str, Form(max_length=200
 async def _supplier(v: Viewer, sid: int, *, code: int = 200, form: dict[str, str] | None = None,
                     price_form: dict[str, str] | None = None, **ctx: Any) -> Response:
     try:
-        _need(v, Action.SUPPLIER_READ, READERS)
+        permissions.check(v.user.roles, Action.SUPPLIER_READ, READERS)
         data = await v.platform.read(lambda s: {**suppliers.page(s, sid), "items": [
             {"sku": sku, "name": name} for sku, name in s.execute(select(Item.sku, Item.name).order_by(Item.sku)
                                                                  .limit(500)).all()]})
@@ -119,7 +116,7 @@ async def edit_supplier(sid: int, v: PosterDep, name: Annotated[str, Form(max_le
                         payment_terms_days: Annotated[str, Form(max_length=20)] = "") -> Response:
     form = {"name": name, "currency": currency, "payment_terms_days": payment_terms_days}
     try:
-        _need(v, Action.SUPPLIER_EDIT, EDITORS)
+        permissions.check(v.user.roles, Action.SUPPLIER_EDIT, EDITORS)
         data = read_party_form(name, currency, payment_terms_days)
         await v.platform.write(lambda s: master.update_party(s, master.supplier(s, sid), data, v.user.username))
     except DomainError as e:
@@ -136,7 +133,7 @@ async def set_price(sid: int, v: PosterDep, sku: Annotated[str, Form(max_length=
                     lead_time_days: Annotated[str, Form(max_length=10)] = "") -> Response:
     typed = {"sku": sku, "price": price, "currency": currency, "min_qty": min_qty, "lead_time_days": lead_time_days}
     try:
-        _need(v, Action.SUPPLIER_EDIT, EDITORS)
+        permissions.check(v.user.roles, Action.SUPPLIER_EDIT, EDITORS)
         if not sku.strip():
             raise Invalid("choose the item")
         amount = read_number(price, "the price")
@@ -155,7 +152,7 @@ async def set_price(sid: int, v: PosterDep, sku: Annotated[str, Form(max_length=
 @router.post("/suppliers/{sid}/prices/{price_id}/delete")
 async def delete_price(sid: int, price_id: int, v: PosterDep) -> Response:
     try:
-        _need(v, Action.SUPPLIER_EDIT, EDITORS)
+        permissions.check(v.user.roles, Action.SUPPLIER_EDIT, EDITORS)
         await v.platform.write(lambda s: prices.delete_supplier_price(s, sid, price_id, v.user.username))
     except DomainError as e:
         return await _supplier(v, sid, code=error_status(e), error=e.message)
@@ -165,7 +162,7 @@ async def delete_price(sid: int, price_id: int, v: PosterDep) -> Response:
 @router.post("/suppliers/{sid}/deactivate")
 async def deactivate(sid: int, v: PosterDep) -> Response:
     try:
-        _need(v, Action.SUPPLIER_EDIT, EDITORS)
+        permissions.check(v.user.roles, Action.SUPPLIER_EDIT, EDITORS)
         await v.platform.write(lambda s: suppliers.deactivate(s, sid, v.user.username))
     except DomainError as e:
         return await _supplier(v, sid, code=error_status(e),
@@ -176,7 +173,7 @@ async def deactivate(sid: int, v: PosterDep) -> Response:
 @router.post("/suppliers/{sid}/reactivate")
 async def reactivate(sid: int, v: PosterDep) -> Response:
     try:
-        _need(v, Action.SUPPLIER_EDIT, EDITORS)
+        permissions.check(v.user.roles, Action.SUPPLIER_EDIT, EDITORS)
         await v.platform.write(lambda s: suppliers.reactivate(s, sid, v.user.username))
     except DomainError as e:
         return await _supplier(v, sid, code=error_status(e), error=e.message)
