@@ -55,6 +55,19 @@ class Settings(BaseSettings):
     # base URL (e.g. "http://otel-collector:4318"; /v1/traces is appended); empty traces nothing.
     otel_endpoint: str = ""
     otel_service_name: str = "valueloop"
+    # Notifications by e-mail (workflows/notify.py): sent only when SMTP_HOST is set.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, gt=0, lt=65536)
+    smtp_from: str = "valueloop@localhost"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    # The company's own address for links in mails (e.g. "https://erp.example.com"); empty gives paths only.
+    public_url: str = ""
+    # Attachments (domain.attachments): stored content-addressed under this directory ("" = <data dir>/attachments,
+    # next to the SQLite database, or var/attachments); a larger upload is refused with 413.
+    attachments_dir: str = ""
+    attachment_max_bytes: int = Field(default=10_000_000, gt=0)
 
     @field_validator("worker_areas")
     @classmethod
