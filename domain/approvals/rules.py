@@ -57,6 +57,12 @@ class ChainStep(BaseModel):
     eligible: list[str] = []
     # For a step named for one person: the roles that person approves with; a delegate must hold one.
     authority: list[str] = []
+    name: str = ""  # the route step's name as a form type says it ("" for the built-in chains: `label`)
+    mode: Literal["any", "all"] = "any"
+    # A step of several approvers at once: one task per part, each part a step of one named user (candidate_user)
+    # or one role (candidate_role), all opened together. "all" (会签) needs every part's approval, one rejection
+    # ends it; "any" (或签) needs the first approval. Empty: the step is itself its one approver.
+    parts: list[ChainStep] = []
 
 
 def select_tier(tiers: Sequence[PolicyTier], amount: Decimal) -> PolicyTier:
@@ -423,6 +429,7 @@ class ApprovalRequest(BaseModel):
     requester: str
     steps: list[ChainStep] = Field(min_length=1)
     priority: int = 50
+    dedupe: bool = False  # 去重: one person met in two consecutive steps approves once
 
 
 class TaskSpec(BaseModel):
