@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest_asyncio
@@ -68,10 +69,12 @@ class Served:
 
 
 @asynccontextmanager
-async def serve_stack(dev_env: WorkflowEnvironment, db: Database, prefix: str) -> AsyncIterator[Served]:
-    """A fresh app on its own task queue served by uvicorn, with the real worker; its processes terminated after."""
+async def serve_stack(dev_env: WorkflowEnvironment, db: Database, prefix: str, **overrides: Any) -> AsyncIterator[Served]:
+    """A fresh app on its own task queue served by uvicorn, with the real worker; its processes terminated after.
+    `overrides`: more settings (e.g. smtp_host, smtp_port, attachments_dir)."""
     task_queue = f"{prefix}-{uuid.uuid4()}"
-    settings = Settings(database_url=db.url, task_queue=task_queue, secret_key=f"{prefix}-secret-" + uuid.uuid4().hex)
+    settings = Settings(database_url=db.url, task_queue=task_queue, secret_key=f"{prefix}-secret-" + uuid.uuid4().hex,
+                        **overrides)
     platform = Platform(dev_env.client, db, task_queue, id_prefix=f"{task_queue}/")
     app = create_app(settings, platform)
     port = free_port()
