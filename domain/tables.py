@@ -12,11 +12,13 @@ from domain.approvals.tables import (
 from domain.audit.tables import AuditEntry
 from domain.cash.tables import CashPolicyRow, Invoice, InvoiceLine, Payment, PaymentAllocation
 from domain.changes.tables import ChangeRequest
+from domain.comments.tables import Comment
 from domain.core.tables import IdempotencyKey, IdempotencyRecord, Sequence
 from domain.crm.tables import Contact, Lead, LeadActivity, Opportunity, ScoringRuleRow
 from domain.expenses.tables import ExpenseClaim, ExpenseLine
 from domain.inventory.tables import Item, StockBalance, StockLedgerEntry, Uom
 from domain.manufacturing.tables import BomLineRow, BomRow, WorkCentre
+from domain.notifications.tables import NotificationDelivery, NotificationEvent, NotificationPref, Webhook
 from domain.org.tables import AuthSession, Company, GrantsState, Role, RoleGrant, User, UserRole
 from domain.parties.jobs import ImportJob
 from domain.parties.tables import Customer, PartySettings, PriceListPrice, Supplier, SupplierPrice
@@ -51,6 +53,7 @@ __all__ = [
     "BomRow",
     "CashPolicyRow",
     "ChangeRequest",
+    "Comment",
     "Company",
     "Contact",
     "Customer",
@@ -73,6 +76,9 @@ __all__ = [
     "Lead",
     "LeadActivity",
     "MrpRun",
+    "NotificationDelivery",
+    "NotificationEvent",
+    "NotificationPref",
     "Opportunity",
     "OutOfOffice",
     "PartySettings",
@@ -107,5 +113,6 @@ __all__ = [
     "Uom",
     "User",
     "UserRole",
+    "Webhook",
     "WorkCentre",
 ]

@@ -4,7 +4,7 @@ segregation of duties (SoD) and escalation. No I/O: the workflow and the API bot
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
@@ -579,3 +579,130 @@ class TaskChange(BaseModel):
     due_hours: int | None = None
     status: TaskStatus | None = None
     decision: DecisionRecord | None = None
+    # Whom the change tells (domain.notifications), e.g. those a "copied" change copies in; empty: the task's
+    # holder, for the events that tell anyone (reminded, escalated, urged, delegated, reassigned).
+    notify: list[str] = []
+
+
+# --- OA: steps of several parts, send back, add approver, copy to, urge (issue 19) ----------------------------
+
+URGE_EVERY_HOURS = 1  # 催办: at most once an hour per approval
+
+
+def part_label(step: ChainStep, part: ChainStep) -> str:
+    """A part task's label: "it (all of)", "legal (any of)"."""
+    who = part.candidate_user or part.candidate_role or part.label
+    return f"{who} ({'all of' if step.mode == 'all' else 'any of'})"[:120]
+
+
+def step_verdict(mode: str, decisions: Sequence[Decision], parts: int) -> Decision | None:
+    """What a step of `parts` parts comes to once these of its parts decided: any one rejection rejects it; "any"
+    (或签) is approved by its first approval, "all" (会签) only once every part approved; None while it waits."""
+    if "reject" in decisions:
+        return "reject"
+    approvals = sum(1 for d in decisions if d == "approve")
+    if approvals and (mode == "any" or approvals >= parts):
+        return "approve"
+    return None
+
+
+def deduped(step: ChainStep, previous: ChainStep | None, decisions: Sequence[DecisionRecord]) -> DecisionRecord | None:
+    """去重: the approval of `step` taken at once because its one named approver approved the step just before it
+    (a trail line saying so); None when the step needs its own decision."""
+    if previous is None or not step.candidate_user or step.parts:
+        return None
+    if not any(d.step == previous.index and d.decided_by == step.candidate_user and d.decision == "approve"
+               for d in decisions):
+        return None
+    return DecisionRecord(step=step.index, role=step.label, decided_by=step.candidate_user, decision="approve",
+                          comment=f"approved once: {step.candidate_user} approved step {previous.index}")
+
+
+class SendBackCommand(BaseModel):
+    """退回: the current approver sends the request back to its requester for changes."""
+
+    task_id: str
+    actor: Actor
+    comment: str = Field(default="", max_length=2000)
+
+
+class ResubmitCommand(BaseModel):
+    """The requester sends back a request that was sent back to them (as it is, or with changed values)."""
+
+    actor: Actor
+    comment: str = Field(default="", max_length=2000)
+
+
+class AddApproverCommand(BaseModel):
+    """加签: the current approver adds `target` before (they decide first, then the task comes back) or after
+    themselves (a new one-person step right after this one)."""
+
+    task_id: str
+    actor: Actor
+    target: Actor
+    position: Literal["before", "after"] = "after"
+    comment: str = Field(default="", max_length=2000)
+
+
+class CopyToCommand(BaseModel):
+    """抄送: the requester or the current approver names people who are told and may read the document."""
+
+    actor: Actor
+    usernames: list[str] = Field(min_length=1, max_length=20)
+    task_id: str | None = None
+
+
+class UrgeCommand(BaseModel):
+    """催办: the requester reminds the current approver(s)."""
+
+    actor: Actor
+    comment: str = Field(default="", max_length=500)
+
+
+class SentBack(BaseModel):
+    """A request sent back to its requester: by whom, why, and the step the route restarts at."""
+
+    by: str
+    comment: str
+    step: int
+    at: datetime | None = None
+
+
+def check_send_back_comment(comment: str) -> None:
+    if not comment.strip():
+        raise Invalid("a send back needs a comment saying what to change")
+
+
+def check_may_resubmit(actor: Actor, requester: str, sent_back: SentBack | None, resubmitted: bool) -> None:
+    if actor.username != requester:
+        raise Forbidden(f"only {requester} (the requester) can resubmit this request")
+    if sent_back is None:
+        raise Conflict("this request was not sent back; there is nothing to resubmit")
+    if resubmitted:
+        raise Conflict("this request was already resubmitted")
+
+
+def check_added_approver(target: Actor, actor: Actor, requester: str, prior_deciders: Iterable[str],
+                         open_holders: Iterable[str] = ()) -> None:
+    """May `target` be added (加签) by `actor`? Never the requester, anyone who already decided a step or a part of
+    this approval, the actor themselves or someone holding another of its open tasks."""
+    if target.username == requester:
+        raise Forbidden(f"{target.username} made this request and cannot approve it")
+    if target.username == actor.username:
+        raise Conflict(f"{target.username} already holds this task")
+    if target.username in set(prior_deciders):
+        raise Forbidden(f"{target.username} already decided a step of this approval")
+    if target.username in set(open_holders):
+        raise Conflict(f"{target.username} already holds a task of this step")
+
+
+def check_may_urge(actor: Actor, requester: str, waiting: bool, urged_at: datetime | None, now: datetime) -> None:
+    """催办: the requester, while a task of the approval is open, at most once an hour (the 409 says when next)."""
+    if actor.username != requester:
+        raise Forbidden(f"only {requester} (the requester) can urge this approval")
+    if not waiting:
+        raise Conflict("no approval task is open to urge")
+    if urged_at is not None:
+        nxt = urged_at + timedelta(hours=URGE_EVERY_HOURS)
+        if now < nxt:
+            raise Conflict(f"urged already at {urged_at:%H:%M} UTC; the next urge is allowed from {nxt:%Y-%m-%d %H:%M} UTC")

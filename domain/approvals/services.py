@@ -25,6 +25,7 @@ from domain.approvals.rules import (
 from domain.approvals.tables import ApprovalDecision, ApprovalPolicyTier, Task, TaskEvent
 from domain.core.errors import Invalid, NotFound
 from domain.core.types import utcnow
+from domain.notifications import services as notifications
 from domain.org import services as org
 from domain.org.people import Person
 from domain.processes import services as processes
@@ -96,6 +97,9 @@ def open_task(session: Session, spec: TaskSpec) -> None:
     ))
     _event(session, spec.task_id, "created", "system", spec.title, f"{spec.task_id}:created")
     session.flush()
+    task = session.get(Task, spec.task_id)
+    assert task is not None
+    _notify(session, task, "task.assigned", f"notify:{spec.task_id}:created")
 
 
 def apply_change(session: Session, change: TaskChange) -> None:
@@ -134,6 +138,33 @@ def apply_change(session: Session, change: TaskChange) -> None:
         processes.note(session, task.process_id, f"approval: {task.step_label}", f"waiting for {who} ({change.event})")
     _event(session, change.task_id, change.event, change.actor, change.detail, key)
     session.flush()
+    told = _TOLD.get(change.event)
+    if told is not None:
+        _notify(session, task, told, f"notify:{key}", users=change.notify, detail=change.detail)
+
+
+# What a task's change tells people (the task's holder, or those the change names): events not here tell nobody.
+_TOLD = {"reminded": "task.reminder", "escalated": "task.escalated", "urged": "task.urged", "copied": "copied",
+         "delegated": "task.assigned", "reassigned": "task.assigned"}
+
+
+def _notify(session: Session, task: Task, event: str, key: str, *, users: Iterable[str] = (), detail: str = ""
+            ) -> None:
+    """One notification about a task, in this transaction: to the users named, else to whoever holds it (its
+    assignee, the user it is named to, else its role's holders). A "copied" change names whom it tells."""
+    named = [u for u in users if u]
+    to_users: list[str]
+    to_roles: list[str]
+    if named:
+        to_users, to_roles = named, []
+    elif event == "copied":
+        return
+    elif task.assignee or task.candidate_user:
+        to_users, to_roles = [task.assignee or task.candidate_user or ""], []
+    else:
+        to_users, to_roles = [], [task.candidate_role or ""]
+    notifications.emit(session, event, key=key, users=to_users, roles=to_roles, document=task.business_key,
+                       title=task.title, detail=detail, link=f"/tasks/{task.id}", exclude=[task.requester])
 
 
 def close_open_tasks(session: Session, workflow_id: str, status: TaskStatus, reason: str, actor: str = "system"

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
-import domain.core.types  # noqa: F401  # UTCDateTime, Money, Qty columns
+import domain.core.types  # UTCDateTime, Money, Qty columns
 
 revision: str = '0012'
 down_revision: str | None = '0011'
@@ -75,8 +75,73 @@ def _attachments_downgrade() -> None:
 
 # --- comments, notifications, webhooks (H5) -------------------------------------------------------------------
 def _comments_notifications_upgrade() -> None:
-    pass
+    op.create_table(
+        "comments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("document", sa.String(length=60), nullable=False),
+        sa.Column("author", sa.String(length=60), nullable=False),
+        sa.Column("text", sa.String(length=4000), nullable=False),
+        sa.Column("mentions", sa.JSON(), nullable=False),
+        sa.Column("created_at", domain.core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_comments_document_created", "comments", ["document", "created_at"], unique=False)
+    op.create_table(
+        "notification_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=250), nullable=False),
+        sa.Column("event", sa.String(length=40), nullable=False),
+        sa.Column("users", sa.JSON(), nullable=False),
+        sa.Column("roles", sa.JSON(), nullable=False),
+        sa.Column("exclude", sa.JSON(), nullable=False),
+        sa.Column("document", sa.String(length=60), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("detail", sa.String(length=2000), nullable=False),
+        sa.Column("link", sa.String(length=300), nullable=False),
+        sa.Column("created_at", domain.core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("dispatched_at", domain.core.types.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("key"),
+    )
+    op.create_index("ix_notification_events_undispatched", "notification_events", ["dispatched_at", "id"],
+                    unique=False)
+    op.create_table(
+        "notification_prefs",
+        sa.Column("username", sa.String(length=60), nullable=False),
+        sa.Column("mode", sa.String(length=10), nullable=False),
+        sa.Column("updated_at", domain.core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("username"),
+    )
+    op.create_table(
+        "webhooks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("url", sa.String(length=500), nullable=False),
+        sa.Column("events", sa.JSON(), nullable=False),
+        sa.Column("secret", sa.String(length=200), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_by", sa.String(length=60), nullable=False),
+        sa.Column("created_at", domain.core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
+        "notification_deliveries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=10), nullable=False),
+        sa.Column("target", sa.String(length=60), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.String(length=500), nullable=False),
+        sa.Column("created_at", domain.core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", domain.core.types.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_id", "channel", "target", name="uq_notification_deliveries_target"),
+    )
+    op.create_index("ix_notification_deliveries_event_id", "notification_deliveries", ["event_id"], unique=False)
+    op.create_index("ix_notification_deliveries_status", "notification_deliveries", ["status", "created_at"],
+                    unique=False)
 
 
 def _comments_notifications_downgrade() -> None:
-    pass
+    for table in ("notification_deliveries", "webhooks", "notification_prefs", "notification_events", "comments"):
+        op.drop_table(table)
