@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.table import Table
 
-from bench import bench_aging, bench_allocation, engine_floor, inbox, lead_to_order
+from bench import bench_aging, bench_allocation, engine_floor, form_request, inbox, lead_to_order
 from bench import kitting as kitting_bench
 from bench import mrp as mrp_bench
 from bench.common import console
@@ -68,6 +68,11 @@ def summary_rows(res: dict[str, Any]) -> list[tuple[str, str, str]]:
                          f"{a['p95_ms']:.1f} ms  {a['worst_ms']:.1f} ms"))
         rows.append((f"AR aging ({ag['database']})", "p95 ratio largest / smallest",
                      f"{ag['ratio_p95']}  {'ok' if ag['meets_target'] else 'ABOVE'} target {ag['target_p95_ms']:.0f} ms"))
+    fr = res.get("form_request", {})
+    if "error" in fr:
+        rows.append(("form request", "FAILED", fr["error"][:200]))
+    elif fr:
+        rows += form_request.summary_rows(fr)
     return rows
 
 
@@ -174,13 +179,15 @@ async def run_all() -> dict[str, Any]:
     al = await _guarded("allocation", bench_allocation.run, bench_allocation.report)
     ag = await _guarded("aging", lambda: bench_aging.run(os.environ.get("DATABASE_URL", ""), (1_000, 100_000), 30),
                         bench_aging.report)
+    fr = await _guarded("form request", form_request.run, form_request.report)
     return {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "loadavg_before": [round(x, 2) for x in load_before],
                         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
                         "database_url_backend": "postgresql" if "postgresql" in ib else "sqlite"},
             "seconds": round(time.perf_counter() - t0, 1), "engine_floor": ef, "lead_to_order": lo,
-            "inbox": ib, "kitting": kt, "mrp": mr, "allocation": al, "aging": ag}
+            "inbox": ib, "kitting": kt, "mrp": mr, "allocation": al, "aging": ag,
+            "form_request": fr}
 
 
 def main() -> int:
@@ -197,7 +204,7 @@ def main() -> int:
     console.print(f"written to {RESULTS} ({res['seconds']} s; load average before "
                   f"{res['machine']['loadavg_before'][0]}, after {res['machine']['loadavg_after'][0]})")
     return 1 if any("error" in res[k] for k in ("engine_floor", "lead_to_order", "inbox", "kitting", "mrp",
-                                               "allocation")) else 0
+                                               "allocation", "form_request")) else 0
 
 
 if __name__ == "__main__":
