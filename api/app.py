@@ -32,7 +32,8 @@ from settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-STATUS = {"invalid": 422, "not_found": 404, "conflict": 409, "forbidden": 403, "unavailable": 503}
+STATUS = {"invalid": 422, "not_found": 404, "conflict": 409, "forbidden": 403, "unavailable": 503, "too_large": 413,
+          "unsupported": 415}
 HERE = Path(__file__).parent
 
 

@@ -31,6 +31,7 @@ class Action(StrEnum):
     INCIDENT_MANAGE = "incident.manage"  # the incidents page and cancelling a stuck process
     DASHBOARD_READ = "dashboard.read"
     PROCESS_SEE_ALL = "process.see_all"
+    ATTACHMENT_UPLOAD = "attachment.upload"  # attach a file to a document one may see (or to one's draft)
     # expenses
     EXPENSE_PAY = "expense.pay"  # never one's own claim (the rule says so)
     EXPENSE_SEE_ALL = "expense.see_all"
@@ -128,6 +129,8 @@ DEFAULT_GRANTS: Mapping[Action, frozenset[str]] = {
     A.INCIDENT_MANAGE: frozenset({"admin"}),
     A.DASHBOARD_READ: frozenset({"manager", "sales_manager", "finance", "cfo", "admin"}),
     A.PROCESS_SEE_ALL: frozenset({"admin", "cfo"}),
+    A.ATTACHMENT_UPLOAD: frozenset({"employee", "manager", "admin", "cfo", "finance", "sales", "sales_manager",
+                                    "buyer", "warehouse", "planner"}),
     A.EXPENSE_PAY: frozenset({"finance"}),
     A.EXPENSE_SEE_ALL: frozenset({"finance", "cfo", "admin"}),
     A.LEAD_CREATE: _SELLERS,

@@ -9,6 +9,7 @@ from domain.approvals.tables import (
     Task,
     TaskEvent,
 )
+from domain.attachments.tables import Attachment
 from domain.audit.tables import AuditEntry
 from domain.cash.tables import CashPolicyRow, Invoice, InvoiceLine, Payment, PaymentAllocation
 from domain.changes.tables import ChangeRequest
@@ -47,6 +48,7 @@ __all__ = [
     "Account",
     "ApprovalDecision",
     "ApprovalPolicyTier",
+    "Attachment",
     "AuditEntry",
     "AuthSession",
     "BomLineRow",

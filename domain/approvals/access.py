@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, union
+from sqlalchemy import ColumnElement, column, func, or_, select, table, union
 from sqlalchemy.orm import Session
 
 from domain import permissions
 from domain.approvals.rules import TaskStatus
 from domain.approvals.tables import Task
 from domain.permissions import Action
+from domain.processes.tables import Process
 
 OVERSEERS: dict[str, Action] = {  # kind of document: the action of seeing every one of them
     "expense_claim": Action.EXPENSE_SEE_ALL,
@@ -57,6 +58,45 @@ def documents_visible_to(username: str, roles: Collection[str], kind: str, owner
     if sees_all(set(roles), kind):
         return None
     return or_(owner == username, process_id.in_(involved_process_ids(username, set(roles))))
+
+
+# A process type: the kind of document may_see judges it as, and the actions whose holders see every one of them
+# besides (the rules the document's own pages apply: a supplier bill's enterers, a sales order's overseers).
+DOCUMENT_KINDS: dict[str, tuple[str, tuple[Action, ...]]] = {
+    "expense_claim": ("expense_claim", ()),
+    "purchase": ("purchase", ()),
+    "supplier_invoice": ("purchase", (Action.INVOICE_SEE_ALL, Action.SUPPLIER_INVOICE_ENTER)),
+    "purchase_return": ("purchase", (Action.INVOICE_SEE_ALL, Action.SUPPLIER_INVOICE_ENTER)),
+    "quotation": ("quotation", ()),
+    "sales_order": ("process", (Action.SALES_ORDER_SEE_ALL,)),
+    "customer_invoice": ("process", (Action.INVOICE_SEE_ALL,)),
+    "lead_to_order": ("process", (Action.LEAD_SEE_ALL,)),
+    "form_request": ("form_request", ()),
+}
+DRAFT = "draft:"
+# A purchase order shares its requisition's process (read by name: purchasing sits above this context).
+_PURCHASE_ORDERS = table("purchase_orders", column("number"), column("process_id"))
+
+
+def may_see_document(session: Session, username: str, roles: Collection[str], key: str) -> bool:
+    """Whether the user may see the document of business key `key` (EC-00017, PR-/PO-, BILL-, FR-, SO-, QT-, ...),
+    as its pages judge: its process's owner, whoever has (or had) a task on it, the roles overseeing its kind.
+    "draft:<username>" (uploads before their document exists) is that user's alone. False for an unknown key."""
+    roles = set(roles)
+    if key.startswith(DRAFT):
+        return key == DRAFT + username
+    cols = select(Process.type, Process.owner, Process.process_id)
+    proc = session.execute(cols.where(Process.business_key == key).order_by(Process.started_at).limit(1)).first()
+    if proc is None:
+        by_order = select(_PURCHASE_ORDERS.c.process_id).where(_PURCHASE_ORDERS.c.number == key).scalar_subquery()
+        proc = session.execute(cols.where(Process.process_id == by_order).limit(1)).first()
+    if proc is None:
+        return False
+    kind, overseers = DOCUMENT_KINDS.get(proc.type, ("process", ()))
+    if any(permissions.may(roles, action) for action in overseers):
+        return True
+    return may_see(session, username, roles, kind, proc.owner, proc.process_id) or (
+        kind != "process" and sees_all(roles, "process"))
 
 
 def sees_all(roles: set[str], kind: str) -> bool:

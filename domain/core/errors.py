@@ -31,8 +31,16 @@ class Unavailable(DomainError):
     kind = "unavailable"  # 503: a part of the platform is not answering
 
 
+class TooLarge(DomainError):
+    kind = "too_large"  # 413: an upload over its size limit
+
+
+class Unsupported(DomainError):
+    kind = "unsupported"  # 415: content of a type not accepted
+
+
 ERROR_TYPES: dict[str, type[DomainError]] = {
-    cls.kind: cls for cls in (Invalid, NotFound, Conflict, Forbidden, Unavailable)
+    cls.kind: cls for cls in (Invalid, NotFound, Conflict, Forbidden, Unavailable, TooLarge, Unsupported)
 }
 
 

@@ -66,11 +66,25 @@ def _requests_downgrade() -> None:
 
 # --- attachments (H4) -------------------------------------------------------------------------------------------
 def _attachments_upgrade() -> None:
-    pass
+    op.create_table('attachments',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('document', sa.String(length=80), nullable=False),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('uploaded_by', sa.String(length=60), nullable=False),
+    sa.Column('created_at', domain.core.types.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attachments_document'), ['document'], unique=False)
 
 
 def _attachments_downgrade() -> None:
-    pass
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attachments_document'))
+    op.drop_table('attachments')
 
 
 # --- comments, notifications, webhooks (H5) -------------------------------------------------------------------
