@@ -47,6 +47,21 @@ class ApprovalActivities:
 
     @activity.defn
     @business_errors
+    def record_decision(self, workflow_id: str, process_id: str, business_key: str,
+                        record: rules.DecisionRecord) -> None:
+        """去重: a step approved at once (its approver approved the step before): the trail line, once."""
+        with self.db.write() as s:
+            approvals.record_decision(s, workflow_id, process_id, business_key, record)
+
+    @activity.defn
+    @business_errors
+    def copy_to(self, process_id: str, usernames: list[str], by: str, key: str) -> list[str]:
+        """抄送: the people who may now read the document (idempotent: a retry adds nobody twice)."""
+        with self.db.write() as s:
+            return approvals.add_copies(s, process_id, usernames, by)
+
+    @activity.defn
+    @business_errors
     def escalation_target(self, step: rules.ChainStep, excluded: list[str],
                           later: list[rules.ChainStep]) -> rules.ChainStep | None:
         with self.db.read() as s:

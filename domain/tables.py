@@ -2,6 +2,7 @@
 
 from domain.accounting.tables import Account, ExchangeRate, JournalEntry, JournalLine, Period
 from domain.approvals.tables import (
+    ApprovalCopy,
     ApprovalDecision,
     ApprovalPolicyTier,
     OutOfOffice,
@@ -46,6 +47,7 @@ from domain.sales.tables import (
 
 __all__ = [
     "Account",
+    "ApprovalCopy",
     "ApprovalDecision",
     "ApprovalPolicyTier",
     "Attachment",

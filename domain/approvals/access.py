@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from domain import permissions
 from domain.approvals.rules import TaskStatus
-from domain.approvals.tables import Task
+from domain.approvals.tables import ApprovalCopy, Task
 from domain.permissions import Action
 from domain.processes.tables import Process
 
@@ -39,13 +39,17 @@ def involved_selects(username: str, roles: set[str]) -> list[Any]:
 
 
 def involved_process_ids(username: str, roles: set[str]) -> Any:
-    """A subquery of the processes on which the user has, or had, a task."""
-    return union(*involved_selects(username, roles))
+    """A subquery of the processes on which the user has, or had, a task, or was copied (抄送)."""
+    return union(*involved_selects(username, roles),
+                 select(ApprovalCopy.process_id).where(ApprovalCopy.username == username))
 
 
 def may_see(session: Session, username: str, roles: set[str], kind: str, owner: str, process_id: str) -> bool:
     if owner == username or sees_all(roles, kind):
         return True
+    if session.execute(select(ApprovalCopy.id).where(ApprovalCopy.process_id == process_id,
+                                                     ApprovalCopy.username == username).limit(1)).first():
+        return True  # 抄送: copied on its approval
     return session.execute(
         select(Task.process_id).where(Task.process_id == process_id, or_(*_involvement(username, roles))).limit(1)
     ).first() is not None

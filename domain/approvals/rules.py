@@ -706,3 +706,10 @@ def check_may_urge(actor: Actor, requester: str, waiting: bool, urged_at: dateti
         nxt = urged_at + timedelta(hours=URGE_EVERY_HOURS)
         if now < nxt:
             raise Conflict(f"urged already at {urged_at:%H:%M} UTC; the next urge is allowed from {nxt:%Y-%m-%d %H:%M} UTC")
+
+
+def added_step(step: ChainStep, actor: str, target: Actor, position: str) -> ChainStep:
+    """The one-person step that 加签 adds before or after `step` (same number: it is part of that step's turn)."""
+    return ChainStep(index=step.index, label=f"{target.username} (added {position} {actor})"[:120],
+                     candidate_user=target.username, sla_hours=step.sla_hours, eligible=[target.username],
+                     authority=sorted(set(target.roles) - permissions.NON_APPROVING_ROLES))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from domain.approvals.rules import (
     ChainStep,
+    DecisionRecord,
     PolicyTier,
     StepSpec,
     TaskChange,
@@ -22,7 +23,7 @@ from domain.approvals.rules import (
     resolve_chain,
     select_tier,
 )
-from domain.approvals.tables import ApprovalDecision, ApprovalPolicyTier, Task, TaskEvent
+from domain.approvals.tables import ApprovalCopy, ApprovalDecision, ApprovalPolicyTier, Task, TaskEvent
 from domain.core.errors import Invalid, NotFound
 from domain.core.types import utcnow
 from domain.notifications import services as notifications
@@ -195,6 +196,35 @@ def note_late_withdrawal(session: Session, workflow_id: str, actor: str, detail:
     _event(session, task.id, "withdrawal refused" if refused else "withdrawal late", actor, detail, key)
     processes.note(session, task.process_id, f"approval: {task.step_label}", detail)
     session.flush()
+
+
+def record_decision(session: Session, workflow_id: str, process_id: str, business_key: str,
+                    record: DecisionRecord) -> None:
+    """A decision taken without a task (去重: its approver approved the step before): on the trail, once."""
+    key = f"{workflow_id}:once:{record.step}"
+    if session.execute(select(ApprovalDecision.id).where(ApprovalDecision.idempotency_key == key)).first():
+        return
+    session.add(ApprovalDecision(process_id=process_id, business_key=business_key, task_id="", step=record.step,
+                                 role=record.role, decided_by=record.decided_by, decision=record.decision,
+                                 comment=record.comment, idempotency_key=key, decided_at=utcnow()))
+    processes.note(session, process_id, f"approval: {record.role}", record.comment)
+    session.flush()
+
+
+def add_copies(session: Session, process_id: str, usernames: Iterable[str], by: str) -> list[str]:
+    """抄送: these people may read the document of `process_id` from now on; those already copied are skipped."""
+    have = set(session.execute(select(ApprovalCopy.username).where(ApprovalCopy.process_id == process_id)).scalars())
+    added = [u for u in dict.fromkeys(usernames) if u not in have]
+    for u in added:
+        session.add(ApprovalCopy(process_id=process_id, username=u, by=by))
+    session.flush()
+    return added
+
+
+def copies(session: Session, process_id: str) -> list[dict[str, Any]]:
+    rows = session.execute(select(ApprovalCopy).where(ApprovalCopy.process_id == process_id)
+                           .order_by(ApprovalCopy.id)).scalars()
+    return [{"username": r.username, "by": r.by, "at": r.at} for r in rows]
 
 
 def trail(session: Session, process_id: str) -> list[dict[str, Any]]:

@@ -107,6 +107,18 @@ class ApprovalDecision(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ApprovalCopy(Base):
+    """抄送: `username` was copied on the approval of process `process_id` by `by`: they may read its document."""
+
+    __tablename__ = "approval_copies"
+    __table_args__ = (UniqueConstraint("process_id", "username"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    username: Mapped[str] = mapped_column(String(60), index=True)
+    by: Mapped[str] = mapped_column(String(60))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class OutOfOffice(Base):
     """A user's absence: from `starts_on` to `ends_on` (both included) the tasks named to them go to `deputy`."""
 

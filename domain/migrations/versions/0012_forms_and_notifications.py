@@ -39,11 +39,24 @@ def downgrade() -> None:
 
 # --- approval engine (H2): all-of steps, send back, add approver, copy to, urge ------------------------------
 def _approvals_upgrade() -> None:
-    pass
+    op.create_table(
+        "approval_copies",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("process_id", sa.String(length=200), nullable=False),
+        sa.Column("username", sa.String(length=60), nullable=False),
+        sa.Column("by", sa.String(length=60), nullable=False),
+        sa.Column("at", domain.core.types.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("process_id", "username"),
+    )
+    op.create_index(op.f("ix_approval_copies_process_id"), "approval_copies", ["process_id"], unique=False)
+    op.create_index(op.f("ix_approval_copies_username"), "approval_copies", ["username"], unique=False)
 
 
 def _approvals_downgrade() -> None:
-    pass
+    op.drop_index(op.f("ix_approval_copies_username"), table_name="approval_copies")
+    op.drop_index(op.f("ix_approval_copies_process_id"), table_name="approval_copies")
+    op.drop_table("approval_copies")
 
 
 # --- form types (H1): form_types, leave balances --------------------------------------------------------------
