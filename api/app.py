@@ -181,6 +181,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(returns.router)
     from api.routes import admin
     app.include_router(admin.router)
+    from api.routes import forms
+    from api.routes.ui import forms as form_pages
+    app.include_router(forms.router)
+    app.include_router(form_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def openapi() -> dict[str, Any]:

@@ -20,6 +20,9 @@ from domain.core.money import money
 from domain.core.types import utcnow
 from domain.crm import rules as crm
 from domain.crm import services as crm_services
+from domain.forms import services as forms
+from domain.forms.rules import FormTypeIn
+from domain.forms.tables import LeaveBalance
 from domain.inventory import stock, uoms
 from domain.inventory.tables import Item
 from domain.manufacturing import boms
@@ -50,6 +53,44 @@ USERS: list[tuple[str, str, list[str], str | None]] = [
     ("erin", "Erin Evans", ["employee"], "frank"),
     ("ivan", "Ivan Ivanov", ["warehouse", "employee"], "frank"),
     ("admin", "Administrator", ["admin"], None),
+    ("tom", "Tom Tan", ["it", "employee"], "frank"),
+    ("lena", "Lena Li", ["legal", "employee"], "heidi"),
+]
+# Roles of the demo company alone (a company started without --demo makes its own): role -> where it escalates.
+DEMO_ROLES: dict[str, str | None] = {"it": "manager", "legal": "cfo"}
+LEAVE_DAYS = Decimal(15)  # every demo user's leave this year
+# The office forms of the demo (issue 19): what admin could have designed in the form designer.
+FORMS: list[dict[str, object]] = [
+    {"key": "leave", "name": "Leave request", "description": "Time off: more than 3 days needs the manager's manager too.",
+     "fields": [
+         {"name": "leave_type", "label": "Type of leave", "type": "choice", "required": True,
+          "choices": ["annual", "sick", "personal"]},
+         {"name": "from", "label": "From", "type": "date", "required": True},
+         {"name": "to", "label": "To", "type": "date", "required": True},
+         {"name": "days", "label": "Days", "type": "number", "required": True, "min": "0.5", "max": "60"},
+         {"name": "deputy", "label": "Deputy while away", "type": "user", "required": True},
+         {"name": "reason", "label": "Reason", "type": "text"}],
+     "route": [{"name": "Manager", "approver": "manager"},
+               {"name": "Manager's manager", "approver": "manager_of_manager",
+                "when": {"field": "days", "op": ">", "value": "3"}}]},
+    {"key": "business_trip", "name": "Business trip",
+     "description": "A trip, with a cash advance settled by the trip's expense claim.",
+     "fields": [
+         {"name": "destination", "label": "Destination", "type": "text", "required": True},
+         {"name": "from", "label": "From", "type": "date", "required": True},
+         {"name": "to", "label": "To", "type": "date", "required": True},
+         {"name": "purpose", "label": "Purpose", "type": "text", "required": True},
+         {"name": "advance", "label": "Cash advance", "type": "money", "min": "0"}],
+     "route": [{"name": "Manager", "approver": "manager"},
+               {"name": "Finance", "approver": "role:finance", "when": {"field": "advance", "op": ">", "value": "2000"}}]},
+    {"key": "contract", "name": "Contract approval", "description": "A contract to sign, its text attached.",
+     "fields": [
+         {"name": "counterparty", "label": "Counterparty", "type": "text", "required": True},
+         {"name": "amount", "label": "Amount", "type": "money", "required": True, "min": "0"},
+         {"name": "contract_file", "label": "Contract", "type": "attachment", "required": True}],
+     "route": [{"name": "Manager", "approver": "manager"},
+               {"name": "Legal", "approver": "role:legal"},
+               {"name": "CFO", "approver": "role:cfo", "when": {"field": "amount", "op": ">", "value": "50000"}}]},
 ]
 POLICIES: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {
     "expense_claim": [("0", [("manager", "")]),
@@ -171,6 +212,9 @@ def load(session: Session) -> bool:
     if not is_empty(session):
         return False
     ids: dict[str, int] = {}
+    for name, esc in DEMO_ROLES.items():
+        session.add(Role(name=name, escalates_to=esc))
+    session.flush()
     for username, full_name, roles, manager in USERS:
         user = User(username=username, full_name=full_name, email=f"{username}@demo.valueloop.dev",
                     password_hash=_demo_hash(), manager_id=ids[manager] if manager else None)
@@ -178,6 +222,7 @@ def load(session: Session) -> bool:
         session.add(user)
         session.flush()
         ids[username] = user.id
+    load_office(session, ids)
     for kind, tiers in POLICIES.items():
         approvals.replace_policy(session, kind, [
             PolicyTier(above=Decimal(above), steps=[StepSpec(kind=k, value=v) for k, v in steps])
@@ -213,6 +258,16 @@ def load(session: Session) -> bool:
                 "opening_stock", "OPENING", "demo:opening:journal")
     load_history(session, suppliers)
     return True
+
+
+def load_office(session: Session, users: dict[str, int], today: date | None = None) -> None:
+    """The office side of the demo: this year's leave for every user, and the demo's form types."""
+    year = (today or utcnow().date()).year
+    for username in users:
+        session.add(LeaveBalance(username=username, year=year, days_granted=LEAVE_DAYS, days_taken=Decimal(0)))
+    session.flush()
+    for form in FORMS:
+        forms.save(session, "admin", FormTypeIn.model_validate(form), new=True)
 
 
 def load_history(session: Session, suppliers: dict[str, int], today: date | None = None) -> None:

@@ -31,6 +31,7 @@ class Action(StrEnum):
     INCIDENT_MANAGE = "incident.manage"  # the incidents page and cancelling a stuck process
     DASHBOARD_READ = "dashboard.read"
     PROCESS_SEE_ALL = "process.see_all"
+    FORM_TYPE_MANAGE = "form_type.manage"  # design form types and their routes (everyone reads them)
     ATTACHMENT_UPLOAD = "attachment.upload"  # attach a file to a document one may see (or to one's draft)
     # expenses
     EXPENSE_PAY = "expense.pay"  # never one's own claim (the rule says so)
@@ -129,6 +130,7 @@ DEFAULT_GRANTS: Mapping[Action, frozenset[str]] = {
     A.INCIDENT_MANAGE: frozenset({"admin"}),
     A.DASHBOARD_READ: frozenset({"manager", "sales_manager", "finance", "cfo", "admin"}),
     A.PROCESS_SEE_ALL: frozenset({"admin", "cfo"}),
+    A.FORM_TYPE_MANAGE: frozenset({"admin"}),
     A.ATTACHMENT_UPLOAD: frozenset({"employee", "manager", "admin", "cfo", "finance", "sales", "sales_manager",
                                     "buyer", "warehouse", "planner"}),
     A.EXPENSE_PAY: frozenset({"finance"}),

@@ -18,6 +18,7 @@ from domain.comments.tables import Comment
 from domain.core.tables import IdempotencyKey, IdempotencyRecord, Sequence
 from domain.crm.tables import Contact, Lead, LeadActivity, Opportunity, ScoringRuleRow
 from domain.expenses.tables import ExpenseClaim, ExpenseLine
+from domain.forms.tables import FormType, LeaveBalance
 from domain.inventory.tables import Item, StockBalance, StockLedgerEntry, Uom
 from domain.manufacturing.tables import BomLineRow, BomRow, WorkCentre
 from domain.notifications.tables import NotificationDelivery, NotificationEvent, NotificationPref, Webhook
@@ -66,6 +67,7 @@ __all__ = [
     "ExchangeRate",
     "ExpenseClaim",
     "ExpenseLine",
+    "FormType",
     "GoodsReceipt",
     "GoodsReceiptLine",
     "GrantsState",
@@ -77,6 +79,7 @@ __all__ = [
     "Item",
     "JournalEntry",
     "JournalLine",
+    "LeaveBalance",
     "Lead",
     "LeadActivity",
     "MrpRun",

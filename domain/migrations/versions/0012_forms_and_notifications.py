@@ -61,11 +61,42 @@ def _approvals_downgrade() -> None:
 
 # --- form types (H1): form_types, leave balances --------------------------------------------------------------
 def _forms_upgrade() -> None:
-    pass
+    op.create_table(
+        "form_types",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=40), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("definition", sa.JSON(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_by", sa.String(length=60), nullable=False),
+        sa.Column("created_at", domain.core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("key", "version", name="uq_form_types_key_version"),
+    )
+    with op.batch_alter_table("form_types") as b:
+        b.create_index(b.f("ix_form_types_key"), ["key"], unique=False)
+    op.create_table(
+        "leave_balances",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("username", sa.String(length=60), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("days_granted", domain.core.types.Amount(precision=18, scale=4), nullable=False),
+        sa.Column("days_taken", domain.core.types.Amount(precision=18, scale=4), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("username", "year", name="uq_leave_balances_username_year"),
+    )
+    with op.batch_alter_table("leave_balances") as b:
+        b.create_index(b.f("ix_leave_balances_username"), ["username"], unique=False)
 
 
 def _forms_downgrade() -> None:
-    pass
+    with op.batch_alter_table("leave_balances") as b:
+        b.drop_index(b.f("ix_leave_balances_username"))
+    op.drop_table("leave_balances")
+    with op.batch_alter_table("form_types") as b:
+        b.drop_index(b.f("ix_form_types_key"))
+    op.drop_table("form_types")
 
 
 # --- form requests (H3): form_requests, trip advances ---------------------------------------------------------
