@@ -676,8 +676,9 @@ class Approval:
         self.seq += 1
         await run(ApprovalActivities.copy_to, self.req.process_id, new, cmd.actor.username,
                   f"{workflow.info().workflow_id}:copy:{self.seq}", **_SAFE)
-        for tid in self._open_task_ids():
-            await self._change_on(tid, "copied", actor=cmd.actor.username, detail=f"copied to {', '.join(new)}"[:500])
+        for n, tid in enumerate(self._open_task_ids()):  # those copied are told once (the first line names them)
+            await self._change_on(tid, "copied", actor=cmd.actor.username, detail=f"copied to {', '.join(new)}"[:500],
+                                  notify=new if n == 0 else [])
         return new
 
     @copy_to.validator

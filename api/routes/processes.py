@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from api.deps import CurrentUser, PlatformDep
+from api.deps import CurrentUser, PlatformDep, as_actor
 from api.encoding import ok
 from api.processes import (
     ProcessFilter,
@@ -22,6 +22,7 @@ from api.processes import (
     visible_process,
 )
 from api.routes.common import Limit, Offset, task_view
+from api.starters import approval
 from domain.approvals.rules import TaskStatus
 from domain.approvals.tables import Task
 
@@ -89,6 +90,13 @@ async def _describe(platform: Any, process_id: str) -> dict[str, Any] | None:
                for a in d.raw_description.pending_activities]
     return {"workflow_id": d.id, "run_id": d.run_id, "status": status, "history_length": d.history_length,
             "task_queue": d.task_queue, "pending_activities": pending}
+
+
+@router.post("/{process_id:path}/urge")
+async def urge(process_id: str, user: CurrentUser, platform: PlatformDep) -> Any:
+    """催办: the requester reminds the approver(s) of the process's open approval task, at most once an hour."""
+    await platform.read(lambda s: visible_process(s, user, process_id))
+    return ok({"urged": await approval.urge(platform, as_actor(user), process_id)})
 
 
 @router.post("/{process_id:path}/cancel")

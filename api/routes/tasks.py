@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -108,3 +109,49 @@ async def reassign(task_id: str, body: ReassignIn, user: CurrentUser, platform: 
 @router.post("/{task_id}/complete")
 async def complete(task_id: str, body: DecisionIn, user: CurrentUser, platform: PlatformDep) -> Any:
     return ok(task_view(await approval.decide(platform, as_actor(user), task_id, body.decision, body.comment)))
+
+
+# --- OA actions (issue 19): send back, add approver, copy to, resubmit ---------------------------------------
+
+class SendBackIn(BaseModel):
+    comment: str = Field(max_length=2000)
+
+
+class AddApproverIn(BaseModel):
+    username: str = Field(min_length=1, max_length=60)
+    position: Literal["before", "after"] = "after"
+    comment: str = Field(default="", max_length=2000)
+
+
+class CopyToIn(BaseModel):
+    usernames: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(min_length=1, max_length=20)
+
+
+class ResubmitIn(BaseModel):
+    comment: str = Field(default="", max_length=2000)
+
+
+@router.post("/{task_id}/send-back")
+async def send_back(task_id: str, body: SendBackIn, user: CurrentUser, platform: PlatformDep) -> Any:
+    """退回: the request goes back to its requester (a "resubmit" task); the comment says what to change."""
+    return ok(task_view(await approval.send_back(platform, as_actor(user), task_id, body.comment)))
+
+
+@router.post("/{task_id}/add-approver")
+async def add_approver(task_id: str, body: AddApproverIn, user: CurrentUser, platform: PlatformDep) -> Any:
+    """加签: `username` decides before the caller (the task comes back to them) or after them (a new step)."""
+    return ok(task_view(await approval.add_approver(platform, as_actor(user), task_id, body.username, body.position,
+                                                    body.comment)))
+
+
+@router.post("/{task_id}/copy-to")
+async def copy_to(task_id: str, body: CopyToIn, user: CurrentUser, platform: PlatformDep) -> Any:
+    """抄送: the users named may read the document and are told; they do not decide."""
+    return ok({"copied": await approval.copy_to(platform, as_actor(user), task_id, body.usernames)})
+
+
+@router.post("/{task_id}/resubmit")
+async def resubmit(task_id: str, body: ResubmitIn, user: CurrentUser, platform: PlatformDep) -> Any:
+    """The requester's "resubmit" task: the request goes back on its route from the step that sent it back."""
+    task = await approval.resubmit(platform, as_actor(user), task_id, body.comment)
+    return ok({"task_id": task.id, "process_id": task.process_id, "status": "resubmitted"})
