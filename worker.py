@@ -16,7 +16,7 @@ import contextlib
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -34,6 +34,7 @@ from workflows.common import area_queue
 from workflows.customer_invoice import CustomerInvoice
 from workflows.expense_claim import ExpenseClaim
 from workflows.lead_to_order import LeadToOrder
+from workflows.notify import Notify, NotifyDigest
 from workflows.order_fulfilment import OrderFulfilment
 from workflows.payment import Payment
 from workflows.period_close import PeriodClose
@@ -48,7 +49,8 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
 WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation, SupplierInvoice,
-             Payment, PeriodClose, CustomerInvoice, SalesReturn, PurchaseReturn, ChangeApproval]
+             Payment, PeriodClose, CustomerInvoice, SalesReturn, PurchaseReturn, ChangeApproval,
+             Notify, NotifyDigest]
 # The sandbox re-imports a workflow's modules for every run, to keep runs apart. Our shared workflow
 # modules hold no state (definitions and pure helpers only), so they are passed through: imported once.
 RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(
@@ -120,7 +122,7 @@ async def connect(settings: Settings, sdk_metrics: bool = False) -> Client:
 
 def build_worker(client: Client, db: Database, task_queue: str, threads: int = 32,
                  max_concurrent_activities: int = 0, max_concurrent_workflow_tasks: int = 0,
-                 activity_executor: ThreadPoolExecutor | None = None) -> Worker:
+                 activity_executor: ThreadPoolExecutor | None = None, settings: Settings | None = None) -> Worker:
     """A worker polling `task_queue` for every workflow and activity. Activities are synchronous (SQL) and
     run on a pool of `threads`, grown to `max_concurrent_activities` when that is larger (0: `threads`),
     or on `activity_executor` when given (shared by several workers); `max_concurrent_workflow_tasks`
@@ -134,7 +136,7 @@ def build_worker(client: Client, db: Database, task_queue: str, threads: int = 3
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=RUNNER,
-        activities=all_activities(db),
+        activities=all_activities(db, settings),
         activity_executor=activity_executor or ThreadPoolExecutor(max_workers=max(threads, activities)),
         max_concurrent_activities=activities,
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks or None,
@@ -159,7 +161,7 @@ def workers_from_settings(client: Client, db: Database, settings: Settings) -> l
     return [build_worker(client, db, queue, settings.activity_threads,
                          max_concurrent_activities=settings.max_concurrent_activities,
                          max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
-                         activity_executor=shared)
+                         activity_executor=shared, settings=settings)
             for queue in queues]
 
 
@@ -205,6 +207,49 @@ async def refresh_grants(db: Database, every: float = 5.0) -> None:
         await asyncio.sleep(every)
 
 
+async def dispatch_notifications(client: Client, db: Database, task_queue: str, *, id_prefix: str = "",
+                                 every: float = 1.0) -> None:
+    """The notifications outbox's dispatcher: every `every` seconds, a Notify process for each event not yet
+    dispatched (id `notify-<event id>`: one per event, however many workers dispatch), then the event marked;
+    and the daily digest's process kept running. The database or Temporal away for a moment: tried again."""
+    with contextlib.suppress(Exception):
+        await start_once(client, NotifyDigest.run, f"{id_prefix}notify-digest", task_queue)
+    while True:
+        with contextlib.suppress(Exception):
+            await dispatch_once(client, db, task_queue, id_prefix=id_prefix)
+        await asyncio.sleep(every)
+
+
+async def start_once(client: Client, fn: Any, workflow_id: str, task_queue: str, *args: Any) -> None:
+    """Start a workflow unless one of that id ran or runs (a dispatcher elsewhere, or before a restart)."""
+    from temporalio.common import WorkflowIDReusePolicy
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await client.start_workflow(fn, args=list(args), id=workflow_id, task_queue=task_queue,
+                                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+
+
+async def dispatch_once(client: Client, db: Database, task_queue: str, *, id_prefix: str = "") -> int:
+    """One pass of the dispatcher; how many events it dispatched."""
+    from domain.notifications import services as notifications
+
+    def pending() -> list[int]:
+        with db.read() as s:
+            return notifications.undispatched(s)
+
+    def mark(ids: list[int]) -> None:
+        with db.write() as s:
+            notifications.mark_dispatched(s, ids)
+
+    ids = await asyncio.to_thread(pending)
+    for event_id in ids:
+        await start_once(client, Notify.run, f"{id_prefix}notify-{event_id}", task_queue, event_id)
+    if ids:
+        await asyncio.to_thread(mark, ids)
+    return len(ids)
+
+
 async def main(settings: Settings | None = None) -> None:
     """Run until SIGINT/SIGTERM, then finish the activities in flight and stop."""
     settings = settings or get_settings()
@@ -231,10 +276,12 @@ async def main(settings: Settings | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
     refresher = asyncio.ensure_future(refresh_grants(db))  # permissions as data: validators read them
+    dispatcher = asyncio.ensure_future(dispatch_notifications(client, db, worker_queues(settings)[0]))
     try:
         await run_workers(workers)
     finally:
         refresher.cancel()
+        dispatcher.cancel()
         if stopping:
             await stopping[0]
         db.dispose()

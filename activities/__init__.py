@@ -42,8 +42,9 @@ def _short(e: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def all_activities(db: Any) -> list[Callable[..., Any]]:
-    """Every activity of the platform, bound to one database."""
+def all_activities(db: Any, settings: Any = None) -> list[Callable[..., Any]]:
+    """Every activity of the platform, bound to one database (and the notifications' to `settings`: SMTP; None:
+    the environment's)."""
     from activities.approvals import ApprovalActivities
     from activities.bills import BillActivities
     from activities.changes import ChangeActivities
@@ -65,4 +66,9 @@ def all_activities(db: Any) -> list[Callable[..., Any]]:
         obj = cls(db)
         out += [getattr(obj, name) for name in dir(obj)
                 if hasattr(getattr(obj, name), "__temporal_activity_definition")]
+    from activities.notify import NotifyActivities
+
+    notify = NotifyActivities(db, settings)
+    out += [getattr(notify, name) for name in dir(notify)
+            if hasattr(getattr(notify, name), "__temporal_activity_definition")]
     return out

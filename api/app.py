@@ -185,6 +185,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     from api.routes.ui import forms as form_pages
     app.include_router(forms.router)
     app.include_router(form_pages.router)
+    from api.routes import notifications
+    from api.routes.ui import notifications as notification_pages
+    app.include_router(notifications.router)
+    app.include_router(notification_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def openapi() -> dict[str, Any]:

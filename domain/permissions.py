@@ -33,6 +33,7 @@ class Action(StrEnum):
     PROCESS_SEE_ALL = "process.see_all"
     FORM_TYPE_MANAGE = "form_type.manage"  # design form types and their routes (everyone reads them)
     ATTACHMENT_UPLOAD = "attachment.upload"  # attach a file to a document one may see (or to one's draft)
+    WEBHOOK_MANAGE = "webhook.manage"  # register and remove webhooks, see undelivered notifications
     # expenses
     EXPENSE_PAY = "expense.pay"  # never one's own claim (the rule says so)
     EXPENSE_SEE_ALL = "expense.see_all"
@@ -131,6 +132,7 @@ DEFAULT_GRANTS: Mapping[Action, frozenset[str]] = {
     A.DASHBOARD_READ: frozenset({"manager", "sales_manager", "finance", "cfo", "admin"}),
     A.PROCESS_SEE_ALL: frozenset({"admin", "cfo"}),
     A.FORM_TYPE_MANAGE: frozenset({"admin"}),
+    A.WEBHOOK_MANAGE: frozenset({"admin"}),
     A.ATTACHMENT_UPLOAD: frozenset({"employee", "manager", "admin", "cfo", "finance", "sales", "sales_manager",
                                     "buyer", "warehouse", "planner"}),
     A.EXPENSE_PAY: frozenset({"finance"}),

@@ -5,7 +5,7 @@ second approval (a role's actions: 202, pending until a second admin or the cfo 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field
@@ -22,6 +22,7 @@ from domain.changes import services as changes
 from domain.core.errors import Invalid
 from domain.core.money import MAX_AMOUNT, MAX_ID
 from domain.core.numbers import PlainDecimal, PlainInt
+from domain.notifications import services as notifications
 from domain.org import company, grants
 from domain.org import services as org
 from domain.permissions import Action
@@ -59,6 +60,9 @@ class PasswordResetIn(Body):
 class SettingsIn(Body):
     locale: str | None = Field(default=None, max_length=10, description="en, zh_Hans, or null: the browser's")
     time_zone: str | None = Field(default=None, max_length=60, description="an IANA name, or null: the company's")
+    notify: Literal["now", "digest", "off"] | None = Field(
+        default=None, description="how notifications reach you: an e-mail at once, a daily digest, or none; "
+        "a body with only this field changes nothing else")
 
 
 class RoleIn(Body):
@@ -128,8 +132,17 @@ async def reset_password(username: str, body: PasswordResetIn, user: UserAdmin, 
 
 @router.put("/me/settings")
 async def put_my_settings(body: SettingsIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.write(lambda s: org.set_preferences(s, user.username, body.locale, body.time_zone or None))
-    return ok({"locale": body.locale, "time_zone": body.time_zone or None})
+    only_notify = body.model_fields_set == {"notify"}
+
+    def save(s: Session) -> dict[str, Any]:
+        if not only_notify:
+            org.set_preferences(s, user.username, body.locale, body.time_zone or None)
+        if body.notify is not None:
+            notifications.set_mode(s, user.username, body.notify)
+        u = org.user_by_name(s, user.username)
+        return {"locale": u.locale, "time_zone": u.time_zone, "notify": notifications.mode_of(s, user.username)}
+
+    return ok(await platform.write(save))
 
 
 @router.get("/permissions")

@@ -80,7 +80,7 @@ async def serve_stack(dev_env: WorkflowEnvironment, db: Database, prefix: str, *
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False))
-    async with build_worker(dev_env.client, db, task_queue, threads=16):
+    async with build_worker(dev_env.client, db, task_queue, threads=16, settings=settings):
         serving = asyncio.create_task(server.serve())
         while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
             await asyncio.sleep(0.02)

@@ -39,6 +39,7 @@ from domain.core.errors import DomainError, Invalid
 from domain.core.numbers import read_number, read_whole
 from domain.crm import rules as crm
 from domain.crm import services as crm_svc
+from domain.notifications import services as notifications
 from domain.org import company, grants
 from domain.org import services as org
 from domain.org.tables import Role, User, UserRole
@@ -271,7 +272,8 @@ async def reset_password(username: Name, v: PosterDep, new: Annotated[str, Form(
 async def _me_page(v: Viewer, status: int = 200, **ctx: Any) -> Response:
     def load(s: Session) -> dict[str, Any]:
         u = org.user_by_name(s, v.user.username)
-        return {"settings": {"locale": u.locale or "", "time_zone": u.time_zone or ""},
+        return {"settings": {"locale": u.locale or "", "time_zone": u.time_zone or "",
+                             "notify": notifications.mode_of(s, v.user.username)},
                 "company_zone": company.settings(s).time_zone}
 
     return await render(v, "admin_me.html", status, section="me", locales=LOCALES, zones=ZONES,
@@ -285,10 +287,15 @@ async def me(v: ViewerDep) -> Response:
 
 @router.post("/me")
 async def save_me(v: PosterDep, locale: Annotated[str, Form(max_length=10)] = "",
-                  time_zone: Annotated[str, Form(max_length=60)] = "") -> Response:
+                  time_zone: Annotated[str, Form(max_length=60)] = "",
+                  notify: Annotated[str, Form(max_length=10)] = "") -> Response:
+    def save(s: Session) -> None:
+        org.set_preferences(s, v.user.username, locale or None, time_zone.strip() or None)
+        if notify:
+            notifications.set_mode(s, v.user.username, notify)
+
     try:
-        await v.platform.write(lambda s: org.set_preferences(s, v.user.username, locale or None,
-                                                             time_zone.strip() or None))
+        await v.platform.write(save)
     except DomainError as e:
         return await _me_page(v, error_status(e), error=e.message)
     return redirect("/me", msg=_("Your settings are saved."))

@@ -27,6 +27,7 @@ from api.inbox import (
     visible_task,
 )
 from api.routes.common import task_view
+from api.routes.ui.notifications import timeline
 from api.routes.ui.pages import (
     ENV,
     HEADERS,
@@ -267,7 +268,8 @@ async def _task_page(v: Viewer, task_id: str, *, status: int = 200, **ctx: Any) 
                 **offered, "why_not": why_not}
 
     data = await v.platform.read(load)
-    return await render(v, "task.html", status, section="inbox", **data, **ctx)
+    discussion = await timeline(v, data["task"]["business_key"], f"/tasks/{task_id}")
+    return await render(v, "task.html", status, section="inbox", discussion=discussion, **data, **ctx)
 
 
 @router.get("/tasks/{task_id}")

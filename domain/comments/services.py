@@ -1,0 +1,80 @@
+"""Comments in SQL: a document's timeline, and the mentions it tells."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.approvals import access
+from domain.comments.tables import MAX_TEXT, Comment
+from domain.core.errors import Invalid, NotFound
+from domain.notifications import services as notifications
+from domain.org.tables import User
+from domain.processes.tables import Process
+
+# @username: not inside a word or an e-mail address (erin@example.com mentions nobody); a trailing dot or dash is
+# the sentence's, not the name's.
+MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9_][A-Za-z0-9_.-]{0,59})")
+
+
+def mentions(text: str) -> list[str]:
+    """The usernames `@`-mentioned in the text, once each, in order."""
+    out: list[str] = []
+    for m in MENTION.finditer(text):
+        name = m.group(1).rstrip(".-")
+        if name and name not in out:
+            out.append(name)
+    return out
+
+
+def check_text(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise Invalid("a comment needs some text")
+    if len(text) > MAX_TEXT:
+        raise Invalid(f"a comment is at most {MAX_TEXT} characters, this one has {len(text)}")
+    return text
+
+
+def _link(session: Session, document: str) -> str:
+    process_id = session.execute(select(Process.process_id).where(Process.business_key == document)
+                                 .order_by(Process.started_at).limit(1)).scalar()
+    return f"/processes/{process_id}" if process_id else ""
+
+
+def add(session: Session, author: str, roles: Collection[str], document: str, text: str) -> Comment:
+    """A comment on a document the author may see (else NotFound: its existence is no one else's business). Each
+    `@username` of an active user who may see the document is told (a `mention`); any other is just text."""
+    text = check_text(text)
+    if not access.may_see_document(session, author, roles, document):
+        raise NotFound(f"no document {document!r} you may see")
+    told = []
+    names = [n for n in mentions(text) if n != author]
+    if names:
+        users = session.execute(select(User).where(User.username.in_(names), User.active.is_(True))).scalars()
+        by_name = {u.username: u for u in users}
+        told = [n for n in names if n in by_name
+                and access.may_see_document(session, n, by_name[n].roles, document)]
+    row = Comment(document=document, author=author, text=text, mentions=told)
+    session.add(row)
+    session.flush()
+    link = _link(session, document)
+    for name in told:
+        notifications.emit(session, "mention", key=f"comment-{row.id}-{name}", users=[name], document=document,
+                           title=f"{author} on {document}", detail=text[:2000], link=link)
+    return row
+
+
+def for_document(session: Session, document: str, limit: int = 500) -> list[Comment]:
+    """A document's comments, oldest first (the caller checked that the reader may see it)."""
+    return list(session.execute(select(Comment).where(Comment.document == document)
+                                .order_by(Comment.created_at, Comment.id).limit(limit)).scalars())
+
+
+def visible(session: Session, username: str, roles: Collection[str], document: str) -> list[Comment]:
+    if not access.may_see_document(session, username, roles, document):
+        raise NotFound(f"no document {document!r} you may see")
+    return for_document(session, document)
