@@ -271,8 +271,9 @@ class Approval:
     def _later(self) -> list[rules.ChainStep]:
         assert self.req is not None and self.step is not None
         later = self.steps[self.pos + 1:]
-        if self.req.dedupe and self.step.candidate_user:  # 去重: the same person's next steps are approved once
-            while later and later[0].candidate_user == self.step.candidate_user and not later[0].parts:
+        if self.req.dedupe:  # 去重: the next step of this step's (or a part's) one approver is approved once
+            named = {self.step.candidate_user, *(p.step.candidate_user for p in self.parts.values())} - {None}
+            while later and later[0].candidate_user in named and not later[0].parts:
                 later = later[1:]
         return later
 

@@ -612,6 +612,126 @@ class Recorder:
         await self.save("approval_write_off", ids.write_off_approval(second.process_id))
 
 
+    async def _oa_approval(self, key: str, steps: list[Any], *, dedupe: bool = False) -> tuple[str, str]:
+        """An approval started as a form request starts its child (issue 19): its workflow id and process id."""
+        from domain.approvals import rules as approval_rules
+        from workflows.approval import Approval
+
+        pid = f"form-request-{key}"
+        req = approval_rules.ApprovalRequest(process_id=pid, process_type="form_request", business_key=key,
+                                             title=f"request {key}", requester="erin", steps=steps, dedupe=dedupe)
+        wid = ids.approval(pid)
+        await self.client.start_workflow(Approval.run, req, id=wid, task_queue=TASK_QUEUE)
+        return wid, pid
+
+    async def _oa_open(self, wid: str, n: int, kind: str = "approval", who: str | None = None) -> list[Task]:
+        def check(s: Session) -> list[Task] | None:
+            rows = list(s.execute(select(Task).where(Task.workflow_id == wid, Task.status == "open",
+                                                     Task.kind == kind).order_by(Task.step_label)).scalars())
+            return rows if len(rows) == n and (who is None or rows[0].candidate_user == who) else None
+        found: list[Task] = await eventually(self.db, check)
+        return found
+
+    async def approval_all_of_and_send_back(self) -> None:
+        """Issue 19: frank adds lena before himself, then approves; an all-of step of it and finance: tom approves,
+        grace sends it back, erin resubmits, the step opens again and both approve; copied to ivan, urged once."""
+        from domain.approvals.rules import ChainStep
+
+        p, db = self.p, self.db
+        wid, pid = await self._oa_approval("OA-00001", [
+            ChainStep(index=1, label="manager", candidate_user="frank", eligible=["frank"]),
+            ChainStep(index=2, label="it and finance", mode="all", parts=[
+                ChainStep(index=2, label="it", candidate_role="it"),
+                ChainStep(index=2, label="finance", candidate_role="finance")])])
+        (t,) = await self._oa_open(wid, 1)
+        await approval.copy_to(p, actor(db, "erin"), t.id, ["ivan"])
+        await approval.urge(p, actor(db, "erin"), pid)
+        await approval.add_approver(p, actor(db, "frank"), t.id, "lena", "before", "legal first")
+        (t,) = await self._oa_open(wid, 1, who="lena")
+        await approval.decide(p, actor(db, "lena"), t.id, "approve", "")
+        (t,) = await self._oa_open(wid, 1, who="frank")
+        await approval.decide(p, actor(db, "frank"), t.id, "approve", "")
+        fin, it = await self._oa_open(wid, 2)
+        await approval.decide(p, actor(db, "tom"), it.id, "approve", "")
+        await approval.send_back(p, actor(db, "grace"), fin.id, "attach the quote")
+        (rs,) = await self._oa_open(wid, 1, kind="resubmit")
+        await approval.resubmit(p, actor(db, "erin"), rs.id, "quote attached")
+        fin, it = await self._oa_open(wid, 2)
+        await approval.decide(p, actor(db, "tom"), it.id, "approve", "")
+        await approval.decide(p, actor(db, "grace"), fin.id, "approve", "")
+        await self.save("approval_all_of_and_send_back", wid)
+
+    async def approval_any_of_dedupe_and_added_after(self) -> None:
+        """Issue 19: an any-of step (frank or bob): frank approves, bob's task closes; frank's own next step is
+        approved once (去重); heidi adds lena after herself; lena rejects."""
+        from domain.approvals.rules import ChainStep
+
+        p, db = self.p, self.db
+        wid, _ = await self._oa_approval("OA-00002", [
+            ChainStep(index=1, label="a manager", mode="any", parts=[
+                ChainStep(index=1, label="frank", candidate_user="frank", eligible=["frank"]),
+                ChainStep(index=1, label="bob", candidate_user="bob", eligible=["bob"])]),
+            ChainStep(index=2, label="frank", candidate_user="frank", eligible=["frank"]),
+            ChainStep(index=3, label="heidi", candidate_user="heidi", eligible=["heidi"])], dedupe=True)
+        _, frank = await self._oa_open(wid, 2)
+        await approval.decide(p, actor(db, "frank"), frank.id, "approve", "")
+        (t,) = await self._oa_open(wid, 1, who="heidi")
+        await approval.add_approver(p, actor(db, "heidi"), t.id, "lena", "after", "legal")
+        await approval.decide(p, actor(db, "heidi"), t.id, "approve", "")
+        (t,) = await self._oa_open(wid, 1, who="lena")
+        await approval.decide(p, actor(db, "lena"), t.id, "reject", "the contract is missing")
+        await self.save("approval_any_of_dedupe_and_added_after", wid)
+
+
+    async def notify_mail_webhook_and_digest(self) -> None:
+        """Issue 19: an event's Notify: a mail to frank (SMTP on loopback), a line of grace's digest, a webhook post
+        refused once then taken; then a day of NotifyDigest (its first run, continued as new, sends grace's mail)."""
+        import threading
+
+        from aiosmtpd.controller import Controller
+
+        from domain.notifications import services as notifications
+        from settings import Settings
+        from tests.e2e.conftest import free_port
+        from tests.e2e.test_notifications import SECRET, Receiver, Sink, receiver_server
+        from workflows.notify import Notify, NotifyDigest
+
+        sink, rec = Sink(), Receiver(fail=1)
+        smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
+        smtp.start()
+        http = receiver_server(rec)
+        threading.Thread(target=http.serve_forever, daemon=True).start()
+        queue = "record-notify"
+        try:
+            with self.db.write() as s:
+                notifications.set_mode(s, "grace", "digest")
+                notifications.add_webhook(s, "admin", notifications.WebhookIn(
+                    url=f"http://127.0.0.1:{http.server_port}/flaky", events=["task.assigned"], secret=SECRET))
+                notifications.emit(s, "task.assigned", key="record-notify-1", users=["frank", "grace"],
+                                   document="EC-09999", title="Approve EC-09999", link="/tasks/x")
+                event_id = notifications.undispatched(s)[-1]
+            settings = Settings(smtp_host="127.0.0.1", smtp_port=smtp.port)
+            async with build_worker(self.client, self.db, queue, threads=4, settings=settings):
+                wid = f"notify-{event_id}"
+                await self.client.execute_workflow(Notify.run, event_id, id=wid, task_queue=queue)
+                await self.save("notify_mail_webhook_and_digest", wid)
+                digest = await self.client.start_workflow(NotifyDigest.run, id="notify-digest", task_queue=queue)
+                first_run = digest.first_execution_run_id or digest.result_run_id
+                await self.env.sleep(timedelta(days=1, hours=1))
+                await eventually(self.db, lambda s: not notifications.digests(s))
+                handle = self.client.get_workflow_handle("notify-digest", run_id=first_run)
+                history = await handle.fetch_history()
+                name = "notify_digest_one_day" + self.suffix
+                (HERE / f"{name}.json").write_text(history.to_json() + "\n")
+                self.recorded[name] = {"workflow_id": "notify-digest", "workflow_type": "NotifyDigest"}
+                print(f"  {name}: NotifyDigest notify-digest ({len(history.events)} events)")
+                await self.client.get_workflow_handle("notify-digest").terminate("recorded")
+            assert [m["To"] for m in sink.messages] == ["frank@demo.valueloop.dev", "grace@demo.valueloop.dev"]
+        finally:
+            http.shutdown()
+            smtp.stop()
+
+
 def months_ago(n: int) -> str:
     """The period `n` months before today's."""
     today = datetime.now(UTC).date()
@@ -639,7 +759,11 @@ SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_re
              # issue 17: partial deliveries and customer invoices
              "order_delivered_in_two_parts_then_invoices_paid_and_written_off",
              # issue 18: changes that wait for a second approval
-             "changes_applied_and_rejected"]
+             "changes_applied_and_rejected",
+             # issue 19: the approval engine's all-of / any-of steps and OA actions
+             "approval_all_of_and_send_back", "approval_any_of_dedupe_and_added_after",
+             # issue 19: notifications
+             "notify_mail_webhook_and_digest"]
 
 
 async def main(only: list[str], suffix: str = "") -> None:
