@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from temporalio.service import RPCError
 
-from api import idempotency, metrics
+from api import attachments, idempotency, metrics
 from api.asgi import read_body, replaying, whole
 from api.encoding import ok
 from api.platform import Platform
@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     app.add_middleware(idempotency.Idempotency)  # innermost: what it fingerprints and runs once passed the checks outside it
     app.add_middleware(StorableText)  # inside BodyLimit: reads only bodies under the limit
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger=attachments.body_limit(settings))
     metrics.install(app)  # outermost: counts the refused bodies too; GET /metrics
 
     @app.get("/healthz", tags=["health"])
@@ -181,6 +181,12 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(returns.router)
     from api.routes import admin
     app.include_router(admin.router)
+    from api.routes import attachments as attachment_routes
+    from api.routes.ui import attachments as attachment_pages
+    app.include_router(attachment_routes.router)
+    app.include_router(attachment_pages.router)
+    from api.routes.ui import claims as claim_pages
+    app.include_router(claim_pages.router)
     from api.routes import forms
     from api.routes.ui import forms as form_pages
     app.include_router(forms.router)
@@ -277,17 +283,20 @@ class BodyLimit:
     """413 for a body over the limit, judged by its Content-Length (a plain ASGI middleware: cheap);
     a chunked body without a length is counted as it streams in."""
 
-    def __init__(self, app: Any, max_bytes: int):
+    def __init__(self, app: Any, max_bytes: int, larger: Callable[[str], int | None] | None = None):
         self.app, self.max_bytes = app, max_bytes
+        self.larger = larger  # a path's own limit for a POST to it (an upload address), or None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        own = self.larger(scope["path"]) if self.larger is not None and scope.get("method") == "POST" else None
+        limit = own or self.max_bytes
         for name, value in scope["headers"]:
             if name == b"content-length":
-                if not value.isdigit() or int(value) > self.max_bytes:
-                    await self._too_large(scope, receive, send)
+                if not value.isdigit() or int(value) > limit:
+                    await self._too_large(scope, receive, send, limit)
                     return
                 break
         seen, refused = 0, False
@@ -299,9 +308,9 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request" and not refused:
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     refused = True
-                    await self._too_large(scope, receive, send)
+                    await self._too_large(scope, receive, send, limit)
                     return {"type": "http.disconnect"}
             return message
 
@@ -315,8 +324,9 @@ class BodyLimit:
             if not refused:
                 raise
 
-    async def _too_large(self, scope: Any, receive: Any, send: Any) -> None:
-        response = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, status_code=413)
+    @staticmethod
+    async def _too_large(scope: Any, receive: Any, send: Any, limit: int) -> None:
+        response = JSONResponse({"detail": f"request body over {limit} bytes"}, status_code=413)
         await response(scope, receive, send)
 
 

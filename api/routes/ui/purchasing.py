@@ -16,6 +16,7 @@ from starlette.responses import Response
 from api import documents, pdf
 from api.i18n import _
 from api.routes.common import Offset
+from api.routes.ui.attachments import panel
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
@@ -162,6 +163,7 @@ async def purchase_order(number: str, v: ViewerDep) -> Response:
     links_bills = v.user.may(Action.INVOICE_SEE_ALL) or v.user.may(Action.SUPPLIER_INVOICE_ENTER)
     return await render(v, "purchase_order.html", section="purchasing", po=po, may_receive=may_receive,
                         links_bills=links_bills,
+                        attachments=await panel(v, po["number"], f"/purchase-orders/{po['number']}"),
                         may_bill=v.user.may(Action.SUPPLIER_INVOICE_ENTER)
                         and any(ln["received_qty"] > ln["billed_qty"] for ln in po["lines"]))
 
