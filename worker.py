@@ -33,6 +33,7 @@ from workflows.change_approval import ChangeApproval
 from workflows.common import area_queue
 from workflows.customer_invoice import CustomerInvoice
 from workflows.expense_claim import ExpenseClaim
+from workflows.form_request import FormRequest
 from workflows.lead_to_order import LeadToOrder
 from workflows.notify import Notify, NotifyDigest
 from workflows.order_fulfilment import OrderFulfilment
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
 WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation, SupplierInvoice,
-             Payment, PeriodClose, CustomerInvoice, SalesReturn, PurchaseReturn, ChangeApproval,
+             Payment, PeriodClose, CustomerInvoice, SalesReturn, PurchaseReturn, ChangeApproval, FormRequest,
              Notify, NotifyDigest]
 # The sandbox re-imports a workflow's modules for every run, to keep runs apart. Our shared workflow
 # modules hold no state (definitions and pure helpers only), so they are passed through: imported once.

@@ -51,6 +51,7 @@ def all_activities(db: Any, settings: Any = None) -> list[Callable[..., Any]]:
     from activities.crm import CrmActivities
     from activities.customer_invoices import CustomerInvoiceActivities
     from activities.expenses import ExpenseActivities
+    from activities.forms import FormRequestActivities
     from activities.payments import PaymentActivities
     from activities.period_close import CloseActivities
     from activities.production import ProductionActivities
@@ -62,7 +63,7 @@ def all_activities(db: Any, settings: Any = None) -> list[Callable[..., Any]]:
     out: list[Callable[..., Any]] = []
     for cls in (ApprovalActivities, CrmActivities, ExpenseActivities, ProductionActivities, PurchaseActivities,
                 SalesActivities, BillActivities, PaymentActivities, CloseActivities, CustomerInvoiceActivities,
-                ReturnActivities, PurchaseReturnActivities, ChangeActivities):
+                ReturnActivities, PurchaseReturnActivities, ChangeActivities, FormRequestActivities):
         obj = cls(db)
         out += [getattr(obj, name) for name in dir(obj)
                 if hasattr(getattr(obj, name), "__temporal_activity_definition")]

@@ -195,6 +195,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     from api.routes.ui import notifications as notification_pages
     app.include_router(notifications.router)
     app.include_router(notification_pages.router)
+    from api.routes import requests as form_requests
+    from api.routes.ui import form_requests as form_request_pages
+    app.include_router(form_requests.router)
+    app.include_router(form_request_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def openapi() -> dict[str, Any]:

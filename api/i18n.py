@@ -181,6 +181,7 @@ _CODES = (
     # process types
     "customer_invoice", "expense_claim", "lead_to_order", "payment", "period_close", "production_order", "purchase",
     "purchase_return", "quotation", "sales_order", "sales_return", "supplier_invoice",
+    "form_request", "sent_back",  # a request on a form (issue 19) and its status while sent back for changes
     # kinds: items, orders, issue methods, MRP exceptions, lead sources, activities, expense categories
     "backflush", "kitted", "manufactured", "purchased", "production", "release in the past",
     "supply late for demand", "cold_call", "other", "partner", "referral", "trade_show", "website", "call", "email",

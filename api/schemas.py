@@ -28,6 +28,7 @@ class Body(BaseModel):
 
 class ExpenseClaimIn(Body):
     lines: list[ExpenseLineIn] = Field(min_length=1, max_length=MAX_LINES)
+    trip: str | None = Field(default=None, max_length=30)  # the business trip (FR-…) whose advance it settles
 
 
 class RequisitionIn(Body):

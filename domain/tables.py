@@ -17,7 +17,8 @@ from domain.changes.tables import ChangeRequest
 from domain.comments.tables import Comment
 from domain.core.tables import IdempotencyKey, IdempotencyRecord, Sequence
 from domain.crm.tables import Contact, Lead, LeadActivity, Opportunity, ScoringRuleRow
-from domain.expenses.tables import ExpenseClaim, ExpenseLine
+from domain.expenses.tables import ExpenseClaim, ExpenseLine, TripAdvance
+from domain.forms.request_tables import FormRequest
 from domain.forms.tables import FormType, LeaveBalance
 from domain.inventory.tables import Item, StockBalance, StockLedgerEntry, Uom
 from domain.manufacturing.tables import BomLineRow, BomRow, WorkCentre
@@ -67,6 +68,7 @@ __all__ = [
     "ExchangeRate",
     "ExpenseClaim",
     "ExpenseLine",
+    "FormRequest",
     "FormType",
     "GoodsReceipt",
     "GoodsReceiptLine",
@@ -117,6 +119,7 @@ __all__ = [
     "SupplierPrice",
     "Task",
     "TaskEvent",
+    "TripAdvance",
     "Uom",
     "User",
     "UserRole",

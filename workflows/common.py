@@ -290,6 +290,7 @@ WORKFLOW_AREAS: dict[str, str] = {
     "PeriodClose": "finance",
     "PurchaseReturn": "finance",
     "ChangeApproval": "finance",
+    "FormRequest": "expenses",  # the office's requests: leave, business trips (with their advances), contracts
 }
 
 

@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api/expense-claims", tags=["expense claims"])
 
 @router.post("", status_code=201)
 async def submit(body: ExpenseClaimIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    return ok(await expense_claim.submit(platform, user.username, body.lines), 201)
+    return ok(await expense_claim.submit(platform, user.username, body.lines, body.trip), 201)
 
 
 @router.get("")

@@ -11,6 +11,7 @@ from domain.approvals import rules as approval_rules
 from domain.approvals import services as approvals
 from domain.core import records as common
 from domain.core.errors import Conflict
+from domain.expenses import advances
 from domain.expenses import rules as expenses
 from domain.expenses import services as expenses_svc
 from domain.org.people import Actor
@@ -19,7 +20,8 @@ from workflows.common import search_attributes
 from workflows.expense_claim import ExpenseClaim
 
 
-async def submit(platform: Platform, requester: str, lines: list[expenses.ExpenseLineIn]) -> dict[str, Any]:
+async def submit(platform: Platform, requester: str, lines: list[expenses.ExpenseLineIn],
+                 trip: str | None = None) -> dict[str, Any]:
     total, currency = expenses.total_of(lines)
     expenses.check_dates(lines, datetime.now(UTC).date())
 
@@ -29,11 +31,13 @@ async def submit(platform: Platform, requester: str, lines: list[expenses.Expens
         base_total, _ = ledger.in_base(s, total, currency, datetime.now(UTC).date())
         # Resolved here, once: a chain nobody could approve is refused now, and the claim's process takes this one.
         steps = approvals.chain_for(s, "expense_claim", base_total, requester)
+        if trip:  # the business trip whose cash advance this claim settles when it is paid
+            advances.check_trip(s, trip, requester)
         return common.next_number(s, "EC"), steps
 
     number, steps = await platform.write(allocate)
     draft = expenses.ClaimDraft(number=number, requester=requester, currency=currency, total=total, lines=lines,
-                                steps=steps)
+                                steps=steps, trip=trip or None)
     handle = await platform.start(ExpenseClaim.run, draft, workflow_type="ExpenseClaim",
                                   id=ids.expense_claim(number, platform.id_prefix),
                                   search_attributes=search_attributes("expense_claim", number, requester, total))

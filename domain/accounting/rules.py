@@ -21,6 +21,7 @@ CHART: list[tuple[str, str, str]] = [
     ("1200", "Inventory", "asset"),
     ("1300", "Work in progress", "asset"),
     ("1400", "Supplier advances", "asset"),
+    ("1500", "Employee advances", "asset"),
     ("2000", "Accounts payable", "liability"),
     ("2100", "Goods received not invoiced", "liability"),
     ("2200", "Employee payable", "liability"),
@@ -48,6 +49,7 @@ RECEIVABLES, WIP, ACCRUED_WAGES, SALES_TAX, REVENUE, COGS, OVERHEAD_ABSORBED = (
     "1100", "1300", "2300", "2500", "4000", "5000", "5400")
 PAYABLES, SUPPLIER_ADVANCES, CUSTOMER_ADVANCES, PRICE_VARIANCE, BAD_DEBTS, EXCHANGE_DIFFERENCES = (
     "2000", "1400", "2400", "5200", "6800", "7000")
+EMPLOYEE_ADVANCES = "1500"  # cash advanced to an employee for a business trip, settled by the trip's expense claim
 ACCOUNT_TYPES = ("asset", "liability", "equity", "income", "expense")
 
 

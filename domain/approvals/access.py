@@ -20,6 +20,7 @@ OVERSEERS: dict[str, Action] = {  # kind of document: the action of seeing every
     "purchase": Action.PURCHASE_SEE_ALL,
     "process": Action.PROCESS_SEE_ALL,
     "quotation": Action.QUOTATION_SEE_ALL,
+    "form_request": Action.PROCESS_SEE_ALL,  # admin and the cfo follow every request filed on a form
 }
 
 

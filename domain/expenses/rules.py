@@ -64,6 +64,7 @@ class ClaimDraft(BaseModel):
     lines: list[ExpenseLineIn]
     # The approval chain resolved at submission (a snapshot, like the approvers ERPNext fixes on submit).
     steps: list[ChainStep] = []
+    trip: str | None = None  # the business trip (FR-…) whose cash advance its payment settles
 
 
 def total_of(lines: list[ExpenseLineIn]) -> tuple[Decimal, str]:
@@ -100,9 +101,10 @@ def accrual_entry(claim: ClaimDraft, rate: Decimal = Decimal(1)) -> accounting.J
                             {accounting.EMPLOYEE_PAYABLE: sum(base.values(), Decimal(0))})
 
 
-def payment_entry(number: str, total: Decimal) -> accounting.JournalDraft:
+def payment_entry(number: str, total: Decimal, advance: Decimal = Decimal(0)) -> accounting.JournalDraft:
+    """What we owe the employee cleared: from the bank, less `advance` netted against their trip's cash advance."""
     return accounting.entry(f"Expense claim {number} paid", {accounting.EMPLOYEE_PAYABLE: total},
-                            {accounting.BANK: total})
+                            {accounting.BANK: total - advance, accounting.EMPLOYEE_ADVANCES: advance})
 
 
 def check_may_pay(actor: Actor, number: str, requester: str, status: str, paid_by: str | None,

@@ -15,6 +15,7 @@ from domain.approvals import access
 from domain.approvals import services as approvals
 from domain.core.errors import NotFound
 from domain.core.types import utcnow
+from domain.expenses import advances
 from domain.expenses import rules as expenses
 from domain.expenses.rules import ClaimStatus
 from domain.expenses.tables import ExpenseClaim, ExpenseLine
@@ -25,7 +26,7 @@ def record(session: Session, draft: expenses.ClaimDraft, process_id: str) -> Exp
     if claim is not None:
         return claim
     claim = ExpenseClaim(number=draft.number, requester=draft.requester, status=ClaimStatus.PENDING_APPROVAL,
-                         total=draft.total, currency=draft.currency, process_id=process_id)
+                         total=draft.total, currency=draft.currency, process_id=process_id, trip=draft.trip)
     claim.lines = [ExpenseLine(category=ln.category, amount=ln.amount, currency=ln.currency, date=ln.date,
                                description=ln.description) for ln in draft.lines]
     session.add(claim)
@@ -66,8 +67,9 @@ def set_status(session: Session, number: str, status: ClaimStatus, *, post_key: 
         rate = ledger.rate(session, claim.currency, claim.created_at.date())
         ledger.post(session, expenses.accrual_entry(draft, rate), "expense_claim", number, post_key)
     if status == ClaimStatus.PAID and post_key:
-        ledger.post(session, expenses.payment_entry(number, owed(session, claim)), "expense_payment", number,
-                    post_key)
+        due = owed(session, claim)
+        ledger.post(session, expenses.payment_entry(number, due, advances.settle(session, claim, due)),
+                    "expense_payment", number, post_key)
         claim.paid_at = claim.paid_at or now
     if status in (ClaimStatus.APPROVED, ClaimStatus.REJECTED, ClaimStatus.CANCELLED):
         claim.decided_at = claim.decided_at or now
@@ -100,7 +102,7 @@ def view(session: Session, claim: ExpenseClaim) -> dict[str, Any]:
     return {
         "id": claim.number, "claim_id": claim.number, "number": claim.number, "requester": claim.requester,
         "status": claim.status, "total": claim.total, "currency": claim.currency, "process_id": claim.process_id,
-        "created_at": claim.created_at, "decided_at": claim.decided_at, "paid_at": claim.paid_at,
+        "trip": claim.trip, "created_at": claim.created_at, "decided_at": claim.decided_at, "paid_at": claim.paid_at,
         "lines": [{"category": ln.category, "amount": ln.amount, "currency": ln.currency, "date": ln.date,
                    "description": ln.description} for ln in claim.lines],
         "approvals": approvals.trail(session, claim.process_id),

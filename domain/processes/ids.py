@@ -76,6 +76,11 @@ def period_close(period: str, prefix: str = "") -> str:
     return f"{prefix}period-close-{period}"
 
 
+def form_request(number: str, prefix: str = "") -> str:
+    """`form-request-FR-00001`: the FormRequest process of request `number` (filed on a form type an admin made)."""
+    return f"{prefix}form-request-{number}"
+
+
 def prefix_of_sales_order(process_id: str) -> str:
     """The prefix a sales order's process id was formed with ("" for one not formed by `sales_order`): its
     fulfilment's children (production orders, purchases) are keyed with the same prefix."""

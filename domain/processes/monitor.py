@@ -35,6 +35,7 @@ PROCESS_MAPS: dict[str, tuple[str, ...]] = {
     "sales_return": ("returned",),
     "purchase_return": ("recorded",),
     "change": ("proposed", APPROVAL, "applied"),  # a change of policies, permissions or a credit limit
+    "form_request": ("submitted", APPROVAL, "approved"),  # its own route's steps, where given (`plan`)
 }
 
 # Steps that end a process without its usual outcome, or say it is stuck: drawn as failed.
@@ -70,14 +71,17 @@ def is_approval(name: str) -> bool:
     return name == APPROVAL or name.startswith(APPROVAL + ":")
 
 
-def business_map(type_: str, recorded: list[RecordedStep], stage: str, status: str) -> list[MapStep]:
+def business_map(type_: str, recorded: list[RecordedStep], stage: str, status: str,
+                 plan: tuple[str, ...] | None = None) -> list[MapStep]:
     """The map of a process of `type_` that recorded `recorded`, stands at `stage` and is `status`
-    (running | completed | cancelled | failed)."""
+    (running | completed | cancelled | failed). `plan`, where given, is this one process's map instead of its
+    type's (a form request's: its route's steps, "approval: <label>" each)."""
     running = status == ProcessStatus.RUNNING
     by_name = {r.name: (i, r) for i, r in enumerate(recorded)}
+    steps_of_map = plan if plan is not None else PROCESS_MAPS.get(type_, ())
     # (position among the recorded or None, the planned name or the record) in map order
     slots: list[tuple[int | None, str, RecordedStep | None]] = []
-    for name in PROCESS_MAPS.get(type_, ()):
+    for name in steps_of_map:
         if name == APPROVAL:
             approvals = [(i, r) for i, r in enumerate(recorded) if is_approval(r.name)]
             slots += [(i, r.name, r) for i, r in approvals] or [(None, APPROVAL, None)]
@@ -94,7 +98,7 @@ def business_map(type_: str, recorded: list[RecordedStep], stage: str, status: s
         slots.insert(after + 1, (i, r.name, r))
         placed.add(i)
     last_recorded = max((k for k, (j, _, _) in enumerate(slots) if j is not None), default=-1)
-    planned_names = set(PROCESS_MAPS.get(type_, ()))
+    planned_names = set(steps_of_map)
     out: list[MapStep] = []
     for k, (_, name, rec) in enumerate(slots):
         planned = name in planned_names or (is_approval(name) and APPROVAL in planned_names)

@@ -36,6 +36,7 @@ from api.starters import (
     change_approval,
     customer_invoice,
     expense_claim,
+    form_request,
     lead_to_order,
     order_fulfilment,
     period_close,
@@ -61,6 +62,7 @@ from domain.core.errors import Conflict
 from domain.core.records import next_number
 from domain.crm import rules as crm
 from domain.expenses import services as expenses
+from domain.forms import requests as form_requests
 from domain.inventory import stock
 from domain.parties.tables import Customer
 from domain.processes import ids
@@ -731,6 +733,52 @@ class Recorder:
             http.shutdown()
             smtp.stop()
 
+    # --- issue 19: requests on forms ----------------------------------------------------------------------------
+
+    def _leave(self, days: int, start_in: int) -> dict[str, str]:
+        first = datetime.now(UTC).date() + timedelta(days=start_in)
+        return {"leave_type": "annual", "from": first.isoformat(),
+                "to": (first + timedelta(days=days - 1)).isoformat(), "days": str(days), "deputy": "grace"}
+
+    async def form_request_leave_approved(self) -> None:
+        """erin's 5-day leave: frank sends it back, erin resubmits 4 days, frank and then heidi (over 3 days)
+        approve; the days leave her balance and she is out of office with grace standing in."""
+        p, db = self.p, self.db
+        number = (await form_request.submit(p, "erin", "leave", self._leave(5, 3)))["request_id"]
+        task = await open_task_for(db, number)
+        await approval.send_back(p, actor(db, "frank"), task.id, "four days, please")
+        await eventually(db, lambda s: form_requests.sent_back(s, form_requests.get(s, number)))
+        await form_request.resubmit(p, actor(db, "erin"), number, self._leave(4, 3))
+        await approve_chain(p, db, number, ["frank", "heidi"])
+        await eventually(db, lambda s: form_requests.get(s, number).status == "approved")
+        await self.save("form_request_leave_approved", ids.form_request(number))
+
+    async def form_request_v1_after_v2(self) -> None:
+        """erin's business trip with an advance, filed on v1 of the form; v2 (finance on every trip) is published
+        while it waits; frank approves it, as v1 says, and its advance is paid. Then one of erin's leaves is
+        cancelled while it waits for frank."""
+        from domain.forms import rules as forms
+        from domain.forms import services as forms_svc
+
+        p, db = self.p, self.db
+        today = datetime.now(UTC).date()
+        trip = (await form_request.submit(p, "erin", "business_trip", {
+            "destination": "Shanghai", "from": (today + timedelta(days=5)).isoformat(),
+            "to": (today + timedelta(days=8)).isoformat(), "purpose": "supplier visit", "advance": "800.00"}
+        ))["request_id"]
+        with db.write() as s:
+            defn = forms_svc.definition(forms_svc.latest(s, "business_trip")).model_dump(mode="json")
+            defn["route"] = [{"name": "Manager", "approver": "manager"}, {"name": "Finance", "approver": "role:finance"}]
+            forms_svc.save(s, "admin", forms.FormTypeIn.model_validate(defn), new=False)
+        await approve_chain(p, db, trip, ["frank"])
+        await eventually(db, lambda s: form_requests.get(s, trip).status == "approved")
+        await self.save("form_request_v1_after_v2", ids.form_request(trip))
+        leave = (await form_request.submit(p, "erin", "leave", self._leave(1, 20)))["request_id"]
+        await open_task_for(db, leave)
+        await form_request.cancel(p, actor(db, "erin"), leave)
+        await eventually(db, lambda s: form_requests.get(s, leave).status == "cancelled")
+        await self.save("form_request_cancelled", ids.form_request(leave))
+
 
 def months_ago(n: int) -> str:
     """The period `n` months before today's."""
@@ -763,7 +811,9 @@ SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_re
              # issue 19: the approval engine's all-of / any-of steps and OA actions
              "approval_all_of_and_send_back", "approval_any_of_dedupe_and_added_after",
              # issue 19: notifications
-             "notify_mail_webhook_and_digest"]
+             "notify_mail_webhook_and_digest",
+             # issue 19: requests on forms
+             "form_request_leave_approved", "form_request_v1_after_v2"]
 
 
 async def main(only: list[str], suffix: str = "") -> None:

@@ -16,6 +16,7 @@ from workflows.approval import Approval
 from workflows.change_approval import ChangeApproval
 from workflows.customer_invoice import CustomerInvoice
 from workflows.expense_claim import ExpenseClaim
+from workflows.form_request import FormRequest
 from workflows.lead_to_order import LeadToOrder
 from workflows.notify import Notify, NotifyDigest
 from workflows.order_fulfilment import OrderFulfilment
@@ -31,7 +32,8 @@ from workflows.supplier_invoice import SupplierInvoice
 HISTORIES = Path(__file__).parent.parent / "histories"
 MANIFEST: dict[str, dict[str, str]] = json.loads((HISTORIES / "manifest.json").read_text())
 WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation, SupplierInvoice, PeriodClose,
-             Payment, CustomerInvoice, SalesReturn, PurchaseReturn, ChangeApproval, Notify, NotifyDigest]
+             Payment, CustomerInvoice, SalesReturn, PurchaseReturn, ChangeApproval, Notify, NotifyDigest,
+             FormRequest]
 
 
 def test_every_workflow_has_recorded_histories():

@@ -43,6 +43,7 @@ from domain.cash import invoicing
 from domain.cash.tables import Invoice
 from domain.core.errors import DomainError, Forbidden, NotFound
 from domain.core.types import utcnow
+from domain.forms import requests as form_requests
 from domain.permissions import Action
 from domain.processes import monitor
 from domain.processes.rules import ProcessStatus
@@ -199,7 +200,7 @@ def process_name(process_type: str) -> str:
              "production_order": _("production order"), "payment": _("payment"),
              "supplier_invoice": _("supplier bill"), "period_close": _("month-end close"),
              "customer_invoice": _("invoice"), "sales_return": _("sales return"),
-             "purchase_return": _("supplier credit note")}
+             "purchase_return": _("supplier credit note"), "form_request": _("request")}
     return names.get(process_type, process_type.replace("_", " "))
 
 
@@ -257,7 +258,8 @@ async def process_page(process_id: str, v: ViewerDep) -> Response:
                                 .order_by(TaskEvent.at, TaskEvent.id)).scalars()) if tasks else []
         steps = monitor.business_map(proc.type, [monitor.RecordedStep(
             name=st.name, status=st.status, detail=st.detail, started_at=st.started_at, finished_at=st.finished_at)
-            for st in proc.steps], proc.stage, proc.status)
+            for st in proc.steps], proc.stage, proc.status,
+            plan=form_requests.plan(s, process_id) if proc.type == form_requests.KIND else None)
         open_tasks = [task_row(t, now) for t in tasks if t.status == TaskStatus.OPEN]
         current = next((st for st in steps if st.current), None)
         parent, children = _linked(s, v.user, proc)

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from api.deps import as_actor
 from api.i18n import _
 from api.processes import cancellable
+from api.routes.ui import form_requests
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
@@ -67,6 +68,7 @@ async def _requests(v: Viewer, *, status: int = 200, form: dict[str, str] | None
         }
 
     data = await v.platform.read(load)
+    data["form_requests"] = await v.platform.read(form_requests.mine, me)
     # Cancel is offered where the claim's process would take it, on the state it holds (its row may still say
     # pending approval of a claim the process has approved: the activity recording that is the one failing).
     pending = [{"type": "expense_claim", "process_id": c["process_id"], "business_key": c["number"], "owner": me}

@@ -101,11 +101,56 @@ def _forms_downgrade() -> None:
 
 # --- form requests (H3): form_requests, trip advances ---------------------------------------------------------
 def _requests_upgrade() -> None:
-    pass
+    op.create_table(
+        "form_requests",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.String(length=30), nullable=False),
+        sa.Column("form_key", sa.String(length=60), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("requester", sa.String(length=60), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("values", sa.JSON(), nullable=False),
+        sa.Column("route", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=30), nullable=False),
+        sa.Column("effect", sa.String(length=300), nullable=False),
+        sa.Column("process_id", sa.String(length=200), nullable=False),
+        sa.Column("created_at", domain.core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", domain.core.types.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("number"),
+        sa.UniqueConstraint("process_id"),
+    )
+    with op.batch_alter_table("form_requests") as b:
+        b.create_index(b.f("ix_form_requests_form_key"), ["form_key"], unique=False)
+        b.create_index(b.f("ix_form_requests_requester"), ["requester"], unique=False)
+    op.create_table(
+        "trip_advances",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("trip", sa.String(length=30), nullable=False),
+        sa.Column("requester", sa.String(length=60), nullable=False),
+        sa.Column("amount", domain.core.types.Amount(precision=18, scale=4), nullable=False),
+        sa.Column("settled_amount", domain.core.types.Amount(precision=18, scale=4), nullable=False),
+        sa.Column("settled", sa.Boolean(), nullable=False),
+        sa.Column("claim_number", sa.String(length=30), nullable=True),
+        sa.Column("created_at", domain.core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("settled_at", domain.core.types.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("trip"),
+    )
+    with op.batch_alter_table("trip_advances") as b:
+        b.create_index(b.f("ix_trip_advances_requester"), ["requester"], unique=False)
+    with op.batch_alter_table("expense_claims") as b:
+        b.add_column(sa.Column("trip", sa.String(length=30), nullable=True))
+    conn = op.get_bind()  # the account a trip's cash advance posts to
+    if conn.execute(sa.text("SELECT code FROM accounts WHERE code = '1500'")).first() is None:
+        conn.execute(sa.text("INSERT INTO accounts (code, name, type) VALUES ('1500', 'Employee advances', 'asset')"))
 
 
 def _requests_downgrade() -> None:
-    pass
+    with op.batch_alter_table("expense_claims") as b:
+        b.drop_column("trip")
+    op.drop_table("trip_advances")
+    op.drop_table("form_requests")
 
 
 # --- attachments (H4) -------------------------------------------------------------------------------------------

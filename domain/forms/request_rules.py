@@ -1,0 +1,117 @@
+"""Form requests: what the FormRequest process is given, its statuses, and the rules of its effects. Pure."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from domain.approvals.rules import ChainStep
+from domain.core.errors import Conflict, Forbidden, Invalid
+from domain.org.people import Actor
+
+LEAVE, BUSINESS_TRIP = "leave", "business_trip"  # the form keys whose approval does something beyond the decision
+
+
+class RequestStatus(StrEnum):
+    SUBMITTED = "submitted"  # its process's, before the request is recorded
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    SENT_BACK = "sent_back"
+
+
+class RequestDraft(BaseModel):
+    """What the FormRequest process is started with: the form type version as it was when the request was filed
+    (a snapshot: a later version changes nothing for it), the checked values (as JSON) and the resolved route."""
+
+    number: str
+    form_key: str
+    version: int
+    form_name: str
+    definition: dict[str, Any]  # the version's definition, as stored
+    requester: str
+    title: str
+    values: dict[str, Any]
+    steps: list[ChainStep]
+    dedupe: bool = False
+
+
+class Effect(BaseModel):
+    """What an approved request does, read from its form and values: nothing, leave taken, or a cash advance."""
+
+    kind: str = ""  # "" | "leave" | "advance"
+    days: Decimal = Decimal(0)
+    starts_on: date | None = None
+    ends_on: date | None = None
+    deputy: str = ""
+    amount: Decimal = Decimal(0)
+
+
+def as_json(values: dict[str, Any]) -> dict[str, Any]:
+    """Checked values as JSON: decimals and dates as their text, the rest as they are."""
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        if isinstance(v, Decimal):
+            out[k] = format(v, "f")
+        elif isinstance(v, date):
+            out[k] = v.isoformat()
+        elif isinstance(v, (list, tuple)):
+            out[k] = [str(x) for x in v]
+        else:
+            out[k] = v
+    return out
+
+
+def _decimal(values: dict[str, Any], name: str) -> Decimal:
+    raw = values.get(name)
+    if raw is None or raw == "":
+        return Decimal(0)
+    try:
+        return Decimal(str(raw))
+    except InvalidOperation:
+        raise Invalid(f"{name} is not a number") from None
+
+
+def _date(values: dict[str, Any], name: str) -> date | None:
+    raw = values.get(name)
+    if not raw:
+        return None
+    return raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+
+
+def effect_of(form_key: str, values: dict[str, Any]) -> Effect:
+    """Leave takes `days` off the balance and marks the requester out of office from `from` to `to` with `deputy`
+    standing in; a business trip with an `advance` above zero pays it out; any other form does nothing more."""
+    if form_key == LEAVE:
+        return Effect(kind="leave", days=_decimal(values, "days"), starts_on=_date(values, "from"),
+                      ends_on=_date(values, "to"), deputy=str(values.get("deputy") or ""))
+    if form_key == BUSINESS_TRIP and _decimal(values, "advance") > 0:
+        return Effect(kind="advance", amount=_decimal(values, "advance"))
+    return Effect()
+
+
+def title_of(form_name: str, number: str, requester: str, values: dict[str, Any]) -> str:
+    """"Leave FR-00003 by erin: 5 days" — the form's name, the number, who, and a few of its values."""
+    shown = [f"{v}" for k, v in values.items() if k in ("days", "amount", "advance", "destination", "type") and v]
+    return f"{form_name} {number} by {requester}" + (f": {', '.join(shown[:3])}" if shown else "")
+
+
+def check_may_resubmit(actor: Actor, requester: str, status: str, number: str) -> None:
+    """Only the requester resubmits, and only a request still on its way (sent back to them)."""
+    if actor.username != requester:
+        raise Forbidden(f"only {requester}, who filed request {number}, can resubmit it")
+    if status not in (RequestStatus.PENDING_APPROVAL, RequestStatus.SENT_BACK):
+        raise Conflict(f"request {number} is {status}; only a request sent back for changes can be resubmitted")
+
+
+def amount_of(values: dict[str, Any]) -> Decimal | None:
+    """The amount a request is searched by: its `amount` or `advance` value, where it has one."""
+    for name in ("amount", "advance"):
+        if values.get(name) not in (None, ""):
+            return _decimal(values, name)
+    return None
