@@ -30,6 +30,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/valueloop valueloop
 USER 10001:10001
 WORKDIR /home/valueloop
+# Where the API keeps attached files (ATTACHMENTS_DIR); compose mounts one volume there for every replica.
+RUN mkdir -p /home/valueloop/attachments
 # 8000: API and web UI; 9464: the worker's Temporal SDK metrics (METRICS_BIND_ADDRESS)
 EXPOSE 8000 9464
 ENTRYPOINT ["valueloop"]

@@ -190,7 +190,9 @@ def up(
     settings = Settings(database_url=env_url or f"sqlite:///{data_dir.resolve()}/valueloop.db",
                         temporal_address=f"127.0.0.1:{temporal_port}",
                         temporal_ui_url=os.environ.get("TEMPORAL_UI_URL") or f"http://127.0.0.1:{ui_port}",
-                        secret_key=_secret(data_dir))
+                        secret_key=_secret(data_dir),
+                        # the files attached to documents live in the data dir, whichever database is used
+                        attachments_dir=os.environ.get("ATTACHMENTS_DIR") or str(data_dir.resolve() / "attachments"))
     log = open(data_dir / "temporal.log", "ab")  # noqa: SIM115 - lives as long as the child
     temporal = Supervised("Temporal server", lambda: subprocess.Popen(
         temporal_command(temporal_port, ui_port, data_dir / "temporal.db"), stdout=log, stderr=subprocess.STDOUT,
@@ -219,6 +221,7 @@ def up(
         # The worker runs in a process of its own: API and worker each get a core's worth of Python.
         worker_env = {**os.environ, "DATABASE_URL": settings.database_url,
                       "TEMPORAL_ADDRESS": settings.temporal_address, "TASK_QUEUE": settings.task_queue,
+                      "ATTACHMENTS_DIR": settings.attachments_dir,
                       # `up` is the whole platform: its worker polls every area's queue when they are split
                       "AREA_QUEUES": str(settings.area_queues).lower(), "WORKER_AREAS": "all"}
         clean = False

@@ -284,7 +284,7 @@ def undelivered(session: Session, older_than: timedelta = timedelta(days=1), lim
         .where(NotificationDelivery.status.in_(("pending", "failed")), NotificationDelivery.channel != "digest",
                NotificationDelivery.created_at < cutoff)
         .order_by(NotificationDelivery.created_at, NotificationDelivery.id).limit(limit))
-    return [(d, e) for d, e in rows.tuples()]
+    return [(d, e) for d, e in rows.all()]
 
 
 # --- the daily digest ---------------------------------------------------------------------------------------
@@ -304,7 +304,7 @@ def digests(session: Session) -> list[DigestJob]:
         select(NotificationDelivery, NotificationEvent)
         .join(NotificationEvent, NotificationEvent.id == NotificationDelivery.event_id)
         .where(NotificationDelivery.channel == "digest", NotificationDelivery.status.in_(("pending", "failed")))
-        .order_by(NotificationDelivery.target, NotificationEvent.id)).tuples()
+        .order_by(NotificationDelivery.target, NotificationEvent.id)).all()
     by_user: dict[str, list[tuple[NotificationDelivery, NotificationEvent]]] = {}
     for d, e in rows:
         by_user.setdefault(d.target, []).append((d, e))

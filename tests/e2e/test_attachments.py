@@ -147,6 +147,8 @@ async def test_the_claim_page_shows_and_takes_receipts(att: tuple[Stack, Path]) 
     # The approver sees the receipts on the page too; someone else finds no such claim.
     frank = await Browser(stack, "frank").start()
     assert "hotel.pdf" in page_text(await frank.get(back))
+    task = await stack.open_task("frank", claim)  # and on the task he decides it from
+    assert "hotel.pdf" in page_text(await frank.get(f"/tasks/{task['id']}"))
     dave = await Browser(stack, "dave").start()
     assert (await dave.get(back)).status_code == 404
 

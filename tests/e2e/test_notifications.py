@@ -46,7 +46,7 @@ class Sink:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = email.message_from_bytes(envelope.content, policy=email_policy)
         assert isinstance(msg, EmailMessage)
         self.messages.append(msg)
@@ -70,7 +70,7 @@ class Receiver:
 
 def receiver_server(rec: Receiver) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             want = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
             with rec.lock:

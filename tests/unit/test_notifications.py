@@ -47,3 +47,61 @@ def test_a_task_tells_its_holder_when_it_opens_and_when_reminded_escalated_or_ur
         ("task.urged", ["carol"], [], ["erin"], "/tasks/t-1"),
         ("copied", ["grace"], [], ["erin"], "/tasks/t-1"),
     ]
+
+
+def test_mentions_are_usernames_after_an_at_sign_not_addresses() -> None:
+    from domain.comments.services import mentions
+
+    assert mentions("@erin which model? cc @grace, @erin again; mail erin@example.com or @heidi.") == [
+        "erin", "grace", "heidi"]
+    assert mentions("no one (a@b) and @ alone") == []
+    assert mentions("@first.last-name and @under_score") == ["first.last-name", "under_score"]
+
+
+def test_mails_are_in_the_readers_language() -> None:
+    from datetime import UTC, datetime
+
+    from domain.notifications.mail import render, render_digest
+    from domain.notifications.services import EventView
+
+    e = EventView(id=1, event="task.assigned", document="EC-00001", title="Approve EC-00001", detail="",
+                  link="/tasks/t-1", created_at=datetime(2026, 12, 6, tzinfo=UTC))
+    subject, body = render("zh_Hans", "Frank", e, "https://erp.example.com")
+    assert subject == "新任务：Approve EC-00001"
+    assert body.startswith("Frank，您好：") and "https://erp.example.com/tasks/t-1" in body
+    subject, body = render("en", "Frank", e.model_copy(update={"event": "something new"}))
+    assert subject == "Notification: Approve EC-00001" and "Open it: /tasks/t-1" in body
+    subject, body = render_digest("en", "Grace", [e, e.model_copy(update={"event": "mention"})])
+    assert subject == "Your daily digest: 2 notifications" and "You were mentioned on EC-00001" in body
+
+
+def test_webhooks_are_checked() -> None:
+    import pytest
+
+    from domain.core.errors import Invalid
+    from domain.notifications.services import WebhookIn, check_webhook, sign
+
+    check_webhook(WebhookIn(url="https://example.com/hook", events=["mention"], secret="x" * 16))
+    for url, events, secret in (("file:///etc/passwd", ["mention"], "x" * 16), ("http://", ["mention"], "x" * 16),
+                                ("https://example.com", ["task.done"], "x" * 16),
+                                ("https://example.com", ["mention"], "x" * 15)):
+        with pytest.raises(Invalid):
+            check_webhook(WebhookIn(url=url, events=events, secret=secret))
+    assert sign("key", b"{}") == "sha256=" + "".join(
+        __import__("hmac").new(b"key", b"{}", "sha256").hexdigest())
+
+
+def test_recipients_by_their_choice(db: Database) -> None:
+    from domain.notifications.tables import NotificationDelivery
+
+    with db.write() as s:
+        notifications.set_mode(s, "grace", "digest")
+        notifications.set_mode(s, "heidi", "off")
+        notifications.emit(s, "task.escalated", key="k", users=["grace"], roles=["cfo", "manager"],
+                           exclude=["bob"])
+        [event_id] = notifications.undispatched(s)
+        plan = notifications.plan(s, event_id, email_on=True)
+        again = notifications.plan(s, event_id, email_on=True)  # a retried activity: the same deliveries
+        rows = {(d.channel, d.target, d.status) for d in s.execute(select(NotificationDelivery)).scalars()}
+    assert plan == again and len(plan.emails) == 1
+    assert rows == {("digest", "grace", "pending"), ("email", "heidi", "skipped"), ("email", "frank", "pending")}

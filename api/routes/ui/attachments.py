@@ -11,6 +11,7 @@ from starlette.responses import Response
 from api import attachments
 from api.i18n import _
 from api.routes.ui.pages import PosterDep, Viewer, page_router, redirect, safe_next
+from domain.approvals import access
 from domain.attachments import services
 from domain.core.errors import DomainError
 from domain.permissions import Action
@@ -25,6 +26,13 @@ async def panel(v: Viewer, document: str, back: str) -> dict[str, Any]:
     items = await v.platform.read(services.for_document, document)
     may = v.user.may(Action.ATTACHMENT_UPLOAD)
     return {"document": document, "files": items, "items": items, "may_upload": may, "csrf": v.csrf, "back": back}
+
+
+async def visible_panel(v: Viewer, document: str, back: str) -> dict[str, Any] | None:
+    """The panel of `document` when the viewer may see it (a task's page: the document the task is on), else None."""
+    if not document or not await v.platform.read(access.may_see_document, v.user.username, v.user.roles, document):
+        return None
+    return await panel(v, document, back)
 
 
 @router.post("/attachments/upload")

@@ -27,6 +27,7 @@ from api.inbox import (
     visible_task,
 )
 from api.routes.common import task_view
+from api.routes.ui.attachments import visible_panel
 from api.routes.ui.notifications import timeline
 from api.routes.ui.pages import (
     ENV,
@@ -269,7 +270,9 @@ async def _task_page(v: Viewer, task_id: str, *, status: int = 200, **ctx: Any) 
 
     data = await v.platform.read(load)
     discussion = await timeline(v, data["task"]["business_key"], f"/tasks/{task_id}")
-    return await render(v, "task.html", status, section="inbox", discussion=discussion, **data, **ctx)
+    files = await visible_panel(v, data["task"]["business_key"], f"/tasks/{task_id}")  # the document's, to review
+    return await render(v, "task.html", status, section="inbox", discussion=discussion, attachments=files, **data,
+                        **ctx)
 
 
 @router.get("/tasks/{task_id}")
