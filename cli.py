@@ -101,7 +101,14 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
     from api.app import create_app
     from api.platform import Platform
     from domain.core.db import Database
-    from worker import connect, run_workers, shutdown_tracing, workers_from_settings
+    from worker import (
+        connect,
+        dispatch_notifications,
+        run_workers,
+        shutdown_tracing,
+        worker_queues,
+        workers_from_settings,
+    )
 
     client = None
     for _ in range(120):
@@ -137,8 +144,11 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
         config = uvicorn.Config(app_, host=host, port=port, log_level="warning", access_log=False)
         server = uvicorn.Server(config)
         tasks.append(asyncio.create_task(server.serve()))
+    dispatcher = None
     if workers:
         tasks.append(asyncio.create_task(run_workers(workers)))
+        # the notifications outbox: a Notify process per event (worker.dispatch_notifications)
+        dispatcher = asyncio.create_task(dispatch_notifications(client, db, worker_queues(settings)[0]))
     if callable(on_ready):
         on_ready()
 
@@ -154,6 +164,8 @@ async def serve(settings: Settings, host: str, port: int, run_worker: bool = Tru
     console.print("[yellow]stopping…[/yellow]")
     if watcher is not None:
         watcher.cancel()
+    if dispatcher is not None:
+        dispatcher.cancel()
     if server is not None:
         server.should_exit = True
     await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
