@@ -199,6 +199,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     from api.routes.ui import form_requests as form_request_pages
     app.include_router(form_requests.router)
     app.include_router(form_request_pages.router)
+    from api.routes.ui import oa as oa_pages
+    app.include_router(oa_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def openapi() -> dict[str, Any]:

@@ -408,6 +408,8 @@ class Approval:
             process_type=self.req.process_type, kind="resubmit", title=self.req.title,
             business_key=self.req.business_key, amount=self.req.amount, step=step, priority=self.req.priority),
             **_SAFE)
+        await self._change_on(self.resubmit_task_id, "sent back", actor=self.sent_back.by,
+                              detail=self.sent_back.comment[:500])  # why, on the requester's own task
         await workflow.wait_condition(lambda: self.resubmitted is not None or self.withdrawal is not None)
         if self.resubmitted is None:
             raise _Withdrawn

@@ -92,3 +92,48 @@ async def test_send_back_resubmit_add_approver_copy_and_urge_over_http(stack: St
     assert r.status_code == 200, r.text
     r = await stack.as_("erin", "GET", f"/api/expense-claims/{claim}", params={"wait": 10, "until": "approved"})
     assert r.json()["status"] == "approved", r.text
+
+
+async def test_the_pages_offer_send_back_resubmit_add_approver_copy_to_and_urge(stack: Stack) -> None:
+    from tests.e2e.test_sales_pages import Browser, flash
+    from tests.e2e.test_sales_pages import text as page_text
+
+    claim = await file_claim(stack, "200")
+    task = await stack.open_task("frank", claim)
+    tid = str(task["id"])
+    frank, erin = await Browser(stack, "frank").start(), await Browser(stack, "erin").start()
+    page = page_text(await frank.get(f"/tasks/{tid}"))
+    for offered in ("Send back", "Add approver", "Copy to", "Before me (the task comes back to me)"):
+        assert offered in page
+
+    # erin urges from her claim page, twice: the second is refused with when the next is allowed
+    r = await erin.get(f"/requests/expense-claims/{claim}")
+    assert r.status_code == 200 and "Urge" in page_text(r)
+    back = f"/requests/expense-claims/{claim}"
+    r = await erin.post(f"/processes/{task['process_id']}/urge", {"back": back})
+    assert r.status_code == 303 and flash(r) == {"msg": "Urged: the approvers were reminded."}, r.text
+    r = await erin.post(f"/processes/{task['process_id']}/urge", {"back": back})
+    assert r.status_code == 303 and "next urge is allowed from" in flash(r)["error"]
+
+    # a send back without a comment is refused on the page; with one, erin's resubmit task offers Resubmit
+    r = await frank.post(f"/inbox/{tid}/send-back", {"comment": " "})
+    assert r.status_code == 422 and "a send back needs a comment" in page_text(r)
+    r = await frank.post(f"/inbox/{tid}/copy-to", {"usernames": "ivan, carol"})
+    assert r.status_code == 303 and flash(r) == {"msg": "Copied to ivan, carol."}, r.text
+    r = await frank.post(f"/inbox/{tid}/send-back", {"comment": "which trip?"})
+    assert r.status_code == 303 and flash(r)["msg"].startswith("Sent back to erin"), r.text
+    rs = await task_of(stack, "erin", claim, "resubmit")
+    page = page_text(await erin.get(f"/tasks/{rs['id']}"))
+    assert "Sent back to you" in page and "which trip?" in page
+    r = await erin.post(f"/inbox/{rs['id']}/resubmit", {"comment": "the Berlin trip"})
+    assert r.status_code == 303 and flash(r)["msg"].startswith("Resubmitted"), r.text
+
+    # the route restarts at frank; he adds tom before himself from the page
+    again = await task_of(stack, "frank", claim, "approval", old={tid})
+    r = await frank.post(f"/inbox/{again['id']}/add-approver", {"username": "erin", "position": "before"})
+    assert r.status_code == 403 and "erin made this request" in page_text(r)
+    r = await frank.post(f"/inbox/{again['id']}/add-approver", {"username": "tom", "position": "before",
+                                                                 "comment": "check the gear"})
+    assert r.status_code == 303, r.text
+    toms = await task_of(stack, "tom", claim, "approval")
+    assert toms["candidate_user"] == "tom"
