@@ -26,6 +26,11 @@ def leave(days: int = 2, **changes: Any) -> dict[str, Any]:
             "days": str(days), "deputy": "grace", **changes}
 
 
+def got_pid(stack: Stack, number: str) -> str:
+    with stack.db.read() as s:
+        return str(s.execute(select(FormRequest.process_id).where(FormRequest.number == number)).scalar_one())
+
+
 def stored(stack: Stack) -> int:
     with stack.db.read() as s:
         return int(s.execute(select(func.count()).select_from(FormRequest)).scalar_one())
@@ -90,7 +95,13 @@ async def test_the_pages_file_a_request_with_a_file_and_show_its_route(stack: St
     shown = await erin.get(f"/requests/{number}")
     assert shown.status_code == 200, text(shown)
     assert "Globex" in text(shown) and "contract.pdf" in text(shown) and "Manager" in text(shown)
-    assert "Legal" in text(shown)
+    assert "Legal" in text(shown) and "Add a comment" in text(shown)
+    r = await erin.post("/comments", {"document": number, "text": "@frank the signed copy follows",
+                                      "back": f"/requests/{number}"})
+    assert r.status_code == 303, text(r)
+    assert "the signed copy follows" in text(await erin.get(f"/requests/{number}"))
+    monitor = await erin.get(f"/processes/{got_pid(stack, number)}")
+    assert monitor.status_code == 200 and "approval: Manager" in text(monitor) and "approval: Legal" in text(monitor)
     got = (await stack.as_("erin", "GET", f"/api/requests/{number}")).json()
     assert got["values"]["amount"] == "12500.00" and len(got["values"]["contract_file"]) == 1
     listed = await erin.get("/requests")

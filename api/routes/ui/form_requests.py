@@ -14,6 +14,7 @@ from api import attachments
 from api.deps import as_actor
 from api.i18n import _
 from api.routes.ui import attachments as attachment_panel
+from api.routes.ui import notifications as notification_pages
 from api.routes.ui.pages import PosterDep, Viewer, ViewerDep, error_status, page_router, redirect, render
 from api.starters import approval, form_request
 from domain.approvals import absence
@@ -133,7 +134,8 @@ async def _request_page(v: Viewer, number: str, *, status: int = 200, error: str
     data["may_resubmit"] = mine and data["sent_back"]
     data["may_urge"] = mine and req["status"] in OPEN
     panel = await attachment_panel.panel(v, number, f"/requests/{number}")
-    return await render(v, "form_request.html", status, section="requests", attachments=panel,
+    talk = await notification_pages.timeline(v, number, f"/requests/{number}")
+    return await render(v, "form_request.html", status, section="requests", attachments=panel, comments=talk,
                         input_types=INPUT_TYPES, error=error, **data)
 
 
