@@ -68,7 +68,7 @@ class MailSink:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(([str(r).lower() for r in envelope.rcpt_tos], msg))  # type: ignore[arg-type]
+        self.messages.append(([str(r).lower() for r in envelope.rcpt_tos], msg))
         return "250 Message accepted for delivery"
 
     def dump(self, folder: Path) -> None:
