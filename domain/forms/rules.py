@@ -19,12 +19,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from domain.approvals.rules import DEFAULT_SLA_HOURS, ChainStep, _assignable, _eligible, approving_roles
 from domain.core.errors import Invalid
 from domain.core.money import MAX_AMOUNT, MAX_VALUE
-from domain.core.numbers import PLAIN, PlainDecimal, PlainInt
+from domain.core.numbers import PLAIN, PlainDecimal, PlainInt, plain_str, to_plain_decimal
 from domain.org.people import Person
 
 FieldType = Literal["text", "number", "money", "date", "choice", "user", "attachment"]
@@ -67,16 +67,23 @@ class FieldSpec(_Spec):
         return self.label or self.name
 
 
+def _value_text(value: Any) -> Any:
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return plain_str(to_plain_decimal(value))
+    return value
+
+
 class Condition(_Spec):
     """`field op value`, e.g. days > 3: a step with this condition applies only when it holds."""
 
     field: str = Field(min_length=1, max_length=40, pattern=FIELD_NAME)
     op: Op
-    value: Annotated[str, Field(max_length=200)] | PlainDecimal
+    # Text, read as its field's type when compared (check_definition refuses what does not read): a JSON number is
+    # taken as its plain decimal text, so 3 and "3" are one condition.
+    value: Annotated[str, BeforeValidator(_value_text), Field(max_length=200)]
 
     def describe(self) -> str:
-        value = self.value if isinstance(self.value, str) else format(self.value, "f")
-        return f"{self.field} {self.op} {value}"
+        return f"{self.field} {self.op} {self.value}"
 
 
 class RouteStep(_Spec):
@@ -110,12 +117,9 @@ class FormTypeIn(_Spec):
 
 # --- the definition -----------------------------------------------------------------------------------------
 
-def _condition_value(spec: FieldSpec, value: str | Decimal) -> Decimal | date | str:
+def _condition_value(spec: FieldSpec, text: str) -> Decimal | date | str:
     """A condition's value read as its field's type (Invalid when it cannot be)."""
-    text = value if isinstance(value, str) else format(value, "f")
     if spec.type in ("number", "money"):
-        if isinstance(value, Decimal):
-            return value
         if not PLAIN.match(text.strip()):
             raise Invalid(f"the condition on {spec.name!r} compares with {text!r}, which is not a number")
         return Decimal(text.strip())

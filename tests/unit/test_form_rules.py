@@ -247,3 +247,14 @@ def test_a_trip_with_a_large_advance_goes_to_finance() -> None:
     assert _who(_route(trip, values, "erin")) == ["frank"]
     assert _who(_route(trip, {**values, "advance": "2500"}, "erin")) == ["frank", "role:finance"]
     assert _who(_route(trip, {**values, "advance": "2000"}, "erin")) == ["frank"]
+
+
+def test_a_conditions_value_is_text_read_as_its_fields_type() -> None:
+    numeric = _form(route=[{"name": "CFO", "approver": "role:cfo", "when": {"field": "amount", "op": ">", "value": 5000}}])
+    assert numeric.route[0].when is not None and numeric.route[0].when.value == "5000"
+    _check(numeric)
+    with pytest.raises(ValidationError):
+        _form(route=[{"name": "CFO", "approver": "role:cfo", "when": {"field": "amount", "op": ">", "value": True}}])
+    odd = _form(route=[{"name": "CFO", "approver": "role:cfo", "when": {"field": "amount", "op": ">", "value": "١٢"}}])
+    with pytest.raises(Invalid, match="not a number"):
+        _check(odd)
