@@ -291,6 +291,9 @@ WORKFLOW_AREAS: dict[str, str] = {
     "PurchaseReturn": "finance",
     "ChangeApproval": "finance",
     "FormRequest": "expenses",  # the office's requests: leave, business trips (with their advances), contracts
+    # Notifications run where the worker's dispatcher starts them (the first queue it polls); by default here.
+    "Notify": "expenses",
+    "NotifyDigest": "expenses",
 }
 
 
