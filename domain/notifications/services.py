@@ -27,7 +27,7 @@ def emit(session: Session, event: str, *, key: str, users: Iterable[str] = (), r
          document: str = "", title: str = "", detail: str = "", link: str = "", exclude: Iterable[str] = ()
          ) -> None:
     """Put one event in the outbox, in the caller's transaction, for `users` and the holders of `roles` (but not
-    those in `exclude`). `key` names it: an event already written under that key (a retried activity) writes
+    those of them in `exclude`). `key` names it: an event already written under that key (a retried activity) writes
     nothing new."""
     key = key[:250]
     if session.execute(select(NotificationEvent.id).where(NotificationEvent.key == key)).first():
@@ -131,12 +131,13 @@ class Plan(BaseModel):
 
 
 def recipients(session: Session, event: NotificationEvent) -> list[User]:
-    """The event's users and the active holders of its roles, but not those it excludes; active ones only."""
+    """The event's users, and the holders of its roles but those it excludes (a task's requester holding the
+    role); active ones only."""
     names = set(event.users)
     if event.roles:
-        names |= set(session.execute(select(User.username).join(UserRole, UserRole.user_id == User.id)
-                                     .where(UserRole.role.in_(event.roles))).scalars())
-    names -= set(event.exclude)
+        holders = set(session.execute(select(User.username).join(UserRole, UserRole.user_id == User.id)
+                                      .where(UserRole.role.in_(event.roles))).scalars())
+        names |= holders - set(event.exclude)
     if not names:
         return []
     return list(session.execute(select(User).where(User.username.in_(sorted(names)), User.active.is_(True))

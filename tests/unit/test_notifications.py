@@ -105,3 +105,16 @@ def test_recipients_by_their_choice(db: Database) -> None:
         rows = {(d.channel, d.target, d.status) for d in s.execute(select(NotificationDelivery)).scalars()}
     assert plan == again and len(plan.emails) == 1
     assert rows == {("digest", "grace", "pending"), ("email", "heidi", "skipped"), ("email", "frank", "pending")}
+
+
+def test_a_requester_is_told_of_a_task_named_to_them_not_of_one_for_their_role(db: Database) -> None:
+    from domain.notifications.tables import NotificationDelivery
+
+    with db.write() as s:
+        notifications.emit(s, "task.assigned", key="a", users=["erin"], exclude=["erin"])  # resubmit: hers
+        notifications.emit(s, "task.assigned", key="b", roles=["finance"], exclude=["grace"])  # grace's own claim
+        first, second = notifications.undispatched(s)
+        assert notifications.plan(s, first, email_on=True).emails
+        assert not notifications.plan(s, second, email_on=True).emails
+        assert s.execute(select(NotificationDelivery.target).where(NotificationDelivery.event_id == first)
+                         ).scalars().all() == ["erin"]
