@@ -244,3 +244,56 @@ async def test_urge_once_an_hour(worker, db, task_queue, p, time_env):
     await time_env.sleep(timedelta(minutes=61))
     await approval.urge(p, actor(db, "erin"), process_id)
     await h.terminate("done")
+
+
+async def test_each_part_is_reminded_and_escalated_and_routed_to_a_deputy(worker, db, task_queue, p, time_env):
+    from tests.workflows.test_out_of_office import away
+
+    away(db, "bob", "frank")  # bob's part opens for his deputy frank
+    bob = user("bob").model_copy(update={"authority": ["manager", "sales_manager"]})  # as routes resolve it
+    h, wid = await start(worker, task_queue, [parts(1, "all", bob, user("grace"))])
+    a, b = await tasks_open(db, wid, 2)
+    assert {a.candidate_user, b.candidate_user} == {"frank", "grace"}
+    frank_part = a if a.candidate_user == "frank" else b
+    grace_part = b if frank_part is a else a
+    await eventually(db, lambda s: [e for e, _ in events(db, frank_part.id)] == ["created", "routed to deputy"])
+    await approval.decide(p, actor(db, "frank"), frank_part.id, "approve", "for bob")
+    await time_env.sleep(timedelta(hours=49))
+    await eventually(db, lambda s: s.get(Task, grace_part.id).reminded_at is not None)
+    await time_env.sleep(timedelta(hours=49))
+    t = await eventually(db, lambda s: (x := s.get(Task, grace_part.id)).candidate_user == "heidi" and x)
+    assert ("escalated", "overdue: escalated to heidi") in events(db, t.id)
+    assert all(e != "reminded" for e, _ in events(db, frank_part.id))  # a decided part is not reminded
+    await approval.decide(p, actor(db, "heidi"), t.id, "approve", "for grace")
+    assert r.ApprovalOutcome.model_validate(await h.result()).approved
+    await replays(worker, wid)
+
+
+async def test_a_withdrawal_while_sent_back_closes_the_resubmit_task(worker, db, task_queue, p):
+    h, wid = await start(worker, task_queue, [user("frank", 1)])
+    (t1,) = await tasks_open(db, wid, 1)
+    await approval.send_back(p, actor(db, "frank"), t1.id, "which project?")
+    (rs,) = await tasks_open(db, wid, 1, kind="resubmit")
+    await eventually(db, lambda s: events(db, rs.id)[-1] == ("sent back", "which project?"))
+    await h.signal(Approval.withdraw, r.Withdrawal(by="erin", document="request X"))
+    outcome = r.ApprovalOutcome.model_validate(await h.result())
+    assert not outcome.approved and outcome.withdrawn is not None
+    assert task(db, rs.id).status == "cancelled"
+
+
+async def test_the_parents_resubmitted_signal_restarts_the_step(worker, db, task_queue, p):
+    h, wid = await start(worker, task_queue, [user("frank", 1), user("heidi", 2)])
+    (t1,) = await tasks_open(db, wid, 1)
+    await approval.decide(p, actor(db, "frank"), t1.id, "approve", "")
+    t2 = (await tasks_open(db, wid, 1))[0]
+    t2 = t2 if t2.candidate_user == "heidi" else (await tasks_open(db, wid, 1))[0]
+    with pytest.raises(Conflict):
+        await p.update(h, Approval.resubmit, r.ResubmitCommand(actor=actor(db, "erin")))
+    await approval.send_back(p, actor(db, "heidi"), t2.id, "the amount changed?")
+    await tasks_open(db, wid, 1, kind="resubmit")
+    await h.signal("resubmitted", "values changed: amount 900")
+    (t3,) = await tasks_open(db, wid, 1)
+    assert t3.candidate_user == "heidi" and t3.step == 2 and t3.id != t2.id
+    await approval.decide(p, actor(db, "heidi"), t3.id, "approve", "")
+    outcome = r.ApprovalOutcome.model_validate(await h.result())
+    assert [d.decided_by for d in outcome.decisions] == ["frank", "heidi"]
