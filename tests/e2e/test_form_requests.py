@@ -119,3 +119,44 @@ async def test_the_pages_file_a_request_with_a_file_and_show_its_route(stack: St
         if (await stack.as_("erin", "GET", f"/api/requests/{number}")).json()["status"] == "cancelled":
             break
     assert (await stack.as_("erin", "GET", f"/api/requests/{number}")).json()["status"] == "cancelled"
+
+
+async def test_a_trips_advance_is_named_by_the_claim_filed_on_my_requests_and_settled_when_it_is_paid(
+        stack: Stack) -> None:
+    trip = (await stack.as_("erin", "POST", "/api/requests", json={"form": "business_trip", "values": {
+        "destination": "Shanghai", "from": (TODAY + timedelta(days=2)).isoformat(),
+        "to": (TODAY + timedelta(days=4)).isoformat(), "purpose": "supplier visit", "advance": "600.00"}})).json()
+    number = trip["request_id"]
+    task = await stack.open_task("frank", number)
+    r = await stack.as_("frank", "POST", f"/api/tasks/{task['id']}/complete", json={"decision": "approve"})
+    assert r.status_code == 200, r.text
+    for _ in range(200):
+        got = (await stack.as_("erin", "GET", f"/api/requests/{number}")).json()
+        if got["advance"]:
+            break
+    assert got["status"] == "approved" and got["advance"]["amount"] == "600.00", got
+    erin = await Browser(stack, "erin").start()
+    page = await erin.get("/requests")
+    assert "Settles the advance of trip" in text(page) and f"{number} (600.00)" in text(page)
+    r = await erin.post("/requests/expense-claims", {"category": "travel", "amount": "900", "currency": "USD",
+                                                     "date": (TODAY - timedelta(days=1)).isoformat(),
+                                                     "description": "hotel", "trip": number})
+    assert r.status_code == 303, text(r)
+    claims = (await stack.as_("erin", "GET", "/api/expense-claims", params={"mine": True})).json()
+    claim = claims[0]["claim_id"]
+    assert (await stack.as_("erin", "GET", f"/api/expense-claims/{claim}")).json()["trip"] == number
+    refused = await stack.as_("bob", "POST", "/api/expense-claims", json={"trip": number, "lines": [
+        {"category": "travel", "amount": "10.00", "currency": "USD", "date": (TODAY - timedelta(days=1)).isoformat()}]})
+    assert refused.status_code == 422 and "no cash advance of yours" in refused.json()["detail"]
+    task = await stack.open_task("frank", claim)
+    await stack.as_("frank", "POST", f"/api/tasks/{task['id']}/complete", json={"decision": "approve"})
+    for _ in range(200):
+        if (await stack.as_("erin", "GET", f"/api/expense-claims/{claim}")).json()["status"] == "approved":
+            break
+    r = await stack.as_("grace", "POST", f"/api/expense-claims/{claim}/pay")
+    assert r.status_code == 200, r.text
+    for _ in range(200):
+        got = (await stack.as_("erin", "GET", f"/api/requests/{number}")).json()
+        if got["advance"]["settled"]:
+            break
+    assert got["advance"]["settled"] and got["advance"]["claim"] == claim

@@ -22,6 +22,7 @@ from domain.approvals.rules import TaskStatus
 from domain.approvals.tables import Task
 from domain.core.errors import DomainError
 from domain.core.numbers import read_number
+from domain.expenses.tables import TripAdvance
 from domain.forms import requests
 from domain.forms import rules as forms
 from domain.forms import services as forms_svc
@@ -186,6 +187,12 @@ async def resubmit_request(number: str, v: PosterDep) -> Response:
         return await _request_page(v, number, status=error_status(e),
                                    error=_("The request was not resubmitted. %(reason)s", reason=e.message))
     return redirect(f"/requests/{number}", msg=_("Request %(number)s is resubmitted.", number=number))
+
+
+def open_advances(s: Session, username: str) -> list[dict[str, Any]]:
+    """The user's business trips whose cash advance no claim has settled yet: a claim may name one of them."""
+    rows = s.query(TripAdvance).filter(TripAdvance.requester == username, TripAdvance.settled.is_(False))
+    return [{"trip": r.trip, "amount": r.amount} for r in rows.order_by(TripAdvance.id.desc()).limit(50)]
 
 
 def mine(s: Session, username: str) -> list[dict[str, Any]]:

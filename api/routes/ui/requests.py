@@ -69,6 +69,7 @@ async def _requests(v: Viewer, *, status: int = 200, form: dict[str, str] | None
 
     data = await v.platform.read(load)
     data["form_requests"] = await v.platform.read(form_requests.mine, me)
+    data["trips"] = await v.platform.read(form_requests.open_advances, me)
     # Cancel is offered where the claim's process would take it, on the state it holds (its row may still say
     # pending approval of a claim the process has approved: the activity recording that is the one failing).
     pending = [{"type": "expense_claim", "process_id": c["process_id"], "business_key": c["number"], "owner": me}
@@ -91,8 +92,10 @@ async def file_expense_claim(v: PosterDep, category: Annotated[str, Form(max_len
                              amount: Annotated[str, Form(max_length=40)] = "",
                              currency: Annotated[str, Form(max_length=3)] = "USD",
                              date_: Annotated[str, Form(alias="date", max_length=20)] = "",
-                             description: Annotated[str, Form(max_length=500)] = "") -> Response:
-    form = {"category": category, "amount": amount, "currency": currency, "date": date_, "description": description}
+                             description: Annotated[str, Form(max_length=500)] = "",
+                             trip: Annotated[str, Form(max_length=30)] = "") -> Response:
+    form = {"category": category, "amount": amount, "currency": currency, "date": date_, "description": description,
+            "trip": trip}
     try:
         typed = read_number(amount, "the amount")  # as a person types it: 1,250.50, １２５０．５０
     except Invalid as e:
@@ -104,7 +107,7 @@ async def file_expense_claim(v: PosterDep, category: Annotated[str, Form(max_len
     except ValidationError as e:
         return await _requests(v, status=422, form=form, error=_("The claim was not filed. %(reason)s", reason=sentence(e.errors())))
     try:
-        out = await expense_claim.submit(v.platform, v.user.username, [line])
+        out = await expense_claim.submit(v.platform, v.user.username, [line], trip.strip() or None)
     except DomainError as e:
         return await _requests(v, status=error_status(e), form=form, error=e.message)
     return redirect("/requests", msg=_("Expense claim %(number)s filed for %(amount)s %(currency)s; it now waits for approval.",
