@@ -68,6 +68,15 @@ class Settings(BaseSettings):
     # next to the SQLite database, or var/attachments); a larger upload is refused with 413.
     attachments_dir: str = ""
     attachment_max_bytes: int = Field(default=10_000_000, gt=0)
+    # ... or in an S3-compatible bucket (AWS S3, MinIO, Ceph) when ATTACHMENTS_S3_BUCKET is set: objects
+    # `<prefix><sha[:2]>/<sha>` at the endpoint (path-style URLs, e.g. https://s3.eu-central-1.amazonaws.com or
+    # http://minio:9000), each request signed with AWS Signature V4.
+    attachments_s3_endpoint: str = ""
+    attachments_s3_bucket: str = ""
+    attachments_s3_region: str = "us-east-1"
+    attachments_s3_prefix: str = ""
+    attachments_s3_access_key: str = ""
+    attachments_s3_secret_key: str = ""
 
     @field_validator("worker_areas")
     @classmethod

@@ -13,13 +13,14 @@ from urllib.parse import quote
 from anyio import to_thread
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, Response
 
 from api.auth import Principal
 from api.platform import Platform
 from domain import permissions
 from domain.approvals import access
 from domain.attachments import services
+from domain.attachments.s3 import S3Store
 from domain.attachments.storage import LocalStore, root_for
 from domain.core.errors import NotFound
 from domain.permissions import Action
@@ -32,7 +33,13 @@ ENVELOPE = 64 * 1024  # what a multipart body carries besides the file: its boun
 UPLOADS = re.compile(r"/api/attachments|/attachments/upload|/requests/new/[^/]+|/requests/[^/]+/resubmit")
 
 
-def store(settings: Settings) -> LocalStore:
+def store(settings: Settings) -> LocalStore | S3Store:
+    """The S3-compatible bucket when one is configured, else the directory (storage.root_for)."""
+    if settings.attachments_s3_bucket:
+        return S3Store(settings.attachments_s3_endpoint or f"https://s3.{settings.attachments_s3_region}.amazonaws.com",
+                       settings.attachments_s3_bucket, region=settings.attachments_s3_region,
+                       access_key=settings.attachments_s3_access_key, secret_key=settings.attachments_s3_secret_key,
+                       prefix=settings.attachments_s3_prefix)
     return LocalStore(root_for(settings.attachments_dir, settings.database_url))
 
 
@@ -81,7 +88,7 @@ async def listing(platform: Platform, user: Principal, document: str) -> list[di
     return await platform.read(services.for_document, key)
 
 
-async def download(platform: Platform, settings: Settings, user: Principal, attachment_id: str) -> FileResponse:
+async def download(platform: Platform, settings: Settings, user: Principal, attachment_id: str) -> Response:
     def load(s: Session) -> dict[str, Any]:
         try:
             row = services.get(s, attachment_id)
@@ -91,10 +98,14 @@ async def download(platform: Platform, settings: Settings, user: Principal, atta
             raise NotFound(f"no attachment {attachment_id}")
         return services.view(row)
     a = await platform.read(load)
-    path = store(settings).path_of(a["sha256"])
+    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(a['filename'], safe='')}",
+               "X-Content-Type-Options": "nosniff", "Cache-Control": "private",
+               "Content-Security-Policy": "default-src 'none'; sandbox"}
+    kept = store(settings)
+    if isinstance(kept, S3Store):  # at most attachment_max_bytes: read whole, then sent
+        return Response(await to_thread.run_sync(kept.read, a["sha256"]), media_type=a["content_type"],
+                        headers=headers)
+    path = kept.path_of(a["sha256"])
     if not await to_thread.run_sync(path.is_file):
         raise NotFound(f"the file of attachment {attachment_id} is missing from the store")
-    return FileResponse(path, media_type=a["content_type"], headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(a['filename'], safe='')}",
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "private",
-        "Content-Security-Policy": "default-src 'none'; sandbox"})
+    return FileResponse(path, media_type=a["content_type"], headers=headers)

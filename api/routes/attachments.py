@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 
 from api import attachments
 from api.deps import CurrentUser, PlatformDep, SettingsDep
@@ -30,7 +30,7 @@ async def list_attachments(user: CurrentUser, platform: PlatformDep,
     return ok(await attachments.listing(platform, user, document))
 
 
-@router.get("/{attachment_id}", response_class=FileResponse)
+@router.get("/{attachment_id}", response_class=Response)
 async def download(attachment_id: str, user: CurrentUser, platform: PlatformDep, settings: SettingsDep) -> Any:
     """The file, as a download, for whoever may see its document (404 otherwise, as for an unknown id)."""
     return await attachments.download(platform, settings, user, attachment_id)

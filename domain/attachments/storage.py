@@ -1,7 +1,7 @@
 """Where attachments' bytes live: content-addressed files `<root>/<sha[:2]>/<sha>`, each written to a temporary
 file beside them and renamed into place (atomic: a reader never sees half a file; the same content twice is
 stored once). The root is settings.attachments_dir, else `attachments/` beside the SQLite database, else
-var/attachments.
+var/attachments. Or objects of the same names in an S3-compatible bucket (domain.attachments.s3) when configured.
 
 An upload is received in chunks (`Receiving.write`), refused once past the size limit (TooLarge) and judged by
 its content (content_types.sniff) before it is kept; a refused one leaves nothing behind."""
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -43,13 +44,14 @@ class Stored:
 
 
 class Receiving:
-    """One upload on its way in: a temporary file in the store, its hash and size counted as it is written."""
+    """One upload on its way in: a temporary file in `spool` (the store's own directory, for an atomic rename), its
+    hash and size counted as it is written; `commit(path, sha)` moves a judged one to where the store keeps it."""
 
-    def __init__(self, store: LocalStore, max_bytes: int):
-        self.store, self.max_bytes, self.size = store, max_bytes, 0
+    def __init__(self, spool: Path, max_bytes: int, commit: Callable[[Path, str], None]):
+        self.max_bytes, self.size, self._commit = max_bytes, 0, commit
         self._hash = hashlib.sha256()
-        store.root.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".upload-", dir=store.root)
+        spool.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".upload-", dir=spool)
         self.path = Path(name)
         self._file: BinaryIO = os.fdopen(fd, "w+b")
 
@@ -72,12 +74,10 @@ class Receiving:
         os.fsync(self._file.fileno())
         self._file.close()
         sha = self._hash.hexdigest()
-        target = self.store.path_of(sha)
-        if target.exists():
-            self.path.unlink(missing_ok=True)  # the same content is there already: stored once
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.path, target)
+        try:
+            self._commit(self.path, sha)
+        finally:
+            self.path.unlink(missing_ok=True)
         return Stored(sha256=sha, size=self.size, content_type=kind)
 
     def discard(self) -> None:
@@ -91,7 +91,17 @@ class LocalStore:
         self.root = Path(root)
 
     def receive(self, max_bytes: int) -> Receiving:
-        return Receiving(self, max_bytes)
+        return Receiving(self.root, max_bytes, self._commit)
+
+    def _commit(self, path: Path, sha256: str) -> None:
+        target = self.path_of(sha256)
+        if not target.exists():  # else the same content is there already: stored once
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+
+    def read(self, sha256: str) -> bytes:
+        with self.open(sha256) as f:
+            return f.read()
 
     def path_of(self, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):

@@ -17,6 +17,7 @@ from domain.core.db import Database
 from tests.e2e.conftest import Stack, serve_stack
 from tests.e2e.test_sales_pages import Browser, flash
 from tests.e2e.test_sales_pages import text as page_text
+from tests.unit.test_attachment_s3 import KEY, SECRET, FakeS3, s3  # noqa: F401  # s3: the fixture
 
 LIMIT = 4096
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
@@ -152,3 +153,22 @@ async def test_the_claim_page_shows_and_takes_receipts(att: tuple[Stack, Path]) 
     dave = await Browser(stack, "dave").start()
     assert (await dave.get(back)).status_code == 404
 
+
+
+async def test_kept_in_an_s3_compatible_bucket_when_configured(dev_env: WorkflowEnvironment, db: Database,
+                                                               s3: str) -> None:  # noqa: F811 - the fixture
+    async with serve_stack(dev_env, db, "att-s3", attachments_s3_endpoint=s3, attachments_s3_bucket="files",
+                           attachments_s3_region="eu-test-1", attachments_s3_access_key=KEY,
+                           attachments_s3_secret_key=SECRET) as served:
+        stack = Stack(http=served.http, db=db, platform=served.platform)
+        claim = await filed_claim(stack)
+        up = await upload(stack, "erin", PDF, "receipt.pdf", claim)
+        assert up["status"] == 201, up
+        sha = up["body"]["sha256"]  # type: ignore[index]
+        assert list(FakeS3.objects) == [f"/files/{sha[:2]}/{sha}"]
+        r = await stack.as_("frank", "GET", f"/api/attachments/{up['body']['attachment_id']}")  # type: ignore[index]
+        assert r.status_code == 200 and r.content == PDF
+        assert r.headers["content-disposition"] == "attachment; filename*=UTF-8''receipt.pdf"
+        assert r.headers["x-content-type-options"] == "nosniff" and r.headers["cache-control"] == "private"
+        assert (await upload(stack, "erin", HTML, "x.pdf", claim))["status"] == 415
+        assert len(FakeS3.objects) == 1
