@@ -50,7 +50,9 @@ SHARED = {"/api/items/{sku}", "/api/stock/{sku}", "/api/boms/{sku}", "/api/custo
           "/api/supplier-invoices/to-bill/{purchase_order_id}", "/api/supplier-invoices/{ref}/credit-note",
           # the back office's records, admin's only (test_authz): users, roles, changes waiting for approval
           "/api/users/{username}", "/api/users/{username}/password", "/api/roles/{role}",
-          "/api/changes/{change_id}"}
+          "/api/changes/{change_id}",
+          # form types: everyone reads every one; only admin publishes (test_authz)
+          "/api/form-types/{key}"}
 # Id routes with an object-level test of their own (below): no GET by id to use as the control.
 OWN_TESTS = {"/api/tasks/{task_id}/unclaim",  # test_unclaim_of_an_unseen_task_is_404
              "/api/saved-filters/{filter_id}",  # test_another_users_saved_filter_or_absence_is_not_found
