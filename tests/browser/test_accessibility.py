@@ -104,7 +104,7 @@ async def test_the_back_office_and_workspace_pages_have_no_serious_or_critical_a
                 "/suppliers/new", "/price-lists", "/import", "/purchasing", "/purchase-orders", "/warehouse",
                 "/journal", "/trial-balance", "/bills/new", "/payments/new", "/me",
                 "/setup", "/users/alice", "/roles/finance", "/approval-policies/expense_claim", "/form-types",
-                "/form-types/new", "/form-types/leave"):
+                "/form-types/new", "/form-types/leave", "/webhooks"):
         await admin.goto(url)
         await check(admin, runs)
     assert save("back office and workspaces", runs) == []
