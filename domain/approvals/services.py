@@ -355,12 +355,30 @@ def earlier_deciders(session: Session, tasks: Iterable[Task]) -> dict[str, list[
     approvals: a quotation's discount and credit, an order's successive changes)."""
     out: dict[str, list[str]] = {t.workflow_id: [] for t in tasks}
     if out:
-        rows = session.execute(select(Task.workflow_id, ApprovalDecision.decided_by)
+        # A request sent back and resubmitted starts again at that step: the decisions taken there and after it
+        # before the resubmit no longer count (the Approval process dropped them too).
+        restarts: dict[str, tuple[int, Any]] = {}
+        for workflow_id, step, closed_at in session.execute(
+                select(Task.workflow_id, Task.step, Task.closed_at).where(
+                    Task.workflow_id.in_(list(out)), Task.kind == "resubmit", Task.status == TaskStatus.COMPLETED)
+                .order_by(Task.closed_at)):
+            restarts[workflow_id] = (step, closed_at)
+        rows = session.execute(select(Task.workflow_id, ApprovalDecision.decided_by, ApprovalDecision.step,
+                                      ApprovalDecision.decided_at)
                                .join(Task, Task.id == ApprovalDecision.task_id)
                                .where(Task.workflow_id.in_(list(out))).order_by(ApprovalDecision.id))
-        for workflow_id, decided_by in rows:
+        for workflow_id, decided_by, step, decided_at in rows:
+            restart = restarts.get(workflow_id)
+            if restart is not None and step >= restart[0] and decided_at <= restart[1]:
+                continue
             out[workflow_id].append(decided_by)
     return out
+
+
+def sent_back(session: Session, process_id: str) -> bool:
+    """Is the approval of `process_id` sent back to its requester (a "resubmit" task open)?"""
+    return session.execute(select(Task.id).where(Task.process_id == process_id, Task.kind == "resubmit",
+                                                 Task.status == TaskStatus.OPEN).limit(1)).first() is not None
 
 
 def hand_on_candidates(session: Session, task: Task, actor: str) -> list[str]:

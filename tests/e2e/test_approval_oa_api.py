@@ -123,6 +123,7 @@ async def test_the_pages_offer_send_back_resubmit_add_approver_copy_to_and_urge(
     r = await frank.post(f"/inbox/{tid}/send-back", {"comment": "which trip?"})
     assert r.status_code == 303 and flash(r)["msg"].startswith("Sent back to erin"), r.text
     rs = await task_of(stack, "erin", claim, "resubmit")
+    assert "sent back" in page_text(await erin.get(f"/requests/expense-claims/{claim}"))
     page = page_text(await erin.get(f"/tasks/{rs['id']}"))
     assert "Sent back to you" in page and "which trip?" in page
     r = await erin.post(f"/inbox/{rs['id']}/resubmit", {"comment": "the Berlin trip"})

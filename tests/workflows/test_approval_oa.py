@@ -16,6 +16,7 @@ from api.platform import Platform
 from api.starters import approval
 from domain.approvals import access
 from domain.approvals import rules as r
+from domain.approvals import services as approvals
 from domain.approvals.tables import ApprovalDecision, Task, TaskEvent
 from domain.core.db import Database
 from domain.core.errors import Conflict, Forbidden, Invalid
@@ -171,6 +172,8 @@ async def test_send_back_then_resubmit_restarts_at_that_step(worker, db, task_qu
     fin2, it2 = await tasks_open(db, wid, 2)  # step 2 again, both parts (tom approves again)
     assert {fin2.id, it2.id}.isdisjoint({fin.id, it.id}) and fin2.step == 2
     assert events(db, rs.id)[-1] == ("resubmitted", "quote attached")
+    with db.read() as s:  # the pages offer tom his part again: his approval before the send back no longer counts
+        assert approvals.earlier_deciders(s, [it2])[wid] == ["frank"]
     await approval.decide(p, actor(db, "tom"), it2.id, "approve", "")
     await approval.decide(p, actor(db, "grace"), fin2.id, "approve", "")
     outcome = r.ApprovalOutcome.model_validate(await h.result())

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from api.routes.ui.attachments import panel
 from api.routes.ui.notifications import timeline
 from api.routes.ui.pages import ViewerDep, not_possible, page_router, render
+from domain.approvals import services as approvals
 from domain.core.errors import DomainError
 from domain.expenses import services as expense_svc
 
@@ -25,6 +26,7 @@ async def claim_page(number: str, v: ViewerDep) -> Response:
         claim = await v.platform.read(load)
     except DomainError as e:
         return await not_possible(v, e)
-    return await render(v, "expense_claim.html", section="requests", claim=claim,
+    sent_back = await v.platform.read(lambda s: approvals.sent_back(s, claim["process_id"]))
+    return await render(v, "expense_claim.html", section="requests", claim=claim, sent_back=sent_back,
                         attachments=await panel(v, claim["number"], f"/requests/expense-claims/{claim['number']}"),
                         discussion=await timeline(v, claim["number"], f"/requests/expense-claims/{claim['number']}"))
