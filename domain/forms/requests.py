@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from domain.approvals import absence, access
 from domain.approvals import services as approvals
-from domain.approvals.rules import ChainStep, TaskStatus
+from domain.approvals.rules import ChainStep, TaskStatus, part_label
 from domain.approvals.tables import Task
 from domain.core.errors import DomainError, NotFound
 from domain.core.types import utcnow
@@ -153,7 +153,8 @@ def route_map(session: Session, row: FormRequest) -> list[dict[str, Any]]:
     for raw in row.route:
         step = ChainStep.model_validate(raw)
         decided = [d for d in decisions if d["step"] == step.index]
-        waiting = [t for t in open_tasks if t.kind == "approval" and t.step_label == step.label]
+        labels = _task_labels(step)
+        waiting = [t for t in open_tasks if t.kind == "approval" and t.step_label in labels]
         if any(d["decision"] == "reject" for d in decided):
             state = "failed"
         elif decided and not waiting:
@@ -177,8 +178,13 @@ def plan(session: Session, process_id: str) -> tuple[str, ...] | None:
     row = session.execute(select(FormRequest).where(FormRequest.process_id == process_id)).scalar_one_or_none()
     if row is None:
         return None
-    steps = [f"approval: {ChainStep.model_validate(raw).label}" for raw in row.route]
+    steps = [f"approval: {label}" for raw in row.route for label in _task_labels(ChainStep.model_validate(raw))]
     return ("submitted", *steps, "approved")
+
+
+def _task_labels(step: ChainStep) -> list[str]:
+    """The labels of a route step's tasks: its own, or one per part of a step of several approvers."""
+    return [part_label(step, p) for p in step.parts] if step.parts else [step.label]
 
 
 def sent_back(session: Session, row: FormRequest) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from api.platform import Platform
 from api.starters import approval, expense_claim, form_request
 from domain.accounting import ledger
-from domain.approvals.tables import OutOfOffice
+from domain.approvals.tables import OutOfOffice, Task
 from domain.core.errors import Conflict, Forbidden
 from domain.expenses import advances
 from domain.expenses import services as expenses
@@ -179,3 +179,33 @@ async def test_sent_back_the_requester_resubmits_changed_values_and_the_route_go
     await approve_chain(p, db, number, ["frank"])
     view = await _status(db, number, "approved")
     assert view["values"]["days"] == "1"
+
+
+async def test_an_all_of_step_needs_every_part_and_the_map_shows_its_parts(worker, db, task_queue):
+    p = _platform(worker, db, task_queue)
+    with db.write() as s:
+        forms_svc.save(s, "admin", forms.FormTypeIn.model_validate({
+            "key": "it_purchase", "name": "IT equipment purchase",
+            "fields": [{"name": "item", "type": "text", "required": True},
+                       {"name": "amount", "type": "money", "required": True, "min": "0"}],
+            "route": [{"name": "IT and finance", "approver": ["role:it", "role:finance"], "mode": "all"}]}), new=True)
+    out = await form_request.submit(p, "erin", "it_purchase", {"item": "laptop", "amount": "1200"})
+    number = out["request_id"]
+    for who, role in (("tom", "it"), ("grace", "finance")):
+        for _ in range(200):
+            with db.read() as s:
+                task = s.execute(select(Task).where(Task.business_key == number, Task.status == "open",
+                                                    Task.candidate_role == role)).scalar_one_or_none()
+            if task is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert task is not None, f"no open task for {role}"
+        with db.read() as s:
+            assert requests.view(s, requests.get(s, number))["route"][0]["state"] == "current"
+        await approval.decide(p, actor(db, who), task.id, "approve", "")
+    view = await _status(db, number, "approved")
+    assert sorted(a["decided_by"] for a in view["approvals"]) == ["grace", "tom"]
+    assert view["route"][0]["state"] == "done"
+    with db.read() as s:
+        assert requests.plan(s, out["process_id"]) == ("submitted", "approval: it (all of)",
+                                                      "approval: finance (all of)", "approved")
