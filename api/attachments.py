@@ -94,7 +94,10 @@ async def download(platform: Platform, settings: Settings, user: Principal, atta
             row = services.get(s, attachment_id)
         except NotFound:
             row = None
-        if row is None or not access.may_see_document(s, user.username, user.roles, row.document):
+        # whoever uploaded a file may read it back (its document's process may not be recorded yet); anyone else
+        # only when they may see the document
+        if row is None or (row.uploaded_by != user.username
+                           and not access.may_see_document(s, user.username, user.roles, row.document)):
             raise NotFound(f"no attachment {attachment_id}")
         return services.view(row)
     a = await platform.read(load)
