@@ -41,6 +41,13 @@ async def test_comments_on_a_task_page_tell_who_is_mentioned(stack: Stack) -> No
     r = await frank.post("/comments", {"document": claim, "text": "   ", "back": "https://evil.example/"})
     assert r.status_code == 303 and r.headers["location"] == "/inbox"
     assert flash(r)["error"].startswith("The comment was not posted: a comment needs some text")
+    erin = await Browser(stack, "erin").start()
+    page = await erin.get(f"/requests/expense-claims/{claim}")
+    assert page.status_code == 200 and "@erin which taxi?" in text(page)
+    r = await erin.post("/comments", {"document": claim, "text": "@frank the one to the fair",
+                                      "back": f"/requests/expense-claims/{claim}"})
+    assert r.headers["location"] == f"/requests/expense-claims/{claim}#comments"
+    assert flash(r) == {"msg": "Comment posted; frank told."}
     alice = await Browser(stack, "alice").start()
     r = await alice.post("/comments", {"document": claim, "text": "hello", "back": "/inbox"})
     assert "not posted" in flash(r)["error"]

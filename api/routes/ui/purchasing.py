@@ -17,6 +17,7 @@ from api import documents, pdf
 from api.i18n import _
 from api.routes.common import Offset
 from api.routes.ui.attachments import panel
+from api.routes.ui.notifications import timeline
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
@@ -164,6 +165,7 @@ async def purchase_order(number: str, v: ViewerDep) -> Response:
     return await render(v, "purchase_order.html", section="purchasing", po=po, may_receive=may_receive,
                         links_bills=links_bills,
                         attachments=await panel(v, po["number"], f"/purchase-orders/{po['number']}"),
+                        discussion=await timeline(v, po["number"], f"/purchase-orders/{po['number']}"),
                         may_bill=v.user.may(Action.SUPPLIER_INVOICE_ENTER)
                         and any(ln["received_qty"] > ln["billed_qty"] for ln in po["lines"]))
 
