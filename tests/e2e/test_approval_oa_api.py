@@ -124,6 +124,7 @@ async def test_the_pages_offer_send_back_resubmit_add_approver_copy_to_and_urge(
     assert r.status_code == 303 and flash(r)["msg"].startswith("Sent back to erin"), r.text
     rs = await task_of(stack, "erin", claim, "resubmit")
     assert "sent back" in page_text(await erin.get(f"/requests/expense-claims/{claim}"))
+    assert f"/tasks/{rs['id']}" in (await erin.get("/inbox")).text  # in her inbox, with a Resubmit link
     page = page_text(await erin.get(f"/tasks/{rs['id']}"))
     assert "Sent back to you" in page and "which trip?" in page
     r = await erin.post(f"/inbox/{rs['id']}/resubmit", {"comment": "the Berlin trip"})
