@@ -160,3 +160,26 @@ async def test_a_trips_advance_is_named_by_the_claim_filed_on_my_requests_and_se
         if got["advance"]["settled"]:
             break
     assert got["advance"]["settled"] and got["advance"]["claim"] == claim
+
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+async def test_an_attachment_field_takes_only_the_requesters_own_draft_uploads(stack: Stack) -> None:
+    async def upload(who: str) -> str:
+        r = await stack.as_(who, "POST", "/api/attachments", files={"file": ("c.pdf", PDF, "application/pdf")})
+        assert r.status_code == 201, r.text
+        return str(r.json()["attachment_id"])
+
+    bobs, erins = await upload("bob"), await upload("erin")
+    values = {"counterparty": "Globex", "amount": "900.00"}
+    r = await stack.as_("erin", "POST", "/api/requests", json={"form": "contract",
+                                                               "values": {**values, "contract_file": [bobs]}})
+    assert r.status_code == 422 and "is not a file erin uploaded" in r.json()["detail"], r.text
+    assert stored(stack) == 0
+    r = await stack.as_("erin", "POST", "/api/requests", json={"form": "contract",
+                                                               "values": {**values, "contract_file": [erins]}})
+    assert r.status_code == 201, r.text
+    number = r.json()["request_id"]
+    listed = (await stack.as_("erin", "GET", "/api/attachments", params={"document": number})).json()
+    assert [a["attachment_id"] for a in listed] == [erins]
