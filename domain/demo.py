@@ -261,10 +261,12 @@ def load(session: Session) -> bool:
 
 
 def load_office(session: Session, users: dict[str, int], today: date | None = None) -> None:
-    """The office side of the demo: this year's leave for every user, and the demo's form types."""
+    """The office side of the demo: every user's leave this year (and next: a December request may run into
+    January), and the demo's form types."""
     year = (today or utcnow().date()).year
     for username in users:
-        session.add(LeaveBalance(username=username, year=year, days_granted=LEAVE_DAYS, days_taken=Decimal(0)))
+        for y in (year, year + 1):
+            session.add(LeaveBalance(username=username, year=y, days_granted=LEAVE_DAYS, days_taken=Decimal(0)))
     session.flush()
     for form in FORMS:
         forms.save(session, "admin", FormTypeIn.model_validate(form), new=True)

@@ -460,10 +460,17 @@ def resolve_route(defn: FormTypeIn, values: Mapping[str, Any], requester: str,
 
 # --- leave -------------------------------------------------------------------------------------------------
 
+def days_text(days: Decimal) -> str:
+    """Days as a person writes them: 10, 4.5 (never 10.0000)."""
+    text = format(days, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def check_leave_balance(balance_days: Decimal, days: Decimal) -> None:
     """Leave of `days` against what is left of the year's balance: Invalid when it is more."""
     if days > balance_days:
-        raise Invalid(f"{days} days of leave is more than the {balance_days} days left this year")
+        raise Invalid(f"{days_text(days)} days of leave is more than the {days_text(balance_days)} days left this "
+                      f"year")
 
 
 def check_leave_days(days: Decimal, first: date, last: date) -> None:
@@ -477,6 +484,6 @@ def check_leave_days(days: Decimal, first: date, last: date) -> None:
     if span < 1:
         raise Invalid(f"'to' ({last.isoformat()}) is before 'from' ({first.isoformat()})")
     if days > span:
-        raise Invalid(f"{days} days of leave do not fit in {first.isoformat()} to {last.isoformat()} "
+        raise Invalid(f"{days_text(days)} days of leave do not fit in {first.isoformat()} to {last.isoformat()} "
                       f"({span} calendar days)")
 

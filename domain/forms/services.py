@@ -143,7 +143,7 @@ def take_leave(session: Session, username: str, days: Decimal, key: str, year: i
         assert row is not None  # a balance of 0 refuses any leave above
         row.days_taken += days
         session.flush()
-        return {"username": username, "year": str(year), "days_left": format(row.days_granted - row.days_taken, "f")}
+        return {"username": username, "year": str(year), "days_left": rules.days_text(row.days_granted - row.days_taken)}
 
     result: dict[str, str] = once(session, key, effect)
     return result
