@@ -102,6 +102,7 @@ async def test_the_designer_lists_saves_and_previews(stack: Stack) -> None:
     page = await admin.get("/form-types/leave")
     assert page.status_code == 200 and 'value="manager_of_manager"' in page.text and 'value="days"' in page.text
     assert 'href="/form-types"' in (await admin.get("/admin")).text
+    assert (await admin.get("/form-types/nope")).status_code == 404
     assert (await (await Browser(stack, "erin").start()).get("/form-types/new")).status_code == 403
 
     assert (await admin.get("/form-types/new")).status_code == 200
