@@ -145,7 +145,8 @@ async def design_it_equipment(w: Walk) -> None:
 
 async def file_request(w: Walk, tmp: Path) -> str:
     erin = await w.login("erin")
-    await erin.goto("/requests/new")
+    await erin.get_by_role("link", name=w.t("My requests")).first.click()
+    await w.submit(erin, erin.get_by_role("link", name=w.t("New request")))
     await w.shot(erin, "pick-a-form")
     await w.submit(erin, erin.get_by_role("link", name=w.t("IT equipment purchase")))
     await erin.get_by_label(w.t("Item"), exact=True).fill("ThinkPad X1 Carbon Gen 12")
