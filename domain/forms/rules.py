@@ -423,6 +423,14 @@ def _resolve_step(step: RouteStep, requester: str, people: Mapping[str, Person],
     return ChainStep(index=0, label=step.name, eligible=eligible, parts=parts, **common)
 
 
+def _above_the_top(step: RouteStep, requester: str, people: Mapping[str, Person]) -> bool:
+    """A step of the manager's manager alone, for a requester whose manager has none (bob, frank, grace under
+    heidi): there is no one above, so the step is left out (as 钉钉 skips a level the org chart lacks) and the
+    manager's own step is the top of the route. A requester with no manager at all is still refused."""
+    manager = _manager(requester, people)
+    return step.approvers() == [MANAGER_OF_MANAGER] and bool(manager) and not _manager(manager or "", people)
+
+
 def _slots(step: ChainStep) -> list[set[str]]:
     """The deciders a step needs, each from its set: one per part of an all-of step, else one."""
     if step.parts and step.mode == "all":
@@ -441,7 +449,8 @@ def resolve_route(defn: FormTypeIn, values: Mapping[str, Any], requester: str,
     if requester not in people:
         raise Invalid(f"unknown requester {requester!r}")
     raw = [_resolve_step(step, requester, people, step.sla_hours or defn.sla_hours)
-           for step in defn.route if step.when is None or holds(step.when, defn, values)]
+           for step in defn.route if (step.when is None or holds(step.when, defn, values))
+           and not _above_the_top(step, requester, people)]
     steps: list[ChainStep] = []
     for i, step in enumerate(raw):
         later_roles = {s.candidate_role for s in raw[i + 1:] if s.candidate_role and not s.parts}

@@ -192,9 +192,16 @@ def test_a_condition_adds_the_managers_manager() -> None:
     assert long[1].sla_hours == 48 and long[1].authority == ["cfo", "manager"]
 
 
+def test_the_managers_manager_of_someone_under_the_top_is_left_out_not_refused() -> None:
+    # lena's manager heidi has no manager: her 5-day leave goes to heidi alone (no level above to ask)
+    top = _route(LEAVE, {**GOOD_LEAVE, "deputy": "frank"}, "lena")
+    assert _who(top) == ["heidi"] and [s.index for s in top] == [1]
+    # the same for frank, a manager under heidi; erin (under frank) still gets both levels
+    assert _who(_route(LEAVE, {**GOOD_LEAVE, "deputy": "bob"}, "frank")) == ["heidi"]
+    assert _who(_route(LEAVE, GOOD_LEAVE, "erin")) == ["frank", "heidi"]
+
+
 def test_a_step_that_cannot_be_staffed_for_this_requester_is_refused() -> None:
-    with pytest.raises(Invalid, match="lena's manager has no manager"):
-        _route(LEAVE, {**GOOD_LEAVE, "deputy": "heidi"}, "lena")
     with pytest.raises(Invalid, match="heidi has no manager"):
         _route(LEAVE, {**GOOD_LEAVE, "days": "1"}, "heidi")
     solo = _form(route=[{"name": "Frank", "approver": "user:frank"}])
