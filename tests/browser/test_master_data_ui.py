@@ -17,7 +17,7 @@ pytestmark = test_ui.pytestmark
 
 # 300 rows in make test; the 3,000-row import (its progress bar over several batches) is the slow variant.
 @pytest.mark.parametrize("ROWS", [300, pytest.param(3000, marks=pytest.mark.slow)])
-async def test_a_large_csv_import_with_its_progress_bar_then_the_items_and_a_bom_tree(ui: UI, ROWS: int) -> None:  # noqa: N803
+async def test_a_large_csv_import_with_its_progress_bar_then_the_items_and_a_bom_tree(ui: UI, ROWS: int) -> None:
     admin = await ui.login("carol")  # a planner: may import items (admin's menu is wider than 1280 px today)
     await admin.goto("/import")
     await admin.get_by_label("The file holds").select_option("items")
