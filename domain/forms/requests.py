@@ -139,7 +139,7 @@ def _take_leave(session: Session, row: FormRequest, effect: rules.Effect) -> str
 
 def _manager(session: Session, username: str) -> str:
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    manager = getattr(user, "manager", None)
+    manager = user.manager if user is not None else None
     return str(manager.username) if manager is not None else ""
 
 
