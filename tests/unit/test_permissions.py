@@ -75,8 +75,8 @@ def _not_a_role(node: ast.Constant, parents: dict[ast.AST, ast.AST], where: str)
         return True
     if isinstance(up, ast.Dict) and node in up.keys:
         return True  # a field's name (a person's "manager", a production order's "planner")
-    if where == "domain/approvals/rules.py" and node.value == "manager":
-        return True  # the step kind "the requester's manager", which names a relation, not the role
+    if where in ("domain/approvals/rules.py", "domain/forms/rules.py") and node.value == "manager":
+        return True  # the step kind (approver) "the requester's manager", which names a relation, not the role
     while up is not None and not isinstance(up, ast.AnnAssign | ast.Assign):
         up = parents.get(up)
     return (where == "workflows/common.py" and isinstance(up, ast.AnnAssign) and isinstance(up.target, ast.Name)
