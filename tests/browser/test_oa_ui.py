@@ -170,6 +170,8 @@ async def tom_comments(w: Walk, fr: str) -> None:
     await w.shot(tom, "inbox-tom")
     await row.get_by_role("link").first.click()
     await tom.wait_for_url("**/tasks/*")
+    doc = await tom.locator(".card.doc").inner_text()
+    assert "ThinkPad X1 Carbon Gen 12" in doc and "6,000.00" in doc, doc  # what erin asks for, as she filled it in
     await w.label(tom, "Add a comment").fill("@erin which model?")
     await w.submit(tom, w.button(tom, "Post comment"))
     assert "@erin which model?" in await tom.locator("main").inner_text()

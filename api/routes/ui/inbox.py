@@ -54,6 +54,8 @@ from domain.core.numbers import read_whole
 from domain.core.types import utcnow
 from domain.expenses import services as expenses
 from domain.expenses.tables import ExpenseClaim
+from domain.forms import services as form_types
+from domain.forms.request_tables import FormRequest
 from domain.org.people import Actor
 from domain.purchasing import services as purchasing
 from domain.purchasing.tables import PurchaseRequisition
@@ -221,6 +223,14 @@ def _document(s: Session, task: Task) -> dict[str, Any] | None:
         for line in view["lines"]:
             line["total"] = line["qty"] * line["est_unit_price"]
         return {"kind": "purchase", **view}
+    if task.process_type == "form_request":  # the form's values, as the requester filled them in
+        req = s.execute(select(FormRequest).where(FormRequest.process_id == task.process_id)).scalar_one_or_none()
+        if req is None:
+            return None
+        form = form_types.version(s, req.form_key, req.version)
+        return {"kind": "form_request", "number": req.number, "status": req.status, "form_name": form.name,
+                "requester": req.requester, "version": req.version,
+                "shown": [(f, req.values.get(f.name)) for f in form_types.definition(form).fields]}
     if task.process_type == changes.PROCESS_TYPE:  # a change waiting for a second approval: before and after
         row = s.execute(select(ChangeRequest).where(ChangeRequest.process_id == task.process_id)).scalar_one_or_none()
         return {"kind": "change", "id": row.id, "change_kind": row.kind, "target": row.target, "summary": row.summary,
