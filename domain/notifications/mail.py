@@ -53,7 +53,10 @@ def _link(link: str, base_url: str) -> str:
 
 
 def _line(locale: str, e: EventView) -> str:
-    return tr(locale, SUBJECTS.get(e.event, OTHER_SUBJECT), title=e.title or e.document, document=e.document)
+    """The event in one line: a title may carry a line break (a form's text value), which a mail header must not
+    (the mail could never be sent), so every run of white space is one space."""
+    line = tr(locale, SUBJECTS.get(e.event, OTHER_SUBJECT), title=e.title or e.document, document=e.document)
+    return " ".join(line.split())
 
 
 def render(locale: str, name: str, e: EventView, base_url: str = "") -> tuple[str, str]:
