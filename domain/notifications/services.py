@@ -73,9 +73,22 @@ class WebhookIn(BaseModel):
 
 def check_webhook(w: WebhookIn) -> None:
     """Invalid unless the URL is http(s) with a host, every event is known and the secret long enough."""
-    parts = urlsplit(w.url.strip())
+    url = w.url.strip()
+    if any(c <= " " or c == "\x7f" for c in url):  # urlsplit drops tabs and line breaks; the stored URL would not
+        raise Invalid("a webhook URL cannot contain spaces or control characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1/": an unclosed IPv6 address
+        raise Invalid(f"a webhook URL must be http:// or https:// with a host, not {w.url[:80]!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid(f"a webhook URL must be http:// or https:// with a host, not {w.url[:80]!r}")
+    if parts.username is not None or parts.password is not None:  # GET /api/webhooks would show them to every admin
+        raise Invalid("a webhook URL cannot carry a user name or password (user:password@host); the signature "
+                      "with the secret proves the post is ours")
+    try:
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError:
+        raise Invalid(f"a webhook URL's port must be a number from 1 to 65535, not {w.url[:80]!r}") from None
     unknown = sorted(set(w.events) - set(EVENTS))
     if unknown:
         raise Invalid(f"unknown event {unknown[0]!r}: the events are {', '.join(EVENTS)}")

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
-from domain.notifications.services import EventView
+import pytest
+
+from domain.core.errors import Invalid
+from domain.notifications.services import EventView, WebhookIn, check_webhook
 
 
 def test_a_title_with_a_line_break_still_makes_a_mail_that_can_be_sent() -> None:
@@ -25,3 +28,16 @@ def test_a_title_with_a_line_break_still_makes_a_mail_that_can_be_sent() -> None
         assert "line one\nline two" in body  # the body keeps its lines
     subject, body = render_digest("en", "Frank", [e])
     assert "Paris Bcc: x" in body
+
+
+def test_a_webhook_url_is_refused_with_credentials_spaces_or_a_bad_port_never_a_500() -> None:
+    """user:password@ in the URL was stored and shown back by GET /api/webhooks (and the audit); an unclosed IPv6
+    address raised ValueError (a 500); a line break or a port out of range was stored and could never be posted."""
+    ok = WebhookIn(url="http://127.0.0.1:8080/hook", events=["mention"], secret="x" * 16)
+    check_webhook(ok)
+    for url in ("https://user:pass@example.com/hook", "https://token@example.com/hook", "http://[::1/hook",
+                "http://example.com/a\r\nb", "http://exa mple.com/", "http://example.com:99999/",
+                "http://example.com:x/", "http://example.com/\x7f"):
+        with pytest.raises(Invalid) as e:
+            check_webhook(ok.model_copy(update={"url": url}))
+        assert "user:pass@" not in e.value.message and "token@" not in e.value.message
