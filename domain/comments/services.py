@@ -17,6 +17,7 @@ from domain.processes.tables import Process
 
 # @username: not inside a word or an e-mail address (erin@example.com mentions nobody); a trailing dot or dash is
 # the sentence's, not the name's.
+MAX_MENTIONS = 20
 MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9_][A-Za-z0-9_.-]{0,59})")
 
 
@@ -53,6 +54,8 @@ def add(session: Session, author: str, roles: Collection[str], document: str, te
         raise NotFound(f"no document {document!r} you may see")
     told = []
     names = [n for n in mentions(text) if n != author]
+    if len(names) > MAX_MENTIONS:  # a mention storm: hundreds of mails from one comment
+        raise Invalid(f"a comment may mention at most {MAX_MENTIONS} people; this one mentions {len(names)}")
     if names:
         users = session.execute(select(User).where(User.username.in_(names), User.active.is_(True))).scalars()
         by_name = {u.username: u for u in users}

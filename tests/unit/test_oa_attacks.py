@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import pytest
+from sqlalchemy import select
 
+from domain.core.db import Database
 from domain.core.errors import Invalid
 from domain.notifications.services import EventView, WebhookIn, check_webhook
 
@@ -41,3 +43,18 @@ def test_a_webhook_url_is_refused_with_credentials_spaces_or_a_bad_port_never_a_
         with pytest.raises(Invalid) as e:
             check_webhook(ok.model_copy(update={"url": url}))
         assert "user:pass@" not in e.value.message and "token@" not in e.value.message
+
+
+def test_a_mention_storm_is_refused_and_tells_nobody(db: Database) -> None:
+    """A comment @-mentioning hundreds of names sent one mail each (and read each one's access): at most 20."""
+    from domain.comments import services as comments
+    from domain.comments.tables import Comment
+    from domain.notifications.tables import NotificationEvent
+
+    text = " ".join(f"@user{i}" for i in range(300))
+    with pytest.raises(Invalid) as e, db.write() as s:
+        comments.add(s, "erin", {"employee"}, "draft:erin", text)
+    assert "at most 20" in e.value.message
+    with db.read() as s:
+        assert s.execute(select(Comment)).first() is None
+        assert s.execute(select(NotificationEvent)).first() is None
