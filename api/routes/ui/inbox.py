@@ -224,13 +224,13 @@ def _document(s: Session, task: Task) -> dict[str, Any] | None:
             line["total"] = line["qty"] * line["est_unit_price"]
         return {"kind": "purchase", **view}
     if task.process_type == "form_request":  # the form's values, as the requester filled them in
-        req = s.execute(select(FormRequest).where(FormRequest.process_id == task.process_id)).scalar_one_or_none()
-        if req is None:
+        filed = s.execute(select(FormRequest).where(FormRequest.process_id == task.process_id)).scalar_one_or_none()
+        if filed is None:
             return None
-        form = form_types.version(s, req.form_key, req.version)
-        return {"kind": "form_request", "number": req.number, "status": req.status, "form_name": form.name,
-                "requester": req.requester, "version": req.version,
-                "shown": [(f, req.values.get(f.name)) for f in form_types.definition(form).fields]}
+        form = form_types.version(s, filed.form_key, filed.version)
+        return {"kind": "form_request", "number": filed.number, "status": filed.status, "form_name": form.name,
+                "requester": filed.requester, "version": filed.version,
+                "shown": [(f, filed.values.get(f.name)) for f in form_types.definition(form).fields]}
     if task.process_type == changes.PROCESS_TYPE:  # a change waiting for a second approval: before and after
         row = s.execute(select(ChangeRequest).where(ChangeRequest.process_id == task.process_id)).scalar_one_or_none()
         return {"kind": "change", "id": row.id, "change_kind": row.kind, "target": row.target, "summary": row.summary,
