@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -38,8 +39,11 @@ ROUTES = {
                     "POST /api/sales-orders/{id}/returns"],
     "invoice": ["GET /api/invoices/{id}", "GET /api/invoices/{id}/pdf", "POST /api/invoices/{id}/write-off"],
     "task": ["GET /api/tasks/{id}", "POST /api/tasks/{id}/claim", "POST /api/tasks/{id}/reassign",
-             "POST /api/tasks/{id}/complete"],  # unclaim: see test_unclaim_of_an_unseen_task_is_404
-    "process": ["GET /api/processes/{id}", "POST /api/processes/{id}/cancel"],
+             "POST /api/tasks/{id}/complete", "POST /api/tasks/{id}/send-back", "POST /api/tasks/{id}/add-approver",
+             "POST /api/tasks/{id}/copy-to", "POST /api/tasks/{id}/resubmit"],  # unclaim: see its test below
+    "process": ["GET /api/processes/{id}", "POST /api/processes/{id}/cancel", "POST /api/processes/{id}/urge"],
+    "form_request": ["GET /api/requests/{id}", "POST /api/requests/{id}/cancel", "POST /api/requests/{id}/resubmit"],
+    "attachment": ["GET /api/attachments/{id}"],
 }
 SHARED = {"/api/items/{sku}", "/api/stock/{sku}", "/api/boms/{sku}", "/api/customers/{customer_id}",
           "/api/approval-policies/{kind}", "/api/planning/mrp-runs/{number}", "/api/production-orders/{number}",
@@ -52,7 +56,9 @@ SHARED = {"/api/items/{sku}", "/api/stock/{sku}", "/api/boms/{sku}", "/api/custo
           "/api/users/{username}", "/api/users/{username}/password", "/api/roles/{role}",
           "/api/changes/{change_id}",
           # form types: everyone reads every one; only admin publishes (test_authz)
-          "/api/form-types/{key}"}
+          "/api/form-types/{key}",
+          # webhooks: admin's only (test_authz)
+          "/api/webhooks/{webhook_id}"}
 # Id routes with an object-level test of their own (below): no GET by id to use as the control.
 OWN_TESTS = {"/api/tasks/{task_id}/unclaim",  # test_unclaim_of_an_unseen_task_is_404
              "/api/saved-filters/{filter_id}",  # test_another_users_saved_filter_or_absence_is_not_found
@@ -64,7 +70,8 @@ BODIES = {"activities": {"kind": "call", "note": "x"}, "qualify": {"decision": "
           "receipts": {"lines": [{"sku": "MOTOR-200W", "qty": 1}]}, "reassign": {"to": "mallory"},
           "returns": {"lines": [{"sku": "BOLT-M8", "qty": 1}], "reason": "damaged"},
           "write-off": {"reason": "insolvent"},
-          "complete": {"decision": "approve"}}
+          "complete": {"decision": "approve"}, "send-back": {"comment": "fix it"},
+          "add-approver": {"username": "grace"}, "copy-to": {"usernames": ["mallory"]}, "resubmit": {}}
 
 
 def test_every_id_route_of_the_app_is_in_the_table():
@@ -90,6 +97,18 @@ async def _poll(stack, who: str, url: str, ready, tries: int = 300) -> dict:
 
 async def _documents(stack, kind: str) -> tuple[str, str]:
     """A document of `kind` and its owner (who may see it)."""
+    if kind == "form_request":
+        first = datetime.now(UTC).date() + timedelta(days=5)
+        r = await stack.as_("erin", "POST", "/api/requests", json={"form": "business_trip", "values": {
+            "destination": "Lyon", "from": first.isoformat(), "to": (first + timedelta(days=2)).isoformat(),
+            "purpose": "a fair"}})
+        assert r.status_code == 201, r.text
+        await stack.open_task("frank", r.json()["request_id"])
+        return r.json()["request_id"], "erin"
+    if kind == "attachment":
+        r = await stack.as_("erin", "POST", "/api/attachments", files={"file": ("quote.txt", b"a quote\n", "text/plain")})
+        assert r.status_code == 201, r.text
+        return r.json()["attachment_id"], "erin"
     if kind in ("expense_claim", "task", "process"):
         r = await stack.as_("erin", "POST", "/api/expense-claims", json={"lines": [LINE]})
         assert r.status_code == 201, r.text
@@ -147,19 +166,23 @@ async def test_another_users_document_is_not_found(stack, kind):
     assert r.status_code == 201, r.text
     doc, owner = await _documents(stack, kind)
     get_url = ROUTES[kind][0].split(" ", 1)[1].replace("{id}", doc)
-    before = (await stack.as_(owner, "GET", get_url)).json()
+    def state(r):  # a document's JSON; a file's bytes
+        return r.json() if r.headers.get("content-type", "").startswith("application/json") else {"status": r.content}
+    before = state(await stack.as_(owner, "GET", get_url))
     assert (await stack.as_(owner, "GET", get_url)).status_code == 200  # the control: the owner sees it
     # mallory holds the same roles as alice (sales) and erin (employee), yet owns none of it
     for intruder in ("mallory", "alice" if owner == "erin" else "erin"):
         await stack.login(intruder, "mallory-pass" if intruder == "mallory" else "demo")
         for route in ROUTES[kind]:
             method, url = route.split(" ", 1)
+            if intruder == "erin" and route.endswith("/copy-to"):
+                continue  # erin made the claim of frank's task: its requester may copy it to others (抄送)
             url = url.replace("{id}", doc)
             body = BODIES.get(url.rsplit("/", 1)[-1]) if method == "POST" else None
             r = await stack.as_(intruder, method, url, json=body)
             assert r.status_code in (403, 404), (intruder, route, r.status_code, r.text)
             assert doc not in r.text or "no " in r.json()["detail"] or r.status_code == 403, r.text
-    after = (await stack.as_(owner, "GET", get_url)).json()
+    after = state(await stack.as_(owner, "GET", get_url))
     for key in ("status", "stage", "assignee", "score", "decision"):
         assert before.get(key) == after.get(key), (key, before.get(key), after.get(key))
 
