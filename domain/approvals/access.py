@@ -77,10 +77,14 @@ DOCUMENT_KINDS: dict[str, tuple[str, tuple[Action, ...]]] = {
     "customer_invoice": ("process", (Action.INVOICE_SEE_ALL,)),
     "lead_to_order": ("process", (Action.LEAD_SEE_ALL,)),
     "form_request": ("form_request", ()),
+    "production_order": ("process", (Action.PRODUCTION_READ,)),
+    "payment": ("process", (Action.INVOICE_SEE_ALL,)),
 }
 DRAFT = "draft:"
 # A purchase order shares its requisition's process (read by name: purchasing sits above this context).
 _PURCHASE_ORDERS = table("purchase_orders", column("number"), column("process_id"))
+# An opportunity goes on in its lead's process (crm sits above this context too).
+_OPPORTUNITIES = table("opportunities", column("number"), column("process_id"))
 
 
 def may_see_document(session: Session, username: str, roles: Collection[str], key: str) -> bool:
@@ -92,9 +96,10 @@ def may_see_document(session: Session, username: str, roles: Collection[str], ke
         return key == DRAFT + username
     cols = select(Process.type, Process.owner, Process.process_id)
     proc = session.execute(cols.where(Process.business_key == key).order_by(Process.started_at).limit(1)).first()
-    if proc is None:
-        by_order = select(_PURCHASE_ORDERS.c.process_id).where(_PURCHASE_ORDERS.c.number == key).scalar_subquery()
-        proc = session.execute(cols.where(Process.process_id == by_order).limit(1)).first()
+    for by_number in (_PURCHASE_ORDERS, _OPPORTUNITIES):
+        if proc is None:
+            shared = select(by_number.c.process_id).where(by_number.c.number == key).scalar_subquery()
+            proc = session.execute(cols.where(Process.process_id == shared).limit(1)).first()
     if proc is None:
         return False
     kind, overseers = DOCUMENT_KINDS.get(proc.type, ("process", ()))

@@ -19,6 +19,7 @@ from domain.expenses import advances
 from domain.expenses import rules as expenses
 from domain.expenses.rules import ClaimStatus
 from domain.expenses.tables import ExpenseClaim, ExpenseLine
+from domain.notifications import services as notifications
 
 
 def record(session: Session, draft: expenses.ClaimDraft, process_id: str) -> ExpenseClaim:
@@ -75,6 +76,11 @@ def set_status(session: Session, number: str, status: ClaimStatus, *, post_key: 
         claim.decided_at = claim.decided_at or now
     claim.status = status
     session.flush()
+    if status in (ClaimStatus.APPROVED, ClaimStatus.REJECTED):  # its approval decided it: the requester is told
+        notifications.emit(session, "request.decided", key=f"request.decided:{number}", users=[claim.requester],
+                           document=number, title=f"Expense claim {number}: {status}",
+                           detail=f"Your expense claim {number} of {claim.total:,.2f} {claim.currency} is {status}.",
+                           link=f"/requests/expense-claims/{number}")
 
 
 def owed(session: Session, claim: ExpenseClaim) -> Decimal:

@@ -14,6 +14,7 @@ from domain.approvals import services as approvals
 from domain.core import records as common
 from domain.core.errors import Conflict, NotFound
 from domain.inventory import stock
+from domain.notifications import services as notifications
 from domain.parties.tables import Supplier
 from domain.purchasing import rules as purchasing
 from domain.purchasing.tables import (
@@ -48,8 +49,21 @@ def requisition(session: Session, number: str) -> PurchaseRequisition:
 
 
 def set_requisition_status(session: Session, number: str, status: purchasing.RequisitionStatus) -> None:
-    requisition(session, number).status = status
+    req = requisition(session, number)
+    req.status = status
     session.flush()
+    if status == purchasing.RequisitionStatus.REJECTED:
+        decided(session, req)
+
+
+def decided(session: Session, req: PurchaseRequisition, order: str = "") -> None:
+    """Tell the requester their requisition's approval is decided (approved: on purchase order `order`), once."""
+    status = "approved" if order else "rejected"
+    notifications.emit(session, "request.decided", key=f"request.decided:{req.number}", users=[req.requester],
+                       document=req.number, title=f"Purchase requisition {req.number}: {status}",
+                       detail=f"Your purchase requisition {req.number} of {req.total:,.2f} is {status}"
+                              + (f": purchase order {order} is placed." if order else "."),
+                       link=f"/purchase-orders/{order}" if order else f"/requests#requisition-{req.number}")
 
 
 def create_order(session: Session, requisition_number: str, *, buyer: str, today: date, key: str
@@ -74,6 +88,7 @@ def create_order(session: Session, requisition_number: str, *, buyer: str, today
     req.purchase_order_id = po.id
     req.status = purchasing.RequisitionStatus.ORDERED
     session.flush()
+    decided(session, req, po.number)  # only an approved requisition is ordered
     return order_state(po)
 
 

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from api.deps import as_actor
 from api.i18n import _, money
 from api.routes.ui.attachments import panel
+from api.routes.ui.notifications import timeline
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
@@ -196,7 +197,8 @@ async def _bill(v: Viewer, ref: str, *, status: int = 200, msg: str = "", error:
     return await render(v, "bill.html", status, section="finance", may_pay=may_pay,
                         links_invoice=links_invoice, may_credit=may_credit, error=error, typed=typed or {},
                         today=date.today().isoformat(),
-                        attachments=await panel(v, bill["number"], f"/bills/{bill['number']}"), **data)
+                        attachments=await panel(v, bill["number"], f"/bills/{bill['number']}"),
+                        discussion=await timeline(v, bill["number"], f"/bills/{bill['number']}"), **data)
 
 
 def _read_credit_form(form: Any) -> purchase_returns.CreditNoteIn:

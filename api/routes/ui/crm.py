@@ -17,6 +17,7 @@ from starlette.responses import Response
 from api.auth import Principal
 from api.deps import as_actor
 from api.i18n import _, label
+from api.routes.ui.notifications import document_panels
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
@@ -181,7 +182,8 @@ async def _lead(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Res
     lead_open, owner_manager = lead["status"] in crm.OPEN_LEAD_STATUSES, data.pop("owner_manager")
     may_work = lead_open and crm.may_work_lead(as_actor(v.user), lead["owner"], owner_manager)
     return await render(v, "lead.html", status, section="sales", may_work=may_work, lead_open=lead_open,
-                        kinds=["call", "email", "meeting", "note"], **data, **ctx)
+                        kinds=["call", "email", "meeting", "note"],
+                        panels=await document_panels(v, number, f"/leads/{number}"), **data, **ctx)
 
 
 @router.get("/leads/{number}")
@@ -258,7 +260,8 @@ async def render_opportunity(v: Viewer, number: str, *, status: int = 200, form:
     rows = (form or {}).get("lines") or []
     rows = rows + [{}] * max(QUOTE_ROWS - len(rows), 1 if not rows else 0)
     return await render(v, "opportunity.html", status, section="sales",
-                        form={"valid_days": "30", "tax_rate": "0", **(form or {}), "lines": rows}, **data, **ctx)
+                        form={"valid_days": "30", "tax_rate": "0", **(form or {}), "lines": rows},
+                        panels=await document_panels(v, number, f"/opportunities/{number}"), **data, **ctx)
 
 
 @router.get("/opportunities/{number}")

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from api.deps import as_actor
 from api.i18n import _
 from api.routes.common import Offset
+from api.routes.ui.notifications import document_panels
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
@@ -87,7 +88,8 @@ async def render_invoice(v: Viewer, number: str, *, status: int = 200, **ctx: An
     may_write_off = (v.user.may(Action.INVOICE_WRITE_OFF) and inv["kind"] == InvoiceKind.CUSTOMER
                      and not inv["credit_note"] and inv["stored_status"] == InvoiceStatus.OPEN)
     return await render(v, "invoice.html", status, section="finance", may_write_off=may_write_off,
-                        links_payments=v.user.may(Action.INVOICE_SEE_ALL), **data, **ctx)
+                        links_payments=v.user.may(Action.INVOICE_SEE_ALL),
+                        panels=await document_panels(v, inv["number"], f"/invoices/{inv['number']}"), **data, **ctx)
 
 
 @router.get("/invoices/{number}")

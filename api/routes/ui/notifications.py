@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.i18n import _
+from api.routes.ui import attachments as attachment_pages
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
@@ -22,6 +23,7 @@ from api.routes.ui.pages import (
     safe_next,
 )
 from domain import permissions
+from domain.approvals import access
 from domain.comments import services as comments
 from domain.comments.tables import MAX_TEXT
 from domain.core.errors import DomainError, Invalid
@@ -36,6 +38,16 @@ async def timeline(v: Viewer, document: str, back: str) -> dict[str, Any]:
     the document): {document, comments, csrf, back}."""
     return {"document": document, "comments": await v.platform.read(comments.for_document, document),
             "csrf": v.csrf, "back": back}
+
+
+async def document_panels(v: Viewer, document: str, back: str) -> dict[str, Any] | None:
+    """A document page's attachments panel and comments timeline, for a viewer who may see the document as
+    access.may_see_document judges it (what the upload and the comment ask too); None otherwise, and the page shows
+    neither. The template: {% include "document_panels.html" %} with this as `panels`."""
+    if not document or not await v.platform.read(access.may_see_document, v.user.username, v.user.roles, document):
+        return None
+    return {"attachments": await attachment_pages.panel(v, document, back),
+            "discussion": await timeline(v, document, back)}
 
 
 @router.post("/comments")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.i18n import _
+from api.routes.ui.notifications import document_panels
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
@@ -166,4 +167,5 @@ async def payment_page(number: str, v: ViewerDep) -> Response:
         data = await v.platform.read(payments.view, number[:30])
     except DomainError as e:
         return await not_possible(v, e)
-    return await render(v, "payment.html", section="finance", p=data)
+    return await render(v, "payment.html", section="finance", p=data,
+                        panels=await document_panels(v, data["payment_id"], f"/payments/{data['payment_id']}"))

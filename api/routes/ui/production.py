@@ -25,6 +25,7 @@ from api.i18n import _
 from api.routes.common import Offset
 from api.routes.ui.crm import form_errors
 from api.routes.ui.inbox import task_row
+from api.routes.ui.notifications import document_panels
 from api.routes.ui.pages import (
     ENV,
     PosterDep,
@@ -177,7 +178,8 @@ async def render_sales_order(v: Viewer, number: str, *, status: int = 200, **ctx
     links_invoices = v.user.username == so["owner"] or v.user.may(Action.INVOICE_SEE_ALL)
     return await render(v, "sales_order.html", status, section="orders", may_deliver=may_deliver,
                         ready=_ready(so), margin_pct=margin_pct, shares=shares, links_production=_reader(v.user),
-                        links_invoices=links_invoices, **data, **ctx)
+                        links_invoices=links_invoices,
+                        panels=await document_panels(v, number, f"/sales-orders/{number}"), **data, **ctx)
 
 
 @router.get("/sales-orders/{number}")
@@ -266,7 +268,8 @@ async def render_production_order(v: Viewer, number: str, *, status: int = 200, 
     return await render(v, "production_order.html", status, section="production",
                         may_report=(mo["status"] == production.ProductionStatus.RELEASED
                                     and v.user.may(Action.PRODUCTION_REPORT)),
-                        progress=ctx.pop("progress", {}), change=ctx.pop("change", {}), **data, **ctx)
+                        progress=ctx.pop("progress", {}), change=ctx.pop("change", {}),
+                        panels=await document_panels(v, number, f"/production-orders/{number}"), **data, **ctx)
 
 
 def _approvable(s: Session, number: str, requester: str) -> bool:

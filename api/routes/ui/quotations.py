@@ -25,6 +25,7 @@ from api.routes.ui.crm import (
     render_opportunity,
 )
 from api.routes.ui.inbox import task_row
+from api.routes.ui.notifications import document_panels
 from api.routes.ui.pages import (
     PosterDep,
     Viewer,
@@ -179,7 +180,8 @@ async def render_quotation(v: Viewer, number: str, *, status: int = 200, **ctx: 
     # sent and still valid today.
     may_answer = sales.may_answer(as_actor(v.user), data["owner"], data["q"]["status"], data["q"]["valid_until"],
                                   now.date())
-    return await render(v, "quotation.html", status, section="sales", may_answer=may_answer, **data, **ctx)
+    return await render(v, "quotation.html", status, section="sales", may_answer=may_answer,
+                        panels=await document_panels(v, number, f"/quotations/{number}"), **data, **ctx)
 
 
 @router.get("/quotations/{number}")
