@@ -77,3 +77,204 @@ async def test_oa_actions_by_the_wrong_person_are_refused(stack):
     assert (await stack.as_("erin", "POST", f"/api/processes/{pid}/urge")).status_code == 200
     r = await stack.as_("erin", "POST", f"/api/processes/{pid}/urge")
     assert r.status_code == 409 and "next urge" in r.json()["detail"], r.text
+
+
+LONG = "A" * 100_000
+
+
+async def test_bad_input_to_the_oa_endpoints_is_4xx_never_500_and_stores_nothing(stack):
+    """Form values, form definitions, comments and webhooks thrown at with the wrong shapes and sizes."""
+    trip = _trip()
+    bad_values = [
+        {**trip, "destination": LONG}, {**trip, "advance": "NaN"}, {**trip, "advance": "Infinity"},
+        {**trip, "advance": "1e400"}, {**trip, "advance": "-0.001"}, {**trip, "advance": ["1"]},
+        {**trip, "advance": {"a": 1}}, {**trip, "advance": True}, {**trip, "from": "9999-12-31"},
+        {**trip, "from": "0001-01-01"}, {**trip, "from": 20261212}, {**trip, "unknown": "x"},
+        {**trip, "destination": {"nested": {"deep": 1}}}, {**trip, "destination": ["Lyon"]},
+        {**trip, "destination": "Ly\x00on"}, {**trip, "destination": None, "purpose": None},
+        {**trip, "advance": "1" * 5000}, {**trip, "advance": "١٢"}, {**trip, "advance": "1,000.00.00"},
+        {str(i): "x" for i in range(50)},
+    ]
+    for values in bad_values:
+        r = await stack.as_("erin", "POST", "/api/requests", json={"form": "business_trip", "values": values})
+        assert r.status_code in (413, 422), (str(values)[:100], r.status_code, r.text[:300])
+    raw = '{"form": "business_trip", "values": {"destination": "x", "advance": 1e400, "from": "2026-12-20", ' \
+          '"to": "2026-12-21", "purpose": "p"}}'
+    r = await stack.http.post("/api/requests", content=raw.encode(),
+                              headers={**await stack.login("erin"), "content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    for form in ("", "nope", "../leave", LONG[:41], "leave\x00"):
+        r = await stack.as_("erin", "POST", "/api/requests", json={"form": form, "values": trip})
+        assert r.status_code in (404, 422), (form[:20], r.status_code, r.text[:200])
+    assert _count(stack, "erin") == 0
+
+    field = {"name": "f", "label": "F", "type": "text"}
+    step = {"name": "S", "approver": "manager"}
+    good = {"key": "probe", "name": "Probe", "fields": [field], "route": [step]}
+    bad_types = [
+        {**good, "fields": [{**field, "name": f"f{i}"} for i in range(51)]},
+        {**good, "route": [step] * 21},
+        {**good, "fields": [{**field, "name": "a" * 5000}]},
+        {**good, "fields": [{**field, "name": "a.b.c"}]},
+        {**good, "fields": [field, field]},
+        {**good, "fields": [{**field, "type": "number"}], "route": [{**step, "when": {"field": "f", "op": ">",
+                                                                                       "value": "soon"}}]},
+        {**good, "fields": [{**field, "type": "number"}], "route": [{**step, "when": {"field": "f", "op": ">",
+                                                                                       "value": [1, 2]}}]},
+        {**good, "fields": [{**field, "type": "date"}], "route": [{**step, "when": {"field": "f", "op": ">",
+                                                                                     "value": "2026-13-45"}}]},
+        {**good, "route": [{**step, "when": {"field": "missing", "op": "==", "value": "x"}}]},
+        {**good, "route": [{**step, "approver": ["user:nobody"]}]},
+        {**good, "route": [{**step, "approver": ["role:nope"]}]},
+        {**good, "route": [{**step, "approver": "sudo"}]},
+        {**good, "route": [{**step, "approver": ["user:frank"] * 11}]},
+        {**good, "fields": [{**field, "type": "number", "min": "NaN"}]},
+        {**good, "fields": [{**field, "type": "number", "min": "5", "max": "1"}]},
+        {**good, "fields": [{**field, "type": "choice", "choices": []}]},
+        {**good, "sla_hours": 10**20}, {**good, "key": "../x"}, {**good, "name": LONG},
+    ]
+    for defn in bad_types:
+        r = await stack.as_("admin", "POST", "/api/form-types", json=defn)
+        assert r.status_code in (409, 413, 422), (str(defn)[:120], r.status_code, r.text[:300])
+    # duplicates in one step's approver list: refused, or one part each person (never two parts for one)
+    r = await stack.as_("admin", "POST", "/api/form-types", json={
+        **good, "key": "dupes", "route": [{**step, "approver": ["user:frank", "user:frank"], "mode": "all"}]})
+    if r.status_code == 201:
+        r = await stack.as_("erin", "POST", "/api/requests", json={"form": "dupes", "values": {"f": "x"}})
+        assert r.status_code in (201, 422), r.text
+        if r.status_code == 201:
+            got = (await stack.as_("erin", "GET", f"/api/requests/{r.json()['request_id']}")).json()
+            step0 = got["route"][0]
+            assert step0["approver"].count("frank") == 1, step0
+    else:
+        assert r.status_code == 422, r.text
+
+    for body in ({"document": "EC-00001", "text": LONG}, {"document": "x" * 61, "text": "hi"},
+                 {"document": "draft:erin", "text": "   "}, {"document": "draft:erin", "text": "a\x00b"},
+                 {"document": "draft:erin", "text": "x" * 4001}, {"document": ["EC-1"], "text": "hi"}):
+        r = await stack.as_("erin", "POST", "/api/comments", json=body)
+        assert r.status_code in (404, 422), (str(body)[:80], r.status_code, r.text[:200])
+    for url in ("javascript:alert(1)", "ftp://x/", "http://" + "a" * 600, "http://[::1", "http://u:p@h/",
+                "http://h:70000/", " ", "http://h/\r\nX: y"):
+        r = await stack.as_("admin", "POST", "/api/webhooks", json={"url": url, "events": ["mention"],
+                                                                    "secret": "s" * 20})
+        assert r.status_code == 422, (url[:40], r.status_code, r.text[:200])
+    r = await stack.as_("admin", "POST", "/api/webhooks", json={"url": "http://127.0.0.1:9/hook",
+                                                                "events": ["mention"], "secret": "the-secret-1234567"})
+    assert r.status_code == 201 and "the-secret" not in r.text
+    assert "the-secret" not in (await stack.as_("admin", "GET", "/api/webhooks")).text
+    admin = await Browser(stack, "admin").start()
+    assert "the-secret" not in (await admin.get("/webhooks")).text
+
+
+async def test_hostile_files_and_comments_are_served_harmlessly(stack):
+    """A filename with directories, a right-to-left override and a line break; a PDF that is HTML after its
+    header; HTML itself; a comment with a script: stored as data, served as a download (nosniff, sandboxed),
+    escaped on the pages."""
+    r = await stack.as_("erin", "POST", "/api/requests", json={"form": "business_trip", "values": _trip()})
+    number = r.json()["request_id"]
+    task = await stack.open_task("frank", number)
+    polyglot = b"%PDF-1.4\n<html><body><script>alert(document.cookie)</script></body></html>\n%%EOF\n"
+    name = "../../etc/passwd\r\nX-Evil: 1\u202egpj.exe"
+    r = await stack.as_("erin", "POST", "/api/attachments", data={"document": number},
+                        files={"file": (name, polyglot, "text/html")})
+    assert r.status_code == 201, r.text
+    a = r.json()
+    assert a["content_type"] == "application/pdf" and "/" not in a["filename"] and "\n" not in a["filename"]
+    assert "\u202e" not in a["filename"]
+    got = await stack.as_("frank", "GET", f"/api/attachments/{a['attachment_id']}")
+    assert got.status_code == 200 and got.content == polyglot
+    assert got.headers["content-type"].startswith("application/pdf")
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert got.headers["content-disposition"].startswith("attachment;")
+    assert "\r" not in got.headers["content-disposition"] and "X-Evil" not in got.headers
+    assert "sandbox" in got.headers["content-security-policy"]
+    for content in (b"<html><script>alert(1)</script></html>", b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+                    b"\x00\x01binary", b"MZ\x90\x00"):
+        r = await stack.as_("erin", "POST", "/api/attachments", data={"document": number},
+                            files={"file": ("x.pdf", content, "application/pdf")})
+        assert r.status_code == 415, (content[:10], r.status_code, r.text)
+    # another's draft, or a document one cannot see: 404 (nothing stored)
+    for doc in ("draft:frank", "EC-99999", number):
+        r = await stack.as_("alice", "POST", "/api/attachments", data={"document": doc},
+                            files={"file": ("a.txt", b"hello\n", "text/plain")})
+        assert r.status_code in (403, 404), (doc, r.status_code, r.text)
+    assert (await stack.as_("alice", "GET", f"/api/attachments/{a['attachment_id']}")).status_code == 404
+    assert (await stack.as_("alice", "GET", "/api/attachments", params={"document": number})).status_code == 404
+
+    script = "<script>alert('x')</script><img src=x onerror=alert(1)> @frank"
+    r = await stack.as_("erin", "POST", "/api/comments", json={"document": number, "text": script})
+    assert r.status_code == 201, r.text
+    for who, url in (("erin", f"/requests/{number}"), ("frank", f"/tasks/{task['id']}")):
+        page = await (await Browser(stack, who).start()).get(url)
+        assert page.status_code == 200, (url, page.status_code)
+        assert "<script>alert('x')" not in page.text and "<img src=x" not in page.text, url
+        assert "&lt;script&gt;" in page.text, url
+
+
+async def _poll_request(stack, number: str, done) -> dict:
+    for _ in range(300):
+        got = (await stack.as_("erin", "GET", f"/api/requests/{number}")).json()
+        if done(got):
+            return got  # type: ignore[no-any-return]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{number}: {got}")
+
+
+async def test_races_file_once_decide_once_and_never_500(stack):
+    """The same request POSTed at once under one Idempotency-Key; both approvers of an all-of step deciding at the
+    same instant; an urge racing the decision; a resubmit racing another."""
+    key = {"Idempotency-Key": "trip-lyon-1"}
+    answers = await asyncio.gather(*(stack.as_("erin", "POST", "/api/requests", headers=key,
+                                                json={"form": "business_trip", "values": _trip()}) for _ in range(4)))
+    assert [r.status_code for r in answers] == [201] * 4, [r.text[:200] for r in answers]
+    assert len({r.json()["request_id"] for r in answers}) == 1 and _count(stack, "erin") == 1
+
+    r = await stack.as_("admin", "POST", "/api/form-types", json={
+        "key": "both", "name": "Both of them", "fields": [{"name": "what", "label": "What", "type": "text"}],
+        "route": [{"name": "Both", "approver": ["user:frank", "user:grace"], "mode": "all"},
+                  {"name": "CFO", "approver": "user:heidi"}]})
+    assert r.status_code == 201, r.text
+    for decisions in (("approve", "approve"), ("approve", "reject")):
+        r = await stack.as_("erin", "POST", "/api/requests", json={"form": "both", "values": {"what": "x"}})
+        assert r.status_code == 201, r.text
+        number, pid = r.json()["request_id"], r.json()["process_id"]
+        tf, tg = await stack.open_task("frank", number), await stack.open_task("grace", number)
+        answers = await asyncio.gather(
+            stack.as_("frank", "POST", f"/api/tasks/{tf['id']}/complete", json={"decision": decisions[0]}),
+            stack.as_("grace", "POST", f"/api/tasks/{tg['id']}/complete", json={"decision": decisions[1],
+                                                                                 "comment": "no"}),
+            stack.as_("erin", "POST", f"/api/processes/{pid}/urge"))
+        assert all(a.status_code < 500 for a in answers), [a.text[:200] for a in answers]
+        assert [a.status_code for a in answers[:2]] == [200, 200], [a.text[:200] for a in answers]
+        if decisions[1] == "reject":
+            got = await _poll_request(stack, number, lambda g: g["status"] == "rejected")
+        else:
+            got = await _poll_request(stack, number, lambda g: g["route"][1]["state"] == "current")
+            assert got["status"] == "pending_approval"
+        assert sorted(a["decided_by"] for a in got["approvals"]) == ["frank", "grace"]
+
+    # sent back, then resubmitted twice at once: one restart, the other refused
+    r = await stack.as_("erin", "POST", "/api/requests", json={"form": "both", "values": {"what": "y"}})
+    number = r.json()["request_id"]
+    tf = await stack.open_task("frank", number)
+    r = await stack.as_("frank", "POST", f"/api/tasks/{tf['id']}/send-back", json={"comment": "say more"})
+    assert r.status_code == 200, r.text
+    await _poll_request(stack, number, lambda g: g["status"] == "sent_back")
+    answers = await asyncio.gather(*(stack.as_("erin", "POST", f"/api/requests/{number}/resubmit",
+                                               json={"values": {"what": "more"}}) for _ in range(3)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes[0] == 200 and all(c in (200, 409) for c in codes), [a.text[:200] for a in answers]
+    got = await _poll_request(stack, number, lambda g: g["status"] == "pending_approval")
+    with stack.db.read() as s:
+        from domain.approvals.tables import Task
+        open_ = s.execute(select(Task.candidate_user).where(Task.process_id == got["process_id"],
+                                                            Task.status == "open")).scalars().all()
+    for _ in range(100):
+        with stack.db.read() as s:
+            open_ = sorted(s.execute(select(Task.candidate_user).where(Task.process_id == got["process_id"],
+                                                                       Task.status == "open")).scalars().all())
+        if len(open_) >= 2:
+            break
+        await asyncio.sleep(0.05)
+    assert open_ == ["frank", "grace"], open_  # one restart: one task each, not two
