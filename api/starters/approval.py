@@ -15,6 +15,7 @@ from domain.org import services as org
 from domain.org.people import Actor
 from workflows.approval import Approval
 
+MAX_COPY_TO = 20  # people copied by one 抄送 (the API's limit too)
 COMMANDS = {"claim": Approval.claim, "unclaim": Approval.unclaim, "reassign": Approval.reassign}
 
 
@@ -90,8 +91,11 @@ async def copy_to(platform: Platform, actor: Actor, task_id: str, usernames: lis
         raise NotFound(f"no task {task_id}")
     if task.status != approval_rules.TaskStatus.OPEN:
         raise Conflict(f"this task is already {task.status}")
+    usernames = list(dict.fromkeys(usernames))
     if not usernames:
         raise Invalid("name at least one user to copy to")
+    if len(usernames) > MAX_COPY_TO:  # the page's field took hundreds of names: a mail each
+        raise Invalid(f"copy to at most {MAX_COPY_TO} people at once, not {len(usernames)}")
     for u in usernames:
         await platform.read(org.actor, u)  # unknown or inactive: the 404 / 422 naming them
     added: list[str] = await platform.update(

@@ -278,3 +278,22 @@ async def test_races_file_once_decide_once_and_never_500(stack):
             break
         await asyncio.sleep(0.05)
     assert open_ == ["frank", "grace"], open_  # one restart: one task each, not two
+
+
+async def test_the_task_page_copies_to_at_most_twenty_people_at_once(stack):
+    """The API took 20 names, the task page's field 1000 characters: some 300 names, a mail each (a copy storm)."""
+    r = await stack.as_("erin", "POST", "/api/requests", json={"form": "business_trip", "values": _trip()})
+    number = r.json()["request_id"]
+    task = await stack.open_task("frank", number)
+    frank = await Browser(stack, "frank").start()
+    await frank.get(f"/tasks/{task['id']}")
+    many = " ".join(["grace", "heidi", "ivan", "alice", "bob"] * 4 + [f"u{i}" for i in range(300)])[:1000]
+    r = await frank.post(f"/inbox/{task['id']}/copy-to", {"usernames": many})
+    assert r.status_code == 422 and "at most 20" in text(r), (r.status_code, text(r)[:300])
+    with stack.db.read() as s:
+        from domain.approvals.tables import ApprovalCopy
+        assert s.execute(select(ApprovalCopy)).first() is None
+    r = await frank.post(f"/inbox/{task['id']}/copy-to", {"usernames": "grace, grace heidi"})
+    assert r.status_code == 303, text(r)[:300]
+    with stack.db.read() as s:
+        assert sorted(s.execute(select(ApprovalCopy.username)).scalars()) == ["grace", "heidi"]
