@@ -2,7 +2,8 @@
 order it won, that order's invoice and the customer's payment, a production order and a supplier bill each show the
 attachments panel and the comments timeline to someone who may see the document; a comment posted from the sales
 order's and the bill's page lands in their timeline. And the built-in requests tell their requester when decided:
-an approved expense claim and a rejected purchase requisition each leave one request.decided row in the outbox."""
+an approved expense claim and a rejected (or approved) purchase requisition each leave one request.decided row in the
+outbox."""
 
 from __future__ import annotations
 
@@ -108,3 +109,8 @@ async def test_an_approved_claim_and_a_rejected_requisition_tell_their_requester
     assert (told.users, told.title, told.link) == (["dave"], f"Purchase requisition {req}: rejected",
                                                    f"/requests#requisition-{req}")
     assert "is rejected." in told.detail
+    _, po = await received_order(stack, qty=1)  # an approved one is told with its purchase order
+    with stack.db.read() as s:
+        [told] = s.execute(select(NotificationEvent).where(NotificationEvent.event == "request.decided",
+                                                           NotificationEvent.link == f"/purchase-orders/{po}")).scalars()
+    assert told.users == ["dave"] and told.title.endswith(": approved") and po in told.detail
