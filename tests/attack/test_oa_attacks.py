@@ -297,3 +297,15 @@ async def test_the_task_page_copies_to_at_most_twenty_people_at_once(stack):
     assert r.status_code == 303, text(r)[:300]
     with stack.db.read() as s:
         assert sorted(s.execute(select(ApprovalCopy.username)).scalars()) == ["grace", "heidi"]
+
+
+async def test_the_urge_button_never_redirects_off_the_site(stack):
+    """Its `back` field was checked for "/" but not "//" only: "/\\evil.example" is another site to a browser."""
+    r = await stack.as_("erin", "POST", "/api/requests", json={"form": "business_trip", "values": _trip()})
+    number, pid = r.json()["request_id"], r.json()["process_id"]
+    await stack.open_task("frank", number)
+    erin = await Browser(stack, "erin").start()
+    await erin.get(f"/requests/{number}")
+    for back in ("/\\evil.example", "/\\/evil.example", "//evil.example", "https://evil.example"):
+        r = await erin.post(f"/processes/{pid}/urge", {"back": back})
+        assert r.status_code == 303 and r.headers["location"].split("?")[0] == "/requests", (back, r.headers)

@@ -14,7 +14,7 @@ from api.deps import as_actor
 from api.i18n import _
 from api.processes import visible_process
 from api.routes.ui.inbox import _refused
-from api.routes.ui.pages import PosterDep, page_router, redirect
+from api.routes.ui.pages import PosterDep, page_router, redirect, safe_next
 from api.starters import approval
 from domain.core.errors import DomainError, Invalid
 
@@ -74,7 +74,7 @@ async def resubmit(task_id: str, v: PosterDep, comment: Text = "") -> Response:
 @router.post("/processes/{process_id:path}/urge")
 async def urge(process_id: str, v: PosterDep, back: Annotated[str, Form(max_length=300)] = "/requests") -> Response:
     """催办 from a document page: back to it with what happened (a refusal's sentence as the error)."""
-    where = back if back.startswith("/") and not back.startswith("//") else "/requests"
+    where = safe_next(back.strip()) or "/requests"  # "/\\evil.example" is another site to a browser
     try:
         await v.platform.read(lambda s: visible_process(s, v.user, process_id))
         await approval.urge(v.platform, as_actor(v.user), process_id)
