@@ -38,11 +38,19 @@ class NotifyActivities:
         with self.db.write() as s:
             notifications.attempted(s, delivery_id, attempt, error)
 
-    async def _send_mail(self, to: str, subject: str, body: str) -> None:
-        st = self.settings
+    def _message(self, to: str, subject: str, body: str) -> EmailMessage:
+        """The mail; ValueError when it cannot be written (an address with a line break): no retry mends that."""
         msg = EmailMessage()
-        msg["From"], msg["To"], msg["Subject"] = st.smtp_from, to, subject
+        msg["From"], msg["To"], msg["Subject"] = self.settings.smtp_from, to, subject
         msg.set_content(body)
+        return msg
+
+    def _give_up(self, delivery_ids: list[int], reason: str) -> None:
+        with self.db.write() as s:
+            notifications.give_up(s, delivery_ids, reason)
+
+    async def _send_mail(self, msg: EmailMessage) -> None:
+        st = self.settings
         await aiosmtplib.send(msg, hostname=st.smtp_host, port=st.smtp_port, username=st.smtp_username or None,
                               password=st.smtp_password or None, start_tls=st.smtp_starttls, timeout=30)
 
@@ -54,7 +62,12 @@ class NotifyActivities:
             return "skipped"
         subject, body = mail.render(job.locale, job.full_name, job.event, self.settings.public_url)
         try:
-            await self._send_mail(job.to, subject, body)
+            msg = self._message(job.to, subject, body)
+        except ValueError as e:  # retried, it would fail the same way without end: skipped, the reason kept
+            await asyncio.to_thread(self._give_up, [delivery_id], f"the mail cannot be written: {e}")
+            return "skipped"
+        try:
+            await self._send_mail(msg)
         except (aiosmtplib.SMTPException, OSError) as e:
             await asyncio.to_thread(self._attempted, delivery_id, activity.info().attempt, f"SMTP: {e}")
             raise ApplicationError(f"the mail to {job.to} was not sent: {e}", type="SMTPError") from None
@@ -107,10 +120,24 @@ class NotifyActivities:
         lines wait."""
         if not self.settings.smtp_host:
             return 0
-        sent = 0
+        sent, failed = 0, []
         for job in await asyncio.to_thread(self._digests):
+            # One reader's mail that cannot be written or sent must not hold back everyone after them: the others
+            # go, then the activity fails (and is tried again) for those not sent.
             subject, body = mail.render_digest(job.locale, job.full_name, job.events, self.settings.public_url)
-            await self._send_mail(job.to, subject, body)
+            try:
+                msg = self._message(job.to, subject, body)
+            except ValueError as e:
+                await asyncio.to_thread(self._give_up, job.delivery_ids, f"the mail cannot be written: {e}")
+                continue
+            try:
+                await self._send_mail(msg)
+            except (aiosmtplib.SMTPException, OSError) as e:
+                failed.append(f"{job.to}: {e}")
+                continue
             await asyncio.to_thread(self._digest_sent, job.delivery_ids, activity.info().attempt)
             sent += 1
+        if failed:
+            raise ApplicationError(f"{len(failed)} digest mail(s) not sent: {'; '.join(failed)}"[:1000],
+                                   type="SMTPError")
         return sent

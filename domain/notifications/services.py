@@ -288,6 +288,15 @@ def attempted(session: Session, delivery_id: int, attempt: int, error: str | Non
     session.flush()
 
 
+def give_up(session: Session, delivery_ids: Iterable[int], reason: str) -> None:
+    """Deliveries no retry can make (a mail that cannot be written): skipped, the reason kept."""
+    for row in session.execute(select(NotificationDelivery).where(NotificationDelivery.id.in_(list(delivery_ids)))
+                               ).scalars():
+        if row.status != "delivered":
+            row.status, row.last_error = "skipped", reason[:500]
+    session.flush()
+
+
 def undelivered(session: Session, older_than: timedelta = timedelta(days=1), limit: int = 200
                 ) -> list[tuple[NotificationDelivery, NotificationEvent]]:
     """Deliveries not made after `older_than` (admin's list): e-mails and webhook posts still being retried."""

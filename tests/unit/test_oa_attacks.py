@@ -73,3 +73,48 @@ def test_every_webhook_body_the_api_takes_is_judged_by_the_domain_not_a_500() ->
         else:
             with pytest.raises(Invalid):
                 check_webhook(w)
+
+
+async def test_a_mail_that_cannot_be_written_is_skipped_and_holds_back_no_other_digest(db: Database) -> None:
+    """An address with a line break (admin typed it so) made a mail the library refuses (ValueError): the e-mail
+    activity was retried without end; in the daily digest, that one reader stopped every reader after them, every
+    day. A reader whose server refuses held the others back the same way."""
+    import aiosmtplib
+    from temporalio.exceptions import ApplicationError
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.notify import NotifyActivities
+    from domain.notifications import services as notifications
+    from domain.notifications.tables import NotificationDelivery
+    from domain.org.tables import User
+    from settings import Settings
+
+    with db.write() as s:
+        for name, email in (("alice", "alice@example.com\r\nBcc: everyone@example.com"),
+                            ("bob", "bob@refused.example"), ("carol", "carol@example.com"),
+                            ("dave", "dave@example.com\nX: y")):
+            s.execute(select(User).where(User.username == name)).scalar_one().email = email
+        for name in ("alice", "bob", "carol"):
+            notifications.set_mode(s, name, "digest")
+        notifications.emit(s, "mention", key="m-1", users=["alice", "bob", "carol", "dave"], document="EC-00001",
+                           title="a mention")
+        [event_id] = notifications.undispatched(s)
+    acts = NotifyActivities(db, Settings(secret_key="x" * 32, smtp_host="mail.example"))
+    sent: list[str] = []
+
+    async def send(msg: EmailMessage) -> None:
+        if "refused" in msg["To"]:
+            raise aiosmtplib.SMTPRecipientsRefused([])
+        sent.append(msg["To"])
+    acts._send_mail = send  # type: ignore[method-assign]
+    env = ActivityEnvironment()
+    plan = env.run(acts.plan_deliveries, event_id)
+    assert [await env.run(acts.send_email, d) for d in plan.emails] == ["skipped"]  # dave's, not retried
+    with pytest.raises(ApplicationError) as e:
+        await env.run(acts.send_digests)
+    assert "bob@refused.example" in str(e.value)
+    assert sent == ["carol@example.com"]  # carol's digest went although alice's and bob's did not
+    with db.read() as s:
+        rows = {d.target: (d.status, d.last_error[:30]) for d in s.execute(select(NotificationDelivery)).scalars()}
+    assert rows["alice"][0] == "skipped" and rows["dave"][0] == "skipped" and rows["carol"][0] == "delivered"
+    assert rows["bob"][0] in ("pending", "failed")
