@@ -309,3 +309,25 @@ async def test_the_urge_button_never_redirects_off_the_site(stack):
     for back in ("/\\evil.example", "/\\/evil.example", "//evil.example", "https://evil.example"):
         r = await erin.post(f"/processes/{pid}/urge", {"back": back})
         assert r.status_code == 303 and r.headers["location"].split("?")[0] == "/requests", (back, r.headers)
+
+
+async def test_the_new_request_page_refuses_bad_values_with_its_form_never_a_500(stack):
+    erin = await Browser(stack, "erin").start()
+    await erin.get("/requests/new/business_trip")
+    trip = _trip()
+    for changes in ({"advance": "NaN"}, {"advance": "Infinity"}, {"advance": "1e400"}, {"advance": "9" * 400},
+                    {"advance": "-1"}, {"advance": "1.001"}, {"from": "9999-12-31"}, {"from": "2026-02-30"},
+                    {"destination": "x" * 5000}, {"destination": ""}, {"to": "2000-01-01"}):
+        r = await erin.post("/requests/new/business_trip", {**trip, **changes})
+        assert 400 <= r.status_code < 500, (changes, r.status_code, text(r)[:300])
+        assert "was not filed" in text(r) or r.status_code == 413, (changes, text(r)[:300])
+    leave = {"leave_type": "annual", "from": trip["from"], "to": trip["to"], "days": "3", "deputy": "erin"}
+    await erin.get("/requests/new/leave")
+    for changes in ({"days": "٣"}, {"days": "0"}, {"days": "500"}, {"deputy": "nobody"}, {"leave_type": "forever"},
+                    {"days": "3", "to": trip["from"]}):
+        r = await erin.post("/requests/new/leave", {**leave, **changes})
+        assert 400 <= r.status_code < 500, (changes, r.status_code, text(r)[:300])
+    for url in ("/requests/new/nope", "/requests/new/" + "x" * 300, "/requests/FR-99999", "/requests/" + "F" * 400):
+        r = await erin.get(url)
+        assert r.status_code in (404, 422), (url[:40], r.status_code)
+    assert _count(stack, "erin") == 0
