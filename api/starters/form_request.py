@@ -13,7 +13,7 @@ from api.platform import Platform
 from domain.approvals import absence
 from domain.attachments import services as attachments
 from domain.core import records as common
-from domain.core.errors import Conflict
+from domain.core.errors import Conflict, Invalid
 from domain.forms import request_rules, requests
 from domain.forms import rules as forms
 from domain.forms import services as forms_svc
@@ -30,6 +30,8 @@ def checked_values(s: Session, defn: forms.FormTypeIn, requester: str, values: d
     balance of the year it starts in; normalized."""
     today = datetime.now(UTC).date()
     out = forms.check_values(defn, values, today=today, users=set(absence.active_usernames(s)))
+    if defn.key == request_rules.LEAVE and out.get("deputy") == requester:  # the approved leave would not be marked
+        raise Invalid(f"'deputy' names {requester}, who files this leave: name someone who takes your tasks")
     if defn.key == request_rules.LEAVE and "days" in out:
         first, last = out.get("from"), out.get("to")
         if first is not None and last is not None:

@@ -331,3 +331,16 @@ async def test_the_new_request_page_refuses_bad_values_with_its_form_never_a_500
         r = await erin.get(url)
         assert r.status_code in (404, 422), (url[:40], r.status_code)
     assert _count(stack, "erin") == 0
+
+
+async def test_a_leave_naming_its_requester_as_deputy_is_refused_when_filed(stack):
+    """It was filed and approved, then its effect said "not marked out of office: erin cannot be their own
+    deputy": the requester's tasks went nowhere while away."""
+    first = datetime.now(UTC).date() + timedelta(days=10)
+    leave = {"leave_type": "annual", "from": first.isoformat(), "to": (first + timedelta(days=1)).isoformat(),
+             "days": "2", "deputy": "erin"}
+    r = await stack.as_("erin", "POST", "/api/requests", json={"form": "leave", "values": leave})
+    assert r.status_code == 422 and "deputy" in r.json()["detail"], r.text
+    assert _count(stack, "erin") == 0
+    r = await stack.as_("erin", "POST", "/api/requests", json={"form": "leave", "values": {**leave, "deputy": "grace"}})
+    assert r.status_code == 201, r.text
