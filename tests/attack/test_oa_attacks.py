@@ -344,3 +344,18 @@ async def test_a_leave_naming_its_requester_as_deputy_is_refused_when_filed(stac
     assert _count(stack, "erin") == 0
     r = await stack.as_("erin", "POST", "/api/requests", json={"form": "leave", "values": {**leave, "deputy": "grace"}})
     assert r.status_code == 201, r.text
+
+
+async def test_urges_and_copies_at_the_same_instant_count_once(stack):
+    r = await stack.as_("erin", "POST", "/api/requests", json={"form": "business_trip", "values": _trip()})
+    number, pid = r.json()["request_id"], r.json()["process_id"]
+    task = await stack.open_task("frank", number)
+    answers = await asyncio.gather(*(stack.as_("erin", "POST", f"/api/processes/{pid}/urge") for _ in range(4)))
+    assert sorted(a.status_code for a in answers) == [200, 409, 409, 409], [a.text[:200] for a in answers]
+    answers = await asyncio.gather(*(stack.as_("frank", "POST", f"/api/tasks/{task['id']}/copy-to",
+                                               json={"usernames": ["grace"]}) for _ in range(3)))
+    assert all(a.status_code in (200, 409) for a in answers), [a.text[:200] for a in answers]
+    assert sum(a.json().get("copied") == ["grace"] for a in answers if a.status_code == 200) == 1
+    events = (await stack.as_("frank", "GET", f"/api/tasks/{task['id']}")).json()["events"]
+    assert [e["event"] for e in events].count("urged") == 1
+    assert [e["detail"] for e in events if e["event"] == "copied"] == ["copied to grace"], events
