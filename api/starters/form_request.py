@@ -82,6 +82,17 @@ async def cancel(platform: Platform, actor: Actor, number: str) -> str:
     return await platform.update(handle, FormRequest.cancel, actor, recheck=pending)
 
 
+def check_same_route(defn: forms.FormTypeIn, filed: dict[str, Any], changed: dict[str, Any], number: str) -> None:
+    """The route was resolved from the values as filed, and the process runs that one: changed values that would
+    take another route (a trip's advance raised past the finance step's bound, a leave lengthened past the
+    manager's manager's) would skip the steps they need, so they are refused."""
+    for step in defn.route:
+        if step.when is not None and forms.holds(step.when, defn, filed) != forms.holds(step.when, defn, changed):
+            raise Invalid(f"the changed values {'need' if forms.holds(step.when, defn, changed) else 'drop'} the "
+                          f"step {step.name!r} ({step.when.describe()}), which request {number} was not routed "
+                          "with: cancel it and file a new request with these values")
+
+
 async def resubmit(platform: Platform, actor: Actor, number: str, values: dict[str, Any]) -> str:
     """New values for a request sent back: checked against the form version it was filed on."""
     def check(s: Session) -> dict[str, Any]:
@@ -92,6 +103,7 @@ async def resubmit(platform: Platform, actor: Actor, number: str, values: dict[s
                            "resubmitted")
         defn = forms_svc.definition(forms_svc.version(s, row.form_key, row.version))
         checked = checked_values(s, defn, row.requester, values)
+        check_same_route(defn, row.values, checked, number)
         attachments.link(s, _attachment_ids(defn, checked), number, row.requester)
         return request_rules.as_json(checked)
 

@@ -359,3 +359,25 @@ async def test_urges_and_copies_at_the_same_instant_count_once(stack):
     events = (await stack.as_("frank", "GET", f"/api/tasks/{task['id']}")).json()["events"]
     assert [e["event"] for e in events].count("urged") == 1
     assert [e["detail"] for e in events if e["event"] == "copied"] == ["copied to grace"], events
+
+
+async def test_a_resubmission_cannot_take_its_request_past_a_step_its_new_values_need(stack):
+    """The route is resolved from the values as filed: a trip filed with a 100 advance (manager only), sent back,
+    resubmitted with a 50,000 advance was approved by the manager alone and paid 50,000, the finance step (advance
+    over 2,000) skipped."""
+    r = await stack.as_("erin", "POST", "/api/requests", json={"form": "business_trip",
+                                                               "values": {**_trip(), "advance": "100"}})
+    assert r.status_code == 201, r.text
+    number = r.json()["request_id"]
+    task = await stack.open_task("frank", number)
+    r = await stack.as_("frank", "POST", f"/api/tasks/{task['id']}/send-back", json={"comment": "which fair?"})
+    assert r.status_code == 200, r.text
+    await _poll_request(stack, number, lambda g: g["status"] == "sent_back")
+    r = await stack.as_("erin", "POST", f"/api/requests/{number}/resubmit",
+                        json={"values": {**_trip(), "advance": "50000", "purpose": "the Lyon fair"}})
+    assert r.status_code == 422 and "Finance" in r.json()["detail"], r.text
+    got = (await stack.as_("erin", "GET", f"/api/requests/{number}")).json()
+    assert got["values"]["advance"] == "100.00" or got["values"]["advance"] == "100", got["values"]
+    r = await stack.as_("erin", "POST", f"/api/requests/{number}/resubmit",
+                        json={"values": {**_trip(), "advance": "150", "purpose": "the Lyon fair"}})
+    assert r.status_code == 200, r.text
