@@ -79,6 +79,15 @@ async def test_absurdly_long_strings_are_422_not_500(stack):
                                                                    "est_unit_price": 1}], "justification": LONG}),
         ("ivan", "POST", "/api/stock/adjustments", {"sku": "BOLT-M8", "qty": 1, "reason": LONG}),
         ("erin", "POST", "/api/expense-claims", {"lines": [{**LINE, "amount": "1" * 5000}]}),
+        # issue 19: form requests, form types, comments, webhooks, OA actions
+        ("erin", "POST", "/api/requests", {"form": "business_trip", "values": {"destination": LONG}}),
+        ("erin", "POST", "/api/requests", {"form": LONG, "values": {}}),
+        ("admin", "POST", "/api/form-types", {"key": "x" * 5000, "name": LONG, "fields": [], "route": []}),
+        ("erin", "POST", "/api/comments", {"document": "EC-00001", "text": LONG}),
+        ("admin", "POST", "/api/webhooks", {"url": "http://" + LONG, "events": ["mention"], "secret": LONG}),
+        ("frank", "POST", "/api/tasks/x/send-back", {"comment": LONG}),
+        ("frank", "POST", "/api/tasks/x/copy-to", {"usernames": [LONG]}),
+        ("frank", "POST", "/api/tasks/x/add-approver", {"username": LONG}),
     ]
     for who, method, url, body in bodies:
         r = await stack.as_(who, method, url, json=body)
@@ -88,7 +97,10 @@ async def test_absurdly_long_strings_are_422_not_500(stack):
                      ("admin", "/api/expense-claims?status=" + "s" * 5000),
                      ("admin", "/api/processes?business_key=" + "k" * 5000),
                      ("admin", "/api/tasks?business_key=" + "k" * 5000),
-                     ("admin", "/api/customers/" + "9" * 400)]:
+                     ("admin", "/api/customers/" + "9" * 400), ("erin", "/api/requests/" + "F" * 3000),
+                     ("erin", "/api/attachments/" + "a" * 3000), ("erin", "/api/comments?document=" + "D" * 5000),
+                     ("erin", "/api/attachments?document=" + "D" * 5000), ("erin", "/api/form-types/" + "k" * 3000),
+                     ("erin", "/api/requests?status=" + "s" * 5000 + "&form=" + "f" * 5000)]:
         r = await stack.as_(who, "GET", url)
         assert r.status_code in (200, 404, 422), (url[:60], r.status_code, r.text[:200])
     r = await stack.http.post("/api/auth/token", data={"username": LONG, "password": LONG})
