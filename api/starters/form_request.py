@@ -5,6 +5,7 @@ cancel and resubmission. The values are checked here, against the form type vers
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -25,9 +26,11 @@ from workflows.common import search_attributes
 from workflows.form_request import FormRequest
 
 
-def checked_values(s: Session, defn: forms.FormTypeIn, requester: str, values: dict[str, Any]) -> dict[str, Any]:
+def checked_values(s: Session, defn: forms.FormTypeIn, requester: str, values: dict[str, Any],
+                   number: str | None = None) -> dict[str, Any]:
     """`values` checked against the form (Invalid naming the field) and, for leave, against the requester's
-    balance of the year it starts in; normalized."""
+    balance of the year it starts in, less their other leave requests waiting for approval (`number`: the request
+    resubmitted, not counted twice); normalized."""
     today = datetime.now(UTC).date()
     out = forms.check_values(defn, values, today=today, users=set(absence.active_usernames(s)))
     if defn.key == request_rules.LEAVE and out.get("deputy") == requester:  # the approved leave would not be marked
@@ -37,7 +40,13 @@ def checked_values(s: Session, defn: forms.FormTypeIn, requester: str, values: d
         if first is not None and last is not None:
             forms.check_leave_days(out["days"], first, last)
         year = (first or today).year
-        forms.check_leave_balance(forms_svc.days_left(s, requester, year), out["days"])
+        left, pending = forms_svc.days_left(s, requester, year), requests.pending_leave_days(s, requester, year,
+                                                                                           exclude=number)
+        if pending and out["days"] > left - pending:  # each fits the balance alone; approved, all would be taken
+            raise Invalid(f"{forms.days_text(out['days'])} days of leave is more than the "
+                          f"{forms.days_text(max(left - pending, Decimal(0)))} days left this year once your leave "
+                          f"requests waiting for approval ({forms.days_text(pending)} days) are taken")
+        forms.check_leave_balance(left, out["days"])
     return out
 
 
@@ -102,7 +111,7 @@ async def resubmit(platform: Platform, actor: Actor, number: str, values: dict[s
             raise Conflict(f"request {number} was not sent back; only a request sent back for changes can be "
                            "resubmitted")
         defn = forms_svc.definition(forms_svc.version(s, row.form_key, row.version))
-        checked = checked_values(s, defn, row.requester, values)
+        checked = checked_values(s, defn, row.requester, values, number)
         check_same_route(defn, row.values, checked, number)
         attachments.link(s, _attachment_ids(defn, checked), number, row.requester)
         return request_rules.as_json(checked)

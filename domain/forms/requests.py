@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -76,6 +77,19 @@ def listing(session: Session, username: str, roles: Collection[str], *, mine: bo
     if form:
         q = q.where(FormRequest.form_key == form)
     return list(session.execute(q.order_by(FormRequest.id.desc()).limit(limit).offset(offset)).scalars())
+
+
+def pending_leave_days(session: Session, requester: str, year: int, *, exclude: str | None = None) -> Decimal:
+    """The days of `requester`'s leave requests starting in `year` that wait for approval (or were sent back):
+    not yet off the balance, but they will be once approved (`exclude`: the request being resubmitted)."""
+    rows = session.execute(select(FormRequest.number, FormRequest.values).where(
+        FormRequest.requester == requester, FormRequest.form_key == rules.LEAVE,
+        FormRequest.status.in_((RequestStatus.PENDING_APPROVAL, RequestStatus.SENT_BACK)))).all()
+    total = Decimal(0)
+    for number, values in rows:
+        if number != exclude and str(values.get("from", ""))[:4] == str(year) and values.get("days"):
+            total += Decimal(str(values["days"]))
+    return total
 
 
 def store_values(session: Session, number: str, values: dict[str, Any]) -> None:

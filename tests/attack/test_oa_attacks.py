@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -382,4 +382,30 @@ async def test_a_resubmission_cannot_take_its_request_past_a_step_its_new_values
     assert got["values"]["advance"] == "100.00" or got["values"]["advance"] == "100", got["values"]
     r = await stack.as_("erin", "POST", f"/api/requests/{number}/resubmit",
                         json={"values": {**_trip(), "advance": "150", "purpose": "the Lyon fair"}})
+    assert r.status_code == 200, r.text
+
+
+async def test_leave_requests_waiting_together_cannot_exceed_the_balance(stack):
+    """Each leave was checked against the balance alone: with 15 days, two 10-day leaves were filed and both
+    approved, the second "not taken off the balance"."""
+    first = date(datetime.now(UTC).year + 1, 1, 5)  # next year's 15 days (the demo grants them): both in one year
+
+    def leave(offset: int, days: int) -> dict[str, str]:
+        start = first + timedelta(days=offset)
+        return {"leave_type": "annual", "from": start.isoformat(),
+                "to": (start + timedelta(days=days - 1)).isoformat(), "days": str(days), "deputy": "grace"}
+    r = await stack.as_("erin", "POST", "/api/requests", json={"form": "leave", "values": leave(0, 10)})
+    assert r.status_code == 201, r.text
+    number = r.json()["request_id"]
+    r = await stack.as_("erin", "POST", "/api/requests", json={"form": "leave", "values": leave(20, 10)})
+    assert r.status_code == 422 and "waiting for approval (10 days)" in r.json()["detail"], r.text
+    r = await stack.as_("erin", "POST", "/api/requests", json={"form": "leave", "values": leave(20, 5)})
+    assert r.status_code == 201, r.text  # 10 + 5 = 15: fits
+    # resubmitting the first is judged without itself: 10 again still fits beside the 5
+    task = await stack.open_task("frank", number)
+    r = await stack.as_("frank", "POST", f"/api/tasks/{task['id']}/send-back", json={"comment": "dates?"})
+    assert r.status_code == 200, r.text
+    await _poll_request(stack, number, lambda g: g["status"] == "sent_back")
+    r = await stack.as_("erin", "POST", f"/api/requests/{number}/resubmit",
+                        json={"values": {**leave(0, 10), "reason": "family"}})
     assert r.status_code == 200, r.text
