@@ -97,8 +97,16 @@ def effect_of(form_key: str, values: dict[str, Any]) -> Effect:
 
 def title_of(form_name: str, number: str, requester: str, values: dict[str, Any]) -> str:
     """"Leave FR-00003 by erin: 5 days" — the form's name, the number, who, and a few of its values."""
-    shown = [f"{v}" for k, v in values.items() if k in ("days", "amount", "advance", "destination", "type") and v]
-    return f"{form_name} {number} by {requester}" + (f": {', '.join(shown[:3])}" if shown else "")
+    # A text value may be 2,000 characters over several lines: the title is one line of at most 300 (the tasks' and
+    # processes' title columns; a mail's subject), each value shown cut at 60.
+    shown = [_short(" ".join(str(v).split())) for k, v in values.items()
+             if k in ("days", "amount", "advance", "destination", "type") and v]
+    title = f"{form_name} {number} by {requester}" + (f": {', '.join(shown[:3])}" if shown else "")
+    return " ".join(title.split())[:300]
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def check_may_resubmit(actor: Actor, requester: str, status: str, number: str) -> None:

@@ -118,3 +118,15 @@ async def test_a_mail_that_cannot_be_written_is_skipped_and_holds_back_no_other_
         rows = {d.target: (d.status, d.last_error[:30]) for d in s.execute(select(NotificationDelivery)).scalars()}
     assert rows["alice"][0] == "skipped" and rows["dave"][0] == "skipped" and rows["carol"][0] == "delivered"
     assert rows["bob"][0] in ("pending", "failed")
+
+
+def test_a_request_title_is_one_line_of_at_most_300_characters() -> None:
+    """A trip's destination (a text value of up to 2,000 characters, several lines) went whole into the request's
+    title, so into its tasks' and process's titles (columns of 300: PostgreSQL refuses the row, and the task never
+    opens) and the mails' subjects."""
+    from domain.forms.request_rules import title_of
+
+    title = title_of("Business trip", "FR-00001", "erin", {"destination": "Lyon\n" + "x" * 1995, "advance": "100"})
+    assert len(title) <= 300 and "\n" not in title
+    assert title.startswith("Business trip FR-00001 by erin: Lyon xxx") and title.endswith("\u2026, 100")
+    assert title_of("Leave request", "FR-00002", "erin", {"days": "5"}) == "Leave request FR-00002 by erin: 5"
