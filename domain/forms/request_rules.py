@@ -84,6 +84,28 @@ def _date(values: dict[str, Any], name: str) -> date | None:
     return raw if isinstance(raw, date) else date.fromisoformat(str(raw))
 
 
+# The fields an approval's effect reads, and the types it reads them as: a new version of these forms must keep them
+# so (a leave whose `days` became text, or whose `from` became free text, broke the balance check with a 500 and
+# left an approved leave's effect failing without end).
+EFFECT_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    LEAVE: {"days": ("number",), "from": ("date",), "to": ("date",), "deputy": ("user",)},
+    BUSINESS_TRIP: {"advance": ("money", "number")},
+}
+
+
+def check_effect_fields(form_key: str, fields: dict[str, str]) -> None:
+    """`fields` (name: type) of a version of `form_key`: Invalid when one its approval's effect reads is missing
+    (where required) or of another type."""
+    for name, types in EFFECT_FIELDS.get(form_key, {}).items():
+        kind = fields.get(name)
+        if kind is None and form_key == LEAVE and name != "deputy":  # no deputy: the manager stands in
+            raise Invalid(f"the form {form_key!r} needs its field {name!r} ({' or '.join(types)}): its approval "
+                          "takes the leave with it")
+        if kind is not None and kind not in types:
+            raise Invalid(f"the field {name!r} of the form {form_key!r} must be of type {' or '.join(types)}, "
+                          f"not {kind}: its approval reads it so")
+
+
 def effect_of(form_key: str, values: dict[str, Any]) -> Effect:
     """Leave takes `days` off the balance and marks the requester out of office from `from` to `to` with `deputy`
     standing in; a business trip with an `advance` above zero pays it out; any other form does nothing more."""

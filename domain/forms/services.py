@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from domain.audit import services as audit
 from domain.core.errors import Conflict, NotFound
 from domain.core.records import once
-from domain.forms import rules
+from domain.forms import request_rules, rules
 from domain.forms.rules import FormTypeIn
 from domain.forms.tables import FormType, LeaveBalance
 from domain.org import services as org
@@ -27,6 +27,7 @@ def check(session: Session, defn: FormTypeIn) -> None:
     people = org.people(session)
     roles = set(session.execute(select(Role.name)).scalars())
     rules.check_definition(defn, roles, set(people), people)
+    request_rules.check_effect_fields(defn.key, {f.name: f.type for f in defn.fields})
 
 
 def _latest_row(session: Session, key: str) -> FormType | None:

@@ -409,3 +409,29 @@ async def test_leave_requests_waiting_together_cannot_exceed_the_balance(stack):
     r = await stack.as_("erin", "POST", f"/api/requests/{number}/resubmit",
                         json={"values": {**leave(0, 10), "reason": "family"}})
     assert r.status_code == 200, r.text
+
+
+async def test_a_new_version_of_leave_or_trip_keeps_the_fields_its_approval_reads(stack):
+    """Admin published a leave whose `days` was text: filing one was a 500 (text compared with a number), and a
+    `from` of free text would have failed the approved leave's effect without end."""
+    leave = (await stack.as_("admin", "GET", "/api/form-types/leave")).json()
+    fields = leave["definition"]["fields"] if "definition" in leave else leave["fields"]
+    route = leave["definition"]["route"] if "definition" in leave else leave["route"]
+    for name, kind in (("days", "text"), ("from", "text"), ("deputy", "text"), ("days", None)):
+        changed = [({**f, "type": kind, "min": None, "max": None} if kind else None) if f["name"] == name else f
+                   for f in fields]
+        body = {"key": "leave", "name": "Leave request", "fields": [f for f in changed if f], "route": route}
+        r = await stack.as_("admin", "PUT", "/api/form-types/leave", json=body)
+        assert r.status_code == 422 and name in r.json()["detail"], (name, kind, r.text)
+    trip = (await stack.as_("admin", "GET", "/api/form-types/business_trip")).json()
+    tfields = trip["definition"]["fields"] if "definition" in trip else trip["fields"]
+    troute = trip["definition"]["route"] if "definition" in trip else trip["route"]
+    body = {"key": "business_trip", "name": "Business trip", "route": [s for s in troute if not s.get("when")],
+            "fields": [{**f, "type": "text", "min": None} if f["name"] == "advance" else f for f in tfields]}
+    r = await stack.as_("admin", "PUT", "/api/form-types/business_trip", json=body)
+    assert r.status_code == 422 and "advance" in r.json()["detail"], r.text
+    first = datetime.now(UTC).date() + timedelta(days=3)
+    r = await stack.as_("erin", "POST", "/api/requests", json={"form": "leave", "values": {
+        "leave_type": "annual", "from": first.isoformat(), "to": (first + timedelta(days=1)).isoformat(),
+        "days": "2", "deputy": "grace"}})
+    assert r.status_code == 201, r.text
