@@ -403,7 +403,8 @@ class Walk:
         claim = page.get_by_role("button", name=self.t("Claim"), exact=True)
         if await claim.count():
             await self.submit(page, claim.first, f"{approver}-claimed")
-        await self.label(page, "Comment", exact=False).fill(comment)
+        decide = page.locator("form[action$='/decide']")  # the task page has other comment boxes (comments, OA)
+        await decide.get_by_label(self.t("Comment"), exact=False).fill(comment)
         await self.press(page, "Approve", f"{approver}-approved-{business_key}")
         return approver
 

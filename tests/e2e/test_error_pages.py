@@ -47,7 +47,7 @@ async def test_an_unknown_address_is_a_page_and_the_api_stays_json(stack: Stack)
 
 @pytest.mark.parametrize(("post_address", "page"), [
     ("/requests/expense-claims", "/requests"),
-    ("/requests/expense-claims/EC-00001/cancel", "/requests"),
+    ("/requests/expense-claims/EC-00001/cancel", "/requests/expense-claims/EC-00001"),  # the claim's own page
     ("/inbox/12/decide", "/inbox"),
     ("/inbox/approve-selected", "/inbox"),
     ("/pipeline/leads", "/pipeline"),

@@ -58,8 +58,8 @@ async def main() -> None:
     db = Database(env["FAULT_DATABASE_URL"], schema=env.get("FAULT_DB_SCHEMA") or None)
     real_all = activities.all_activities
 
-    def patched_all(database: Any) -> list[Any]:
-        out = real_all(database)
+    def patched_all(database: Any, *args: Any, **kwargs: Any) -> list[Any]:  # (db, settings) as worker passes them
+        out = real_all(database, *args, **kwargs)
         names = [getattr(a, "__temporal_activity_definition").name for a in out]
         assert name in names, f"no activity {name}"
         return [crashing(a, name, match, marker) if n == name else a for a, n in zip(out, names, strict=True)]

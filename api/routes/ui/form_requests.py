@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.orm import Session
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
@@ -29,6 +30,22 @@ from domain.forms import services as forms_svc
 from domain.forms.request_rules import RequestStatus
 
 router = page_router()
+
+
+class _RequestNumber(Convertor[str]):
+    """A form request's number (FR-00001) in a page address: /requests/expense-claims and the other pages under
+    /requests are not taken for a request that does not exist (their reloads go back to their page)."""
+
+    regex = "FR-[0-9]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("request_number", _RequestNumber())
 
 INPUT_TYPES = {"text": "text", "number": "text", "money": "text", "date": "date", "user": "text"}
 OPEN = (RequestStatus.PENDING_APPROVAL, RequestStatus.SENT_BACK)
@@ -140,12 +157,12 @@ async def _request_page(v: Viewer, number: str, *, status: int = 200, error: str
                         input_types=INPUT_TYPES, error=error, **data)
 
 
-@router.get("/requests/{number}")
+@router.get("/requests/{number:request_number}")
 async def request_page(number: str, v: ViewerDep) -> Response:
     return await _request_page(v, number)
 
 
-@router.post("/requests/{number}/cancel")
+@router.post("/requests/{number:request_number}/cancel")
 async def cancel_request(number: str, v: PosterDep) -> Response:
     try:
         await v.platform.read(lambda s: requests.visible(s, number, (v.user.username, v.user.roles)))
@@ -155,7 +172,7 @@ async def cancel_request(number: str, v: PosterDep) -> Response:
     return redirect(f"/requests/{number}", msg=_("Request %(number)s is cancelled.", number=number))
 
 
-@router.post("/requests/{number}/urge")
+@router.post("/requests/{number:request_number}/urge")
 async def urge_request(number: str, v: PosterDep) -> Response:
     try:
         row = await v.platform.read(lambda s: requests.visible(s, number, (v.user.username, v.user.roles)))
@@ -165,7 +182,7 @@ async def urge_request(number: str, v: PosterDep) -> Response:
     return redirect(f"/requests/{number}", msg=_("The approver of request %(number)s is reminded.", number=number))
 
 
-@router.post("/requests/{number}/resubmit")
+@router.post("/requests/{number:request_number}/resubmit")
 async def resubmit_request(number: str, v: PosterDep) -> Response:
     assert v.request is not None
     form = await v.request.form()
