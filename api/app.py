@@ -198,6 +198,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     from api.routes import requests as form_requests
     from api.routes.ui import form_requests as form_request_pages
     app.include_router(form_requests.router)
+    from api.routes import leave
+    app.include_router(leave.router)
     app.include_router(form_request_pages.router)
     from api.routes.ui import oa as oa_pages
     app.include_router(oa_pages.router)

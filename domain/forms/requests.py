@@ -21,6 +21,7 @@ from domain.forms import request_rules as rules
 from domain.forms import services as forms
 from domain.forms.request_rules import RequestDraft, RequestStatus
 from domain.forms.request_tables import FormRequest
+from domain.forms.rules import MANAGER, MANAGER_OF_MANAGER
 from domain.notifications import services as notifications
 from domain.org.tables import User
 
@@ -90,6 +91,16 @@ def pending_leave_days(session: Session, requester: str, year: int, *, exclude: 
         if number != exclude and str(values.get("from", ""))[:4] == str(year) and values.get("days"):
             total += Decimal(str(values["days"]))
     return total
+
+
+def leave_summary(session: Session, username: str, year: int) -> dict[str, Any]:
+    """`username`'s leave of `year`: days granted, taken, waiting for approval (pending), and left to ask for
+    (granted less taken less pending, never below 0)."""
+    row = forms.leave_balance(session, username, year)
+    pending = pending_leave_days(session, username, year)
+    return {"year": year, "granted": row.days_granted if row else Decimal(0),
+            "taken": row.days_taken if row else Decimal(0), "pending": pending,
+            "left": max(forms.days_left(session, username, year) - pending, Decimal(0))}
 
 
 def store_values(session: Session, number: str, values: dict[str, Any]) -> None:
@@ -164,6 +175,7 @@ def route_map(session: Session, row: FormRequest) -> list[dict[str, Any]]:
                                                          Task.status == TaskStatus.OPEN)).scalars())
     out = []
     ended = row.status in (RequestStatus.APPROVED, RequestStatus.REJECTED, RequestStatus.CANCELLED)
+    kinds = {st.name: st.approvers() for st in forms.definition(forms.version(session, row.form_key, row.version)).route}
     for raw in row.route:
         step = ChainStep.model_validate(raw)
         decided = [d for d in decisions if d["step"] == step.index]
@@ -180,11 +192,26 @@ def route_map(session: Session, row: FormRequest) -> list[dict[str, Any]]:
         approver = step.candidate_user or (f"role {step.candidate_role}" if step.candidate_role else "") or ", ".join(
             p.candidate_user or f"role {p.candidate_role}" for p in step.parts)
         out.append({"index": step.index, "name": step.name or step.label, "label": step.label, "mode": step.mode,
-                    "approver": approver, "state": state,
+                    "approver": approver, "approvers": _approvers(step, kinds.get(step.name, [])),
+                    "several": len(step.parts) > 1 or (bool(step.parts) and step.mode == "all"), "state": state,
                     "decided": [{"by": d["decided_by"], "decision": d["decision"], "comment": d["comment"],
                                  "at": d["decided_at"]} for d in decided],
                     "waiting_for": [t.assignee or t.candidate_user or t.candidate_role or "" for t in waiting]})
     return out
+
+
+def _approvers(step: ChainStep, said: list[str]) -> list[dict[str, str]]:
+    """Who a route step asks, each {kind: manager | manager_of_manager | role | user, value} (the template words
+    them): the step's role or person, else each part's; a person is named as the form said it (`said`, the route
+    step's approvers: "manager", "role:it", "user:heidi"), a manager by who they are for this requester."""
+    def one(part: ChainStep, how: str) -> dict[str, str]:
+        if part.candidate_role and not part.candidate_user:
+            return {"kind": "role", "value": part.candidate_role}
+        kind = how if how in (MANAGER, MANAGER_OF_MANAGER) else "user"
+        return {"kind": kind, "value": part.candidate_user or part.label}
+    if step.candidate_role or step.candidate_user or not step.parts:
+        return [one(step, said[0] if len(said) == 1 else "")]
+    return [one(p, p.label) for p in step.parts]
 
 
 def plan(session: Session, process_id: str) -> tuple[str, ...] | None:

@@ -23,11 +23,12 @@ from domain.approvals.rules import TaskStatus
 from domain.approvals.tables import Task
 from domain.core.errors import DomainError
 from domain.core.numbers import read_number
+from domain.core.types import utcnow
 from domain.expenses.tables import TripAdvance
 from domain.forms import requests
 from domain.forms import rules as forms
 from domain.forms import services as forms_svc
-from domain.forms.request_rules import RequestStatus
+from domain.forms.request_rules import LEAVE, RequestStatus
 
 router = page_router()
 
@@ -65,7 +66,8 @@ async def _form_page(v: Viewer, key: str, *, status: int = 200, entered: dict[st
         row = forms_svc.latest(s, key)
         return {"form": {"key": row.key, "name": row.name, "version": row.version,
                          "description": row.definition.get("description", "")},
-                "fields": forms_svc.definition(row).fields, "users": absence.active_usernames(s)}
+                "fields": forms_svc.definition(row).fields, "users": absence.active_usernames(s),
+                "leave": leave_of(s, v.user.username) if row.key == LEAVE else None}
     try:
         data = await v.platform.read(load)
     except DomainError as e:
@@ -129,6 +131,16 @@ async def file_request(key: str, v: PosterDep) -> Response:
                     msg=_("Request %(number)s filed; it now waits for approval.", number=out["request_id"]))
 
 
+def trail_role(role: str) -> str:
+    """A part task's label as the approval engine stores it ("it (all of)", "frank (any of)") in the viewer's
+    language; any other label as it is."""
+    if role.endswith(" (all of)"):
+        return _("%(who)s (all of)", who=role.removesuffix(" (all of)"))
+    if role.endswith(" (any of)"):
+        return _("%(who)s (any of)", who=role.removesuffix(" (any of)"))
+    return role
+
+
 async def _request_page(v: Viewer, number: str, *, status: int = 200, error: str = "") -> Response:
     me = v.user.username
 
@@ -147,6 +159,7 @@ async def _request_page(v: Viewer, number: str, *, status: int = 200, error: str
     except DomainError as e:
         return await render(v, "error.html", error_status(e), title=_("Not possible"), message=e.message)
     req = data["req"]
+    req["approvals"] = [{**a, "role": trail_role(str(a.get("role") or ""))} for a in req["approvals"]]
     mine = req["requester"] == me
     data["may_cancel"] = mine and req["status"] in OPEN
     data["may_resubmit"] = mine and data["sent_back"]
@@ -210,6 +223,12 @@ def open_advances(s: Session, username: str) -> list[dict[str, Any]]:
     """The user's business trips whose cash advance no claim has settled yet: a claim may name one of them."""
     rows = s.query(TripAdvance).filter(TripAdvance.requester == username, TripAdvance.settled.is_(False))
     return [{"trip": r.trip, "amount": r.amount} for r in rows.order_by(TripAdvance.id.desc()).limit(50)]
+
+
+def leave_of(s: Session, username: str) -> dict[str, Any]:
+    """The user's leave balance of this year, the days as a person writes them (15, 4.5)."""
+    out = requests.leave_summary(s, username, utcnow().year)
+    return {k: v if k == "year" else forms.days_text(v) for k, v in out.items()}
 
 
 def mine(s: Session, username: str) -> list[dict[str, Any]]:

@@ -70,6 +70,7 @@ async def _requests(v: Viewer, *, status: int = 200, form: dict[str, str] | None
     data = await v.platform.read(load)
     data["form_requests"] = await v.platform.read(form_requests.mine, me)
     data["trips"] = await v.platform.read(form_requests.open_advances, me)
+    data["leave"] = await v.platform.read(form_requests.leave_of, me)
     # Cancel is offered where the claim's process would take it, on the state it holds (its row may still say
     # pending approval of a claim the process has approved: the activity recording that is the one failing).
     pending = [{"type": "expense_claim", "process_id": c["process_id"], "business_key": c["number"], "owner": me}
