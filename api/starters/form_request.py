@@ -67,7 +67,9 @@ async def submit(platform: Platform, requester: str, form: str, values: dict[str
         plain = request_rules.as_json(checked)
         return RequestDraft(number=number, form_key=row.key, version=row.version, form_name=row.name,
                             definition=row.definition, requester=requester,
-                            title=request_rules.title_of(row.name, number, requester, plain), values=plain,
+                            title=request_rules.title_of(row.name, number, requester, plain,
+                                                          {f.name: f.type for f in defn.fields}),
+                            values=plain,
                             steps=steps, dedupe=defn.dedupe)
 
     draft = await platform.write(allocate)

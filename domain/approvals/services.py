@@ -140,7 +140,11 @@ def apply_change(session: Session, change: TaskChange) -> None:
     _event(session, change.task_id, change.event, change.actor, change.detail, key)
     session.flush()
     told = _TOLD.get(change.event)
-    if told is not None:
+    if change.event == "routed to deputy":  # "frank is out of office until ...: routed to deputy erin"
+        detail = f"standing in for {change.detail.split(' ', 1)[0]}: {change.detail}"
+        if not notifications.amend(session, f"notify:{task.id}:created", detail):  # told already: told again
+            _notify(session, task, "task.assigned", f"notify:{key}", detail=detail)
+    elif told is not None:
         _notify(session, task, told, f"notify:{key}", users=change.notify, detail=change.detail)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
 
 from domain.approvals import access
@@ -18,6 +18,7 @@ from domain.processes.tables import Process
 # @username: not inside a word or an e-mail address (erin@example.com mentions nobody); a trailing dot or dash is
 # the sentence's, not the name's.
 MAX_MENTIONS = 20
+MENTION_QUOTE = 400  # of the comment's text, quoted in the mention's mail
 MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9_][A-Za-z0-9_.-]{0,59})")
 
 
@@ -40,10 +41,32 @@ def check_text(text: str) -> str:
     return text
 
 
-def _link(session: Session, document: str) -> str:
-    process_id = session.execute(select(Process.process_id).where(Process.business_key == document)
-                                 .order_by(Process.started_at).limit(1)).scalar()
-    return f"/processes/{process_id}" if process_id else ""
+# The page that shows a document (and its comments), by its process's kind; other kinds: the process monitor.
+PAGES = {"form_request": "/requests/{}", "expense_claim": "/requests/expense-claims/{}",
+         "sales_order": "/sales-orders/{}", "production_order": "/production-orders/{}", "lead_to_order": "/leads/{}",
+         "quotation": "/quotations/{}"}
+_INVOICES = {"INV-": "/invoices/{}", "CN-": "/invoices/{}", "BILL-": "/bills/{}", "DN-": "/bills/{}"}
+_BY_NUMBER = {"/purchase-orders/{}": table("purchase_orders", column("number")),
+              "/opportunities/{}": table("opportunities", column("number"))}
+
+
+def page_of(session: Session, document: str) -> str:
+    """The link to the page showing `document` and its comments (a purchase order's, a request's, a sales
+    order's...); the process monitor for a kind without a page of its own; "" for an unknown document."""
+    for page, numbers in _BY_NUMBER.items():
+        if session.execute(select(numbers.c.number).where(numbers.c.number == document).limit(1)).first():
+            return page.format(document)
+    proc = session.execute(select(Process.type, Process.process_id).where(Process.business_key == document)
+                           .order_by(Process.started_at).limit(1)).first()
+    if proc is None:
+        return ""
+    if proc.type in PAGES:
+        return PAGES[proc.type].format(document)
+    if proc.type in ("customer_invoice", "supplier_invoice", "sales_return", "purchase_return"):
+        for prefix, page in _INVOICES.items():
+            if document.startswith(prefix):
+                return page.format(document)
+    return f"/processes/{proc.process_id}"
 
 
 def add(session: Session, author: str, roles: Collection[str], document: str, text: str) -> Comment:
@@ -64,10 +87,10 @@ def add(session: Session, author: str, roles: Collection[str], document: str, te
     row = Comment(document=document, author=author, text=text, mentions=told)
     session.add(row)
     session.flush()
-    link = _link(session, document)
+    link = page_of(session, document)
     for name in told:
         notifications.emit(session, "mention", key=f"comment-{row.id}-{name}", users=[name], document=document,
-                           title=f"{author} on {document}", detail=text[:2000], link=link)
+                           title=author, detail=text[:MENTION_QUOTE], link=link)
     return row
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -117,14 +118,37 @@ def effect_of(form_key: str, values: dict[str, Any]) -> Effect:
     return Effect()
 
 
-def title_of(form_name: str, number: str, requester: str, values: dict[str, Any]) -> str:
-    """"Leave FR-00003 by erin: 5 days" — the form's name, the number, who, and a few of its values."""
+MONEY_FIELDS = ("amount", "advance")  # shown as money in a title even when the form's type of it is not known
+TITLE_FIELDS = ("days", *MONEY_FIELDS, "destination", "type")
+
+
+def title_of(form_name: str, number: str, requester: str, values: dict[str, Any],
+             types: Mapping[str, str] | None = None) -> str:
+    """"Leave FR-00003 by erin: 5 days" — the form's name, the number, who, and a few of its values: days as days,
+    money (a field of type money, or amount/advance) as 6,000.00 (with the request's currency if it has one)."""
     # A text value may be 2,000 characters over several lines: the title is one line of at most 300 (the tasks' and
     # processes' title columns; a mail's subject), each value shown cut at 60.
-    shown = [_short(" ".join(str(v).split())) for k, v in values.items()
-             if k in ("days", "amount", "advance", "destination", "type") and v]
+    types = types or {}
+    shown = [_short(" ".join(_shown(k, v, types.get(k, ""), values).split())) for k, v in values.items()
+             if k in TITLE_FIELDS and v]
     title = f"{form_name} {number} by {requester}" + (f": {', '.join(shown[:3])}" if shown else "")
     return " ".join(title.split())[:300]
+
+
+def _shown(name: str, value: Any, kind: str, values: dict[str, Any]) -> str:
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    if name == "days" and kind in ("", "number"):
+        n = number.normalize() if number == number.to_integral_value() else number
+        return f"{n:f} {'day' if number == 1 else 'days'}"
+    if kind == "money" or (name in MONEY_FIELDS and kind in ("", "number")):
+        currency = values.get("currency")
+        return f"{number:,.2f}" + (f" {currency}" if isinstance(currency, str) and currency.isalpha() else "")
+    return str(value)
 
 
 def _short(text: str, limit: int = 60) -> str:

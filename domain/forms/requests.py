@@ -138,7 +138,7 @@ def apply_effect(session: Session, row: FormRequest) -> str:
         return _take_leave(session, row, effect)
     if effect.kind == "advance":
         advances.record(session, row.number, row.requester, effect.amount, f"{row.process_id}:advance")
-        return f"cash advance of {effect.amount} paid; the trip's expense claim settles it"
+        return f"cash advance of {effect.amount:,.2f} paid; the trip's expense claim settles it"
     return ""
 
 

@@ -39,6 +39,17 @@ def emit(session: Session, event: str, *, key: str, users: Iterable[str] = (), r
     session.flush()
 
 
+def amend(session: Session, key: str, detail: str) -> bool:
+    """Give the event written under `key` this detail while no mail or post of it has been made (the dispatcher
+    has not taken it yet); False when it has, or there is no such event."""
+    row = session.execute(select(NotificationEvent).where(NotificationEvent.key == key[:250])).scalar_one_or_none()
+    if row is None or row.dispatched_at is not None:
+        return False
+    row.detail = detail[:2000]
+    session.flush()
+    return True
+
+
 # --- each user's choice -------------------------------------------------------------------------------------
 
 MODES = ("now", "digest", "off")

@@ -181,8 +181,9 @@ async def test_mails_and_webhooks_for_a_task_and_a_mention(notified: Notified) -
     assert r.status_code == 201, r.text
     assert r.json()["mentions"] == ["erin", "grace", "heidi"]
     [mention] = await until(lambda: sink.to("erin@demo.valueloop.dev"), "erin's mention mail")
-    assert mention["Subject"] == f"You were mentioned on {claim}"
-    assert "@erin which taxi?" in mention.get_content()
+    assert mention["Subject"] == f"frank mentioned you on {claim}"  # who, and a link to the claim's own page
+    assert "> @erin which taxi?" in mention.get_content()
+    assert f"/requests/expense-claims/{claim}" in mention.get_content()
     # each webhook: one delivery per mention, signed; the flaky one after two failures, each delivered once
     mentions = await until(lambda: len(rec.on("/all")) >= 4 and [p for p in rec.on("/all")
                                                                  if p["event"] == "mention"], "mentions posted")

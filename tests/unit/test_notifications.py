@@ -71,8 +71,8 @@ def test_mails_are_in_the_readers_language() -> None:
     assert body.startswith("Frank，您好：") and "https://erp.example.com/tasks/t-1" in body
     subject, body = render("en", "Frank", e.model_copy(update={"event": "something new"}))
     assert subject == "Notification: Approve EC-00001" and "Open it: /tasks/t-1" in body
-    subject, body = render_digest("en", "Grace", [e, e.model_copy(update={"event": "mention"})])
-    assert subject == "Your daily digest: 2 notifications" and "You were mentioned on EC-00001" in body
+    subject, body = render_digest("en", "Grace", [e, e.model_copy(update={"event": "mention", "title": "tom"})])
+    assert subject == "Your daily digest: 2 notifications" and "tom mentioned you on EC-00001" in body
 
 
 def test_webhooks_are_checked() -> None:

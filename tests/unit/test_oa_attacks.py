@@ -128,5 +128,5 @@ def test_a_request_title_is_one_line_of_at_most_300_characters() -> None:
 
     title = title_of("Business trip", "FR-00001", "erin", {"destination": "Lyon\n" + "x" * 1995, "advance": "100"})
     assert len(title) <= 300 and "\n" not in title
-    assert title.startswith("Business trip FR-00001 by erin: Lyon xxx") and title.endswith("\u2026, 100")
-    assert title_of("Leave request", "FR-00002", "erin", {"days": "5"}) == "Leave request FR-00002 by erin: 5"
+    assert title.startswith("Business trip FR-00001 by erin: Lyon xxx") and title.endswith("\u2026, 100.00")
+    assert title_of("Leave request", "FR-00002", "erin", {"days": "5"}) == "Leave request FR-00002 by erin: 5 days"
