@@ -28,7 +28,9 @@ ROUTES = route_table()
 
 def _concrete(path: str) -> str:
     """A path with a value in each parameter ({id:path} included)."""
-    return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: "1" if m.group(1) == "customer_id" else "X-1", path)
+    samples = {"customer_id": "1", "number:request_number": "FR-1"}  # the rest take any word
+    return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: samples.get(m.group(0)[1:-1], samples.get(m.group(1), "X-1")),
+                  path)
 
 
 def _endpoints() -> list[tuple[str, str, object]]:
