@@ -94,6 +94,7 @@ def fans(db: Database) -> dict[str, Decimal]:
 
 # --- stock: the sales reservation, and the delivery (stock issue + journal) -----------------------------------
 
+@pytest.mark.slow  # make test keeps one kill per kind of effect: stock + journal (delivery), an order, a task, cash
 async def test_kill_during_sales_reservation_reserves_once(faults: Faults):
     f, db = faults, faults.db
     await f.start_crashing("reserve_sales_order")
@@ -141,6 +142,7 @@ async def test_kill_during_delivery_issues_stock_and_posts_once(faults: Faults):
     await f.assert_redelivered()
 
 
+@pytest.mark.slow  # make test keeps one kill per kind of effect: stock + journal (delivery), an order, a task, cash
 async def test_kill_during_production_kit_issue_issues_once(faults: Faults):
     """6 fans, 5 on hand: one kitted production order for 1 fan, whose kit (housing + blade set) is on hand,
     so its release issues the kit. The worker dies after the issue committed."""
@@ -327,6 +329,7 @@ async def test_kill_during_payment_allocation_allocates_and_posts_once(faults: F
     await f.assert_redelivered()
 
 
+@pytest.mark.slow  # make test keeps one kill per kind of effect: stock + journal (delivery), an order, a task, cash
 async def test_kill_during_supplier_bill_posting_posts_once_and_the_payment_closes_it(faults: Faults):
     """A bill matching its received order is posted by its process's first activity; the worker dies after the
     commit. The retry finds the bill (one invoice, one journal entry, goods received not invoiced cleared once),
