@@ -200,15 +200,17 @@ def route_map(session: Session, row: FormRequest) -> list[dict[str, Any]]:
     return out
 
 
-def _approvers(step: ChainStep, said: list[str]) -> list[dict[str, str]]:
-    """Who a route step asks, each {kind: manager | manager_of_manager | role | user, value} (the template words
-    them): the step's role or person, else each part's; a person is named as the form said it (`said`, the route
-    step's approvers: "manager", "role:it", "user:heidi"), a manager by who they are for this requester."""
-    def one(part: ChainStep, how: str) -> dict[str, str]:
+def _approvers(step: ChainStep, said: list[str]) -> list[dict[str, Any]]:
+    """Who a route step asks, each {kind: manager | manager_of_manager | role | user, value, above: 1 for the
+    requester's manager, 2 for the manager's manager, else 0} (the template words them by `above`): the step's role
+    or person, else each part's; a person is named as the form said it (`said`, the route step's approvers:
+    "manager", "role:it", "user:heidi"), a manager by who they are for this requester."""
+    def one(part: ChainStep, how: str) -> dict[str, Any]:
         if part.candidate_role and not part.candidate_user:
-            return {"kind": "role", "value": part.candidate_role}
+            return {"kind": "role", "value": part.candidate_role, "above": 0}
         kind = how if how in (MANAGER, MANAGER_OF_MANAGER) else "user"
-        return {"kind": kind, "value": part.candidate_user or part.label}
+        return {"kind": kind, "value": part.candidate_user or part.label,
+                "above": {MANAGER: 1, MANAGER_OF_MANAGER: 2}.get(kind, 0)}
     if step.candidate_role or step.candidate_user or not step.parts:
         return [one(step, said[0] if len(said) == 1 else "")]
     return [one(p, p.label) for p in step.parts]

@@ -82,8 +82,9 @@ async def test_the_route_map_and_trail_are_worded_in_the_readers_language(stack:
     r = await stack.as_("tom", "POST", f"/api/tasks/{task['id']}/complete", json={"decision": "approve"})
     assert r.status_code == 200, r.text
     got = (await stack.as_("erin", "GET", f"/api/requests/{number}")).json()
-    assert got["route"][0]["approvers"] == [{"kind": "manager", "value": "frank"}]
-    assert got["route"][1]["approvers"] == [{"kind": "role", "value": "it"}, {"kind": "role", "value": "finance"}]
+    assert got["route"][0]["approvers"] == [{"kind": "manager", "value": "frank", "above": 1}]
+    assert got["route"][1]["approvers"] == [{"kind": "role", "value": "it", "above": 0},
+                                            {"kind": "role", "value": "finance", "above": 0}]
     en = text(await page(stack, "erin", f"/requests/{number}"))
     assert "frank (manager)" in en and "role it, role finance · all of them" in en and "it (all of)" in en, en
     zh = text(await page(stack, "erin", f"/requests/{number}", **ZH))
