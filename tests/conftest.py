@@ -32,6 +32,26 @@ def _pg_admin_url() -> str:
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
+_PG_DDL: list[str] = []
+
+
+def _pg_schema_ddl() -> str:
+    """Every CREATE statement Base.metadata.create_all emits on PostgreSQL, in its order, captured once per session:
+    a test's schema is then made in one round trip instead of one or two per table (half a second a test)."""
+    if not _PG_DDL:
+        import importlib
+
+        from sqlalchemy import create_mock_engine
+
+        from domain.core.db import Base
+
+        importlib.import_module("domain.tables")
+        mock = create_mock_engine(_pg_admin_url(), lambda sql, *_, **__: _PG_DDL.append(
+            str(sql.compile(dialect=mock.dialect)).strip()))
+        Base.metadata.create_all(mock, checkfirst=False)
+    return ";\n".join(_PG_DDL)
+
+
 @pytest.fixture
 def fresh_db(tmp_path) -> Iterator[Database]:
     """An empty database with every table."""
@@ -42,7 +62,8 @@ def fresh_db(tmp_path) -> Iterator[Database]:
             c.execute(text(f'CREATE SCHEMA "{schema}"'))
         db = Database(PG_URL, schema=schema)
         try:
-            db.create_all()
+            with db.write_engine.begin() as c:  # what db.create_all() makes, in one round trip
+                c.exec_driver_sql(_pg_schema_ddl())
             yield db
         finally:
             db.dispose()
