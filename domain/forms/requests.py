@@ -23,7 +23,7 @@ from domain.forms.request_rules import RequestDraft, RequestStatus
 from domain.forms.request_tables import FormRequest
 from domain.forms.rules import MANAGER, MANAGER_OF_MANAGER
 from domain.notifications import services as notifications
-from domain.org.tables import User
+from domain.org import services as org
 
 KIND = "form_request"  # the kind of document (access) and the process type
 
@@ -151,7 +151,8 @@ def _take_leave(session: Session, row: FormRequest, effect: rules.Effect) -> str
         said = f"{effect.days} day(s) of leave approved but not taken off the balance: {e.message}"
     if effect.starts_on is None or effect.ends_on is None:
         return said
-    deputy = effect.deputy or _manager(session, row.requester)
+    me = org.person(session, row.requester)
+    deputy = effect.deputy or (me.manager if me is not None else None) or ""
     if not deputy:
         return f"{said}; not marked out of office: no deputy named"
     try:
@@ -160,12 +161,6 @@ def _take_leave(session: Session, row: FormRequest, effect: rules.Effect) -> str
     except DomainError as e:  # ended already, overlapping another absence, a deputy who left: the leave stands
         return f"{said}; not marked out of office: {e.message}"
     return f"{said}; out of office {effect.starts_on.isoformat()} to {effect.ends_on.isoformat()}, deputy {deputy}"
-
-
-def _manager(session: Session, username: str) -> str:
-    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    manager = user.manager if user is not None else None
-    return str(manager.username) if manager is not None else ""
 
 
 def route_map(session: Session, row: FormRequest) -> list[dict[str, Any]]:
