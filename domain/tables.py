@@ -21,6 +21,7 @@ from domain.expenses.tables import ExpenseClaim, ExpenseLine, TripAdvance
 from domain.forms.request_tables import FormRequest
 from domain.forms.tables import FormType, LeaveBalance
 from domain.inventory.tables import Item, StockBalance, StockLedgerEntry, Uom
+from domain.manufacturing.capacity_tables import RoutingOperation, WorkCentreCalendar
 from domain.manufacturing.tables import BomLineRow, BomRow, WorkCentre
 from domain.notifications.tables import NotificationDelivery, NotificationEvent, NotificationPref, Webhook
 from domain.org.tables import AuthSession, Company, GrantsState, Role, RoleGrant, User, UserRole
@@ -108,6 +109,7 @@ __all__ = [
     "RequisitionLine",
     "Role",
     "RoleGrant",
+    "RoutingOperation",
     "SalesOrder",
     "SalesOrderLine",
     "SavedFilter",
@@ -125,4 +127,5 @@ __all__ = [
     "UserRole",
     "Webhook",
     "WorkCentre",
+    "WorkCentreCalendar",
 ]

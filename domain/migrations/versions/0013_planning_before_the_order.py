@@ -79,11 +79,45 @@ def _netchange_downgrade() -> None:
 
 # --- E: capacity (work-centre calendars, routings) ----------------------------------------------------------
 def _capacity_upgrade() -> None:
-    pass
+    amount = domain.core.types.Amount(precision=18, scale=4)
+    op.create_table(
+        "work_centre_calendars",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("work_centre_id", sa.Integer(), nullable=False),
+        *[sa.Column(day, amount, nullable=False) for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")],
+        sa.Column("updated_by", sa.String(length=60), nullable=False),
+        sa.Column("updated_at", domain.core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["work_centre_id"], ["work_centres.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("work_centre_id"),
+    )
+    op.create_table(
+        "routing_operations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("work_centre_id", sa.Integer(), nullable=False),
+        sa.Column("description", sa.String(length=200), nullable=False),
+        sa.Column("setup_hours", amount, nullable=False),
+        sa.Column("hours_per_unit", amount, nullable=False),
+        sa.Column("updated_by", sa.String(length=60), nullable=False),
+        sa.Column("updated_at", domain.core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["item_id"], ["items.id"]),
+        sa.ForeignKeyConstraint(["work_centre_id"], ["work_centres.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("item_id", "seq", name="routing_operation_once"),
+    )
+    with op.batch_alter_table("routing_operations") as b:
+        b.create_index(b.f("ix_routing_operations_item_id"), ["item_id"], unique=False)
+        b.create_index(b.f("ix_routing_operations_work_centre_id"), ["work_centre_id"], unique=False)
 
 
 def _capacity_downgrade() -> None:
-    pass
+    with op.batch_alter_table("routing_operations") as b:
+        b.drop_index(b.f("ix_routing_operations_work_centre_id"))
+        b.drop_index(b.f("ix_routing_operations_item_id"))
+    op.drop_table("routing_operations")
+    op.drop_table("work_centre_calendars")
 
 
 # --- F: quality (inspection, quarantine, nonconformance, scrap reasons) -------------------------------------
