@@ -97,6 +97,9 @@ class ProductionRef(BaseModel):
     sales_order: str | None = None
     salesperson: str | None = None
     notify: list[str] = []  # workflow ids told when finished goods arrive (the parent order, the sales order)
+    # Made to stock through the API (issue 20): the process records the order itself first, released then.
+    to_stock: bool = False
+    release_date: date | None = None
 
 
 class ProductionState(BaseModel):
