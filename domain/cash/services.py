@@ -31,6 +31,7 @@ from domain.core import records as common
 from domain.core.errors import Conflict, Invalid, NotFound
 from domain.core.money import money
 from domain.core.types import utcnow
+from domain.inventory import quarantine
 from domain.inventory.tables import StockBalance, StockLedgerEntry
 from domain.parties.tables import Customer, Supplier
 from domain.purchasing.rules import RECEIPT_VOUCHER
@@ -510,6 +511,8 @@ def received_not_billed_by_order(session: Session) -> dict[str, Decimal]:
         .group_by(PurchaseOrder.number)).all()
     for number, value in received:
         out[number] = Decimal(value)
+    for number, value in quarantine.open_value_by_order(session, "purchase").items():  # received, not yet inspected
+        out[number] = out.get(number, ZERO) + value
     prices = {(number, sku): Decimal(price) for number, sku, price in session.execute(
         select(PurchaseOrder.number, PurchaseOrderLine.sku, PurchaseOrderLine.unit_price)
         .join(PurchaseOrderLine, PurchaseOrderLine.po_id == PurchaseOrder.id)
@@ -548,6 +551,7 @@ def reconcile(session: Session, as_of: date | None = None) -> Reconciliation:
             Payment.direction == direction)).scalar_one())
 
     stock_value = Decimal(session.execute(select(func.coalesce(func.sum(StockBalance.stock_value), 0))).scalar_one())
+    stock_value += quarantine.total_value(session)  # received goods waiting for inspection are inventory too
     received_not_billed = money(sum((v for v in received_not_billed_by_order(session).values()), ZERO))
     checks = [
         ("Receivables = open customer invoices", accounting.RECEIVABLES, bal.get(accounting.RECEIVABLES, ZERO),

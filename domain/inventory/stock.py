@@ -99,6 +99,7 @@ def levels(session: Session, sku: str) -> dict[str, Any]:
         "available": on_hand - reserved,
         "on_order": bal.on_order if bal else Decimal(0),
         "stock_value": bal.stock_value if bal else Decimal(0),
+        "quarantine": bal.quarantine if bal else Decimal(0),  # received, waiting for inspection: not available
     }
 
 

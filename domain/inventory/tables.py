@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, true
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.core.db import Base
@@ -31,6 +31,10 @@ class Item(Base):
     default_supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), nullable=True)
     # A deactivated item stays on the documents that name it; it is left out of lists and pickers.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Quality (domain/quality): goods received from a supplier (incoming) or from production (final) are
+    # quarantined until an inspection accepts them.
+    inspect_incoming: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    inspect_final: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     balance: Mapped[StockBalance] = relationship(lazy="joined", uselist=False)
@@ -47,6 +51,10 @@ class StockBalance(Base):
     on_order: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
     # Moving-average valuation: value of what is on hand.
     stock_value: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    # Received but not yet accepted by an inspection (domain/inventory/quarantine.py): outside on_hand, so nothing
+    # that reads free stock (reservations, kitting, MRP, promises) counts it; its value is still inventory.
+    quarantine: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0), server_default="0")
+    quarantine_value: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0), server_default="0")
 
 
 class StockLedgerEntry(Base):

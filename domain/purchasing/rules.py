@@ -83,6 +83,7 @@ class OrderState(BaseModel):
     number: str
     lines: list[OrderLineState]
     expected_date: date | None = None
+    quarantined: list[str] = []  # the inspection lots a receipt put in quarantine (domain/inventory/quarantine.py)
 
     @property
     def fully_received(self) -> bool:

@@ -13,7 +13,7 @@ from domain.accounting import ledger
 from domain.approvals import services as approvals
 from domain.core import records as common
 from domain.core.errors import Conflict, NotFound
-from domain.inventory import stock
+from domain.inventory import quarantine, stock
 from domain.notifications import services as notifications
 from domain.parties.tables import Supplier
 from domain.purchasing import rules as purchasing
@@ -126,10 +126,18 @@ def receive(session: Session, po_number: str, lines: list[purchasing.ReceiptLine
     prices = {ln.sku: ln.unit_price for ln in po.lines}
     value = Decimal(0)  # what stock took in, each line to the cent: posted as it is (inventory = stock valuation)
     # Items in SKU order: two receipts touching the same items lock them in the same order (no deadlock).
+    quarantined: list[str] = []
     for i, ln in sorted(enumerate(lines), key=lambda pair: pair[1].sku):
-        value += stock.move(session, ln.sku, ln.qty, unit_cost=prices[ln.sku],
-                            voucher_type=purchasing.RECEIPT_VOUCHER, voucher_no=receipt.number, key=f"{key}:{i}",
-                            actor=actor).value_change
+        if stock.item_by_sku(session, ln.sku).inspect_incoming:  # into quarantine until an inspection accepts it
+            lot = quarantine.take_in(session, ln.sku, ln.qty, unit_cost=prices[ln.sku], source="purchase",
+                                     source_document=receipt.number, order_number=po.number,
+                                     voucher_type=purchasing.RECEIPT_VOUCHER, key=f"{key}:{i}", actor=actor)
+            value += lot.value
+            quarantined.append(lot.number)
+        else:
+            value += stock.move(session, ln.sku, ln.qty, unit_cost=prices[ln.sku],
+                                voucher_type=purchasing.RECEIPT_VOUCHER, voucher_no=receipt.number,
+                                key=f"{key}:{i}", actor=actor).value_change
         stock.change_on_order(session, ln.sku, -ln.qty)
     by_sku = {ln.sku: ln for ln in new_state.lines}
     for pol in po.lines:
@@ -137,7 +145,7 @@ def receive(session: Session, po_number: str, lines: list[purchasing.ReceiptLine
     po.status = new_state.status
     ledger.post(session, purchasing.receipt_entry(po.number, value), purchasing.RECEIPT_VOUCHER, receipt.number, key)
     session.flush()
-    return new_state
+    return new_state.model_copy(update={"quarantined": quarantined}) if quarantined else new_state
 
 
 def _receipts(session: Session, po_id: int) -> list[int]:
