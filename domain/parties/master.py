@@ -67,7 +67,8 @@ def item_view(item: Item) -> dict[str, Any]:
             "standard_cost": item.standard_cost, "lead_time_days": item.lead_time_days,
             "safety_stock": item.safety_stock, "min_order_qty": item.min_order_qty,
             "order_multiple": item.order_multiple, "default_supplier_id": item.default_supplier_id,
-            "list_price": item.list_price, "item_group": item.item_group, "active": item.active}
+            "list_price": item.list_price, "item_group": item.item_group, "active": item.active,
+            "inspect_incoming": item.inspect_incoming, "inspect_final": item.inspect_final}
 
 
 def create_named(session: Session, cls: type[Party], data: dict[str, Any]) -> Party:
