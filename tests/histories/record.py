@@ -392,6 +392,36 @@ class Recorder:
         await eventually(self.db, lambda s: close.status_of(s, period) == "open")
         await self.save("period_close_rejected", view["process_id"])
 
+    # --- issue 20 (F): blade sets received into quarantine, inspected ------------------------------------------
+
+    async def blade_sets_inspected_two_rejected(self) -> None:
+        """ivan receives 10 blade sets (inspected when they come in): their lot's Inspection waits for him; a result
+        that does not add up is refused; he accepts 8 and rejects 2 (back to the supplier, an NCR)."""
+        from api.starters import inspection
+        from domain.inventory.quarantine_tables import QuarantineLot
+        from domain.quality.rules import InspectionIn
+
+        lines = [RequisitionLineIn(sku="BLADE-SET", qty=Decimal(10), est_unit_price=Decimal(18))]
+        number = (await purchase.submit(self.p, "dave", lines, "blade sets", None))["requisition_id"]
+        await approve_chain(self.p, self.db, number, ["frank"])
+        await eventually(self.db, requisition_is(number, "ordered"))
+        with self.db.read() as s:
+            po = purchasing_svc.requisition_view(s, purchasing_svc.requisition(s, number))["purchase_order_id"]
+        ivan = actor(self.db, "ivan")
+        await purchase.receive(self.p, ivan, po, [ReceiptLineIn(sku="BLADE-SET", qty=Decimal(10))])
+        await eventually(self.db, lambda s: s.execute(select(QuarantineLot).where(
+            QuarantineLot.order_number == po, QuarantineLot.process_id != "")).first())
+        with self.db.read() as s:
+            lot = s.execute(select(QuarantineLot.number).where(QuarantineLot.order_number == po)).scalar_one()
+        with contextlib.suppress(Exception):  # refused by the validator: not in the history
+            await inspection.record(self.p, ivan, lot, InspectionIn(accepted_qty=Decimal(9), rejected_qty=Decimal(2),
+                                                                   reason="damaged"))
+        await inspection.record(self.p, ivan, lot, InspectionIn(accepted_qty=Decimal(8), rejected_qty=Decimal(2),
+                                                               reason="damaged", note="two hubs cracked"))
+        await eventually(self.db, requisition_is(number, "received"))
+        await self.save("inspection_two_rejected", ids.inspection(lot))
+        await self.save("purchase_received_into_quarantine", ids.purchase(number))
+
     # --- issue 17: supplier bills, three-way matched ------------------------------------------------------------
 
     async def _received_order(self, qty: int) -> tuple[int, str]:
@@ -813,7 +843,9 @@ SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_re
              # issue 19: notifications
              "notify_mail_webhook_and_digest",
              # issue 19: requests on forms
-             "form_request_leave_approved", "form_request_v1_after_v2"]
+             "form_request_leave_approved", "form_request_v1_after_v2",
+             # issue 20 (F): quality
+             "blade_sets_inspected_two_rejected"]
 
 
 async def main(only: list[str], suffix: str = "") -> None:
