@@ -1,0 +1,101 @@
+"""Capacity over HTTP (issue 20): a work centre's calendar and an item's routing (every refusal a 4xx with a sentence
+that stores nothing), the load table with an overloaded week, and carol moving the production order that overloads
+it: its process records the new dates and the load moves with them."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from api.starters import production_order
+from domain.org.people import Actor
+
+pytestmark = pytest.mark.e2e
+
+
+def monday_in(weeks: int) -> datetime:
+    today = datetime.now(UTC)
+    return today - timedelta(days=today.weekday()) + timedelta(weeks=weeks)
+
+
+async def test_calendar_routing_load_and_moving_an_order(stack):
+    # --- master data: a new work centre has no calendar, so no routing may use it --------------------------
+    r = await stack.as_("carol", "POST", "/api/work-centres", json={"code": "E-CAP", "name": "Cell", "hourly_cost": 30})
+    assert r.status_code == 201, r.text
+    assert (await stack.as_("carol", "GET", "/api/work-centres/E-CAP/calendar")).json()["hours"] is None
+    one_op = {"operations": [{"seq": 10, "work_centre": "E-CAP", "setup_hours": "2", "hours_per_unit": "1"}]}
+    before = (await stack.as_("carol", "GET", "/api/routings/FAN-HOUSING")).json()["operations"]
+    r = await stack.as_("carol", "PUT", "/api/routings/FAN-HOUSING", json=one_op)
+    assert r.status_code == 422 and "work centre E-CAP has no calendar" in r.json()["detail"], r.text
+    for bad, words in [
+        ({"operations": [{"seq": 10, "work_centre": "NOPE", "hours_per_unit": 1}]}, "no work centre 'NOPE'"),
+        ({"operations": [{"seq": 10, "work_centre": "ASSEMBLY", "hours_per_unit": 1},
+                         {"seq": 10, "work_centre": "ASSEMBLY", "setup_hours": 1}]}, "operation 10 is given twice"),
+        ({"operations": [{"seq": 10, "work_centre": "ASSEMBLY"}]}, "needs setup hours or hours per unit"),
+        ({"operations": [{"seq": 10, "work_centre": "ASSEMBLY", "hours_per_unit": "-1"}]}, "hours_per_unit"),
+    ]:
+        r = await stack.as_("carol", "PUT", "/api/routings/FAN-HOUSING", json=bad)
+        assert r.status_code == 422 and words in r.json()["detail"], (bad, r.text)
+    r = await stack.as_("carol", "PUT", "/api/routings/BLADE-SET", json={"operations": []})
+    assert r.status_code == 422 and "purchased" in r.json()["detail"], r.text
+    assert (await stack.as_("carol", "GET", "/api/routings/FAN-HOUSING")).json()["operations"] == before
+    for bad in [{"mon": 25}, {}, {"mon": "-1"}, {"funday": 8}]:
+        r = await stack.as_("carol", "PUT", "/api/work-centres/E-CAP/calendar", json=bad)
+        assert r.status_code == 422, (bad, r.text)
+    assert (await stack.as_("carol", "GET", "/api/work-centres/E-CAP/calendar")).json()["hours"] is None
+    assert (await stack.as_("alice", "PUT", "/api/work-centres/E-CAP/calendar", json={"mon": 8})).status_code == 403
+    assert (await stack.as_("carol", "PUT", "/api/work-centres/NOPE/calendar", json={"mon": 8})).status_code == 404
+
+    r = await stack.as_("carol", "PUT", "/api/work-centres/E-CAP/calendar",
+                        json={"mon": 4, "tue": 4, "wed": 4, "thu": 4, "fri": 4})
+    assert r.status_code == 200 and r.json()["week_hours"] == "20.00", r.text
+    r = await stack.as_("carol", "PUT", "/api/routings/FAN-HOUSING", json=one_op)
+    assert r.status_code == 200 and r.json()["operations"][0]["work_centre"] == "E-CAP", r.text
+
+    # --- an order of 30 housings in one week: 32 h on a 20 h week -----------------------------------------
+    week = monday_in(3).date()
+    made = await production_order.for_stock(stack.platform, Actor(username="carol", roles=["planner"]),
+                                            "FAN-HOUSING", Decimal(30), week + timedelta(days=4))
+    number = made["production_order_id"]
+    r = await stack.as_("carol", "GET", "/api/planning/load", params={"run": "none"})
+    assert r.status_code == 200, r.text
+    load = r.json()
+    row = next(x for x in load["rows"] if x["work_centre"] == "E-CAP")
+    hot = [c for c in row["cells"] if c["overloaded"]]
+    assert len(hot) == 1 and hot[0]["load"] == "32.00" and hot[0]["capacity"] == "20.00", row
+    assert hot[0]["orders"][0]["reference"] == number
+    assert [(o["work_centre"], o["week"]) for o in load["overloads"]] == [("E-CAP", hot[0]["week"])]
+
+    # --- moves refused with a sentence, nothing changed -------------------------------------------------------
+    for body, code, words in [
+        ({"release_date": str(week + timedelta(days=9)), "due_date": str(week + timedelta(days=8))}, 422,
+         "is after the due date"),
+        ({"release_date": "2020-01-01", "due_date": "2020-01-03"}, 422, "out of range"),
+        ({"release_date": str(week), "due_date": "someday"}, 422, "due_date"),
+    ]:
+        r = await stack.as_("carol", "POST", f"/api/production-orders/{number}/reschedule", json=body)
+        assert r.status_code == code and words in r.json()["detail"], (body, r.text)
+    r = await stack.as_("alice", "POST", f"/api/production-orders/{number}/reschedule",
+                        json={"release_date": str(week), "due_date": str(week + timedelta(days=11))})
+    assert r.status_code == 403, r.text
+    r = await stack.as_("carol", "POST", "/api/production-orders/MO-99999/reschedule",
+                        json={"release_date": str(week), "due_date": str(week + timedelta(days=11))})
+    assert r.status_code == 404, r.text
+
+    # --- carol spreads it over two weeks: the load moves, no overload is left ----------------------------------
+    r = await stack.as_("carol", "POST", f"/api/production-orders/{number}/reschedule",
+                        json={"release_date": str(week), "due_date": str(week + timedelta(days=12)),
+                              "reason": "level E-CAP"})
+    assert r.status_code == 200 and r.json()["due_date"] == str(week + timedelta(days=12)), r.text
+    mo = (await stack.as_("carol", "GET", f"/api/production-orders/{number}")).json()
+    assert (mo["release_date"], mo["due_date"]) == (str(week), str(week + timedelta(days=12))), mo
+    for _ in range(50):
+        load = (await stack.as_("carol", "GET", "/api/planning/load", params={"run": "none"})).json()
+        if not load["overloads"]:
+            break
+        await asyncio.sleep(0.1)
+    row = next(x for x in load["rows"] if x["work_centre"] == "E-CAP")
+    assert load["overloads"] == [] and [c["load"] for c in row["cells"] if c["load"] != "0.00"] == ["16.00", "16.00"], row
