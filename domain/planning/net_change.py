@@ -21,9 +21,11 @@ planner from a full run.
 
 from __future__ import annotations
 
+import gc
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -31,7 +33,7 @@ from functools import partial
 from heapq import heappop, heappush
 from itertools import accumulate, chain, repeat
 from math import gcd
-from operator import itemgetter, sub
+from operator import eq, itemgetter, neg, sub
 
 from domain.core.errors import Invalid
 from domain.manufacturing.bom import Bom, low_level_codes, units
@@ -53,6 +55,9 @@ _D_SCALE = Decimal(SCALE)
 Pegs = tuple[str, ...]
 # Requirements put on a component by one parent: parallel lists of due days, quantities (units) and pegs.
 Reqs = tuple[list[int], list[int], list[Pegs]]
+# An item's planned orders: due days, sizes (units), pegs.
+Planned = tuple[list[int], list[int], list[Pegs]]
+_NONE: Planned = ([], [], [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,19 @@ def _remove(held: list[Demand] | list[ScheduledReceipt], gone: Demand | Schedule
         raise Invalid(f"{what} was not in the plan: nothing to remove") from None
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The planner holds millions of small objects that all stay alive: the cyclic garbage collector would walk
+    them all, again and again, while a re-plan allocates (taking longer than the re-plan) and free none."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 class _Dates(dict[int, date]):
     """Day ordinal → date, made once per day; `dates.__getitem__` maps over a list at C speed."""
 
@@ -135,7 +153,10 @@ class NetChangePlanner:
         for rs in self.receipts.values():
             rs.sort(key=_receipt_key)
         self.dependent: dict[str, dict[str, Reqs]] = {}  # component → parent → requirements
-        self.orders: dict[str, tuple[PlannedOrder, ...]] = {}
+        self.planned: dict[str, Planned] = {}
+        self.orders: dict[str, tuple[PlannedOrder, ...]] = {}  # made from `planned` when the result is read
+        self._unbuilt: set[str] = set()
+        self._was: dict[str, tuple[Planned, tuple[PlannedOrder, ...]]] = {}  # what an unbuilt item had before
         self.exceptions: dict[str, tuple[MrpException, ...]] = {}
         self._dates = _Dates()  # day ordinal → date, each made once
         self.replanned = self._replan(self.order)
@@ -220,10 +241,37 @@ class NetChangePlanner:
     def result(self) -> MrpResult:
         """The planned orders and exceptions, in run_mrp's order (low-level code, SKU, due date)."""
         orders, exceptions = self.orders, self.exceptions
+        with _collector_paused():
+            for sku in self._unbuilt:
+                orders[sku] = self._build(sku)
+        self._unbuilt.clear()
         return MrpResult(tuple(chain.from_iterable(map(orders.get, self.order, repeat(())))),
                          tuple(chain.from_iterable(map(exceptions.get, self.order, repeat(())))))
 
+    def _build(self, sku: str) -> tuple[PlannedOrder, ...]:
+        dues, sizes, pegged = self.planned[sku]
+        kept: tuple[PlannedOrder, ...] = ()
+        old = self._was.pop(sku, None)
+        if old is not None:  # the orders before the first one that changed are the same objects as before
+            (o_dues, o_sizes, o_pegged), o_orders = old
+            n = min(len(dues), len(o_dues))
+            same = list(map(eq, zip(dues[:n], sizes[:n], pegged[:n], strict=True),
+                            zip(o_dues[:n], o_sizes[:n], o_pegged[:n], strict=True)))
+            k = same.index(False) if False in same else n
+            kept = o_orders[:k]
+            dues, sizes, pegged = dues[k:], sizes[k:], pegged[k:]
+        kind: OrderKind = "production" if sku in self.boms else "purchase"
+        date_of = self._dates.__getitem__
+        return kept + tuple(map(tuple.__new__, repeat(PlannedOrder),  # PlannedOrder(…) without its __new__
+                                zip(repeat(sku), repeat(kind), map(_D_SCALE.__rtruediv__, map(Decimal, sizes)),
+                                    map(date_of, map((-self.items[sku].lead_time_days).__add__, dues)),
+                                    map(date_of, dues), pegged)))
+
     def _replan(self, touched: Iterable[str]) -> int:
+        with _collector_paused():
+            return self._replan_items(touched)
+
+    def _replan_items(self, touched: Iterable[str]) -> int:
         rank, order = self.rank, self.order
         heap = [rank[s] for s in set(touched)]
         heap.sort()
@@ -232,30 +280,42 @@ class NetChangePlanner:
         while heap:
             sku = order[heappop(heap)]
             netted += 1
-            before = self.orders.get(sku, ())
-            after, releases, sizes, pegs = self._net(sku)
-            if after == before:
+            dues, sizes, pegs = planned = self._net(sku)
+            if planned == self.planned.get(sku, _NONE):
                 continue  # the same requirements on its components as before: the change stops here
-            if after:
-                self.orders[sku] = after
+            built = self.orders.pop(sku, None)
+            if built is not None:
+                self._was[sku] = (self.planned[sku], built)
+            if dues:
+                self.planned[sku] = planned
+                self._unbuilt.add(sku)  # its PlannedOrders are made when the result is read
             else:
-                self.orders.pop(sku, None)
+                self.planned.pop(sku, None)
+                self._unbuilt.discard(sku)
+                self._was.pop(sku, None)
+            releases = list(map((-self.items[sku].lead_time_days).__add__, dues))
+            neg_sizes = list(map(neg, sizes))
+            same: dict[tuple[int, int], list[int]] = {}  # lines with the same ratio need the same
             for comp, n, d in self.lines.get(sku, ()):
                 by_parent = self.dependent.setdefault(comp, {})
-                if sizes:
-                    needs = sizes if n == d == 1 else [-((-q * n) // d) for q in sizes]
-                    by_parent[sku] = (releases, needs, pegs)
-                else:
+                if not sizes:
                     by_parent.pop(sku, None)
+                elif n == d == 1:
+                    by_parent[sku] = (releases, sizes, pegs)
+                else:  # ceil(q × n / d) for each order
+                    needs = same.get((n, d))
+                    if needs is None:
+                        needs = same[n, d] = list(map(neg, map(d.__rfloordiv__, map(n.__mul__, neg_sizes))))
+                    by_parent[sku] = (releases, needs, pegs)
                 r = rank[comp]
                 if r not in queued:
                     queued.add(r)
                     heappush(heap, r)
         return netted
 
-    def _net(self, sku: str) -> tuple[tuple[PlannedOrder, ...], list[int], list[int], list[Pegs]]:
-        """Net one item as run_mrp does; its planned orders (and their release days, sizes in units and pegs,
-        for its components). Its exceptions are kept on the planner."""
+    def _net(self, sku: str) -> Planned:
+        """Net one item as run_mrp does: its planned orders as due days, sizes (units) and pegs. Its exceptions
+        are kept on the planner."""
         item = self.items[sku]
         today = self.today
         days: list[int] = []
@@ -284,7 +344,7 @@ class NetChangePlanner:
                 pegs += p_pegs
         self.exceptions.pop(sku, None)
         if not days:
-            return (), [], [], []
+            return [], [], []
         if len(days) > 1:  # by day; a stable sort keeps the arrival order within a day
             permute = itemgetter(*sorted(range(len(days)), key=days.__getitem__))
             days, pegs = list(permute(days)), list(permute(pegs))
@@ -292,23 +352,19 @@ class NetChangePlanner:
         else:
             cum = [0, *qtys]
         dues, sizes, parts, late = self._net_days(sku, item, days, cum, pegs, base)
-        kind: OrderKind = "production" if sku in self.boms else "purchase"
-        releases = list(map((-item.lead_time_days).__add__, dues))
         pegged = list(map(tuple, map(dict.fromkeys, map(chain.from_iterable, parts))))  # joined, each once
-        date_of = self._dates.__getitem__
-        release_dates = list(map(date_of, releases))
-        orders = tuple(map(tuple.__new__, repeat(PlannedOrder),  # PlannedOrder(…) without its Python-level __new__
-                           zip(repeat(sku), repeat(kind), map(_D_SCALE.__rtruediv__, map(Decimal, sizes)),
-                               release_dates, map(date_of, dues), pegged)))
-        if releases and releases[0] < today:
-            for at, release in enumerate(releases):
+        lead = item.lead_time_days
+        if dues and dues[0] - lead < today:
+            date_of = self._dates.__getitem__
+            for due, size, pg in zip(dues, sizes, pegged, strict=True):
+                release = due - lead
                 if release >= today:
                     break
-                late.append(MrpException(RELEASE_IN_THE_PAST, sku, release_dates[at], Decimal(sizes[at]) / SCALE,
-                                         date_of(dues[at]), today - release, pegged[at]))
+                late.append(MrpException(RELEASE_IN_THE_PAST, sku, date_of(release), Decimal(size) / SCALE,
+                                         date_of(due), today - release, pg))
         if late:
             self.exceptions[sku] = tuple(late)
-        return orders, releases, sizes, pegged
+        return dues, sizes, pegged
 
     def _net_days(self, sku: str, item: ItemPlan, days: list[int], cum: list[int], pegs: list[Pegs],
                   free: int) -> tuple[list[int], list[int], list[list[Pegs]], list[MrpException]]:
