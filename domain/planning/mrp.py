@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import partial
-from itertools import accumulate, repeat
+from itertools import accumulate, chain, repeat
 from math import gcd
 from operator import itemgetter, neg, sub
 from typing import Literal, NamedTuple, TypeVar
@@ -283,7 +283,7 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
         lines = explode.get(sku)
         kind: OrderKind = "purchase" if lines is None else "production"
         releases = list(map((-item.lead_time_days).__add__, dues))
-        pegged = list(map(tuple, map(dict.fromkeys, map(sum, parts, repeat(())))))  # joined, each once
+        pegged = list(map(tuple, map(dict.fromkeys, map(chain.from_iterable, parts))))  # joined, each once
         release_dates = list(map(dates.__getitem__, releases))
         orders += map(tuple.__new__, repeat(PlannedOrder),  # PlannedOrder(…) without its Python-level __new__
                       zip(repeat(sku), repeat(kind), map(_D_SCALE.__rtruediv__, map(Decimal, sizes)), release_dates,
