@@ -1,15 +1,18 @@
 """MRP over all open demand of a generated company (bench/planning_data.py, the data kitting is timed on):
 at 1× (10,000 items, 50,000 BOM lines, 6 levels, 1,000 open orders of 1-3 lines, open purchase orders as
-scheduled receipts), 2× and 4×, best of 3 runs each. Times the pure run (domain/planning/mrp.py:
+scheduled receipts), 2×, 4× and, asked for, 10× (100,000 items, 500,000 lines, 10,000 orders), best of 3 runs
+each. Times the pure run (domain/planning/mrp.py:
 run_mrp) from the plain inputs to every planned order and exception; the company is generated and
 converted beforehand (loading it is the services' part). Each sales order line is one demand, due on the
-order's requested date, pegged to the order's number. Target (issue 5): under 2 s at 1× on one core,
-growing about linearly.
+order's requested date, pegged to the order's number. The timing includes everything a caller gets: every
+PlannedOrder (Decimal quantity, dates, pegs tuple) and MrpException built. Targets (issue 20): at most 1.0 s
+at 1× and under 15 s at 10×, wall-clock, best of 3 (issue 5's was under 2 s at 1×).
 
 Wall-clock seconds are the figure; CPU seconds of the run are reported beside them, since on a shared
-machine the wall clock also counts other processes' turns.
+machine the wall clock also counts other processes' turns (the load average is reported before and after).
 
     python -m bench.mrp [--scales 1 2 4] [--repeat 3]   (writes "mrp" into bench/results.json)
+    python -m bench.mrp --scales 1 10                  (the issue 20 targets; 10× takes about 1 minute to generate)
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from bench.planning_data import TODAY, generate
 from domain.manufacturing.bom import Bom
 from domain.planning.mrp import Demand, ItemPlan, ScheduledReceipt, run_mrp
 
-TARGET_S = 2.0
+TARGETS_S = {1: 1.0, 10: 15.0}  # scale → wall-clock seconds, best of the runs (1×: at most; 10×: under)
 
 
 def inputs(scale: int) -> tuple[dict[str, Any], str]:
@@ -77,8 +80,10 @@ def run(scales: tuple[int, ...] = (1, 2, 4), repeat: int = 3) -> dict[str, Any]:
         s = sizes[f"{scale}x"]
         s["growth"] = round(s["seconds"] / base["seconds"], 2)  # against the smallest size; linear: scale / scales[0]
         s["cpu_growth"] = round(s["cpu_seconds"] / base["cpu_seconds"], 2)
-    return {"target_s": TARGET_S, "repeat": repeat, "sizes": sizes,
-            "meets_target": scales[0] != 1 or base["seconds"] < TARGET_S,
+    return {"target_s": TARGETS_S[1], "repeat": repeat, "sizes": sizes,
+            "targets_s": {f"{k}x": v for k, v in TARGETS_S.items() if k in scales},
+            "meets_target": all(sizes[f"{k}x"]["seconds"] <= v if k == 1 else sizes[f"{k}x"]["seconds"] < v
+                                for k, v in TARGETS_S.items() if k in scales),
             "loadavg_before": round(load_before, 2), "loadavg_after": round(os.getloadavg()[0], 2)}
 
 
@@ -90,7 +95,11 @@ def report(res: dict[str, Any]) -> None:
         console.print(f"  {key:>3}  {s['seconds']:6.3f} s (CPU {s['cpu_seconds']:.3f} s)  growth {s['growth']:5.2f}   "
                       f"{s['company']}; {s['planned_orders']:,} planned orders ({s['production_orders']:,} "
                       f"production, {s['purchase_orders']:,} purchase), {exc}")
-    console.print(f"  target under {res['target_s']} s at 1×: {'ok' if res['meets_target'] else 'MISSED'}")
+    for key, target in res["targets_s"].items():
+        s = res["sizes"][key]
+        ok = s["seconds"] <= target if key == "1x" else s["seconds"] < target
+        console.print(f"  target {'at most' if key == '1x' else 'under'} {target} s at {key}: "
+                      f"{'ok' if ok else 'MISSED'} ({s['seconds']:.3f} s)")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
