@@ -4,7 +4,6 @@ it: its process records the new dates and the load moves with them."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -86,16 +85,25 @@ async def test_calendar_routing_load_and_moving_an_order(stack):
     assert r.status_code == 404, r.text
 
     # --- carol spreads it over two weeks: the load moves, no overload is left ----------------------------------
+    mo = (await stack.as_("carol", "GET", f"/api/production-orders/{number}")).json()
+    release = mo["release_date"]  # today at the earliest; once released (its kit is in stock) it stays
+    assert release == str(week + timedelta(days=2)), mo  # its lead time (2 days) before it is due
+    if mo["status"] == "released":
+        r = await stack.as_("carol", "POST", f"/api/production-orders/{number}/reschedule",
+                            json={"release_date": str(week), "due_date": str(week + timedelta(days=12))})
+        assert r.status_code == 409 and "only its due date can move" in r.json()["detail"], r.text
     r = await stack.as_("carol", "POST", f"/api/production-orders/{number}/reschedule",
-                        json={"release_date": str(week), "due_date": str(week + timedelta(days=12)),
+                        json={"release_date": release, "due_date": str(week + timedelta(days=12)),
                               "reason": "level E-CAP"})
     assert r.status_code == 200 and r.json()["due_date"] == str(week + timedelta(days=12)), r.text
     mo = (await stack.as_("carol", "GET", f"/api/production-orders/{number}")).json()
-    assert (mo["release_date"], mo["due_date"]) == (str(week), str(week + timedelta(days=12))), mo
-    for _ in range(50):
-        load = (await stack.as_("carol", "GET", "/api/planning/load", params={"run": "none"})).json()
-        if not load["overloads"]:
-            break
-        await asyncio.sleep(0.1)
+    assert (mo["release_date"], mo["due_date"]) == (release, str(week + timedelta(days=12))), mo
+    load = (await stack.as_("carol", "GET", "/api/planning/load", params={"run": "none"})).json()
     row = next(x for x in load["rows"] if x["work_centre"] == "E-CAP")
-    assert load["overloads"] == [] and [c["load"] for c in row["cells"] if c["load"] != "0.00"] == ["16.00", "16.00"], row
+    # 32 h over Wednesday to next Friday (8 working days of 4 h): 3 days this week, 5 the next.
+    assert load["overloads"] == [] and [c["load"] for c in row["cells"] if c["load"] != "0.00"] == ["12.00",
+                                                                                                     "20.00"], row
+    r = await stack.as_("admin", "GET", "/api/audit", params={"entity": "production_order", "key": number})
+    assert r.status_code == 200, r.text
+    moved = [a for a in r.json() if a["action"] == "moved"]
+    assert len(moved) == 1 and moved[0]["actor"] == "carol" and moved[0]["after"]["reason"] == "level E-CAP", r.json()
