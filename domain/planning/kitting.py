@@ -15,9 +15,10 @@ Allocation rules:
 - Per order and item that the order touches: `required` = what reached that item (after the stock of
   its parents was used), `available` = its free stock when this order's turn came, `allocated` = what
   the order took, and what is left is `shortage` (purchased: nothing can cover it) or `to_build`
-  (manufactured: covered by its components, whose lines show any shortage). The report lists the
-  purchased items reached and the manufactured items taken from stock. The order is complete when
-  no shortage is left anywhere.
+  (manufactured: covered by its components, whose lines show any shortage). The report lists every
+  item the order reaches: the ordered items, the sub-assemblies taken from stock or to build (for 10 F
+  whose sub-assembly A has no stock, A's line says 20 to build) and the purchased items. The order is
+  complete when no shortage is left anywhere.
 - Max buildable of an ordered item: the largest quantity q, a multiple of `step` and at most the
   ordered quantity, such that building q by the same rules (stock first, the rest built) needs no
   more of any item than this order line was allocated; the full quantity when the line is complete.
@@ -28,20 +29,22 @@ scrap outside 0–100 % is refused (`Invalid`) naming it. Quantities are kept to
 internally they are integers of 1/10,000, with the same rounding as `need`.
 
 How it is computed (bench/kitting.py: 10,000 items, 50,000 BOM lines, 6 levels, 1,000 open orders →
-277,133 result lines). The only thing orders share is each item's free stock, and an item's stock goes to
-the order lines that reach it in priority order. So instead of exploding one order line after another, the
-run goes item by item, from the highest items (the longest path down to a purchased item) to the lowest,
-and at each item serves every order line that reached it, in priority order: the same numbers, because
-every parent of an item is higher than it, so each line's demand for the item is complete when its turn
-comes. All the items of one height are served at once, on numpy arrays of (item, order line, quantity):
-sorted by item then line, demand from several parents added up, free stock handed out by a running total
-within each item, and what is left of a manufactured item passed down its BOM lines (a BOM line is a
-ratio num/den in lowest terms: ⌈r × num / den⌉). The integers are 64-bit when an upper bound of every
-requirement (worked out first, in floats with a wide margin) says they cannot overflow, else Python's own
-integers in object arrays (the same code, slower). Python loops are left for building the report's lines
-and for max buildable, which is searched only for the short lines (can_build: a walk of that line's items,
-stopping at the first purchased item whose requirement passes what the line took). A plain Decimal version
-of the rules is in tests/unit/test_kitting.py, and random companies must come out the same from both.
+567,073 result lines, the sub-assemblies to build included). The only thing orders share is each item's free
+stock, and an item's stock goes to the order lines that reach it in priority order. So instead of exploding
+one order line after another, the run goes item by item, from the highest items (the longest path down to a
+purchased item) to the lowest, and at each item serves every order line that reached it, in priority order:
+the same numbers, because every parent of an item is higher than it, so each line's demand for the item is
+complete when its turn comes. All the items of one height are served at once, on numpy arrays of (item, order
+line, quantity): sorted by item then line, demand from several parents added up, free stock handed out by a
+running total within each item, and what is left of a manufactured item passed down its BOM lines (a BOM
+line is a ratio num/den in lowest terms: ⌈r × num / den⌉). The integers are 64-bit when an upper bound of
+every requirement (worked out first, in floats with a wide margin) says they cannot overflow, else Python's
+own integers in object arrays (the same code, slower). The report's lines are built column by column, a
+Decimal made only for a value the line does not hold already (most lines take all they need or nothing); a
+Python loop is left for max buildable, which is searched only for the short lines (can_build: a walk of that
+line's items, stopping at the first purchased item whose requirement passes what the line took). A plain
+Decimal version of the rules is in tests/unit/test_kitting.py, and random companies must come out the same
+from both.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ import gc
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from math import gcd
 from typing import Any, NamedTuple
 
@@ -506,13 +510,11 @@ def _report(run: _Run, queue: list[KitOrder], first: int, tops: list[int], qtys:
         key = key[heads]
     o = key // n
     gg = key - o * n
-    keep = ~made[gg] | (tt > 0)  # purchased items reached, manufactured items taken from stock
-    o, gg, dd, tt, aa = o[keep], gg[keep], dd[keep], tt[keep], aa[keep]
     short_orders = np.zeros(len(queue), dtype=bool)
     short_orders[o[~made[gg] & (tt < dd)]] = True
     incomplete = short_orders.tolist()
     bounds = np.searchsorted(o, np.arange(len(queue) + 1)).tolist()
-    lines = _kit_lines(run, gg.tolist(), dd.tolist(), tt.tolist(), aa.tolist())
+    lines = _kit_lines(run, gg, dd, tt, aa)
     # the short lines' records, by line, the highest items first (the records come height by height)
     sk = short_line[k]
     by = np.argsort(k[sk], kind="stable")
@@ -537,23 +539,32 @@ def _report(run: _Run, queue: list[KitOrder], first: int, tops: list[int], qtys:
     return out
 
 
-def _kit_lines(run: _Run, items: list[int], req: list[int], took: list[int], free: list[int]) -> list[KitLine]:
-    """The report's lines: (item, required, took, free when the order's turn came) in units of 1/10,000."""
-    skus, made, tick = run.skus, run.made, _TICK
-    new = tuple.__new__  # KitLine's own __new__ is Python code: twice as slow for the same tuple
-    lines: list[KitLine] = []
-    add = lines.append
-    for g, d, t, a in zip(items, req, took, free, strict=True):
-        dd = tick * d
-        if t == d:
-            add(new(KitLine, (skus[g], dd, tick * a, dd, ZERO, ZERO)))
-        elif made[g]:
-            add(new(KitLine, (skus[g], dd, tick * a, tick * t, ZERO, tick * (d - t))))
-        elif t:
-            add(new(KitLine, (skus[g], dd, tick * a, tick * t, tick * (d - t), ZERO)))
-        else:
-            add(new(KitLine, (skus[g], dd, tick * a if a else ZERO, ZERO, dd, ZERO)))
-    return lines
+def _decimals(units_: np.ndarray) -> np.ndarray:
+    """Quantities in units of 1/10,000 as Decimals in an object array (zero as plain 0), with no Python loop."""
+    out = np.full(len(units_), ZERO, dtype=object)
+    nz = np.flatnonzero(units_)
+    if len(nz):
+        out[nz] = np.fromiter(map(_TICK.__mul__, units_[nz].tolist()), dtype=object, count=len(nz))
+    return out
+
+
+def _kit_lines(run: _Run, items: np.ndarray, req: np.ndarray, took: np.ndarray, free: np.ndarray) -> list[KitLine]:
+    """The report's lines: (item, required, took, free when the order's turn came) in units of 1/10,000; what is
+    not taken is short of a purchased item, to build of a manufactured one. Column by column, with no Python
+    loop (a run over all open orders makes over half a million lines), and a Decimal made only where a value is
+    not one made already: most lines take all they need (allocated = required) or nothing (the rest = required)."""
+    made = np.array(run.made, dtype=bool)[items]
+    required, available = _decimals(req), _decimals(free)
+    part = np.flatnonzero((took > 0) & (took < req))
+    zero = np.full(len(req), ZERO, dtype=object)
+    allocated = np.where(took == req, required, zero)
+    allocated[part] = _decimals(took[part])
+    rest = np.where(took == 0, required, zero)
+    rest[part] = _decimals(req[part] - took[part])
+    cols = [c.tolist() for c in (required, available, allocated, np.where(made, zero, rest), np.where(made, rest, zero))]
+    new = partial(tuple.__new__, KitLine)  # KitLine's own __new__ is Python code: twice as slow for the same tuple
+    skus = np.array(run.skus, dtype=object)[items].tolist()
+    return list(map(new, zip(skus, *cols, strict=True)))
 
 
 def kit_order(order: KitOrder, kinds: Mapping[str, str], boms: Mapping[str, Bom],

@@ -35,8 +35,10 @@ def lines(kit: object) -> dict[str, tuple[Decimal, ...]]:
 def test_two_levels_short_on_one_leaf() -> None:
     kit = kit_order(order("SO-1", ("F", "10")), KINDS, BOMS, stock(X="45", B="20"))
     assert not kit.complete
-    # F needs 20 A (none in stock: built) → 60 X, of which 45 are there; 10 B of 20.
-    assert lines(kit) == {"B": (10, 20, 10, 0, 0), "X": (60, 45, 45, 15, 0)}
+    # F needs 20 A (none in stock: built) → 60 X, of which 45 are there; 10 B of 20. F and A are listed too:
+    # everything is to build.
+    assert lines(kit) == {"F": (10, 0, 0, 0, 10), "A": (20, 0, 0, 0, 20), "B": (10, 20, 10, 0, 0),
+                          "X": (60, 45, 45, 15, 0)}
     assert kit.max_buildable == 7  # 7 F: 14 A, 42 X; 8 F would need 48 X
     assert kit.products[0].qty == 10 and kit.products[0].max_buildable == 7
 
@@ -45,7 +47,8 @@ def test_sub_assembly_stock_is_used_before_it_is_exploded() -> None:
     kit = kit_order(order("SO-1", ("F", "10")), KINDS, BOMS, stock(A="6", X="45", B="10"))
     assert kit.complete and kit.max_buildable == 10
     # 20 A: 6 from stock, 14 built from 42 X.
-    assert lines(kit) == {"A": (20, 6, 6, 0, 14), "B": (10, 10, 10, 0, 0), "X": (42, 45, 42, 0, 0)}
+    assert lines(kit) == {"F": (10, 0, 0, 0, 10), "A": (20, 6, 6, 0, 14), "B": (10, 10, 10, 0, 0),
+                          "X": (42, 45, 42, 0, 0)}
 
 
 def test_max_buildable_takes_sub_assembly_stock_first_then_builds() -> None:
@@ -89,7 +92,29 @@ def test_a_purchased_item_ordered_directly_is_taken_from_stock() -> None:
 def test_finished_goods_in_stock_are_taken_first() -> None:
     kit = kit_order(order("SO-1", ("F", "10")), KINDS, BOMS, stock(F="4", X="36", B="6"))
     assert kit.complete
-    assert lines(kit) == {"F": (10, 4, 4, 0, 6), "B": (6, 6, 6, 0, 0), "X": (36, 36, 36, 0, 0)}
+    assert lines(kit) == {"F": (10, 4, 4, 0, 6), "A": (12, 0, 0, 0, 12), "B": (6, 6, 6, 0, 0),
+                          "X": (36, 36, 36, 0, 0)}
+
+
+def test_a_sub_assembly_with_no_stock_is_listed_to_build() -> None:
+    # The case: 10 FG whose sub-assembly has no stock. The lines list FG, the sub-assembly (all of it to
+    # build) and the raw materials; before, the sub-assembly was left out.
+    kinds = {"FG": "manufactured", "SUB": "manufactured", "RAW": "purchased", "PACK": "purchased"}
+    boms = {"FG": Bom("FG", (BomLine("SUB", D(1)), BomLine("PACK", D(1)))), "SUB": Bom("SUB", (BomLine("RAW", D(4)),))}
+    kit = kit_order(order("SO-1", ("FG", "10")), kinds, boms, stock(RAW="100", PACK="10"))
+    assert [ln.sku for ln in kit.lines] == ["FG", "PACK", "RAW", "SUB"]
+    assert lines(kit)["SUB"] == (10, 0, 0, 0, 10)
+    assert lines(kit)["RAW"] == (40, 100, 40, 0, 0)
+    assert kit.complete and kit.max_buildable == 10
+    # Part of it in stock: the rest is built; and with none of the raw material the sub-assembly is still listed.
+    part = kit_order(order("SO-1", ("FG", "10")), kinds, boms, stock(SUB="3", PACK="10"))
+    assert lines(part)["SUB"] == (10, 3, 3, 0, 7) and lines(part)["RAW"] == (28, 0, 0, 28, 0)
+    assert not part.complete and part.max_buildable == 3
+    # A second order after the first took the sub-assemblies: it sees none available, and builds all of its own.
+    two = kitting([order("SO-1", ("FG", "2")), order("SO-2", ("FG", "4"))], kinds, boms,
+                  stock(SUB="3", RAW="100", PACK="10"))
+    assert lines(two[0])["SUB"] == (2, 3, 2, 0, 0)
+    assert lines(two[1])["SUB"] == (4, 1, 1, 0, 3) and lines(two[1])["RAW"] == (12, 100, 12, 0, 0)
 
 
 @pytest.mark.parametrize(("step", "expected"), [(D(1), D(7)), (D("0.5"), D("7.5")), (D("0.1"), D("7.5"))])
@@ -115,7 +140,7 @@ def test_nothing_short_is_complete_with_no_shortage_anywhere() -> None:
 def test_empty_stock() -> None:
     kit = kit_order(order("SO-1", ("F", "3")), KINDS, BOMS, {})
     assert not kit.complete and kit.max_buildable == 0
-    assert lines(kit) == {"B": (3, 0, 0, 3, 0), "X": (18, 0, 0, 18, 0)}
+    assert lines(kit) == {"F": (3, 0, 0, 0, 3), "A": (6, 0, 0, 0, 6), "B": (3, 0, 0, 3, 0), "X": (18, 0, 0, 18, 0)}
 
 
 def test_reserved_stock_is_not_available() -> None:
@@ -131,7 +156,8 @@ def test_a_shared_component_is_summed_over_its_parents_before_stock() -> None:
     boms = {"F": Bom("F", (BomLine("A", D(1)), BomLine("C", D(1)))), "A": Bom("A", (BomLine("D", D(2)),)),
             "C": Bom("C", (BomLine("D", D(1)), BomLine("X", D(3)))), "D": Bom("D", (BomLine("X", D(1)),))}
     kit = kit_order(order("SO-1", ("F", "2")), kinds, boms, stock(D="4", X="100"))
-    assert lines(kit) == {"D": (6, 4, 4, 0, 2), "X": (8, 100, 8, 0, 0)}
+    assert lines(kit) == {"F": (2, 0, 0, 0, 2), "A": (2, 0, 0, 0, 2), "C": (2, 0, 0, 0, 2), "D": (6, 4, 4, 0, 2),
+                          "X": (8, 100, 8, 0, 0)}
 
 
 def test_bad_input_is_refused_naming_it() -> None:
@@ -177,7 +203,7 @@ def reference(orders: list[KitOrder], kinds: dict[str, str], boms: dict[str, Bom
                 if kinds[sku] == "manufactured" and d > t:
                     for bl in boms[sku].lines:
                         demand[bl.component] = demand.get(bl.component, D(0)) + need(d - t, bl)
-        out[o.order_id] = {s: v for s, v in got.items() if kinds[s] == "purchased" or v[1]}
+        out[o.order_id] = got  # every item the order reaches, sub-assemblies to build included
     return out
 
 
@@ -264,7 +290,7 @@ def full_reference(orders: list[KitOrder], kinds: dict[str, str], boms: dict[str
             r, t, a = req[s], took[s], at_turn.get(s, D(0))
             if kinds[s] == "purchased":
                 lines.append((s, r, a, t, r - t, D(0)))
-            elif t:
+            else:  # every manufactured item reached: taken from stock, built, or both
                 lines.append((s, r, a, t, D(0), r - t))
         complete = all(ln[4] == 0 for ln in lines)
         out[o.order_id] = (complete, products[0][2] if len(products) == 1 else None, products, lines)
@@ -350,7 +376,8 @@ def test_quantities_too_big_for_64_bits_come_out_exact() -> None:
     qty = D(10) ** 12
     kit = kit_order(order("SO-1", ("F", str(qty))), kinds, boms, stock(A="1", X="1000"))
     x_needed = need(2 * qty - 1, BomLine("X", D(10) ** 6, D("2.5")))
-    assert lines(kit) == {"A": (2 * qty, 1, 1, 0, 2 * qty - 1), "X": (x_needed, 1000, 1000, x_needed - 1000, 0)}
+    assert lines(kit) == {"F": (qty, 0, 0, 0, qty), "A": (2 * qty, 1, 1, 0, 2 * qty - 1),
+                          "X": (x_needed, 1000, 1000, x_needed - 1000, 0)}
     assert not kit.complete and kit.max_buildable == 0
     small = kit_order(order("SO-1", ("F", "3")), kinds, boms, stock(A="1", X="1000"))
     assert lines(small)["X"] == (need(D(5), BomLine("X", D(10) ** 6, D("2.5"))), 1000, 1000, D(5125000) - 1000, 0)
