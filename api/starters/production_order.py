@@ -1,9 +1,10 @@
 """The production order process (workflows/production_order.py): the shop floor's progress and change requests.
-Production orders are started by their sales order's process (MRP), not here."""
+Production orders are started by their sales order's process (MRP) or a release of a stored run; a planner's
+order for stock (make to stock) starts here."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,8 +14,11 @@ from api.platform import Platform
 from domain.core.limits import check_plan_date
 from domain.inventory import uoms as uoms_svc
 from domain.org.people import Actor
+from domain.processes import ids
+from domain.production import making
 from domain.production import rules as production
 from domain.production import services as production_svc
+from workflows.common import search_attributes
 from workflows.production_order import ChangeCommand, ProductionOrder, ProgressCommand
 
 
@@ -42,3 +46,17 @@ async def request_change(platform: Platform, actor: Actor, number: str, change: 
         check_plan_date(change.due_date, datetime.now(UTC).date(), "the new due date")
     handle = await _order(platform, number, ("the new quantity", change.qty))
     return await platform.update(handle, ProductionOrder.request_change, ChangeCommand(actor=actor, change=change))
+
+
+async def for_stock(platform: Platform, actor: Actor, sku: str, qty: Decimal, due_date: date) -> dict[str, Any]:
+    """A production order made to stock (no sales order): checked and numbered here, recorded by its process."""
+    today = datetime.now(UTC).date()
+    check_plan_date(due_date, today, "the due date")
+    ref = await platform.write(lambda s: making.plan_for_stock(s, sku=sku, qty=qty, due_date=due_date, today=today,
+                                                               planner=actor.username))
+    handle = await platform.start(ProductionOrder.run, ref, workflow_type="ProductionOrder",
+                                  id=ids.production_order(ref.number, platform.id_prefix),
+                                  search_attributes=search_attributes("production_order", ref.number, actor.username,
+                                                                      0, stage="waiting for material"))
+    status = await platform.update(handle, ProductionOrder.recorded_state)
+    return {"production_order_id": ref.number, "process_id": handle.id, "status": status}

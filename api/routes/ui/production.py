@@ -28,6 +28,7 @@ from api.routes.ui.inbox import task_row
 from api.routes.ui.notifications import document_panels
 from api.routes.ui.pages import (
     ENV,
+    HEADERS,
     PosterDep,
     Viewer,
     ViewerDep,
@@ -45,6 +46,7 @@ from domain.core.numbers import read_number
 from domain.core.types import utcnow
 from domain.parties.tables import Customer
 from domain.permissions import Action
+from domain.planning import release
 from domain.planning import services as planning
 from domain.planning.tables import MrpRun
 from domain.processes.tables import Process
@@ -60,6 +62,7 @@ router = page_router()
 
 PAGE_SIZE = 50
 MAX_RUN_ROWS = 500  # planned orders (and exceptions) shown of one MRP run; the rest are counted
+RUN_CSP = HEADERS["Content-Security-Policy"] + "; script-src 'self'"  # the run page's /static/mrp_release.js
 OPEN_ORDER = sales.OPEN_ORDER_STATUSES
 ORDER_STATUSES = list(sales.SalesOrderStatus)
 PRODUCTION_STATUSES = [production.ProductionStatus.WAITING_MATERIAL, production.ProductionStatus.RELEASED,
@@ -233,14 +236,21 @@ async def deliver(number: str, v: PosterDep, request: Request) -> Response:
 @router.get("/production-orders")
 async def production_orders(v: ViewerDep, status: Annotated[str, Query(max_length=30)] = "",
                             sales_order: Annotated[str, Query(max_length=30)] = "", offset: Offset = 0) -> Response:
+    return await render_production_orders(v, status, sales_order, offset)
+
+
+async def render_production_orders(v: Viewer, status: str = "", sales_order: str = "", offset: int = 0, *,
+                                   code: int = 200, **ctx: Any) -> Response:
+    """The list, with the "New production order" form (make to stock) for who may make one; `ctx`: the form's
+    values and error after a refusal."""
     if not _reader(v.user):
         return await _refuse(v)
     rows = await v.platform.read(lambda s: production_svc.views(
         s, limit=PAGE_SIZE + 1, offset=offset, status=status or None, sales_order=sales_order.strip() or None))
-    return await render(v, "production_orders.html", section="production", orders=rows[:PAGE_SIZE],
+    return await render(v, "production_orders.html", code, section="production", orders=rows[:PAGE_SIZE],
                         statuses=PRODUCTION_STATUSES, status_filter=status, sales_order=sales_order.strip(),
                         offset=offset, **_pager("/production-orders", {"status": status, "sales_order": sales_order},
-                                                offset, len(rows) > PAGE_SIZE))
+                                                offset, len(rows) > PAGE_SIZE), **ctx)
 
 
 async def render_production_order(v: Viewer, number: str, *, status: int = 200, **ctx: Any) -> Response:
@@ -394,23 +404,34 @@ async def run_mrp(v: PosterDep) -> Response:
 
 @router.get("/planning/mrp-runs/{number}")
 async def mrp_run_page(number: str, v: ViewerDep, sku: Annotated[str, Query(max_length=60)] = "") -> Response:
+    return await render_mrp_run(v, number, sku)
+
+
+async def render_mrp_run(v: Viewer, number: str, sku: str = "", *, status: int = 200, **ctx: Any) -> Response:
+    """One run: its exceptions and planned orders, as a Release form (checkboxes, totals) for who may release."""
     if not _reader(v.user):
         return await _refuse(v)
     sku = sku.strip()
 
     def load(s: Session) -> dict[str, Any]:
         run = planning.get_run(s, number)
-        planned = run.result.get("planned_orders", [])
+        view = planning.run_view(run)
+        planned = view["planned_orders"]  # with their ids
         exceptions = run.result.get("exceptions", [])
         if sku:
             planned = [p for p in planned if p["sku"].lower() == sku.lower()]
             exceptions = [e for e in exceptions if e["sku"].lower() == sku.lower()]
-        return {"run": {k: val for k, val in planning.run_view(run).items() if k not in ("planned_orders", "exceptions")},
+        return {"run": {k: val for k, val in view.items() if k not in ("planned_orders", "exceptions")},
                 "planned": planned[:MAX_RUN_ROWS], "planned_total": len(planned),
-                "exceptions": exceptions[:MAX_RUN_ROWS], "exceptions_total": len(exceptions)}
+                "exceptions": exceptions[:MAX_RUN_ROWS], "exceptions_total": len(exceptions),
+                # issue 20: what each planned order became, totals, and the run's releases (the Release form)
+                **release.page_rows(s, run, planned[:MAX_RUN_ROWS]), "releases": release.releases(s, number)}
 
     try:
         data = await v.platform.read(load)
     except DomainError as e:
         return await not_possible(v, e)
-    return await render(v, "mrp_run.html", section="planning", sku=sku, cap=MAX_RUN_ROWS, **data)
+    response = await render(v, "mrp_run.html", status, section="planning", sku=sku, cap=MAX_RUN_ROWS,
+                            may_release=v.user.may(Action.MRP_RELEASE) and not data["run"]["what_if"], **data, **ctx)
+    response.headers["Content-Security-Policy"] = RUN_CSP  # its own script: the ticked planned orders' totals
+    return response
