@@ -132,6 +132,7 @@ class NetChangePlanner:
         run_mrp(items=items, boms=boms, on_hand=on_hand, reserved=reserved, receipts=receipts, demand=demand,
                 as_of=as_of)  # refuses what run_mrp refuses, with its sentences
         self.items = dict(items)
+        self._boms_given = dict(boms)
         self.boms = {k: b for k, b in boms.items() if items[k].kind == "manufactured"}
         self.as_of = as_of
         self.today = as_of.toordinal()
@@ -160,6 +161,11 @@ class NetChangePlanner:
         self.exceptions: dict[str, tuple[MrpException, ...]] = {}
         self._dates = _Dates()  # day ordinal → date, each made once
         self.replanned = self._replan(self.order)
+
+    def plans_for(self, *, items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], as_of: date) -> bool:
+        """Whether the planner can re-plan for these: the same items (and their planning data), BOMs and as_of.
+        Anything else is a full run's work."""
+        return as_of == self.as_of and items == self.items and boms == self._boms_given
 
     # --- changes -----------------------------------------------------------------------------------------
 
