@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from domain.core.errors import NotFound
 from domain.manufacturing import routings as routing_service
+from domain.planning import promising
 from domain.planning.capacity import Calendar, CapacityModel, Cell, LoadOrder, Operation, week_label
 from domain.planning.tables import MrpRun
 from domain.production import rules as production_rules
@@ -140,3 +141,12 @@ def load_view(session: Session, as_of: date, run: str | None = "latest") -> dict
             "more_weeks": later, "rows": rows,
             "overloads": [{"work_centre": c.work_centre, "week": c.week, "week_start": c.week_start, "load": c.load,
                            "capacity": c.capacity, "over": c.over} for c in model.overloads()]}
+
+
+def promise_capacity(session: Session, as_of: date) -> CapacityModel | None:
+    """Capable-to-promise's capacity: the load of the open production orders (None when no item has a routing)."""
+    model = capacity_model(session, as_of)
+    return model if model.routings else None
+
+
+promising.capacity_source = promise_capacity  # capable-to-promise asks it for items with a routing

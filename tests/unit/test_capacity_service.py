@@ -18,7 +18,8 @@ from domain.core.errors import Conflict, Invalid, NotFound
 from domain.inventory.tables import Item
 from domain.manufacturing import boms, routings
 from domain.manufacturing.capacity_tables import RoutingOperation, WorkCentreCalendar
-from domain.manufacturing.rules import WorkCentreIn
+from domain.manufacturing.rules import ItemFields, WorkCentreIn
+from domain.parties import master
 from domain.planning import capacity_data
 from domain.planning import services as planning
 from domain.planning.mrp import Demand
@@ -175,3 +176,28 @@ def test_moving_a_recorded_order_moves_its_load_once_per_key(db: Database) -> No
              if any(o["reference"] == number for o in c["orders"])]
     assert weeks and all(c["week_start"] >= target - timedelta(days=6) for c in weeks)
     assert [a.action for a in audit_rows] == ["moved"] and audit_rows[0].after["reason"] == "level ASSEMBLY"
+
+
+def test_capable_to_promise_waits_for_the_work_centre_the_open_orders_fill(db: Database) -> None:
+    """A's promise asks capacity for items with a routing: with ASSEMBLY booked for four weeks by an open order, 20
+    fans are promised after it, held up by ASSEMBLY; without that order, by their components' lead times."""
+    from domain.planning import promising
+
+    today = date.today()
+    with db.read() as s:
+        free = promising.promise(s, [("FAN-200", D(20))], as_of=today)[0]
+    assert free.constraint.why != "capacity"
+    monday = today - timedelta(days=today.weekday()) + timedelta(weeks=1)
+    with db.write() as s:  # another item made on ASSEMBLY
+        master.create_item(s, ItemFields(sku="T-PANEL", name="Panel", kind="manufactured").model_dump())
+        routings.save_routing(s, "T-PANEL", routing((10, "ASSEMBLY", "1", "1")), actor="carol")
+        item = s.execute(select(Item).where(Item.sku == "T-PANEL")).scalar_one()
+        # 1 h setup + 199 h: every ASSEMBLY hour of this week's rest and the next four weeks, and more.
+        s.add(ProductionOrder(number="MO-T0002", item_id=item.id, sku="T-PANEL", qty=D(199), issue_method="kitted",
+                              release_date=today, due_date=monday + timedelta(weeks=4), planner="carol",
+                              process_id="production-order-MO-T0002", idempotency_key="test:MO-T0002"))
+    with db.read() as s:
+        busy = promising.promise(s, [("FAN-200", D(20))], as_of=today)[0]
+    assert busy.constraint.why == "capacity" and busy.constraint.reference == "ASSEMBLY", busy
+    assert busy.promise_date >= monday + timedelta(weeks=4) > free.promise_date
+    assert "work centre ASSEMBLY" in busy.constraint.text
