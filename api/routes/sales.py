@@ -39,13 +39,14 @@ class QuotationIn(Body):
     lines: list[sales.QuotationLineIn] = Field(min_length=1, max_length=200)
     valid_days: PlainInt = Field(default=30, ge=1, le=365)
     tax_rate: PlainDecimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
+    requested_date: date | None = None  # the customer's: a line promised later goes to approval
 
 
 @router.post("/opportunities/{number}/quotations", status_code=201)
 async def create(number: str, body: QuotationIn, user: QuotationCreator, platform: PlatformDep) -> Any:
     await platform.read(lambda s: sales_svc.visible_opportunity(s, number, (user.username, user.roles)))
-    return ok(await quotation.create(platform, user.username, number, body.lines, body.valid_days, body.tax_rate),
-              201)
+    return ok(await quotation.create(platform, user.username, number, body.lines, body.valid_days, body.tax_rate,
+                                     body.requested_date), 201)
 
 
 @router.get("/quotations/{number}")

@@ -25,7 +25,7 @@ from domain.core.money import money
 from domain.core.types import Amount, utcnow
 from domain.inventory import stock
 from domain.parties.tables import Customer
-from domain.sales import pricing
+from domain.sales import pricing, promises
 from domain.sales import rules as sales
 from domain.sales import services as sales_svc
 from domain.sales.tables import Quotation, SalesOrder
@@ -58,8 +58,12 @@ def _quotation(session: Session, task: Task) -> Context | None:
         "valid_until": q.valid_until, "subtotal": q.subtotal, "discount_total": q.discount_total,
         "net_total": q.net_total, "tax_rate": q.tax_rate, "tax": q.tax, "total": q.total,
         "discount_limit_pct": limit, "max_discount_pct": q.max_discount_pct,
+        # When each line could ship, as promised when it was recorded; late: after the customer's requested date.
+        "requested_date": q.requested_date,
+        "late": any(promises.is_late(q.requested_date, ln.promise_date) for ln in q.lines),
         "lines": [{"sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price, "discount_pct": ln.discount_pct,
-                   "net": ln.net, "over_limit": ln.discount_pct > limit} for ln in q.lines],
+                   "net": ln.net, "over_limit": ln.discount_pct > limit, **promises.line_view(q.requested_date, ln)}
+                  for ln in q.lines],
         "margin": _or_none(lambda: sales_svc.margin(session, q)),
         # Why it needs approval, as its price review said when it was recorded (None before reviews existed).
         "review": pricing.Review.model_validate(q.price_review).model_dump() if q.price_review else None,

@@ -19,6 +19,7 @@ from domain.core.money import MAX_AMOUNT, MAX_VALUE, money
 from domain.core.numbers import PlainDecimal
 from domain.inventory.rules import one_line_per_sku
 from domain.org.people import Actor
+from domain.sales.promises import LinePromise
 
 
 class QuotationStatus(StrEnum):
@@ -295,6 +296,10 @@ class QuotationDraft(BaseModel):
     tax_rate: Decimal = Field(default=Decimal(0), ge=0, le=100)
     lines: list[QuotationLineIn] = Field(min_length=1, max_length=200)
     id_prefix: str = ""  # of the sales order's process id (tests keep business keys apart with it)
+    # Capable-to-promise, as the API asked planning when the quotation was made (one per line, in order; none on
+    # histories recorded before promises), and the day the customer wants the goods.
+    requested_date: date | None = None
+    promises: list[LinePromise] = Field(default=[], max_length=200)
 
 
 OPEN_ORDER_STATUSES = (SalesOrderStatus.PENDING_CREDIT, SalesOrderStatus.OPEN, SalesOrderStatus.IN_FULFILMENT)

@@ -29,6 +29,7 @@ from domain.parties.tables import Customer
 from domain.permissions import Action
 from domain.sales import access as sales_access
 from domain.sales import pricing_policies as pricing
+from domain.sales import promises
 from domain.sales import rules as sales
 from domain.sales.rules import QuotationStatus, SalesOrderStatus
 from domain.sales.tables import Quotation, QuotationLine, SalesOrder, SalesOrderLine
@@ -54,7 +55,8 @@ def record_quotation(session: Session, draft: sales.QuotationDraft, process_id: 
         raise Conflict(f"opportunity {opp.number} is {opp.stage}; no more quotations on it")
     items = stock.items_by_sku(session, [ln.sku for ln in draft.lines])
     priced = sales.price(draft.lines, draft.tax_rate)
-    review = pricing.review(session, draft.lines)
+    # A line promised after the customer's requested date is one more reason for approval.
+    review = promises.with_lateness(pricing.review(session, draft.lines), draft.requested_date, draft.promises)
     customer = session.get(Customer, opp.customer_id)
     assert customer is not None
     row = Quotation(number=draft.number, opportunity_id=opp.id, customer_id=opp.customer_id,
@@ -64,9 +66,14 @@ def record_quotation(session: Session, draft: sales.QuotationDraft, process_id: 
                     discount_total=priced.discount_total, net_total=priced.net_total, tax_rate=draft.tax_rate,
                     tax=priced.tax, total=priced.total,
                     max_discount_pct=max(ln.discount_pct for ln in draft.lines), process_id=process_id,
-                    created_by=draft.created_by, price_review=review.model_dump(mode="json"))
+                    created_by=draft.created_by, price_review=review.model_dump(mode="json"),
+                    requested_date=draft.requested_date)
+    promised = draft.promises if len(draft.promises) == len(priced.lines) else []
     row.lines = [QuotationLine(item_id=items[p.sku].id, sku=p.sku, qty=p.qty, unit_price=p.unit_price,
                                discount_pct=p.discount_pct, net=p.net) for p in priced.lines]
+    for line, kept in zip(row.lines, promised, strict=False):
+        line.promise_date, line.promise_basis = kept.promise_date, kept.basis
+        line.constrained_by, line.promise_constraint = kept.constrained_by, kept.constraint
     session.add(row)
     if opp.stage == crm.Stage.QUALIFICATION:  # a quotation out means the opportunity is at the proposal stage
         opp.stage, opp.probability = crm.Stage.PROPOSAL, crm.DEFAULT_PROBABILITY[crm.Stage.PROPOSAL]
@@ -219,10 +226,11 @@ def quotation_view(session: Session, row: Quotation) -> dict[str, Any]:
         "valid_until": row.valid_until, "subtotal": row.subtotal, "discount_total": row.discount_total,
         "net_total": row.net_total, "tax_rate": row.tax_rate, "tax": row.tax, "total": row.total,
         "max_discount_pct": row.max_discount_pct, "sales_order_id": row.sales_order_number,
-        "reason": row.reason or None,
+        "reason": row.reason or None, "requested_date": row.requested_date,
+        "late": any(promises.is_late(row.requested_date, ln.promise_date) for ln in row.lines),
         "process_id": row.process_id, "created_by": row.created_by, "created_at": row.created_at,
         "lines": [{"sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price, "discount_pct": ln.discount_pct,
-                   "net": ln.net} for ln in row.lines],
+                   "net": ln.net, **promises.line_view(row.requested_date, ln)} for ln in row.lines],
     }
 
 

@@ -50,6 +50,8 @@ class Quotation(Base):
     reason: Mapped[str] = mapped_column(String(500), default="")  # why it was rejected
     # The price review when it was recorded (domain/pricing.Review as JSON): why it needs approval, the margin.
     price_review: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The day the customer wants it (None: not said); a line promised later is a reason for approval (issue 20).
+    requested_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -67,6 +69,13 @@ class QuotationLine(Base):
     unit_price: Mapped[Decimal] = mapped_column(Amount)
     discount_pct: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
     net: Mapped[Decimal] = mapped_column(Amount)
+    # Capable-to-promise when it was recorded (domain/planning/promise.py): the earliest day it could ship, from
+    # what (stock | supply | build | purchase), what held it up (a sentence, and as data for the pages' wording).
+    # None on quotations recorded before promises existed.
+    promise_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    promise_basis: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    constrained_by: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    promise_constraint: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class SalesOrder(Base):

@@ -27,7 +27,10 @@ async def test_a_discount_task_carries_its_quotation_s_numbers(stack):
         "quotation", "discount", quotation, "Globex Corporation")
     assert (c["net_total"], c["total"], c["max_discount_pct"]) == ("3750.00", "3750.00", "25.00")
     assert c["lines"] == [{"sku": "FAN-200", "qty": "10.00", "unit_price": "500.00", "discount_pct": "25.00",
-                           "net": "3750.00", "over_limit": True}]
+                           "net": "3750.00", "over_limit": True, "promise_date": c["lines"][0]["promise_date"],
+                           "promise_basis": "build", "constrained_by": "BLADE-SET: supplier lead time (6 days)",
+                           "constraint": {"why": "purchase", "sku": "BLADE-SET", "reference": None, "due": None,
+                                          "days": 6}, "late": False}]  # capable-to-promise: tests/e2e/test_promise.py
     assert c["margin"] == {"revenue": "3750.00", "cost": "3200.00", "margin": "550.00", "margin_pct": "14.70"}
     assert (c["credit"]["credit_limit"], c["credit"]["exposure"], c["credit"]["over_limit"]) == (
         "50000.00", "3750.00", False)

@@ -6,6 +6,7 @@ the reason and changes nothing. Who sees a quotation is the JSON API's rule; any
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -111,6 +112,16 @@ def _valid_days(typed: str) -> int:
     return days
 
 
+def _requested(typed: str) -> date | None:
+    """The customer's requested date as the form's date field sends it (YYYY-MM-DD); empty: none."""
+    if not typed:
+        return None
+    try:
+        return date.fromisoformat(typed)
+    except ValueError:
+        raise Invalid(f"the requested date {typed!r} is not a date: give it as YYYY-MM-DD") from None
+
+
 @router.post("/opportunities/{number}/quotations")
 async def create_quotation(number: str, request: Request, v: PosterDep) -> Response:
     raw = await request.form()
@@ -120,7 +131,8 @@ async def create_quotation(number: str, request: Request, v: PosterDep) -> Respo
 
     skus, qtys, prices, discounts = col("sku"), col("qty"), col("unit_price"), col("discount_pct")
     valid_days, tax_rate = str(raw.get("valid_days", ""))[:10].strip(), str(raw.get("tax_rate", ""))[:10].strip()
-    form = {"valid_days": valid_days, "tax_rate": tax_rate,
+    requested = str(raw.get("requested_date", ""))[:20].strip()
+    form = {"valid_days": valid_days, "tax_rate": tax_rate, "requested_date": requested,
             "lines": [{"sku": s, "qty": q, "unit_price": p, "discount_pct": d}
                       for s, q, p, d in zip(skus, qtys, prices, discounts, strict=False) if s or q or p or d]}
     try:
@@ -138,12 +150,15 @@ async def create_quotation(number: str, request: Request, v: PosterDep) -> Respo
         tax = _number(tax_rate or "0", "the tax rate")
         if not 0 <= tax <= 100 or tax != round(tax, 2):
             raise Invalid("the tax rate is a percentage from 0 to 100, with at most two decimals")
-        out = await quotation.create(v.platform, v.user.username, number, lines, days, tax)
+        out = await quotation.create(v.platform, v.user.username, number, lines, days, tax, _requested(requested))
     except DomainError as e:
         return await render_opportunity(v, number, status=error_status(e), form=form,
                                   error=_("The quotation was not created. %(reason)s", reason=e.message))
     facts = {"number": out["quotation_id"], "total": money_text(out["total"])}
-    msg = (_("Quotation %(number)s of %(total)s is created. It waits for the sales manager's approval of the discount "
+    msg = (_("Quotation %(number)s of %(total)s is created. A line ships after the requested date, so it waits for the "
+             "sales manager's approval before it goes to the customer.", **facts)
+           if out["status"] == sales.QuotationStatus.PENDING_APPROVAL and out.get("late") else
+           _("Quotation %(number)s of %(total)s is created. It waits for the sales manager's approval of the discount "
              "before it goes to the customer.", **facts)
            if out["status"] == sales.QuotationStatus.PENDING_APPROVAL else
            _("Quotation %(number)s of %(total)s is created. It is sent to the customer.", **facts))
