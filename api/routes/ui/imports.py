@@ -2,12 +2,14 @@
 rows as read, every bad row with its line and a sentence, nothing stored) → "Import all", which imports the
 whole file in one transaction, or nothing at all (domain.parties.imports.run). The import runs in the
 background of this process; its page shows a progress bar (rows done of the total) that api/static/import.js
-keeps up to date, and says how it ended."""
+keeps up to date, and says how it ended. Sales forecasts (planning, above the parties context whose import this
+is) come the same way: their check and import are domain.planning.forecasts's."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import Request
@@ -32,28 +34,35 @@ from domain.core.csvfile import read as read_csv
 from domain.core.errors import DomainError, Invalid
 from domain.parties import imports, jobs
 from domain.permissions import Action
+from domain.planning import forecasts
 
 router = page_router()
 MAX_UPLOAD = 20 * 1024 * 1024
 NEEDS = {"items": Action.ITEM_EDIT, "boms": Action.BOM_EDIT, "customers": Action.CUSTOMER_CREATE,
-         "suppliers": Action.SUPPLIER_CREATE, "opening_stock": Action.STOCK_ADJUST}
+         "suppliers": Action.SUPPLIER_CREATE, "opening_stock": Action.STOCK_ADJUST, "forecasts": Action.FORECAST_EDIT}
 KIND_NAMES = {"items": N_("Items"), "boms": N_("BOMs"), "customers": N_("Customers"), "suppliers": N_("Suppliers"),
-              "opening_stock": N_("Opening stock")}
+              "opening_stock": N_("Opening stock"), "forecasts": N_("Sales forecasts")}
+KINDS = (*imports.KINDS, "forecasts")
+COLUMNS = {**imports.COLUMNS, "forecasts": forecasts.CSV_COLUMNS}
 # This page alone (with the inbox) runs a script: its own file, which asks this site how far the import is.
 IMPORT_CSP = HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-src 'self'"
 RESULT_LABELS = {"rows": N_("rows"), "created": N_("created"), "updated": N_("updated"), "boms": N_("BOMs"),
-                 "replaced": N_("replaced"), "value": N_("stock value")}
+                 "replaced": N_("replaced"), "value": N_("stock value"), "deleted": N_("removed")}
 LIVE: dict[int, int] = {}  # job id → rows done, while it runs in this process
 _RUNNING: set[asyncio.Task[None]] = set()  # kept referenced until they end
 
 
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
 def allowed(v: Viewer) -> list[str]:
-    return [k for k in imports.KINDS if permissions.may(v.user.roles, NEEDS[k])]
+    return [k for k in KINDS if permissions.may(v.user.roles, NEEDS[k])]
 
 
 def _check(v: Viewer, kind: str) -> None:
-    if kind not in imports.KINDS:
-        raise Invalid(f"choose what the file holds: {', '.join(imports.KINDS)}")
+    if kind not in KINDS:
+        raise Invalid(f"choose what the file holds: {', '.join(KINDS)}")
     permissions.check(v.user.roles, NEEDS[kind], f"you may not import {kind.replace('_', ' ')}")
 
 
@@ -71,7 +80,7 @@ async def _form(v: Viewer, status: int = 200, error: str = "", kind: str = "") -
         permissions.check(v.user.roles, Action.ITEM_EDIT, "CSV imports are for buyers, planners, the warehouse, "
                                                           "finance and admin")
     return await render(v, "import.html", status, section="items", kinds=kinds, kind_names=KIND_NAMES,
-                        columns=imports.COLUMNS, recent=await v.platform.read(recent), error=error, kind=kind)
+                        columns=COLUMNS, recent=await v.platform.read(recent), error=error, kind=kind)
 
 
 @router.get("/import")
@@ -98,7 +107,8 @@ async def upload(request: Request, v: PosterDep) -> Response:
         name, actor = upload.filename, v.user.username
 
         def check(s: Session) -> int:
-            preview = imports.preview(s, kind, text, actor)
+            preview = (forecasts.preview(s, text, actor=actor, today=_today()) if kind == "forecasts"
+                       else imports.preview(s, kind, text, actor))
             return jobs.create(s, kind, name, text, preview.total, actor, preview.errors)
 
         job_id = await v.platform.write(check)
@@ -114,7 +124,7 @@ def _job_view(v: Viewer, job_id: int) -> Any:
         columns: list[str] = []
         if job.status == jobs.CHECKED and job.content:
             try:
-                header, all_rows = read_csv(job.content, imports.COLUMNS[job.kind], ())
+                header, all_rows = read_csv(job.content, COLUMNS[job.kind], ())
                 columns, rows = header, all_rows[:imports.PREVIEW_ROWS]
             except Invalid:
                 pass
@@ -178,7 +188,9 @@ async def run_import(platform: Platform, job_id: int, kind: str, text: str, acto
         LIVE[job_id] = n
 
     try:
-        result = await platform.write(lambda s: imports.run(s, kind, text, actor, f"IMP-{job_id}", progress=tick))
+        result = await platform.write(
+            lambda s: forecasts.import_csv(s, text, actor=actor, today=_today(), progress=tick) if kind == "forecasts"
+            else imports.run(s, kind, text, actor, f"IMP-{job_id}", progress=tick))
         ok, message = True, json.dumps({k: str(n) for k, n in result.items()})  # shown by RESULT_LABELS
     except DomainError as e:
         ok, message = False, e.message
