@@ -6,7 +6,7 @@ creates nothing. The run page is a form (checkboxes, totals, Release)."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
