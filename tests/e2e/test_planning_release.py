@@ -80,7 +80,7 @@ async def test_carol_releases_twelve_planned_orders_in_one_click_once(stack: Sta
                 assert s.get(Process, mo.process_id) is not None
 
     # Twice: a 409 naming them, nothing more created (the same ones, some of them, or all again).
-    for again in (twelve, twelve[3:5] + [planned[12]["id"]] if len(planned) > 12 else twelve[3:5]):
+    for again in (twelve, [*twelve[3:5], planned[12]["id"]] if len(planned) > 12 else twelve[3:5]):
         r = await stack.as_("carol", "POST", f"/api/planning/mrp-runs/{run['run_id']}/release",
                             json={"planned_order_ids": again})
         assert r.status_code == 409, r.text

@@ -128,8 +128,8 @@ async def test_a_release_with_crashing_steps_makes_each_planned_order_once(crash
     assert _count(db, ProductionOrder) == len(making)
     assert _count(db, Process, Process.type == "production_order") == len(making)
     with db.read() as s:
-        prs = {r for r in s.execute(select(PlannedOrderRelease.released_as).where(
-            PlannedOrderRelease.kind == "purchase")).scalars()}
+        prs = set(s.execute(select(PlannedOrderRelease.released_as).where(
+            PlannedOrderRelease.kind == "purchase")).scalars())
     await eventually(db, lambda s: _count(db, PurchaseRequisition) == len(prs), limit=30)
     # the process's own answer agrees
     result = await client.get_workflow_handle(process_id).result()
