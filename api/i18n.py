@@ -193,6 +193,8 @@ _CODES = (
     "awaiting payment", "awaiting goods", "requested", "decided", "credit check", "kitting", "MRP",
     "waiting for material", "in production", "allocated", "collecting", "returned", "recorded", "proposed", "applied",
     "checks", "withdrawn", "planning failed", "late", "checks_failed",
+    # quality (issue 20): lot statuses, what became of rejected goods, the process, its stages, its task's kind
+    "inspected", "scrapped", "inspection", "awaiting inspection", "inspect",
     # the dashboard's open tasks offered to one person rather than a role (domain/dashboard.py)
     "named person",
     # the earnings lines the balance sheet computes (domain/accounting/statements.py)

@@ -32,6 +32,7 @@ from domain.core.types import utcnow
 from domain.permissions import Action
 from domain.processes.rules import ProcessStatus
 from domain.processes.tables import Process
+from domain.quality import services as quality
 
 router = page_router()
 api_router = APIRouter(prefix="/api/incidents", tags=["monitor"])
@@ -80,6 +81,7 @@ def _dashboard(s: Session) -> dict[str, Any]:
     return {"charts": {k: Markup(v) for k, v in charts.items()},
             "per_day": per_day, "cycles": cycles, "sla_days": [b for b in sla_days if b.late or b.overdue],
             "sla_types": sla_types, "role_loads": roles, "margins": margins,
+            "first_pass_yield": quality.first_pass_yield(s),  # issue 20: per item, worst first
             "totals": {"started": sum(d.started for d in per_day), "completed": sum(d.completed for d in per_day),
                        "late": sum(b.late for b in sla_types), "overdue": sum(b.overdue for b in sla_types),
                        "open": sum(r.open for r in roles)}}

@@ -1,0 +1,126 @@
+"""Quality through HTTP on the dev server (issue 20, "ivan receives blade sets into quarantine; the inspection rejects
+2, which go back to the supplier"): dave orders 10 BLADE-SET (flagged for incoming inspection in the demo), ivan
+receives them: they wait in quarantine (not available: not reserved, not counted by MRP as on hand) and an
+inspection task is in ivan's inbox; results that do not add up to the lot, without a reason, or from sales are
+refused (4xx with a sentence, nothing stored); ivan accepts 8 and rejects 2 as damaged: 8 on hand, 2 back to
+Northwind (the order received 8, NCR-…), the task closed, the process completed; a second result → 409. After
+each step every sub-ledger equals its control account."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from domain.processes import ids
+from domain.quality.tables import Nonconformance
+from tests.e2e.test_flows import wait_for
+from tests.e2e.test_supplier_bills import reconciled
+
+pytestmark = pytest.mark.e2e
+D = Decimal
+
+
+async def blade_sets_received(stack, qty: int = 10) -> tuple[str, str]:
+    """dave's requisition of `qty` blade sets, approved by frank, ordered and received by ivan: (PO, lot)."""
+    r = await stack.as_("dave", "POST", "/api/purchase-requisitions", json={
+        "lines": [{"sku": "BLADE-SET", "qty": qty, "est_unit_price": "18"}], "justification": "blade sets"})
+    assert r.status_code == 201, r.text
+    req = r.json()["requisition_id"]
+    task = await stack.open_task("frank", req)
+    r = await stack.as_("frank", "POST", f"/api/tasks/{task['id']}/complete", json={"decision": "approve"})
+    assert r.status_code == 200, r.text
+    po = (await wait_for(stack, "dave", f"/api/purchase-requisitions/{req}", "status", "ordered"))["purchase_order_id"]
+    r = await stack.as_("ivan", "POST", f"/api/purchase-orders/{po}/receipts",
+                        json={"lines": [{"sku": "BLADE-SET", "qty": qty}]})
+    assert r.status_code == 201, r.text
+    lots = (await stack.as_("ivan", "GET", "/api/inspections", params={"status": "open"})).json()
+    [lot] = [x for x in lots if x["order_number"] == po]
+    return po, lot["number"]
+
+
+async def blades(stack) -> dict[str, D]:
+    lv = (await stack.as_("ivan", "GET", "/api/stock/BLADE-SET")).json()
+    return {k: D(lv[k]) for k in ("on_hand", "available", "quarantine", "reserved")}
+
+
+def ncrs(stack) -> int:
+    with stack.db.read() as s:
+        return s.execute(select(func.count()).select_from(Nonconformance)).scalar_one()
+
+
+async def test_ivan_receives_blade_sets_into_quarantine_and_the_inspection_sends_2_back(stack):
+    before = await blades(stack)
+    po, lot = await blade_sets_received(stack)
+    held = await blades(stack)
+    assert held["on_hand"] == before["on_hand"] and held["available"] == before["available"]
+    assert held["quarantine"] == 10
+    reconciled(stack)
+
+    # not available to planning: MRP nets a demand of on hand + 10 against on hand only
+    r = await stack.as_("carol", "POST", "/api/planning/mrp-runs", json={
+        "demand": [{"sku": "BLADE-SET", "qty": str(held["on_hand"] + 10), "due_date": "2027-03-01"}]})
+    assert r.status_code in (200, 201), r.text
+    planned = [p for p in r.json()["planned_orders"] if p["sku"] == "BLADE-SET"]
+    assert planned and D(planned[0]["qty"]) >= 10
+
+    # the inspection task is in ivan's inbox, and the lot's process waits for it
+    task = await stack.open_task("ivan", lot)
+    assert task["kind"] == "inspect" and "BLADE-SET" in task["title"]
+    process_id = ids.inspection(lot, stack.platform.id_prefix)
+    assert task["process_id"] == process_id
+
+    # refusals: a sentence, nothing stored
+    bad = [
+        ("ivan", {"accepted_qty": "11", "rejected_qty": "0"}, 422, "more than the 10 received"),
+        ("ivan", {"accepted_qty": "9", "rejected_qty": "2", "reason": "damaged"}, 422, "more than the 10 received"),
+        ("ivan", {"accepted_qty": "7", "rejected_qty": "2", "reason": "damaged"}, 422, "less than the 10 received"),
+        ("ivan", {"accepted_qty": "8", "rejected_qty": "2"}, 422, "choose a reason"),
+        ("ivan", {"accepted_qty": "8", "rejected_qty": "2", "reason": "bent"}, 422, "not a rejection reason"),
+        ("ivan", {"accepted_qty": "-1", "rejected_qty": "11", "reason": "damaged"}, 422, "accepted_qty"),
+        ("ivan", {"accepted_qty": "abc"}, 422, "accepted_qty"),
+        ("alice", {"accepted_qty": "10"}, 403, "may not record inspections"),
+    ]
+    for who, body, code, words in bad:
+        r = await stack.as_(who, "POST", f"/api/inspections/{lot}/result", json=body)
+        assert r.status_code == code, (body, r.text)
+        assert words in r.text, (body, r.text)
+    r = await stack.as_("ivan", "POST", "/api/inspections/IL-99999/result", json={"accepted_qty": "1"})
+    assert r.status_code == 404 and "no inspection lot IL-99999" in r.text
+    assert await blades(stack) == held and ncrs(stack) == 0
+    assert (await stack.as_("ivan", "GET", f"/api/inspections/{lot}")).json()["status"] == "open"
+
+    # ivan accepts 8 and rejects 2 as damaged
+    r = await stack.as_("ivan", "POST", f"/api/inspections/{lot}/result",
+                        json={"accepted_qty": "8", "rejected_qty": "2", "reason": "damaged",
+                              "note": "two hubs cracked"})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["status"] == "inspected" and D(out["accepted_qty"]) == 8 and D(out["rejected_qty"]) == 2
+    assert out["outcome"]["ncr"].startswith("NCR-") and D(out["outcome"]["returned_qty"]) == 2
+    after = await blades(stack)
+    assert after["on_hand"] == before["on_hand"] + 8 and after["quarantine"] == 0
+    ncr = (await stack.as_("ivan", "GET", f"/api/nonconformances/{out['outcome']['ncr']}")).json()
+    assert ncr["sku"] == "BLADE-SET" and D(ncr["qty"]) == 2 and ncr["reason"] == "damaged"
+    assert ncr["disposition"] == "returned" and ncr["supplier"] == "Northwind Components"
+    assert ncr["source_document"] == f"{po}-R1" and ncr["lot"] == lot
+    order = (await stack.as_("dave", "GET", f"/api/purchase-orders/{po}")).json()
+    assert D(order["lines"][0]["received_qty"]) == 8
+    reconciled(stack)
+    # the task closed and the process completed
+    for _ in range(200):
+        proc = (await stack.as_("admin", "GET", f"/api/processes/{process_id}")).json()
+        if proc["status"] == "completed":
+            break
+        await asyncio.sleep(0.05)
+    assert proc["status"] == "completed" and proc["type"] == "inspection"
+    open_tasks = (await stack.as_("ivan", "GET", "/api/tasks", params={"business_key": lot})).json()
+    assert open_tasks == []
+    # a second result is refused, nothing stored
+    r = await stack.as_("ivan", "POST", f"/api/inspections/{lot}/result", json={"accepted_qty": "10"})
+    assert r.status_code == 409 and "inspected already" in r.text
+    assert await blades(stack) == after and ncrs(stack) == 1
+    fpy = (await stack.as_("admin", "GET", "/api/quality/first-pass-yield")).json()
+    assert [D(x["inspection_yield"]) for x in fpy if x["sku"] == "BLADE-SET"] == [D("0.8")]
