@@ -124,3 +124,34 @@ async def test_ivan_receives_blade_sets_into_quarantine_and_the_inspection_sends
     assert await blades(stack) == after and ncrs(stack) == 1
     fpy = (await stack.as_("admin", "GET", "/api/quality/first-pass-yield")).json()
     assert [D(x["inspection_yield"]) for x in fpy if x["sku"] == "BLADE-SET"] == [D("0.8")]
+
+
+async def test_blade_sets_in_quarantine_are_not_kitted_or_reserved_for_an_order(stack):
+    before = await blades(stack)
+    await blade_sets_received(stack)
+    customers = (await stack.as_("alice", "GET", "/api/customers", params={"limit": 200})).json()
+    globex = next(int(c["id"]) for c in customers if c["name"].startswith("Globex"))
+    r = await stack.as_("alice", "POST", "/api/sales-orders", json={
+        "customer_id": globex, "lines": [{"sku": "FAN-200", "qty": 10, "unit_price": "450"}]})
+    assert r.status_code == 201, r.text
+    kit = (await stack.as_("alice", "GET", f"/api/sales-orders/{r.json()['sales_order_id']}/kitting")).json()
+    by_sku = {ln["sku"]: ln for ln in kit["lines"]}
+    # 5 fans from stock, 5 to build: 4 blade sets on hand, the 10 in quarantine not counted → 1 short
+    assert D(by_sku["BLADE-SET"]["shortage"]) == 1 and kit["complete"] is False
+    now = await blades(stack)
+    assert now["quarantine"] == 10 and now["reserved"] <= before["on_hand"] and now["on_hand"] == before["on_hand"]
+
+
+async def test_the_inspection_flags_of_an_item(stack):
+    r = await stack.as_("dave", "PUT", "/api/items/MOTOR-200W/inspection", json={"incoming": True, "final": False})
+    assert r.status_code == 200 and r.json() == {"sku": "MOTOR-200W", "inspect_incoming": True,
+                                                 "inspect_final": False}, r.text
+    item = (await stack.as_("dave", "GET", "/api/items/MOTOR-200W")).json()
+    assert item["inspect_incoming"] is True and item["inspect_final"] is False
+    for who, sku, body, code in [("alice", "MOTOR-200W", {"incoming": False}, 403),
+                                 ("dave", "NO-SUCH", {"incoming": False}, 404),
+                                 ("dave", "MOTOR-200W", {"incoming": "maybe"}, 422),
+                                 ("dave", "MOTOR-200W", {"incoming": False, "extra": 1}, 422)]:
+        r = await stack.as_(who, "PUT", f"/api/items/{sku}/inspection", json=body)
+        assert r.status_code == code, (who, sku, body, r.text)
+    assert (await stack.as_("dave", "GET", "/api/items/MOTOR-200W")).json()["inspect_incoming"] is True
