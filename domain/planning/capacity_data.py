@@ -5,7 +5,7 @@ API show; the "capacity overload" exceptions a stored MRP run carries."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from domain.production.tables import ProductionOrder
 OVERLOAD = "capacity overload"
 MAX_WEEKS = 26  # the load table shows at most this many weeks
 MIN_WEEKS = 8
+TENTH = Decimal("0.1")
 
 
 def calendars(session: Session) -> dict[str, Calendar]:
@@ -80,9 +81,9 @@ def capacity_model(session: Session, as_of: date, run: str | None = None) -> Cap
 
 def _message(cell: Cell, model: CapacityModel) -> str:
     return (f"{cell.work_centre} is overloaded in week {cell.week} (from {cell.week_start}): "
-            f"{cell.load.normalize():f} h of work for {cell.capacity.normalize():f} h available "
+            f"{tenth(cell.load).normalize():f} h of work for {cell.capacity.normalize():f} h available "
             f"({cell.utilisation}%); move or split an order: "
-            + ", ".join(f"{ref} ({model.skus.get(ref, '?')}, {h.normalize():f} h)" for ref, h in cell.orders[:6])
+            + ", ".join(f"{ref} ({model.skus.get(ref, '?')}, {tenth(h).normalize():f} h)" for ref, h in cell.orders[:6])
             + (f" and {len(cell.orders) - 6} more" if len(cell.orders) > 6 else ""))
 
 
@@ -94,7 +95,7 @@ def overload_exceptions(model: CapacityModel) -> list[dict[str, Any]]:
     for c in model.overloads():
         skus = sorted({model.skus.get(ref, "") for ref, _ in c.orders} - {""})
         out.append({"kind": OVERLOAD, "sku": ", ".join(skus)[:200], "date": c.week_start.isoformat(),
-                    "qty": f"{c.over.normalize():f}", "due_date": (c.week_start + timedelta(days=6)).isoformat(),
+                    "qty": f"{tenth(c.over).normalize():f}", "due_date": (c.week_start + timedelta(days=6)).isoformat(),
                     "days": 0, "pegged_to": [ref for ref, _ in c.orders], "reference": c.work_centre,
                     "message": _message(c, model)})
     return out
@@ -115,6 +116,12 @@ def add_overloads(session: Session, run: MrpRun) -> None:
         run.exception_count = (run.exception_count or 0) + len(found)
 
 
+def tenth(hours: Decimal) -> Decimal:
+    """Hours as the load table shows them: to a tenth (an order's hours are spread in four places; whether a week is
+    overloaded is decided on those)."""
+    return hours.quantize(TENTH, rounding=ROUND_HALF_UP)
+
+
 def load_view(session: Session, as_of: date, run: str | None = "latest") -> dict[str, Any]:
     """The load table: one row per work centre, one cell per ISO week from as_of's (at least MIN_WEEKS, at most
     MAX_WEEKS), each with its load, capacity and the orders in it. `run`: a stored run whose planned orders are
@@ -128,9 +135,9 @@ def load_view(session: Session, as_of: date, run: str | None = "latest") -> dict
     orders = {o.reference: o for o in model.orders}
 
     def cell(c: Cell) -> dict[str, Any]:
-        return {"week": c.week, "week_start": c.week_start, "load": c.load, "capacity": c.capacity,
-                "utilisation": c.utilisation, "overloaded": c.overloaded, "over": c.over,
-                "orders": [{"reference": ref, "sku": orders[ref].sku, "hours": h, "planned": orders[ref].planned,
+        return {"week": c.week, "week_start": c.week_start, "load": tenth(c.load), "capacity": c.capacity,
+                "utilisation": c.utilisation, "overloaded": c.overloaded, "over": tenth(c.over),
+                "orders": [{"reference": ref, "sku": orders[ref].sku, "hours": tenth(h), "planned": orders[ref].planned,
                             "qty": orders[ref].qty, "release_date": orders[ref].release_date,
                             "due_date": orders[ref].due_date} for ref, h in c.orders]}
 
@@ -139,8 +146,9 @@ def load_view(session: Session, as_of: date, run: str | None = "latest") -> dict
              "cells": [cell(model.cell(wc, w)) for w in weeks]} for wc in model.work_centres()]
     return {"as_of": as_of, "run": number, "weeks": [{"week": week_label(w), "week_start": w} for w in weeks],
             "more_weeks": later, "rows": rows,
-            "overloads": [{"work_centre": c.work_centre, "week": c.week, "week_start": c.week_start, "load": c.load,
-                           "capacity": c.capacity, "over": c.over} for c in model.overloads()]}
+            "overloads": [{"work_centre": c.work_centre, "week": c.week, "week_start": c.week_start,
+                           "load": tenth(c.load), "capacity": c.capacity, "over": tenth(c.over)}
+                          for c in model.overloads()]}
 
 
 def promise_capacity(session: Session, as_of: date) -> CapacityModel | None:
