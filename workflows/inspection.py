@@ -20,9 +20,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.core.errors import Conflict
     from domain.quality import rules
 
-from workflows.common import refusing, run, set_stage
+from temporalio.common import WorkflowIDReusePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from domain.processes import ids
+
+from workflows.common import child_queue, refusing, run, set_stage
 from workflows.payment import tell_invoices
-from workflows.production_order import notify
 
 
 @workflow.defn
@@ -45,7 +49,11 @@ class Inspection:
         assert self.outcome is not None
         set_stage("inspected")
         await tell_invoices(self.outcome.invoices)
-        await notify(self.outcome.waiting)
+        for waiting in self.outcome.waiting:  # orders waiting for the item: look at stock again
+            try:
+                await workflow.get_external_workflow_handle(waiting).signal("supply_arrived")
+            except Exception:
+                workflow.logger.info("not notifying %s: it has ended", waiting)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.outcome
 
@@ -76,3 +84,16 @@ class Inspection:
     @workflow.query
     def current_outcome(self) -> rules.InspectionOutcome | None:
         return self.outcome
+
+
+async def start_inspections(lots: list[str], kind: str) -> None:
+    """From the process of `kind` ("purchase-", "production-order-") that received them: an Inspection process per
+    quarantined lot, keyed by the lot (a retried receipt finds it started), left running when that process ends
+    (the inspector may come after the last receipt)."""
+    wf_id = workflow.info().workflow_id
+    prefix = ids.prefix_of(wf_id, kind)
+    for lot in lots:
+        await workflow.start_child_workflow(
+            Inspection.run, args=[lot, wf_id], id=ids.inspection(lot, prefix),
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON, task_queue=child_queue("Inspection"),
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)

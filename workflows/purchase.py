@@ -14,7 +14,6 @@ import asyncio
 from datetime import datetime, time, timedelta
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -27,8 +26,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.purchasing.rules import RequisitionStatus as Status
 
 from workflows.approval import start_approval
-from workflows.common import WithdrawableDocument, child_queue, refusing, run, set_stage
-from workflows.inspection import Inspection
+from workflows.common import WithdrawableDocument, refusing, run, set_stage
+from workflows.inspection import start_inspections
 from workflows.production_order import notify
 
 RECEIPTS_IN_TURN = "receipts-in-turn"  # workflow.patched: receipts are recorded one at a time (`receiving`)
@@ -138,7 +137,7 @@ class Purchase(WithdrawableDocument):
                                                 cmd.actor.username, f"{wf_id}:receipt:{self.receipts}")
             self.order = new_state  # counted once recorded (a refusal of the database raised above: nothing counted)
         if state.quarantined and workflow.patched(INSPECTIONS):
-            await start_inspections(state.quarantined)
+            await start_inspections(state.quarantined, "purchase-")
         if self.draft is not None and self.draft.notify:  # production orders waiting for these goods
             await notify(self.draft.notify)
         return state
@@ -175,16 +174,4 @@ class Purchase(WithdrawableDocument):
     @workflow.query
     def current_status(self) -> str:
         return self.status
-
-
-async def start_inspections(lots: list[str]) -> None:
-    """An Inspection process per quarantined lot, keyed by the lot (a retried receipt finds it started), left
-    running when this process ends (the inspector may come after the last receipt)."""
-    wf_id = workflow.info().workflow_id
-    prefix = ids.prefix_of(wf_id, "purchase-")
-    for lot in lots:
-        await workflow.start_child_workflow(
-            Inspection.run, args=[lot, wf_id], id=ids.inspection(lot, prefix),
-            parent_close_policy=workflow.ParentClosePolicy.ABANDON, task_queue=child_queue("Inspection"),
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
 

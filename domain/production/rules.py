@@ -112,6 +112,7 @@ class ProductionState(BaseModel):
     status: ProductionStatus = ProductionStatus.WAITING_MATERIAL
     due_date: date
     wait_reason: str = ""
+    quarantined: list[str] = []  # the inspection lots a progress report put in quarantine (final inspection)
 
 
 # Activity results. Field names are those of the dicts they replaced: recorded histories and results stored under

@@ -24,7 +24,7 @@ from domain.core import records as common
 from domain.core.errors import Conflict, NotFound
 from domain.core.tables import IdempotencyRecord
 from domain.core.types import utcnow
-from domain.inventory import stock
+from domain.inventory import quarantine, stock
 from domain.inventory.tables import Item
 from domain.manufacturing.bom import BomLine, need
 from domain.processes import ids
@@ -148,12 +148,19 @@ def report_progress(session: Session, number: str, p: rules.ProgressIn, *, actor
         overhead = rules.posted_cost(p.labour_hours, row.overhead_rate)
         row.labour_hours += p.labour_hours
         _post_wip(session, row, f"Progress on {row.number}", material, labour, overhead, f"{key}:wip")
+        quarantined: list[str] = []
         if p.completed_qty:
             share = rules.receipt_value(row.wip_value, p.completed_qty, row.qty - row.completed_qty)
-            entry = stock.move(session, row.sku, p.completed_qty, unit_cost=None, value=share,
-                               voucher_type="production_receipt", voucher_no=row.number, key=f"{key}:fg",
-                               reason=f"finished goods of {row.number}", actor=actor)
-            value = entry.value_change  # what stock took in, posted as it is: inventory = stock valuation
+            if stock.item_by_sku(session, row.sku).inspect_final:  # into quarantine until a final inspection
+                lot = quarantine.take_in(session, row.sku, p.completed_qty, value=share, source="production",
+                                         source_document=row.number, order_number=row.number,
+                                         voucher_type="production_receipt", key=f"{key}:fg", actor=actor)
+                value, quarantined = lot.value, [lot.number]
+            else:
+                value = stock.move(session, row.sku, p.completed_qty, unit_cost=None, value=share,
+                                   voucher_type="production_receipt", voucher_no=row.number, key=f"{key}:fg",
+                                   reason=f"finished goods of {row.number}", actor=actor).value_change
+            # what stock took in, posted as it is: inventory = stock valuation
             row.wip_value -= value
             row.received_value += value
             if value:
@@ -168,7 +175,7 @@ def report_progress(session: Session, number: str, p: rules.ProgressIn, *, actor
                           detail=f"{after.completed_qty.normalize():f} of {row.qty.normalize():f} made",
                           close=done, status=ProcessStatus.COMPLETED if done else None)
         session.flush()
-        return after.model_dump(mode="json")
+        return (after.model_copy(update={"quarantined": quarantined}) if quarantined else after).model_dump(mode="json")
 
     return rules.ProductionState.model_validate(common.once(session, key, effect))  # a retry: the stored dict
 

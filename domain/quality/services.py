@@ -99,10 +99,10 @@ def _reject(session: Session, lot: QuarantineLot, cmd: InspectionCommand, key: s
     session.add(ncr)
     session.flush()
     why = f"{ncr.number}: {rules.reason_label(res.reason)}"
-    if lot.source != "purchase":  # a production lot's rejects are scrapped: their value is lost to the variance
+    if lot.source != "purchase":  # a production lot's rejects are scrapped: their value is written off stock
         value = quarantine.take_out(session, lot, res.rejected_qty)
         ledger.post(session, accounting.entry(f"{why} ({lot.sku} scrapped at final inspection)",
-                                              {accounting.PRICE_VARIANCE: value}, {accounting.INVENTORY: value}),
+                                              {accounting.STOCK_ADJUSTMENTS: value}, {accounting.INVENTORY: value}),
                     RETURN_VOUCHER, ncr.number, f"{key}:scrap")
         ncr.value = value
         lot.rejected_qty = res.rejected_qty

@@ -19,7 +19,12 @@ from domain.core.errors import Conflict, Invalid
 from domain.inventory import quarantine, stock
 from domain.inventory.quarantine_tables import QuarantineLot
 from domain.inventory.tables import StockLedgerEntry
+from domain.manufacturing.bom import BomLine, need
 from domain.org.people import Actor
+from domain.processes import services as processes
+from domain.production import rules as production_rules
+from domain.production import services as production
+from domain.production.tables import ProductionMaterial, ProductionOrder
 from domain.purchasing import services as purchasing_svc
 from domain.quality import rules
 from domain.quality import services as quality
@@ -184,3 +189,52 @@ def test_first_pass_yield_per_item(db: Database):
     with db.read() as s:
         rows = {r["sku"]: r for r in quality.first_pass_yield(s)}
     assert rows["BLADE-SET"]["inspection_yield"] == D("0.8") and rows["BLADE-SET"]["inspected"] == 10
+
+
+# --- final inspection of production receipts -------------------------------------------------------------------
+
+def housings_made(db: Database, made: str) -> str:
+    """A released production order of 3 FAN-HOUSING (flagged for final inspection) of which `made` is reported made."""
+    with db.write() as s:
+        housing = stock.item_by_sku(s, "FAN-HOUSING")
+        housing.inspect_final = True
+        comps = stock.items_by_sku(s, ["STEEL-SHEET", "PAINT-RED"])
+        mo = ProductionOrder(number="MO-Q1", item_id=housing.id, sku="FAN-HOUSING", qty=D(3), issue_method="backflush",
+                             release_date=TODAY, due_date=TODAY, std_labour_hours=D("0.4"), labour_rate=D(35),
+                             overhead_rate=D(5), planner="carol", process_id="production-order-MO-Q1",
+                             idempotency_key="mo-q1", wait_reason="waiting for release")
+        bom = [BomLine("STEEL-SHEET", D(2), D(5)), BomLine("PAINT-RED", D("0.25"), D(0))]
+        mo.materials = [ProductionMaterial(position=i + 1, item_id=comps[b.component].id, sku=b.component,
+                                           per_unit=b.qty, scrap_pct=b.scrap_pct, required_qty=need(D(3), b),
+                                           standard_cost=comps[b.component].standard_cost)
+                        for i, b in enumerate(bom)]
+        s.add(mo)
+        s.flush()
+        processes.start(s, mo.process_id, "production_order", mo.number, title="MO-Q1", owner="carol",
+                        first_step="waiting for material")
+        production.try_release(s, "MO-Q1", "release")
+    with db.write() as s:
+        after = production.report_progress(s, "MO-Q1", production_rules.ProgressIn(completed_qty=D(made),
+                                                                                     labour_hours=D(1)),
+                                           actor="carol", key="progress-q1")
+    assert len(after.quarantined) == 1
+    return after.quarantined[0]
+
+
+def test_goods_made_of_an_item_with_final_inspection_wait_in_quarantine_and_rejects_are_scrapped(db: Database):
+    with db.read() as s:
+        before = stock.levels(s, "FAN-HOUSING")
+    lot = housings_made(db, "3")
+    with db.read() as s:
+        held = stock.levels(s, "FAN-HOUSING")
+        assert held["on_hand"] == before["on_hand"] and held["quarantine"] == 3
+    balanced(db)
+    out = inspect(db, lot, result("2", "1", "finish", "paint runs"))
+    assert out.ncr is not None and (out.returned_qty, out.debited_qty) == (0, 0)
+    with db.read() as s:
+        after = stock.levels(s, "FAN-HOUSING")
+        assert after["on_hand"] == before["on_hand"] + 2 and after["quarantine"] == 0
+        ncr = s.execute(select(Nonconformance)).scalar_one()
+        assert (ncr.disposition, ncr.qty, ncr.supplier_id, ncr.order_number) == ("scrapped", 1, None, "MO-Q1")
+        assert ncr.value > 0
+    balanced(db)
