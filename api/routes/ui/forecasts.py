@@ -108,35 +108,39 @@ async def forecasts_page(v: ViewerDep, start: Annotated[str, Query(alias="from",
     return await _page(v, _start(start, _today()))
 
 
-def _cells(form: dict[str, str], months: list[str]) -> tuple[dict[tuple[str, date], Decimal | None],
-                                                             list[dict[str, Any]]]:
-    """The grid's typed cells: `q:<sku>:<month>` of the rows shown, `new_sku_<i>` with `new_<i>:<month>` of the
-    added rows (an empty SKU row is skipped; a quantity typed with no SKU is refused)."""
+def _new_rows(form: dict[str, str], months: list[str]) -> list[dict[str, Any]]:
+    """The added rows as typed (`new_sku_<i>` and `new_<i>:<month>`), to check and to show again after a refusal."""
+    rows = []
+    i = 0
+    while f"new_sku_{i}" in form and i < 50:
+        rows.append({"sku": form[f"new_sku_{i}"].strip(),
+                     "cells": {m: form.get(f"new_{i}:{m}", "").strip() for m in months}})
+        i += 1
+    return rows
+
+
+def _cells(form: dict[str, str], new_rows: list[dict[str, Any]]) -> dict[tuple[str, date], Decimal | None]:
+    """The grid's typed cells: `q:<sku>:<month>` of the rows shown, then the added rows (an empty one is skipped; a
+    quantity typed with no SKU is refused)."""
     cells: dict[tuple[str, date], Decimal | None] = {}
     for key, text in form.items():
         if key.startswith("q:"):
             _q, sku, label = key.split(":", 2)
             m = parse_month(label)
             cells[(sku, m)] = read_number(text, f"{sku}, {month_label(m)}")
-    new_rows = []
-    i = 0
-    while f"new_sku_{i}" in form and i < 50:
-        sku = form[f"new_sku_{i}"].strip()
-        typed = {m: form.get(f"new_{i}:{m}", "").strip() for m in months}
-        new_rows.append({"sku": form[f"new_sku_{i}"].strip(), "cells": typed})
-        if not sku and any(typed.values()):
-            raise Invalid(f"new row {i + 1}: name the item (its SKU) the quantities are for")
-        if sku:
-            for label, text in typed.items():
-                if text:
-                    m = parse_month(label)
-                    if cells.get((sku, m)) is not None:
-                        raise Invalid(f"{sku} for {label} is in the grid already: change it there")
-                    cells[(sku, m)] = read_number(text, f"{sku}, {label}")
-        i += 1
+    for n, row in enumerate(new_rows, start=1):
+        sku = row["sku"]
+        if not sku and any(row["cells"].values()):
+            raise Invalid(f"new row {n}: name the item (its SKU) the quantities are for")
+        for label, text in row["cells"].items() if sku else ():
+            if text:
+                m = parse_month(label)
+                if cells.get((sku, m)) is not None:
+                    raise Invalid(f"{sku} for {label} is in the grid already: change it there")
+                cells[(sku, m)] = read_number(text, f"{sku}, {label}")
     if len(cells) > MAX_CELLS:
         raise Invalid(f"over {MAX_CELLS} forecasts at once: import them as a CSV file")
-    return cells, new_rows
+    return cells
 
 
 @router.post("/planning/forecasts")
@@ -148,9 +152,9 @@ async def save_forecasts(v: PosterDep, request: Request) -> Response:
                            error=_("Only a planner or an admin can change forecasts. Nothing was changed."))
     months = [month_label(add_months(start, i)) for i in range(MONTHS)]
     typed = {k: val for k, val in form.items() if k.startswith("q:")}
-    new_rows: list[dict[str, Any]] = []
+    new_rows = _new_rows(form, months)
     try:
-        cells, new_rows = _cells(form, months)
+        cells = _cells(form, new_rows)
         today = _today()
         # cells of past months are shown, not sent: a past month that comes anyway is refused by the service
         counts = await v.platform.write(lambda s: forecasts.save_grid(s, cells, actor=v.user.username, today=today))
