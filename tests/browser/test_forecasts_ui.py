@@ -15,6 +15,7 @@ from sqlalchemy import select
 from domain.planning.forecast_rules import add_months, month_label
 from domain.planning.forecast_tables import Forecast
 from tests.browser import test_ui
+from tests.browser.test_accessibility import BLOCKING, check
 from tests.browser.test_languages_ui import login_zh
 from tests.browser.test_ui import UI, screenshot
 
@@ -54,6 +55,9 @@ async def test_carol_enters_next_months_forecast_and_runs_mrp(ui: UI) -> None:
     with ui.db.read() as s:
         assert s.execute(select(Forecast.qty)).scalar_one() == 50
     await shot(carol, "forecasts-en")
+    runs: list[dict[str, Any]] = []
+    await check(carol, runs)  # axe-core: no serious or critical violation on the grid
+    assert [v for v in runs[0]["violations"] if v["impact"] in BLOCKING] == []
 
     await carol.get_by_role("button", name="Run MRP over all open orders and forecasts").click()
     await carol.wait_for_url("**/planning/mrp-runs/MRP-*")
