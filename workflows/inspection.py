@@ -17,7 +17,6 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.quality import QualityActivities
-    from domain.core.errors import Conflict
     from domain.quality import rules
 
 from temporalio.common import WorkflowIDReusePolicy
@@ -31,7 +30,7 @@ from workflows.payment import tell_invoices
 
 @workflow.defn
 class Inspection:
-    """Invariants: `lot` is None until the inspection is open (a result meanwhile is refused); `outcome` is set
+    """Invariants: `lot` is None until the inspection is open (a result meanwhile waits for it); `outcome` is set
     once, when the database has recorded the result, under `recording` (two results at once: the second is checked
     after the first and refused). The run waits for the outcome, then for the handlers to finish."""
 
@@ -57,18 +56,21 @@ class Inspection:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.outcome
 
-    def _check(self, cmd: rules.InspectionCommand) -> rules.LotRef:
+    def _check(self, cmd: rules.InspectionCommand) -> rules.LotRef | None:
+        """The lot's rules once it is known (None while the inspection is being opened: the handler waits)."""
         with refusing():
-            if self.lot is None:
-                raise Conflict("the inspection is being opened; try again in a moment")
-            rules.check_result(self.lot.number, self.lot.sku, self.lot.qty,
-                               "open" if self.outcome is None else "inspected", cmd.result)
+            if self.lot is not None:
+                rules.check_result(self.lot.number, self.lot.sku, self.lot.qty,
+                                   "open" if self.outcome is None else "inspected", cmd.result)
         return self.lot
 
     @workflow.update
     async def record(self, cmd: rules.InspectionCommand) -> rules.InspectionOutcome:
+        # The lot's process row may be in the database (the API found it) before the run has the activity's answer.
+        await workflow.wait_condition(lambda: self.lot is not None)
         async with self.recording:
             lot = self._check(cmd)  # again: another result may have been recorded since the validator ran
+            assert lot is not None
             outcome: rules.InspectionOutcome = await run(
                 QualityActivities.record_inspection, lot.number, cmd, workflow.info().workflow_id,
                 workflow.now().date())

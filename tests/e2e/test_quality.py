@@ -155,3 +155,37 @@ async def test_the_inspection_flags_of_an_item(stack):
         r = await stack.as_(who, "PUT", f"/api/items/{sku}/inspection", json=body)
         assert r.status_code == code, (who, sku, body, r.text)
     assert (await stack.as_("dave", "GET", "/api/items/MOTOR-200W")).json()["inspect_incoming"] is True
+
+
+async def test_housings_made_wait_for_their_final_inspection_and_a_reject_is_scrapped(stack):
+    from datetime import UTC, datetime, timedelta
+
+    r = await stack.as_("carol", "PUT", "/api/items/FAN-HOUSING/inspection", json={"incoming": False, "final": True})
+    assert r.status_code == 200, r.text
+    due = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
+    r = await stack.as_("carol", "POST", "/api/production-orders", json={"sku": "FAN-HOUSING", "qty": 2,
+                                                                          "due_date": due})
+    assert r.status_code == 201, r.text
+    mo = r.json()["production_order_id"]
+    await wait_for(stack, "carol", f"/api/production-orders/{mo}", "status", "released")
+    before = (await stack.as_("ivan", "GET", "/api/stock/FAN-HOUSING")).json()
+    r = await stack.as_("ivan", "POST", f"/api/production-orders/{mo}/progress",
+                        json={"completed_qty": "2", "labour_hours": "0.8", "scrap_qty": "0"})
+    assert r.status_code == 200, r.text
+    held = (await stack.as_("ivan", "GET", "/api/stock/FAN-HOUSING")).json()
+    assert D(held["on_hand"]) == D(before["on_hand"]) and D(held["quarantine"]) == 2
+    for _ in range(200):
+        lots = [x for x in (await stack.as_("ivan", "GET", "/api/inspections")).json() if x["order_number"] == mo]
+        if lots and lots[0]["process_id"]:
+            break
+        await asyncio.sleep(0.05)
+    [lot] = lots
+    assert lot["source"] == "production" and lot["status"] == "open"
+    r = await stack.as_("ivan", "POST", f"/api/inspections/{lot['number']}/result",
+                        json={"accepted_qty": "1", "rejected_qty": "1", "reason": "finish", "note": "paint runs"})
+    assert r.status_code == 200, r.text
+    ncr = (await stack.as_("ivan", "GET", f"/api/nonconformances/{r.json()['outcome']['ncr']}")).json()
+    assert ncr["disposition"] == "scrapped" and ncr["order_number"] == mo and ncr["supplier"] is None
+    after = (await stack.as_("ivan", "GET", "/api/stock/FAN-HOUSING")).json()
+    assert D(after["on_hand"]) == D(before["on_hand"]) + 1 and D(after["quarantine"]) == 0
+    reconciled(stack)
