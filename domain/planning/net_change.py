@@ -161,6 +161,7 @@ class NetChangePlanner:
         self.exceptions: dict[str, tuple[MrpException, ...]] = {}
         self._dates = _Dates()  # day ordinal → date, each made once
         self.replanned = self._replan(self.order)
+        self.result()
 
     def plans_for(self, *, items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], as_of: date) -> bool:
         """Whether the planner can re-plan for these: the same items (and their planning data), BOMs and as_of.
@@ -351,14 +352,17 @@ class NetChangePlanner:
         self.exceptions.pop(sku, None)
         if not days:
             return [], [], []
-        if len(days) > 1:  # by day; a stable sort keeps the arrival order within a day
-            permute = itemgetter(*sorted(range(len(days)), key=days.__getitem__))
+        n = len(days)
+        if n > 1:  # by day; a stable sort keeps the arrival order within a day
+            permute = itemgetter(*sorted(range(n), key=days.__getitem__))
             days, pegs = list(permute(days)), list(permute(pegs))
             cum = list(accumulate(permute(qtys), initial=0))  # requirement i is cum[i + 1] − cum[i]
         else:
             cum = [0, *qtys]
         dues, sizes, parts, late = self._net_days(sku, item, days, cum, pegs, base)
-        pegged = list(map(tuple, map(dict.fromkeys, map(chain.from_iterable, parts))))  # joined, each once
+        # Each order's pegs joined, each once. A requirement's pegs are already so (a demand's one reference, a
+        # parent order's joined pegs): an order covering one requirement keeps them as they are.
+        pegged = [ps[0] if len(ps) == 1 else tuple(dict.fromkeys(chain.from_iterable(ps))) for ps in parts]
         lead = item.lead_time_days
         if dues and dues[0] - lead < today:
             date_of = self._dates.__getitem__

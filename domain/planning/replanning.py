@@ -9,6 +9,7 @@ either may be asked for at any time."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import weakref
 from dataclasses import dataclass
@@ -60,9 +61,19 @@ def run_net_change(session: Session, *, as_of: date, actor: str) -> tuple[MrpRun
             planner = NetChangePlanner(**inputs)
             replanned = None
             scope = FULL_SCOPE
+            keep_aside()
         run = planning.store_run(session, planner.result(), as_of=as_of, scope=scope, what_if=False, actor=actor)
         _state = _State(weakref.ref(session.get_bind()), run.number, planner)
         return run, replanned
+
+
+def keep_aside() -> None:
+    """The state lives on for the next runs: the cyclic garbage collector would walk all of it again and again
+    while later re-plans allocate (on a large company that takes longer than the re-plan). Collected once, then
+    set aside with everything else alive now (gc.freeze: the collector leaves it alone; reference counting still
+    frees the state when it is replaced)."""
+    gc.collect()
+    gc.freeze()
 
 
 def forget() -> None:
