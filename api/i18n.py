@@ -184,7 +184,7 @@ _CODES = (
     "form_request", "sent_back",  # a request on a form (issue 19) and its status while sent back for changes
     # kinds: items, orders, issue methods, MRP exceptions, lead sources, activities, expense categories
     "backflush", "kitted", "manufactured", "purchased", "production", "release in the past",
-    "supply late for demand", "cold_call", "other", "partner", "referral", "trade_show", "website", "call", "email",
+    "supply late for demand", "capacity overload", "cold_call", "other", "partner", "referral", "trade_show", "website", "call", "email",
     "meeting", "note", "entertainment", "lodging", "meals", "office", "training", "transport", "travel",
     # what a month-end close's checks name (domain/cash/close.py)
     "customer invoice awaiting approval", "supplier bill awaiting approval", "invoice awaiting approval",
