@@ -61,6 +61,12 @@ async def test_calendar_routing_and_load_pages(stack: Stack) -> None:
     load = text(r)
     assert r.status_code == 200 and number in load and "overloaded by 16 h" in load, load[:2000]
 
+    # An MRP run carries the overload among its exceptions.
+    r = await carol.post("/planning/mrp-runs", {"form_token": ""})
+    assert r.status_code == 303, text(r)[:800]
+    run_page = text(await carol.get(r.headers["location"]))
+    assert "capacity overload" in run_page and "E-PAGE is overloaded in week" in run_page, run_page[:3000]
+
     # Moves from the load page: a bad one shows why; a good one spreads its 36 h over three weeks.
     with stack.db.read() as s:
         release = s.execute(select(ProductionOrder.release_date).where(ProductionOrder.number == number)).scalar_one()
