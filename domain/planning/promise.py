@@ -162,16 +162,13 @@ def _ratio(qty: Decimal, scrap: Decimal) -> tuple[int, int]:
     return n // g, d // g
 
 
-class Promiser:
-    """The data of one promise request, loaded once; `promise` answers the lines in order, each taking its
-    share before the next."""
+class Structure:
+    """Items and BOMs as a promise walks them: each BOM's lines as (component, n, d) with need = ceil(q × n / d),
+    and, per item asked for, every item its BOM reaches in an order where parents come before components. Master
+    data: the service keeps one while items and BOMs stay as they are (domain/planning/promising.py)."""
 
-    def __init__(self, *, items: Mapping[str, PromiseItem], boms: Mapping[str, Bom], on_hand: Mapping[str, Decimal],
-                 reserved: Mapping[str, Decimal], receipts: Iterable[ScheduledReceipt], demand: Iterable[Demand],
-                 as_of: date, capacity: CapacityLike | None = None) -> None:
+    def __init__(self, items: Mapping[str, PromiseItem], boms: Mapping[str, Bom]) -> None:
         self.items = items
-        self.today = as_of.toordinal()
-        self.capacity = capacity
         self.lines: dict[str, list[tuple[str, int, int]]] = {
             sku: [(ln.component, *_ratio(ln.qty, ln.scrap_pct)) for ln in bom.lines]
             for sku, bom in boms.items() if sku in items and items[sku].kind == "manufactured"}
@@ -179,29 +176,10 @@ class Promiser:
             for c, _n, _d in comps:
                 if c not in items:
                     raise Invalid(f"the BOM of {sku} names {c}, which is not an item")
-        supply: dict[str, list[tuple[int, int, str]]] = {}
-        for r in receipts:
-            if r.sku in items and r.qty > 0:
-                supply.setdefault(r.sku, []).append((r.due_date.toordinal(), units(r.qty, r.reference), r.reference))
-        wanted: dict[str, list[tuple[int, int]]] = {}
-        for dm in demand:
-            if dm.sku in items and dm.qty > 0:
-                wanted.setdefault(dm.sku, []).append((dm.due_date.toordinal(), units(dm.qty, dm.pegged_to)))
-        self.supply, self.wanted, self.on_hand, self.reserved = supply, wanted, on_hand, reserved
-        self.timelines: dict[str, _Timeline] = {}
         self._reach: dict[str, list[str]] = {}
 
-    def _timeline(self, sku: str) -> _Timeline:
-        """The item's timeline, made when a line first reaches it (a promise touches a few hundred items of many)."""
-        t = self.timelines.get(sku)
-        if t is None:
-            free = units(self.on_hand.get(sku, Decimal(0)), f"on hand of {sku}") - units(
-                self.reserved.get(sku, Decimal(0)), f"reserved of {sku}")
-            t = self.timelines[sku] = _timeline(self.today, free, self.supply.get(sku, []), self.wanted.get(sku, []))
-        return t
-
-    def _reachable(self, sku: str) -> list[str]:
-        """Every item the BOM of `sku` reaches (itself first), in low-level-code order: parents before components."""
+    def reachable(self, sku: str) -> list[str]:
+        """Every item the BOM of `sku` reaches (itself first), parents before components (Kahn's order)."""
         found = self._reach.get(sku)
         if found is None:
             parents = {sku: 0}
@@ -213,7 +191,7 @@ class Promiser:
                         todo.append(c)
                     parents[c] += 1
             found, todo = [], [sku]
-            while todo:  # Kahn's order: an item once every parent that uses it is placed
+            while todo:  # an item once every parent that uses it is placed
                 s = todo.pop()
                 found.append(s)
                 for c, _n, _d in self.lines.get(s, ()):
@@ -224,6 +202,39 @@ class Promiser:
                 raise Invalid(f"the BOM of {sku} has a cycle: it cannot be promised")
             self._reach[sku] = found
         return found
+
+
+class Promiser:
+    """The data of one promise request, loaded once; `promise` answers the lines in order, each taking its
+    share before the next. `structure`: items and BOMs prepared before (else made from `items` and `boms`)."""
+
+    def __init__(self, *, items: Mapping[str, PromiseItem], boms: Mapping[str, Bom], on_hand: Mapping[str, Decimal],
+                 reserved: Mapping[str, Decimal], receipts: Iterable[ScheduledReceipt], demand: Iterable[Demand],
+                 as_of: date, capacity: CapacityLike | None = None, structure: Structure | None = None) -> None:
+        self.structure = structure or Structure(items, boms)
+        self.items = items = self.structure.items
+        self.lines = self.structure.lines
+        self.today = as_of.toordinal()
+        self.capacity = capacity
+        supply: dict[str, list[tuple[int, int, str]]] = {}
+        for r in receipts:
+            if r.sku in items and r.qty > 0:
+                supply.setdefault(r.sku, []).append((r.due_date.toordinal(), units(r.qty, r.reference), r.reference))
+        wanted: dict[str, list[tuple[int, int]]] = {}
+        for dm in demand:
+            if dm.sku in items and dm.qty > 0:
+                wanted.setdefault(dm.sku, []).append((dm.due_date.toordinal(), units(dm.qty, dm.pegged_to)))
+        self.supply, self.wanted, self.on_hand, self.reserved = supply, wanted, on_hand, reserved
+        self.timelines: dict[str, _Timeline] = {}
+
+    def _timeline(self, sku: str) -> _Timeline:
+        """The item's timeline, made when a line first reaches it (a promise touches a few hundred items of many)."""
+        t = self.timelines.get(sku)
+        if t is None:
+            free = units(self.on_hand.get(sku, Decimal(0)), f"on hand of {sku}") - units(
+                self.reserved.get(sku, Decimal(0)), f"reserved of {sku}")
+            t = self.timelines[sku] = _timeline(self.today, free, self.supply.get(sku, []), self.wanted.get(sku, []))
+        return t
 
     def promise(self, lines: Sequence[tuple[str, Decimal]], requested: date | None = None) -> list[LinePromise]:
         for i, (sku, qty) in enumerate(lines, 1):
@@ -239,7 +250,7 @@ class Promiser:
         return out
 
     def _line(self, root: str, qty: int) -> tuple[int, Basis, Constraint]:
-        order = self._reachable(root)
+        order = self.structure.reachable(root)
         waits: set[str] = set()  # items that wait for open supply rather than being made or bought
         for _ in range(len(order) + 1):
             need, short, ready, why, flipped = self._passes(order, root, qty, waits)

@@ -4,20 +4,22 @@ few hundred), then domain/planning/promise.py answers."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import case, func, select, type_coerce
+from sqlalchemy.orm import Session
 
 from domain.core.errors import Invalid
+from domain.core.types import Amount
 from domain.inventory.tables import Item, StockBalance
-from domain.manufacturing.bom import Bom, BomLine
+from domain.manufacturing import boms as bom_service
 from domain.manufacturing.tables import BomLineRow, BomRow
 from domain.planning.mrp import Demand, ScheduledReceipt
-from domain.planning.promise import CapacityLike, LinePromise, PromiseItem, Promiser
+from domain.planning.promise import CapacityLike, LinePromise, PromiseItem, Promiser, Structure
 from domain.production import rules as production_rules
 from domain.production.tables import ProductionMaterial, ProductionOrder
 from domain.purchasing import rules as purchasing_rules
@@ -32,77 +34,89 @@ CapacitySource = Callable[[Session, date], CapacityLike | None]
 capacity_source: CapacitySource | None = None
 
 
-def _reached(session: Session, skus: Sequence[str]) -> tuple[dict[str, PromiseItem], dict[str, Bom]]:
-    """The items of `skus` and every item their BOMs reach, with those BOMs: one query per BOM level."""
-    items: dict[str, PromiseItem] = {}
-    boms: dict[str, Bom] = {}
-    frontier = list(dict.fromkeys(skus))
-    component = aliased(Item)
-    while frontier:
-        rows = session.execute(select(Item.id, Item.sku, Item.kind, Item.lead_time_days)
-                               .where(Item.sku.in_(frontier))).all()
-        ids = {}
-        for r in rows:
-            items[r.sku] = PromiseItem(r.sku, "manufactured" if r.kind == "manufactured" else "purchased",
-                                       r.lead_time_days)
-            if r.kind == "manufactured":
-                ids[r.id] = r.sku
-        lines: dict[str, list[BomLine]] = {}
-        if ids:
-            for ln in session.execute(
-                    select(BomRow.item_id, component.sku, BomLineRow.qty, BomLineRow.scrap_pct)
-                    .join(BomLineRow, BomLineRow.bom_id == BomRow.id)
-                    .join(component, component.id == BomLineRow.component_item_id)
-                    .where(BomRow.item_id.in_(ids)).order_by(BomRow.item_id, BomLineRow.position)):
-                lines.setdefault(ids[ln.item_id], []).append(BomLine(ln.sku, ln.qty, ln.scrap_pct))
-        for sku, ls in lines.items():
-            boms[sku] = Bom(item=sku, lines=tuple(ls))
-        frontier = sorted({bl.component for ls in lines.values() for bl in ls} - items.keys())
-    return items, boms
+# Items and BOMs change seldom and a promise walks thousands of them: the structure is kept per process while the
+# master data's fingerprint (items: count, kinds, lead times, each weighted by the item's id; BOMs: count,
+# revisions, newest line) stays the same.
+_kept: tuple[tuple[Any, ...], Structure, dict[str, int]] | None = None
+_keeping = threading.Lock()
 
 
-def _stock(session: Session, skus: list[str]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
-    rows = session.execute(select(Item.sku, StockBalance.on_hand, StockBalance.reserved)
-                           .join(StockBalance, StockBalance.item_id == Item.id).where(Item.sku.in_(skus))).all()
-    return {r.sku: r.on_hand for r in rows}, {r.sku: r.reserved for r in rows}
+def _fingerprint(session: Session) -> tuple[Any, ...]:
+    """What changes when an item is added or its kind or lead time changes, or a BOM is added or replaced (its
+    revision counts up; its new lines have new ids): one statement."""
+    made = func.sum(case((Item.kind == "manufactured", Item.id), else_=0))
+    one = session.execute(select(
+        select(func.count(Item.id)).scalar_subquery(), select(func.max(Item.id)).scalar_subquery(),
+        select(func.sum(Item.lead_time_days * Item.id)).scalar_subquery(), select(made).scalar_subquery(),
+        select(func.count(BomRow.id)).scalar_subquery(), select(func.sum(BomRow.revision)).scalar_subquery(),
+        select(func.max(BomLineRow.id)).scalar_subquery())).one()
+    return tuple(one)
 
 
-def _receipts(session: Session, skus: list[str], today: date) -> list[ScheduledReceipt]:
-    """Open supply of the items: purchase order lines not yet received, production orders not yet finished."""
-    out = [ScheduledReceipt(r.sku, r.qty - r.received_qty, r.expected_date or today, r.number)
+def structure(session: Session) -> tuple[Structure, dict[str, int]]:
+    """Every item and BOM as promise walks them, and each item's id: loaded again only when the fingerprint moved."""
+    global _kept
+    key = _fingerprint(session)
+    kept = _kept
+    if kept is not None and kept[0] == key:
+        return kept[1], kept[2]
+    with _keeping:
+        rows = session.execute(select(Item.id, Item.sku, Item.kind, Item.lead_time_days)).all()
+        items = {r.sku: PromiseItem(r.sku, "manufactured" if r.kind == "manufactured" else "purchased",
+                                    r.lead_time_days) for r in rows}
+        ids = {r.sku: r.id for r in rows}
+        built = Structure(items, bom_service.load_all(session))
+        _kept = (key, built, ids)
+    return built, ids
+
+
+def _stock(session: Session, ids: dict[str, int], skus: list[str]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    sku_of = {ids[s]: s for s in skus if s in ids}
+    rows = session.execute(select(StockBalance.item_id, StockBalance.on_hand, StockBalance.reserved)
+                           .where(StockBalance.item_id.in_(sku_of), StockBalance.on_hand != 0)).all()
+    return {sku_of[r.item_id]: r.on_hand for r in rows}, {sku_of[r.item_id]: r.reserved for r in rows if r.reserved}
+
+
+def _receipts(session: Session, skus: set[str], today: date) -> list[ScheduledReceipt]:
+    """Open supply of the items: purchase order lines not yet received, production orders not yet finished. (All
+    the open ones are read, what is left to come computed in SQL, and those of other items dropped.)"""
+    po_left = type_coerce(PurchaseOrderLine.qty - PurchaseOrderLine.received_qty, Amount).label("left")
+    out = [ScheduledReceipt(r.sku, r.left, r.expected_date or today, r.number)
            for r in session.execute(
-               select(PurchaseOrderLine.sku, PurchaseOrderLine.qty, PurchaseOrderLine.received_qty,
-                      PurchaseOrder.expected_date, PurchaseOrder.number)
+               select(PurchaseOrderLine.sku, po_left, PurchaseOrder.expected_date, PurchaseOrder.number)
                .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.po_id)
                .where(PurchaseOrder.status.in_(purchasing_rules.OPEN_ORDER_STATUSES),
-                      PurchaseOrderLine.sku.in_(skus)))
-           if r.qty > r.received_qty]
-    out += [ScheduledReceipt(r.sku, r.qty - r.completed_qty, r.due_date, r.number)
+                      PurchaseOrderLine.qty > PurchaseOrderLine.received_qty))
+           if r.sku in skus]
+    mo_left = type_coerce(ProductionOrder.qty - ProductionOrder.completed_qty, Amount).label("left")
+    out += [ScheduledReceipt(r.sku, r.left, r.due_date, r.number)
             for r in session.execute(
-                select(ProductionOrder.sku, ProductionOrder.qty, ProductionOrder.completed_qty,
-                       ProductionOrder.due_date, ProductionOrder.number)
-                .where(ProductionOrder.status.in_(production_rules.OPEN_STATUSES), ProductionOrder.sku.in_(skus)))
-            if r.qty > r.completed_qty]
+                select(ProductionOrder.sku, mo_left, ProductionOrder.due_date, ProductionOrder.number)
+                .where(ProductionOrder.status.in_(production_rules.OPEN_STATUSES),
+                       ProductionOrder.qty > ProductionOrder.completed_qty))
+            if r.sku in skus]
     return out
 
 
-def _demand(session: Session, skus: list[str], today: date) -> list[Demand]:
+def _demand(session: Session, skus: set[str], today: date) -> list[Demand]:
     """Open demand on the items: what open sales orders still need beyond their reservations (due on their
     requested date; none: today), and what open production orders still need of their materials (due at release)."""
-    out = [Demand(r.sku, r.qty - r.delivered_qty - r.reserved_qty, r.requested_date or today, r.number)
+    so_left = SalesOrderLine.qty - SalesOrderLine.delivered_qty - SalesOrderLine.reserved_qty
+    out = [Demand(r.sku, r.left, r.requested_date or today, r.number)
            for r in session.execute(
-               select(SalesOrder.number, SalesOrder.requested_date, SalesOrderLine.sku, SalesOrderLine.qty,
-                      SalesOrderLine.delivered_qty, SalesOrderLine.reserved_qty)
+               select(SalesOrder.number, SalesOrder.requested_date, SalesOrderLine.sku,
+                      type_coerce(so_left, Amount).label("left"))
                .join(SalesOrderLine, SalesOrderLine.order_id == SalesOrder.id)
-               .where(SalesOrder.status.in_(OPEN_SALES), SalesOrderLine.sku.in_(skus)))
-           if r.qty - r.delivered_qty > r.reserved_qty]
-    out += [Demand(r.sku, r.required_qty - r.issued_qty, r.release_date, r.number)
+               .where(SalesOrder.status.in_(OPEN_SALES), so_left > 0))
+           if r.sku in skus]
+    mat_left = ProductionMaterial.required_qty - ProductionMaterial.issued_qty
+    out += [Demand(r.sku, r.left, r.release_date, r.number)
             for r in session.execute(
                 select(ProductionOrder.number, ProductionOrder.release_date, ProductionMaterial.sku,
-                       ProductionMaterial.required_qty, ProductionMaterial.issued_qty)
+                       type_coerce(mat_left, Amount).label("left"))
                 .join(ProductionMaterial, ProductionMaterial.order_id == ProductionOrder.id)
-                .where(ProductionOrder.status.in_(production_rules.OPEN_STATUSES), ProductionMaterial.sku.in_(skus)))
-            if r.required_qty > r.issued_qty]
+                .where(ProductionOrder.status.in_(production_rules.OPEN_STATUSES), mat_left > 0))
+            if r.sku in skus]
     return out
 
 
@@ -128,13 +142,14 @@ def promise(session: Session, lines: Sequence[tuple[str, Decimal]], *, as_of: da
             raise Invalid(f"line {i}: there is no item {sku}")
         if not known[sku]:
             raise Invalid(f"line {i}: {sku} is deactivated; nothing new is promised of it")
-    items, boms = _reached(session, [sku for sku, _ in lines])
-    skus = sorted(items)
-    on_hand, reserved = _stock(session, skus)
+    shape, ids = structure(session)
+    reached = sorted({s for sku, _ in lines for s in shape.reachable(sku)})
+    on_hand, reserved = _stock(session, ids, reached)
+    wanted = set(reached)
     capacity = capacity_source(session, as_of) if capacity_source is not None else None
-    return Promiser(items=items, boms=boms, on_hand=on_hand, reserved=reserved,
-                    receipts=_receipts(session, skus, as_of), demand=_demand(session, skus, as_of), as_of=as_of,
-                    capacity=capacity).promise(lines, requested)
+    return Promiser(items=shape.items, boms={}, on_hand=on_hand, reserved=reserved,
+                    receipts=_receipts(session, wanted, as_of), demand=_demand(session, wanted, as_of), as_of=as_of,
+                    capacity=capacity, structure=shape).promise(lines, requested)
 
 
 def line_view(p: LinePromise) -> dict[str, Any]:
