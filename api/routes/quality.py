@@ -85,3 +85,9 @@ async def set_flags(sku: str, body: FlagsIn, user: ItemOwner, platform: Platform
     def change(s: Session) -> dict[str, Any]:
         return quality.set_flags(s, sku[:60], incoming=body.incoming, final=body.final, actor=user.username)
     return ok(await platform.write(change))
+
+
+@router.get("/quality/scrap-by-reason")
+async def scrap_by_reason(user: Reader, platform: PlatformDep) -> Any:
+    """Scrap reported on the shop floor per item and reason code, most first: `[{sku, reason, label, qty}]`."""
+    return ok(await platform.read(quality.scrap_by_reason))

@@ -32,6 +32,7 @@ from domain.core.money import money, qty_str
 from domain.core.numbers import PlainDecimal
 from domain.manufacturing.bom import BomLine, need
 from domain.org.people import Actor
+from domain.production import scrap
 from domain.purchasing.rules import RequisitionDraft
 
 CENT4 = Decimal("0.0001")
@@ -59,11 +60,13 @@ class ProgressIn(BaseModel):
     completed_qty: PlainDecimal = Field(default=ZERO, ge=0, le=MAX_QTY, decimal_places=4)
     labour_hours: PlainDecimal = Field(default=ZERO, ge=0, le=MAX_HOURS_PER_REPORT, decimal_places=4)
     scrap_qty: PlainDecimal = Field(default=ZERO, ge=0, le=MAX_QTY, decimal_places=4)
+    scrap_reason: str = Field(default="", max_length=40)  # a code of domain.production.scrap (issue 20)
 
     @model_validator(mode="after")
     def _something(self) -> ProgressIn:
         if not (self.completed_qty or self.labour_hours or self.scrap_qty):
             raise ValueError("a progress report needs a completed quantity, labour hours or scrap above zero")
+        scrap.check_reason(self.scrap_qty, self.scrap_reason)
         return self
 
 

@@ -31,6 +31,7 @@ from domain.processes import ids
 from domain.processes import services as processes
 from domain.processes.rules import ProcessStatus
 from domain.production import rules
+from domain.production.scrap_tables import ScrapReport
 from domain.production.tables import ProductionMaterial, ProductionOrder
 from domain.purchasing import access as purchase_access
 from domain.purchasing.tables import PurchaseOrder, PurchaseRequisition
@@ -167,6 +168,9 @@ def report_progress(session: Session, number: str, p: rules.ProgressIn, *, actor
                 ledger.post(session, accounting.entry(f"Finished goods from {row.number}",
                                                       {accounting.INVENTORY: value}, {accounting.WIP: value}),
                             "production_receipt", row.number, f"{key}:receipt")
+        if p.scrap_qty:  # by reason (issue 20): what the shop floor scrapped, and why
+            session.add(ScrapReport(order_id=row.id, sku=row.sku, qty=p.scrap_qty, reason=p.scrap_reason,
+                                    reported_by=actor, idempotency_key=f"{key}:scrap"))
         row.completed_qty, row.scrap_qty, row.status = after.completed_qty, after.scrap_qty, after.status
         done = after.status == rules.ProductionStatus.COMPLETED
         if done:

@@ -15,6 +15,7 @@ from domain.core.errors import Conflict, Invalid
 from domain.core.limits import MAX_QTY
 from domain.core.money import qty_str
 from domain.org.people import Actor
+from domain.production import scrap
 
 PROCESS_TYPE = "inspection"
 NCR_PREFIX = "NCR"
@@ -33,15 +34,7 @@ REASONS: dict[str, str] = {
     "documents": "Certificate or documents missing",
     "other": "Other (see the note)",
 }
-SCRAP_REASONS: dict[str, str] = {
-    "setup": "Set-up scrap",
-    "machining": "Machining error",
-    "material": "Wrong or defective material",
-    "assembly": "Assembly error",
-    "test": "Failed the final test",
-    "handling": "Damaged in handling",
-    "other": "Other (see the note)",
-}
+SCRAP_REASONS = scrap.SCRAP_REASONS  # why units were scrapped on the shop floor (domain/production/scrap.py)
 
 
 class InspectionIn(BaseModel):
@@ -130,12 +123,6 @@ def split_rejected(rejected: Decimal, received: Decimal, billed: Decimal) -> tup
     after = received - rejected  # what the order keeps of the line
     debited = max(ZERO, min(rejected, billed - after))
     return rejected - debited, debited
-
-
-def check_scrap_reason(scrap_qty: Decimal, reason: str) -> None:
-    """Scrap reported on the shop floor names a reason code (a small list, as data)."""
-    if scrap_qty > 0 and reason and reason not in SCRAP_REASONS:
-        raise Invalid(f"{reason[:40]!r} is not a scrap reason; choose one of {', '.join(SCRAP_REASONS)}")
 
 
 def first_pass_yield(accepted: Decimal, inspected: Decimal) -> Decimal | None:

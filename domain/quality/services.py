@@ -243,3 +243,14 @@ def set_flags(session: Session, sku: str, *, incoming: bool, final: bool, actor:
     audit.record(session, actor, "item", sku, before, after, action="inspection")
     session.flush()
     return {"sku": sku, **after}
+
+
+def scrap_by_reason(session: Session, limit: int = 20) -> list[dict[str, Any]]:
+    """Scrap reported on the shop floor per item and reason, most first ("": no reason given)."""
+    from domain.production.scrap_tables import ScrapReport
+
+    rows = session.execute(select(ScrapReport.sku, ScrapReport.reason, func.sum(ScrapReport.qty))
+                           .group_by(ScrapReport.sku, ScrapReport.reason)).all()
+    out = [{"sku": sku, "reason": reason, "label": rules.reason_label(reason, scrap=True) if reason else "",
+            "qty": Decimal(qty)} for sku, reason, qty in rows]
+    return sorted(out, key=lambda r: (-r["qty"], r["sku"], r["reason"]))[:limit]

@@ -163,15 +163,22 @@ async def test_housings_made_wait_for_their_final_inspection_and_a_reject_is_scr
     r = await stack.as_("carol", "PUT", "/api/items/FAN-HOUSING/inspection", json={"incoming": False, "final": True})
     assert r.status_code == 200, r.text
     due = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
-    r = await stack.as_("carol", "POST", "/api/production-orders", json={"sku": "FAN-HOUSING", "qty": 2,
+    r = await stack.as_("carol", "POST", "/api/production-orders", json={"sku": "FAN-HOUSING", "qty": 3,
                                                                           "due_date": due})
     assert r.status_code == 201, r.text
     mo = r.json()["production_order_id"]
     await wait_for(stack, "carol", f"/api/production-orders/{mo}", "status", "released")
     before = (await stack.as_("ivan", "GET", "/api/stock/FAN-HOUSING")).json()
+    for body, words in [({"completed_qty": "2", "scrap_qty": "1", "scrap_reason": "bent"}, "not a scrap reason"),
+                        ({"completed_qty": "2", "scrap_reason": "machining"}, "goes with a scrap quantity")]:
+        r = await stack.as_("ivan", "POST", f"/api/production-orders/{mo}/progress", json=body)
+        assert r.status_code == 422 and words in r.text, r.text
     r = await stack.as_("ivan", "POST", f"/api/production-orders/{mo}/progress",
-                        json={"completed_qty": "2", "labour_hours": "0.8", "scrap_qty": "0"})
+                        json={"completed_qty": "2", "labour_hours": "0.8", "scrap_qty": "1",
+                              "scrap_reason": "machining"})
     assert r.status_code == 200, r.text
+    scrap = (await stack.as_("ivan", "GET", "/api/quality/scrap-by-reason")).json()
+    assert [(x["sku"], x["reason"], D(x["qty"])) for x in scrap] == [("FAN-HOUSING", "machining", 1)]
     held = (await stack.as_("ivan", "GET", "/api/stock/FAN-HOUSING")).json()
     assert D(held["on_hand"]) == D(before["on_hand"]) and D(held["quarantine"]) == 2
     for _ in range(200):

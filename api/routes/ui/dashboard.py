@@ -82,6 +82,7 @@ def _dashboard(s: Session) -> dict[str, Any]:
             "per_day": per_day, "cycles": cycles, "sla_days": [b for b in sla_days if b.late or b.overdue],
             "sla_types": sla_types, "role_loads": roles, "margins": margins,
             "first_pass_yield": quality.first_pass_yield(s),  # issue 20: per item, worst first
+            "scrap_by_reason": quality.scrap_by_reason(s),
             "totals": {"started": sum(d.started for d in per_day), "completed": sum(d.completed for d in per_day),
                        "late": sum(b.late for b in sla_types), "overdue": sum(b.overdue for b in sla_types),
                        "open": sum(r.open for r in roles)}}

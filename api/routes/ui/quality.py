@@ -17,6 +17,7 @@ from api.deps import as_actor
 from api.i18n import _, gettext
 from api.routes.ui.crm import form_errors
 from api.routes.ui.pages import (
+    ENV,
     PosterDep,
     Viewer,
     ViewerDep,
@@ -36,6 +37,7 @@ from domain.quality import rules
 from domain.quality import services as quality
 
 router = page_router()
+ENV.globals.setdefault("SCRAP_REASONS", rules.SCRAP_REASONS)  # the progress form's scrap reasons
 FIELDS = {"accepted_qty": "the accepted quantity", "rejected_qty": "the rejected quantity", "reason": "the reason",
           "note": "the note"}
 
