@@ -253,4 +253,4 @@ def scrap_by_reason(session: Session, limit: int = 20) -> list[dict[str, Any]]:
                            .group_by(ScrapReport.sku, ScrapReport.reason)).all()
     out = [{"sku": sku, "reason": reason, "label": rules.reason_label(reason, scrap=True) if reason else "",
             "qty": Decimal(qty)} for sku, reason, qty in rows]
-    return sorted(out, key=lambda r: (-r["qty"], r["sku"], r["reason"]))[:limit]
+    return sorted(out, key=lambda r: (-Decimal(str(r["qty"])), str(r["sku"]), str(r["reason"])))[:limit]
