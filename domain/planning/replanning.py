@@ -24,6 +24,7 @@ from domain.planning.net_change import NetChangePlanner
 from domain.planning.tables import MrpRun
 
 FULL_SCOPE = "all open sales orders"
+LARGE = 50_000  # planned orders: a state this large is set aside from the garbage collector (keep_aside)
 
 
 @dataclass(slots=True)
@@ -61,8 +62,10 @@ def run_net_change(session: Session, *, as_of: date, actor: str) -> tuple[MrpRun
             planner = NetChangePlanner(**inputs)
             replanned = None
             scope = FULL_SCOPE
+        result = planner.result()
+        if replanned is None and len(result.planned_orders) >= LARGE:
             keep_aside()
-        run = planning.store_run(session, planner.result(), as_of=as_of, scope=scope, what_if=False, actor=actor)
+        run = planning.store_run(session, result, as_of=as_of, scope=scope, what_if=False, actor=actor)
         _state = _State(weakref.ref(session.get_bind()), run.number, planner)
         return run, replanned
 
