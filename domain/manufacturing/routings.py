@@ -72,8 +72,9 @@ class RoutingIn(BaseModel):
     operations: list[OperationIn] = Field(max_length=MAX_OPERATIONS)
 
 
-def _centre(session: Session, code: str) -> WorkCentre:
-    wc = session.execute(select(WorkCentre).where(WorkCentre.code == code)).scalar_one_or_none()
+def _centre(session: Session, code: str, *, lock: bool = False) -> WorkCentre:
+    q = select(WorkCentre).where(WorkCentre.code == code)
+    wc = session.execute(q.with_for_update() if lock else q).scalar_one_or_none()
     if wc is None:
         raise NotFound(f"no work centre {code!r}")
     return wc
@@ -102,9 +103,9 @@ def calendars(session: Session) -> dict[str, dict[str, Decimal]]:
 
 def save_calendar(session: Session, code: str, data: CalendarIn, *, actor: str) -> dict[str, Any]:
     """Create or replace a work centre's calendar."""
-    wc = _centre(session, code)
+    wc = _centre(session, code, lock=True)  # two first saves at once take turns instead of one failing
     cal = session.execute(select(WorkCentreCalendar).where(WorkCentreCalendar.work_centre_id == wc.id)
-                          .with_for_update()).scalar_one_or_none()
+                          ).scalar_one_or_none()
     before = _hours(cal)
     if cal is None:
         cal = WorkCentreCalendar(work_centre_id=wc.id)
@@ -119,8 +120,9 @@ def save_calendar(session: Session, code: str, data: CalendarIn, *, actor: str) 
     return calendar_view(session, code)
 
 
-def _item(session: Session, sku: str) -> Item:
-    item = session.execute(select(Item).where(Item.sku == sku)).scalar_one_or_none()
+def _item(session: Session, sku: str, *, lock: bool = False) -> Item:
+    q = select(Item).where(Item.sku == sku)
+    item = session.execute(q.with_for_update(of=Item) if lock else q).scalar_one_or_none()
     if item is None:
         raise NotFound(f"no item {sku!r}")
     return item
@@ -156,7 +158,7 @@ def routings(session: Session) -> dict[str, list[dict[str, Any]]]:
 def check_routing(session: Session, sku: str, data: RoutingIn) -> tuple[Item, dict[str, int]]:
     """The item and the work centres (code → id) of a routing that may be saved; Invalid/NotFound with every
     reason otherwise."""
-    item = _item(session, sku)
+    item = _item(session, sku, lock=True)  # two saves of one routing take turns (delete, then insert)
     if item.kind != "manufactured":
         raise Invalid(f"{sku} is purchased: only a manufactured item has a routing")
     count = Counter(op.seq for op in data.operations)

@@ -107,3 +107,21 @@ async def test_calendar_routing_load_and_moving_an_order(stack):
     assert r.status_code == 200, r.text
     moved = [a for a in r.json() if a["action"] == "moved"]
     assert len(moved) == 1 and moved[0]["actor"] == "carol" and moved[0]["after"]["reason"] == "level E-CAP", r.json()
+
+
+async def test_saves_at_once_take_turns(stack):
+    """Five saves of one routing, and five first calendars of one work centre, at the same instant: every one
+    answers 200 (none a 500 from the unique keys), and what is stored is one of them whole."""
+    import asyncio
+
+    assert (await stack.as_("carol", "POST", "/api/work-centres",
+                            json={"code": "E-RACE", "name": "Race", "hourly_cost": 1})).status_code == 201
+    cals = await asyncio.gather(*[stack.as_("carol", "PUT", "/api/work-centres/E-RACE/calendar",
+                                            json={"mon": n + 1}) for n in range(5)])
+    assert [r.status_code for r in cals] == [200] * 5, [r.text for r in cals]
+    ops = await asyncio.gather(*[stack.as_("carol", "PUT", "/api/routings/FAN-200", json={"operations": [
+        {"seq": 10, "work_centre": "E-RACE", "hours_per_unit": n + 1},
+        {"seq": 20, "work_centre": "ASSEMBLY", "setup_hours": 1}]}) for n in range(5)])
+    assert [r.status_code for r in ops] == [200] * 5, [r.text for r in ops]
+    final = (await stack.as_("carol", "GET", "/api/routings/FAN-200")).json()["operations"]
+    assert [o["seq"] for o in final] == [10, 20]
