@@ -18,9 +18,8 @@ pytestmark = test_ui.pytestmark
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-async def shot(page: Any, name: str, phone: bool = True) -> None:
-    if phone:  # (at desktop and phone sizes; the page must not scroll sideways)
-        await screenshot(page, f"issue20-d2-{name}")
+async def shot(page: Any, name: str) -> None:
+    await screenshot(page, f"issue20-d2-{name}")  # desktop and phone sizes: the page must not scroll sideways
     DOCS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(DOCS / f"issue20-d2-{name}.png"), full_page=True)
 
@@ -49,7 +48,7 @@ async def test_carol_replans_what_changed_in_english_and_in_chinese(ui: UI) -> N
     assert "1 item(s) re-planned since the latest run" in main
     assert f"net change from {first} (1 item(s) re-planned)" in main
     assert "MOTOR-200W" in main
-    await shot(carol, "run-en", phone=False)  # the run page's release form is slice C's, tested there
+    await shot(carol, "run-en")
     await carol.goto("/planning")
     assert f"net change from {first}" in await carol.locator("main").inner_text()
     await shot(carol, "planning-en")
