@@ -5,6 +5,7 @@ a fresh task queue per test, so tests never see each other's data or tasks."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from functools import cache
@@ -20,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain import demo
 from domain.core.db import Database
 from settings import venv_binary
+from tests.db_templates import Templates
 from worker import build_worker
 from workflows.common import SEARCH_ATTRIBUTES, register_search_attributes
 
@@ -59,8 +61,20 @@ def _pg_schema_ddl() -> str:
     return ";\n".join(_PG_DDL)
 
 
+@pytest.fixture(scope="session")
+def db_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    """The empty SQLite database and the demo company, made once a session and copied into each test's own
+    (tests/db_templates.py)."""
+    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT") if USE_PG else None
+    made = Templates(tmp_path_factory.mktemp("db-templates"), PG_URL, admin, _pg_schema_ddl() if USE_PG else "")
+    yield made
+    made.drop()
+    if admin is not None:
+        admin.dispose()
+
+
 @pytest.fixture
-def fresh_db(tmp_path) -> Iterator[Database]:
+def fresh_db(tmp_path, db_templates: Templates) -> Iterator[Database]:
     """An empty database with every table."""
     if USE_PG:
         schema = f"test_{uuid.uuid4().hex[:12]}"
@@ -83,17 +97,18 @@ def fresh_db(tmp_path) -> Iterator[Database]:
                 c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
     else:
+        shutil.copyfile(db_templates.sqlite_empty(), tmp_path / "valueloop.db")  # what db.create_all() makes
         db = Database(f"sqlite:///{tmp_path}/valueloop.db")
-        db.create_all()
         yield db
         db.dispose()
 
 
 @pytest.fixture
-def db(fresh_db: Database) -> Database:
+def db(fresh_db: Database, db_templates: Templates) -> Database:
     """A database holding the demo company."""
-    with fresh_db.write() as s:
-        demo.load(s)
+    if not db_templates.copy_demo(fresh_db):  # the session's copy of what demo.load makes, when fresh_db is empty
+        with fresh_db.write() as s:
+            demo.load(s)
     return fresh_db
 
 
