@@ -19,6 +19,7 @@ from api.deps import as_actor
 from api.i18n import _, label
 from api.routes.ui.notifications import document_panels
 from api.routes.ui.pages import (
+    HEADERS,
     PosterDep,
     Viewer,
     ViewerDep,
@@ -42,6 +43,8 @@ from domain.sales import pipeline
 from domain.sales import services as sales_svc
 
 router = page_router()
+# The opportunity page runs one script of its own: the quotation form's live promise per line.
+PROMISE_CSP = HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-src 'self'"
 
 QUOTE_ROWS = 4  # empty line rows on the new-quotation form
 MAX_LINES = 50
@@ -259,9 +262,12 @@ async def render_opportunity(v: Viewer, number: str, *, status: int = 200, form:
         return await not_possible(v, e)
     rows = (form or {}).get("lines") or []
     rows = rows + [{}] * max(QUOTE_ROWS - len(rows), 1 if not rows else 0)
-    return await render(v, "opportunity.html", status, section="sales",
-                        form={"valid_days": "30", "tax_rate": "0", **(form or {}), "lines": rows},
-                        panels=await document_panels(v, number, f"/opportunities/{number}"), **data, **ctx)
+    response = await render(v, "opportunity.html", status, section="sales",
+                            form={"valid_days": "30", "tax_rate": "0", **(form or {}), "lines": rows},
+                            panels=await document_panels(v, number, f"/opportunities/{number}"), **data, **ctx)
+    # The quotation form's own script (/static/promise.js) asks POST /api/planning/promise as lines are typed.
+    response.headers["Content-Security-Policy"] = PROMISE_CSP
+    return response
 
 
 @router.get("/opportunities/{number}")
