@@ -39,12 +39,11 @@ line, quantity): sorted by item then line, demand from several parents added up,
 running total within each item, and what is left of a manufactured item passed down its BOM lines (a BOM
 line is a ratio num/den in lowest terms: ⌈r × num / den⌉). The integers are 64-bit when an upper bound of
 every requirement (worked out first, in floats with a wide margin) says they cannot overflow, else Python's
-own integers in object arrays (the same code, slower). The report's lines are built column by column, a
-Decimal made only for a value the line does not hold already (most lines take all they need or nothing); a
-Python loop is left for max buildable, which is searched only for the short lines (can_build: a walk of that
-line's items, stopping at the first purchased item whose requirement passes what the line took). A plain
-Decimal version of the rules is in tests/unit/test_kitting.py, and random companies must come out the same
-from both.
+own integers in object arrays (the same code, slower). Python loops are left for building the report's lines
+(a Decimal made only for a value the line does not hold already) and for max buildable, which is searched only
+for the short lines (can_build: a walk of that line's items, stopping at the first purchased item whose
+requirement passes what the line took). A plain Decimal version of the rules is in tests/unit/test_kitting.py,
+and random companies must come out the same from both.
 """
 
 from __future__ import annotations
@@ -53,7 +52,6 @@ import gc
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import partial
 from math import gcd
 from typing import Any, NamedTuple
 
@@ -514,7 +512,7 @@ def _report(run: _Run, queue: list[KitOrder], first: int, tops: list[int], qtys:
     short_orders[o[~made[gg] & (tt < dd)]] = True
     incomplete = short_orders.tolist()
     bounds = np.searchsorted(o, np.arange(len(queue) + 1)).tolist()
-    lines = _kit_lines(run, gg, dd, tt, aa)
+    lines = _kit_lines(run, gg.tolist(), dd.tolist(), tt.tolist(), aa.tolist())
     # the short lines' records, by line, the highest items first (the records come height by height)
     sk = short_line[k]
     by = np.argsort(k[sk], kind="stable")
@@ -539,32 +537,28 @@ def _report(run: _Run, queue: list[KitOrder], first: int, tops: list[int], qtys:
     return out
 
 
-def _decimals(units_: np.ndarray) -> np.ndarray:
-    """Quantities in units of 1/10,000 as Decimals in an object array (zero as plain 0), with no Python loop."""
-    out = np.full(len(units_), ZERO, dtype=object)
-    nz = np.flatnonzero(units_)
-    if len(nz):
-        out[nz] = np.fromiter(map(_TICK.__mul__, units_[nz].tolist()), dtype=object, count=len(nz))
-    return out
-
-
-def _kit_lines(run: _Run, items: np.ndarray, req: np.ndarray, took: np.ndarray, free: np.ndarray) -> list[KitLine]:
+def _kit_lines(run: _Run, items: list[int], req: list[int], took: list[int], free: list[int]) -> list[KitLine]:
     """The report's lines: (item, required, took, free when the order's turn came) in units of 1/10,000; what is
-    not taken is short of a purchased item, to build of a manufactured one. Column by column, with no Python
-    loop (a run over all open orders makes over half a million lines), and a Decimal made only where a value is
-    not one made already: most lines take all they need (allocated = required) or nothing (the rest = required)."""
-    made = np.array(run.made, dtype=bool)[items]
-    required, available = _decimals(req), _decimals(free)
-    part = np.flatnonzero((took > 0) & (took < req))
-    zero = np.full(len(req), ZERO, dtype=object)
-    allocated = np.where(took == req, required, zero)
-    allocated[part] = _decimals(took[part])
-    rest = np.where(took == 0, required, zero)
-    rest[part] = _decimals(req[part] - took[part])
-    cols = [c.tolist() for c in (required, available, allocated, np.where(made, zero, rest), np.where(made, rest, zero))]
-    new = partial(tuple.__new__, KitLine)  # KitLine's own __new__ is Python code: twice as slow for the same tuple
-    skus = np.array(run.skus, dtype=object)[items].tolist()
-    return list(map(new, zip(skus, *cols, strict=True)))
+    not taken is short of a purchased item, to build of a manufactured one. One Decimal per value the line does
+    not hold already: most lines take all they need (allocated = required) or nothing (the rest = required)."""
+    skus, made, tick, zero = run.skus, run.made, _TICK, ZERO
+    new = tuple.__new__  # KitLine's own __new__ is Python code: twice as slow for the same tuple
+    lines: list[KitLine] = []
+    add = lines.append
+    for g, d, t, a in zip(items, req, took, free, strict=True):
+        dd = tick * d
+        if t == d:
+            add(new(KitLine, (skus[g], dd, tick * a, dd, zero, zero)))
+        elif not t:
+            if made[g]:  # a sub-assembly (or the ordered item) with no free stock left: all of it to build
+                add(new(KitLine, (skus[g], dd, tick * a if a else zero, zero, zero, dd)))
+            else:
+                add(new(KitLine, (skus[g], dd, tick * a if a else zero, zero, dd, zero)))
+        elif made[g]:
+            add(new(KitLine, (skus[g], dd, tick * a, tick * t, zero, tick * (d - t))))
+        else:
+            add(new(KitLine, (skus[g], dd, tick * a, tick * t, tick * (d - t), zero)))
+    return lines
 
 
 def kit_order(order: KitOrder, kinds: Mapping[str, str], boms: Mapping[str, Bom],
