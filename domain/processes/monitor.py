@@ -27,6 +27,7 @@ PROCESS_MAPS: dict[str, tuple[str, ...]] = {
     "sales_order": ("submitted", "credit check", APPROVAL, "kitting", "MRP", "waiting for supply",
                     "ready to deliver", "completed"),
     "production_order": ("waiting for material", APPROVAL, "in production", "completed"),
+    "mrp_release": ("creating", "created"),  # a stored run's planned orders made into orders ("7 of 12 created")
     "payment": ("allocated",),
     "supplier_invoice": ("submitted", APPROVAL, "awaiting payment", "paid"),
     "period_close": ("checks", APPROVAL, "closed"),

@@ -47,6 +47,7 @@ ROUTES = {
 }
 SHARED = {"/api/items/{sku}", "/api/stock/{sku}", "/api/boms/{sku}", "/api/customers/{customer_id}",
           "/api/approval-policies/{kind}", "/api/planning/mrp-runs/{number}", "/api/production-orders/{number}",
+          "/api/planning/mrp-runs/{number}/release", "/api/planning/mrp-releases/{release_id}",  # planners' (authz)
           "/api/production-orders/{number}/progress", "/api/production-orders/{number}/change-requests",
           # finance's and the buyers' documents, gated by role (test_authz): payments, periods, supplier bills
           "/api/payments/{number}", "/api/periods/{period}", "/api/periods/{period}/close",

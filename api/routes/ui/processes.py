@@ -200,7 +200,8 @@ def process_name(process_type: str) -> str:
              "production_order": _("production order"), "payment": _("payment"),
              "supplier_invoice": _("supplier bill"), "period_close": _("month-end close"),
              "customer_invoice": _("invoice"), "sales_return": _("sales return"),
-             "purchase_return": _("supplier credit note"), "form_request": _("request")}
+             "purchase_return": _("supplier credit note"), "form_request": _("request"),
+             "mrp_release": _("MRP release")}
     return names.get(process_type, process_type.replace("_", " "))
 
 
@@ -226,7 +227,8 @@ def _known_to(s: Session, user: Any, proc: Process) -> bool:
             return True
         except DomainError:
             pass
-    gates = {"production_order": Action.PRODUCTION_READ, "payment": Action.INVOICE_SEE_ALL,
+    gates = {"production_order": Action.PRODUCTION_READ, "mrp_release": Action.PRODUCTION_READ,
+             "payment": Action.INVOICE_SEE_ALL,
              "period_close": Action.FINANCE_REPORT_READ}  # their pages are their role's and link the process
     if proc.type in gates and user.may(gates[proc.type]):
         return True
