@@ -1,6 +1,7 @@
 """Sales forecasts in Chromium (issue 20, B): carol opens Planning → Sales forecasts, types next month's 50 fans in
-a new row (a bad quantity first: refused with the sentence, what she typed kept), saves, runs MRP from the same
-page and finds the run planning the fans pegged to the month's forecast; the page in Chinese; a fan order's kitting
+a new row (a bad quantity first: refused with the sentence, what she typed kept), saves (axe-core finds no
+serious violation on the grid), runs MRP from the same page and finds the run planning the fans pegged to the
+month's forecast; the page in Chinese; a fan order's kitting
 lists the housing to build. Screenshots go to docs/screenshots/issue20-b-*.png (desktop) and
 test-artifacts/screenshots (desktop and phone)."""
 
