@@ -1,12 +1,13 @@
-"""The capacity master data's SQL tables: a work centre's calendar (hours it works on each weekday) and an item's
-routing (its operations, each on a work centre, in sequence)."""
+"""The capacity master data's SQL tables: a work centre's calendar (hours it works on each weekday, and dated
+exceptions: holidays, short days, extra shifts) and an item's routing (its operations, each on a work centre, in
+sequence)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.core.db import Base
@@ -45,3 +46,15 @@ class RoutingOperation(Base):
     hours_per_unit: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
     updated_by: Mapped[str] = mapped_column(String(60), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WorkCentreDay(Base):
+    """A dated exception to a work centre's calendar: a holiday (0 hours), a short day or an extra shift."""
+
+    __tablename__ = "work_centre_days"
+    __table_args__ = (UniqueConstraint("work_centre_id", "day", name="work_centre_day_once"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    work_centre_id: Mapped[int] = mapped_column(ForeignKey("work_centres.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    hours: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    reason: Mapped[str] = mapped_column(String(200), default="")

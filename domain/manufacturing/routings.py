@@ -6,6 +6,7 @@ number twice: refused with a sentence, nothing stored. Every change is audited (
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -18,18 +19,29 @@ from domain.core.errors import Invalid, NotFound
 from domain.core.numbers import PlainDecimal
 from domain.core.types import utcnow
 from domain.inventory.tables import Item
-from domain.manufacturing.capacity_tables import RoutingOperation, WorkCentreCalendar
+from domain.manufacturing.capacity_tables import RoutingOperation, WorkCentreCalendar, WorkCentreDay
 from domain.manufacturing.rules import MAX_HOURS
 from domain.manufacturing.tables import WorkCentre
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_HOURS = Decimal(24)
 MAX_OPERATIONS = 50
+MAX_DAYS = 400  # dated exceptions of one calendar
 ZERO = Decimal(0)
 
 
+class DayIn(BaseModel):
+    """A dated exception: the hours worked that day (0: a holiday) and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    day: date
+    hours: PlainDecimal = Field(default=ZERO, ge=0, le=DAY_HOURS, decimal_places=2)
+    reason: str = Field(default="", max_length=200)
+
+
 class CalendarIn(BaseModel):
-    """A work centre's hours on each weekday (0: closed that day)."""
+    """A work centre's hours on each weekday (0: closed that day), and the dated days that differ (replaced whole)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -41,10 +53,15 @@ class CalendarIn(BaseModel):
     sat: PlainDecimal = Field(default=ZERO, ge=0, le=DAY_HOURS, decimal_places=2)
     sun: PlainDecimal = Field(default=ZERO, ge=0, le=DAY_HOURS, decimal_places=2)
 
+    days: list[DayIn] = Field(default=[], max_length=MAX_DAYS)
+
     @model_validator(mode="after")
     def _works_some_day(self) -> CalendarIn:
         if not any(getattr(self, d) for d in WEEKDAYS):
             raise ValueError("a calendar needs hours on at least one weekday")
+        twice = sorted({d.day for d in self.days if sum(1 for x in self.days if x.day == d.day) > 1})
+        if twice:
+            raise ValueError(f"{twice[0]} is given twice")
         return self
 
 
@@ -84,13 +101,19 @@ def _hours(cal: WorkCentreCalendar | None) -> dict[str, Decimal] | None:
     return None if cal is None else {d: getattr(cal, d) for d in WEEKDAYS}
 
 
+def _days(session: Session, work_centre_id: int) -> list[dict[str, Any]]:
+    rows = session.execute(select(WorkCentreDay).where(WorkCentreDay.work_centre_id == work_centre_id)
+                           .order_by(WorkCentreDay.day)).scalars()
+    return [{"day": r.day, "hours": r.hours, "reason": r.reason} for r in rows]
+
+
 def calendar_view(session: Session, code: str) -> dict[str, Any]:
     wc = _centre(session, code)
     cal = session.execute(select(WorkCentreCalendar).where(WorkCentreCalendar.work_centre_id == wc.id)
                           ).scalar_one_or_none()
     hours = _hours(cal)
     return {"work_centre": wc.code, "name": wc.name, "hours": hours,
-            "week_hours": sum(hours.values(), ZERO) if hours else None,
+            "week_hours": sum(hours.values(), ZERO) if hours else None, "days": _days(session, wc.id),
             "updated_by": cal.updated_by if cal else None, "updated_at": cal.updated_at if cal else None}
 
 
@@ -101,20 +124,32 @@ def calendars(session: Session) -> dict[str, dict[str, Decimal]]:
     return {code: {d: getattr(cal, d) for d in WEEKDAYS} for code, cal in rows}
 
 
+def dated_days(session: Session) -> dict[str, dict[date, Decimal]]:
+    """Every work centre's dated exceptions (code → day → hours)."""
+    out: dict[str, dict[date, Decimal]] = {}
+    for code, day, hours in session.execute(select(WorkCentre.code, WorkCentreDay.day, WorkCentreDay.hours)
+                                            .join(WorkCentreDay, WorkCentreDay.work_centre_id == WorkCentre.id)):
+        out.setdefault(code, {})[day] = hours
+    return out
+
+
 def save_calendar(session: Session, code: str, data: CalendarIn, *, actor: str) -> dict[str, Any]:
     """Create or replace a work centre's calendar."""
     wc = _centre(session, code, lock=True)  # two first saves at once take turns instead of one failing
     cal = session.execute(select(WorkCentreCalendar).where(WorkCentreCalendar.work_centre_id == wc.id)
                           ).scalar_one_or_none()
-    before = _hours(cal)
+    before = {"hours": _hours(cal), "days": _days(session, wc.id)}
     if cal is None:
         cal = WorkCentreCalendar(work_centre_id=wc.id)
         session.add(cal)
     for d in WEEKDAYS:
         setattr(cal, d, getattr(data, d))
     cal.updated_by, cal.updated_at = actor, utcnow()
+    session.execute(delete(WorkCentreDay).where(WorkCentreDay.work_centre_id == wc.id))
+    for x in sorted(data.days, key=lambda x: x.day):
+        session.add(WorkCentreDay(work_centre_id=wc.id, day=x.day, hours=x.hours, reason=x.reason.strip()))
     session.flush()
-    after = _hours(cal)
+    after = {"hours": _hours(cal), "days": _days(session, wc.id)}
     if after != before:
         audit.record(session, actor, "work_centre", code, before, after, action="calendar")
     return calendar_view(session, code)

@@ -2,7 +2,8 @@
 and the earliest date an item can be made given that load (capable-to-promise asks it). Pure: plain frozen
 dataclasses in, cells and dates out; no database, no clock (the caller gives `as_of`).
 
-- A work centre's calendar gives its hours on each weekday (Monday first): a week's capacity is the sum.
+- A work centre's calendar gives its hours on each weekday (Monday first) and on dated exceptions (a holiday: 0
+  hours; a short day; an extra shift): a week's capacity is the sum of its seven days.
 - An item's routing is its operations in sequence, each on a work centre: `setup_hours` once per order (not again
   once the order has made something) plus `hours_per_unit` × the quantity still to make.
 - How an order's hours are spread: every operation's hours go over the order's working window, from its release
@@ -33,17 +34,26 @@ ONE_DAY = timedelta(days=1)
 
 @dataclass(frozen=True, slots=True)
 class Calendar:
-    """The hours a work centre works on each weekday, Monday first."""
+    """The hours a work centre works on each weekday, Monday first, and on the days that differ (a holiday: 0)."""
 
     work_centre: str
     hours: tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]
+    days: Mapping[date, Decimal] = field(default_factory=dict)
 
     def on(self, day: date) -> Decimal:
-        return self.hours[day.weekday()]
+        found = self.days.get(day)
+        return self.hours[day.weekday()] if found is None else found
 
     @property
     def week(self) -> Decimal:
+        """A standard week's hours (no dated exception)."""
         return sum(self.hours, ZERO)
+
+    def week_of(self, monday: date) -> Decimal:
+        """The hours of the week starting on `monday`, dated exceptions counted."""
+        if not self.days:
+            return self.week
+        return sum((self.on(monday + timedelta(days=i)) for i in range(7)), ZERO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +183,7 @@ class CapacityModel:
 
     def capacity(self, work_centre: str, monday: date) -> Decimal:
         cal = self.calendars.get(work_centre)
-        return cal.week if cal is not None else ZERO
+        return cal.week_of(monday) if cal is not None else ZERO
 
     def cell(self, work_centre: str, monday: date) -> Cell:
         orders = self.by_order.get((work_centre, monday), {})

@@ -26,7 +26,9 @@ TENTH = Decimal("0.1")
 
 
 def calendars(session: Session) -> dict[str, Calendar]:
-    return {code: Calendar(code, tuple(h[d] for d in routing_service.WEEKDAYS))  # type: ignore[arg-type]
+    days = routing_service.dated_days(session)
+    return {code: Calendar(code, tuple(h[d] for d in routing_service.WEEKDAYS),  # type: ignore[arg-type]
+                           days.get(code, {}))
             for code, h in routing_service.calendars(session).items()}
 
 

@@ -54,6 +54,21 @@ async def test_calendar_routing_load_and_moving_an_order(stack):
     r = await stack.as_("carol", "PUT", "/api/routings/FAN-HOUSING", json=one_op)
     assert r.status_code == 200 and r.json()["operations"][0]["work_centre"] == "E-CAP", r.text
 
+    # Dated days: a holiday takes a day's hours out of its week; a day given twice is refused, nothing stored.
+    hol = str(monday_in(6).date() + timedelta(days=2))
+    r = await stack.as_("carol", "PUT", "/api/work-centres/E-CAP/calendar",
+                        json={"mon": 4, "tue": 4, "wed": 4, "thu": 4, "fri": 4,
+                              "days": [{"day": hol, "reason": "closed"}, {"day": hol, "hours": 2}]})
+    assert r.status_code == 422 and f"{hol} is given twice" in r.json()["detail"], r.text
+    assert (await stack.as_("carol", "GET", "/api/work-centres/E-CAP/calendar")).json()["days"] == []
+    r = await stack.as_("carol", "PUT", "/api/work-centres/E-CAP/calendar",
+                        json={"mon": 4, "tue": 4, "wed": 4, "thu": 4, "fri": 4,
+                              "days": [{"day": hol, "hours": 0, "reason": "stocktaking"}]})
+    assert r.status_code == 200 and r.json()["days"] == [{"day": hol, "hours": "0.00", "reason": "stocktaking"}]
+    load = (await stack.as_("carol", "GET", "/api/planning/load", params={"run": "none"})).json()
+    caps = {c["week"]: c["capacity"] for x in load["rows"] if x["work_centre"] == "E-CAP" for c in x["cells"]}
+    assert sorted(set(caps.values())) == ["16.00", "20.00"], caps
+
     # --- an order of 30 housings in one week: 32 h on a 20 h week -----------------------------------------
     week = monday_in(3).date()
     made = await production_order.for_stock(stack.platform, Actor(username="carol", roles=["planner"]),

@@ -105,3 +105,17 @@ def test_finish_does_not_book_anything() -> None:
     m = model()
     m.finish("FAN-200", D(60), MON)
     assert m.cell("ASSEMBLY", MON).load == 0 and m.finish("FAN-200", D(60), MON)[0] == MON + timedelta(days=3)
+
+
+def test_a_holiday_takes_its_hours_out_of_the_week_and_out_of_the_spread() -> None:
+    wed = MON + timedelta(days=2)
+    cal = Calendar("ASSEMBLY", FIVE_DAYS.hours, {wed: D(0), MON + timedelta(days=5): D(4)})  # Wednesday off, Sat 4 h
+    assert cal.week_of(MON) == D(36) and cal.week == D(40) and cal.week_of(MON + timedelta(weeks=1)) == D(40)
+    assert wed not in spread(D(10), MON, MON + timedelta(days=4), cal)
+    m = CapacityModel({"ASSEMBLY": cal}, ROUTES, [LoadOrder("MO-1", "FAN-200", D(72), MON, MON + timedelta(days=7))],
+                      MON)
+    assert m.cell("ASSEMBLY", MON).capacity == D(36) and m.cell("ASSEMBLY", MON).load == D(38)
+    assert [c.week for c in m.overloads()] == ["2027-W01"]
+    # finish() skips the holiday: 2 + 10 = 12 h from Tuesday: Tuesday 8, Wednesday off, Thursday 4.
+    free = CapacityModel({"ASSEMBLY": cal}, ROUTES, [], MON)
+    assert free.finish("FAN-200", D(20), MON + timedelta(days=1)) == (MON + timedelta(days=3), None)

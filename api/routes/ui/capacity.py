@@ -54,7 +54,7 @@ def _day(text: str, what: str) -> date:
 # --- calendars --------------------------------------------------------------------------------------------
 
 async def _calendar_page(v: Viewer, code: str, *, status: int = 200, typed: dict[str, str] | None = None,
-                         error: str = "") -> Response:
+                         typed_days: list[dict[str, str]] | None = None, error: str = "") -> Response:
     permissions.check(v.user.roles, Action.BOM_READ, "work centres are for planners, buyers, the warehouse, the cfo "
                                                      "and admin")
     try:
@@ -63,7 +63,11 @@ async def _calendar_page(v: Viewer, code: str, *, status: int = 200, typed: dict
         return await not_possible(v, e)
     hours = cal["hours"] or {}
     shown = typed or {d: (f"{hours[d].normalize():f}" if d in hours else "") for d in routings.WEEKDAYS}
-    return await render(v, "capacity_calendar.html", status, section="items", cal=cal, typed=shown,
+    days = typed_days if typed_days is not None else [
+        {"day": x["day"].isoformat(), "hours": f"{x['hours'].normalize():f}", "reason": x["reason"]}
+        for x in cal["days"]]
+    days = days + [{"day": "", "hours": "", "reason": ""} for _ in range(EMPTY_ROWS)]
+    return await render(v, "capacity_calendar.html", status, section="items", cal=cal, typed=shown, days=days,
                         weekdays=routings.WEEKDAYS, error=error)
 
 
@@ -76,16 +80,22 @@ async def calendar_page(code: str, v: ViewerDep) -> Response:
 async def save_calendar(code: str, v: PosterDep, request: Request) -> Response:
     form = await request.form()
     typed = {d: str(form.get(d, "")).strip()[:20] for d in routings.WEEKDAYS}
+    idx = sorted({int(k[4:]) for k in form if k.startswith("day_") and k[4:].isdigit()})[:routings.MAX_DAYS + 10]
+    typed_days = [{"day": str(form.get(f"day_{i}", "")).strip()[:20], "hours": str(form.get(f"dhours_{i}", "")).strip()[:20],
+                   "reason": str(form.get(f"reason_{i}", "")).strip()[:200]} for i in idx]
     try:
         permissions.check(v.user.roles, Action.BOM_EDIT, "work centres are changed by planners and admin")
         values = {d: read_number(typed[d], f"the hours on {d}") for d in routings.WEEKDAYS}
+        days = [{"day": _day(x["day"], "a dated day"), "hours": read_number(x["hours"], f"the hours on {x['day']}") or 0,
+                 "reason": x["reason"]} for x in typed_days if x["day"]]
         try:
-            data = routings.CalendarIn.model_validate({d: x for d, x in values.items() if x is not None})
+            data = routings.CalendarIn.model_validate({**{d: x for d, x in values.items() if x is not None},
+                                                       "days": days})
         except ValidationError as e:
             raise Invalid(sentence(e.errors())) from None
         await v.platform.write(lambda s: routings.save_calendar(s, code, data, actor=v.user.username))
     except DomainError as e:
-        return await _calendar_page(v, code, status=error_status(e), typed=typed,
+        return await _calendar_page(v, code, status=error_status(e), typed=typed, typed_days=typed_days,
                                     error=_("The calendar was not saved; nothing was changed. %(reason)s",
                                             reason=_sentence(e.message)))
     return redirect(f"/work-centres/{code}/calendar", msg=_("The calendar of %(code)s is saved.", code=code))
