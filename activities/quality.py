@@ -4,6 +4,7 @@ the nonconformance record, the task closed)."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 from temporalio import activity
@@ -22,6 +23,12 @@ from domain.quality import rules
 from domain.quality import services as quality
 
 
+def task_id(process_id: str) -> str:
+    """The inspection task's id, the same on a retry; a process id with a test's prefix is longer than a task id
+    may be (64), so it is hashed."""
+    return "inspect-" + hashlib.sha256(process_id.encode()).hexdigest()[:40]
+
+
 class QualityActivities:
     def __init__(self, db: Database):
         self.db = db
@@ -37,7 +44,7 @@ class QualityActivities:
             processes.start(s, process_id, rules.PROCESS_TYPE, lot.number, title=title, owner=lot.received_by,
                             first_step="awaiting inspection", parent_id=parent_id or None)
             approvals.open_task(s, approval_rules.TaskSpec(
-                task_id=f"{process_id}:task", workflow_id=process_id, process_id=process_id,
+                task_id=task_id(process_id), workflow_id=process_id, process_id=process_id,
                 process_type=rules.PROCESS_TYPE, kind="inspect", title=title, business_key=lot.number,
                 candidate_role=permissions.duty_role(permissions.Duty.INSPECTOR), priority=60, due_hours=24))
             return quality.lot_ref(lot)
