@@ -65,6 +65,8 @@ async def test_carol_enters_next_months_forecast_and_runs_mrp(ui: UI) -> None:
     main = await carol.locator("main").inner_text()
     assert f"FC {m1}" in main and "FAN-200" in main
     await shot(carol, "mrp-run-en")
+    await carol.get_by_role("link", name=f"FC {m1}").first.click()  # the peg leads to the month's forecasts
+    await carol.wait_for_url(f"**/planning/forecasts?from={m1}")
 
     zh = await login_zh(ui, "carol")
     await zh.goto("/planning/forecasts")
