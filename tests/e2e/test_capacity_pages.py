@@ -45,6 +45,15 @@ async def test_calendar_routing_and_load_pages(stack: Stack) -> None:
     r = await carol.post("/work-centres/E-PAGE/calendar", {"mon": "4", "tue": "4", "wed": "4", "thu": "4", "fri": "4"})
     assert r.status_code == 303, r.text
     assert "20 h a week" in text(await carol.get("/work-centres/E-PAGE/calendar"))
+    week5 = {"mon": "4", "tue": "4", "wed": "4", "thu": "4", "fri": "4"}
+    r = await carol.post("/work-centres/E-PAGE/calendar", {**week5, "day_1": "someday", "dhours_1": "0"})
+    assert r.status_code == 422 and "The day of row 1 must be a date" in text(r), text(r)[:800]
+    far = (datetime.now(UTC) + timedelta(weeks=20)).date()
+    r = await carol.post("/work-centres/E-PAGE/calendar", {**week5, "day_1": str(far), "dhours_1": "0",
+                                                           "reason_1": "stocktaking", "day_2": "", "dhours_2": ""})
+    assert r.status_code == 303, text(r)[:800]
+    page = await carol.get("/work-centres/E-PAGE/calendar")
+    assert f'value="{far}"' in page.text and 'value="stocktaking"' in page.text
     r = await carol.post("/routings/FAN-HOUSING", form)
     assert r.status_code == 303, text(r)[:800]
     page = text(await carol.get("/routings/FAN-HOUSING"))

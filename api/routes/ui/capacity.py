@@ -81,13 +81,15 @@ async def save_calendar(code: str, v: PosterDep, request: Request) -> Response:
     form = await request.form()
     typed = {d: str(form.get(d, "")).strip()[:20] for d in routings.WEEKDAYS}
     idx = sorted({int(k[4:]) for k in form if k.startswith("day_") and k[4:].isdigit()})[:routings.MAX_DAYS + 10]
-    typed_days = [{"day": str(form.get(f"day_{i}", "")).strip()[:20], "hours": str(form.get(f"dhours_{i}", "")).strip()[:20],
+    typed_days = [{"day": str(form.get(f"day_{i}", "")).strip()[:20],
+                   "hours": str(form.get(f"dhours_{i}", "")).strip()[:20],
                    "reason": str(form.get(f"reason_{i}", "")).strip()[:200]} for i in idx]
     try:
         permissions.check(v.user.roles, Action.BOM_EDIT, "work centres are changed by planners and admin")
         values = {d: read_number(typed[d], f"the hours on {d}") for d in routings.WEEKDAYS}
-        days = [{"day": _day(x["day"], "a dated day"), "hours": read_number(x["hours"], f"the hours on {x['day']}") or 0,
-                 "reason": x["reason"]} for x in typed_days if x["day"]]
+        days = [{"day": _day(x["day"], f"the day of row {n}"),
+                 "hours": read_number(x["hours"], f"the hours on {x['day']}") or 0, "reason": x["reason"]}
+                for n, x in enumerate(typed_days, 1) if x["day"]]
         try:
             data = routings.CalendarIn.model_validate({**{d: x for d, x in values.items() if x is not None},
                                                        "days": days})
