@@ -4,6 +4,7 @@ few hundred), then domain/planning/promise.py answers."""
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -142,14 +143,22 @@ def promise(session: Session, lines: Sequence[tuple[str, Decimal]], *, as_of: da
             raise Invalid(f"line {i}: there is no item {sku}")
         if not known[sku]:
             raise Invalid(f"line {i}: {sku} is deactivated; nothing new is promised of it")
-    shape, ids = structure(session)
-    reached = sorted({s for sku, _ in lines for s in shape.reachable(sku)})
-    on_hand, reserved = _stock(session, ids, reached)
-    wanted = set(reached)
-    capacity = capacity_source(session, as_of) if capacity_source is not None else None
-    return Promiser(items=shape.items, boms={}, on_hand=on_hand, reserved=reserved,
-                    receipts=_receipts(session, wanted, as_of), demand=_demand(session, wanted, as_of), as_of=as_of,
-                    capacity=capacity, structure=shape).promise(lines, requested)
+    # A request makes tens of thousands of small objects that all live until it answers: the cyclic collector
+    # would walk them (and the kept structure) again and again and free none, as in MRP. It runs again after.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        shape, ids = structure(session)
+        reached = sorted({s for sku, _ in lines for s in shape.reachable(sku)})
+        on_hand, reserved = _stock(session, ids, reached)
+        wanted = set(reached)
+        capacity = capacity_source(session, as_of) if capacity_source is not None else None
+        return Promiser(items=shape.items, boms={}, on_hand=on_hand, reserved=reserved,
+                        receipts=_receipts(session, wanted, as_of), demand=_demand(session, wanted, as_of),
+                        as_of=as_of, capacity=capacity, structure=shape).promise(lines, requested)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def line_view(p: LinePromise) -> dict[str, Any]:
