@@ -258,6 +258,7 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
                for sku, bom in boms.items() if items[sku].kind == "manufactured"}
 
     dates = _Memo(date.fromordinal)  # day ordinal → date
+    days: _Memo[int] = _Memo(int)  # day ordinal → one int object for it, shared by every requirement of that day
     orders: list[PlannedOrder] = []
     exceptions: list[MrpException] = []
     for sku in sorted(items, key=lambda s: (codes[s], s)):
@@ -278,11 +279,14 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
         elif not rq.days:
             continue
         dues, sizes, parts = _net(item, rq, supply.get(sku), base, exceptions)
+        # Netted: its requirements are not read again. Freed now, their memory is reused by the next items'
+        # instead of the run growing to hold every requirement at once (at 10× that is gigabytes).
+        rq.days, rq.qtys, rq.pegs = [], [], []
         if not dues:
             continue
         lines = explode.get(sku)
         kind: OrderKind = "purchase" if lines is None else "production"
-        releases = list(map((-item.lead_time_days).__add__, dues))
+        releases = list(map(days.__getitem__, map((-item.lead_time_days).__add__, dues)))  # one int per day
         pegged = list(map(tuple, map(dict.fromkeys, map(chain.from_iterable, parts))))  # joined, each once
         release_dates = list(map(dates.__getitem__, releases))
         orders += map(tuple.__new__, repeat(PlannedOrder),  # PlannedOrder(…) without its Python-level __new__
