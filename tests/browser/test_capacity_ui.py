@@ -49,7 +49,7 @@ async def test_carol_sees_a_week_overloaded_and_moves_the_order(ui: UI) -> None:
 
     await carol.get_by_role("link", name="Load of the work centres →").click()
     await carol.wait_for_url("**/planning/capacity")
-    cell = carol.locator(f"section[id^='cell-ASSEMBLY-']", has_text=number)
+    cell = carol.locator("section[id^='cell-ASSEMBLY-']", has_text=number)
     assert "overloaded by" in await cell.inner_text()
     await shot(carol, "load-overloaded-en")
 
