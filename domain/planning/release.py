@@ -54,11 +54,21 @@ def run_view(session: Session, number: str) -> dict[str, Any]:
     return planning.run_view(run, released(session, run))
 
 
+def releasable(run: dict[str, Any]) -> bool:
+    """May a run (as run_view shows it) be released at all? Not a what-if run, nor one a sales order's process made
+    for itself (see check)."""
+    return not run["what_if"] and not str(run["scope"]).startswith("SO-")
+
+
 def check(session: Session, run_number: str, planned_order_ids: list[str] | None) -> tuple[MrpRun, ReleasePlan]:
     """What a release of `run_number` would make, or why it cannot (nothing is stored either way): the run is
     known and not a what-if, the ids are its own and not yet released, every item to make has a BOM and every item
     to buy a default supplier and is still active."""
     run = planning.get_run(session, run_number)
+    if run.scope.startswith("SO-") and not run.what_if:
+        # plan_for_order's run: its order's process made the planned orders pegged to it (create_supply)
+        raise Conflict(f"run {run.number} was made for sales order {run.scope} by its process, which orders that "
+                       "order's supply itself; run MRP over all open orders to release planned orders")
     planned = run.result["planned_orders"]
     asked = None if planned_order_ids is None else positions(run.number, planned_order_ids, len(planned))
     ns = check_releasable(run.number, what_if=run.what_if, count=len(planned), asked=asked,

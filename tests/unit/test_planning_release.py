@@ -212,6 +212,16 @@ def test_refusals_store_nothing(db: Database) -> None:
     assert count(db, PlannedOrderRelease) == 0 and count(db, ProductionOrder) == 0
 
 
+def test_a_run_made_for_one_sales_order_is_not_released(db: Database) -> None:
+    """Its order's process creates what it needs (create_supply): a release would order it twice."""
+    [so, *_] = open_orders(db, 1)
+    with db.write() as s:
+        run = planning.plan_for_order(s, so, as_of=AS_OF, actor="system").number
+    with db.write() as s, pytest.raises(Conflict, match=f"made for sales order {so} by its process"):
+        release.allocate(s, run, None, "carol")
+    assert count(db, PlannedOrderRelease) == 0
+
+
 def test_a_release_racing_another_is_refused_at_its_claim(db: Database) -> None:
     open_orders(db, 1)
     run = stored_run(db)
