@@ -43,7 +43,7 @@ def _issue(db: Database, qty: str, key: str, sku: str = SKU) -> StockLedgerEntry
 
 def test_demo_levels(db: Database) -> None:
     assert _levels(db) == {"sku": SKU, "on_hand": Decimal(30), "reserved": Decimal(0), "available": Decimal(30),
-                           "on_order": Decimal(0), "stock_value": Decimal("6000.00")}
+                           "on_order": Decimal(0), "stock_value": Decimal("6000.00"), "quarantine": Decimal(0)}
     assert _levels(db, "BOLT-M8")["stock_value"] == Decimal("300.00")
     assert _ledger_count(db) == 1  # the opening stock entry
 
