@@ -155,8 +155,10 @@ def load_view(session: Session, as_of: date, run: str | None = "latest") -> dict
 
 def promise_capacity(session: Session, as_of: date) -> CapacityModel | None:
     """Capable-to-promise's capacity: the load of the open production orders (None when no item has a routing)."""
-    model = capacity_model(session, as_of)
-    return model if model.routings else None
+    routes = routings(session)  # first: a company without routings pays one small query per promise
+    if not routes:
+        return None
+    return CapacityModel(calendars(session), routes, open_orders(session, set(routes)), as_of)
 
 
 promising.capacity_source = promise_capacity  # capable-to-promise asks it for items with a routing
