@@ -80,3 +80,16 @@ async def test_carol_sees_a_week_overloaded_and_moves_the_order(ui: UI) -> None:
     assert "星期一" in await zh.locator("main").inner_text()
     await shot(zh, "calendar-zh")
     ui.assert_no_console_errors()
+
+
+async def test_the_capacity_pages_have_no_serious_or_critical_axe_violation(ui: UI) -> None:
+    from tests.browser.test_accessibility import check
+
+    runs: list[dict[str, Any]] = []
+    carol = await ui.login("carol")
+    for path in ("/planning", "/planning/capacity", "/work-centres/ASSEMBLY/calendar", "/routings/FAN-200"):
+        await carol.goto(path)
+        await check(carol, runs)
+    bad = [(r["url"], v["id"], v["targets"]) for r in runs for v in r["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert not bad, bad
