@@ -13,7 +13,7 @@ from functools import cache
 import pytest
 import pytest_asyncio
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -77,25 +77,12 @@ def db_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates
 def fresh_db(tmp_path, db_templates: Templates) -> Iterator[Database]:
     """An empty database with every table."""
     if USE_PG:
-        schema = f"test_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE SCHEMA "{schema}"'))
-        db = Database(PG_URL, schema=schema)
+        assert db_templates.schemas is not None
+        db = db_templates.schemas.take()  # a schema of its own: made, or emptied after an earlier test and renamed
         try:
-            with db.write_engine.begin() as c:  # what db.create_all() makes, in one round trip
-                c.exec_driver_sql(_pg_schema_ddl())
             yield db
         finally:
-            db.dispose()
-            with admin.connect() as c:
-                # A session the test left behind (a worker's thread activity cancelled at its shutdown can leave
-                # its connection in a transaction) would hold a lock the DROP waits for, forever.
-                c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE application_name = :app AND pid <> pg_backend_pid()"),
-                          {"app": f"valueloop {schema}"[:63]})
-                c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+            db_templates.schemas.give_back(db)  # its sessions ended; emptied for a later test, or dropped
     else:
         shutil.copyfile(db_templates.sqlite_empty(), tmp_path / "valueloop.db")  # what db.create_all() makes
         db = Database(f"sqlite:///{tmp_path}/valueloop.db")
