@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from domain.inventory.tables import StockLedgerEntry
 from domain.production.tables import ProductionOrder
 from domain.purchasing.tables import PurchaseRequisition
+from tests.quality_steps import accept_all_http
 
 pytestmark = pytest.mark.e2e
 
@@ -181,6 +182,7 @@ async def test_a_short_order_is_made_delivered_and_costed_over_http(stack):
         {"sku": BLADES, "qty": 20}]})
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "received"
+    await accept_all_http(stack, po)  # blade sets are inspected when they come in (issue 20)
 
     # The fan order is released with its whole kit issued at once (kitted).
     fan_view = await poll(stack, "carol", fan_url, lambda b: b["status"] == "released")

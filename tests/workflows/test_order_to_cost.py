@@ -34,6 +34,7 @@ from domain.purchasing.tables import PurchaseOrder
 from domain.sales import services as sales_svc
 from domain.sales.rules import OrderLineIn
 from tests.helpers import actor, approve_chain, eventually
+from tests.quality_steps import accept_all
 from workflows.order_fulfilment import OrderFulfilment
 
 FAN, HOUSING = "FAN-200", "FAN-HOUSING"
@@ -135,6 +136,7 @@ async def test_a_short_order_is_planned_made_delivered_and_costed(worker, db, ta
     with db.read() as s:
         po_no = s.get(PurchaseOrder, po).number
     await purchase.receive(p, actor(db, "ivan"), po_no, [ReceiptLineIn(sku="BLADE-SET", qty=Decimal(20))])
+    await accept_all(p, db, po_no)  # blade sets are inspected when they come in (issue 20)
     await eventually(db, status_of(so, FAN, "released"))
     fan_no = mos[FAN]["id"]
     with db.read() as s:
@@ -288,6 +290,7 @@ async def test_supply_arriving_after_release_leaves_the_order_working(worker, db
     with db.read() as s:
         po_no = s.get(PurchaseOrder, po).number
     await purchase.receive(p, actor(db, "ivan"), po_no, [ReceiptLineIn(sku="BLADE-SET", qty=Decimal(20))])
+    await accept_all(p, db, po_no)  # blade sets are inspected when they come in (issue 20)
     st = await production_order.progress(p, actor(db, "carol"), housing.number, production.ProgressIn(completed_qty=Decimal(3)))
     assert st.status == "completed"
     await eventually(db, status_of(so, FAN, "released"))

@@ -54,6 +54,7 @@ from domain.sales.delivery import DeliveryLineIn
 from domain.sales.rules import OrderLineIn, OrderRef
 from tests.conftest import terminate_processes
 from tests.helpers import actor, approve_chain, eventually
+from tests.quality_steps import accept_all
 from tests.workflows.test_order_to_cost import (
     FAN,
     HOUSING,
@@ -201,6 +202,7 @@ async def test_order_to_cost_with_crashing_activities_issues_receives_and_posts_
     with db.read() as s:
         po_no = s.get(PurchaseOrder, po).number
     await purchase.receive(p, actor(db, "ivan"), po_no, [ReceiptLineIn(sku="BLADE-SET", qty=Decimal(20))])
+    await accept_all(p, db, po_no)  # blade sets are inspected when they come in (issue 20)
     await _released(p, db, so, FAN)
     await production_order.progress(p, carol, fan, rules.ProgressIn(completed_qty=Decimal(2), labour_hours=Decimal(2)))
     await production_order.progress(p, carol, fan, rules.ProgressIn(completed_qty=Decimal(3), labour_hours=Decimal(3)))
