@@ -34,8 +34,10 @@ from workflows.common import area_queue
 from workflows.customer_invoice import CustomerInvoice
 from workflows.expense_claim import ExpenseClaim
 from workflows.form_request import FormRequest
+from workflows.inspection import Inspection
 from workflows.lead_to_order import LeadToOrder
 from workflows.notify import Notify, NotifyDigest
+from workflows.mrp_release import MrpRelease
 from workflows.order_fulfilment import OrderFulfilment
 from workflows.payment import Payment
 from workflows.period_close import PeriodClose
@@ -51,7 +53,7 @@ if TYPE_CHECKING:
 
 WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation, SupplierInvoice,
              Payment, PeriodClose, CustomerInvoice, SalesReturn, PurchaseReturn, ChangeApproval, FormRequest,
-             Notify, NotifyDigest]
+             Notify, NotifyDigest, MrpRelease, Inspection]
 # The sandbox re-imports a workflow's modules for every run, to keep runs apart. Our shared workflow
 # modules hold no state (definitions and pure helpers only), so they are passed through: imported once.
 RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(

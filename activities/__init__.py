@@ -52,18 +52,21 @@ def all_activities(db: Any, settings: Any = None) -> list[Callable[..., Any]]:
     from activities.customer_invoices import CustomerInvoiceActivities
     from activities.expenses import ExpenseActivities
     from activities.forms import FormRequestActivities
+    from activities.mrp_release import MrpReleaseActivities
     from activities.payments import PaymentActivities
     from activities.period_close import CloseActivities
     from activities.production import ProductionActivities
     from activities.purchase_returns import PurchaseReturnActivities
     from activities.purchasing import PurchaseActivities
+    from activities.quality import QualityActivities
     from activities.returns import ReturnActivities
     from activities.sales import SalesActivities
 
     out: list[Callable[..., Any]] = []
     for cls in (ApprovalActivities, CrmActivities, ExpenseActivities, ProductionActivities, PurchaseActivities,
                 SalesActivities, BillActivities, PaymentActivities, CloseActivities, CustomerInvoiceActivities,
-                ReturnActivities, PurchaseReturnActivities, ChangeActivities, FormRequestActivities):
+                ReturnActivities, PurchaseReturnActivities, ChangeActivities, FormRequestActivities,
+                MrpReleaseActivities, QualityActivities):
         obj = cls(db)
         out += [getattr(obj, name) for name in dir(obj)
                 if hasattr(getattr(obj, name), "__temporal_activity_definition")]

@@ -19,7 +19,8 @@ from domain.planning import services as planning
 from domain.processes import ids
 from domain.processes import services as processes
 from domain.processes.rules import ProcessStatus
-from domain.production import rules
+from domain.production import making, rules
+from domain.production import reschedule as moves
 from domain.production import services as production
 from domain.purchasing import rules as purchasing_rules
 from domain.sales.delivery import DeliveryLineIn
@@ -79,6 +80,13 @@ class ProductionActivities:
 
     @activity.defn
     @business_errors
+    def record_stock_order(self, ref: rules.ProductionRef, process_id: str) -> None:
+        """A production order made to stock (no sales order): its row, materials and monitor entry, once."""
+        with self.db.write() as s:
+            making.record_for_stock(s, ref, process_id)
+
+    @activity.defn
+    @business_errors
     def try_release(self, number: str, key: str) -> rules.ReleaseOutcome:
         with self.db.write() as s:
             return production.try_release(s, number, key)
@@ -102,6 +110,14 @@ class ProductionActivities:
     def apply_change(self, number: str, change: rules.ChangeIn, key: str) -> rules.ProductionState:
         with self.db.write() as s:
             return production.apply_change(s, number, change, key)
+
+    @activity.defn
+    @business_errors
+    def reschedule(self, number: str, move: moves.RescheduleIn, actor: str, today: date, key: str
+                   ) -> rules.ProductionState:
+        """A planner's move of the order's dates, once per key."""
+        with self.db.write() as s:
+            return moves.reschedule(s, number, move, actor=actor, today=today, key=key)
 
     @activity.defn
     @business_errors

@@ -203,6 +203,24 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(form_request_pages.router)
     from api.routes.ui import oa as oa_pages
     app.include_router(oa_pages.router)
+    from api.routes import promise as promise_routes
+    app.include_router(promise_routes.router)
+    from api.routes import planning_release
+    from api.routes.ui import planning_release as planning_release_pages
+    app.include_router(planning_release.router)
+    app.include_router(planning_release_pages.router)
+    from api.routes import capacity as capacity_routes
+    from api.routes.ui import capacity as capacity_pages
+    app.include_router(capacity_routes.router)
+    app.include_router(capacity_pages.router)
+    from api.routes import quality as quality_routes
+    from api.routes.ui import quality as quality_pages
+    app.include_router(quality_routes.router)
+    app.include_router(quality_pages.router)
+    from api.routes import forecasts as forecast_routes
+    from api.routes.ui import forecasts as forecast_pages
+    app.include_router(forecast_routes.router)
+    app.include_router(forecast_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def openapi() -> dict[str, Any]:

@@ -25,7 +25,7 @@ from domain.forms.rules import FormTypeIn
 from domain.forms.tables import LeaveBalance
 from domain.inventory import stock, uoms
 from domain.inventory.tables import Item
-from domain.manufacturing import boms
+from domain.manufacturing import boms, capacity_demo
 from domain.manufacturing.rules import BomIn, BomLineIn, WorkCentreIn
 from domain.org import company, grants
 from domain.org import services as org
@@ -33,6 +33,7 @@ from domain.org.company import CompanySettings
 from domain.org.tables import Role, User, UserRole
 from domain.parties.tables import Customer, PartySettings, Supplier
 from domain.processes import ids
+from domain.quality import demo as quality_demo
 from domain.sales import pricing_policies as pricing
 from domain.sales.pricing import PricingPolicy
 
@@ -248,6 +249,8 @@ def load(session: Session) -> bool:
     for code, name, hourly in WORK_CENTRES:
         boms.create_work_centre(session, WorkCentreIn(code=code, name=name, hourly_cost=Decimal(hourly)))
     boms.save_boms(session, BOMS)
+    capacity_demo.load(session)  # calendars and routings (issue 20)
+    quality_demo.load(session)  # blade sets are inspected when they come in (issue 20)
     opening_value = Decimal(0)
     for sku, _n, _k, cost, *_rest, opening in ITEMS:
         entry = stock.move(session, sku, Decimal(opening), unit_cost=Decimal(cost), voucher_type="opening_stock",

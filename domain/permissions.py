@@ -62,7 +62,12 @@ class Action(StrEnum):
     PRODUCTION_READ = "production.read"
     PRODUCTION_REPORT = "production.report"  # shop-floor progress
     PRODUCTION_CHANGE = "production.change"  # ask for a production change
+    PRODUCTION_RESCHEDULE = "production.reschedule"  # move an open order's release and due dates (issue 20)
     MRP_RUN = "mrp.run"
+    FORECAST_EDIT = "forecast.edit"  # enter, change, remove and import sales forecasts
+    PLANNING_PROMISE = "planning.promise"  # capable-to-promise: when lines could ship (issue 20)
+    MRP_RELEASE = "mrp.release"  # turn a stored run's planned orders into orders (issue 20)
+    PRODUCTION_CREATE = "production.create"  # a production order for stock, without a sales order (issue 20)
     PLANNING_VIEW = "planning.view"  # the Planning entry of the navigation
     BOM_READ = "bom.read"  # bills of materials and work centres
     BOM_EDIT = "bom.edit"
@@ -73,6 +78,8 @@ class Action(StrEnum):
     PURCHASE_RECEIVE = "purchase.receive"
     PURCHASE_SEE_ALL = "purchase.see_all"
     STOCK_ADJUST = "stock.adjust"
+    QUALITY_INSPECT = "quality.inspect"  # record an inspection lot's result (accepted, rejected and why)
+    QUALITY_READ = "quality.read"  # inspection lots and nonconformance records
     LEDGER_READ = "ledger.read"
     # cash: invoices, payments, reports, periods
     INVOICE_SEE_ALL = "invoice.see_all"  # every invoice (the order's salesperson sees their own customers')
@@ -111,6 +118,7 @@ class Duty(StrEnum):
     BILL_MISMATCH_SECOND = "supplier_invoice.mismatch_second"  # then this one
     PERIOD_CLOSE_APPROVER = "period.close_approver"  # approves a month-end close
     EXPENSE_PAYER = "expense_claim.payer"  # the Pay task of an approved expense claim, until it is paid
+    INSPECTOR = "quality.inspector"  # the inspection task of a quarantined lot
 
 
 A = Action
@@ -160,7 +168,12 @@ DEFAULT_GRANTS: Mapping[Action, frozenset[str]] = {
     A.PRODUCTION_READ: frozenset({"admin", "planner", "buyer", "warehouse", "cfo", "finance", "sales_manager"}),
     A.PRODUCTION_REPORT: frozenset({"planner", "warehouse", "admin"}),
     A.PRODUCTION_CHANGE: frozenset({"planner", "admin"}),
+    A.PRODUCTION_RESCHEDULE: frozenset({"planner", "admin"}),
     A.MRP_RUN: frozenset({"planner", "admin"}),
+    A.FORECAST_EDIT: frozenset({"planner", "admin"}),
+    A.PLANNING_PROMISE: _SELLERS | {"planner", "admin"},
+    A.MRP_RELEASE: frozenset({"planner", "admin"}),
+    A.PRODUCTION_CREATE: frozenset({"planner", "admin"}),
     A.PLANNING_VIEW: frozenset({"planner", "buyer", "admin"}),
     A.BOM_READ: frozenset({"admin", "planner", "buyer", "warehouse", "cfo"}),
     A.BOM_EDIT: frozenset({"admin", "planner"}),
@@ -171,6 +184,8 @@ DEFAULT_GRANTS: Mapping[Action, frozenset[str]] = {
     A.PURCHASE_RECEIVE: frozenset({"warehouse", "buyer", "admin"}),
     A.PURCHASE_SEE_ALL: frozenset({"buyer", "warehouse", "finance", "cfo", "admin"}),
     A.STOCK_ADJUST: frozenset({"admin", "warehouse"}),
+    A.QUALITY_INSPECT: frozenset({"warehouse"}),
+    A.QUALITY_READ: frozenset({"warehouse", "buyer", "planner", "admin", "cfo", "finance"}),
     A.LEDGER_READ: frozenset({"finance", "cfo", "admin"}),
     A.INVOICE_SEE_ALL: frozenset({"finance", "cfo", "admin"}),
     A.INVOICE_WRITE_OFF: frozenset({"finance"}),
@@ -204,6 +219,7 @@ DEFAULT_DUTIES: Mapping[Duty, str] = {
     Duty.BILL_MISMATCH_SECOND: "finance",
     Duty.PERIOD_CLOSE_APPROVER: "cfo",
     Duty.EXPENSE_PAYER: "finance",
+    Duty.INSPECTOR: "warehouse",
 }
 
 # Roles that never make their holder an approver of a step by themselves: everyone is an employee, and admin

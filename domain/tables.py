@@ -20,16 +20,21 @@ from domain.crm.tables import Contact, Lead, LeadActivity, Opportunity, ScoringR
 from domain.expenses.tables import ExpenseClaim, ExpenseLine, TripAdvance
 from domain.forms.request_tables import FormRequest
 from domain.forms.tables import FormType, LeaveBalance
+from domain.inventory.quarantine_tables import QuarantineLot
 from domain.inventory.tables import Item, StockBalance, StockLedgerEntry, Uom
-from domain.manufacturing.capacity_tables import RoutingOperation, WorkCentreCalendar
+from domain.manufacturing.capacity_tables import RoutingOperation, WorkCentreCalendar, WorkCentreDay
 from domain.manufacturing.tables import BomLineRow, BomRow, WorkCentre
 from domain.notifications.tables import NotificationDelivery, NotificationEvent, NotificationPref, Webhook
 from domain.org.tables import AuthSession, Company, GrantsState, Role, RoleGrant, User, UserRole
 from domain.parties.jobs import ImportJob
 from domain.parties.tables import Customer, PartySettings, PriceListPrice, Supplier, SupplierPrice
+from domain.planning.forecast_tables import Forecast
+from domain.planning.release_tables import PlannedOrderRelease
 from domain.planning.tables import MrpRun
 from domain.processes.tables import Process, ProcessStep
+from domain.production.scrap_tables import ScrapReport
 from domain.production.tables import ProductionMaterial, ProductionOrder
+from domain.quality.tables import Nonconformance
 from domain.purchasing.tables import (
     GoodsReceipt,
     GoodsReceiptLine,
@@ -69,6 +74,7 @@ __all__ = [
     "ExchangeRate",
     "ExpenseClaim",
     "ExpenseLine",
+    "Forecast",
     "FormRequest",
     "FormType",
     "GoodsReceipt",
@@ -86,6 +92,7 @@ __all__ = [
     "LeadActivity",
     "LeaveBalance",
     "MrpRun",
+    "Nonconformance",
     "NotificationDelivery",
     "NotificationEvent",
     "NotificationPref",
@@ -95,6 +102,7 @@ __all__ = [
     "Payment",
     "PaymentAllocation",
     "Period",
+    "PlannedOrderRelease",
     "PriceListPrice",
     "PricingPolicyRow",
     "Process",
@@ -104,6 +112,7 @@ __all__ = [
     "PurchaseOrder",
     "PurchaseOrderLine",
     "PurchaseRequisition",
+    "QuarantineLot",
     "Quotation",
     "QuotationLine",
     "RequisitionLine",
@@ -114,6 +123,7 @@ __all__ = [
     "SalesOrderLine",
     "SavedFilter",
     "ScoringRuleRow",
+    "ScrapReport",
     "Sequence",
     "StockBalance",
     "StockLedgerEntry",
@@ -128,4 +138,5 @@ __all__ = [
     "Webhook",
     "WorkCentre",
     "WorkCentreCalendar",
+    "WorkCentreDay",
 ]

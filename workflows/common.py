@@ -279,10 +279,12 @@ AREAS: tuple[str, ...] = ("expenses", "purchasing", "sales", "production", "fina
 WORKFLOW_AREAS: dict[str, str] = {
     "ExpenseClaim": "expenses",
     "Purchase": "purchasing",
+    "Inspection": "purchasing",  # a quarantine lot's inspection (issue 20): started by the receipt
     "LeadToOrder": "sales",
     "Quotation": "sales",
     "OrderFulfilment": "sales",
     "ProductionOrder": "production",
+    "MrpRelease": "production",  # a stored MRP run's planned orders made into orders (issue 20)
     "CustomerInvoice": "finance",
     "SupplierInvoice": "finance",
     "Payment": "finance",

@@ -7,17 +7,17 @@ at actual cost → completed when all are made.
 Waits: on the kit, on progress, and on the due date: when it ends unfinished, an alert task for the planners
 and a notice for the sales order's salesperson (cleared at completion).
 Change requests (qty or date, 生产任务变更) go through an Approval child (the planner's manager) before they
-apply. Children: Approval. Tells its `notify` processes (the parent order, the sales order) when finished
-goods arrive."""
+apply. A planner's move (Update `reschedule`: new release and due dates, issue 20) applies at once.
+Children: Approval. Tells its `notify` processes (the parent order, the sales order) when finished goods arrive."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -26,15 +26,18 @@ with workflow.unsafe.imports_passed_through():
     from domain.approvals import rules as approval_rules
     from domain.org.people import Actor
     from domain.processes import ids
+    from domain.production import reschedule as reschedule_rules
     from domain.production import rules
     from domain.production.rules import ProductionStatus as Status
 
 from workflows.approval import start_approval
-from workflows.common import approval_or_withdrawal, refusing, run, set_stage
+from workflows.common import approval_or_withdrawal, record_or_fail, refusing, run, set_stage
+from workflows.inspection import start_inspections
 
 RECHECK = timedelta(hours=12)  # a waiting order looks at stock again at least this often (besides signals)
 PROGRESS_BOUNDS = "progress-bounds"  # workflow.patched: reports are held to domain.production.check_bounds
 PROGRESS_IN_TURN = "progress-in-turn"  # workflow.patched: reports and approved changes write the state in turn
+FINAL_INSPECTION = "final-inspection"  # workflow.patched: goods a report quarantined get their Inspection (issue 20)
 
 
 class ProgressCommand(BaseModel):
@@ -45,6 +48,12 @@ class ProgressCommand(BaseModel):
 class ChangeCommand(BaseModel):
     actor: Actor
     change: rules.ChangeIn
+
+
+class RescheduleCommand(BaseModel):
+    actor: Actor
+    move: reschedule_rules.RescheduleIn
+    today: date
 
 
 async def notify(workflow_ids: list[str]) -> None:
@@ -81,11 +90,21 @@ class ProductionOrder:
         self.change_open = False
         self.late_key: str | None = None
         self.seen: rules.ProductionState | None = None  # the state the main loop last looked at
+        self.moves = 0  # reschedules taken (each recorded under its own key)
         self.writing = asyncio.Lock()  # held by a report or an approved change from its check until it is recorded
+        self.recorded = False  # made to stock (ref.to_stock): until this process recorded the order
+        self.refused: tuple[str, str] | None = None  # ... or the refusal that recorded nothing
+
+    def _refused(self, why: tuple[str, str]) -> None:
+        self.refused = why
 
     @workflow.run
     async def run(self, ref: rules.ProductionRef) -> str:
         self.ref = ref
+        if ref.to_stock:  # made to stock through the API (issue 20): recorded here first; others came recorded
+            await record_or_fail(run(ProductionActivities.record_stock_order, ref, workflow.info().workflow_id),
+                                 self._refused)
+        self.recorded = True
         self.state = rules.ProductionState(number=ref.number, sku=ref.sku, qty=ref.qty, issue_method=ref.issue_method,
                                            due_date=ref.due_date)
         wf_id = workflow.info().workflow_id
@@ -163,6 +182,8 @@ class ProductionOrder:
             self.state = after  # counted once recorded (a refusal of the database raised above: nothing counted)
         if cmd.progress.completed_qty:
             self.receipts += 1
+        if result.quarantined and workflow.patched(FINAL_INSPECTION):
+            await start_inspections(result.quarantined, "production-order-")
         return result
 
     async def _progress_at_once(self, cmd: ProgressCommand, bounded: bool) -> rules.ProductionState:
@@ -240,6 +261,38 @@ class ProductionOrder:
                         workflow.logger.info("change %s of %s no longer applies", n, self.ref.number)
         finally:
             self.change_open = False
+
+    @workflow.update
+    async def recorded_state(self) -> str:
+        """Answers once the order is in the database (made to stock: recorded by this process), or with the
+        refusal that stored nothing."""
+        await workflow.wait_condition(lambda: self.recorded or self.refused is not None)
+        if self.refused is not None:
+            raise ApplicationError(self.refused[1], type=self.refused[0], non_retryable=True)
+        return self.state.status if self.state else "waiting_material"
+
+    # --- moves (the planner levels the load, issue 20) --------------------------------------------------
+
+    @workflow.update
+    async def reschedule(self, cmd: RescheduleCommand) -> rules.ProductionState:
+        """New release and due dates, recorded at once (no approval: the planner's own plan; a date past the sales
+        order's is refused where it is recorded). The lateness timer follows the new due date."""
+        assert self.ref is not None
+        wf_id = workflow.info().workflow_id
+        async with self.writing:
+            self._may_reschedule(cmd)
+            self.moves += 1
+            new: rules.ProductionState = await run(ProductionActivities.reschedule, self.ref.number, cmd.move,
+                                                   cmd.actor.username, cmd.today, f"{wf_id}:move:{self.moves}")
+            assert self.state is not None
+            self.state = self.state.model_copy(update={"due_date": new.due_date})
+        return new
+
+    @reschedule.validator
+    def _may_reschedule(self, cmd: RescheduleCommand) -> None:
+        assert self.state is not None
+        with refusing():
+            reschedule_rules.check_may_reschedule(cmd.actor, self.state, cmd.move)
 
     @workflow.query
     def current_status(self) -> str:

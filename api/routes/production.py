@@ -19,6 +19,7 @@ from domain.core.errors import Invalid
 from domain.core.limits import MAX_QTY, check_plan_date
 from domain.core.numbers import PlainDecimal
 from domain.permissions import Action
+from domain.planning import release, replanning
 from domain.planning import services as planning
 from domain.production import rules as production
 from domain.production import services as production_svc
@@ -95,6 +96,7 @@ class MrpRunIn(Body):
     demand: list[DemandIn] | None = Field(default=None, max_length=MAX_WHAT_IF_LINES)
     scheduled_receipts: list[DemandIn] | None = Field(default=None, max_length=MAX_WHAT_IF_LINES)
     as_of: date | None = None
+    net_change: bool = False  # re-plan only what changed since the latest run (domain/planning/replanning.py)
 
 
 @router.post("/planning/mrp-runs", status_code=201)
@@ -110,6 +112,12 @@ async def run_mrp(user: Planner, platform: PlatformDep, body: MrpRunIn | None = 
         check_plan_date(d.due_date, today, f"line {i}: the due date")
     if body.scheduled_receipts is not None and body.demand is None:
         raise Invalid("scheduled receipts are for a what-if run: give its demand too")
+    if body.net_change and body.demand is not None:
+        raise Invalid("a net-change run re-plans the open orders as they stand: a what-if run's demand cannot be "
+                      "given with it")
+    if body.net_change:
+        return ok(await platform.write(lambda s: net_change_view(
+            *replanning.run_net_change(s, as_of=as_of, actor=user.username))), 201)
 
     def write(s: Any) -> Any:
         if body.demand is None:
@@ -123,6 +131,11 @@ async def run_mrp(user: Planner, platform: PlatformDep, body: MrpRunIn | None = 
     return ok(await platform.write(write), 201)
 
 
+def net_change_view(run: Any, replanned: int | None) -> dict[str, Any]:
+    """A net-change run as any run, with `items_replanned` (null: it was a full run, no state to start from)."""
+    return {**planning.run_view(run), "items_replanned": replanned}
+
+
 @router.get("/planning/mrp-runs")
 async def list_mrp_runs(user: Reader, platform: PlatformDep, limit: Limit = 50, offset: Offset = 0) -> Any:
     return ok(await platform.read(lambda s: planning.runs(s, limit, offset)))
@@ -130,4 +143,4 @@ async def list_mrp_runs(user: Reader, platform: PlatformDep, limit: Limit = 50, 
 
 @router.get("/planning/mrp-runs/{number}")
 async def get_mrp_run(number: str, user: Reader, platform: PlatformDep) -> Any:
-    return ok(await platform.read(lambda s: planning.run_view(planning.get_run(s, number))))
+    return ok(await platform.read(release.run_view, number))  # each planned order's id and released_as

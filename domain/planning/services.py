@@ -17,13 +17,12 @@ from domain.inventory import stock, uoms
 from domain.inventory.tables import Item, StockBalance
 from domain.inventory.units import whole_lots
 from domain.manufacturing import boms as bom_service
-from domain.manufacturing.bom import need
+from domain.planning import capacity_data, forecasts
 from domain.planning.kitting import KitOrder, OrderLine, StockLevel, kitting
 from domain.planning.mrp import Demand, ItemPlan, MrpResult, ScheduledReceipt, run_mrp
 from domain.planning.tables import MrpRun
-from domain.processes import ids
-from domain.processes import services as processes
 from domain.production import rules as production_rules
+from domain.production.making import new_order
 from domain.production.rules import ProductionStatus
 from domain.production.tables import ProductionMaterial, ProductionOrder
 from domain.purchasing import rules as purchasing_rules
@@ -143,28 +142,41 @@ def _jsonable(v: Any) -> Any:
 
 def mrp(session: Session, *, as_of: date, demand: list[Demand] | None = None,
         receipts: list[ScheduledReceipt] | None = None) -> MrpResult:
-    """One MRP run over the company as it stands (demand: all open sales orders unless given; receipts:
-    open purchase and production orders unless given)."""
+    """One MRP run over the company as it stands (see mrp_inputs)."""
+    return run_mrp(**mrp_inputs(session, as_of=as_of, demand=demand, receipts=receipts))
+
+
+def mrp_inputs(session: Session, *, as_of: date, demand: list[Demand] | None = None,
+               receipts: list[ScheduledReceipt] | None = None) -> dict[str, Any]:
+    """run_mrp's keyword arguments for the company as it stands (demand: all open sales orders, open production orders' needs
+    and what forecasts of this month on have left over orders (domain.planning.forecasts), unless given;
+    receipts: open purchase and production orders unless given)."""
     boms = bom_service.load_all(session)
     receipts = open_receipts(session, as_of) if receipts is None else receipts
-    demand = open_demand(session, as_of) + production_demand(session, as_of) if demand is None else demand
+    if demand is None:
+        demand = open_demand(session, as_of) + production_demand(session, as_of) + forecasts.forecast_demand(
+            session, as_of)
     # A manufactured item nobody asks for and no BOM uses may lack a BOM (it is being set up): left out,
     # so it does not stop everyone's planning. Asked for, it is refused by name.
     used = set(boms) | {ln.component for b in boms.values() for ln in b.lines} | {d.sku for d in demand} | {
         r.sku for r in receipts}
     items = {k: v for k, v in _items(session).items() if v.kind == "purchased" or k in used}
     stock = {k: v for k, v in _stock(session).items() if k in items}
-    return run_mrp(items=items, boms=boms, on_hand={k: v[0] for k, v in stock.items()},
-                   reserved={k: v[1] for k, v in stock.items()}, receipts=receipts, demand=demand, as_of=as_of)
+    return {"items": items, "boms": boms, "on_hand": {k: v[0] for k, v in stock.items()},
+            "reserved": {k: v[1] for k, v in stock.items()}, "receipts": receipts, "demand": demand, "as_of": as_of}
 
 
 def store_run(session: Session, result: MrpResult, *, as_of: date, scope: str, what_if: bool,
               actor: str) -> MrpRun:
-    run = MrpRun(number=common.next_number(session, "MRP"), as_of=as_of, scope=scope, what_if=what_if,
+    number = common.next_number(session, "MRP")
+    # Each planned order's id is "<run>-<n>" (n: its 1-based position), stable as long as the run is stored.
+    run = MrpRun(number=number, as_of=as_of, scope=scope, what_if=what_if,
                  created_by=actor, planned_count=len(result.planned_orders),
                  exception_count=len(result.exceptions),
-                 result=_jsonable({"planned_orders": [_planned_view(p) for p in result.planned_orders],
+                 result=_jsonable({"planned_orders": [{"id": planned_order_id(number, n), **_planned_view(p)}
+                                                      for n, p in enumerate(result.planned_orders, 1)],
                                    "exceptions": [_exception_view(e) for e in result.exceptions]}))
+    capacity_data.add_overloads(session, run)  # work centres loaded past their calendar's hours
     session.add(run)
     session.flush()
     return run
@@ -185,10 +197,21 @@ def run_what_if(session: Session, *, as_of: date, demand: list[dict[str, Any]],
     return store_run(session, result, as_of=as_of, scope="what-if", what_if=True, actor=actor)
 
 
-def run_view(run: MrpRun) -> dict[str, Any]:
+def planned_order_id(run_number: str, n: int) -> str:
+    """A stored run's planned order's id: `MRP-00003-7` is the 7th planned order of run MRP-00003."""
+    return f"{run_number}-{n}"
+
+
+def run_view(run: MrpRun, released: dict[int, str | None] | None = None) -> dict[str, Any]:
+    """The run as stored, each planned order with its id (runs stored before ids had none: formed from the
+    position) and, when `released` (n → the production order or requisition it became, None while being made)
+    is given, its `released_as`."""
+    planned = [{**p, "id": planned_order_id(run.number, n)} for n, p in enumerate(run.result["planned_orders"], 1)]
+    if released is not None:
+        planned = [{**p, "released_as": released.get(n)} for n, p in enumerate(planned, 1)]
     return {"run_id": run.number, "as_of": run.as_of, "scope": run.scope, "what_if": run.what_if,
             "created_by": run.created_by, "created_at": run.created_at, "planned_count": run.planned_count,
-            "exception_count": run.exception_count, **run.result}
+            "exception_count": run.exception_count, **run.result, "planned_orders": planned}
 
 
 def get_run(session: Session, number: str) -> MrpRun:
@@ -252,7 +275,7 @@ def order_kitting(session: Session, number: str) -> dict[str, Any]:
     if number not in orders:  # delivered, or everything it orders is reserved for it: nothing left to kit
         return {"sales_order_id": number, "status": order.status, "complete": True,
                 "max_buildable": order.lines[0].qty if len(order.lines) == 1 else None, "products": [],
-                "lines": [{"sku": ln.sku, "kind": "ordered", "required": ZERO,
+                "lines": [{"sku": ln.sku, "kind": "ordered", "ordered": True, "required": ZERO,
                            "reserved": ln.reserved_qty if still_open else ZERO, "available": ZERO,
                            "allocated": ZERO, "shortage": ZERO, "to_build": ZERO} for ln in order.lines]}
     kits, items = _kit(session, orders, only=number)
@@ -260,18 +283,16 @@ def order_kitting(session: Session, number: str) -> dict[str, Any]:
     products = [{"sku": p.sku, "qty": p.qty, "reserved": reserved.get(p.sku, ZERO),
                  "max_buildable": p.max_buildable + reserved.get(p.sku, ZERO)} for p in kit.products]
     max_buildable = products[0]["max_buildable"] if len(order.lines) == 1 and products else None
-    listed = {ln.sku for ln in kit.lines}
-    # The ordered items first, also when no free stock of them is left to list (all to be built).
-    head = [{"sku": ol.sku, "kind": items.get(ol.sku), "required": ol.qty, "reserved": reserved.get(ol.sku, ZERO),
-             "available": ZERO, "allocated": ZERO, "shortage": ZERO if items.get(ol.sku) == "manufactured" else ol.qty,
-             "to_build": ol.qty if items.get(ol.sku) == "manufactured" else ZERO}
-            for ol in orders[number].lines if ol.sku not in listed]
+    # Every item the order reaches (kitting lists them all): the ordered items first, then the sub-assemblies
+    # (taken from stock or to build), then what is bought, each group by SKU.
+    ordered = {ol.sku for ol in orders[number].lines}
+    lines = sorted(kit.lines, key=lambda ln: (ln.sku not in ordered, items.get(ln.sku) != "manufactured", ln.sku))
     return {"sales_order_id": number, "status": order.status, "complete": kit.complete,
             "max_buildable": max_buildable, "products": products,
-            "lines": head + [{"sku": ln.sku, "kind": items.get(ln.sku), "required": ln.required,
-                              "reserved": reserved.get(ln.sku, ZERO), "available": ln.available,
-                              "allocated": ln.allocated, "shortage": ln.shortage, "to_build": ln.to_build}
-                             for ln in kit.lines]}
+            "lines": [{"sku": ln.sku, "kind": items.get(ln.sku), "ordered": ln.sku in ordered,
+                       "required": ln.required, "reserved": reserved.get(ln.sku, ZERO), "available": ln.available,
+                       "allocated": ln.allocated, "shortage": ln.shortage, "to_build": ln.to_build}
+                      for ln in lines]}
 
 
 def all_kitting(session: Session) -> list[dict[str, Any]]:
@@ -282,7 +303,8 @@ def all_kitting(session: Session) -> list[dict[str, Any]]:
         return []
     kits, _ = _kit(session, orders)
     return [{"sales_order_id": k.order_id, "complete": k.complete, "max_buildable": k.max_buildable,
-             "shortages": [{"sku": ln.sku, "shortage": ln.shortage} for ln in k.lines if ln.shortage]}
+             "shortages": [{"sku": ln.sku, "shortage": ln.shortage} for ln in k.lines if ln.shortage],
+             "to_build": [{"sku": ln.sku, "to_build": ln.to_build} for ln in k.lines if ln.to_build]}
             for k in kits]
 
 
@@ -301,6 +323,35 @@ def check_what_if(demand: list[dict[str, Any]], receipts: list[dict[str, Any]] |
 
 # --- batch creation (生产任务单批量新增) -------------------------------------------------------------------
 
+def requisition_drafts(session: Session, planned: list[dict[str, Any]], items: dict[str, Item], *, planner: str,
+                       justification: str, sales_order: str | None, notify: list[str]
+                       ) -> list[purchasing_rules.RequisitionDraft]:
+    """Planned purchases (a stored run's dicts) as requisitions, one per default supplier, numbered now, each with
+    the approval chain its total needs; refused by name when an item has no default supplier."""
+    by_supplier: dict[int, list[dict[str, Any]]] = {}
+    for p in planned:
+        item = items[p["sku"]]
+        if item.default_supplier_id is None:
+            raise Invalid(f"MRP plans to buy {p['sku']}, which has no default supplier: set one and plan again")
+        by_supplier.setdefault(item.default_supplier_id, []).append(p)
+    out = []
+    for supplier_id, ps in sorted(by_supplier.items()):
+        qty_by_sku: dict[str, Decimal] = {}
+        for p in ps:
+            qty_by_sku[p["sku"]] = qty_by_sku.get(p["sku"], ZERO) + Decimal(p["qty"])
+        lines = [purchasing_rules.RequisitionLineIn(sku=sku, qty=q, est_unit_price=items[sku].standard_cost)
+                 for sku, q in sorted(qty_by_sku.items())]
+        total = purchasing_rules.requisition_total(lines)
+        out.append(purchasing_rules.RequisitionDraft(
+            number=common.next_number(session, "PR"), requester=planner, supplier_id=supplier_id,
+            justification=justification, total=total, lines=lines,
+            lead_time_days=max(items[ln.sku].lead_time_days for ln in lines),
+            # its approval chain, resolved as it is made, like a requisition submitted through the API
+            steps=approvals.chain_for(session, "purchase_requisition", total, planner),
+            sales_order=sales_order, notify=notify))
+    return out
+
+
 def create_supply(session: Session, so_number: str, run_number: str, *, planner: str, id_prefix: str,
                   notify_order: str, key: str) -> production_rules.SupplyBatch:
     """Turn an MRP run's planned orders into production orders (recorded here, their processes started by
@@ -318,29 +369,10 @@ def create_supply(session: Session, so_number: str, run_number: str, *, planner:
         for p in planned:
             if p["kind"] != "production":
                 continue
-            bom = boms.get(p["sku"])
-            if bom is None:
-                raise Invalid(f"{p['sku']} is manufactured but has no BOM")
-            number = common.next_number(session, "MO")
-            qty = Decimal(p["qty"])
-            comp = stock.items_by_sku(session, [ln.component for ln in bom.lines])
-            row = ProductionOrder(
-                number=number, item_id=items[p["sku"]].id, sku=p["sku"], qty=qty, issue_method=bom.issue_method,
-                sales_order_number=so_number, pegged_to=", ".join(p["pegged_to"])[:500],
-                release_date=date.fromisoformat(p["release_date"]), due_date=date.fromisoformat(p["due_date"]),
-                std_labour_hours=bom.labour_hours, labour_rate=bom.labour_rate, overhead_rate=bom.overhead_rate,
-                planner=planner, process_id=ids.production_order(number, id_prefix),
-                idempotency_key=f"{key}:{number}",
-                wait_reason="waiting for release")
-            row.materials = [ProductionMaterial(position=i + 1, item_id=comp[ln.component].id, sku=ln.component,
-                                                per_unit=ln.qty, scrap_pct=ln.scrap_pct, required_qty=need(qty, ln),
-                                                standard_cost=comp[ln.component].standard_cost)
-                             for i, ln in enumerate(bom.lines)]
-            session.add(row)
-            session.flush()
-            processes.start(session, row.process_id, "production_order", number,
-                            title=f"Production order {number}: {qty.normalize():f} {row.sku} for {so_number}",
-                            owner=planner, amount=None, first_step="waiting for material", parent_id=notify_order)
+            row = new_order(session, sku=p["sku"], qty=Decimal(p["qty"]), release_date=date.fromisoformat(
+                p["release_date"]), due_date=date.fromisoformat(p["due_date"]), planner=planner, id_prefix=id_prefix,
+                key=key, sales_order=so_number, pegged_to=p["pegged_to"], purpose=f"for {so_number}", boms=boms,
+                parent_id=notify_order)
             made.append((row, p))
         mo_ids = [row.process_id for row, _ in made]
         production = [production_rules.ProductionRef(
@@ -348,30 +380,10 @@ def create_supply(session: Session, so_number: str, run_number: str, *, planner:
             due_date=row.due_date, planner=planner, sales_order=so_number,
             notify=[notify_order] + [m for m in mo_ids if m != row.process_id]).model_dump(mode="json")
             for row, _ in made]
-        by_supplier: dict[int, list[dict[str, Any]]] = {}
-        for p in planned:
-            if p["kind"] != "purchase":
-                continue
-            item = items[p["sku"]]
-            if item.default_supplier_id is None:
-                raise Invalid(f"MRP plans to buy {p['sku']}, which has no default supplier: set one and plan again")
-            by_supplier.setdefault(item.default_supplier_id, []).append(p)
-        purchases = []
-        for supplier_id, ps in sorted(by_supplier.items()):
-            qty_by_sku: dict[str, Decimal] = {}
-            for p in ps:
-                qty_by_sku[p["sku"]] = qty_by_sku.get(p["sku"], ZERO) + Decimal(p["qty"])
-            lines = [purchasing_rules.RequisitionLineIn(sku=sku, qty=q, est_unit_price=items[sku].standard_cost)
-                     for sku, q in sorted(qty_by_sku.items())]
-            total = purchasing_rules.requisition_total(lines)
-            draft = purchasing_rules.RequisitionDraft(
-                number=common.next_number(session, "PR"), requester=planner, supplier_id=supplier_id,
-                justification=f"MRP run {run_number} for sales order {so_number}", total=total, lines=lines,
-                lead_time_days=max(items[ln.sku].lead_time_days for ln in lines),
-                # its approval chain, resolved as it is made, like a requisition submitted through the API
-                steps=approvals.chain_for(session, "purchase_requisition", total, planner),
-                sales_order=so_number, notify=[notify_order, *mo_ids])
-            purchases.append(draft.model_dump(mode="json"))
+        purchases = [d.model_dump(mode="json") for d in requisition_drafts(
+            session, [p for p in planned if p["kind"] == "purchase"], items, planner=planner,
+            justification=f"MRP run {run_number} for sales order {so_number}", sales_order=so_number,
+            notify=[notify_order, *mo_ids])]
         return {"production": production, "purchases": purchases}
 
     return production_rules.SupplyBatch.model_validate(common.once(session, key, effect))  # a retry: the stored dict

@@ -87,6 +87,19 @@ def prefix_of_sales_order(process_id: str) -> str:
     return process_id[:process_id.index(SALES_ORDER)] if SALES_ORDER in process_id else ""
 
 
+MRP_RELEASE = "mrp-release-"
+
+
+def mrp_release(number: str, prefix: str = "") -> str:
+    """`mrp-release-REL-00001`: the MrpRelease process that turns planned orders of a stored MRP run into orders."""
+    return f"{prefix}{MRP_RELEASE}{number}"
+
+
+def prefix_of_release(process_id: str) -> str:
+    """The prefix a release's process id was formed with: the orders it makes are keyed with the same prefix."""
+    return process_id[:process_id.index(MRP_RELEASE)] if MRP_RELEASE in process_id else ""
+
+
 # --- approval children: keyed under their parent's id, one per approval the parent asks for ------------------
 
 def approval(process_id: str) -> str:
@@ -112,3 +125,19 @@ def change_approval(process_id: str, n: int) -> str:
 def write_off_approval(process_id: str) -> str:
     """The cfo's approval of writing an invoice off."""
     return f"{process_id}/write-off"
+
+
+# --- quality (issue 20, F) --------------------------------------------------------------------------------------
+
+INSPECTION = "inspection-"
+
+
+def inspection(lot: str, prefix: str = "") -> str:
+    """`inspection-IL-00001`: the Inspection process of quarantine lot `lot`."""
+    return f"{prefix}{INSPECTION}{lot}"
+
+
+def prefix_of(process_id: str, kind: str) -> str:
+    """The prefix a process id of `kind` ("purchase-", "production-order-") was formed with: the processes it
+    starts (an inspection of what it received) are keyed with the same prefix."""
+    return process_id[:process_id.index(kind)] if kind in process_id else ""

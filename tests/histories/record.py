@@ -332,6 +332,8 @@ class Recorder:
         with db.read() as s:
             po_number = purchasing_svc.requisition_view(s, purchasing_svc.requisition(s, req))["purchase_order_id"]
         await purchase.receive(p, actor(db, "ivan"), po_number, [ReceiptLineIn(sku="BLADE-SET", qty=Decimal(20))])
+        from tests.quality_steps import accept_all
+        await accept_all(p, db, po_number)  # blade sets are inspected when they come in (issue 20)
         await eventually(db, lambda s: production_svc.order(s, fan).status == "released")
         await production_order.progress(p, carol, fan, production.ProgressIn(completed_qty=Decimal(5), labour_hours=Decimal(5)))
         await eventually(db, lambda s: sales_svc.order(s, so).lines[0].reserved_qty == Decimal(10))
@@ -809,6 +811,54 @@ class Recorder:
         await eventually(db, lambda s: form_requests.get(s, leave).status == "cancelled")
         await self.save("form_request_cancelled", ids.form_request(leave))
 
+    # --- issue 20 (C): make to stock and batch release -------------------------------------------------------
+
+    async def mrp_run_released_in_one_click_and_an_order_made_to_stock(self) -> None:
+        """carol releases every planned order of a stored run (production orders; one requisition per supplier),
+        and makes 2 fans for stock, which are released and completed."""
+        from api.starters import mrp_release
+        from domain.planning import services as planning
+        from tests.unit.test_planning_release import open_orders
+
+        p, db = self.p, self.db
+        carol = actor(db, "carol")
+        today = datetime.now(UTC).date()
+        made = await production_order.for_stock(p, carol, "FAN-200", Decimal(2), today + timedelta(days=10))
+        mo = made["production_order_id"]
+        await eventually(db, lambda s: production_svc.order(s, mo).status == "released")
+        await production_order.progress(p, carol, mo, production.ProgressIn(completed_qty=Decimal(2),
+                                                                            labour_hours=Decimal(2)))
+        open_orders(db, 2, start=today + timedelta(days=30))
+        with db.write() as s:
+            run = planning.run_open_orders(s, as_of=today, actor="carol").number
+        process_id, _ = await mrp_release.release_run(p, carol, run, None)
+        await self.save("mrp_release_all_planned_orders", process_id)
+        await self.save("production_order_made_to_stock", ids.production_order(mo))
+
+    # --- issue 20 (E): capacity ------------------------------------------------------------------------------
+
+    async def production_order_moved_by_the_planner(self) -> None:
+        """carol makes 3 housings for stock, moves the order (its due date a week later, the load with it), and the
+        shop floor completes it."""
+        from api.starters import production_moves
+        from domain.production.reschedule import RescheduleIn
+
+        p, db = self.p, self.db
+        carol = actor(db, "carol")
+        today = datetime.now(UTC).date()
+        made = await production_order.for_stock(p, carol, "FAN-HOUSING", Decimal(3), today + timedelta(days=10))
+        mo = made["production_order_id"]
+        await eventually(db, lambda s: production_svc.order(s, mo).status == "released")
+        release = await p.read(lambda s: production_svc.order(s, mo).release_date)
+        await production_moves.reschedule(p, carol, mo, RescheduleIn(release_date=release,
+                                                                     due_date=today + timedelta(days=17),
+                                                                     reason="level FABRICATION"))
+        await eventually(db, lambda s: production_svc.order(s, mo).due_date == today + timedelta(days=17))
+        await production_order.progress(p, carol, mo, production.ProgressIn(completed_qty=Decimal(3),
+                                                                            labour_hours=Decimal(1)))
+        await eventually(db, lambda s: production_svc.order(s, mo).status == "completed")
+        await self.save("production_order_moved_by_the_planner", ids.production_order(mo))
+
 
 def months_ago(n: int) -> str:
     """The period `n` months before today's."""
@@ -845,7 +895,11 @@ SCENARIOS = ["purchase_received_in_two_parts_after_the_overdue_alert", "claim_re
              # issue 19: requests on forms
              "form_request_leave_approved", "form_request_v1_after_v2",
              # issue 20 (F): quality
-             "blade_sets_inspected_two_rejected"]
+             "blade_sets_inspected_two_rejected",
+             # issue 20 (C): make to stock and batch release
+             "mrp_run_released_in_one_click_and_an_order_made_to_stock",
+             # issue 20 (E): capacity
+             "production_order_moved_by_the_planner"]
 
 
 async def main(only: list[str], suffix: str = "") -> None:

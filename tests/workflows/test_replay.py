@@ -19,6 +19,7 @@ from workflows.expense_claim import ExpenseClaim
 from workflows.form_request import FormRequest
 from workflows.inspection import Inspection
 from workflows.lead_to_order import LeadToOrder
+from workflows.mrp_release import MrpRelease
 from workflows.notify import Notify, NotifyDigest
 from workflows.order_fulfilment import OrderFulfilment
 from workflows.payment import Payment
@@ -34,7 +35,7 @@ HISTORIES = Path(__file__).parent.parent / "histories"
 MANIFEST: dict[str, dict[str, str]] = json.loads((HISTORIES / "manifest.json").read_text())
 WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation, SupplierInvoice, PeriodClose,
              Payment, CustomerInvoice, SalesReturn, PurchaseReturn, ChangeApproval, Notify, NotifyDigest,
-             FormRequest, Inspection]
+             FormRequest, Inspection, MrpRelease]
 
 
 def test_every_workflow_has_recorded_histories():

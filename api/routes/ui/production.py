@@ -46,7 +46,7 @@ from domain.core.numbers import read_number
 from domain.core.types import utcnow
 from domain.parties.tables import Customer
 from domain.permissions import Action
-from domain.planning import release
+from domain.planning import capacity_data, release, replanning
 from domain.planning import services as planning
 from domain.planning.tables import MrpRun
 from domain.processes.tables import Process
@@ -311,7 +311,8 @@ async def production_order_page(number: str, v: ViewerDep) -> Response:
 @router.post("/production-orders/{number}/progress")
 async def report_progress(number: str, v: PosterDep, completed_qty: Annotated[str, Form(max_length=40)] = "",
                           labour_hours: Annotated[str, Form(max_length=40)] = "",
-                          scrap_qty: Annotated[str, Form(max_length=40)] = "") -> Response:
+                          scrap_qty: Annotated[str, Form(max_length=40)] = "",
+                          scrap_reason: Annotated[str, Form(max_length=40)] = "") -> Response:
     if (refused := await _unreachable(v, number)) is not None:
         return refused
     form = {"completed_qty": completed_qty, "labour_hours": labour_hours, "scrap_qty": scrap_qty}
@@ -320,12 +321,14 @@ async def report_progress(number: str, v: PosterDep, completed_qty: Annotated[st
             raise Forbidden("only a planner, the warehouse or an admin can report production progress")
         values = {k: _number(val, PROGRESS_FIELDS[k]) for k, val in form.items()}
         try:
-            report = production.ProgressIn.model_validate({k: x for k, x in values.items() if x is not None})
+            report = production.ProgressIn.model_validate({**{k: x for k, x in values.items() if x is not None},
+                                                           "scrap_reason": scrap_reason.strip()})
         except ValidationError as e:
             raise Invalid(form_errors(e, PROGRESS_FIELDS)) from None
         after = await production_order.progress(v.platform, as_actor(v.user), number, report)
     except DomainError as e:
-        return await render_production_order(v, number, status=error_status(e), progress=form,
+        return await render_production_order(v, number, status=error_status(e),
+                                              progress={**form, "scrap_reason": scrap_reason},
                                               error=_("The progress was not recorded; nothing was changed. %(reason)s",
                                                       reason=_sentence(e.message)))
     msg = (_("The progress on %(number)s is recorded. The order is completed.", number=number)
@@ -371,6 +374,8 @@ async def _planning(v: Viewer, offset: int = 0, *, status: int = 200, **ctx: Any
     if not _reader(v.user):
         return await _refuse(v)
     rows = await v.platform.read(planning.runs, PAGE_SIZE + 1, offset)
+    # the load of the work centres (issue 20): open production orders and the latest run's planned ones
+    ctx.setdefault("load", await v.platform.read(capacity_data.load_view, datetime.now(UTC).date(), "latest"))
     return await render(v, "planning.html", status, section="planning", runs=rows[:PAGE_SIZE], offset=offset,
                         may_run=v.user.may(Action.MRP_RUN),
                         **_pager("/planning", {}, offset, len(rows) > PAGE_SIZE), **ctx)
@@ -382,21 +387,29 @@ async def planning_page(v: ViewerDep, offset: Offset = 0) -> Response:
 
 
 @router.post("/planning/mrp-runs")
-async def run_mrp(v: PosterDep) -> Response:
+async def run_mrp(v: PosterDep, net_change: Annotated[str, Form(max_length=5)] = "") -> Response:
     if not _reader(v.user):
         return await _refuse(v)
     if not v.user.may(Action.MRP_RUN):
         return await _planning(v, status=403, error=_("Only a planner or an admin can run MRP. Nothing was run."))
     as_of = datetime.now(UTC).date()
 
-    def write(s: Session) -> tuple[str, int, int]:
+    def write(s: Session) -> tuple[str, int, int, int | None]:
+        if net_change:  # re-planned from the latest run's state, when this process holds it; else a full run
+            run, replanned = replanning.run_net_change(s, as_of=as_of, actor=v.user.username)
+            return run.number, run.planned_count, run.exception_count, replanned
         run = planning.run_open_orders(s, as_of=as_of, actor=v.user.username)
-        return run.number, run.planned_count, run.exception_count
+        return run.number, run.planned_count, run.exception_count, None
 
     try:
-        number, planned, exceptions = await v.platform.write(write)
+        number, planned, exceptions, replanned = await v.platform.write(write)
     except DomainError as e:
         return await _planning(v, status=error_status(e), error=_("MRP did not run. %(reason)s", reason=_sentence(e.message)))
+    if replanned is not None:
+        return redirect(f"/planning/mrp-runs/{number}", msg=_(
+            "Net-change MRP run %(number)s: %(replanned)s item(s) re-planned since the latest run; %(planned)s planned "
+            "order(s), %(exceptions)s exception(s), as a full run gives them. Nothing else changed.", number=number,
+            replanned=replanned, planned=planned, exceptions=exceptions))
     return redirect(f"/planning/mrp-runs/{number}", msg=_("MRP run %(number)s over all open orders: %(planned)s planned "
                                                           "order(s), %(exceptions)s exception(s). Nothing else changed.",
                                                           number=number, planned=planned, exceptions=exceptions))
@@ -432,6 +445,7 @@ async def render_mrp_run(v: Viewer, number: str, sku: str = "", *, status: int =
     except DomainError as e:
         return await not_possible(v, e)
     response = await render(v, "mrp_run.html", status, section="planning", sku=sku, cap=MAX_RUN_ROWS,
-                            may_release=v.user.may(Action.MRP_RELEASE) and not data["run"]["what_if"], **data, **ctx)
+                            may_release=v.user.may(Action.MRP_RELEASE) and release.releasable(data["run"]), **data,
+                            **ctx)
     response.headers["Content-Security-Policy"] = RUN_CSP  # its own script: the ticked planned orders' totals
     return response
