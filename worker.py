@@ -36,8 +36,8 @@ from workflows.expense_claim import ExpenseClaim
 from workflows.form_request import FormRequest
 from workflows.inspection import Inspection
 from workflows.lead_to_order import LeadToOrder
-from workflows.notify import Notify, NotifyDigest
 from workflows.mrp_release import MrpRelease
+from workflows.notify import Notify, NotifyDigest
 from workflows.order_fulfilment import OrderFulfilment
 from workflows.payment import Payment
 from workflows.period_close import PeriodClose

@@ -34,7 +34,6 @@ from domain.planning.tables import MrpRun
 from domain.processes.tables import Process, ProcessStep
 from domain.production.scrap_tables import ScrapReport
 from domain.production.tables import ProductionMaterial, ProductionOrder
-from domain.quality.tables import Nonconformance
 from domain.purchasing.tables import (
     GoodsReceipt,
     GoodsReceiptLine,
@@ -43,6 +42,7 @@ from domain.purchasing.tables import (
     PurchaseRequisition,
     RequisitionLine,
 )
+from domain.quality.tables import Nonconformance
 from domain.sales.tables import (
     DeliveryNote,
     DeliveryNoteLine,
