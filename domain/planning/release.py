@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from domain.core import records as common
 from domain.core.errors import Conflict, Invalid, NotFound
+from domain.core.limits import MAX_QTY
 from domain.core.types import utcnow
 from domain.inventory import stock
 from domain.manufacturing import boms as bom_service
@@ -79,6 +80,10 @@ def check(session: Session, run_number: str, planned_order_ids: list[str] | None
     for p in chosen.values():
         if p["kind"] == "production":
             bom_of(session, p["sku"], boms)
+    too_many = [planning.planned_order_id(run.number, n) for n, p in chosen.items() if Decimal(p["qty"]) > MAX_QTY]
+    if too_many:  # an order or a requisition line holds at most MAX_QTY: its process would retry for ever
+        raise Invalid(f"{', '.join(too_many)}: more than {MAX_QTY} to make or buy in one order; split the "
+                      "demand and run MRP again; nothing was created")
     no_supplier = sorted({p["sku"] for p in chosen.values()
                           if p["kind"] == "purchase" and items[p["sku"]].default_supplier_id is None})
     if no_supplier:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -485,3 +486,39 @@ async def test_nonconformances_are_hidden_from_who_may_not_read_quality(stack: A
         refused(r, 404)
     r = await stack.as_("dave", "GET", f"/api/nonconformances/{ncr}")
     assert r.status_code == 200 and r.json()["number"] == ncr, r.text
+
+
+async def test_the_largest_forecast_runs_and_releases_without_a_500(stack: AttackStack) -> None:
+    """The most a forecast may say (MAX_QTY of FAN-200 next month): MRP plans its components (several per fan, so
+    past MAX_QTY each), and releasing the run either makes the orders or refuses with a sentence; never a 500 nor a
+    process stuck retrying."""
+    from domain.core.limits import MAX_QTY
+
+    m = (TODAY.replace(day=1) + timedelta(days=40)).strftime("%Y-%m")
+    r = await stack.as_("carol", "POST", "/api/planning/forecasts", json={"sku": "FAN-200", "month": m,
+                                                                          "qty": str(MAX_QTY)})
+    assert r.status_code == 201, r.text
+    r = await stack.as_("carol", "POST", "/api/planning/mrp-runs")
+    assert r.status_code == 201, r.text
+    run = r.json()
+    assert run["planned_orders"]
+    r = await stack.as_("carol", "GET", "/api/planning/load")
+    assert r.status_code == 200, r.text
+    before = counts(stack)
+    big = [p["id"] for p in run["planned_orders"] if Decimal(p["qty"]) > MAX_QTY]
+    assert big, "a fan takes several of some part: its planned order is past MAX_QTY"
+    r = await stack.as_("carol", "POST", f"/api/planning/mrp-runs/{run['run_id']}/release")
+    assert big[0] in refused(r, 422)  # the process would retry the requisition for ever (a line holds MAX_QTY)
+    assert counts(stack) == before
+    rest = [p["id"] for p in run["planned_orders"] if p["id"] not in big]
+    if rest:
+        r = await stack.as_("carol", "POST", f"/api/planning/mrp-runs/{run['run_id']}/release",
+                            json={"planned_order_ids": rest})
+        assert r.status_code == 202, r.text
+        pid = r.json()["process_id"]
+
+        def settled(s: Any) -> Any:
+            proc = s.get(Process, pid)
+            return proc if proc is not None and proc.status in ("completed", "failed") else None
+        proc = await eventually(stack.db, settled, limit=60)
+        assert proc.status == "completed", [st.detail for st in proc.steps]
