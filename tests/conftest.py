@@ -21,12 +21,14 @@ from temporalio.testing import WorkflowEnvironment
 from domain import demo
 from domain.core.db import Database
 from settings import venv_binary
-from tests.db_templates import Templates
+from tests.db_templates import Templates, commits_without_flush
 from worker import build_worker
 from workflows.common import SEARCH_ATTRIBUTES, register_search_attributes
 
 PG_URL = os.environ.get("DATABASE_URL", "")
 USE_PG = PG_URL.startswith("postgres")
+if USE_PG:
+    commits_without_flush()  # synchronous_commit off, as SQLite's WAL with synchronous=NORMAL (tests/db_templates.py)
 
 # The demo users' password ("demo") hashed with argon2id's cheapest parameters, in tests only: a login checks it by the
 # same code as ever (argon2 reads the parameters from the hash) in half a millisecond of CPU instead of 0.18 s, and the

@@ -15,8 +15,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
+from sqlalchemy.pool import Pool
 
 from domain import demo
 from domain.core.db import Base, Database
@@ -241,3 +243,17 @@ class SchemaPool:
             for schema in self.free:
                 c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         self.free.clear()
+
+
+def commits_without_flush() -> None:
+    """Every PostgreSQL session the tests open (in this process) commits without waiting for the write-ahead log to
+    reach the disk (`synchronous_commit = off`), as SQLite does in the tests (WAL, synchronous=NORMAL): what a commit
+    makes visible, and when, is unchanged; only a crash of the server could lose the last commits. A write transaction
+    takes 0.9 ms instead of 7 ms here."""
+
+    @event.listens_for(Pool, "connect")
+    def _no_flush(dbapi_conn: Any, _record: Any) -> None:
+        if type(dbapi_conn).__module__.startswith("psycopg"):
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SET synchronous_commit TO off")
+            dbapi_conn.commit()
