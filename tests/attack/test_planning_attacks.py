@@ -572,3 +572,55 @@ async def test_the_pages_forms_refuse_who_may_not_and_change_nothing(stack: Atta
         assert mo.due_date == TODAY + timedelta(days=30)
     r = await stack.as_("admin", "GET", "/api/items/BLADE-SET")
     assert r.json().get("inspect_incoming", True), r.text
+
+
+async def test_racing_writes_of_one_forecast_are_one_row_and_a_409(stack: AttackStack) -> None:
+    """Five planners' POSTs of the same item and month at once (and CSV imports of it): one row; the others a
+    409 with a sentence, or the import's update; never a unique-key 500."""
+    m = (TODAY.replace(day=1) + timedelta(days=70)).strftime("%Y-%m")
+    answers = await asyncio.gather(*(stack.as_(who, "POST", "/api/planning/forecasts",
+                                               json={"sku": "MOTOR-200W", "month": m, "qty": str(i + 1)})
+                                     for i, who in enumerate(("carol", "admin", "carol", "admin", "carol"))))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201, 409, 409, 409, 409], [a.text for a in answers]
+    for a in answers:
+        if a.status_code == 409:
+            refused(a, 409)
+    csv = f"sku,month,qty\nMOTOR-200W,{m},7\nFAN-200,{m},3\n"
+    answers = await asyncio.gather(*(stack.as_(who, "POST", "/api/planning/forecasts.csv", content=csv.encode(),
+                                               headers={"content-type": "text/csv"})
+                                     for who in ("carol", "admin", "carol", "admin")))
+    assert all(a.status_code in (200, 409) for a in answers), [a.text for a in answers]
+    assert any(a.status_code == 200 for a in answers)
+    with stack.db.read() as s:
+        rows = s.execute(select(Forecast.sku, Forecast.qty).where(Forecast.sku.in_(["MOTOR-200W", "FAN-200"]))).all()
+    assert sorted((sku, int(q)) for sku, q in rows) == [("FAN-200", 3), ("MOTOR-200W", 7)]
+
+
+async def test_a_production_order_for_stock_is_made_once_per_idempotency_key(stack: AttackStack) -> None:
+    before = counts(stack)
+    body = {"sku": "FAN-200", "qty": 1, "due_date": (TODAY + timedelta(days=30)).isoformat()}
+    key = {"Idempotency-Key": "mts-once-1"}
+    answers = await asyncio.gather(*(stack.as_("carol", "POST", "/api/production-orders", json=body, headers=key)
+                                     for _ in range(3)))
+    made = {a.json()["production_order_id"] for a in answers if a.status_code == 201}
+    assert len(made) == 1 and all(a.status_code in (201, 409) for a in answers), [a.text for a in answers]
+    await eventually(stack.db, lambda s: s.execute(select(func.count()).select_from(ProductionOrder)).scalar_one()
+                     == before["ProductionOrder"] + 1, limit=30)
+    await asyncio.sleep(1)
+    assert counts(stack)["ProductionOrder"] == before["ProductionOrder"] + 1
+
+
+async def test_a_completed_order_does_not_move(stack: AttackStack) -> None:
+    from sqlalchemy import update
+
+    number = await stock_order(stack)
+    with stack.db.write() as s:
+        s.execute(update(ProductionOrder).where(ProductionOrder.number == number).values(status="completed"))
+    d = lambda n: (TODAY + timedelta(days=n)).isoformat()  # noqa: E731
+    r = await stack.as_("carol", "POST", f"/api/production-orders/{number}/reschedule",
+                        json={"release_date": d(1), "due_date": d(60)})
+    assert "completed" in refused(r, 409)
+    with stack.db.read() as s:
+        assert s.execute(select(ProductionOrder.due_date).where(
+            ProductionOrder.number == number)).scalar_one() == TODAY + timedelta(days=30)
