@@ -132,7 +132,7 @@ async def walk(ui: UI, lang: str) -> None:
     assert w["made"] in await main_text(carol) and await carol.locator('input[name="planned"]').count() == 0
     await shot(carol, 6, "released", lang)
 
-    # the load table: the fans' production order overloads ASSEMBLY; carol gives it a week more
+    # the load table: the fans' production order overloads ASSEMBLY; carol gives it two weeks more
     await carol.goto("/planning/capacity?run=none")
     cell = carol.locator("section[id^='cell-ASSEMBLY-']", has=carol.locator(".badge.s-rejected"))
     assert await cell.count() == 1
@@ -140,7 +140,7 @@ async def walk(ui: UI, lang: str) -> None:
     mo = (await order.locator("a").first.inner_text()).strip()
     due = await order.locator("input[name=due_date]").input_value()
     await shot(carol, 7, "load-overloaded", lang)
-    later = datetime.fromisoformat(due).date() + timedelta(days=7)
+    later = datetime.fromisoformat(due).date() + timedelta(days=14)  # under 8 h a day
     await order.locator("input[name=due_date]").fill(later.isoformat())
     await order.locator("button[type=submit]").click()
     await carol.wait_for_url("**/planning/capacity**")

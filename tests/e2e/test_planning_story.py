@@ -6,7 +6,7 @@ stock, 5 to build, held up by the blade sets' 6-day lead time); the customer wan
 quotation goes to bob, whose task shows each line's promise. carol enters next month's forecast of 50 fans, runs
 MRP (twelve planned orders, ASSEMBLY overloaded in the week before the month starts), releases the twelve in one
 click (4 production orders and 3 requisitions, one per supplier; a second release creates nothing), sees the
-overload on the load table and moves the fan order's due date a week: the overload is gone. frank approves
+overload on the load table and moves the fan order's due date two weeks on: its hours spread, the overload is gone. frank approves
 Northwind's requisition; ivan receives 10 of its blade sets into quarantine (not available); he inspects them,
 accepts 8 and rejects 2 as damaged: the 8 become available, the 2 go back to Northwind (the order received 8)
 with a nonconformance record. The stack fixture checks every sub-ledger against its control account after."""
@@ -135,13 +135,13 @@ async def test_promise_plan_release_level_and_inspect(stack: Stack) -> None:
     assert r.status_code == 409 and "already released" in r.json()["detail"], r.text
     assert counts(stack) == (before[0] + 4, before[1] + 3)
 
-    # --- the fans' production order overloads ASSEMBLY; carol gives it a week more -----------------------------
+    # --- the fans' production order overloads ASSEMBLY; carol gives it two weeks more -----------------------------
     mo = next(p["released_as"] for p in shown if p["id"] == fans["id"])
     [hot] = await assembly_overloads(stack, "none")
     assert hot["week_start"] == over["date"]
     order = (await stack.as_("carol", "GET", f"/api/production-orders/{mo}")).json()
     assert (order["sku"], D(order["qty"]), order["due_date"]) == ("FAN-200", D(45), FIRST.isoformat())
-    later = FIRST + timedelta(days=7)
+    later = FIRST + timedelta(days=14)  # 46 h over 10 working days or more: under 8 h a day
     r = await stack.as_("carol", "POST", f"/api/production-orders/{mo}/reschedule", json={
         "release_date": order["release_date"], "due_date": later.isoformat(), "reason": "level ASSEMBLY"})
     assert r.status_code == 200 and r.json()["due_date"] == later.isoformat(), r.text
@@ -149,7 +149,7 @@ async def test_promise_plan_release_level_and_inspect(stack: Stack) -> None:
     r = await stack.as_("carol", "GET", "/api/planning/load", params={"run": "none"})
     row = next(x for x in r.json()["rows"] if x["work_centre"] == "ASSEMBLY")
     theirs = [(c["week_start"], D(o["hours"])) for c in row["cells"] for o in c["orders"] if o["reference"] == mo]
-    assert len(theirs) == 2 and sum(h for _w, h in theirs) == 46, theirs  # over two weeks now
+    assert len(theirs) >= 2 and sum(h for _w, h in theirs) == 46, theirs  # over two weeks or more now
 
     # --- frank approves Northwind's requisition; ivan receives 10 blade sets into quarantine -----------------
     pr = next(p["released_as"] for p in shown if p["sku"] == "BLADE-SET")
