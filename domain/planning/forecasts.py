@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain.core import csvfile
@@ -151,8 +152,18 @@ def create(session: Session, *, sku: str, month: str | date, qty: Decimal, actor
     row = Forecast(item_id=item.id, sku=item.sku, month=m, qty=qty, created_by=actor, created_at=now,
                    updated_by=actor, updated_at=now)
     session.add(row)
-    session.flush()
+    _flush(session)
     return row
+
+
+def _flush(session: Session) -> None:
+    """Writes the new rows; another writer's row of the same item and month committed since they were checked
+    (two planners at once) → Conflict, nothing stored, instead of the unique key's error."""
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("another change of the same item's forecast for that month came at the same time; nothing "
+                       "was changed: look at the forecasts again") from None
 
 
 def update(session: Session, forecast_id: int, *, qty: Decimal, actor: str, today: date) -> Forecast:
@@ -209,7 +220,7 @@ def _apply(session: Session, cells: Mapping[tuple[str, date], Decimal | None], i
             counts["updated"] += 1
         if progress is not None and n % 50 == 0:
             progress(n)
-    session.flush()
+    _flush(session)
     return counts
 
 
