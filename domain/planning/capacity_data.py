@@ -99,6 +99,7 @@ def overload_exceptions(model: CapacityModel) -> list[dict[str, Any]]:
         out.append({"kind": OVERLOAD, "sku": ", ".join(skus)[:200], "date": c.week_start.isoformat(),
                     "qty": f"{tenth(c.over).normalize():f}", "due_date": (c.week_start + timedelta(days=6)).isoformat(),
                     "days": 0, "pegged_to": [ref for ref, _ in c.orders], "reference": c.work_centre,
+                    "week": c.week, "load": f"{tenth(c.load).normalize():f}", "capacity": f"{c.capacity.normalize():f}",
                     "message": _message(c, model)})
     return out
 

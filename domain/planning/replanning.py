@@ -23,7 +23,7 @@ from domain.planning import services as planning
 from domain.planning.net_change import NetChangePlanner
 from domain.planning.tables import MrpRun
 
-FULL_SCOPE = "all open sales orders"
+FULL_SCOPE = planning.FULL_SCOPE
 LARGE = 50_000  # planned orders: a state this large is set aside from the garbage collector (keep_aside)
 
 

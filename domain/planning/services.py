@@ -182,11 +182,14 @@ def store_run(session: Session, result: MrpResult, *, as_of: date, scope: str, w
     return run
 
 
+FULL_SCOPE = "all open orders and forecasts"  # a run over all demand: open sales and production orders, forecasts
+
+
 def run_open_orders(session: Session, *, as_of: date, actor: str) -> MrpRun:
     """MRP over every open sales order against the company's stock and open supply, stored; nothing else
     changes (its planned orders are suggestions). The JSON route and the planning page both run this."""
     result = mrp(session, as_of=as_of)
-    return store_run(session, result, as_of=as_of, scope="all open sales orders", what_if=False, actor=actor)
+    return store_run(session, result, as_of=as_of, scope=FULL_SCOPE, what_if=False, actor=actor)
 
 
 def run_what_if(session: Session, *, as_of: date, demand: list[dict[str, Any]],

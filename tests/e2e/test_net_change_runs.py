@@ -31,7 +31,7 @@ async def test_a_net_change_run_replans_what_changed_and_gives_the_full_run(stac
     r = await net_change(stack)
     assert r.status_code == 201, r.text
     first = r.json()
-    assert first["scope"] == "all open sales orders" and first["items_replanned"] is None
+    assert first["scope"] == "all open orders and forecasts" and first["items_replanned"] is None
     assert all(p["sku"] != MOTOR for p in first["planned_orders"])
 
     # Nothing changed: nothing re-planned, the same plan, stored as a run of its own.
@@ -62,7 +62,7 @@ async def test_a_net_change_run_replans_what_changed_and_gives_the_full_run(stac
     # The full run is the latest now, and this process holds no state of it: the next is a full run again.
     r = await net_change(stack)
     assert r.status_code == 201, r.text
-    assert r.json()["items_replanned"] is None and r.json()["scope"] == "all open sales orders"
+    assert r.json()["items_replanned"] is None and r.json()["scope"] == "all open orders and forecasts"
     assert plan(r.json()) == plan(full)
 
 

@@ -127,7 +127,7 @@ async def test_a_short_order_its_production_and_its_mrp_run_render_for_those_who
     assert r.status_code == 303 and r.headers["location"].startswith("/planning/mrp-runs/MRP-"), r.text
     assert count(stack, MrpRun) == runs + 1
     page = text(await carol.get(r.headers["location"]))
-    assert "all open sales orders" in page and "Run by carol" in page
+    assert "all open orders and forecasts" in page and "Run by carol" in page
 
 
 async def test_a_bad_progress_or_change_form_changes_nothing_and_a_good_one_is_recorded(stack: Stack) -> None:
