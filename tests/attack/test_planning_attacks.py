@@ -625,3 +625,31 @@ async def test_a_completed_order_does_not_move(stack: AttackStack) -> None:
     with stack.db.read() as s:
         assert s.execute(select(ProductionOrder.due_date).where(
             ProductionOrder.number == number)).scalar_one() == TODAY + timedelta(days=30)
+
+
+async def test_racing_net_change_runs_and_stock_orders(stack: AttackStack) -> None:
+    """Planners at once: net-change runs each stored under their own number, the last one's plan what a full run
+    gives; production orders for stock each under their own number."""
+    open_orders(stack.db, 2, start=TODAY + timedelta(days=30))
+    r = await stack.as_("carol", "POST", "/api/planning/mrp-runs")
+    assert r.status_code == 201, r.text
+    open_orders(stack.db, 1, start=TODAY + timedelta(days=45))
+    answers = await asyncio.gather(*(stack.as_(who, "POST", "/api/planning/mrp-runs", json={"net_change": True})
+                                     for who in ("carol", "admin", "carol", "admin")))
+    assert all(a.status_code == 201 for a in answers), [a.text for a in answers]
+    assert len({a.json()["run_id"] for a in answers}) == 4
+    latest = max(answers, key=lambda a: a.json()["run_id"]).json()
+    full = (await stack.as_("carol", "POST", "/api/planning/mrp-runs")).json()
+
+    def plan(run: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+        return [(p["kind"], p["sku"], str(Decimal(p["qty"])), p["due_date"]) for p in run["planned_orders"]]
+    assert plan(latest) == plan(full)
+
+    before = counts(stack)["ProductionOrder"]
+    due = (TODAY + timedelta(days=30)).isoformat()
+    answers = await asyncio.gather(*(stack.as_("carol", "POST", "/api/production-orders",
+                                               json={"sku": "FAN-200", "qty": 1, "due_date": due}) for _ in range(4)))
+    assert all(a.status_code == 201 for a in answers), [a.text for a in answers]
+    assert len({a.json()["production_order_id"] for a in answers}) == 4
+    await eventually(stack.db, lambda s: s.execute(select(func.count()).select_from(ProductionOrder)).scalar_one()
+                     == before + 4, limit=30)
