@@ -59,7 +59,12 @@ SHARED = {"/api/items/{sku}", "/api/stock/{sku}", "/api/boms/{sku}", "/api/custo
           # form types: everyone reads every one; only admin publishes (test_authz)
           "/api/form-types/{key}",
           # webhooks: admin's only (test_authz)
-          "/api/webhooks/{webhook_id}"}
+          "/api/webhooks/{webhook_id}",
+          # issue 20: shared planning and quality records, gated by role (test_authz; test_planning_attacks: who
+          # may not is 403 and nothing changes): calendars, routings, forecasts, moves, inspection lots and NCRs
+          "/api/work-centres/{code}/calendar", "/api/routings/{sku}", "/api/production-orders/{number}/reschedule",
+          "/api/planning/forecasts/{forecast_id}", "/api/inspections/{number}", "/api/inspections/{number}/result",
+          "/api/nonconformances/{number}", "/api/items/{sku}/inspection"}
 # Id routes with an object-level test of their own (below): no GET by id to use as the control.
 OWN_TESTS = {"/api/tasks/{task_id}/unclaim",  # test_unclaim_of_an_unseen_task_is_404
              "/api/saved-filters/{filter_id}",  # test_another_users_saved_filter_or_absence_is_not_found
