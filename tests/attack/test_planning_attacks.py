@@ -653,3 +653,32 @@ async def test_racing_net_change_runs_and_stock_orders(stack: AttackStack) -> No
     assert len({a.json()["production_order_id"] for a in answers}) == 4
     await eventually(stack.db, lambda s: s.execute(select(func.count()).select_from(ProductionOrder)).scalar_one()
                      == before + 4, limit=30)
+
+
+async def test_bad_query_parameters_of_the_new_reads_are_4xx(stack: AttackStack) -> None:
+    cases = [
+        ("carol", "/api/planning/forecasts", {"from": "2027-13"}),
+        ("carol", "/api/planning/forecasts", {"to": "x"}),
+        ("carol", "/api/planning/forecasts", {"from": "2027-06", "to": "2027-01", "limit": 0}),
+        ("carol", "/api/planning/forecasts", {"offset": -1}),
+        ("carol", "/api/planning/load", {"run": "MRP-99999"}),
+        ("carol", "/api/planning/load", {"as_of": "9999-12-31"}),
+        ("carol", "/api/planning/load", {"as_of": "0001-01-01"}),
+        ("carol", "/api/planning/load", {"run": "x" * 100}),
+        ("ivan", "/api/inspections", {"status": "x" * 100}),
+        ("ivan", "/api/inspections", {"limit": 10**6}),
+        ("ivan", "/api/nonconformances", {"offset": -5}),
+        ("carol", "/api/planning/mrp-releases/REL-99999", {}),
+        ("carol", "/api/routings/NO-SUCH", {}),
+        ("carol", "/api/work-centres/NO-SUCH/calendar", {}),
+    ]
+    for who, url, params in cases:
+        r = await stack.as_(who, "GET", url, params=params)
+        assert r.status_code != 500, (url, params, r.text)
+        if r.status_code != 200:
+            refused(r, 400, 404, 422)
+    for url in ("/planning/forecasts?from=2027-13", "/planning/capacity?run=MRP-99999", "/quality/inspections/IL-9",
+                "/quality/nonconformances/NCR-9", "/planning/mrp-runs/MRP-99999", "/routings/NO-SUCH",
+                "/work-centres/NO-SUCH/calendar"):
+        r = await (await Browser(stack, "carol").start()).get(url)
+        assert r.status_code < 500, (url, r.status_code)
