@@ -700,3 +700,21 @@ async def test_releasing_two_runs_of_the_same_demand_does_not_order_it_twice(sta
     r = await stack.as_("admin", "POST", f"/api/planning/mrp-runs/{second['run_id']}/release")
     refused(r, 409, 422)  # the run is out of date: what it plans was released from another run since
     assert counts(stack) == before
+
+
+async def test_racing_moves_of_one_order_leave_one_of_them(stack: AttackStack) -> None:
+    number = await stock_order(stack)
+    with stack.db.read() as s:  # a released order keeps its release date: the moves change the due date only
+        release = s.execute(select(ProductionOrder.release_date).where(ProductionOrder.number == number)).scalar_one()
+    moves = [(release, TODAY + timedelta(days=40 + i)) for i in range(4)]
+    answers = await asyncio.gather(*(stack.as_("carol" if i % 2 else "admin", "POST",
+                                               f"/api/production-orders/{number}/reschedule",
+                                               json={"release_date": rel.isoformat(), "due_date": due.isoformat()})
+                                     for i, (rel, due) in enumerate(moves)))
+    assert all(a.status_code in (200, 409) for a in answers), [a.text for a in answers]
+    assert any(a.status_code == 200 for a in answers)
+    with stack.db.read() as s:
+        mo = s.execute(select(ProductionOrder).where(ProductionOrder.number == number)).scalar_one()
+        assert (mo.release_date, mo.due_date) in moves
+    shown = (await stack.as_("carol", "GET", f"/api/production-orders/{number}")).json()
+    assert shown["due_date"] == mo.due_date.isoformat(), shown
