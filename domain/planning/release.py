@@ -72,6 +72,15 @@ def check(session: Session, run_number: str, planned_order_ids: list[str] | None
                        "order's supply itself; run MRP over all open orders to release planned orders")
     planned = run.result["planned_orders"]
     asked = None if planned_order_ids is None else positions(run.number, planned_order_ids, len(planned))
+    if not run.what_if:
+        since = session.execute(
+            select(MrpRun.number, PlannedOrderRelease.release_number).join(MrpRun, MrpRun.id == PlannedOrderRelease.run_id)
+            .where(PlannedOrderRelease.run_id != run.id, PlannedOrderRelease.created_at > run.created_at)
+            .order_by(PlannedOrderRelease.id).limit(1)).first()
+        if since is not None:  # that release's orders are supply this run did not count: it would order it again
+            raise Conflict(f"run {run.number} is out of date: planned orders of {since[0]} were released since it was "
+                           f"made ({since[1]}), and this run would order the same demand again; run MRP again and "
+                           "release from the new run; nothing was created")
     ns = check_releasable(run.number, what_if=run.what_if, count=len(planned), asked=asked,
                           released=released(session, run))
     chosen = {n: planned[n - 1] for n in ns}

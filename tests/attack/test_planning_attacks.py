@@ -684,9 +684,6 @@ async def test_bad_query_parameters_of_the_new_reads_are_4xx(stack: AttackStack)
         assert r.status_code < 500, (url, r.status_code)
 
 
-@pytest.mark.xfail(strict=True, reason="a release does not check that its run is still current: two runs stored "
-                   "before either is released plan the same demand, and releasing both orders it twice "
-                   "(domain/planning/release.py check: only the (run, n) claims are unique)")
 async def test_releasing_two_runs_of_the_same_demand_does_not_order_it_twice(stack: AttackStack) -> None:
     open_orders(stack.db, 1, start=TODAY + timedelta(days=30))
     first = (await stack.as_("carol", "POST", "/api/planning/mrp-runs")).json()
