@@ -28,7 +28,7 @@ from decimal import ROUND_DOWN, Decimal
 ZERO = Decimal(0)
 HOUR4 = Decimal("0.0001")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-HORIZON_DAYS = 3 * 366  # finish() looks this far ahead for free hours before it gives up on a work centre
+HORIZON_DAYS = 3 * 366  # finish() looks this far ahead for free hours (for all of a routing) before it gives up
 ONE_DAY = timedelta(days=1)
 
 
@@ -229,11 +229,11 @@ class CapacityModel:
         """(work centre, day it starts, day it ends) of each operation, forward from `start`."""
         used: dict[tuple[str, date], Decimal] = {}
         day = max(start, self.as_of)
+        limit = day + timedelta(days=HORIZON_DAYS)  # for the whole routing: past it, each further step ends there too
         out = []
         for op in sorted(self.routings.get(sku, ()), key=lambda o: o.seq):
             left = op.hours(qty)
             began = day
-            limit = day + timedelta(days=HORIZON_DAYS)
             while True:
                 free = self._free(op.work_centre, day, used, loaded=loaded)
                 take = min(free, left)

@@ -106,10 +106,6 @@ async def test_promise_refuses_nonsense_with_a_sentence(stack: AttackStack) -> N
     assert counts(stack) == before
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="capable-to-promise walks every operation day by day up to its 3-year horizon "
-                   "(domain/planning/capacity.py CapacityModel._schedule, twice per line in finish()): 200 lines × 50 "
-                   "operations took 77 s in one request, holding a worker thread and a DB session")
 async def test_promise_of_an_absurd_routing_answers_in_time(stack: AttackStack) -> None:
     """The most work one request can ask for: a routing of 50 operations of the most hours per unit (on the
     closed-most calendar the API allows: 1 hour on Sundays), and 200 lines of the most quantity. Capable-to-promise
