@@ -43,8 +43,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import partial
-from itertools import accumulate, chain, repeat
+from itertools import accumulate, chain, islice, repeat
 from math import gcd
 from operator import itemgetter, neg, sub
 from typing import Literal, NamedTuple, TypeVar
@@ -338,6 +337,16 @@ class _Memo(dict[int, _V]):
         return value
 
 
+_POSITIONS: list[int] = []
+
+
+def _positions(n: int) -> list[int]:
+    """0, 1, 2, … (at least n of them): one list of int objects reused by every run instead of new ones."""
+    if len(_POSITIONS) < n:
+        _POSITIONS.extend(range(len(_POSITIONS), 2 * n))
+    return _POSITIONS
+
+
 def _net(item: ItemPlan, rq: _Requirements, rc: _Receipts | None, free: int,
          exceptions: list[MrpException]) -> Planned:
     """Net one item's requirements day by day against its free stock (above safety stock, in units) and its
@@ -352,7 +361,9 @@ def _net(item: ItemPlan, rq: _Requirements, rc: _Receipts | None, free: int,
     days: Sequence[int] = rq.days
     pegs: Sequence[Pegs] = rq.pegs
     if len(days) > 1:  # by day; a stable sort keeps the arrival order within a day
-        permute = itemgetter(*sorted(range(len(days)), key=days.__getitem__))
+        order = _positions(len(days) + 1)[:len(days)]
+        order.sort(key=days.__getitem__)
+        permute = itemgetter(*order)
         days = permute(days)
         pegs = permute(pegs)
         cum = list(accumulate(permute(rq.qtys), initial=0))  # requirement i is cum[i + 1] − cum[i]
@@ -376,8 +387,10 @@ def _net(item: ItemPlan, rq: _Requirements, rc: _Receipts | None, free: int,
                 free -= cum[stop] - cum[end]
                 end = stop
             elif lot_for_lot:  # no stock left: every remaining day is one order of its total
-                todo = list(dict.fromkeys(days[end:]))
-                ends = list(map(partial(bisect_right, days), todo))
+                # each day → one past its last requirement (a later requirement of the day overwrites)
+                day_end = dict(zip(islice(days, end, None), islice(_positions(n + 1), end + 1, None), strict=False))
+                todo = list(day_end)
+                ends = list(day_end.values())
                 starts = [end, *ends[:-1]]
                 dues += todo
                 sizes += map(sub, map(cum.__getitem__, ends), map(cum.__getitem__, starts))
