@@ -19,7 +19,7 @@ from api.routes.common import Offset
 from api.schemas import Body
 from domain.core.limits import MAX_QTY
 from domain.core.money import MAX_ID
-from domain.core.numbers import PlainDecimal
+from domain.core.numbers import PlainDecimal, PlainInt
 from domain.permissions import Action
 from domain.planning import forecasts
 from domain.planning.forecast_rules import parse_month
@@ -27,7 +27,7 @@ from domain.planning.forecast_rules import parse_month
 router = APIRouter(prefix="/api/planning", tags=["forecasts"])
 Reader = Annotated[Principal, Depends(require(Action.PRODUCTION_READ))]
 Editor = Annotated[Principal, Depends(require(Action.FORECAST_EDIT))]
-ForecastId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ForecastId = Annotated[PlainInt, Path(ge=1, le=MAX_ID)]
 Month = Annotated[str | None, Query(max_length=20, description="a month: 2027-01", alias="from")]
 MonthTo = Annotated[str | None, Query(max_length=20, description="a month: 2027-06", alias="to")]
 
@@ -49,7 +49,7 @@ class ForecastChange(Body):
 @router.get("/forecasts")
 async def list_forecasts(user: Reader, platform: PlatformDep, month_from: Month = None, month_to: MonthTo = None,
                          sku: Annotated[str | None, Query(max_length=60)] = None,
-                         limit: Annotated[int, Query(ge=1, le=5000)] = 500, offset: Offset = 0) -> Any:
+                         limit: Annotated[PlainInt, Query(ge=1, le=5000)] = 500, offset: Offset = 0) -> Any:
     """Forecasts by month, then SKU (`from`, `to`: months, both included), each with `ordered` (what sales orders
     of its month ask for) and `remaining` (what MRP plans: forecast − ordered, never below zero)."""
     lo = parse_month(month_from, "from") if month_from else None

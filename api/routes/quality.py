@@ -15,6 +15,7 @@ from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
 from api.starters import inspection
 from domain import permissions
+from domain.core.numbers import PlainInt
 from domain.inventory import quarantine
 from domain.quality import rules
 from domain.quality import services as quality
@@ -26,8 +27,8 @@ ItemOwner = Annotated[auth.Principal, Depends(require(permissions.Action.ITEM_ED
 
 @router.get("/inspections")
 async def list_lots(user: Reader, platform: PlatformDep, status: Annotated[str | None, Query(max_length=20)] = None,
-                    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                    offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> Any:
+                    limit: Annotated[PlainInt, Query(ge=1, le=500)] = 100,
+                    offset: Annotated[PlainInt, Query(ge=0, le=10**9)] = 0) -> Any:
     """`[{number, sku, qty, status, accepted_qty, rejected_qty, reason, source_document, ncr, ...}]`, newest first;
     `?status=open` for those waiting."""
     return ok(await platform.read(quality.lots, status, limit, offset))
@@ -49,8 +50,8 @@ async def record_result(number: str, body: rules.InspectionIn, user: CurrentUser
 
 
 @router.get("/nonconformances")
-async def list_ncrs(user: Reader, platform: PlatformDep, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                    offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> Any:
+async def list_ncrs(user: Reader, platform: PlatformDep, limit: Annotated[PlainInt, Query(ge=1, le=500)] = 100,
+                    offset: Annotated[PlainInt, Query(ge=0, le=10**9)] = 0) -> Any:
     return ok(await platform.read(quality.nonconformances, limit, offset))
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from domain.audit import services as audit
 from domain.core.errors import Invalid, NotFound
-from domain.core.numbers import PlainDecimal
+from domain.core.numbers import PlainDecimal, PlainInt
 from domain.core.types import utcnow
 from domain.inventory.tables import Item
 from domain.manufacturing.capacity_tables import RoutingOperation, WorkCentreCalendar, WorkCentreDay
@@ -68,7 +68,7 @@ class CalendarIn(BaseModel):
 class OperationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    seq: int = Field(ge=1, le=9999)
+    seq: PlainInt = Field(ge=1, le=9999)
     work_centre: str = Field(min_length=1, max_length=40)
     description: str = Field(default="", max_length=200)
     setup_hours: PlainDecimal = Field(default=ZERO, ge=0, le=MAX_HOURS, decimal_places=4)

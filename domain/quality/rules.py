@@ -14,6 +14,7 @@ from domain import permissions
 from domain.core.errors import Conflict, Invalid
 from domain.core.limits import MAX_QTY
 from domain.core.money import qty_str
+from domain.core.numbers import PlainDecimal
 from domain.org.people import Actor
 from domain.production import scrap
 
@@ -42,8 +43,8 @@ class InspectionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    accepted_qty: Decimal = Field(ge=0, le=MAX_QTY, decimal_places=4)
-    rejected_qty: Decimal = Field(default=ZERO, ge=0, le=MAX_QTY, decimal_places=4)
+    accepted_qty: PlainDecimal = Field(ge=0, le=MAX_QTY, decimal_places=4)
+    rejected_qty: PlainDecimal = Field(default=ZERO, ge=0, le=MAX_QTY, decimal_places=4)
     reason: str = Field(default="", max_length=40)
     note: str = Field(default="", max_length=500)
 
