@@ -23,16 +23,17 @@ a component is netted, whatever level the component is used at):
 Output order: low-level code, SKU, due date. Input order never changes the result.
 
 Speed (bench/mrp.py: 10,000 items, 50,000 lines, 6 levels → 383,317 planned orders and 36,612
-exceptions in 1.4 s on one idle core; 10×, 3,801,143 planned orders, in about 17 s of CPU): the run
+exceptions in about 1.3 s of CPU; 10×, 3,801,143 planned orders, in about 14-15 s of CPU): the run
 computes in integer units of 0.0001 (a BOM line is a ratio n/d, so `need` is ceil(q·n/d), exactly
 bom.need); each item's requirements are three parallel lists a parent's orders are appended to a list at
-a time, dropped once the item is netted (a day is one shared int); runs of days covered by stock, and the
-lot-for-lot tail once stock is gone, are netted with C-level maps and bisection instead of one requirement
-at a time; pegs are joined by chaining, each demand once; the cyclic garbage collector is paused for the
-run (it would walk millions of live objects and free none). What is left is about a quarter sorting each
-item's requirements by day, a quarter building the result (Decimal quantities, pegs tuples, named
-tuples), a quarter exploding and netting. A plain Decimal version of the same rules is in
-tests/unit/test_mrp.py, and random companies must come out the same from both.
+a time, dropped once the item is netted (a day is one shared int), and sorted by day on one reused list of
+positions; runs of days covered by stock, and the lot-for-lot tail once stock is gone (each day's end found
+with one dict), are netted with C-level maps and bisection instead of one requirement at a time; pegs are
+joined by chaining, each demand once; the cyclic garbage collector is paused for the run (it would walk
+millions of live objects and free none). What is left (py-spy, 1×) is about a quarter sorting, permuting
+and summing each item's requirements by day, a sixth joining pegs, an eighth building the result (half
+of it Decimal(units) / 10,000), a tenth exploding BOM lines, the rest netting. A plain Decimal version
+of the same rules is in tests/unit/test_mrp.py, and random companies must come out the same from both.
 """
 
 from __future__ import annotations
