@@ -356,9 +356,6 @@ def _net(item: ItemPlan, rq: _Requirements, rc: _Receipts | None, free: int,
     moq = units(item.min_order_qty, f"minimum order quantity of {sku}") if item.min_order_qty else 0
     multiple = units(item.order_multiple, f"order multiple of {sku}") if item.order_multiple else 0
     r_days, r_left, r_recs = (rc.days, list(rc.left), rc.recs) if rc is not None else ([], [], [])
-    n_r = len(r_days)
-    pending = sum(r_left)  # receipts neither counted in `free` nor pulled in early
-    j = 0  # receipts before j are counted in `free`
     days: Sequence[int] = rq.days
     pegs: Sequence[Pegs] = rq.pegs
     if len(days) > 1:  # by day; a stable sort keeps the arrival order within a day
@@ -370,6 +367,20 @@ def _net(item: ItemPlan, rq: _Requirements, rc: _Receipts | None, free: int,
         cum = list(accumulate(permute(rq.qtys), initial=0))  # requirement i is cum[i + 1] − cum[i]
     else:
         cum = [0, *rq.qtys]
+    return net_requirements(sku, moq, multiple, days, cum, pegs, r_days, r_left, r_recs, free, exceptions)
+
+
+def net_requirements(sku: str, moq: int, multiple: int, days: Sequence[int], cum: Sequence[int],
+                     pegs: Sequence[Pegs], r_days: Sequence[int], r_left: list[int], r_recs: Sequence[ScheduledReceipt],
+                     free: int, exceptions: list[MrpException]) -> Planned:
+    """The netting of one item, shared by run_mrp and the net-change planner (domain/planning/net_change.py):
+    its requirements sorted by day (`days`, their running total `cum` with cum[i + 1] − cum[i] the i-th, `pegs`),
+    its scheduled receipts by due day (`r_days`, what is left of each in units — used up here — and the
+    receipts), its free stock in units, lot sizes in units (0: none). The planned orders as due days, quantities
+    and the pegs of the requirements each covers; late supply is appended to `exceptions`."""
+    n_r = len(r_days)
+    pending = sum(r_left)  # receipts neither counted in `free` nor pulled in early
+    j = 0  # receipts before j are counted in `free`
     dues: list[int] = []
     sizes: list[int] = []
     parts: list[Sequence[Pegs]] = []

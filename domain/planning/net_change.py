@@ -22,24 +22,21 @@ planner from a full run.
 from __future__ import annotations
 
 import gc
-from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import partial
 from heapq import heappop, heappush
 from itertools import accumulate, chain, repeat
 from math import gcd
-from operator import eq, itemgetter, neg, sub
+from operator import eq, itemgetter, neg
 
 from domain.core.errors import Invalid
 from domain.manufacturing.bom import Bom, low_level_codes, units
 from domain.planning.mrp import (
     RELEASE_IN_THE_PAST,
-    SUPPLY_LATE,
     Demand,
     ItemPlan,
     MrpException,
@@ -47,6 +44,7 @@ from domain.planning.mrp import (
     OrderKind,
     PlannedOrder,
     ScheduledReceipt,
+    net_requirements,
     run_mrp,
 )
 
@@ -377,100 +375,14 @@ class NetChangePlanner:
         return dues, sizes, pegged
 
     def _net_days(self, sku: str, item: ItemPlan, days: list[int], cum: list[int], pegs: list[Pegs],
-                  free: int) -> tuple[list[int], list[int], list[list[Pegs]], list[MrpException]]:
-        """The netting of run_mrp, requirement by requirement, except where whole runs of days need no care:
-        days covered by stock alone (found by bisection on the running total), and the lot-for-lot tail once
-        stock and open supply are gone (one order per day). Due days, sizes, pegs of each planned order, and
-        the late-supply exceptions."""
+                  free: int) -> tuple[list[int], list[int], list[Sequence[Pegs]], list[MrpException]]:
+        """run_mrp's netting of one item (mrp.net_requirements, the same code): due days, sizes, pegs of each
+        planned order, and the late-supply exceptions."""
         recs = self.receipts.get(sku, ())
-        r_days = [r.due_date.toordinal() for r in recs]
-        r_left = [units(r.qty, "receipt") for r in recs]
-        n_r = len(recs)
-        pending = sum(r_left)  # receipts neither counted in `free` nor pulled in early
-        moq = units(item.min_order_qty, "minimum order quantity")
-        multiple = units(item.order_multiple, "order multiple")
-        lot_for_lot = not moq and not multiple
-        j = 0
-        dues: list[int] = []
-        sizes: list[int] = []
-        parts: list[list[Pegs]] = []
         late: list[MrpException] = []
-        open_pegs: list[Pegs] = []  # the latest planned order's pegs, while its excess lasts
-        open_left = 0
-        n = len(days)
-        end = 0
-        while end < n:
-            if not open_left and not pending:  # only stock from here on: whole runs of days at C speed
-                if free:
-                    last = bisect_right(cum, cum[end] + free, end) - 1  # requirements end…last − 1 are covered
-                    if last >= n:
-                        break
-                    stop = bisect_left(days, days[last], end)
-                    free -= cum[stop] - cum[end]
-                    end = stop
-                elif lot_for_lot:  # nothing left: every remaining day is one order of its total
-                    todo = list(dict.fromkeys(days[end:]))
-                    ends = list(map(partial(bisect_right, days), todo))
-                    starts = [end, *ends[:-1]]
-                    dues += todo
-                    sizes += map(sub, map(cum.__getitem__, ends), map(cum.__getitem__, starts))
-                    parts += map(pegs.__getitem__, map(slice, starts, ends))
-                    break
-            start, day = end, days[end]
-            end = bisect_right(days, day, end)
-            while j < n_r and r_days[j] <= day:
-                free += r_left[j]
-                pending -= r_left[j]
-                r_left[j] = 0
-                j += 1
-            total = cum[end] - cum[start]
-            if not open_left:
-                if free >= total:
-                    free -= total
-                    continue
-            elif open_left >= total:  # covered by the latest order's excess
-                open_left -= total
-                open_pegs += pegs[start:end]
-                continue
-            short = 0
-            short_pegs: list[Pegs] = []
-            for i in range(start, end):
-                q, p = cum[i + 1] - cum[i], pegs[i]
-                if open_left:
-                    take = q if q < open_left else open_left
-                    open_left -= take
-                    q -= take
-                    open_pegs.append(p)
-                    if not q:
-                        continue
-                if free:
-                    take = q if q < free else free
-                    free -= take
-                    q -= take
-                    if not q:
-                        continue
-                m = j
-                while q and pending and m < n_r:  # open supply due later must cover it: count it now, say so
-                    avail = r_left[m]
-                    if avail:
-                        take = q if q < avail else avail
-                        r_left[m] = avail - take
-                        pending -= take
-                        q -= take
-                        rec = recs[m]
-                        late.append(MrpException(SUPPLY_LATE, sku, self._dates[day], Decimal(take) / SCALE, rec.due_date,
-                                                 rec.due_date.toordinal() - day, p, rec.reference))
-                    m += 1
-                if q:
-                    short += q
-                    short_pegs.append(p)
-            if short:
-                qty = short if short >= moq else moq
-                if multiple and qty % multiple:
-                    qty += multiple - qty % multiple
-                open_pegs = short_pegs
-                open_left = qty - short
-                dues.append(day)
-                sizes.append(qty)
-                parts.append(short_pegs)
+        dues, sizes, parts = net_requirements(
+            sku, units(item.min_order_qty, "minimum order quantity"), units(item.order_multiple, "order multiple"),
+            days, cum, pegs, [r.due_date.toordinal() for r in recs], [units(r.qty, "receipt") for r in recs], recs,
+            free, late)
         return dues, sizes, parts, late
+
