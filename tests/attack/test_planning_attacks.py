@@ -689,6 +689,11 @@ async def test_releasing_two_runs_of_the_same_demand_does_not_order_it_twice(sta
     assert r.status_code == 202, r.text
     pid = r.json()["process_id"]
     await eventually(stack.db, lambda s: (p := s.get(Process, pid)) is not None and p.status == "completed", limit=60)
+    made = (await stack.as_("carol", "GET", f"/api/planning/mrp-runs/{first['run_id']}")).json()["planned_orders"]
+    requisitions = {p["released_as"] for p in made if p["kind"] == "purchase"}
+    # each requisition's own Purchase process records it: wait for them, so what follows counts only the refusal
+    await eventually(stack.db, lambda s: s.execute(select(func.count()).select_from(PurchaseRequisition)).scalar_one()
+                     == len(requisitions), limit=60)
     before = counts(stack)
     r = await stack.as_("admin", "POST", f"/api/planning/mrp-runs/{second['run_id']}/release")
     refused(r, 409, 422)  # the run is out of date: what it plans was released from another run since

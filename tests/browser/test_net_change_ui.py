@@ -57,6 +57,6 @@ async def test_carol_replans_what_changed_in_english_and_in_chinese(ui: UI) -> N
     await zh.goto("/planning")
     main = await zh.locator("main").inner_text()
     assert "只重排变动部分（净改变）" in main and f"基于 {first} 的净改变（重新计划 1 个物料）" in main
-    assert "全部未结销售订单" in main
+    assert "全部未结订单及销售预测" in main
     await shot(zh, "planning-zh")
     ui.assert_no_console_errors()
