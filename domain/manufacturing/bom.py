@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
+from math import gcd
 from typing import Literal
 
 from domain.core.errors import Invalid
@@ -50,6 +51,15 @@ def need(parent_qty: Decimal, line: BomLine) -> Decimal:
     if line.scrap_pct:
         gross += gross * line.scrap_pct / 100
     return gross.quantize(Q4, rounding=ROUND_CEILING)
+
+
+def need_ratio(qty: Decimal, scrap_pct: Decimal) -> tuple[int, int]:
+    """`need` of a line (its qty and scrap %) as an integer ratio n/d in lowest terms, for planning in units of
+    1/10,000: need in units = ceil(parent in units × n / d), exactly what `need` computes."""
+    n, d = (qty * (100 + scrap_pct)).as_integer_ratio()
+    d *= 100
+    g = gcd(n, d)
+    return n // g, d // g
 
 
 def check_lines(item: str, lines: Iterable[BomLine]) -> None:

@@ -48,7 +48,6 @@ and random companies must come out the same from both.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -57,6 +56,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from domain.core import collector
 from domain.core.errors import Invalid
 from domain.manufacturing.bom import Q4, Bom, units
 
@@ -434,13 +434,8 @@ def kitting(orders: Iterable[KitOrder], kinds: Mapping[str, str], boms: Mapping[
     alone."""
     # A run over all open orders makes hundreds of thousands of result lines that all live until it ends:
     # the cyclic garbage collector would walk them again and again and could free none (as in mrp.py).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.paused():
         return _kitting(orders, kinds, boms, stock, step, only)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _kitting(orders: Iterable[KitOrder], kinds: Mapping[str, str], boms: Mapping[str, Bom],

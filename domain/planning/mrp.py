@@ -38,19 +38,18 @@ of the same rules is in tests/unit/test_mrp.py, and random companies must come o
 
 from __future__ import annotations
 
-import gc
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from itertools import accumulate, chain, islice, repeat
-from math import gcd
 from operator import itemgetter, neg, sub
 from typing import Literal, NamedTuple, TypeVar
 
+from domain.core import collector
 from domain.core.errors import Invalid
-from domain.manufacturing.bom import Bom, check_boms, low_level_codes, units
+from domain.manufacturing.bom import Bom, check_boms, low_level_codes, need_ratio, units
 
 ItemKind = Literal["purchased", "manufactured"]
 OrderKind = Literal["purchase", "production"]
@@ -185,16 +184,6 @@ Pegs = tuple[str, ...]
 _V = TypeVar("_V")
 
 
-def _factor(qty_scrap: tuple[Decimal, Decimal]) -> tuple[int, int]:
-    """`need(q, line)` as an integer ratio in lowest terms: need in units = ceil(q in units × n / d), exactly
-    what `need` computes (q × qty × (100 + scrap) / 100, rounded up to four places)."""
-    qty, scrap = qty_scrap
-    n, d = (qty * (100 + scrap)).as_integer_ratio()
-    d *= 100
-    g = gcd(n, d)
-    return n // g, d // g
-
-
 class _Requirements:
     """One item's gross requirements as three parallel lists (due day, qty in units, pegs) in arrival
     order, so a parent's planned orders are added to each component a whole list at a time."""
@@ -229,13 +218,8 @@ def run_mrp(*, items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: 
     codes = low_level_codes(boms, items)
     # A run allocates millions of small objects that all live until it ends: the cyclic garbage collector
     # would walk them again and again (a third of the time) and could free none. It runs again afterwards.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.paused():
         return _run(items, boms, on_hand, reserved, receipts, demand, as_of, codes)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mapping[str, Decimal],
@@ -257,12 +241,12 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
         rc.left.append(units(r.qty, f"scheduled receipt {r.reference}"))
         rc.recs.append(r)
     # Each BOM's lines as (the component's requirements, n, d): exploding is integer arithmetic over lists.
-    ratios = {key: _factor(key) for key in {(ln.qty, ln.scrap_pct) for bom in boms.values() for ln in bom.lines}}
+    ratios = {key: need_ratio(*key) for key in {(ln.qty, ln.scrap_pct) for bom in boms.values() for ln in bom.lines}}
     explode = {sku: [(reqs[ln.component], *ratios[ln.qty, ln.scrap_pct]) for ln in bom.lines]
                for sku, bom in boms.items() if items[sku].kind == "manufactured"}
 
-    dates = _Memo(date.fromordinal)  # day ordinal → date
-    days: _Memo[int] = _Memo(int)  # day ordinal → one int object for it, shared by every requirement of that day
+    dates = Memo(date.fromordinal)  # day ordinal → date
+    days: Memo[int] = Memo(int)  # day ordinal → one int object for it, shared by every requirement of that day
     orders: list[PlannedOrder] = []
     exceptions: list[MrpException] = []
     for sku in sorted(items, key=lambda s: (codes[s], s)):
@@ -326,7 +310,7 @@ def _run(items: Mapping[str, ItemPlan], boms: Mapping[str, Bom], on_hand: Mappin
 Planned = tuple[list[int], list[int], list[Sequence[Pegs]]]
 
 
-class _Memo(dict[int, _V]):
+class Memo(dict[int, _V]):
     """f(key), computed once per key; `memo.__getitem__` maps over a list at C speed."""
 
     def __init__(self, f: Callable[[int], _V]) -> None:

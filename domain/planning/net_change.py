@@ -21,24 +21,23 @@ planner from a full run.
 
 from __future__ import annotations
 
-import gc
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from heapq import heappop, heappush
 from itertools import accumulate, chain, repeat
-from math import gcd
 from operator import eq, itemgetter, neg
 
+from domain.core import collector
 from domain.core.errors import Invalid
-from domain.manufacturing.bom import Bom, low_level_codes, units
+from domain.manufacturing.bom import Bom, low_level_codes, need_ratio, units
 from domain.planning.mrp import (
     RELEASE_IN_THE_PAST,
     Demand,
     ItemPlan,
+    Memo,
     MrpException,
     MrpResult,
     OrderKind,
@@ -75,14 +74,6 @@ class Changes:
                     or self.on_hand or self.reserved)
 
 
-def _ratio(qty: Decimal, scrap: Decimal) -> tuple[int, int]:
-    """need(q, line) as n/d in lowest terms: need in units = ceil(q in units × n / d)."""
-    n, d = (qty * (100 + scrap)).as_integer_ratio()
-    d *= 100
-    g = gcd(n, d)
-    return n // g, d // g
-
-
 def _demand_key(d: Demand) -> tuple[date, str, Decimal]:
     return d.due_date, d.pegged_to, d.qty  # run_mrp's order (due date, pegged_to, sku, qty) within one item
 
@@ -96,27 +87,6 @@ def _remove(held: list[Demand] | list[ScheduledReceipt], gone: Demand | Schedule
         held.remove(gone)  # type: ignore[arg-type]
     except ValueError:
         raise Invalid(f"{what} was not in the plan: nothing to remove") from None
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The planner holds millions of small objects that all stay alive: the cyclic garbage collector would walk
-    them all, again and again, while a re-plan allocates (taking longer than the re-plan) and free none."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
-
-
-class _Dates(dict[int, date]):
-    """Day ordinal → date, made once per day; `dates.__getitem__` maps over a list at C speed."""
-
-    def __missing__(self, day: int) -> date:
-        d = self[day] = date.fromordinal(day)
-        return d
 
 
 class NetChangePlanner:
@@ -137,7 +107,7 @@ class NetChangePlanner:
         codes = low_level_codes(boms, items)
         self.order = sorted(items, key=lambda s: (codes[s], s))
         self.rank = {sku: i for i, sku in enumerate(self.order)}  # netting order: low-level code, then SKU
-        self.lines = {sku: [(ln.component, *_ratio(ln.qty, ln.scrap_pct)) for ln in bom.lines]
+        self.lines = {sku: [(ln.component, *need_ratio(ln.qty, ln.scrap_pct)) for ln in bom.lines]
                       for sku, bom in self.boms.items()}
         self.on_hand = {k: v for k, v in on_hand.items() if v}
         self.reserved = {k: v for k, v in reserved.items() if v}
@@ -157,7 +127,7 @@ class NetChangePlanner:
         self._unbuilt: set[str] = set()
         self._was: dict[str, tuple[Planned, tuple[PlannedOrder, ...]]] = {}  # what an unbuilt item had before
         self.exceptions: dict[str, tuple[MrpException, ...]] = {}
-        self._dates = _Dates()  # day ordinal → date, each made once
+        self._dates: Memo[date] = Memo(date.fromordinal)  # day ordinal → date, each made once
         self.replanned = self._replan(self.order)
         self.result()
 
@@ -246,7 +216,7 @@ class NetChangePlanner:
     def result(self) -> MrpResult:
         """The planned orders and exceptions, in run_mrp's order (low-level code, SKU, due date)."""
         orders, exceptions = self.orders, self.exceptions
-        with _collector_paused():
+        with collector.paused():
             for sku in self._unbuilt:
                 orders[sku] = self._build(sku)
         self._unbuilt.clear()
@@ -273,7 +243,7 @@ class NetChangePlanner:
                                     map(date_of, dues), pegged)))
 
     def _replan(self, touched: Iterable[str]) -> int:
-        with _collector_paused():
+        with collector.paused():
             return self._replan_items(touched)
 
     def _replan_items(self, touched: Iterable[str]) -> int:

@@ -32,11 +32,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from math import gcd
 from typing import Literal, Protocol
 
 from domain.core.errors import Invalid
-from domain.manufacturing.bom import Bom, units
+from domain.manufacturing.bom import Bom, need_ratio, units
 from domain.planning.mrp import Demand, ScheduledReceipt
 
 Basis = Literal["stock", "supply", "build", "purchase"]
@@ -155,13 +154,6 @@ def _timeline(today: int, free: int, receipts: list[tuple[int, int, str]], deman
     return t
 
 
-def _ratio(qty: Decimal, scrap: Decimal) -> tuple[int, int]:
-    n, d = (qty * (100 + scrap)).as_integer_ratio()
-    d *= 100
-    g = gcd(n, d)
-    return n // g, d // g
-
-
 class Structure:
     """Items and BOMs as a promise walks them: each BOM's lines as (component, n, d) with need = ceil(q × n / d),
     and, per item asked for, every item its BOM reaches in an order where parents come before components. Master
@@ -170,7 +162,7 @@ class Structure:
     def __init__(self, items: Mapping[str, PromiseItem], boms: Mapping[str, Bom]) -> None:
         self.items = items
         self.lines: dict[str, list[tuple[str, int, int]]] = {
-            sku: [(ln.component, *_ratio(ln.qty, ln.scrap_pct)) for ln in bom.lines]
+            sku: [(ln.component, *need_ratio(ln.qty, ln.scrap_pct)) for ln in bom.lines]
             for sku, bom in boms.items() if sku in items and items[sku].kind == "manufactured"}
         for sku, comps in self.lines.items():
             for c, _n, _d in comps:

@@ -4,7 +4,6 @@ few hundred), then domain/planning/promise.py answers."""
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -14,6 +13,7 @@ from typing import Any
 from sqlalchemy import case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from domain.core import collector
 from domain.core.errors import Invalid
 from domain.core.types import Amount
 from domain.inventory.tables import Item, StockBalance
@@ -145,9 +145,7 @@ def promise(session: Session, lines: Sequence[tuple[str, Decimal]], *, as_of: da
             raise Invalid(f"line {i}: {sku} is deactivated; nothing new is promised of it")
     # A request makes tens of thousands of small objects that all live until it answers: the cyclic collector
     # would walk them (and the kept structure) again and again and free none, as in MRP. It runs again after.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.paused():
         shape, ids = structure(session)
         reached = sorted({s for sku, _ in lines for s in shape.reachable(sku)})
         on_hand, reserved = _stock(session, ids, reached)
@@ -156,9 +154,6 @@ def promise(session: Session, lines: Sequence[tuple[str, Decimal]], *, as_of: da
         return Promiser(items=shape.items, boms={}, on_hand=on_hand, reserved=reserved,
                         receipts=_receipts(session, wanted, as_of), demand=_demand(session, wanted, as_of),
                         as_of=as_of, capacity=capacity, structure=shape).promise(lines, requested)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def line_view(p: LinePromise) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from domain.core.errors import Invalid
-from domain.manufacturing.bom import Bom, BomLine, low_level_codes, need
+from domain.manufacturing.bom import Bom, BomLine, low_level_codes, need, need_ratio
 from domain.planning.mrp import (
     SCALE,
     Demand,
@@ -20,7 +20,6 @@ from domain.planning.mrp import (
     MrpResult,
     PlannedOrder,
     ScheduledReceipt,
-    _factor,
     lot_size,
     run_mrp,
 )
@@ -267,7 +266,7 @@ def test_the_integer_explosion_is_exactly_need() -> None:
         line = BomLine("X", D(rng.randint(1, 40000)) / 10000 * rng.choice((1, 10, 100)),
                        rng.choice((D(0), D(1), D("2.5"), D("33.3333"), D(rng.randint(0, 9999)) / 100)))
         q_units = rng.randint(1, 10**9)
-        n, d = _factor((line.qty, line.scrap_pct))
+        n, d = need_ratio(line.qty, line.scrap_pct)
         assert D(-((-q_units * n) // d)) / SCALE == need(D(q_units) / SCALE, line)
 
 
