@@ -127,13 +127,13 @@ async def run_mrp(user: Planner, platform: PlatformDep, body: MrpRunIn | None = 
                 s, as_of=as_of, demand=[d.model_dump() for d in body.demand],
                 receipts=None if body.scheduled_receipts is None else [r.model_dump() for r in body.scheduled_receipts],
                 actor=user.username)
-        return release.run_view(s, run.number)  # as GET shows it: ids, and released_as (none yet)
+        return planning.run_view(run, release.released(s, run))  # as GET shows it: ids, and released_as (none yet)
     return ok(await platform.write(write), 201)
 
 
 def net_change_view(s: Any, run: Any, replanned: int | None) -> dict[str, Any]:
     """A net-change run as any run, with `items_replanned` (null: it was a full run, no state to start from)."""
-    return {**release.run_view(s, run.number), "items_replanned": replanned}
+    return {**planning.run_view(run, release.released(s, run)), "items_replanned": replanned}
 
 
 @router.get("/planning/mrp-runs")
