@@ -111,9 +111,12 @@ def set_active(session: Session, actor: str, key: str, active: bool) -> None:
 
 # --- leave balances -----------------------------------------------------------------------------------------
 
-def leave_balance(session: Session, username: str, year: int) -> LeaveBalance | None:
-    return session.execute(select(LeaveBalance).where(LeaveBalance.username == username,
-                                                      LeaveBalance.year == year)).scalar_one_or_none()
+def leave_balance(session: Session, username: str, year: int, *, lock: bool = False) -> LeaveBalance | None:
+    """`username`'s leave of `year`; with `lock`, the row locked (FOR UPDATE) and read afresh, to change it."""
+    q = select(LeaveBalance).where(LeaveBalance.username == username, LeaveBalance.year == year)
+    if lock:
+        q = q.with_for_update().execution_options(populate_existing=True)
+    return session.execute(q).scalar_one_or_none()
 
 
 def days_left(session: Session, username: str, year: int) -> Decimal:
@@ -139,7 +142,9 @@ def take_leave(session: Session, username: str, days: Decimal, key: str, year: i
     """Take `days` of `username`'s leave of `year`, once per `key` (a retried activity takes nothing more); checked
     against what is left (rules.check_leave_balance: Invalid when it is more). Returns what is left, as text."""
     def effect() -> dict[str, str]:
-        row = leave_balance(session, username, year)
+        # Locked: on PostgreSQL two leaves of one person approved at once would otherwise both add to the days
+        # taken they read, and one would be lost (SQLite's writers are serialized anyway).
+        row = leave_balance(session, username, year, lock=True)
         rules.check_leave_balance(Decimal(0) if row is None else row.days_granted - row.days_taken, days)
         assert row is not None  # a balance of 0 refuses any leave above
         row.days_taken += days
