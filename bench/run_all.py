@@ -20,8 +20,10 @@ from typing import Any
 from rich.table import Table
 
 from bench import bench_aging, bench_allocation, engine_floor, form_request, inbox, lead_to_order
+from bench import capacity as capacity_bench
 from bench import kitting as kitting_bench
 from bench import mrp as mrp_bench
+from bench import start_latency as start_latency_bench
 from bench.common import console
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -73,7 +75,35 @@ def summary_rows(res: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("form request", "FAILED", fr["error"][:200]))
     elif fr:
         rows += form_request.summary_rows(fr)
+    sl = res.get("start_latency", {})
+    if "error" in sl:
+        rows.append(("start latency", "FAILED", sl["error"][:200]))
+    elif sl:
+        rows += _start_latency_rows(sl)
+    cp = res.get("capacity", {})
+    if "error" in cp:
+        rows.append(("capacity", "FAILED", cp["error"][:200]))
+    elif cp:
+        rows += _capacity_rows(cp)
     return rows
+
+
+def _start_latency_rows(sl: dict[str, Any]) -> list[tuple[str, str, str]]:
+    o, s, u = sl["ours"], sl["skeleton"], sl["skeleton_uws"]
+    return [("start latency", f"{sl['clients']} clients: claim POST p50 / p95",
+             f"{o['p50_ms']:.1f} ms  {o['p95_ms']:.1f} ms"),
+            ("start latency", "skeleton start + Update p50 / p95 (update-with-start p95)",
+             f"{s['p50_ms']:.1f} ms  {s['p95_ms']:.1f} ms  ({u['p95_ms']:.1f} ms)"),
+            ("start latency", "p95 ours / skeleton (target <= 1.2, < 50 ms if skeleton < 40 ms)",
+             f"{sl['p95_ratio']:.3f}  {'ok' if sl['meets_target'] else 'MISSED'}"
+             + ("" if sl["valid"] else "  (some starts failed)"))]
+
+
+def _capacity_rows(cp: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(f"capacity ({cp['database']})", "processes per core-second, 1 / 2 workers",
+             f"{cp['1_worker']['processes_per_core_second']:.3f}  {cp['2_workers']['processes_per_core_second']:.3f}"),
+            (f"capacity ({cp['database']})", "per mixed process: db rows / history events / db bytes",
+             f"{cp['db_rows_per_flow']}  {cp['history_events_per_flow_mix']}  {cp['db_bytes_per_flow']:,}")]
 
 
 def _allocation_rows(al: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -180,6 +210,8 @@ async def run_all() -> dict[str, Any]:
     ag = await _guarded("aging", lambda: bench_aging.run(os.environ.get("DATABASE_URL", ""), (1_000, 100_000), 30),
                         bench_aging.report)
     fr = await _guarded("form request", form_request.run, form_request.report)
+    sl = await _guarded("start latency", start_latency_bench.run, start_latency_bench.report)
+    cp = await _guarded("capacity", lambda: capacity_bench.run(processes=100, per_type=6), capacity_bench.report)
     return {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "loadavg_before": [round(x, 2) for x in load_before],
@@ -187,7 +219,7 @@ async def run_all() -> dict[str, Any]:
                         "database_url_backend": "postgresql" if "postgresql" in ib else "sqlite"},
             "seconds": round(time.perf_counter() - t0, 1), "engine_floor": ef, "lead_to_order": lo,
             "inbox": ib, "kitting": kt, "mrp": mr, "allocation": al, "aging": ag,
-            "form_request": fr}
+            "form_request": fr, "start_latency": sl, "capacity": cp}
 
 
 def main() -> int:
@@ -204,7 +236,7 @@ def main() -> int:
     console.print(f"written to {RESULTS} ({res['seconds']} s; load average before "
                   f"{res['machine']['loadavg_before'][0]}, after {res['machine']['loadavg_after'][0]})")
     return 1 if any("error" in res[k] for k in ("engine_floor", "lead_to_order", "inbox", "kitting", "mrp",
-                                               "allocation", "form_request")) else 0
+                                               "allocation", "form_request", "start_latency", "capacity")) else 0
 
 
 if __name__ == "__main__":
