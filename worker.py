@@ -54,10 +54,15 @@ if TYPE_CHECKING:
 WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation, SupplierInvoice,
              Payment, PeriodClose, CustomerInvoice, SalesReturn, PurchaseReturn, ChangeApproval, FormRequest,
              Notify, NotifyDigest, MrpRelease, Inspection]
-# The sandbox re-imports a workflow's modules for every run, to keep runs apart. Our shared workflow
-# modules hold no state (definitions and pure helpers only), so they are passed through: imported once.
+# The sandbox re-imports a workflow's modules for every run, to keep runs apart. Our workflow modules hold no
+# state (definitions and pure helpers only; tests/unit/test_worker_sandbox.py checks that no module-level
+# name of theirs is a mutable container), so the whole package is passed through: imported once. Re-imported,
+# the workflow modules (a quotation's pulls in fulfilment, production, purchase, invoices…) cost a fifth of
+# the worker's CPU in the 1,000-process soak (docs/perf/before-worker-soak.svg). The price: a non-deterministic
+# call in our workflow code (the host's clock, random, I/O) is no longer caught by the sandbox's proxies; the
+# rule stays workflow.now()/workflow.uuid4(), and tests/workflows/test_replay.py holds the recorded histories.
 RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(
-    "workflows.common", "workflows.approval", "pydantic", "pydantic_core"))
+    "workflows", "pydantic", "pydantic_core"))
 
 
 # One of each per process: a Runtime binds its metrics port, a tracer provider owns its exporter thread.
