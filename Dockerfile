@@ -6,7 +6,7 @@ FROM python:3.12-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY cli.py worker.py settings.py ./
+COPY cli.py worker.py settings.py backup.py ./
 COPY domain ./domain
 COPY activities ./activities
 COPY workflows ./workflows

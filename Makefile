@@ -22,7 +22,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict domain activities workflows api worker.py cli.py settings.py
+	$(BIN)/mypy --strict domain activities workflows api worker.py cli.py settings.py backup.py
 	$(BIN)/lint-imports
 
 bench: $(STAMP)

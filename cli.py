@@ -202,6 +202,8 @@ def up(
                       f"{'--port' if name == 'API' else '--temporal-port'}")
             raise typer.Exit(2)
     data_dir.mkdir(parents=True, exist_ok=True)
+    pidfile = data_dir / "valueloop.pid"  # whom `valueloop backup` holds for the instant of its snapshot
+    pidfile.write_text(str(os.getpid()))
     env_url = os.environ.get("DATABASE_URL")
     settings = Settings(database_url=env_url or f"sqlite:///{data_dir.resolve()}/valueloop.db",
                         temporal_address=f"127.0.0.1:{temporal_port}",
@@ -252,6 +254,7 @@ def up(
     finally:
         temporal.stop()
         log.close()
+        pidfile.unlink(missing_ok=True)
     console.print("stopped")
     _exit_now(0 if clean else 1)
 
@@ -384,6 +387,48 @@ def reconcile() -> None:
         err.print("valueloop: the books do not reconcile (see the differences above)")
         raise typer.Exit(1)
     console.print("every sub-ledger equals its control account; the trial balance is even")
+
+
+@app.command()
+def backup(
+    to: Annotated[Path, typer.Option(help="a new or empty directory to write the backup into")],
+    data_dir: Annotated[Path, typer.Option(help="the data dir of the installation (as given to `up`)")] = Path("var"),
+) -> None:
+    """Back up the installation on --data-dir, running or not: Temporal's store, then the domain database (SQLite's
+    online backup, or pg_dump when DATABASE_URL is PostgreSQL), the attachments, and a manifest with checksums."""
+    import backup as ops
+
+    try:
+        report = ops.backup(data_dir, to, os.environ.get("DATABASE_URL") or None,
+                            Path(os.environ["ATTACHMENTS_DIR"]) if os.environ.get("ATTACHMENTS_DIR") else None)
+    except ops.BackupError as e:
+        err.print(f"valueloop: {e}", markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    m = report.manifest
+    for note in report.notes:
+        console.print(note, markup=False, soft_wrap=True)
+    console.print(f"backed up {len(m['files'])} files ({sum(f['bytes'] for f in m['files'].values()):,} bytes) into "
+                  f"{to}; held {len(m['held']['pids'])} process(es) for {m['held']['ms']} ms; alembic revision "
+                  f"{m['database']['alembic_revision']}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def restore(
+    from_: Annotated[Path, typer.Option("--from", help="a directory `valueloop backup` wrote")],
+    data_dir: Annotated[Path, typer.Option(help="the new data dir to make (must not exist or be empty)")],
+    database_url: Annotated[str, typer.Option(help="PostgreSQL backups: the empty database to pg_restore into")] = "",
+) -> None:
+    """Check a backup's manifest and checksums and make a new data dir from it that `up --data-dir` starts from."""
+    import backup as ops
+
+    try:
+        report = ops.restore(from_, data_dir, database_url or None)
+    except ops.BackupError as e:
+        err.print(f"valueloop: {e}", markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(f"restored the backup of {report.manifest['snapshot_at']} into {data_dir}", markup=False, soft_wrap=True)
+    for note in report.notes:
+        console.print(note, markup=False, soft_wrap=True)
 
 
 def main() -> None:
