@@ -324,10 +324,12 @@ def here(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
 
 
-def small_installation(data: Path) -> None:
-    """A data dir as `up` leaves it, in miniature: both SQLite stores in WAL mode (with a -wal file beside each,
-    not yet checkpointed), an attachment and the secret key."""
+def small_installation(data: Path) -> list[sqlite3.Connection]:
+    """A data dir as a running `up` has it, in miniature: both SQLite stores in WAL mode, their last commits still
+    only in the -wal file beside each (the connections returned stay open, so nothing checkpoints them), an
+    attachment and the secret key."""
     data.mkdir()
+    open_ = []
     for name, table in (("valueloop.db", "alembic_version"), ("temporal.db", "executions")):
         con = sqlite3.connect(data / name)
         con.execute("PRAGMA journal_mode=WAL")
@@ -335,15 +337,17 @@ def small_installation(data: Path) -> None:
         con.execute(f"CREATE TABLE {table} (version_num TEXT)")
         con.execute(f"INSERT INTO {table} VALUES ('0013')")
         con.commit()
-        con.close()
+        assert (data / f"{name}-wal").stat().st_size > 0
+        open_.append(con)
     (data / "attachments" / "ab").mkdir(parents=True)
     (data / "attachments" / "ab" / "abcdef").write_bytes(b"%PDF-1.4 an invoice")
     (data / "secret.key").write_text("k" * 48)
+    return open_
 
 
 def test_backup_and_restore_refuse_what_they_cannot_do_safely(tmp_path: Path) -> None:
     data, bk = tmp_path / "data", tmp_path / "bk"
-    small_installation(data)
+    live = small_installation(data)
     out = here("backup", "--data-dir", str(tmp_path / "nothing"), "--to", str(bk))
     assert out.returncode == 1 and "there is no data dir" in out.stderr, out.stderr
     (tmp_path / "empty").mkdir()
@@ -353,6 +357,8 @@ def test_backup_and_restore_refuse_what_they_cannot_do_safely(tmp_path: Path) ->
 
     out = here("backup", "--data-dir", str(data), "--to", str(bk))
     assert out.returncode == 0, out.stderr
+    for con in live:
+        con.close()
     assert "nothing was held" in out.stdout  # no `up` runs on it
     manifest = json.loads((bk / "manifest.json").read_text())
     assert sorted(manifest["files"]) == ["attachments/ab/abcdef", "secret.key", "temporal.db", "valueloop.db"]
