@@ -220,6 +220,23 @@ def damage(backup: Path, to: Path) -> Path:
     return to
 
 
+async def redelivered(tport: int, db: Database, keys: set[str]) -> int:
+    """How many activities of these processes (and their approvals) ran on a second attempt or later: those in
+    flight at the snapshot, dispatched again on the copy (informative; whether the snapshot caught one is timing)."""
+    from temporalio.client import Client
+
+    with db.read() as s:
+        ids = {*s.execute(select(Process.process_id).where(Process.business_key.in_(keys))).scalars(),
+               *s.execute(select(Task.workflow_id).where(Task.business_key.in_(keys), Task.kind == "approval")).scalars()}
+    client = await Client.connect(f"127.0.0.1:{tport}")
+    again = 0
+    for wf in ids:
+        async for e in client.get_workflow_handle(wf).fetch_history_events():
+            if e.HasField("activity_task_started_event_attributes"):
+                again += e.activity_task_started_event_attributes.attempt > 1
+    return again
+
+
 def leave_taken(db: Database) -> Decimal:
     with db.read() as s:
         row = forms.leave_balance(s, "erin", LEAVE_DAY.year)
@@ -307,6 +324,7 @@ async def test_backup_while_running_then_restore_completes_every_process_once(tm
                 await run.finish(Api(http), db_b, limit=75)
             mark("restored finished")
             run.assert_each_effect_once(db_b, before_leave)
+            print(f"activities run again on the copy: {await redelivered(tport, db_b, run.keys)}")
         finally:
             up.stop()
             db_b.dispose()
