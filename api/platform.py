@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
+    WithStartWorkflowOperation,
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
@@ -82,6 +83,27 @@ class Platform:
         return await self.client.start_workflow(run, arg, id=id, task_queue=self.queue_for(workflow_type),
                                                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                                                 search_attributes=search_attributes)
+
+    async def start_and_update(self, run: MethodAsyncSingleParam[Any, P, Any], arg: P,
+                               update: UpdateMethodMultiParam[..., R], *args: Any, workflow_type: str, id: str,
+                               search_attributes: TypedSearchAttributes) -> R:
+        """`start` and then `update` in one round trip (Temporal's update-with-start): the process of `workflow_type`
+        under its business key `id` starts, or, when it is running already (USE_EXISTING: the same document
+        submitted again), is found, and the Update `update` with `args` is answered by it. A refusal comes back
+        as the DomainError it was, as from `update`."""
+        op = WithStartWorkflowOperation(run, arg, id=id, task_queue=self.queue_for(workflow_type),
+                                        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                                        search_attributes=search_attributes)
+        try:
+            async with asyncio.timeout(UPDATE_TIMEOUT):
+                result: R = await self.client.execute_update_with_start_workflow(
+                    update, args=list(args), start_workflow_operation=op)
+                return result
+        except (WorkflowUpdateFailedError, RPCError) as e:
+            raise _as_domain_error(e) from None
+        except (TimeoutError, RPCTimeoutOrCancelledError):
+            raise Unavailable(f"process {id} did not answer in {UPDATE_TIMEOUT:.0f} s; "
+                              "is a worker running?") from None
 
     def handle(self, process_id: str) -> WorkflowHandle[Any, Any]:
         """The running process `process_id`, to send an Update or a signal to."""

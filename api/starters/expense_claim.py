@@ -38,11 +38,12 @@ async def submit(platform: Platform, requester: str, lines: list[expenses.Expens
     number, steps = await platform.write(allocate)
     draft = expenses.ClaimDraft(number=number, requester=requester, currency=currency, total=total, lines=lines,
                                 steps=steps, trip=trip or None)
-    handle = await platform.start(ExpenseClaim.run, draft, workflow_type="ExpenseClaim",
-                                  id=ids.expense_claim(number, platform.id_prefix),
-                                  search_attributes=search_attributes("expense_claim", number, requester, total))
-    status = await platform.update(handle, ExpenseClaim.recorded_state)
-    return {"claim_id": number, "process_id": handle.id, "status": status, "total": total}
+    process_id = ids.expense_claim(number, platform.id_prefix)
+    status = await platform.start_and_update(ExpenseClaim.run, draft, ExpenseClaim.recorded_state,
+                                             workflow_type="ExpenseClaim", id=process_id,
+                                             search_attributes=search_attributes("expense_claim", number, requester,
+                                                                                 total))
+    return {"claim_id": number, "process_id": process_id, "status": status, "total": total}
 
 
 async def cancel(platform: Platform, actor: Actor, number: str) -> str:

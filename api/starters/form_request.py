@@ -73,12 +73,12 @@ async def submit(platform: Platform, requester: str, form: str, values: dict[str
                             steps=steps, dedupe=defn.dedupe)
 
     draft = await platform.write(allocate)
-    handle = await platform.start(FormRequest.run, draft, workflow_type="FormRequest",
-                                  id=ids.form_request(draft.number, platform.id_prefix),
-                                  search_attributes=search_attributes(requests.KIND, draft.number, requester,
-                                                                      request_rules.amount_of(draft.values)))
-    status = await platform.update(handle, FormRequest.recorded_state)
-    return {"request_id": draft.number, "process_id": handle.id, "status": status, "form": draft.form_key,
+    process_id = ids.form_request(draft.number, platform.id_prefix)
+    status = await platform.start_and_update(
+        FormRequest.run, draft, FormRequest.recorded_state, workflow_type="FormRequest", id=process_id,
+        search_attributes=search_attributes(requests.KIND, draft.number, requester,
+                                            request_rules.amount_of(draft.values)))
+    return {"request_id": draft.number, "process_id": process_id, "status": status, "form": draft.form_key,
             "version": draft.version}
 
 

@@ -31,13 +31,12 @@ async def create(platform: Platform, creator: str, lead: crm.LeadIn, owner: str 
 
     number = await platform.write(allocate)
     draft = crm.LeadDraft(number=number, created_by=creator, lead=lead, owner=owner)
-    handle = await platform.start(LeadToOrder.run, draft, workflow_type="LeadToOrder",
-                                  id=ids.lead(number, platform.id_prefix),
-                                  search_attributes=search_attributes("lead_to_order", number, owner or creator,
-                                                                      lead.estimated_value, salesperson=owner,
-                                                                      customer=lead.company))
-    status = await platform.update(handle, LeadToOrder.recorded_state)
-    return {"lead_id": number, "process_id": handle.id, "status": status}
+    process_id = ids.lead(number, platform.id_prefix)
+    status = await platform.start_and_update(
+        LeadToOrder.run, draft, LeadToOrder.recorded_state, workflow_type="LeadToOrder", id=process_id,
+        search_attributes=search_attributes("lead_to_order", number, owner or creator, lead.estimated_value,
+                                            salesperson=owner, customer=lead.company))
+    return {"lead_id": number, "process_id": process_id, "status": status}
 
 
 async def _lead(platform: Platform, number: str) -> WorkflowHandle[Any, Any]:

@@ -47,12 +47,12 @@ async def create(platform: Platform, owner: str, customer_id: int, lines: list[s
     number, customer_name = await platform.write(allocate)
     ref = sales.OrderRef(number=number, owner=owner, customer_id=customer_id, lines=lines,
                          requested_date=requested_date, total=total)
-    handle = await platform.start(OrderFulfilment.run, ref, workflow_type="OrderFulfilment",
-                                  id=ids.sales_order(number, platform.id_prefix),
-                                  search_attributes=search_attributes("sales_order", number, owner, total,
-                                                                      salesperson=owner, customer=customer_name))
-    await platform.update(handle, OrderFulfilment.recorded_state)
-    return {"sales_order_id": number, "process_id": handle.id, "total": total}
+    process_id = ids.sales_order(number, platform.id_prefix)
+    await platform.start_and_update(
+        OrderFulfilment.run, ref, OrderFulfilment.recorded_state, workflow_type="OrderFulfilment", id=process_id,
+        search_attributes=search_attributes("sales_order", number, owner, total, salesperson=owner,
+                                            customer=customer_name))
+    return {"sales_order_id": number, "process_id": process_id, "total": total}
 
 
 async def deliver(platform: Platform, actor: Actor, number: str,

@@ -54,9 +54,9 @@ async def for_stock(platform: Platform, actor: Actor, sku: str, qty: Decimal, du
     check_plan_date(due_date, today, "the due date")
     ref = await platform.write(lambda s: making.plan_for_stock(s, sku=sku, qty=qty, due_date=due_date, today=today,
                                                                planner=actor.username))
-    handle = await platform.start(ProductionOrder.run, ref, workflow_type="ProductionOrder",
-                                  id=ids.production_order(ref.number, platform.id_prefix),
-                                  search_attributes=search_attributes("production_order", ref.number, actor.username,
-                                                                      0, stage="waiting for material"))
-    status = await platform.update(handle, ProductionOrder.recorded_state)
-    return {"production_order_id": ref.number, "process_id": handle.id, "status": status}
+    process_id = ids.production_order(ref.number, platform.id_prefix)
+    status = await platform.start_and_update(
+        ProductionOrder.run, ref, ProductionOrder.recorded_state, workflow_type="ProductionOrder", id=process_id,
+        search_attributes=search_attributes("production_order", ref.number, actor.username, 0,
+                                            stage="waiting for material"))
+    return {"production_order_id": ref.number, "process_id": process_id, "status": status}

@@ -36,11 +36,11 @@ async def submit(platform: Platform, requester: str, lines: list[purchasing.Requ
     draft = purchasing.RequisitionDraft(number=number, requester=requester, supplier_id=sup_id,
                                         justification=justification, total=total, lines=lines,
                                         lead_time_days=lead, steps=steps)
-    handle = await platform.start(Purchase.run, draft, workflow_type="Purchase",
-                                  id=ids.purchase(number, platform.id_prefix),
-                                  search_attributes=search_attributes("purchase", number, requester, total))
-    status = await platform.update(handle, Purchase.recorded_state)
-    return {"requisition_id": number, "process_id": handle.id, "status": status, "total": total}
+    process_id = ids.purchase(number, platform.id_prefix)
+    status = await platform.start_and_update(
+        Purchase.run, draft, Purchase.recorded_state, workflow_type="Purchase", id=process_id,
+        search_attributes=search_attributes("purchase", number, requester, total))
+    return {"requisition_id": number, "process_id": process_id, "status": status, "total": total}
 
 
 async def receive(platform: Platform, actor: Actor, po_number: str,

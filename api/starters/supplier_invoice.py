@@ -69,9 +69,8 @@ async def enter(platform: Platform, actor: Actor, bill: bills.BillIn) -> tuple[d
                             purchase_order_number=c.purchase_order_number, supplier_ref=bill.supplier_ref,
                             issued_on=bill.issued_on, currency=c.currency, lines=bill.lines,
                             entered_by=actor.username, owner=c.owner or actor.username, match=c.match, steps=steps)
-    handle = await platform.start(SupplierInvoice.run, draft, workflow_type="SupplierInvoice",
-                                  id=ids.invoice(number, platform.id_prefix),
-                                  search_attributes=search_attributes(bills.PROCESS_TYPE, number,
-                                                                      c.owner or actor.username, c.match.billed))
-    await platform.update(handle, SupplierInvoice.recorded_state)
+    await platform.start_and_update(
+        SupplierInvoice.run, draft, SupplierInvoice.recorded_state, workflow_type="SupplierInvoice",
+        id=ids.invoice(number, platform.id_prefix),
+        search_attributes=search_attributes(bills.PROCESS_TYPE, number, c.owner or actor.username, c.match.billed))
     return await platform.read(lambda s: bills.entered(cash.by_number(s, number))), True
