@@ -43,10 +43,15 @@ def actor(session: Session, username: str) -> Actor:
 
 
 def people(session: Session) -> dict[str, Person]:
-    users = session.execute(select(User)).scalars().all()
+    # Columns, not User entities: every submit resolves its chain with this, and a User loads its manager
+    # (joined) and both their roles (selectin) besides.
+    users = session.execute(select(User.id, User.username, User.manager_id, User.active)).all()
+    roles: dict[int, set[str]] = {}
+    for user_id, role in session.execute(select(UserRole.user_id, UserRole.role)):
+        roles.setdefault(user_id, set()).add(role)
     by_id = {u.id: u.username for u in users}
     return {
-        u.username: Person(username=u.username, roles=frozenset(u.roles),
+        u.username: Person(username=u.username, roles=frozenset(roles.get(u.id, ())),
                            manager=by_id.get(u.manager_id) if u.manager_id else None, active=u.active)
         for u in users
     }
