@@ -43,9 +43,15 @@ Wait = Annotated[PlainDecimal, Query(ge=0, le=30, description="long poll: hold t
 POLL_FIRST, POLL_MAX = 0.02, 0.25  # re-check soon, then back off: a waiting request stays cheap
 
 
-async def long_poll(fetch: Callable[[], Awaitable[T]], ready: Callable[[T], bool], wait: float | Decimal) -> T:
+async def long_poll(fetch: Callable[[], Awaitable[T]], ready: Callable[[T], bool], wait: float | Decimal,
+                    until: Callable[[float], Awaitable[bool]] | None = None) -> T:
     """Fetch until `ready` or `wait` seconds have passed; the last fetch is the answer. Saves a
-    client's polling round trips: the re-checks are database reads inside the server."""
+    client's polling round trips: the re-checks are database reads inside the server.
+
+    `until`, when given, waits (up to the seconds it is given) for a cheap sign that the answer may be ready (a
+    task under that business key exists, the claim has that status: api.waits, one read per tick for all the
+    requests waiting alike); the full `fetch` runs again only then, or at the deadline. A sign that did not
+    make the answer ready (a task the caller may not see) leaves the re-checks to the plain schedule."""
     loop = asyncio.get_running_loop()
     deadline, pause = loop.time() + float(wait), POLL_FIRST
     while True:
@@ -53,5 +59,9 @@ async def long_poll(fetch: Callable[[], Awaitable[T]], ready: Callable[[T], bool
         left = deadline - loop.time()
         if ready(result) or left <= 0:
             return result
+        if until is not None:
+            await until(left)
+            until = None
+            continue
         await asyncio.sleep(min(pause, left))
         pause = min(pause * 1.5, POLL_MAX)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api import waits
 from api.auth import Principal
 from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
@@ -55,7 +57,8 @@ async def get_claim(number: str, user: CurrentUser, platform: PlatformDep, wait:
                     until: Annotated[str | None, Query(max_length=30, description="with wait: the status to wait for")]
                     = None) -> Any:
     view = await long_poll(lambda: platform.read(lambda s: expenses.view(s, expenses.visible_claim(s, number, (user.username, user.roles)))),
-                           lambda v: until is None or v["status"] == until, wait if until else 0)
+                           lambda v: until is None or v["status"] == until, wait if until else 0,
+                           partial(waits.until, platform, waits.claim_status, (number, until)))
     return ok(view)
 
 

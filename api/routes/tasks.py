@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -12,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api import waits
 from api.deps import CurrentUser, PlatformDep, as_actor
 from api.encoding import ok
 from api.inbox import MAX_AMOUNT, InboxFilter, inbox_query, view_counts, visible_task
@@ -55,7 +58,10 @@ async def list_tasks(user: CurrentUser, platform: PlatformDep,
                     overdue=overdue, sort=sort, direction=direction)
     q = inbox_query(user, f, status=status, see_all=see_all, listing=True, window=offset + limit)
     q = q.order_by(*approvals.ordering(sort, direction)).limit(limit).offset(offset)
-    rows = await long_poll(lambda: platform.read(lambda s: list(s.execute(q).scalars())), bool, wait)
+    sign: Callable[[float], Awaitable[bool]] | None = None
+    if business_key is not None:  # waiting for a task under this key: re-checked with the others' (api.waits)
+        sign = partial(waits.until, platform, waits.task_exists, (business_key, status))
+    rows = await long_poll(lambda: platform.read(lambda s: list(s.execute(q).scalars())), bool, wait, sign)
     return ok([task_view(t) for t in rows])
 
 

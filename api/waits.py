@@ -1,0 +1,102 @@
+"""Long polls' re-checks, batched: every request of this process waiting for the same kind of change (a task
+under a business key, a claim reaching a status) is re-checked by one query per tick, not by a query of its own
+on a schedule of its own. The worker writes the rows from another process, so the change is only seen by
+reading; sixteen clients waiting cost one read per tick instead of sixteen, and a wait costs no more CPU the
+longer the process takes.
+
+A check answers which of the keys waited on may be ready now; the route then reads its whole answer (which
+also says whether the caller may see it) as before."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.approvals.tables import Task
+from domain.expenses.tables import ExpenseClaim
+
+if TYPE_CHECKING:
+    from api.platform import Platform
+
+log = logging.getLogger(__name__)
+
+TICK = 0.05  # seconds between re-checks while anyone waits (as often as the skeleton's client polls)
+
+Check = Callable[[Session, frozenset[Any]], set[Any]]  # the keys among those given that may be ready
+
+
+def task_exists(s: Session, keys: frozenset[tuple[str, str | None]]) -> set[tuple[str, str | None]]:
+    """Keys (business key, task status or None for any): is there such a task at all?"""
+    found = set(s.execute(select(Task.business_key, Task.status).distinct()
+                          .where(Task.business_key.in_({k for k, _ in keys}))).tuples())
+    return {(key, status) for key, status in keys
+            if ((key, status) in found if status is not None else any(k == key for k, _ in found))}
+
+
+def claim_status(s: Session, keys: frozenset[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Keys (claim number, status): has the claim that status?"""
+    now = dict(s.execute(select(ExpenseClaim.number, ExpenseClaim.status)
+                         .where(ExpenseClaim.number.in_({n for n, _ in keys}))).tuples())
+    return {(number, status) for number, status in keys if now.get(number) == status}
+
+
+class Hub:
+    """The waiters of one platform (one API process), by check and key; a re-checking task per check runs in
+    the event loop while anyone waits on it."""
+
+    def __init__(self, platform: Platform):
+        self.platform = platform
+        self.waiting: dict[Check, dict[Hashable, list[asyncio.Future[None]]]] = {}
+        self.runners: dict[Check, asyncio.Task[None]] = {}
+
+    async def until(self, check: Check, key: Hashable, seconds: float) -> bool:
+        """Wait until `check` says `key` may be ready (True) or `seconds` have passed (False)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        waiters = self.waiting.setdefault(check, {}).setdefault(key, [])
+        waiters.append(future)
+        runner = self.runners.get(check)
+        if runner is None or runner.done() or runner.get_loop() is not loop:
+            self.runners[check] = loop.create_task(self._recheck(check))
+        try:
+            await asyncio.wait_for(future, seconds)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            waiters.remove(future)
+            if not waiters and self.waiting.get(check, {}).get(key) is waiters:
+                del self.waiting[check][key]
+
+    async def _recheck(self, check: Check) -> None:
+        while self.waiting.get(check):
+            await asyncio.sleep(TICK)
+            keys = frozenset(self.waiting.get(check, {}))
+            if not keys:
+                break
+            try:
+                ready = await self.platform.read(check, keys)
+            except Exception:  # a failed read (the database restarting): the waiters go on until their deadline
+                log.exception("re-checking %d long polls failed", len(keys))
+                continue
+            for key in ready:
+                for future in self.waiting.get(check, {}).get(key, ()):
+                    if not future.done():
+                        future.set_result(None)
+
+
+_hubs: weakref.WeakKeyDictionary[Platform, Hub] = weakref.WeakKeyDictionary()
+
+
+def until(platform: Platform, check: Check, key: Hashable, seconds: float) -> Any:
+    """`Hub.until` on `platform`'s hub (an awaitable)."""
+    hub = _hubs.get(platform)
+    if hub is None:
+        hub = _hubs[platform] = Hub(platform)
+    return hub.until(check, key, seconds)
