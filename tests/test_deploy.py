@@ -243,7 +243,8 @@ def test_default_command_is_real():
 def test_proxy_reaches_the_api_replicas():
     conf = (ROOT / "deploy" / "nginx.conf").read_text()
     port = command_of("api")[command_of("api").index("--port") + 1]
-    assert f"http://api:{port}" in conf
+    assert re.search(rf"upstream api \{{[^}}]*\bserver api:{port} resolve;", conf)  # every replica, re-resolved
+    assert "proxy_pass http://api;" in conf
     assert "resolver 127.0.0.11" in conf  # re-resolved: every replica, also after a scale or restart
     mounts = SERVICES["proxy"]["volumes"]
     assert any(m.startswith("./deploy/nginx.conf:") for m in mounts)
