@@ -534,6 +534,17 @@ async def digest_is_no_flow(st: Stack, checked: dict[str, Any]) -> None:
     checked["ok"] = not checked["problems"]
 
 
+def created_once(checked: dict[str, Any], rows_before: dict[str, int], expected: Counter[str]) -> None:
+    """What the end check's statuses and vouchers do not count: a lead-to-order run creates one lead, one
+    opportunity and two quotations (a duplicate quotation would be withdrawn with the other when one wins)."""
+    n = expected["lead_to_order"]
+    for table, per_run in (("leads", 1), ("opportunities", 1), ("quotations", 2)):
+        added = checked["rows"].get(table, 0) - rows_before.get(table, 0)
+        if added != per_run * n:
+            checked["problems"].append(f"{table}: {added} added, expected {per_run * n}")
+    checked["ok"] = not checked["problems"]
+
+
 def _side(side: Side, phase: Phase) -> dict[str, Any]:
     return {"flows": phase.done, "errors": len(phase.errors), "seconds": round(phase.elapsed, 2),
             "rate_per_s": round(phase.rate, 2), "p50_ms": ms(pct(phase.latencies, 50)),
@@ -592,6 +603,7 @@ async def run(processes: int = 1000, concurrency: int = 16, rounds: int = 2, war
             await asyncio.sleep(1)
             checked = await end_check(st, expected, settled["payments"], journal_before)
             await digest_is_no_flow(st, checked)
+            created_once(checked, rows_before, expected)
         stats = topo.stats
         restarts = {c.name: c.starts - 1 for c in (*topo.workers, *topo.apis)}
     res = {n: _side(sides[n], phases[n]) for n in names}

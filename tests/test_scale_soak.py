@@ -1,7 +1,8 @@
 """The scale-out soak (bench/scale_soak.py) in small: PostgreSQL, two API processes behind nginx, two workers with
 area queues, one Temporal server; worker 1 and API 1 killed with SIGKILL and started again part-way. Nothing lost,
 nothing done twice, the sub-ledgers reconciled. Needs PostgreSQL (DATABASE_URL's server, else 127.0.0.1:5432) and
-nginx; slow (about a minute and a half): not in `make test`."""
+nginx; slow (3 minutes here: a request in flight on the killed API waits out its abandoned Idempotency-Key, 2
+minutes): not in `make test`."""
 
 from __future__ import annotations
 
