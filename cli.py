@@ -401,7 +401,7 @@ def backup(
     try:
         report = ops.backup(data_dir, to, os.environ.get("DATABASE_URL") or None,
                             Path(os.environ["ATTACHMENTS_DIR"]) if os.environ.get("ATTACHMENTS_DIR") else None)
-    except ops.BackupError as e:
+    except (ops.BackupError, OSError) as e:  # OSError: e.g. a directory we may not write
         err.print(f"valueloop: {e}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
     m = report.manifest
@@ -423,7 +423,7 @@ def restore(
 
     try:
         report = ops.restore(from_, data_dir, database_url or None)
-    except ops.BackupError as e:
+    except (ops.BackupError, OSError) as e:  # OSError: e.g. a directory we may not write
         err.print(f"valueloop: {e}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
     console.print(f"restored the backup of {report.manifest['snapshot_at']} into {data_dir}", markup=False, soft_wrap=True)
