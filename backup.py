@@ -462,6 +462,8 @@ def restore(source: Path, data_dir: Path, database_url: str | None = None) -> Re
         raise BackupError(f"{data_dir} is a file; restore into a new or empty directory")
     if _non_empty(data_dir):
         raise BackupError(f"{data_dir} is not empty; restore into a new or empty directory")
+    if data_dir.resolve().is_relative_to(source.resolve()):
+        raise BackupError(f"{data_dir} is inside the backup; restore into a directory outside it")
     kind = manifest["database"]["kind"]
     if kind == "postgresql":
         if not database_url or not is_postgres(database_url):

@@ -194,6 +194,18 @@ def test_a_failed_backup_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monk
     assert not (tmp_path / "new").exists() and list((tmp_path / "empty").iterdir()) == []
 
 
+def test_attachments_with_odd_names_round_trip(tmp_path: Path) -> None:
+    data = installation(tmp_path / "data")
+    odd = [b"-rf", b"a b", b"new\nline", b"\xff\xfe not utf-8", "ünï ✓".encode(), b"manifest.json", b".hidden"]
+    for name in odd:
+        (data / "attachments" / "ab" / os.fsdecode(name)).write_bytes(name * 3)
+    assert here("backup", "--data-dir", str(data), "--to", str(tmp_path / "bk"))[0] == 0
+    code, _, err = here("restore", "--from", str(tmp_path / "bk"), "--data-dir", str(tmp_path / "new"))
+    assert code == 0, err
+    for name in odd:
+        assert (tmp_path / "new" / "attachments" / "ab" / os.fsdecode(name)).read_bytes() == name * 3
+
+
 @pytest.fixture
 def bk(tmp_path: Path) -> Path:
     data = installation(tmp_path / "data")
@@ -236,6 +248,9 @@ def test_restore_targets(tmp_path: Path, bk: Path) -> None:
     assert code == 1 and "a-file is a file; restore into a new or empty directory" in err, err
     code, _, err = here("restore", "--from", str(bk), "--data-dir", str(tmp_path / "data"))  # the live one
     assert code == 1 and "data is not empty" in err, err
+    code, _, err = here("restore", "--from", str(bk), "--data-dir", str(bk / "new"))  # it would spoil the backup
+    assert code == 1 and "new is inside the backup; restore into a directory outside it" in err, err
+    assert not (bk / "new").exists() and [p.name for p in bk.iterdir() if "restoring" in p.name] == []
     (tmp_path / "empty").mkdir()
     code, out, err = here("restore", "--from", str(bk), "--data-dir", str(tmp_path / "empty"))
     assert code == 0 and "start it with: valueloop up --data-dir" in out, err
