@@ -28,7 +28,10 @@ the approval child's `opened` Update (answers once the task is open), its decide
 `reached` Update (answers once it is sent), its accept Update, the second approval likewise, `reached`
 accepted (names the order), the fulfilment child's `reserved`; after the path, the parent's result. Those
 waiting Updates are the engine's own waits where our flow polls (the floor); one sent before its child
-workflow exists is retried every 20 ms (the first pause of our long polls). Where our client sees a row
+workflow exists is retried every 20 ms (the first pause of our long polls), and our polls of a quotation or an
+order (6, 8) are repeated at that same pace (POLL_FIRST; until issue 21 ours waited 50 ms between polls where the
+skeleton's waits answer at once and its retries wait 20 ms: up to 30 ms per wait charged to ours by the
+client, on three waits of the path). Where our client sees a row
 an activity wrote (a task, the order in fulfilment), the skeleton sees the activity's completion: one
 workflow task later, so on those steps the skeleton can be the slower side.
 Both sides are driven with the same concurrency and count, in alternating rounds (skeleton, ours, …).
@@ -39,7 +42,7 @@ engine-floor ratio = skeleton p50 / ours p50 of the whole path (as bench/engine_
 One run at a time by default: a run of ours costs ~1.3 s of CPU (dev server and workers ~1 s), so on two
 cores four at a time finish hardly sooner and each step's time is then mostly queueing.
 
-    python -m bench.lead_to_order [--runs 200] [--concurrency 1] [--rounds 4] [--warmup 8] [--poll 0.05]
+    python -m bench.lead_to_order [--runs 200] [--concurrency 1] [--rounds 4] [--warmup 8] [--poll 0.02]
 """
 
 from __future__ import annotations
@@ -316,7 +319,7 @@ def _side(side: Side, phase: Phase) -> dict[str, Any]:
 
 
 async def run(runs: int = 200, concurrency: int = 1, warmup: int = 8, rounds: int = 4,
-              poll: float = 0.05) -> dict[str, Any]:
+              poll: float = POLL_FIRST) -> dict[str, Any]:
     load_before, t0 = os.getloadavg(), time.perf_counter()
     names = ("skeleton", "ours")
     phases = {n: Phase() for n in names}
@@ -395,7 +398,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--concurrency", type=int, default=1, help="runs at a time")
     ap.add_argument("--warmup", type=int, default=8, help="warm-up runs per side")
     ap.add_argument("--rounds", type=int, default=4, help="alternating measurement rounds")
-    ap.add_argument("--poll", type=float, default=0.05, help="poll interval, seconds")
+    ap.add_argument("--poll", type=float, default=POLL_FIRST,
+                    help="poll interval, seconds (the skeleton's retry pace, the API's first long-poll pause)")
     ap.add_argument("--no-save", action="store_true", help="do not write bench/results.json")
     a = ap.parse_args(argv)
     res = asyncio.run(run(a.runs, a.concurrency, a.warmup, a.rounds, a.poll))

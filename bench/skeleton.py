@@ -248,12 +248,23 @@ class SkelFulfilment:
         await _act(skel_reserve_sales_order, order, workflow.info().workflow_id)
         self.status = "in_fulfilment"
         await workflow.wait_condition(lambda: self.cancelled)
-        self.status = "cancelled"
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self.status = "completed" if self.status == "completed" else "cancelled"
         return self.status
 
     @workflow.signal
     def cancel(self) -> None:
         self.cancelled = True
+
+    @workflow.update
+    async def deliver(self) -> str:
+        """The whole order delivered (the soak's end of a lead-to-order run): deliver_part, then completed."""
+        if self.status != "in_fulfilment" or self.cancelled:
+            raise ApplicationError(f"the order is {self.status}", type="conflict", non_retryable=True)
+        self.status = "delivering"
+        await _act(skel_deliver_part, workflow.info().workflow_id)
+        self.status, self.cancelled = "completed", True  # the run ends
+        return self.status
 
     @workflow.update
     async def reserved(self) -> str:
@@ -435,12 +446,14 @@ class SkelLeadToOrder:
 # --- the soak's shapes (bench/soak.py) -------------------------------------------------------------
 #
 # Each process of the soak driven to its end, as the engine sees it. SkelPaidClaim is SkelClaim carried on
-# to payment: approved, it posts the accrual (set_claim_status) and waits for the `pay` Update, which
-# sets the payer and answers once the payment is posted (set_claim_status, closing). A rejected claim is
-# SkelClaim itself. SkelPurchase is Purchase: record_requisition, an Approval child of one or two steps,
+# to payment: approved, it posts the accrual (set_claim_status), opens finance's Pay task (open_task) and waits
+# for the `pay` Update, which sets the payer and answers once the payment is posted (set_claim_status, closing)
+# and the Pay task closed (close_open_tasks): 5 activities besides the approval's, as ExpenseClaim runs them.
+# A rejected claim is SkelClaim itself. SkelPurchase is Purchase: record_requisition, an Approval child of one or two steps,
 # create_purchase_order, then the `receive` Update (receive_goods) until all is received, and
 # set_requisition_status (closing). The lead-to-order path is SkelLeadToOrder as it stands; its fulfilment
-# child is closed by its `cancel` signal where ours is delivered (one activity fewer on the skeleton).
+# child is then delivered as ours is: the `deliver` Update runs deliver_part and answers once the order is
+# completed (ours also starts the invoice's collection process there: one child start fewer on the skeleton).
 
 
 @activity.defn
@@ -463,8 +476,13 @@ def skel_set_requisition_status(number: str, process_id: str, status: str, close
     return None
 
 
+@activity.defn
+def skel_deliver_part(process_id: str) -> None:
+    return None
+
+
 SOAK_ACTIVITIES: list[Callable[..., Any]] = [skel_record_requisition, skel_create_purchase_order,
-                                             skel_receive_goods, skel_set_requisition_status]
+                                             skel_receive_goods, skel_set_requisition_status, skel_deliver_part]
 
 
 @workflow.defn
@@ -488,8 +506,10 @@ class SkelPaidClaim:
             return self.status
         self.status = "approved"
         await _act(skel_set_claim_status, number, wf_id, "approved", "awaiting payment", f"{wf_id}:accrual", False)
+        await _act(skel_open_task, str(workflow.uuid4()), f"{wf_id}:pay")  # finance's Pay task (ExpenseClaim PAY_TASK)
         await workflow.wait_condition(lambda: self.paid_by is not None)
         await _act(skel_set_claim_status, number, wf_id, "paid", "paid", f"{wf_id}:payment", True)
+        await _act(skel_close_open_tasks, f"{wf_id}:pay", "completed")  # ... closed once paid
         self.status = "paid"
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status

@@ -28,7 +28,7 @@ answer of the activity that placed the order (a 409 there was a bug this bench f
 
 The skeleton side drives the same mix through the Temporal client on the same dev server: SkelPaidClaim,
 SkelClaim (rejected), SkelPurchase (one or two steps) and SkeletonPath of bench/lead_to_order.py (then the
-fulfilment child closed by its cancel signal), each to the workflow's result; the waits are the engine's
+fulfilment child's `deliver` Update, as ours delivers the order), each to the workflow's result; the waits are the engine's
 own (waiting Updates). Same concurrency and count; the phases alternate (skeleton, ours, skeleton, ours…).
 
 engine-floor ratio = ours throughput / skeleton throughput (and p50 skeleton / ours per type).
@@ -294,8 +294,9 @@ class Skeleton(Side):
             self.polls += path.polls
             fulfilment = self.client.get_workflow_handle(
                 f"skel-lead-{number}/quotation-{number}-2/order-SO-{number}-2")
-            await fulfilment.signal(SkelFulfilment.cancel)
-            expect(await fulfilment.result() == "cancelled", "the fulfilment closed", "")
+            status = await fulfilment.execute_update(SkelFulfilment.deliver)  # as ours delivers the order
+            expect(status == "completed", "the order delivered", status)
+            expect(await fulfilment.result() == "completed", "the fulfilment closed", "")
 
 
 # --- settling: what was invoiced is paid, and the invoices' processes end --------------------------------
