@@ -3,8 +3,11 @@ skeleton's, on the same dev server in the same run.
 
 Stack: bench.common.stack, as bench/engine_floor.py uses it (the Temporal dev server on SQLite WAL, the demo
 company in a SQLite file, our worker and the skeleton's each in a process of their own, the API served by uvicorn
-in this process). Each of `--clients` loops starts one process after the other (a closed loop: a client sends
-its next start as soon as the last one answered), so the machine runs at the rate the starts allow.
+in this process). Starts arrive at `--rate` a second (Poisson arrivals: exponential gaps, so they do bunch up
+at times), each sent by one of `--clients` concurrent clients; a start's latency runs from its arrival to its
+answer (waiting for a free client included, should all 50 be busy). With `--rate 0` the clients run closed
+loops (a client sends its next start as soon as the last one answered): then the
+machine is saturated and the latency is the queue, clients / throughput.
 
 What one start is, on each side:
 - ours: erin POSTs /api/expense-claims (a claim of 500) until its 201 answer. The 201 comes once the claim's
@@ -21,7 +24,7 @@ The processes are left waiting for their approval (nothing else is driven); each
 
 Target: ours p95 within 1.2× of the skeleton's, and under 50 ms where the skeleton's p95 is under 40 ms.
 
-    python -m bench.start_latency [--clients 50] [--starts 400] [--rounds 4] [--warmup 50] [--no-save]
+    python -m bench.start_latency [--clients 50] [--rate 3] [--starts 200] [--rounds 4] [--warmup 30] [--no-save]
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,11 +96,48 @@ class SkeletonStart:
             raise FlowError(f"skeleton {wf_id} answered no state")
 
 
+async def paced(flow: Callable[[int], Awaitable[None]], first: int, n: int, clients: int, rate: float,
+                phase: Phase, on_done: Callable[[], None], rng: random.Random) -> None:
+    """Starts first..first+n-1 arriving at `rate` a second (Poisson: exponential gaps), each sent by one of
+    `clients` concurrent clients (a start that arrives while all of them wait for an answer waits for a free
+    one, and its latency counts from its arrival); rate 0: closed loops (bench.common.drive)."""
+    if rate <= 0:
+        await drive(flow, first, n, clients, phase, on_done)
+        return
+    free = asyncio.Semaphore(clients)
+
+    async def one(i: int, arrived: float) -> None:
+        try:
+            async with free:
+                async with asyncio.timeout(120):
+                    await flow(i)
+        except Exception as e:
+            phase.errors.append(f"{type(e).__name__}: {e}"[:300])
+        else:
+            phase.latencies.append(time.perf_counter() - arrived)
+            phase.done += 1
+        on_done()
+
+    t0 = time.perf_counter()
+    with phase.cpu.measure():
+        tasks, due = [], t0
+        for i in range(first, first + n):
+            due += rng.expovariate(rate)
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(i, time.perf_counter())))
+        await asyncio.gather(*tasks)
+    phase.elapsed += time.perf_counter() - t0
+    if len(phase.errors) >= 10:
+        raise FlowError(f"{len(phase.errors)} starts failed; the first: {phase.errors[0]}")
+
+
 SIDES = {"skeleton": "skeleton: start + Update", "skeleton_uws": "skeleton: update-with-start (diag.)",
          "ours": "ours: POST /api/expense-claims"}
 
 
-async def run(clients: int = 50, starts: int = 400, rounds: int = 4, warmup: int = 50) -> dict[str, Any]:
+async def run(clients: int = 50, starts: int = 200, rounds: int = 4, warmup: int = 30, rate: float = 3.0
+              ) -> dict[str, Any]:
+    rng = random.Random(21)
     load_before = os.getloadavg()
     phases = {n: Phase() for n in SIDES}
     per_round = max(1, starts // rounds)
@@ -108,20 +151,20 @@ async def run(clients: int = 50, starts: int = 400, rounds: int = 4, warmup: int
             warm = bars.add_task("warm-up", total=len(SIDES) * warmup)
             for n in SIDES:
                 w = Phase()
-                await drive(flows[n], 1_000_000, warmup, clients, w, lambda: bars.advance(warm))
+                await paced(flows[n], 1_000_000, warmup, clients, rate, w, lambda: bars.advance(warm), rng)
                 if w.errors:
                     raise FlowError(f"{len(w.errors)} warm-up starts of {n} failed; the first: {w.errors[0]}")
             bar = {n: bars.add_task(SIDES[n], total=per_round * rounds) for n in SIDES}
             for r_ in range(rounds):
                 for n in SIDES:
-                    await drive(flows[n], r_ * per_round, per_round, clients, phases[n],
-                                lambda n=n: bars.advance(bar[n]))  # type: ignore[misc]
+                    await paced(flows[n], r_ * per_round, per_round, clients, rate, phases[n],
+                                lambda n=n: bars.advance(bar[n]), rng)  # type: ignore[misc]
     sides = {n: p.summary() for n, p in phases.items()}
     for s in sides.values():
         s.pop("empty_polls_per_flow", None)
     ours, skel = sides["ours"]["p95_ms"], sides["skeleton"]["p95_ms"]
     uws = sides["skeleton_uws"]["p95_ms"]
-    return {"clients": clients, "starts_each": per_round * rounds, "rounds": rounds, "warmup_each": warmup,
+    return {"clients": clients, "offered_rate_per_s": rate, "starts_each": per_round * rounds, "rounds": rounds, "warmup_each": warmup,
             "temporal_store": "sqlite file, journal_mode=wal, synchronous=normal", **sides,
             "p95_ratio": round(ours / skel, 3) if skel else 0.0,
             "p95_ratio_vs_update_with_start": round(ours / uws, 3) if uws else 0.0,
@@ -135,7 +178,7 @@ async def run(clients: int = 50, starts: int = 400, rounds: int = 4, warmup: int
 
 def report(res: dict[str, Any]) -> None:
     console.print(f"[bold]start latency[/bold]: {res['starts_each']} starts a side, {res['clients']} concurrent "
-                  f"clients (closed loop), {res['rounds']} alternating rounds, dev server on SQLite WAL")
+                  f"clients ({'offering ' + format(res['offered_rate_per_s'], 'g') + ' starts/s in all' if res['offered_rate_per_s'] else 'closed loop'}), {res['rounds']} alternating rounds, dev server on SQLite WAL")
     for key, label in SIDES.items():
         p = res[key]
         cpu = p["cpu_ms_per_flow"]
@@ -154,12 +197,13 @@ def report(res: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clients", type=int, default=50, help="concurrent client loops")
-    ap.add_argument("--starts", type=int, default=400, help="measured starts per side")
+    ap.add_argument("--rate", type=float, default=3.0, help="starts a second offered by all clients (0: closed loop)")
+    ap.add_argument("--starts", type=int, default=200, help="measured starts per side")
     ap.add_argument("--rounds", type=int, default=4, help="alternating measurement rounds")
-    ap.add_argument("--warmup", type=int, default=50, help="warm-up starts per side")
+    ap.add_argument("--warmup", type=int, default=30, help="warm-up starts per side")
     ap.add_argument("--no-save", action="store_true", help="do not write bench/results.json")
     a = ap.parse_args(argv)
-    res = asyncio.run(run(a.clients, a.starts, a.rounds, a.warmup))
+    res = asyncio.run(run(a.clients, a.starts, a.rounds, a.warmup, a.rate))
     report(res)
     if not a.no_save:
         save_result("start_latency", res)
