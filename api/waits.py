@@ -42,7 +42,7 @@ def task_exists(s: Session, keys: frozenset[tuple[str, str | None]]) -> set[tupl
 def claim_status(s: Session, keys: frozenset[tuple[str, str]]) -> set[tuple[str, str]]:
     """Keys (claim number, status): has the claim that status?"""
     now = dict(s.execute(select(ExpenseClaim.number, ExpenseClaim.status)
-                         .where(ExpenseClaim.number.in_({n for n, _ in keys}))).tuples())
+                         .where(ExpenseClaim.number.in_({n for n, _ in keys}))).tuples().all())
     return {(number, status) for number, status in keys if now.get(number) == status}
 
 

@@ -1,18 +1,21 @@
 """api.waits: the long polls' re-checks are batched, one read per tick for every request waiting alike, and a
-waiter wakes when its key is ready or gives up at its deadline. (The checks themselves, on real tasks and
-claims: tests/e2e/test_access_and_concurrency.py's long polls.)"""
+waiter wakes when its key is ready or gives up at its deadline; the checks read real claims and tasks (and
+the long polls over HTTP: tests/e2e/test_access_and_concurrency.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from api import waits
 from api.platform import Platform
+from domain.approvals.tables import Task
 from domain.core.db import Database
+from domain.expenses.tables import ExpenseClaim
 
 
 async def test_one_read_per_tick_wakes_only_the_keys_that_are_ready(db: Database) -> None:
@@ -41,3 +44,16 @@ async def test_one_read_per_tick_wakes_only_the_keys_that_are_ready(db: Database
     await asyncio.sleep(waits.TICK * 3)
     assert len(asked) == n  # nobody waits: nothing is read
 
+
+
+def test_the_checks_read_claims_and_tasks(db: Database) -> None:
+    with db.write() as s:
+        s.add(ExpenseClaim(number="EC-W1", requester="erin", status="approved", total=Decimal("500"), currency="USD",
+                           process_id="expense-claim/EC-W1"))
+        s.add(Task(id="t-w1", workflow_id="wf", process_id="p", process_type="expense_claim", kind="approval",
+                   title="claim EC-W2", business_key="EC-W2", status="open"))
+    with db.read() as s:
+        assert waits.claim_status(s, frozenset({("EC-W1", "approved"), ("EC-W1", "paid"), ("EC-NONE", "approved")})) \
+            == {("EC-W1", "approved")}
+        assert waits.task_exists(s, frozenset({("EC-W2", "open"), ("EC-W2", None), ("EC-W2", "completed"),
+                                               ("EC-NONE", None)})) == {("EC-W2", "open"), ("EC-W2", None)}
