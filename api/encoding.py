@@ -56,12 +56,13 @@ _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | 
 
 class DecimalJSONResponse(JSONResponse):
     """The bytes `json.dumps(encode(content), ensure_ascii=False, separators=(",", ":"))` gave, written by
-    orjson in one pass (a third of the cost on a task list)."""
+    orjson in one pass (no copy of the content through `encode` first). One difference: a float NaN or
+    infinity is written null (json.dumps wrote NaN, which no JSON parser reads)."""
 
     def render(self, content: Any) -> bytes:
         try:
             return orjson.dumps(content, default=_default, option=_OPTIONS)
-        except (TypeError, orjson.JSONEncodeError):  # what orjson refuses (an int over 64 bits, a NaN): as before
+        except (TypeError, orjson.JSONEncodeError):  # what orjson refuses (an int over 64 bits): as before
             return json.dumps(encode(content), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
