@@ -20,7 +20,7 @@ SESSION_COOKIE = "vl_session"
 
 
 # The dependencies are `async def` although they do not await: FastAPI runs a plain `def` dependency in its
-# thread pool, a thread hop per dependency per request (3% of the API's CPU on the engine-floor bench).
+# thread pool, a thread hop per dependency per request (3.1% of the engine-floor bench process's py-spy samples).
 async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings

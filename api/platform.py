@@ -42,8 +42,9 @@ UPDATE_TIMEOUT = 30.0  # seconds: a process that does not answer by then has no 
 
 
 # The database calls' threads. asyncio's executor rather than anyio.to_thread: anyio's hand-off (a Condition-based
-# queue, a capacity limiter and a cancel scope per call) was 8% of the engine-floor bench's samples on the event
-# loop's side alone; as anyio's, a call sees the caller's context variables (the request's locale, time zone).
+# queue, a capacity limiter and a cancel scope per call) was 7.9% of the engine-floor bench's py-spy samples on
+# the event loop's side alone; as anyio's, a call sees the caller's context variables (the request's locale, time
+# zone).
 _POOL = ThreadPoolExecutor(max_workers=40, thread_name_prefix="platform-db")  # anyio's default limit
 
 
