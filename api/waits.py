@@ -33,16 +33,17 @@ Check = Callable[[Session, frozenset[Any]], set[Any]]  # the keys among those gi
 
 def task_exists(s: Session, keys: frozenset[tuple[str, str | None]]) -> set[tuple[str, str | None]]:
     """Keys (business key, task status or None for any): is there such a task at all?"""
-    found = set(s.execute(select(Task.business_key, Task.status).distinct()
-                          .where(Task.business_key.in_({k for k, _ in keys}))).tuples())
+    found = {(key, status) for key, status in s.execute(select(Task.business_key, Task.status).distinct()
+                                                         .where(Task.business_key.in_({k for k, _ in keys})))}
     return {(key, status) for key, status in keys
             if ((key, status) in found if status is not None else any(k == key for k, _ in found))}
 
 
 def claim_status(s: Session, keys: frozenset[tuple[str, str]]) -> set[tuple[str, str]]:
     """Keys (claim number, status): has the claim that status?"""
+    # .all(): dict() of the Result itself would take it for a mapping (it has keys()) and fail
     now = dict(s.execute(select(ExpenseClaim.number, ExpenseClaim.status)
-                         .where(ExpenseClaim.number.in_({n for n, _ in keys}))).tuples().all())
+                         .where(ExpenseClaim.number.in_({n for n, _ in keys}))).all())
     return {(number, status) for number, status in keys if now.get(number) == status}
 
 
