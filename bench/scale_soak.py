@@ -487,9 +487,10 @@ class Kills:
                 self.tasks.append(asyncio.ensure_future(self._kill(what, restart)))
 
     async def _kill(self, what: str, restart: Callable[[int], Any]) -> None:
-        console.print(f"  kill -9 {what} after {self.done} of our flows")
+        at = self.done
+        console.print(f"  kill -9 {what} after {at} of our flows")
         back = await restart(0)
-        self.log.append({"what": what, "after_flows": self.done, "back_in_s": round(back, 2)})
+        self.log.append({"what": what, "after_flows": at, "back_in_s": round(back, 2)})
         console.print(f"  {what} started again, serving after {back:.1f} s")
 
     async def settle(self) -> None:
