@@ -557,6 +557,8 @@ def _side(side: Side, phase: Phase) -> dict[str, Any]:
 
 async def run(processes: int = 1000, concurrency: int = 16, rounds: int = 2, warmup: int = 20, pg: str = PG,
               database: str = "valueloop_scale", kills: bool = True) -> dict[str, Any]:
+    import domain.tables  # noqa: F401  # every context's tables on Base.metadata, for table_rows (no API in-process)
+
     load_before, t0 = os.getloadavg(), time.perf_counter()
     names = ("skeleton", "ours")
     phases = {n: Phase() for n in names}
@@ -656,8 +658,8 @@ def report(res: dict[str, Any]) -> None:
     console.print(f"  client retries: {r['retried'] or 'none'} of {r['requests']} requests ({r['attempts']} extra "
                   f"attempts); {r['replayed']} answered by the first attempt's stored answer, {r['busy']} waits on a "
                   f"key still held, {len(r['rerun_after_ambiguous'])} run again after an attempt that may have "
-                  f"reached the killed API {r['rerun_after_ambiguous'][:5]}, of which {len(r['confirmed_by_read'])} "
-                  f"answered 409 and found done by reading the state {r['confirmed_by_read'][:5]}", markup=False)
+                  f"reached the killed API {r['rerun_after_ambiguous']}, of which {len(r['confirmed_by_read'])} "
+                  f"answered 409 and found done by reading the state {r['confirmed_by_read']}", markup=False)
     st = res["settle"]
     console.print(f"  settling: {st['payments']} payments paid {st['invoices_paid']} invoices in {st['seconds']:.1f} s"
                   + (f"   [red]{st['errors']} failed: {st['first_errors'][0]}[/red]" if st["errors"] else ""))
