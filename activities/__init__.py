@@ -58,7 +58,7 @@ class OneWriterAtATime(Database):
     25… ms between tries, so a writer often sleeps on after the lock is free. On a lock the next writer starts
     the moment the last one commits. Measured: 8 threads × 40 activity-sized transactions, p95 of a
     transaction 26–35 ms with the busy handler, 9–12 ms with the lock; wall time 0.44–0.47 s → 0.31–0.39 s
-    (/tmp/21/w/sqlite_contention.py, issue 21). Reentrant: a write opened inside another on the same thread
+    (`python -m bench.sqlite_writers`, issue 21). Reentrant: a write opened inside another on the same thread
     (before the outer one has begun its transaction) does not wait for itself. Writers of other processes
     (the API) still meet SQLite's busy handler."""
 
