@@ -32,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from api import deps
 from api.asgi import read_body, replaying, whole
 from domain.core import idempotency as keys
+from domain.core import records
 
 HEADER = b"idempotency-key"
 REPLAYED = "Idempotent-Replayed"
@@ -141,12 +142,17 @@ async def once(state: Any, scope: keys.Scope, fingerprint_: str | None,
         outcome = seen if seen is not None else await platform.write(keys.claim, scope, fingerprint_)
     if outcome.kind != "claimed":
         return outcome
+    # The numbers this request takes are kept under its key: run again after its API process died (ABANDONED) or
+    # after a 5xx, it takes the same ones, so the process it may already have started is found, not started twice.
+    request = records.keyed_request.set(records.KeyedRequest(keys.scope_hash(scope)))
     try:
         answer, keep = await run()
     except BaseException:
         with anyio.CancelScope(shield=True):
             await platform.write(keys.release, outcome.id)
         raise
+    finally:
+        records.keyed_request.reset(request)
     await platform.write(keys.finish if keep else keys.release, outcome.id, *([answer] if keep else []))
     return keys.Outcome("claimed", outcome.id, answer)
 

@@ -6,6 +6,7 @@ its answer; every repeat gets that answer. Each function here is one short unit 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,7 +14,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain.core.tables import IdempotencyKey
+from domain.core.records import NUMBER_RECORD, number_records
+from domain.core.tables import IdempotencyKey, IdempotencyRecord
 from domain.core.types import utcnow
 
 KEEP = timedelta(hours=24)  # a key older than this is forgotten: the same key is then a new request
@@ -28,6 +30,20 @@ class Scope:
     method: str
     path: str
     key: str
+
+
+def scope_hash(scope: Scope) -> str:
+    """A short stable name of `scope`, for the numbers its request takes (domain.core.records.KeyedRequest)."""
+    h = hashlib.sha256()
+    for part in (scope.username, scope.method, scope.path, scope.key):
+        h.update(len(part).to_bytes(4, "big"))
+        h.update(part.encode())
+    return h.hexdigest()[:40]
+
+
+def _forget_numbers(session: Session, scope: Scope) -> None:
+    low, high = number_records(scope_hash(scope))
+    session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.key >= low, IdempotencyRecord.key < high))
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,8 @@ def claim(session: Session, scope: Scope, fingerprint: str | None, now: datetime
             stale = row.created_at < now - KEEP or (row.state == "pending" and row.created_at < now - ABANDONED)
             if not stale:
                 return _judge(row, fingerprint)
+            if row.created_at < now - KEEP:  # forgotten: the key is a new request, which takes new numbers
+                _forget_numbers(session, scope)
             session.delete(row)
             session.flush()
         try:
@@ -110,5 +128,9 @@ def release(session: Session, row_id: int) -> None:
 def prune(session: Session, now: datetime | None = None) -> int:
     """Forget keys older than KEEP; the number forgotten."""
     cutoff = (now or utcnow()) - KEEP
+    # the numbers keyed requests took are kept as long as their keys (and the claim of a key forgotten before this
+    # prune forgets its numbers itself)
+    session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.key.startswith(NUMBER_RECORD, autoescape=True),
+                                                    IdempotencyRecord.created_at < cutoff))
     result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]  # a DML statement returns a CursorResult, which has rowcount

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, select
@@ -23,8 +25,47 @@ def one(session: Session, model: type[T], where: ColumnElement[bool], missing: s
     return row
 
 
+NUMBER_RECORD = "number:"  # IdempotencyRecord keys of the numbers a keyed request took: number:<scope>:<prefix>:<n>
+
+
+@dataclass
+class KeyedRequest:
+    """A request that runs once per key (an API Idempotency-Key, a form's one-time token): `scope` names its key
+    (domain.core.idempotency.scope_hash). Every number it takes is kept under its key, so that when it runs again
+    (its API process died half-way, or it failed after starting its process), it takes the same numbers, and the
+    process it started is found under the same business key instead of a second one being started."""
+
+    scope: str
+    taken: dict[str, int] = field(default_factory=dict)
+
+
+keyed_request: ContextVar[KeyedRequest | None] = ContextVar("keyed_request", default=None)
+
+
+def number_records(scope: str) -> tuple[str, str]:
+    """The range of IdempotencyRecord keys of the numbers taken under `scope` (from inclusive, to exclusive)."""
+    return f"{NUMBER_RECORD}{scope}:", f"{NUMBER_RECORD}{scope};"
+
+
 def next_number(session: Session, prefix: str, width: int = 5) -> str:
-    """EC-00001, EC-00002, …: gap-free per prefix, serialized by the row lock."""
+    """EC-00001, EC-00002, …: gap-free per prefix, serialized by the row lock. Within a keyed request
+    (`keyed_request`), the n-th number of a prefix is the one the request's earlier run took, if it took one."""
+    request = keyed_request.get()
+    if request is None:
+        return _take_number(session, prefix, width)
+    n = request.taken.get(prefix, 0)
+    request.taken[prefix] = n + 1
+    key = f"{number_records(request.scope)[0]}{prefix}:{n}"
+    done = session.get(IdempotencyRecord, key)
+    if done is not None:
+        return str(done.result)
+    number = _take_number(session, prefix, width)
+    session.add(IdempotencyRecord(key=key, result=number))
+    session.flush()
+    return number
+
+
+def _take_number(session: Session, prefix: str, width: int) -> str:
     if session.get(Sequence, prefix) is None:
         try:
             with session.begin_nested():  # two first numbers at once: one insert wins, the other reads it

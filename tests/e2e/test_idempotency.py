@@ -16,6 +16,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from domain.core import idempotency as keys
+from domain.core.tables import IdempotencyKey
+from domain.core.types import utcnow
 from domain.crm.tables import Lead
 from domain.expenses.tables import ExpenseClaim
 from domain.inventory.tables import StockLedgerEntry
@@ -108,6 +111,40 @@ async def test_a_key_makes_one_document_per_caller_and_endpoint(stack: Stack, ep
         r = await post(stack, ep.user, ep.path, ep.body(n if unique else 5))
         assert r.status_code == 201, r.text
     assert ep.count(stack) == base + 5
+
+
+STARTERS = [e for e in ENDPOINTS if e.name in ("expense claims", "requisitions", "leads")]
+
+
+@pytest.mark.parametrize("died", ["api process died", "failed with a 5xx"])
+@pytest.mark.parametrize("ep", STARTERS, ids=[e.name for e in STARTERS])
+async def test_a_request_run_again_after_its_first_run_died_makes_no_second_document(stack: Stack, ep: Endpoint,
+                                                                                     died: str) -> None:
+    """The first run numbered the document and started its process, then its API process died before the answer
+    was kept (its claim is left pending, and is taken over once ABANDONED), or it answered a 5xx (the claim is
+    released). The retry with the same key runs again: it takes the same number, finds the process already
+    running under it and answers with the same document; nothing is made twice."""
+    base = ep.count(stack)
+    key = f"died-{uuid.uuid4()}"
+    first = await post(stack, ep.user, ep.path, ep.body(7), key)
+    assert first.status_code == 201, first.text
+    with stack.db.write() as s:
+        row = s.execute(select(IdempotencyKey).where(IdempotencyKey.key == key)).scalar_one()
+        if died == "api process died":
+            row.state, row.status_code, row.response_body = "pending", None, None
+            row.created_at = utcnow() - keys.ABANDONED * 2
+        else:
+            s.delete(row)
+    again = await post(stack, ep.user, ep.path, ep.body(7), key)
+    assert again.status_code == 201, again.text
+    assert "Idempotent-Replayed" not in again.headers  # it ran again, and found what the first run made
+    document = next(k for k in first.json() if k.endswith("_id") and k != "process_id")
+    assert again.json()[document] == first.json()[document]
+    assert ep.count(stack) == base + 1
+    # a new key is a new document, with the next number
+    other = await post(stack, ep.user, ep.path, ep.body(7), f"new-{uuid.uuid4()}")
+    assert other.status_code == 201 and other.json()[document] != first.json()[document]
+    assert ep.count(stack) == base + 2
 
 
 async def test_one_key_on_two_endpoints_is_two_requests(stack: Stack) -> None:

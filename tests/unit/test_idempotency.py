@@ -291,3 +291,42 @@ def test_the_api_schema_names_the_header_where_it_applies():
     writes = {(m.upper(), p) for p, ops in paths.items() for m in ops
               if m.upper() in ("POST", "PUT", "PATCH", "DELETE") and p.startswith("/api/") and not p.startswith("/api/auth/")}
     assert writes == named
+
+
+def test_a_keyed_request_run_again_takes_the_numbers_its_first_run_took(db: Database) -> None:
+    from domain.core import records
+    from domain.core.tables import IdempotencyRecord
+
+    scope = keys.Scope("erin", "POST", "/api/expense-claims", "k1")
+
+    def run(scope_: keys.Scope) -> list[str]:
+        token_ = records.keyed_request.set(records.KeyedRequest(keys.scope_hash(scope_)))
+        try:
+            with db.write() as s:
+                return [records.next_number(s, "ZZ"), records.next_number(s, "ZZ"), records.next_number(s, "ZY")]
+        finally:
+            records.keyed_request.reset(token_)
+
+    first = run(scope)
+    assert first == ["ZZ-00001", "ZZ-00002", "ZY-00001"]
+    assert run(scope) == first  # the same request again: the same numbers, none taken
+    other = keys.Scope("erin", "POST", "/api/expense-claims", "k2")
+    assert run(other) == ["ZZ-00003", "ZZ-00004", "ZY-00002"]
+    with db.write() as s:  # outside a keyed request: the next number, as always
+        assert records.next_number(s, "ZZ") == "ZZ-00005"
+    # the key forgotten after a day: a claim of it is a new request, which takes new numbers
+    with db.write() as s:
+        assert keys.claim(s, scope, None).kind == "claimed"
+    with db.write() as s:
+        s.execute(update(IdempotencyKey).values(created_at=utcnow() - keys.KEEP - timedelta(minutes=1)))
+    with db.write() as s:
+        assert keys.claim(s, scope, None).kind == "claimed"
+    assert run(scope) == ["ZZ-00006", "ZZ-00007", "ZY-00003"]
+    # prune forgets the numbers with the keys
+    with db.write() as s:
+        s.execute(update(IdempotencyRecord).values(created_at=utcnow() - keys.KEEP * 2))
+        s.execute(update(IdempotencyKey).values(created_at=utcnow() - keys.KEEP * 2))
+        keys.prune(s)
+    with db.read() as s:
+        assert s.execute(select(func.count()).select_from(IdempotencyRecord)
+                         .where(IdempotencyRecord.key.startswith(records.NUMBER_RECORD))).scalar_one() == 0
