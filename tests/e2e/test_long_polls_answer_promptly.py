@@ -1,0 +1,48 @@
+"""Long polls (`wait=`, api.waits) answer as soon as what they wait for is there, not at their deadline: a claim
+long poll once failed its cheap check and waited out its whole deadline while every test still passed (the final
+read at the deadline gave the right answer). Here each wait has a 20 s deadline and must answer well before it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.e2e.conftest import Stack
+from tests.e2e.test_inbox_pages import file_claim
+
+pytestmark = pytest.mark.e2e
+
+DEADLINE = 20  # seconds a wait may last at most
+PROMPT = 8.0  # what it may take here: the worker's steps, on a busy CI machine
+
+
+async def test_a_task_wait_and_a_claim_wait_answer_once_the_state_is_there(stack: Stack) -> None:
+    claim = await file_claim(stack, "120.00", "long poll")
+    started = time.monotonic()
+    r = await stack.as_("frank", "GET", "/api/tasks", params={"business_key": claim, "wait": DEADLINE})
+    assert r.status_code == 200 and r.json(), r.text
+    assert time.monotonic() - started < PROMPT
+    task = r.json()[0]["id"]
+
+    # erin waits for "approved" while frank approves: her wait ends with the approval, not at its deadline
+    async def wait_for_approval() -> tuple[float, str]:
+        t0 = time.monotonic()
+        got = await stack.as_("erin", "GET", f"/api/expense-claims/{claim}",
+                              params={"wait": DEADLINE, "until": "approved"})
+        return time.monotonic() - t0, got.json()["status"]
+
+    waiting = asyncio.create_task(wait_for_approval())
+    await asyncio.sleep(0.5)  # her wait has started and found nothing yet
+    r = await stack.as_("frank", "POST", f"/api/tasks/{task}/complete", json={"decision": "approve"})
+    assert r.status_code == 200, r.text
+    took, status = await waiting
+    assert status == "approved"
+    assert took < PROMPT, f"the claim's long poll answered after {took:.1f} s"
+
+    # a wait for a state that does not come ends at its deadline with the current state (here: 1 s)
+    t0 = time.monotonic()
+    r = await stack.as_("erin", "GET", f"/api/expense-claims/{claim}", params={"wait": 1, "until": "paid"})
+    assert r.status_code == 200 and r.json()["status"] == "approved"
+    assert 0.9 <= time.monotonic() - t0 < PROMPT
