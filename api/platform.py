@@ -28,6 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.types import MethodAsyncSingleParam
 from temporalio.workflow import UpdateMethodMultiParam
 
+from domain.core import records
 from domain.core.db import Database
 from domain.core.errors import Conflict, DomainError, Unavailable, from_kind
 from workflows.common import WORKFLOW_AREAS, area_queue
@@ -62,6 +63,14 @@ def _as_domain_error(err: BaseException) -> DomainError:
     if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
         return Conflict("this process has ended; nothing more can be done on it")
     return Conflict(str(err) or "the process refused the request")
+
+
+def _update_id() -> str | None:
+    """An Update sent by a request that runs once per key (an Idempotency-Key, a form's token) has an id derived from
+    the key: when the request runs again (its API process died, or it answered a 5xx), Temporal answers the Update
+    the first run had sent with that Update's outcome instead of running it twice. Otherwise Temporal picks one."""
+    request = records.keyed_request.get()
+    return request.next_update_id() if request is not None else None
 
 
 class Platform:
@@ -109,7 +118,7 @@ class Platform:
         try:
             async with asyncio.timeout(UPDATE_TIMEOUT):
                 result: R = await self.client.execute_update_with_start_workflow(
-                    update, args=list(args), start_workflow_operation=op)
+                    update, args=list(args), start_workflow_operation=op, id=_update_id())
                 return result
         except (WorkflowUpdateFailedError, RPCError) as e:
             raise _as_domain_error(e) from None
@@ -128,7 +137,7 @@ class Platform:
         ended in rather than only that it ended."""
         try:
             async with asyncio.timeout(UPDATE_TIMEOUT):
-                result: R = await handle.execute_update(update, args=list(args))
+                result: R = await handle.execute_update(update, args=list(args), id=_update_id())
                 return result
         except (WorkflowUpdateFailedError, RPCError) as e:
             if recheck is not None and isinstance(e, RPCError) and e.status == RPCStatusCode.NOT_FOUND:

@@ -38,6 +38,13 @@ class KeyedRequest:
     scope: str
     taken: dict[str, int] = field(default_factory=dict)
 
+    def next_update_id(self) -> str:
+        """The id of the request's next workflow Update: the same on a run again, so that Temporal answers an Update
+        the first run had sent with its first outcome instead of running it twice."""
+        n = self.taken.get("#update", 0)
+        self.taken["#update"] = n + 1
+        return f"request-{self.scope}-u{n}"
+
 
 keyed_request: ContextVar[KeyedRequest | None] = ContextVar("keyed_request", default=None)
 

@@ -19,11 +19,12 @@ from sqlalchemy import func, select
 from domain.core import idempotency as keys
 from domain.core.tables import IdempotencyKey
 from domain.core.types import utcnow
-from domain.crm.tables import Lead
+from domain.crm.tables import Lead, Opportunity
 from domain.expenses.tables import ExpenseClaim
 from domain.inventory.tables import StockLedgerEntry
 from domain.parties.tables import Customer
 from domain.purchasing.tables import PurchaseRequisition
+from domain.sales.tables import Quotation
 from tests.e2e.conftest import Stack
 from tests.e2e.test_sales_pages import LEAD as LEAD_FORM
 from tests.e2e.test_sales_pages import Browser, text
@@ -145,6 +146,43 @@ async def test_a_request_run_again_after_its_first_run_died_makes_no_second_docu
     other = await post(stack, ep.user, ep.path, ep.body(7), f"new-{uuid.uuid4()}")
     assert other.status_code == 201 and other.json()[document] != first.json()[document]
     assert ep.count(stack) == base + 2
+
+
+@pytest.mark.parametrize("died", ["api process died", "failed with a 5xx"])
+async def test_a_quotation_run_again_gets_its_first_runs_update_answered_not_sent_twice(stack: Stack,
+                                                                                        died: str) -> None:
+    """A quotation is made by an Update on the opportunity's process (`quote`), which starts the quotation's own
+    process. Run again after the first run's Update took effect, the request sends its Updates under the same ids
+    (derived from the key), and Temporal answers them with the first outcomes: the same quotation, no refusal."""
+    lead = (await stack.as_("alice", "POST", "/api/leads", json={
+        "company": "Re-run Ltd", "contact": "Ann", "email": "ann@rerun.example", "source": "referral",
+        "estimated_value": "4000"})).json()["lead_id"]
+    opp = (await stack.as_("alice", "POST", f"/api/leads/{lead}/qualify",
+                           json={"decision": "qualified"})).json()["opportunity_id"]
+    body = {"lines": [{"sku": "FAN-200", "qty": 2, "unit_price": "500", "discount_pct": "0"}]}
+    key = f"quote-{uuid.uuid4()}"
+    path = f"/api/opportunities/{opp}/quotations"
+    first = await post(stack, "alice", path, body, key)
+    assert first.status_code == 201, first.text
+    with stack.db.write() as s:
+        row = s.execute(select(IdempotencyKey).where(IdempotencyKey.key == key)).scalar_one()
+        if died == "api process died":
+            row.state, row.status_code, row.response_body = "pending", None, None
+            row.created_at = utcnow() - keys.ABANDONED * 2
+        else:
+            s.delete(row)
+    again = await post(stack, "alice", path, body, key)
+    assert again.status_code == 201, again.text
+    assert "Idempotent-Replayed" not in again.headers
+    assert again.json()["quotation_id"] == first.json()["quotation_id"]
+    assert again.json()["process_id"] == first.json()["process_id"]
+    with stack.db.read() as s:
+        assert s.execute(select(func.count()).select_from(Quotation)
+                         .where(Quotation.opportunity_id == opp_id(s, opp))).scalar_one() == 1
+
+
+def opp_id(s: Any, number: str) -> Any:
+    return s.execute(select(Opportunity.id).where(Opportunity.number == number)).scalar_one()
 
 
 async def test_one_key_on_two_endpoints_is_two_requests(stack: Stack) -> None:
