@@ -172,8 +172,9 @@ class Phase:
 
 
 async def drive(flow: Callable[[int], Awaitable[None]], first: int, n: int, concurrency: int, phase: Phase,
-                on_done: Callable[[], None]) -> None:
-    """Run flows first..first+n-1 with `concurrency` loops; add the outcome to `phase`."""
+                on_done: Callable[[], None], *, flow_timeout: float = FLOW_TIMEOUT, measure_cpu: bool = True) -> None:
+    """Run flows first..first+n-1 with `concurrency` loops, each flow given `flow_timeout` seconds; add the outcome to
+    `phase` (and this process's CPU, when `measure_cpu`)."""
     todo = iter(range(first, first + n))
 
     async def loop() -> None:
@@ -182,7 +183,7 @@ async def drive(flow: Callable[[int], Awaitable[None]], first: int, n: int, conc
                 return
             t0 = time.perf_counter()
             try:
-                async with asyncio.timeout(FLOW_TIMEOUT):
+                async with asyncio.timeout(flow_timeout):
                     await flow(i)
             except Exception as e:
                 phase.errors.append(f"{type(e).__name__}: {e}"[:300])
@@ -192,7 +193,10 @@ async def drive(flow: Callable[[int], Awaitable[None]], first: int, n: int, conc
             on_done()
 
     t0 = time.perf_counter()
-    with phase.cpu.measure():
+    if measure_cpu:
+        with phase.cpu.measure():
+            await asyncio.gather(*(loop() for _ in range(concurrency)))
+    else:
         await asyncio.gather(*(loop() for _ in range(concurrency)))
     phase.elapsed += time.perf_counter() - t0
     if len(phase.errors) >= MAX_ERRORS:

@@ -65,6 +65,7 @@ from bench.common import (
     start_dev_server,
     worker_process,
 )
+from bench.common import drive as common_drive
 from bench.soak import (
     FAN_PER_RUN,
     TYPES,
@@ -84,7 +85,6 @@ ROOT = Path(__file__).resolve().parents[1]
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 PG = "postgresql://postgres@127.0.0.1:5432"
 FLOW_TIMEOUT = 400.0  # a flow whose request died with an API process may wait out ABANDONED (2 min) and more
-MAX_ERRORS = 10
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 RETRY_STATUS = frozenset({502, 503, 504})  # nginx: the upstream died or is away; the API: not ready yet
 
@@ -499,29 +499,9 @@ class Kills:
 
 async def drive(flow: Callable[[int], Any], first: int, n: int, concurrency: int, phase: Phase,
                 on_done: Callable[[], None]) -> None:
-    """bench.common.drive with FLOW_TIMEOUT of this module (a request may outlive an API process)."""
-    todo = iter(range(first, first + n))
-
-    async def loop() -> None:
-        for i in todo:
-            if len(phase.errors) >= MAX_ERRORS:
-                return
-            t0 = time.perf_counter()
-            try:
-                async with asyncio.timeout(FLOW_TIMEOUT):
-                    await flow(i)
-            except Exception as e:
-                phase.errors.append(f"{type(e).__name__}: {e}"[:300])
-            else:
-                phase.latencies.append(time.perf_counter() - t0)
-                phase.done += 1
-            on_done()
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(loop() for _ in range(concurrency)))
-    phase.elapsed += time.perf_counter() - t0
-    if len(phase.errors) >= MAX_ERRORS:
-        raise FlowError(f"{len(phase.errors)} flows failed; the first: {phase.errors[0]}")
+    """bench.common.drive with FLOW_TIMEOUT of this module (a request may outlive an API process); the CPU is that of
+    the processes it started, not this one's."""
+    await common_drive(flow, first, n, concurrency, phase, on_done, flow_timeout=FLOW_TIMEOUT, measure_cpu=False)
 
 
 async def digest_is_no_flow(st: Stack, checked: dict[str, Any]) -> None:

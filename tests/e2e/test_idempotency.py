@@ -114,6 +114,18 @@ async def test_a_key_makes_one_document_per_caller_and_endpoint(stack: Stack, ep
     assert ep.count(stack) == base + 5
 
 
+def first_run_died(stack: Stack, key: str, died: str) -> None:
+    """As if the first run under `key` had started its process and then its API process died before the answer was
+    kept (its claim left pending, abandoned by now), or it had answered a 5xx (its claim released)."""
+    with stack.db.write() as s:
+        row = s.execute(select(IdempotencyKey).where(IdempotencyKey.key == key)).scalar_one()
+        if died == "api process died":
+            row.state, row.status_code, row.response_body = "pending", None, None
+            row.created_at = utcnow() - keys.ABANDONED * 2
+        else:
+            s.delete(row)
+
+
 STARTERS = [e for e in ENDPOINTS if e.name in ("expense claims", "requisitions", "leads")]
 
 
@@ -129,13 +141,7 @@ async def test_a_request_run_again_after_its_first_run_died_makes_no_second_docu
     key = f"died-{uuid.uuid4()}"
     first = await post(stack, ep.user, ep.path, ep.body(7), key)
     assert first.status_code == 201, first.text
-    with stack.db.write() as s:
-        row = s.execute(select(IdempotencyKey).where(IdempotencyKey.key == key)).scalar_one()
-        if died == "api process died":
-            row.state, row.status_code, row.response_body = "pending", None, None
-            row.created_at = utcnow() - keys.ABANDONED * 2
-        else:
-            s.delete(row)
+    first_run_died(stack, key, died)
     again = await post(stack, ep.user, ep.path, ep.body(7), key)
     assert again.status_code == 201, again.text
     assert "Idempotent-Replayed" not in again.headers  # it ran again, and found what the first run made
@@ -164,13 +170,7 @@ async def test_a_quotation_run_again_gets_its_first_runs_update_answered_not_sen
     path = f"/api/opportunities/{opp}/quotations"
     first = await post(stack, "alice", path, body, key)
     assert first.status_code == 201, first.text
-    with stack.db.write() as s:
-        row = s.execute(select(IdempotencyKey).where(IdempotencyKey.key == key)).scalar_one()
-        if died == "api process died":
-            row.state, row.status_code, row.response_body = "pending", None, None
-            row.created_at = utcnow() - keys.ABANDONED * 2
-        else:
-            s.delete(row)
+    first_run_died(stack, key, died)
     again = await post(stack, "alice", path, body, key)
     assert again.status_code == 201, again.text
     assert "Idempotent-Replayed" not in again.headers
