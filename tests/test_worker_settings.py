@@ -112,10 +112,11 @@ async def test_a_workflow_run_is_traced(time_env: WorkflowEnvironment, db: Datab
         await terminate_processes(client, db)
     spans = exporter.get_finished_spans()
     names = {s.name for s in spans}
-    assert {"StartWorkflow:ExpenseClaim", "RunWorkflow:ExpenseClaim", "StartChildWorkflow:Approval",
-            "RunWorkflow:Approval"} <= names
+    # a submit starts its process by update-with-start (api.platform.Platform.start_and_update)
+    assert {"StartUpdateWithStartWorkflow:ExpenseClaim", "HandleUpdate:recorded_state", "RunWorkflow:ExpenseClaim",
+            "StartChildWorkflow:Approval", "RunWorkflow:Approval"} <= names
     assert any(n.startswith("RunActivity:") for n in names)
-    start = next(s for s in spans if s.name == "StartWorkflow:ExpenseClaim")
+    start = next(s for s in spans if s.name == "StartUpdateWithStartWorkflow:ExpenseClaim")
     assert start.context is not None
     traced = [s for s in spans if s.context is not None and s.context.trace_id == start.context.trace_id]
     assert {"RunWorkflow:ExpenseClaim", "RunWorkflow:Approval"} <= {s.name for s in traced}  # one trace
