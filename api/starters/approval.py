@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from api.platform import Platform
 from domain.approvals import rules as approval_rules
 from domain.approvals.tables import Task
+from domain.core import records
 from domain.core.errors import Conflict, Invalid, NotFound
 from domain.core.types import utcnow
 from domain.org import services as org
@@ -31,9 +32,17 @@ async def _open_task(platform: Platform, task_id: str) -> Task:
 
 
 async def decide(platform: Platform, actor: Actor, task_id: str, decision: str, comment: str) -> Task:
-    task = await _open_task(platform, task_id)
     if decision not in ("approve", "reject"):
         raise Invalid("decision must be approve or reject")
+    if records.keyed_request.get() is not None:
+        # A request under an Idempotency-Key (or a form's token) run again after its API process died or it answered
+        # a 5xx: when its first run's decision is the task's, the answer is the task as that decision left it, not a
+        # refusal of the decision the request itself made.
+        done: Task | None = await platform.read(lambda s, tid: s.get(Task, tid), task_id)
+        if (done is not None and done.status == approval_rules.TaskStatus.COMPLETED
+                and done.decided_by == actor.username and done.decision == decision):
+            return done
+    task = await _open_task(platform, task_id)
     record: approval_rules.DecisionRecord = await platform.update(
         platform.handle(task.workflow_id), Approval.decide,
         approval_rules.DecideCommand(task_id=task_id, actor=actor, decision=decision, comment=comment),

@@ -266,3 +266,25 @@ async def test_every_form_that_creates_a_document_carries_a_form_token(stack: St
         assert r.status_code == 200
         form = re.search(rf'<form method="post" action="{re.escape(action)}".*?</form>', r.text, re.S)
         assert form and FORM_TOKEN.search(form.group(0)), (url, action)
+
+
+@pytest.mark.parametrize("died", ["api process died", "failed with a 5xx"])
+async def test_a_decision_run_again_after_it_took_effect_answers_the_task_as_it_left_it(stack: Stack,
+                                                                                        died: str) -> None:
+    """An approval sent under a key, run again after its API process died (or it answered a 5xx) once the decision
+    had taken effect: the answer is the completed task, not "this task is already completed"; nothing is decided
+    twice. Without a key, a second decision is still refused."""
+    claim_id = (await post(stack, "erin", "/api/expense-claims", claim(9))).json()["claim_id"]
+    task = await stack.open_task("frank", claim_id)
+    key = f"decide-{uuid.uuid4()}"
+    path = f"/api/tasks/{task['id']}/complete"
+    first = await post(stack, "frank", path, {"decision": "approve", "comment": "ok"}, key)
+    assert first.status_code == 200, first.text
+    first_run_died(stack, key, died)
+    again = await post(stack, "frank", path, {"decision": "approve", "comment": "ok"}, key)
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "completed" and again.json()["decided_by"] == "frank"
+    unkeyed = await post(stack, "frank", path, {"decision": "approve", "comment": "ok"})
+    assert unkeyed.status_code == 409, unkeyed.text
+    r = await stack.as_("erin", "GET", f"/api/expense-claims/{claim_id}", params={"wait": 10, "until": "approved"})
+    assert r.json()["status"] == "approved"
