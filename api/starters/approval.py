@@ -21,7 +21,15 @@ COMMANDS = {"claim": Approval.claim, "unclaim": Approval.unclaim, "reassign": Ap
 
 
 async def _open_task(platform: Platform, task_id: str) -> Task:
+    return _open(await _task(platform, task_id), task_id)
+
+
+async def _task(platform: Platform, task_id: str) -> Task | None:
     task: Task | None = await platform.read(lambda s, tid: s.get(Task, tid), task_id)
+    return task
+
+
+def _open(task: Task | None, task_id: str) -> Task:
     if task is None:
         raise NotFound(f"no task {task_id}")
     if task.status != approval_rules.TaskStatus.OPEN:
@@ -32,17 +40,17 @@ async def _open_task(platform: Platform, task_id: str) -> Task:
 
 
 async def decide(platform: Platform, actor: Actor, task_id: str, decision: str, comment: str) -> Task:
-    if decision not in ("approve", "reject"):
-        raise Invalid("decision must be approve or reject")
-    if records.keyed_request.get() is not None:
+    found = await _task(platform, task_id)
+    if (records.keyed_request.get() is not None and found is not None
+            and found.status == approval_rules.TaskStatus.COMPLETED
+            and found.decided_by == actor.username and found.decision == decision):
         # A request under an Idempotency-Key (or a form's token) run again after its API process died or it answered
         # a 5xx: when its first run's decision is the task's, the answer is the task as that decision left it, not a
         # refusal of the decision the request itself made.
-        done: Task | None = await platform.read(lambda s, tid: s.get(Task, tid), task_id)
-        if (done is not None and done.status == approval_rules.TaskStatus.COMPLETED
-                and done.decided_by == actor.username and done.decision == decision):
-            return done
-    task = await _open_task(platform, task_id)
+        return found
+    task = _open(found, task_id)
+    if decision not in ("approve", "reject"):
+        raise Invalid("decision must be approve or reject")
     record: approval_rules.DecisionRecord = await platform.update(
         platform.handle(task.workflow_id), Approval.decide,
         approval_rules.DecideCommand(task_id=task_id, actor=actor, decision=decision, comment=comment),
