@@ -73,6 +73,22 @@ def _update_id() -> str | None:
     return request.next_update_id() if request is not None else None
 
 
+async def _answered(call: Awaitable[R], process_id: str,
+                    recheck: Callable[[], Awaitable[object]] | None = None) -> R:
+    """The answer of an Update sent to `process_id` (`call`), within UPDATE_TIMEOUT; a refusal as the DomainError
+    it was (after `recheck`, when the process has ended), no answer in time as Unavailable."""
+    try:
+        async with asyncio.timeout(UPDATE_TIMEOUT):
+            return await call
+    except (WorkflowUpdateFailedError, RPCError) as e:
+        if recheck is not None and isinstance(e, RPCError) and e.status == RPCStatusCode.NOT_FOUND:
+            await recheck()  # the process ended between the caller's check and the Update: say how it ended
+        raise _as_domain_error(e) from None
+    except (TimeoutError, RPCTimeoutOrCancelledError):
+        raise Unavailable(f"process {process_id} did not answer in {UPDATE_TIMEOUT:.0f} s; "
+                          "is a worker running?") from None
+
+
 class Platform:
     def __init__(self, client: Client, db: Database, task_queue: str, id_prefix: str = "", *,
                  area_queues: bool = False):
@@ -115,16 +131,8 @@ class Platform:
         op = WithStartWorkflowOperation(run, arg, id=id, task_queue=self.queue_for(workflow_type),
                                         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                                         search_attributes=search_attributes)
-        try:
-            async with asyncio.timeout(UPDATE_TIMEOUT):
-                result: R = await self.client.execute_update_with_start_workflow(
-                    update, args=list(args), start_workflow_operation=op, id=_update_id())
-                return result
-        except (WorkflowUpdateFailedError, RPCError) as e:
-            raise _as_domain_error(e) from None
-        except (TimeoutError, RPCTimeoutOrCancelledError):
-            raise Unavailable(f"process {id} did not answer in {UPDATE_TIMEOUT:.0f} s; "
-                              "is a worker running?") from None
+        return await _answered(self.client.execute_update_with_start_workflow(
+            update, args=list(args), start_workflow_operation=op, id=_update_id()), id)
 
     def handle(self, process_id: str) -> WorkflowHandle[Any, Any]:
         """The running process `process_id`, to send an Update or a signal to."""
@@ -135,17 +143,7 @@ class Platform:
         """Send an Update; a refusal comes back as the DomainError it was. `recheck`, the caller's check of the
         document's state, runs again when the process has ended meanwhile, so the refusal names the state it
         ended in rather than only that it ended."""
-        try:
-            async with asyncio.timeout(UPDATE_TIMEOUT):
-                result: R = await handle.execute_update(update, args=list(args), id=_update_id())
-                return result
-        except (WorkflowUpdateFailedError, RPCError) as e:
-            if recheck is not None and isinstance(e, RPCError) and e.status == RPCStatusCode.NOT_FOUND:
-                await recheck()  # the process ended between the caller's check and the Update: say how it ended
-            raise _as_domain_error(e) from None
-        except (TimeoutError, RPCTimeoutOrCancelledError):
-            raise Unavailable(f"process {handle.id} did not answer in {UPDATE_TIMEOUT:.0f} s; "
-                              "is a worker running?") from None
+        return await _answered(handle.execute_update(update, args=list(args), id=_update_id()), handle.id, recheck)
 
     async def recorded(self, handle: WorkflowHandle[Any, Any], update: UpdateMethodMultiParam[..., M],
                        model: type[M]) -> M:
