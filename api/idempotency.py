@@ -137,7 +137,7 @@ async def once(state: Any, scope: keys.Scope, fingerprint_: str | None,
         if time.monotonic() > deadline:
             return keys.Outcome("busy")
         await asyncio.sleep(POLL_SECONDS)
-        seen = await platform.read(keys.look, scope, fingerprint_)
+        seen = await platform.glance(keys.look, scope, fingerprint_)
         # gone: the first request failed and released it, so this one runs in its place
         outcome = seen if seen is not None else await platform.write(keys.claim, scope, fingerprint_)
     if outcome.kind != "claimed":

@@ -56,7 +56,7 @@ def _summary(c: ExpenseClaim) -> dict[str, Any]:
 async def get_claim(number: str, user: CurrentUser, platform: PlatformDep, wait: Wait = Decimal(0),
                     until: Annotated[str | None, Query(max_length=30, description="with wait: the status to wait for")]
                     = None) -> Any:
-    view = await long_poll(lambda: platform.read(lambda s: expenses.view(s, expenses.visible_claim(s, number, (user.username, user.roles)))),
+    view = await long_poll(lambda: platform.glance(lambda s: expenses.view(s, expenses.visible_claim(s, number, (user.username, user.roles)))),
                            lambda v: until is None or v["status"] == until, wait if until else 0,
                            partial(waits.until, platform, waits.claim_status, (number, until)))
     return ok(view)

@@ -61,7 +61,9 @@ async def list_tasks(user: CurrentUser, platform: PlatformDep,
     sign: Callable[[float], Awaitable[bool]] | None = None
     if business_key is not None:  # waiting for a task under this key: re-checked with the others' (api.waits)
         sign = partial(waits.until, platform, waits.task_exists, (business_key, status))
-    rows = await long_poll(lambda: platform.read(lambda s: list(s.execute(q).scalars())), bool, wait, sign)
+    # One business key's tasks are a few rows by index (a glance); a whole listing is a read of its own.
+    look = platform.glance if business_key is not None else platform.read
+    rows = await long_poll(lambda: look(lambda s: list(s.execute(q).scalars())), bool, wait, sign)
     return ok([task_view(t) for t in rows])
 
 
