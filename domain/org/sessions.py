@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from domain.core.errors import Invalid
@@ -50,20 +50,23 @@ def open_session(session: Session, username: str, minutes: int, now: datetime | 
     return row
 
 
+# Built once: the per-request check runs it with its jti and time (building the expression cost more than running it).
+_HOLDER = (
+    select(User.username, User.full_name, UserRole.role, User.locale, User.time_zone,
+           select(Company.time_zone).where(Company.id == 1).scalar_subquery().label("company_zone"),
+           select(GrantsState.version).where(GrantsState.id == 1).scalar_subquery().label("grants_version"))
+    .select_from(AuthSession)
+    .join(User, User.username == AuthSession.username)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(AuthSession.jti == bindparam("jti"), AuthSession.revoked_at.is_(None),
+           AuthSession.expires_at > bindparam("now"), User.active.is_(True))
+)
+
+
 def holder(session: Session, jti: str, now: datetime | None = None) -> Holder | None:
     """The user of session `jti` if it is live (issued, not revoked, not expired) and the user is active; else
     None. One indexed query: a row per role of the user (one with no role when they have none)."""
-    now = now or utcnow()
-    rows = session.execute(
-        select(User.username, User.full_name, UserRole.role, User.locale, User.time_zone,
-               select(Company.time_zone).where(Company.id == 1).scalar_subquery().label("company_zone"),
-               select(GrantsState.version).where(GrantsState.id == 1).scalar_subquery().label("grants_version"))
-        .select_from(AuthSession)
-        .join(User, User.username == AuthSession.username)
-        .outerjoin(UserRole, UserRole.user_id == User.id)
-        .where(AuthSession.jti == jti, AuthSession.revoked_at.is_(None), AuthSession.expires_at > now,
-               User.active.is_(True))
-    ).all()
+    rows = session.execute(_HOLDER, {"jti": jti, "now": now or utcnow()}).all()
     if not rows:
         return None
     return Holder(username=rows[0].username, full_name=rows[0].full_name,
