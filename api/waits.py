@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from domain.approvals.tables import Task
@@ -31,10 +31,16 @@ TICK = 0.05  # seconds between re-checks while anyone waits (as often as the ske
 Check = Callable[[Session, frozenset[Any]], set[Any]]  # the keys among those given that may be ready
 
 
+# Built once, run every tick with the keys waited on (an expanding IN).
+_TASK_KEYS = (select(Task.business_key, Task.status).distinct()
+              .where(Task.business_key.in_(bindparam("keys", expanding=True))))
+_CLAIM_STATUS = (select(ExpenseClaim.number, ExpenseClaim.status)
+                 .where(ExpenseClaim.number.in_(bindparam("numbers", expanding=True))))
+
+
 def task_exists(s: Session, keys: frozenset[tuple[str, str | None]]) -> set[tuple[str, str | None]]:
     """Keys (business key, task status or None for any): is there such a task at all?"""
-    found = {(key, status) for key, status in s.execute(select(Task.business_key, Task.status).distinct()
-                                                         .where(Task.business_key.in_({k for k, _ in keys})))}
+    found = {(key, status) for key, status in s.execute(_TASK_KEYS, {"keys": sorted({k for k, _ in keys})})}
     return {(key, status) for key, status in keys
             if ((key, status) in found if status is not None else any(k == key for k, _ in found))}
 
@@ -42,8 +48,7 @@ def task_exists(s: Session, keys: frozenset[tuple[str, str | None]]) -> set[tupl
 def claim_status(s: Session, keys: frozenset[tuple[str, str]]) -> set[tuple[str, str]]:
     """Keys (claim number, status): has the claim that status?"""
     # .all(): dict() of the Result itself would take it for a mapping (it has keys()) and fail
-    now = dict(s.execute(select(ExpenseClaim.number, ExpenseClaim.status)
-                         .where(ExpenseClaim.number.in_({n for n, _ in keys}))).all())
+    now = dict(s.execute(_CLAIM_STATUS, {"numbers": sorted({n for n, _ in keys})}).all())
     return {(number, status) for number, status in keys if now.get(number) == status}
 
 

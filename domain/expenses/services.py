@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from domain.accounting import ledger
@@ -35,8 +35,12 @@ def record(session: Session, draft: expenses.ClaimDraft, process_id: str) -> Exp
     return claim
 
 
+# Built once (a claim is read by its number on every request about it, each long-poll answer included).
+_BY_NUMBER = select(ExpenseClaim).where(ExpenseClaim.number == bindparam("number"))
+
+
 def by_number(session: Session, number: str, *, missing_ok: bool = False) -> ExpenseClaim | None:
-    claim = session.execute(select(ExpenseClaim).where(ExpenseClaim.number == number)).scalar_one_or_none()
+    claim = session.execute(_BY_NUMBER, {"number": number}).scalar_one_or_none()
     if claim is None and not missing_ok:
         raise NotFound(f"no expense claim {number}")
     return claim
