@@ -49,11 +49,29 @@ def by_number(session: Session, number: str, *, missing_ok: bool = False) -> Exp
 def visible_claim(session: Session, number: str, viewer: access.Viewer) -> ExpenseClaim:
     """The claim `viewer` (username, roles) may open (access.may_see); NotFound otherwise."""
     claim = by_number(session, number, missing_ok=True)
+    _must_see(session, number, viewer, claim)
+    return claim  # type: ignore[return-value]  # _must_see raised if it was None
+
+
+_STATUS = select(ExpenseClaim.status, ExpenseClaim.requester, ExpenseClaim.process_id).where(
+    ExpenseClaim.number == bindparam("number"))
+
+
+def visible_status(session: Session, number: str, viewer: access.Viewer) -> str:
+    """The status of the claim `viewer` may open, read without loading the claim (what a long poll waits on);
+    NotFound as visible_claim."""
+    row = session.execute(_STATUS, {"number": number}).first()
+    _must_see(session, number, viewer, row)
+    return str(row.status)  # type: ignore[union-attr]  # _must_see raised if it was None
+
+
+def _must_see(session: Session, number: str, viewer: access.Viewer, claim: Any) -> None:
+    """NotFound unless the claim (an ExpenseClaim or a row with its requester and process) exists and `viewer` may
+    see it (access.may_see): the one rule of who may open a claim."""
     username, roles = viewer
     if claim is None or not access.may_see(session, username, set(roles), "expense_claim", claim.requester,
                                            claim.process_id):
         raise NotFound(f"no expense claim {number}")
-    return claim
 
 
 def get(session: Session, number: str) -> ExpenseClaim:

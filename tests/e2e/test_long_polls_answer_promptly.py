@@ -46,3 +46,19 @@ async def test_a_task_wait_and_a_claim_wait_answer_once_the_state_is_there(stack
     r = await stack.as_("erin", "GET", f"/api/expense-claims/{claim}", params={"wait": 1, "until": "paid"})
     assert r.status_code == 200 and r.json()["status"] == "approved"
     assert 0.9 <= time.monotonic() - t0 < PROMPT
+
+
+async def test_a_claim_wait_by_someone_who_may_not_see_it_is_not_found_at_once(stack: Stack) -> None:
+    """The wait glances at the claim's status before it waits: a claim the caller may not open (nor a number that
+    does not exist) is a 404 at once, not after the wait, and tells nothing of the claim's state."""
+    claim = await file_claim(stack, "75.00", "not yours")
+    for who, number in (("carol", claim), ("alice", claim), ("erin", "EC-99999")):
+        t0 = time.monotonic()
+        r = await stack.as_(who, "GET", f"/api/expense-claims/{number}", params={"wait": DEADLINE, "until": "paid"})
+        assert r.status_code == 404, (who, r.text)
+        assert time.monotonic() - t0 < PROMPT, f"{who} waited {time.monotonic() - t0:.1f} s for a 404"
+    # and its owner, who may, still waits for it (here 1 s, a status that does not come)
+    t0 = time.monotonic()
+    r = await stack.as_("erin", "GET", f"/api/expense-claims/{claim}", params={"wait": 1, "until": "paid"})
+    assert r.status_code == 200 and r.json()["status"] == "pending_approval", r.text
+    assert time.monotonic() - t0 >= 0.9
