@@ -53,13 +53,13 @@ def claim_status(s: Session, keys: frozenset[tuple[str, str]]) -> set[tuple[str,
 
 
 class Hub:
-    """The waiters of one platform (one API process), by check and key; a re-checking task per check runs in
-    the event loop while anyone waits on it."""
+    """The waiters of one platform (one API process), by check and key; one re-checking task runs in the event
+    loop while anyone waits, and each tick asks every check in one read."""
 
     def __init__(self, platform: Platform):
         self.platform = platform
         self.waiting: dict[Check, dict[Hashable, list[asyncio.Future[None]]]] = {}
-        self.runners: dict[Check, asyncio.Task[None]] = {}
+        self.runner: asyncio.Task[None] | None = None
 
     async def until(self, check: Check, key: Hashable, seconds: float) -> bool:
         """Wait until `check` says `key` may be ready (True) or `seconds` have passed (False)."""
@@ -67,9 +67,8 @@ class Hub:
         future: asyncio.Future[None] = loop.create_future()
         waiters = self.waiting.setdefault(check, {}).setdefault(key, [])
         waiters.append(future)
-        runner = self.runners.get(check)
-        if runner is None or runner.done() or runner.get_loop() is not loop:
-            self.runners[check] = loop.create_task(self._recheck(check))
+        if self.runner is None or self.runner.done() or self.runner.get_loop() is not loop:
+            self.runner = loop.create_task(self._recheck())
         try:
             await asyncio.wait_for(future, seconds)
             return True
@@ -79,22 +78,29 @@ class Hub:
             waiters.remove(future)
             if not waiters and self.waiting.get(check, {}).get(key) is waiters:
                 del self.waiting[check][key]
+                if not self.waiting[check]:
+                    del self.waiting[check]
 
-    async def _recheck(self, check: Check) -> None:
-        while self.waiting.get(check):
+    async def _recheck(self) -> None:
+        while self.waiting:
             await asyncio.sleep(TICK)
-            keys = frozenset(self.waiting.get(check, {}))
-            if not keys:
+            asked = {check: frozenset(keys) for check, keys in self.waiting.items() if keys}
+            if not asked:
                 break
             try:
-                ready = await self.platform.glance(check, keys)
+                ready = await self.platform.glance(_ask, asked)
             except Exception:  # a failed read (the database restarting): the waiters go on until their deadline
-                log.exception("re-checking %d long polls failed", len(keys))
+                log.exception("re-checking %d long polls failed", sum(map(len, asked.values())))
                 continue
-            for key in ready:
-                for future in self.waiting.get(check, {}).get(key, ()):
-                    if not future.done():
-                        future.set_result(None)
+            for check, keys in ready.items():
+                for key in keys:
+                    for future in self.waiting.get(check, {}).get(key, ()):
+                        if not future.done():
+                            future.set_result(None)
+
+
+def _ask(s: Session, asked: dict[Check, frozenset[Any]]) -> dict[Check, set[Any]]:
+    return {check: check(s, keys) for check, keys in asked.items()}
 
 
 _hubs: weakref.WeakKeyDictionary[Platform, Hub] = weakref.WeakKeyDictionary()

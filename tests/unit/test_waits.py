@@ -46,6 +46,34 @@ async def test_one_read_per_tick_wakes_only_the_keys_that_are_ready(db: Database
 
 
 
+async def test_waits_of_two_kinds_share_one_read_per_tick(db: Database) -> None:
+    """Tasks and claims waited on at once: each tick asks both checks inside one read (one session, not two)."""
+    platform = Platform(None, db, "unit")  # type: ignore[arg-type]  # only its reads
+    reads = 0
+    real_glance = platform.glance
+
+    async def counted(fn: Any, *args: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return await real_glance(fn, *args)
+
+    platform.glance = counted  # type: ignore[method-assign]
+    seen: dict[str, int] = {"tasks": 0, "claims": 0}
+
+    def tasks(_s: Session, keys: frozenset[Any]) -> set[Any]:
+        seen["tasks"] += 1
+        return set()
+
+    def claims(_s: Session, keys: frozenset[Any]) -> set[Any]:
+        seen["claims"] += 1
+        return set(keys) if seen["claims"] >= 4 else set()
+
+    woke = await asyncio.gather(waits.until(platform, tasks, "t", 0.4), waits.until(platform, claims, "c", 5))
+    assert woke == [False, True]
+    assert seen["claims"] >= 4 and seen["tasks"] >= 4
+    assert reads == max(seen.values())  # both checks in each read
+
+
 def test_the_checks_read_claims_and_tasks(db: Database) -> None:
     with db.write() as s:
         s.add(ExpenseClaim(number="EC-W1", requester="erin", status="approved", total=Decimal("500"), currency="USD",
