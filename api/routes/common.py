@@ -44,16 +44,22 @@ POLL_FIRST, POLL_MAX = 0.02, 0.25  # re-check soon, then back off: a waiting req
 
 
 async def long_poll(fetch: Callable[[], Awaitable[T]], ready: Callable[[T], bool], wait: float | Decimal,
-                    until: Callable[[float], Awaitable[bool]] | None = None) -> T:
+                    until: Callable[[float], Awaitable[bool]] | None = None,
+                    sign_now: Callable[[], Awaitable[bool]] | None = None) -> T:
     """Fetch until `ready` or `wait` seconds have passed; the last fetch is the answer. Saves a
     client's polling round trips: the re-checks are database reads inside the server.
 
     `until`, when given, waits (up to the seconds it is given) for a cheap sign that the answer may be ready (a
     task under that business key exists, the claim has that status: api.waits, one read per tick for all the
     requests waiting alike); the full `fetch` runs again only then, or at the deadline. A sign that did not
-    make the answer ready (a task the caller may not see) leaves the re-checks to the plain schedule."""
+    make the answer ready (a task the caller may not see) leaves the re-checks to the plain schedule.
+    `sign_now`, when given, is the same sign read at once: without it there, the first `fetch` is skipped and the
+    wait starts (a wait mostly begins before what it waits for exists)."""
     loop = asyncio.get_running_loop()
     deadline, pause = loop.time() + float(wait), POLL_FIRST
+    if until is not None and sign_now is not None and wait > 0 and not await sign_now():
+        await until(deadline - loop.time())
+        until = None
     while True:
         result = await fetch()
         left = deadline - loop.time()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -58,12 +57,15 @@ async def list_tasks(user: CurrentUser, platform: PlatformDep,
                     overdue=overdue, sort=sort, direction=direction)
     q = inbox_query(user, f, status=status, see_all=see_all, listing=True, window=offset + limit)
     q = q.order_by(*approvals.ordering(sort, direction)).limit(limit).offset(offset)
-    sign: Callable[[float], Awaitable[bool]] | None = None
-    if business_key is not None:  # waiting for a task under this key: re-checked with the others' (api.waits)
-        sign = partial(waits.until, platform, waits.task_exists, (business_key, status))
-    # One business key's tasks are a few rows by index (a glance); a whole listing is a read of its own.
-    look = platform.glance if business_key is not None else platform.read
-    rows = await long_poll(lambda: look(lambda s: list(s.execute(q).scalars())), bool, wait, sign)
+    if not business_key:  # a listing: its time grows with the inbox, so a read on the pool
+        rows = await long_poll(lambda: platform.read(lambda s: list(s.execute(q).scalars())), bool, wait)
+        return ok([task_view(t) for t in rows])
+    # Waiting for a task under this key: re-checked with the others' (api.waits); one key's tasks are a few rows by
+    # index (a glance), and until a task is under the key at all there is nothing to list.
+    key = (business_key, status)
+    rows = await long_poll(lambda: platform.glance(lambda s: list(s.execute(q).scalars())), bool, wait,
+                           partial(waits.until, platform, waits.task_exists, key),
+                           lambda: platform.glance(lambda s: bool(waits.task_exists(s, frozenset({key})))))
     return ok([task_view(t) for t in rows])
 
 

@@ -62,3 +62,21 @@ async def test_a_claim_wait_by_someone_who_may_not_see_it_is_not_found_at_once(s
     r = await stack.as_("erin", "GET", f"/api/expense-claims/{claim}", params={"wait": 1, "until": "paid"})
     assert r.status_code == 200 and r.json()["status"] == "pending_approval", r.text
     assert time.monotonic() - t0 >= 0.9
+
+
+async def test_a_task_wait_skips_nothing_it_should_see_and_shows_nothing_it_should_not(stack: Stack) -> None:
+    """The task wait reads whether any task is under the key before it lists: a task that is there but not the
+    caller's (carol is not erin's approver) is never listed, however long she waits, and frank's is listed at
+    once when it is already there."""
+    claim = await file_claim(stack, "64.00", "whose task")
+    r = await stack.as_("frank", "GET", "/api/tasks", params={"business_key": claim, "wait": DEADLINE})
+    assert r.status_code == 200 and len(r.json()) == 1, r.text
+    t0 = time.monotonic()
+    r = await stack.as_("frank", "GET", "/api/tasks", params={"business_key": claim, "wait": DEADLINE})
+    assert len(r.json()) == 1 and time.monotonic() - t0 < 2  # there already: no wait at all
+    t0 = time.monotonic()
+    r = await stack.as_("carol", "GET", "/api/tasks", params={"business_key": claim, "wait": 1})
+    assert r.status_code == 200 and r.json() == [], r.text
+    assert time.monotonic() - t0 >= 0.9  # she waited her whole wait: the task under the key is not hers
+    r = await stack.as_("frank", "GET", "/api/tasks", params={"business_key": "", "wait": 0})
+    assert r.status_code == 200 and any(t["business_key"] == claim for t in r.json())  # an empty key: his inbox
