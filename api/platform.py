@@ -114,7 +114,7 @@ class Platform:
         passed twice) cost more than the read. On PostgreSQL (a network round trip) it is `read`. Never for a
         listing or a report, whose time grows with the data."""
         if self.db.is_sqlite:
-            with self.db.read() as s:
+            with self.db.glance() as s:
                 return fn(s, *args)
         return await self.read(fn, *args)
 

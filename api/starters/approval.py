@@ -25,7 +25,7 @@ async def _open_task(platform: Platform, task_id: str) -> Task:
 
 
 async def _task(platform: Platform, task_id: str) -> Task | None:
-    task: Task | None = await platform.read(lambda s, tid: s.get(Task, tid), task_id)
+    task: Task | None = await platform.glance(lambda s, tid: s.get(Task, tid), task_id)  # by its key
     return task
 
 

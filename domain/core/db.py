@@ -80,6 +80,10 @@ class Database:
         )
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
+        # SQLite: the short reads an event loop's thread runs itself (api.platform.Platform.glance) have connections
+        # of their own, so that reads on the pool's threads holding every read connection never make the loop wait.
+        self._glance = (sessionmaker(make_engine(self.url, immediate=False, pool_size=2, max_overflow=8),
+                                     expire_on_commit=False) if _is_sqlite(self.url) else self._read)
 
     @property
     def is_sqlite(self) -> bool:
@@ -106,6 +110,15 @@ class Database:
         finally:
             session.close()  # ends the transaction; loaded objects stay readable (not expired)
 
+    @contextmanager
+    def glance(self) -> Iterator[Session]:
+        """`read` for a short read by index made on an event loop's thread (SQLite: its own connections)."""
+        session = self._glance()
+        try:
+            yield session
+        finally:
+            session.close()
+
     def create_all(self) -> None:
         # Every context's tables register on Base.metadata when domain.tables is imported; it is named at run time
         # because the shared kernel sits below the contexts it serves (the import contracts keep it there).
@@ -117,3 +130,5 @@ class Database:
         self.write_engine.dispose()
         if self.is_sqlite:  # on PostgreSQL the read engine shares the writers' pool
             self.read_engine.dispose()
+            bind = self._glance.kw["bind"]
+            bind.dispose()
