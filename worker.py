@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 import workflows
 from activities import all_activities
@@ -54,15 +53,17 @@ if TYPE_CHECKING:
 WORKFLOWS = [Approval, ExpenseClaim, LeadToOrder, OrderFulfilment, ProductionOrder, Purchase, Quotation, SupplierInvoice,
              Payment, PeriodClose, CustomerInvoice, SalesReturn, PurchaseReturn, ChangeApproval, FormRequest,
              Notify, NotifyDigest, MrpRelease, Inspection]
-# The sandbox re-imports a workflow's modules for every run, to keep runs apart. Our workflow modules hold no
-# state (definitions and pure helpers only; tests/unit/test_worker_sandbox.py checks that no module-level
-# name of theirs is a mutable container), so the whole package is passed through: imported once. Re-imported,
-# the workflow modules (a quotation's pulls in fulfilment, production, purchase, invoices…) cost a fifth of
-# the worker's CPU in the 1,000-process soak (docs/perf/before-worker-soak.svg). The price: a non-deterministic
-# call in our workflow code (the host's clock, random, I/O) is no longer caught by the sandbox's proxies; the
-# rule stays workflow.now()/workflow.uuid4(), and tests/workflows/test_replay.py holds the recorded histories.
-RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(
-    "workflows", "pydantic", "pydantic_core"))
+# Workflows run without Temporal's sandbox. The sandbox re-imports a workflow's modules for every run, to keep runs
+# apart; re-imported, ours (a quotation's pull in fulfilment, production, purchase, invoices…) cost a fifth of the
+# worker's CPU in the 1,000-process soak (docs/perf/before-worker-soak.svg), so the whole package was passed
+# through it, imported once. Passed through, our code is no longer watched by the sandbox's proxies, and what the
+# sandbox still did was its own cost: it runs code in the sandbox for every payload of every activation and
+# completion to find the payload's serialization context (temporalio 1.35: a fifth of our worker's CPU under
+# the engine-floor bench, py-spy), for nothing of ours. The guards are ours instead:
+# tests/unit/test_worker_sandbox.py keeps every workflow module free of module-level state a run could change
+# and of the host's clock, randomness, I/O and environment (the rule stays workflow.now()/workflow.uuid4()), and
+# tests/workflows/test_replay.py replays the recorded histories.
+RUNNER = UnsandboxedWorkflowRunner()
 
 
 # One of each per process: a Runtime binds its metrics port, a tracer provider owns its exporter thread.
