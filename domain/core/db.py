@@ -104,20 +104,14 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        session = self._read()
-        try:
+        with self._read() as session:  # closed at the end: ends the transaction; loaded objects stay readable
             yield session
-        finally:
-            session.close()  # ends the transaction; loaded objects stay readable (not expired)
 
     @contextmanager
     def glance(self) -> Iterator[Session]:
         """`read` for a short read by index made on an event loop's thread (SQLite: its own connections)."""
-        session = self._glance()
-        try:
+        with self._glance() as session:
             yield session
-        finally:
-            session.close()
 
     def create_all(self) -> None:
         # Every context's tables register on Base.metadata when domain.tables is imported; it is named at run time
