@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -13,7 +14,7 @@ from api import waits
 from api.auth import Principal
 from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
-from api.routes.common import Limit, Offset, Wait
+from api.routes.common import Limit, Offset, Wait, long_poll
 from api.schemas import ExpenseClaimIn
 from api.starters import expense_claim
 from domain.approvals import access
@@ -56,11 +57,13 @@ async def get_claim(number: str, user: CurrentUser, platform: PlatformDep, wait:
                     until: Annotated[str | None, Query(max_length=30, description="with wait: the status to wait for")]
                     = None) -> Any:
     viewer = (user.username, user.roles)
-    # Waiting for a status: its status is glanced at first (a 404 at once for a claim the caller may not see), and
-    # the claim is read whole once, when it has that status or the wait is over (it only moves forward).
-    if until is not None and wait > 0 and await platform.glance(expenses.visible_status, number, viewer) != until:
-        await waits.until(platform, waits.claim_status, (number, until), float(wait))
-    return ok(await platform.glance(lambda s: expenses.view(s, expenses.visible_claim(s, number, viewer))))
+    # Waiting for a status, its status is the sign: glanced at first (columns, not the claim with its lines; a 404 at
+    # once for a claim the caller may not see), then re-checked with the others' (api.waits).
+    view = await long_poll(lambda: platform.glance(lambda s: expenses.view(s, expenses.visible_claim(s, number, viewer))),
+                           lambda v: until is None or v["status"] == until, wait if until else 0,
+                           partial(waits.until, platform, waits.claim_status, (number, until)),
+                           lambda: platform.glance(lambda s: expenses.visible_status(s, number, viewer) == until))
+    return ok(view)
 
 
 @router.post("/{number}/cancel")
