@@ -82,8 +82,9 @@ class Database:
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
         # SQLite: the short reads an event loop's thread runs itself (api.platform.Platform.glance) have connections
         # of their own, so that reads on the pool's threads holding every read connection never make the loop wait.
-        self._glance = (sessionmaker(make_engine(self.url, immediate=False, pool_size=2, max_overflow=8),
-                                     expire_on_commit=False) if _is_sqlite(self.url) else self._read)
+        self.glance_engine = (make_engine(self.url, immediate=False, pool_size=2, max_overflow=8)
+                              if _is_sqlite(self.url) else self.read_engine)
+        self._glance = sessionmaker(self.glance_engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -124,5 +125,4 @@ class Database:
         self.write_engine.dispose()
         if self.is_sqlite:  # on PostgreSQL the read engine shares the writers' pool
             self.read_engine.dispose()
-            bind = self._glance.kw["bind"]
-            bind.dispose()
+            self.glance_engine.dispose()
