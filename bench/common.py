@@ -19,8 +19,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
+import orjson
 import uvicorn
 from rich.console import Console
 from rich.progress import (
@@ -132,16 +134,104 @@ def progress() -> Progress:
                     TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
 
 
+class LeanResponse:
+    """What `Lean` answers: the subset of httpx.Response the benches read (status_code, json(), text), and the
+    request it answers (`method`, `path`) for `check`'s message."""
+
+    __slots__ = ("content", "method", "path", "status_code")
+
+    def __init__(self, method: str, path: str, status_code: int, content: bytes):
+        self.method, self.path, self.status_code, self.content = method, path, status_code, content
+
+    def json(self) -> Any:
+        return orjson.loads(self.content) if self.content else None
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+
+class Lean:
+    """The benches' HTTP/1.1 client for our side: keep-alive connections from a pool, a request written and its
+    answer read with asyncio streams. httpx cost more CPU per claim than the API's work it drives (its pool
+    machinery and, without sniffio, an import that failed on every request), and that CPU counts in the bench
+    process's figure with the API's and takes a core from the API, the worker and Temporal, where the skeleton's
+    client (Temporal's, in Rust) costs almost nothing: this client counts its own (`cpu`, thread CPU of its
+    synchronous parts: writing a request, parsing an answer) so that a report can say what the API alone spent.
+    `get`, `post` and `request` take what the benches give httpx (params, json, form data, headers)."""
+
+    def __init__(self, base_url: str):
+        url = urlsplit(base_url)
+        self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.cpu = 0.0  # seconds of thread CPU spent in this client's own code
+
+    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
+                      data: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> LeanResponse:
+        """One request's answer; a connection the server closed is opened again once."""
+        t0 = time.thread_time()
+        target = f"{path}?{urlencode(params)}" if params else path
+        body = orjson.dumps(json) if json is not None else urlencode(data).encode() if data else b""
+        head = [f"{method} {target} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(body)}"]
+        if json is not None:
+            head.append("Content-Type: application/json")
+        elif data:
+            head.append("Content-Type: application/x-www-form-urlencoded")
+        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+        self.cpu += time.thread_time() - t0
+        for attempt in (1, 2):
+            reader, writer = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
+            try:
+                writer.write(raw)
+                status_line_and_headers = await reader.readuntil(b"\r\n\r\n")
+            except (ConnectionError, asyncio.IncompleteReadError):
+                writer.close()
+                if attempt == 2:
+                    raise
+                continue
+            t0 = time.thread_time()
+            lines = status_line_and_headers.decode("latin-1").split("\r\n")
+            status = int(lines[0].split(" ", 2)[1])
+            fields = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
+            if "content-length" not in fields:
+                raise FlowError(f"{method} {path} -> {status} without a Content-Length: {fields}")
+            self.cpu += time.thread_time() - t0
+            payload = await reader.readexactly(int(fields["content-length"]))
+            t0 = time.thread_time()
+            if fields.get("connection", "").lower() == "close":
+                writer.close()
+            else:
+                self.idle.append((reader, writer))
+            self.cpu += time.thread_time() - t0
+            return LeanResponse(method, path, status, payload)
+        raise AssertionError("unreachable")
+
+    async def get(self, path: str, *, params: dict[str, Any] | None = None,
+                  headers: dict[str, str] | None = None) -> LeanResponse:
+        return await self.request("GET", path, params=params, headers=headers)
+
+    async def post(self, path: str, *, json: Any = None, data: dict[str, str] | None = None,
+                   headers: dict[str, str] | None = None, params: dict[str, Any] | None = None) -> LeanResponse:
+        return await self.request("POST", path, params=params, json=json, data=data, headers=headers)
+
+    async def aclose(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+        self.idle.clear()
+
+
 # --- driving flows ------------------------------------------------------------------------------------
 
 class FlowError(Exception):
     pass
 
 
-def check(r: httpx.Response, expected: int) -> Any:
+def check(r: httpx.Response | LeanResponse, expected: int) -> Any:
     """The response's JSON, or a FlowError naming the request and the answer."""
     if r.status_code != expected:
-        raise FlowError(f"{r.request.method} {r.request.url.path} -> {r.status_code}: {r.text[:200]}")
+        method, path = (r.method, r.path) if isinstance(r, LeanResponse) else (r.request.method, r.request.url.path)
+        raise FlowError(f"{method} {path} -> {r.status_code}: {r.text[:200]}")
     return r.json()
 
 
@@ -249,10 +339,11 @@ class Stack:
 
     client: Client  # the dev server's, for the skeleton side
     db: Database
-    http: httpx.AsyncClient  # to the API
+    http: httpx.AsyncClient  # to the API (setup, logins)
     skeleton_queue: str
     run_id: str
     platform: Platform  # the API's: for a starter called outside a request, as `valueloop up --demo` calls one
+    lean: Lean | None = None  # to the API, for the measured flows of our side (its own CPU counted apart)
 
     async def login(self, *users: str) -> dict[str, dict[str, str]]:
         """Authorization headers, one token per user."""
@@ -268,7 +359,7 @@ async def stack(connections: int) -> AsyncIterator[Stack]:
     """As `valueloop up` runs it on one machine: the Temporal dev server with its state in a SQLite
     file in WAL mode (DESIGN.md rule 8), the domain in a SQLite file holding the demo company, our
     worker in a process of its own, the API (uvicorn) in this process and event loop, an httpx client
-    to it with `connections` pooled connections; and the skeleton's worker in a process of its own."""
+    to it with `connections` pooled connections and a `Lean` one (`lean`); and the skeleton's worker in a process of its own."""
     from api.app import create_app
     from api.platform import Platform
     from domain import demo
@@ -296,7 +387,11 @@ async def stack(connections: int) -> AsyncIterator[Stack]:
                     serve(app) as base_url, \
                     httpx.AsyncClient(base_url=base_url, timeout=60,
                                       limits=httpx.Limits(max_connections=connections)) as http:
-                yield Stack(env.client, db, http, skel_queue, run_id, platform)
+                lean = Lean(base_url)
+                try:
+                    yield Stack(env.client, db, http, skel_queue, run_id, platform, lean)
+                finally:
+                    await lean.aclose()
         finally:
             with console.status("stopping the dev server…"):
                 db.dispose()

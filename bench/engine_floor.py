@@ -5,7 +5,7 @@ in the same run.
 Stack (bench.common.stack), as `valueloop up` runs it on one machine: the Temporal dev server with its
 state in a SQLite file in WAL mode (DESIGN.md rule 8), the domain in a SQLite file holding the demo
 company, our worker in a process of its own, the API (uvicorn) in this process and event loop, and N
-concurrent client loops (on our side `Lean`, a keep-alive HTTP/1.1 client that counts its own CPU); the
+concurrent client loops (on our side `bench.common.Lean`, a keep-alive HTTP/1.1 client that counts its own CPU); the
 skeleton's worker in a process of its own.
 
 Our flow per claim: erin POSTs a claim of 500 (one approval step, frank); frank long-polls
@@ -28,17 +28,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
-import orjson
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from bench.common import FlowError, Phase, console, drive, ms, progress, stack
+from bench.common import FlowError, Lean, Phase, check, console, drive, ms, progress, stack
 from bench.skeleton import SkelApproval, SkelClaim, SkelDecision
 from workflows.common import AMOUNT, BUSINESS_KEY, OWNER, PROCESS_TYPE, STAGE
 
@@ -47,73 +44,6 @@ CLAIM = {"lines": [{"category": "travel", "amount": "500", "currency": "USD", "d
 
 
 # --- the two flows ------------------------------------------------------------------------------------
-
-class Lean:
-    """The bench's HTTP/1.1 client for our side: keep-alive connections from a pool, a request written and its
-    answer read with asyncio streams. httpx cost more CPU per claim than the API's work it drives (its pool
-    machinery and, without sniffio, an import that failed on every request), and that CPU counts in this
-    process's figure with the API's: this client counts its own (`cpu`, thread CPU of its synchronous parts:
-    writing a request, parsing an answer), so that the report can say what the API alone spent."""
-
-    def __init__(self, base_url: str, size: int):
-        url = urlsplit(base_url)
-        self.host, self.port, self.size = url.hostname or "127.0.0.1", url.port or 80, size
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-        self.cpu = 0.0  # seconds of thread CPU spent in this client's own code
-
-    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                      json: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        """(status, the answer's JSON) of one request; a connection the server closed is opened again once."""
-        t0 = time.thread_time()
-        target = f"{path}?{urlencode(params)}" if params else path
-        body = orjson.dumps(json) if json is not None else b""
-        head = [f"{method} {target} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(body)}"]
-        if json is not None:
-            head.append("Content-Type: application/json")
-        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
-        self.cpu += time.thread_time() - t0
-        for attempt in (1, 2):
-            reader, writer = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
-            try:
-                writer.write(data)
-                status_line_and_headers = await reader.readuntil(b"\r\n\r\n")
-            except (ConnectionError, asyncio.IncompleteReadError):
-                writer.close()
-                if attempt == 2:
-                    raise
-                continue
-            t0 = time.thread_time()
-            lines = status_line_and_headers.decode("latin-1").split("\r\n")
-            status = int(lines[0].split(" ", 2)[1])
-            fields = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
-            if "content-length" not in fields:
-                raise FlowError(f"{method} {path} -> {status} without a Content-Length: {fields}")
-            self.cpu += time.thread_time() - t0
-            payload = await reader.readexactly(int(fields["content-length"]))
-            t0 = time.thread_time()
-            if fields.get("connection", "").lower() == "close":
-                writer.close()
-            else:
-                self.idle.append((reader, writer))
-            answer = orjson.loads(payload) if payload else None
-            self.cpu += time.thread_time() - t0
-            return status, answer
-        raise AssertionError("unreachable")
-
-    async def aclose(self) -> None:
-        for _, writer in self.idle:
-            writer.close()
-        self.idle.clear()
-
-
-def answer(method: str, path: str, got: tuple[int, Any], expected: int) -> Any:
-    """The answer's JSON, or a FlowError naming the request and the answer."""
-    status, body = got
-    if status != expected:
-        raise FlowError(f"{method} {path} -> {status}: {str(body)[:200]}")
-    return body
-
 
 @dataclass
 class OurFlow:
@@ -125,18 +55,16 @@ class OurFlow:
 
     async def __call__(self, _i: int) -> None:
         h = self.http
-        claim = answer("POST", "/api/expense-claims", await h.request(
-            "POST", "/api/expense-claims", json=CLAIM, headers=self.erin), 201)["claim_id"]
+        claim = check(await h.post("/api/expense-claims", json=CLAIM, headers=self.erin), 201)["claim_id"]
         # Long polls (`wait`), as the skeleton waits on Temporal's own long poll (handle.result()).
-        while not (rows := answer("GET", "/api/tasks", await h.request(
-                "GET", "/api/tasks", params={"business_key": claim, "wait": 10}, headers=self.frank), 200)):
+        while not (rows := check(await h.get("/api/tasks", params={"business_key": claim, "wait": 10},
+                                             headers=self.frank), 200)):
             self.polls += 1
-        done = f"/api/tasks/{rows[0]['id']}/complete"
-        answer("POST", done, await h.request("POST", done, json={"decision": "approve", "comment": "ok"},
-                                             headers=self.frank), 200)
+        check(await h.post(f"/api/tasks/{rows[0]['id']}/complete", json={"decision": "approve", "comment": "ok"},
+                           headers=self.frank), 200)
         path = f"/api/expense-claims/{claim}"
-        while answer("GET", path, await h.request("GET", path, params={"wait": 10, "until": "approved"},
-                                                  headers=self.erin), 200)["status"] != "approved":
+        while check(await h.get(path, params={"wait": 10, "until": "approved"}, headers=self.erin),
+                    200)["status"] != "approved":
             self.polls += 1
 
 
@@ -196,7 +124,8 @@ async def run(count: int = 240, concurrency: int = 16, warmup: int = 32, rounds:
     client_cpu = 0.0  # seconds the Lean client spent in the measured rounds of our side
     async with stack(concurrency * 2 + 8) as st:
         tokens = await st.login("erin", "frank")
-        lean = Lean(str(st.http.base_url), concurrency)
+        assert st.lean is not None
+        lean = st.lean
         flows: dict[str, OurFlow | SkeletonFlow] = {
             "skeleton": SkeletonFlow(st.client, st.skeleton_queue, f"{st.run_id}-p", poll),
             "skeleton_engine_features": SkeletonFlow(st.client, st.skeleton_queue, f"{st.run_id}-f", poll,
@@ -218,7 +147,6 @@ async def run(count: int = 240, concurrency: int = 16, warmup: int = 32, rounds:
                                 lambda n=n: bars.advance(bar[n]))  # type: ignore[misc]
                     if n == "ours":
                         client_cpu += lean.cpu - before
-        await lean.aclose()
         for n in names:
             phases[n].polls = flows[n].polls
     skel, ours = phases.get("skeleton"), phases.get("ours")

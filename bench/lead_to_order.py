@@ -66,7 +66,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.routes.common import POLL_FIRST
-from bench.common import FlowError, Phase, check, console, drive, ms, pct, progress, save_result, stack
+from bench.common import FlowError, Lean, Phase, check, console, drive, ms, pct, progress, save_result, stack
 from bench.skeleton import (
     SkelApproval,
     SkelDecision,
@@ -150,7 +150,7 @@ def expect(ok: bool, what: str, got: Any) -> None:
 
 @dataclass
 class OurPath(Side):
-    http: httpx.AsyncClient = field(kw_only=True)
+    http: httpx.AsyncClient | Lean = field(kw_only=True)
     users: dict[str, dict[str, str]] = field(kw_only=True)
     poll: float = field(kw_only=True)  # between polls of GET /api/quotations/… and /api/sales-orders/…
 
@@ -328,7 +328,7 @@ async def run(runs: int = 200, concurrency: int = 1, warmup: int = 8, rounds: in
         users = await st.login("alice", "bob", "grace")
         sides: dict[str, OurPath | SkeletonPath] = {
             "skeleton": SkeletonPath(client=st.client, task_queue=st.skeleton_queue, run_id=st.run_id),
-            "ours": OurPath(http=st.http, users=users, poll=poll)}
+            "ours": OurPath(http=st.lean or st.http, users=users, poll=poll)}
         with progress() as bars:
             warm = bars.add_task("warm-up", total=len(names) * warmup)
             for n in names:

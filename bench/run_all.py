@@ -153,7 +153,7 @@ def _engine_rows(ef: dict[str, Any]) -> list[tuple[str, str, str]]:
          + ("" if ef["valid"] else "  (some flows failed)")),
     ]
     cpu = ours["cpu_ms_per_flow"]
-    if "api" in cpu:  # this process's CPU less the bench client's own (bench.engine_floor.Lean)
+    if "api" in cpu:  # this process's CPU less the bench client's own (bench.common.Lean)
         rows.append(("engine floor", "API CPU per claim (target <= 15 ms)",
                      f"{cpu['api']:.1f} ms  (bench client {cpu['bench_client']:.1f} ms; skeleton's bench "
                      f"{sk['cpu_ms_per_flow']['bench_and_api']:.1f} ms)"))

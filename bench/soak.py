@@ -75,6 +75,7 @@ from api.starters import invoice_collection
 from bench.common import (
     RESULTS,
     FlowError,
+    Lean,
     Phase,
     Stack,
     check,
@@ -142,7 +143,7 @@ class _Path(OurPath):
 
 @dataclass
 class Ours(Side):
-    http: httpx.AsyncClient = field(kw_only=True)
+    http: httpx.AsyncClient | Lean = field(kw_only=True)
     users: dict[str, dict[str, str]] = field(kw_only=True)
 
     async def req(self, user: str, method: str, url: str, expected: int = 200, **kw: Any) -> Any:
@@ -306,7 +307,7 @@ class Settle:
     """Settling's flows: flow i is grace's payment of what `owed[i]` (a customer and a currency) is owed, the
     oldest invoices first; it ends when the processes of the invoices it paid are completed."""
 
-    http: httpx.AsyncClient
+    http: httpx.AsyncClient | Lean
     users: dict[str, dict[str, str]]
     reference: str
     owed: list[tuple[tuple[int, str], Decimal]] = field(default_factory=list)
@@ -345,7 +346,7 @@ class Settle:
 async def settle(st: Stack, users: dict[str, dict[str, str]], concurrency: int) -> dict[str, Any]:
     """Grace pays every open customer invoice, one payment per customer and currency; each flow ends when the
     processes of the invoices it paid are completed."""
-    s = Settle(http=st.http, users=users, reference=f"soak-{st.run_id}")
+    s = Settle(http=st.lean or st.http, users=users, reference=f"soak-{st.run_id}")
     await s.load()
     phase = Phase()
     try:
@@ -504,7 +505,8 @@ async def run(processes: int = 1000, concurrency: int = 16, rounds: int = 4, war
         journal_before = journal_per_voucher(st.db)
         sides: dict[str, Side] = {
             "skeleton": Skeleton(client=st.client, task_queue=st.skeleton_queue, run_id=f"soak-{st.run_id}"),
-            "ours": Ours(http=st.http, users=users)}
+            "ours": Ours(http=st.lean or st.http, users=users)}
+        client_cpu = 0.0  # seconds the Lean client spent in the measured rounds of our side
         with progress() as bars:
             warm = bars.add_task("warm-up", total=len(names) * warmup)
             for n in names:
@@ -516,12 +518,16 @@ async def run(processes: int = 1000, concurrency: int = 16, rounds: int = 4, war
             bar = {n: bars.add_task(f"soak: {n}", total=total) for n in names}
             for r_ in range(rounds):
                 for n in names:
+                    before = st.lean.cpu if st.lean else 0.0
                     try:
                         await drive(sides[n], r_ * per_round, per_round, concurrency, phases[n],
                                     lambda n=n: bars.advance(bar[n]))  # type: ignore[misc]
                     except FlowError as e:  # too many failed: the end check still says what was left behind
                         console.print(f"[red]{n}: {e}[/red]")
                         break
+                    finally:
+                        if n == "ours" and st.lean:
+                            client_cpu += st.lean.cpu - before
         with console.status("settling: paying every open customer invoice…"):
             settled = await settle(st, users, concurrency)
         with console.status("checking the database and Temporal…"):
@@ -529,6 +535,9 @@ async def run(processes: int = 1000, concurrency: int = 16, rounds: int = 4, war
             checked = await end_check(st, expected, settled["payments"], journal_before)
     res = {n: _side(sides[n], phases[n]) for n in names}
     skel, ours = phases["skeleton"], phases["ours"]
+    cpu = res["ours"]["cpu_ms_per_flow"]  # what the API alone spent: this process's CPU less the bench client's own
+    cpu["bench_client"] = ms(client_cpu / max(ours.done, 1))
+    cpu["api"] = round(cpu["bench_and_api"] - cpu["bench_client"], 2)
     flows = max(sum(expected.values()), 1)
     added = {t: n - rows_before.get(t, 0) for t, n in checked["rows"].items() if n != rows_before.get(t, 0)}
     return {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -572,7 +581,9 @@ def report(res: dict[str, Any]) -> None:
     for name, side in (("ours", ours), ("skeleton", skel)):
         cpu = side["cpu_ms_per_flow"]
         console.print(f"  {name:<9} {side['flows']} in {side['seconds']:.1f} s = {side['rate_per_s']:.2f}/s; "
-                      f"cpu/process: bench+API {cpu['bench_and_api']:.0f} ms, temporal+workers "
+                      f"cpu/process: bench+API {cpu['bench_and_api']:.0f} ms"
+                      + (f" (API {cpu['api']:.0f}, client {cpu['bench_client']:.1f})" if "api" in cpu else "")
+                      + ", temporal+workers "
                       f"{cpu['temporal_server_and_workers']:.0f} ms; empty polls/process "
                       f"{side['empty_polls_per_flow']:.1f}"
                       + (f"   [red]{side['errors']} failed: {side['first_errors'][0]}[/red]" if side["errors"] else ""))

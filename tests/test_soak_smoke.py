@@ -17,3 +17,6 @@ async def test_a_small_soak_leaves_nothing_running() -> None:
     assert res["ours"]["flows"] == res["skeleton"]["flows"] == 10
     assert set(res["ours"]["types"]) == set(soak.TYPES)
     assert res["check"]["process_rows_by_status"] == {"completed": res["check"]["rows"]["processes"]}
+    cpu = res["ours"]["cpu_ms_per_flow"]  # our side's requests went through the lean client, which counts its own CPU
+    assert 0 < cpu["bench_client"] < cpu["bench_and_api"]
+    assert cpu["api"] == pytest.approx(cpu["bench_and_api"] - cpu["bench_client"], abs=0.01)
