@@ -53,7 +53,7 @@ async def session_user(platform: Platform, secret_key: str, token: str | None) -
     username, jti = claims
     # Every request asks the database (one indexed query), so a logout, password change, deactivation or role
     # change ends the session on every API process at once; nothing about the caller is cached here.
-    holder = await platform.glance(sessions.holder, jti)
+    holder = await platform.peek(sessions.holder, jti)
     if holder is None or holder.username != username:
         raise _unauthorized("this session has ended; log in again")
     if holder.grants_version != permissions.grants_version():  # admin changed who may do what: reload once

@@ -118,6 +118,18 @@ class Platform:
                 return fn(s, *args)
         return await self.read(fn, *args)
 
+    async def peek(self, fn: Callable[..., T], *args: Any) -> T:
+        """`glance` in Core: `fn` gets a Connection (statements and rows, no ORM objects), the cheapest read there
+        is; for what every request or every long poll's tick asks (the caller's session, a wait's sign)."""
+        if self.db.is_sqlite:
+            with self.db.peek() as c:
+                return fn(c, *args)
+
+        def job() -> T:
+            with self.db.peek() as c:
+                return fn(c, *args)
+        return await _in_thread(job)
+
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         def job() -> T:
             with self.db.write() as s:

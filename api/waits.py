@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from domain.approvals.tables import Task
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 TICK = 0.05  # seconds between re-checks while anyone waits (as often as the skeleton's client polls)
 
-Check = Callable[[Session, frozenset[Any]], set[Any]]  # the keys among those given that may be ready
+Check = Callable[[Connection, frozenset[Any]], set[Any]]  # the keys among those given that may be ready
 
 
 # Built once, run every tick with the keys waited on (an expanding IN).
@@ -38,14 +38,14 @@ _CLAIM_STATUS = (select(ExpenseClaim.number, ExpenseClaim.status)
                  .where(ExpenseClaim.number.in_(bindparam("numbers", expanding=True))))
 
 
-def task_exists(s: Session, keys: frozenset[tuple[str, str | None]]) -> set[tuple[str, str | None]]:
+def task_exists(s: Session | Connection, keys: frozenset[tuple[str, str | None]]) -> set[tuple[str, str | None]]:
     """Keys (business key, task status or None for any): is there such a task at all?"""
     found = {(key, status) for key, status in s.execute(_TASK_KEYS, {"keys": sorted({k for k, _ in keys})})}
     return {(key, status) for key, status in keys
             if ((key, status) in found if status is not None else any(k == key for k, _ in found))}
 
 
-def claim_status(s: Session, keys: frozenset[tuple[str, str]]) -> set[tuple[str, str]]:
+def claim_status(s: Session | Connection, keys: frozenset[tuple[str, str]]) -> set[tuple[str, str]]:
     """Keys (claim number, status): has the claim that status?"""
     # .all(): dict() of the Result itself would take it for a mapping (it has keys()) and fail
     now = dict(s.execute(_CLAIM_STATUS, {"numbers": sorted({n for n, _ in keys})}).all())
@@ -88,7 +88,7 @@ class Hub:
             if not asked:
                 break
             try:
-                ready = await self.platform.glance(_ask, asked)
+                ready = await self.platform.peek(_ask, asked)
             except Exception:  # a failed read (the database restarting): the waiters go on until their deadline
                 log.exception("re-checking %d long polls failed", sum(map(len, asked.values())))
                 continue
@@ -99,7 +99,7 @@ class Hub:
                             future.set_result(None)
 
 
-def _ask(s: Session, asked: dict[Check, frozenset[Any]]) -> dict[Check, set[Any]]:
+def _ask(s: Connection, asked: dict[Check, frozenset[Any]]) -> dict[Check, set[Any]]:
     return {check: check(s, keys) for check, keys in asked.items()}
 
 

@@ -62,7 +62,7 @@ async def get_claim(number: str, user: CurrentUser, platform: PlatformDep, wait:
     view = await long_poll(lambda: platform.glance(lambda s: expenses.view(s, expenses.visible_claim(s, number, viewer))),
                            lambda v: until is None or v["status"] == until, wait if until else 0,
                            partial(waits.until, platform, waits.claim_status, (number, until)),
-                           lambda: platform.glance(lambda s: expenses.visible_status(s, number, viewer) == until))
+                           lambda: platform.peek(lambda c: expenses.visible_status(c, number, viewer) == until))
     return ok(view)
 
 

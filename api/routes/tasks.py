@@ -65,7 +65,7 @@ async def list_tasks(user: CurrentUser, platform: PlatformDep,
     key = (business_key, status)
     rows = await long_poll(lambda: platform.glance(lambda s: list(s.execute(q).scalars())), bool, wait,
                            partial(waits.until, platform, waits.task_exists, key),
-                           lambda: platform.glance(lambda s: bool(waits.task_exists(s, frozenset({key})))))
+                           lambda: platform.peek(lambda c: bool(waits.task_exists(c, frozenset({key})))))
     return ok([task_view(t) for t in rows])
 
 

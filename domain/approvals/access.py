@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, column, func, or_, select, table, union
+from sqlalchemy import ColumnElement, Connection, column, func, or_, select, table, union
 from sqlalchemy.orm import Session
 
 from domain import permissions
@@ -45,7 +45,7 @@ def involved_process_ids(username: str, roles: set[str]) -> Any:
                  select(ApprovalCopy.process_id).where(ApprovalCopy.username == username))
 
 
-def may_see(session: Session, username: str, roles: set[str], kind: str, owner: str, process_id: str) -> bool:
+def may_see(session: Session | Connection, username: str, roles: set[str], kind: str, owner: str, process_id: str) -> bool:
     if owner == username or sees_all(roles, kind):
         return True
     if session.execute(select(ApprovalCopy.id).where(ApprovalCopy.process_id == process_id,

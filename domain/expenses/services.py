@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from domain.accounting import ledger
@@ -57,7 +57,7 @@ _STATUS = select(ExpenseClaim.status, ExpenseClaim.requester, ExpenseClaim.proce
     ExpenseClaim.number == bindparam("number"))
 
 
-def visible_status(session: Session, number: str, viewer: access.Viewer) -> str:
+def visible_status(session: Session | Connection, number: str, viewer: access.Viewer) -> str:
     """The status of the claim `viewer` may open, read without loading the claim (what a long poll waits on);
     NotFound as visible_claim."""
     row = session.execute(_STATUS, {"number": number}).first()
@@ -65,7 +65,7 @@ def visible_status(session: Session, number: str, viewer: access.Viewer) -> str:
     return str(row.status)  # type: ignore[union-attr]  # _must_see raised if it was None
 
 
-def _must_see(session: Session, number: str, viewer: access.Viewer, claim: Any) -> None:
+def _must_see(session: Session | Connection, number: str, viewer: access.Viewer, claim: Any) -> None:
     """NotFound unless the claim (an ExpenseClaim or a row with its requester and process) exists and `viewer` may
     see it (access.may_see): the one rule of who may open a claim."""
     username, roles = viewer

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from domain.core.errors import Invalid
@@ -63,7 +63,7 @@ _HOLDER = (
 )
 
 
-def holder(session: Session, jti: str, now: datetime | None = None) -> Holder | None:
+def holder(session: Session | Connection, jti: str, now: datetime | None = None) -> Holder | None:
     """The user of session `jti` if it is live (issued, not revoked, not expired) and the user is active; else
     None. One indexed query: a row per role of the user (one with no role when they have none)."""
     rows = session.execute(_HOLDER, {"jti": jti, "now": now or utcnow()}).all()

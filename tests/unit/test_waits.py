@@ -9,7 +9,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from api import waits
 from api.platform import Platform
@@ -23,7 +23,7 @@ async def test_one_read_per_tick_wakes_only_the_keys_that_are_ready(db: Database
     ready: set[str] = set()
     asked: list[frozenset[str]] = []
 
-    def check(_s: Session, keys: frozenset[Any]) -> set[Any]:
+    def check(_c: Connection, keys: frozenset[Any]) -> set[Any]:
         asked.append(keys)
         return set(keys & ready)
 
@@ -47,24 +47,24 @@ async def test_one_read_per_tick_wakes_only_the_keys_that_are_ready(db: Database
 
 
 async def test_waits_of_two_kinds_share_one_read_per_tick(db: Database) -> None:
-    """Tasks and claims waited on at once: each tick asks both checks inside one read (one session, not two)."""
+    """Tasks and claims waited on at once: each tick asks both checks inside one read (one connection and snapshot, not two)."""
     platform = Platform(None, db, "unit")  # type: ignore[arg-type]  # only its reads
     reads = 0
-    real_glance = platform.glance
+    real_peek = platform.peek
 
     async def counted(fn: Any, *args: Any) -> Any:
         nonlocal reads
         reads += 1
-        return await real_glance(fn, *args)
+        return await real_peek(fn, *args)
 
-    platform.glance = counted  # type: ignore[method-assign]
+    platform.peek = counted  # type: ignore[method-assign]
     seen: dict[str, int] = {"tasks": 0, "claims": 0}
 
-    def tasks(_s: Session, keys: frozenset[Any]) -> set[Any]:
+    def tasks(_c: Connection, keys: frozenset[Any]) -> set[Any]:
         seen["tasks"] += 1
         return set()
 
-    def claims(_s: Session, keys: frozenset[Any]) -> set[Any]:
+    def claims(_c: Connection, keys: frozenset[Any]) -> set[Any]:
         seen["claims"] += 1
         return set(keys) if seen["claims"] >= 4 else set()
 
