@@ -59,7 +59,7 @@ async def get_claim(number: str, user: CurrentUser, platform: PlatformDep, wait:
     viewer = (user.username, user.roles)
     # Waiting for a status, its status is the sign: glanced at first (columns, not the claim with its lines; a 404 at
     # once for a claim the caller may not see), then re-checked with the others' (api.waits).
-    view = await long_poll(lambda: platform.glance(lambda s: expenses.view(s, expenses.visible_claim(s, number, viewer))),
+    view = await long_poll(lambda: platform.peek(expenses.visible_view, number, viewer),
                            lambda v: until is None or v["status"] == until, wait if until else 0,
                            partial(waits.until, platform, waits.claim_status, (number, until)),
                            lambda: platform.peek(lambda c: expenses.visible_status(c, number, viewer) == until))

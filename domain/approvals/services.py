@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, false, func, or_, select, true
+from sqlalchemy import Connection, Select, and_, bindparam, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from domain.approvals.rules import (
@@ -231,14 +231,14 @@ def copies(session: Session, process_id: str) -> list[dict[str, Any]]:
     return [{"username": r.username, "by": r.by, "at": r.at} for r in rows]
 
 
-_TRAIL = (select(ApprovalDecision).where(ApprovalDecision.process_id == bindparam("process_id"))
-          .order_by(ApprovalDecision.id))  # built once: every document's view shows its trail
+_D = ApprovalDecision
+# Built once, in columns (a Session or a Core connection reads it alike): every document's view shows its trail.
+_TRAIL = (select(_D.step, _D.role, _D.decided_by, _D.decision, _D.comment, _D.decided_at)
+          .where(_D.process_id == bindparam("process_id")).order_by(_D.id))
 
 
-def trail(session: Session, process_id: str) -> list[dict[str, Any]]:
-    rows = session.execute(_TRAIL, {"process_id": process_id}).scalars()
-    return [{"step": r.step, "role": r.role, "decided_by": r.decided_by, "decision": r.decision,
-             "comment": r.comment, "decided_at": r.decided_at} for r in rows]
+def trail(session: Session | Connection, process_id: str) -> list[dict[str, Any]]:
+    return [row._asdict() for row in session.execute(_TRAIL, {"process_id": process_id})]
 
 
 def visible_filter(username: str, roles: list[str]) -> Any:
