@@ -1,5 +1,5 @@
 """Long polls' re-checks, batched: every request of this process waiting for the same kind of change (a task
-under a business key, a claim reaching a status) is re-checked by one query per tick, not by a query of its own
+under a business key, a claim or a process reaching a status) is re-checked by one query per tick, not by a query of its own
 on a schedule of its own. The worker writes the rows from another process, so the change is only seen by
 reading; sixteen clients waiting cost one read per tick instead of sixteen, and a wait costs no more CPU the
 longer the process takes.
@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from domain.approvals.tables import Task
 from domain.expenses.tables import ExpenseClaim
+from domain.processes.tables import Process
+from domain.purchasing.tables import PurchaseRequisition
 
 if TYPE_CHECKING:
     from api.platform import Platform
@@ -36,6 +38,10 @@ _TASK_KEYS = (select(Task.business_key, Task.status).distinct()
               .where(Task.business_key.in_(bindparam("keys", expanding=True))))
 _CLAIM_STATUS = (select(ExpenseClaim.number, ExpenseClaim.status)
                  .where(ExpenseClaim.number.in_(bindparam("numbers", expanding=True))))
+_PROCESS_STATUS = (select(Process.process_id, Process.status)
+                   .where(Process.process_id.in_(bindparam("ids", expanding=True))))
+_REQUISITION_STATUS = (select(PurchaseRequisition.number, PurchaseRequisition.status)
+                       .where(PurchaseRequisition.number.in_(bindparam("numbers", expanding=True))))
 
 
 def task_exists(s: Session | Connection, keys: frozenset[tuple[str, str | None]]) -> set[tuple[str, str | None]]:
@@ -49,6 +55,18 @@ def claim_status(s: Session | Connection, keys: frozenset[tuple[str, str]]) -> s
     """Keys (claim number, status): has the claim that status?"""
     # .all(): dict() of the Result itself would take it for a mapping (it has keys()) and fail
     now = dict(s.execute(_CLAIM_STATUS, {"numbers": sorted({n for n, _ in keys})}).all())
+    return {(number, status) for number, status in keys if now.get(number) == status}
+
+
+def process_status(s: Session | Connection, keys: frozenset[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Keys (process id, status): has the process that status?"""
+    now = dict(s.execute(_PROCESS_STATUS, {"ids": sorted({p for p, _ in keys})}).all())
+    return {(process_id, status) for process_id, status in keys if now.get(process_id) == status}
+
+
+def requisition_status(s: Session | Connection, keys: frozenset[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Keys (requisition number, status): has the purchase requisition that status?"""
+    now = dict(s.execute(_REQUISITION_STATUS, {"numbers": sorted({n for n, _ in keys})}).all())
     return {(number, status) for number, status in keys if now.get(number) == status}
 
 

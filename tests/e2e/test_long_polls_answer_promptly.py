@@ -80,3 +80,67 @@ async def test_a_task_wait_skips_nothing_it_should_see_and_shows_nothing_it_shou
     assert time.monotonic() - t0 >= 0.9  # she waited her whole wait: the task under the key is not hers
     r = await stack.as_("frank", "GET", "/api/tasks", params={"business_key": "", "wait": 0})
     assert r.status_code == 200 and any(t["business_key"] == claim for t in r.json())  # an empty key: his inbox
+
+
+async def test_a_process_wait_answers_once_the_process_has_the_status(stack: Stack) -> None:
+    """GET /api/processes/{id}?wait=…&until=completed: the monitor's view once the process has ended, not at the
+    deadline; a 404 at once for whoever may not see the process; the current view at the deadline otherwise."""
+    claim = await file_claim(stack, "88.00", "process wait")
+    pid = (await stack.as_("erin", "GET", f"/api/expense-claims/{claim}")).json()["process_id"]
+    r = await stack.as_("frank", "GET", "/api/tasks", params={"business_key": claim, "wait": DEADLINE})
+    r = await stack.as_("frank", "POST", f"/api/tasks/{r.json()[0]['id']}/complete", json={"decision": "approve"})
+    assert r.status_code == 200, r.text
+    t0 = time.monotonic()
+    r = await stack.as_("carol", "GET", f"/api/processes/{pid}", params={"wait": DEADLINE, "until": "completed"})
+    assert r.status_code == 404 and time.monotonic() - t0 < PROMPT, r.text
+    t0 = time.monotonic()
+    r = await stack.as_("erin", "GET", f"/api/processes/{pid}", params={"wait": 1, "until": "completed"})
+    assert r.status_code == 200 and r.json()["status"] == "running", r.text  # not paid yet: the view at 1 s
+    assert time.monotonic() - t0 >= 0.9
+
+    async def wait_for_the_end(who: str) -> tuple[float, dict[str, object]]:
+        t0 = time.monotonic()
+        got = await stack.as_(who, "GET", f"/api/processes/{pid}", params={"wait": DEADLINE, "until": "completed"})
+        assert got.status_code == 200, got.text
+        return time.monotonic() - t0, got.json()
+
+    waiting = [asyncio.create_task(wait_for_the_end(who)) for who in ("erin", "admin")]
+    await asyncio.sleep(0.5)
+    r = await stack.as_("grace", "POST", f"/api/expense-claims/{claim}/pay")
+    assert r.status_code == 200, r.text
+    for took, view in await asyncio.gather(*waiting):
+        assert view["status"] == "completed" and view["process_id"] == pid
+        assert view["temporal"] is not None and view["steps"], view
+        assert took < PROMPT, f"the process's long poll answered after {took:.1f} s"
+
+
+async def test_a_requisition_wait_answers_once_it_is_ordered(stack: Stack) -> None:
+    """GET /api/purchase-requisitions/{n}?wait=…&until=ordered answers once the approval has placed its order; a
+    404 at once for whoever may not see it; the current view at the deadline otherwise."""
+    r = await stack.as_("dave", "POST", "/api/purchase-requisitions", json={
+        "lines": [{"sku": "MOTOR-200W", "qty": 3, "est_unit_price": "200"}], "justification": "long poll"})
+    assert r.status_code == 201, r.text
+    req = r.json()["requisition_id"]
+    path = f"/api/purchase-requisitions/{req}"
+    t0 = time.monotonic()
+    r = await stack.as_("erin", "GET", path, params={"wait": DEADLINE, "until": "ordered"})
+    assert r.status_code == 404 and time.monotonic() - t0 < PROMPT, r.text
+    t0 = time.monotonic()
+    r = await stack.as_("dave", "GET", path, params={"wait": 1, "until": "ordered"})
+    assert r.status_code == 200 and r.json()["status"] == "pending_approval", r.text
+    assert time.monotonic() - t0 >= 0.9
+
+    async def wait_until_ordered() -> tuple[float, dict[str, object]]:
+        t0 = time.monotonic()
+        got = await stack.as_("dave", "GET", path, params={"wait": DEADLINE, "until": "ordered"})
+        assert got.status_code == 200, got.text
+        return time.monotonic() - t0, got.json()
+
+    waiting = asyncio.create_task(wait_until_ordered())
+    await asyncio.sleep(0.5)
+    task = await stack.open_task("frank", req)
+    r = await stack.as_("frank", "POST", f"/api/tasks/{task['id']}/complete", json={"decision": "approve"})
+    assert r.status_code == 200, r.text
+    took, view = await waiting
+    assert view["status"] == "ordered" and view["purchase_order_id"], view
+    assert took < PROMPT, f"the requisition's long poll answered after {took:.1f} s"
