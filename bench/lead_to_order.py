@@ -217,7 +217,7 @@ class OurPath(Side):
                          lambda o: o["status"] == "in_fulfilment", f"sales order {order} in fulfilment")
         lap("in_fulfilment")
         lap.path_done()
-        await self.until(lambda: self.get("alice", f"/api/processes/{lead_process}"),
+        await self.until(lambda: self.get("alice", f"/api/processes/{lead_process}", wait=10, until="completed"),
                          lambda p: p["status"] == "completed", f"process {lead_process} completed")
         q1 = await self.get("alice", f"/api/quotations/{first['quotation_id']}")
         expect(q1["status"] == "rejected", f"quotation {q1['id']} withdrawn once the opportunity was won", q1)

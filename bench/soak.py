@@ -21,8 +21,10 @@ The mix, in a cycle of 20 (flow i is of type MIX[i % 20], interleaved); each flo
   alice delivers the order (POST /api/sales-orders/{id}/deliver) and its process is completed. The delivery
   issues the customer's invoice, whose collection process (CustomerInvoice) runs on until it is paid: see
   "settling" below.
-Polls where the API has no long poll (requisitions, processes, a delivery refused while the order is still
-reserving) are repeated every POLL_FIRST (20 ms, the first pause of the API's own long polls). A receipt is
+A process's end and a requisition's status are long polls (GET /api/processes/{id}?wait=10&until=completed,
+GET /api/purchase-requisitions/{n}?wait=10&until=ordered). Polls where the API has no long poll (quotations and
+sales orders in lead to order, a delivery refused while the order is still reserving) are repeated every
+POLL_FIRST (20 ms, the first pause of the API's own long polls). A receipt is
 sent once, as soon as the requisition shows its order: the workflow takes it even if it has not yet had the
 answer of the activity that placed the order (a 409 there was a bug this bench found).
 
@@ -168,8 +170,9 @@ class Ours(Side):
         return str(rows[0]["id"])
 
     async def closed(self, process_id: str) -> None:
-        """The process's row says completed (what the skeleton's handle.result() is to it)."""
-        await self.poll(lambda: self.req("admin", "GET", f"/api/processes/{process_id}"),
+        """The process's row says completed (what the skeleton's handle.result() is to it): a long poll."""
+        await self.poll(lambda: self.req("admin", "GET", f"/api/processes/{process_id}",
+                                         params={"wait": 10, "until": "completed"}),
                         lambda p: p["status"] == "completed", f"process {process_id} completed")
 
     async def one(self, i: int) -> None:
@@ -205,17 +208,17 @@ class Ours(Side):
             task = await self.task(who, req)
             await self.req(who, "POST", f"/api/tasks/{task}/complete", json={"decision": "approve"})
 
-        def view() -> Awaitable[Any]:
-            return self.req("dave", "GET", f"/api/purchase-requisitions/{req}")
+        def view(until: str) -> Awaitable[Any]:  # a long poll until the requisition has that status
+            return self.req("dave", "GET", f"/api/purchase-requisitions/{req}", params={"wait": 10, "until": until})
 
-        v = await self.poll(view, lambda v: v["status"] == "ordered" and v["purchase_order_id"],
+        v = await self.poll(lambda: view("ordered"), lambda v: v["status"] == "ordered" and v["purchase_order_id"],
                             f"requisition {req} ordered")
         po = v["purchase_order_id"]
         resp = await self.http.post(f"/api/purchase-orders/{po}/receipts", headers=self.users["ivan"],
                                     json={"lines": [{"sku": "MOTOR-200W", "qty": qty}]})
         r = check(resp, 201)
         expect(r["status"] == "received", f"purchase order {po} received", r)
-        await self.poll(view, lambda v: v["status"] == "received", f"requisition {req} received")
+        await self.poll(lambda: view("received"), lambda v: v["status"] == "received", f"requisition {req} received")
         await self.closed(pid)
 
     async def lead_to_order(self, i: int) -> None:
