@@ -22,6 +22,7 @@ from domain.approvals.tables import Task
 from domain.expenses.tables import ExpenseClaim
 from domain.processes.tables import Process
 from domain.purchasing.tables import PurchaseRequisition
+from domain.sales.tables import Quotation, SalesOrder
 
 if TYPE_CHECKING:
     from api.platform import Platform
@@ -36,14 +37,6 @@ Check = Callable[[Connection, frozenset[Any]], set[Any]]  # the keys among those
 # Built once, run every tick with the keys waited on (an expanding IN).
 _TASK_KEYS = (select(Task.business_key, Task.status).distinct()
               .where(Task.business_key.in_(bindparam("keys", expanding=True))))
-_CLAIM_STATUS = (select(ExpenseClaim.number, ExpenseClaim.status)
-                 .where(ExpenseClaim.number.in_(bindparam("numbers", expanding=True))))
-_PROCESS_STATUS = (select(Process.process_id, Process.status)
-                   .where(Process.process_id.in_(bindparam("ids", expanding=True))))
-_REQUISITION_STATUS = (select(PurchaseRequisition.number, PurchaseRequisition.status)
-                       .where(PurchaseRequisition.number.in_(bindparam("numbers", expanding=True))))
-
-
 def task_exists(s: Session | Connection, keys: frozenset[tuple[str, str | None]]) -> set[tuple[str, str | None]]:
     """Keys (business key, task status or None for any): is there such a task at all?"""
     found = {(key, status) for key, status in s.execute(_TASK_KEYS, {"keys": sorted({k for k, _ in keys})})}
@@ -51,23 +44,24 @@ def task_exists(s: Session | Connection, keys: frozenset[tuple[str, str | None]]
             if ((key, status) in found if status is not None else any(k == key for k, _ in found))}
 
 
-def claim_status(s: Session | Connection, keys: frozenset[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Keys (claim number, status): has the claim that status?"""
-    # .all(): dict() of the Result itself would take it for a mapping (it has keys()) and fail
-    now = dict(s.execute(_CLAIM_STATUS, {"numbers": sorted({n for n, _ in keys})}).all())
-    return {(number, status) for number, status in keys if now.get(number) == status}
+def _status_of(key: Any, status: Any, what: str) -> Check:
+    """The check that a document (by its `key` column) has a status (its `status` column): keys (key, status)."""
+    statement = select(key, status).where(key.in_(bindparam("keys", expanding=True)))  # built once
+
+    def check(s: Session | Connection, keys: frozenset[tuple[str, str]]) -> set[tuple[str, str]]:
+        # .all(): dict() of the Result itself would take it for a mapping (it has keys()) and fail
+        now: dict[str, str] = dict(s.execute(statement, {"keys": sorted({k for k, _ in keys})}).all())
+        return {(k, wanted) for k, wanted in keys if now.get(k) == wanted}
+    check.__name__ = check.__qualname__ = f"{what}_status"
+    check.__doc__ = f"Keys ({what} key, status): has the {what} that status?"
+    return check
 
 
-def process_status(s: Session | Connection, keys: frozenset[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Keys (process id, status): has the process that status?"""
-    now = dict(s.execute(_PROCESS_STATUS, {"ids": sorted({p for p, _ in keys})}).all())
-    return {(process_id, status) for process_id, status in keys if now.get(process_id) == status}
-
-
-def requisition_status(s: Session | Connection, keys: frozenset[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Keys (requisition number, status): has the purchase requisition that status?"""
-    now = dict(s.execute(_REQUISITION_STATUS, {"numbers": sorted({n for n, _ in keys})}).all())
-    return {(number, status) for number, status in keys if now.get(number) == status}
+claim_status = _status_of(ExpenseClaim.number, ExpenseClaim.status, "claim")
+process_status = _status_of(Process.process_id, Process.status, "process")
+requisition_status = _status_of(PurchaseRequisition.number, PurchaseRequisition.status, "requisition")
+quotation_status = _status_of(Quotation.number, Quotation.status, "quotation")
+order_status = _status_of(SalesOrder.number, SalesOrder.status, "sales_order")
 
 
 class Hub:
@@ -130,3 +124,4 @@ def until(platform: Platform, check: Check, key: Hashable, seconds: float) -> An
     if hub is None:
         hub = _hubs[platform] = Hub(platform)
     return hub.until(check, key, seconds)
+

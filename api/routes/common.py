@@ -6,10 +6,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
 
+from api import waits
+from api.platform import Platform
 from domain.approvals.tables import Task
 from domain.core.numbers import PlainDecimal, PlainInt
 
@@ -40,6 +43,7 @@ def task_view(t: Task) -> dict[str, Any]:
 
 Wait = Annotated[PlainDecimal, Query(ge=0, le=30, description="long poll: hold the answer up to this many seconds "
                                                        "until it is not empty (or the status is reached)")]
+UntilStatus = Annotated[str | None, Query(max_length=30, description="with wait: the status to wait for")]
 POLL_FIRST, POLL_MAX = 0.02, 0.25  # re-check soon, then back off: a waiting request stays cheap
 
 
@@ -71,3 +75,17 @@ async def long_poll(fetch: Callable[[], Awaitable[T]], ready: Callable[[T], bool
             continue
         await asyncio.sleep(min(pause, left))
         pause = min(pause * 1.5, POLL_MAX)
+
+
+async def status_poll(platform: Platform, fetch: Callable[[], Awaitable[dict[str, Any]]], check: waits.Check,
+                      key: str, until: str | None, wait: float | Decimal,
+                      status_now: Callable[[], Awaitable[str]]) -> dict[str, Any]:
+    """A document's long poll on its status (`GET …/{key}?wait=…&until=<status>`): `fetch` (its whole view, with its
+    `status`) once the document `key` has the status `until` (`check`, re-checked with the other waits of that kind:
+    api.waits), or at the deadline. `status_now` reads its status at once, as the caller may see it: a 404 at once,
+    not after the wait. Without `until`, `fetch` at once."""
+    async def there() -> bool:
+        return await status_now() == until
+
+    return await long_poll(fetch, lambda v: until is None or v["status"] == until, wait if until else 0,
+                           partial(waits.until, platform, check, (key, until)), there)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import partial
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,7 +13,7 @@ from api import waits
 from api.auth import Principal
 from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
-from api.routes.common import Limit, Offset, Wait, long_poll
+from api.routes.common import Limit, Offset, UntilStatus, Wait, status_poll
 from api.schemas import ExpenseClaimIn
 from api.starters import expense_claim
 from domain.approvals import access
@@ -54,16 +53,13 @@ def _summary(c: ExpenseClaim) -> dict[str, Any]:
 
 @router.get("/{number}")
 async def get_claim(number: str, user: CurrentUser, platform: PlatformDep, wait: Wait = Decimal(0),
-                    until: Annotated[str | None, Query(max_length=30, description="with wait: the status to wait for")]
-                    = None) -> Any:
+                    until: UntilStatus = None) -> Any:
     viewer = (user.username, user.roles)
     # Waiting for a status, its status is the sign: glanced at first (columns, not the claim with its lines; a 404 at
     # once for a claim the caller may not see), then re-checked with the others' (api.waits).
-    view = await long_poll(lambda: platform.peek(expenses.visible_view, number, viewer),
-                           lambda v: until is None or v["status"] == until, wait if until else 0,
-                           partial(waits.until, platform, waits.claim_status, (number, until)),
-                           lambda: platform.peek(lambda c: expenses.visible_status(c, number, viewer) == until))
-    return ok(view)
+    return ok(await status_poll(platform, lambda: platform.peek(expenses.visible_view, number, viewer),
+                                waits.claim_status, number, until, wait,
+                                lambda: platform.peek(expenses.visible_status, number, viewer)))
 
 
 @router.post("/{number}/cancel")

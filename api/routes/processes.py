@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -24,7 +23,7 @@ from api.processes import (
     process_summary,
     visible_process,
 )
-from api.routes.common import Limit, Offset, Wait, long_poll, task_view
+from api.routes.common import Limit, Offset, UntilStatus, Wait, status_poll, task_view
 from api.starters import approval
 from domain.approvals.rules import TaskStatus
 from domain.approvals.tables import Task
@@ -68,8 +67,7 @@ async def process_counts(user: CurrentUser, platform: PlatformDep, status: Statu
 
 @router.get("/{process_id:path}")
 async def get_process(process_id: str, user: CurrentUser, platform: PlatformDep, wait: Wait = Decimal(0),
-                      until: Annotated[str | None, Query(max_length=30, description="with wait: the status to wait for")]
-                      = None) -> Any:
+                      until: UntilStatus = None) -> Any:
     """A process with its steps, tasks and what Temporal says of it. With `wait` and `until`, a long poll: the answer
     waits (up to `wait` seconds) until the process has that status (`completed`, `failed`, …), re-checked with the
     other waits (api.waits); the whole view is read once it has it, or at the deadline."""
@@ -87,10 +85,8 @@ async def get_process(process_id: str, user: CurrentUser, platform: PlatformDep,
                            "finished_at": st.finished_at} for st in proc.steps],
                 "open_tasks": [t for t in all_tasks if t["status"] == TaskStatus.OPEN],
                 "tasks": all_tasks}
-    # Its status is the sign, glanced at first (a 404 at once for a process the caller may not see).
-    return ok(await long_poll(view, lambda v: until is None or v["status"] == until, wait if until else 0,
-                              partial(waits.until, platform, waits.process_status, (process_id, until)),
-                              lambda: platform.glance(lambda s: visible_process(s, user, process_id).status == until)))
+    return ok(await status_poll(platform, view, waits.process_status, process_id, until, wait,
+                                lambda: platform.glance(lambda s: visible_process(s, user, process_id).status)))
 
 
 async def _describe(platform: Any, process_id: str) -> dict[str, Any] | None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import partial
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,7 +13,7 @@ from api import waits
 from api.auth import Principal
 from api.deps import CurrentUser, PlatformDep, as_actor
 from api.encoding import ok
-from api.routes.common import Limit, Offset, Wait, long_poll
+from api.routes.common import Limit, Offset, UntilStatus, Wait, status_poll
 from api.schemas import ReceiptIn, RequisitionIn
 from api.starters import purchase
 from domain.approvals import access
@@ -62,16 +61,13 @@ async def list_requisitions(user: CurrentUser, platform: PlatformDep, status: st
 
 @requisitions.get("/{number}")
 async def get_requisition(number: str, user: CurrentUser, platform: PlatformDep, wait: Wait = Decimal(0),
-                          until: Annotated[str | None, Query(max_length=30,
-                                                             description="with wait: the status to wait for")] = None
-                          ) -> Any:
+                          until: UntilStatus = None) -> Any:
     """A requisition; with `wait` and `until`, a long poll until it has that status (`ordered`, `received`, …),
     its status the sign (glanced at first: a 404 at once for a requisition the caller may not see)."""
-    return ok(await long_poll(
-        lambda: platform.read(lambda s: purchasing.requisition_view(s, _visible_req(s, user, number))),
-        lambda v: until is None or v["status"] == until, wait if until else 0,
-        partial(waits.until, platform, waits.requisition_status, (number, until)),
-        lambda: platform.glance(lambda s: _visible_req(s, user, number).status == until)))
+    return ok(await status_poll(
+        platform, lambda: platform.read(lambda s: purchasing.requisition_view(s, _visible_req(s, user, number))),
+        waits.requisition_status, number, until, wait,
+        lambda: platform.glance(lambda s: _visible_req(s, user, number).status)))
 
 
 @requisitions.post("/{number}/cancel")

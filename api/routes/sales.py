@@ -11,10 +11,11 @@ from pydantic import Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from api import waits
 from api.auth import Principal
 from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
-from api.routes.common import Limit, Offset
+from api.routes.common import Limit, Offset, UntilStatus, Wait, status_poll
 from api.schemas import Body
 from api.starters import lead_to_order, order_fulfilment, quotation
 from domain.approvals import services as approvals
@@ -50,12 +51,18 @@ async def create(number: str, body: QuotationIn, user: QuotationCreator, platfor
 
 
 @router.get("/quotations/{number}")
-async def get_quotation(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
+async def get_quotation(number: str, user: CurrentUser, platform: PlatformDep, wait: Wait = Decimal(0),
+                        until: UntilStatus = None) -> Any:
+    """A quotation; with `wait` and `until`, a long poll until it has that status (`sent`, `accepted`: its order is
+    made, …)."""
+    viewer = (user.username, user.roles)
+
     def load(s: Session) -> dict[str, Any]:
-        q = sales_svc.visible_quotation(s, number, (user.username, user.roles))
+        q = sales_svc.visible_quotation(s, number, viewer)
         return {**sales_svc.quotation_view(s, q), "margin": sales_svc.margin(s, q).model_dump(),
                 "approvals": approvals.trail(s, q.process_id)}
-    return ok(await platform.read(load))
+    return ok(await status_poll(platform, lambda: platform.read(load), waits.quotation_status, number, until, wait,
+                                lambda: platform.glance(lambda s: sales_svc.visible_quotation(s, number, viewer).status)))
 
 
 @router.post("/quotations/{number}/accept")
@@ -163,7 +170,12 @@ async def list_orders(user: CurrentUser, platform: PlatformDep, status: str | No
 
 
 @router.get("/sales-orders/{number}")
-async def get_order(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
+async def get_order(number: str, user: CurrentUser, platform: PlatformDep, wait: Wait = Decimal(0),
+                    until: UntilStatus = None) -> Any:
+    """A sales order; with `wait` and `until`, a long poll until it has that status (`in_fulfilment`, …)."""
     viewer = (user.username, user.roles)
-    return ok(await platform.read(lambda s: production_svc.sales_order_view(
-        s, sales_svc.visible_order(s, number, viewer), viewer)))
+    return ok(await status_poll(
+        platform, lambda: platform.read(lambda s: production_svc.sales_order_view(
+            s, sales_svc.visible_order(s, number, viewer), viewer)),
+        waits.order_status, number, until, wait,
+        lambda: platform.glance(lambda s: sales_svc.visible_order(s, number, viewer).status)))

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from bench.lead_to_order import CUSTOMERS, LEAD, TWENTY_FIVE
 from tests.e2e.conftest import Stack
 from tests.e2e.test_inbox_pages import file_claim
 
@@ -144,3 +145,51 @@ async def test_a_requisition_wait_answers_once_it_is_ordered(stack: Stack) -> No
     took, view = await waiting
     assert view["status"] == "ordered" and view["purchase_order_id"], view
     assert took < PROMPT, f"the requisition's long poll answered after {took:.1f} s"
+
+
+async def test_quotation_and_order_waits_follow_the_sale(stack: Stack) -> None:
+    """A quotation waits until sent (bob approves its discount meanwhile) and until accepted (its order is made once
+    grace approves the credit); the order waits until in fulfilment. Each answers once its status is there; a 404 at
+    once for whoever may not see the document."""
+    r = await stack.as_("alice", "POST", "/api/leads", json={**LEAD, "company": CUSTOMERS[2][0]})
+    assert r.status_code == 201, r.text
+    r = await stack.as_("alice", "POST", f"/api/leads/{r.json()['lead_id']}/qualify", json={"decision": "qualified"})
+    opp = r.json()["opportunity_id"]
+    r = await stack.as_("alice", "POST", f"/api/opportunities/{opp}/quotations",
+                        json={"lines": [{**TWENTY_FIVE, "qty": "300"}]})
+    assert r.status_code == 201 and r.json()["status"] == "pending_approval", r.text
+    quotation = r.json()["quotation_id"]
+    path = f"/api/quotations/{quotation}"
+    t0 = time.monotonic()
+    r = await stack.as_("erin", "GET", path, params={"wait": DEADLINE, "until": "sent"})
+    assert r.status_code == 404 and time.monotonic() - t0 < PROMPT, r.text
+
+    async def waited(who: str, url: str, until: str) -> tuple[float, dict[str, object]]:
+        t0 = time.monotonic()
+        got = await stack.as_(who, "GET", url, params={"wait": DEADLINE, "until": until})
+        assert got.status_code == 200, got.text
+        return time.monotonic() - t0, got.json()
+
+    async def decide(who: str) -> None:
+        task = await stack.open_task(who, quotation)
+        r = await stack.as_(who, "POST", f"/api/tasks/{task['id']}/complete", json={"decision": "approve"})
+        assert r.status_code == 200, r.text
+
+    waiting = asyncio.create_task(waited("alice", path, "sent"))
+    await asyncio.sleep(0.5)
+    await decide("bob")
+    took, view = await waiting
+    assert view["status"] == "sent" and took < PROMPT, (took, view)
+
+    r = await stack.as_("alice", "POST", f"{path}/accept")
+    assert r.status_code == 200 and r.json()["status"] == "pending_credit_approval", r.text
+    waiting = asyncio.create_task(waited("alice", path, "accepted"))
+    await asyncio.sleep(0.5)
+    await decide("grace")
+    took, view = await waiting
+    assert view["status"] == "accepted" and view["sales_order_id"] and took < PROMPT, (took, view)
+    took, order = await waited("alice", f"/api/sales-orders/{view['sales_order_id']}", "in_fulfilment")
+    assert order["status"] == "in_fulfilment" and took < PROMPT, (took, order)
+    r = await stack.as_("erin", "GET", f"/api/sales-orders/{view['sales_order_id']}",
+                        params={"wait": DEADLINE, "until": "completed"})
+    assert r.status_code == 404, r.text

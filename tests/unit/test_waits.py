@@ -9,13 +9,19 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection
+import pytest
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
 
 from api import waits
 from api.platform import Platform
 from domain.approvals.tables import Task
 from domain.core.db import Database
 from domain.expenses.tables import ExpenseClaim
+from domain.parties.tables import Customer, Supplier
+from domain.processes.tables import Process
+from domain.purchasing.tables import PurchaseRequisition
+from domain.sales.tables import SalesOrder
 
 
 async def test_one_read_per_tick_wakes_only_the_keys_that_are_ready(db: Database) -> None:
@@ -85,3 +91,40 @@ def test_the_checks_read_claims_and_tasks(db: Database) -> None:
             == {("EC-W1", "approved")}
         assert waits.task_exists(s, frozenset({("EC-W2", "open"), ("EC-W2", None), ("EC-W2", "completed"),
                                                ("EC-NONE", None)})) == {("EC-W2", "open"), ("EC-W2", None)}
+
+
+def _two_of(s: Session, table: Any) -> None:
+    """Two rows of `table` (paid and approved), the least each needs."""
+    supplier = s.execute(select(Supplier.id).limit(1)).scalar_one()
+    customer = s.execute(select(Customer.id).limit(1)).scalar_one()
+    for n, status in ((1, "paid"), (2, "approved")):
+        if table is ExpenseClaim:
+            s.add(ExpenseClaim(number=f"EC-S{n}", requester="erin", status=status, total=Decimal(1), currency="USD",
+                               process_id=f"expense-claim/EC-S{n}"))
+        elif table is Process:
+            s.add(Process(process_id=f"p-S{n}", type="expense_claim", business_key=f"EC-S{n}", status=status))
+        elif table is PurchaseRequisition:
+            s.add(PurchaseRequisition(number=f"PR-S{n}", requester="dave", status=status, total=Decimal(1),
+                                      supplier_id=supplier, process_id=f"purchase/PR-S{n}"))
+        else:
+            s.add(SalesOrder(number=f"SO-S{n}", customer_id=customer, status=status, total=Decimal(1), owner="alice",
+                             process_id=f"so/SO-S{n}", idempotency_key=f"k-SO-S{n}"))
+
+
+@pytest.mark.parametrize(("check", "table"), [
+    (waits.claim_status, ExpenseClaim), (waits.process_status, Process), (waits.order_status, SalesOrder),
+    (waits.requisition_status, PurchaseRequisition)])
+def test_each_status_check_reads_its_documents_status(db: Database, check: waits.Check, table: Any) -> None:
+    """A document's status long poll (the quotation's is in tests/e2e/test_long_polls_answer_promptly.py): its check
+    says which (key, status) pairs hold now, from a session or a peek's connection alike, in one read."""
+    key_col = table.process_id if table is Process else table.number
+    with db.write() as s:
+        _two_of(s, table)
+    with db.read() as s:
+        rows = s.execute(select(key_col, table.status).where(key_col.like("%-S_")).order_by(key_col)).all()
+    assert len(rows) == 2
+    asked = frozenset({(k, st) for k, st in rows} | {(k, st + "-not") for k, st in rows} | {("NO-SUCH", "open")})
+    with db.read() as s:
+        assert check(s, asked) == {(k, st) for k, st in rows}
+    with db.peek() as c:
+        assert check(c, asked) == {(k, st) for k, st in rows}
