@@ -13,11 +13,12 @@ One run of ours, through HTTP (each numbered step timed on its own):
  4. the same at 25 % off, enough of them to take the customer over credit → 201 pending_approval
  5. bob long-polls GET /api/tasks?business_key={quotation}&kind=approval&wait=10 until the discount task
     is there ("task visible", from 4's answer); POST /api/tasks/{id}/complete approve
- 6. alice polls GET /api/quotations/{q} until sent; POST /api/quotations/{q}/accept → pending_credit_approval
+ 6. alice long-polls GET /api/quotations/{q}?wait=10&until=sent; POST /api/quotations/{q}/accept →
+    pending_credit_approval
  7. grace: the credit task, as bob in 5
- 8. alice polls GET /api/quotations/{q} until it names its sales order, then GET /api/sales-orders/{id}
-    until in_fulfilment.
-"Whole path" is 1 to 8. After it (timed apart, not in the path), alice polls GET /api/processes/{lead's}
+ 8. alice long-polls GET /api/quotations/{q}?…&until=accepted until it names its sales order, then
+    GET /api/sales-orders/{id}?…&until=in_fulfilment.
+"Whole path" is 1 to 8. After it (timed apart, not in the path), alice long-polls GET /api/processes/{lead's}
 until it is completed (the opportunity won, its other quotation withdrawn) and checks that the first
 quotation is rejected: no run leaves work behind for the next (but the orders, whose fulfilment waits).
 Every run is over credit: the orders of earlier runs are open and count against the customer's credit.
@@ -28,10 +29,10 @@ the approval child's `opened` Update (answers once the task is open), its decide
 `reached` Update (answers once it is sent), its accept Update, the second approval likewise, `reached`
 accepted (names the order), the fulfilment child's `reserved`; after the path, the parent's result. Those
 waiting Updates are the engine's own waits where our flow polls (the floor); one sent before its child
-workflow exists is retried every 20 ms (the first pause of our long polls), and our polls of a quotation or an
-order (6, 8) are repeated at that same pace (POLL_FIRST; until issue 21 ours waited 50 ms between polls where the
-skeleton's waits answer at once and its retries wait 20 ms: up to 30 ms per wait charged to ours by the
-client, on three waits of the path). Where our client sees a row
+workflow exists is retried every 20 ms (the first pause of our long polls). Ours waits for a quotation's and
+an order's status (6, 8) and the lead's process's end with the API's long polls (`wait=10&until=<status>`), as
+the skeleton's waiting Updates answer once the state is there (until issue 21 ours polled them, at 50 ms and
+then at 20 ms). Where our client sees a row
 an activity wrote (a task, the order in fulfilment), the skeleton sees the activity's completion: one
 workflow task later, so on those steps the skeleton can be the slower side.
 Both sides are driven with the same concurrency and count, in alternating rounds (skeleton, ours, …).
@@ -199,10 +200,10 @@ class OurPath(Side):
         await self.post("bob", f"/api/tasks/{task}/complete", {"decision": "approve"})
         lap("discount_approved")
 
-        def view() -> Awaitable[Any]:
-            return self.get("alice", f"/api/quotations/{quotation}")
+        def view(until: str) -> Awaitable[Any]:  # a long poll until the quotation has that status
+            return self.get("alice", f"/api/quotations/{quotation}", wait=10, until=until)
 
-        await self.until(view, lambda q: q["status"] == "sent", f"quotation {quotation} sent")
+        await self.until(lambda: view("sent"), lambda q: q["status"] == "sent", f"quotation {quotation} sent")
         lap("sent")
         r = await self.post("alice", f"/api/quotations/{quotation}/accept", None)
         expect(r["status"] == "pending_credit_approval", "the acceptance pending credit approval", r)
@@ -211,9 +212,10 @@ class OurPath(Side):
         lap("credit_task")
         await self.post("grace", f"/api/tasks/{task}/complete", {"decision": "approve"})
         lap("credit_approved")
-        q = await self.until(view, lambda q: q["sales_order_id"], f"quotation {quotation}'s sales order")
+        q = await self.until(lambda: view("accepted"), lambda q: q["sales_order_id"],
+                             f"quotation {quotation}'s sales order")
         order = q["sales_order_id"]
-        await self.until(lambda: self.get("alice", f"/api/sales-orders/{order}"),
+        await self.until(lambda: self.get("alice", f"/api/sales-orders/{order}", wait=10, until="in_fulfilment"),
                          lambda o: o["status"] == "in_fulfilment", f"sales order {order} in fulfilment")
         lap("in_fulfilment")
         lap.path_done()
