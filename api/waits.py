@@ -1,8 +1,8 @@
 """Long polls' re-checks, batched: every request of this process waiting for the same kind of change (a task
-under a business key, a claim or a process reaching a status) is re-checked by one query per tick, not by a query of its own
-on a schedule of its own. The worker writes the rows from another process, so the change is only seen by
-reading; sixteen clients waiting cost one read per tick instead of sixteen, and a wait costs no more CPU the
-longer the process takes.
+under a business key, a document reaching a status: a claim, a process, a requisition, a quotation, a sales
+order) is re-checked by one query per tick, not by a query of its own on a schedule of its own. The worker writes
+the rows from another process, so the change is only seen by reading; sixteen clients waiting cost one read per
+tick instead of sixteen, and a wait costs no more CPU the longer the process takes.
 
 A check answers which of the keys waited on may be ready now; the route then reads its whole answer (which
 also says whether the caller may see it) as before."""
@@ -37,6 +37,8 @@ Check = Callable[[Connection, frozenset[Any]], set[Any]]  # the keys among those
 # Built once, run every tick with the keys waited on (an expanding IN).
 _TASK_KEYS = (select(Task.business_key, Task.status).distinct()
               .where(Task.business_key.in_(bindparam("keys", expanding=True))))
+
+
 def task_exists(s: Session | Connection, keys: frozenset[tuple[str, str | None]]) -> set[tuple[str, str | None]]:
     """Keys (business key, task status or None for any): is there such a task at all?"""
     found = {(key, status) for key, status in s.execute(_TASK_KEYS, {"keys": sorted({k for k, _ in keys})})}
@@ -124,4 +126,3 @@ def until(platform: Platform, check: Check, key: Hashable, seconds: float) -> An
     if hub is None:
         hub = _hubs[platform] = Hub(platform)
     return hub.until(check, key, seconds)
-
