@@ -73,7 +73,7 @@ async def get_lead(number: str, user: CurrentUser, platform: PlatformDep) -> Any
 
 @router.post("/{number}/activities", status_code=201)
 async def log_activity(number: str, body: ActivityIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: crm_svc.visible_lead(s, number, (user.username, user.roles)))
+    await platform.glance(lambda s: crm_svc.visible_lead(s, number, (user.username, user.roles)))
     score = await lead_to_order.log_activity(platform, crm.ActivityCommand(actor=as_actor(user), kind=body.kind,
                                                                  note=body.note), number)
     return ok({"lead_id": number, "score": score}, 201)
@@ -81,7 +81,7 @@ async def log_activity(number: str, body: ActivityIn, user: CurrentUser, platfor
 
 @router.post("/{number}/qualify")
 async def qualify(number: str, body: QualifyIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: crm_svc.visible_lead(s, number, (user.username, user.roles)))
+    await platform.glance(lambda s: crm_svc.visible_lead(s, number, (user.username, user.roles)))
     opportunity = await lead_to_order.qualify(platform, crm.QualifyCommand(actor=as_actor(user), decision=body.decision,
                                                                  customer_id=body.customer_id,
                                                                  reason=body.reason), number)

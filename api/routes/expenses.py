@@ -64,13 +64,13 @@ async def get_claim(number: str, user: CurrentUser, platform: PlatformDep, wait:
 
 @router.post("/{number}/cancel")
 async def cancel(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: expenses.visible_claim(s, number, (user.username, user.roles)))
+    await platform.glance(lambda s: expenses.visible_claim(s, number, (user.username, user.roles)))
     await expense_claim.cancel(platform, as_actor(user), number)
-    return ok(await platform.read(lambda s: expenses.view(s, expenses.get(s, number))))
+    return ok(await platform.glance(lambda s: expenses.view(s, expenses.get(s, number))))
 
 
 @router.post("/{number}/pay")
 async def pay(number: str, platform: PlatformDep, user: Principal = Depends(require(Action.EXPENSE_PAY))) -> Any:
-    await platform.read(lambda s: expenses.visible_claim(s, number, (user.username, user.roles)))
+    await platform.glance(lambda s: expenses.visible_claim(s, number, (user.username, user.roles)))
     await expense_claim.pay(platform, as_actor(user), number)
-    return ok(await platform.read(lambda s: expenses.view(s, expenses.get(s, number))))
+    return ok(await platform.glance(lambda s: expenses.view(s, expenses.get(s, number))))

@@ -53,6 +53,6 @@ class WriteOffIn(Body):
 @router.post("/invoices/{number}/write-off", status_code=202)
 async def write_off(number: str, body: WriteOffIn, user: CurrentUser, platform: PlatformDep) -> Any:
     """Finance asks; the cfo decides (an approval task). 202: the write-off waits for that decision."""
-    await platform.read(lambda s: invoicing.visible_invoice(s, number, user.username, user.roles))
+    await platform.glance(lambda s: invoicing.visible_invoice(s, number, user.username, user.roles))
     status = await customer_invoice.write_off(platform, as_actor(user), number, body.reason)
     return ok({"invoice_id": number, "status": status}, 202)

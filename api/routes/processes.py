@@ -72,7 +72,7 @@ async def get_process(process_id: str, user: CurrentUser, platform: PlatformDep,
     waits (up to `wait` seconds) until the process has that status (`completed`, `failed`, …), re-checked with the
     other waits (api.waits); the whole view is read once it has it, or at the deadline."""
     async def view() -> dict[str, Any]:
-        out = await platform.read(load)
+        out = await platform.glance(load)
         out["temporal"] = await _describe(platform, process_id)
         return out
 
@@ -105,7 +105,7 @@ async def _describe(platform: Any, process_id: str) -> dict[str, Any] | None:
 @router.post("/{process_id:path}/urge")
 async def urge(process_id: str, user: CurrentUser, platform: PlatformDep) -> Any:
     """催办: the requester reminds the approver(s) of the process's open approval task, at most once an hour."""
-    await platform.read(lambda s: visible_process(s, user, process_id))
+    await platform.glance(lambda s: visible_process(s, user, process_id))
     return ok({"urged": await approval.urge(platform, as_actor(user), process_id)})
 
 

@@ -54,10 +54,10 @@ class DeliveryIn(Body):
 async def deliver(number: str, user: CurrentUser, platform: PlatformDep, body: DeliveryIn | None = None) -> Any:
     """Everything still to deliver (no body, or no lines), or the lines and quantities named: one delivery note
     and its invoice. Answers the order's status and what the delivery made."""
-    await platform.read(lambda s: sales_svc.visible_order(s, number, (user.username, user.roles)))
+    await platform.glance(lambda s: sales_svc.visible_order(s, number, (user.username, user.roles)))
     status = await order_fulfilment.deliver(platform, as_actor(user), number, body.lines if body else None)
     return ok({"sales_order_id": number, "status": status,
-               "deliveries": await platform.read(deliveries.notes, number)})
+               "deliveries": await platform.glance(deliveries.notes, number)})
 
 
 @router.get("/production-orders")

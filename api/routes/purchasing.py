@@ -65,16 +65,16 @@ async def get_requisition(number: str, user: CurrentUser, platform: PlatformDep,
     """A requisition; with `wait` and `until`, a long poll until it has that status (`ordered`, `received`, …),
     its status the sign (glanced at first: a 404 at once for a requisition the caller may not see)."""
     return ok(await status_poll(
-        platform, lambda: platform.read(lambda s: purchasing.requisition_view(s, _visible_req(s, user, number))),
+        platform, lambda: platform.glance(lambda s: purchasing.requisition_view(s, _visible_req(s, user, number))),
         waits.requisition_status, number, until, wait,
         lambda: platform.glance(lambda s: _visible_req(s, user, number).status)))
 
 
 @requisitions.post("/{number}/cancel")
 async def cancel(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: _visible_req(s, user, number))
+    await platform.glance(lambda s: _visible_req(s, user, number))
     await purchase.cancel(platform, as_actor(user), number)
-    return ok(await platform.read(lambda s: purchasing.requisition_view(s, purchasing.requisition(s, number))))
+    return ok(await platform.glance(lambda s: purchasing.requisition_view(s, purchasing.requisition(s, number))))
 
 
 def _visible_po(s: Session, user: Principal, number: str) -> PurchaseOrder:
@@ -114,6 +114,6 @@ async def get_order(number: str, user: CurrentUser, platform: PlatformDep) -> An
 
 @orders.post("/{number}/receipts", status_code=201)
 async def receive(number: str, body: ReceiptIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: _visible_po(s, user, number))
+    await platform.glance(lambda s: _visible_po(s, user, number))
     await purchase.receive(platform, as_actor(user), number, body.lines)
-    return ok(await platform.read(lambda s: purchasing.order_view(s, purchasing.order(s, number))), 201)
+    return ok(await platform.glance(lambda s: purchasing.order_view(s, purchasing.order(s, number))), 201)

@@ -45,7 +45,7 @@ class QuotationIn(Body):
 
 @router.post("/opportunities/{number}/quotations", status_code=201)
 async def create(number: str, body: QuotationIn, user: QuotationCreator, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: sales_svc.visible_opportunity(s, number, (user.username, user.roles)))
+    await platform.glance(lambda s: sales_svc.visible_opportunity(s, number, (user.username, user.roles)))
     return ok(await quotation.create(platform, user.username, number, body.lines, body.valid_days, body.tax_rate,
                                      body.requested_date), 201)
 
@@ -61,13 +61,13 @@ async def get_quotation(number: str, user: CurrentUser, platform: PlatformDep, w
         q = sales_svc.visible_quotation(s, number, viewer)
         return {**sales_svc.quotation_view(s, q), "margin": sales_svc.margin(s, q).model_dump(),
                 "approvals": approvals.trail(s, q.process_id)}
-    return ok(await status_poll(platform, lambda: platform.read(load), waits.quotation_status, number, until, wait,
+    return ok(await status_poll(platform, lambda: platform.glance(load), waits.quotation_status, number, until, wait,
                                 lambda: platform.glance(lambda s: sales_svc.visible_quotation(s, number, viewer).status)))
 
 
 @router.post("/quotations/{number}/accept")
 async def accept(number: str, user: CurrentUser, platform: PlatformDep) -> Any:
-    q = await platform.read(lambda s: sales_svc.visible_quotation(s, number, (user.username, user.roles)))
+    q = await platform.glance(lambda s: sales_svc.visible_quotation(s, number, (user.username, user.roles)))
     answer = await quotation.answer(platform, as_actor(user), number, accept=True)
     return ok({"quotation_id": number, "status": answer.status, "sales_order_id": answer.sales_order_id,
                "process_id": q.process_id})
@@ -79,7 +79,7 @@ class ReasonIn(Body):
 
 @router.post("/quotations/{number}/reject")
 async def reject(number: str, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: sales_svc.visible_quotation(s, number, (user.username, user.roles)))
+    await platform.glance(lambda s: sales_svc.visible_quotation(s, number, (user.username, user.roles)))
     answer = await quotation.answer(platform, as_actor(user), number, accept=False, reason=body.reason)
     return ok({"quotation_id": number, "status": answer.status})
 
@@ -130,14 +130,14 @@ async def get_opportunity(number: str, user: CurrentUser, platform: PlatformDep)
 
 @router.post("/opportunities/{number}/stage")
 async def move_stage(number: str, body: StageIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: sales_svc.visible_opportunity(s, number, (user.username, user.roles)))
+    await platform.glance(lambda s: sales_svc.visible_opportunity(s, number, (user.username, user.roles)))
     stage = await lead_to_order.move_stage(platform, as_actor(user), number, body.stage)
     return ok({"opportunity_id": number, "stage": stage})
 
 
 @router.post("/opportunities/{number}/lose")
 async def lose(number: str, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> Any:
-    await platform.read(lambda s: sales_svc.visible_opportunity(s, number, (user.username, user.roles)))
+    await platform.glance(lambda s: sales_svc.visible_opportunity(s, number, (user.username, user.roles)))
     withdrawn = await lead_to_order.lose(platform, as_actor(user), number, body.reason)
     return ok({"opportunity_id": number, "stage": "lost", "withdrawn_quotations": withdrawn})
 
@@ -175,7 +175,7 @@ async def get_order(number: str, user: CurrentUser, platform: PlatformDep, wait:
     """A sales order; with `wait` and `until`, a long poll until it has that status (`in_fulfilment`, …)."""
     viewer = (user.username, user.roles)
     return ok(await status_poll(
-        platform, lambda: platform.read(lambda s: production_svc.sales_order_view(
+        platform, lambda: platform.glance(lambda s: production_svc.sales_order_view(
             s, sales_svc.visible_order(s, number, viewer), viewer)),
         waits.order_status, number, until, wait,
         lambda: platform.glance(lambda s: sales_svc.visible_order(s, number, viewer).status)))

@@ -122,7 +122,7 @@ async def claim(task_id: str, user: CurrentUser, platform: PlatformDep) -> Any:
 @router.post("/{task_id}/unclaim")
 async def unclaim(task_id: str, user: CurrentUser, platform: PlatformDep) -> Any:
     # A task I may not see is not found (its workflow would answer "not claimed" and so tell that it exists).
-    await platform.read(lambda s: visible_task(s, user, task_id))
+    await platform.glance(lambda s: visible_task(s, user, task_id))
     return ok(task_view(await approval.task_command(platform, "unclaim", as_actor(user), task_id)))
 
 

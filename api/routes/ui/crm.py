@@ -198,7 +198,7 @@ async def lead_page(number: str, v: ViewerDep) -> Response:
 async def log_activity(number: str, v: PosterDep, kind: Annotated[str, Form(max_length=20)] = "",
                        note: Annotated[str, Form(max_length=2000)] = "") -> Response:
     try:
-        await v.platform.read(lambda s: crm_svc.visible_lead(s, number, (v.user.username, v.user.roles)))
+        await v.platform.glance(lambda s: crm_svc.visible_lead(s, number, (v.user.username, v.user.roles)))
     except DomainError as e:
         return await not_possible(v, e)
     try:
@@ -219,7 +219,7 @@ async def qualify(number: str, v: PosterDep, decision: Annotated[str, Form(max_l
                   reason: Annotated[str, Form(max_length=500)] = "",
                   customer_id: Annotated[str, Form(max_length=12)] = "") -> Response:
     try:
-        await v.platform.read(lambda s: crm_svc.visible_lead(s, number, (v.user.username, v.user.roles)))
+        await v.platform.glance(lambda s: crm_svc.visible_lead(s, number, (v.user.username, v.user.roles)))
     except DomainError as e:
         return await not_possible(v, e)
     if decision == "disqualified" and not reason.strip():
@@ -278,7 +278,7 @@ async def opportunity_page(number: str, v: ViewerDep) -> Response:
 @router.post("/opportunities/{number}/stage")
 async def move_stage(number: str, v: PosterDep, stage: Annotated[str, Form(max_length=20)] = "") -> Response:
     try:
-        await v.platform.read(lambda s: sales_svc.visible_opportunity(s, number, (v.user.username, v.user.roles)))
+        await v.platform.glance(lambda s: sales_svc.visible_opportunity(s, number, (v.user.username, v.user.roles)))
     except DomainError as e:
         return await not_possible(v, e)
     if stage not in crm.OPEN_STAGES:
@@ -295,7 +295,7 @@ async def move_stage(number: str, v: PosterDep, stage: Annotated[str, Form(max_l
 @router.post("/opportunities/{number}/lose")
 async def lose(number: str, v: PosterDep, reason: Annotated[str, Form(max_length=500)] = "") -> Response:
     try:
-        await v.platform.read(lambda s: sales_svc.visible_opportunity(s, number, (v.user.username, v.user.roles)))
+        await v.platform.glance(lambda s: sales_svc.visible_opportunity(s, number, (v.user.username, v.user.roles)))
     except DomainError as e:
         return await not_possible(v, e)
     if not reason.strip():

@@ -100,7 +100,7 @@ async def invoice_page(number: str, v: ViewerDep) -> Response:
 @router.post("/invoices/{number}/write-off")
 async def write_off(number: str, v: PosterDep, reason: Annotated[str, Form(max_length=500)] = "") -> Response:
     try:
-        await v.platform.read(lambda s: invoicing.visible_invoice(s, number, v.user.username, v.user.roles))
+        await v.platform.glance(lambda s: invoicing.visible_invoice(s, number, v.user.username, v.user.roles))
     except DomainError as e:
         return await not_possible(v, e)
     try:

@@ -76,7 +76,7 @@ async def urge(process_id: str, v: PosterDep, back: Annotated[str, Form(max_leng
     """催办 from a document page: back to it with what happened (a refusal's sentence as the error)."""
     where = safe_next(back.strip()) or "/requests"  # "/\\evil.example" is another site to a browser
     try:
-        await v.platform.read(lambda s: visible_process(s, v.user, process_id))
+        await v.platform.glance(lambda s: visible_process(s, v.user, process_id))
         await approval.urge(v.platform, as_actor(v.user), process_id)
     except DomainError as e:
         return redirect(where, error=e.message)

@@ -195,7 +195,7 @@ async def deliver(number: str, v: PosterDep, request: Request) -> Response:
     """Everything still to deliver (`action` all, or none: the form before partial deliveries), or the quantities
     typed per line (`action` part; the empty ones left out)."""
     try:
-        await v.platform.read(lambda s: sales_svc.visible_order(s, number, (v.user.username, v.user.roles)))
+        await v.platform.glance(lambda s: sales_svc.visible_order(s, number, (v.user.username, v.user.roles)))
     except DomainError as e:
         return await not_possible(v, e)
     form = await request.form()

@@ -208,7 +208,7 @@ async def quotation_page(number: str, v: ViewerDep) -> Response:
 async def answer(number: str, v: PosterDep, answer: Annotated[str, Form(max_length=10)] = "",
                  reason: Annotated[str, Form(max_length=500)] = "") -> Response:
     try:
-        await v.platform.read(lambda s: sales_svc.visible_quotation(s, number, (v.user.username, v.user.roles)))
+        await v.platform.glance(lambda s: sales_svc.visible_quotation(s, number, (v.user.username, v.user.roles)))
     except DomainError as e:
         return await not_possible(v, e)
     if answer not in ("accept", "reject"):

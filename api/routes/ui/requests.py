@@ -118,7 +118,7 @@ async def file_expense_claim(v: PosterDep, category: Annotated[str, Form(max_len
 @router.post("/requests/expense-claims/{number}/cancel")
 async def cancel_expense_claim(number: str, v: PosterDep) -> Response:
     try:
-        await v.platform.read(lambda s: expense_svc.visible_claim(s, number, (v.user.username, v.user.roles)))
+        await v.platform.glance(lambda s: expense_svc.visible_claim(s, number, (v.user.username, v.user.roles)))
         await expense_claim.cancel(v.platform, as_actor(v.user), number)
     except DomainError as e:
         return await _requests(v, status=error_status(e), error=e.message)

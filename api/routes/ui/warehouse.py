@@ -141,7 +141,7 @@ async def receive(number: str, request: Request, v: PosterDep) -> Response:
         if not v.user.may(Action.PURCHASE_RECEIVE):
             raise Forbidden(_("receiving goods is for the warehouse and buyers"))
         lines = read_receipt(typed)
-        await v.platform.read(lambda s: documents.visible_purchase_order(s, (v.user.username, v.user.roles), number))
+        await v.platform.glance(lambda s: documents.visible_purchase_order(s, (v.user.username, v.user.roles), number))
         state = await purchase.receive(v.platform, as_actor(v.user), number, lines)
     except DomainError as e:
         return await _receive_form(v, number, status=error_status(e), typed=typed,

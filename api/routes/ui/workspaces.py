@@ -40,7 +40,7 @@ async def pay_claim(number: str, v: PosterDep) -> Response:
     """Finance pays an approved claim (the Pay task's button): the claim process's pay Update, as the API's."""
     number = number[:30]
     try:
-        await v.platform.read(lambda s: expenses.visible_claim(s, number, (v.user.username, v.user.roles)))
+        await v.platform.glance(lambda s: expenses.visible_claim(s, number, (v.user.username, v.user.roles)))
         await expense_claim.pay(v.platform, as_actor(v.user), number)
     except DomainError as e:
         return await not_possible(v, e)
