@@ -119,7 +119,10 @@ class Database:
             with self.read_engine.connect() as conn, conn.begin():
                 yield conn
             return
-        conn = self._idle.pop() if self._idle else self.glance_engine.connect()  # list.pop/append: atomic
+        try:
+            conn = self._idle.pop()  # list.pop/append are atomic: threads peeking at once each get their own
+        except IndexError:
+            conn = self.glance_engine.connect()
         try:
             with conn.begin():
                 yield conn
