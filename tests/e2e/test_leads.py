@@ -165,7 +165,7 @@ async def test_the_done_when_path_over_http(stack):
     25 % (bob approves it in the inbox); the customer accepts; grace approves the over-credit order; the
     sales order exists with its fulfilment process running and listed with its stage."""
     r = await stack.as_("alice", "POST", "/api/leads", json={**LEAD, "company": "Umbrella Corporation"})
-    lead = r.json()["lead_id"]
+    lead, lead_process = r.json()["lead_id"], r.json()["process_id"]
     r = await stack.as_("alice", "POST", f"/api/leads/{lead}/qualify", json={"decision": "qualified"})
     opp = r.json()["opportunity_id"]
     five = {"sku": "FAN-200", "qty": 10, "unit_price": "500", "discount_pct": "5"}
@@ -210,6 +210,9 @@ async def test_the_done_when_path_over_http(stack):
     detail = (await stack.as_("alice", "GET", f"/api/opportunities/{opp}")).json()
     assert (detail["lead_id"], detail["customer"], len(detail["quotations"])) == (lead, "Umbrella Corporation", 2)
     assert (await stack.as_("carol", "GET", f"/api/opportunities/{opp}")).status_code == 404
+    # the lead's process withdraws the other quotation once the opportunity is won, and then ends: wait for its end
+    r = await stack.as_("alice", "GET", f"/api/processes/{lead_process}", params={"wait": 20, "until": "completed"})
+    assert r.status_code == 200 and r.json()["status"] == "completed", r.text
     quotations = (await stack.as_("alice", "GET", "/api/quotations")).json()
     assert {x["id"]: x["status"] for x in quotations} == {quotation: "accepted",
                                                            quotations[1]["id"]: "rejected"}  # withdrawn
