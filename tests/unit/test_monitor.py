@@ -116,3 +116,18 @@ def test_waiting_reason_names_who_and_since_when() -> None:
 def test_waiting_since_in_words() -> None:
     assert [waiting_since(x) for x in (0, 59, 60, 7200, 86400, 3 * 86400 + 5)] == [
         "just now", "just now", "1 minute", "2 hours", "1 day", "3 days"]
+
+
+@pytest.mark.parametrize(("locale", "zone", "expected"), [
+    ("en", "UTC", "done · Dec 7 20:45"), ("en", "Asia/Shanghai", "done · Dec 8 04:45"),
+    ("zh_Hans", "Asia/Shanghai", "已完成 · 12月8日 04:45"), ("zh_Hans", "America/New_York", "已完成 · 12月7日 15:45")])
+def test_the_maps_step_times_are_in_the_viewers_zone_and_language(locale: str, zone: str, expected: str) -> None:
+    """A map box's time is the moment in the viewer's zone, in their language, as the rest of the page shows it (it
+    was UTC with an English month on every page)."""
+    from api import i18n
+    from api.routes.ui.processes import WIDE, map_layout
+
+    step = MapStep(name="submitted", state="done", started_at=datetime(2026, 12, 7, 20, 40, tzinfo=UTC),
+                   finished_at=datetime(2026, 12, 7, 20, 45, tzinfo=UTC))
+    with i18n.use(locale, zone):
+        assert map_layout([step], WIDE)["boxes"][0]["sub"] == expected

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 from temporalio.service import RPCError
 
-from api.i18n import N_, _, label
+from api.i18n import N_, _, label, short_moment
 from api.platform import Platform
 from api.processes import (
     STATUSES,
@@ -144,7 +144,7 @@ def map_layout(steps: list[monitor.MapStep], g: dict[str, int]) -> dict[str, Any
         row, col = divmod(i, per)
         x, y = pad + col * (w + gap), pad + row * (h + row_gap)
         when = st.finished_at if st.state in ("done", "failed") and st.finished_at else st.started_at
-        sub = _(STATE_WORDS[st.state]) + (f" · {when:%d %b %H:%M}" if when else "")
+        sub = _(STATE_WORDS[st.state]) + (f" · {short_moment(when)}" if when else "")  # the viewer's zone
         boxes.append({"x": x, "y": y, "w": w, "h": h, "cx": x + w // 2, "name": st.name,
                       "label": _short(label(st.name), g["chars"]), "sub": sub, "state": st.state.replace(" ", "-"),
                       "current": st.current, "n": i + 1})
