@@ -43,7 +43,7 @@ def task_view(t: Task) -> dict[str, Any]:
 
 Wait = Annotated[PlainDecimal, Query(ge=0, le=30, description="long poll: hold the answer up to this many seconds "
                                                        "until it is not empty (or the status is reached)")]
-UntilStatus = Annotated[str | None, Query(max_length=30, description="with wait: the status to wait for")]
+UNTIL = Query(description="with wait: the status to wait for (one of the document's statuses; another is a 422)")
 POLL_FIRST, POLL_MAX = 0.02, 0.25  # re-check soon, then back off: a waiting request stays cheap
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from sqlalchemy import select
@@ -13,11 +13,12 @@ from api import waits
 from api.auth import Principal
 from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
-from api.routes.common import Limit, Offset, UntilStatus, Wait, status_poll
+from api.routes.common import UNTIL, Limit, Offset, Wait, status_poll
 from api.schemas import ExpenseClaimIn
 from api.starters import expense_claim
 from domain.approvals import access
 from domain.expenses import services as expenses
+from domain.expenses.rules import ClaimStatus
 from domain.expenses.tables import ExpenseClaim
 from domain.permissions import Action
 
@@ -53,7 +54,7 @@ def _summary(c: ExpenseClaim) -> dict[str, Any]:
 
 @router.get("/{number}")
 async def get_claim(number: str, user: CurrentUser, platform: PlatformDep, wait: Wait = Decimal(0),
-                    until: UntilStatus = None) -> Any:
+                    until: Annotated[ClaimStatus | None, UNTIL] = None) -> Any:
     viewer = (user.username, user.roles)
     # Waiting for a status, its status is the sign: glanced at first (columns, not the claim with its lines; a 404 at
     # once for a claim the caller may not see), then re-checked with the others' (api.waits).

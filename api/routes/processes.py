@@ -23,10 +23,11 @@ from api.processes import (
     process_summary,
     visible_process,
 )
-from api.routes.common import Limit, Offset, UntilStatus, Wait, status_poll, task_view
+from api.routes.common import UNTIL, Limit, Offset, Wait, status_poll, task_view
 from api.starters import approval
 from domain.approvals.rules import TaskStatus
 from domain.approvals.tables import Task
+from domain.processes.rules import ProcessStatus
 
 router = APIRouter(prefix="/api/processes", tags=["monitor"])
 
@@ -67,7 +68,7 @@ async def process_counts(user: CurrentUser, platform: PlatformDep, status: Statu
 
 @router.get("/{process_id:path}")
 async def get_process(process_id: str, user: CurrentUser, platform: PlatformDep, wait: Wait = Decimal(0),
-                      until: UntilStatus = None) -> Any:
+                      until: Annotated[ProcessStatus | None, UNTIL] = None) -> Any:
     """A process with its steps, tasks and what Temporal says of it. With `wait` and `until`, a long poll: the answer
     waits (up to `wait` seconds) until the process has that status (`completed`, `failed`, …), re-checked with the
     other waits (api.waits); the whole view is read once it has it, or at the deadline."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from api import waits
 from api.auth import Principal
 from api.deps import CurrentUser, PlatformDep, as_actor
 from api.encoding import ok
-from api.routes.common import Limit, Offset, UntilStatus, Wait, status_poll
+from api.routes.common import UNTIL, Limit, Offset, Wait, status_poll
 from api.schemas import ReceiptIn, RequisitionIn
 from api.starters import purchase
 from domain.approvals import access
@@ -21,6 +21,7 @@ from domain.cash import bills
 from domain.core.errors import NotFound
 from domain.purchasing import access as purchase_access
 from domain.purchasing import services as purchasing
+from domain.purchasing.rules import RequisitionStatus
 from domain.purchasing.tables import PurchaseOrder, PurchaseRequisition
 
 requisitions = APIRouter(prefix="/api/purchase-requisitions", tags=["purchasing"])
@@ -61,7 +62,7 @@ async def list_requisitions(user: CurrentUser, platform: PlatformDep, status: st
 
 @requisitions.get("/{number}")
 async def get_requisition(number: str, user: CurrentUser, platform: PlatformDep, wait: Wait = Decimal(0),
-                          until: UntilStatus = None) -> Any:
+                          until: Annotated[RequisitionStatus | None, UNTIL] = None) -> Any:
     """A requisition; with `wait` and `until`, a long poll until it has that status (`ordered`, `received`, …),
     its status the sign (glanced at first: a 404 at once for a requisition the caller may not see)."""
     return ok(await status_poll(

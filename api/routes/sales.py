@@ -15,7 +15,7 @@ from api import waits
 from api.auth import Principal
 from api.deps import CurrentUser, PlatformDep, as_actor, require
 from api.encoding import ok
-from api.routes.common import Limit, Offset, UntilStatus, Wait, status_poll
+from api.routes.common import UNTIL, Limit, Offset, Wait, status_poll
 from api.schemas import Body
 from api.starters import lead_to_order, order_fulfilment, quotation
 from domain.approvals import services as approvals
@@ -52,7 +52,7 @@ async def create(number: str, body: QuotationIn, user: QuotationCreator, platfor
 
 @router.get("/quotations/{number}")
 async def get_quotation(number: str, user: CurrentUser, platform: PlatformDep, wait: Wait = Decimal(0),
-                        until: UntilStatus = None) -> Any:
+                        until: Annotated[sales.QuotationStatus | None, UNTIL] = None) -> Any:
     """A quotation; with `wait` and `until`, a long poll until it has that status (`sent`, `accepted`: its order is
     made, …)."""
     viewer = (user.username, user.roles)
@@ -171,7 +171,7 @@ async def list_orders(user: CurrentUser, platform: PlatformDep, status: str | No
 
 @router.get("/sales-orders/{number}")
 async def get_order(number: str, user: CurrentUser, platform: PlatformDep, wait: Wait = Decimal(0),
-                    until: UntilStatus = None) -> Any:
+                    until: Annotated[sales.SalesOrderStatus | None, UNTIL] = None) -> Any:
     """A sales order; with `wait` and `until`, a long poll until it has that status (`in_fulfilment`, …)."""
     viewer = (user.username, user.roles)
     return ok(await status_poll(

@@ -193,3 +193,13 @@ async def test_quotation_and_order_waits_follow_the_sale(stack: Stack) -> None:
     r = await stack.as_("erin", "GET", f"/api/sales-orders/{view['sales_order_id']}",
                         params={"wait": DEADLINE, "until": "completed"})
     assert r.status_code == 404, r.text
+
+
+async def test_a_status_no_document_of_that_kind_has_is_a_422_naming_the_statuses(stack: Stack) -> None:
+    """`until=` is one of the document's statuses: another would only make the wait run to its deadline."""
+    for path, status in (("/api/expense-claims/EC-00001", "paid"), ("/api/processes/p-1", "completed"),
+                         ("/api/purchase-requisitions/PR-00001", "ordered"), ("/api/quotations/QT-00001", "sent"),
+                         ("/api/sales-orders/SO-00001", "in_fulfilment")):
+        t0 = time.monotonic()
+        r = await stack.as_("admin", "GET", path, params={"wait": DEADLINE, "until": "done-ish"})
+        assert r.status_code == 422 and status in r.text and time.monotonic() - t0 < PROMPT, (path, r.text)
