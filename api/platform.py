@@ -11,6 +11,7 @@ import asyncio
 import contextvars
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -101,34 +102,29 @@ class Platform:
         """The task queue a process of `workflow_type` starts on: `task_queue`, or its area's queue."""
         return area_queue(self.task_queue, WORKFLOW_AREAS[workflow_type]) if self.area_queues else self.task_queue
 
-    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+    async def _reading(self, opened: Callable[[], AbstractContextManager[Any]], fn: Callable[..., T], args: tuple[Any, ...],
+                       *, here: bool) -> T:
+        """`fn(what opened() yields, *args)`: here, on the event loop's thread, or on a pool thread."""
         def job() -> T:
-            with self.db.read() as s:
+            with opened() as s:
                 return fn(s, *args)
-        return await _in_thread(job)
+        return job() if here else await _in_thread(job)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._reading(self.db.read, fn, args, here=False)
 
     async def glance(self, fn: Callable[..., T], *args: Any) -> T:
         """`read` for a short read by index (the caller's session row, a long poll's re-check, one document by its
         key). On SQLite it runs here, on the event loop's thread: a local file read in WAL mode takes tens of
         microseconds and never waits for a writer, while the hand-off to a pool thread and back (and the GIL
-        passed twice) cost more than the read. On PostgreSQL (a network round trip) it is `read`. Never for a
-        listing or a report, whose time grows with the data."""
-        if self.db.is_sqlite:
-            with self.db.glance() as s:
-                return fn(s, *args)
-        return await self.read(fn, *args)
+        passed twice) cost more than the read. On PostgreSQL (a network round trip) it is a read on the pool. Never
+        for a listing or a report, whose time grows with the data."""
+        return await self._reading(self.db.glance, fn, args, here=self.db.is_sqlite)
 
     async def peek(self, fn: Callable[..., T], *args: Any) -> T:
         """`glance` in Core: `fn` gets a Connection (statements and rows, no ORM objects), the cheapest read there
         is; for what every request or every long poll's tick asks (the caller's session, a wait's sign)."""
-        if self.db.is_sqlite:
-            with self.db.peek() as c:
-                return fn(c, *args)
-
-        def job() -> T:
-            with self.db.peek() as c:
-                return fn(c, *args)
-        return await _in_thread(job)
+        return await self._reading(self.db.peek, fn, args, here=self.db.is_sqlite)
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         def job() -> T:

@@ -112,8 +112,8 @@ class Database:
 
     @contextmanager
     def peek(self) -> Iterator[Connection]:
-        """A short read by index made on an event loop's thread, in Core (statements, rows; no ORM objects): one
-        snapshot of the database, ended with the block. SQLite: on a connection of the glances' own, kept open;
+        """A short read by index, in Core (statements, rows; no ORM objects): one snapshot of the database, ended
+        with the block. SQLite: on a connection of the glances' own, kept open (an event loop's thread reads here);
         PostgreSQL: a read connection of the pool, as `read`."""
         if not self.is_sqlite:
             with self.read_engine.connect() as conn, conn.begin():
