@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, union
+from sqlalchemy import Connection, Row, bindparam, func, select, union
 from sqlalchemy.orm import Session
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
@@ -18,14 +18,16 @@ from temporalio.workflow import UpdateMethodMultiParam
 from api.auth import Principal
 from api.deps import as_actor
 from api.platform import Platform
-from api.routes.common import as_utc
+from api.routes.common import as_utc, task_view
 from domain.approvals import access
 from domain.approvals import rules as approval_rules
+from domain.approvals.rules import TaskStatus
+from domain.approvals.tables import Task
 from domain.core.errors import Conflict, NotFound
 from domain.crm.tables import Lead
 from domain.parties.tables import Customer
 from domain.processes.rules import ProcessStatus
-from domain.processes.tables import Process
+from domain.processes.tables import Process, ProcessStep
 from domain.production import services as production_svc
 from domain.sales import rules as sales
 from workflows.expense_claim import ExpenseClaim
@@ -65,7 +67,7 @@ async def cancellable(platform: Platform, user: Principal, processes: Iterable[d
     return {pid for pid in await asyncio.gather(*(one(p) for p in processes)) if pid}
 
 
-def process_summary(p: Process) -> dict[str, Any]:
+def process_summary(p: Process | Row[Any]) -> dict[str, Any]:
     return {"process_id": p.process_id, "type": p.type, "business_key": p.business_key, "title": p.title,
             "owner": p.owner, "amount": p.amount, "status": p.status, "stage": p.stage,
             "started_at": p.started_at, "closed_at": p.closed_at, "customer": p.customer, "parent_id": p.parent_id}
@@ -148,11 +150,40 @@ def count_by_type_and_stage(s: Session, user: Principal, f: ProcessFilter) -> li
 
 
 def visible_process(s: Session, user: Principal, process_id: str) -> Process:
-    proc = s.get(Process, process_id)
-    if proc is None or s.execute(process_scope(select(Process.process_id), user)
-                                 .where(Process.process_id == process_id)).first() is None:
+    """The process `user` may see (process_scope), with its steps; NotFound otherwise."""
+    proc: Process | None = s.execute(_one_visible(select(Process), user, process_id)).scalar_one_or_none()
+    if proc is None:
         raise NotFound(f"no process {process_id}")
     return proc
+
+
+def visible_row(read: Session | Connection, user: Principal, process_id: str) -> Row[Any]:
+    """visible_process's row in Core: the process's columns (process_summary takes it), one statement, no ORM
+    object; what a long poll's sign and the process's JSON view read."""
+    row = read.execute(_one_visible(select(Process.__table__), user, process_id)).first()
+    if row is None:
+        raise NotFound(f"no process {process_id}")
+    return row
+
+
+def process_view(c: Connection, user: Principal, process_id: str) -> dict[str, Any]:
+    """The process `user` may see with its steps and tasks (NotFound otherwise): what GET /api/processes/{id}
+    answers, Temporal's part aside. Read in Core: three statements, no ORM objects."""
+    tasks = [task_view(t) for t in c.execute(_TASKS, {"process_id": process_id})]
+    return {**process_summary(visible_row(c, user, process_id)),
+            "steps": [dict(st._mapping) for st in c.execute(_STEPS, {"process_id": process_id})],
+            "open_tasks": [t for t in tasks if t["status"] == TaskStatus.OPEN], "tasks": tasks}
+
+
+_STEPS = (select(ProcessStep.name, ProcessStep.status, ProcessStep.detail, ProcessStep.started_at,
+                 ProcessStep.finished_at)
+          .where(ProcessStep.process_id == bindparam("process_id")).order_by(ProcessStep.seq))
+_TASKS = select(Task.__table__).where(Task.process_id == bindparam("process_id")).order_by(Task.created_at)
+
+
+def _one_visible(q: Any, user: Principal, process_id: str) -> Any:
+    """`q` narrowed to the process `process_id` if `user` may see it (process_scope): the one rule both reads keep."""
+    return process_scope(q, user).where(Process.process_id == bindparam("process_id", process_id))
 
 
 async def cancel_process(process_id: str, user: Principal, platform: Platform) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from functools import partial
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
+from sqlalchemy import Row
 
 from api import waits
 from api.platform import Platform
@@ -30,7 +31,7 @@ Limit = Annotated[PlainInt, Query(ge=1, le=500, description="page size")]
 Offset = Annotated[PlainInt, Query(ge=0, le=10_000_000)]
 
 
-def task_view(t: Task) -> dict[str, Any]:
+def task_view(t: Task | Row[Any]) -> dict[str, Any]:
     return {
         "id": t.id, "process_id": t.process_id, "process_type": t.process_type, "kind": t.kind, "title": t.title,
         "business_key": t.business_key, "amount": t.amount, "requester": t.requester, "step": t.step,

@@ -7,8 +7,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
@@ -21,12 +19,12 @@ from api.processes import (
     count_by_type_and_stage,
     list_query,
     process_summary,
+    process_view,
     visible_process,
+    visible_row,
 )
-from api.routes.common import UNTIL, Limit, Offset, Wait, status_poll, task_view
+from api.routes.common import UNTIL, Limit, Offset, Wait, status_poll
 from api.starters import approval
-from domain.approvals.rules import TaskStatus
-from domain.approvals.tables import Task
 from domain.processes.rules import ProcessStatus
 
 router = APIRouter(prefix="/api/processes", tags=["monitor"])
@@ -73,21 +71,12 @@ async def get_process(process_id: str, user: CurrentUser, platform: PlatformDep,
     waits (up to `wait` seconds) until the process has that status (`completed`, `failed`, …), re-checked with the
     other waits (api.waits); the whole view is read once it has it, or at the deadline."""
     async def view() -> dict[str, Any]:
-        out = await platform.glance(load)
+        out = await platform.peek(process_view, user, process_id)
         out["temporal"] = await _describe(platform, process_id)
         return out
 
-    def load(s: Session) -> dict[str, Any]:
-        proc = visible_process(s, user, process_id)
-        tasks = s.execute(select(Task).where(Task.process_id == process_id).order_by(Task.created_at)).scalars()
-        all_tasks = [task_view(t) for t in tasks]
-        return {**process_summary(proc),
-                "steps": [{"name": st.name, "status": st.status, "detail": st.detail, "started_at": st.started_at,
-                           "finished_at": st.finished_at} for st in proc.steps],
-                "open_tasks": [t for t in all_tasks if t["status"] == TaskStatus.OPEN],
-                "tasks": all_tasks}
     return ok(await status_poll(platform, view, waits.process_status, process_id, until, wait,
-                                lambda: platform.glance(lambda s: visible_process(s, user, process_id).status)))
+                                lambda: platform.peek(lambda c: visible_row(c, user, process_id).status)))
 
 
 async def _describe(platform: Any, process_id: str) -> dict[str, Any] | None:

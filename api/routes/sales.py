@@ -62,7 +62,7 @@ async def get_quotation(number: str, user: CurrentUser, platform: PlatformDep, w
         return {**sales_svc.quotation_view(s, q), "margin": sales_svc.margin(s, q).model_dump(),
                 "approvals": approvals.trail(s, q.process_id)}
     return ok(await status_poll(platform, lambda: platform.glance(load), waits.quotation_status, number, until, wait,
-                                lambda: platform.glance(lambda s: sales_svc.visible_quotation(s, number, viewer).status)))
+                                lambda: platform.peek(sales_svc.visible_quotation_status, number, viewer)))
 
 
 @router.post("/quotations/{number}/accept")
@@ -178,4 +178,4 @@ async def get_order(number: str, user: CurrentUser, platform: PlatformDep, wait:
         platform, lambda: platform.glance(lambda s: production_svc.sales_order_view(
             s, sales_svc.visible_order(s, number, viewer), viewer)),
         waits.order_status, number, until, wait,
-        lambda: platform.glance(lambda s: sales_svc.visible_order(s, number, viewer).status)))
+        lambda: platform.peek(sales_svc.visible_order_status, number, viewer)))
