@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from domain.audit import services as audit
 from domain.core import records as common
-from domain.core.errors import Forbidden, Invalid
+from domain.core.errors import Forbidden, Invalid, NotFound
 from domain.org import sessions
 from domain.org.company import time_zone_or_none
 from domain.org.people import Actor, Person
@@ -36,10 +36,15 @@ def user_by_name(session: Session, username: str) -> User:
 
 
 def actor(session: Session, username: str) -> Actor:
-    user = user_by_name(session, username)
+    """The active user `username` as an Actor (NotFound, Invalid if inactive). Columns, not the User entity (which
+    loads its manager and both their roles besides)."""
+    user = session.execute(select(User.id, User.active).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(f"no user {username!r}")
     if not user.active:
         raise Invalid(f"{username} is not active")
-    return Actor(username=user.username, roles=sorted(user.roles))
+    roles = session.execute(select(UserRole.role).where(UserRole.user_id == user.id)).scalars()
+    return Actor(username=username, roles=sorted(roles))
 
 
 def people(session: Session) -> dict[str, Person]:

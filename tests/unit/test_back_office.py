@@ -154,3 +154,18 @@ def test_a_credit_limit_above_the_threshold_waits_and_applies_once(db: Database)
             changes.apply(s, other.change_id, "heidi")
     with db.read() as s:
         assert "supplier.create" in grants.role_actions(s, "buyer")  # nothing changed
+
+
+def test_an_actor_is_an_active_user_with_their_roles(db: Database) -> None:
+    """org.actor (who a command runs as, read in columns): each user's roles as the User entity has them; a user
+    made inactive is refused, an unknown one is not found."""
+    with db.read() as s:
+        for username in ("alice", "bob", "frank", "admin", "grace"):
+            assert org.actor(s, username).roles == sorted(org.user_by_name(s, username).roles)
+        assert "sales_manager" in org.actor(s, "bob").roles
+        with pytest.raises(NotFound, match="no user 'nobody'"):
+            org.actor(s, "nobody")
+    with db.write() as s:
+        org.user_by_name(s, "bob").active = False
+    with db.read() as s, pytest.raises(Invalid, match="bob is not active"):
+        org.actor(s, "bob")
