@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,16 +117,31 @@ class CpuMeter:
 
     def __init__(self) -> None:
         self.python = self.children = 0.0
+        self.by_child: dict[str, float] = defaultdict(float)  # the children's, by what they are (_role)
 
     @contextlib.contextmanager
     def measure(self) -> Iterator[CpuMeter]:
         pids = child_pids()
-        me0, kids0 = _ticks(os.getpid()), sum(_ticks(p) for p in pids)
+        me0, kids0 = _ticks(os.getpid()), {p: _ticks(p) for p in pids}
         try:
             yield self
         finally:
             self.python += (_ticks(os.getpid()) - me0) / self.HZ
-            self.children += (sum(_ticks(p) for p in pids) - kids0) / self.HZ
+            for p in pids:
+                spent = (_ticks(p) - kids0[p]) / self.HZ
+                self.children += spent
+                self.by_child[_role(p)] += spent
+
+
+def _role(pid: int) -> str:
+    """What a child of the bench is: "temporal" (the dev server) or "worker" (ours or the skeleton's)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = f.read().split(b"\0")
+    except OSError:
+        return "other"
+    return "temporal" if args and args[0].endswith(b"temporal") else "worker" if b"bench.worker_proc" in args \
+        else "other"
 
 
 def progress() -> Progress:
@@ -257,7 +273,8 @@ class Phase:
                 "p95_ms": ms(pct(self.latencies, 95)), "max_ms": ms(max(self.latencies, default=0.0)),
                 "empty_polls_per_flow": round(self.polls / n, 2),
                 "cpu_ms_per_flow": {"bench_and_api": ms(self.cpu.python / n),
-                                    "temporal_server_and_workers": ms(self.cpu.children / n)},
+                                    "temporal_server_and_workers": ms(self.cpu.children / n),
+                                    **{f"of_which_{k}": ms(v / n) for k, v in sorted(self.cpu.by_child.items())}},
                 "first_errors": self.errors[:3]}
 
 

@@ -587,7 +587,10 @@ def report(res: dict[str, Any]) -> None:
                       f"cpu/process: bench+API {cpu['bench_and_api']:.0f} ms"
                       + (f" (API {cpu['api']:.0f}, client {cpu['bench_client']:.1f})" if "api" in cpu else "")
                       + ", temporal+workers "
-                      f"{cpu['temporal_server_and_workers']:.0f} ms; empty polls/process "
+                      f"{cpu['temporal_server_and_workers']:.0f} ms"
+                      + (f" (temporal {cpu['of_which_temporal']:.0f}, workers {cpu['of_which_worker']:.0f})"
+                         if "of_which_worker" in cpu else "")
+                      + f"; empty polls/process "
                       f"{side['empty_polls_per_flow']:.1f}"
                       + (f"   [red]{side['errors']} failed: {side['first_errors'][0]}[/red]" if side["errors"] else ""))
     st = res["settle"]
