@@ -21,9 +21,9 @@ The mix, in a cycle of 20 (flow i is of type MIX[i % 20], interleaved); each flo
   alice delivers the order (POST /api/sales-orders/{id}/deliver) and its process is completed. The delivery
   issues the customer's invoice, whose collection process (CustomerInvoice) runs on until it is paid: see
   "settling" below.
-A process's end and a requisition's status are long polls (GET /api/processes/{id}?wait=10&until=completed,
-GET /api/purchase-requisitions/{n}?wait=10&until=ordered). Polls where the API has no long poll (quotations and
-sales orders in lead to order, a delivery refused while the order is still reserving) are repeated every
+A process's end and a document's status are long polls (GET /api/processes/{id}?wait=10&until=completed,
+GET /api/purchase-requisitions/{n}?wait=10&until=ordered, and the quotation's and sales order's in lead to
+order). The one poll left, a delivery refused (409) while the order is still reserving, is repeated every
 POLL_FIRST (20 ms, the first pause of the API's own long polls). A receipt is
 sent once, as soon as the requisition shows its order: the workflow takes it even if it has not yet had the
 answer of the activity that placed the order (a 409 there was a bug this bench found).
