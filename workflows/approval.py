@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.core.errors import Conflict, Forbidden, Invalid
     from domain.org.people import Actor
 
-from workflows.common import refusing, run, search_attributes
+from workflows.common import GENERATION, patched, refusing, run, search_attributes
 
 TASK_CHANGES_IN_TURN = "task-changes-in-turn"  # workflow.patched: claims, hand-ons and escalations in turn
 
@@ -32,6 +32,7 @@ async def start_approval(req: rules.ApprovalRequest, child_id: str, *, customer:
                          salesperson: str | None = None) -> Any:
     """Start the approval child of the calling process, searchable like every process (type approval,
     the business key, requester, amount, and customer and salesperson where there are)."""
+    req = req.model_copy(update={"generation": GENERATION})  # a new execution: of this code's generation
     return await workflow.start_child_workflow(Approval.run, req, id=child_id, search_attributes=search_attributes(
         "approval", req.business_key, req.requester, req.amount, stage=None, salesperson=salesperson,
         customer=customer))
@@ -221,11 +222,15 @@ class Approval:
     def _decision_came(self) -> bool:
         """A decision is being taken (or was) while the escalation looked for whom to hand the task to: it stands,
         and the task is not moved under it. Processes started before the task lock escalated all the same."""
-        return self._busy() and workflow.patched(TASK_CHANGES_IN_TURN)
+        return self._busy() and patched(TASK_CHANGES_IN_TURN, self._generation())
 
     def _in_turn(self) -> contextlib.AbstractAsyncContextManager[None]:
         """The task lock, or nothing for processes started before it (their histories replay without it)."""
-        return self.task_lock if workflow.patched(TASK_CHANGES_IN_TURN) else contextlib.nullcontext()
+        return self.task_lock if patched(TASK_CHANGES_IN_TURN, self._generation()) else contextlib.nullcontext()
+
+    def _generation(self) -> int:
+        """The generation of this execution (workflows.common.patched); 0 until run() has its request."""
+        return self.req.generation if self.req is not None else 0
 
     def _busy(self) -> bool:
         """A decision, a send back or an approver added before is being taken on the open task."""
@@ -259,7 +264,7 @@ class Approval:
         """The step re-addressed to the deputy of its named approver, who is out of office today; None
         when the step is for a role (anyone holding it can take it), its approver is at work, or no
         deputy may take it. Histories recorded before out-of-office replay without this activity."""
-        if not step.candidate_user or not workflow.patched("out-of-office"):
+        if not step.candidate_user or not patched("out-of-office", self._generation()):
             return None
         assert self.req is not None
         later = self.steps[self.pos + 1:]

@@ -110,6 +110,33 @@ def refusing() -> _Refusing:
     return _REFUSING
 
 
+# Workflow code generations. An execution started by code of generation N carries `generation` N in its input
+# (the domain's ApprovalRequest, ClaimDraft, RequisitionDraft, OrderRef; 0 where the input has none: it was started
+# before generations) and takes every patch retired at N or before as applied from its start, without asking
+# workflow.patched: in a new execution that call records a marker and, added by the SDK's core, an upsert of the
+# TemporalChangeVersion search attribute, which cost the Temporal server 6 ms of CPU each, in every execution
+# (`python -m bench.temporal_costs`). Executions of an older generation ask workflow.patched as before, so their
+# histories replay unchanged (tests/workflows/test_generations.py). A patch added later is asked as always, and
+# is retired at the next generation. Deploying: workers before the API (an older worker would run a new
+# generation's execution with its markers, which the newer code does not expect on replay).
+GENERATION = 1
+RETIRED_PATCHES: dict[str, int] = {
+    "out-of-office": 1, "task-changes-in-turn": 1,  # Approval
+    "pay-task": 1,  # ExpenseClaim
+    "receipts-in-turn": 1, "inspection-lots": 1,  # Purchase
+    "order-to-cost": 1, "partial-deliveries": 1,  # OrderFulfilment
+}
+
+
+def patched(patch_id: str, generation: int) -> bool:
+    """workflow.patched(patch_id) for an execution of `generation`: True without a marker once the patch is retired
+    at that generation (RETIRED_PATCHES)."""
+    retired_at = RETIRED_PATCHES.get(patch_id)
+    if retired_at is not None and generation >= retired_at:
+        return True
+    return workflow.patched(patch_id)
+
+
 def set_stage(stage: str) -> None:
     workflow.upsert_search_attributes([STAGE.value_set(stage)])
 

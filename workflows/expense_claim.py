@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.processes import ids
 
 from workflows.approval import start_approval
-from workflows.common import WithdrawableDocument, refusing, run, set_stage
+from workflows.common import WithdrawableDocument, patched, refusing, run, set_stage
 
 PAY_TASK = "pay-task"  # workflow.patched: an approved claim opens a Pay task for finance, closed once it is paid
 
@@ -64,7 +64,7 @@ class ExpenseClaim(WithdrawableDocument):
         set_stage("awaiting payment")
         await run(ExpenseActivities.set_claim_status, draft.number, wf_id, ClaimStatus.APPROVED, "awaiting payment",
                   f"{wf_id}:accrual", False)
-        pay_task = workflow.patched(PAY_TASK)
+        pay_task = patched(PAY_TASK, draft.generation)
         if pay_task:  # the wait for the payment is finance's task in the inbox, not a silence
             await run(ApprovalActivities.open_task, approval_rules.TaskSpec(
                 task_id=str(workflow.uuid4()), workflow_id=f"{wf_id}:pay", process_id=wf_id,

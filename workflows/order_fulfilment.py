@@ -38,8 +38,10 @@ import contextlib
 
 from workflows.approval import start_approval
 from workflows.common import (
+    GENERATION,
     approval_or_withdrawal,
     child_queue,
+    patched,
     refusal,
     refusing,
     run,
@@ -114,12 +116,12 @@ class OrderFulfilment:
                                              else Status.REJECTED)
         self.recorded = True
         self.short = await run(SalesActivities.reserve_sales_order, order.number, wf_id)
-        if not workflow.patched("order-to-cost"):  # started before production existed: it only waits
+        if not patched("order-to-cost", order.generation):  # started before production existed: it only waits
             self.status = Status.WAITING_FOR_STOCK if self.short else Status.RESERVED
             set_stage(self.status)
             await workflow.wait_condition(lambda: self.cancel_by is not None)
             return await self._close(Status.CANCELLED)
-        self.partial = workflow.patched(PARTIAL_DELIVERIES)
+        self.partial = patched(PARTIAL_DELIVERIES, order.generation)
         if self.short and self.cancel_by is None:
             await self._supply(order, wf_id)
         attempt = 0
@@ -236,7 +238,7 @@ class OrderFulfilment:
                                                     salesperson=order.owner))
         for draft in buys:
             await workflow.start_child_workflow(
-                Purchase.run, draft, id=ids.purchase(draft.number, prefix),
+                Purchase.run, draft.model_copy(update={"generation": GENERATION}), id=ids.purchase(draft.number, prefix),
                 task_queue=child_queue("Purchase"), parent_close_policy=ParentClosePolicy.ABANDON,
                 search_attributes=search_attributes("purchase", draft.number, draft.requester, draft.total,
                                                     salesperson=order.owner))

@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.purchasing.rules import RequisitionStatus as Status
 
 from workflows.approval import start_approval
-from workflows.common import WithdrawableDocument, refusing, run, set_stage
+from workflows.common import WithdrawableDocument, patched, refusing, run, set_stage
 from workflows.inspection import start_inspections
 from workflows.production_order import notify
 
@@ -126,7 +126,8 @@ class Purchase(WithdrawableDocument):
             # The purchase order is being placed: its row may already be there (a receipt can name it) before
             # the workflow has the activity's answer. Wait for it rather than refuse a receipt that is right.
             await workflow.wait_condition(lambda: self.order is not None or self.status != Status.APPROVED)
-        if not workflow.patched(RECEIPTS_IN_TURN):
+        generation = self.draft.generation if self.draft is not None else 0
+        if not patched(RECEIPTS_IN_TURN, generation):
             return await self._receive_at_once(cmd)
         wf_id = workflow.info().workflow_id
         async with self.receiving:
@@ -136,7 +137,7 @@ class Purchase(WithdrawableDocument):
             state: rules.OrderState = await run(PurchaseActivities.receive_goods, self.order.number, wf_id, cmd.lines,
                                                 cmd.actor.username, f"{wf_id}:receipt:{self.receipts}")
             self.order = new_state  # counted once recorded (a refusal of the database raised above: nothing counted)
-        if state.quarantined and workflow.patched(INSPECTIONS):
+        if state.quarantined and patched(INSPECTIONS, generation):
             await start_inspections(state.quarantined, "purchase-")
         if self.draft is not None and self.draft.notify:  # production orders waiting for these goods
             await notify(self.draft.notify)

@@ -430,6 +430,7 @@ class ApprovalRequest(BaseModel):
     steps: list[ChainStep] = Field(min_length=1)
     priority: int = 50
     dedupe: bool = False  # 去重: one person met in two consecutive steps approves once
+    generation: int = 0  # the workflow code generation that started its process (workflows.common.GENERATION)
 
 
 class TaskSpec(BaseModel):

@@ -65,6 +65,7 @@ class ClaimDraft(BaseModel):
     # The approval chain resolved at submission (a snapshot, like the approvers ERPNext fixes on submit).
     steps: list[ChainStep] = []
     trip: str | None = None  # the business trip (FR-…) whose cash advance its payment settles
+    generation: int = 0  # the workflow code generation that started its process (workflows.common.GENERATION)
 
 
 def total_of(lines: list[ExpenseLineIn]) -> tuple[Decimal, str]:

@@ -63,6 +63,7 @@ class RequisitionDraft(BaseModel):
     steps: list[ChainStep] = []  # the approval chain resolved at submission
     sales_order: str | None = None  # planned by MRP for this sales order
     notify: list[str] = []  # workflow ids told when goods arrive (the production orders waiting for them)
+    generation: int = 0  # the workflow code generation that started its process (workflows.common.GENERATION)
 
 
 class ReceiptLineIn(BaseModel):

@@ -362,6 +362,7 @@ class OrderRef(BaseModel):
     lines: list[OrderLineIn] = []
     requested_date: date | None = None
     total: Decimal = Decimal(0)
+    generation: int = 0  # the workflow code generation that started its process (workflows.common.GENERATION)
 
 
 class Reservation(BaseModel):
