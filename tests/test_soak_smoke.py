@@ -20,3 +20,7 @@ async def test_a_small_soak_leaves_nothing_running() -> None:
     cpu = res["ours"]["cpu_ms_per_flow"]  # our side's requests went through the lean client, which counts its own CPU
     assert 0 < cpu["bench_client"] < cpu["bench_and_api"]
     assert cpu["api"] == pytest.approx(cpu["bench_and_api"] - cpu["bench_client"], abs=0.01)
+    # The CPU of the bench's children is split into the dev server's and the workers' (they add up to the whole).
+    assert cpu["of_which_temporal"] > 0 and cpu["of_which_worker"] > 0
+    assert cpu["of_which_temporal"] + cpu["of_which_worker"] == pytest.approx(cpu["temporal_server_and_workers"],
+                                                                             abs=0.05)
