@@ -55,6 +55,7 @@ from bench.common import (
     _ticks,
     check,
     child_pids,
+    child_role,
     console,
     drive,
     free_port,
@@ -67,22 +68,6 @@ from bench.soak import FAN_PER_RUN, MIX, TYPES, USERS, Ours, kind, table_rows
 
 # --- per process CPU ------------------------------------------------------------------------------------
 
-def _role(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            argv = f.read().split(b"\0")
-    except OSError:
-        return "other"
-    words = [a.decode(errors="replace") for a in argv]
-    if "bench.worker_proc" in words:
-        return "worker"
-    if "cli" in words and "api" in words:
-        return "api"
-    if any(Path(w).name == "temporal" for w in words[:1]) or "server" in words:
-        return "temporal"
-    return "other"
-
-
 @dataclass
 class RoleCpu:
     """CPU seconds per role (temporal, api, worker) of this process's children, and of this process (clients)."""
@@ -91,7 +76,7 @@ class RoleCpu:
 
     @contextlib.contextmanager
     def measure(self) -> Any:
-        pids = {p: _role(p) for p in child_pids()}
+        pids = {p: child_role(p) for p in child_pids()}
         before = {p: _ticks(p) for p in pids}
         me0 = _ticks(os.getpid())
         try:

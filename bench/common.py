@@ -117,7 +117,7 @@ class CpuMeter:
 
     def __init__(self) -> None:
         self.python = self.children = 0.0
-        self.by_child: dict[str, float] = defaultdict(float)  # the children's, by what they are (_role)
+        self.by_child: dict[str, float] = defaultdict(float)  # the children's, by what they are (child_role)
 
     @contextlib.contextmanager
     def measure(self) -> Iterator[CpuMeter]:
@@ -130,18 +130,25 @@ class CpuMeter:
             for p in pids:
                 spent = (_ticks(p) - kids0[p]) / self.HZ
                 self.children += spent
-                self.by_child[_role(p)] += spent
+                self.by_child[child_role(p)] += spent
 
 
-def _role(pid: int) -> str:
-    """What a child of the bench is: "temporal" (the dev server) or "worker" (ours or the skeleton's)."""
+def child_role(pid: int) -> str:
+    """What a child of the bench is: "temporal" (the dev server), "worker" (ours or the skeleton's), "api"
+    (`python -m cli api`, bench/capacity.py's), or "other"."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            args = f.read().split(b"\0")
+            argv = f.read().split(b"\0")
     except OSError:
         return "other"
-    return "temporal" if args and args[0].endswith(b"temporal") else "worker" if b"bench.worker_proc" in args \
-        else "other"
+    words = [a.decode(errors="replace") for a in argv]
+    if "bench.worker_proc" in words:
+        return "worker"
+    if "cli" in words and "api" in words:
+        return "api"
+    if any(Path(w).name == "temporal" for w in words[:1]) or "server" in words:
+        return "temporal"
+    return "other"
 
 
 def progress() -> Progress:
