@@ -118,7 +118,7 @@ def test_each_status_sign_is_the_orm_status_for_whoever_may_see_it(db: Database,
     for username, roles in VIEWERS:
         user, viewer = _principal(username, roles), (username, roles)
         for key in keys:
-            def orm(key: str = key) -> str:
+            def orm(key: str = key, user: Principal = user, viewer: tuple[str, tuple[str, ...]] = viewer) -> str:
                 with db.read() as s:
                     if kind == "process":
                         return visible_process(s, user, key).status
@@ -128,7 +128,7 @@ def test_each_status_sign_is_the_orm_status_for_whoever_may_see_it(db: Database,
                         return sales_svc.visible_quotation(s, key, viewer).status
                     return sales_svc.visible_order(s, key, viewer).status
 
-            def core(key: str = key) -> str:
+            def core(key: str = key, user: Principal = user, viewer: tuple[str, tuple[str, ...]] = viewer) -> str:
                 with db.peek() as c:
                     if kind == "process":
                         return str(visible_row(c, user, key).status)
@@ -152,7 +152,7 @@ def test_the_process_view_in_core_is_the_view_of_its_orm_objects(db: Database) -
     for username, roles in VIEWERS:
         user = _principal(username, roles)
         for pid in ("purchase/PR-SG1", "quotation/QT-SG1", "sales-order/SO-SG1", "no/such"):
-            def orm(pid: str = pid) -> dict[str, Any]:
+            def orm(pid: str = pid, user: Principal = user) -> dict[str, Any]:
                 with db.read() as s:
                     proc = visible_process(s, user, pid)
                     tasks = [task_view(t) for t in s.execute(
@@ -163,7 +163,7 @@ def test_the_process_view_in_core_is_the_view_of_its_orm_objects(db: Database) -
                                       for st in proc.steps],
                             "open_tasks": [t for t in tasks if t["status"] == TaskStatus.OPEN], "tasks": tasks}
 
-            def core(pid: str = pid) -> dict[str, Any]:
+            def core(pid: str = pid, user: Principal = user) -> dict[str, Any]:
                 with db.peek() as c:
                     return process_view(c, user, pid)
 
