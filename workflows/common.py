@@ -117,8 +117,9 @@ def refusing() -> _Refusing:
 # TemporalChangeVersion search attribute, which cost the Temporal server 6 ms of CPU each, in every execution
 # (`python -m bench.temporal_costs`). Executions of an older generation ask workflow.patched as before, so their
 # histories replay unchanged (tests/workflows/test_generations.py). A patch added later is asked as always, and
-# is retired at the next generation. Deploying: workers before the API (an older worker would run a new
-# generation's execution with its markers, which the newer code does not expect on replay).
+# is retired at the next generation. Deploying: every old worker stopped before a new one starts, then the API (an
+# old worker would run a new generation's execution with its markers, which the newer code does not expect on
+# replay): README, "Running at scale".
 GENERATION = 1
 RETIRED_PATCHES: dict[str, int] = {
     "out-of-office": 1, "task-changes-in-turn": 1,  # Approval
