@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from temporalio import workflow
@@ -121,12 +121,12 @@ def refusing() -> _Refusing:
 # old worker would run a new generation's execution with its markers, which the newer code does not expect on
 # replay): README, "Running at scale".
 GENERATION = 1
-RETIRED_PATCHES: dict[str, int] = {
+RETIRED_PATCHES: Mapping[str, int] = MappingProxyType({  # read-only: workflow modules keep no state a run could change
     "out-of-office": 1, "task-changes-in-turn": 1,  # Approval
     "pay-task": 1,  # ExpenseClaim
     "receipts-in-turn": 1, "inspection-lots": 1,  # Purchase
     "order-to-cost": 1, "partial-deliveries": 1,  # OrderFulfilment
-}
+})
 
 
 def patched(patch_id: str, generation: int) -> bool:
