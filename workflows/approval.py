@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.core.errors import Conflict, Forbidden, Invalid
     from domain.org.people import Actor
 
-from workflows.common import GENERATION, patched, refusing, run, search_attributes
+from workflows.common import patched, refusing, run, search_attributes, this_generation
 
 TASK_CHANGES_IN_TURN = "task-changes-in-turn"  # workflow.patched: claims, hand-ons and escalations in turn
 
@@ -32,7 +32,7 @@ async def start_approval(req: rules.ApprovalRequest, child_id: str, *, customer:
                          salesperson: str | None = None) -> Any:
     """Start the approval child of the calling process, searchable like every process (type approval,
     the business key, requester, amount, and customer and salesperson where there are)."""
-    req = req.model_copy(update={"generation": GENERATION})  # a new execution: of this code's generation
+    req = this_generation(req)
     return await workflow.start_child_workflow(Approval.run, req, id=child_id, search_attributes=search_attributes(
         "approval", req.business_key, req.requester, req.amount, stage=None, salesperson=salesperson,
         customer=customer))

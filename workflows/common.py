@@ -15,6 +15,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePa
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
     from temporalio.client import Client
 
 with workflow.unsafe.imports_passed_through():
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
 
 PROCESS_TYPE = SearchAttributeKey.for_keyword("ProcessType")
 T = TypeVar("T")
+M = TypeVar("M", bound="BaseModel")
 STAGE = SearchAttributeKey.for_keyword("Stage")
 BUSINESS_KEY = SearchAttributeKey.for_keyword("BusinessKey")
 OWNER = SearchAttributeKey.for_keyword("Owner")
@@ -127,6 +129,12 @@ RETIRED_PATCHES: Mapping[str, int] = MappingProxyType({  # read-only: workflow m
     "receipts-in-turn": 1, "inspection-lots": 1,  # Purchase
     "order-to-cost": 1, "partial-deliveries": 1,  # OrderFulfilment
 })
+
+
+def this_generation(start: M) -> M:
+    """The input `start` of a process about to be started (by the API or as a child), of this code's generation:
+    every start goes through here, so every new execution carries GENERATION."""
+    return start.model_copy(update={"generation": GENERATION})
 
 
 def patched(patch_id: str, generation: int) -> bool:

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.planning.release_rules import ReleasePlan, ReleaseProgress, ReleaseRequest
     from domain.processes import ids
 
-from workflows.common import GENERATION, child_queue, record_or_fail, run, search_attributes, set_stage
+from workflows.common import child_queue, record_or_fail, run, search_attributes, set_stage, this_generation
 from workflows.production_order import ProductionOrder
 from workflows.purchase import Purchase
 
@@ -61,7 +61,7 @@ class MrpRelease:
         for seq, group in enumerate(plan.purchases, 1):
             draft = await run(MrpReleaseActivities.make_requisition, req, group, wf_id, prefix, seq)
             await workflow.start_child_workflow(
-                Purchase.run, draft.model_copy(update={"generation": GENERATION}), id=ids.purchase(draft.number, prefix), task_queue=child_queue("Purchase"),
+                Purchase.run, this_generation(draft), id=ids.purchase(draft.number, prefix), task_queue=child_queue("Purchase"),
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 search_attributes=search_attributes("purchase", draft.number, draft.requester, draft.total))
             self.made += len(group)

@@ -38,7 +38,6 @@ import contextlib
 
 from workflows.approval import start_approval
 from workflows.common import (
-    GENERATION,
     approval_or_withdrawal,
     child_queue,
     patched,
@@ -47,6 +46,7 @@ from workflows.common import (
     run,
     search_attributes,
     set_stage,
+    this_generation,
 )
 from workflows.customer_invoice import CustomerInvoice
 from workflows.payment import tell_invoices
@@ -238,7 +238,7 @@ class OrderFulfilment:
                                                     salesperson=order.owner))
         for draft in buys:
             await workflow.start_child_workflow(
-                Purchase.run, draft.model_copy(update={"generation": GENERATION}), id=ids.purchase(draft.number, prefix),
+                Purchase.run, this_generation(draft), id=ids.purchase(draft.number, prefix),
                 task_queue=child_queue("Purchase"), parent_close_policy=ParentClosePolicy.ABANDON,
                 search_attributes=search_attributes("purchase", draft.number, draft.requester, draft.total,
                                                     salesperson=order.owner))

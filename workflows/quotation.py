@@ -31,13 +31,13 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.approval import start_approval
 from workflows.common import (
-    GENERATION,
     Document,
     approval_or_withdrawal,
     refusing,
     run,
     search_attributes,
     set_stage,
+    this_generation,
 )
 from workflows.order_fulfilment import OrderFulfilment
 
@@ -109,9 +109,8 @@ class Quotation(Document):
                 return await self._close(Status.REJECTED, "finance did not approve the customer's credit")
         order = await run(SalesActivities.create_sales_order, draft.number, wf_id, self.rec.owner, draft.id_prefix)
         # Fulfilment is a process of its own, under the order's business key: it outlives this one.
-        await workflow.start_child_workflow(  # a new execution: of this code's generation
-            OrderFulfilment.run, order.model_copy(update={"generation": GENERATION}),
-            id=ids.sales_order(order.number, draft.id_prefix),
+        await workflow.start_child_workflow(
+            OrderFulfilment.run, this_generation(order), id=ids.sales_order(order.number, draft.id_prefix),
             parent_close_policy=ParentClosePolicy.ABANDON, search_attributes=search_attributes(
                 "sales_order", order.number, order.owner, self.rec.total, stage="reserving", salesperson=order.owner,
                 customer=self.rec.customer))

@@ -16,7 +16,7 @@ from domain.expenses import rules as expenses
 from domain.expenses import services as expenses_svc
 from domain.org.people import Actor
 from domain.processes import ids
-from workflows.common import GENERATION, search_attributes
+from workflows.common import search_attributes, this_generation
 from workflows.expense_claim import ExpenseClaim
 
 
@@ -36,8 +36,8 @@ async def submit(platform: Platform, requester: str, lines: list[expenses.Expens
         return common.next_number(s, "EC"), steps
 
     number, steps = await platform.write(allocate)
-    draft = expenses.ClaimDraft(generation=GENERATION, number=number, requester=requester, currency=currency, total=total, lines=lines,
-                                steps=steps, trip=trip or None)
+    draft = this_generation(expenses.ClaimDraft(number=number, requester=requester, currency=currency, total=total,
+                                                lines=lines, steps=steps, trip=trip or None))
     process_id = ids.expense_claim(number, platform.id_prefix)
     status = await platform.start_and_update(ExpenseClaim.run, draft, ExpenseClaim.recorded_state,
                                              workflow_type="ExpenseClaim", id=process_id,

@@ -23,7 +23,7 @@ from domain.processes import ids
 from domain.sales import delivery
 from domain.sales import rules as sales
 from domain.sales import services as sales_svc
-from workflows.common import GENERATION, search_attributes
+from workflows.common import search_attributes, this_generation
 from workflows.order_fulfilment import OrderFulfilment
 
 
@@ -45,8 +45,8 @@ async def create(platform: Platform, owner: str, customer_id: int, lines: list[s
         return common.next_number(s, "SO"), customer.name
 
     number, customer_name = await platform.write(allocate)
-    ref = sales.OrderRef(generation=GENERATION, number=number, owner=owner, customer_id=customer_id, lines=lines,
-                         requested_date=requested_date, total=total)
+    ref = this_generation(sales.OrderRef(number=number, owner=owner, customer_id=customer_id, lines=lines,
+                                         requested_date=requested_date, total=total))
     process_id = ids.sales_order(number, platform.id_prefix)
     await platform.start_and_update(
         OrderFulfilment.run, ref, OrderFulfilment.recorded_state, workflow_type="OrderFulfilment", id=process_id,

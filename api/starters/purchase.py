@@ -15,7 +15,7 @@ from domain.org.people import Actor
 from domain.processes import ids
 from domain.purchasing import rules as purchasing
 from domain.purchasing import services as purchasing_svc
-from workflows.common import GENERATION, search_attributes
+from workflows.common import search_attributes, this_generation
 from workflows.purchase import Purchase
 
 
@@ -33,9 +33,9 @@ async def submit(platform: Platform, requester: str, lines: list[purchasing.Requ
         return common.next_number(s, "PR"), supplier.id, lead, steps
 
     number, sup_id, lead, steps = await platform.write(allocate)
-    draft = purchasing.RequisitionDraft(generation=GENERATION, number=number, requester=requester, supplier_id=sup_id,
-                                        justification=justification, total=total, lines=lines,
-                                        lead_time_days=lead, steps=steps)
+    draft = this_generation(purchasing.RequisitionDraft(number=number, requester=requester, supplier_id=sup_id,
+                                                        justification=justification, total=total, lines=lines,
+                                                        lead_time_days=lead, steps=steps))
     process_id = ids.purchase(number, platform.id_prefix)
     status = await platform.start_and_update(
         Purchase.run, draft, Purchase.recorded_state, workflow_type="Purchase", id=process_id,

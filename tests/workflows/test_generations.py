@@ -16,7 +16,6 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-import workflows.approval
 from api.platform import Platform
 from api.starters import expense_claim
 from api.starters import purchase as purchase_starter
@@ -84,8 +83,7 @@ async def test_a_claim_of_this_generation_takes_its_patches_without_markers(work
 async def test_a_claim_of_generation_0_still_asks_for_its_patches(worker: Client, db: Database, task_queue: str,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """As a process started before generations runs on: its input has no generation, so it records the markers."""
-    monkeypatch.setattr(expense_claim, "GENERATION", 0)
-    monkeypatch.setattr(workflows.approval, "GENERATION", 0)
+    monkeypatch.setattr(common, "GENERATION", 0)  # what this_generation stamps, for the claim and its approval
     p = Platform(worker, db, task_queue, id_prefix=f"{task_queue}/")
     claim, approval = await _histories(worker, *await _paid_claim(p, db))
     assert _markers_and_versions(claim) == (["pay-task"], ["['pay-task']"])
